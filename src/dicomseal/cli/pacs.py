@@ -1,0 +1,7 @@
+"""CLI: pacs commands (placeholder until implemented)."""
+
+from __future__ import annotations
+
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,7 @@
+"""CLI: view commands (placeholder until implemented)."""
+
+from __future__ import annotations
+
+import click
+
+commands: list[click.Command] = []

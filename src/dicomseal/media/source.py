@@ -1,0 +1,456 @@
+"""Read-only access to a medium: a folder (or mounted disc), an ISO 9660 image, or a zip.
+
+Media come from strangers. This module never follows a symbolic link, never resolves a
+path outside the medium, never executes anything, and bounds what it reads. Anomalies in
+the medium's own structure (a symlink, a member name with ``..`` or an absolute path, a
+zip member whose compression ratio looks like a bomb) are kept on the
+:class:`MediaEntry` as :class:`EntryAnomaly` values so that callers can report them as
+findings while still reporting the rest of the medium.
+
+Paths on a medium are always POSIX-style, relative, as the medium names them (ISO 9660:
+Rock Ridge or Joliet names when present, otherwise the Level 1 name without its ``;1``
+version suffix; PS3.12 Annex F).
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+from typing import BinaryIO, Protocol, runtime_checkable
+
+import pycdlib
+from pycdlib.pycdlibexception import PyCdlibException
+
+from dicomseal.errors import MediaError
+
+__all__ = [
+    "MAX_ZIP_RATIO",
+    "EntryAnomaly",
+    "EntryKind",
+    "FolderSource",
+    "IsoSource",
+    "MediaEntry",
+    "MediaSource",
+    "UnsafePathError",
+    "ZipSource",
+    "check_member_path",
+    "open_media",
+]
+
+#: A zip member that inflates more than this many times its compressed size is refused.
+MAX_ZIP_RATIO = 200
+#: A zip member larger than this (bytes, uncompressed) is refused.
+MAX_ZIP_MEMBER = 16 * 1024**3
+
+
+class UnsafePathError(MediaError):
+    """A path on the medium would leave it (``..``, absolute path, drive letter, symlink)."""
+
+
+class EntryKind(enum.Enum):
+    """What a directory entry on the medium is."""
+
+    FILE = "file"
+    SYMLINK = "symlink"
+    SPECIAL = "special"  # device, FIFO, socket: never opened
+
+
+class EntryAnomaly(enum.Enum):
+    """Structural red flags of one entry, found while listing the medium."""
+
+    SYMLINK = "symlink"
+    SYMLINK_LEAVES_MEDIUM = "symlink-leaves-medium"
+    PATH_TRAVERSAL = "path-traversal"
+    ABSOLUTE_PATH = "absolute-path"
+    ZIP_BOMB = "zip-bomb"
+    SPECIAL_FILE = "special-file"
+
+
+@dataclass(frozen=True)
+class MediaEntry:
+    """One entry of a medium.
+
+    Attributes
+    ----------
+    path
+        Relative POSIX path as the medium names it (``DICOM/PAT1/IMG1``).
+    size
+        Size in bytes of the stored file (uncompressed for zip members).
+    kind
+        File, symbolic link or special file.
+    link_target
+        For a symlink, where it points (never followed).
+    anomalies
+        Structural red flags of this entry; an entry with any is never opened.
+    """
+
+    path: str
+    size: int
+    kind: EntryKind = EntryKind.FILE
+    link_target: str | None = None
+    anomalies: tuple[EntryAnomaly, ...] = field(default_factory=tuple)
+
+    @property
+    def readable(self) -> bool:
+        """True when :meth:`MediaSource.open` will open this entry."""
+        return self.kind is EntryKind.FILE and not self.anomalies
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """A medium opened read-only. Use as a context manager."""
+
+    @property
+    def location(self) -> str:
+        """Where the medium is (for messages)."""
+        ...
+
+    @property
+    def kind(self) -> str:
+        """``"folder"``, ``"iso"`` or ``"zip"``."""
+        ...
+
+    def entries(self) -> list[MediaEntry]:
+        """Every entry on the medium, sorted by path (directories are implied)."""
+        ...
+
+    def open(self, path: str) -> BinaryIO:
+        """Open a readable entry for binary reading; :class:`UnsafePathError` otherwise."""
+        ...
+
+    def close(self) -> None:
+        """Release the medium."""
+        ...
+
+    def __enter__(self) -> MediaSource: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def check_member_path(raw: str) -> tuple[str, tuple[EntryAnomaly, ...]]:
+    """Normalise a member name and say whether it would leave the medium.
+
+    Parameters
+    ----------
+    raw
+        A name as stored in a zip, DICOMDIR Referenced File ID (joined with ``/``) or ISO.
+
+    Returns
+    -------
+    tuple
+        The normalised POSIX path and the anomalies found (``PATH_TRAVERSAL``,
+        ``ABSOLUTE_PATH``); an empty tuple when the path stays on the medium.
+    """
+    name = raw.replace("\\", "/")
+    anomalies: list[EntryAnomaly] = []
+    if name.startswith("/") or (len(name) >= 2 and name[1] == ":"):
+        anomalies.append(EntryAnomaly.ABSOLUTE_PATH)
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        anomalies.append(EntryAnomaly.PATH_TRAVERSAL)
+    return "/".join(parts), tuple(anomalies)
+
+
+class _SourceBase:
+    """Context-manager plumbing shared by the three sources."""
+
+    def __enter__(self) -> MediaSource:
+        return self  # type: ignore[return-value]
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing to release by default."""
+
+
+class FolderSource(_SourceBase):
+    """A folder or a mounted disc. Symlinks are listed, never followed."""
+
+    kind = "folder"
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = Path(root)
+        if not self._root.is_dir():
+            raise MediaError("not a folder", path=str(root))
+        self._real_root = self._root.resolve()
+        self._entries: dict[str, MediaEntry] | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self._root)
+
+    def entries(self) -> list[MediaEntry]:
+        if self._entries is None:
+            found: dict[str, MediaEntry] = {}
+            for entry in self._walk(self._root, ""):
+                found[entry.path] = entry
+            self._entries = dict(sorted(found.items()))
+        return list(self._entries.values())
+
+    def _walk(self, folder: Path, prefix: str) -> Iterator[MediaEntry]:
+        try:
+            with os.scandir(folder) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise MediaError(f"cannot list folder: {exc.strerror}", path=str(folder)) from exc
+        for item in items:
+            rel = f"{prefix}{item.name}"
+            st = item.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                target = os.readlink(item.path)
+                resolved = (folder / target).resolve()
+                anomalies = [EntryAnomaly.SYMLINK]
+                if not resolved.is_relative_to(self._real_root):
+                    anomalies.append(EntryAnomaly.SYMLINK_LEAVES_MEDIUM)
+                yield MediaEntry(rel, 0, EntryKind.SYMLINK, target, tuple(anomalies))
+            elif stat.S_ISDIR(st.st_mode):
+                yield from self._walk(Path(item.path), rel + "/")
+            elif stat.S_ISREG(st.st_mode):
+                yield MediaEntry(rel, st.st_size)
+            else:
+                yield MediaEntry(rel, 0, EntryKind.SPECIAL, None, (EntryAnomaly.SPECIAL_FILE,))
+
+    def open(self, path: str) -> BinaryIO:
+        norm, anomalies = check_member_path(path)
+        if anomalies:
+            raise UnsafePathError("path leaves the medium", path=path)
+        full = self._root.joinpath(*norm.split("/"))
+        # Refuse any symlink on the way (no O_NOFOLLOW for intermediate components).
+        probe = self._root
+        for part in norm.split("/"):
+            probe = probe / part
+            if probe.is_symlink():
+                raise UnsafePathError("symbolic link on the medium is never followed", path=path)
+        try:
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError as exc:
+            raise MediaError("no such file on the medium", path=path) from exc
+        except OSError as exc:
+            raise MediaError(f"cannot open: {exc.strerror}", path=path) from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise MediaError("not a regular file", path=path)
+        return os.fdopen(fd, "rb")
+
+
+class IsoSource(_SourceBase):
+    """An ISO 9660 image read with pycdlib, without mounting (ECMA-119, PS3.12 Annex F)."""
+
+    kind = "iso"
+
+    def __init__(self, image: str | os.PathLike[str]) -> None:
+        self._image = Path(image)
+        self._iso = pycdlib.PyCdlib()
+        try:
+            self._iso.open(str(self._image))
+        except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
+            raise MediaError(f"not a readable ISO 9660 image: {exc}", path=str(image)) from exc
+        self._facade_kind = "rr" if self._iso.has_rock_ridge() else (
+            "joliet" if self._iso.has_joliet() else "iso9660"
+        )
+        self._map: dict[str, tuple[str, int]] | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self._image)
+
+    @property
+    def pycdlib(self) -> pycdlib.PyCdlib:
+        """The open pycdlib object, for reading volume descriptors (forensics)."""
+        return self._iso
+
+    def _key(self) -> str:
+        return {"rr": "rr_path", "joliet": "joliet_path", "iso9660": "iso_path"}[self._facade_kind]
+
+    @staticmethod
+    def _clean(name: str) -> str:
+        if ";" in name:
+            name = name.split(";", 1)[0]
+        return name[:-1] if name.endswith(".") else name
+
+    def _build(self) -> dict[str, tuple[str, int]]:
+        mapping: dict[str, tuple[str, int]] = {}
+        key = self._key()
+        try:
+            for dirpath, _dirs, files in self._iso.walk(**{key: "/"}):
+                for name in files:
+                    iso_path = dirpath.rstrip("/") + "/" + name
+                    rec = self._iso.get_record(**{key: iso_path})
+                    rel = "/".join(self._clean(p) for p in iso_path.strip("/").split("/"))
+                    mapping[rel] = (iso_path, int(rec.get_data_length()))
+        except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
+            raise MediaError(f"broken ISO 9660 directory: {exc}", path=self.location) from exc
+        return dict(sorted(mapping.items()))
+
+    def entries(self) -> list[MediaEntry]:
+        if self._map is None:
+            self._map = self._build()
+        return [MediaEntry(p, size) for p, (_iso, size) in self._map.items()]
+
+    def open(self, path: str) -> BinaryIO:
+        if self._map is None:
+            self._map = self._build()
+        norm, anomalies = check_member_path(path)
+        if anomalies:
+            raise UnsafePathError("path leaves the medium", path=path)
+        if norm not in self._map:
+            raise MediaError("no such file on the medium", path=path)
+        iso_path, _size = self._map[norm]
+        try:
+            ctx = self._iso.open_file_from_iso(**{self._key(): iso_path})
+        except (PyCdlibException, OSError) as exc:
+            raise MediaError(f"cannot read from ISO: {exc}", path=path) from exc
+        return ctx  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        try:
+            self._iso.close()
+        except PyCdlibException:
+            pass
+
+
+class _BoundedReader(io.RawIOBase):
+    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard)."""
+
+    def __init__(self, inner: BinaryIO, limit: int, name: str) -> None:
+        self._inner = inner
+        self._left = limit
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        want = len(buffer)
+        data = self._inner.read(want)
+        if len(data) > self._left:
+            raise MediaError("zip member inflates beyond its declared size", path=self._name)
+        self._left -= len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+class ZipSource(_SourceBase):
+    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted."""
+
+    kind = "zip"
+
+    def __init__(self, archive: str | os.PathLike[str]) -> None:
+        self._archive = Path(archive)
+        try:
+            self._zip = zipfile.ZipFile(self._archive)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise MediaError(f"not a readable zip archive: {exc}", path=str(archive)) from exc
+        self._infos: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self._archive)
+
+    def _build(self) -> dict[str, tuple[zipfile.ZipInfo, MediaEntry]]:
+        out: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] = {}
+        for info in self._zip.infolist():
+            if info.is_dir():
+                continue
+            norm, anomalies_t = check_member_path(info.filename)
+            anomalies = list(anomalies_t)
+            kind = EntryKind.FILE
+            target = None
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                kind = EntryKind.SYMLINK
+                target = "?"
+                anomalies.append(EntryAnomaly.SYMLINK)
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > MAX_ZIP_MEMBER or (
+                info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO
+            ):
+                anomalies.append(EntryAnomaly.ZIP_BOMB)
+            key = info.filename if anomalies_t else norm
+            out[key] = (info, MediaEntry(key, info.file_size, kind, target, tuple(anomalies)))
+        return dict(sorted(out.items()))
+
+    def entries(self) -> list[MediaEntry]:
+        if self._infos is None:
+            self._infos = self._build()
+        return [entry for _info, entry in self._infos.values()]
+
+    def open(self, path: str) -> BinaryIO:
+        if self._infos is None:
+            self._infos = self._build()
+        norm, anomalies = check_member_path(path)
+        if anomalies:
+            raise UnsafePathError("path leaves the medium", path=path)
+        if norm not in self._infos:
+            raise MediaError("no such file on the medium", path=path)
+        info, entry = self._infos[norm]
+        if not entry.readable:
+            raise UnsafePathError(
+                "refused: " + ", ".join(a.value for a in entry.anomalies), path=path
+            )
+        try:
+            inner = self._zip.open(info)
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
+            raise MediaError(f"cannot read zip member: {exc}", path=path) from exc
+        return io.BufferedReader(_BoundedReader(inner, info.file_size, path))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def open_media(location: str | os.PathLike[str]) -> MediaSource:
+    """Open a folder, ISO image or zip archive as a read-only :class:`MediaSource`.
+
+    The kind is decided from what the path is (a folder) or from its first bytes (zip
+    local-file signature ``PK\\x03\\x04``, ISO 9660 ``CD001`` at byte 32769), not from the
+    file name.
+
+    Raises
+    ------
+    MediaError
+        The path does not exist, cannot be read, or is neither a folder, ISO nor zip.
+    """
+    p = Path(location)
+    if p.is_dir():
+        return FolderSource(p)
+    if not p.exists():
+        raise MediaError("no such file or folder", path=str(location))
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(4)
+            fh.seek(32769)
+            iso_magic = fh.read(5)
+    except OSError as exc:
+        raise MediaError(f"cannot read: {exc.strerror}", path=str(location)) from exc
+    if head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06":
+        return ZipSource(p)
+    if iso_magic == b"CD001":
+        return IsoSource(p)
+    raise MediaError("not a folder, ISO 9660 image or zip archive", path=str(location))
+
+
+def relative_posix(path: str) -> PurePosixPath:
+    """Path object for a medium path (for callers that need parts/suffixes)."""
+    return PurePosixPath(path)

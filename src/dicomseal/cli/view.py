@@ -1,7 +1,85 @@
-"""CLI: view commands (placeholder until implemented)."""
+"""CLI: ``dicomseal view MEDIA`` -- browse a medium in a local web viewer with its verdict."""
 
 from __future__ import annotations
 
+import threading
+import webbrowser
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from dicomseal.errors import UsageError
+from dicomseal.media.source import open_media
+
+__all__ = ["commands", "view"]
+
+
+@click.command("view")
+@click.argument("media", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Trust anchor certificate (PEM); repeat for several.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port on the loopback interface (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind; anything but loopback needs --allow-remote.")
+@click.option("--allow-remote", is_flag=True, hidden=True,
+              help="Allow binding to a non-loopback interface (patient data!).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the viewer in a browser.")
+def view(
+    media: Path,
+    trust: tuple[Path, ...],
+    port: int,
+    host: str,
+    allow_remote: bool,
+    open_browser: bool,
+) -> None:
+    """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
+
+    The medium is verified first (signed manifest and instance signatures, or the forensic
+    red flags when it is unsigned); every page then shows the verdict. The server listens
+    on 127.0.0.1 only and keeps no access log.
+    """
+    import uvicorn
+
+    from dicomseal.viewer.app import LOOPBACK_HOSTS, create_app
+    from dicomseal.viewer.assess import assess_medium
+
+    if host not in LOOPBACK_HOSTS and not allow_remote:
+        raise UsageError(f"refusing to serve patient data on {host}: loopback only")
+    with open_media(media) as source:
+        click.echo("Verifying the medium ...", err=True)
+        integrity = assess_medium(source, list(trust))
+        click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
+        hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
+        app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)
+        config = uvicorn.Config(
+            app, host=host, port=port, access_log=False, log_level="warning",
+            server_header=False, limit_concurrency=64, timeout_keep_alive=5,
+        )
+        server = uvicorn.Server(config)
+        shown_host = f"[{host}]" if ":" in host else host
+
+        def announce() -> None:
+            while not server.started:
+                if server.should_exit:
+                    return
+                threading.Event().wait(0.05)
+            bound = port
+            for srv in getattr(server, "servers", []):
+                for sock in srv.sockets:
+                    bound = sock.getsockname()[1]
+            url = f"http://{shown_host}:{bound}/"
+            click.echo(f"dicomseal view: {url} (Ctrl+C to stop)", err=True)
+            if open_browser:
+                webbrowser.open(url)
+
+        threading.Thread(target=announce, daemon=True).start()
+        server.run()
+
+
+commands: list[click.Command] = [view]

@@ -1,0 +1,158 @@
+"""Reading a DICOMDIR into leaf records with their PATIENT/STUDY/SERIES context.
+
+PS3.10 §8 and PS3.3 Annex F: the Directory Record Sequence is a forest linked by byte
+offsets (Offset of the Next Directory Record, Offset of Referenced Lower-Level Directory
+Entity). Offsets are followed when they are consistent; when they are not (a naive byte
+edit of a DICOMDIR shifts every later record), the problem is recorded and the records
+are nested by their order instead, so the keys can still be compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from pydicom.dataset import Dataset
+
+from dicomseal.forensics.values import text_of
+
+__all__ = ["DirectoryLeaf", "DirectoryTree", "read_directory"]
+
+#: DICOMDIR keys per record level that repeat instance attributes (PS3.3 F.5).
+RECORD_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"),
+    "STUDY": ("StudyInstanceUID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber",
+              "StudyDescription"),
+    "SERIES": ("SeriesInstanceUID", "Modality", "SeriesNumber"),
+})
+_LEVELS = ("PATIENT", "STUDY", "SERIES")
+_LEAF_KEYS = ("InstanceNumber",)
+
+
+@dataclass(frozen=True)
+class DirectoryLeaf:
+    """A record that references a file, with the keys of its ancestors.
+
+    Attributes
+    ----------
+    file_id
+        Referenced File ID components as stored.
+    record_type
+        ``IMAGE``, ``PRESENTATION``, ``SR DOCUMENT``...
+    in_use
+        Record In-use Flag is not 0x0000 (absent counts as in use).
+    keys
+        ``(level, keyword) -> value`` for the ancestors' keys and the leaf's own
+        ``InstanceNumber``; level ``"IMAGE"`` for leaf keys.
+    referenced
+        ``ReferencedSOPClassUIDInFile``, ``...InstanceUID...``, ``...TransferSyntax...``.
+    """
+
+    file_id: tuple[str, ...]
+    record_type: str
+    in_use: bool
+    keys: Mapping[tuple[str, str], str]
+    referenced: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class DirectoryTree:
+    """Leaves of one DICOMDIR plus the structural problems found while reading it."""
+
+    leaves: tuple[DirectoryLeaf, ...]
+    problems: tuple[str, ...]
+    records: int
+
+
+def _record_type(rec: Dataset) -> str:
+    return text_of(rec.get("DirectoryRecordType", "")).upper()
+
+
+def _linked_order(ds: Dataset, records: list[Dataset]) -> list[tuple[int, int]] | None:
+    """(record index, depth) in tree order following offsets, or None if inconsistent."""
+    by_offset = {}
+    for i, rec in enumerate(records):
+        tell = getattr(rec, "seq_item_tell", None)
+        if tell is None:
+            return None
+        by_offset[int(tell)] = i
+    first = int(ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity", 0) or 0)
+    if first not in by_offset:
+        return None
+    order: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    stack: list[tuple[int, int]] = [(first, 0)]
+    while stack:
+        offset, depth = stack.pop()
+        while offset:
+            if offset not in by_offset or offset in seen:
+                return None
+            seen.add(offset)
+            idx = by_offset[offset]
+            order.append((idx, depth))
+            rec = records[idx]
+            lower = int(rec.get("OffsetOfReferencedLowerLevelDirectoryEntity", 0) or 0)
+            nxt = int(rec.get("OffsetOfTheNextDirectoryRecord", 0) or 0)
+            if lower:
+                stack.append((nxt, depth))
+                offset, depth = lower, depth + 1
+                continue
+            offset = nxt
+    return order if len(seen) == len(records) else None
+
+
+def _positional_order(records: list[Dataset]) -> list[tuple[int, int]]:
+    depth_of = {"PATIENT": 0, "STUDY": 1, "SERIES": 2}
+    return [(i, depth_of.get(_record_type(r), 3)) for i, r in enumerate(records)]
+
+
+def read_directory(ds: Dataset) -> DirectoryTree:
+    """Leaves of a parsed DICOMDIR dataset (never raises on broken structure)."""
+    problems: list[str] = []
+    records = list(ds.get("DirectoryRecordSequence", []) or [])
+    order = _linked_order(ds, records)
+    if order is None:
+        if records:
+            problems.append("record offsets are inconsistent; records nested by order")
+        order = _positional_order(records)
+    context: dict[str, Dataset] = {}
+    leaves: list[DirectoryLeaf] = []
+    for idx, _depth in order:
+        rec = records[idx]
+        rtype = _record_type(rec)
+        if rtype in _LEVELS:
+            context[rtype] = rec
+            for lower in _LEVELS[_LEVELS.index(rtype) + 1:]:
+                context.pop(lower, None)
+            continue
+        file_id = rec.get("ReferencedFileID")
+        if file_id is None:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        keys: dict[tuple[str, str], str] = {}
+        for level in _LEVELS:
+            parent = context.get(level)
+            if parent is None:
+                continue
+            for kw in RECORD_KEYS[level]:
+                if kw in parent:
+                    keys[(level, kw)] = text_of(parent[kw].value)
+        for kw in _LEAF_KEYS:
+            if kw in rec:
+                keys[("IMAGE", kw)] = text_of(rec[kw].value)
+        referenced = {
+            kw: text_of(rec[kw].value)
+            for kw in ("ReferencedSOPClassUIDInFile", "ReferencedSOPInstanceUIDInFile",
+                       "ReferencedTransferSyntaxUIDInFile")
+            if kw in rec
+        }
+        flag = rec.get("RecordInUseFlag", 0xFFFF)
+        leaves.append(DirectoryLeaf(
+            file_id=tuple(str(p) for p in parts),
+            record_type=rtype,
+            in_use=flag is None or int(flag) != 0,
+            keys=MappingProxyType(keys),
+            referenced=MappingProxyType(referenced),
+        ))
+    return DirectoryTree(tuple(leaves), tuple(problems), len(records))

@@ -1,0 +1,153 @@
+"""Findings of the forensic inspection of unsigned media, and the report that holds them.
+
+A finding is a red flag, never a proof of authenticity: only a verified signature proves
+integrity (see ``docs/study.md``). Severities are ordered (``INFO < LOW < MEDIUM < HIGH <
+CRITICAL``); calibration against clean media keeps ``HIGH`` and ``CRITICAL`` for anomalies
+that clean media in the test corpus never show.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from dicomseal.verdict import Verdict
+
+__all__ = [
+    "INTEGRITY_STATEMENT",
+    "Finding",
+    "ForensicReport",
+    "Severity",
+    "freeze",
+]
+
+#: Printed with every report: findings are red flags, absence of findings proves nothing.
+INTEGRITY_STATEMENT = (
+    "Findings are red flags from heuristics, never proof of authenticity. A medium without "
+    "findings may still have been altered consistently; only a verified digital signature "
+    "(dicomseal media verify / dicomseal verify) proves integrity."
+)
+
+
+class Severity(enum.Enum):
+    """How strongly a finding suggests alteration; ordered from INFO to CRITICAL."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Order: INFO 0 < LOW 1 < MEDIUM 2 < HIGH 3 < CRITICAL 4."""
+        return _ORDER.index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+
+
+def freeze(evidence: Mapping[str, object] | None) -> Mapping[str, object]:
+    """Read-only copy of an evidence mapping (values must be JSON-serialisable)."""
+    return MappingProxyType(dict(evidence or {}))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One red flag.
+
+    Attributes
+    ----------
+    code
+        Stable kebab-case identifier, e.g. ``dicomdir-key-mismatch``.
+    severity
+        How strongly it suggests alteration.
+    paths
+        Files on the medium concerned (``DICOMDIR`` included when it is involved).
+    message
+        One line for a human.
+    evidence
+        The values compared (JSON-serialisable).
+    """
+
+    code: str
+    severity: Severity
+    paths: tuple[str, ...]
+    message: str
+    evidence: Mapping[str, object] = field(default_factory=lambda: freeze(None))
+
+
+@dataclass(frozen=True)
+class ForensicReport:
+    """Result of inspecting one unsigned medium.
+
+    Attributes
+    ----------
+    location
+        The medium as given.
+    kind
+        ``folder``, ``iso`` or ``zip``.
+    verdict
+        Always :attr:`Verdict.INDETERMINATE`: heuristics can neither prove integrity nor,
+        on their own, prove alteration (writer bugs look alike).
+    findings
+        Sorted most severe first, then by code and path.
+    files
+        Number of files on the medium.
+    instances
+        Number of DICOM Part 10 instances parsed.
+    statement
+        :data:`INTEGRITY_STATEMENT`.
+    """
+
+    location: str
+    kind: str
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+    files: int
+    instances: int
+    statement: str = INTEGRITY_STATEMENT
+
+    @property
+    def max_severity(self) -> Severity | None:
+        """Most severe finding, or ``None`` when there is none."""
+        return max((f.severity for f in self.findings), default=None)
+
+    def at_least(self, severity: Severity) -> tuple[Finding, ...]:
+        """Findings at ``severity`` or above."""
+        return tuple(f for f in self.findings if f.severity >= severity)
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a HIGH/CRITICAL red flag exists, else 3 (INDETERMINATE); never 0."""
+        top = self.max_severity
+        return 1 if top is not None and top >= Severity.HIGH else self.verdict.exit_code
+
+
+def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then by code, then by first path."""
+    return tuple(
+        sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.paths, f.message))
+    )

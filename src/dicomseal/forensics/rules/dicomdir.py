@@ -1,0 +1,70 @@
+"""DICOMDIR record keys vs the instances they reference (PS3.3 Annex F, PS3.10 §8).
+
+Each DICOMDIR record repeats header keys (PATIENT: name, ID, birth date, sex; STUDY: UID,
+date, time, ID, accession, description; SERIES: UID, modality, number; IMAGE: referenced
+SOP Class/Instance/Transfer Syntax UID, instance number). An editor that changes the file
+but leaves the DICOMDIR stale shows here.
+
+* ``dicomdir-key-mismatch`` (high for identity keys, medium for descriptive ones).
+* ``dicomdir-reference-mismatch`` (high): Referenced SOP Instance/Class UID in File differs.
+* ``dicomdir-structure`` (medium): inconsistent record offsets (naive byte edit).
+* ``dicomdir-inactive-record`` (low): a record marked not in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.snapshot import Snapshot, leaf_path
+from dicomseal.forensics.values import same_value
+from dicomseal.media.source import check_member_path
+
+__all__ = ["IDENTITY_KEYS", "check"]
+
+#: Keys whose disagreement is a strong red flag.
+IDENTITY_KEYS = frozenset({
+    "PatientName", "PatientID", "PatientBirthDate", "StudyInstanceUID", "StudyDate",
+    "AccessionNumber", "SeriesInstanceUID",
+})
+_REFERENCED = {
+    "ReferencedSOPInstanceUIDInFile": ("SOPInstanceUID", Severity.HIGH),
+    "ReferencedSOPClassUIDInFile": ("SOPClassUID", Severity.HIGH),
+    "ReferencedTransferSyntaxUIDInFile": ("TransferSyntaxUID", Severity.MEDIUM),
+}
+
+
+def check(snap: Snapshot) -> Iterator[Finding]:
+    """Compare every DICOMDIR leaf's keys with the instance it references."""
+    for ddir in snap.dicomdirs:
+        for problem in ddir.tree.problems:
+            yield Finding("dicomdir-structure", Severity.MEDIUM, (ddir.path,), problem)
+        for leaf in ddir.tree.leaves:
+            norm, anomalies = check_member_path(leaf_path(ddir.folder, leaf.file_id))
+            found = None if anomalies else snap.lookup(norm)
+            inst = snap.instance(found) if found else None
+            if inst is None:
+                continue
+            if not leaf.in_use:
+                yield Finding("dicomdir-inactive-record", Severity.LOW, (ddir.path, inst.path),
+                              f"record for {inst.path} is marked inactive")
+            for (level, kw), recorded in leaf.keys.items():
+                actual = inst.attrs.get(kw)
+                if actual is None or not recorded or same_value(kw, recorded, actual):
+                    continue
+                sev = Severity.HIGH if kw in IDENTITY_KEYS else Severity.MEDIUM
+                yield Finding(
+                    "dicomdir-key-mismatch", sev, (ddir.path, inst.path),
+                    f"{kw} in the DICOMDIR {level} record differs from {inst.path}",
+                    freeze({"keyword": kw, "level": level, "dicomdir": recorded,
+                            "instance": actual}),
+                )
+            for ref_kw, (kw, sev) in _REFERENCED.items():
+                recorded = leaf.referenced.get(ref_kw)
+                actual = inst.meta.get(kw) if kw == "TransferSyntaxUID" else inst.attrs.get(kw)
+                if recorded and actual and recorded != actual:
+                    yield Finding(
+                        "dicomdir-reference-mismatch", sev, (ddir.path, inst.path),
+                        f"{ref_kw} in the DICOMDIR differs from {inst.path}",
+                        freeze({"keyword": ref_kw, "dicomdir": recorded, "instance": actual}),
+                    )

@@ -1,0 +1,56 @@
+"""File Meta Information vs dataset (PS3.10 §7.1).
+
+* ``meta-sop-class-mismatch`` / ``meta-sop-instance-mismatch`` (high): (0002,0002) ≠
+  (0008,0016) or (0002,0003) ≠ (0008,0018).
+* ``meta-transfer-syntax-mismatch`` (high): the dataset's first element is encoded
+  Explicit/Implicit VR against what (0002,0010) declares.
+* ``meta-group-length-wrong`` (medium): (0002,0000) ≠ the length of group 0002.
+* ``meta-group-length-missing`` (low), ``meta-unparsable`` (medium).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.snapshot import Snapshot
+
+__all__ = ["check"]
+
+_IMPLICIT = "1.2.840.10008.1.2"
+
+
+def check(snap: Snapshot) -> Iterator[Finding]:
+    """Meta header ↔ dataset agreement for every instance."""
+    for inst in snap.instances:
+        pairs = (
+            ("MediaStorageSOPClassUID", "SOPClassUID", "meta-sop-class-mismatch"),
+            ("MediaStorageSOPInstanceUID", "SOPInstanceUID", "meta-sop-instance-mismatch"),
+        )
+        for meta_kw, ds_kw, code in pairs:
+            m, d = inst.meta.get(meta_kw), inst.attrs.get(ds_kw)
+            if m and d and m != d:
+                yield Finding(code, Severity.HIGH, (inst.path,),
+                              f"{meta_kw} in the file meta differs from {ds_kw}",
+                              freeze({"meta": m, "dataset": d}))
+        probe = inst.probe
+        if probe.meta_error:
+            yield Finding("meta-unparsable", Severity.MEDIUM, (inst.path,),
+                          f"file meta cannot be walked: {probe.meta_error}")
+            continue
+        ts = inst.meta.get("TransferSyntaxUID", "")
+        if probe.dataset_explicit_vr is not None and ts:
+            declared_explicit = ts != _IMPLICIT
+            if declared_explicit != probe.dataset_explicit_vr:
+                yield Finding("meta-transfer-syntax-mismatch", Severity.HIGH, (inst.path,),
+                              "dataset encoding contradicts the declared transfer syntax",
+                              freeze({"TransferSyntaxUID": ts,
+                                      "explicit_vr_found": probe.dataset_explicit_vr}))
+        if probe.declared_group_length is None:
+            yield Finding("meta-group-length-missing", Severity.LOW, (inst.path,),
+                          "(0002,0000) File Meta Information Group Length is absent")
+        elif probe.declared_group_length != probe.actual_group_length:
+            yield Finding("meta-group-length-wrong", Severity.MEDIUM, (inst.path,),
+                          "(0002,0000) does not match the length of the file meta",
+                          freeze({"declared": probe.declared_group_length,
+                                  "actual": probe.actual_group_length}))

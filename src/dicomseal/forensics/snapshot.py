@@ -1,0 +1,309 @@
+"""One pass over a medium that collects everything the rules look at (all I/O is here).
+
+The rules in :mod:`dicomseal.forensics.rules` are pure functions of a :class:`Snapshot`.
+Each file is opened once, through :mod:`dicomseal.media.source` (no symlink is followed,
+nothing is executed); pixel data is never loaded (``defer_size``). Anything that cannot
+be read is recorded as a problem of that file, not raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from dicomseal.errors import MediaError
+from dicomseal.forensics.directory import DirectoryTree, read_directory
+from dicomseal.forensics.fileformat import HeaderProbe, probe_header
+from dicomseal.forensics.values import text_of
+from dicomseal.forensics.vendor_index import (
+    MAX_INDEX_BYTES,
+    VendorIndex,
+    index_format,
+    read_index,
+)
+from dicomseal.media.source import IsoSource, MediaEntry, MediaSource
+
+__all__ = [
+    "DicomDir", "Instance", "IsoInfo", "OtherFile", "Snapshot", "leaf_path", "take_snapshot",
+]
+
+#: Top-level attributes kept per instance (the seven fields of the study and their kin).
+KEYWORDS: tuple[str, ...] = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
+    "PatientSize", "PatientWeight", "StudyInstanceUID", "StudyDate", "StudyTime",
+    "AccessionNumber", "StudyID", "StudyDescription", "InstitutionName",
+    "ReferringPhysicianName", "SeriesInstanceUID", "SeriesNumber", "Modality", "SeriesDate",
+    "SeriesTime", "AcquisitionDate", "AcquisitionTime", "AcquisitionDateTime", "ContentDate",
+    "ContentTime", "InstanceCreationDate", "InstanceCreationTime", "SOPClassUID",
+    "SOPInstanceUID", "InstanceNumber", "Manufacturer", "ManufacturerModelName",
+    "DeviceSerialNumber", "StationName", "SoftwareVersions", "SpecificCharacterSet",
+    "TimezoneOffsetFromUTC", "FrameOfReferenceUID",
+)
+META_KEYWORDS: tuple[str, ...] = (
+    "MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID", "TransferSyntaxUID",
+    "ImplementationClassUID", "ImplementationVersionName", "SourceApplicationEntityTitle",
+)
+_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_HEAD = 512
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A DICOM Part 10 file on the medium, reduced to what the rules compare."""
+
+    path: str
+    size: int
+    attrs: Mapping[str, str]
+    meta: Mapping[str, str]
+    probe: HeaderProbe
+    trailing_padding: bool
+    dataset_group_lengths: bool
+    uids: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class OtherFile:
+    """A file that is not a DICOM instance (index, viewer, autorun, README...)."""
+
+    path: str
+    size: int
+    head: bytes
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class DicomDir:
+    """One DICOMDIR (``folder`` is where its File IDs are rooted, ``""`` at the top)."""
+
+    path: str
+    folder: str
+    tree: DirectoryTree
+    meta: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class IsoInfo:
+    """ISO 9660 volume descriptor fields and per-file recording dates (ECMA-119 §8.4, §9.1.5)."""
+
+    volume_created: dt.datetime | None
+    volume_modified: dt.datetime | None
+    identifiers: Mapping[str, str]
+    record_dates: Mapping[str, dt.datetime]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything read from one medium."""
+
+    location: str
+    kind: str
+    entries: tuple[MediaEntry, ...]
+    instances: tuple[Instance, ...]
+    others: tuple[OtherFile, ...]
+    dicomdirs: tuple[DicomDir, ...]
+    indexes: tuple[VendorIndex, ...]
+    iso: IsoInfo | None
+    unreadable: Mapping[str, str]
+
+    @functools.cached_property
+    def _names(self) -> Mapping[str, str]:
+        return {e.path.upper(): e.path for e in self.entries}
+
+    @functools.cached_property
+    def _by_path(self) -> Mapping[str, Instance]:
+        return {i.path: i for i in self.instances}
+
+    def lookup(self, path: str) -> str | None:
+        """The medium's own name for ``path`` (exact, else case-insensitive), or ``None``."""
+        return self._names.get(path.upper())
+
+    def instance(self, path: str) -> Instance | None:
+        """The parsed instance at ``path``, or ``None``."""
+        return self._by_path.get(path)
+
+
+def leaf_path(folder: str, file_id: tuple[str, ...]) -> str:
+    """Medium path of a Referenced File ID relative to its DICOMDIR's folder (PS3.10 §8.2)."""
+    rel = "/".join(file_id)
+    return f"{folder}/{rel}" if folder else rel
+
+
+def _meta_text(ds: Dataset) -> dict[str, str]:
+    meta = getattr(ds, "file_meta", None) or Dataset()
+    return {kw: text_of(meta[kw].value) for kw in META_KEYWORDS if kw in meta}
+
+
+def _uid_values(ds: Dataset) -> dict[str, str]:
+    out = {}
+    for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID"):
+        if kw in ds:
+            out[kw] = text_of(ds[kw].value)
+    return out
+
+
+def _instance(path: str, size: int, ds: Dataset, probe: HeaderProbe) -> Instance:
+    attrs: dict[str, str] = {}
+    for kw in KEYWORDS:
+        if kw in ds:
+            try:
+                attrs[kw] = text_of(ds[kw].value)
+            except (ValueError, TypeError, KeyError) as exc:
+                attrs[kw] = f"<unreadable: {type(exc).__name__}>"
+    group_lengths = any(
+        tag.element == 0 and tag.group not in (0x0002,) for tag in ds.keys()
+    )
+    return Instance(
+        path=path,
+        size=size,
+        attrs=MappingProxyType(attrs),
+        meta=MappingProxyType(_meta_text(ds)),
+        probe=probe,
+        trailing_padding=0xFFFCFFFC in ds,
+        dataset_group_lengths=group_lengths,
+        uids=MappingProxyType(_uid_values(ds)),
+    )
+
+
+def _parse(fh: Any) -> Dataset:
+    return pydicom.dcmread(fh, defer_size=1024, force=False)
+
+
+def _iso_datetime(obj: Any, *, record: bool) -> dt.datetime | None:
+    try:
+        if record:
+            year = 1900 + int(obj.years_since_1900)
+            month, day = int(obj.month), int(obj.day_of_month)
+        else:
+            year, month, day = int(obj.year), int(obj.month), int(obj.dayofmonth)
+        offset = dt.timedelta(minutes=15 * int(obj.gmtoffset))
+        if offset.total_seconds() > 13 * 3600 or offset.total_seconds() < -12 * 3600:
+            offset = dt.timedelta(0)
+        return dt.datetime(year, month, day, int(obj.hour), int(obj.minute), int(obj.second),
+                           tzinfo=dt.timezone(offset))
+    except (AttributeError, ValueError, TypeError, OverflowError):
+        return None
+
+
+def _clean_iso_name(name: str) -> str:
+    name = name.split(";", 1)[0]
+    return name[:-1] if name.endswith(".") else name
+
+
+def _iso_info(source: IsoSource) -> IsoInfo:
+    iso = source.pycdlib
+    pvd = getattr(iso, "pvd", None)
+    idents: dict[str, str] = {}
+    for name in ("system_identifier", "volume_identifier", "publisher_identifier",
+                 "preparer_identifier", "application_identifier"):
+        raw = getattr(pvd, name, b"")
+        raw = getattr(raw, "text", raw)
+        idents[name] = text_of(raw if isinstance(raw, bytes | str) else str(raw))
+    key = "rr_path" if iso.has_rock_ridge() else ("joliet_path" if iso.has_joliet()
+                                                   else "iso_path")
+    dates: dict[str, dt.datetime] = {}
+    try:
+        for dirpath, _dirs, files in iso.walk(**{key: "/"}):
+            for name in files:
+                full = dirpath.rstrip("/") + "/" + name
+                rec = iso.get_record(**{key: full})
+                when = _iso_datetime(rec.date, record=True)
+                rel = "/".join(_clean_iso_name(p) for p in full.strip("/").split("/"))
+                if when is not None:
+                    dates[rel] = when
+    except Exception:  # noqa: BLE001, S110 - pycdlib raises many types on broken images
+        pass
+    return IsoInfo(
+        volume_created=_iso_datetime(getattr(pvd, "volume_creation_date", None), record=False),
+        volume_modified=_iso_datetime(getattr(pvd, "volume_modification_date", None),
+                                      record=False),
+        identifiers=MappingProxyType(idents),
+        record_dates=MappingProxyType(dates),
+    )
+
+
+def _read_dicom(
+    source: MediaSource, entry: MediaEntry
+) -> tuple[Dataset | None, HeaderProbe | None, bytes, str | None]:
+    try:
+        with source.open(entry.path) as fh:
+            head = fh.read(_HEAD)
+            fh.seek(0)
+            probe = probe_header(fh)
+            if not probe.is_part10:
+                data = head
+                if index_format(entry.path, head) is not None and entry.size <= MAX_INDEX_BYTES:
+                    fh.seek(0)
+                    data = fh.read(MAX_INDEX_BYTES)
+                return None, None, data, None
+            fh.seek(0)
+            return _parse(fh), probe, head, None
+    except (InvalidDicomError, MediaError, OSError, ValueError, KeyError, IndexError,
+            TypeError, AttributeError, EOFError, NotImplementedError, OverflowError) as exc:
+        return None, None, b"", f"{type(exc).__name__}: {exc}"
+
+
+def take_snapshot(source: MediaSource) -> Snapshot:
+    """Read a medium once and collect what the rules need.
+
+    Parameters
+    ----------
+    source
+        An open :class:`~dicomseal.media.source.MediaSource`.
+    """
+    entries = tuple(source.entries())
+    instances: list[Instance] = []
+    others: list[OtherFile] = []
+    dirs: list[DicomDir] = []
+    indexes: list[VendorIndex] = []
+    unreadable: dict[str, str] = {}
+    for entry in entries:
+        if not entry.readable:
+            continue
+        ds, probe, data, error = _read_dicom(source, entry)
+        if error is not None:
+            unreadable[entry.path] = error
+            continue
+        if ds is None or probe is None:
+            fmt = index_format(entry.path, data)
+            if fmt is not None:
+                indexes.append(read_index(entry.path, fmt, data))
+            others.append(OtherFile(entry.path, entry.size, data[:_HEAD]))
+            continue
+        meta = _meta_text(ds)
+        is_dir = (
+            meta.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY
+            or "DirectoryRecordSequence" in ds
+        )
+        if is_dir:
+            folder = entry.path.rsplit("/", 1)[0] if "/" in entry.path else ""
+            if entry.path.rsplit("/", 1)[-1].upper() == "DICOMDIR":
+                try:
+                    tree = read_directory(ds)
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    unreadable[entry.path] = f"{type(exc).__name__}: {exc}"
+                    continue
+                dirs.append(DicomDir(entry.path, folder, tree, MappingProxyType(meta)))
+            else:
+                others.append(OtherFile(entry.path, entry.size, b"", "directory-copy"))
+            continue
+        instances.append(_instance(entry.path, entry.size, ds, probe))
+    iso = _iso_info(source) if isinstance(source, IsoSource) else None
+    return Snapshot(
+        location=source.location,
+        kind=source.kind,
+        entries=entries,
+        instances=tuple(instances),
+        others=tuple(others),
+        dicomdirs=tuple(dirs),
+        indexes=tuple(indexes),
+        iso=iso,
+        unreadable=MappingProxyType(unreadable),
+    )

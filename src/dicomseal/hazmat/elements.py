@@ -1,0 +1,426 @@
+"""A bounded, byte-span-preserving walker over DICOM Part 10 data sets.
+
+This is hazmat: it exists because a PS3.15 MAC must be computed over values streamed
+from the file (pixel data is never loaded whole) and because bit-preserving signing
+(PS3.15 §A.3) must copy every untouched byte unchanged. pydicom remains the library for
+everything else; this walker only records, for each element, where its header and value
+lie in the file and, for small values, the value bytes.
+
+Supported encodings: Explicit VR Little Endian (PS3.5 §7.1.2) including encapsulated
+pixel data (PS3.5 §A.4), and Implicit VR Little Endian (PS3.5 §7.1.3, VR from pydicom's
+data dictionary). Hostile input is bounded: nesting depth, element count and every length
+are checked against the bytes that exist; violations raise
+:class:`~dicomseal.errors.MalformedDicomError`.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, Final
+
+from pydicom.datadict import dictionary_VR
+
+from dicomseal.errors import MalformedDicomError
+
+__all__ = [
+    "ITEM",
+    "ITEM_DELIMITER",
+    "LONG_VRS",
+    "MAX_DEPTH",
+    "SEQUENCE_DELIMITER",
+    "UNDEFINED",
+    "Element",
+    "FileMeta",
+    "Item",
+    "Part10File",
+    "copy_range",
+    "parse_part10",
+]
+
+UNDEFINED: Final = 0xFFFFFFFF
+ITEM: Final = 0xFFFEE000
+ITEM_DELIMITER: Final = 0xFFFEE00D
+SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
+PIXEL_DATA: Final = 0x7FE00010
+#: VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1).
+LONG_VRS: Final = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+_KNOWN_VRS: Final = LONG_VRS | frozenset(
+    {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
+     b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"}
+)
+#: Deepest sequence nesting accepted (real data rarely exceeds 10).
+MAX_DEPTH: Final = 64
+#: Most elements accepted in one file, at all depths together.
+MAX_ELEMENTS: Final = 2_000_000
+#: Values up to this many bytes are kept in memory; longer ones are read on demand.
+INLINE_LIMIT: Final = 1 << 20
+CHUNK: Final = 1 << 20
+
+EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
+IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
+EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
+DEFLATED: Final = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
+
+_HDR = struct.Struct("<HH")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+
+
+@dataclass
+class Item:
+    """One item of a sequence (PS3.5 §7.5).
+
+    ``offset`` is where the item tag starts; ``length`` is the item length as encoded
+    (``UNDEFINED`` for delimited items); ``end`` is the offset after the item including
+    its delimiter. Items created in memory (signing) have ``offset == -1``.
+    """
+
+    elements: list[Element]
+    offset: int = -1
+    length: int = UNDEFINED
+    end: int = -1
+    dirty: bool = False
+
+
+@dataclass
+class Element:
+    """One data element with the byte positions it occupies.
+
+    Attributes
+    ----------
+    tag
+        ``(group << 16) | element``.
+    vr
+        Two-byte VR (from the file in explicit VR, from the dictionary in implicit VR).
+    length
+        The value length as encoded (``UNDEFINED`` for delimited SQ / encapsulated data).
+    offset
+        Offset of the element's tag in the file (-1 for elements made in memory).
+    value_offset
+        Offset of the value field.
+    end
+        Offset after the element (after the sequence delimiter when delimited).
+    value
+        The value bytes when at most :data:`INLINE_LIMIT` long (or made in memory).
+    items
+        Items of an SQ, or ``None``.
+    fragments
+        ``(offset, length)`` of each item of encapsulated pixel data (PS3.5 §A.4),
+        including the Basic Offset Table item, or ``None``.
+    """
+
+    tag: int
+    vr: bytes
+    length: int
+    offset: int = -1
+    value_offset: int = -1
+    end: int = -1
+    value: bytes | None = None
+    items: list[Item] | None = None
+    fragments: list[tuple[int, int]] | None = None
+    dirty: bool = False
+    implicit: bool = False
+
+    @property
+    def group(self) -> int:
+        """Group number."""
+        return self.tag >> 16
+
+    @property
+    def is_sequence(self) -> bool:
+        """True for an SQ element (items parsed)."""
+        return self.items is not None
+
+    @property
+    def is_encapsulated(self) -> bool:
+        """True for encapsulated (fragmented) pixel data."""
+        return self.fragments is not None
+
+
+@dataclass(frozen=True)
+class FileMeta:
+    """The File Meta Information (PS3.10 §7.1): raw bytes and the values we need."""
+
+    transfer_syntax_uid: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    implementation_class_uid: str
+    implementation_version_name: str
+    end: int  # offset of the first data set byte
+    elements: tuple[Element, ...] = field(default_factory=tuple)
+
+
+@dataclass
+class Part10File:
+    """A parsed Part 10 file: meta, top-level elements, and the stream they came from."""
+
+    meta: FileMeta
+    elements: list[Element]
+    size: int
+    fp: BinaryIO
+    implicit: bool = False
+
+    def read_value(self, element: Element) -> bytes:
+        """The value bytes of ``element`` (loaded on demand for long values)."""
+        if element.value is not None:
+            return element.value
+        if element.length == UNDEFINED:
+            raise MalformedDicomError(f"element {_fmt(element.tag)} has no single value")
+        self.fp.seek(element.value_offset)
+        data = self.fp.read(element.length)
+        if len(data) != element.length:
+            raise MalformedDicomError("file truncated inside a value")
+        return data
+
+
+def _fmt(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def copy_range(fp: BinaryIO, offset: int, length: int, sink: Callable[[bytes], object]) -> None:
+    """Feed ``length`` bytes starting at ``offset`` to ``sink`` in bounded chunks."""
+    fp.seek(offset)
+    left = length
+    while left > 0:
+        chunk = fp.read(min(CHUNK, left))
+        if not chunk:
+            raise MalformedDicomError("file truncated inside a value")
+        sink(chunk)
+        left -= len(chunk)
+
+
+class _Reader:
+    """Sequential reader with bounds, depth and element-count checks."""
+
+    def __init__(self, fp: BinaryIO, size: int, implicit: bool) -> None:
+        self.fp = fp
+        self.size = size
+        self.implicit = implicit
+        self.count = 0
+
+    def read_exact(self, pos: int, n: int) -> bytes:
+        if pos + n > self.size:
+            raise MalformedDicomError(f"file truncated at byte {pos}")
+        self.fp.seek(pos)
+        data = self.fp.read(n)
+        if len(data) != n:
+            raise MalformedDicomError(f"file truncated at byte {pos}")
+        return data
+
+    def header(self, pos: int, implicit: bool) -> tuple[int, bytes, int, int]:
+        """Return (tag, vr, length, header_size) at ``pos``."""
+        raw = self.read_exact(pos, 8)
+        group, elem = _HDR.unpack_from(raw, 0)
+        tag = (group << 16) | elem
+        if group == 0xFFFE:
+            return tag, b"", _U32.unpack_from(raw, 4)[0], 8
+        if implicit:
+            return tag, _implicit_vr(tag), _U32.unpack_from(raw, 4)[0], 8
+        vr = raw[4:6]
+        if vr in LONG_VRS:
+            length = _U32.unpack(self.read_exact(pos + 8, 4))[0]
+            return tag, vr, length, 12
+        if vr not in _KNOWN_VRS:
+            raise MalformedDicomError(
+                f"invalid VR {vr!r} for {_fmt(tag)} at byte {pos} (not Explicit VR LE?)"
+            )
+        return tag, vr, _U16.unpack_from(raw, 6)[0], 8
+
+    def elements(self, pos: int, end: int | None, depth: int, implicit: bool,
+                 in_item: bool) -> tuple[list[Element], int]:
+        """Parse elements from ``pos`` until ``end`` (or an item delimiter if ``None``)."""
+        if depth > MAX_DEPTH:
+            raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
+        out: list[Element] = []
+        limit = self.size if end is None else end
+        while pos < limit:
+            if end is None and not in_item and pos + 8 > self.size:
+                break
+            tag, vr, length, hsize = self.header(pos, implicit)
+            if tag == ITEM_DELIMITER:
+                if in_item and end is None:
+                    return out, pos + 8
+                raise MalformedDicomError(f"unexpected item delimiter at byte {pos}")
+            if tag in (ITEM, SEQUENCE_DELIMITER):
+                raise MalformedDicomError(f"unexpected item tag {_fmt(tag)} at byte {pos}")
+            self.count += 1
+            if self.count > MAX_ELEMENTS:
+                raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+            el = self.element(pos, tag, vr, length, hsize, depth, implicit)
+            out.append(el)
+            pos = el.end
+        if in_item and end is None:
+            raise MalformedDicomError("item without delimiter before end of file")
+        if end is not None and pos != end:
+            raise MalformedDicomError(f"element overruns its container at byte {pos}")
+        return out, pos
+
+    def element(self, pos: int, tag: int, vr: bytes, length: int, hsize: int, depth: int,
+                implicit: bool) -> Element:
+        vpos = pos + hsize
+        el = Element(tag=tag, vr=vr, length=length, offset=pos, value_offset=vpos,
+                     implicit=implicit)
+        if vr == b"SQ" or (vr == b"UN" and length == UNDEFINED):
+            # UN with undefined length is an implicit-VR sequence (PS3.5 §6.2.2 note).
+            sub_implicit = implicit or vr == b"UN"
+            el.items, el.end = self.sequence(vpos, length, depth + 1, sub_implicit)
+            return el
+        if length == UNDEFINED:
+            if tag != PIXEL_DATA:
+                raise MalformedDicomError(f"undefined length on {_fmt(tag)} ({vr.decode()})")
+            el.fragments, el.end = self.fragments(vpos)
+            return el
+        if vpos + length > self.size:
+            raise MalformedDicomError(
+                f"length {length} of {_fmt(tag)} exceeds the file ({self.size} bytes)"
+            )
+        if length <= INLINE_LIMIT:
+            el.value = self.read_exact(vpos, length)
+        el.end = vpos + length
+        return el
+
+    def sequence(self, pos: int, length: int, depth: int,
+                 implicit: bool) -> tuple[list[Item], int]:
+        if depth > MAX_DEPTH:
+            raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
+        items: list[Item] = []
+        end = None if length == UNDEFINED else pos + length
+        if end is not None and end > self.size:
+            raise MalformedDicomError(f"sequence length {length} exceeds the file")
+        while True:
+            if end is not None and pos >= end:
+                if pos != end:
+                    raise MalformedDicomError("sequence items overrun the sequence length")
+                return items, pos
+            tag, _vr, ilen, _h = self.header(pos, True)
+            if tag == SEQUENCE_DELIMITER:
+                if end is not None:
+                    raise MalformedDicomError("sequence delimiter in a defined-length sequence")
+                return items, pos + 8
+            if tag != ITEM:
+                raise MalformedDicomError(f"expected an item tag, found {_fmt(tag)} at {pos}")
+            start = pos + 8
+            if ilen == UNDEFINED:
+                elements, after = self.elements(start, None, depth, implicit, True)
+            else:
+                if start + ilen > self.size:
+                    raise MalformedDicomError(f"item length {ilen} exceeds the file")
+                elements, after = self.elements(start, start + ilen, depth, implicit, True)
+            items.append(Item(elements=elements, offset=pos, length=ilen, end=after))
+            pos = after
+
+    def fragments(self, pos: int) -> tuple[list[tuple[int, int]], int]:
+        frags: list[tuple[int, int]] = []
+        while True:
+            tag, _vr, flen, _h = self.header(pos, True)
+            if tag == SEQUENCE_DELIMITER:
+                return frags, pos + 8
+            if tag != ITEM or flen == UNDEFINED:
+                raise MalformedDicomError(f"bad pixel data fragment at byte {pos}")
+            if pos + 8 + flen > self.size:
+                raise MalformedDicomError(f"fragment length {flen} exceeds the file")
+            frags.append((pos + 8, flen))
+            self.count += 1
+            if self.count > MAX_ELEMENTS:
+                raise MalformedDicomError(f"more than {MAX_ELEMENTS} fragments")
+            pos += 8 + flen
+
+
+def _implicit_vr(tag: int) -> bytes:
+    """VR of ``tag`` from the dictionary, as DCMTK would choose it for implicit VR."""
+    if tag & 0xFFFF == 0:
+        return b"UL"
+    if (tag >> 16) % 2 == 1:
+        return b"LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else b"UN"
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return b"UN"
+    mapping = {"OB or OW": "OW", "US or SS": "US", "US or OW": "US", "US or SS or OW": "US",
+               "OB or OW or UN": "OW"}
+    return mapping.get(vr, vr).encode("ascii")[:2]
+
+
+def _meta_string(elements: list[Element], tag: int) -> str:
+    for el in elements:
+        if el.tag == tag and el.value is not None:
+            return el.value.rstrip(b"\x00 ").decode("ascii", "replace")
+    return ""
+
+
+def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
+    """Parse a Part 10 file from a seekable binary stream (PS3.10 §7).
+
+    Parameters
+    ----------
+    fp
+        Seekable binary stream positioned anywhere; it is read, never written.
+    name
+        Used in error messages.
+
+    Raises
+    ------
+    MalformedDicomError
+        Not a Part 10 file, unsupported transfer syntax, or a structural error.
+    """
+    try:
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        fp.seek(0)
+        head = fp.read(132)
+    except OSError as exc:
+        raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
+    if len(head) < 132 or head[128:132] != b"DICM":
+        raise MalformedDicomError("not a DICOM Part 10 file (no DICM prefix)", path=name)
+    reader = _Reader(fp, size, implicit=False)
+    try:
+        meta_elements: list[Element] = []
+        pos = 132
+        while pos + 8 <= size:
+            fp.seek(pos)
+            group = _U16.unpack(fp.read(2))[0]
+            if group != 0x0002:
+                break
+            tag, vr, length, hsize = reader.header(pos, False)
+            el = reader.element(pos, tag, vr, length, hsize, 0, False)
+            meta_elements.append(el)
+            pos = el.end
+        ts = _meta_string(meta_elements, 0x00020010)
+        if not ts:
+            raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
+        if ts == EXPLICIT_VR_BE or ts in DEFLATED:
+            raise MalformedDicomError(f"transfer syntax {ts} is not supported", path=name)
+        implicit = ts == IMPLICIT_VR_LE
+        reader.implicit = implicit
+        meta = FileMeta(
+            transfer_syntax_uid=ts,
+            sop_class_uid=_meta_string(meta_elements, 0x00020002),
+            sop_instance_uid=_meta_string(meta_elements, 0x00020003),
+            implementation_class_uid=_meta_string(meta_elements, 0x00020012),
+            implementation_version_name=_meta_string(meta_elements, 0x00020013),
+            end=pos,
+            elements=tuple(meta_elements),
+        )
+        elements, _end = reader.elements(pos, None, 0, implicit, False)
+    except MalformedDicomError as exc:
+        if exc.path is None:
+            exc.path = name
+        raise
+    except (OSError, struct.error) as exc:
+        raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
+    except RecursionError as exc:
+        raise MalformedDicomError("sequences nested too deeply", path=name) from exc
+    return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
+
+
+def walk(elements: list[Element]) -> Iterator[Element]:
+    """Every element at every depth, in file order."""
+    for el in elements:
+        yield el
+        for item in el.items or ():
+            yield from walk(item.elements)

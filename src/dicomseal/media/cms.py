@@ -1,0 +1,234 @@
+"""Detached CMS (PKCS #7) SignedData over the manifest bytes (RFC 5652).
+
+The manifest ``DICOMSEA/MANIFEST.JSN`` is signed by the creator's key into
+``DICOMSEA/MANIFEST.P7S``: a DER ``ContentInfo`` holding ``SignedData`` (RFC 5652 §5)
+with no encapsulated content (detached, eContentType ``id-data``), one ``SignerInfo``
+identified by issuer and serial number, signed attributes content-type,
+message-digest and signing-time (RFC 5652 §11), SHA-256 as digest algorithm, RSA PKCS #1
+v1.5 or ECDSA as signature algorithm, and the signer certificate plus the chain given at
+creation time in ``certificates``. This is the same container PS3.15 Annex D uses for
+Secure DICOM Files, so standard tools (``openssl cms -verify -binary -content``) can check
+it too.
+
+Verifying here proves only that the bytes are intact and which certificate signed them;
+whether that certificate is trusted is decided by the caller with a trust context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from dataclasses import dataclass
+
+from asn1crypto import algos, cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from dicomseal.errors import ConfigurationError
+
+__all__ = ["CmsCheck", "CmsReason", "sign_detached", "verify_detached"]
+
+#: Largest P7S accepted when verifying (a signature with a deep chain is a few KB).
+MAX_P7S = 1 << 20
+
+
+class CmsReason(enum.Enum):
+    """Why a detached signature did not check out (stable codes for JSON)."""
+
+    MALFORMED = "manifest-signature-malformed"
+    DIGEST_MISMATCH = "manifest-digest-mismatch"
+    BAD_SIGNATURE = "manifest-signature-invalid"
+    NO_SIGNER_CERT = "manifest-signer-certificate-missing"
+    UNSUPPORTED = "manifest-signature-unsupported"
+
+
+@dataclass(frozen=True)
+class CmsCheck:
+    """Result of checking a detached signature's integrity (not its trust).
+
+    Attributes
+    ----------
+    intact
+        True when the message digest matches and the signature verifies with the
+        embedded signer certificate.
+    reason
+        Why not, when not intact.
+    signer
+        The signer certificate (when found).
+    certificates
+        Every other certificate carried in the SignedData (candidate intermediates).
+    signing_time
+        The signing-time signed attribute, when present (UTC).
+    """
+
+    intact: bool
+    reason: CmsReason | None
+    signer: x509.Certificate | None
+    certificates: tuple[x509.Certificate, ...]
+    signing_time: dt.datetime | None
+
+
+def _hash_for(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[str, str]:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "sha256", "rsassa_pkcs1v15"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "sha256", "sha256_ecdsa"
+    raise ConfigurationError("manifest signing needs an RSA or ECDSA private key")
+
+
+def sign_detached(
+    data: bytes,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    cert: x509.Certificate,
+    chain: tuple[x509.Certificate, ...] = (),
+    *,
+    signing_time: dt.datetime,
+) -> bytes:
+    """Sign ``data`` into a DER detached CMS SignedData (RFC 5652 §5).
+
+    Parameters
+    ----------
+    data
+        The exact bytes signed (the manifest file).
+    key, cert
+        The creator's private key and certificate.
+    chain
+        Intermediate (and optionally root) certificates to embed for the verifier.
+    signing_time
+        Value of the signing-time signed attribute (an explicit parameter, never "now").
+    """
+    _digest_name, sig_name = _hash_for(key)
+    a_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    signed_attrs = cms.CMSAttributes(
+        [
+            cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+            cms.CMSAttribute({"type": "message_digest",
+                              "values": [hashlib.sha256(data).digest()]}),
+            cms.CMSAttribute({"type": "signing_time",
+                              "values": [cms.Time({"utc_time": signing_time.astimezone(dt.UTC)})]}),
+        ]
+    )
+    to_sign = signed_attrs.dump()
+    if isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        signature = key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                {"issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                    {"issuer": a_cert.issuer, "serial_number": a_cert.serial_number})}
+            ),
+            "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": algos.SignedDigestAlgorithm({"algorithm": sig_name}),
+            "signature": signature,
+        }
+    )
+    certs = [a_cert] + [
+        asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in chain
+    ]
+    signed_data = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [algos.DigestAlgorithm({"algorithm": "sha256"})],
+            "encap_content_info": {"content_type": "data"},
+            "certificates": [cms.CertificateChoices({"certificate": c}) for c in certs],
+            "signer_infos": [signer_info],
+        }
+    )
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
+
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+}
+
+
+def _fail(reason: CmsReason, signer: x509.Certificate | None = None,
+          certs: tuple[x509.Certificate, ...] = ()) -> CmsCheck:
+    return CmsCheck(False, reason, signer, certs, None)
+
+
+def _parse(p7s: bytes) -> tuple[cms.SignedData, cms.SignerInfo, list[x509.Certificate]]:
+    info = cms.ContentInfo.load(p7s, strict=True)
+    if info["content_type"].native != "signed_data":
+        raise ValueError("not SignedData")
+    sd = info["content"]
+    signer_infos = sd["signer_infos"]
+    if len(signer_infos) != 1:
+        raise ValueError("exactly one SignerInfo expected")
+    certs: list[x509.Certificate] = []
+    for choice in sd["certificates"] or []:
+        if choice.name == "certificate":
+            certs.append(x509.load_der_x509_certificate(choice.chosen.dump()))
+    return sd, signer_infos[0], certs
+
+
+def _find_signer(si: cms.SignerInfo, certs: list[x509.Certificate]) -> x509.Certificate | None:
+    sid = si["sid"]
+    if sid.name != "issuer_and_serial_number":
+        return None
+    serial = sid.chosen["serial_number"].native
+    issuer_der = sid.chosen["issuer"].dump()
+    for c in certs:
+        if c.serial_number == serial and c.issuer.public_bytes() == issuer_der:
+            return c
+    return None
+
+
+def verify_detached(data: bytes, p7s: bytes) -> CmsCheck:  # noqa: C901 - a flat checklist
+    """Check a detached CMS SignedData over ``data``: digest, signature, signer certificate.
+
+    Never raises for bad input: malformed or mismatching signatures come back as a
+    :class:`CmsCheck` with ``intact=False`` and a :class:`CmsReason`.
+    """
+    if len(p7s) > MAX_P7S:
+        return _fail(CmsReason.MALFORMED)
+    try:
+        _sd, si, certs = _parse(p7s)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return _fail(CmsReason.MALFORMED)
+    cert_tuple = tuple(certs)
+    signer = _find_signer(si, certs)
+    if signer is None:
+        return _fail(CmsReason.NO_SIGNER_CERT, None, cert_tuple)
+    others = tuple(c for c in certs if c is not signer)
+    try:
+        digest_name = si["digest_algorithm"]["algorithm"].native
+        attrs = si["signed_attrs"]
+        if digest_name not in _HASHES or not attrs:
+            return _fail(CmsReason.UNSUPPORTED, signer, others)
+        found: dict[str, object] = {}
+        for attr in attrs:
+            found[attr["type"].native] = attr["values"][0].native
+        hasher = hashes.Hash(_HASHES[digest_name]())
+        hasher.update(data)
+        if found.get("content_type") != "data" or found.get("message_digest") != hasher.finalize():
+            return CmsCheck(False, CmsReason.DIGEST_MISMATCH, signer, others, None)
+        signed_bytes = attrs.dump(force=True)
+        signed_bytes = b"\x31" + signed_bytes[1:]  # [0] IMPLICIT -> SET OF (RFC 5652 §5.4)
+        sig = si["signature"].native
+        algo = si["signature_algorithm"]["algorithm"].native
+        pub = signer.public_key()
+        h = _HASHES[digest_name]()
+        if isinstance(pub, rsa.RSAPublicKey) and algo in ("rsassa_pkcs1v15", "sha256_rsa",
+                                                          "sha384_rsa", "sha512_rsa"):
+            pub.verify(sig, signed_bytes, padding.PKCS1v15(), h)
+        elif isinstance(pub, ec.EllipticCurvePublicKey) and algo.endswith("ecdsa"):
+            pub.verify(sig, signed_bytes, ec.ECDSA(h))
+        else:
+            return _fail(CmsReason.UNSUPPORTED, signer, others)
+    except InvalidSignature:
+        return _fail(CmsReason.BAD_SIGNATURE, signer, others)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return _fail(CmsReason.MALFORMED, signer, others)
+    when = found.get("signing_time")
+    signing_time = when if isinstance(when, dt.datetime) else None
+    return CmsCheck(True, None, signer, others, signing_time)
+

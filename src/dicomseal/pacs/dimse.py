@@ -1,0 +1,311 @@
+"""DIMSE transport through pynetdicom: C-STORE (send), C-FIND and C-GET (fetch back).
+
+PS3.7 §9.1 (C-STORE, C-FIND, C-GET), PS3.4 Annex B (Storage) and Annex C
+(Query/Retrieve, Study Root). The association requests exactly the SOP classes and
+transfer syntaxes of the instances to send, one presentation context per SOP class
+(PS3.8 §9.3.2.2), so each instance travels in its own transfer syntax, unconverted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pynetdicom import AE, build_role, evt
+from pynetdicom.association import Association
+
+from dicomseal.errors import MediaError, PacsError
+from dicomseal.pacs.peer import DimsePeer
+from dicomseal.pacs.status import StoreStatus, store_status
+
+__all__ = [
+    "DimseSender",
+    "RemoteInstance",
+    "StoreResult",
+    "dimse_fetch",
+    "dimse_find_instances",
+]
+
+#: pynetdicom allows at most 128 presentation contexts per association (PS3.8 §9.3.2).
+MAX_CONTEXTS = 128
+TIMEOUT_S = 30.0
+#: Study Root Query/Retrieve Information Model - FIND and - GET (PS3.4 §C.6.2).
+StudyRootQueryRetrieveInformationModelFind = "1.2.840.10008.5.1.4.1.2.2.1"
+StudyRootQueryRetrieveInformationModelGet = "1.2.840.10008.5.1.4.1.2.2.3"
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """The PACS's answer for one instance.
+
+    Attributes
+    ----------
+    status
+        Typed status.
+    code
+        The raw 16-bit status (C-STORE Status or STOW-RS Failure/Warning Reason), if any.
+    message
+        Error Comment or a short explanation.
+    """
+
+    status: StoreStatus
+    code: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteInstance:
+    """One instance known to a peer (from C-FIND or QIDO-RS)."""
+
+    study_instance_uid: str
+    series_instance_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _associate(
+    ae: AE, peer: DimsePeer, ext_neg: list[Any] | None = None,
+    evt_handlers: list[Any] | None = None,
+) -> Association:
+    """Associate, or raise one clear :class:`PacsError`."""
+    capture = _LogCapture()
+    logger = logging.getLogger("pynetdicom")
+    logger.addHandler(capture)
+    try:
+        assoc = ae.associate(
+            peer.host, peer.port, ae_title=peer.aet, ext_neg=ext_neg, evt_handlers=evt_handlers
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise PacsError(f"cannot connect to {peer.aet}@{peer.host}:{peer.port}: {exc}") from exc
+    finally:
+        logger.removeHandler(capture)
+    if assoc.is_established:
+        return assoc
+    where = f"{peer.aet}@{peer.host}:{peer.port}"
+    detail = "; ".join(line for line in capture.lines if line.startswith(("Result", "Reason")))
+    if assoc.is_rejected:
+        raise PacsError(f"association rejected by {where}" + (f" ({detail})" if detail else ""))
+    if assoc.is_aborted:
+        raise PacsError(f"association aborted by {where}")
+    raise PacsError(f"cannot connect to {where} (no answer or connection refused)")
+
+
+def _new_ae(calling_aet: str) -> AE:
+    ae = AE(ae_title=calling_aet)
+    ae.acse_timeout = TIMEOUT_S
+    ae.dimse_timeout = TIMEOUT_S
+    ae.network_timeout = TIMEOUT_S
+    ae.connection_timeout = 10.0
+    return ae
+
+
+class DimseSender:
+    """C-STORE SCU over one association, for the given (SOP class, transfer syntax) pairs.
+
+    Parameters
+    ----------
+    peer
+        The storage SCP.
+    calling_aet
+        Our AE title.
+    contexts
+        ``(SOP Class UID, Transfer Syntax UID)`` of every instance that may be sent.
+
+    Raises
+    ------
+    PacsError
+        Too many SOP classes, connection refused, association rejected or aborted.
+    """
+
+    def __init__(
+        self, peer: DimsePeer, calling_aet: str, contexts: Iterable[tuple[str, str]]
+    ) -> None:
+        self.peer = peer
+        self.label = peer.label
+        by_class: dict[str, list[str]] = {}
+        for sop_class, ts in sorted(set(contexts)):
+            by_class.setdefault(sop_class, []).append(ts)
+        if len(by_class) > MAX_CONTEXTS:
+            raise PacsError(f"{len(by_class)} SOP classes: more than one association can carry")
+        ae = _new_ae(calling_aet)
+        for sop_class, syntaxes in by_class.items():
+            ae.add_requested_context(sop_class, syntaxes)
+        self._assoc = _associate(ae, peer)
+
+    def accepts(self, sop_class_uid: str, transfer_syntax_uid: str) -> bool:
+        """True when an accepted presentation context carries this class in this syntax."""
+        return any(
+            cx.abstract_syntax == sop_class_uid and cx.transfer_syntax[0] == transfer_syntax_uid
+            for cx in self._assoc.accepted_contexts
+        )
+
+    def send(self, path: Path, sop_class_uid: str, transfer_syntax_uid: str) -> StoreResult:
+        """C-STORE one Part 10 file; its data set travels in its own transfer syntax.
+
+        Raises
+        ------
+        PacsError
+            The association was lost (no response): the import cannot go on.
+        """
+        if not self.accepts(sop_class_uid, transfer_syntax_uid):
+            return StoreResult(
+                StoreStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED,
+                None,
+                "no accepted presentation context for this SOP class and transfer syntax",
+            )
+        try:
+            ds = dcmread(path)
+        except Exception as exc:  # pydicom raises many types on broken input
+            raise MediaError(f"cannot read instance to send: {exc}", path=str(path)) from exc
+        try:
+            rsp = self._assoc.send_c_store(ds)
+        except (RuntimeError, ValueError, AttributeError, OSError) as exc:
+            raise PacsError(f"C-STORE to {self.label} failed: {exc}") from exc
+        if not rsp or "Status" not in rsp:
+            raise PacsError(f"connection to {self.label} lost during C-STORE (no response)")
+        code = int(rsp.Status)
+        return StoreResult(store_status(code), code, str(rsp.get("ErrorComment", "")))
+
+    def close(self) -> None:
+        """Release the association."""
+        if self._assoc.is_established:
+            self._assoc.release()
+
+    def __enter__(self) -> DimseSender:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _find(assoc: Association, query: Dataset, where: str) -> Iterator[Dataset]:
+    for status, identifier in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind):
+        if not status or "Status" not in status:
+            raise PacsError(f"connection to {where} lost during C-FIND")
+        code = int(status.Status)
+        if code in (0xFF00, 0xFF01) and identifier is not None:
+            yield identifier
+        elif code != 0x0000:
+            raise PacsError(f"C-FIND refused by {where} (status 0x{code:04X})")
+
+
+def dimse_find_instances(
+    peer: DimsePeer, calling_aet: str, study_uids: Iterable[str]
+) -> list[RemoteInstance]:
+    """Every instance of the given studies known to ``peer`` (Study Root C-FIND, PS3.4 C.6.2).
+
+    Queries SERIES level per study, then IMAGE level per series.
+
+    Raises
+    ------
+    PacsError
+        The peer cannot be reached, rejects the association or refuses the query.
+    """
+    ae = _new_ae(calling_aet)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    assoc = _associate(ae, peer)
+    out: list[RemoteInstance] = []
+    try:
+        for study in sorted(set(study_uids)):
+            q = Dataset()
+            q.QueryRetrieveLevel = "SERIES"
+            q.StudyInstanceUID = study
+            q.SeriesInstanceUID = ""
+            series_uids = [str(r.SeriesInstanceUID) for r in _find(assoc, q, peer.label)
+                           if "SeriesInstanceUID" in r]
+            for series in series_uids:
+                q = Dataset()
+                q.QueryRetrieveLevel = "IMAGE"
+                q.StudyInstanceUID = study
+                q.SeriesInstanceUID = series
+                q.SOPInstanceUID = ""
+                q.SOPClassUID = ""
+                for r in _find(assoc, q, peer.label):
+                    if "SOPInstanceUID" in r:
+                        out.append(RemoteInstance(study, series, str(r.SOPInstanceUID),
+                                                  str(r.get("SOPClassUID", ""))))
+    finally:
+        if assoc.is_established:
+            assoc.release()
+    return out
+
+
+@contextmanager
+def _getter(
+    peer: DimsePeer, calling_aet: str, sop_classes: Iterable[str],
+    on_store: Callable[[Any], int],
+) -> Iterator[Association]:
+    ae = _new_ae(calling_aet)
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    roles = []
+    for sop_class in sorted(set(sop_classes))[: MAX_CONTEXTS - 1]:
+        ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        roles.append(build_role(sop_class, scp_role=True))
+    assoc = _associate(ae, peer, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    try:
+        yield assoc
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def dimse_fetch(
+    peer: DimsePeer, calling_aet: str, targets: Iterable[RemoteInstance], folder: Path
+) -> dict[str, Path]:
+    """C-GET each target instance (IMAGE level) into ``folder``; SOP Instance UID -> file.
+
+    Instances the peer does not deliver are absent from the result.
+
+    Raises
+    ------
+    PacsError
+        The peer cannot be reached, rejects the association or the retrieve.
+    """
+    wanted = list(targets)
+    got: dict[str, Path] = {}
+
+    def on_store(event: Any) -> int:
+        uid = str(event.request.AffectedSOPInstanceUID)
+        dst = folder / f"{len(got):06d}.dcm"
+        dst.write_bytes(event.encoded_dataset())
+        got[uid] = dst
+        return 0x0000
+
+    with _getter(peer, calling_aet, {t.sop_class_uid for t in wanted if t.sop_class_uid},
+                 on_store) as assoc:
+        for t in wanted:
+            q = Dataset()
+            q.QueryRetrieveLevel = "IMAGE"
+            q.StudyInstanceUID = t.study_instance_uid
+            q.SeriesInstanceUID = t.series_instance_uid
+            q.SOPInstanceUID = t.sop_instance_uid
+            last: int | None = None
+            for status, _ident in assoc.send_c_get(q, StudyRootQueryRetrieveInformationModelGet):
+                if not status or "Status" not in status:
+                    raise PacsError(f"connection to {peer.label} lost during C-GET")
+                last = int(status.Status)
+            if last not in (0x0000, 0xB000, None) and t.sop_instance_uid not in got:
+                raise PacsError(f"C-GET refused by {peer.label} (status 0x{last:04X})")
+    return got

@@ -1,0 +1,353 @@
+"""Verify-before-import: verify a medium, then send what the policy allows to a PACS.
+
+PS3.15 §A.2 (secure use: verify on receipt, record changes, re-sign what was verified),
+IHE RAD Import Reconciliation Workflow (coercion with Original Attributes Sequence). The
+order is fixed: the medium is read once into a scratch folder, every instance gets a
+verdict from a :class:`~dicomseal.pacs.verdicts.VerdictProvider`, FAILED instances are
+withheld whatever the policy, and only then is the PACS contacted. Each confirmed store
+is journaled at once (:mod:`dicomseal.pacs.journal`), so an interrupted import resumes
+without duplicates and without losses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from dicomseal.errors import PacsError
+from dicomseal.pacs.coercion import Coercion, CoercionRecord, coerce_file
+from dicomseal.pacs.dimse import StoreResult
+from dicomseal.pacs.journal import ImportJournal, JournalKey
+from dicomseal.pacs.medium import MediumContent, MediumInstance, spool_medium
+from dicomseal.pacs.status import InstanceOutcome
+from dicomseal.pacs.verdicts import InstanceVerdict, MediumVerdicts, VerdictProvider
+from dicomseal.verdict import Verdict
+
+__all__ = [
+    "ImportPolicy",
+    "ImportReport",
+    "InstanceImport",
+    "InstanceSender",
+    "Resigner",
+    "import_medium",
+]
+
+
+class ImportPolicy(enum.Enum):
+    """Which verdicts are sent. FAILED is never sent, whatever the policy.
+
+    VERIFIED_ONLY
+        Only PASSED instances (the default).
+    WARN
+        PASSED and INDETERMINATE; each INDETERMINATE one is reported as a warning (exit 3).
+    ALL
+        PASSED and INDETERMINATE, without making the exit code say so.
+    """
+
+    VERIFIED_ONLY = "verified-only"
+    WARN = "warn"
+    ALL = "all"
+
+    def allows(self, verdict: Verdict) -> bool:
+        """True when an instance with ``verdict`` may be sent under this policy."""
+        if verdict is Verdict.FAILED:
+            return False
+        return verdict is Verdict.PASSED or self is not ImportPolicy.VERIFIED_ONLY
+
+
+class InstanceSender(Protocol):
+    """A connected storage peer (DIMSE C-STORE or STOW-RS)."""
+
+    label: str
+
+    def accepts(self, sop_class_uid: str, transfer_syntax_uid: str) -> bool:
+        """True when the peer can take this SOP class in this transfer syntax."""
+        ...
+
+    def send(self, path: Path, sop_class_uid: str, transfer_syntax_uid: str) -> StoreResult:
+        """Store one Part 10 file; raise :class:`PacsError` when the connection is lost."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+#: Opens a sender for the given ``(SOP class, transfer syntax)`` pairs; raises PacsError.
+SenderFactory = Callable[[Sequence[tuple[str, str]]], InstanceSender]
+#: Re-signs the file at the first path into the second (the importer's key).
+Resigner = Callable[[Path, Path], None]
+
+
+@dataclass(frozen=True)
+class InstanceImport:
+    """What happened to one instance of the medium.
+
+    Attributes
+    ----------
+    path
+        Path on the medium.
+    sop_instance_uid, sop_class_uid
+        Identity of the instance.
+    verification
+        The verdict it got before import.
+    outcome
+        Stored, withheld, refused, ...
+    store
+        The PACS's typed answer when the instance was sent.
+    coercion
+        What coercion changed (``None`` when not sent or no coercion asked).
+    resigned
+        True when the coerced instance was re-signed with the importer's key.
+    """
+
+    path: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    verification: InstanceVerdict
+    outcome: InstanceOutcome
+    store: StoreResult | None = None
+    coercion: CoercionRecord | None = None
+    resigned: bool = False
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Result of :func:`import_medium`.
+
+    Attributes
+    ----------
+    medium
+        Where the medium is.
+    destination
+        The peer's label (``dimse:AET@HOST:PORT`` or ``dicomweb:URL``).
+    policy
+        The policy applied.
+    verification
+        Verdicts on the medium and its instances.
+    instances
+        One entry per DICOM instance of the medium.
+    other_files, unreadable
+        Non-instance files, and entries never opened.
+    coercion
+        The coercion asked for.
+    journal
+        The journal file, when one is kept.
+    interruption
+        Why the import stopped early (connection lost), else ``None``.
+    """
+
+    medium: str
+    destination: str
+    policy: ImportPolicy
+    verification: MediumVerdicts
+    instances: tuple[InstanceImport, ...]
+    other_files: tuple[str, ...]
+    unreadable: tuple[str, ...]
+    coercion: Coercion
+    journal: str | None
+    interruption: str | None = None
+
+    def count(self, outcome: InstanceOutcome) -> int:
+        """Number of instances with ``outcome``."""
+        return sum(1 for i in self.instances if i.outcome is outcome)
+
+    @property
+    def exit_code(self) -> int:
+        """4 interrupted, 1 any FAILED instance, 4 any refused, 3 unverified, else 0."""
+        outcomes = {i.outcome for i in self.instances}
+        if self.interruption is not None:
+            return 4
+        if InstanceOutcome.WITHHELD_FAILED in outcomes:
+            return 1
+        if InstanceOutcome.REFUSED in outcomes:
+            return 4
+        if InstanceOutcome.WITHHELD_UNVERIFIED in outcomes:
+            return 3
+        if self.policy is ImportPolicy.WARN and any(
+            i.outcome.in_pacs and i.verification.verdict is not Verdict.PASSED
+            for i in self.instances
+        ):
+            return 3
+        return 0
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    path: Path
+    coercion: CoercionRecord | None
+    resigned: bool
+
+
+def _prepare(
+    inst: MediumInstance,
+    coercion: Coercion,
+    resign: Resigner | None,
+    modifying_system: str,
+    at: dt.datetime,
+) -> _Prepared:
+    """Coerce (and re-sign) one instance; untouched instances are sent as found."""
+    if not coercion:
+        return _Prepared(inst.local, None, False)
+    coerced = inst.local.with_suffix(".coerced.dcm")
+    record = coerce_file(inst.local, coerced, coercion, modifying_system=modifying_system, at=at)
+    if not record.changed:
+        return _Prepared(inst.local, record, False)
+    if resign is None:
+        return _Prepared(coerced, record, False)
+    signed = inst.local.with_suffix(".signed.dcm")
+    resign(coerced, signed)
+    return _Prepared(signed, record, True)
+
+
+def _decide(
+    content: MediumContent,
+    verdicts: MediumVerdicts,
+    policy: ImportPolicy,
+    journal: ImportJournal,
+    destination: str,
+    coercion: Coercion,
+) -> tuple[dict[str, InstanceImport], list[MediumInstance]]:
+    decided: dict[str, InstanceImport] = {}
+    to_send: list[MediumInstance] = []
+    for inst in content.instances:
+        v = verdicts.of(inst.path)
+        key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, coercion.fingerprint)
+        outcome: InstanceOutcome | None = None
+        if v.verdict is Verdict.FAILED:
+            outcome = InstanceOutcome.WITHHELD_FAILED
+        elif not policy.allows(v.verdict):
+            outcome = InstanceOutcome.WITHHELD_UNVERIFIED
+        elif key in journal:
+            outcome = InstanceOutcome.ALREADY_STORED
+        if outcome is None:
+            to_send.append(inst)
+        else:
+            decided[inst.path] = InstanceImport(
+                inst.path, inst.sop_instance_uid, inst.sop_class_uid, v, outcome
+            )
+    return decided, to_send
+
+
+def import_medium(
+    location: str | Path,
+    *,
+    provider: VerdictProvider,
+    open_sender: SenderFactory,
+    destination: str,
+    policy: ImportPolicy = ImportPolicy.VERIFIED_ONLY,
+    coercion: Coercion | None = None,
+    resign: Resigner | None = None,
+    journal: ImportJournal | None = None,
+    modifying_system: str = "dicomseal",
+    at: dt.datetime,
+    on_instance: Callable[[InstanceImport, int, int], None] | None = None,
+) -> ImportReport:
+    """Verify a medium and send the instances ``policy`` allows.
+
+    Parameters
+    ----------
+    location
+        Folder, ISO image or zip.
+    provider
+        Gives the per-instance verdicts.
+    open_sender
+        Connects to the peer for the given ``(SOP class, transfer syntax)`` pairs; called
+        only when something is to be sent.
+    destination
+        Stable label of the peer (journal key).
+    policy, coercion, resign
+        What to send, which attributes to coerce, and how to re-sign coerced instances.
+    journal
+        Confirmed stores of earlier runs; updated as instances are confirmed.
+    modifying_system, at
+        Modifying System and Attribute Modification DateTime of the coercion record.
+    on_instance
+        Called after each instance is decided or sent, with ``(result, done, total)``.
+
+    Raises
+    ------
+    PacsError
+        The peer cannot be reached or rejects the association (nothing was sent).
+    MediaError
+        The medium cannot be read.
+    """
+    coercion = coercion or Coercion()
+    journal = journal or ImportJournal(None)
+    with spool_medium(location) as (source, content):
+        verdicts = provider.verify(source, content.instances)
+        decided, to_send = _decide(content, verdicts, policy, journal, destination, coercion)
+        total = len(content.instances)
+        done = 0
+        for result in decided.values():
+            done += 1
+            if on_instance:
+                on_instance(result, done, total)
+        interruption: str | None = None
+        if to_send:
+            sender = open_sender(sorted({(i.sop_class_uid, i.transfer_syntax_uid)
+                                         for i in to_send}))
+            try:
+                for inst in to_send:
+                    v = verdicts.of(inst.path)
+                    if interruption is not None:
+                        result = InstanceImport(inst.path, inst.sop_instance_uid,
+                                                inst.sop_class_uid, v, InstanceOutcome.NOT_SENT)
+                    else:
+                        try:
+                            result = _send_one(inst, v, sender, journal, destination, coercion,
+                                               resign, modifying_system, at)
+                        except PacsError as exc:
+                            interruption = str(exc)
+                            result = InstanceImport(inst.path, inst.sop_instance_uid,
+                                                    inst.sop_class_uid, v,
+                                                    InstanceOutcome.NOT_SENT)
+                    decided[inst.path] = result
+                    done += 1
+                    if on_instance:
+                        on_instance(result, done, total)
+            finally:
+                sender.close()
+        ordered = tuple(decided[i.path] for i in content.instances)
+        return ImportReport(
+            content.location, destination, policy, verdicts, ordered, content.other_files,
+            content.unreadable, coercion,
+            str(journal.path) if journal.path is not None else None, interruption,
+        )
+
+
+def _send_one(
+    inst: MediumInstance,
+    v: InstanceVerdict,
+    sender: InstanceSender,
+    journal: ImportJournal,
+    destination: str,
+    coercion: Coercion,
+    resign: Resigner | None,
+    modifying_system: str,
+    at: dt.datetime,
+) -> InstanceImport:
+    prepared = _prepare(inst, coercion, resign, modifying_system, at)
+    store = sender.send(prepared.path, inst.sop_class_uid, inst.transfer_syntax_uid)
+    if store.status.stored:
+        key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, coercion.fingerprint)
+        journal.record(key, store.status.value, _sha256(prepared.path))
+        outcome = (InstanceOutcome.STORED_WITH_WARNING if store.status.warning
+                   else InstanceOutcome.STORED)
+    else:
+        outcome = InstanceOutcome.REFUSED
+    return InstanceImport(inst.path, inst.sop_instance_uid, inst.sop_class_uid, v, outcome,
+                          store, prepared.coercion, prepared.resigned)

@@ -1,0 +1,399 @@
+"""Sign DICOM instances with PS3.15 digital signatures, bit-preserving.
+
+The input is parsed into byte spans (:mod:`dicomseal.hazmat.elements`); every element
+that is not on the path to the new signature is copied byte for byte (PS3.15 §A.3
+Bit-preserving), so existing signatures stay valid and a second signature is simply
+added. Inputs not in Explicit VR Little Endian (or an encapsulated transfer syntax) are
+first converted with pydicom, since PS3.15 says implicit VR data cannot reliably be
+verified.
+
+The MAC byte stream and the Signature value are produced exactly as DCMTK ``dcmsign``
+3.6.7 does (see :mod:`dicomseal.hazmat.mac_stream`, :mod:`dicomseal.hazmat.raw`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import os
+import re
+import struct
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pydicom
+from cryptography.hazmat.primitives import serialization
+from pydicom.datadict import tag_for_keyword
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRLittleEndian
+
+from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
+from dicomseal.hazmat.elements import (
+    IMPLICIT_VR_LE,
+    LONG_VRS,
+    UNDEFINED,
+    Element,
+    Item,
+    Part10File,
+    copy_range,
+    parse_part10,
+)
+from dicomseal.hazmat.mac_stream import (
+    DIGITAL_SIGNATURES_SEQUENCE,
+    MAC_PARAMETERS_SEQUENCE,
+    is_signable,
+    write_elements,
+    write_signature_item,
+)
+from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
+from dicomseal.signature.credentials import SigningCredentials
+from dicomseal.signature.profiles import CID7007, SignatureProfile, required_tags
+
+__all__ = ["SignatureRecord", "parse_item_location", "parse_tag", "sign_file"]
+
+_LOCATION_PART = re.compile(r"^\s*(\(?[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)?|[A-Za-z0-9]+)\[(\d+)\]\s*$")
+_SPACE_PADDED = frozenset({b"AE", b"AS", b"CS", b"DA", b"DS", b"DT", b"IS", b"LO", b"LT",
+                           b"PN", b"SH", b"ST", b"TM", b"UC", b"UR", b"UT"})
+
+
+@dataclass(frozen=True)
+class SignatureRecord:
+    """What :func:`sign_file` added."""
+
+    uid: str
+    mac_id: int
+    mac_algorithm: MacAlgorithm
+    location: str
+    signed_tags: tuple[int, ...]
+    signed_at: str
+    signer: str
+    converted_from: str | None
+
+
+def parse_tag(text: str) -> int:
+    """A tag from a keyword (``PatientName``) or ``(gggg,eeee)`` / ``gggg,eeee``."""
+    t = text.strip()
+    m = re.fullmatch(r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?", t)
+    if m:
+        return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
+    tag = tag_for_keyword(t)
+    if tag is None:
+        raise UsageError(f"unknown attribute {text!r} (use a keyword or (gggg,eeee))")
+    return int(tag)
+
+
+def parse_item_location(text: str) -> list[tuple[int, int]]:
+    """Parse dcmsign ``+si`` syntax ``SeqKeyword[0].SeqKeyword[1]`` into (tag, index)."""
+    out: list[tuple[int, int]] = []
+    for part in re.split(r"\.(?![0-9A-Fa-f]{4}\))", text.strip()):
+        m = _LOCATION_PART.match(part)
+        if not m:
+            raise UsageError(f"bad item location {text!r}: expected Keyword[index].Keyword[index]")
+        out.append((parse_tag(m.group(1)), int(m.group(2))))
+    return out
+
+
+def _value(vr: bytes, raw: bytes) -> bytes:
+    if len(raw) % 2:
+        raw += b" " if vr in _SPACE_PADDED else b"\x00"
+    return raw
+
+
+def _new(tag: int, vr: bytes, raw: bytes) -> Element:
+    value = _value(vr, raw)
+    return Element(tag=tag, vr=vr, length=len(value), value=value, dirty=True)
+
+
+def _new_sq(tag: int, items: list[Item]) -> Element:
+    return Element(tag=tag, vr=b"SQ", length=0, items=items, dirty=True)
+
+
+def _item(elements: list[Element]) -> Item:
+    return Item(elements=sorted(elements, key=lambda e: e.tag), length=0, dirty=True)
+
+
+def _purpose_item(code: int) -> Item:
+    if code not in CID7007:
+        raise UsageError(f"--purpose {code}: not a CID 7007 code (1-18)")
+    return _item([
+        _new(0x00080100, b"SH", str(code).encode()),
+        _new(0x00080102, b"SH", b"ASTM-sigpurpose"),
+        _new(0x00080104, b"LO", CID7007[code].encode()),
+    ])
+
+
+def _element_length(el: Element) -> int:
+    if not el.dirty:
+        return el.end - el.offset
+    if el.items is not None:
+        body = sum(_item_length(i) for i in el.items)
+        return 12 + body + (8 if el.length == UNDEFINED else 0)
+    assert el.value is not None
+    return (12 if el.vr in LONG_VRS else 8) + len(el.value)
+
+
+def _item_length(item: Item) -> int:
+    if not item.dirty:
+        return item.end - item.offset
+    body = sum(_element_length(e) for e in item.elements)
+    return 8 + body + (8 if item.length == UNDEFINED else 0)
+
+
+def _write_elements(elements: Iterable[Element], src: Part10File,
+                    out: Callable[[bytes], object]) -> None:
+    for el in elements:
+        if not el.dirty:
+            copy_range(src.fp, el.offset, el.end - el.offset, out)
+            continue
+        tag = struct.pack("<HH", el.tag >> 16, el.tag & 0xFFFF)
+        if el.items is not None:
+            if el.length == UNDEFINED:
+                out(tag + b"SQ\x00\x00" + struct.pack("<I", UNDEFINED))
+            else:
+                body = sum(_item_length(i) for i in el.items)
+                out(tag + b"SQ\x00\x00" + struct.pack("<I", body))
+            for item in el.items:
+                _write_item(item, src, out)
+            if el.length == UNDEFINED:
+                out(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00")
+            continue
+        assert el.value is not None
+        if el.vr in LONG_VRS:
+            out(tag + el.vr + b"\x00\x00" + struct.pack("<I", len(el.value)) + el.value)
+        else:
+            out(tag + el.vr + struct.pack("<H", len(el.value)) + el.value)
+
+
+def _write_item(item: Item, src: Part10File, out: Callable[[bytes], object]) -> None:
+    if not item.dirty:
+        copy_range(src.fp, item.offset, item.end - item.offset, out)
+        return
+    if item.length == UNDEFINED:
+        out(b"\xfe\xff\x00\xe0" + struct.pack("<I", UNDEFINED))
+        _write_elements(item.elements, src, out)
+        out(b"\xfe\xff\x0d\xe0\x00\x00\x00\x00")
+    else:
+        body = sum(_element_length(e) for e in item.elements)
+        out(b"\xfe\xff\x00\xe0" + struct.pack("<I", body))
+        _write_elements(item.elements, src, out)
+
+
+def write_part10(src: Part10File, out: Callable[[bytes], object]) -> None:
+    """Write the (possibly edited) file: meta copied verbatim, data set re-assembled."""
+    copy_range(src.fp, 0, src.meta.end, out)
+    _write_elements(src.elements, src, out)
+
+
+def _locate(src: Part10File, location: str | None) -> tuple[list[Element], list[Element | Item]]:
+    """The element list of the target level and the containers on the way to it."""
+    level = src.elements
+    path: list[Element | Item] = []
+    if not location:
+        return level, path
+    for tag, index in parse_item_location(location):
+        seq = next((e for e in level if e.tag == tag), None)
+        if seq is None or seq.items is None:
+            raise UsageError(f"item location {location!r}: no sequence ({tag >> 16:04X},"
+                             f"{tag & 0xFFFF:04X}) at that level")
+        if index >= len(seq.items):
+            raise UsageError(f"item location {location!r}: sequence has only "
+                             f"{len(seq.items)} item(s)")
+        item = seq.items[index]
+        path += [seq, item]
+        level = item.elements
+    return level, path
+
+
+def _select_tags(level: list[Element], tags: Iterable[int] | None,
+                 profile: SignatureProfile) -> frozenset[int]:
+    present = {e.tag: e for e in level}
+    if tags is None:
+        return frozenset(t for t, e in present.items() if is_signable(e))
+    wanted = set(tags)
+    for t in wanted:
+        if t not in present:
+            raise UsageError(f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) is not in the "
+                             "data set at the signing location")
+        if not is_signable(present[t]):
+            raise UsageError(f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) cannot be signed "
+                             "(PS3.3 C.12.1.1.3.1.1)")
+    wanted |= {t for t in required_tags(profile) if t in present and is_signable(present[t])}
+    return frozenset(wanted)
+
+
+def _insert(level: list[Element], element: Element) -> None:
+    keys = [e.tag for e in level]
+    level.insert(bisect.bisect_left(keys, element.tag), element)
+
+
+def _append_item(level: list[Element], tag: int, item: Item) -> None:
+    existing = next((e for e in level if e.tag == tag), None)
+    if existing is None or existing.items is None:
+        if existing is not None:
+            raise SignatureError(f"({tag >> 16:04X},{tag & 0xFFFF:04X}) is not a sequence")
+        _insert(level, _new_sq(tag, [item]))
+        return
+    existing.items.append(item)
+    existing.dirty = True
+
+
+def _next_mac_id(level: list[Element]) -> int:
+    used: set[int] = set()
+    for el in level:
+        if el.tag in (MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE):
+            for item in el.items or ():
+                for sub in item.elements:
+                    if sub.tag == 0x04000005 and sub.value and len(sub.value) >= 2:
+                        used.add(struct.unpack_from("<H", sub.value)[0])
+    mac_id = 0
+    while mac_id in used:
+        mac_id += 1
+    return mac_id
+
+
+def format_dicom_datetime(when: dt.datetime) -> str:
+    """DT ``YYYYMMDDHHMMSS.FFFFFF+0000`` in UTC (PS3.5 §6.2)."""
+    utc = when.astimezone(dt.UTC)
+    return utc.strftime("%Y%m%d%H%M%S.%f") + "+0000"
+
+
+@contextmanager
+def _explicit_le(src: str | os.PathLike[str] | BinaryIO, name: str,
+                 stack: ExitStack) -> Iterator[tuple[Part10File, str | None]]:
+    """Parse ``src``; convert to Explicit VR LE first when it is not (PS3.15 §A.3 note)."""
+    if isinstance(src, str | os.PathLike):
+        try:
+            fh: BinaryIO = stack.enter_context(open(src, "rb"))
+        except OSError as exc:
+            raise MediaError(f"cannot open: {exc.strerror}", path=name) from exc
+    else:
+        fh = src
+    parsed: Part10File | None = None
+    converted: str | None = None
+    try:
+        parsed = parse_part10(fh, name=name)
+        if parsed.meta.transfer_syntax_uid == IMPLICIT_VR_LE:
+            converted, parsed = parsed.meta.transfer_syntax_uid, None
+    except MalformedDicomError as exc:
+        if "not supported" not in exc.message:
+            raise
+        converted = "big endian or deflated"
+    if parsed is not None:
+        yield parsed, None
+        return
+    fh.seek(0)
+    try:
+        ds = pydicom.dcmread(fh, force=False)
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        tmp = stack.enter_context(tempfile.TemporaryFile())
+        ds.save_as(tmp, enforce_file_format=True)  # type: ignore[arg-type]
+    except (InvalidDicomError, ValueError, AttributeError, TypeError) as exc:
+        raise MalformedDicomError(f"cannot convert to Explicit VR Little Endian: {exc}",
+                                  path=name) from exc
+    tmp.seek(0)
+    yield parse_part10(tmp, name=name), converted
+
+
+def sign_file(
+    src: str | os.PathLike[str] | BinaryIO,
+    dst: str | os.PathLike[str] | BinaryIO,
+    credentials: SigningCredentials,
+    *,
+    mac: MacAlgorithm = MacAlgorithm.SHA256,
+    profile: SignatureProfile = SignatureProfile.NONE,
+    tags: Iterable[int] | None = None,
+    item: str | None = None,
+    purpose: int | None = None,
+    signed_at: dt.datetime | None = None,
+) -> SignatureRecord:
+    """Add one PS3.15 digital signature to an instance and write the result.
+
+    Parameters
+    ----------
+    src, dst
+        Input and output (paths or binary streams). A path output is written to a
+        temporary file beside it and renamed, so a failure never leaves half a file.
+    credentials
+        Signer key and certificate.
+    mac
+        MAC algorithm (SHA-256 by default; MD5/SHA-1/RIPEMD-160 only for interop).
+    profile
+        PS3.15 Annex C profile; its required attributes are added to ``tags``.
+    tags
+        Attributes to sign at the location (default: every signable attribute).
+    item
+        Sign inside a sequence item (dcmsign ``+si`` syntax), e.g. ``Seq[0].Seq[1]``.
+    purpose
+        Digital Signature Purpose Code (CID 7007), required by the SR profile.
+    signed_at
+        Digital Signature DateTime; defaults to now (UTC).
+    """
+    if profile.rsa_only and not credentials.is_rsa:
+        raise UsageError(f"profile {profile.value!r} is an RSA profile (PS3.15 C.1-C.4); "
+                         "use --profile none with an EC key")
+    if profile is SignatureProfile.SR and purpose is None:
+        raise UsageError("the SR profile (PS3.15 C.4) requires --purpose (CID 7007)")
+    name = os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>"
+    with ExitStack() as stack, _explicit_le(src, name, stack) as (parsed, converted):
+        level, path = _locate(parsed, item)
+        selected = _select_tags(level, tags, profile)
+        mac_id = _next_mac_id(level)
+        sig_uid = "2.25." + str(uuid.uuid4().int)
+        when = format_dicom_datetime(signed_at or dt.datetime.now(dt.UTC))
+        ordered = [e.tag for e in sorted(level, key=lambda e: e.tag) if e.tag in selected]
+        mac_item = _item([
+            _new(0x04000005, b"US", struct.pack("<H", mac_id)),
+            _new(0x04000010, b"UI", parsed.meta.transfer_syntax_uid.encode()),
+            _new(0x04000015, b"CS", mac.value.encode()),
+            _new(0x04000020, b"AT", b"".join(struct.pack("<HH", t >> 16, t & 0xFFFF)
+                                              for t in ordered)),
+        ])
+        sig_elements = [
+            _new(0x04000005, b"US", struct.pack("<H", mac_id)),
+            _new(0x04000100, b"UI", sig_uid.encode()),
+            _new(0x04000105, b"DT", when.encode()),
+            _new(0x04000110, b"CS", b"X509_1993_SIG"),
+        ]
+        if purpose is not None:
+            sig_elements.append(_new_sq(0x04000401, [_purpose_item(purpose)]))
+        digest = new_mac_hash(mac)
+        written = write_elements(level, parsed, digest.update, only=selected)
+        write_signature_item(sig_elements, None, digest.update)
+        signature = sign_digest(credentials.private_key, mac, digest.digest())
+        cert_der = credentials.certificate.public_bytes(serialization.Encoding.DER)
+        sig_elements += [_new(0x04000115, b"OB", cert_der), _new(0x04000120, b"OB", signature)]
+        _append_item(level, MAC_PARAMETERS_SEQUENCE, mac_item)
+        _append_item(level, DIGITAL_SIGNATURES_SEQUENCE, _item(sig_elements))
+        for node in path:
+            node.dirty = True
+        _emit(parsed, dst)
+    return SignatureRecord(uid=sig_uid, mac_id=mac_id, mac_algorithm=mac,
+                           location=item or "", signed_tags=tuple(written), signed_at=when,
+                           signer=credentials.certificate.subject.rfc4514_string(),
+                           converted_from=converted)
+
+
+def _emit(parsed: Part10File, dst: str | os.PathLike[str] | BinaryIO) -> None:
+    """Write atomically to a path, or straight into a stream."""
+    if not isinstance(dst, str | os.PathLike):
+        write_part10(parsed, dst.write)
+        return
+    target = Path(dst)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".dicomseal-", dir=target.parent or ".")
+    except OSError as exc:
+        raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_part10(parsed, out.write)
+        os.replace(tmp_name, target)
+    except BaseException as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
+        raise

@@ -1,0 +1,156 @@
+"""Typed results of signature verification (PS3.15 §A.2 "verify on receipt").
+
+Results are data: frozen dataclasses carrying a :class:`~dicomseal.verdict.Verdict` and a
+reason code from a closed enum. Nothing here is a bare bool or a free status string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from dicomseal.verdict import Verdict
+
+__all__ = [
+    "ChainValidation",
+    "FileReason",
+    "FileVerification",
+    "SignatureReason",
+    "SignatureVerification",
+    "TrustReason",
+    "format_tag",
+]
+
+
+def format_tag(tag: int) -> str:
+    """``(gggg,eeee)`` in upper-case hex, as DICOM writes tags."""
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+class TrustReason(enum.Enum):
+    """Outcome of validating the signer's certificate (RFC 5280 path validation)."""
+
+    TRUSTED = "trusted"
+    NO_TRUST_ANCHORS = "no-trust-anchors"
+    UNTRUSTED_SIGNER = "untrusted-signer"
+    EXPIRED = "certificate-expired"
+    NOT_YET_VALID = "certificate-not-yet-valid"
+    KEY_USAGE = "key-usage-forbids-signing"
+    BAD_CERTIFICATE = "bad-certificate"
+
+
+@dataclass(frozen=True)
+class ChainValidation:
+    """Result of building and validating the signer's certificate chain."""
+
+    reason: TrustReason
+    message: str
+    chain: tuple[x509.Certificate, ...] = ()
+    validation_time: dt.datetime | None = None
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the chain ends in a trust anchor and is valid at the validation time."""
+        return self.reason is TrustReason.TRUSTED
+
+
+class SignatureReason(enum.Enum):
+    """Why a signature got its verdict. Codes are stable (JSON ``reason``)."""
+
+    INTACT = "intact"  # PASSED: MAC and signature match, signer trusted
+    MAC_MISMATCH = "signature-mismatch"  # FAILED: data or signature altered
+    MALFORMED = "malformed-signature"  # FAILED: required attributes missing/invalid
+    MAC_PARAMETERS_MISSING = "mac-parameters-missing"  # FAILED
+    DATA_ELEMENT_MISSING = "signed-element-missing"  # FAILED: listed element removed
+    UNSUPPORTED_MAC_TRANSFER_SYNTAX = "unsupported-mac-transfer-syntax"  # INDETERMINATE
+    UNSUPPORTED_CERTIFICATE = "unsupported-certificate"  # INDETERMINATE
+    UNTRUSTED_SIGNER = "untrusted-signer"  # INDETERMINATE
+    EXPIRED = "certificate-expired"  # INDETERMINATE: no valid timestamp
+    SIGNED_OUTSIDE_VALIDITY = "signed-outside-certificate-validity"  # INDETERMINATE
+    NO_TRUST_ANCHORS = "no-trust-anchors"  # INDETERMINATE
+    KEY_USAGE = "key-usage-forbids-signing"  # INDETERMINATE
+    TIMESTAMP_INVALID = "timestamp-invalid"  # FAILED: token present but does not match
+
+
+class FileReason(enum.Enum):
+    """Why a file got its verdict when no single signature explains it."""
+
+    NO_SIGNATURE = "no-signature"
+    NO_TOP_LEVEL_SIGNATURE = "no-top-level-signature"
+    SIGNATURE_FAILED = "signature-failed"
+    SIGNATURE_INDETERMINATE = "signature-indeterminate"
+    NOT_DICOM = "not-dicom"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class SignatureVerification:
+    """Verification of one Digital Signatures Sequence item (PS3.3 §C.12.1.1.3).
+
+    Attributes
+    ----------
+    uid
+        Digital Signature UID (0400,0100).
+    verdict, reason
+        Outcome and why.
+    message
+        One human sentence explaining ``reason``.
+    mac_algorithm
+        MAC Algorithm defined term, e.g. ``SHA256``.
+    mac_transfer_syntax
+        MAC Calculation Transfer Syntax UID.
+    signer
+        Subject of the Certificate of Signer (RFC 4514), or empty if unreadable.
+    location
+        Item path of the signature (``ReferencedSeriesSequence[0]``), empty at top level.
+    signed_tags
+        Data Elements Signed actually covered, as tag integers.
+    signed_at
+        Digital Signature DateTime (0400,0105), as written (not a certified time).
+    certificate
+        The signer's certificate, when it could be parsed.
+    chain
+        The validated chain, signer first, when trusted.
+    timestamp_time
+        genTime of a verified RFC 3161 Certified Timestamp, if any.
+    """
+
+    uid: str
+    verdict: Verdict
+    reason: SignatureReason
+    message: str
+    mac_algorithm: str = ""
+    mac_transfer_syntax: str = ""
+    signer: str = ""
+    location: str = ""
+    signed_tags: tuple[int, ...] = ()
+    signed_at: str = ""
+    certificate: x509.Certificate | None = None
+    chain: tuple[x509.Certificate, ...] = ()
+    timestamp_time: dt.datetime | None = None
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
+class FileVerification:
+    """Verification of every signature in one instance.
+
+    ``verdict`` is FAILED if any signature failed; PASSED only when at least one
+    top-level signature passed and every signature passed; INDETERMINATE otherwise
+    (including an unsigned file: nothing proven is never PASSED).
+    """
+
+    path: str
+    verdict: Verdict
+    reason: FileReason | None
+    message: str
+    signatures: tuple[SignatureVerification, ...] = ()
+    signed_tags: tuple[int, ...] = ()
+    unsigned_tags: tuple[int, ...] = ()
+    sop_instance_uid: str = ""
+    sop_class_uid: str = ""
+    transfer_syntax_uid: str = ""
+    extras: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,106 @@
+"""Trust anchors, chain building and the time of validation (RFC 5280 §6).
+
+The signer's certificate is validated with ``cryptography``'s X.509 path builder
+against explicit trust anchors (never the system store: a patient medium is trusted
+because a clinic chose to trust its creator, not because a web CA issued a certificate).
+Time is a parameter; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.x509.verification import (
+    ExtensionPolicy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.status import ChainValidation, TrustReason
+
+__all__ = ["TrustContext"]
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class TrustContext:
+    """Trust anchors and untrusted intermediates used to validate signer certificates."""
+
+    anchors: tuple[x509.Certificate, ...] = ()
+    intermediates: tuple[x509.Certificate, ...] = ()
+
+    @classmethod
+    def load(
+        cls,
+        trust: Iterable[str | os.PathLike[str]] = (),
+        untrusted: Iterable[str | os.PathLike[str]] = (),
+    ) -> TrustContext:
+        """Load PEM/DER files: ``trust`` are anchors, ``untrusted`` intermediates."""
+        anchors = tuple(c for p in trust for c in load_certificates(p))
+        inters = tuple(c for p in untrusted for c in load_certificates(p))
+        return cls(anchors=anchors, intermediates=inters)
+
+    def validate(
+        self,
+        leaf: x509.Certificate,
+        at: dt.datetime,
+        extra_intermediates: Sequence[x509.Certificate] = (),
+    ) -> ChainValidation:
+        """Build and validate a chain from ``leaf`` to an anchor, valid at time ``at``.
+
+        The signer's own validity period is checked first so that an expired signer is
+        reported as such rather than as "untrusted".
+        """
+        at = _aware(at)
+        if not self.anchors:
+            return ChainValidation(TrustReason.NO_TRUST_ANCHORS,
+                                   "no trust anchors given (use --trust CA.pem)", (), at)
+        if at < leaf.not_valid_before_utc:
+            return ChainValidation(TrustReason.NOT_YET_VALID,
+                                   f"signer certificate not valid before "
+                                   f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}", (), at)
+        if at > leaf.not_valid_after_utc:
+            return ChainValidation(TrustReason.EXPIRED,
+                                   f"signer certificate expired "
+                                   f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}", (), at)
+        try:
+            ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+            if not (ku.digital_signature or ku.content_commitment):
+                return ChainValidation(TrustReason.KEY_USAGE,
+                                       "signer certificate key usage forbids signatures",
+                                       (), at)
+        except x509.ExtensionNotFound:
+            pass
+        except ValueError as exc:
+            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad extension: {exc}",
+                                   (), at)
+        builder = (
+            PolicyBuilder()
+            .store(Store(list(self.anchors)))
+            .time(at)
+            .extension_policies(
+                ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                ee_policy=ExtensionPolicy.permit_all(),
+            )
+        )
+        try:
+            verified = builder.build_client_verifier().verify(
+                leaf, list(self.intermediates) + list(extra_intermediates)
+            )
+        except VerificationError as exc:
+            return ChainValidation(TrustReason.UNTRUSTED_SIGNER,
+                                   f"no trusted chain: {exc}", (), at)
+        except ValueError as exc:
+            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}",
+                                   (), at)
+        return ChainValidation(TrustReason.TRUSTED, "chain to a trust anchor is valid",
+                               tuple(verified.chain), at)

@@ -1,0 +1,282 @@
+"""The viewer's ASGI application: an app factory, its routes, and nothing global.
+
+:func:`create_app` takes an opened medium and its :class:`MediumIntegrity` and returns a
+Starlette application whose state lives on ``app.state.viewer``. Pages are rendered on the
+server from Jinja2 templates with autoescaping; the image viewer is a small script
+(``static/viewer.js``) that asks for PNG renders of frames at a chosen window/level.
+
+Nothing from the medium is served as it is: the routes look instances up by opaque ids in
+the :class:`~dicomseal.viewer.catalog.Catalog` (never by a path taken from the request),
+and the only bytes of a medium that reach the browser are pixels re-encoded as PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from dicomseal.errors import DicomSealError
+from dicomseal.media.source import MediaSource
+from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
+from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
+from dicomseal.viewer.render import FrameRenderer, Window
+from dicomseal.viewer.security import SecurityMiddleware
+
+__all__ = ["LOOPBACK_HOSTS", "ViewerState", "create_app"]
+
+#: Host names the app answers to by default.
+LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+
+_LABELS = {
+    "PatientName": "Name",
+    "PatientID": "Patient ID",
+    "PatientBirthDate": "Born",
+    "PatientSex": "Sex",
+    "PatientAge": "Age",
+    "AccessionNumber": "Accession",
+    "StudyDate": "Study date",
+    "StudyTime": "Study time",
+    "InstitutionName": "Institution",
+}
+
+
+@dataclass(frozen=True)
+class ViewerState:
+    """Everything the routes need, built once per app."""
+
+    source: MediaSource
+    integrity: MediumIntegrity
+    catalog: Catalog
+    renderer: FrameRenderer
+    templates: jinja2.Environment
+    medium_name: str
+
+
+def _package_dir(name: str) -> Path:
+    return Path(str(files("dicomseal.viewer").joinpath(name)))
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_package_dir("templates"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals["LABELS"] = _LABELS
+    env.globals["DEMOGRAPHICS"] = DEMOGRAPHICS
+    return env
+
+
+def _state(request: Request) -> ViewerState:
+    state: ViewerState = request.app.state.viewer
+    return state
+
+
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    st = _state(request)
+    html = st.templates.get_template(template).render(
+        integrity=st.integrity, medium_name=st.medium_name, catalog=st.catalog, **context
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return _page(request, "error.html", status=404, message="Not found on this medium.")
+
+
+def _shown_json(value: ShownValue) -> dict[str, Any]:
+    return {
+        "text": value.text,
+        "altered": value.altered,
+        "found": value.found,
+        "unverified": value.unverified,
+    }
+
+
+def _instance_json(inst: CatalogInstance) -> dict[str, Any]:
+    integ = inst.integrity
+    return {
+        "id": inst.id,
+        "frames": inst.frames,
+        "has_pixels": inst.has_pixels,
+        "number": inst.shown["InstanceNumber"].text,
+        "state": integ.state.value,
+        "label": integ.label,
+        "detail_complete": integ.detail_complete,
+        "changes": [
+            {"keyword": c.keyword, "signed": c.signed, "found": c.found} for c in integ.changes
+        ],
+        "frames_changed": list(integ.frames_changed),
+        "overlay": [
+            {"keyword": k, "label": _LABELS[k], **_shown_json(inst.shown[k])}
+            for k in DEMOGRAPHICS
+        ],
+    }
+
+
+def _series_payload(st: ViewerState, series_id: str) -> dict[str, Any] | None:
+    series = st.catalog.series(series_id)
+    if series is None:
+        return None
+    return {
+        "id": series.id,
+        "state": series.state.value,
+        "description": series.shown["SeriesDescription"].text,
+        "instances": [_instance_json(i) for i in series.instances],
+    }
+
+
+async def index(request: Request) -> Response:
+    """Patients, their studies and series, each with its verdict badge."""
+    return _page(request, "index.html")
+
+
+async def series_page(request: Request) -> Response:
+    """The image viewer on one series, with the other series of its study alongside."""
+    st = _state(request)
+    series_id = request.path_params["series_id"]
+    series = st.catalog.series(series_id)
+    if series is None:
+        return _not_found(request)
+    study = next(
+        (t for p in st.catalog.patients for t in p.studies if series in t.series), None
+    )
+    payload = json.dumps(_series_payload(st, series_id)).replace("<", "\\u003c")
+    return _page(request, "series.html", series=series, study=study, payload=payload)
+
+
+async def series_api(request: Request) -> Response:
+    """The instances of a series as JSON (for scrolling without reloading the page)."""
+    payload = _series_payload(_state(request), request.path_params["series_id"])
+    if payload is None:
+        return JSONResponse({"error": "no such series"}, status_code=404)
+    return JSONResponse(payload)
+
+
+def _window_param(request: Request) -> Window | None:
+    wc, ww = request.query_params.get("wc"), request.query_params.get("ww")
+    if wc is None or ww is None:
+        return None
+    try:
+        center, width = float(wc), float(ww)
+    except ValueError:
+        return None
+    if not (math.isfinite(center) and math.isfinite(width)) or width <= 0:
+        return None
+    return Window(center, min(width, 1e7))
+
+
+def _render_sync(
+    st: ViewerState, inst: CatalogInstance, frame: int, window: Window | None
+) -> tuple[bytes, dict[str, str]]:
+    decoded = st.renderer.frame(inst.path, frame)
+    used = window or decoded.default
+    headers = {
+        "x-window-center": f"{used.center:g}",
+        "x-window-width": f"{used.width:g}",
+        "x-value-min": f"{float(decoded.pixels.min()):g}",
+        "x-value-max": f"{float(decoded.pixels.max()):g}",
+    }
+    return st.renderer.png(inst.path, frame, used), headers
+
+
+async def render(request: Request) -> Response:
+    """One frame of one instance as PNG, through the window ``wc``/``ww`` if given."""
+    st = _state(request)
+    inst = st.catalog.instance(request.path_params["instance_id"])
+    frame = request.path_params["frame"]
+    if inst is None or not inst.has_pixels or not 0 <= frame < inst.frames:
+        return JSONResponse({"error": "no such image"}, status_code=404)
+    try:
+        body, headers = await run_in_threadpool(
+            _render_sync, st, inst, frame, _window_param(request)
+        )
+    except DicomSealError as exc:
+        return JSONResponse({"error": exc.message}, status_code=422)
+    return Response(body, media_type="image/png", headers=headers)
+
+
+async def certificate(request: Request) -> Response:
+    """The creator's certificate and what the signature covers."""
+    return _page(request, "certificate.html", cert=_state(request).integrity.certificate)
+
+
+async def findings(request: Request) -> Response:
+    """Forensic and verification findings, and the files that differ from the manifest."""
+    return _page(request, "findings.html")
+
+
+async def _not_found_handler(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith(("/api/", "/render/", "/static/")):
+        return JSONResponse({"error": "not found"}, status_code=404)
+    return _not_found(request)
+
+
+def create_app(
+    source: MediaSource,
+    integrity: MediumIntegrity,
+    *,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    max_side: int = 1024,
+    medium_name: str | None = None,
+) -> Starlette:
+    """Build the viewer application for one medium.
+
+    Parameters
+    ----------
+    source
+        The medium, opened read-only; the caller closes it after the server stops.
+    integrity
+        The medium's verdict (see :func:`dicomseal.viewer.assess.assess_medium`).
+    allowed_hosts
+        Host names accepted in the ``Host`` header (loopback only by default).
+    max_side
+        Largest rendered side in pixels; bigger frames are downsampled on the server.
+    medium_name
+        Name shown in the page title (defaults to the medium's file or folder name).
+
+    Returns
+    -------
+    Starlette
+        The application; its state is ``app.state.viewer`` (:class:`ViewerState`).
+    """
+    lock = threading.Lock()
+    with lock:
+        catalog = build_catalog(source, integrity)
+    state = ViewerState(
+        source=source,
+        integrity=integrity,
+        catalog=catalog,
+        renderer=FrameRenderer(source, lock, max_side=max_side),
+        templates=_templates(),
+        medium_name=medium_name or Path(source.location).name or source.location,
+    )
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/series/{series_id:str}", series_page),
+            Route("/api/series/{series_id:str}", series_api),
+            Route("/render/{instance_id:str}/{frame:int}.png", render),
+            Route("/certificate", certificate),
+            Route("/findings", findings),
+            Mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static"),
+        ],
+        middleware=[Middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)],
+        exception_handlers={404: _not_found_handler},
+    )
+    app.state.viewer = state
+    return app

@@ -1,0 +1,386 @@
+"""The patient / study / series / image tree of a medium, as the viewer browses it.
+
+Instance files are found from the DICOMDIR's Referenced File IDs (PS3.3 §F.5; PS3.10 §8.5)
+when the medium has one, otherwise by scanning every file for the Part 10 ``DICM`` prefix
+(PS3.10 §7.1). A Referenced File ID that would leave the medium is recorded as a problem and
+never opened. Each instance's header is read (pixel data is not) and the tree is grouped by
+the identity values the viewer is allowed to show: where an attribute was altered and the
+signed manifest records its value, the signed value is used (see
+:meth:`~dicomseal.viewer.integrity.MediumIntegrity.shown`).
+
+Every node gets a short opaque id (``p0``, ``t0``, ``s0``, ``i0``); the web routes look
+nodes up by id, never by a path taken from a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from dicomseal.errors import MediaError
+from dicomseal.media.source import MediaSource, check_member_path
+from dicomseal.viewer.integrity import (
+    InstanceIntegrity,
+    IntegrityState,
+    MediumIntegrity,
+    ShownValue,
+    worst_state,
+)
+
+__all__ = [
+    "DEMOGRAPHICS",
+    "Catalog",
+    "CatalogInstance",
+    "CatalogPatient",
+    "CatalogSeries",
+    "CatalogStudy",
+    "build_catalog",
+]
+
+#: Attributes shown in the overlay and the tree, in display order.
+DEMOGRAPHICS: tuple[str, ...] = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "AccessionNumber",
+    "StudyDate",
+    "StudyTime",
+    "InstitutionName",
+)
+#: Header attributes read from every instance.
+_HEADER = (
+    *DEMOGRAPHICS,
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "Modality",
+    "StudyDescription",
+    "SeriesDescription",
+    "SeriesNumber",
+    "InstanceNumber",
+    "NumberOfFrames",
+    "Rows",
+    "Columns",
+)
+#: More instance files than this are not listed (bounded memory on hostile media).
+MAX_INSTANCES = 50_000
+_PREFIX = 132
+
+
+@dataclass(frozen=True)
+class CatalogInstance:
+    """One instance file on the medium."""
+
+    id: str
+    path: str
+    values: dict[str, str]
+    frames: int
+    has_pixels: bool
+    integrity: InstanceIntegrity
+    shown: dict[str, ShownValue]
+
+    @property
+    def state(self) -> IntegrityState:
+        """Badge colour of this instance."""
+        return self.integrity.state
+
+
+@dataclass(frozen=True)
+class CatalogSeries:
+    """A series: instances sorted by Instance Number."""
+
+    id: str
+    uid: str
+    shown: dict[str, ShownValue]
+    instances: tuple[CatalogInstance, ...]
+
+    @property
+    def state(self) -> IntegrityState:
+        """Worst badge of the series' instances."""
+        return worst_state(i.state for i in self.instances)
+
+
+@dataclass(frozen=True)
+class CatalogStudy:
+    """A study: its series and the demographics shown for it."""
+
+    id: str
+    uid: str
+    shown: dict[str, ShownValue]
+    series: tuple[CatalogSeries, ...]
+
+    @property
+    def state(self) -> IntegrityState:
+        """Worst badge of the study's series."""
+        return worst_state(s.state for s in self.series)
+
+
+@dataclass(frozen=True)
+class CatalogPatient:
+    """A patient: studies grouped by the shown Patient ID and Name."""
+
+    id: str
+    shown: dict[str, ShownValue]
+    studies: tuple[CatalogStudy, ...]
+
+    @property
+    def state(self) -> IntegrityState:
+        """Worst badge of the patient's studies."""
+        return worst_state(s.state for s in self.studies)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The browsable tree of a medium plus id lookups.
+
+    Attributes
+    ----------
+    patients
+        The tree.
+    from_dicomdir
+        True when instance files were found through the DICOMDIR.
+    problems
+        Structural problems met while building it (unsafe Referenced File IDs, unreadable
+        files), one line each, without PHI.
+    """
+
+    patients: tuple[CatalogPatient, ...]
+    from_dicomdir: bool
+    problems: tuple[str, ...] = ()
+    _instances: dict[str, CatalogInstance] = field(default_factory=dict, repr=False)
+    _series: dict[str, CatalogSeries] = field(default_factory=dict, repr=False)
+    _studies: dict[str, CatalogStudy] = field(default_factory=dict, repr=False)
+
+    def instance(self, node_id: str) -> CatalogInstance | None:
+        """Instance by id, or None."""
+        return self._instances.get(node_id)
+
+    def series(self, node_id: str) -> CatalogSeries | None:
+        """Series by id, or None."""
+        return self._series.get(node_id)
+
+    def study(self, node_id: str) -> CatalogStudy | None:
+        """Study by id, or None."""
+        return self._studies.get(node_id)
+
+    @property
+    def instance_count(self) -> int:
+        """Number of instances listed."""
+        return len(self._instances)
+
+    def series_of(self, instance_id: str) -> CatalogSeries | None:
+        """The series holding an instance."""
+        for series in self._series.values():
+            if any(i.id == instance_id for i in series.instances):
+                return series
+        return None
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _dicomdir_files(source: MediaSource, names: set[str]) -> tuple[list[str], list[str]] | None:
+    """Referenced files of the DICOMDIR, in record order; None when there is no DICOMDIR."""
+    dicomdir = next((n for n in names if n.upper() == "DICOMDIR"), None)
+    if dicomdir is None:
+        return None
+    problems: list[str] = []
+    try:
+        with source.open(dicomdir) as fh:
+            ds = pydicom.dcmread(fh, force=True)
+        records = list(ds.get("DirectoryRecordSequence", []))
+    except (MediaError, InvalidDicomError, OSError, ValueError, KeyError, EOFError) as exc:
+        return [], [f"DICOMDIR unreadable ({type(exc).__name__}); the medium was scanned"]
+    files: list[str] = []
+    upper = {n.upper(): n for n in names}
+    for record in records:
+        ref = record.get("ReferencedFileID")
+        if ref is None:
+            continue
+        parts = [str(ref)] if isinstance(ref, str) else [str(p) for p in ref]
+        norm, anomalies = check_member_path("/".join(parts))
+        if anomalies:
+            problems.append("DICOMDIR references a file outside the medium: never opened")
+            continue
+        name = norm if norm in names else upper.get(norm.upper())
+        if name is None:
+            problems.append(f"DICOMDIR references a missing file: {norm}")
+            continue
+        if name not in files:
+            files.append(name)
+    return files, problems
+
+
+def _scan_files(source: MediaSource) -> list[str]:
+    """Files that start with a Part 10 preamble and ``DICM`` (PS3.10 §7.1)."""
+    found: list[str] = []
+    for entry in source.entries():
+        if not entry.readable or entry.size < _PREFIX or entry.path.upper() == "DICOMDIR":
+            continue
+        try:
+            with source.open(entry.path) as fh:
+                head = fh.read(_PREFIX)
+        except (MediaError, OSError):
+            continue
+        if head[128:132] == b"DICM":
+            found.append(entry.path)
+    return found
+
+
+def _read_header(source: MediaSource, path: str) -> Dataset | None:
+    try:
+        with source.open(path) as fh:
+            return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=list(_HEADER))
+    except Exception:  # hostile input: any parser failure means "unreadable"
+        return None
+
+
+def _series_key(inst: CatalogInstance) -> tuple[str, str]:
+    return (inst.shown["StudyInstanceUID"].text, inst.shown["SeriesInstanceUID"].text)
+
+
+def _series_order(series: CatalogSeries) -> tuple[int, str]:
+    try:
+        return (int(series.shown["SeriesNumber"].text), series.uid)
+    except ValueError:
+        return (1 << 30, series.uid)
+
+
+def _instance_order(inst: CatalogInstance) -> tuple[int, str]:
+    raw = inst.shown["InstanceNumber"].text
+    try:
+        return (int(raw), inst.path)
+    except ValueError:
+        return (1 << 30, inst.path)
+
+
+def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
+    """Index the medium's instances into the patient / study / series / image tree.
+
+    Parameters
+    ----------
+    source
+        The medium, opened read-only.
+    integrity
+        The medium's verdict; decides which values are shown and how they are marked.
+
+    Returns
+    -------
+    Catalog
+        The tree; files that cannot be read are listed in :attr:`Catalog.problems`.
+    """
+    names = {e.path for e in source.entries() if e.readable}
+    listed = _dicomdir_files(source, names)
+    problems: list[str] = []
+    if listed is None or not listed[0]:
+        if listed is not None:
+            problems.extend(listed[1])
+        files, from_dicomdir = _scan_files(source), False
+    else:
+        files, from_dicomdir = listed[0], True
+        problems.extend(listed[1])
+    instances: list[CatalogInstance] = []
+    for path in files[:MAX_INSTANCES]:
+        ds = _read_header(source, path)
+        if ds is None:
+            problems.append(f"not readable as DICOM: {path}")
+            continue
+        values = {k: _text(ds, k) for k in _HEADER}
+        shown = {k: integrity.shown(path, k, values[k]) for k in _HEADER}
+        try:
+            frames = max(1, int(values["NumberOfFrames"] or "1"))
+        except ValueError:
+            frames = 1
+        instances.append(
+            CatalogInstance(
+                id=f"i{len(instances)}",
+                path=path,
+                values=values,
+                frames=frames,
+                has_pixels=bool(values["Rows"] and values["Columns"]),
+                integrity=integrity.for_instance(path),
+                shown=shown,
+            )
+        )
+    if len(files) > MAX_INSTANCES:
+        problems.append(f"more than {MAX_INSTANCES} instance files: the rest are not listed")
+    return _group(instances, from_dicomdir, tuple(problems))
+
+
+def _merge_shown(members: Iterable[CatalogInstance]) -> dict[str, ShownValue]:
+    """Shown values of a group: the first marked value of any member wins (never hide one)."""
+    merged: dict[str, ShownValue] = {}
+    for inst in members:
+        for key, value in inst.shown.items():
+            current = merged.get(key)
+            if current is None or (
+                (value.altered or value.unverified) and not (current.altered or current.unverified)
+            ):
+                merged[key] = value
+    return merged
+
+
+def _group(
+    instances: Iterable[CatalogInstance], from_dicomdir: bool, problems: tuple[str, ...]
+) -> Catalog:
+    by_series: dict[tuple[str, str], list[CatalogInstance]] = {}
+    for inst in instances:
+        by_series.setdefault(_series_key(inst), []).append(inst)
+    by_study: dict[str, list[CatalogSeries]] = {}
+    study_first: dict[str, CatalogInstance] = {}
+    series_index: dict[str, CatalogSeries] = {}
+    for (study_uid, _series_uid), members in by_series.items():
+        members.sort(key=_instance_order)
+        first = members[0]
+        series = CatalogSeries(
+            id=f"s{len(series_index)}",
+            uid=first.shown["SeriesInstanceUID"].text,
+            shown=_merge_shown(members),
+            instances=tuple(members),
+        )
+        series_index[series.id] = series
+        by_study.setdefault(study_uid, []).append(series)
+        study_first.setdefault(study_uid, first)
+    by_patient: dict[tuple[str, str], list[CatalogStudy]] = {}
+    study_index: dict[str, CatalogStudy] = {}
+    for study_uid, series_list in by_study.items():
+        first = study_first[study_uid]
+        study = CatalogStudy(
+            id=f"t{len(study_index)}",
+            uid=study_uid,
+            shown=_merge_shown(i for s in series_list for i in s.instances),
+            series=tuple(sorted(series_list, key=_series_order)),
+        )
+        study_index[study.id] = study
+        key = (first.shown["PatientID"].text, first.shown["PatientName"].text)
+        by_patient.setdefault(key, []).append(study)
+    patients = tuple(
+        CatalogPatient(
+            id=f"p{n}",
+            shown=_merge_shown(i for t in studies for s in t.series for i in s.instances),
+            studies=tuple(studies),
+        )
+        for n, (key, studies) in enumerate(sorted(by_patient.items()))
+    )
+    instance_index = {
+        i.id: i for s in series_index.values() for i in s.instances
+    }
+    return Catalog(
+        patients=patients,
+        from_dicomdir=from_dicomdir,
+        problems=problems,
+        _instances=instance_index,
+        _series=series_index,
+        _studies=study_index,
+    )

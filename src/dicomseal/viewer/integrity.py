@@ -1,0 +1,273 @@
+"""The viewer's integrity model: what the banner and the badges show, as plain data.
+
+The viewer never decides by itself whether a medium is genuine. It renders a
+:class:`MediumIntegrity` built from the results of media verification (the signed manifest
+and the instance signatures, :mod:`dicomseal.media`) and, for unsigned media, of the forensic
+rules (:mod:`dicomseal.forensics`). The adapter that builds it from those libraries lives in
+:mod:`dicomseal.viewer.assess`; tests may build it directly.
+
+Three states, and nothing else (fail closed):
+
+GREEN
+    Every file on the medium is covered by a valid manifest signed by a trusted creator
+    and nothing differs ("Signed by <subject>, intact").
+RED
+    Something on the medium differs from what was signed ("ALTERED"), with the changed
+    attributes (signed value vs value found) where the manifest records them.
+GREY
+    Nothing proves the medium intact: no manifest, an untrusted signer, uncovered files
+    ("Unsigned: cannot be verified"), with the count of forensic red flags.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from dicomseal.verdict import Verdict
+
+__all__ = [
+    "AttributeChange",
+    "CertificateDetails",
+    "FindingView",
+    "InstanceIntegrity",
+    "IntegrityState",
+    "MediumIntegrity",
+    "ShownValue",
+    "worst_state",
+]
+
+
+class IntegrityState(enum.Enum):
+    """Colour of a verdict badge; ordered GREEN < GREY < RED by :attr:`rank`."""
+
+    GREEN = "green"
+    GREY = "grey"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """Severity order: GREEN < GREY < RED."""
+        return {IntegrityState.GREEN: 0, IntegrityState.GREY: 1, IntegrityState.RED: 2}[self]
+
+    @classmethod
+    def from_verdict(cls, verdict: Verdict) -> IntegrityState:
+        """PASSED -> GREEN, FAILED -> RED, INDETERMINATE -> GREY."""
+        return {
+            Verdict.PASSED: cls.GREEN,
+            Verdict.FAILED: cls.RED,
+            Verdict.INDETERMINATE: cls.GREY,
+        }[verdict]
+
+
+def worst_state(states: Iterable[IntegrityState]) -> IntegrityState:
+    """Worst of ``states``; GREY when there are none (nothing checked, nothing proven)."""
+    worst: IntegrityState | None = None
+    for s in states:
+        if worst is None or s.rank > worst.rank:
+            worst = s
+    return IntegrityState.GREY if worst is None else worst
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One top-level attribute whose value on the medium differs from the signed one.
+
+    Attributes
+    ----------
+    keyword
+        DICOM keyword (``PatientName``) or the tag as ``(gggg,eeee)`` when it has none.
+    signed
+        The value recorded in the signed manifest, or ``None`` when the manifest only
+        holds a digest of it.
+    found
+        The value found on the medium now (``None`` when the attribute was removed).
+    """
+
+    keyword: str
+    signed: str | None
+    found: str | None
+
+
+@dataclass(frozen=True)
+class InstanceIntegrity:
+    """The verdict for one file holding a DICOM instance.
+
+    Attributes
+    ----------
+    path
+        Path on the medium.
+    state
+        Badge colour for this instance.
+    label
+        One line for the badge (``"Signed by CN=..., intact"``, ``"ALTERED"``).
+    changes
+        Attributes that differ from the signed manifest.
+    frames_changed
+        Zero-based numbers of frames whose pixel data differ.
+    detail_complete
+        False when the instance is altered but the manifest cannot say which values
+        (replaced file, unreadable instance): every value shown from it is then marked.
+    """
+
+    path: str
+    state: IntegrityState
+    label: str
+    changes: tuple[AttributeChange, ...] = ()
+    frames_changed: tuple[int, ...] = ()
+    detail_complete: bool = True
+
+    def change_for(self, keyword: str) -> AttributeChange | None:
+        """The change recorded for ``keyword``, if any."""
+        for change in self.changes:
+            if change.keyword == keyword:
+                return change
+        return None
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """One forensic or verification finding, ready to list.
+
+    Attributes
+    ----------
+    severity
+        Severity name as the producing library names it (``"HIGH"``).
+    red_flag
+        True when the finding counts as a red flag (shown in the grey badge count).
+    code
+        Stable code of the finding (``"dicomdir-mismatch"``).
+    message
+        One line for a human.
+    path
+        The file on the medium it concerns, when there is one.
+    """
+
+    severity: str
+    red_flag: bool
+    code: str
+    message: str
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class CertificateDetails:
+    """What the certificate page shows about the creator of a signed medium.
+
+    Every field is text already formatted for display; ``None`` means "not available".
+    """
+
+    subject: str
+    issuer: str | None = None
+    serial: str | None = None
+    not_before: str | None = None
+    not_after: str | None = None
+    chain: tuple[str, ...] = ()
+    trusted: bool = False
+    signed_at: str | None = None
+    mac_algorithm: str | None = None
+    signed_scope: tuple[str, ...] = ()
+    unsigned_scope: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShownValue:
+    """A value as the viewer must show it: the signed one, the found one marked.
+
+    Attributes
+    ----------
+    text
+        The value to show first (the signed value when the attribute was altered and the
+        manifest records it; otherwise the value found).
+    altered
+        True when the value found differs from the signed one: the UI must mark it.
+    found
+        The value found on the medium, when it differs from :attr:`text`.
+    unverified
+        True when the instance is altered and nothing tells whether this value is genuine.
+    """
+
+    text: str
+    altered: bool = False
+    found: str | None = None
+    unverified: bool = False
+
+
+@dataclass(frozen=True)
+class MediumIntegrity:
+    """Everything the viewer shows about the integrity of one medium.
+
+    Attributes
+    ----------
+    state
+        The medium's banner colour.
+    verdict
+        The verdict of media verification (INDETERMINATE when not signed).
+    headline
+        The banner's first line (``"Signed by CN=..., intact"``, ``"ALTERED"``,
+        ``"Unsigned: cannot be verified"``).
+    signer_subject
+        Subject of the creator's certificate, when the medium carries a manifest.
+    certificate
+        Details for the certificate page, when there is a signer.
+    instances
+        Verdict per instance file, keyed by path on the medium.
+    missing, added, changed
+        Files the manifest lists but are gone, files not in the manifest, files that
+        differ from it.
+    uncovered
+        Files that no valid signature or manifest covers.
+    findings
+        Forensic findings (unsigned media) and verification findings.
+    reasons
+        Short lines explaining a GREY or RED verdict (``"no manifest"``, ``"untrusted"``).
+    """
+
+    state: IntegrityState
+    verdict: Verdict
+    headline: str
+    signer_subject: str | None = None
+    certificate: CertificateDetails | None = None
+    instances: Mapping[str, InstanceIntegrity] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    uncovered: tuple[str, ...] = ()
+    findings: tuple[FindingView, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def red_flag_count(self) -> int:
+        """How many findings are red flags."""
+        return sum(1 for f in self.findings if f.red_flag)
+
+    def for_instance(self, path: str) -> InstanceIntegrity:
+        """The verdict for the instance at ``path``; never greener than the medium allows.
+
+        An instance the verification did not mention inherits a GREY badge unless the
+        whole medium is GREEN (then every file was checked and found intact).
+        """
+        found = self.instances.get(path)
+        if found is not None:
+            return found
+        if self.state is IntegrityState.GREEN:
+            return InstanceIntegrity(path, IntegrityState.GREEN, self.headline)
+        return InstanceIntegrity(path, IntegrityState.GREY, "Not verified")
+
+    def shown(self, path: str, keyword: str, found: str) -> ShownValue:
+        """How to show attribute ``keyword`` of the instance at ``path`` (value ``found``).
+
+        Never returns an altered value unmarked: when the manifest records the signed
+        value, that is the text and the found one is attached; when the instance is altered
+        without detail, the value is flagged unverified.
+        """
+        inst = self.for_instance(path)
+        change = inst.change_for(keyword)
+        if change is not None:
+            if change.signed is not None:
+                return ShownValue(change.signed, altered=True, found=change.found or "")
+            return ShownValue(found, altered=True, found=change.found or "", unverified=True)
+        if inst.state is IntegrityState.RED and not inst.detail_complete:
+            return ShownValue(found, unverified=True)
+        return ShownValue(found)

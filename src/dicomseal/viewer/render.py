@@ -1,0 +1,213 @@
+"""Pixel data to PNG: decode one frame, apply the Modality and VOI LUTs, downsample.
+
+Decoding uses pydicom's pixel handlers (``pydicom.pixels.pixel_array``, with pylibjpeg for
+JPEG family transfer syntaxes when installed). The Modality LUT is the linear rescale of
+PS3.3 §C.11.1 (Rescale Slope/Intercept); the VOI LUT is the linear window of PS3.3
+§C.11.2.1.2 (Window Center/Width), chosen by the viewer. Frames larger than
+:attr:`FrameRenderer.max_side` on a side are block-averaged down before they are cached.
+Decoded frames are kept in a small LRU cache so that window/level dragging only re-windows
+and re-encodes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels.utils import pixel_array
+
+from dicomseal.errors import MalformedDicomError, MediaError, UsageError
+from dicomseal.media.source import MediaSource
+from dicomseal.viewer.png import encode_png
+
+__all__ = ["DecodedFrame", "FrameRenderer", "Window", "apply_window"]
+
+#: A file read whole into memory (non-seekable media such as zip members) may not exceed this.
+MAX_BUFFERED = 1024**3
+
+
+@dataclass(frozen=True)
+class Window:
+    """A linear VOI window (PS3.3 §C.11.2.1.2): centre and width in modality units."""
+
+    center: float
+    width: float
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One frame after the Modality LUT, downsampled, ready to window.
+
+    Attributes
+    ----------
+    pixels
+        ``(rows, cols)`` float32 modality values, or ``(rows, cols, 3)`` uint8 RGB.
+    default
+        The window the instance suggests, or the frame's value range.
+    invert
+        True for MONOCHROME1 (low values shown bright).
+    source_shape
+        Rows and columns before downsampling.
+    """
+
+    pixels: npt.NDArray[np.float32] | npt.NDArray[np.uint8]
+    default: Window
+    invert: bool
+    source_shape: tuple[int, int]
+
+    @property
+    def is_colour(self) -> bool:
+        """True for RGB frames (windowing does not apply)."""
+        return self.pixels.ndim == 3
+
+
+def _first_number(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        items = list(value)
+        if not items:
+            return None
+        value = items[0]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _downsample(arr: npt.NDArray[np.float32], max_side: int) -> npt.NDArray[np.float32]:
+    rows, cols = arr.shape[:2]
+    factor = math.ceil(max(rows, cols) / max_side)
+    if factor <= 1:
+        return arr
+    r, c = rows // factor * factor, cols // factor * factor
+    cropped = arr[:r, :c]
+    shape = (r // factor, factor, c // factor, factor, *arr.shape[2:])
+    out: npt.NDArray[np.float32] = cropped.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+    return out
+
+
+def apply_window(frame: DecodedFrame, window: Window) -> npt.NDArray[np.uint8]:
+    """Apply a linear VOI window to a decoded frame and return 8-bit display values.
+
+    The linear function of PS3.3 §C.11.2.1.2.1: values at or below ``c - 0.5 - (w-1)/2``
+    are black, at or above ``c - 0.5 + (w-1)/2`` white; MONOCHROME1 is inverted.
+    """
+    if frame.is_colour:
+        rgb: npt.NDArray[np.uint8] = frame.pixels.astype(np.uint8, copy=False)
+        return rgb
+    width = max(window.width, 1.0)
+    low = window.center - 0.5 - (width - 1.0) / 2.0
+    scaled = (frame.pixels.astype(np.float32, copy=False) - np.float32(low)) * np.float32(
+        255.0 / width
+    )
+    out: npt.NDArray[np.uint8] = np.clip(scaled, 0.0, 255.0).astype(np.uint8)
+    if frame.invert:
+        np.subtract(np.uint8(255), out, out=out)
+    return out
+
+
+class FrameRenderer:
+    """Decodes frames from a medium on demand, caches them, and renders PNGs.
+
+    Parameters
+    ----------
+    source
+        The medium; only opened under ``lock`` (pycdlib and zipfile are not thread-safe).
+    lock
+        Serialises every access to ``source``.
+    max_side
+        Frames are downsampled so that neither side exceeds this many pixels.
+    cache_size
+        How many decoded frames to keep.
+    """
+
+    def __init__(
+        self,
+        source: MediaSource,
+        lock: threading.Lock,
+        *,
+        max_side: int = 1024,
+        cache_size: int = 48,
+    ) -> None:
+        if max_side < 16:
+            raise UsageError("max_side must be at least 16")
+        self._source = source
+        self._lock = lock
+        self.max_side = max_side
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, int], DecodedFrame] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _open_seekable(self, path: str) -> BinaryIO:
+        fh = self._source.open(path)
+        if fh.seekable():
+            return fh
+        with fh:
+            data = fh.read(MAX_BUFFERED + 1)
+        if len(data) > MAX_BUFFERED:
+            raise MediaError("file too large to render from this medium", path=path)
+        return io.BytesIO(data)
+
+    def _decode(self, path: str, frame: int) -> DecodedFrame:
+        with self._lock:
+            try:
+                with self._open_seekable(path) as fh:
+                    header: Dataset = pydicom.dcmread(fh, stop_before_pixels=True)
+                    fh.seek(0)
+                    raw = pixel_array(fh, index=frame)
+            except MediaError:
+                raise
+            except Exception as exc:  # hostile or unsupported input: one clear error
+                raise MalformedDicomError(
+                    f"cannot decode pixel data ({type(exc).__name__})", path=path
+                ) from exc
+        photometric = str(header.get("PhotometricInterpretation", "MONOCHROME2")).upper()
+        source_shape = (int(raw.shape[0]), int(raw.shape[1]))
+        if raw.ndim == 3:
+            rgb = _downsample(raw.astype(np.float32), self.max_side)
+            return DecodedFrame(
+                np.clip(rgb, 0, 255).astype(np.uint8), Window(127.5, 256.0), False, source_shape
+            )
+        slope = _first_number(header.get("RescaleSlope")) or 1.0
+        intercept = _first_number(header.get("RescaleIntercept")) or 0.0
+        values = raw.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+        values = _downsample(values, self.max_side)
+        center = _first_number(header.get("WindowCenter"))
+        width = _first_number(header.get("WindowWidth"))
+        if center is None or width is None or width <= 0:
+            lo, hi = float(values.min()), float(values.max())
+            center, width = (lo + hi) / 2.0, max(hi - lo, 1.0)
+        return DecodedFrame(
+            values, Window(center, width), photometric == "MONOCHROME1", source_shape
+        )
+
+    def frame(self, path: str, frame: int) -> DecodedFrame:
+        """The decoded frame ``frame`` (zero-based) of the instance at ``path``, cached."""
+        key = (path, frame)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        decoded = self._decode(path, frame)
+        with self._cache_lock:
+            self._cache[key] = decoded
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return decoded
+
+    def png(self, path: str, frame: int, window: Window | None = None) -> bytes:
+        """Render a frame through ``window`` (the instance's default when None) as PNG."""
+        decoded = self.frame(path, frame)
+        return encode_png(apply_window(decoded, window or decoded.default))

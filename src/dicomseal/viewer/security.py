@@ -1,0 +1,117 @@
+"""ASGI guard in front of the viewer: read-only, small requests, strict headers, no logs.
+
+The viewer binds to loopback and serves only its own templates, its own static files and
+PNG renders; this middleware makes sure of the rest:
+
+* only ``GET`` and ``HEAD``; a request with a body, a long URL or too many headers is
+  refused before any route runs (request size limits);
+* the ``Host`` header must name the loopback (defeats DNS rebinding from a web page);
+* every response carries a Content-Security-Policy that allows nothing but the app's own
+  scripts, styles and images, plus ``nosniff``, ``no-referrer``, no framing and
+  ``Cache-Control: no-store`` (patient data must not stay in a browser cache).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["CSP", "SecurityMiddleware"]
+
+#: Content Security Policy of every response: the app's own origin only, no inline script.
+CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+)
+MAX_URL: Final = 2048
+MAX_HEADERS: Final = 64
+MAX_HEADER_BYTES: Final = 16 * 1024
+
+
+class SecurityMiddleware:
+    """Refuses anything but small loopback GET/HEAD requests and adds security headers.
+
+    Parameters
+    ----------
+    app
+        The wrapped ASGI application.
+    allowed_hosts
+        Host names (without port) accepted in the ``Host`` header.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+        self.app = app
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+
+    def _refusal(self, scope: Scope) -> tuple[int, bytes] | None:
+        if scope["method"] not in ("GET", "HEAD"):
+            return 405, b"read-only viewer: only GET and HEAD"
+        path = scope.get("raw_path") or scope["path"].encode()
+        if len(path) + len(scope.get("query_string", b"")) > MAX_URL:
+            return 414, b"URL too long"
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if len(headers) > MAX_HEADERS or sum(len(k) + len(v) for k, v in headers) > (
+            MAX_HEADER_BYTES
+        ):
+            return 431, b"request headers too large"
+        host = b""
+        for key, value in headers:
+            if key == b"content-length" and value.strip() not in (b"", b"0"):
+                return 413, b"request bodies are not accepted"
+            if key == b"transfer-encoding":
+                return 413, b"request bodies are not accepted"
+            if key == b"host":
+                host = value
+        name = host.decode("latin-1").lower()
+        name = name[1:].split("]", 1)[0] if name.startswith("[") else name.rsplit(":", 1)[0]
+        if name not in self.allowed_hosts:
+            return 421, b"unexpected Host header"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            status, body = refusal
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                        *_HEADERS,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                existing = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() not in _NAMES
+                ]
+                message = {**message, "headers": [*existing, *_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+_NAMES: Final = frozenset(k for k, _v in _HEADERS)

@@ -1,7 +1,69 @@
-"""CLI: signatures commands (placeholder until implemented)."""
+"""CLI: ``dicomseal signatures list|remove``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from dicomseal.cli.options import format_option, out_console
+from dicomseal.errors import MediaError, UsageError
+from dicomseal.report.verify import signature_to_dict
+from dicomseal.signature.remove import remove_signatures
+from dicomseal.signature.trust import TrustContext
+from dicomseal.signature.verify import verify_file
+
+__all__ = ["commands"]
+
+
+@click.group("signatures")
+def signatures_group() -> None:
+    """List or remove the digital signatures of a DICOM file."""
+
+
+@signatures_group.command("list")
+@click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@format_option
+def list_command(src: Path, fmt: str) -> int:
+    """List every signature in IN (UID, location, MAC, signer, time, MAC check).
+
+    No trust anchors are used, so the trust column says nothing about the signer;
+    use `dicomseal verify --trust` for a verdict.
+    """
+    if not src.is_file():
+        raise MediaError("no such file", path=str(src))
+    result = verify_file(src, TrustContext())
+    rows = [signature_to_dict(s) for s in result.signatures]
+    if fmt == "json":
+        click.echo(json.dumps({"path": str(src), "signatures": rows}, indent=2))
+        return 0
+    console = out_console()
+    if not rows:
+        console.print(f"{src}: no digital signatures")
+        return 0
+    for s in result.signatures:
+        mac_ok = "MAC intact" if s.verdict.value != "FAILED" else f"FAILED: {s.reason.value}"
+        console.print(f"{s.uid}  location={s.location or '(top level)'}  {s.mac_algorithm}  "
+                      f"signed {s.signed_at}  {len(s.signed_tags)} attributes  {mac_ok}  "
+                      f"signer: {s.signer}", markup=False)
+    return 0
+
+
+@signatures_group.command("remove")
+@click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--uid", help="Digital Signature UID to remove (see `signatures list`).")
+@click.option("--all", "remove_all", is_flag=True, help="Remove every signature.")
+def remove_command(src: Path, dst: Path, uid: str | None, remove_all: bool) -> int:
+    """Remove one signature (--uid) or all (--all) from IN and write OUT."""
+    if (uid is None) == (not remove_all):
+        raise UsageError("give exactly one of --uid UID or --all")
+    if not src.is_file():
+        raise MediaError("no such file", path=str(src))
+    count = remove_signatures(src, dst, uid=None if remove_all else uid)
+    out_console().print(f"removed {count} signature(s); wrote {dst}", markup=False)
+    return 0
+
+
+commands: list[click.Command] = [signatures_group]

@@ -1,0 +1,87 @@
+"""Options and plumbing shared by several commands (trust, time, output, passwords)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from dicomseal.errors import ConfigurationError, UsageError
+from dicomseal.signature.credentials import PASSWORD_ENV, SigningCredentials, key_is_encrypted
+from dicomseal.signature.trust import TrustContext
+from dicomseal.signature.verify import parse_dicom_datetime
+
+__all__ = ["err_console", "format_option", "load_credentials", "out_console", "parse_at",
+           "trust_options"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def out_console() -> Console:
+    """Console for results (stdout); colour only on a terminal."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err_console() -> Console:
+    """Console for progress and warnings (stderr)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def trust_options(f: F) -> F:
+    """``--trust`` (anchors) and ``--untrusted`` (intermediates), repeatable."""
+    f = click.option("--untrusted", multiple=True, metavar="PEM",
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Intermediate certificates to build chains with (not trusted).")(f)
+    f = click.option("--trust", multiple=True, metavar="PEM",
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="Trust anchor (CA or pinned signer certificate), repeatable. "
+                          "Without one, intact signatures are INDETERMINATE.")(f)
+    return f
+
+
+def format_option(f: F) -> F:
+    """``--format text|json``."""
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+                        default="text", show_default=True,
+                        help="json: machine-readable document on stdout.")(f)
+
+
+def load_trust(trust: tuple[Path, ...], untrusted: tuple[Path, ...]) -> TrustContext:
+    """Load trust anchors and intermediates given on the command line."""
+    return TrustContext.load(trust, untrusted)
+
+
+def parse_at(value: str | None) -> dt.datetime | None:
+    """``--at``: ISO 8601 (``2026-01-31T12:00:00Z``) or DICOM DT; naive means UTC."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parse_dicom_datetime(text)
+        except ValueError as exc:
+            raise UsageError(f"--at {value!r}: not an ISO 8601 or DICOM date-time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def load_credentials(key: Path, cert: Path) -> SigningCredentials:
+    """Load signing credentials; the password comes from the environment or a prompt."""
+    password: bytes | None = None
+    if key_is_encrypted(key):
+        env = os.environ.get(PASSWORD_ENV)
+        if env is not None:
+            password = env.encode()
+        elif sys.stdin.isatty():
+            password = click.prompt(f"Password for {key.name}", hide_input=True,
+                                    err=True).encode()
+        else:
+            raise ConfigurationError(f"key is encrypted: set ${PASSWORD_ENV}", path=str(key))
+    return SigningCredentials.load(key, cert, password)

@@ -1,0 +1,106 @@
+"""Render signature verification results as JSON (schema ``dicomseal.verify/1``) or text.
+
+No logic lives here: the verdicts come from :mod:`dicomseal.signature.verify`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from pydicom.datadict import keyword_for_tag
+from rich.console import Console
+from rich.markup import escape
+
+from dicomseal.signature.status import FileVerification, SignatureVerification, format_tag
+from dicomseal.verdict import Verdict
+
+__all__ = ["SCHEMA", "VERDICT_STYLE", "file_to_dict", "render_text", "signature_to_dict",
+           "verify_document"]
+
+SCHEMA = "dicomseal.verify/1"
+VERDICT_STYLE = {Verdict.PASSED: "bold green", Verdict.FAILED: "bold red",
+                 Verdict.INDETERMINATE: "bold yellow"}
+
+
+def _keyword(tag: int) -> str:
+    return keyword_for_tag(tag) or format_tag(tag)
+
+
+def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
+    """One signature as the JSON object of ``files[].signatures[]``."""
+    cert = sig.certificate
+    return {
+        "uid": sig.uid,
+        "verdict": sig.verdict.value,
+        "reason": sig.reason.value,
+        "message": sig.message,
+        "mac_algorithm": sig.mac_algorithm,
+        "mac_transfer_syntax": sig.mac_transfer_syntax,
+        "signer": sig.signer,
+        "issuer": cert.issuer.rfc4514_string() if cert is not None else "",
+        "not_before": cert.not_valid_before_utc.isoformat() if cert is not None else None,
+        "not_after": cert.not_valid_after_utc.isoformat() if cert is not None else None,
+        "location": sig.location,
+        "signed_at": sig.signed_at,
+        "timestamp": sig.timestamp_time.isoformat() if sig.timestamp_time else None,
+        "chain": [c.subject.rfc4514_string() for c in sig.chain],
+        "signed_tags": [format_tag(t) for t in sig.signed_tags],
+    }
+
+
+def file_to_dict(result: FileVerification) -> dict[str, Any]:
+    """One file as the JSON object of ``files[]``."""
+    return {
+        "path": result.path,
+        "verdict": result.verdict.value,
+        "reason": result.reason.value if result.reason else None,
+        "message": result.message,
+        "sop_instance_uid": result.sop_instance_uid,
+        "sop_class_uid": result.sop_class_uid,
+        "transfer_syntax_uid": result.transfer_syntax_uid,
+        "signatures": [signature_to_dict(s) for s in result.signatures],
+        "signed_tags": [format_tag(t) for t in result.signed_tags],
+        "unsigned_tags": [format_tag(t) for t in result.unsigned_tags],
+        "unsigned_attributes": [_keyword(t) for t in result.unsigned_tags],
+    }
+
+
+def verify_document(verdict: Verdict, files: Sequence[FileVerification],
+                    manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The whole ``dicomseal.verify/1`` document."""
+    counts = Counter(f.verdict.value for f in files)
+    return {
+        "schema": SCHEMA,
+        "verdict": verdict.value,
+        "summary": {"files": len(files), **{v.value: counts.get(v.value, 0) for v in Verdict}},
+        "files": [file_to_dict(f) for f in files],
+        "manifest": manifest,
+    }
+
+
+def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerification]) -> None:
+    """One line per file, then a summary line."""
+    for f in files:
+        style = VERDICT_STYLE[f.verdict]
+        signer = next((s.signer for s in f.signatures if s.signer), "")
+        who = f" [dim]signer: {escape(signer)}[/dim]" if signer else ""
+        console.print(f"[{style}]{f.verdict.value:<13}[/{style}] {escape(f.path)}: "
+                      f"{escape(f.message)}{who}", highlight=False)
+        if f.verdict is not Verdict.FAILED and f.signatures and f.unsigned_tags:
+            names = ", ".join(_keyword(t) for t in f.unsigned_tags[:12])
+            more = f" (+{len(f.unsigned_tags) - 12} more)" if len(f.unsigned_tags) > 12 else ""
+            console.print(f"{'':13} [dim]not covered by any signature: "
+                          f"{escape(names)}{more}[/dim]", highlight=False)
+        for s in f.signatures:
+            if s.verdict is not Verdict.PASSED:
+                loc = f" in {s.location}" if s.location else ""
+                console.print(f"{'':13} signature {escape(s.uid or '?')}{escape(loc)}: "
+                              f"{s.reason.value}: {escape(s.message)}", highlight=False)
+    counts = Counter(f.verdict for f in files)
+    style = VERDICT_STYLE[verdict]
+    console.print(
+        f"[{style}]{verdict.value}[/{style}]: {len(files)} file(s): "
+        f"{counts[Verdict.PASSED]} passed, {counts[Verdict.FAILED]} failed, "
+        f"{counts[Verdict.INDETERMINATE]} indeterminate", highlight=False)

@@ -15,6 +15,7 @@ from typing import Final
 import click
 
 from dicomseal import __version__
+from dicomseal.cli import demo as demo_cmd
 from dicomseal.cli import experiment as experiment_cmd
 from dicomseal.cli import inspect as inspect_cmd
 from dicomseal.cli import media as media_cmd
@@ -88,6 +89,7 @@ def cli() -> None:
 
 
 for _module in (
+    demo_cmd,
     sign_cmd,
     verify_cmd,
     signatures_cmd,

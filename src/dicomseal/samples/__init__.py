@@ -16,13 +16,13 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
     MRImageStorage,
-    PYDICOM_IMPLEMENTATION_UID,
 )
 
-__all__ = ["SamplePatient", "SAMPLE_PATIENTS", "make_instance", "write_sample_studies"]
+__all__ = ["SAMPLE_PATIENTS", "SamplePatient", "make_instance", "write_sample_studies"]
 
 #: UID root for synthetic sample data (pydicom's root + a dicomseal suffix).
 SAMPLE_UID_ROOT = "1.2.826.0.1.3680043.8.498.7731."
@@ -98,7 +98,7 @@ def make_instance(
     rows, cols, frames
         Image size; ``frames > 1`` gives a multi-frame instance (NumberOfFrames).
     """
-    sop_class = CTImageStorage if patient.modality == "CT" else MRImageStorage
+    sop_class: str = CTImageStorage if patient.modality == "CT" else MRImageStorage
     study_uid = _uid(p_index, 1)
     series_uid = _uid(p_index, 1, series)
     sop_uid = _uid(p_index, 1, series, instance)

@@ -20,7 +20,7 @@ from dicomseal.errors import ConfigurationError
 __all__ = ["PASSWORD_ENV", "SigningCredentials", "load_certificates"]
 
 #: Environment variable holding the signing key's password.
-PASSWORD_ENV: Final = "DICOMSEAL_KEY_PASSWORD"
+PASSWORD_ENV: Final = "DICOMSEAL_KEY_PASSWORD"  # noqa: S105 - a variable name
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 

@@ -291,7 +291,7 @@ def _explicit_le(src: str | os.PathLike[str] | BinaryIO, name: str,
         ds = pydicom.dcmread(fh, force=False)
         ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
         tmp = stack.enter_context(tempfile.TemporaryFile())
-        ds.save_as(tmp, enforce_file_format=True)  # type: ignore[arg-type]
+        ds.save_as(tmp, enforce_file_format=True)
     except (InvalidDicomError, ValueError, AttributeError, TypeError) as exc:
         raise MalformedDicomError(f"cannot convert to Explicit VR Little Endian: {exc}",
                                   path=name) from exc

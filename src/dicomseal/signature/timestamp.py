@@ -26,8 +26,14 @@ if TYPE_CHECKING:
 
 __all__ = ["TimestampOutcome", "verify_timestamp_token"]
 
-_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
-           "sha512": hashes.SHA512, "md5": hashes.MD5}
+_HashClass = type[hashes.SHA1 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | hashes.MD5]
+_HASHES: dict[str, _HashClass] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+    "md5": hashes.MD5,
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,9 @@ def _verify_cms_signature(cert: x509.Certificate, signer: cms.SignerInfo, data: 
         raise ValueError("unsupported TSA key type")
 
 
-def verify_timestamp_token(token: bytes, signature_value: bytes,
-                           trust: TrustContext) -> TimestampOutcome:
+def verify_timestamp_token(
+    token: bytes, signature_value: bytes, trust: TrustContext
+) -> TimestampOutcome:
     """Check an RFC 3161 token over ``signature_value`` (RFC 3161 §2.4.2, RFC 5652 §5.4).
 
     Checks, in order: the token parses as CMS SignedData with TSTInfo content; the
@@ -80,26 +87,31 @@ def verify_timestamp_token(token: bytes, signature_value: bytes,
         h_name = imprint["hash_algorithm"]["algorithm"].native
         digest = hashlib.new(h_name.replace("_", ""), signature_value).digest()
         if digest != imprint["hashed_message"].native:
-            return TimestampOutcome(None, True,
-                                    "certified timestamp is not over this signature value")
+            return TimestampOutcome(
+                None, True, "certified timestamp is not over this signature value"
+            )
         gen_time: dt.datetime = tst["gen_time"].native
         signer_info = signed["signer_infos"][0]
-        certs = [x509.load_der_x509_certificate(c.chosen.dump())
-                 for c in signed["certificates"] or []]
+        certs = [
+            x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"] or []
+        ]
         sid = signer_info["sid"]
         tsa_cert = None
         for c in certs:
             if sid.name == "issuer_and_serial_number":
                 if c.serial_number == sid.chosen["serial_number"].native:
                     tsa_cert = c
-            elif c.extensions.get_extension_for_class(
-                    x509.SubjectKeyIdentifier).value.digest == sid.chosen.native:
+            elif (
+                c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+                == sid.chosen.native
+            ):
                 tsa_cert = c
         if tsa_cert is None:
             return TimestampOutcome(None, False, "timestamp token carries no TSA certificate")
         attrs = signer_info["signed_attrs"]
-        md = next((a["values"][0].native for a in attrs if a["type"].native == "message_digest"),
-                  None)
+        md = next(
+            (a["values"][0].native for a in attrs if a["type"].native == "message_digest"), None
+        )
         algo = signer_info["digest_algorithm"]["algorithm"].native
         if md != hashlib.new(algo, tst_bytes).digest():
             return TimestampOutcome(None, False, "timestamp token digest does not match")
@@ -107,8 +119,14 @@ def verify_timestamp_token(token: bytes, signature_value: bytes,
         eku = tsa_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         if ExtendedKeyUsageOID.TIME_STAMPING not in eku:
             return TimestampOutcome(None, False, "TSA certificate lacks timeStamping usage")
-    except (ValueError, KeyError, TypeError, IndexError, InvalidSignature,
-            x509.ExtensionNotFound) as exc:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        IndexError,
+        InvalidSignature,
+        x509.ExtensionNotFound,
+    ) as exc:
         return TimestampOutcome(None, False, f"timestamp token invalid: {exc}")
     chain = trust.validate(tsa_cert, gen_time, certs)
     if not chain.trusted:

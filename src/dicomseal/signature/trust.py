@@ -97,8 +97,10 @@ class TrustContext:
                 leaf, list(self.intermediates) + list(extra_intermediates)
             )
         except VerificationError as exc:
-            return ChainValidation(TrustReason.UNTRUSTED_SIGNER,
-                                   f"no trusted chain: {exc}", (), at)
+            return ChainValidation(
+                TrustReason.UNTRUSTED_SIGNER,
+                f"signer certificate does not chain to a trust anchor "
+                f"(issuer {leaf.issuer.rfc4514_string()}; {exc})", (), at)
         except ValueError as exc:
             return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}",
                                    (), at)

@@ -313,7 +313,7 @@ def verify_part10(source: Part10File, trust: TrustContext, *, name: str,
 def _seekable(src: str | os.PathLike[str] | BinaryIO, name: str) -> Iterator[BinaryIO]:
     if isinstance(src, str | os.PathLike):
         try:
-            fh = open(src, "rb")  # noqa: SIM115
+            fh = open(src, "rb")
         except IsADirectoryError as exc:
             raise MediaError("is a folder, not a file", path=name) from exc
         except OSError as exc:
@@ -327,7 +327,7 @@ def _seekable(src: str | os.PathLike[str] | BinaryIO, name: str) -> Iterator[Bin
     with tempfile.TemporaryFile() as spool:
         shutil.copyfileobj(src, spool, 1 << 20)
         spool.seek(0)
-        yield spool  # type: ignore[misc]
+        yield spool
 
 
 def verify_file(

@@ -1,0 +1,39 @@
+"""CLI: ``dicomseal demo`` (the README's first command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dicomseal.cli.options import out_console
+from dicomseal.demo import DemoStep, run_demo
+from dicomseal.report.verify import VERDICT_STYLE
+
+__all__ = ["commands"]
+
+
+@click.command("demo")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-out",
+              show_default=True, help="Folder for everything the demo creates (replaced).")
+def demo_command(out: Path) -> int:
+    """Run the main job end to end on bundled synthetic data with a TEST-ONLY PKI.
+
+    Exit 0 when every verdict is the one the scenario requires, 1 otherwise.
+    """
+    console = out_console()
+    console.print(f"dicomseal demo in {out}/ (TEST-ONLY keys, synthetic patients)")
+
+    def show(step: DemoStep) -> None:
+        style = VERDICT_STYLE[step.verdict]
+        mark = "ok" if step.as_expected else f"UNEXPECTED (wanted {step.expected.value})"
+        console.print(f"  [{style}]{step.verdict.value:<13}[/{style}] {step.title}: "
+                      f"{step.detail} [dim]{mark}[/dim]")
+
+    steps = run_demo(out, show)
+    good = all(s.as_expected for s in steps)
+    console.print("demo: every verdict as required" if good else "demo: verdict mismatch")
+    return 0 if good else 1
+
+
+commands: list[click.Command] = [demo_command]

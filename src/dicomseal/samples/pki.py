@@ -36,6 +36,8 @@ class KeyPair:
 class TestPki:
     """Paths of every file of the test PKI."""
 
+    __test__ = False  # not a pytest test class
+
     root: KeyPair
     intermediate: KeyPair
     signer: KeyPair
@@ -45,6 +47,7 @@ class TestPki:
     untrusted_signer: KeyPair
     encrypted_signer_key: Path
     chain: Path  # intermediate + root, PEM bundle
+    tsa: KeyPair  # RFC 3161 time-stamping authority (EKU timeStamping, critical)
     password: str = "TEST_ONLY_password"  # noqa: S105 - TEST ONLY
 
 
@@ -68,6 +71,7 @@ def _cert(
     ca: bool,
     not_before: dt.datetime,
     not_after: dt.datetime,
+    eku: list[x509.ObjectIdentifier] | None = None,
 ) -> x509.Certificate:
     subject = _name(subject_cn)
     pub = key.public_key()
@@ -125,9 +129,9 @@ def _cert(
             )
             .add_extension(
                 x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
+                    eku or [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
                 ),
-                critical=False,
+                critical=eku is not None,
             )
             .add_extension(
                 x509.SubjectAlternativeName(
@@ -216,6 +220,18 @@ def make_pki(folder: Path) -> TestPki:
         not_before=NOW - dt.timedelta(days=20),
         not_after=NOW - dt.timedelta(days=10),
     )
+    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tsa = _cert(
+        "dicomseal TEST ONLY Time Stamping Authority",
+        tsa_key,
+        inter.subject,
+        inter_key,
+        inter,
+        ca=False,
+        not_before=long_ago,
+        not_after=far,
+        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+    )
     u_root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     u_root = _cert(
         "Untrusted TEST ONLY Root",
@@ -264,4 +280,5 @@ def make_pki(folder: Path) -> TestPki:
         untrusted_signer=_write(folder, "untrusted_signer", u_signer, u_key),
         encrypted_signer_key=enc_key,
         chain=chain,
+        tsa=_write(folder, "tsa", tsa, tsa_key),
     )

@@ -1,7 +1,176 @@
-"""CLI: pacs commands (placeholder until implemented)."""
+"""CLI: ``dicomseal import`` (verify, then send to a PACS) and ``dicomseal compare``."""
 
 from __future__ import annotations
 
-import click
+import datetime as dt
+import json
+from pathlib import Path
 
-commands: list[click.Command] = []
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from dicomseal import __version__
+from dicomseal.cli.options import (
+    err_console,
+    format_option,
+    load_credentials,
+    load_trust,
+    out_console,
+    parse_at,
+    trust_options,
+)
+from dicomseal.errors import UsageError
+from dicomseal.pacs.coercion import Coercion
+from dicomseal.pacs.compare import compare_media, compare_with_remote
+from dicomseal.pacs.importer import ImportPolicy, InstanceImport, import_medium
+from dicomseal.pacs.journal import DEFAULT_JOURNAL, ImportJournal
+from dicomseal.pacs.peer import (
+    DEFAULT_CALLING_AET,
+    DicomWebPeer,
+    DimsePeer,
+    check_aet,
+    looks_like_dimse,
+)
+from dicomseal.pacs.remote import Peer, remote_side, sender_factory
+from dicomseal.pacs.verification import MediaVerdicts, resigner
+from dicomseal.report.pacs import (
+    compare_document,
+    import_document,
+    render_compare_text,
+    render_import_text,
+)
+
+__all__ = ["commands"]
+
+
+def _peer(to: str | None, dicomweb: str | None) -> Peer:
+    if (to is None) == (dicomweb is None):
+        raise UsageError("give exactly one of --to AET@HOST:PORT or --dicomweb URL")
+    return DimsePeer.parse(to) if to is not None else DicomWebPeer.parse(dicomweb or "")
+
+
+@click.command("import")
+@click.argument("medium", type=click.Path(path_type=Path))
+@click.option("--to", "to", metavar="AET@HOST:PORT", help="DIMSE storage SCP (C-STORE).")
+@click.option("--dicomweb", metavar="URL", help="DICOMweb base URL (STOW-RS).")
+@click.option("--calling-aet", default=DEFAULT_CALLING_AET, show_default=True,
+              help="Our AE title.")
+@trust_options
+@click.option("--policy", type=click.Choice([p.value for p in ImportPolicy]),
+              default=ImportPolicy.VERIFIED_ONLY.value, show_default=True,
+              help="verified-only: PASSED only; warn: also INDETERMINATE, reported (exit 3); "
+                   "all: also INDETERMINATE. FAILED instances are never sent.")
+@click.option("--set", "assignments", multiple=True, metavar="KEYWORD=VALUE",
+              help="Coerce an attribute on import (e.g. PatientID=H123), repeatable; "
+                   "originals go to Original Attributes Sequence (0400,0561).")
+@click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Importer's private key: re-sign coerced instances.")
+@click.option("--sign-cert", type=click.Path(dir_okay=False, path_type=Path),
+              help="Importer's certificate (with --sign-key).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path(DEFAULT_JOURNAL), show_default=True,
+              help="Records confirmed stores, so a re-run skips them.")
+@click.option("--no-journal", is_flag=True, help="Keep no journal (send everything).")
+@click.option("--at", "at_", metavar="DATETIME",
+              help="Validate certificates at this time (ISO 8601, default now).")
+@format_option
+def import_command(
+    medium: Path, to: str | None, dicomweb: str | None, calling_aet: str,
+    trust: tuple[Path, ...], untrusted: tuple[Path, ...], policy: str,
+    assignments: tuple[str, ...], sign_key: Path | None, sign_cert: Path | None,
+    journal: Path, no_journal: bool, at_: str | None, fmt: str,
+) -> int:
+    """Verify MEDIUM, then send what the policy allows to a PACS.
+
+    \b
+    MEDIUM is a folder, ISO image or zip. Every instance is verified first; FAILED
+    ones are never sent and are listed. --set coerces attributes (IHE import
+    reconciliation): the originals are recorded, signatures the change breaks are
+    removed, and the instance is re-signed with --sign-key/--sign-cert (password from
+    $DICOMSEAL_KEY_PASSWORD or a prompt). Re-running an interrupted import skips the
+    instances the journal says are stored.
+
+    \b
+    Exit codes: 0 all sent, 1 FAILED instances withheld, 3 unverified instances
+    withheld or sent with a warning, 4 PACS unreachable, rejected or refusing.
+    Example:
+      dicomseal import CD.iso --to PACS@10.0.0.5:104 --trust ca.pem \\
+        --set PatientID=H123 --sign-key imp.key --sign-cert imp.crt
+    """
+    peer = _peer(to, dicomweb)
+    check_aet(calling_aet)
+    coercion = Coercion.parse(assignments)
+    if (sign_key is None) != (sign_cert is None):
+        raise UsageError("--sign-key and --sign-cert go together")
+    now = dt.datetime.now(dt.UTC)
+    at = parse_at(at_) or now
+    resign = None
+    if sign_key is not None and sign_cert is not None:
+        resign = resigner(load_credentials(sign_key, sign_cert), now)
+    elif coercion:
+        err_console().print("dicomseal: warning: --set without --sign-key: coerced instances "
+                            "lose their broken signatures and are not re-signed", markup=False)
+    provider = MediaVerdicts(load_trust(trust, untrusted), at)
+    console = err_console()
+    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("import", total=None)
+
+        def advance(_result: InstanceImport, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = import_medium(
+            medium, provider=provider, open_sender=sender_factory(peer, calling_aet),
+            destination=peer.label, policy=ImportPolicy(policy), coercion=coercion,
+            resign=resign, journal=ImportJournal(None if no_journal else journal),
+            modifying_system=f"dicomseal {__version__}", at=now, on_instance=advance,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(import_document(report), indent=2))
+    else:
+        render_import_text(out_console(), report)
+    if report.interruption:
+        err_console().print(f"dicomseal: error: {report.interruption}", markup=False)
+    return report.exit_code
+
+
+@click.command("compare")
+@click.argument("medium", type=click.Path(path_type=Path))
+@click.option("--with", "with_", metavar="AET@HOST:PORT|MEDIUM",
+              help="The archive (C-FIND + C-GET) or another medium to compare with.")
+@click.option("--with-dicomweb", metavar="URL", help="DICOMweb archive (QIDO-RS + WADO-RS).")
+@click.option("--calling-aet", default=DEFAULT_CALLING_AET, show_default=True,
+              help="Our AE title (the archive must know it for C-GET).")
+@format_option
+def compare_command(medium: Path, with_: str | None, with_dicomweb: str | None,
+                    calling_aet: str, fmt: str) -> int:
+    """Compare MEDIUM with the original in an archive or on another medium.
+
+    \b
+    Finds the medium's studies on the other side, fetches each instance and reports
+    attribute by attribute what differs, instances on one side only, and pixel
+    differences per frame.
+
+    \b
+    Exit codes: 0 identical, 1 anything differs, 4 archive unreachable or medium unreadable.
+    Example:
+      dicomseal compare CD.iso --with PACS@10.0.0.5:104
+    """
+    if (with_ is None) == (with_dicomweb is None):
+        raise UsageError("give exactly one of --with AET@HOST:PORT|MEDIUM or --with-dicomweb")
+    check_aet(calling_aet)
+    if with_dicomweb is not None:
+        report = compare_with_remote(medium, remote_side(DicomWebPeer.parse(with_dicomweb),
+                                                         calling_aet))
+    elif with_ is not None and not Path(with_).exists() and looks_like_dimse(with_):
+        report = compare_with_remote(medium, remote_side(DimsePeer.parse(with_), calling_aet))
+    else:
+        report = compare_media(medium, Path(with_ or ""))
+    if fmt == "json":
+        click.echo(json.dumps(compare_document(report), indent=2))
+    else:
+        render_compare_text(out_console(), report)
+    return report.exit_code
+
+
+commands: list[click.Command] = [import_command, compare_command]

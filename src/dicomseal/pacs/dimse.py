@@ -2,14 +2,14 @@
 
 PS3.7 §9.1 (C-STORE, C-FIND, C-GET), PS3.4 Annex B (Storage) and Annex C
 (Query/Retrieve, Study Root). The association requests exactly the SOP classes and
-transfer syntaxes of the instances to send, one presentation context per SOP class
-(PS3.8 §9.3.2.2), so each instance travels in its own transfer syntax, unconverted.
+transfer syntaxes of the instances to send, one presentation context per pair (PS3.8
+§9.3.2.2), so each instance travels in its own transfer syntax, unconverted.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +100,10 @@ def _associate(
         return assoc
     where = f"{peer.aet}@{peer.host}:{peer.port}"
     detail = "; ".join(line for line in capture.lines if line.startswith(("Result", "Reason")))
+    tcp = next((line for line in capture.lines if "TCP Initialisation Error" in line), None)
+    if tcp is not None:
+        reason = tcp.split(":", 1)[-1].strip()
+        raise PacsError(f"cannot connect to {where}: {reason}")
     if assoc.is_rejected:
         raise PacsError(f"association rejected by {where}" + (f" ({detail})" if detail else ""))
     if assoc.is_aborted:
@@ -139,14 +143,13 @@ class DimseSender:
     ) -> None:
         self.peer = peer
         self.label = peer.label
-        by_class: dict[str, list[str]] = {}
-        for sop_class, ts in sorted(set(contexts)):
-            by_class.setdefault(sop_class, []).append(ts)
-        if len(by_class) > MAX_CONTEXTS:
-            raise PacsError(f"{len(by_class)} SOP classes: more than one association can carry")
+        pairs = sorted(set(contexts))
+        if len(pairs) > MAX_CONTEXTS:
+            raise PacsError(f"{len(pairs)} SOP class/transfer syntax pairs: more than one "
+                            f"association can carry ({MAX_CONTEXTS})")
         ae = _new_ae(calling_aet)
-        for sop_class, syntaxes in by_class.items():
-            ae.add_requested_context(sop_class, syntaxes)
+        for sop_class, ts in pairs:  # one context per pair: each syntax negotiated on its own
+            ae.add_requested_context(sop_class, [ts])
         self._assoc = _associate(ae, peer)
 
     def accepts(self, sop_class_uid: str, transfer_syntax_uid: str) -> bool:
@@ -255,13 +258,13 @@ def dimse_find_instances(
 @contextmanager
 def _getter(
     peer: DimsePeer, calling_aet: str, sop_classes: Iterable[str],
-    on_store: Callable[[Any], int],
+    transfer_syntaxes: Sequence[str], on_store: Callable[[Any], int],
 ) -> Iterator[Association]:
     ae = _new_ae(calling_aet)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
     roles = []
     for sop_class in sorted(set(sop_classes))[: MAX_CONTEXTS - 1]:
-        ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        ae.add_requested_context(sop_class, list(transfer_syntaxes))
         roles.append(build_role(sop_class, scp_role=True))
     assoc = _associate(ae, peer, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
     try:
@@ -272,9 +275,17 @@ def _getter(
 
 
 def dimse_fetch(
-    peer: DimsePeer, calling_aet: str, targets: Iterable[RemoteInstance], folder: Path
+    peer: DimsePeer,
+    calling_aet: str,
+    targets: Iterable[RemoteInstance],
+    folder: Path,
+    transfer_syntaxes: Iterable[str] = (),
 ) -> dict[str, Path]:
     """C-GET each target instance (IMAGE level) into ``folder``; SOP Instance UID -> file.
+
+    The storage sub-operations may use Explicit or Implicit VR Little Endian or any of
+    ``transfer_syntaxes`` (those of the local copies, so compressed instances come back
+    as they are).
 
     Instances the peer does not deliver are absent from the result.
 
@@ -293,8 +304,10 @@ def dimse_fetch(
         got[uid] = dst
         return 0x0000
 
-    with _getter(peer, calling_aet, {t.sop_class_uid for t in wanted if t.sop_class_uid},
-                 on_store) as assoc:
+    syntaxes: list[str] = [str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)]
+    syntaxes += sorted(set(transfer_syntaxes) - set(syntaxes))
+    classes = {t.sop_class_uid for t in wanted if t.sop_class_uid}
+    with _getter(peer, calling_aet, classes, syntaxes, on_store) as assoc:
         for t in wanted:
             q = Dataset()
             q.QueryRetrieveLevel = "IMAGE"

@@ -159,11 +159,16 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """4 interrupted, 1 any FAILED instance, 4 any refused, 3 unverified, else 0."""
+        """4 interrupted; 1 a FAILED instance or medium; 4 refused; 3 unverified; else 0.
+
+        A FAILED medium whose instances are each intact (say, README.TXT edited) still
+        exits 1: the verified instances were sent, but the operator must look.
+        """
         outcomes = {i.outcome for i in self.instances}
         if self.interruption is not None:
             return 4
-        if InstanceOutcome.WITHHELD_FAILED in outcomes:
+        if InstanceOutcome.WITHHELD_FAILED in outcomes or \
+                self.verification.verdict is Verdict.FAILED:
             return 1
         if InstanceOutcome.REFUSED in outcomes:
             return 4
@@ -194,6 +199,7 @@ class _Prepared:
 
 def _prepare(
     inst: MediumInstance,
+    work: Path,
     coercion: Coercion,
     resign: Resigner | None,
     modifying_system: str,
@@ -202,13 +208,14 @@ def _prepare(
     """Coerce (and re-sign) one instance; untouched instances are sent as found."""
     if not coercion:
         return _Prepared(inst.local, None, False)
-    coerced = inst.local.with_suffix(".coerced.dcm")
+    stem = hashlib.sha256(inst.path.encode("utf-8")).hexdigest()[:24]
+    coerced = work / f"{stem}.coerced.dcm"
     record = coerce_file(inst.local, coerced, coercion, modifying_system=modifying_system, at=at)
     if not record.changed:
         return _Prepared(inst.local, record, False)
     if resign is None:
         return _Prepared(coerced, record, False)
-    signed = inst.local.with_suffix(".signed.dcm")
+    signed = work / f"{stem}.signed.dcm"
     resign(coerced, signed)
     return _Prepared(signed, record, True)
 
@@ -308,8 +315,9 @@ def import_medium(
                                                 inst.sop_class_uid, v, InstanceOutcome.NOT_SENT)
                     else:
                         try:
-                            result = _send_one(inst, v, sender, journal, destination, coercion,
-                                               resign, modifying_system, at)
+                            result = _send_one(inst, v, sender, journal, destination,
+                                               content.work, coercion, resign,
+                                               modifying_system, at)
                         except PacsError as exc:
                             interruption = str(exc)
                             result = InstanceImport(inst.path, inst.sop_instance_uid,
@@ -335,12 +343,13 @@ def _send_one(
     sender: InstanceSender,
     journal: ImportJournal,
     destination: str,
+    work: Path,
     coercion: Coercion,
     resign: Resigner | None,
     modifying_system: str,
     at: dt.datetime,
 ) -> InstanceImport:
-    prepared = _prepare(inst, coercion, resign, modifying_system, at)
+    prepared = _prepare(inst, work, coercion, resign, modifying_system, at)
     store = sender.send(prepared.path, inst.sop_class_uid, inst.transfer_syntax_uid)
     if store.status.stored:
         key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, coercion.fingerprint)

@@ -1,10 +1,15 @@
 """The DICOM instances of a medium, copied to a private scratch folder for sending.
 
 A medium (folder, ISO image or zip; :mod:`dicomseal.media.source`) is read once, file by
-file; every readable file that is a DICOM Part 10 file (``DICM`` after the 128-byte
-preamble, PS3.10 §7.1) and not a DICOMDIR is copied to a temporary folder while its
-SHA-256 is computed, so that what is verified, journaled and sent is the same byte string
-and memory stays bounded by one header.
+file, into a private mirror folder with the same layout, while each file's SHA-256 is
+computed. Verification then runs on the mirror, and the instances sent are the mirror's
+files: what is verified, journaled and sent is the same byte string, even if the medium
+changes meanwhile (no time-of-check/time-of-use gap), and memory stays bounded by one
+header. Entries the source refuses to open (symlinks, paths leaving the medium, zip bombs,
+special files) are not mirrored; they are listed with their anomalies.
+
+Instances are the DICOM Part 10 files (``DICM`` after the 128-byte preamble, PS3.10 §7.1)
+other than DICOMDIR.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
 from dicomseal.errors import MediaError
-from dicomseal.media.source import MediaSource, open_media
+from dicomseal.media.source import FolderSource, MediaSource, open_media
 
 __all__ = [
     "MEDIA_STORAGE_DIRECTORY",
@@ -52,7 +57,7 @@ class MediumInstance:
     path
         Path on the medium (POSIX, relative).
     local
-        The private copy in the scratch folder (same bytes).
+        The private copy in the mirror folder (same bytes).
     sha256
         Hex SHA-256 of the file's bytes.
     size
@@ -86,13 +91,19 @@ class MediumContent:
     other_files
         Readable files that are not DICOM instances (DICOMDIR, README.TXT, ...).
     unreadable
-        Entries never opened (symlinks, path traversal, zip bombs, unparsable DICOM).
+        Entries never mirrored, with why (``path: symlink``, ``path: unreadable``).
+    mirror
+        The private copy of the medium (same relative paths).
+    work
+        A private folder for files derived from instances (coerced, re-signed).
     """
 
     location: str
     instances: tuple[MediumInstance, ...]
     other_files: tuple[str, ...]
     unreadable: tuple[str, ...]
+    mirror: Path
+    work: Path
 
 
 def _copy(fh: BinaryIO, dst: Path) -> tuple[str, int, bytes]:
@@ -133,49 +144,68 @@ def read_header(path: Path) -> tuple[str, str, str, str, str]:
     return sop_class, sop_uid, ts, study, series
 
 
+def _mirror_path(mirror: Path, path: str) -> Path | None:
+    parts = path.split("/")
+    if not path or any(p in ("", ".", "..") for p in parts):
+        return None
+    target = mirror.joinpath(*parts)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # e.g. a zip holding both "A" and "A/B"
+        return None
+    return None if target.exists() else target
+
+
 def _spool(source: MediaSource, scratch: Path) -> MediumContent:
+    mirror, work = scratch / "medium", scratch / "work"
+    mirror.mkdir()
+    work.mkdir()
     instances: list[MediumInstance] = []
     others: list[str] = []
     unreadable: list[str] = []
-    for n, entry in enumerate(source.entries()):
+    for entry in source.entries():
         if not entry.readable:
-            unreadable.append(entry.path)
+            why = ", ".join(a.value for a in entry.anomalies) or entry.kind.value
+            unreadable.append(f"{entry.path}: {why}")
             continue
-        local = scratch / f"{n:06d}.dcm"
+        local = _mirror_path(mirror, entry.path)
+        if local is None:
+            unreadable.append(f"{entry.path}: name clash")
+            continue
         try:
             with source.open(entry.path) as fh:
                 sha, size, head = _copy(fh, local)
-        except MediaError:
-            unreadable.append(entry.path)
+        except (MediaError, OSError) as exc:
+            local.unlink(missing_ok=True)
+            unreadable.append(f"{entry.path}: {exc}")
             continue
         if head[128:132] != b"DICM":
-            local.unlink()
             others.append(entry.path)
             continue
         try:
             sop_class, sop_uid, ts, study, series = read_header(local)
         except MediaError:
-            local.unlink()
-            unreadable.append(entry.path)
+            others.append(entry.path)  # kept in the mirror: verification reports it
             continue
         if sop_class == MEDIA_STORAGE_DIRECTORY:
-            local.unlink()
             others.append(entry.path)
             continue
         instances.append(
             MediumInstance(entry.path, local, sha, size, sop_class, sop_uid, ts, study, series)
         )
-    return MediumContent(source.location, tuple(instances), tuple(others), tuple(unreadable))
+    return MediumContent(source.location, tuple(instances), tuple(others), tuple(unreadable),
+                         mirror, work)
 
 
 @contextmanager
 def spool_medium(location: str | Path) -> Iterator[tuple[MediaSource, MediumContent]]:
-    """Open a medium and copy its DICOM instances to a scratch folder removed afterwards.
+    """Mirror a medium into a private scratch folder, removed afterwards.
 
     Yields
     ------
     tuple
-        The open :class:`MediaSource` (for verification) and the :class:`MediumContent`.
+        The mirror opened as a :class:`MediaSource` (verify this: it holds the bytes that
+        will be sent) and the :class:`MediumContent`.
 
     Raises
     ------
@@ -185,6 +215,8 @@ def spool_medium(location: str | Path) -> Iterator[tuple[MediaSource, MediumCont
     scratch = Path(tempfile.mkdtemp(prefix="dicomseal-pacs-"))
     try:
         with open_media(location) as source:
-            yield source, _spool(source, scratch)
+            content = _spool(source, scratch)
+        with FolderSource(content.mirror) as mirror:
+            yield mirror, content
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,206 @@
+"""Render import and compare results as JSON (``dicomseal.import/1``, ``dicomseal.compare/1``)
+or text. No logic lives here: the results come from :mod:`dicomseal.pacs`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from dicomseal.pacs.coercion import AttributeChange
+from dicomseal.pacs.compare import CompareReport, InstanceComparison, InstanceRef
+from dicomseal.pacs.importer import ImportReport, InstanceImport
+from dicomseal.pacs.status import InstanceOutcome
+from dicomseal.report.verify import VERDICT_STYLE
+from dicomseal.verdict import Verdict
+
+__all__ = [
+    "COMPARE_SCHEMA",
+    "IMPORT_SCHEMA",
+    "compare_document",
+    "import_document",
+    "render_compare_text",
+    "render_import_text",
+]
+
+IMPORT_SCHEMA = "dicomseal.import/1"
+COMPARE_SCHEMA = "dicomseal.compare/1"
+
+_OUTCOME_STYLE = {
+    InstanceOutcome.STORED: "green",
+    InstanceOutcome.STORED_WITH_WARNING: "yellow",
+    InstanceOutcome.ALREADY_STORED: "green",
+    InstanceOutcome.WITHHELD_FAILED: "bold red",
+    InstanceOutcome.WITHHELD_UNVERIFIED: "yellow",
+    InstanceOutcome.REFUSED: "bold red",
+    InstanceOutcome.NOT_SENT: "red",
+}
+
+
+def _change(c: AttributeChange) -> dict[str, Any]:
+    return {"attribute": c.keyword, "original": c.original, "coerced": c.coerced}
+
+
+def instance_to_dict(r: InstanceImport) -> dict[str, Any]:
+    """One instance as the JSON object of ``instances[]``."""
+    return {
+        "path": r.path,
+        "sop_instance_uid": r.sop_instance_uid,
+        "sop_class_uid": r.sop_class_uid,
+        "verdict": r.verification.verdict.value,
+        "reason": r.verification.reason,
+        "details": list(r.verification.details),
+        "outcome": r.outcome.value,
+        "pacs_status": r.store.status.value if r.store else None,
+        "pacs_status_code": f"0x{r.store.code:04X}" if r.store and r.store.code is not None
+        else None,
+        "pacs_message": r.store.message if r.store else None,
+        "coerced": [_change(c) for c in r.coercion.changes] if r.coercion else [],
+        "removed_signatures": list(r.coercion.removed_signatures) if r.coercion else [],
+        "resigned": r.resigned,
+    }
+
+
+def import_document(report: ImportReport) -> dict[str, Any]:
+    """The whole ``dicomseal.import/1`` document."""
+    return {
+        "schema": IMPORT_SCHEMA,
+        "medium": report.medium,
+        "destination": report.destination,
+        "policy": report.policy.value,
+        "verdict": report.verification.verdict.value,
+        "notes": list(report.verification.notes),
+        "coercion": {k: v for k, v in report.coercion.values},
+        "summary": {o.value: report.count(o) for o in InstanceOutcome},
+        "instances": [instance_to_dict(r) for r in report.instances],
+        "other_files": list(report.other_files),
+        "unreadable": list(report.unreadable),
+        "journal": report.journal,
+        "interruption": report.interruption,
+        "exit_code": report.exit_code,
+    }
+
+
+def _noteworthy(r: InstanceImport) -> bool:
+    """Instances listed one by one in text: anything but a plain, verified store."""
+    plain = r.outcome in (InstanceOutcome.STORED, InstanceOutcome.ALREADY_STORED)
+    return not plain or r.verification.verdict is not Verdict.PASSED
+
+
+def _coercion_summary(report: ImportReport) -> str | None:
+    coerced = [r for r in report.instances if r.coercion is not None and r.coercion.changed]
+    if not coerced:
+        return None
+    values = ", ".join(f"{k}={v!r}" for k, v in report.coercion.values)
+    removed = sum(len(r.coercion.removed_signatures) for r in coerced if r.coercion)
+    resigned = sum(1 for r in coerced if r.resigned)
+    tail = ("re-signed by the importer" if resigned == len(coerced)
+            else f"{resigned} re-signed; the others carry no valid signature (no --sign-key)")
+    return (f"coerced {values} in {len(coerced)} instance(s), originals in "
+            f"OriginalAttributesSequence; {removed} broken signature(s) removed; {tail}")
+
+
+def render_import_text(console: Console, report: ImportReport) -> None:
+    """Instances not simply stored (withheld, refused, unverified...), then a summary."""
+    for r in report.instances:
+        if not _noteworthy(r):
+            continue
+        style = _OUTCOME_STYLE[r.outcome]
+        vstyle = VERDICT_STYLE[r.verification.verdict]
+        status = ""
+        if r.store is not None and r.outcome is not InstanceOutcome.STORED:
+            code = f" 0x{r.store.code:04X}" if r.store.code is not None else ""
+            status = f" [{r.store.status.value}{code}] {r.store.message}"
+        verdict = r.verification.verdict.value
+        console.print(f"[{style}]{r.outcome.value:<28}[/{style}] [{vstyle}]{verdict:<13}"
+                      f"[/{vstyle}] {escape(r.path)}{escape(status)}", highlight=False)
+        for d in r.verification.details[:8]:
+            console.print(f"{'':29} {escape(d)}", highlight=False)
+    for note in report.verification.notes:
+        console.print(f"[dim]{escape(note)}[/dim]", highlight=False)
+    for entry in report.unreadable:
+        console.print(f"[yellow]not read:[/yellow] {escape(entry)}", highlight=False)
+    summary = _coercion_summary(report)
+    if summary:
+        console.print(escape(summary), highlight=False)
+    in_pacs = sum(1 for r in report.instances if r.outcome.in_pacs)
+    parts = [f"{report.count(o)} {o.value}" for o in InstanceOutcome if report.count(o)]
+    console.print(
+        f"import to {escape(report.destination)} (policy {report.policy.value}): "
+        f"{in_pacs} of {len(report.instances)} instance(s) in the PACS; "
+        + (", ".join(parts) or "nothing to do"), highlight=False)
+    if report.interruption:
+        console.print(f"[bold red]interrupted:[/bold red] {escape(report.interruption)}; "
+                      "re-run the same command to resume", highlight=False)
+
+
+def _ref(r: InstanceRef) -> dict[str, Any]:
+    return {"sop_instance_uid": r.sop_instance_uid, "study_instance_uid": r.study_instance_uid,
+            "series_instance_uid": r.series_instance_uid, "location": r.location}
+
+
+def comparison_to_dict(c: InstanceComparison) -> dict[str, Any]:
+    """One compared instance as the JSON object of ``instances[]``."""
+    return {
+        "sop_instance_uid": c.left.sop_instance_uid,
+        "left": c.left.location,
+        "right": c.right.location,
+        "identical": c.identical,
+        "attributes": [{"path": d.path, "tag": d.tag, "left": d.left, "right": d.right}
+                       for d in c.attributes],
+        "frames": [{"frame": f.frame, "differing_pixels": f.differing_pixels,
+                    "max_abs_difference": f.max_abs_difference, "note": f.note}
+                   for f in c.frames],
+    }
+
+
+def compare_document(report: CompareReport) -> dict[str, Any]:
+    """The whole ``dicomseal.compare/1`` document."""
+    return {
+        "schema": COMPARE_SCHEMA,
+        "left": report.left,
+        "right": report.right,
+        "identical": report.identical,
+        "summary": {
+            "compared": len(report.compared),
+            "differing": len(report.differing),
+            "only_left": len(report.only_left),
+            "only_right": len(report.only_right),
+        },
+        "instances": [comparison_to_dict(c) for c in report.compared],
+        "only_left": [_ref(r) for r in report.only_left],
+        "only_right": [_ref(r) for r in report.only_right],
+    }
+
+
+def _value(v: str | None) -> str:
+    return "(absent)" if v is None else repr(v)
+
+
+def render_compare_text(console: Console, report: CompareReport) -> None:
+    """Each differing instance with its attribute and frame differences, then a summary."""
+    for c in report.differing:
+        console.print(f"[bold red]DIFFERS[/bold red] {escape(c.left.location)} "
+                      f"[dim]{escape(c.left.sop_instance_uid)}[/dim]", highlight=False)
+        for d in c.attributes:
+            console.print(f"  {escape(d.path)} {d.tag}: {escape(_value(d.left))} "
+                          f"-> {escape(_value(d.right))}", highlight=False)
+        for f in c.frames:
+            what = f.note or (f"{f.differing_pixels} pixel(s) differ, "
+                              f"max |delta| {f.max_abs_difference}")
+            console.print(f"  frame {f.frame}: {escape(what)}", highlight=False)
+    for r in report.only_left:
+        console.print(f"[bold red]ONLY LEFT[/bold red]  {escape(r.location)} "
+                      f"[dim]{escape(r.sop_instance_uid)}[/dim]", highlight=False)
+    for r in report.only_right:
+        console.print(f"[bold red]ONLY RIGHT[/bold red] {escape(r.sop_instance_uid)}",
+                      highlight=False)
+    verdict = "[bold green]IDENTICAL[/bold green]" if report.identical else \
+        "[bold red]DIFFERENT[/bold red]"
+    console.print(
+        f"{verdict}: {escape(report.left)} vs {escape(report.right)}: "
+        f"{len(report.compared)} compared, {len(report.differing)} differing, "
+        f"{len(report.only_left)} only left, {len(report.only_right)} only right",
+        highlight=False)

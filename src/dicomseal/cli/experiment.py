@@ -1,7 +1,67 @@
-"""CLI: experiment commands (placeholder until implemented)."""
+"""CLI: ``dicomseal experiment`` — measure what each defence detects."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-commands: list[click.Command] = []
+from dicomseal.cli.options import out_console
+from dicomseal.experiment import run_experiment
+from dicomseal.report.experiment import (
+    render_chart,
+    render_markdown,
+    update_document,
+    write_outputs,
+)
+
+__all__ = ["commands", "experiment"]
+
+@click.command("experiment")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("experiment-out"), show_default=True,
+              help="Working and results folder (replaced).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes [default: every core].")
+@click.option("--doc", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="Also replace the generated block of this Markdown file "
+                                 "(docs/study.md) and write DOC-detection.png beside it.")
+@click.option("--full", is_flag=True,
+              help="Larger media: 3 series x 20 slices of 256x256 per study.")
+def experiment(out: Path, workers: int | None, doc: Path | None, full: bool) -> int:
+    """Tamper with unsigned and signed media, run the defences, write the table.
+
+    \b
+    Builds vendor-like unsigned media and dicomseal-signed media (TEST-ONLY PKI) from the
+    bundled synthetic studies, applies careless, consistent and remaster edits to each of
+    the seven fields of McEvoy & Svalastoga (2009) and the file-level attacks (swap,
+    delete, add, pixel, extra-file), then runs `inspect` on the unsigned copies and
+    `media verify` on the signed ones.
+    Writes OUT/results.json, OUT/results.md and OUT/detection.png.
+    Exit codes: 0 written; 2 usage; 4 I/O error.
+    """
+    result = run_experiment(
+        out, workers=workers, full=full,
+        progress=lambda done, total: click.echo(f"\r{done}/{total} cases", nl=False, err=True),
+    )
+    click.echo("", err=True)
+    command = " ".join(["dicomseal experiment", f"--out {out}",
+                        *([f"--workers {workers}"] if workers else []),
+                        *(["--full"] if full else []),
+                        *([f"--doc {doc}"] if doc is not None else [])])
+    paths = write_outputs(result, out, command)
+    if doc is not None:
+        chart = doc.with_name(doc.stem + "-detection.png")
+        render_chart(result, chart)
+        update_document(doc, render_markdown(result, command, chart.name))
+    console = out_console()
+    console.print(f"{len(result.results)} cases in {result.seconds} s on {result.workers} "
+                  f"workers")
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+    if doc is not None:
+        console.print(f"updated: {doc}")
+    return 0
+
+
+commands: list[click.Command] = [experiment]

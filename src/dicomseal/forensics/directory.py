@@ -17,7 +17,10 @@ from pydicom.dataset import Dataset
 
 from dicomseal.forensics.values import text_of
 
-__all__ = ["DirectoryLeaf", "DirectoryTree", "read_directory"]
+__all__ = [
+    "RECORD_KEYS", "DirectoryLeaf", "DirectoryTree", "linked_order", "positional_order",
+    "read_directory",
+]
 
 #: DICOMDIR keys per record level that repeat instance attributes (PS3.3 F.5).
 RECORD_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType({
@@ -69,7 +72,7 @@ def _record_type(rec: Dataset) -> str:
     return text_of(rec.get("DirectoryRecordType", "")).upper()
 
 
-def _linked_order(ds: Dataset, records: list[Dataset]) -> list[tuple[int, int]] | None:
+def linked_order(ds: Dataset, records: list[Dataset]) -> list[tuple[int, int]] | None:
     """(record index, depth) in tree order following offsets, or None if inconsistent."""
     by_offset = {}
     for i, rec in enumerate(records):
@@ -102,7 +105,7 @@ def _linked_order(ds: Dataset, records: list[Dataset]) -> list[tuple[int, int]] 
     return order if len(seen) == len(records) else None
 
 
-def _positional_order(records: list[Dataset]) -> list[tuple[int, int]]:
+def positional_order(records: list[Dataset]) -> list[tuple[int, int]]:
     depth_of = {"PATIENT": 0, "STUDY": 1, "SERIES": 2}
     return [(i, depth_of.get(_record_type(r), 3)) for i, r in enumerate(records)]
 
@@ -111,11 +114,11 @@ def read_directory(ds: Dataset) -> DirectoryTree:
     """Leaves of a parsed DICOMDIR dataset (never raises on broken structure)."""
     problems: list[str] = []
     records = list(ds.get("DirectoryRecordSequence", []) or [])
-    order = _linked_order(ds, records)
+    order = linked_order(ds, records)
     if order is None:
         if records:
             problems.append("record offsets are inconsistent; records nested by order")
-        order = _positional_order(records)
+        order = positional_order(records)
     context: dict[str, Dataset] = {}
     leaves: list[DirectoryLeaf] = []
     for idx, _depth in order:

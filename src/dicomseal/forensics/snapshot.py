@@ -8,12 +8,16 @@ be read is recorded as a problem of that file, not raised.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-from collections.abc import Mapping
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -53,6 +57,8 @@ META_KEYWORDS: tuple[str, ...] = (
 )
 _MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _HEAD = 512
+#: Unseekable members (zip) larger than this are spooled to a temporary file.
+_SPOOL = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Instance:
     trailing_padding: bool
     dataset_group_lengths: bool
     uids: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,27 +143,35 @@ def leaf_path(folder: str, file_id: tuple[str, ...]) -> str:
     return f"{folder}/{rel}" if folder else rel
 
 
-def _meta_text(ds: Dataset) -> dict[str, str]:
-    meta = getattr(ds, "file_meta", None) or Dataset()
-    return {kw: text_of(meta[kw].value) for kw in META_KEYWORDS if kw in meta}
+_UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+                 "FrameOfReferenceUID")
 
 
-def _uid_values(ds: Dataset) -> dict[str, str]:
-    out = {}
-    for kw in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID"):
-        if kw in ds:
-            out[kw] = text_of(ds[kw].value)
+def _values(ds: Dataset, keywords: tuple[str, ...], problems: list[str]) -> dict[str, str]:
+    """Decoded values of ``keywords``; an element pydicom cannot decode becomes a problem.
+
+    pydicom decodes lazily and raises many exception types on hostile bytes (unknown VR,
+    bad length, deferred value without a file name), hence the broad catch.
+    """
+    out: dict[str, str] = {}
+    for kw in keywords:
+        try:
+            if kw in ds:
+                out[kw] = text_of(ds[kw].value)
+        except Exception as exc:  # see docstring
+            problems.append(f"{kw}: {type(exc).__name__}: {str(exc)[:120]}")
     return out
 
 
+def _meta_text(ds: Dataset, problems: list[str] | None = None) -> dict[str, str]:
+    meta = getattr(ds, "file_meta", None) or Dataset()
+    return _values(meta, META_KEYWORDS, problems if problems is not None else [])
+
+
 def _instance(path: str, size: int, ds: Dataset, probe: HeaderProbe) -> Instance:
-    attrs: dict[str, str] = {}
-    for kw in KEYWORDS:
-        if kw in ds:
-            try:
-                attrs[kw] = text_of(ds[kw].value)
-            except (ValueError, TypeError, KeyError) as exc:
-                attrs[kw] = f"<unreadable: {type(exc).__name__}>"
+    problems: list[str] = []
+    attrs = _values(ds, KEYWORDS, problems)
+    uids = _values(ds, _UID_KEYWORDS, [])
     group_lengths = any(
         tag.element == 0 and tag.group not in (0x0002,) for tag in ds.keys()
     )
@@ -164,16 +179,19 @@ def _instance(path: str, size: int, ds: Dataset, probe: HeaderProbe) -> Instance
         path=path,
         size=size,
         attrs=MappingProxyType(attrs),
-        meta=MappingProxyType(_meta_text(ds)),
+        meta=MappingProxyType(_meta_text(ds, problems)),
         probe=probe,
         trailing_padding=0xFFFCFFFC in ds,
         dataset_group_lengths=group_lengths,
-        uids=MappingProxyType(_uid_values(ds)),
+        uids=MappingProxyType(uids),
+        problems=tuple(problems),
     )
 
 
-def _parse(fh: Any) -> Dataset:
-    return pydicom.dcmread(fh, defer_size=1024, force=False)
+def _parse(fh: Any, *, defer: bool = True) -> Dataset:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deviations become findings, not warnings
+        return pydicom.dcmread(fh, defer_size=1024 if defer else None, force=False)
 
 
 def _iso_datetime(obj: Any, *, record: bool) -> dt.datetime | None:
@@ -214,11 +232,11 @@ def _iso_info(source: IsoSource) -> IsoInfo:
             for name in files:
                 full = dirpath.rstrip("/") + "/" + name
                 rec = iso.get_record(**{key: full})
-                when = _iso_datetime(rec.date, record=True)
+                when = _iso_datetime(getattr(rec, "date", None), record=True)
                 rel = "/".join(_clean_iso_name(p) for p in full.strip("/").split("/"))
                 if when is not None:
                     dates[rel] = when
-    except Exception:  # noqa: BLE001, S110 - pycdlib raises many types on broken images
+    except Exception:  # noqa: S110 - pycdlib raises many types on broken images
         pass
     return IsoInfo(
         volume_created=_iso_datetime(getattr(pvd, "volume_creation_date", None), record=False),
@@ -229,11 +247,23 @@ def _iso_info(source: IsoSource) -> IsoInfo:
     )
 
 
+@contextlib.contextmanager
+def _seekable(fh: BinaryIO) -> Iterator[BinaryIO]:
+    """``fh`` itself, or a spooled copy when it cannot seek (zip members)."""
+    if fh.seekable():
+        yield fh
+        return
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL) as spool:
+        shutil.copyfileobj(fh, spool, 1024 * 1024)
+        spool.seek(0)
+        yield spool  # type: ignore[misc]
+
+
 def _read_dicom(
     source: MediaSource, entry: MediaEntry
 ) -> tuple[Dataset | None, HeaderProbe | None, bytes, str | None]:
     try:
-        with source.open(entry.path) as fh:
+        with source.open(entry.path) as raw, _seekable(raw) as fh:
             head = fh.read(_HEAD)
             fh.seek(0)
             probe = probe_header(fh)
@@ -244,10 +274,32 @@ def _read_dicom(
                     data = fh.read(MAX_INDEX_BYTES)
                 return None, None, data, None
             fh.seek(0)
-            return _parse(fh), probe, head, None
-    except (InvalidDicomError, MediaError, OSError, ValueError, KeyError, IndexError,
-            TypeError, AttributeError, EOFError, NotImplementedError, OverflowError) as exc:
+            ds = _parse(fh)
+            sop_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "")
+            if sop_class == _MEDIA_STORAGE_DIRECTORY and entry.size <= MAX_INDEX_BYTES:
+                fh.seek(0)
+                ds = _parse(fh, defer=False)  # records are needed in full
+            return ds, probe, head, None
+    except (InvalidDicomError, MediaError, OSError) as exc:
         return None, None, b"", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # hostile bytes: pydicom raises anything
+        return None, None, b"", f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _classify(
+    entry: MediaEntry, ds: Dataset, probe: HeaderProbe
+) -> Instance | DicomDir | OtherFile:
+    meta = _meta_text(ds)
+    is_dir = (
+        meta.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY
+        or "DirectoryRecordSequence" in ds
+    )
+    if not is_dir:
+        return _instance(entry.path, entry.size, ds, probe)
+    if entry.path.rsplit("/", 1)[-1].upper() != "DICOMDIR":
+        return OtherFile(entry.path, entry.size, b"", "directory-copy")
+    folder = entry.path.rsplit("/", 1)[0] if "/" in entry.path else ""
+    return DicomDir(entry.path, folder, read_directory(ds), MappingProxyType(meta))
 
 
 def take_snapshot(source: MediaSource) -> Snapshot:
@@ -277,24 +329,17 @@ def take_snapshot(source: MediaSource) -> Snapshot:
                 indexes.append(read_index(entry.path, fmt, data))
             others.append(OtherFile(entry.path, entry.size, data[:_HEAD]))
             continue
-        meta = _meta_text(ds)
-        is_dir = (
-            meta.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY
-            or "DirectoryRecordSequence" in ds
-        )
-        if is_dir:
-            folder = entry.path.rsplit("/", 1)[0] if "/" in entry.path else ""
-            if entry.path.rsplit("/", 1)[-1].upper() == "DICOMDIR":
-                try:
-                    tree = read_directory(ds)
-                except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    unreadable[entry.path] = f"{type(exc).__name__}: {exc}"
-                    continue
-                dirs.append(DicomDir(entry.path, folder, tree, MappingProxyType(meta)))
-            else:
-                others.append(OtherFile(entry.path, entry.size, b"", "directory-copy"))
+        try:
+            item = _classify(entry, ds, probe)
+        except Exception as exc:  # hostile bytes: pydicom raises anything
+            unreadable[entry.path] = f"{type(exc).__name__}: {str(exc)[:200]}"
             continue
-        instances.append(_instance(entry.path, entry.size, ds, probe))
+        if isinstance(item, Instance):
+            instances.append(item)
+        elif isinstance(item, DicomDir):
+            dirs.append(item)
+        else:
+            others.append(item)
     iso = _iso_info(source) if isinstance(source, IsoSource) else None
     return Snapshot(
         location=source.location,

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
-import xml.etree.ElementTree as ET  # noqa: S405 - no entity expansion beyond expat's limits
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType

@@ -7,6 +7,7 @@
   Windows executable extension). Vendor viewers legitimately ship both; compare with the
   burner's usual content (the 2009 study's CDs carried an autorun viewer).
 * ``malformed-instance`` (medium): a ``DICM`` file pydicom cannot parse.
+* ``malformed-element`` (medium): an instance with attributes that cannot be decoded.
 * ``vendor-index-unreadable`` (low): an index file that could not be parsed.
 * ``other-file`` (info): any other non-DICOM file.
 """
@@ -56,6 +57,11 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     for path, reason in sorted(snap.unreadable.items()):
         yield Finding("malformed-instance", Severity.MEDIUM, (path,),
                       f"{path} cannot be parsed", freeze({"reason": reason}))
+    for inst in snap.instances:
+        if inst.problems:
+            yield Finding("malformed-element", Severity.MEDIUM, (inst.path,),
+                          f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
+                          freeze({"problems": list(inst.problems)}))
     for index in snap.indexes:
         if index.error:
             yield Finding("vendor-index-unreadable", Severity.LOW, (index.path,),

@@ -60,11 +60,13 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                             "instance": actual}),
                 )
             for ref_kw, (kw, sev) in _REFERENCED.items():
-                recorded = leaf.referenced.get(ref_kw)
-                actual = inst.meta.get(kw) if kw == "TransferSyntaxUID" else inst.attrs.get(kw)
-                if recorded and actual and recorded != actual:
+                ref_value = leaf.referenced.get(ref_kw)
+                actual_value = (inst.meta.get(kw) if kw == "TransferSyntaxUID"
+                                else inst.attrs.get(kw))
+                if ref_value and actual_value and ref_value != actual_value:
                     yield Finding(
                         "dicomdir-reference-mismatch", sev, (ddir.path, inst.path),
                         f"{ref_kw} in the DICOMDIR differs from {inst.path}",
-                        freeze({"keyword": ref_kw, "dicomdir": recorded, "instance": actual}),
+                        freeze({"keyword": ref_kw, "dicomdir": ref_value,
+                                "instance": actual_value}),
                     )

@@ -6,7 +6,8 @@ lengths. Within one study the instances were written by one writer; an instance 
 fingerprint differs from a clear majority (at least two thirds of at least three
 instances) is named. A re-export by a PACS looks alike, so this is a red flag, not proof.
 
-* ``writer-fingerprint-outlier`` (medium).
+* ``writer-fingerprint-outlier`` (medium; low when only the preamble differs, which
+  clean multi-source media show, e.g. pydicom's ``dicomdirtests``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from dicomseal.forensics.findings import Finding, Severity, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 
 __all__ = ["check", "features"]
+
+#: Features that differ between clean files of one study often enough to be weak evidence.
+_WEAK = frozenset({"PreambleZero"})
 
 
 def features(inst: Instance) -> dict[str, str]:
@@ -56,8 +60,9 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 if f[name] != majority:
                     differing[path][name] = {"instance": f[name], "siblings": majority}
         for path, diffs in sorted(differing.items()):
+            weak = set(diffs) <= _WEAK
             yield Finding(
-                "writer-fingerprint-outlier", Severity.MEDIUM, (path,),
+                "writer-fingerprint-outlier", Severity.LOW if weak else Severity.MEDIUM, (path,),
                 f"{path} was written differently from its study siblings: "
                 + ", ".join(sorted(diffs)),
                 freeze({"StudyInstanceUID": study_uid, "features": diffs}),

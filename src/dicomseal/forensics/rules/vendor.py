@@ -81,9 +81,10 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
                 lookup[key][value].append(inst)
     seen_sops: set[str] = set()
     for rec in index.records:
-        key = next((k for k in _KEYS if rec.fields.get(k)), None)
-        if key is None:
+        found_key = next((k for k in _KEYS if rec.fields.get(k)), None)
+        if found_key is None:
             continue
+        key = found_key
         value = rec.fields[key]
         members = lookup[key].get(value, [])
         if key == "SOPInstanceUID":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Final
 
 import click
@@ -106,6 +107,10 @@ for _module in (
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the documented code; one error line, never a traceback."""
+    if not os.environ.get("DICOMSEAL_DEBUG"):
+        # Hostile media make pydicom warn about every odd value; findings and error lines
+        # carry what matters, so library warnings stay off the terminal.
+        warnings.simplefilter("ignore")
     try:
         rv = cli.main(args=argv, prog_name="dicomseal", standalone_mode=False)
     except click.exceptions.Abort:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from conftest import require_tool
+from external_tools import require_tool
 
 from dicomseal.samples import write_sample_studies
 from dicomseal.samples.pki import TestPki
@@ -106,8 +106,9 @@ def test_token_of_another_signature_is_failed(pki: TestPki, stamped_pair: tuple[
     assert result.signatures[0].reason is SignatureReason.TIMESTAMP_INVALID
 
 
-def test_corrupt_token_does_not_heal(pki: TestPki, stamped_pair: tuple[Path, Path],
-                                     tmp_path: Path) -> None:
+def test_corrupt_token_is_failed(pki: TestPki, stamped_pair: tuple[Path, Path],
+                                 tmp_path: Path) -> None:
+    """dcmsign 3.6.7 rejects this file too (exit 101): an altered token is tampering."""
     a, _ = stamped_pair
     ds = pydicom.dcmread(a)
     token = bytearray(ds.DigitalSignaturesSequence[0].CertifiedTimestamp)
@@ -115,10 +116,14 @@ def test_corrupt_token_does_not_heal(pki: TestPki, stamped_pair: tuple[Path, Pat
     ds.DigitalSignaturesSequence[0].CertifiedTimestamp = bytes(token)
     corrupt = tmp_path / "timestamp-corrupt.dcm"
     ds.save_as(corrupt)
-    assert verify_file(corrupt, _trust(pki)).verdict is Verdict.PASSED  # cert still valid now
-    late = verify_file(corrupt, _trust(pki), at=FAR_FUTURE)
-    assert late.verdict is Verdict.INDETERMINATE
-    assert late.signatures[0].timestamp_time is None
+    for when in (None, FAR_FUTURE):
+        result = verify_file(corrupt, _trust(pki), at=when)
+        assert result.verdict is Verdict.FAILED
+        assert result.signatures[0].reason is SignatureReason.TIMESTAMP_INVALID
+    dcmsign = require_tool("dcmsign")
+    check = subprocess.run([dcmsign, "+cf", str(pki.root.cert), "+uf", str(pki.intermediate.cert),
+                            str(corrupt)], capture_output=True)
+    assert check.returncode != 0
 
 
 def test_timestamp_from_untrusted_tsa_does_not_heal(pki: TestPki,
@@ -127,3 +132,6 @@ def test_timestamp_from_untrusted_tsa_does_not_heal(pki: TestPki,
     pinned_signer_only = TrustContext.load([pki.signer.cert])
     result = verify_file(a, pinned_signer_only, at=FAR_FUTURE)
     assert result.verdict is Verdict.INDETERMINATE
+    now = verify_file(a, pinned_signer_only)
+    assert now.verdict is Verdict.INDETERMINATE
+    assert now.signatures[0].reason is SignatureReason.TIMESTAMP_UNTRUSTED

@@ -8,7 +8,9 @@ Signatures Sequence item itself except Certificate of Signer (0400,0115), Signat
 Concrete encoding (DCMTK ``SiMACConstructor``; confirmed against ``dcmsign +d`` dumps):
 
 * ordinary element: tag, VR, length (2-byte, or ``00 00`` + 4-byte for long VRs), value
-  padded to even length (UI with ``00``, other text VRs with ``20``, binary with ``00``);
+  padded to even length (binary with ``00``); string values in DCMTK's normal form
+  (:mod:`dicomseal.hazmat.normalize`: insignificant padding dropped, then UI padded with
+  ``00`` and other text with ``20``);
 * SQ: tag + ``SQ`` + ``00 00`` and **no length**; each item as ``FE FF 00 E0`` with **no
   length** followed by its signable elements; **no item delimiter**; then ``FE FF DD E0``
   with **no length**;
@@ -24,7 +26,9 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import Final
 
+from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.elements import LONG_VRS, Element, Part10File, copy_range
+from dicomseal.hazmat.normalize import STRING_VRS, normalize_string_value
 
 __all__ = [
     "SIGNATURE_ITEM_EXCLUDED",
@@ -38,10 +42,8 @@ DIGITAL_SIGNATURES_SEQUENCE: Final = 0xFFFAFFFA
 MAC_PARAMETERS_SEQUENCE: Final = 0x4FFE0001
 #: Attributes of a Digital Signatures Sequence item left out of its own MAC.
 SIGNATURE_ITEM_EXCLUDED: Final = frozenset({0x04000115, 0x04000120, 0x04000305, 0x04000310})
-_SPACE_PADDED: Final = frozenset(
-    {b"AE", b"AS", b"CS", b"DA", b"DS", b"DT", b"IS", b"LO", b"LT", b"PN", b"SH", b"ST",
-     b"TM", b"UC", b"UR", b"UT"}
-)
+#: Longest string value accepted into a MAC stream (text is normalised in memory).
+MAX_STRING_VALUE: Final = 64 * 1024 * 1024
 _ITEM_TAG: Final = b"\xfe\xff\x00\xe0"
 _SEQ_DELIM_TAG: Final = b"\xfe\xff\xdd\xe0"
 
@@ -82,12 +84,6 @@ def is_signable(element: Element) -> bool:
     return is_signable_tag(element.tag) and not _contains_un(element)
 
 
-def _pad(vr: bytes, length: int) -> bytes:
-    if length % 2 == 0:
-        return b""
-    return b" " if vr in _SPACE_PADDED else b"\x00"
-
-
 def _header(tag: int, vr: bytes, length: int) -> bytes:
     tag_bytes = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
     if vr in LONG_VRS:
@@ -114,8 +110,19 @@ def write_element(element: Element, source: Part10File | None, sink: Sink) -> No
             copy_range(source.fp, offset, length, sink)
         sink(_SEQ_DELIM_TAG)
         return
+    if element.vr in STRING_VRS:
+        if element.value is not None:
+            raw = element.value
+        elif source is not None and element.length <= MAX_STRING_VALUE:
+            raw = source.read_value(element)
+        else:
+            raise MalformedDicomError(f"string value of {element.length} bytes is too long")
+        value = normalize_string_value(element.vr, raw)
+        sink(_header(element.tag, element.vr, len(value)))
+        sink(value)
+        return
     length = element.length
-    pad = _pad(element.vr, length)
+    pad = b"\x00" if length % 2 else b""
     sink(_header(element.tag, element.vr, length + len(pad)))
     if element.value is not None:
         sink(element.value)

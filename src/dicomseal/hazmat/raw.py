@@ -80,7 +80,7 @@ def new_mac_hash(algorithm: MacAlgorithm) -> hashlib._Hash:
 def _prehashed(algorithm: MacAlgorithm, digest_size: int) -> utils.Prehashed:
     if algorithm is MacAlgorithm.RIPEMD160:
         # ECDSA signs the digest bytes only; any 20-byte hash class carries them.
-        return utils.Prehashed(hashes.SHA1())
+        return utils.Prehashed(hashes.SHA1())  # noqa: S303 - interop with DCMTK (PS3.15 C.1 MAC list)
     cls = _CRYPTO_HASH[algorithm]
     pre = utils.Prehashed(cls())
     if pre.digest_size != digest_size:

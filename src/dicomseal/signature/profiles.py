@@ -1,7 +1,8 @@
 """PS3.15 Annex C Digital Signature Profiles: which attributes a profile requires.
 
 A profile's required attributes are added to any ``--tag`` subset when present in the
-data set (as DCMTK ``dcmsign`` does). Profiles C.1-C.4 are RSA-only.
+data set, exactly as DCMTK ``dcmsign`` 3.6.7 does (its sets were measured, see
+:mod:`dicomseal.signature.profile_tags`). Profiles C.1-C.4 are RSA-only.
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-__all__ = ["CID7007", "SignatureProfile", "required_tags"]
+from dicomseal.signature.profile_tags import (
+    AUTHORIZATION_TAGS,
+    CREATOR_TAGS,
+    CURVE_ELEMENTS,
+    SR_TAGS,
+)
+
+__all__ = ["CID7007", "SignatureProfile", "is_required"]
 
 
 class SignatureProfile(enum.Enum):
@@ -27,35 +35,14 @@ class SignatureProfile(enum.Enum):
         return self is not SignatureProfile.NONE
 
 
-_UIDS: Final = frozenset({0x00080016, 0x00080018, 0x0020000D, 0x0020000E})
-_CREATION: Final = frozenset({0x00080012, 0x00080013})
-#: General Equipment module (PS3.3 §C.7.5.1).
-_EQUIPMENT: Final = frozenset({0x00080070, 0x00080080, 0x00080081, 0x00081010, 0x00081040,
-                               0x00081090, 0x00181000, 0x00181020, 0x00181050, 0x00181200,
-                               0x00181201, 0x00280120})
-#: General Image (§C.7.6.1), Image Pixel (§C.7.6.3), Overlay/Curve/Graphic annotations,
-#: Multi-frame functional groups and SR document content (the "module" part of C.2/C.3).
-_CONTENT: Final = frozenset({
-    0x00080008, 0x00080022, 0x00080023, 0x00080032, 0x00080033, 0x00200012, 0x00200013,
-    0x00200020, 0x00201002, 0x00204000, 0x00280300, 0x00280301, 0x00282110, 0x00282112,
-    0x00282114, 0x00880200,
-    0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280034,
-    0x00280100, 0x00280101, 0x00280102, 0x00280103, 0x00280106, 0x00280107, 0x00281101,
-    0x00281102, 0x00281103, 0x00281201, 0x00281202, 0x00281203, 0x00282000, 0x7FE00010,
-    0x52009229, 0x52009230, 0x00209222, 0x00209221,
-    0x0040A040, 0x0040A043, 0x0040A050, 0x0040A730, 0x0040A504, 0x0040A491, 0x0040A493,
-    0x0040A375, 0x0040A385, 0x0040A360, 0x0040A032,
-})
-_SR_VERIFICATION: Final = frozenset({0x00080018, 0x0040A493, 0x0040A073, 0x0040A030})
-
-_REQUIRED: Final[dict[SignatureProfile, frozenset[int]]] = {
+_TABLES: Final[dict[SignatureProfile, frozenset[int]]] = {
     SignatureProfile.NONE: frozenset(),
     SignatureProfile.BASE: frozenset(),
-    SignatureProfile.CREATOR: _UIDS | _CREATION | _EQUIPMENT | _CONTENT,
-    SignatureProfile.AUTHORIZATION: _UIDS | _CONTENT,
-    SignatureProfile.SR: (_UIDS - {0x00080018}) | _EQUIPMENT | _CONTENT
-    | frozenset({0x0040A375, 0x0040A385, 0x0040A360, 0x0040A032}) | _SR_VERIFICATION,
+    SignatureProfile.CREATOR: CREATOR_TAGS,
+    SignatureProfile.AUTHORIZATION: AUTHORIZATION_TAGS,
+    SignatureProfile.SR: SR_TAGS,
 }
+_WITH_CURVES: Final = frozenset({SignatureProfile.CREATOR, SignatureProfile.AUTHORIZATION})
 
 #: CID 7007 Signature Purpose (coding scheme ASTM-sigpurpose), code value -> meaning.
 CID7007: Final[dict[int, str]] = {
@@ -69,6 +56,14 @@ CID7007: Final[dict[int, str]] = {
 }
 
 
-def required_tags(profile: SignatureProfile) -> frozenset[int]:
-    """Tags the profile requires to be signed when present."""
-    return _REQUIRED[profile]
+def is_required(profile: SignatureProfile, tag: int) -> bool:
+    """Whether ``profile`` requires ``tag`` to be signed when present (as dcmsign 3.6.7).
+
+    The tables in :mod:`dicomseal.signature.profile_tags` were measured with dcmsign;
+    curve attributes (retired, PS3.3 C.10.2) apply to every even group 5000-501E.
+    """
+    if tag in _TABLES[profile]:
+        return True
+    group = tag >> 16
+    return (profile in _WITH_CURVES and 0x5000 <= group <= 0x501E and group % 2 == 0
+            and (tag & 0xFFFF) in CURVE_ELEMENTS)

@@ -52,7 +52,7 @@ from dicomseal.hazmat.mac_stream import (
 )
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
 from dicomseal.signature.credentials import SigningCredentials
-from dicomseal.signature.profiles import CID7007, SignatureProfile, required_tags
+from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
 
 __all__ = ["SignatureRecord", "parse_item_location", "parse_tag", "sign_file"]
 
@@ -222,7 +222,7 @@ def _select_tags(level: list[Element], tags: Iterable[int] | None,
         if not is_signable(present[t]):
             raise UsageError(f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) cannot be signed "
                              "(PS3.3 C.12.1.1.3.1.1)")
-    wanted |= {t for t in required_tags(profile) if t in present and is_signable(present[t])}
+    wanted |= {t for t, e in present.items() if is_required(profile, t) and is_signable(e)}
     return frozenset(wanted)
 
 

@@ -72,7 +72,8 @@ class SignatureReason(enum.Enum):
     SIGNED_OUTSIDE_VALIDITY = "signed-outside-certificate-validity"  # INDETERMINATE
     NO_TRUST_ANCHORS = "no-trust-anchors"  # INDETERMINATE
     KEY_USAGE = "key-usage-forbids-signing"  # INDETERMINATE
-    TIMESTAMP_INVALID = "timestamp-invalid"  # FAILED: token present but does not match
+    TIMESTAMP_INVALID = "timestamp-invalid"  # FAILED: token altered or over other data
+    TIMESTAMP_UNTRUSTED = "timestamp-untrusted"  # INDETERMINATE: TSA not trusted
 
 
 class FileReason(enum.Enum):
@@ -138,9 +139,10 @@ class SignatureVerification:
 class FileVerification:
     """Verification of every signature in one instance.
 
-    ``verdict`` is FAILED if any signature failed; PASSED only when at least one
-    top-level signature passed and every signature passed; INDETERMINATE otherwise
-    (including an unsigned file: nothing proven is never PASSED).
+    ``verdict`` is FAILED if any signature failed; PASSED when the file has signatures
+    and every one passed (top level or inside items; attributes no signature covers are
+    listed in ``unsigned_tags``); INDETERMINATE otherwise, always for an unsigned file.
+    With ``require_signature`` a file without a top-level signature is INDETERMINATE.
     """
 
     path: str

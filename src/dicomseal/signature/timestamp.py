@@ -10,6 +10,7 @@ period of expired signature").
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 if TYPE_CHECKING:
     from dicomseal.signature.trust import TrustContext
 
-__all__ = ["TimestampOutcome", "verify_timestamp_token"]
+__all__ = ["TimestampOutcome", "TimestampStatus", "verify_timestamp_token"]
 
 _HashClass = type[hashes.SHA1 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | hashes.MD5]
 _HASHES: dict[str, _HashClass] = {
@@ -36,17 +37,20 @@ _HASHES: dict[str, _HashClass] = {
 }
 
 
+class TimestampStatus(enum.Enum):
+    """Outcome of checking a Certified Timestamp."""
+
+    VALID = "valid"  # token intact, over this signature, TSA trusted
+    INVALID = "invalid"  # token malformed, altered, or over another signature: FAILED
+    UNTRUSTED = "untrusted"  # token intact but its TSA does not chain to an anchor
+
+
 @dataclass(frozen=True)
 class TimestampOutcome:
-    """Result of checking a Certified Timestamp.
+    """Result of checking a Certified Timestamp; ``gen_time`` is set only when VALID."""
 
-    ``gen_time`` is set only when the token is valid and its TSA is trusted;
-    ``imprint_mismatch`` is True when the token is about other data (then the signature
-    must be FAILED: somebody swapped its value or the token).
-    """
-
+    status: TimestampStatus
     gen_time: dt.datetime | None
-    imprint_mismatch: bool
     message: str
 
 
@@ -80,7 +84,9 @@ def verify_timestamp_token(
         signed = info["content"]
         encap = signed["encap_content_info"]
         if encap["content_type"].native != "tst_info":
-            return TimestampOutcome(None, False, "timestamp token content is not TSTInfo")
+            return TimestampOutcome(
+                TimestampStatus.INVALID, None, "timestamp token content is not TSTInfo"
+            )
         tst_bytes = encap["content"].contents
         tst = tsp.TSTInfo.load(tst_bytes)
         imprint = tst["message_imprint"]
@@ -88,7 +94,9 @@ def verify_timestamp_token(
         digest = hashlib.new(h_name.replace("_", ""), signature_value).digest()
         if digest != imprint["hashed_message"].native:
             return TimestampOutcome(
-                None, True, "certified timestamp is not over this signature value"
+                TimestampStatus.INVALID,
+                None,
+                "certified timestamp is not over this signature value",
             )
         gen_time: dt.datetime = tst["gen_time"].native
         signer_info = signed["signer_infos"][0]
@@ -107,18 +115,24 @@ def verify_timestamp_token(
             ):
                 tsa_cert = c
         if tsa_cert is None:
-            return TimestampOutcome(None, False, "timestamp token carries no TSA certificate")
+            return TimestampOutcome(
+                TimestampStatus.INVALID, None, "timestamp token carries no TSA certificate"
+            )
         attrs = signer_info["signed_attrs"]
         md = next(
             (a["values"][0].native for a in attrs if a["type"].native == "message_digest"), None
         )
         algo = signer_info["digest_algorithm"]["algorithm"].native
         if md != hashlib.new(algo, tst_bytes).digest():
-            return TimestampOutcome(None, False, "timestamp token digest does not match")
+            return TimestampOutcome(
+                TimestampStatus.INVALID, None, "timestamp token digest does not match"
+            )
         _verify_cms_signature(tsa_cert, signer_info, attrs.untag().dump())
         eku = tsa_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         if ExtendedKeyUsageOID.TIME_STAMPING not in eku:
-            return TimestampOutcome(None, False, "TSA certificate lacks timeStamping usage")
+            return TimestampOutcome(
+                TimestampStatus.INVALID, None, "TSA certificate lacks timeStamping usage"
+            )
     except (
         ValueError,
         KeyError,
@@ -127,8 +141,12 @@ def verify_timestamp_token(
         InvalidSignature,
         x509.ExtensionNotFound,
     ) as exc:
-        return TimestampOutcome(None, False, f"timestamp token invalid: {exc}")
+        return TimestampOutcome(TimestampStatus.INVALID, None, f"timestamp token invalid: {exc}")
     chain = trust.validate(tsa_cert, gen_time, certs)
     if not chain.trusted:
-        return TimestampOutcome(None, False, f"timestamp authority not trusted: {chain.message}")
-    return TimestampOutcome(gen_time, False, f"certified timestamp {gen_time.isoformat()}")
+        return TimestampOutcome(
+            TimestampStatus.UNTRUSTED, None, f"timestamp authority not trusted: {chain.message}"
+        )
+    return TimestampOutcome(
+        TimestampStatus.VALID, gen_time, f"certified timestamp {gen_time.isoformat()}"
+    )

@@ -28,7 +28,7 @@ from typing import BinaryIO
 from cryptography import x509
 from pydicom.datadict import keyword_for_tag
 
-from dicomseal.errors import MalformedDicomError, MediaError
+from dicomseal.errors import DicomSealError, MalformedDicomError, MediaError, SignatureError
 from dicomseal.hazmat.elements import Element, Item, Part10File, parse_part10
 from dicomseal.hazmat.mac_stream import (
     DIGITAL_SIGNATURES_SEQUENCE,
@@ -45,7 +45,7 @@ from dicomseal.signature.status import (
     SignatureVerification,
     TrustReason,
 )
-from dicomseal.signature.timestamp import verify_timestamp_token
+from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
 
@@ -186,7 +186,7 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
             raise ValueError(f"unsupported Certificate Type {cert_type!r}")
         cert = x509.load_der_x509_certificate(der_trim(src.read_value(fields[0x04000115])))
         signature = src.read_value(fields[0x04000120])
-    except (ValueError, MalformedDicomError) as exc:
+    except (ValueError, MalformedDicomError, SignatureError) as exc:
         return _fail(uid, SignatureReason.MALFORMED, f"malformed signature data: {exc}", **base)
     base |= {"mac_algorithm": algorithm.value, "mac_transfer_syntax": mac_ts,
              "signer": cert.subject.rfc4514_string(), "signed_at": signed_at,
@@ -214,6 +214,18 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
     return _judge_trust(ctx, uid, fields, cert, signature, signed_time, base)
 
 
+def _verify_guarded(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVerification:
+    """:func:`_verify_one`, turning any library error inside one signature into FAILED."""
+    try:
+        return _verify_one(ctx, site, item)
+    except MalformedDicomError:
+        raise  # the file itself is broken: reported once for the whole file
+    except DicomSealError as exc:
+        uid = ""
+        return _fail(uid, SignatureReason.MALFORMED, f"cannot verify: {exc.message}",
+                     location=site.location)
+
+
 def _judge_trust(ctx: _Context, uid: str, fields: dict[int, Element], cert: x509.Certificate,
                  signature: bytes, signed_time: dt.datetime,
                  base: dict[str, object]) -> SignatureVerification:
@@ -221,10 +233,14 @@ def _judge_trust(ctx: _Context, uid: str, fields: dict[int, Element], cert: x509
     src = ctx.source
     ts_time: dt.datetime | None = None
     token_el = fields.get(0x04000310)
+    ts_untrusted: str | None = None
     if token_el is not None:
-        outcome = verify_timestamp_token(src.read_value(token_el), signature, ctx.trust)
-        if outcome.imprint_mismatch:
+        outcome = verify_timestamp_token(der_trim(src.read_value(token_el)), signature,
+                                         ctx.trust)
+        if outcome.status is TimestampStatus.INVALID:
             return _fail(uid, SignatureReason.TIMESTAMP_INVALID, outcome.message, **base)
+        if outcome.status is TimestampStatus.UNTRUSTED:
+            ts_untrusted = outcome.message
         ts_time = outcome.gen_time
     base["timestamp_time"] = ts_time
     naive = signed_time.replace(tzinfo=None)
@@ -244,6 +260,12 @@ def _judge_trust(ctx: _Context, uid: str, fields: dict[int, Element], cert: x509
                 "intact; certificate expired since, but a trusted timestamp proves the "
                 "signature existed while it was valid", chain=chain.chain,
                 **base)  # type: ignore[arg-type]
+    if chain.trusted and ts_untrusted is not None:
+        return SignatureVerification(uid, Verdict.INDETERMINATE,
+                                     SignatureReason.TIMESTAMP_UNTRUSTED,
+                                     f"intact, but its certified timestamp cannot be trusted: "
+                                     f"{ts_untrusted}", chain=chain.chain,
+                                     **base)  # type: ignore[arg-type]
     if chain.trusted:
         return SignatureVerification(uid, Verdict.PASSED, SignatureReason.INTACT,
                                      "intact, signer trusted", chain=chain.chain,
@@ -273,7 +295,7 @@ def verify_part10(source: Part10File, trust: TrustContext, *, name: str,
         for el in site.elements:
             if el.tag == DIGITAL_SIGNATURES_SEQUENCE:
                 for item in el.items or ():
-                    results.append(_verify_one(ctx, site, item))
+                    results.append(_verify_guarded(ctx, site, item))
     covered = {t for r in results if r.location == "" and r.verdict is not Verdict.FAILED
                for t in r.signed_tags}
     structural = {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}

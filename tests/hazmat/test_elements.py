@@ -18,7 +18,13 @@ def _meta(ts: bytes = b"1.2.840.10008.1.2.1\x00") -> bytes:
 
 def _el(group: int, elem: int, vr: bytes, value: bytes) -> bytes:
     if vr in (b"OB", b"SQ", b"UN", b"UT", b"OW"):
-        return struct.pack("<HH", group, elem) + vr + b"\x00\x00" + struct.pack("<I", len(value)) + value
+        return (
+            struct.pack("<HH", group, elem)
+            + vr
+            + b"\x00\x00"
+            + struct.pack("<I", len(value))
+            + value
+        )
     return struct.pack("<HH", group, elem) + vr + struct.pack("<H", len(value)) + value
 
 
@@ -34,13 +40,17 @@ def _nested(depth: int) -> bytes:
 
 
 def test_parses_values_offsets_and_sequences() -> None:
-    body = _el(0x0010, 0x0010, b"PN", b"DOE^JOHN") + _nested(3) + _el(0x7FE0, 0x0010, b"OB", b"\x01\x02")
+    body = (
+        _el(0x0010, 0x0010, b"PN", b"DOE^JOHN")
+        + _nested(3)
+        + _el(0x7FE0, 0x0010, b"OB", b"\x01\x02")
+    )
     data = _meta() + body
     parsed = parse_part10(io.BytesIO(data))
     tags = [e.tag for e in parsed.elements]
     assert tags == [0x00100010, 0x00081115, 0x7FE00010]
     name = parsed.elements[0]
-    assert data[name.value_offset:name.value_offset + name.length] == b"DOE^JOHN"
+    assert data[name.value_offset : name.value_offset + name.length] == b"DOE^JOHN"
     depth, seq = 0, parsed.elements[1]
     while seq.items:
         depth += 1
@@ -64,7 +74,12 @@ def test_nesting_at_limit_is_accepted() -> None:
 
 @pytest.mark.parametrize("length", [0xFFFFFFF0, 0x7FFFFFFF, 1000])
 def test_length_beyond_file_is_refused_without_allocating(length: int) -> None:
-    body = struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\x00\x00" + struct.pack("<I", length) + b"\x00" * 16
+    body = (
+        struct.pack("<HH", 0x7FE0, 0x0010)
+        + b"OB\x00\x00"
+        + struct.pack("<I", length)
+        + b"\x00" * 16
+    )
     with pytest.raises(MalformedDicomError, match="exceeds the file"):
         parse_part10(io.BytesIO(_meta() + body))
 

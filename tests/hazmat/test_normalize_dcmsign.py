@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from external_tools import require_tool
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import Tag
@@ -21,14 +20,40 @@ from dicomseal.hazmat.elements import parse_part10
 from dicomseal.hazmat.mac_stream import write_elements
 from dicomseal.hazmat.normalize import normalize_string_value
 from dicomseal.samples.pki import TestPki
+from external_tools import require_tool
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.filterwarnings("ignore::UserWarning")]
 
-VRS = ["AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
-       "UI", "UR", "UT"]
+VRS = [
+    "AE",
+    "AS",
+    "CS",
+    "DA",
+    "DS",
+    "DT",
+    "IS",
+    "LO",
+    "LT",
+    "PN",
+    "SH",
+    "ST",
+    "TM",
+    "UC",
+    "UI",
+    "UR",
+    "UT",
+]
 ALPHABET = [" ", " ", " ", "A", "1", ".", "\\", "\x00", "^", "-", "+", "e"]
-REALISTIC = [b" 1.5 ", b"1.5  ", b"  12", b"ORIGINAL \\PRIMARY ", b"CT  ", b"1.2.3\x00\x00",
-             b"A  \\B  ", b" -1.0e3 \\ 2 "]
+REALISTIC = [
+    b" 1.5 ",
+    b"1.5  ",
+    b"  12",
+    b"ORIGINAL \\PRIMARY ",
+    b"CT  ",
+    b"1.2.3\x00\x00",
+    b"A  \\B  ",
+    b" -1.0e3 \\ 2 ",
+]
 
 
 def _probe_file(path: Path, seed: int, per_vr: int) -> None:
@@ -41,7 +66,8 @@ def _probe_file(path: Path, seed: int, per_vr: int) -> None:
                 value = REALISTIC[k]
             else:
                 value = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(0, 12))).encode(
-                    "latin-1")
+                    "latin-1"
+                )
             if elem > 0x10FF:
                 group, elem = group + 2, 0x1000
             if elem == 0x1000:
@@ -60,15 +86,29 @@ def _probe_file(path: Path, seed: int, per_vr: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
-def test_stream_of_random_string_values_equals_dcmsign(pki: TestPki, tmp_path: Path,
-                                                       seed: int) -> None:
+def test_stream_of_random_string_values_equals_dcmsign(
+    pki: TestPki, tmp_path: Path, seed: int
+) -> None:
     dcmsign = require_tool("dcmsign")
     src = tmp_path / "probe.dcm"
     _probe_file(src, seed, per_vr=60)
     dump = tmp_path / "stream.bin"
-    subprocess.run([dcmsign, "+s", str(pki.signer.key), str(pki.signer.cert), "-pw", "+m2",
-                    "+d", str(dump), str(src), str(tmp_path / "out.dcm")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            dcmsign,
+            "+s",
+            str(pki.signer.key),
+            str(pki.signer.cert),
+            "-pw",
+            "+m2",
+            "+d",
+            str(dump),
+            str(src),
+            str(tmp_path / "out.dcm"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     with src.open("rb") as fh:
         parsed = parse_part10(fh)
         ours = bytearray()
@@ -76,7 +116,7 @@ def test_stream_of_random_string_values_equals_dcmsign(pki: TestPki, tmp_path: P
     theirs = dump.read_bytes()
     # dcmsign's dump continues with the signature item; the data part must be a prefix.
     assert theirs[: len(ours)] == bytes(ours)
-    assert theirs[len(ours): len(ours) + 2] == b"\x00\x04"
+    assert theirs[len(ours) : len(ours) + 2] == b"\x00\x04"
 
 
 @pytest.mark.parametrize(

@@ -24,17 +24,20 @@ from dicomseal.verdict import Verdict
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_sample_studies(tmp_path_factory.mktemp("s"), series_per_study=1,
-                                instances_per_series=1)[0]
+    return write_sample_studies(
+        tmp_path_factory.mktemp("s"), series_per_study=1, instances_per_series=1
+    )[0]
 
 
-def test_sign_twice_then_remove_all_gives_original_bytes(pki: TestPki, sample: Path,
-                                                         tmp_path: Path) -> None:
+def test_sign_twice_then_remove_all_gives_original_bytes(
+    pki: TestPki, sample: Path, tmp_path: Path
+) -> None:
     creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
     one, two, back = tmp_path / "1.dcm", tmp_path / "2.dcm", tmp_path / "back.dcm"
     sign_file(sample, one, creds)
-    r2 = sign_file(one, two, creds, mac=MacAlgorithm.SHA384,
-                   item="ReferencedPerformedProcedureStepSequence[0]")
+    r2 = sign_file(
+        one, two, creds, mac=MacAlgorithm.SHA384, item="ReferencedPerformedProcedureStepSequence[0]"
+    )
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     result = verify_file(two, trust)
     assert result.verdict is Verdict.PASSED
@@ -61,7 +64,9 @@ def test_remove_one_keeps_the_other_valid(pki: TestPki, sample: Path, tmp_path: 
 def test_item_location_syntax() -> None:
     assert parse_item_location("ReferencedSeriesSequence[0]") == [(0x00081115, 0)]
     assert parse_item_location("(0008,1115)[2].ReferencedSeriesSequence[1]") == [
-        (0x00081115, 2), (0x00081115, 1)]
+        (0x00081115, 2),
+        (0x00081115, 1),
+    ]
     for bad in ("ReferencedSeriesSequence", "NoSuchKeyword[0]", "Seq[x]"):
         with pytest.raises(UsageError):
             parse_item_location(bad)

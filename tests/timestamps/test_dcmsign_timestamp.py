@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from external_tools import require_tool
 
 from dicomseal.samples import write_sample_studies
 from dicomseal.samples.pki import TestPki
 from dicomseal.signature import SignatureReason, TrustContext, verify_file
 from dicomseal.verdict import Verdict
+from external_tools import require_tool
 
 pytestmark = pytest.mark.dcmtk
 
@@ -49,17 +49,58 @@ def _stamped(pki: TestPki, folder: Path, name: str, source: Path) -> Path:
     work.mkdir()
     (work / "serial").write_text("01\n")
     (work / "tsa.cnf").write_text(TSA_CONFIG.format(serial=work / "serial"))
-    subprocess.run([dcmsign, "+s", str(pki.signer.key), str(pki.signer.cert), "-pw", "+m2",
-                    "+ts", str(work / "q.tsq"), str(work / "uid.dcm"), str(source),
-                    str(work / "signed.dcm")], check=True, capture_output=True)
-    subprocess.run([openssl, "ts", "-reply", "-config", str(work / "tsa.cnf"),
-                    "-queryfile", str(work / "q.tsq"), "-signer", str(pki.tsa.cert),
-                    "-inkey", str(pki.tsa.key), "-chain", str(pki.intermediate.cert),
-                    "-out", str(work / "r.tsr")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            dcmsign,
+            "+s",
+            str(pki.signer.key),
+            str(pki.signer.cert),
+            "-pw",
+            "+m2",
+            "+ts",
+            str(work / "q.tsq"),
+            str(work / "uid.dcm"),
+            str(source),
+            str(work / "signed.dcm"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            openssl,
+            "ts",
+            "-reply",
+            "-config",
+            str(work / "tsa.cnf"),
+            "-queryfile",
+            str(work / "q.tsq"),
+            "-signer",
+            str(pki.tsa.cert),
+            "-inkey",
+            str(pki.tsa.key),
+            "-chain",
+            str(pki.intermediate.cert),
+            "-out",
+            str(work / "r.tsr"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     out = work / "stamped.dcm"
-    subprocess.run([dcmsign, "+t", str(work / "q.tsq"), str(work / "r.tsr"),
-                    str(work / "uid.dcm"), str(work / "signed.dcm"), str(out)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            dcmsign,
+            "+t",
+            str(work / "q.tsq"),
+            str(work / "r.tsr"),
+            str(work / "uid.dcm"),
+            str(work / "signed.dcm"),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return out
 
 
@@ -74,8 +115,9 @@ def _trust(pki: TestPki) -> TrustContext:
     return TrustContext.load([pki.root.cert], [pki.intermediate.cert])
 
 
-def test_trusted_timestamp_extends_an_expired_certificate(pki: TestPki,
-                                                          stamped_pair: tuple[Path, Path]) -> None:
+def test_trusted_timestamp_extends_an_expired_certificate(
+    pki: TestPki, stamped_pair: tuple[Path, Path]
+) -> None:
     stamped, _ = stamped_pair
     result = verify_file(stamped, _trust(pki), at=FAR_FUTURE)
     assert result.verdict is Verdict.PASSED
@@ -85,7 +127,8 @@ def test_trusted_timestamp_extends_an_expired_certificate(pki: TestPki,
 
 
 def test_without_the_token_the_expired_signature_is_indeterminate(
-        pki: TestPki, stamped_pair: tuple[Path, Path], tmp_path: Path) -> None:
+    pki: TestPki, stamped_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     stamped, _ = stamped_pair
     signed = stamped.parent / "signed.dcm"
     result = verify_file(signed, _trust(pki), at=FAR_FUTURE)
@@ -93,12 +136,14 @@ def test_without_the_token_the_expired_signature_is_indeterminate(
     assert result.signatures[0].reason is SignatureReason.EXPIRED
 
 
-def test_token_of_another_signature_is_failed(pki: TestPki, stamped_pair: tuple[Path, Path],
-                                              tmp_path: Path) -> None:
+def test_token_of_another_signature_is_failed(
+    pki: TestPki, stamped_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     a, b = stamped_pair
     ds_a, ds_b = pydicom.dcmread(a), pydicom.dcmread(b)
-    ds_a.DigitalSignaturesSequence[0].CertifiedTimestamp = (
-        ds_b.DigitalSignaturesSequence[0].CertifiedTimestamp)
+    ds_a.DigitalSignaturesSequence[0].CertifiedTimestamp = ds_b.DigitalSignaturesSequence[
+        0
+    ].CertifiedTimestamp
     swapped = tmp_path / "timestamp-swapped.dcm"
     ds_a.save_as(swapped)
     result = verify_file(swapped, _trust(pki))
@@ -106,8 +151,9 @@ def test_token_of_another_signature_is_failed(pki: TestPki, stamped_pair: tuple[
     assert result.signatures[0].reason is SignatureReason.TIMESTAMP_INVALID
 
 
-def test_corrupt_token_is_failed(pki: TestPki, stamped_pair: tuple[Path, Path],
-                                 tmp_path: Path) -> None:
+def test_corrupt_token_is_failed(
+    pki: TestPki, stamped_pair: tuple[Path, Path], tmp_path: Path
+) -> None:
     """dcmsign 3.6.7 rejects this file too (exit 101): an altered token is tampering."""
     a, _ = stamped_pair
     ds = pydicom.dcmread(a)
@@ -121,13 +167,16 @@ def test_corrupt_token_is_failed(pki: TestPki, stamped_pair: tuple[Path, Path],
         assert result.verdict is Verdict.FAILED
         assert result.signatures[0].reason is SignatureReason.TIMESTAMP_INVALID
     dcmsign = require_tool("dcmsign")
-    check = subprocess.run([dcmsign, "+cf", str(pki.root.cert), "+uf", str(pki.intermediate.cert),
-                            str(corrupt)], capture_output=True)
+    check = subprocess.run(
+        [dcmsign, "+cf", str(pki.root.cert), "+uf", str(pki.intermediate.cert), str(corrupt)],
+        capture_output=True,
+    )
     assert check.returncode != 0
 
 
-def test_timestamp_from_untrusted_tsa_does_not_heal(pki: TestPki,
-                                                    stamped_pair: tuple[Path, Path]) -> None:
+def test_timestamp_from_untrusted_tsa_does_not_heal(
+    pki: TestPki, stamped_pair: tuple[Path, Path]
+) -> None:
     a, _ = stamped_pair
     pinned_signer_only = TrustContext.load([pki.signer.cert])
     result = verify_file(a, pinned_signer_only, at=FAR_FUTURE)

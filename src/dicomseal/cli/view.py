@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import webbrowser
 from pathlib import Path
@@ -51,35 +52,47 @@ def view(
 
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
-    with open_media(media) as source:
+    sock = _bind(host, port)
+    with sock, open_media(media) as source:
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, list(trust))
+        integrity = assess_medium(source, list(trust), workers=2)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)
         config = uvicorn.Config(
-            app, host=host, port=port, access_log=False, log_level="warning",
-            server_header=False, limit_concurrency=64, timeout_keep_alive=5,
+            app, access_log=False, log_level="warning", server_header=False,
+            limit_concurrency=64, timeout_keep_alive=5,
         )
         server = uvicorn.Server(config)
-        shown_host = f"[{host}]" if ":" in host else host
+        bound = sock.getsockname()[1]
+        url = f"http://{f'[{host}]' if ':' in host else host}:{bound}/"
 
         def announce() -> None:
-            while not server.started:
-                if server.should_exit:
-                    return
+            while not server.started and not server.should_exit:
                 threading.Event().wait(0.05)
-            bound = port
-            for srv in getattr(server, "servers", []):
-                for sock in srv.sockets:
-                    bound = sock.getsockname()[1]
-            url = f"http://{shown_host}:{bound}/"
-            click.echo(f"dicomseal view: {url} (Ctrl+C to stop)", err=True)
-            if open_browser:
-                webbrowser.open(url)
+            if server.started:
+                click.echo(f"dicomseal view: {url} (Ctrl+C to stop)", err=True)
+                if open_browser:
+                    webbrowser.open(url)
 
         threading.Thread(target=announce, daemon=True).start()
-        server.run()
+        server.run(sockets=[sock])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (port 0: any free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(64)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
+        ) from exc
+    return sock
 
 
 commands: list[click.Command] = [view]

@@ -107,7 +107,7 @@ def _shown_json(value: ShownValue) -> dict[str, Any]:
     }
 
 
-def _instance_json(inst: CatalogInstance) -> dict[str, Any]:
+def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
     integ = inst.integrity
     return {
         "id": inst.id,
@@ -117,8 +117,11 @@ def _instance_json(inst: CatalogInstance) -> dict[str, Any]:
         "state": integ.state.value,
         "label": integ.label,
         "detail_complete": integ.detail_complete,
+        "red_flags": st.integrity.red_flags_for(inst.path),
         "changes": [
-            {"keyword": c.keyword, "signed": c.signed, "found": c.found} for c in integ.changes
+            {"keyword": c.keyword, "signed": c.signed, "found": c.found, "kind": c.kind,
+             "signed_text": c.signed_text, "found_text": c.found_text}
+            for c in integ.changes
         ],
         "frames_changed": list(integ.frames_changed),
         "overlay": [
@@ -136,7 +139,7 @@ def _series_payload(st: ViewerState, series_id: str) -> dict[str, Any] | None:
         "id": series.id,
         "state": series.state.value,
         "description": series.shown["SeriesDescription"].text,
-        "instances": [_instance_json(i) for i in series.instances],
+        "instances": [_instance_json(st, i) for i in series.instances],
     }
 
 

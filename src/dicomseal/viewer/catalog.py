@@ -14,15 +14,17 @@ nodes up by id, never by a path taken from a request.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from dicomseal.errors import MediaError
-from dicomseal.media.source import MediaSource, check_member_path
+from dicomseal.media.dicomdir import read_dicomdir
+from dicomseal.media.source import MediaSource
 from dicomseal.viewer.integrity import (
     InstanceIntegrity,
     IntegrityState,
@@ -39,6 +41,7 @@ __all__ = [
     "CatalogSeries",
     "CatalogStudy",
     "build_catalog",
+    "open_seekable",
 ]
 
 #: Attributes shown in the overlay and the tree, in display order.
@@ -71,6 +74,8 @@ _HEADER = (
 )
 #: More instance files than this are not listed (bounded memory on hostile media).
 MAX_INSTANCES = 50_000
+#: A file read whole into memory (non-seekable media such as zip members) may not exceed this.
+MAX_BUFFERED = 1024**3
 _PREFIX = 132
 
 
@@ -191,33 +196,22 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 def _dicomdir_files(source: MediaSource, names: set[str]) -> tuple[list[str], list[str]] | None:
-    """Referenced files of the DICOMDIR, in record order; None when there is no DICOMDIR."""
-    dicomdir = next((n for n in names if n.upper() == "DICOMDIR"), None)
-    if dicomdir is None:
+    """Referenced files of the DICOMDIR, in record order; None when there is no DICOMDIR.
+
+    The DICOMDIR is read by :func:`dicomseal.media.dicomdir.read_dicomdir` (bounded,
+    loop-safe); references that leave the medium are reported and never opened.
+    """
+    dd = read_dicomdir(source, {e.path: e for e in source.entries()})
+    if not dd.present:
         return None
-    problems: list[str] = []
-    try:
-        with source.open(dicomdir) as fh:
-            ds = pydicom.dcmread(fh, force=True)
-        records = list(ds.get("DirectoryRecordSequence", []))
-    except (MediaError, InvalidDicomError, OSError, ValueError, KeyError, EOFError) as exc:
-        return [], [f"DICOMDIR unreadable ({type(exc).__name__}); the medium was scanned"]
-    files: list[str] = []
+    problems = [f"DICOMDIR: {f.message}" for f in dd.findings]
     upper = {n.upper(): n for n in names}
-    for record in records:
-        ref = record.get("ReferencedFileID")
-        if ref is None:
-            continue
-        parts = [str(ref)] if isinstance(ref, str) else [str(p) for p in ref]
-        norm, anomalies = check_member_path("/".join(parts))
-        if anomalies:
-            problems.append("DICOMDIR references a file outside the medium: never opened")
-            continue
-        name = norm if norm in names else upper.get(norm.upper())
+    files: list[str] = []
+    for ref in dd.references:
+        name = ref.path if ref.path in names else upper.get(ref.path.upper())
         if name is None:
-            problems.append(f"DICOMDIR references a missing file: {norm}")
-            continue
-        if name not in files:
+            problems.append(f"DICOMDIR references a missing file: {ref.path}")
+        elif name not in files:
             files.append(name)
     return files, problems
 
@@ -238,9 +232,24 @@ def _scan_files(source: MediaSource) -> list[str]:
     return found
 
 
+def open_seekable(source: MediaSource, path: str) -> BinaryIO:
+    """Open a file of the medium for pydicom, which needs ``seek``/``tell``.
+
+    Non-seekable members (zip) are read into memory, at most :data:`MAX_BUFFERED` bytes.
+    """
+    fh = source.open(path)
+    if fh.seekable():
+        return fh
+    with fh:
+        data = fh.read(MAX_BUFFERED + 1)
+    if len(data) > MAX_BUFFERED:
+        raise MediaError("file too large to read from this medium", path=path)
+    return io.BytesIO(data)
+
+
 def _read_header(source: MediaSource, path: str) -> Dataset | None:
     try:
-        with source.open(path) as fh:
+        with open_seekable(source, path) as fh:
             return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=list(_HEADER))
     except Exception:  # hostile input: any parser failure means "unreadable"
         return None
@@ -290,6 +299,13 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     else:
         files, from_dicomdir = listed[0], True
         problems.extend(listed[1])
+        referenced = set(files)
+        hidden = [p for p in _scan_files(source) if p not in referenced]
+        if hidden:
+            # A DICOMDIR must not be able to hide an instance from the viewer.
+            problems.append(f"{len(hidden)} instance file(s) on the medium are not referenced "
+                            "by the DICOMDIR; they are listed anyway")
+            files = files + hidden
     instances: list[CatalogInstance] = []
     for path in files[:MAX_INSTANCES]:
         ds = _read_header(source, path)

@@ -82,12 +82,30 @@ class AttributeChange:
         The value recorded in the signed manifest, or ``None`` when the manifest only
         holds a digest of it.
     found
-        The value found on the medium now (``None`` when the attribute was removed).
+        The value found on the medium now, or ``None`` when the attribute was removed or
+        the manifest does not record its value.
+    kind
+        ``"changed"``, ``"removed"`` or ``"added"``.
     """
 
     keyword: str
     signed: str | None
     found: str | None
+    kind: str = "changed"
+
+    @property
+    def signed_text(self) -> str:
+        """The signed value for display."""
+        if self.kind == "added":
+            return "(not present when signed)"
+        return self.signed if self.signed is not None else "(digest only)"
+
+    @property
+    def found_text(self) -> str:
+        """The found value for display."""
+        if self.kind == "removed":
+            return "(removed)"
+        return self.found if self.found is not None else "(differs; value not recorded)"
 
 
 @dataclass(frozen=True)
@@ -140,15 +158,15 @@ class FindingView:
         Stable code of the finding (``"dicomdir-mismatch"``).
     message
         One line for a human.
-    path
-        The file on the medium it concerns, when there is one.
+    paths
+        The files on the medium it concerns.
     """
 
     severity: str
     red_flag: bool
     code: str
     message: str
-    path: str | None = None
+    paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,18 +260,27 @@ class MediumIntegrity:
         """How many findings are red flags."""
         return sum(1 for f in self.findings if f.red_flag)
 
+    def red_flags_for(self, path: str) -> int:
+        """How many red-flag findings concern the file at ``path``."""
+        return sum(1 for f in self.findings if f.red_flag and path in f.paths)
+
     def for_instance(self, path: str) -> InstanceIntegrity:
         """The verdict for the instance at ``path``; never greener than the medium allows.
 
         An instance the verification did not mention inherits a GREY badge unless the
-        whole medium is GREEN (then every file was checked and found intact).
+        whole medium is GREEN (then every file was checked and found intact). A GREY
+        badge carries the number of red flags that concern the file.
         """
         found = self.instances.get(path)
         if found is not None:
             return found
         if self.state is IntegrityState.GREEN:
             return InstanceIntegrity(path, IntegrityState.GREEN, self.headline)
-        return InstanceIntegrity(path, IntegrityState.GREY, "Not verified")
+        label = self.headline if self.state is IntegrityState.GREY else "Not verified"
+        flags = self.red_flags_for(path)
+        if flags:
+            label += f" \u00b7 {flags} red flag{'' if flags == 1 else 's'}"
+        return InstanceIntegrity(path, IntegrityState.GREY, label)
 
     def shown(self, path: str, keyword: str, found: str) -> ShownValue:
         """How to show attribute ``keyword`` of the instance at ``path`` (value ``found``).
@@ -266,8 +293,8 @@ class MediumIntegrity:
         change = inst.change_for(keyword)
         if change is not None:
             if change.signed is not None:
-                return ShownValue(change.signed, altered=True, found=change.found or "")
-            return ShownValue(found, altered=True, found=change.found or "", unverified=True)
+                return ShownValue(change.signed, altered=True, found=change.found_text)
+            return ShownValue(found, altered=True, found=change.found_text, unverified=True)
         if inst.state is IntegrityState.RED and not inst.detail_complete:
             return ShownValue(found, unverified=True)
         return ShownValue(found)

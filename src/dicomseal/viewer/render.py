@@ -11,13 +11,11 @@ and re-encodes.
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -27,13 +25,10 @@ from pydicom.pixels.utils import pixel_array
 
 from dicomseal.errors import MalformedDicomError, MediaError, UsageError
 from dicomseal.media.source import MediaSource
+from dicomseal.viewer.catalog import open_seekable
 from dicomseal.viewer.png import encode_png
 
 __all__ = ["DecodedFrame", "FrameRenderer", "Window", "apply_window"]
-
-#: A file read whole into memory (non-seekable media such as zip members) may not exceed this.
-MAX_BUFFERED = 1024**3
-
 
 @dataclass(frozen=True)
 class Window:
@@ -128,8 +123,8 @@ class FrameRenderer:
         Serialises every access to ``source``.
     max_side
         Frames are downsampled so that neither side exceeds this many pixels.
-    cache_size
-        How many decoded frames to keep.
+    cache_bytes
+        Memory budget of the decoded-frame cache (least recently used frames go first).
     """
 
     def __init__(
@@ -138,31 +133,22 @@ class FrameRenderer:
         lock: threading.Lock,
         *,
         max_side: int = 1024,
-        cache_size: int = 48,
+        cache_bytes: int = 96 * 1024 * 1024,
     ) -> None:
         if max_side < 16:
             raise UsageError("max_side must be at least 16")
         self._source = source
         self._lock = lock
         self.max_side = max_side
-        self._cache_size = cache_size
+        self._cache_bytes = cache_bytes
+        self._cached = 0
         self._cache: OrderedDict[tuple[str, int], DecodedFrame] = OrderedDict()
         self._cache_lock = threading.Lock()
-
-    def _open_seekable(self, path: str) -> BinaryIO:
-        fh = self._source.open(path)
-        if fh.seekable():
-            return fh
-        with fh:
-            data = fh.read(MAX_BUFFERED + 1)
-        if len(data) > MAX_BUFFERED:
-            raise MediaError("file too large to render from this medium", path=path)
-        return io.BytesIO(data)
 
     def _decode(self, path: str, frame: int) -> DecodedFrame:
         with self._lock:
             try:
-                with self._open_seekable(path) as fh:
+                with open_seekable(self._source, path) as fh:
                     header: Dataset = pydicom.dcmread(fh, stop_before_pixels=True)
                     fh.seek(0)
                     raw = pixel_array(fh, index=frame)
@@ -202,9 +188,12 @@ class FrameRenderer:
                 return hit
         decoded = self._decode(path, frame)
         with self._cache_lock:
-            self._cache[key] = decoded
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            if key not in self._cache:
+                self._cache[key] = decoded
+                self._cached += decoded.pixels.nbytes
+            while self._cached > self._cache_bytes and len(self._cache) > 1:
+                _key, old = self._cache.popitem(last=False)
+                self._cached -= old.pixels.nbytes
         return decoded
 
     def png(self, path: str, frame: int, window: Window | None = None) -> bytes:

@@ -13,6 +13,7 @@ PNG renders; this middleware makes sure of the rest:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Final
 
@@ -34,6 +35,7 @@ _HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 )
+_LOG = logging.getLogger("dicomseal.viewer")
 MAX_URL: Final = 2048
 MAX_HEADERS: Final = 64
 MAX_HEADER_BYTES: Final = 16 * 1024
@@ -79,6 +81,21 @@ class SecurityMiddleware:
             return 421, b"unexpected Host header"
         return None
 
+    @staticmethod
+    async def _send_plain(send: Send, status: int, body: bytes) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    *_HEADERS,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
@@ -88,30 +105,29 @@ class SecurityMiddleware:
             return
         refusal = self._refusal(scope)
         if refusal is not None:
-            status, body = refusal
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                        *_HEADERS,
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await self._send_plain(send, *refusal)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 existing = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() not in _NAMES
                 ]
                 message = {**message, "headers": [*existing, *_HEADERS]}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # A bug must not put patient data into a log through a traceback: log the
+            # exception type only, answer 500 if nothing was sent yet.
+            _LOG.error("viewer: internal error (%s)", type(exc).__name__)
+            if not started:
+                await self._send_plain(send, 500, b"internal error")
 
 
 _NAMES: Final = frozenset(k for k, _v in _HEADERS)

@@ -81,7 +81,8 @@
     listNode.replaceChildren();
     view.series.instances.forEach(function (inst, i) {
       const li = el("li");
-      const button = el("button", "thumb badge-" + inst.state, inst.number || String(i + 1));
+      const button = el("button", "thumb badge-" + inst.state,
+        (inst.number || String(i + 1)) + (inst.red_flags ? " \u2691" + inst.red_flags : ""));
       button.type = "button";
       button.title = badgeText(inst);
       button.dataset.state = inst.state;
@@ -110,15 +111,27 @@
     pixelsNode.hidden = inst.frames_changed.indexOf(view.frame) < 0;
     changesBody.replaceChildren();
     inst.changes.forEach(function (c) {
+      if (c.keyword === "PixelData" && inst.frames_changed.length) return; // listed per frame
       const tr = el("tr");
       tr.appendChild(el("td", null, c.keyword));
-      tr.appendChild(el("td", "value-signed", c.signed === null ? "(digest only)" : c.signed));
+      tr.appendChild(el("td", "value-signed", c.signed_text));
       const found = el("td", "value-altered");
-      found.appendChild(el("del", null, c.found === null ? "(removed)" : c.found));
+      found.appendChild(c.found === null ? el("span", null, c.found_text)
+        : el("del", null, c.found_text));
       tr.appendChild(found);
       changesBody.appendChild(tr);
     });
-    changesNode.hidden = inst.changes.length === 0;
+    if (inst.state === "red" && changesBody.childElementCount === 0) {
+      const tr = el("tr");
+      const td = el("td", "value-altered", inst.label +
+        (inst.frames_changed.length ? " (frames " + inst.frames_changed.map(function (f) {
+          return f + 1;
+        }).join(", ") + ")" : ""));
+      td.colSpan = 3;
+      tr.appendChild(td);
+      changesBody.appendChild(tr);
+    }
+    changesNode.hidden = inst.state !== "red";
     Array.prototype.forEach.call(listNode.querySelectorAll("button"), function (b, i) {
       b.classList.toggle("current", i === view.index);
     });

@@ -1,0 +1,169 @@
+"""Build the viewer's :class:`MediumIntegrity` from media verification and forensics.
+
+This is the only place where the viewer meets the verification libraries:
+
+* a medium with a signed manifest is verified by :mod:`dicomseal.media` (manifest
+  signature and trust, every file against the manifest, per-instance attribute and frame
+  changes with signed and found values);
+* a medium without one is inspected by :mod:`dicomseal.forensics`, whose findings of
+  severity :data:`RED_FLAG` or above are counted as red flags.
+
+Whatever goes wrong on the way (a library error, a medium that cannot be read), the
+result is never GREEN: it is GREY with the reason, or RED when something was proven
+altered (fail closed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from dicomseal.errors import DicomSealError
+from dicomseal.forensics.engine import evaluate
+from dicomseal.forensics.findings import ForensicReport
+from dicomseal.forensics.snapshot import take_snapshot
+from dicomseal.media.cms import verify_detached
+from dicomseal.media.manifest import MANIFEST_PATH, MAX_MANIFEST, SIGNATURE_PATH
+from dicomseal.media.source import MediaSource
+from dicomseal.media.verify import MediaVerification, verify_media
+from dicomseal.signature import TrustContext
+from dicomseal.verdict import Verdict
+from dicomseal.viewer.integrity import (
+    CertificateDetails,
+    FindingView,
+    IntegrityState,
+    MediumIntegrity,
+)
+from dicomseal.viewer.verification import (
+    UNSIGNED_HEADLINE,
+    certificate_details,
+    from_media_verification,
+)
+
+__all__ = ["RED_FLAG", "UNSIGNED_HEADLINE", "assess_medium", "from_forensic_report"]
+
+#: Forensic severity name from which a finding counts as a red flag.
+RED_FLAG = "medium"
+_SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+
+def _is_red_flag(severity: str) -> bool:
+    name = severity.lower()
+    return name in _SEVERITIES and _SEVERITIES.index(name) >= _SEVERITIES.index(RED_FLAG)
+
+
+def from_forensic_report(
+    report: ForensicReport, *, reasons: Sequence[str] = ()
+) -> MediumIntegrity:
+    """GREY integrity of an unsigned medium from a forensic report.
+
+    Parameters
+    ----------
+    report
+        A :class:`dicomseal.forensics.findings.ForensicReport`.
+    reasons
+        Why the medium is not verified (shown under the banner).
+    """
+    findings = tuple(
+        FindingView(
+            severity=f.severity.value.upper(),
+            red_flag=_is_red_flag(f.severity.value),
+            code=f.code,
+            message=f.message,
+            paths=tuple(f.paths),
+        )
+        for f in report.findings
+    )
+    return MediumIntegrity(
+        state=IntegrityState.GREY,
+        verdict=Verdict.INDETERMINATE,
+        headline=UNSIGNED_HEADLINE,
+        findings=findings,
+        reasons=tuple(reasons) or ("no signed manifest on this medium",),
+    )
+
+
+def _forensic_findings(source: MediaSource) -> tuple[tuple[FindingView, ...], str | None]:
+    """Findings of the forensic rules, or why they could not run."""
+    try:
+        report = evaluate(take_snapshot(source))
+    except DicomSealError as exc:
+        return (), f"forensic inspection failed: {exc.message}"
+    return from_forensic_report(report).findings, None
+
+
+def _certificate(
+    source: MediaSource, result: MediaVerification, trust: TrustContext, at: dt.datetime
+) -> CertificateDetails | None:
+    """Certificate details of the manifest signer (display only; trust came from verify)."""
+    names = {e.path for e in source.entries() if e.readable}
+    if MANIFEST_PATH not in names or SIGNATURE_PATH not in names:
+        return None
+    try:
+        with source.open(MANIFEST_PATH) as fh:
+            data = fh.read(MAX_MANIFEST + 1)
+        with source.open(SIGNATURE_PATH) as fh:
+            sig = fh.read(MAX_MANIFEST + 1)
+    except DicomSealError:
+        return None
+    cms = verify_detached(data, sig)
+    if not cms.intact or cms.signer is None:
+        return None
+    chain = trust.validate(cms.signer, at, cms.certificates)
+    return certificate_details(cms.signer, cms.certificates, chain, result)
+
+
+def assess_medium(
+    source: MediaSource,
+    trust: Sequence[Path],
+    *,
+    at: dt.datetime | None = None,
+    workers: int = 1,
+) -> MediumIntegrity:
+    """Verify a medium and say what the viewer must show.
+
+    Parameters
+    ----------
+    source
+        The medium, opened read-only.
+    trust
+        Trust anchor certificates (PEM files).
+    at
+        Validation time (timezone-aware); now (UTC) when None, chosen here at the boundary.
+    workers
+        Worker processes for media verification.
+
+    Returns
+    -------
+    MediumIntegrity
+        GREEN only when media verification PASSED; forensic findings are added when the
+        medium cannot be verified (GREY).
+
+    Raises
+    ------
+    ConfigurationError
+        A trust anchor file cannot be read.
+    """
+    when = at or dt.datetime.now(dt.UTC)
+    context = TrustContext.load(list(trust))
+    try:
+        result = verify_media(source, context, at=when, workers=workers)
+    except DicomSealError as exc:
+        findings, problem = _forensic_findings(source)
+        reasons = [f"media verification failed: {exc.message}"]
+        return MediumIntegrity(
+            state=IntegrityState.GREY,
+            verdict=Verdict.INDETERMINATE,
+            headline=UNSIGNED_HEADLINE,
+            findings=findings,
+            reasons=(*reasons, *([problem] if problem else [])),
+        )
+    extra: tuple[FindingView, ...] = ()
+    if result.verdict is Verdict.INDETERMINATE:
+        extra, problem = _forensic_findings(source)
+        if problem:
+            extra = (FindingView("INFO", False, "forensics-unavailable", problem),)
+    return from_media_verification(
+        result, certificate=_certificate(source, result, context, when), extra_findings=extra
+    )

@@ -1,0 +1,242 @@
+"""Translate a :class:`~dicomseal.media.verify.MediaVerification` into the viewer's model.
+
+Rules (fail closed, issue 6):
+
+* medium: PASSED -> GREEN "Signed by <subject>, intact"; FAILED -> RED "ALTERED";
+  INDETERMINATE -> GREY ("Unsigned: cannot be verified" when nothing is signed; otherwise
+  why it cannot be verified: untrusted creator, files not covered);
+* instance: RED when the manifest says it changed (attributes with signed and found
+  values, frames), when it is not in the signed manifest (added), or when its own PS3.15
+  signature fails; GREEN only when it is covered (by the valid, trusted manifest or its own
+  valid, trusted signature) and unchanged; GREY otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from cryptography import x509
+
+from dicomseal.media.changes import FileChange
+from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
+from dicomseal.media.verify import ManifestReason, MediaVerification
+from dicomseal.signature import FileVerification
+from dicomseal.signature.status import ChainValidation
+from dicomseal.verdict import Verdict
+from dicomseal.viewer.integrity import (
+    AttributeChange,
+    CertificateDetails,
+    FindingView,
+    InstanceIntegrity,
+    IntegrityState,
+    MediumIntegrity,
+)
+
+__all__ = ["UNSIGNED_HEADLINE", "certificate_details", "from_media_verification"]
+
+#: Headline of a medium on which nothing is signed.
+UNSIGNED_HEADLINE = "Unsigned: cannot be verified"
+
+
+#: Structural findings that are conformance problems rather than signs of tampering (the
+#: forensic rules report them with their own, lower severity).
+_NOT_RED_FLAGS = frozenset(
+    {FindingCode.DICOMDIR_MISSING, FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID}
+)
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def certificate_details(
+    signer: x509.Certificate,
+    carried: Sequence[x509.Certificate],
+    chain: ChainValidation,
+    result: MediaVerification,
+) -> CertificateDetails:
+    """What the certificate page shows for the creator of a medium with a manifest.
+
+    Parameters
+    ----------
+    signer
+        The manifest signer's certificate.
+    carried
+        Other certificates carried in the manifest signature.
+    chain
+        The result of validating ``signer`` against the trust anchors.
+    result
+        The media verification (signing time, scope, uncovered files).
+    """
+    if chain.chain:
+        path = tuple(c.subject.rfc4514_string() for c in chain.chain)
+    else:
+        path = (signer.subject.rfc4514_string(),
+                *(c.subject.rfc4514_string() for c in carried))
+    macs = sorted({s.mac_algorithm for f in result.files for s in f.signatures
+                   if s.mac_algorithm})
+    signed_instances = sum(1 for f in result.files if f.signatures)
+    check = result.manifest
+    signed_scope = [
+        f"{check.files} files listed in the signed manifest ({MANIFEST_PATH}) with size and "
+        "SHA-256: DICOMDIR, README, INDEX.HTM, every instance, any viewer",
+        "per instance: a SHA-256 digest of every top-level attribute, the values of the "
+        "identity attributes (name, ID, birth date, sex, age, accession, study date/time, "
+        "institution, study and series UIDs) and a digest per frame of pixel data",
+    ]
+    if signed_instances:
+        signed_scope.append(f"{signed_instances} instances also carry their own PS3.15 "
+                            "digital signature")
+    unsigned_scope = [f"{SIGNATURE_PATH}: the detached CMS signature itself"]
+    unsigned_scope += [f"added after signing: {p}" for p in check.added[:50]]
+    if not chain.trusted:
+        unsigned_scope.append(f"nothing is trusted: {chain.message}")
+    return CertificateDetails(
+        subject=signer.subject.rfc4514_string(),
+        issuer=signer.issuer.rfc4514_string(),
+        serial=f"{signer.serial_number:x}",
+        not_before=_when(signer.not_valid_before_utc),
+        not_after=_when(signer.not_valid_after_utc),
+        chain=path,
+        trusted=chain.trusted,
+        signed_at=_when(check.signing_time) or (check.created or None),
+        mac_algorithm=("manifest: SHA-256 digests, CMS SignedData (RFC 5652)"
+                       + (f"; instances: {', '.join(macs)} (PS3.15)" if macs else "")),
+        signed_scope=tuple(signed_scope),
+        unsigned_scope=tuple(unsigned_scope),
+    )
+
+
+def _finding(f: MediaFinding) -> FindingView:
+    return FindingView(
+        severity="FAILED" if f.verdict is Verdict.FAILED else "SUSPICIOUS",
+        red_flag=f.code not in _NOT_RED_FLAGS,
+        code=f.code.value,
+        message=f.message,
+        paths=(f.path,) if f.path else (),
+    )
+
+
+def _signer_of(result: MediaVerification) -> str:
+    if result.manifest.signer:
+        return result.manifest.signer
+    for f in result.files:
+        for s in f.signatures:
+            if s.signer:
+                return s.signer
+    return ""
+
+
+def _changed_instance(change: FileChange) -> InstanceIntegrity:
+    changes = tuple(
+        AttributeChange(a.keyword, a.signed, a.found, a.kind.value) for a in change.attributes
+    )
+    complete = change.replaced_by is None and not change.note.startswith("found file cannot")
+    label = "ALTERED"
+    if change.replaced_by:
+        label = "ALTERED: instance replaced by another one"
+    elif change.frames and all(c.keyword == "PixelData" for c in changes):
+        label = "ALTERED: pixel data changed"
+    return InstanceIntegrity(
+        change.path, IntegrityState.RED, label, changes=changes,
+        frames_changed=change.frames, detail_complete=complete,
+    )
+
+
+def _instance(
+    v: FileVerification,
+    changes: dict[str, FileChange],
+    added: set[str],
+    uncovered: set[str],
+    green_label: str,
+) -> InstanceIntegrity:
+    if v.path in changes:
+        return _changed_instance(changes[v.path])
+    if v.path in added:
+        return InstanceIntegrity(v.path, IntegrityState.RED,
+                                 "ALTERED: not on the signed medium (added)",
+                                 detail_complete=False)
+    if v.verdict is Verdict.FAILED:
+        return InstanceIntegrity(v.path, IntegrityState.RED,
+                                 "ALTERED: its digital signature does not verify",
+                                 detail_complete=False)
+    if v.path in uncovered:
+        return InstanceIntegrity(v.path, IntegrityState.GREY,
+                                 "Not covered by a trusted signature: cannot be verified")
+    return InstanceIntegrity(v.path, IntegrityState.GREEN, green_label)
+
+
+def _with_red_flags(
+    inst: InstanceIntegrity, headline: str, findings: Sequence[FindingView]
+) -> InstanceIntegrity:
+    """A GREY instance says it is unsigned (when nothing is) and counts its red flags."""
+    if inst.state is not IntegrityState.GREY:
+        return inst
+    label = UNSIGNED_HEADLINE if headline == UNSIGNED_HEADLINE else inst.label
+    flags = sum(1 for f in findings if f.red_flag and inst.path in f.paths)
+    if flags:
+        label += f" \u00b7 {flags} red flag{'' if flags == 1 else 's'}"
+    return dataclasses.replace(inst, label=label)
+
+
+def _headline(result: MediaVerification, signer: str) -> str:
+    if result.verdict is Verdict.PASSED:
+        return f"Signed by {signer}, intact"
+    if result.verdict is Verdict.FAILED:
+        return "ALTERED"
+    if result.manifest.reason is ManifestReason.UNTRUSTED:
+        return f"Signed by an untrusted creator ({signer}): cannot be verified"
+    if not result.manifest.present and not any(f.signatures for f in result.files):
+        return UNSIGNED_HEADLINE
+    return "Not every file is signed: cannot be verified"
+
+
+def from_media_verification(
+    result: MediaVerification,
+    *,
+    certificate: CertificateDetails | None = None,
+    extra_findings: Sequence[FindingView] = (),
+) -> MediumIntegrity:
+    """The viewer's model of a verified medium.
+
+    Parameters
+    ----------
+    result
+        The answer of :func:`dicomseal.media.verify.verify_media`.
+    certificate
+        Details of the manifest signer, for the certificate page.
+    extra_findings
+        Forensic findings (shown for media that cannot be verified).
+    """
+    signer = _signer_of(result)
+    state = IntegrityState.from_verdict(result.verdict)
+    changes = {c.path: c for c in result.manifest.changed}
+    added, uncovered = set(result.manifest.added), set(result.uncovered)
+    green_label = f"Signed by {signer}, intact" if signer else "Intact"
+    instances = {
+        v.path: _instance(v, changes, added, uncovered, green_label) for v in result.files
+    }
+    findings = (*(_finding(f) for f in result.findings), *extra_findings)
+    headline = _headline(result, signer)
+    instances = {path: _with_red_flags(inst, headline, findings)
+                 for path, inst in instances.items()}
+    reasons = [result.message]
+    if result.manifest.present and result.manifest.message not in result.message:
+        reasons.append(result.manifest.message)
+    return MediumIntegrity(
+        state=state,
+        verdict=result.verdict,
+        headline=headline,
+        signer_subject=signer or None,
+        certificate=certificate,
+        instances=instances,
+        missing=result.manifest.missing,
+        added=result.manifest.added,
+        changed=tuple(changes),
+        uncovered=result.uncovered,
+        findings=findings,
+        reasons=tuple(reasons) if state is not IntegrityState.GREEN else (),
+    )

@@ -10,8 +10,6 @@ from dicomseal.cli.options import out_console
 from dicomseal.demo import DemoStep, run_demo
 from dicomseal.report.verify import VERDICT_STYLE
 
-__all__ = ["commands"]
-
 
 @click.command("demo")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-out",
@@ -34,6 +32,3 @@ def demo_command(out: Path) -> int:
     good = all(s.as_expected for s in steps)
     console.print("demo: every verdict as required" if good else "demo: verdict mismatch")
     return 0 if good else 1
-
-
-commands: list[click.Command] = [demo_command]

@@ -15,7 +15,7 @@ from dicomseal.report.experiment import (
     write_outputs,
 )
 
-__all__ = ["commands", "experiment"]
+__all__ = ["experiment"]
 
 @click.command("experiment")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -62,6 +62,3 @@ def experiment(out: Path, workers: int | None, doc: Path | None, full: bool) -> 
     if doc is not None:
         console.print(f"updated: {doc}")
     return 0
-
-
-commands: list[click.Command] = [experiment]

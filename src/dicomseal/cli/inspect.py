@@ -11,7 +11,7 @@ from dicomseal.cli.options import format_option, out_console
 from dicomseal.forensics import inspect_media
 from dicomseal.report.inspect import inspect_document, render_text
 
-__all__ = ["commands", "inspect"]
+__all__ = ["inspect"]
 
 
 @click.command("inspect")
@@ -39,6 +39,3 @@ def inspect(media: Path, fmt: str, show_info: bool) -> int:
     else:
         render_text(report, out_console(), show_info=show_info)
     return report.exit_code
-
-
-commands: list[click.Command] = [inspect]

@@ -8,6 +8,7 @@ one place, as one clear line on stderr (never a traceback).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import warnings
@@ -16,16 +17,6 @@ from typing import Final
 import click
 
 from dicomseal import __version__
-from dicomseal.cli import demo as demo_cmd
-from dicomseal.cli import experiment as experiment_cmd
-from dicomseal.cli import inspect as inspect_cmd
-from dicomseal.cli import media as media_cmd
-from dicomseal.cli import pacs as pacs_cmd
-from dicomseal.cli import sign as sign_cmd
-from dicomseal.cli import signatures as signatures_cmd
-from dicomseal.cli import tamper as tamper_cmd
-from dicomseal.cli import verify as verify_cmd
-from dicomseal.cli import view as view_cmd
 from dicomseal.errors import (
     ConfigurationError,
     DicomSealError,
@@ -36,7 +27,7 @@ from dicomseal.errors import (
     UsageError,
 )
 
-__all__ = ["EXIT_CODES", "cli", "main"]
+__all__ = ["COMMANDS", "EXIT_CODES", "cli", "main"]
 
 EXIT_SUCCESS: Final = 0
 EXIT_FAILED: Final = 1
@@ -56,6 +47,53 @@ EXIT_CODES: Final[tuple[tuple[type[DicomSealError], int], ...]] = (
 )
 
 
+#: Command name -> (module, attribute, one-line summary). Modules are imported only when
+#: their command runs: start-up stays fast and one broken module cannot disable the rest.
+COMMANDS: Final[dict[str, tuple[str, str, str]]] = {
+    "demo": ("dicomseal.cli.demo", "demo_command",
+             "Run the main job end to end on bundled sample data."),
+    "sign": ("dicomseal.cli.sign", "sign_command",
+             "Add a PS3.15 digital signature to a DICOM file."),
+    "verify": ("dicomseal.cli.verify", "verify_command",
+               "Verify every signature in a file, a folder or a medium."),
+    "signatures": ("dicomseal.cli.signatures", "signatures_group",
+                   "List or remove the signatures of a DICOM file."),
+    "media": ("dicomseal.cli.media", "media_group",
+              "Create or verify a signed IHE PDI patient medium."),
+    "inspect": ("dicomseal.cli.inspect", "inspect",
+                "Forensic red flags on unsigned media."),
+    "tamper": ("dicomseal.cli.tamper", "tamper",
+               "Reproduce the 2009 study's attacks on a copy of a medium."),
+    "experiment": ("dicomseal.cli.experiment", "experiment",
+                   "Measure detection of every attack, unsigned and signed."),
+    "view": ("dicomseal.cli.view", "view",
+             "Browse a medium in the browser with its verdict always visible."),
+    "import": ("dicomseal.cli.pacs", "import_command",
+               "Verify a medium, then send what passed to a PACS."),
+    "compare": ("dicomseal.cli.pacs", "compare_command",
+                "Compare a medium with a PACS archive or another medium."),
+}
+
+
+class _LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        command = getattr(importlib.import_module(entry[0]), entry[1])
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
+
+
 def exit_code_for(error: DicomSealError) -> int:
     """Exit code for a library error, from :data:`EXIT_CODES`."""
     for cls, code in EXIT_CODES:
@@ -65,6 +103,7 @@ def exit_code_for(error: DicomSealError) -> int:
 
 
 @click.group(
+    cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="dicomseal")
@@ -87,22 +126,6 @@ def cli() -> None:
     Exit codes: 0 PASSED/success, 1 FAILED, 2 usage, 3 INDETERMINATE, 4 I/O or media error.
     Key passwords come from $DICOMSEAL_KEY_PASSWORD or a prompt, never from the command line.
     """
-
-
-for _module in (
-    demo_cmd,
-    sign_cmd,
-    verify_cmd,
-    signatures_cmd,
-    media_cmd,
-    inspect_cmd,
-    tamper_cmd,
-    experiment_cmd,
-    view_cmd,
-    pacs_cmd,
-):
-    for _command in _module.commands:
-        cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

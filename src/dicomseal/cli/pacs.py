@@ -40,8 +40,6 @@ from dicomseal.report.pacs import (
     render_import_text,
 )
 
-__all__ = ["commands"]
-
 
 def _peer(to: str | None, dicomweb: str | None) -> Peer:
     if (to is None) == (dicomweb is None):
@@ -171,6 +169,3 @@ def compare_command(medium: Path, with_: str | None, with_dicomweb: str | None,
     else:
         render_compare_text(out_console(), report)
     return report.exit_code
-
-
-commands: list[click.Command] = [import_command, compare_command]

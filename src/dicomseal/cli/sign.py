@@ -11,8 +11,6 @@ from dicomseal.errors import MediaError
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
 from dicomseal.signature.status import format_tag
 
-__all__ = ["commands"]
-
 
 @click.command("sign")
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
@@ -68,6 +66,3 @@ def sign_command(src: Path, dst: Path, key: Path, cert: Path, mac: str, profile:
         out_console().print("signed attributes: " + " ".join(format_tag(t)
                                                              for t in record.signed_tags))
     return 0
-
-
-commands: list[click.Command] = [sign_command]

@@ -14,8 +14,6 @@ from dicomseal.signature.remove import remove_signatures
 from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import verify_file
 
-__all__ = ["commands"]
-
 
 @click.group("signatures")
 def signatures_group() -> None:
@@ -64,6 +62,3 @@ def remove_command(src: Path, dst: Path, uid: str | None, remove_all: bool) -> i
     count = remove_signatures(src, dst, uid=None if remove_all else uid)
     out_console().print(f"removed {count} signature(s); wrote {dst}", markup=False)
     return 0
-
-
-commands: list[click.Command] = [signatures_group]

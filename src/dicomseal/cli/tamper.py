@@ -10,7 +10,7 @@ from dicomseal.cli.options import out_console
 from dicomseal.tamper import Scope, TamperMode, record_path, tamper_medium
 from dicomseal.tamper.edits import parse_sets
 
-__all__ = ["commands", "tamper"]
+__all__ = ["tamper"]
 
 
 @click.command("tamper")
@@ -52,6 +52,3 @@ def tamper(media: Path, out: Path, mode: str, sets: tuple[str, ...], scope: str 
     for note in record.notes:
         console.print(f"note: {note}")
     return 0
-
-
-commands: list[click.Command] = [tamper]

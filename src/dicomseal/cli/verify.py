@@ -24,7 +24,7 @@ from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
 
-__all__ = ["commands", "exit_code_for_files", "iter_files"]
+__all__ = ["exit_code_for_files", "iter_files"]
 
 _IO_REASONS = (FileReason.NOT_DICOM, FileReason.UNREADABLE)
 
@@ -98,6 +98,3 @@ def verify_command(path: Path, trust: tuple[Path, ...], untrusted: tuple[Path, .
     else:
         render_text(out_console(), verdict, files)
     return exit_code_for_files(verdict, files)
-
-
-commands: list[click.Command] = [verify_command]

@@ -12,7 +12,7 @@ import click
 from dicomseal.errors import UsageError
 from dicomseal.media.source import open_media
 
-__all__ = ["commands", "view"]
+__all__ = ["view"]
 
 
 @click.command("view")
@@ -93,6 +93,3 @@ def _bind(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port"
         ) from exc
     return sock
-
-
-commands: list[click.Command] = [view]

@@ -1,8 +1,17 @@
 """The end-to-end demonstration run by ``scripts/demo`` (``dicomseal demo``).
 
-It replays the 2009 study's scenario on bundled synthetic data: a clinic signs what it
-hands out, an attacker edits the patient name, and the receiver's verification names the
-change. Everything is created fresh in the output folder with a TEST-ONLY PKI.
+It replays the 2009 study (McEvoy & Svalastoga) on bundled synthetic data:
+
+1. a clinic burns a signed patient CD (IHE PDI, ISO 9660) with ``media create``;
+2. the receiver verifies it: PASSED;
+3. an attacker changes the patient name the careful way (every instance and DICOMDIR
+   rewritten consistently, as the study's authors did with a DICOM editor);
+4. the receiver verifies again: FAILED, naming the attribute, signed vs found value;
+5. a receiver who does not trust the clinic's key: INDETERMINATE, never PASSED;
+6. the same careful attack on an unsigned vendor-style CD: forensic inspection finds no
+   red flag, which is the study's point: only a signature can prove integrity.
+
+Everything is created fresh in the output folder with a TEST-ONLY PKI.
 """
 
 from __future__ import annotations
@@ -13,24 +22,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydicom
-
+from dicomseal.forensics.engine import inspect_media
+from dicomseal.forensics.findings import Severity
+from dicomseal.media.create import CreateOptions, create_medium
+from dicomseal.media.source import open_media
+from dicomseal.media.verify import MediaVerification, verify_media
 from dicomseal.samples import write_sample_studies
 from dicomseal.samples.pki import TestPki, make_pki
-from dicomseal.signature import SigningCredentials, TrustContext, sign_file, verify_file
+from dicomseal.signature import SigningCredentials, TrustContext
+from dicomseal.tamper.record import TamperMode
+from dicomseal.tamper.simulator import tamper_medium
+from dicomseal.tamper.vendor_media import build_vendor_medium
 from dicomseal.verdict import Verdict
 
 __all__ = ["DemoStep", "run_demo"]
 
+#: The study's edit: another patient's name on the disc.
+FORGED_NAME = "ROE^RICHARD"
+
 
 @dataclass(frozen=True)
 class DemoStep:
-    """One observed outcome of the demo, with the outcome it must have."""
+    """One observed outcome of the demo, with the outcome the scenario requires."""
 
     title: str
     verdict: Verdict
     expected: Verdict
     detail: str
+    path: str = ""
 
     @property
     def as_expected(self) -> bool:
@@ -38,20 +57,32 @@ class DemoStep:
         return self.verdict is self.expected
 
 
-def _alter_patient_name(src: Path, dst: Path, new_name: str) -> None:
-    """What the study's attacker did with a DICOM editor: change one attribute."""
-    ds = pydicom.dcmread(src)
-    ds.PatientName = new_name
-    ds.save_as(dst)
+def _changes(result: MediaVerification) -> str:
+    """The first attribute changes a verification names, as one line."""
+    parts: list[str] = []
+    for change in result.manifest.changed:
+        for attr in change.attributes:
+            parts.append(f"{change.path}: {attr.keyword} signed {attr.signed!r}, "
+                         f"found {attr.found!r}")
+    if not parts:
+        return result.message
+    more = f" (+{len(parts) - 2} more)" if len(parts) > 2 else ""
+    return "; ".join(parts[:2]) + more
+
+
+def _verify(medium: Path, trust: TrustContext) -> MediaVerification:
+    with open_media(medium) as source:
+        return verify_media(source, trust)
 
 
 def run_demo(out: Path, report: Callable[[DemoStep], None]) -> list[DemoStep]:
-    """Run the signature scenario in ``out`` and report each step as it completes."""
+    """Run the scenario in ``out`` (replaced) and report each step as it completes."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     pki: TestPki = make_pki(out / "pki")
-    samples = write_sample_studies(out / "samples")
+    samples = out / "samples"
+    write_sample_studies(samples)
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
     steps: list[DemoStep] = []
@@ -60,16 +91,31 @@ def run_demo(out: Path, report: Callable[[DemoStep], None]) -> list[DemoStep]:
         steps.append(step)
         report(step)
 
-    signed = out / "signed.dcm"
-    sign_file(samples[0], signed, creds, signed_at=dt.datetime.now(dt.UTC))
-    first = verify_file(signed, trust)
-    record(DemoStep("signed instance, as sent", first.verdict, Verdict.PASSED, first.message))
-    altered = out / "altered.dcm"
-    _alter_patient_name(signed, altered, "ROE^RICHARD")
-    second = verify_file(altered, trust)
-    record(DemoStep("same instance, PatientName edited", second.verdict, Verdict.FAILED,
-                    second.message))
-    untrusted = verify_file(signed, TrustContext.load([pki.untrusted_root.cert]))
-    record(DemoStep("signed instance, receiver does not trust the signer", untrusted.verdict,
-                    Verdict.INDETERMINATE, untrusted.message))
+    medium = out / "medium.iso"
+    created = create_medium([samples], medium, creds,
+                            CreateOptions(created_at=dt.datetime.now(dt.UTC),
+                                          label="DICOMSEAL DEMO"))
+    genuine = _verify(medium, trust)
+    record(DemoStep("signed CD as burnt by the clinic", genuine.verdict, Verdict.PASSED,
+                    f"{created.instances} instances, {genuine.message}", str(medium)))
+
+    tampered = out / "tampered.iso"
+    tamper_medium(medium, tampered, TamperMode.REMASTER, {"PatientName": FORGED_NAME})
+    forged = _verify(tampered, trust)
+    record(DemoStep("same CD, patient name rewritten everywhere and re-burnt",
+                    forged.verdict, Verdict.FAILED, _changes(forged), str(tampered)))
+
+    untrusted = _verify(medium, TrustContext.load([pki.untrusted_root.cert]))
+    record(DemoStep("genuine CD, receiver does not trust the clinic's key",
+                    untrusted.verdict, Verdict.INDETERMINATE, untrusted.message, str(medium)))
+
+    vendor = build_vendor_medium(out / "vendor-unsigned")
+    vendor_forged = out / "vendor-unsigned-tampered"
+    tamper_medium(vendor, vendor_forged, TamperMode.CONSISTENT, {"PatientName": FORGED_NAME})
+    inspection = inspect_media(vendor_forged)
+    flags = sum(1 for f in inspection.findings if f.severity >= Severity.MEDIUM)
+    record(DemoStep("unsigned vendor CD, same careful edit", inspection.verdict,
+                    Verdict.INDETERMINATE,
+                    f"{flags} red flag(s) at medium or above: without a signature the edit "
+                    f"cannot be detected", str(vendor_forged)))
     return steps

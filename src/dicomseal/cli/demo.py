@@ -17,6 +17,11 @@ from dicomseal.report.verify import VERDICT_STYLE
 def demo_command(out: Path) -> int:
     """Run the main job end to end on bundled synthetic data with a TEST-ONLY PKI.
 
+    \b
+    Builds a signed patient CD image, verifies it (PASSED), rewrites the patient
+    name everywhere on a copy as the 2009 study's attackers did (FAILED, naming the
+    attribute with its signed and found values), checks that an untrusted signer is
+    INDETERMINATE, and shows that the same edit on an unsigned CD leaves no red flag.
     Exit 0 when every verdict is the one the scenario requires, 1 otherwise.
     """
     console = out_console()
@@ -31,4 +36,8 @@ def demo_command(out: Path) -> int:
     steps = run_demo(out, show)
     good = all(s.as_expected for s in steps)
     console.print("demo: every verdict as required" if good else "demo: verdict mismatch")
+    console.print("\nLook for yourself:", style="bold")
+    console.print(f"  dicomseal media verify {out}/tampered.iso --trust {out}/pki/root.crt.pem")
+    console.print(f"  dicomseal view {out}/tampered.iso --trust {out}/pki/root.crt.pem --open")
+    console.print(f"  dicomseal inspect {out}/vendor-unsigned-tampered")
     return 0 if good else 1

@@ -83,8 +83,8 @@ def run_demo(out: Path, report: Callable[[DemoStep], None]) -> list[DemoStep]:
     pki: TestPki = make_pki(out / "pki")
     samples = out / "samples"
     write_sample_studies(samples)
-    trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
-    creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
+    trust = TrustContext.load([pki.root.cert])  # the medium carries the intermediate
+    creds = SigningCredentials.load(pki.signer.key, pki.signer_chain)
     steps: list[DemoStep] = []
 
     def record(step: DemoStep) -> None:

@@ -19,6 +19,7 @@ from dicomseal.cli.options import (
     trust_options,
 )
 from dicomseal.errors import MediaError
+from dicomseal.media.verify import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.verify import verify_path
@@ -59,7 +60,12 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
 @format_option
 def verify_command(path: Path, trust: tuple[Path, ...], untrusted: tuple[Path, ...],
                    require_signature: bool, at_: str | None, fmt: str) -> int:
-    """Verify every PS3.15 signature in a DICOM file, or in every file of a folder.
+    """Verify every PS3.15 signature in a DICOM file, a folder, or a whole medium.
+
+    \b
+    PATH may be one DICOM file, a folder of DICOM files, or a medium (a folder with
+    DICOMDIR or a dicomseal manifest, an ISO image, a zip): a medium is verified as
+    `dicomseal media verify` does, every file on it included.
 
     \b
     Each signature is checked three ways: the MAC over the signed data (any change
@@ -76,6 +82,11 @@ def verify_command(path: Path, trust: tuple[Path, ...], untrusted: tuple[Path, .
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     trust_ctx = load_trust(trust, untrusted)
+    if looks_like_medium(path):
+        # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
+        from dicomseal.cli.media import verify_and_render
+
+        return verify_and_render(path, trust_ctx, at=when, fmt=fmt)
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))

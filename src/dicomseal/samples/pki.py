@@ -48,6 +48,7 @@ class TestPki:
     encrypted_signer_key: Path
     chain: Path  # intermediate + root, PEM bundle
     tsa: KeyPair  # RFC 3161 time-stamping authority (EKU timeStamping, critical)
+    signer_chain: Path  # signer certificate followed by the intermediate (for --cert)
     password: str = "TEST_ONLY_password"  # noqa: S105 - TEST ONLY
 
 
@@ -262,6 +263,11 @@ def make_pki(folder: Path) -> TestPki:
         inter.public_bytes(serialization.Encoding.PEM)
         + root.public_bytes(serialization.Encoding.PEM)
     )
+    signer_chain = folder / "signer-chain.pem"
+    signer_chain.write_bytes(
+        signer.public_bytes(serialization.Encoding.PEM)
+        + inter.public_bytes(serialization.Encoding.PEM)
+    )
     enc_key = folder / "TEST_ONLY_signer.encrypted.key.pem"
     enc_key.write_bytes(
         signer_key.private_bytes(
@@ -281,4 +287,5 @@ def make_pki(folder: Path) -> TestPki:
         encrypted_signer_key=enc_key,
         chain=chain,
         tsa=_write(folder, "tsa", tsa, tsa_key),
+        signer_chain=signer_chain,
     )

@@ -97,10 +97,14 @@ class TrustContext:
                 leaf, list(self.intermediates) + list(extra_intermediates)
             )
         except VerificationError as exc:
+            detail = str(exc)
+            if "candidates exhausted" in detail:
+                detail = "no path to any --trust anchor (a missing intermediate can be given "
+                detail += "with --untrusted)"
             return ChainValidation(
                 TrustReason.UNTRUSTED_SIGNER,
                 f"signer certificate does not chain to a trust anchor "
-                f"(issuer {leaf.issuer.rfc4514_string()}; {exc})", (), at)
+                f"(issuer {leaf.issuer.rfc4514_string()}: {detail})", (), at)
         except ValueError as exc:
             return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}",
                                    (), at)

@@ -1,7 +1,193 @@
-"""CLI: media commands (placeholder until implemented)."""
+"""CLI: ``dicomseal media create`` and ``dicomseal media verify`` (thin: parse, call, render)."""
 
 from __future__ import annotations
 
-import click
+import datetime as dt
+import json
+import os
+from pathlib import Path
 
-commands: list[click.Command] = []
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from dicomseal.cli.options import (
+    err_console,
+    format_option,
+    load_credentials,
+    load_trust,
+    out_console,
+    parse_at,
+    trust_options,
+)
+from dicomseal.media.create import CreateOptions, create_medium
+from dicomseal.media.inputs import MediaProfile
+from dicomseal.media.source import open_media
+from dicomseal.media.verify import verify_media
+from dicomseal.report.media import media_document, render_creation_text, render_media_text
+from dicomseal.signature import MacAlgorithm, TrustContext
+from dicomseal.signature.credentials import load_certificates
+
+__all__ = ["default_workers", "media_group", "verify_and_render"]
+
+_STAGES = {"prepare": "reading sources", "sign": "signing instances",
+           "manifest": "hashing other files", "package": "writing image"}
+
+
+def _progress() -> Progress:
+    console = err_console()
+    return Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
+
+
+def default_workers() -> int:
+    """Worker processes for verification: the CPU cores available, at most 2."""
+    try:
+        return max(1, min(2, len(os.sched_getaffinity(0))))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, min(2, os.cpu_count() or 1))
+
+
+@click.group("media")
+def media_group() -> None:
+    """Create and verify tamper-evident patient media (CD, DVD, USB, zip).
+
+    \b
+    A medium made by `media create` is an IHE PDI medium (DICOMDIR, DICOM/, README.TXT,
+    INDEX.HTM) in which every instance carries a PS3.15 signature and every file is
+    listed, with its SHA-256, in a manifest signed by the creator (DICOMSEA/MANIFEST.JSN
+    + MANIFEST.P7S, format in docs/manifest.md). `media verify` checks all of it and
+    names each missing, added or changed file, attribute and frame.
+
+    \b
+      dicomseal media create studies/ --out CD.iso --key KEY.pem --cert CERT.pem
+      dicomseal media verify CD.iso --trust CA.pem
+    """
+
+
+@media_group.command("create")
+@click.argument("sources", metavar="SRC...", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder.")
+@click.option("--key", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Creator's private key (RSA or EC). If encrypted, the password comes from "
+                   "$DICOMSEAL_KEY_PASSWORD or a prompt.")
+@click.option("--cert", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Creator's certificate (PEM; certificates after the first are its chain).")
+@click.option("--chain", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              metavar="PEM", help="Intermediate certificates to embed in the manifest "
+                                  "signature so receivers can build the chain; repeatable.")
+@click.option("--profile", type=click.Choice([p.value for p in MediaProfile]),
+              default=MediaProfile.STD_GEN_CD.value, show_default=True,
+              help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
+                   "Explicit VR Little Endian (compressed inputs are decompressed).")
+@click.option("--label", default="DICOM MEDIUM", show_default=True,
+              help="Title of README.TXT/INDEX.HTM; the File-set ID and ISO volume name are "
+                   "derived from it (A-Z 0-9 _, 16 characters).")
+@click.option("--fileset-id", metavar="ID", help="File-set ID, overriding the one from --label.")
+@click.option("--include-viewer", "viewer", type=click.Path(exists=True, path_type=Path),
+              help="A viewer (file or folder) copied to VIEWER/ (never started automatically).")
+@click.option("--joliet", is_flag=True, help="Add Joliet names to an ISO image.")
+@click.option("--mac", type=click.Choice(["sha256", "sha384", "sha512"]), default="sha256",
+              show_default=True, help="MAC algorithm of the instance signatures.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes for signing (default: CPU cores, at most 2).")
+def create_command(sources: tuple[Path, ...], out: Path, key: Path, cert: Path,
+                   chain: tuple[Path, ...], profile: str, label: str, fileset_id: str | None,
+                   viewer: Path | None, joliet: bool, mac: str, workers: int | None) -> int:
+    """Build a signed patient medium from DICOM files or folders (any layout, any names).
+
+    \b
+    Every instance is signed (PS3.15, Creator RSA profile for RSA keys) and placed
+    under DICOM/ with conformant File IDs; DICOMDIR, README.TXT and INDEX.HTM are
+    written; every file goes into the signed manifest. Instances already in Explicit VR
+    Little Endian keep their bytes and existing signatures.
+
+    \b
+    Examples:
+      dicomseal media create study/ --out PATIENT.iso --key KEY.pem --cert CERT.pem \\
+          --chain INTERMEDIATE.pem --label "Sample Hospital CT 2024-03-05"
+      dicomseal media create a.dcm b.dcm --out outdir --key KEY.pem --cert CERT.pem
+    """
+    credentials = load_credentials(key, cert)
+    extra = tuple(c for p in chain for c in load_certificates(p))
+    if extra:
+        credentials = type(credentials)(credentials.private_key, credentials.certificate,
+                                        credentials.chain + extra)
+    options = CreateOptions(
+        created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        profile=MediaProfile(profile), label=label, fileset_id=fileset_id, viewer=viewer,
+        joliet=joliet, mac=MacAlgorithm(mac.upper()), workers=workers or default_workers(),
+    )
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        result = create_medium(list(sources), out, credentials, options, progress=report)
+    render_creation_text(out_console(), result)
+    return 0
+
+
+@media_group.command("verify")
+@click.argument("medium", metavar="MEDIA", type=click.Path(path_type=Path))
+@trust_options
+@click.option("--at", "at_", metavar="DATETIME",
+              help="Validate certificates at this time (ISO 8601, default now).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default: CPU cores, at most 2).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
+@format_option
+def verify_command(medium: Path, trust: tuple[Path, ...], untrusted: tuple[Path, ...],
+                   at_: str | None, workers: int | None, verbose: bool, fmt: str) -> int:
+    """Check a medium (folder, mounted disc, ISO image or zip) end to end.
+
+    \b
+    1. the manifest's CMS signature and its creator against --trust;
+    2. every file against the manifest: missing, added, changed - and for a changed
+       instance, which attributes (signed vs found values) and which frames;
+    3. every instance's PS3.15 signatures; 4. DICOMDIR against the files;
+    plus hostile structure (symlinks, '..' paths, autorun.inf, executable preambles,
+    broken DICOMDIR offsets), reported and never followed or executed.
+
+    \b
+    PASSED only when every file is covered by a valid, trusted manifest or signature.
+    Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable medium.
+    Example:
+      dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
+    """
+    return verify_and_render(medium, load_trust(trust, untrusted), at=parse_at(at_), fmt=fmt,
+                             workers=workers, verbose=verbose)
+
+
+def verify_and_render(medium: Path, trust: TrustContext, *, at: dt.datetime | None,
+                      fmt: str, workers: int | None = None, verbose: bool = False) -> int:
+    """Verify a medium, print the result (text or JSON), return the exit code.
+
+    Shared by ``media verify`` and ``verify`` (when
+    :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
+    """
+    with open_media(medium) as source, _progress() as progress:
+        task = progress.add_task("verifying", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = verify_media(source, trust, at=at, workers=workers or default_workers(),
+                              progress=report)
+    if fmt == "json":
+        click.echo(json.dumps(media_document(result), indent=2))
+    else:
+        render_media_text(out_console(), result, verbose=verbose)
+    return result.verdict.exit_code

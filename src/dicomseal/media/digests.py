@@ -15,7 +15,8 @@ Digest of an attribute
     SHA-256 over the element's bytes exactly as stored in the file: tag, VR (explicit
     syntaxes), length and value; for an undefined-length Sequence or encapsulated Pixel
     Data, every Item, fragment and delimiter up to and including the Sequence Delimitation
-    Item.
+    Item. Native Pixel Data is the one exception, so that its bytes are hashed once, not
+    twice: SHA-256 over the element header followed by the 32-byte SHA-256 of each frame.
 Digest of a frame
     Native pixel data: SHA-256 over the ``Rows x Columns x SamplesPerPixel x
     BitsAllocated / 8`` bytes of each frame (the last frame also takes any trailing pad
@@ -32,12 +33,13 @@ import enum
 import hashlib
 import io
 import struct
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, keyword_for_tag
-from pydicom.filereader import read_dataset
 
 from dicomseal.errors import MalformedDicomError
 
@@ -308,7 +310,8 @@ class _Walker:
         for index in range(n_frames):
             size = frame_size if index < n_frames - 1 else length - frame_size * (n_frames - 1)
             h = hashlib.sha256()
-            self.r.stream(size, [sink, h.update], _PIXEL_DATA)
+            self.r.stream(size, [h.update], _PIXEL_DATA)
+            sink(h.digest())  # the element digest commits to the frame digests
             self.frames.append(h.hexdigest())
 
     def encapsulated_pixels(self, sink: Callable[[bytes], object]) -> None:
@@ -413,27 +416,60 @@ def _frame_size(kept: dict[int, bytes], implicit: bool) -> int:
     return rows * cols * spp * (bits // 8)
 
 
+#: Tags decoded as text (identity, SOP UIDs); the image geometry tags are kept as numbers.
+_TEXT_TAGS = {
+    0x00080016: "SOPClassUID", 0x00080018: "SOPInstanceUID", 0x00080020: "StudyDate",
+    0x00080030: "StudyTime", 0x00080050: "AccessionNumber", 0x00080080: "InstitutionName",
+    0x00100010: "PatientName", 0x00100020: "PatientID", 0x00100030: "PatientBirthDate",
+    0x00100040: "PatientSex", 0x00101010: "PatientAge", 0x0020000D: "StudyInstanceUID",
+    0x0020000E: "SeriesInstanceUID",
+}
+#: VRs whose bytes depend on Specific Character Set (PS3.5 §6.1.2.3).
+_CHARSET_VRS = frozenset({b"PN", b"LO", b"SH", b"LT", b"ST", b"UT", b"UC"})
+
+
+def _value_bytes(raw: bytes, implicit: bool) -> tuple[bytes, bytes]:
+    """(VR, value) of a kept element's raw bytes."""
+    if implicit:
+        return _dict_vr(int.from_bytes(raw[:2], "little") << 16
+                        | int.from_bytes(raw[2:4], "little")), raw[8:]
+    vr = raw[4:6]
+    return vr, raw[12:] if vr in _LONG_VRS else raw[8:]
+
+
 def _decode_values(kept: dict[int, bytes], implicit: bool) -> dict[str, str]:
-    """Decode the kept elements with pydicom (character sets per (0008,0005))."""
-    blob = b"".join(kept[t] for t in sorted(kept) if t >> 16 != 0x0002)
+    """Decode the kept identity elements (character sets per (0008,0005), PS3.5 §6.1).
+
+    Values are decoded as pydicom would, trailing padding removed; multiple values stay
+    joined by ``\\``. Undecodable values are left out rather than guessed.
+    """
+    charset_raw = kept.get(0x00080005)
+    terms = ["ISO_IR 6"]
+    if charset_raw is not None:
+        text = _value_bytes(charset_raw, implicit)[1].decode("ascii", "replace")
+        terms = [t.strip() for t in text.strip("\x00 ").split("\\")] or ["ISO_IR 6"]
     try:
-        ds = read_dataset(io.BytesIO(blob), implicit, True)
-    except Exception:  # noqa: BLE001 - malformed values: report none rather than crash
-        return {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encodings = convert_encodings([t or "ISO_IR 6" for t in terms])
+    except (LookupError, ValueError):
+        encodings = ["iso8859"]
     out: dict[str, str] = {}
-    for elem in ds:
-        if not elem.keyword:
+    for tag, keyword in _TEXT_TAGS.items():
+        raw = kept.get(tag)
+        if raw is None:
             continue
+        vr, value = _value_bytes(raw, implicit)
         try:
-            value = elem.value
-        except Exception:  # noqa: BLE001
+            if vr in _CHARSET_VRS:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    text = decode_bytes(value, encodings, {0x5C, 0x3D, 0x5E})
+            else:
+                text = value.decode("ascii")
+        except (UnicodeDecodeError, LookupError, ValueError):
             continue
-        if value is None:
-            out[elem.keyword] = ""
-        elif isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-            out[elem.keyword] = "\\".join(str(v) for v in value)
-        else:
-            out[elem.keyword] = str(value)
+        out[keyword] = "\\".join(v.rstrip(" \x00") for v in text.split("\\"))
     return out
 
 

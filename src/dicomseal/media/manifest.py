@@ -12,11 +12,14 @@ that a verifier never compares against a half-understood manifest.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import hashlib
+import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -40,6 +43,8 @@ __all__ = [
     "ManifestFormatError",
     "MediumInfo",
     "hash_stream",
+    "read_bounded",
+    "utc_timestamp",
 ]
 
 MANIFEST_SCHEMA = "dicomseal.manifest/1"
@@ -100,10 +105,16 @@ class InstanceRecord:
             sop_class_uid=d.values.get("SOPClassUID", ""),
             transfer_syntax_uid=d.transfer_syntax_uid,
             identity={k: d.values[k] for k in IDENTITY_KEYWORDS if k in d.values},
-            attributes={format_tag(e.tag): e.sha256 for e in d.elements},
+            attributes={sys.intern(format_tag(e.tag)): sys.intern(e.sha256)
+                        for e in d.elements},
             frames=d.frames,
             frame_unit=d.frame_unit,
         )
+
+    def interned(self) -> InstanceRecord:
+        """The same record with tags and digests interned (shared across a series)."""
+        return dataclasses.replace(self, attributes={
+            sys.intern(k): sys.intern(v) for k, v in self.attributes.items()})
 
     def to_json(self) -> dict[str, Any]:
         """JSON object of this record (docs/manifest.md)."""
@@ -143,7 +154,8 @@ class InstanceRecord:
             sop_class_uid=_str(o, "sop_class_uid"),
             transfer_syntax_uid=_str(o, "transfer_syntax_uid"),
             identity={str(k): str(v) for k, v in identity.items()},
-            attributes={str(k): str(v) for k, v in attributes.items()},
+            # interned: the same tag and the same digest repeat across a series (memory)
+            attributes={sys.intern(k): sys.intern(v) for k, v in attributes.items()},
             frames=tuple(frames),
             frame_unit=unit,
         )
@@ -222,13 +234,37 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         """The exact bytes written to ``MANIFEST.JSN`` (sorted keys, 1-space indent, LF)."""
-        doc = {
-            "schema": MANIFEST_SCHEMA,
-            "digest_algorithm": "SHA-256",
-            "medium": self.medium.to_json(),
-            "files": [e.to_json() for e in sorted(self.files, key=lambda e: e.path)],
-        }
-        return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=True) + "\n").encode()
+        buf = io.BytesIO()
+        self.write_to(buf)
+        return buf.getvalue()
+
+    def write_to(self, fp: BinaryIO) -> str:
+        """Write the manifest bytes to ``fp`` one file entry at a time; return their SHA-256.
+
+        Byte-identical to ``json.dumps(doc, indent=1, sort_keys=True)`` + LF of the whole
+        document, without holding the whole text in memory (a DVD manifest is tens of MB).
+        """
+        h = hashlib.sha256()
+
+        def emit(text: str) -> None:
+            data = text.encode("ascii")
+            h.update(data)
+            fp.write(data)
+
+        head = json.dumps({"digest_algorithm": "SHA-256", "files": [],
+                           "medium": self.medium.to_json(), "schema": MANIFEST_SCHEMA},
+                          indent=1, sort_keys=True, ensure_ascii=True)
+        before, after = head.split('"files": []', 1)
+        entries = sorted(self.files, key=lambda e: e.path)
+        if not entries:
+            emit(head + "\n")
+            return h.hexdigest()
+        emit(before + '"files": [\n')
+        for n, entry in enumerate(entries):
+            text = json.dumps(entry.to_json(), indent=1, sort_keys=True, ensure_ascii=True)
+            emit("  " + text.replace("\n", "\n  ") + (",\n" if n + 1 < len(entries) else "\n"))
+        emit(" ]" + after + "\n")
+        return h.hexdigest()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
@@ -236,7 +272,7 @@ class Manifest:
         if len(data) > MAX_MANIFEST:
             raise ManifestFormatError("manifest larger than the accepted maximum")
         try:
-            doc = json.loads(data.decode("utf-8"))
+            doc = json.loads(data.decode("utf-8"), object_pairs_hook=_compact_object)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ManifestFormatError(f"manifest is not valid JSON: {exc}") from exc
         o = _obj(doc, "manifest")
@@ -253,15 +289,37 @@ class Manifest:
         files = o.get("files")
         if not isinstance(files, list):
             raise ManifestFormatError("files must be a list")
-        entries = tuple(ManifestEntry.from_json(f) for f in files)
+        parsed = []
+        for i, f in enumerate(files):  # free each raw object once parsed (bounded memory)
+            parsed.append(ManifestEntry.from_json(f))
+            files[i] = None
+        entries = tuple(parsed)
         if len({e.path for e in entries}) != len(entries):
             raise ManifestFormatError("a path appears twice in the manifest")
         return cls(medium, entries)
 
 
+def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object hook: intern keys and digests (they repeat across a series: memory)."""
+    return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) == 64 else v
+            for k, v in pairs}
+
+
+_KEYS = {
+    "manifest": {"schema", "digest_algorithm", "medium", "files"},
+    "medium": {"fileset_id", "label", "profile", "created", "creator", "tool"},
+    "file": {"path", "size", "sha256", "role", "instance"},
+    "instance": {"sop_instance_uid", "sop_class_uid", "transfer_syntax_uid", "identity",
+                 "attributes", "frame_unit", "frames"},
+}
+
+
 def _obj(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ManifestFormatError(f"{what} must be a JSON object")
+    allowed = _KEYS.get(what)
+    if allowed is not None and not set(value) <= allowed:
+        raise ManifestFormatError(f"unknown key(s) in {what}: {sorted(set(value) - allowed)}")
     return value
 
 
@@ -282,6 +340,26 @@ def hash_stream(fp: BinaryIO, chunk: int = 1 << 20) -> tuple[int, str]:
             return size, h.hexdigest()
         h.update(data)
         size += len(data)
+
+
+def read_bounded(fp: BinaryIO, limit: int, chunk: int = 1 << 20) -> bytes:
+    """Read a whole stream of at most ``limit`` bytes, in chunks (no up-front allocation).
+
+    Raises
+    ------
+    MediaError
+        The stream holds more than ``limit`` bytes.
+    """
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        data = fp.read(chunk)
+        if not data:
+            return b"".join(parts)
+        total += len(data)
+        if total > limit:
+            raise MediaError(f"larger than the accepted maximum of {limit} bytes")
+        parts.append(data)
 
 
 def utc_timestamp(when: dt.datetime) -> str:

@@ -318,7 +318,7 @@ class IsoSource(_SourceBase):
             ctx = self._iso.open_file_from_iso(**{self._key(): iso_path})
         except (PyCdlibException, OSError) as exc:
             raise MediaError(f"cannot read from ISO: {exc}", path=path) from exc
-        return ctx  # type: ignore[no-any-return]
+        return ctx  # type: ignore[return-value]
 
     def close(self) -> None:
         try:

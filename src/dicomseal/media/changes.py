@@ -1,0 +1,134 @@
+"""Localise a change: which attributes and frames of an instance differ from the manifest.
+
+Given the manifest's :class:`~dicomseal.media.manifest.InstanceRecord` (signed digests of
+every top-level element and frame, signed identity values) and a fresh one-pass digest of
+the file found on the medium (:func:`~dicomseal.media.digests.digest_stream`), list:
+
+* attributes whose stored bytes differ, were removed or were added, with the signed and
+  the found value for the identity attributes (e.g. PatientName signed ``DOE^JOHN``,
+  found ``ROE^JANE``), and the keyword alone for the others;
+* the indices of frames whose pixel bytes differ, and any change in the number of frames;
+* an instance replaced by another one (a different SOP Instance UID).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from pydicom.datadict import keyword_for_tag
+
+from dicomseal.errors import MediaError
+from dicomseal.media.digests import IDENTITY_KEYWORDS, InstanceDigests, digest_stream, format_tag
+from dicomseal.media.manifest import FileRole, InstanceRecord
+
+__all__ = ["AttributeChange", "ChangeKind", "FileChange", "localise_change"]
+
+
+class ChangeKind(enum.Enum):
+    """How an attribute differs from what was signed."""
+
+    CHANGED = "changed"
+    REMOVED = "removed"
+    ADDED = "added"
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One top-level attribute that differs from the manifest.
+
+    ``signed`` and ``found`` carry values for the identity attributes the manifest signs
+    (PatientName, PatientID, ...); they are ``None`` for other attributes, which are named
+    by keyword only.
+    """
+
+    tag: str
+    keyword: str
+    kind: ChangeKind
+    signed: str | None = None
+    found: str | None = None
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """A file whose size or SHA-256 differs from the manifest, and what changed inside it."""
+
+    path: str
+    role: FileRole
+    signed_size: int
+    found_size: int
+    signed_sha256: str
+    found_sha256: str
+    attributes: tuple[AttributeChange, ...] = ()
+    frames: tuple[int, ...] = ()
+    signed_frames: int = 0
+    found_frames: int = 0
+    replaced_by: str | None = None
+    note: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _keyword(tag: str) -> str:
+    value = int(tag[1:5] + tag[6:10], 16)
+    return keyword_for_tag(value) or tag
+
+
+def compare_instance(record: InstanceRecord, found: InstanceDigests) -> tuple[
+    tuple[AttributeChange, ...], tuple[int, ...], str | None
+]:
+    """Attribute changes, changed frame indices and a replacing SOP Instance UID, if any."""
+    found_attrs = {format_tag(e.tag): e.sha256 for e in found.elements}
+    changes: list[AttributeChange] = []
+    for tag in sorted(set(record.attributes) | set(found_attrs)):
+        signed_digest = record.attributes.get(tag)
+        found_digest = found_attrs.get(tag)
+        if signed_digest == found_digest:
+            continue
+        kw = _keyword(tag)
+        kind = (ChangeKind.ADDED if signed_digest is None else
+                ChangeKind.REMOVED if found_digest is None else ChangeKind.CHANGED)
+        if kw in IDENTITY_KEYWORDS:
+            changes.append(AttributeChange(tag, kw, kind, record.identity.get(kw),
+                                           found.values.get(kw)))
+        else:
+            changes.append(AttributeChange(tag, kw, kind))
+    frames = tuple(
+        i for i in range(max(len(record.frames), len(found.frames)))
+        if i >= len(record.frames) or i >= len(found.frames) or record.frames[i] != found.frames[i]
+    )
+    replaced = (found.sop_instance_uid
+                if found.sop_instance_uid and found.sop_instance_uid != record.sop_instance_uid
+                else None)
+    return tuple(changes), frames, replaced
+
+
+def localise_change(
+    path: str, role: FileRole, signed_size: int, signed_sha256: str,
+    record: InstanceRecord | None, found_size: int, found_sha256: str,
+    open_found: BinaryIO | None,
+) -> FileChange:
+    """Build the :class:`FileChange` for a changed file, re-reading it when it is an instance.
+
+    Parameters
+    ----------
+    open_found
+        The found file opened for reading from byte 0, when the manifest says it is an
+        instance; it is walked once in bounded memory.
+    """
+    if record is None or open_found is None:
+        return FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256)
+    try:
+        found = digest_stream(open_found, found_size)
+    except MediaError as exc:
+        return FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256,
+                          note=f"found file cannot be read as DICOM: {exc.message}")
+    attrs, frames, replaced = compare_instance(record, found)
+    note = ""
+    if replaced:
+        note = (f"instance replaced: SOP Instance UID {replaced} "
+                f"instead of {record.sop_instance_uid}")
+    elif not attrs and not frames:
+        note = "only bytes outside the data set changed (preamble or trailing data)"
+    return FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256,
+                      attrs, frames, len(record.frames), len(found.frames), replaced, note)

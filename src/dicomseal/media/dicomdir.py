@@ -1,0 +1,165 @@
+"""Read a medium's DICOMDIR defensively and list what it references (PS3.3 Annex F).
+
+A DICOMDIR from a stranger may carry offsets that point outside the file or back to an
+earlier record (a loop), length fields larger than the file, and Referenced File IDs with
+``..``, absolute paths or illegal characters (PS3.10 §8.2). Every one of these becomes a
+:class:`~dicomseal.media.findings.MediaFinding`; nothing is followed off the medium and
+the walk over the record tree visits each record at most once.
+
+The file is first checked with the bounded element walker of
+:mod:`dicomseal.media.digests` (every length against the file size) and only then parsed
+with pydicom from memory, so an absurd length never becomes an allocation.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom import dcmread
+
+from dicomseal.errors import MediaError
+from dicomseal.media.digests import digest_stream
+from dicomseal.media.fileset import is_conformant_file_id
+from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.manifest import read_bounded
+from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, check_member_path
+
+__all__ = ["MAX_DICOMDIR", "DicomdirCheck", "DirectoryReference", "read_dicomdir"]
+
+#: A DICOMDIR larger than this is not parsed (a CD's DICOMDIR is a few MB at most).
+MAX_DICOMDIR = 64 * 1024 * 1024
+_FIRST = 0x00041200
+_NEXT = 0x00041400
+_LOWER = 0x00041420
+
+
+@dataclass(frozen=True)
+class DirectoryReference:
+    """A leaf record's Referenced File ID, as a medium path."""
+
+    path: str
+    sop_instance_uid: str
+    record_type: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class DicomdirCheck:
+    """What the DICOMDIR says, and what is wrong with it."""
+
+    present: bool
+    fileset_id: str = ""
+    records: int = 0
+    references: tuple[DirectoryReference, ...] = ()
+    findings: tuple[MediaFinding, ...] = field(default_factory=tuple)
+    identities: tuple[dict[str, str], ...] = ()
+
+
+def _read_bounded(source: MediaSource, entry: MediaEntry) -> bytes:
+    with source.open(entry.path) as fh:
+        return read_bounded(fh, MAX_DICOMDIR)
+
+
+def _walk_records(
+    records: dict[int, Any], root_offset: int, size: int,
+) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
+    """Visit the record tree from the root; each record once; report loops and bad offsets."""
+    findings: list[MediaFinding] = []
+    visited: set[int] = set()
+    order: list[tuple[int, Any]] = []
+    stack: list[int] = [root_offset] if root_offset else []
+    while stack:
+        offset = stack.pop()
+        if offset in visited:
+            findings.append(MediaFinding(FindingCode.DICOMDIR_LOOP, "DICOMDIR",
+                                         f"record offset {offset} is reached twice (a loop); "
+                                         "not followed again"))
+            continue
+        if offset not in records:
+            where = "outside the file" if offset >= size else "not at a directory record"
+            findings.append(MediaFinding(FindingCode.DICOMDIR_BAD_OFFSET, "DICOMDIR",
+                                         f"record offset {offset} points {where}"))
+            continue
+        visited.add(offset)
+        rec = records[offset]
+        order.append((offset, rec))
+        nxt = int(rec.get(_NEXT).value or 0) if _NEXT in rec else 0
+        lower = int(rec.get(_LOWER).value or 0) if _LOWER in rec else 0
+        if nxt:
+            stack.append(nxt)
+        if lower:
+            stack.append(lower)
+    return order, findings
+
+
+def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[MediaFinding]]:
+    value = rec.get("ReferencedFileID")
+    if value is None:
+        return None, []
+    parts = [str(p) for p in (value if isinstance(value, list | tuple) or
+                              type(value).__name__ == "MultiValue" else [value])]
+    raw = "/".join(parts)
+    norm, anomalies = check_member_path(raw)
+    findings = []
+    if EntryAnomaly.PATH_TRAVERSAL in anomalies:
+        findings.append(MediaFinding(FindingCode.DICOMDIR_PATH_TRAVERSAL, raw,
+                                     "Referenced File ID climbs out of the medium with '..'; "
+                                     "not followed"))
+    if EntryAnomaly.ABSOLUTE_PATH in anomalies:
+        findings.append(MediaFinding(FindingCode.DICOMDIR_ABSOLUTE_PATH, raw,
+                                     "Referenced File ID is an absolute path; not followed"))
+    if anomalies:
+        return None, findings
+    if not is_conformant_file_id(norm.split("/")):
+        findings.append(MediaFinding(FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID, norm,
+                                     "Referenced File ID is not PS3.10 §8.2 conformant "
+                                     "(8 components of 8 characters A-Z 0-9 _)"))
+    uid = str(rec.get("ReferencedSOPInstanceUIDInFile", "") or "")
+    kind = str(rec.get("DirectoryRecordType", "") or "")
+    return DirectoryReference(norm, uid, kind, offset), findings
+
+
+def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> DicomdirCheck:
+    """Parse ``DICOMDIR`` at the root of ``source`` and list its references and problems."""
+    entry = entries.get("DICOMDIR")
+    if entry is None or not entry.readable:
+        return DicomdirCheck(False, findings=(MediaFinding(
+            FindingCode.DICOMDIR_MISSING, "DICOMDIR", "no readable DICOMDIR at the root"),))
+    if entry.size > MAX_DICOMDIR:
+        return DicomdirCheck(True, findings=(MediaFinding(
+            FindingCode.DICOMDIR_TOO_LARGE, "DICOMDIR",
+            f"DICOMDIR is {entry.size} bytes; not parsed (limit {MAX_DICOMDIR})"),))
+    try:
+        data = _read_bounded(source, entry)
+        digest_stream(io.BytesIO(data), len(data))
+        with warnings.catch_warnings():  # invalid values are findings, not stderr noise
+            warnings.simplefilter("ignore")
+            ds = dcmread(io.BytesIO(data))
+        seq = ds.get("DirectoryRecordSequence") or []
+        records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
+        root = int(ds.get(_FIRST).value or 0) if _FIRST in ds else 0
+    except MediaError as exc:
+        return DicomdirCheck(True, findings=(MediaFinding(
+            FindingCode.DICOMDIR_MALFORMED, "DICOMDIR", exc.message),))
+    except Exception as exc:  # pydicom raises many kinds on hostile input
+        return DicomdirCheck(True, findings=(MediaFinding(
+            FindingCode.DICOMDIR_MALFORMED, "DICOMDIR",
+            f"cannot parse: {type(exc).__name__}: {exc}"[:300]),))
+    if not root and records:
+        root = min(records)
+    order, findings = _walk_records(records, root, len(data))
+    refs: list[DirectoryReference] = []
+    identities: list[dict[str, str]] = []
+    for offset, rec in order:
+        ref, more = _reference(offset, rec)
+        findings.extend(more)
+        if ref is not None:
+            refs.append(ref)
+        if str(rec.get("DirectoryRecordType", "")) == "PATIENT":
+            identities.append({"PatientName": str(rec.get("PatientName", "") or ""),
+                               "PatientID": str(rec.get("PatientID", "") or "")})
+    return DicomdirCheck(True, str(ds.get("FileSetID", "") or ""), len(records), tuple(refs),
+                         tuple(findings), tuple(identities))

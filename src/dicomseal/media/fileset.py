@@ -1,0 +1,396 @@
+"""The PDI file-set: conformant File IDs under ``DICOM/`` and the DICOMDIR.
+
+PS3.10 §8.2: a File ID has at most 8 components of 1-8 characters from ``A-Z 0-9 _``.
+PS3.3 Annex F: the Basic Directory IOD (DICOMDIR) in the root, Explicit VR Little
+Endian, with PATIENT / STUDY / SERIES / leaf records (IMAGE, SR DOCUMENT, PRESENTATION,
+KEY OBJECT DOC, ...) referencing every instance. IHE PDI (RAD TF-3 §4.47) puts the
+instances in their own tree, here ``DICOM/PTnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn``.
+
+The records are made with pydicom's record definitions
+(:data:`pydicom.fileset.DIRECTORY_RECORDERS`, PS3.3 F.5); the tree, the File IDs and the
+offsets are dicomseal's own, linear in the number of instances (pydicom's
+:class:`~pydicom.fileset.FileSet` is quadratic and re-encodes instances, which would
+disturb their signatures). Offsets are byte positions of each record's Item tag from the
+start of the file (PS3.3 F.3.2.1): the DICOMDIR is encoded once with zero offsets, the
+item positions are read from the bytes, and the UL offset values are filled in place.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import re
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom import dcmwrite
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.fileset import (  # pydicom's record-type tables (PS3.3 F.5)
+    _PREFIXES,
+    DIRECTORY_RECORDERS,
+    _four_level_record_type,
+    _single_level_record_type,
+)
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    UID,
+    ExplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+    generate_uid,
+)
+
+from dicomseal.errors import MediaError
+from dicomseal.media.inputs import SourceInstance
+
+__all__ = [
+    "DICOM_DIR",
+    "FileSetPlan",
+    "PlannedInstance",
+    "fileset_id_from_label",
+    "is_conformant_file_id",
+    "plan_fileset",
+]
+
+DICOM_DIR = "DICOM"
+_COMPONENT = re.compile(r"^[A-Z0-9_]{1,8}$")
+#: Placeholders used only in DICOMDIR records when an instance lacks a Type 1 key.
+_PLACEHOLDERS: dict[str, object] = {
+    "PatientID": "UNKNOWN", "StudyDate": "19000101", "StudyTime": "000000",
+    "StudyID": "0", "Modality": "OT", "SeriesInstanceUID": "2.25.0", "SeriesNumber": 0,
+    "InstanceNumber": 0,
+}
+_LEVELS = ("PATIENT", "STUDY", "SERIES")
+
+
+def is_conformant_file_id(parts: Sequence[str]) -> bool:
+    """True when ``parts`` is a PS3.10 §8.2 conformant File ID."""
+    return 1 <= len(parts) <= 8 and all(_COMPONENT.match(p) for p in parts)
+
+
+def fileset_id_from_label(label: str) -> str:
+    """A File-set ID (CS, at most 16 characters of ``A-Z 0-9 _``) from a free label.
+
+    The same string becomes the ISO 9660 Volume Identifier (PS3.12 Annex F).
+    """
+    cleaned = re.sub(r"[^A-Z0-9_]", "_", label.upper()).strip("_")
+    cleaned = re.sub(r"_+", "_", cleaned)[:16].rstrip("_")
+    return cleaned or "DICOMSEAL"
+
+
+@dataclass(frozen=True, eq=False)
+class PlannedInstance:
+    """Where one instance goes on the medium."""
+
+    source_path: Path
+    file_id: tuple[str, ...]
+    record_type: str
+
+    @property
+    def path(self) -> str:
+        """POSIX path on the medium (``DICOM/PT000000/ST000000/SE000000/IM000000``)."""
+        return "/".join(self.file_id)
+
+
+def _new_record(record: Dataset) -> Dataset:
+    record.OffsetOfTheNextDirectoryRecord = 0
+    record.RecordInUseFlag = 0xFFFF
+    record.OffsetOfReferencedLowerLevelDirectoryEntity = 0
+    return record
+
+
+@dataclass(eq=False)
+class _Node:
+    """One directory record, its place among its siblings, and its lower-level records."""
+
+    record: Dataset
+    position: int = 0
+    children: list[_Node] = field(default_factory=list)
+    index: dict[str, _Node] = field(default_factory=dict)
+
+    def child(self, key: str, record: Dataset) -> _Node:
+        """The child for ``key``; ``record`` becomes it (numbered) when there is none yet."""
+        node = self.index.get(key)
+        if node is None:
+            node = self.append(record)
+            self.index[key] = node
+        return node
+
+    def append(self, record: Dataset) -> _Node:
+        """Add a child record at the end."""
+        node = _Node(_new_record(record), len(self.children))
+        self.children.append(node)
+        return node
+
+
+def _preorder(nodes: list[_Node]) -> Iterator[tuple[_Node, list[_Node]]]:
+    for node in nodes:
+        yield node, nodes
+        yield from _preorder(node.children)
+
+
+def _encode(ds: Dataset) -> bytes:
+    buf = io.BytesIO()
+    try:
+        dcmwrite(buf, ds, enforce_file_format=True)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise MediaError(f"cannot encode DICOMDIR: {exc}") from exc
+    return buf.getvalue()
+
+
+def _item_offsets(data: bytes | bytearray) -> list[int]:
+    """Byte offsets of the Directory Record Sequence items (explicit-length items)."""
+    pos = data.find(_SEQ_HEADER, 132)
+    if pos < 0:
+        raise MediaError("encoded DICOMDIR has no Directory Record Sequence")
+    (length,) = struct.unpack_from("<L", data, pos + 8)
+    p = pos + 12
+    end = len(data) if length == 0xFFFFFFFF else p + length
+    offsets = []
+    while p < end:
+        group, elem, item_len = struct.unpack_from("<HHL", data, p)
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            break
+        if (group, elem) != (0xFFFE, 0xE000) or item_len == 0xFFFFFFFF:
+            raise MediaError("unexpected item encoding in the encoded DICOMDIR")
+        offsets.append(p)
+        p += 8 + item_len
+    return offsets
+
+
+_SEQ_HEADER = b"\x04\x00\x20\x12SQ\x00\x00"
+#: Record item layout written by pydicom (elements sorted by tag): item header (8 bytes),
+#: (0004,1400) UL at +8, (0004,1410) US at +20, (0004,1420) UL at +30.
+_NEXT_AT = (8, b"\x04\x00\x00\x14UL\x04\x00")
+_LOWER_AT = (30, b"\x04\x00\x20\x14UL\x04\x00")
+
+
+def _patch_ul(buf: bytearray, at: int, header: bytes, value: int) -> None:
+    if buf[at:at + 8] != header:
+        raise MediaError("unexpected element layout in the encoded DICOMDIR")
+    struct.pack_into("<L", buf, at + 8, value)
+
+
+def _patch_root(buf: bytearray, element: int, value: int) -> None:
+    header = struct.pack("<HH", 0x0004, element) + b"UL\x04\x00"
+    at = bytes(buf).find(header, 132)
+    if at < 0:
+        raise MediaError("encoded DICOMDIR lacks a root record offset element")
+    struct.pack_into("<L", buf, at + 8, value)
+
+
+@dataclass(frozen=True, eq=False)
+class FileSetPlan:
+    """The planned file-set: File IDs for every instance, and the DICOMDIR record tree."""
+
+    fileset_id: str
+    instances: tuple[PlannedInstance, ...]
+    notes: tuple[str, ...]
+    _roots: list[_Node]
+    _counts: list[int] = field(default_factory=list)
+
+    def dicomdir_bytes(self) -> bytes:
+        """The encoded DICOMDIR (Basic Directory IOD, Explicit VR LE, PS3.3 F.3)."""
+        ds = Dataset()
+        ds.FileSetID = self.fileset_id
+        ds.OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity = 0
+        ds.OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity = 0
+        ds.FileSetConsistencyFlag = 0
+        order = list(_preorder(self._roots))
+        ds.DirectoryRecordSequence = [node.record for node, _siblings in order]
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = MediaStorageDirectoryStorage
+        meta.MediaStorageSOPInstanceUID = generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        ds.file_meta = meta
+        ds.preamble = b"\x00" * 128
+        buf = bytearray(_encode(ds))
+        offsets = _item_offsets(buf)
+        if len(offsets) != len(order):  # pragma: no cover - pydicom writes every record
+            raise MediaError("encoded DICOMDIR lost directory records")
+        position = {id(node): offsets[i] for i, (node, _siblings) in enumerate(order)}
+        for node, siblings in order:  # fill the offsets in place: UL values, no length moves
+            at = position[id(node)]
+            following = node.position + 1
+            nxt = position[id(siblings[following])] if following < len(siblings) else 0
+            lower = position[id(node.children[0])] if node.children else 0
+            _patch_ul(buf, at + _NEXT_AT[0], _NEXT_AT[1], nxt)
+            _patch_ul(buf, at + _LOWER_AT[0], _LOWER_AT[1], lower)
+        if self._roots:
+            _patch_root(buf, 0x1200, position[id(self._roots[0])])
+            _patch_root(buf, 0x1202, position[id(self._roots[-1])])
+        return bytes(buf)
+
+    def write_dicomdir(self, root: Path) -> Path:
+        """Write ``root/DICOMDIR`` and return its path."""
+        out = root / "DICOMDIR"
+        try:
+            out.write_bytes(self.dicomdir_bytes())
+        except OSError as exc:
+            raise MediaError(f"cannot write DICOMDIR: {exc.strerror}", path=str(out)) from exc
+        return out
+
+    def close(self) -> None:
+        """Free the record tree once DICOMDIR is written (counts stay available)."""
+        if self._roots:
+            self._counts.extend((self.patients, self.studies))
+            self._roots.clear()
+
+    @property
+    def patients(self) -> int:
+        """Number of PATIENT records."""
+        if not self._roots and self._counts:
+            return self._counts[0]
+        return sum(1 for n in self._roots if n.record.DirectoryRecordType == "PATIENT")
+
+    @property
+    def studies(self) -> int:
+        """Number of STUDY records."""
+        if not self._roots and self._counts:
+            return self._counts[1]
+        return sum(len(n.children) for n in self._roots
+                   if n.record.DirectoryRecordType == "PATIENT")
+
+
+def _fill_placeholders(header: Dataset) -> list[str]:
+    filled = []
+    for kw, value in _PLACEHOLDERS.items():
+        if kw not in header or header[kw].VM == 0:
+            setattr(header, kw, value)
+            filled.append(kw)
+    return filled
+
+
+def _records_for(header: Dataset, leaf_type: str) -> list[Dataset]:
+    """PATIENT, STUDY, SERIES and leaf records (PS3.3 F.5); raises on missing Type 1 keys."""
+    return [DIRECTORY_RECORDERS[t](header) for t in (*_LEVELS, leaf_type)]
+
+
+def _keys(header: Dataset) -> tuple[str, str, str]:
+    """PATIENT, STUDY and SERIES identity of an instance (placeholders as in the records)."""
+    patient = str(header.get("PatientID") or _PLACEHOLDERS["PatientID"])
+    study = str(header.get("StudyInstanceUID") or
+                f"{header.get('StudyID') or _PLACEHOLDERS['StudyID']}|"
+                f"{header.get('StudyDate') or _PLACEHOLDERS['StudyDate']}")
+    series = str(header.get("SeriesInstanceUID") or _PLACEHOLDERS["SeriesInstanceUID"])
+    return f"P{patient}", study, series
+
+
+def _existing(root: _Node, keys: tuple[str, str, str]) -> _Node | None:
+    """The SERIES node for ``keys`` when the whole path already exists."""
+    patient = root.index.get(keys[0])
+    study = patient.index.get(keys[1]) if patient is not None else None
+    return study.index.get(keys[2]) if study is not None else None
+
+
+def _leaf_only(header: Dataset, leaf_type: str, src: SourceInstance,
+               notes: list[str]) -> tuple[Dataset, list[Dataset]]:
+    """The leaf record alone (its parents exist), placeholders when keys are missing."""
+    try:
+        return header, [DIRECTORY_RECORDERS[leaf_type](header)]
+    except (ValueError, KeyError, AttributeError):
+        pass
+    header = copy.copy(header)
+    filled = _fill_placeholders(header)
+    try:
+        record = DIRECTORY_RECORDERS[leaf_type](header)
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
+    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing "
+                 f"{', '.join(filled)}")
+    return header, [record]
+
+
+def _leaf(record: Dataset, src: SourceInstance, transfer_syntax: str,
+          parts: tuple[str, ...]) -> Dataset:
+    record.ReferencedFileID = list(parts)
+    record.ReferencedSOPClassUIDInFile = src.header.SOPClassUID
+    record.ReferencedSOPInstanceUIDInFile = src.header.SOPInstanceUID
+    record.ReferencedTransferSyntaxUIDInFile = UID(transfer_syntax)
+    return record
+
+
+def _four_level(header: Dataset, leaf_type: str, src: SourceInstance,
+                notes: list[str]) -> tuple[Dataset, list[Dataset]]:
+    """Records for a four-level instance, with placeholders when Type 1 keys are missing."""
+    try:
+        return header, _records_for(header, leaf_type)
+    except (ValueError, KeyError, AttributeError):
+        pass
+    header = copy.copy(header)
+    filled = _fill_placeholders(header)
+    try:
+        records = _records_for(header, leaf_type)
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
+    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing "
+                 f"{', '.join(filled)}")
+    return header, records
+
+
+def plan_fileset(
+    instances: Sequence[SourceInstance],
+    transfer_syntaxes: Sequence[str],
+    fileset_id: str,
+) -> FileSetPlan:
+    """Assign File IDs under ``DICOM/`` and build the DICOMDIR record tree.
+
+    Parameters
+    ----------
+    instances
+        The instances, headers only.
+    transfer_syntaxes
+        The transfer syntax each instance will have on the medium (same order).
+    fileset_id
+        File-set ID (0004,1130).
+
+    Raises
+    ------
+    MediaError
+        No directory record can be made for an instance.
+    """
+    root = _Node(Dataset())
+    notes: list[str] = []
+    planned: list[PlannedInstance] = []
+    for src, ts in zip(instances, transfer_syntaxes, strict=True):
+        single = _single_level_record_type(src.header)
+        if single != "PATIENT":  # HANGING PROTOCOL, PALETTE, IMPLANT ...: root-level leaf
+            try:
+                rec = DIRECTORY_RECORDERS[single](src.header)
+            except (ValueError, KeyError, AttributeError) as exc:
+                raise MediaError(f"cannot make a {single} record: {exc}",
+                                 path=str(src.path)) from exc
+            rec.DirectoryRecordType = single
+            parts: tuple[str, ...] = (DICOM_DIR, f"{_PREFIXES[single]}{len(root.children):06d}")
+            root.append(_leaf(rec, src, ts, parts))
+            planned.append(PlannedInstance(src.path, parts, single))
+            continue
+        leaf_type = _four_level_record_type(src.header)
+        keys = _keys(src.header)
+        series = _existing(root, keys)
+        if series is not None:  # only the leaf record is new (the common case: fast)
+            header, recs = _leaf_only(src.header, leaf_type, src, notes)
+            study = patient = None
+        else:
+            header, recs = _four_level(src.header, leaf_type, src, notes)
+        charset = header.get("SpecificCharacterSet")
+        for rec, kind in zip(recs, (*_LEVELS, leaf_type)[-len(recs):], strict=True):
+            rec.DirectoryRecordType = kind
+            if charset is not None:
+                rec.SpecificCharacterSet = charset
+        if series is None:
+            patient = root.child(keys[0], recs[0])
+            study = patient.child(keys[1], recs[1])
+            series = study.child(keys[2], recs[2])
+        else:
+            patient = root.index[keys[0]]
+            study = patient.index[keys[1]]
+        parts = (DICOM_DIR, f"PT{patient.position:06d}", f"ST{study.position:06d}",
+                 f"SE{series.position:06d}", f"{_PREFIXES[leaf_type]}{len(series.children):06d}")
+        if not is_conformant_file_id(parts):
+            raise MediaError(f"non-conformant File ID {parts}", path=str(src.path))
+        series.append(_leaf(recs[-1], src, ts, parts))
+        planned.append(PlannedInstance(src.path, parts, leaf_type))
+    return FileSetPlan(fileset_id, tuple(planned), tuple(notes), root.children)

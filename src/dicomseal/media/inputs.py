@@ -1,0 +1,270 @@
+"""Input instances for a new medium: find them, and bring them into the profile's syntax.
+
+Sources are DICOM files or folders of any layout and names. Folders are walked without
+following symbolic links; files that are not DICOM Part 10, DICOMDIRs (Media Storage
+Directory Storage, PS3.10 §8.6) and second copies of a SOP Instance are skipped and
+listed, never silently dropped.
+
+PS3.11 Annex D (STD-GEN-CD) requires Explicit VR Little Endian; the DVD and USB JPEG
+profiles (PS3.11 Annex J / Annex Z, IHE PDI options) also allow the JPEG transfer
+syntaxes. An instance already in an allowed syntax keeps its data set bytes, so that
+existing PS3.15 Annex C signatures stay valid (only a 128-byte preamble that carries data
+is zeroed, PS3.10 §7.1); any other is decoded and re-encoded as Explicit VR Little Endian, which
+invalidates and therefore removes earlier signatures, or refused with a clear message
+when no codec can decode it.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import ExplicitVRLittleEndian, MediaStorageDirectoryStorage
+
+from dicomseal.errors import MediaError, UsageError
+
+__all__ = [
+    "MediaProfile",
+    "PreparedInstance",
+    "SkippedInput",
+    "SourceInstance",
+    "collect_sources",
+    "prepare_instance",
+]
+
+_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+         "1.2.840.10008.1.2.4.70")
+#: The header elements kept per instance while a medium is made (memory: a DVD holds
+#: thousands of instances): what DICOMDIR records (PS3.3 F.5, as pydicom's
+#: ``DIRECTORY_RECORDERS`` read them) and the README/INDEX summaries need.
+_HEADER_KEYWORDS = (
+    "SpecificCharacterSet", "SOPClassUID", "SOPInstanceUID", "ImageType",
+    "InstanceCreationDate", "InstanceCreationTime", "StudyDate", "StudyTime", "ContentDate",
+    "ContentTime", "AccessionNumber", "Modality", "Manufacturer", "InstitutionName",
+    "StudyDescription", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+    "PatientAge", "StudyInstanceUID", "SeriesInstanceUID", "StudyID", "SeriesNumber",
+    "InstanceNumber", "Rows", "Columns", "NumberOfFrames", "DataPointRows",
+    "DataPointColumns", "ConceptNameCodeSequence", "ContentSequence", "CompletionFlag",
+    "VerificationFlag", "VerificationDateTime", "ContentLabel", "ContentDescription",
+    "ContentCreatorName", "PresentationCreationDate", "PresentationCreationTime",
+    "ReferencedSeriesSequence", "BlendingSequence", "DoseSummationType",
+    "StructureSetLabel", "StructureSetDate", "StructureSetTime", "RTPlanLabel", "RTPlanDate",
+    "RTPlanTime", "TreatmentDate", "TreatmentTime", "DocumentTitle",
+    "MIMETypeOfEncapsulatedDocument", "EncapsulatedDocument", "HangingProtocolName",
+    "HangingProtocolDescription", "HangingProtocolLevel", "HangingProtocolCreator",
+    "HangingProtocolCreationDateTime", "HangingProtocolDefinitionSequence",
+    "NumberOfPriorsReferenced", "ImplantName", "ImplantSize", "ImplantPartNumber",
+    "ImplantAssemblyTemplateName", "ImplantTemplateGroupName",
+    "ImplantTemplateGroupIssuer", "ProcedureTypeCodeSequence", "InstanceIdentifier",
+    "UserContentLabel", "UserContentLongLabel", "ReferencedImageEvidenceSequence",
+    "ContentQualification", "PaletteColorLookupTableUID", "SurfaceCount",
+)
+_HEADER_TAGS: list[int] = [
+    t for t in (tag_for_keyword(k) for k in _HEADER_KEYWORDS) if t is not None
+]
+#: Digital Signatures Sequence and MAC Parameters Sequence (PS3.3 Table C.12-6).
+_SIGNATURE_TAGS = (0xFFFAFFFA, 0x4FFE0001)
+
+
+class MediaProfile(enum.Enum):
+    """Application profile of the medium (PS3.11 Annex D, J, Z; IHE PDI)."""
+
+    STD_GEN_CD = "STD-GEN-CD"
+    STD_GEN_DVD_JPEG = "STD-GEN-DVD-JPEG"
+    STD_GEN_USB_JPEG = "STD-GEN-USB-JPEG"
+
+    @property
+    def transfer_syntaxes(self) -> tuple[str, ...]:
+        """Transfer syntaxes an instance may keep on this profile."""
+        if self is MediaProfile.STD_GEN_CD:
+            return (ExplicitVRLittleEndian,)
+        return (ExplicitVRLittleEndian, *_JPEG)
+
+    def target_transfer_syntax(self, found: str) -> str:
+        """The transfer syntax an instance found in ``found`` gets on this profile."""
+        return found if found in self.transfer_syntaxes else ExplicitVRLittleEndian
+
+
+@dataclass(frozen=True)
+class SkippedInput:
+    """A source file that does not go on the medium, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, eq=False)
+class SourceInstance:
+    """A DICOM instance found among the sources (header only; pixels stay on disk)."""
+
+    path: Path
+    header: Dataset
+    transfer_syntax_uid: str
+
+    @property
+    def sop_instance_uid(self) -> str:
+        """SOP Instance UID of the instance."""
+        return str(self.header.get("SOPInstanceUID", ""))
+
+
+@dataclass(frozen=True)
+class PreparedInstance:
+    """An instance ready to be signed onto the medium."""
+
+    path: Path
+    transfer_syntax_uid: str
+    converted_from: str | None = None
+    removed_signatures: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _walk(src: Path) -> Iterator[Path]:
+    if src.is_symlink():
+        return
+    if src.is_file():
+        yield src
+        return
+    if not src.is_dir():
+        raise UsageError("source is neither a file nor a folder", path=str(src))
+    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if not p.is_symlink() and p.is_file():
+                yield p
+
+
+def collect_sources(
+    sources: Sequence[str | os.PathLike[str]],
+) -> tuple[list[SourceInstance], list[SkippedInput]]:
+    """Find every DICOM instance in ``sources`` (files or folders, any layout).
+
+    Returns
+    -------
+    tuple
+        The instances (in source order, first copy of each SOP Instance UID) and the
+        skipped inputs with their reasons.
+
+    Raises
+    ------
+    UsageError
+        A source does not exist, or no instance was found at all.
+    """
+    found: list[SourceInstance] = []
+    skipped: list[SkippedInput] = []
+    seen: set[str] = set()
+    for raw in sources:
+        src = Path(raw)
+        if not src.exists():
+            raise UsageError("no such file or folder", path=str(src))
+        for path in _walk(src):
+            try:
+                ds = dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+            except (InvalidDicomError, OSError, ValueError, EOFError, KeyError,
+                    TypeError, AttributeError) as exc:
+                skipped.append(SkippedInput(str(path), f"not DICOM Part 10: {exc}"))
+                continue
+            meta = getattr(ds, "file_meta", None)
+            ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+            sop_class = str(ds.get("SOPClassUID", ""))
+            media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+            if MediaStorageDirectoryStorage in (sop_class, media_class):
+                skipped.append(SkippedInput(str(path), "a DICOMDIR (rebuilt for the medium)"))
+                continue
+            uid = str(ds.get("SOPInstanceUID", ""))
+            if not uid or not sop_class or not ts:
+                skipped.append(SkippedInput(
+                    str(path), "missing SOP Instance UID, SOP Class UID or Transfer Syntax"))
+                continue
+            if uid in seen:
+                skipped.append(SkippedInput(str(path), f"second copy of SOP Instance {uid}"))
+                continue
+            seen.add(uid)
+            found.append(SourceInstance(path, ds, ts))
+    if not found:
+        raise UsageError("no DICOM instances found in the sources")
+    return found, skipped
+
+
+def _preamble_is_zero(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(128) == b"\x00" * 128
+
+
+def _copy_zero_preamble(src: Path, dst: Path) -> None:
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fin.seek(128)
+        fout.write(b"\x00" * 128)
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _strip_signatures(ds: Dataset) -> int:
+    removed = 0
+    for tag in _SIGNATURE_TAGS:
+        if tag in ds:
+            removed += len(ds[tag].value) if tag == 0xFFFAFFFA else 0
+            del ds[tag]
+    return removed
+
+
+def prepare_instance(src: SourceInstance, profile: MediaProfile, workdir: Path,
+                     index: int) -> PreparedInstance:
+    """Bring one instance into a transfer syntax ``profile`` allows.
+
+    Parameters
+    ----------
+    src
+        The instance as found.
+    profile
+        The medium's application profile.
+    workdir
+        Scratch folder for converted copies.
+    index
+        A number unique per instance (names the scratch copy).
+
+    Raises
+    ------
+    MediaError
+        The instance needs decompression and no installed codec can decode it.
+    """
+    if src.transfer_syntax_uid in profile.transfer_syntaxes:
+        if _preamble_is_zero(src.path):
+            return PreparedInstance(src.path, src.transfer_syntax_uid)
+        dst = workdir / f"in{index:07d}.dcm"
+        _copy_zero_preamble(src.path, dst)
+        return PreparedInstance(dst, src.transfer_syntax_uid,
+                                notes=("non-zero 128-byte preamble replaced by zeros",))
+    try:
+        ds = dcmread(src.path)
+        if ds.file_meta.TransferSyntaxUID.is_compressed:
+            ds.decompress(generate_instance_uid=False)
+    except (RuntimeError, NotImplementedError, ValueError, AttributeError) as exc:
+        raise MediaError(
+            f"{profile.value} needs Explicit VR Little Endian, and transfer syntax "
+            f"{src.transfer_syntax_uid} cannot be decoded here ({exc}); install the codec "
+            "(e.g. pylibjpeg plugins) or choose a profile that allows it",
+            path=str(src.path),
+        ) from exc
+    removed = _strip_signatures(ds)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.preamble = b"\x00" * 128
+    dst = workdir / f"in{index:07d}.dcm"
+    try:
+        ds.save_as(dst, enforce_file_format=True)
+    except (ValueError, TypeError, OSError) as exc:
+        raise MediaError(f"cannot re-encode as Explicit VR Little Endian: {exc}",
+                         path=str(src.path)) from exc
+    notes = [f"converted from {src.transfer_syntax_uid} to Explicit VR Little Endian"]
+    if removed:
+        notes.append(f"{removed} earlier signature(s) removed: conversion invalidates them")
+    return PreparedInstance(dst, ExplicitVRLittleEndian, src.transfer_syntax_uid, removed,
+                            tuple(notes))
+

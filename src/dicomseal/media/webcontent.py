@@ -1,0 +1,163 @@
+"""PDI root content: ``README.TXT`` and ``INDEX.HTM`` (IHE RAD TF-3 §4.47.4.1.2).
+
+README.TXT is plain ASCII with CRLF line ends (readable on any system); INDEX.HTM is a
+small self-contained XHTML page (no scripts, no external resources). Both say what is on
+the medium, who made it and when, and how the receiver checks that it is genuine.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["MediumSummary", "StudySummary", "render_index_htm", "render_readme_txt"]
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """One study on the medium, for the human-readable summaries."""
+
+    patient_name: str
+    patient_id: str
+    birth_date: str
+    study_date: str
+    description: str
+    accession: str
+    institution: str
+    modalities: tuple[str, ...]
+    series: int
+    instances: int
+
+
+@dataclass(frozen=True)
+class MediumSummary:
+    """What the PDI root files describe."""
+
+    label: str
+    fileset_id: str
+    profile: str
+    created: str
+    creator: str
+    tool: str
+    studies: tuple[StudySummary, ...]
+    viewer: str | None = None
+
+
+def _verify_lines(s: MediumSummary) -> list[str]:
+    return [
+        "HOW TO CHECK THAT THIS MEDIUM IS GENUINE",
+        "Every file on this medium is listed, with its SHA-256 digest, in",
+        "DICOMSEA/MANIFEST.JSN, which is signed by the creator in DICOMSEA/MANIFEST.P7S",
+        "(CMS, RFC 5652). Every DICOM instance also carries a DICOM digital signature",
+        "(PS3.15). To check everything at once:",
+        "",
+        "    dicomseal media verify <this medium> --trust <creator's CA certificate>",
+        "",
+        "It reports PASSED only when every file is intact and signed by a creator you",
+        "trust, and otherwise names each missing, added or changed file, attribute and frame.",
+        "Without dicomseal, the manifest signature can be checked with OpenSSL:",
+        "",
+        "    openssl cms -verify -binary -inform DER -in DICOMSEA/MANIFEST.P7S \\",
+        "        -content DICOMSEA/MANIFEST.JSN -CAfile CA.pem -purpose any",
+        "",
+        "and each instance with DCMTK: dcmsign +cf CA.pem DICOM/...",
+    ]
+
+
+def _ascii(text: str) -> str:
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def render_readme_txt(s: MediumSummary) -> bytes:
+    """README.TXT: ASCII, CRLF line ends."""
+    lines = [
+        f"{s.label}",
+        "=" * min(len(s.label), 72),
+        "",
+        "This is a DICOM medium (IHE Portable Data for Imaging, DICOM PS3.10/PS3.11,",
+        f"application profile {s.profile}, File-set ID {s.fileset_id}).",
+        "The images are in the DICOM folder and listed in DICOMDIR. Open DICOMDIR with",
+        "any DICOM viewer. Nothing on this medium starts by itself.",
+        "",
+        f"Created: {s.created}",
+        f"Created by: {s.creator}",
+        f"Software: {s.tool}",
+        "",
+        "CONTENTS",
+    ]
+    for st in s.studies:
+        lines += [
+            f"  Patient {st.patient_name} (ID {st.patient_id}, born {st.birth_date or '-'})",
+            f"    Study {st.study_date or '-'} {st.description or ''} "
+            f"accession {st.accession or '-'} at {st.institution or '-'}",
+            f"    {', '.join(st.modalities) or '-'}: {st.series} series, "
+            f"{st.instances} instances",
+        ]
+    if s.viewer:
+        lines += ["", f"A viewer is included in {s.viewer}/ (it is not started automatically)."]
+    lines += ["", *_verify_lines(s), ""]
+    return _ascii("\r\n".join(lines)).encode("ascii")
+
+
+def render_index_htm(s: MediumSummary) -> bytes:
+    """INDEX.HTM: static XHTML, UTF-8, no scripts."""
+    e = html.escape
+    rows = "\n".join(
+        "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in (
+            st.patient_name, st.patient_id, st.birth_date, st.study_date, st.description,
+            st.accession, st.institution, ", ".join(st.modalities), st.series, st.instances,
+        )) + "</tr>"
+        for st in s.studies
+    )
+    verify = e("\n".join(_verify_lines(s)[1:]))
+    viewer = (f'<p>A viewer is included in <code>{e(s.viewer)}/</code>; '
+              "it is not started automatically.</p>") if s.viewer else ""
+    page = f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
+ "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+<head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"/>
+<title>{e(s.label)}</title></head>
+<body>
+<h1>{e(s.label)}</h1>
+<p>DICOM medium (IHE PDI, profile {e(s.profile)}, File-set ID {e(s.fileset_id)}).
+Created {e(s.created)} by {e(s.creator)} with {e(s.tool)}.
+Open <code>DICOMDIR</code> with a DICOM viewer.</p>
+<table border="1">
+<tr><th>Patient</th><th>ID</th><th>Born</th><th>Study date</th><th>Description</th>
+<th>Accession</th><th>Institution</th><th>Modalities</th><th>Series</th><th>Instances</th></tr>
+{rows}
+</table>
+{viewer}
+<h2>How to check that this medium is genuine</h2>
+<pre>{verify}</pre>
+</body>
+</html>
+"""
+    return page.encode("utf-8")
+
+
+def summarize_studies(headers: Sequence[object]) -> tuple[StudySummary, ...]:
+    """Group instance headers (pydicom datasets) into per-study summaries."""
+    groups: dict[str, list[object]] = {}
+    for h in headers:
+        key = str(getattr(h, "StudyInstanceUID", "")) + "|" + str(getattr(h, "PatientID", ""))
+        groups.setdefault(key, []).append(h)
+    out = []
+    for members in groups.values():
+        first = members[0]
+
+        def get(kw: str, ds: object = first) -> str:
+            return str(getattr(ds, kw, "") or "")
+
+        out.append(StudySummary(
+            patient_name=get("PatientName"), patient_id=get("PatientID"),
+            birth_date=get("PatientBirthDate"), study_date=get("StudyDate"),
+            description=get("StudyDescription"), accession=get("AccessionNumber"),
+            institution=get("InstitutionName"),
+            modalities=tuple(sorted({str(getattr(m, "Modality", "")) for m in members} - {""})),
+            series=len({str(getattr(m, "SeriesInstanceUID", "")) for m in members}),
+            instances=len(members),
+        ))
+    return tuple(sorted(out, key=lambda st: (st.patient_id, st.study_date)))

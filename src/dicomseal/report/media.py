@@ -1,0 +1,166 @@
+"""Render media results: ``media verify`` (JSON extending ``dicomseal.verify/1``, text) and
+the ``media create`` summary. No logic: verdicts come from :mod:`dicomseal.media.verify`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from dicomseal.media.changes import FileChange
+from dicomseal.media.create import MediumCreation
+from dicomseal.media.verify import MediaVerification
+from dicomseal.report.verify import VERDICT_STYLE, verify_document
+from dicomseal.verdict import Verdict
+
+__all__ = ["change_to_dict", "media_document", "render_creation_text", "render_media_text"]
+
+
+def change_to_dict(c: FileChange) -> dict[str, Any]:
+    """One changed file as the JSON object of ``manifest.changed[]``."""
+    return {
+        "path": c.path,
+        "role": c.role.value,
+        "signed": {"size": c.signed_size, "sha256": c.signed_sha256},
+        "found": {"size": c.found_size, "sha256": c.found_sha256},
+        "attributes": [
+            {"tag": a.tag, "keyword": a.keyword, "change": a.kind.value,
+             "signed": a.signed, "found": a.found}
+            for a in c.attributes
+        ],
+        "frames": list(c.frames),
+        "signed_frames": c.signed_frames,
+        "found_frames": c.found_frames,
+        "replaced_by": c.replaced_by,
+        "note": c.note or None,
+    }
+
+
+def media_document(r: MediaVerification) -> dict[str, Any]:
+    """The ``dicomseal.verify/1`` document for a medium (``manifest`` filled in)."""
+    m = r.manifest
+    manifest = {
+        "verdict": m.verdict.value,
+        "reason": m.reason.value,
+        "message": m.message,
+        "present": m.present,
+        "signer": m.signer or None,
+        "signing_time": m.signing_time.isoformat() if m.signing_time else None,
+        "trust": m.trust.value if m.trust else None,
+        "fileset_id": m.fileset_id or None,
+        "created": m.created or None,
+        "files": m.files,
+        "missing": list(m.missing),
+        "added": list(m.added),
+        "changed": [change_to_dict(c) for c in m.changed],
+    }
+    doc = verify_document(r.verdict, r.files, manifest=manifest)
+    doc["medium"] = {
+        "location": r.location,
+        "kind": r.kind,
+        "message": r.message,
+        "entries": r.entries,
+        "validated_at": r.validated_at.isoformat() if r.validated_at else None,
+        "uncovered": list(r.uncovered),
+        "findings": [{"code": f.code.value, "path": f.path, "message": f.message,
+                      "verdict": f.verdict.value} for f in r.findings],
+        "dicomdir": {
+            "present": r.dicomdir.present,
+            "fileset_id": r.dicomdir.fileset_id or None,
+            "records": r.dicomdir.records,
+            "references": len(r.dicomdir.references),
+        },
+    }
+    return doc
+
+
+def _v(value: str | None) -> str:
+    return "(absent)" if value is None else repr(value)
+
+
+def _render_change(console: Console, c: FileChange) -> None:
+    console.print(f"  [red]changed[/red] {escape(c.path)} ({c.role.value}): "
+                  f"{c.signed_size} -> {c.found_size} bytes", highlight=False)
+    if c.note:
+        console.print(f"      {escape(c.note)}", highlight=False)
+    for a in c.attributes:
+        if a.signed is not None or a.found is not None:
+            console.print(f"      {escape(a.keyword)} {a.tag} {a.kind.value}: signed "
+                          f"{escape(_v(a.signed))}, found {escape(_v(a.found))}",
+                          highlight=False)
+        else:
+            console.print(f"      {escape(a.keyword)} {a.tag} {a.kind.value}", highlight=False)
+    if c.frames:
+        shown = ", ".join(str(i) for i in c.frames[:20])
+        more = f" (+{len(c.frames) - 20} more)" if len(c.frames) > 20 else ""
+        console.print(f"      pixel data frame(s) changed: {shown}{more} "
+                      f"(signed {c.signed_frames} frame(s), found {c.found_frames})",
+                      highlight=False)
+
+
+def render_media_text(console: Console, r: MediaVerification, *, verbose: bool = False) -> None:
+    """A medium's verdict: manifest, differences, failing instances, findings, summary."""
+    m = r.manifest
+    style = VERDICT_STYLE[m.verdict]
+    console.print(f"medium {escape(r.location)} ({r.kind}, {r.entries} files)", highlight=False)
+    console.print(f"[{style}]{m.verdict.value:<13}[/{style}] manifest: {escape(m.message)}"
+                  + (f" [dim]signer: {escape(m.signer)}[/dim]" if m.signer else ""),
+                  highlight=False)
+    for p in m.missing:
+        console.print(f"  [red]missing[/red] {escape(p)}", highlight=False)
+    for p in m.added:
+        console.print(f"  [red]added[/red]   {escape(p)}", highlight=False)
+    for c in m.changed:
+        _render_change(console, c)
+    for f in r.files:
+        if verbose or f.verdict is Verdict.FAILED:
+            fs = VERDICT_STYLE[f.verdict]
+            console.print(f"[{fs}]{f.verdict.value:<13}[/{fs}] {escape(f.path)}: "
+                          f"{escape(f.message)}", highlight=False)
+    for fd in r.findings:
+        fs = VERDICT_STYLE[fd.verdict]
+        console.print(f"[{fs}]finding[/{fs}] {fd.code.value}: {escape(fd.path)}: "
+                      f"{escape(fd.message)}", highlight=False)
+    if r.uncovered and r.verdict is not Verdict.FAILED:
+        console.print(f"not covered by a trusted manifest or signature: "
+                      f"{len(r.uncovered)} file(s)", highlight=False)
+        for p in r.uncovered[:50]:
+            console.print(f"  {escape(p)}", highlight=False)
+    counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
+    style = VERDICT_STYLE[r.verdict]
+    console.print(f"[{style}]{r.verdict.value}[/{style}]: {escape(r.message)} "
+                  f"({len(r.files)} instance(s): {counts[Verdict.PASSED]} passed, "
+                  f"{counts[Verdict.FAILED]} failed, {counts[Verdict.INDETERMINATE]} "
+                  "indeterminate)", highlight=False)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+def render_creation_text(console: Console, c: MediumCreation) -> None:
+    """The summary printed after ``media create``."""
+    console.print(f"[bold green]created[/bold green] {escape(c.output)} ({c.kind.value}, "
+                  f"{c.profile.value}, File-set ID {c.fileset_id})", highlight=False)
+    console.print(f"  {c.patients} patient(s), {c.studies} stud(y/ies), {c.instances} "
+                  f"instance(s) signed, {c.files} files, {_size(c.total_bytes)} on the medium"
+                  + (f", {_size(c.output_bytes)} {c.kind.value}" if c.output_bytes != c.total_bytes
+                     else ""), highlight=False)
+    console.print(f"  signed by {escape(c.creator)}; manifest DICOMSEA/MANIFEST.JSN + .P7S",
+                  highlight=False)
+    if c.converted:
+        console.print(f"  {c.converted} instance(s) converted to Explicit VR Little Endian",
+                      highlight=False)
+    for s in c.skipped:
+        console.print(f"  [yellow]skipped[/yellow] {escape(s.path)}: {escape(s.reason)}",
+                      highlight=False)
+    for n in c.notes[:20]:
+        console.print(f"  [dim]{escape(n)}[/dim]", highlight=False)
+    if len(c.notes) > 20:
+        console.print(f"  [dim]... {len(c.notes) - 20} more note(s)[/dim]", highlight=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
@@ -417,10 +417,3 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
         raise MalformedDicomError("sequences nested too deeply", path=name) from exc
     return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
 
-
-def walk(elements: list[Element]) -> Iterator[Element]:
-    """Every element at every depth, in file order."""
-    for el in elements:
-        yield el
-        for item in el.items or ():
-            yield from walk(item.elements)

@@ -21,7 +21,7 @@ import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -450,7 +450,3 @@ def open_media(location: str | os.PathLike[str]) -> MediaSource:
         return IsoSource(p)
     raise MediaError("not a folder, ISO 9660 image or zip archive", path=str(location))
 
-
-def relative_posix(path: str) -> PurePosixPath:
-    """Path object for a medium path (for callers that need parts/suffixes)."""
-    return PurePosixPath(path)

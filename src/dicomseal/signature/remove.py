@@ -8,12 +8,13 @@ other bytes are copied unchanged (PS3.15 §A.3).
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from typing import BinaryIO
 
 from dicomseal.errors import UsageError
+from dicomseal.hazmat.assemble import emit_part10
 from dicomseal.hazmat.elements import Element, Item, Part10File, parse_part10
 from dicomseal.hazmat.mac_stream import DIGITAL_SIGNATURES_SEQUENCE, MAC_PARAMETERS_SEQUENCE
-from dicomseal.signature.sign import _emit
 
 __all__ = ["remove_signatures"]
 
@@ -67,23 +68,12 @@ def remove_signatures(
     ``uid`` is not found.
     """
     name = os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>"
-    with open(src, "rb") if isinstance(src, str | os.PathLike) else _nullctx(src) as fh:
+    opened = open(src, "rb") if isinstance(src, str | os.PathLike) else nullcontext(src)
+    with opened as fh:
         parsed: Part10File = parse_part10(fh, name=name)
         count = _prune_level(parsed.elements, uid)
         if uid is not None and count == 0:
             raise UsageError(f"no signature with UID {uid}", path=name)
-        _emit(parsed, dst)
+        emit_part10(parsed, dst)
     return count
-
-
-class _nullctx:  # noqa: N801 - a tiny context manager that does not close the stream
-    def __init__(self, fh: BinaryIO) -> None:
-        self.fh = fh
-
-    def __enter__(self) -> BinaryIO:
-        return self.fh
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
 

@@ -20,10 +20,9 @@ import re
 import struct
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
@@ -33,14 +32,12 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
+from dicomseal.hazmat.assemble import emit_part10
 from dicomseal.hazmat.elements import (
     IMPLICIT_VR_LE,
-    LONG_VRS,
-    UNDEFINED,
     Element,
     Item,
     Part10File,
-    copy_range,
     parse_part10,
 )
 from dicomseal.hazmat.mac_stream import (
@@ -125,68 +122,6 @@ def _purpose_item(code: int) -> Item:
         _new(0x00080102, b"SH", b"ASTM-sigpurpose"),
         _new(0x00080104, b"LO", CID7007[code].encode()),
     ])
-
-
-def _element_length(el: Element) -> int:
-    if not el.dirty:
-        return el.end - el.offset
-    if el.items is not None:
-        body = sum(_item_length(i) for i in el.items)
-        return 12 + body + (8 if el.length == UNDEFINED else 0)
-    assert el.value is not None
-    return (12 if el.vr in LONG_VRS else 8) + len(el.value)
-
-
-def _item_length(item: Item) -> int:
-    if not item.dirty:
-        return item.end - item.offset
-    body = sum(_element_length(e) for e in item.elements)
-    return 8 + body + (8 if item.length == UNDEFINED else 0)
-
-
-def _write_elements(elements: Iterable[Element], src: Part10File,
-                    out: Callable[[bytes], object]) -> None:
-    for el in elements:
-        if not el.dirty:
-            copy_range(src.fp, el.offset, el.end - el.offset, out)
-            continue
-        tag = struct.pack("<HH", el.tag >> 16, el.tag & 0xFFFF)
-        if el.items is not None:
-            if el.length == UNDEFINED:
-                out(tag + b"SQ\x00\x00" + struct.pack("<I", UNDEFINED))
-            else:
-                body = sum(_item_length(i) for i in el.items)
-                out(tag + b"SQ\x00\x00" + struct.pack("<I", body))
-            for item in el.items:
-                _write_item(item, src, out)
-            if el.length == UNDEFINED:
-                out(b"\xfe\xff\xdd\xe0\x00\x00\x00\x00")
-            continue
-        assert el.value is not None
-        if el.vr in LONG_VRS:
-            out(tag + el.vr + b"\x00\x00" + struct.pack("<I", len(el.value)) + el.value)
-        else:
-            out(tag + el.vr + struct.pack("<H", len(el.value)) + el.value)
-
-
-def _write_item(item: Item, src: Part10File, out: Callable[[bytes], object]) -> None:
-    if not item.dirty:
-        copy_range(src.fp, item.offset, item.end - item.offset, out)
-        return
-    if item.length == UNDEFINED:
-        out(b"\xfe\xff\x00\xe0" + struct.pack("<I", UNDEFINED))
-        _write_elements(item.elements, src, out)
-        out(b"\xfe\xff\x0d\xe0\x00\x00\x00\x00")
-    else:
-        body = sum(_element_length(e) for e in item.elements)
-        out(b"\xfe\xff\x00\xe0" + struct.pack("<I", body))
-        _write_elements(item.elements, src, out)
-
-
-def write_part10(src: Part10File, out: Callable[[bytes], object]) -> None:
-    """Write the (possibly edited) file: meta copied verbatim, data set re-assembled."""
-    copy_range(src.fp, 0, src.meta.end, out)
-    _write_elements(src.elements, src, out)
 
 
 def _locate(src: Part10File, location: str | None) -> tuple[list[Element], list[Element | Item]]:
@@ -371,29 +306,8 @@ def sign_file(
         _append_item(level, DIGITAL_SIGNATURES_SEQUENCE, _item(sig_elements))
         for node in path:
             node.dirty = True
-        _emit(parsed, dst)
+        emit_part10(parsed, dst)
     return SignatureRecord(uid=sig_uid, mac_id=mac_id, mac_algorithm=mac,
                            location=item or "", signed_tags=tuple(written), signed_at=when,
                            signer=credentials.certificate.subject.rfc4514_string(),
                            converted_from=converted)
-
-
-def _emit(parsed: Part10File, dst: str | os.PathLike[str] | BinaryIO) -> None:
-    """Write atomically to a path, or straight into a stream."""
-    if not isinstance(dst, str | os.PathLike):
-        write_part10(parsed, dst.write)
-        return
-    target = Path(dst)
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".dicomseal-", dir=target.parent or ".")
-    except OSError as exc:
-        raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_part10(parsed, out.write)
-        os.replace(tmp_name, target)
-    except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
-        raise

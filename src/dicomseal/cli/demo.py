@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +12,14 @@ import click
 from dicomseal.cli.options import out_console
 from dicomseal.demo import DemoStep, run_demo
 from dicomseal.report.verify import VERDICT_STYLE
+
+
+def _program() -> str:
+    """How the user started dicomseal (``.venv/bin/dicomseal`` when it is not on PATH)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "dicomseal" and argv0.is_file() and shutil.which("dicomseal") is None:
+        return os.path.relpath(argv0)
+    return "dicomseal"
 
 
 @click.command("demo")
@@ -36,8 +47,9 @@ def demo_command(out: Path) -> int:
     steps = run_demo(out, show)
     good = all(s.as_expected for s in steps)
     console.print("demo: every verdict as required" if good else "demo: verdict mismatch")
+    prog = _program()
     console.print("\nLook for yourself:", style="bold")
-    console.print(f"  dicomseal media verify {out}/tampered.iso --trust {out}/pki/root.crt.pem")
-    console.print(f"  dicomseal view {out}/tampered.iso --trust {out}/pki/root.crt.pem --open")
-    console.print(f"  dicomseal inspect {out}/vendor-unsigned-tampered")
+    console.print(f"  {prog} media verify {out}/tampered.iso --trust {out}/pki/root.crt.pem")
+    console.print(f"  {prog} view {out}/tampered.iso --trust {out}/pki/root.crt.pem --open")
+    console.print(f"  {prog} inspect {out}/vendor-unsigned-tampered")
     return 0 if good else 1

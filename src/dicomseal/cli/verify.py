@@ -19,7 +19,7 @@ from dicomseal.cli.options import (
     trust_options,
 )
 from dicomseal.errors import MediaError
-from dicomseal.media.verify import looks_like_medium
+from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.verify import verify_path

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
-from pydicom.datadict import dictionary_VR
-
 from dicomseal.errors import MalformedDicomError
 
 __all__ = [
@@ -333,6 +331,8 @@ class _Reader:
 
 def _implicit_vr(tag: int) -> bytes:
     """VR of ``tag`` from the dictionary, as DCMTK would choose it for implicit VR."""
+    from pydicom.datadict import dictionary_VR  # only implicit VR files need pydicom
+
     if tag & 0xFFFF == 0:
         return b"UL"
     if (tag >> 16) % 2 == 1:

@@ -10,10 +10,32 @@ is specified in ``docs/manifest.md``.
 
 from __future__ import annotations
 
-from dicomseal.media.create import CreateOptions, MediumCreation, OutputKind, create_medium
-from dicomseal.media.inputs import MediaProfile
-from dicomseal.media.source import MediaSource, open_media
-from dicomseal.media.verify import MediaVerification, looks_like_medium, verify_media
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dicomseal.media.create import CreateOptions, MediumCreation, OutputKind, create_medium
+    from dicomseal.media.detect import looks_like_medium
+    from dicomseal.media.inputs import MediaProfile
+    from dicomseal.media.source import MediaSource, open_media
+    from dicomseal.media.verify import MediaVerification, verify_media
+
+#: Public name -> module. Submodules load on first use (PEP 562), so that a cheap check
+#: such as ``dicomseal.media.detect`` does not import signing, ISO writing and pydicom.
+_LAZY = {
+    "CreateOptions": "create", "MediumCreation": "create", "OutputKind": "create",
+    "create_medium": "create", "looks_like_medium": "detect", "MediaProfile": "inputs",
+    "MediaSource": "source", "open_media": "source", "MediaVerification": "verify",
+    "verify_media": "verify",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dicomseal.media' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"dicomseal.media.{module}"), name)
+
 
 __all__ = [
     "CreateOptions",

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dicomseal.errors import MediaError
+from dicomseal.media.detect import MANIFEST_DIR, MANIFEST_PATH, SIGNATURE_PATH
 from dicomseal.media.digests import (
     IDENTITY_KEYWORDS,
     FrameUnit,
@@ -48,9 +49,6 @@ __all__ = [
 ]
 
 MANIFEST_SCHEMA = "dicomseal.manifest/1"
-MANIFEST_DIR = "DICOMSEA"
-MANIFEST_PATH = f"{MANIFEST_DIR}/MANIFEST.JSN"
-SIGNATURE_PATH = f"{MANIFEST_DIR}/MANIFEST.P7S"
 #: Largest manifest accepted when verifying (about 20 KB per instance: 2,000 -> 40 MB).
 MAX_MANIFEST = 256 * 1024 * 1024
 

@@ -29,6 +29,7 @@ import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
 
 from dicomseal.errors import MediaError
+from dicomseal.media.detect import detect_kind
 
 __all__ = [
     "MAX_ZIP_RATIO",
@@ -433,20 +434,17 @@ def open_media(location: str | os.PathLike[str]) -> MediaSource:
         The path does not exist, cannot be read, or is neither a folder, ISO nor zip.
     """
     p = Path(location)
-    if p.is_dir():
-        return FolderSource(p)
     if not p.exists():
         raise MediaError("no such file or folder", path=str(location))
     try:
-        with p.open("rb") as fh:
-            head = fh.read(4)
-            fh.seek(32769)
-            iso_magic = fh.read(5)
+        kind = detect_kind(p)
     except OSError as exc:
         raise MediaError(f"cannot read: {exc.strerror}", path=str(location)) from exc
-    if head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06":
+    if kind == "folder":
+        return FolderSource(p)
+    if kind == "zip":
         return ZipSource(p)
-    if iso_magic == b"CD001":
+    if kind == "iso":
         return IsoSource(p)
     raise MediaError("not a folder, ISO 9660 image or zip archive", path=str(location))
 

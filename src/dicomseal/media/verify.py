@@ -24,11 +24,9 @@ import dataclasses
 import datetime as dt
 import enum
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 from cryptography import x509
@@ -37,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from dicomseal.errors import MediaError
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.cms import verify_detached
+from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.media.manifest import (
@@ -245,29 +244,6 @@ def _change(source: MediaSource, path: str, expected: ManifestEntry, size: int,
                               digest, note=f"changes not localised: {exc}"[:300])
     return localise_change(path, expected.role, expected.size, expected.sha256, None, size,
                            digest, None)
-
-
-def looks_like_medium(path: str | os.PathLike[str]) -> bool:
-    """Whether ``dicomseal verify PATH`` should treat PATH as a whole medium.
-
-    True for a folder with ``DICOMDIR`` or ``DICOMSEA/MANIFEST.JSN`` at its root
-    (PS3.10 §8.6, docs/manifest.md), and for a file that is an ISO 9660 image or a zip
-    archive (decided by content, as :func:`~dicomseal.media.source.open_media` does).
-    """
-    p = Path(path)
-    if p.is_dir():
-        names = ("DICOMDIR", MANIFEST_PATH, "dicomdir", MANIFEST_PATH.lower())
-        return any((p / name).is_file() for name in names)
-    if not p.is_file():
-        return False
-    try:
-        with p.open("rb") as fh:
-            head = fh.read(4)
-            fh.seek(32769)
-            iso_magic = fh.read(5)
-    except OSError:
-        return False
-    return head in (b"PK\x03\x04", b"PK\x05\x06") or iso_magic == b"CD001"
 
 
 # -- worker processes (one medium handle and trust context per process) -------------------

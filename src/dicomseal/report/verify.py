@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from pydicom.datadict import keyword_for_tag
 from rich.console import Console
 from rich.markup import escape
 
@@ -25,6 +24,8 @@ VERDICT_STYLE = {Verdict.PASSED: "bold green", Verdict.FAILED: "bold red",
 
 
 def _keyword(tag: int) -> str:
+    from pydicom.datadict import keyword_for_tag  # loaded only when names are shown
+
     return keyword_for_tag(tag) or format_tag(tag)
 
 

@@ -25,11 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import pydicom
 from cryptography.hazmat.primitives import serialization
-from pydicom.datadict import tag_for_keyword
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
 from dicomseal.hazmat.assemble import emit_part10
@@ -78,6 +74,8 @@ def parse_tag(text: str) -> int:
     m = re.fullmatch(r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?", t)
     if m:
         return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
+    from pydicom.datadict import tag_for_keyword
+
     tag = tag_for_keyword(t)
     if tag is None:
         raise UsageError(f"unknown attribute {text!r} (use a keyword or (gggg,eeee))")
@@ -221,6 +219,10 @@ def _explicit_le(src: str | os.PathLike[str] | BinaryIO, name: str,
     if parsed is not None:
         yield parsed, None
         return
+    import pydicom  # conversion only: Explicit VR LE inputs never load pydicom here
+    from pydicom.errors import InvalidDicomError
+    from pydicom.uid import ExplicitVRLittleEndian
+
     fh.seek(0)
     try:
         ds = pydicom.dcmread(fh, force=False)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cryptography import x509
-from pydicom.datadict import keyword_for_tag
 
 from dicomseal.errors import DicomSealError, MalformedDicomError, MediaError, SignatureError
 from dicomseal.hazmat.elements import Element, Item, Part10File, parse_part10
@@ -71,9 +70,11 @@ def _text(el: Element | None, source: Part10File) -> str:
     return source.read_value(el).rstrip(b"\x00 ").decode("latin-1")
 
 
-def _seq_name(tag: int) -> str:
-    kw = keyword_for_tag(tag)
-    return kw or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+def _keyword(tag: int) -> str:
+    """DICOM keyword of ``tag`` (pydicom's dictionary, loaded on first use) or ``(gggg,eeee)``."""
+    from pydicom.datadict import keyword_for_tag
+
+    return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 def find_signature_sites(elements: list[Element], location: str = "") -> Iterator[SignatureSite]:
@@ -84,7 +85,7 @@ def find_signature_sites(elements: list[Element], location: str = "") -> Iterato
         if el.items is None or el.tag == DIGITAL_SIGNATURES_SEQUENCE:
             continue
         for index, item in enumerate(el.items):
-            sub = f"{_seq_name(el.tag)}[{index}]"
+            sub = f"{_keyword(el.tag)}[{index}]"
             yield from find_signature_sites(item.elements,
                                             f"{location}.{sub}" if location else sub)
 
@@ -196,8 +197,7 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
     base["signed_tags"] = covered
     absent = [t for t in signed if is_signable_tag(t) and t not in present]
     if absent:
-        names = ", ".join(keyword_for_tag(t) or f"({t >> 16:04X},{t & 0xFFFF:04X})"
-                          for t in absent)
+        names = ", ".join(_keyword(t) for t in absent)
         return _fail(uid, SignatureReason.DATA_ELEMENT_MISSING,
                      f"signed element(s) removed: {names}", **base)
     if mac_ts in _UNSUPPORTED_MAC_TS:

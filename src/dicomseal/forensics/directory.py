@@ -9,7 +9,7 @@ are nested by their order instead, so the keys can still be compared.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -18,8 +18,8 @@ from pydicom.dataset import Dataset
 from dicomseal.forensics.values import text_of
 
 __all__ = [
-    "RECORD_KEYS", "DirectoryLeaf", "DirectoryTree", "linked_order", "positional_order",
-    "read_directory",
+    "RECORD_KEYS", "DirectoryLeaf", "DirectoryTree", "iter_leaves", "linked_order",
+    "positional_order", "read_directory",
 ]
 
 #: DICOMDIR keys per record level that repeat instance attributes (PS3.3 F.5).
@@ -110,6 +110,31 @@ def positional_order(records: list[Dataset]) -> list[tuple[int, int]]:
     return [(i, depth_of.get(_record_type(r), 3)) for i, r in enumerate(records)]
 
 
+def iter_leaves(
+    records: list[Dataset], order: list[tuple[int, int]]
+) -> Iterator[tuple[int, dict[str, int], list[str]]]:
+    """Walk records in hierarchy order; yield each leaf that references a file.
+
+    Yields ``(record index, {level: index of the enclosing PATIENT/STUDY/SERIES record},
+    Referenced File ID components)`` (PS3.3 F.3.2.2: a lower record belongs to the
+    nearest preceding record of each higher level).
+    """
+    context: dict[str, int] = {}
+    for idx, _depth in order:
+        rec = records[idx]
+        rtype = _record_type(rec)
+        if rtype in _LEVELS:
+            context[rtype] = idx
+            for lower in _LEVELS[_LEVELS.index(rtype) + 1:]:
+                context.pop(lower, None)
+            continue
+        file_id = rec.get("ReferencedFileID")
+        if file_id is None:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        yield idx, dict(context), parts
+
+
 def read_directory(ds: Dataset) -> DirectoryTree:
     """Leaves of a parsed DICOMDIR dataset (never raises on broken structure)."""
     problems: list[str] = []
@@ -119,25 +144,15 @@ def read_directory(ds: Dataset) -> DirectoryTree:
         if records:
             problems.append("record offsets are inconsistent; records nested by order")
         order = positional_order(records)
-    context: dict[str, Dataset] = {}
     leaves: list[DirectoryLeaf] = []
-    for idx, _depth in order:
+    for idx, context, parts in iter_leaves(records, order):
         rec = records[idx]
         rtype = _record_type(rec)
-        if rtype in _LEVELS:
-            context[rtype] = rec
-            for lower in _LEVELS[_LEVELS.index(rtype) + 1:]:
-                context.pop(lower, None)
-            continue
-        file_id = rec.get("ReferencedFileID")
-        if file_id is None:
-            continue
-        parts = [file_id] if isinstance(file_id, str) else list(file_id)
         keys: dict[tuple[str, str], str] = {}
         for level in _LEVELS:
-            parent = context.get(level)
-            if parent is None:
+            if level not in context:
                 continue
+            parent = records[context[level]]
             for kw in RECORD_KEYS[level]:
                 if kw in parent:
                     keys[(level, kw)] = text_of(parent[kw].value)

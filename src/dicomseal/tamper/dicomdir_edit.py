@@ -15,7 +15,12 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from dicomseal.errors import MediaError
-from dicomseal.forensics.directory import RECORD_KEYS, linked_order, positional_order
+from dicomseal.forensics.directory import (
+    RECORD_KEYS,
+    iter_leaves,
+    linked_order,
+    positional_order,
+)
 from dicomseal.forensics.values import text_of
 from dicomseal.tamper.record import Change
 
@@ -77,21 +82,9 @@ def rewrite_dicomdir(
     records = list(ds.get("DirectoryRecordSequence", []) or [])
     old_tells = [int(getattr(r, "seq_item_tell", 0)) for r in records]
     order = linked_order(ds, records) or positional_order(records)
-    context: dict[str, int] = {}
     targets: dict[int, Dataset] = {}
     upper = {p.upper(): d for p, d in edited.items()}
-    for idx, _depth in order:
-        rec = records[idx]
-        rtype = text_of(rec.get("DirectoryRecordType", "")).upper()
-        if rtype in _LEVELS:
-            context[rtype] = idx
-            for lower in _LEVELS[_LEVELS.index(rtype) + 1:]:
-                context.pop(lower, None)
-            continue
-        file_id = rec.get("ReferencedFileID")
-        if file_id is None:
-            continue
-        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+    for _idx, context, parts in iter_leaves(records, order):
         path = "/".join([folder, *parts] if folder else parts).upper()
         if path in upper:
             for level in _LEVELS:

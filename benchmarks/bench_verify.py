@@ -19,66 +19,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from workload import Timing, ct_slice, timed  # noqa: E402
+
 from dicomseal.signature import MacAlgorithm, SigningCredentials, sign_file  # noqa: E402
 from pki import TestPki, make_pki  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One timed tool run (or loop of runs)."""
-
-    name: str
-    seconds: float
-    peak_rss_kib: int
-    failures: int
-
-
-def ct_instance(index: int, rows: int, columns: int, study: str, series: str) -> Dataset:
-    """A synthetic CT slice with random 12-bit pixels."""
-    ds = Dataset()
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyDate = "20260101"
-    ds.Modality = "CT"
-    ds.Manufacturer = "dicomseal TEST ONLY"
-    ds.PatientName = "Bench^Mark"
-    ds.PatientID = "BENCH-1"
-    ds.StudyInstanceUID = study
-    ds.SeriesInstanceUID = series
-    ds.InstanceNumber = index + 1
-    ds.ImagePositionPatient = [0, 0, index]
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows = rows
-    ds.Columns = columns
-    ds.BitsAllocated = 16
-    ds.BitsStored = 12
-    ds.HighBit = 11
-    ds.PixelRepresentation = 0
-    rng = np.random.default_rng(index)
-    ds.PixelData = rng.integers(0, 4096, rows * columns, dtype="<u2").tobytes()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    return ds
 
 
 def generate(folder: Path, count: int, rows: int, columns: int, pki: TestPki) -> list[Path]:
@@ -89,32 +44,12 @@ def generate(folder: Path, count: int, rows: int, columns: int, pki: TestPki) ->
     signed_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     paths = []
     for i in range(count):
-        ct_instance(i, rows, columns, study, series).save_as(unsigned, enforce_file_format=True)
+        ct_slice(i, rows, columns, study, series).save_as(unsigned, enforce_file_format=True)
         out = folder / f"CT{i:06d}.dcm"
         sign_file(unsigned, out, creds, mac=MacAlgorithm.SHA256, signed_at=signed_at)
         paths.append(out)
     unsigned.unlink()
     return paths
-
-
-GNU_TIME = Path("/usr/bin/time")
-
-
-def timed(argv: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS KiB, exit status) of one child process.
-
-    The peak RSS comes from GNU time (``%M``) when installed: the rusage of a child forked
-    straight from this (large) Python process would report *our* RSS as its high-water mark.
-    """
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
-        wrapped = ([str(GNU_TIME), "-q", "-f", "%M", "-o", rss_file.name, *argv]
-                   if GNU_TIME.exists() else argv)
-        start = time.perf_counter()
-        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        rss = int(rss_file.read().strip() or 0) if GNU_TIME.exists() else usage.ru_maxrss
-    return elapsed, rss, os.waitstatus_to_exitcode(status)
 
 
 def bench(paths: list[Path], folder: Path, pki: TestPki, dcmsign: str | None) -> list[Timing]:
@@ -124,14 +59,14 @@ def bench(paths: list[Path], folder: Path, pki: TestPki, dcmsign: str | None) ->
     sha = [shutil.which("sha256sum") or "sha256sum", *map(str, paths)]
     timed(sha)  # warm the page cache
     out = []
-    secs, rss, rc = timed(dicomseal)
+    secs, rss, rc, _cpu = timed(dicomseal)
     out.append(Timing("dicomseal verify", secs, rss, int(rc != 0)))
-    secs, rss, rc = timed(sha)
+    secs, rss, rc, _cpu = timed(sha)
     out.append(Timing("sha256sum", secs, rss, int(rc != 0)))
     if dcmsign:
         total, peak, failures = 0.0, 0, 0
         for p in paths:
-            secs, rss, rc = timed([dcmsign, "--verify", "+cf", str(pki.root.cert),
+            secs, rss, rc, _cpu = timed([dcmsign, "--verify", "+cf", str(pki.root.cert),
                                    "+uf", str(pki.intermediate.cert), str(p)])
             total, peak, failures = total + secs, max(peak, rss), failures + int(rc != 0)
         out.append(Timing("dcmsign loop", total, peak, failures))

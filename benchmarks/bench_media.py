@@ -55,8 +55,7 @@ def files_under(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*") if p.is_file())
 
 
-def bench(src: Path, medium: Path, pki: TestPki, workers: int,
-          dcmsign: str | None) -> list[Timing]:
+def bench(src: Path, medium: Path, pki: TestPki, workers: int, dcmsign: str | None) -> list[Timing]:
     """Time create, verify, sha256sum (twice) and the dcmsign loop on the same files."""
     python = [sys.executable, "-m", "dicomseal"]
     sha = shutil.which("sha256sum") or "sha256sum"
@@ -65,24 +64,59 @@ def bench(src: Path, medium: Path, pki: TestPki, workers: int,
     out: list[Timing] = []
     secs, rss, rc, cpu = timed([sha, *src_files])
     out.append(Timing("sha256sum sources", secs, rss, int(rc != 0), cpu))
-    secs, rss, rc, cpu = timed([*python, "media", "create", str(src), "--out", str(medium),
-                                "--key", str(pki.signer.key), "--cert", str(pki.signer.cert),
-                                "--chain", str(pki.intermediate.cert), "--label", "BENCH",
-                                "--workers", str(workers)])
+    secs, rss, rc, cpu = timed(
+        [
+            *python,
+            "media",
+            "create",
+            str(src),
+            "--out",
+            str(medium),
+            "--key",
+            str(pki.signer.key),
+            "--cert",
+            str(pki.signer.cert),
+            "--chain",
+            str(pki.intermediate.cert),
+            "--label",
+            "BENCH",
+            "--workers",
+            str(workers),
+        ]
+    )
     out.append(Timing("media create", secs, rss, int(rc != 0), cpu))
     medium_files = files_under(medium)
     timed([sha, *medium_files])
     secs, rss, rc, cpu = timed([sha, *medium_files])
     out.append(Timing("sha256sum medium", secs, rss, int(rc != 0), cpu))
-    secs, rss, rc, cpu = timed([*python, "media", "verify", str(medium), "--trust",
-                                str(pki.root.cert), "--workers", str(workers)])
+    secs, rss, rc, cpu = timed(
+        [
+            *python,
+            "media",
+            "verify",
+            str(medium),
+            "--trust",
+            str(pki.root.cert),
+            "--workers",
+            str(workers),
+        ]
+    )
     out.append(Timing("media verify", secs, rss, int(rc != 0), cpu))
     if dcmsign:
         instances = [p for p in medium_files if "/DICOM/" in p]
         total, peak, failures, cpu_total = 0.0, 0, 0, 0.0
         for p in instances:
-            secs, rss, rc, cpu = timed([dcmsign, "--verify", "+cf", str(pki.root.cert),
-                                        "+uf", str(pki.intermediate.cert), p])
+            secs, rss, rc, cpu = timed(
+                [
+                    dcmsign,
+                    "--verify",
+                    "+cf",
+                    str(pki.root.cert),
+                    "+uf",
+                    str(pki.intermediate.cert),
+                    p,
+                ]
+            )
             total, peak, failures = total + secs, max(peak, rss), failures + int(rc != 0)
             cpu_total += cpu
         out.append(Timing("dcmsign loop", total, peak, failures, cpu_total))
@@ -91,15 +125,24 @@ def bench(src: Path, medium: Path, pki: TestPki, workers: int,
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", choices=sorted(SIZES), default="cd",
-                        help="cd: 1,400 slices (~700 MB); dvd: 8,000 slices (~4 GB)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="cd",
+        help="cd: 1,400 slices (~700 MB); dvd: 8,000 slices (~4 GB)",
+    )
     parser.add_argument("--count", "-n", type=int, help="number of slices (overrides --size)")
     parser.add_argument("--rows", type=int, default=512, help="rows per slice (default 512)")
     parser.add_argument("--columns", type=int, default=512, help="columns (default 512)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="media verify worker processes (default 2: both cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="media verify worker processes (default 2: both cores)",
+    )
     parser.add_argument("--workdir", type=Path, help="where to write (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--no-dcmsign", action="store_true", help="skip the dcmsign loop")
@@ -121,16 +164,22 @@ def main(argv: list[str] | None = None) -> int:
             src.mkdir()
             paths = generate(src, count, args.rows, args.columns)
         size_mb = sum(p.stat().st_size for p in paths) / 2**20
-        print(f"{len(paths)} source slices, {size_mb:.1f} MB (ready in "
-              f"{time.perf_counter() - t0:.1f} s); cores: {os.cpu_count()}")
+        print(
+            f"{len(paths)} source slices, {size_mb:.1f} MB (ready in "
+            f"{time.perf_counter() - t0:.1f} s); cores: {os.cpu_count()}"
+        )
         dcmsign = None if args.no_dcmsign else shutil.which("dcmsign")
         timings = bench(src, medium, pki, args.workers, dcmsign)
         print(f"load average before: {os.getloadavg()[0]:.2f}")
-        print(f"{'step':<18} {'wall s':>8} {'cpu s':>8} {'MB/s':>8} {'peak RSS MB':>12} "
-              f"{'failures':>9}")
+        print(
+            f"{'step':<18} {'wall s':>8} {'cpu s':>8} {'MB/s':>8} {'peak RSS MB':>12} "
+            f"{'failures':>9}"
+        )
         for t in timings:
-            print(f"{t.name:<18} {t.seconds:8.2f} {t.cpu_seconds:8.2f} "
-                  f"{size_mb / t.seconds:8.1f} {t.peak_rss_kib / 1024:12.1f} {t.failures:9d}")
+            print(
+                f"{t.name:<18} {t.seconds:8.2f} {t.cpu_seconds:8.2f} "
+                f"{size_mb / t.seconds:8.1f} {t.peak_rss_kib / 1024:12.1f} {t.failures:9d}"
+            )
         by = {t.name: t for t in timings}
 
         def ratio(a: str, b: str) -> str:
@@ -138,13 +187,19 @@ def main(argv: list[str] | None = None) -> int:
             cpu = by[a].cpu_seconds / max(by[b].cpu_seconds, 1e-9)
             return f"{wall:7.2f} wall, {cpu:7.2f} cpu"
 
-        print(f"create / sha256sum(sources) : {ratio('media create', 'sha256sum sources')}"
-              "  (target <= 3)")
-        print(f"verify / sha256sum(medium)  : {ratio('media verify', 'sha256sum medium')}"
-              "  (target <= 2)")
+        print(
+            f"create / sha256sum(sources) : {ratio('media create', 'sha256sum sources')}"
+            "  (target <= 3)"
+        )
+        print(
+            f"verify / sha256sum(medium)  : {ratio('media verify', 'sha256sum medium')}"
+            "  (target <= 2)"
+        )
         if "dcmsign loop" in by:
-            print(f"verify / dcmsign loop       : {ratio('media verify', 'dcmsign loop')}"
-                  "  (target <= 0.2)")
+            print(
+                f"verify / dcmsign loop       : {ratio('media verify', 'dcmsign loop')}"
+                "  (target <= 0.2)"
+            )
         peak = max(by["media create"].peak_rss_kib, by["media verify"].peak_rss_kib) / 1024
         print(f"peak RSS create/verify      : {peak:7.1f} MB  (target < 300)")
         return 1 if any(t.failures for t in timings) else 0

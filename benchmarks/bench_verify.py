@@ -66,8 +66,17 @@ def bench(paths: list[Path], folder: Path, pki: TestPki, dcmsign: str | None) ->
     if dcmsign:
         total, peak, failures = 0.0, 0, 0
         for p in paths:
-            secs, rss, rc, _cpu = timed([dcmsign, "--verify", "+cf", str(pki.root.cert),
-                                   "+uf", str(pki.intermediate.cert), str(p)])
+            secs, rss, rc, _cpu = timed(
+                [
+                    dcmsign,
+                    "--verify",
+                    "+cf",
+                    str(pki.root.cert),
+                    "+uf",
+                    str(pki.intermediate.cert),
+                    str(p),
+                ]
+            )
             total, peak, failures = total + secs, max(peak, rss), failures + int(rc != 0)
         out.append(Timing("dcmsign loop", total, peak, failures))
     return out
@@ -75,15 +84,24 @@ def bench(paths: list[Path], folder: Path, pki: TestPki, dcmsign: str | None) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", "-n", type=int, default=200,
-                        help="number of signed instances to generate (default 200)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--count",
+        "-n",
+        type=int,
+        default=200,
+        help="number of signed instances to generate (default 200)",
+    )
     parser.add_argument("--rows", type=int, default=512, help="rows per image (default 512)")
-    parser.add_argument("--columns", type=int, default=512,
-                        help="columns per image (default 512)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to write files (default: a fresh temporary folder)")
+    parser.add_argument("--columns", type=int, default=512, help="columns per image (default 512)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where to write files (default: a fresh temporary folder)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--no-dcmsign", action="store_true", help="skip the dcmsign loop")
     args = parser.parse_args(argv)
@@ -100,15 +118,21 @@ def main(argv: list[str] | None = None) -> int:
         paths = generate(folder, args.count, args.rows, args.columns, pki)
         gen = time.perf_counter() - t0
         size_mb = sum(p.stat().st_size for p in paths) / 2**20
-        print(f"generated and signed {len(paths)} instances ({size_mb:.1f} MB) in {gen:.1f} s "
-              f"({len(paths) / gen:.1f} signatures/s, in-process sign_file)")
+        print(
+            f"generated and signed {len(paths)} instances ({size_mb:.1f} MB) in {gen:.1f} s "
+            f"({len(paths) / gen:.1f} signatures/s, in-process sign_file)"
+        )
         dcmsign = None if args.no_dcmsign else shutil.which("dcmsign")
         timings = bench(paths, folder, pki, dcmsign)
-        print(f"{'tool':<18} {'seconds':>9} {'files/s':>9} {'MB/s':>8} {'peak RSS MB':>12} "
-              f"{'failures':>9}")
+        print(
+            f"{'tool':<18} {'seconds':>9} {'files/s':>9} {'MB/s':>8} {'peak RSS MB':>12} "
+            f"{'failures':>9}"
+        )
         for t in timings:
-            print(f"{t.name:<18} {t.seconds:9.2f} {len(paths) / t.seconds:9.1f} "
-                  f"{size_mb / t.seconds:8.1f} {t.peak_rss_kib / 1024:12.1f} {t.failures:9d}")
+            print(
+                f"{t.name:<18} {t.seconds:9.2f} {len(paths) / t.seconds:9.1f} "
+                f"{size_mb / t.seconds:8.1f} {t.peak_rss_kib / 1024:12.1f} {t.failures:9d}"
+            )
         by = {t.name: t for t in timings}
         ours = by["dicomseal verify"].seconds
         print(f"ratio dicomseal / sha256sum    : {ours / by['sha256sum'].seconds:6.2f}")

@@ -74,8 +74,11 @@ def timed(argv: list[str]) -> tuple[float, int, int, float]:
     also measures the neighbours.
     """
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
-        wrapped = ([str(GNU_TIME), "-q", "-f", "%M %U %S", "-o", rss_file.name, *argv]
-                   if GNU_TIME.exists() else argv)
+        wrapped = (
+            [str(GNU_TIME), "-q", "-f", "%M %U %S", "-o", rss_file.name, *argv]
+            if GNU_TIME.exists()
+            else argv
+        )
         start = time.perf_counter()
         proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _out, err = proc.communicate()

@@ -15,8 +15,12 @@ def test_demo_scenario(tmp_path: Path) -> None:
     seen: list[DemoStep] = []
     steps = run_demo(tmp_path / "demo", seen.append)
     assert steps == seen
-    assert [s.verdict for s in steps] == [Verdict.PASSED, Verdict.FAILED,
-                                          Verdict.INDETERMINATE, Verdict.INDETERMINATE]
+    assert [s.verdict for s in steps] == [
+        Verdict.PASSED,
+        Verdict.FAILED,
+        Verdict.INDETERMINATE,
+        Verdict.INDETERMINATE,
+    ]
     assert all(s.as_expected for s in steps)
     forged = steps[1]
     assert "PatientName" in forged.detail and FORGED_NAME in forged.detail

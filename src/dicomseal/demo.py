@@ -62,8 +62,9 @@ def _changes(result: MediaVerification) -> str:
     parts: list[str] = []
     for change in result.manifest.changed:
         for attr in change.attributes:
-            parts.append(f"{change.path}: {attr.keyword} signed {attr.signed!r}, "
-                         f"found {attr.found!r}")
+            parts.append(
+                f"{change.path}: {attr.keyword} signed {attr.signed!r}, found {attr.found!r}"
+            )
     if not parts:
         return result.message
     more = f" (+{len(parts) - 2} more)" if len(parts) > 2 else ""
@@ -92,30 +93,60 @@ def run_demo(out: Path, report: Callable[[DemoStep], None]) -> list[DemoStep]:
         report(step)
 
     medium = out / "medium.iso"
-    created = create_medium([samples], medium, creds,
-                            CreateOptions(created_at=dt.datetime.now(dt.UTC),
-                                          label="DICOMSEAL DEMO"))
+    created = create_medium(
+        [samples],
+        medium,
+        creds,
+        CreateOptions(created_at=dt.datetime.now(dt.UTC), label="DICOMSEAL DEMO"),
+    )
     genuine = _verify(medium, trust)
-    record(DemoStep("signed CD as burnt by the clinic", genuine.verdict, Verdict.PASSED,
-                    f"{created.instances} instances, {genuine.message}", str(medium)))
+    record(
+        DemoStep(
+            "signed CD as burnt by the clinic",
+            genuine.verdict,
+            Verdict.PASSED,
+            f"{created.instances} instances, {genuine.message}",
+            str(medium),
+        )
+    )
 
     tampered = out / "tampered.iso"
     tamper_medium(medium, tampered, TamperMode.REMASTER, {"PatientName": FORGED_NAME})
     forged = _verify(tampered, trust)
-    record(DemoStep("same CD, patient name rewritten everywhere and re-burnt",
-                    forged.verdict, Verdict.FAILED, _changes(forged), str(tampered)))
+    record(
+        DemoStep(
+            "same CD, patient name rewritten everywhere and re-burnt",
+            forged.verdict,
+            Verdict.FAILED,
+            _changes(forged),
+            str(tampered),
+        )
+    )
 
     untrusted = _verify(medium, TrustContext.load([pki.untrusted_root.cert]))
-    record(DemoStep("genuine CD, receiver does not trust the clinic's key",
-                    untrusted.verdict, Verdict.INDETERMINATE, untrusted.message, str(medium)))
+    record(
+        DemoStep(
+            "genuine CD, receiver does not trust the clinic's key",
+            untrusted.verdict,
+            Verdict.INDETERMINATE,
+            untrusted.message,
+            str(medium),
+        )
+    )
 
     vendor = build_vendor_medium(out / "vendor-unsigned")
     vendor_forged = out / "vendor-unsigned-tampered"
     tamper_medium(vendor, vendor_forged, TamperMode.CONSISTENT, {"PatientName": FORGED_NAME})
     inspection = inspect_media(vendor_forged)
     flags = sum(1 for f in inspection.findings if f.severity >= Severity.MEDIUM)
-    record(DemoStep("unsigned vendor CD, same careful edit", inspection.verdict,
-                    Verdict.INDETERMINATE,
-                    f"{flags} red flag(s) at medium or above: without a signature the edit "
-                    f"cannot be detected", str(vendor_forged)))
+    record(
+        DemoStep(
+            "unsigned vendor CD, same careful edit",
+            inspection.verdict,
+            Verdict.INDETERMINATE,
+            f"{flags} red flag(s) at medium or above: without a signature the edit "
+            f"cannot be detected",
+            str(vendor_forged),
+        )
+    )
     return steps

@@ -20,8 +20,10 @@ def clean_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def medium_copy(clean_medium: Path, tmp_path: Path) -> Callable[[str], Path]:
     """Copy of the clean medium under a name that says what anomaly it will get."""
+
     def make(anomaly: str) -> Path:
         dest = tmp_path / anomaly
         shutil.copytree(clean_medium, dest)
         return dest
+
     return make

@@ -43,17 +43,23 @@ def test_dcmtk_dcmmkdir_medium(tmp_path: Path) -> None:
     (medium / "DICOM").mkdir(parents=True)
     for i, f in enumerate(write_sample_studies(tmp_path / "src")):
         shutil.copy(f, medium / "DICOM" / f"IMG{i:05d}")
-    subprocess.run([tool, "+r", "+D", "DICOMDIR", "DICOM"], cwd=medium, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [tool, "+r", "+D", "DICOMDIR", "DICOM"], cwd=medium, check=True, capture_output=True
+    )
     report = inspect_media(medium)
     assert report.instances == 12
     assert report.at_least(Severity.LOW) == ()
 
 
-@pytest.mark.parametrize(("name", "index"), [
-    ("vendor-sqlite", IndexFormat.SQLITE), ("vendor-xml.iso", IndexFormat.XML),
-    ("vendor-csv", IndexFormat.CSV), ("vendor-none.iso", IndexFormat.NONE),
-])
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [
+        ("vendor-sqlite", IndexFormat.SQLITE),
+        ("vendor-xml.iso", IndexFormat.XML),
+        ("vendor-csv", IndexFormat.CSV),
+        ("vendor-none.iso", IndexFormat.NONE),
+    ],
+)
 def test_vendor_like_media(tmp_path: Path, name: str, index: IndexFormat) -> None:
     medium = build_vendor_medium(tmp_path / name, index=index)
     report = inspect_media(medium)

@@ -37,7 +37,8 @@ def test_xml_index_with_entities_is_refused(medium_copy: MakeMedium) -> None:
     medium = medium_copy("xml-index-with-entity-expansion")
     (medium / "INDEX.XML").write_text(
         '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
-        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><x PatientID="&b;" PatientName="n"/>')
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><x PatientID="&b;" PatientName="n"/>'
+    )
     hits = [f for f in inspect(medium).findings if f.code == "vendor-index-unreadable"]
     assert hits and "DOCTYPE" in str(hits[0].evidence["reason"])
 

@@ -12,8 +12,7 @@ from dicomseal.forensics import Severity
 from dicomseal.forensics.rules.age import age_in
 
 
-@pytest.mark.parametrize(("unit", "expected"), [("Y", 53), ("M", 646), ("W", 2812),
-                                                ("D", 19686)])
+@pytest.mark.parametrize(("unit", "expected"), [("Y", 53), ("M", 646), ("W", 2812), ("D", 19686)])
 def test_age_in_units(unit: str, expected: int) -> None:
     assert age_in(unit, dt.date(1970, 4, 12), dt.date(2024, 3, 5)) == expected
 
@@ -34,6 +33,7 @@ def test_age_off_by_one_tolerated(medium_copy: MakeMedium) -> None:
     medium = medium_copy("age-off-by-one-year")
     target = first_instance(medium)
     import pydicom
+
     age = pydicom.dcmread(target).PatientAge
     edit(target, PatientAge=f"{int(age[:3]) + 1:03d}Y")
     assert not [f for f in inspect(medium).findings if f.code == "patient-age-mismatch"]

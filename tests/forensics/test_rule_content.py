@@ -21,7 +21,7 @@ def test_autorun_and_program_added(medium_copy: MakeMedium) -> None:
     (medium / "RUN.EXE").write_bytes(b"MZ" + b"\x00" * 100)
     (medium / "tool.sh").write_bytes(b"#!/bin/sh\necho\n")
     report = inspect(medium)
-    by_code = {(f.code, f.paths) : f.severity for f in report.findings}
+    by_code = {(f.code, f.paths): f.severity for f in report.findings}
     assert by_code[("autorun-file", ("AUTORUN.INF",))] is Severity.MEDIUM
     assert by_code[("executable-file", ("RUN.EXE",))] is Severity.MEDIUM
     assert by_code[("executable-file", ("tool.sh",))] is Severity.MEDIUM

@@ -11,8 +11,12 @@ from dicomseal.forensics import Severity
 
 def test_clean_dates_ordered(clean_medium: Path) -> None:
     codes = {f.code for f in inspect(clean_medium).findings}
-    assert not codes & {"birth-after-study", "study-after-acquisition", "date-malformed",
-                        "study-long-before-acquisition"}
+    assert not codes & {
+        "birth-after-study",
+        "study-after-acquisition",
+        "date-malformed",
+        "study-long-before-acquisition",
+    }
 
 
 def test_birth_after_study(medium_copy: MakeMedium) -> None:

@@ -54,5 +54,6 @@ def test_dicomdir_offsets_broken_reported_and_still_compared(medium_copy: MakeMe
     assert tree.problems and len(tree.leaves) == 12
     report = inspect(medium)
     assert [f.severity for f in report.findings if f.code == "dicomdir-structure"] == [
-        Severity.MEDIUM]
+        Severity.MEDIUM
+    ]
     assert "dicomdir-referenced-missing" not in {f.code for f in report.findings}

@@ -10,8 +10,9 @@ from dicomseal.forensics import Severity
 
 
 def test_clean_entities_consistent(clean_medium: Path) -> None:
-    assert not [f for f in inspect(clean_medium).findings
-                if f.code.endswith("-attribute-inconsistent")]
+    assert not [
+        f for f in inspect(clean_medium).findings if f.code.endswith("-attribute-inconsistent")
+    ]
 
 
 def test_accession_changed_in_one_instance(medium_copy: MakeMedium) -> None:

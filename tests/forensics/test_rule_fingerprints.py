@@ -14,8 +14,7 @@ from dicomseal.tamper.edits import edit_careless
 
 
 def test_clean_fingerprints_agree(clean_medium: Path) -> None:
-    assert not [f for f in inspect(clean_medium).findings
-                if f.code == "writer-fingerprint-outlier"]
+    assert not [f for f in inspect(clean_medium).findings if f.code == "writer-fingerprint-outlier"]
 
 
 def test_one_instance_rewritten_by_editor(medium_copy: MakeMedium) -> None:
@@ -36,8 +35,11 @@ def test_one_instance_rewritten_by_real_dcmodify(medium_copy: MakeMedium) -> Non
         pytest.skip("DCMTK dcmodify not installed")
     medium = medium_copy("one-instance-rewritten-by-dcmodify")
     target = first_instance(medium)
-    subprocess.run([tool, "-nb", "-m", "PatientName=MOUSE^MICKEY", str(target)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [tool, "-nb", "-m", "PatientName=MOUSE^MICKEY", str(target)],
+        check=True,
+        capture_output=True,
+    )
     report = inspect(medium)
     hits = [f for f in report.findings if f.code == "writer-fingerprint-outlier"]
     assert [h.paths for h in hits] == [(target.relative_to(medium).as_posix(),)]
@@ -52,4 +54,5 @@ def test_preamble_only_difference_is_low(medium_copy: MakeMedium) -> None:
     target.write_bytes(bytes(data))
     hits = [f for f in inspect(medium).findings if f.code == "writer-fingerprint-outlier"]
     assert [(h.paths, h.severity) for h in hits] == [
-        ((target.relative_to(medium).as_posix(),), Severity.LOW)]
+        ((target.relative_to(medium).as_posix(),), Severity.LOW)
+    ]

@@ -46,11 +46,14 @@ def test_record_date_outlier(vendor_iso: Path) -> None:
     dates = dict(snap.iso.record_dates)
     victim = sorted(p for p in dates if snap.instance(p) is not None)[0]
     dates[victim] = dates[victim] + dt.timedelta(days=30)
-    iso = IsoInfo(snap.iso.volume_created, snap.iso.volume_modified, snap.iso.identifiers,
-                  MappingProxyType(dates))
+    iso = IsoInfo(
+        snap.iso.volume_created,
+        snap.iso.volume_modified,
+        snap.iso.identifiers,
+        MappingProxyType(dates),
+    )
     report = evaluate(dataclasses.replace(snap, iso=iso))
     hits = [f for f in report.findings if f.code == "iso-record-date-outlier"]
     assert [h.paths for h in hits] == [(victim,)]
     assert "iso-volume-before-record" in {f.code for f in report.findings}
-    assert max(f.severity for f in report.findings if f.code.startswith("iso-")) \
-        is Severity.MEDIUM
+    assert max(f.severity for f in report.findings if f.code.startswith("iso-")) is Severity.MEDIUM

@@ -12,8 +12,12 @@ from dicomseal.forensics import Severity
 
 def test_clean_medium_has_no_reference_findings(clean_medium: Path) -> None:
     report = inspect(clean_medium)
-    assert not codes(report) & {"dicomdir-referenced-missing", "unreferenced-instance",
-                                "dicomdir-path-traversal", "no-dicomdir"}
+    assert not codes(report) & {
+        "dicomdir-referenced-missing",
+        "unreferenced-instance",
+        "dicomdir-path-traversal",
+        "no-dicomdir",
+    }
 
 
 def test_instance_deleted_dicomdir_stale(medium_copy: MakeMedium) -> None:

@@ -13,8 +13,11 @@ from dicomseal.forensics import Severity
 from dicomseal.forensics.vendor_index import index_format, read_index
 from dicomseal.tamper import IndexFormat, build_vendor_medium
 
-FORMATS = {IndexFormat.SQLITE: "INDEX.DB", IndexFormat.XML: "INDEX.XML",
-           IndexFormat.CSV: "INDEX.CSV"}
+FORMATS = {
+    IndexFormat.SQLITE: "INDEX.DB",
+    IndexFormat.XML: "INDEX.XML",
+    IndexFormat.CSV: "INDEX.CSV",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,9 @@ def test_clean_index_agrees(media: dict[IndexFormat, Path], fmt: IndexFormat) ->
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_index_name_differs_from_dicom(media: dict[IndexFormat, Path], fmt: IndexFormat,
-                                       tmp_path: Path) -> None:
+def test_index_name_differs_from_dicom(
+    media: dict[IndexFormat, Path], fmt: IndexFormat, tmp_path: Path
+) -> None:
     medium = tmp_path / f"index-{fmt.value}-patient-name-differs"
     shutil.copytree(media[fmt], medium)
     _rename_in_index(medium, fmt)
@@ -82,15 +86,18 @@ def test_access_index_read_through_mdbtools_interface(
     bin_dir.mkdir()
     (bin_dir / "mdb-tables").write_text("#!/bin/sh\necho Patients\n")
     (bin_dir / "mdb-export").write_text(
-        '#!/bin/sh\necho \'"PatID","PatName","DOB"\'\n'
-        'echo \'"DS0001","MOUSE^MICKEY","19700412"\'\n')
+        '#!/bin/sh\necho \'"PatID","PatName","DOB"\'\necho \'"DS0001","MOUSE^MICKEY","19700412"\'\n'
+    )
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     medium = medium_copy("access-index-patient-name-differs")
     (medium / "PATIENTS.MDB").write_bytes(b"\x00\x01\x00\x00Standard Jet DB\x00" + b"\x00" * 64)
-    hits = [f for f in inspect(medium).findings if f.code == "vendor-index-mismatch"
-            and f.paths[0] == "PATIENTS.MDB"]
+    hits = [
+        f
+        for f in inspect(medium).findings
+        if f.code == "vendor-index-mismatch" and f.paths[0] == "PATIENTS.MDB"
+    ]
     assert len(hits) == 1
     assert hits[0].evidence["keyword"] == "PatientName"
     assert hits[0].evidence["index"] == "MOUSE^MICKEY"

@@ -49,8 +49,9 @@ def sample_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_medium(tmp_path_factory: pytest.TempPathFactory, sample_src: Path,
-                  creds: SigningCredentials) -> Path:
+def sample_medium(
+    tmp_path_factory: pytest.TempPathFactory, sample_src: Path, creds: SigningCredentials
+) -> Path:
     """A signed folder medium from the synthetic studies (never modified: copy it)."""
     out = tmp_path_factory.mktemp("sample-medium") / "medium"
     make_medium([sample_src], out, creds, label="Sample CD")

@@ -18,11 +18,11 @@ def pydicom_test_files() -> Path:
     return Path(pydicom.__file__).parent / "data" / "test_files"
 
 
-def make_medium(sources: list[Path], out: Path, creds: SigningCredentials,
-                **options: object) -> MediumCreation:
+def make_medium(
+    sources: list[Path], out: Path, creds: SigningCredentials, **options: object
+) -> MediumCreation:
     """Create a medium with the test clock."""
-    return create_medium(sources, out, creds,
-                         CreateOptions(created_at=CREATED_AT, **options))  # type: ignore[arg-type]
+    return create_medium(sources, out, creds, CreateOptions(created_at=CREATED_AT, **options))  # type: ignore[arg-type]
 
 
 def instance_paths(medium: Path) -> list[Path]:

@@ -26,8 +26,9 @@ _COMPONENT = re.compile(r"^[A-Z0-9_]{1,8}$")
 
 
 @pytest.fixture(scope="module")
-def real_media(tmp_path_factory: pytest.TempPathFactory, creds: SigningCredentials,
-               sample_src: Path) -> dict[str, Path]:
+def real_media(
+    tmp_path_factory: pytest.TempPathFactory, creds: SigningCredentials, sample_src: Path
+) -> dict[str, Path]:
     """pydicom's DICOMDIR test file-set + synthetic studies as folder, ISO and zip."""
     base = tmp_path_factory.mktemp("real")
     sources = [pydicom_test_files() / "dicomdirtests", sample_src]
@@ -39,8 +40,9 @@ def real_media(tmp_path_factory: pytest.TempPathFactory, creds: SigningCredentia
 
 
 @pytest.mark.parametrize("kind", ["folder", "cd.iso", "cd.zip"])
-def test_real_sample_medium_verifies_passed(real_media: dict[str, Path], trust: TrustContext,
-                                            kind: str) -> None:
+def test_real_sample_medium_verifies_passed(
+    real_media: dict[str, Path], trust: TrustContext, kind: str
+) -> None:
     with open_media(real_media[kind]) as source:
         result = verify_media(source, trust)
     assert result.verdict is Verdict.PASSED, result.message
@@ -78,26 +80,35 @@ def test_pydicom_reads_dicomdir_without_warnings(real_media: dict[str, Path]) ->
 
 def test_dcmdump_reads_dicomdir_without_warnings(real_media: dict[str, Path]) -> None:
     dcmdump = require_tool("dcmdump")
-    proc = subprocess.run([dcmdump, str(real_media["folder"] / "DICOMDIR")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [dcmdump, str(real_media["folder"] / "DICOMDIR")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0
     assert proc.stderr == ""
     assert "DirectoryRecordType" in proc.stdout
 
 
-def test_dcmsign_verifies_every_instance_on_the_medium(real_media: dict[str, Path],
-                                                       pki: TestPki) -> None:
+def test_dcmsign_verifies_every_instance_on_the_medium(
+    real_media: dict[str, Path], pki: TestPki
+) -> None:
     dcmsign = require_tool("dcmsign")
     paths = instance_paths(real_media["folder"])
     for p in paths[:: max(1, len(paths) // 12)] + paths[-1:]:  # a spread, keeps CI fast
-        proc = subprocess.run([dcmsign, "+cf", str(pki.root.cert), "+uf",
-                               str(pki.intermediate.cert), str(p)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [dcmsign, "+cf", str(pki.root.cert), "+uf", str(pki.intermediate.cert), str(p)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 0, (p, proc.stdout, proc.stderr)
 
 
 def test_iso_volume_identifier_is_fileset_id_and_names_are_level1(
-        real_media: dict[str, Path]) -> None:
+    real_media: dict[str, Path],
+) -> None:
     iso = pycdlib.PyCdlib()
     iso.open(str(real_media["cd.iso"]))
     try:
@@ -115,32 +126,60 @@ def test_manifest_covers_every_file_except_itself(real_media: dict[str, Path]) -
     root = real_media["folder"]
     manifest = Manifest.from_bytes((root / MANIFEST_PATH).read_bytes())
     on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
-    assert {e.path for e in manifest.files} == on_disk - {MANIFEST_PATH,
-                                                         "DICOMSEA/MANIFEST.P7S"}
+    assert {e.path for e in manifest.files} == on_disk - {MANIFEST_PATH, "DICOMSEA/MANIFEST.P7S"}
     inst = next(e for e in manifest.files if e.instance and "PatientName" in e.instance.identity)
     assert inst.instance is not None
     assert set(inst.instance.identity) <= {
-        "PatientName", "PatientID", "PatientBirthDate", "PatientAge", "PatientSex",
-        "AccessionNumber", "StudyDate", "StudyTime", "InstitutionName", "StudyInstanceUID",
-        "SeriesInstanceUID"}
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "PatientAge",
+        "PatientSex",
+        "AccessionNumber",
+        "StudyDate",
+        "StudyTime",
+        "InstitutionName",
+        "StudyInstanceUID",
+        "SeriesInstanceUID",
+    }
     assert "(0010,0010)" in inst.instance.attributes
     assert inst.instance.frames
 
 
-def test_manifest_signature_verifies_with_openssl(real_media: dict[str, Path],
-                                                   pki: TestPki) -> None:
+def test_manifest_signature_verifies_with_openssl(
+    real_media: dict[str, Path], pki: TestPki
+) -> None:
     openssl = require_tool("openssl")
     root = real_media["folder"]
     proc = subprocess.run(
-        [openssl, "cms", "-verify", "-binary", "-inform", "DER",
-         "-in", str(root / "DICOMSEA/MANIFEST.P7S"), "-content", str(root / MANIFEST_PATH),
-         "-CAfile", str(pki.root.cert), "-purpose", "any", "-out", "/dev/null"],
-        capture_output=True, text=True, check=False)
+        [
+            openssl,
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(root / "DICOMSEA/MANIFEST.P7S"),
+            "-content",
+            str(root / MANIFEST_PATH),
+            "-CAfile",
+            str(pki.root.cert),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
-def test_converts_implicit_and_rle_to_explicit_le(tmp_path: Path, creds: SigningCredentials,
-                                                  trust: TrustContext) -> None:
+def test_converts_implicit_and_rle_to_explicit_le(
+    tmp_path: Path, creds: SigningCredentials, trust: TrustContext
+) -> None:
     src = tmp_path / "src"
     src.mkdir()
     tf = pydicom_test_files()
@@ -149,10 +188,13 @@ def test_converts_implicit_and_rle_to_explicit_le(tmp_path: Path, creds: Signing
     created = make_medium([src], tmp_path / "out", creds)
     assert created.converted == 2
     for p in instance_paths(tmp_path / "out"):
-        assert dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID == \
-            "1.2.840.10008.1.2.1"
-    records = {r.DirectoryRecordType
-               for r in dcmread(tmp_path / "out" / "DICOMDIR").DirectoryRecordSequence}
+        assert (
+            dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+        )
+    records = {
+        r.DirectoryRecordType
+        for r in dcmread(tmp_path / "out" / "DICOMDIR").DirectoryRecordSequence
+    }
     assert {"SR DOCUMENT", "RT PLAN"} <= records
     with open_media(tmp_path / "out") as source:
         assert verify_media(source, trust).verdict is Verdict.PASSED
@@ -165,6 +207,7 @@ def test_refuses_clearly_when_codec_missing(tmp_path: Path, creds: SigningCreden
     (src / "a").write_bytes((pydicom_test_files() / "MR_small_jpeg_ls_lossless.dcm").read_bytes())
     try:
         import pyjpegls  # type: ignore[import-not-found]  # noqa: F401
+
         pytest.skip("a JPEG-LS codec is installed")
     except ImportError:
         pass
@@ -173,8 +216,9 @@ def test_refuses_clearly_when_codec_missing(tmp_path: Path, creds: SigningCreden
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("DICOMDIR"))
 
 
-def test_odd_source_names_and_non_dicom_files(tmp_path: Path, creds: SigningCredentials,
-                                              sample_src: Path, trust: TrustContext) -> None:
+def test_odd_source_names_and_non_dicom_files(
+    tmp_path: Path, creds: SigningCredentials, sample_src: Path, trust: TrustContext
+) -> None:
     src = tmp_path / "weird layout" / "deeper still"
     src.mkdir(parents=True)
     for i, p in enumerate(sorted(sample_src.glob("*.dcm"))[:3]):
@@ -187,9 +231,9 @@ def test_odd_source_names_and_non_dicom_files(tmp_path: Path, creds: SigningCred
         assert verify_media(source, trust).verdict is Verdict.PASSED
 
 
-def test_viewer_is_copied_with_iso_names_and_covered(tmp_path: Path, creds: SigningCredentials,
-                                                     sample_src: Path,
-                                                     trust: TrustContext) -> None:
+def test_viewer_is_copied_with_iso_names_and_covered(
+    tmp_path: Path, creds: SigningCredentials, sample_src: Path, trust: TrustContext
+) -> None:
     viewer = tmp_path / "My Viewer"
     (viewer / "lib").mkdir(parents=True)
     (viewer / "viewer-app.exe").write_bytes(b"MZ fake viewer")
@@ -202,16 +246,18 @@ def test_viewer_is_copied_with_iso_names_and_covered(tmp_path: Path, creds: Sign
     assert result.verdict is Verdict.PASSED
 
 
-def test_refuses_non_empty_output_folder(tmp_path: Path, creds: SigningCredentials,
-                                         sample_src: Path) -> None:
+def test_refuses_non_empty_output_folder(
+    tmp_path: Path, creds: SigningCredentials, sample_src: Path
+) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "x").write_text("x")
     with pytest.raises(UsageError):
         make_medium([sample_src], tmp_path / "out", creds)
 
 
-def test_parallel_create_and_verify_agree(tmp_path: Path, creds: SigningCredentials,
-                                          sample_src: Path, trust: TrustContext) -> None:
+def test_parallel_create_and_verify_agree(
+    tmp_path: Path, creds: SigningCredentials, sample_src: Path, trust: TrustContext
+) -> None:
     make_medium([sample_src], tmp_path / "out", creds, workers=2)
     with open_media(tmp_path / "out") as source:
         serial = verify_media(source, trust, workers=1)
@@ -225,45 +271,125 @@ def test_cli_create_then_verify_iso(tmp_path: Path, pki: TestPki, sample_src: Pa
 
     iso = tmp_path / "patient.iso"
     create = subprocess.run(
-        [sys.executable, "-m", "dicomseal", "media", "create", str(sample_src), "--out",
-         str(iso), "--key", str(pki.signer.key), "--cert", str(pki.signer.cert), "--chain",
-         str(pki.intermediate.cert), "--label", "Sample CD", "--workers", "1"],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "dicomseal",
+            "media",
+            "create",
+            str(sample_src),
+            "--out",
+            str(iso),
+            "--key",
+            str(pki.signer.key),
+            "--cert",
+            str(pki.signer.cert),
+            "--chain",
+            str(pki.intermediate.cert),
+            "--label",
+            "Sample CD",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert create.returncode == 0, create.stderr
     assert "9 instance(s) signed" in create.stdout and "2 patient(s)" in create.stdout
     verify = subprocess.run(
-        [sys.executable, "-m", "dicomseal", "media", "verify", str(iso), "--trust",
-         str(pki.root.cert)], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "dicomseal",
+            "media",
+            "verify",
+            str(iso),
+            "--trust",
+            str(pki.root.cert),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "PASSED" in verify.stdout
     untrusted = subprocess.run(
-        [sys.executable, "-m", "dicomseal", "media", "verify", str(iso), "--trust",
-         str(pki.untrusted_root.cert)], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "dicomseal",
+            "media",
+            "verify",
+            str(iso),
+            "--trust",
+            str(pki.untrusted_root.cert),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert untrusted.returncode == 3
     missing = subprocess.run(
         [sys.executable, "-m", "dicomseal", "media", "verify", str(tmp_path / "nope.iso")],
-        capture_output=True, text=True, check=False)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert missing.returncode == 4
 
 
-def test_encrypted_key_password_from_environment(tmp_path: Path, pki: TestPki,
-                                                 sample_src: Path) -> None:
+def test_encrypted_key_password_from_environment(
+    tmp_path: Path, pki: TestPki, sample_src: Path
+) -> None:
     import os
     import sys
 
     env = {**os.environ, "DICOMSEAL_KEY_PASSWORD": pki.password}
     proc = subprocess.run(
-        [sys.executable, "-m", "dicomseal", "media", "create", str(sample_src), "--out",
-         str(tmp_path / "m.zip"), "--key", str(pki.encrypted_signer_key), "--cert",
-         str(pki.signer.cert)], capture_output=True, text=True, check=False, env=env,
-        stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "dicomseal",
+            "media",
+            "create",
+            str(sample_src),
+            "--out",
+            str(tmp_path / "m.zip"),
+            "--key",
+            str(pki.encrypted_signer_key),
+            "--cert",
+            str(pki.signer.cert),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr
     env.pop("DICOMSEAL_KEY_PASSWORD")
     proc = subprocess.run(
-        [sys.executable, "-m", "dicomseal", "media", "create", str(sample_src), "--out",
-         str(tmp_path / "m2.zip"), "--key", str(pki.encrypted_signer_key), "--cert",
-         str(pki.signer.cert)], capture_output=True, text=True, check=False, env=env,
-        stdin=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "dicomseal",
+            "media",
+            "create",
+            str(sample_src),
+            "--out",
+            str(tmp_path / "m2.zip"),
+            "--key",
+            str(pki.encrypted_signer_key),
+            "--cert",
+            str(pki.signer.cert),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 2 and "DICOMSEAL_KEY_PASSWORD" in proc.stderr
     assert not (tmp_path / "m2.zip").exists()
 
@@ -271,17 +397,17 @@ def test_encrypted_key_password_from_environment(tmp_path: Path, pki: TestPki,
 def test_help_teaches(pki: TestPki) -> None:
     import sys
 
-    for args in (["media", "--help"], ["media", "create", "--help"],
-                 ["media", "verify", "--help"]):
-        proc = subprocess.run([sys.executable, "-m", "dicomseal", *args],
-                              capture_output=True, text=True, check=False)
+    for args in (["media", "--help"], ["media", "create", "--help"], ["media", "verify", "--help"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "dicomseal", *args], capture_output=True, text=True, check=False
+        )
         assert proc.returncode == 0
         assert "Example" in proc.stdout or "dicomseal media" in proc.stdout
 
 
-def test_ecdsa_creator_medium_passes_and_dcmsign_agrees(tmp_path: Path, pki: TestPki,
-                                                        sample_src: Path,
-                                                        trust: TrustContext) -> None:
+def test_ecdsa_creator_medium_passes_and_dcmsign_agrees(
+    tmp_path: Path, pki: TestPki, sample_src: Path, trust: TrustContext
+) -> None:
     from cryptography import x509
 
     ec = SigningCredentials.load(pki.ec_signer.key, pki.ec_signer.cert)
@@ -292,14 +418,25 @@ def test_ecdsa_creator_medium_passes_and_dcmsign_agrees(tmp_path: Path, pki: Tes
         result = verify_media(source, trust)
     assert result.verdict is Verdict.PASSED
     dcmsign = require_tool("dcmsign")
-    proc = subprocess.run([dcmsign, "+cf", str(pki.root.cert), "+uf", str(pki.intermediate.cert),
-                           str(instance_paths(tmp_path / "ec")[0])],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            dcmsign,
+            "+cf",
+            str(pki.root.cert),
+            "+uf",
+            str(pki.intermediate.cert),
+            str(instance_paths(tmp_path / "ec")[0]),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_dvd_jpeg_profile_keeps_jpeg_bytes(tmp_path: Path, creds: SigningCredentials,
-                                           trust: TrustContext) -> None:
+def test_dvd_jpeg_profile_keeps_jpeg_bytes(
+    tmp_path: Path, creds: SigningCredentials, trust: TrustContext
+) -> None:
     src = tmp_path / "src"
     src.mkdir()
     jpeg = pydicom_test_files() / "SC_rgb_jpeg_dcmtk.dcm"
@@ -307,14 +444,17 @@ def test_dvd_jpeg_profile_keeps_jpeg_bytes(tmp_path: Path, creds: SigningCredent
     created = make_medium([src], tmp_path / "dvd", creds, profile=MediaProfile.STD_GEN_DVD_JPEG)
     assert created.converted == 0
     (inst,) = instance_paths(tmp_path / "dvd")
-    assert dcmread(inst, stop_before_pixels=True).file_meta.TransferSyntaxUID == \
-        "1.2.840.10008.1.2.4.50"
+    assert (
+        dcmread(inst, stop_before_pixels=True).file_meta.TransferSyntaxUID
+        == "1.2.840.10008.1.2.4.50"
+    )
     with open_media(tmp_path / "dvd") as source:
         assert verify_media(source, trust).verdict is Verdict.PASSED
 
 
-def test_refuses_input_whose_earlier_signature_fails(tmp_path: Path, creds: SigningCredentials,
-                                                     sample_src: Path) -> None:
+def test_refuses_input_whose_earlier_signature_fails(
+    tmp_path: Path, creds: SigningCredentials, sample_src: Path
+) -> None:
     from dicomseal.signature import sign_file
 
     src = tmp_path / "src"
@@ -329,8 +469,9 @@ def test_refuses_input_whose_earlier_signature_fails(tmp_path: Path, creds: Sign
     assert not (tmp_path / "out").exists()
 
 
-def test_keeps_valid_earlier_signature(tmp_path: Path, creds: SigningCredentials,
-                                       sample_src: Path, trust: TrustContext) -> None:
+def test_keeps_valid_earlier_signature(
+    tmp_path: Path, creds: SigningCredentials, sample_src: Path, trust: TrustContext
+) -> None:
     from dicomseal.signature import sign_file
 
     src = tmp_path / "src"

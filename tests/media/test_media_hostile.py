@@ -48,8 +48,9 @@ def dicomdir_file_id_with_dotdot(medium_copy: Path) -> Path:
     return medium_copy
 
 
-def test_dicomdir_file_id_with_dotdot(dicomdir_file_id_with_dotdot: Path,
-                                      trust: TrustContext) -> None:
+def test_dicomdir_file_id_with_dotdot(
+    dicomdir_file_id_with_dotdot: Path, trust: TrustContext
+) -> None:
     r = check(dicomdir_file_id_with_dotdot, trust)
     assert r.verdict is Verdict.FAILED
     assert FindingCode.DICOMDIR_PATH_TRAVERSAL.value in codes(r)
@@ -63,8 +64,7 @@ def dicomdir_file_id_absolute(medium_copy: Path) -> Path:
     return medium_copy
 
 
-def test_dicomdir_file_id_absolute(dicomdir_file_id_absolute: Path,
-                                   trust: TrustContext) -> None:
+def test_dicomdir_file_id_absolute(dicomdir_file_id_absolute: Path, trust: TrustContext) -> None:
     r = check(dicomdir_file_id_absolute, trust)
     assert r.verdict is Verdict.FAILED
     assert FindingCode.DICOMDIR_ABSOLUTE_PATH.value in codes(r)
@@ -109,8 +109,9 @@ def dicomdir_offset_outside_file(medium_copy: Path) -> Path:
     return medium_copy
 
 
-def test_dicomdir_offset_outside_file(dicomdir_offset_outside_file: Path,
-                                      trust: TrustContext) -> None:
+def test_dicomdir_offset_outside_file(
+    dicomdir_offset_outside_file: Path, trust: TrustContext
+) -> None:
     r = check(dicomdir_offset_outside_file, trust)
     assert r.verdict is Verdict.FAILED
     f = next(f for f in r.findings if f.code is FindingCode.DICOMDIR_BAD_OFFSET)
@@ -123,11 +124,11 @@ def _patch_length(path: Path, tag: tuple[int, int], new_length: int) -> None:
     data = bytearray(path.read_bytes())
     needle = struct.pack("<HH", *tag)
     pos = data.rindex(needle, 132)
-    vr = bytes(data[pos + 4:pos + 6])
+    vr = bytes(data[pos + 4 : pos + 6])
     if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
-        data[pos + 8:pos + 12] = struct.pack("<L", new_length)
+        data[pos + 8 : pos + 12] = struct.pack("<L", new_length)
     else:
-        data[pos + 6:pos + 8] = struct.pack("<H", new_length & 0xFFFF)
+        data[pos + 6 : pos + 8] = struct.pack("<H", new_length & 0xFFFF)
     path.write_bytes(bytes(data))
 
 
@@ -168,7 +169,7 @@ def test_dicomdir_length_4gb(dicomdir_length_4gb: Path, trust: TrustContext) -> 
 def preamble_with_executable(medium_copy: Path) -> Path:
     p = instance_paths(medium_copy)[2]
     data = bytearray(p.read_bytes())
-    data[:128] = (b"MZ\x90\x00\x03" + b"\x00" * 123)
+    data[:128] = b"MZ\x90\x00\x03" + b"\x00" * 123
     p.write_bytes(bytes(data))
     return medium_copy
 
@@ -181,8 +182,9 @@ def test_preamble_with_executable(preamble_with_executable: Path, trust: TrustCo
     assert "outside the data set" in change.note  # the PS3.15 signature cannot see it
 
 
-def test_preamble_with_executable_on_unsigned_medium(tmp_path: Path, sample_src: Path,
-                                                     trust: TrustContext) -> None:
+def test_preamble_with_executable_on_unsigned_medium(
+    tmp_path: Path, sample_src: Path, trust: TrustContext
+) -> None:
     medium = tmp_path / "unsigned"
     (medium / "DICOM").mkdir(parents=True)
     data = bytearray(sorted(sample_src.glob("*.dcm"))[0].read_bytes())
@@ -225,8 +227,9 @@ def test_zip_member_with_dotdot(zip_member_with_dotdot: Path, trust: TrustContex
 
 
 @pytest.fixture()
-def iso_file_hidden_from_joliet(tmp_path: Path, sample_src: Path,
-                                creds: SigningCredentials) -> Path:
+def iso_file_hidden_from_joliet(
+    tmp_path: Path, sample_src: Path, creds: SigningCredentials
+) -> Path:
     import io as _io
 
     import pycdlib
@@ -243,8 +246,9 @@ def iso_file_hidden_from_joliet(tmp_path: Path, sample_src: Path,
     return out
 
 
-def test_iso_file_hidden_from_joliet(iso_file_hidden_from_joliet: Path,
-                                     trust: TrustContext) -> None:
+def test_iso_file_hidden_from_joliet(
+    iso_file_hidden_from_joliet: Path, trust: TrustContext
+) -> None:
     r = check(iso_file_hidden_from_joliet, trust)
     assert r.verdict is Verdict.FAILED  # the Joliet view alone looks pristine
     assert not r.manifest.added

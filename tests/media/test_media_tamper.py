@@ -57,10 +57,14 @@ def test_patient_name_edited_in_one_instance(medium_copy: Path, trust: TrustCont
     assert failed == [rel(medium_copy, path)]
 
 
-def test_patient_id_edited_in_whole_study_and_dicomdir(medium_copy: Path,
-                                                        trust: TrustContext) -> None:
-    study = [p for p in instance_paths(medium_copy)
-             if dcmread(p, stop_before_pixels=True).PatientID == "DS0002"]
+def test_patient_id_edited_in_whole_study_and_dicomdir(
+    medium_copy: Path, trust: TrustContext
+) -> None:
+    study = [
+        p
+        for p in instance_paths(medium_copy)
+        if dcmread(p, stop_before_pixels=True).PatientID == "DS0002"
+    ]
     assert len(study) >= 4
     for p in study:
         ds = dcmread(p)
@@ -145,8 +149,11 @@ def test_autorun_added(medium_copy: Path, trust: TrustContext) -> None:
 
 
 def test_pixel_values_changed_in_one_frame(medium_copy: Path, trust: TrustContext) -> None:
-    path = next(p for p in instance_paths(medium_copy)
-                if int(dcmread(p, stop_before_pixels=True).get("NumberOfFrames", 1)) == 3)
+    path = next(
+        p
+        for p in instance_paths(medium_copy)
+        if int(dcmread(p, stop_before_pixels=True).get("NumberOfFrames", 1)) == 3
+    )
     ds = dcmread(path)
     arr = ds.pixel_array.copy()
     arr[1, 5, 5] ^= 0x00FF
@@ -177,11 +184,17 @@ def test_manifest_signature_deleted(medium_copy: Path, trust: TrustContext) -> N
 
 
 def test_manifest_resigned_by_untrusted_key_is_indeterminate(
-        medium_copy: Path, trust: TrustContext, untrusted_creds: SigningCredentials) -> None:
+    medium_copy: Path, trust: TrustContext, untrusted_creds: SigningCredentials
+) -> None:
     data = (medium_copy / MANIFEST_PATH).read_bytes()
-    (medium_copy / SIGNATURE_PATH).write_bytes(sign_detached(
-        data, untrusted_creds.private_key, untrusted_creds.certificate,
-        signing_time=dt.datetime.now(dt.UTC)))
+    (medium_copy / SIGNATURE_PATH).write_bytes(
+        sign_detached(
+            data,
+            untrusted_creds.private_key,
+            untrusted_creds.certificate,
+            signing_time=dt.datetime.now(dt.UTC),
+        )
+    )
     r = check(medium_copy, trust)
     assert r.verdict is Verdict.INDETERMINATE
     assert r.manifest.reason is ManifestReason.UNTRUSTED
@@ -189,7 +202,8 @@ def test_manifest_resigned_by_untrusted_key_is_indeterminate(
 
 
 def test_edit_plus_manifest_rebuilt_and_resigned_untrusted_is_failed(
-        medium_copy: Path, trust: TrustContext, untrusted_creds: SigningCredentials) -> None:
+    medium_copy: Path, trust: TrustContext, untrusted_creds: SigningCredentials
+) -> None:
     """The consistent attacker: edit, rebuild the manifest, re-sign it - never PASSED."""
     import json
 
@@ -204,13 +218,17 @@ def test_edit_plus_manifest_rebuilt_and_resigned_untrusted_is_failed(
     for f in doc["files"]:
         if f["path"] == rel(medium_copy, path):
             f["size"], f["sha256"] = d.size, d.sha256
-            f["instance"]["attributes"] = {k: v for k, v in
-                                           f["instance"]["attributes"].items()}
+            f["instance"]["attributes"] = {k: v for k, v in f["instance"]["attributes"].items()}
     data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
     (medium_copy / MANIFEST_PATH).write_bytes(data)
-    (medium_copy / SIGNATURE_PATH).write_bytes(sign_detached(
-        data, untrusted_creds.private_key, untrusted_creds.certificate,
-        signing_time=dt.datetime.now(dt.UTC)))
+    (medium_copy / SIGNATURE_PATH).write_bytes(
+        sign_detached(
+            data,
+            untrusted_creds.private_key,
+            untrusted_creds.certificate,
+            signing_time=dt.datetime.now(dt.UTC),
+        )
+    )
     r = check(medium_copy, trust)
     assert r.verdict is Verdict.FAILED  # the instance signature still catches it
     assert r.manifest.verdict is Verdict.INDETERMINATE
@@ -222,7 +240,8 @@ def test_without_trust_anchor_intact_medium_is_indeterminate(sample_medium: Path
 
 
 def test_signed_instances_without_manifest_list_uncovered_files(
-        medium_copy: Path, pki: TestPki) -> None:
+    medium_copy: Path, pki: TestPki
+) -> None:
     shutil.rmtree(medium_copy / "DICOMSEA")
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     r = check(medium_copy, trust)
@@ -232,8 +251,9 @@ def test_signed_instances_without_manifest_list_uncovered_files(
     assert set(r.uncovered) == {"DICOMDIR", "INDEX.HTM", "README.TXT"}
 
 
-def test_unsigned_medium_points_to_inspect(tmp_path: Path, sample_src: Path,
-                                           trust: TrustContext) -> None:
+def test_unsigned_medium_points_to_inspect(
+    tmp_path: Path, sample_src: Path, trust: TrustContext
+) -> None:
     medium = tmp_path / "plain"
     (medium / "DICOM").mkdir(parents=True)
     for i, p in enumerate(sorted(sample_src.glob("*.dcm"))[:2]):
@@ -247,8 +267,20 @@ def test_cli_exit_codes_and_json(medium_copy: Path, pki: TestPki) -> None:
     import json
 
     root = pki.root.cert
-    cmd = [sys.executable, "-m", "dicomseal", "media", "verify", str(medium_copy),
-           "--trust", str(root), "--format", "json", "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dicomseal",
+        "media",
+        "verify",
+        str(medium_copy),
+        "--trust",
+        str(root),
+        "--format",
+        "json",
+        "--workers",
+        "1",
+    ]
     ok = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     doc = json.loads(ok.stdout)
@@ -262,18 +294,25 @@ def test_cli_exit_codes_and_json(medium_copy: Path, pki: TestPki) -> None:
     assert bad.returncode == 1
     changed = json.loads(bad.stdout)["manifest"]["changed"]
     attrs = changed[0]["attributes"]
-    assert {"tag": "(0010,0010)", "keyword": "PatientName", "change": "changed",
-            "signed": "DOE^JOHN", "found": "ROE^JANE"} in attrs
+    assert {
+        "tag": "(0010,0010)",
+        "keyword": "PatientName",
+        "change": "changed",
+        "signed": "DOE^JOHN",
+        "found": "ROE^JANE",
+    } in attrs
     text = subprocess.run(cmd[:-4], capture_output=True, text=True, check=False)
     assert text.returncode == 1
     assert "PatientName (0010,0010) changed: signed 'DOE^JOHN', found 'ROE^JANE'" in text.stdout
-    indet = subprocess.run([*cmd[:6], "--format", "json"], capture_output=True, text=True,
-                           check=False)
+    indet = subprocess.run(
+        [*cmd[:6], "--format", "json"], capture_output=True, text=True, check=False
+    )
     assert indet.returncode == 1  # still FAILED without trust: the change is proven
 
 
-def test_lowercased_mount_view_still_passes(sample_medium: Path, tmp_path: Path,
-                                            trust: TrustContext) -> None:
+def test_lowercased_mount_view_still_passes(
+    sample_medium: Path, tmp_path: Path, trust: TrustContext
+) -> None:
     """Linux mounts plain ISO 9660 with map=normal: dicomdir, dicom/pt000000/... ."""
     view = tmp_path / "mnt"
     for p in sorted(sample_medium.rglob("*")):

@@ -41,10 +41,19 @@ def test_manifest_round_trip() -> None:
     assert Manifest.from_bytes(m.to_bytes()) == m
 
 
-@pytest.mark.parametrize("anomaly", [
-    "unknown-schema", "unknown-key", "path-with-dotdot", "absolute-path", "bad-digest",
-    "negative-size", "duplicate-path", "not-json",
-])
+@pytest.mark.parametrize(
+    "anomaly",
+    [
+        "unknown-schema",
+        "unknown-key",
+        "path-with-dotdot",
+        "absolute-path",
+        "bad-digest",
+        "negative-size",
+        "duplicate-path",
+        "not-json",
+    ],
+)
 def test_manifest_parse_is_strict(anomaly: str) -> None:
     doc = _manifest_doc()
     files = doc["files"]
@@ -68,12 +77,12 @@ def test_manifest_parse_is_strict(anomaly: str) -> None:
         Manifest.from_bytes(data)
 
 
-def test_cms_detached_round_trip_and_failures(creds: SigningCredentials,
-                                              untrusted_creds: SigningCredentials) -> None:
+def test_cms_detached_round_trip_and_failures(
+    creds: SigningCredentials, untrusted_creds: SigningCredentials
+) -> None:
     data = b'{"x": 1}\n'
     when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
-    sig = sign_detached(data, creds.private_key, creds.certificate, creds.chain,
-                        signing_time=when)
+    sig = sign_detached(data, creds.private_key, creds.certificate, creds.chain, signing_time=when)
     ok = verify_detached(data, sig)
     assert ok.intact and ok.signing_time == when
     assert ok.signer is not None and ok.signer == creds.certificate
@@ -89,8 +98,7 @@ def test_cms_detached_round_trip_and_failures(creds: SigningCredentials,
 def test_cms_with_ec_key(pki: TestPki) -> None:
     ec = pki.ec_signer
     c = SigningCredentials.load(ec.key, ec.cert)
-    sig = sign_detached(b"abc", c.private_key, c.certificate,
-                        signing_time=dt.datetime.now(dt.UTC))
+    sig = sign_detached(b"abc", c.private_key, c.certificate, signing_time=dt.datetime.now(dt.UTC))
     assert verify_detached(b"abc", sig).intact
 
 
@@ -102,8 +110,9 @@ def test_digests_native_multiframe(tmp_path: Path) -> None:
     assert d.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
     frame = 8 * 8 * 2
     px = bytes(ds.PixelData)
-    assert d.frames == tuple(hashlib.sha256(px[i * frame:(i + 1) * frame]).hexdigest()
-                             for i in range(4))
+    assert d.frames == tuple(
+        hashlib.sha256(px[i * frame : (i + 1) * frame]).hexdigest() for i in range(4)
+    )
     assert d.values["PatientName"] == "DOE^JOHN"
 
 
@@ -130,8 +139,13 @@ def test_digests_deep_nesting_is_bounded() -> None:
     item_open = struct.pack("<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF)
     seq_open = struct.pack("<HH2sHL", 0x0008, 0x1111, b"SQ", 0, 0xFFFFFFFF)
     body = (seq_open + item_open) * 200
-    data = b"\x00" * 128 + b"DICM" + struct.pack("<HH2sH", 2, 0x10, b"UI", 20) + \
-        b"1.2.840.10008.1.2.1\x00" + body
+    data = (
+        b"\x00" * 128
+        + b"DICM"
+        + struct.pack("<HH2sH", 2, 0x10, b"UI", 20)
+        + b"1.2.840.10008.1.2.1\x00"
+        + body
+    )
     with pytest.raises(MalformedDicomError, match="nested deeper"):
         digest_stream(io.BytesIO(data), len(data))
 
@@ -160,9 +174,12 @@ def test_file_ids_and_names() -> None:
 def test_streamed_manifest_equals_one_json_document(sample_medium: Path) -> None:
     data = (sample_medium / "DICOMSEA" / "MANIFEST.JSN").read_bytes()
     m = Manifest.from_bytes(data)
-    doc = {"schema": "dicomseal.manifest/1", "digest_algorithm": "SHA-256",
-           "medium": m.medium.to_json(),
-           "files": [e.to_json() for e in sorted(m.files, key=lambda e: e.path)]}
+    doc = {
+        "schema": "dicomseal.manifest/1",
+        "digest_algorithm": "SHA-256",
+        "medium": m.medium.to_json(),
+        "files": [e.to_json() for e in sorted(m.files, key=lambda e: e.path)],
+    }
     assert m.to_bytes() == (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
     assert m.to_bytes() == data
     empty = Manifest(_MEDIUM, ())

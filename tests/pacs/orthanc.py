@@ -122,8 +122,13 @@ def run_orthanc(workdir: Path, *, scp_port: int) -> Iterator[OrthancServer]:
         "DicomModalities": {"dicomseal": [TEST_AET, "127.0.0.1", scp_port]},
         "OverwriteInstances": True,
         "Plugins": [plugin] if plugin else [],
-        "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": True,
-                     "Host": "127.0.0.1", "Ssl": False},
+        "DicomWeb": {
+            "Enable": True,
+            "Root": "/dicom-web/",
+            "EnableWado": True,
+            "Host": "127.0.0.1",
+            "Ssl": False,
+        },
         "HttpTimeout": 10,
         "ConcurrentJobs": 1,
         "HttpThreadsCount": 4,
@@ -131,8 +136,7 @@ def run_orthanc(workdir: Path, *, scp_port: int) -> Iterator[OrthancServer]:
     cfg = workdir / "orthanc.json"
     cfg.write_text(json.dumps(config))
     log = (workdir / "orthanc.log").open("wb")
-    proc = subprocess.Popen([binary, str(cfg)], stdout=log, stderr=subprocess.STDOUT,
-                            cwd=workdir)
+    proc = subprocess.Popen([binary, str(cfg)], stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     server = OrthancServer(ORTHANC_AET, "127.0.0.1", dicom_port, http_port, storage)
     try:
         deadline = time.monotonic() + 30

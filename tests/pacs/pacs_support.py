@@ -17,8 +17,9 @@ from dicomseal.signature import SigningCredentials, sign_file
 def make_signed_medium(folder: Path, signer: KeyPair, *, instances_per_series: int = 2) -> Path:
     """Synthetic studies (2 patients x 2 series), every instance signed by ``signer``."""
     raw = folder.parent / (folder.name + "-unsigned")
-    write_sample_studies(raw, series_per_study=2, instances_per_series=instances_per_series,
-                         rows=32, cols=32)
+    write_sample_studies(
+        raw, series_per_study=2, instances_per_series=instances_per_series, rows=32, cols=32
+    )
     creds = SigningCredentials.load(signer.key, signer.cert)
     folder.mkdir(parents=True, exist_ok=True)
     for src in sorted(raw.iterdir()):
@@ -38,7 +39,7 @@ def dataset_bytes(data: bytes) -> bytes:
     """The data set of a Part 10 file: everything after the file meta information."""
     assert data[128:132] == b"DICM" and data[132:136] == b"\x02\x00\x00\x00"
     group_length = int.from_bytes(data[140:144], "little")
-    return data[144 + group_length:]
+    return data[144 + group_length :]
 
 
 def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -33,16 +33,36 @@ def _trust(pki: TestPki) -> list[str]:
     return ["--trust", str(pki.root.cert), "--untrusted", str(pki.intermediate.cert)]
 
 
-def _import(medium: Path, target: list[str], pki: TestPki, tmp_path: Path,
-            capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any], str]:
-    code, out, err = run_cli(["import", str(medium), *target, *_trust(pki), "--journal",
-                              str(tmp_path / "journal.jsonl"), "--format", "json", *extra],
-                             capsys)
+def _import(
+    medium: Path,
+    target: list[str],
+    pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    *extra: str,
+) -> tuple[int, dict[str, Any], str]:
+    code, out, err = run_cli(
+        [
+            "import",
+            str(medium),
+            *target,
+            *_trust(pki),
+            "--journal",
+            str(tmp_path / "journal.jsonl"),
+            "--format",
+            "json",
+            *extra,
+        ],
+        capsys,
+    )
     return code, json.loads(out) if out.strip() else {}, err
 
 
 def test_signed_medium_arrives_byte_identical_over_dimse(
-    orthanc: OrthancServer, signed_medium: Path, pki: TestPki, tmp_path: Path,
+    orthanc: OrthancServer,
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, doc, err = _import(signed_medium, ["--to", orthanc.dimse], pki, tmp_path, capsys)
@@ -60,11 +80,15 @@ def test_signed_medium_arrives_byte_identical_over_dimse(
 
 
 def test_signed_medium_arrives_byte_identical_over_stow(
-    orthanc: OrthancServer, signed_medium: Path, pki: TestPki, tmp_path: Path,
+    orthanc: OrthancServer,
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _doc, err = _import(signed_medium, ["--dicomweb", orthanc.dicomweb], pki, tmp_path,
-                             capsys)
+    code, _doc, err = _import(
+        signed_medium, ["--dicomweb", orthanc.dicomweb], pki, tmp_path, capsys
+    )
     assert code == 0, err
     stored = orthanc.sop_uids()
     assert len(stored) == 8
@@ -74,34 +98,56 @@ def test_signed_medium_arrives_byte_identical_over_stow(
 
 
 def test_tampered_instances_refused_rest_arrive(
-    orthanc: OrthancServer, signed_medium: Path, pki: TestPki, tmp_path: Path,
+    orthanc: OrthancServer,
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     files = sorted(signed_medium.iterdir())
     tamper_attribute(files[0], "PatientName", "ROE^RICHARD")
     tamper_attribute(files[5], "PatientID", "XX9999")
     bad = {str(dcmread(files[i]).SOPInstanceUID) for i in (0, 5)}
-    code, doc, err = _import(signed_medium, ["--to", orthanc.dimse], pki, tmp_path, capsys,
-                             "--policy", "all")
+    code, doc, err = _import(
+        signed_medium, ["--to", orthanc.dimse], pki, tmp_path, capsys, "--policy", "all"
+    )
     assert code == 1, err
-    withheld = {i["sop_instance_uid"] for i in doc["instances"]
-                if i["outcome"] == "withheld-verification-failed"}
+    withheld = {
+        i["sop_instance_uid"]
+        for i in doc["instances"]
+        if i["outcome"] == "withheld-verification-failed"
+    }
     assert withheld == bad
     assert all(i["verdict"] == "FAILED" for i in doc["instances"] if i["sop_instance_uid"] in bad)
     assert set(orthanc.sop_uids()) == {str(dcmread(f).SOPInstanceUID) for f in files} - bad
 
 
 def test_coercion_recorded_and_resigned(
-    orthanc: OrthancServer, signed_medium: Path, pki: TestPki, tmp_path: Path,
-    capsys: pytest.CaptureFixture[str], dcmsign: str,
+    orthanc: OrthancServer,
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    dcmsign: str,
 ) -> None:
     env_before = os.environ.pop("DICOMSEAL_KEY_PASSWORD", None)
     os.environ["DICOMSEAL_KEY_PASSWORD"] = pki.password
     try:
         code, doc, err = _import(
-            signed_medium, ["--to", orthanc.dimse], pki, tmp_path, capsys,
-            "--set", "PatientID=H123", "--set", "AccessionNumber=IMP77",
-            "--sign-key", str(pki.encrypted_signer_key), "--sign-cert", str(pki.signer.cert))
+            signed_medium,
+            ["--to", orthanc.dimse],
+            pki,
+            tmp_path,
+            capsys,
+            "--set",
+            "PatientID=H123",
+            "--set",
+            "AccessionNumber=IMP77",
+            "--sign-key",
+            str(pki.encrypted_signer_key),
+            "--sign-cert",
+            str(pki.signer.cert),
+        )
     finally:
         os.environ.pop("DICOMSEAL_KEY_PASSWORD")
         if env_before is not None:
@@ -125,14 +171,29 @@ def test_coercion_recorded_and_resigned(
         assert old.AccessionNumber == originals[uid].AccessionNumber
         assert len(ds.DigitalSignaturesSequence) == 1  # the creator's broken one removed
         assert verify_file(stored, trust).verdict is Verdict.PASSED
-        proc = subprocess.run([dcmsign, "--verify", "+cf", str(pki.root.cert),
-                               "+uf", str(pki.intermediate.cert), str(stored)],
-                              capture_output=True, text=True, timeout=60, check=False)
+        proc = subprocess.run(
+            [
+                dcmsign,
+                "--verify",
+                "+cf",
+                str(pki.root.cert),
+                "+uf",
+                str(pki.intermediate.cert),
+                str(stored),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr + proc.stdout
 
 
 def test_compare_finds_tampered_patient_name(
-    orthanc: OrthancServer, signed_medium: Path, pki: TestPki, tmp_path: Path,
+    orthanc: OrthancServer,
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, _doc, err = _import(signed_medium, ["--to", orthanc.dimse], pki, tmp_path, capsys)
@@ -149,12 +210,17 @@ def test_compare_finds_tampered_patient_name(
         code, out, err = run_cli(["compare", str(copy), *target, "--format", "json"], capsys)
         assert code == 1, err
         doc = json.loads(out)
-        assert doc["summary"] == {"compared": 8, "differing": 1, "only_left": 0,
-                                  "only_right": 0}
+        assert doc["summary"] == {"compared": 8, "differing": 1, "only_left": 0, "only_right": 0}
         diffs = [i for i in doc["instances"] if not i["identical"]]
         assert diffs[0]["left"] == victim.name
-        assert diffs[0]["attributes"] == [{"path": "PatientName", "tag": "(0010,0010)",
-                                           "left": "ROE^RICHARD", "right": original_name}]
+        assert diffs[0]["attributes"] == [
+            {
+                "path": "PatientName",
+                "tag": "(0010,0010)",
+                "left": "ROE^RICHARD",
+                "right": original_name,
+            }
+        ]
         assert diffs[0]["frames"] == []
     code, out, err = run_cli(["compare", str(copy), "--with", orthanc.dimse], capsys)
     assert code == 1 and "PatientName" in out and "ROE^RICHARD" in out
@@ -163,8 +229,9 @@ def test_compare_finds_tampered_patient_name(
     gone = sorted(copy.iterdir())[0]
     gone_uid = str(dcmread(gone).SOPInstanceUID)
     gone.unlink()
-    code, out, err = run_cli(["compare", str(copy), "--with", orthanc.dimse, "--format",
-                              "json"], capsys)
+    code, out, err = run_cli(
+        ["compare", str(copy), "--with", orthanc.dimse, "--format", "json"], capsys
+    )
     assert code == 1, err
     doc = json.loads(out)
     assert [r["sop_instance_uid"] for r in doc["only_right"]] == [gone_uid]
@@ -173,18 +240,36 @@ def test_compare_finds_tampered_patient_name(
 
 @pytest.mark.parametrize("case", ["pacs-down", "association-rejected"])
 def test_unreachable_pacs_exit_4_nothing_written(
-    case: str, orthanc: OrthancServer, signed_medium: Path, pki: TestPki, tmp_path: Path,
+    case: str,
+    orthanc: OrthancServer,
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    to = (f"ORTHANC@127.0.0.1:{free_port()}" if case == "pacs-down"
-          else f"NOT_ORTHANC@127.0.0.1:{orthanc.dicom_port}")
-    code, out, err = run_cli(["import", str(signed_medium), "--to", to, *_trust(pki),
-                              "--journal", str(tmp_path / "journal.jsonl")], capsys)
+    to = (
+        f"ORTHANC@127.0.0.1:{free_port()}"
+        if case == "pacs-down"
+        else f"NOT_ORTHANC@127.0.0.1:{orthanc.dicom_port}"
+    )
+    code, out, err = run_cli(
+        [
+            "import",
+            str(signed_medium),
+            "--to",
+            to,
+            *_trust(pki),
+            "--journal",
+            str(tmp_path / "journal.jsonl"),
+        ],
+        capsys,
+    )
     assert code == 4
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("dicomseal: error:")
-    assert ("association rejected" if case == "association-rejected" else "cannot connect") \
-        in lines[0]
+    assert (
+        "association rejected" if case == "association-rejected" else "cannot connect"
+    ) in lines[0]
     assert out == ""
     assert not (tmp_path / "journal.jsonl").exists()
     assert orthanc.sop_uids() == {}
@@ -193,11 +278,23 @@ def test_unreachable_pacs_exit_4_nothing_written(
 
 
 def test_stow_to_unreachable_service_exit_4(
-    signed_medium: Path, pki: TestPki, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    signed_medium: Path,
+    pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, _out, err = run_cli(["import", str(signed_medium), "--dicomweb",
-                               f"http://127.0.0.1:{free_port()}/dicom-web", *_trust(pki),
-                               "--journal", str(tmp_path / "j.jsonl")], capsys)
+    code, _out, err = run_cli(
+        [
+            "import",
+            str(signed_medium),
+            "--dicomweb",
+            f"http://127.0.0.1:{free_port()}/dicom-web",
+            *_trust(pki),
+            "--journal",
+            str(tmp_path / "j.jsonl"),
+        ],
+        capsys,
+    )
     assert code == 4 and "cannot reach DICOMweb" in err
     assert not (tmp_path / "j.jsonl").exists()
 
@@ -211,13 +308,20 @@ def _created_medium(pki: TestPki, tmp_path: Path, out: str) -> Path:
     src = tmp_path / "src"
     write_sample_studies(src, series_per_study=1, instances_per_series=2, rows=16, cols=16)
     target = tmp_path / out
-    create_medium([src], target, SigningCredentials.load(pki.signer.key, pki.signer.cert),
-                  CreateOptions(created_at=dt.datetime.now(dt.UTC), label="PACS TEST"))
+    create_medium(
+        [src],
+        target,
+        SigningCredentials.load(pki.signer.key, pki.signer.cert),
+        CreateOptions(created_at=dt.datetime.now(dt.UTC), label="PACS TEST"),
+    )
     return target
 
 
 def test_created_iso_medium_imported_via_manifest(
-    orthanc: OrthancServer, pki: TestPki, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    orthanc: OrthancServer,
+    pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     iso = _created_medium(pki, tmp_path, "cd.iso")
     code, doc, err = _import(iso, ["--to", orthanc.dimse], pki, tmp_path, capsys)
@@ -228,7 +332,10 @@ def test_created_iso_medium_imported_via_manifest(
 
 
 def test_created_medium_changed_instance_named_and_withheld(
-    orthanc: OrthancServer, pki: TestPki, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    orthanc: OrthancServer,
+    pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     folder = _created_medium(pki, tmp_path, "cd")
     instances = sorted(p for p in (folder / "DICOM").rglob("*") if p.is_file())
@@ -246,23 +353,26 @@ def test_created_medium_changed_instance_named_and_withheld(
 
 
 def test_unsigned_mixed_syntaxes_sent_only_when_policy_allows(
-    orthanc: OrthancServer, tmp_path: Path, pki: TestPki, capsys: pytest.CaptureFixture[str],
+    orthanc: OrthancServer,
+    tmp_path: Path,
+    pki: TestPki,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from pydicom.uid import ImplicitVRLittleEndian
 
     from dicomseal.samples import write_sample_studies
 
     medium = tmp_path / "unsigned"
-    files = write_sample_studies(medium, series_per_study=1, instances_per_series=2, rows=8,
-                                 cols=8)
+    files = write_sample_studies(medium, series_per_study=1, instances_per_series=2, rows=8, cols=8)
     ds = dcmread(files[0])
     ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
     ds.save_as(files[0], enforce_file_format=True)
     code, doc, err = _import(medium, ["--to", orthanc.dimse], pki, tmp_path, capsys)
     assert code == 3, err
     assert doc["summary"]["withheld-not-verified"] == 4 and orthanc.sop_uids() == {}
-    code, doc, err = _import(medium, ["--to", orthanc.dimse], pki, tmp_path, capsys,
-                             "--policy", "warn")
+    code, doc, err = _import(
+        medium, ["--to", orthanc.dimse], pki, tmp_path, capsys, "--policy", "warn"
+    )
     assert code == 3, err
     assert doc["summary"]["stored"] == 4
     stored = orthanc.sop_uids()

@@ -44,8 +44,9 @@ def test_dimse_address_parsed() -> None:
     assert peer.label == "dimse:PACS_1@127.0.0.1:11112"
 
 
-@pytest.mark.parametrize("text", ["PACS@host", "@host:104", "A" * 17 + "@h:104", "P@h:70000",
-                                  "P\\Q@h:104"])
+@pytest.mark.parametrize(
+    "text", ["PACS@host", "@host:104", "A" * 17 + "@h:104", "P@h:70000", "P\\Q@h:104"]
+)
 def test_bad_dimse_address_refused(text: str) -> None:
     with pytest.raises(UsageError):
         DimsePeer.parse(text)
@@ -57,13 +58,20 @@ def test_dicomweb_url_checked() -> None:
         DicomWebPeer.parse("ftp://h/x")
 
 
-@pytest.mark.parametrize(("code", "status"), [
-    (0x0000, StoreStatus.SUCCESS), (0xB000, StoreStatus.WARNING_COERCED),
-    (0xB007, StoreStatus.WARNING_DATASET_MISMATCH), (0xA701, StoreStatus.REFUSED_OUT_OF_RESOURCES),
-    (0xA900, StoreStatus.ERROR_DATASET_MISMATCH), (0xC123, StoreStatus.ERROR_CANNOT_UNDERSTAND),
-    (0x0122, StoreStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED), (0x0211, StoreStatus.ERROR_OTHER),
-    (None, StoreStatus.ERROR_OTHER),
-])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (0x0000, StoreStatus.SUCCESS),
+        (0xB000, StoreStatus.WARNING_COERCED),
+        (0xB007, StoreStatus.WARNING_DATASET_MISMATCH),
+        (0xA701, StoreStatus.REFUSED_OUT_OF_RESOURCES),
+        (0xA900, StoreStatus.ERROR_DATASET_MISMATCH),
+        (0xC123, StoreStatus.ERROR_CANNOT_UNDERSTAND),
+        (0x0122, StoreStatus.REFUSED_SOP_CLASS_NOT_SUPPORTED),
+        (0x0211, StoreStatus.ERROR_OTHER),
+        (None, StoreStatus.ERROR_OTHER),
+    ],
+)
 def test_store_status_mapped(code: int | None, status: StoreStatus) -> None:
     assert store_status(code) is status
     assert status.stored == (code in (0x0000, 0xB000, 0xB007))
@@ -77,16 +85,23 @@ def test_policy_never_allows_failed() -> None:
     assert ImportPolicy.WARN.allows(Verdict.INDETERMINATE)
 
 
-@pytest.mark.parametrize("text", ["PatientID", "NoSuchKeyword=1", "SOPInstanceUID=1.2",
-                                  "PixelData=x", "PatientSex=TOOLONGFORCSVALUE1",
-                                  "TransferSyntaxUID=1.2"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PatientID",
+        "NoSuchKeyword=1",
+        "SOPInstanceUID=1.2",
+        "PixelData=x",
+        "PatientSex=TOOLONGFORCSVALUE1",
+        "TransferSyntaxUID=1.2",
+    ],
+)
 def test_bad_coercion_refused(text: str) -> None:
     with pytest.raises(UsageError):
         Coercion.parse([text])
 
 
-def test_coercion_recorded_and_only_broken_signatures_removed(pki: TestPki,
-                                                              tmp_path: Path) -> None:
+def test_coercion_recorded_and_only_broken_signatures_removed(pki: TestPki, tmp_path: Path) -> None:
     medium = make_signed_medium(tmp_path / "m", pki.signer, instances_per_series=1)
     src = sorted(medium.iterdir())[0]
     creds = SigningCredentials.load(pki.ec_signer.key, pki.ec_signer.cert)
@@ -97,10 +112,13 @@ def test_coercion_recorded_and_only_broken_signatures_removed(pki: TestPki,
     sign_file(src, both, creds, tags=[0x00280010, 0x00280011, 0x7FE00010])
     original = dcmread(both)
     coerced = tmp_path / "coerced.dcm"
-    rec = coerce_file(both, coerced,
-                      Coercion.parse(["PatientID=H123", "AccessionNumber=A9",
-                                      "PatientName=DOE^JOHN"]),
-                      modifying_system="dicomseal test", at=AT)
+    rec = coerce_file(
+        both,
+        coerced,
+        Coercion.parse(["PatientID=H123", "AccessionNumber=A9", "PatientName=DOE^JOHN"]),
+        modifying_system="dicomseal test",
+        at=AT,
+    )
     assert [c.keyword for c in rec.changes] == ["PatientID", "AccessionNumber"]  # name same
     assert len(rec.removed_signatures) == 1 and rec.kept_signatures == 1
     ds = dcmread(coerced)
@@ -116,8 +134,9 @@ def test_coercion_recorded_and_only_broken_signatures_removed(pki: TestPki,
     assert fv.verdict is Verdict.PASSED  # the surviving signature still verifies
     # nothing to change: nothing written
     again = tmp_path / "again.dcm"
-    rec2 = coerce_file(coerced, again, Coercion.parse(["PatientID=H123"]),
-                       modifying_system="x", at=AT)
+    rec2 = coerce_file(
+        coerced, again, Coercion.parse(["PatientID=H123"]), modifying_system="x", at=AT
+    )
     assert not rec2.changed and not again.exists()
 
 
@@ -141,8 +160,9 @@ class FakeSender:
 
     label = "fake"
 
-    def __init__(self, stored: list[str], fail_after: int | None = None,
-                 refuse: str | None = None) -> None:
+    def __init__(
+        self, stored: list[str], fail_after: int | None = None, refuse: str | None = None
+    ) -> None:
         self.stored = stored
         self.fail_after = fail_after
         self.refuse = refuse
@@ -177,14 +197,24 @@ def test_interrupted_import_resumes_without_duplicates(tmp_path: Path) -> None:
     write_sample_studies(medium, series_per_study=1, instances_per_series=3, rows=8, cols=8)
     journal = tmp_path / "j.jsonl"
     stored: list[str] = []
-    rep = import_medium(medium, provider=FixedVerdicts(default=PASSED),
-                        open_sender=_opener(FakeSender(stored, fail_after=2)),
-                        destination="fake", journal=ImportJournal(journal), at=AT)
+    rep = import_medium(
+        medium,
+        provider=FixedVerdicts(default=PASSED),
+        open_sender=_opener(FakeSender(stored, fail_after=2)),
+        destination="fake",
+        journal=ImportJournal(journal),
+        at=AT,
+    )
     assert rep.interruption and rep.exit_code == 4
     assert rep.count(InstanceOutcome.STORED) == 2 and rep.count(InstanceOutcome.NOT_SENT) == 4
-    rep2 = import_medium(medium, provider=FixedVerdicts(default=PASSED),
-                         open_sender=_opener(FakeSender(stored)),
-                         destination="fake", journal=ImportJournal(journal), at=AT)
+    rep2 = import_medium(
+        medium,
+        provider=FixedVerdicts(default=PASSED),
+        open_sender=_opener(FakeSender(stored)),
+        destination="fake",
+        journal=ImportJournal(journal),
+        at=AT,
+    )
     assert rep2.exit_code == 0
     assert rep2.count(InstanceOutcome.ALREADY_STORED) == 2
     assert len(stored) == 6 and len(set(stored)) == 6  # nothing lost, nothing twice
@@ -201,8 +231,14 @@ def test_pacs_down_before_sending_writes_no_journal(tmp_path: Path) -> None:
 
     journal = tmp_path / "j.jsonl"
     with pytest.raises(PacsError):
-        import_medium(medium, provider=FixedVerdicts(default=PASSED), open_sender=refuse,
-                      destination="fake", journal=ImportJournal(journal), at=AT)
+        import_medium(
+            medium,
+            provider=FixedVerdicts(default=PASSED),
+            open_sender=refuse,
+            destination="fake",
+            journal=ImportJournal(journal),
+            at=AT,
+        )
     assert not journal.exists()
 
 
@@ -213,9 +249,13 @@ def test_failed_withheld_refused_reported(pki: TestPki, tmp_path: Path) -> None:
     refused_uid = str(dcmread(files[1]).SOPInstanceUID)
     stored: list[str] = []
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
-    rep = import_medium(medium, provider=SignatureVerdicts(trust, dt.datetime.now(dt.UTC)),
-                        open_sender=_opener(FakeSender(stored, refuse=refused_uid)),
-                        destination="fake", at=AT)
+    rep = import_medium(
+        medium,
+        provider=SignatureVerdicts(trust, dt.datetime.now(dt.UTC)),
+        open_sender=_opener(FakeSender(stored, refuse=refused_uid)),
+        destination="fake",
+        at=AT,
+    )
     outcomes = [r.outcome for r in rep.instances]
     assert outcomes[0] is InstanceOutcome.WITHHELD_FAILED
     assert outcomes[1] is InstanceOutcome.REFUSED
@@ -232,12 +272,23 @@ def test_unsigned_withheld_under_verified_only_sent_under_warn(tmp_path: Path) -
     write_sample_studies(medium, series_per_study=1, instances_per_series=1, rows=8, cols=8)
     provider = SignatureVerdicts(TrustContext.load([], []), AT)
     stored: list[str] = []
-    rep = import_medium(medium, provider=provider, open_sender=_opener(FakeSender(stored)),
-                        destination="fake", at=AT)
+    rep = import_medium(
+        medium,
+        provider=provider,
+        open_sender=_opener(FakeSender(stored)),
+        destination="fake",
+        at=AT,
+    )
     assert {r.outcome for r in rep.instances} == {InstanceOutcome.WITHHELD_UNVERIFIED}
     assert rep.exit_code == 3 and not stored
-    rep = import_medium(medium, provider=provider, open_sender=_opener(FakeSender(stored)),
-                        destination="fake", policy=ImportPolicy.WARN, at=AT)
+    rep = import_medium(
+        medium,
+        provider=provider,
+        open_sender=_opener(FakeSender(stored)),
+        destination="fake",
+        policy=ImportPolicy.WARN,
+        at=AT,
+    )
     assert rep.exit_code == 3 and len(stored) == 2
 
 
@@ -262,16 +313,17 @@ def test_compare_media_names_attribute_and_frame(tmp_path: Path) -> None:
     assert len(by_uid) == 2
     name = next(c for c in report.differing if c.attributes)
     assert [(d.path, d.left, d.right) for d in name.attributes] == [
-        ("PatientName", "DOE^JOHN", "ROE^RICHARD")]
+        ("PatientName", "DOE^JOHN", "ROE^RICHARD")
+    ]
     pix = next(c for c in report.differing if c.frames)
-    assert [(f.frame, f.differing_pixels, f.max_abs_difference) for f in pix.frames] == [
-        (1, 1, 7)]
+    assert [(f.frame, f.differing_pixels, f.max_abs_difference) for f in pix.frames] == [(1, 1, 7)]
     assert len(report.only_left) == 1 and not report.only_right
     assert compare_media(a, a).identical
 
 
-def test_compare_cli_exit_codes_and_json(tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_cli_exit_codes_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from dicomseal.samples import write_sample_studies
 
     a = tmp_path / "a"
@@ -293,11 +345,13 @@ def test_compare_cli_exit_codes_and_json(tmp_path: Path,
 
 
 def test_import_cli_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["import", str(tmp_path)],
-                 ["import", str(tmp_path), "--to", "A@h:1", "--dicomweb", "http://h/x"],
-                 ["import", str(tmp_path), "--to", "A@h:1", "--set", "Bogus=1"],
-                 ["import", str(tmp_path), "--to", "A@h:1", "--sign-key", "k.pem"],
-                 ["import", str(tmp_path), "--to", "not-an-address"]):
+    for argv in (
+        ["import", str(tmp_path)],
+        ["import", str(tmp_path), "--to", "A@h:1", "--dicomweb", "http://h/x"],
+        ["import", str(tmp_path), "--to", "A@h:1", "--set", "Bogus=1"],
+        ["import", str(tmp_path), "--to", "A@h:1", "--sign-key", "k.pem"],
+        ["import", str(tmp_path), "--to", "not-an-address"],
+    ):
         code, _out, err = run_cli(argv, capsys)
         assert "error" in err.lower() or "usage" in err.lower(), err
         assert code == 2, argv
@@ -321,12 +375,18 @@ def test_coercion_without_key_strips_broken_signature(pki: TestPki, tmp_path: Pa
     sent = tmp_path / "sent"
     sent.mkdir()
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
-    rep = import_medium(medium, provider=SignatureVerdicts(trust, dt.datetime.now(dt.UTC)),
-                        open_sender=_opener(RecordingSender(sent)), destination="fake",
-                        coercion=Coercion.parse(["PatientID=H9"]), at=AT)
+    rep = import_medium(
+        medium,
+        provider=SignatureVerdicts(trust, dt.datetime.now(dt.UTC)),
+        open_sender=_opener(RecordingSender(sent)),
+        destination="fake",
+        coercion=Coercion.parse(["PatientID=H9"]),
+        at=AT,
+    )
     assert rep.exit_code == 0
-    assert all(r.coercion is not None and r.coercion.changed and not r.resigned
-               for r in rep.instances)
+    assert all(
+        r.coercion is not None and r.coercion.changed and not r.resigned for r in rep.instances
+    )
     for f in sorted(sent.iterdir()):
         ds = dcmread(f)
         assert ds.PatientID == "H9" and "DigitalSignaturesSequence" not in ds
@@ -338,14 +398,18 @@ def test_symlink_on_medium_never_followed_nor_sent(tmp_path: Path) -> None:
     from dicomseal.samples import write_sample_studies
 
     medium = tmp_path / "m"
-    files = write_sample_studies(medium, series_per_study=1, instances_per_series=1, rows=8,
-                                 cols=8)
+    files = write_sample_studies(medium, series_per_study=1, instances_per_series=1, rows=8, cols=8)
     outside = tmp_path / "outside.dcm"
     shutil.copyfile(files[0], outside)
     (medium / "LINK").symlink_to(outside)
     stored: list[str] = []
-    rep = import_medium(medium, provider=FixedVerdicts(default=PASSED),
-                        open_sender=_opener(FakeSender(stored)), destination="fake", at=AT)
+    rep = import_medium(
+        medium,
+        provider=FixedVerdicts(default=PASSED),
+        open_sender=_opener(FakeSender(stored)),
+        destination="fake",
+        at=AT,
+    )
     assert len(rep.instances) == 2 and len(stored) == 2
     assert any(u.startswith("LINK: ") and "symlink" in u for u in rep.unreadable)
 

@@ -132,8 +132,10 @@ def run_cli_inprocess(*args: str | os.PathLike[str]) -> CliRun:
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         try:
-            with contextlib.redirect_stdout(open(1, "w", closefd=False)) as so, \
-                    contextlib.redirect_stderr(open(2, "w", closefd=False)) as se:
+            with (
+                contextlib.redirect_stdout(open(1, "w", closefd=False)) as so,
+                contextlib.redirect_stderr(open(2, "w", closefd=False)) as se,
+            ):
                 try:
                     main(list(argv))
                 except SystemExit as exc:
@@ -153,8 +155,9 @@ def run_cli_inprocess(*args: str | os.PathLike[str]) -> CliRun:
                     os.environ[k] = v
         out.seek(0)
         err.seek(0)
-        return CliRun(argv, code, out.read().decode(errors="replace"),
-                      err.read().decode(errors="replace"))
+        return CliRun(
+            argv, code, out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        )
 
 
 def trust_args(trust: Iterable[Path], untrusted: Iterable[Path] = ()) -> list[str]:
@@ -174,8 +177,9 @@ def verify_json(
     *extra: str,
 ) -> CliRun:
     """``dicomseal verify TARGET --trust ... --untrusted ... --format json EXTRA`` (in-process)."""
-    return run_cli_inprocess("verify", target, *trust_args(trust, untrusted), "--format", "json",
-                             *extra)
+    return run_cli_inprocess(
+        "verify", target, *trust_args(trust, untrusted), "--format", "json", *extra
+    )
 
 
 def assert_report_shape(doc: dict[str, Any]) -> None:
@@ -192,8 +196,15 @@ def assert_report_shape(doc: dict[str, Any]) -> None:
         sigs = f.get("signatures")
         assert isinstance(sigs, list)
         for s in sigs:
-            for key in ("uid", "verdict", "reason", "mac_algorithm", "signer", "location",
-                        "signed_tags"):
+            for key in (
+                "uid",
+                "verdict",
+                "reason",
+                "mac_algorithm",
+                "signer",
+                "location",
+                "signed_tags",
+            ):
                 assert key in s, f"signature entry lacks {key!r}: {s}"
             assert s["verdict"] in VERDICTS
             assert isinstance(s["signed_tags"], list)
@@ -228,7 +239,10 @@ def assert_clean_error(run: CliRun, *, code: int) -> None:
 
 
 def dcmsign_verify(
-    dcmsign: str, path: Path, trust: Sequence[Path], untrusted: Sequence[Path] = (),
+    dcmsign: str,
+    path: Path,
+    trust: Sequence[Path],
+    untrusted: Sequence[Path] = (),
     *options: str,
 ) -> subprocess.CompletedProcess[str]:
     """``dcmsign --verify OPTIONS +cf T ... +uf U ... PATH`` (findings go to stderr)."""
@@ -305,7 +319,7 @@ def stream_diff(got: bytes, expected: bytes) -> str:
     )
     return (
         f"lengths {len(got)} vs {len(expected)}, first difference at byte {n}: "
-        f"{got[n:n + 24].hex(' ')} vs {expected[n:n + 24].hex(' ')}"
+        f"{got[n : n + 24].hex(' ')} vs {expected[n : n + 24].hex(' ')}"
     )
 
 
@@ -346,9 +360,7 @@ def engine_mac_stream(path: Path, location: str = "", index: int = 0) -> bytes:
                 break
         else:
             raise AssertionError(f"no MAC Parameters item for MAC ID {mac_id!r}")
-        signed = frozenset(
-            (g << 16) | e for g, e in struct.iter_unpack("<HH", raw)
-        )
+        signed = frozenset((g << 16) | e for g, e in struct.iter_unpack("<HH", raw))
         hz_mac.write_elements(holder, part10, out.extend, only=signed)
         hz_mac.write_signature_item(sig_item, part10, out.extend)
     return bytes(out)
@@ -364,17 +376,27 @@ DIGEST_OID = {
     "SHA512": "2.16.840.1.101.3.4.2.3",
     "RIPEMD160": "1.3.36.3.2.1",
 }
-HASHLIB = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "SHA384": "sha384",
-           "SHA512": "sha512", "RIPEMD160": "ripemd160"}
+HASHLIB = {
+    "MD5": "md5",
+    "SHA1": "sha1",
+    "SHA256": "sha256",
+    "SHA384": "sha384",
+    "SHA512": "sha512",
+    "RIPEMD160": "ripemd160",
+}
 ECDSA_HASH = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
 
 
 def _digest_info(mac: str, data: bytes) -> bytes:
     digest = hashlib.new(HASHLIB[mac], data).digest()
-    return bytes(algos.DigestInfo({
-        "digest_algorithm": {"algorithm": DIGEST_OID[mac], "parameters": core.Null()},
-        "digest": digest,
-    }).dump())
+    return bytes(
+        algos.DigestInfo(
+            {
+                "digest_algorithm": {"algorithm": DIGEST_OID[mac], "parameters": core.Null()},
+                "digest": digest,
+            }
+        ).dump()
+    )
 
 
 def der_prefix(raw: bytes) -> bytes:

@@ -213,6 +213,7 @@ DUMP2DCM_SOURCE = """\
 (7fe0,0010) OB 01\\02\\03\\04
 """
 
+
 def un_dataset() -> Dataset:
     """The CT instance plus UN elements: top level, and inside a sequence (PS3.15 C.12.1.1.3.1.1:
     UN elements and SQs containing UN at any depth are never signed)."""
@@ -279,11 +280,17 @@ def build_inputs(folder: Path) -> dict[str, Path]:
     src.write_text(DUMP2DCM_SOURCE)
     dump2dcm = shutil.which("dump2dcm")
     if dump2dcm is not None:
-        subprocess.run([dump2dcm, "-e", str(src), str(folder / "dump2dcm.dcm")], check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [dump2dcm, "-e", str(src), str(folder / "dump2dcm.dcm")],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         out["dump2dcm"] = folder / "dump2dcm.dcm"
-    for name, test_file in (("jpeg-baseline", "SC_rgb_jpeg_dcmtk.dcm"),
-                            ("jpeg-extended", "JPEG-lossy.dcm")):
+    for name, test_file in (
+        ("jpeg-baseline", "SC_rgb_jpeg_dcmtk.dcm"),
+        ("jpeg-extended", "JPEG-lossy.dcm"),
+    ):
         found = get_testdata_file(test_file)
         assert isinstance(found, str), test_file
         out[name] = Path(shutil.copyfile(found, folder / f"{name}.dcm"))
@@ -321,9 +328,13 @@ class DcmsignSpec:
 def _mac_specs() -> list[DcmsignSpec]:
     # every other one written by dcmsign with undefined lengths (-e)
     return [
-        DcmsignSpec(f"rsa-mac-{term.lower()}", "native",
-                    runs=((opt, "-e") if i % 2 else (opt,),), mac=(term,),
-                    what=f"RSA signer, {term}, whole dataset" + (", -e" if i % 2 else ""))
+        DcmsignSpec(
+            f"rsa-mac-{term.lower()}",
+            "native",
+            runs=((opt, "-e") if i % 2 else (opt,),),
+            mac=(term,),
+            what=f"RSA signer, {term}, whole dataset" + (", -e" if i % 2 else ""),
+        )
         for i, (term, opt) in enumerate(MAC_OPTIONS.items())
     ]
 
@@ -333,52 +344,122 @@ def _mac_specs() -> list[DcmsignSpec]:
 DCMSIGN_MATRIX: tuple[DcmsignSpec, ...] = (
     *_mac_specs(),
     DcmsignSpec("profile-base", "native", runs=(("+pb", "+m2"),), what="+pb Base RSA"),
-    DcmsignSpec("profile-creator", "native", runs=(("+pc", "+m3"),), mac=("SHA384",),
-                what="+pc Creator RSA"),
-    DcmsignSpec("profile-authorization", "native",
-                runs=(("+pa", "+m2", "-t", "PatientName", "-t", "PatientID"),),
-                what="+pa Authorization RSA with the displayed tags"),
-    DcmsignSpec("profile-sr", "sr", runs=(("+pr", "+sp", "1", "+m2"),),
-                what="+pr SR RSA with purpose 1 on a Basic Text SR"),
-    DcmsignSpec("tag-subset", "native",
-                runs=(("+m2", "-t", "PatientName", "-t", "0020,000d", "-t", "SOPInstanceUID"),),
-                what="-t subset: PatientName, StudyInstanceUID, SOPInstanceUID"),
-    DcmsignSpec("purpose-verification", "native", runs=(("+m5", "+sp", "5"),), mac=("SHA512",),
-                what="+sp 5 purpose code sequence in the signature item"),
-    DcmsignSpec("item-signature", "native", item="ReferencedSeriesSequence[0]",
-                what="+si in the first ReferencedSeriesSequence item"),
-    DcmsignSpec("item-signature-nested", "native",
-                item="ReferencedSeriesSequence[0].ReferencedInstanceSequence[0]",
-                runs=(("+mr",),), mac=("RIPEMD160",),
-                what="+si two levels deep, RIPEMD160"),
-    DcmsignSpec("item-and-top-level", "native", item="ReferencedSeriesSequence[0]",
-                runs=(("+m2",), ("+m2",)), mac=("SHA256",),
-                what="+si in an item, then +s over the whole dataset (see sign_with_dcmsign)"),
-    DcmsignSpec("top-level-then-item", "native", runs=(("+m2",), ("+m3",)),
-                mac=("SHA256", "SHA384"), sites=("", "ReferencedSeriesSequence[0]"),
-                what="+s over everything, then +si inside a signed sequence's item"),
-    DcmsignSpec("two-signatures", "native",
-                runs=(("+m2", "-t", "PatientName"), ("+m5", "+sp", "1")),
-                mac=("SHA256", "SHA512"),
-                what="two signatures: a -t subset, then the whole dataset (incl. the first)"),
+    DcmsignSpec(
+        "profile-creator", "native", runs=(("+pc", "+m3"),), mac=("SHA384",), what="+pc Creator RSA"
+    ),
+    DcmsignSpec(
+        "profile-authorization",
+        "native",
+        runs=(("+pa", "+m2", "-t", "PatientName", "-t", "PatientID"),),
+        what="+pa Authorization RSA with the displayed tags",
+    ),
+    DcmsignSpec(
+        "profile-sr",
+        "sr",
+        runs=(("+pr", "+sp", "1", "+m2"),),
+        what="+pr SR RSA with purpose 1 on a Basic Text SR",
+    ),
+    DcmsignSpec(
+        "tag-subset",
+        "native",
+        runs=(("+m2", "-t", "PatientName", "-t", "0020,000d", "-t", "SOPInstanceUID"),),
+        what="-t subset: PatientName, StudyInstanceUID, SOPInstanceUID",
+    ),
+    DcmsignSpec(
+        "purpose-verification",
+        "native",
+        runs=(("+m5", "+sp", "5"),),
+        mac=("SHA512",),
+        what="+sp 5 purpose code sequence in the signature item",
+    ),
+    DcmsignSpec(
+        "item-signature",
+        "native",
+        item="ReferencedSeriesSequence[0]",
+        what="+si in the first ReferencedSeriesSequence item",
+    ),
+    DcmsignSpec(
+        "item-signature-nested",
+        "native",
+        item="ReferencedSeriesSequence[0].ReferencedInstanceSequence[0]",
+        runs=(("+mr",),),
+        mac=("RIPEMD160",),
+        what="+si two levels deep, RIPEMD160",
+    ),
+    DcmsignSpec(
+        "item-and-top-level",
+        "native",
+        item="ReferencedSeriesSequence[0]",
+        runs=(("+m2",), ("+m2",)),
+        mac=("SHA256",),
+        what="+si in an item, then +s over the whole dataset (see sign_with_dcmsign)",
+    ),
+    DcmsignSpec(
+        "top-level-then-item",
+        "native",
+        runs=(("+m2",), ("+m3",)),
+        mac=("SHA256", "SHA384"),
+        sites=("", "ReferencedSeriesSequence[0]"),
+        what="+s over everything, then +si inside a signed sequence's item",
+    ),
+    DcmsignSpec(
+        "two-signatures",
+        "native",
+        runs=(("+m2", "-t", "PatientName"), ("+m5", "+sp", "1")),
+        mac=("SHA256", "SHA512"),
+        what="two signatures: a -t subset, then the whole dataset (incl. the first)",
+    ),
     DcmsignSpec("ecdsa-sha256", "native", signer="ec_signer", what="ECDSA P-256, profile none"),
-    DcmsignSpec("ecdsa-sha384", "native", signer="ec_signer", runs=(("+m3",),), mac=("SHA384",),
-                what="ECDSA P-256, SHA384"),
+    DcmsignSpec(
+        "ecdsa-sha384",
+        "native",
+        signer="ec_signer",
+        runs=(("+m3",),),
+        mac=("SHA384",),
+        what="ECDSA P-256, SHA384",
+    ),
     DcmsignSpec("jpeg-baseline", "jpeg-baseline", what="encapsulated JPEG Baseline (pydicom)"),
-    DcmsignSpec("jpeg-extended-private", "jpeg-extended", runs=(("+mr",),), mac=("RIPEMD160",),
-                what="encapsulated JPEG Extended with private elements (pydicom)"),
-    DcmsignSpec("enc-fragments", "enc", runs=(("+m3",),), mac=("SHA384",),
-                what="encapsulated, empty BOT + one fragment (committed enc.dcm)"),
+    DcmsignSpec(
+        "jpeg-extended-private",
+        "jpeg-extended",
+        runs=(("+mr",),),
+        mac=("RIPEMD160",),
+        what="encapsulated JPEG Extended with private elements (pydicom)",
+    ),
+    DcmsignSpec(
+        "enc-fragments",
+        "enc",
+        runs=(("+m3",),),
+        mac=("SHA384",),
+        what="encapsulated, empty BOT + one fragment (committed enc.dcm)",
+    ),
     DcmsignSpec("implicit-vr", "implicit", what="Implicit VR LE input, MAC TS Explicit VR LE"),
     DcmsignSpec("un-elements", "un", what="UN elements and an SQ holding UN: left unsigned"),
-    DcmsignSpec("extra-padding", "padding",
-                what="text values with extra trailing spaces (dcmsign normalises them)"),
-    DcmsignSpec("dump2dcm-nested", "dump2dcm", runs=(("+m2", "-e"),),
-                what="dump2dcm -e, two levels undefined-length SQ, an empty item; dcmsign -e"),
-    DcmsignSpec("expired-signer", "native", signer="expired_signer", expect="INDETERMINATE",
-                what="signer certificate expired 10 days ago (signed after notAfter)"),
-    DcmsignSpec("untrusted-signer", "native", signer="untrusted_signer", expect="INDETERMINATE",
-                what="signer chains to a root that is not a trust anchor"),
+    DcmsignSpec(
+        "extra-padding",
+        "padding",
+        what="text values with extra trailing spaces (dcmsign normalises them)",
+    ),
+    DcmsignSpec(
+        "dump2dcm-nested",
+        "dump2dcm",
+        runs=(("+m2", "-e"),),
+        what="dump2dcm -e, two levels undefined-length SQ, an empty item; dcmsign -e",
+    ),
+    DcmsignSpec(
+        "expired-signer",
+        "native",
+        signer="expired_signer",
+        expect="INDETERMINATE",
+        what="signer certificate expired 10 days ago (signed after notAfter)",
+    ),
+    DcmsignSpec(
+        "untrusted-signer",
+        "native",
+        signer="untrusted_signer",
+        expect="INDETERMINATE",
+        what="signer chains to a root that is not a trust anchor",
+    ),
 )
 
 
@@ -396,8 +477,7 @@ class SignedVector:
 
 def run_dcmsign(dcmsign: str, argv: Sequence[str]) -> None:
     """Run dcmsign, failing with its stderr if it does not exit 0."""
-    proc = subprocess.run([dcmsign, *argv], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run([dcmsign, *argv], capture_output=True, text=True, timeout=60, check=False)
     if proc.returncode != 0:
         raise AssertionError(f"dcmsign {' '.join(argv)} -> {proc.returncode}\n{proc.stderr}")
 

@@ -168,14 +168,18 @@ def _resave(ds: pydicom.Dataset, ctx: EditContext) -> None:
 
 #: anomaly name -> (source vector, edit). All must be FAILED.
 ANOMALIES: dict[str, tuple[str, Edit]] = {
-    "patient-name-changed": ("rsa-mac-sha256",
-                             _bytes_edit(lambda d: _replace_once(d, b"Doe^John", b"Doe^Jane"))),
+    "patient-name-changed": (
+        "rsa-mac-sha256",
+        _bytes_edit(lambda d: _replace_once(d, b"Doe^John", b"Doe^Jane")),
+    ),
     "patient-name-changed-pydicom": ("rsa-mac-sha512", _pydicom_edit(_set("PatientName", "X^Y"))),
     "pixel-byte-flipped": ("rsa-mac-sha256", _bytes_edit(_flip_pixel)),
     "pixel-byte-flipped-ripemd160": ("rsa-mac-ripemd160", _bytes_edit(_flip_pixel)),
     "jpeg-fragment-byte-flipped": ("jpeg-baseline", _bytes_edit(_flip_jpeg_fragment)),
-    "signed-element-removed": ("rsa-mac-sha256", _bytes_edit(
-        lambda d: _remove_short_element(d, b"\x10\x00\x20\x00LO"))),
+    "signed-element-removed": (
+        "rsa-mac-sha256",
+        _bytes_edit(lambda d: _remove_short_element(d, b"\x10\x00\x20\x00LO")),
+    ),
     "signature-bytes-changed": ("rsa-mac-sha256", _bytes_edit(_flip_signature)),
     "ecdsa-signature-bytes-changed": ("ecdsa-sha256", _bytes_edit(_flip_signature)),
     "certificate-swapped-rsa": ("rsa-mac-sha256", _pydicom_edit(_swap_cert("rsa"))),
@@ -183,24 +187,31 @@ ANOMALIES: dict[str, tuple[str, Edit]] = {
     "data-elements-signed-edited": ("rsa-mac-sha256", _pydicom_edit(_drop_signed_tag)),
     "mac-algorithm-changed": ("rsa-mac-sha256", _pydicom_edit(_set_mac)),
     "mac-parameters-removed": ("rsa-mac-sha256", _pydicom_edit(_drop_mac_parameters)),
-    "signature-datetime-changed": ("rsa-mac-sha256", _pydicom_edit(
-        _set_in_sig("DigitalSignatureDateTime", "20260102030405.000000+0000"))),
-    "signature-uid-changed": ("rsa-mac-sha256", _pydicom_edit(
-        _set_in_sig("DigitalSignatureUID", "1.2.826.0.1.3680043.10.511.77.99"))),
+    "signature-datetime-changed": (
+        "rsa-mac-sha256",
+        _pydicom_edit(_set_in_sig("DigitalSignatureDateTime", "20260102030405.000000+0000")),
+    ),
+    "signature-uid-changed": (
+        "rsa-mac-sha256",
+        _pydicom_edit(_set_in_sig("DigitalSignatureUID", "1.2.826.0.1.3680043.10.511.77.99")),
+    ),
     "item-attribute-changed": ("item-signature", _pydicom_edit(_change_item_uid)),
-    "second-signature-broken": ("two-signatures", _pydicom_edit(
-        _set("InstitutionName", "Other hospital"))),
+    "second-signature-broken": (
+        "two-signatures",
+        _pydicom_edit(_set("InstitutionName", "Other hospital")),
+    ),
 }
 #: Shadow elements: a duplicate of a signed element that a viewer (pydicom: the last one
 #: wins) would display instead of the signed value. dcmsign 3.6.7 *accepts* these (DcmItem
 #: "found twice ... ignoring second entry", then "Verification : OK"), so they are not in
 #: the dcmsign cross-check; dicomseal must still say FAILED.
 SHADOW_ANOMALIES: dict[str, tuple[str, Edit]] = {
-    "duplicate-patient-name-appended": ("rsa-mac-sha256",
-                                        _bytes_edit(lambda d: d + EVIL_NAME)),
+    "duplicate-patient-name-appended": ("rsa-mac-sha256", _bytes_edit(lambda d: d + EVIL_NAME)),
     "duplicate-patient-name-adjacent": ("rsa-mac-sha256", _bytes_edit(_duplicate_after)),
-    "duplicate-institution-out-of-order": ("rsa-mac-sha256", _bytes_edit(
-        lambda d: d + b"\x08\x00\x80\x00LO\x0a\x00Evil Hosp ")),
+    "duplicate-institution-out-of-order": (
+        "rsa-mac-sha256",
+        _bytes_edit(lambda d: d + b"\x08\x00\x80\x00LO\x0a\x00Evil Hosp "),
+    ),
 }
 #: untouched controls (same edit machinery, no change): must stay PASSED
 CONTROLS: dict[str, tuple[str, Edit]] = {
@@ -208,8 +219,10 @@ CONTROLS: dict[str, tuple[str, Edit]] = {
     "control-copied": ("rsa-mac-sha256", _bytes_edit(lambda d: d)),
     "outside-subset-changed": ("tag-subset", _pydicom_edit(_set("Manufacturer", "Someone else"))),
     # an attribute added after signing is not covered by Data Elements Signed: unsigned
-    "unsigned-attribute-added": ("rsa-mac-sha256",
-                                 _pydicom_edit(_set("PatientComments", "added later"))),
+    "unsigned-attribute-added": (
+        "rsa-mac-sha256",
+        _pydicom_edit(_set("PatientComments", "added later")),
+    ),
 }
 
 
@@ -222,8 +235,11 @@ def _other_rsa_cert(pki: TestPki) -> bytes:
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME,
-                                                    "dicomseal TEST ONLY Other Signer")]))
+        .subject_name(
+            x509.Name(
+                [x509.NameAttribute(x509.NameOID.COMMON_NAME, "dicomseal TEST ONLY Other Signer")]
+            )
+        )
         .issuer_name(inter_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -237,12 +253,14 @@ def _other_rsa_cert(pki: TestPki) -> bytes:
 
 @pytest.fixture(scope="module")
 def tampered(
-    dcmsign_vectors: dict[str, SignedVector], pki: TestPki,
+    dcmsign_vectors: dict[str, SignedVector],
+    pki: TestPki,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     folder = tmp_path_factory.mktemp("tampered")
     ec_der = x509.load_pem_x509_certificate(pki.ec_signer.cert.read_bytes()).public_bytes(
-        serialization.Encoding.DER)
+        serialization.Encoding.DER
+    )
     ctx = EditContext(_other_rsa_cert(pki), ec_der)
     for name, (source, edit) in {**ANOMALIES, **SHADOW_ANOMALIES, **CONTROLS}.items():
         edit(dcmsign_vectors[source].path, folder / f"{name}.dcm", ctx)
@@ -278,8 +296,9 @@ def test_alteration_is_failed(name: str, tampered: Path, tampered_report: dict[s
     assert entry["verdict"] == "FAILED", entry
 
 
-def test_folder_with_an_alteration_exits_1(tampered_run: CliRun,
-                                           tampered_report: dict[str, Any]) -> None:
+def test_folder_with_an_alteration_exits_1(
+    tampered_run: CliRun, tampered_report: dict[str, Any]
+) -> None:
     assert tampered_report["verdict"] == "FAILED"
     assert tampered_run.returncode == EXIT_FOR_VERDICT["FAILED"], tampered_run.describe()
 
@@ -293,8 +312,7 @@ def test_single_altered_file_exits_1(tampered: Path, trust: tuple[list[Path], li
     assert [s["verdict"] for s in doc["files"][0]["signatures"]] == ["FAILED"]
 
 
-def test_only_the_broken_signature_fails(tampered: Path,
-                                         tampered_report: dict[str, Any]) -> None:
+def test_only_the_broken_signature_fails(tampered: Path, tampered_report: dict[str, Any]) -> None:
     """two-signatures: the PatientName-only signature survives an InstitutionName change."""
     entry = file_entry(tampered_report, tampered / "second-signature-broken.dcm")
     by_mac = {s["mac_algorithm"]: s["verdict"] for s in entry["signatures"]}
@@ -318,7 +336,10 @@ def test_change_outside_tag_subset_passes_and_is_listed_unsigned(
     assert "(0010,0010)" not in entry["unsigned_tags"]
     assert manufacturer not in entry["signatures"][0]["signed_tags"]
     assert sorted(entry["signatures"][0]["signed_tags"]) == [
-        "(0008,0018)", "(0010,0010)", "(0020,000D)"]
+        "(0008,0018)",
+        "(0010,0010)",
+        "(0020,000D)",
+    ]
 
 
 @pytest.mark.parametrize("name", list(SHADOW_ANOMALIES))
@@ -337,8 +358,9 @@ def test_attribute_added_after_signing_is_listed_unsigned(
     assert "(0010,4000)" not in entry["signatures"][0]["signed_tags"]
 
 
-def test_copy_of_vector_is_independent(dcmsign_vectors: dict[str, SignedVector],
-                                       tmp_path: Path) -> None:
+def test_copy_of_vector_is_independent(
+    dcmsign_vectors: dict[str, SignedVector], tmp_path: Path
+) -> None:
     """The edits above never touch the session vectors themselves."""
     src = dcmsign_vectors["rsa-mac-sha256"].path
     before = src.read_bytes()

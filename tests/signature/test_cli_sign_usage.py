@@ -15,8 +15,12 @@ if TYPE_CHECKING:
 REFUSED = {
     # dcmsign >= 3.6.6: "a listed tag absent from the dataset makes signing fail"
     "tag-absent": ("native", "signer", "signer", ("--tag", "PatientWeight")),
-    "item-index-out-of-range": ("native", "signer", "signer",
-                                ("--item", "ReferencedSeriesSequence[5]")),
+    "item-index-out-of-range": (
+        "native",
+        "signer",
+        "signer",
+        ("--item", "ReferencedSeriesSequence[5]"),
+    ),
     "item-not-a-sequence": ("native", "signer", "signer", ("--item", "PatientName[0]")),
     # DCMTK's Base/Creator/Auth/SR profiles reject non-RSA keys (reference notes §1.4)
     "ecdsa-with-rsa-profile": ("native", "ec_signer", "ec_signer", ("--profile", "base")),
@@ -29,13 +33,21 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("name", list(REFUSED))
-def test_sign_refuses(name: str, pki: TestPki, signing_inputs: dict[str, Path],
-                      tmp_path: Path) -> None:
+def test_sign_refuses(
+    name: str, pki: TestPki, signing_inputs: dict[str, Path], tmp_path: Path
+) -> None:
     src, key_of, cert_of, extra = REFUSED[name]
     out = tmp_path / "out.dcm"
-    run = run_cli_inprocess("sign", signing_inputs[src], out,
-                            "--key", getattr(pki, key_of).key,
-                            "--cert", getattr(pki, cert_of).cert, *extra)
+    run = run_cli_inprocess(
+        "sign",
+        signing_inputs[src],
+        out,
+        "--key",
+        getattr(pki, key_of).key,
+        "--cert",
+        getattr(pki, cert_of).cert,
+        *extra,
+    )
     assert run.returncode == 2, run.describe()
     assert "Traceback" not in run.stderr
     assert not out.exists()
@@ -43,12 +55,12 @@ def test_sign_refuses(name: str, pki: TestPki, signing_inputs: dict[str, Path],
         assert_clean_error(run, code=2)
 
 
-def test_sign_does_not_overwrite_input_on_failure(pki: TestPki, signing_inputs: dict[str, Path],
-                                                  tmp_path: Path) -> None:
+def test_sign_does_not_overwrite_input_on_failure(
+    pki: TestPki, signing_inputs: dict[str, Path], tmp_path: Path
+) -> None:
     src = tmp_path / "in.dcm"
     src.write_bytes(signing_inputs["native"].read_bytes())
     before = src.read_bytes()
-    run = run_cli_inprocess("sign", src, src, "--key", pki.ec_signer.key,
-                            "--cert", pki.signer.cert)
+    run = run_cli_inprocess("sign", src, src, "--key", pki.ec_signer.key, "--cert", pki.signer.cert)
     assert run.returncode == 2, run.describe()
     assert src.read_bytes() == before

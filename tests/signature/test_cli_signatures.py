@@ -33,9 +33,10 @@ def test_list_shows_every_signature(dcmsign_vectors: dict[str, SignedVector]) ->
     assert run.returncode == 0, run.describe()
     listed = json.dumps(run.json())
     ds = pydicom.dcmread(path)
-    expected = [str(ds.DigitalSignaturesSequence[0].DigitalSignatureUID),
-                str(ds.ReferencedSeriesSequence[0].DigitalSignaturesSequence[0]
-                    .DigitalSignatureUID)]
+    expected = [
+        str(ds.DigitalSignaturesSequence[0].DigitalSignatureUID),
+        str(ds.ReferencedSeriesSequence[0].DigitalSignaturesSequence[0].DigitalSignatureUID),
+    ]
     assert all(uid in listed for uid in expected), listed
 
 
@@ -58,8 +59,9 @@ def test_remove_all_signatures(
     dcmsign: str, dcmsign_vectors: dict[str, SignedVector], pki: TestPki, tmp_path: Path
 ) -> None:
     out = tmp_path / "none-left.dcm"
-    run = run_cli_inprocess("signatures", "remove", dcmsign_vectors["item-and-top-level"].path,
-                            out, "--all")
+    run = run_cli_inprocess(
+        "signatures", "remove", dcmsign_vectors["item-and-top-level"].path, out, "--all"
+    )
     assert run.returncode == 0, run.describe()
     proc = dcmsign_verify(dcmsign, out, [pki.root.cert], [], "+rg")
     assert proc.returncode == 100, proc.stderr  # dcmsign: no signature although required
@@ -72,8 +74,14 @@ def test_remove_unknown_uid_is_an_error(
     dcmsign_vectors: dict[str, SignedVector], tmp_path: Path
 ) -> None:
     out = tmp_path / "x.dcm"
-    run = run_cli_inprocess("signatures", "remove", dcmsign_vectors["two-signatures"].path,
-                            out, "--uid", "1.2.3.4.5.6.7.8.9")
+    run = run_cli_inprocess(
+        "signatures",
+        "remove",
+        dcmsign_vectors["two-signatures"].path,
+        out,
+        "--uid",
+        "1.2.3.4.5.6.7.8.9",
+    )
     assert run.returncode != 0, run.describe()
     assert "Traceback" not in run.stderr
     assert not out.exists()
@@ -84,8 +92,16 @@ def test_encrypted_key_with_password_from_environment(
 ) -> None:
     out = tmp_path / "signed.dcm"
     env = {**cli_env(), "DICOMSEAL_KEY_PASSWORD": pki.password}
-    run = run_cli("sign", signing_inputs["native"], out, "--key", pki.encrypted_signer_key,
-                  "--cert", pki.signer.cert, env=env)
+    run = run_cli(
+        "sign",
+        signing_inputs["native"],
+        out,
+        "--key",
+        pki.encrypted_signer_key,
+        "--cert",
+        pki.signer.cert,
+        env=env,
+    )
     assert run.returncode == 0, run.describe()
     assert pki.password not in run.stdout + run.stderr
     proc = dcmsign_verify(dcmsign, out, [pki.root.cert], [pki.intermediate.cert])
@@ -101,8 +117,17 @@ def test_encrypted_key_without_right_password_is_usage_error(
     env = cli_env()
     if password is not None:
         env["DICOMSEAL_KEY_PASSWORD"] = password
-    run = run_cli("sign", signing_inputs["native"], out, "--key", pki.encrypted_signer_key,
-                  "--cert", pki.signer.cert, env=env, timeout=60)
+    run = run_cli(
+        "sign",
+        signing_inputs["native"],
+        out,
+        "--key",
+        pki.encrypted_signer_key,
+        "--cert",
+        pki.signer.cert,
+        env=env,
+        timeout=60,
+    )
     assert run.returncode == 2, run.describe()
     assert "Traceback" not in run.stderr
     assert not out.exists()

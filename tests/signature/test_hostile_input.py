@@ -87,19 +87,30 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "truncated-in-header": lambda: SIGNED[:140],
     "truncated-in-signature": lambda: SIGNED[: len(SIGNED) - 300],
     "truncated-in-sequence": lambda: SIGNED[:1000],
-    "absurd-ob-length": lambda: _meta() + _element(0x10, 0x10, b"PN", b"Doe^")
-    + _element(0x7FE0, 0x10, b"OB", b"\1" * 64, length=0xFFFFFFF0),
+    "absurd-ob-length": lambda: (
+        _meta()
+        + _element(0x10, 0x10, b"PN", b"Doe^")
+        + _element(0x7FE0, 0x10, b"OB", b"\1" * 64, length=0xFFFFFFF0)
+    ),
     "absurd-sq-length": lambda: _meta() + _element(0x08, 0x1115, b"SQ", b"", length=0x7FFFFFF0),
-    "absurd-item-length": lambda: _meta() + _element(
-        0x08, 0x1115, b"SQ", b"\xfe\xff\x00\xe0\xf0\xff\xff\x7f" + b"\0" * 16, length=0xFFFFFFFF),
+    "absurd-item-length": lambda: (
+        _meta()
+        + _element(
+            0x08, 0x1115, b"SQ", b"\xfe\xff\x00\xe0\xf0\xff\xff\x7f" + b"\0" * 16, length=0xFFFFFFFF
+        )
+    ),
     "short-length-past-end": lambda: _meta() + _element(0x10, 0x10, b"PN", b"Doe", length=0xFFFF),
     "deep-nesting-10000": lambda: _deep(10_000),
     "deep-nesting-explicit-5000": lambda: _deep_explicit(5_000),
     "unknown-vr": lambda: _meta() + b"\x10\x00\x10\x00ZZ\x04\x00Doe^",
     "big-endian-ts": lambda: _meta(b"1.2.840.10008.1.2.2\0") + b"\x00\x10\x00\x10PN\x00\x04Doe^",
-    "fragment-length-past-end": lambda: _meta(b"1.2.840.10008.1.2.4.50\0")
-    + b"\xe0\x7f\x10\x00OB\0\0\xff\xff\xff\xff"
-    + b"\xfe\xff\x00\xe0\0\0\0\0" + b"\xfe\xff\x00\xe0\xf0\xff\xff\xff" + b"\xff\xd8",
+    "fragment-length-past-end": lambda: (
+        _meta(b"1.2.840.10008.1.2.4.50\0")
+        + b"\xe0\x7f\x10\x00OB\0\0\xff\xff\xff\xff"
+        + b"\xfe\xff\x00\xe0\0\0\0\0"
+        + b"\xfe\xff\x00\xe0\xf0\xff\xff\xff"
+        + b"\xff\xd8"
+    ),
 }
 
 
@@ -136,8 +147,9 @@ def test_hostile_file_reported_not_passed(name: str, hostile: Path, hostile_run:
     assert entry["signatures"] == []
 
 
-@pytest.mark.parametrize("name", ["not-dicom", "truncated-in-signature", "absurd-ob-length",
-                                  "deep-nesting-10000"])
+@pytest.mark.parametrize(
+    "name", ["not-dicom", "truncated-in-signature", "absurd-ob-length", "deep-nesting-10000"]
+)
 def test_hostile_single_file_exits_4_cleanly(name: str, hostile: Path, pki: TestPki) -> None:
     run = run_limited("verify", hostile / f"{name}.dcm", "--trust", pki.root.cert)
     assert_clean_error(run, code=4)
@@ -147,8 +159,10 @@ def test_hostile_single_file_exits_4_cleanly(name: str, hostile: Path, pki: Test
 
 @pytest.mark.dcmtk
 def test_folder_with_good_and_bad_files(
-    hostile: Path, dcmsign_vectors: dict[str, SignedVector],
-    trust: tuple[list[Path], list[Path]], tmp_path: Path,
+    hostile: Path,
+    dcmsign_vectors: dict[str, SignedVector],
+    trust: tuple[list[Path], list[Path]],
+    tmp_path: Path,
 ) -> None:
     good = tmp_path / "good.dcm"
     shutil.copyfile(dcmsign_vectors["rsa-mac-sha256"].path, good)
@@ -173,7 +187,8 @@ def test_empty_folder_is_not_passed(tmp_path: Path, pki: TestPki) -> None:
 
 @pytest.mark.dcmtk
 def test_folder_with_symlink_loop_fifo_and_dangling_link(
-    dcmsign_vectors: dict[str, SignedVector], trust: tuple[list[Path], list[Path]],
+    dcmsign_vectors: dict[str, SignedVector],
+    trust: tuple[list[Path], list[Path]],
     tmp_path: Path,
 ) -> None:
     """Terminates (no hang on the FIFO, no endless loop), still verifies the real file."""
@@ -183,8 +198,15 @@ def test_folder_with_symlink_loop_fifo_and_dangling_link(
     (sub / "loop").symlink_to(tmp_path, target_is_directory=True)
     (tmp_path / "dangling.dcm").symlink_to(tmp_path / "nowhere")
     os.mkfifo(tmp_path / "fifo.dcm")
-    run = run_cli("verify", tmp_path, *trust_args(*trust), "--format", "json",
-                  preexec_fn=limit_memory, timeout=60)
+    run = run_cli(
+        "verify",
+        tmp_path,
+        *trust_args(*trust),
+        "--format",
+        "json",
+        preexec_fn=limit_memory,
+        timeout=60,
+    )
     assert "Traceback" not in run.stderr
     doc = run.json()
     entry = file_entry(doc, sub / "x.dcm")
@@ -199,8 +221,15 @@ def test_missing_path_exits_cleanly(tmp_path: Path, pki: TestPki) -> None:
 
 
 def test_sign_refuses_non_dicom(hostile: Path, pki: TestPki, tmp_path: Path) -> None:
-    run = run_limited("sign", hostile / "not-dicom.dcm", tmp_path / "out.dcm",
-                      "--key", pki.signer.key, "--cert", pki.signer.cert)
+    run = run_limited(
+        "sign",
+        hostile / "not-dicom.dcm",
+        tmp_path / "out.dcm",
+        "--key",
+        pki.signer.key,
+        "--cert",
+        pki.signer.cert,
+    )
     assert_clean_error(run, code=4)
     assert not (tmp_path / "out.dcm").exists()
 
@@ -223,14 +252,21 @@ def _broken(ds: pydicom.Dataset, what: str) -> None:
         raise AssertionError(what)
 
 
-BROKEN = ["certificate-garbage", "signature-empty", "mac-algorithm-unknown", "mac-id-dangling",
-          "signature-item-empty"]
+BROKEN = [
+    "certificate-garbage",
+    "signature-empty",
+    "mac-algorithm-unknown",
+    "mac-id-dangling",
+    "signature-item-empty",
+]
 
 
 @pytest.mark.dcmtk
 @pytest.mark.parametrize("what", BROKEN)
 def test_broken_signature_data_is_failed(
-    what: str, dcmsign_vectors: dict[str, SignedVector], trust: tuple[list[Path], list[Path]],
+    what: str,
+    dcmsign_vectors: dict[str, SignedVector],
+    trust: tuple[list[Path], list[Path]],
     tmp_path: Path,
 ) -> None:
     """Malformed signature data: FAILED (exit 1) with a JSON report, no traceback."""

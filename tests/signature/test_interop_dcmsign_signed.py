@@ -85,8 +85,9 @@ def test_dcmsign_signed_file_verdict(
             p = params[int(item.MACIDNumber)]
             des = p["DataElementsSigned"]
             tags = [_tag(t) for t in (des.value if des.VM > 1 else [des.value])]
-            expected.append((str(item.DigitalSignatureUID), location, str(p.MACAlgorithm),
-                             sorted(tags)))
+            expected.append(
+                (str(item.DigitalSignatureUID), location, str(p.MACAlgorithm), sorted(tags))
+            )
     got = [(s["uid"], s["location"], s["mac_algorithm"], sorted(s["signed_tags"])) for s in sigs]
     assert sorted(got) == sorted(expected)
     signer = getattr(pki, spec.signer).subject

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.dcmtk
 
+
 @dataclass(frozen=True)
 class SignCase:
     """One ``dicomseal sign`` run and the equivalent dcmsign options."""
@@ -51,23 +52,59 @@ SIGN_CASES = (
     SignCase("ecdsa-sha256", "native", "ec_signer", "SHA256"),
     SignCase("ecdsa-sha384", "native", "ec_signer", "SHA384"),
     SignCase("profile-base", "native", "signer", "SHA256", ("--profile", "base"), ("+pb",)),
-    SignCase("profile-creator", "native", "signer", "SHA384", ("--profile", "creator"), ("+pc",),
-             policy="+rc"),
-    SignCase("profile-creator-tag", "native", "signer", "SHA256",
-             ("--profile", "creator", "--tag", "PatientName"), ("+pc", "-t", "PatientName"),
-             policy="+rc"),
-    SignCase("profile-authorization", "native", "signer", "SHA256",
-             ("--profile", "authorization", "--tag", "PatientName", "--tag", "PatientID"),
-             ("+pa", "-t", "PatientName", "-t", "PatientID"), policy="+ru"),
-    SignCase("profile-sr", "sr", "signer", "SHA256", ("--profile", "sr", "--purpose", "1"),
-             ("+pr", "+sp", "1"), policy="+rs"),
-    SignCase("tag-subset", "native", "signer", "SHA256",
-             ("--tag", "PatientName", "--tag", "(0020,000D)", "--tag", "SOPInstanceUID"),
-             ("-t", "PatientName", "-t", "0020,000d", "-t", "SOPInstanceUID")),
+    SignCase(
+        "profile-creator",
+        "native",
+        "signer",
+        "SHA384",
+        ("--profile", "creator"),
+        ("+pc",),
+        policy="+rc",
+    ),
+    SignCase(
+        "profile-creator-tag",
+        "native",
+        "signer",
+        "SHA256",
+        ("--profile", "creator", "--tag", "PatientName"),
+        ("+pc", "-t", "PatientName"),
+        policy="+rc",
+    ),
+    SignCase(
+        "profile-authorization",
+        "native",
+        "signer",
+        "SHA256",
+        ("--profile", "authorization", "--tag", "PatientName", "--tag", "PatientID"),
+        ("+pa", "-t", "PatientName", "-t", "PatientID"),
+        policy="+ru",
+    ),
+    SignCase(
+        "profile-sr",
+        "sr",
+        "signer",
+        "SHA256",
+        ("--profile", "sr", "--purpose", "1"),
+        ("+pr", "+sp", "1"),
+        policy="+rs",
+    ),
+    SignCase(
+        "tag-subset",
+        "native",
+        "signer",
+        "SHA256",
+        ("--tag", "PatientName", "--tag", "(0020,000D)", "--tag", "SOPInstanceUID"),
+        ("-t", "PatientName", "-t", "0020,000d", "-t", "SOPInstanceUID"),
+    ),
     SignCase("purpose-5", "native", "signer", "SHA512", ("--purpose", "5"), ("+sp", "5")),
     SignCase("item", "native", "signer", "SHA256", item="ReferencedSeriesSequence[0]"),
-    SignCase("item-nested", "native", "signer", "RIPEMD160",
-             item="ReferencedSeriesSequence[0].ReferencedInstanceSequence[0]"),
+    SignCase(
+        "item-nested",
+        "native",
+        "signer",
+        "RIPEMD160",
+        item="ReferencedSeriesSequence[0].ReferencedInstanceSequence[0]",
+    ),
     SignCase("jpeg-baseline", "jpeg-baseline", "signer", "SHA256"),
     SignCase("jpeg-extended-private", "jpeg-extended", "signer", "SHA256"),
     SignCase("enc-fragments", "enc", "signer", "SHA256"),
@@ -82,8 +119,9 @@ WEAK_MACS = frozenset({"MD5", "SHA1", "RIPEMD160"})
 
 def dicomseal_sign(src: Path, dst: Path, pair: KeyPair, mac: str, *extra: str) -> None:
     """``dicomseal sign``; MD5/SHA-1/RIPEMD-160 must warn (issue 3, point 3), others not."""
-    run = run_cli_inprocess("sign", src, dst, "--key", pair.key, "--cert", pair.cert,
-                            "--mac", CLI_MAC[mac], *extra)
+    run = run_cli_inprocess(
+        "sign", src, dst, "--key", pair.key, "--cert", pair.cert, "--mac", CLI_MAC[mac], *extra
+    )
     assert run.returncode == 0, run.describe()
     assert "Traceback" not in run.stderr
     assert ("warn" in run.stderr.lower()) == (mac in WEAK_MACS), run.describe()
@@ -95,13 +133,19 @@ def _dcmsign_reference(
     """(data part, full dump) of dcmsign's own MAC stream for the same input and options."""
     dump = work / "dcmsign.stream.bin"
     out = work / "dcmsign-signed.dcm"
-    op = ("+si", str(pair.key), str(pair.cert), case.item) if case.item else (
-        "+s", str(pair.key), str(pair.cert))
-    run_dcmsign(dcmsign, (*op, "-pw", MAC_OPTIONS[case.mac], *case.dcmsign, "+d", str(dump),
-                          str(src), str(out)))
+    op = (
+        ("+si", str(pair.key), str(pair.cert), case.item)
+        if case.item
+        else ("+s", str(pair.key), str(pair.cert))
+    )
+    run_dcmsign(
+        dcmsign,
+        (*op, "-pw", MAC_OPTIONS[case.mac], *case.dcmsign, "+d", str(dump), str(src), str(out)),
+    )
     full = dump.read_bytes()
     trailer = encode_signature_trailer(
-        holder_at(pydicom.dcmread(out), case.item).DigitalSignaturesSequence[-1])
+        holder_at(pydicom.dcmread(out), case.item).DigitalSignaturesSequence[-1]
+    )
     assert full.endswith(trailer)
     return full[: len(full) - len(trailer)], full
 
@@ -120,8 +164,13 @@ def test_dicomseal_signed_verifies_with_dcmsign(
     extra = (*case.cli, *(("--item", case.item) if case.item else ()))
     dicomseal_sign(src, out, pair, case.mac, *extra)
 
-    proc = dcmsign_verify(dcmsign, out, [pki.root.cert], [pki.intermediate.cert],
-                          *((case.policy,) if case.policy else ()))
+    proc = dcmsign_verify(
+        dcmsign,
+        out,
+        [pki.root.cert],
+        [pki.intermediate.cert],
+        *((case.policy,) if case.policy else ()),
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("Signature Verification : OK") == 1, proc.stderr
 
@@ -156,9 +205,19 @@ def test_dicomseal_adds_to_a_dcmsign_signature(
 ) -> None:
     """Mixed: dcmsign signs an item, dicomseal the whole data set; dcmsign accepts both."""
     first, second = tmp_path / "dcmsign.dcm", tmp_path / "both.dcm"
-    run_dcmsign(dcmsign, ("+si", str(pki.signer.key), str(pki.signer.cert),
-                          "ReferencedSeriesSequence[0]", "-pw", "+m3",
-                          str(signing_inputs["native"]), str(first)))
+    run_dcmsign(
+        dcmsign,
+        (
+            "+si",
+            str(pki.signer.key),
+            str(pki.signer.cert),
+            "ReferencedSeriesSequence[0]",
+            "-pw",
+            "+m3",
+            str(signing_inputs["native"]),
+            str(first),
+        ),
+    )
     dicomseal_sign(first, second, pki.signer, "SHA256")
     proc = dcmsign_verify(dcmsign, second, [pki.root.cert], [pki.intermediate.cert])
     assert proc.returncode == 0, proc.stderr

@@ -51,9 +51,7 @@ def test_dump_ends_with_the_signature_item(
     """Checks the tests' own trailer encoder (used by the dicomseal->dcmsign tests)."""
     vec = dcmsign_vectors[spec.name]
     ds = pydicom.dcmread(vec.path)
-    item = holder_at(ds, spec.locations[run]).DigitalSignaturesSequence[
-        _index_in_holder(spec, run)
-    ]
+    item = holder_at(ds, spec.locations[run]).DigitalSignaturesSequence[_index_in_holder(spec, run)]
     trailer = encode_signature_trailer(item)
     assert len(trailer) > 40
     assert vec.streams[run].read_bytes().endswith(trailer)

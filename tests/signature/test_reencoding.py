@@ -30,15 +30,20 @@ REENCODINGS: dict[str, tuple[tuple[str, ...], bool, str]] = {
 
 @pytest.fixture(scope="module")
 def reencoded(
-    require_tool: Callable[[str], str], dcmsign_vectors: dict[str, SignedVector],
+    require_tool: Callable[[str], str],
+    dcmsign_vectors: dict[str, SignedVector],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     dcmconv = require_tool("dcmconv")
     folder = tmp_path_factory.mktemp("reencoded")
     src = dcmsign_vectors["rsa-mac-sha384"].path
     for name, (options, _, _) in REENCODINGS.items():
-        subprocess.run([dcmconv, *options, str(src), str(folder / f"{name}.dcm")], check=True,
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [dcmconv, *options, str(src), str(folder / f"{name}.dcm")],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
     return folder
 
 
@@ -49,7 +54,10 @@ def reencoded_report(reencoded: Path, trust: tuple[list[Path], list[Path]]) -> d
 
 @pytest.mark.parametrize("name", list(REENCODINGS))
 def test_reencoded_file(
-    name: str, dcmsign: str, reencoded: Path, reencoded_report: dict[str, Any],
+    name: str,
+    dcmsign: str,
+    reencoded: Path,
+    reencoded_report: dict[str, Any],
     trust: tuple[list[Path], list[Path]],
 ) -> None:
     _, dcmsign_accepts, verdict = REENCODINGS[name]
@@ -60,13 +68,19 @@ def test_reencoded_file(
 
 
 def test_big_endian_is_not_passed(
-    require_tool: Callable[[str], str], dcmsign_vectors: dict[str, SignedVector],
-    trust: tuple[list[Path], list[Path]], tmp_path: Path,
+    require_tool: Callable[[str], str],
+    dcmsign_vectors: dict[str, SignedVector],
+    trust: tuple[list[Path], list[Path]],
+    tmp_path: Path,
 ) -> None:
     """dcmsign 3.6.7 still verifies Explicit VR Big Endian; dicomseal refuses it (exit 4)."""
     out = tmp_path / "big-endian.dcm"
-    subprocess.run([require_tool("dcmconv"), "+tb", str(dcmsign_vectors["rsa-mac-sha384"].path),
-                    str(out)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [require_tool("dcmconv"), "+tb", str(dcmsign_vectors["rsa-mac-sha384"].path), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     run = verify_json(out, *trust)
     assert run.returncode in (3, 4), run.describe()
     assert run.json()["verdict"] != "PASSED"

@@ -57,8 +57,14 @@ Measured = dict[str, Any]
 
 def measured(*args: str | Path) -> Measured:
     """Exit code, peak RSS (KiB) and output of ``python -m dicomseal ARGS``."""
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *map(str, args)], capture_output=True,
-                          text=True, env=cli_env(), timeout=300, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+        check=True,
+    )
     result: Measured = json.loads(proc.stdout)
     return result
 

@@ -65,41 +65,80 @@ def make_tsa(pki: TestPki, folder: Path) -> Tsa:
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                                    "dicomseal TEST ONLY TSA")]))
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dicomseal TEST ONLY TSA")])
+        )
         .issuer_name(inter_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=30))
         .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-                       critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(inter_key, hashes.SHA256())
     )
     tsa = Tsa(folder / "tsa.crt.pem", folder / "TEST_ONLY_tsa.key.pem", folder / "tsa.cnf")
     tsa.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tsa.key.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    tsa.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     (folder / "serial").write_text("01\n")
     tsa.config.write_text(TSA_CONFIG.format(serial=folder / "serial"))
     return tsa
 
 
-def stamp(dcmsign: str, openssl: str, pki: TestPki, tsa: Tsa, src: Path, out: Path,
-          mac: str = "+m2") -> None:
+def stamp(
+    dcmsign: str, openssl: str, pki: TestPki, tsa: Tsa, src: Path, out: Path, mac: str = "+m2"
+) -> None:
     """Sign ``src`` with dcmsign, get a timestamp from the TSA, insert it: ``out``."""
     work = out.with_suffix("")
     tsq, tsr, uid = (work.with_suffix(s) for s in (".tsq", ".tsr", ".uid.dcm"))
     signed = work.with_suffix(".signed.dcm")
-    run_dcmsign(dcmsign, ("+s", str(pki.signer.key), str(pki.signer.cert), "-pw", mac,
-                          "+ts", str(tsq), str(uid), str(src), str(signed)))
-    subprocess.run([openssl, "ts", "-reply", "-config", str(tsa.config), "-queryfile", str(tsq),
-                    "-signer", str(tsa.cert), "-inkey", str(tsa.key),
-                    "-chain", str(pki.intermediate.cert), "-out", str(tsr)],
-                   check=True, capture_output=True, timeout=60)
+    run_dcmsign(
+        dcmsign,
+        (
+            "+s",
+            str(pki.signer.key),
+            str(pki.signer.cert),
+            "-pw",
+            mac,
+            "+ts",
+            str(tsq),
+            str(uid),
+            str(src),
+            str(signed),
+        ),
+    )
+    subprocess.run(
+        [
+            openssl,
+            "ts",
+            "-reply",
+            "-config",
+            str(tsa.config),
+            "-queryfile",
+            str(tsq),
+            "-signer",
+            str(tsa.cert),
+            "-inkey",
+            str(tsa.key),
+            "-chain",
+            str(pki.intermediate.cert),
+            "-out",
+            str(tsr),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     run_dcmsign(dcmsign, ("+t", str(tsq), str(tsr), str(uid), str(signed), str(out)))
 
 
@@ -112,8 +151,11 @@ def _edit_token(src: Path, dst: Path, fn: Callable[[bytes], bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def stamped(
-    dcmsign: str, require_tool: Callable[[str], str], pki: TestPki,
-    signing_inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory,
+    dcmsign: str,
+    require_tool: Callable[[str], str],
+    pki: TestPki,
+    signing_inputs: dict[str, Path],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
     openssl = require_tool("openssl")
     work = tmp_path_factory.mktemp("tsa")
@@ -146,23 +188,38 @@ def tsa_trust(pki: TestPki) -> list[Path]:
     return [pki.intermediate.cert]
 
 
-@pytest.mark.parametrize(("name", "dcmsign_ok", "verdict"), [
-    ("timestamped", True, "PASSED"),
-    # dcmsign (+tv, the default) fails such a file, and so does dicomseal
-    ("timestamp-token-byte-flipped", False, "FAILED"),
-    ("timestamp-token-from-other-signature", False, "FAILED"),
-])
+@pytest.mark.parametrize(
+    ("name", "dcmsign_ok", "verdict"),
+    [
+        ("timestamped", True, "PASSED"),
+        # dcmsign (+tv, the default) fails such a file, and so does dicomseal
+        ("timestamp-token-byte-flipped", False, "FAILED"),
+        ("timestamp-token-from-other-signature", False, "FAILED"),
+    ],
+)
 def test_timestamp(
-    name: str, dcmsign_ok: bool, verdict: str, dcmsign: str, stamped: Path,
-    stamped_report: dict[str, Any], pki: TestPki, tsa_trust: list[Path],
+    name: str,
+    dcmsign_ok: bool,
+    verdict: str,
+    dcmsign: str,
+    stamped: Path,
+    stamped_report: dict[str, Any],
+    pki: TestPki,
+    tsa_trust: list[Path],
 ) -> None:
     path = stamped / f"{name}.dcm"
     proc = dcmsign_verify(dcmsign, path, [pki.root.cert], tsa_trust)
     assert (proc.returncode == 0) == dcmsign_ok, proc.stderr
     if dcmsign_ok:
-        assert "Timestamp Verification      : OK" in subprocess.run(
-            [dcmsign, "-v", "+cf", str(pki.root.cert), "+uf", str(tsa_trust[0]), str(path)],
-            capture_output=True, text=True, check=False).stderr
+        assert (
+            "Timestamp Verification      : OK"
+            in subprocess.run(
+                [dcmsign, "-v", "+cf", str(pki.root.cert), "+uf", str(tsa_trust[0]), str(path)],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stderr
+        )
     entry = file_entry(stamped_report, path)
     assert entry["verdict"] in verdict.split("|"), entry
 
@@ -171,8 +228,9 @@ def test_timestamp(
 FAR_FUTURE = dt.datetime(2045, 1, 1, tzinfo=dt.UTC)
 
 
-def test_trusted_timestamp_outlives_the_signer_certificate(stamped: Path, pki: TestPki,
-                                                            tmp_path: Path) -> None:
+def test_trusted_timestamp_outlives_the_signer_certificate(
+    stamped: Path, pki: TestPki, tmp_path: Path
+) -> None:
     """A valid token heals an expired signer (DCMTK: "extends validity period")."""
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     healed = verify_file(stamped / "timestamped.dcm", trust, at=FAR_FUTURE)

@@ -34,8 +34,9 @@ def _single(run_doc: dict[str, object]) -> dict[str, object]:
     return entry
 
 
-def _check(path: Path, trust: list[Path], untrusted: list[Path], verdict: str,
-           *extra: str) -> dict[str, object]:
+def _check(
+    path: Path, trust: list[Path], untrusted: list[Path], verdict: str, *extra: str
+) -> dict[str, object]:
     run = verify_json(path, trust, untrusted, *extra)
     assert run.returncode == EXIT_FOR_VERDICT[verdict], run.describe()
     doc = run.json()
@@ -59,8 +60,12 @@ def test_untrusted_root_is_indeterminate(
 def test_signer_from_another_pki_is_indeterminate(
     dcmsign_vectors: dict[str, SignedVector], pki: TestPki
 ) -> None:
-    _check(dcmsign_vectors["untrusted-signer"].path, [pki.root.cert], [pki.intermediate.cert],
-           "INDETERMINATE")
+    _check(
+        dcmsign_vectors["untrusted-signer"].path,
+        [pki.root.cert],
+        [pki.intermediate.cert],
+        "INDETERMINATE",
+    )
 
 
 def test_expired_signer_is_indeterminate(
@@ -112,14 +117,18 @@ def test_unsigned_file_is_indeterminate(
 ) -> None:
     """Fail closed: an unsigned file is never PASSED, with or without --require-signature."""
     extra = ("--require-signature",) if require else ()
-    entry = _check(signing_inputs["native"], [pki.root.cert], [pki.intermediate.cert],
-                   "INDETERMINATE", *extra)
+    entry = _check(
+        signing_inputs["native"], [pki.root.cert], [pki.intermediate.cert], "INDETERMINATE", *extra
+    )
     assert entry["signatures"] == []
     assert entry["reason"] == "no-signature"
 
 
-@pytest.mark.parametrize("at", ["2040-01-01T00:00:00Z", "2020-01-01T00:00:00Z"],
-                         ids=["after-notafter", "before-notbefore"])
+@pytest.mark.parametrize(
+    "at",
+    ["2040-01-01T00:00:00Z", "2020-01-01T00:00:00Z"],
+    ids=["after-notafter", "before-notbefore"],
+)
 def test_validation_time_outside_certificate_validity(
     at: str, dcmsign_vectors: dict[str, SignedVector], pki: TestPki
 ) -> None:
@@ -137,8 +146,13 @@ def test_signature_datetime_before_notbefore(
 
     creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
     out = tmp_path / "backdated.dcm"
-    sign_file(signing_inputs["native"], out, creds, mac=MacAlgorithm.SHA256,
-              signed_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    sign_file(
+        signing_inputs["native"],
+        out,
+        creds,
+        mac=MacAlgorithm.SHA256,
+        signed_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    )
     proc = dcmsign_verify(dcmsign, out, [pki.root.cert], [pki.intermediate.cert])
     assert proc.returncode == 101 and "not yet valid" in proc.stderr, proc.stderr
     entry = _check(out, [pki.root.cert], [pki.intermediate.cert], "INDETERMINATE")

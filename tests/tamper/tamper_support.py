@@ -9,8 +9,12 @@ from dicomseal.forensics import ForensicReport, Severity
 
 #: The seven fields of McEvoy & Svalastoga 2009, with a new value each.
 FIELDS = {
-    "PatientID": "XX9999", "PatientName": "MOUSE^MICKEY", "PatientAge": "060Y",
-    "PatientBirthDate": "19600101", "AccessionNumber": "ACC9999", "StudyDate": "20240101",
+    "PatientID": "XX9999",
+    "PatientName": "MOUSE^MICKEY",
+    "PatientAge": "060Y",
+    "PatientBirthDate": "19600101",
+    "AccessionNumber": "ACC9999",
+    "StudyDate": "20240101",
     "InstitutionName": "Elsewhere Clinic",
 }
 

@@ -13,10 +13,12 @@ from dicomseal.media.source import open_media
 from dicomseal.tamper import TamperMode, tamper_medium
 
 
-@pytest.mark.parametrize("mode", [TamperMode.SWAP, TamperMode.DELETE, TamperMode.ADD,
-                                  TamperMode.EXTRA_FILE])
-def test_file_level_attack_flagged_medium_or_higher(vendor_folder: Path, tmp_path: Path,
-                                                    mode: TamperMode) -> None:
+@pytest.mark.parametrize(
+    "mode", [TamperMode.SWAP, TamperMode.DELETE, TamperMode.ADD, TamperMode.EXTRA_FILE]
+)
+def test_file_level_attack_flagged_medium_or_higher(
+    vendor_folder: Path, tmp_path: Path, mode: TamperMode
+) -> None:
     out = tmp_path / mode.value
     record = tamper_medium(vendor_folder, out, mode, seed=2)
     report = inspect_media(out)
@@ -39,11 +41,11 @@ def test_pixel_attack_changes_only_pixels(vendor_folder: Path, tmp_path: Path) -
     assert inspect_media(out).at_least(Severity.MEDIUM) == ()
 
 
-def test_remaster_iso_keeps_labels_and_leaves_no_red_flag(vendor_iso: Path,
-                                                          tmp_path: Path) -> None:
+def test_remaster_iso_keeps_labels_and_leaves_no_red_flag(vendor_iso: Path, tmp_path: Path) -> None:
     out = tmp_path / "remastered.iso"
-    record = tamper_medium(vendor_iso, out, TamperMode.REMASTER,
-                           {"PatientName": "MOUSE^MICKEY"}, seed=1)
+    record = tamper_medium(
+        vendor_iso, out, TamperMode.REMASTER, {"PatientName": "MOUSE^MICKEY"}, seed=1
+    )
     assert record.changes
     with open_media(out) as src:
         assert src.kind == "iso"

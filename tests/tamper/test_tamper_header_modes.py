@@ -17,12 +17,14 @@ from dicomseal.tamper.edits import EDITOR_IMPLEMENTATION_UID, parse_sets
 
 
 @pytest.mark.parametrize("keyword", list(FIELDS))
-def test_careless_edit_flagged_and_file_named(vendor_folder: Path, tmp_path: Path,
-                                              keyword: str) -> None:
+def test_careless_edit_flagged_and_file_named(
+    vendor_folder: Path, tmp_path: Path, keyword: str
+) -> None:
     before = tree_digest(vendor_folder)
     out = tmp_path / f"careless-{keyword}"
-    record = tamper_medium(vendor_folder, out, TamperMode.CARELESS, {keyword: FIELDS[keyword]},
-                           seed=3)
+    record = tamper_medium(
+        vendor_folder, out, TamperMode.CARELESS, {keyword: FIELDS[keyword]}, seed=3
+    )
     assert tree_digest(vendor_folder) == before  # the source is never touched
     edited = {c.path for c in record.changes if c.what == "attribute"}
     assert len(edited) == 1
@@ -35,11 +37,13 @@ def test_careless_edit_flagged_and_file_named(vendor_folder: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize("keyword", list(FIELDS))
-def test_consistent_edit_leaves_no_red_flag(vendor_folder: Path, tmp_path: Path,
-                                            keyword: str) -> None:
+def test_consistent_edit_leaves_no_red_flag(
+    vendor_folder: Path, tmp_path: Path, keyword: str
+) -> None:
     out = tmp_path / f"consistent-{keyword}"
-    record = tamper_medium(vendor_folder, out, TamperMode.CONSISTENT,
-                           {keyword: FIELDS[keyword]}, seed=3)
+    record = tamper_medium(
+        vendor_folder, out, TamperMode.CONSISTENT, {keyword: FIELDS[keyword]}, seed=3
+    )
     edited = {c.path for c in record.changes if c.what == "attribute"}
     assert len(edited) == 6  # the whole study
     assert any(c.what == "index-row" for c in record.changes)
@@ -51,8 +55,9 @@ def test_consistent_edit_leaves_no_red_flag(vendor_folder: Path, tmp_path: Path,
 
 def test_consistent_keeps_age_consistent(vendor_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "consistent-birth-date"
-    record = tamper_medium(vendor_folder, out, TamperMode.CONSISTENT,
-                           {"PatientBirthDate": "19600101"}, seed=3)
+    record = tamper_medium(
+        vendor_folder, out, TamperMode.CONSISTENT, {"PatientBirthDate": "19600101"}, seed=3
+    )
     ages = {c.after for c in record.changes if c.keyword == "PatientAge"}
     assert len(ages) == 1 and ages != {None}
     path = next(c.path for c in record.changes if c.keyword == "PatientAge")
@@ -60,11 +65,17 @@ def test_consistent_keeps_age_consistent(vendor_folder: Path, tmp_path: Path) ->
     assert ds.PatientAge == next(iter(ages))
 
 
-def test_consistent_rewrites_dicomdir_with_valid_offsets(vendor_folder: Path,
-                                                        tmp_path: Path) -> None:
+def test_consistent_rewrites_dicomdir_with_valid_offsets(
+    vendor_folder: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "consistent-long-name"
-    tamper_medium(vendor_folder, out, TamperMode.CONSISTENT,
-                  {"PatientName": "A-MUCH-LONGER^PATIENT^NAME^THAN^BEFORE"}, seed=3)
+    tamper_medium(
+        vendor_folder,
+        out,
+        TamperMode.CONSISTENT,
+        {"PatientName": "A-MUCH-LONGER^PATIENT^NAME^THAN^BEFORE"},
+        seed=3,
+    )
     ds = pydicom.dcmread(out / "DICOMDIR")
     tree = read_directory(ds)
     assert tree.problems == () and len(tree.leaves) == 12
@@ -76,8 +87,9 @@ def test_consistent_rewrites_dicomdir_with_valid_offsets(vendor_folder: Path,
 
 def test_scope_medium_edits_every_instance(vendor_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "careless-medium"
-    record = tamper_medium(vendor_folder, out, TamperMode.CARELESS,
-                           {"InstitutionName": "X"}, scope=Scope.MEDIUM)
+    record = tamper_medium(
+        vendor_folder, out, TamperMode.CARELESS, {"InstitutionName": "X"}, scope=Scope.MEDIUM
+    )
     assert len({c.path for c in record.changes if c.what == "attribute"}) == 12
 
 

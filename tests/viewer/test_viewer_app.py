@@ -70,16 +70,28 @@ def test_altered_value_shown_as_signed_and_marked(medium: Path, source: MediaSou
     assert "PatientName: signed DOE^JOHN, found EVIL^EDDIE" in text
     # Every appearance of the found value is marked (struck through, flagged ALTERED).
     for m in re.finditer("EVIL\\^EDDIE", index):
-        before = index[max(0, m.start() - 120): m.start()]
+        before = index[max(0, m.start() - 120) : m.start()]
         assert "<del>" in before and ("value-altered" in before), before
     api = client.get("/api/series/s0").json()
     inst = next(i for i in api["instances"] if i["state"] == "red")
     name = next(o for o in inst["overlay"] if o["keyword"] == "PatientName")
-    assert name == {"keyword": "PatientName", "label": "Name", "text": "DOE^JOHN",
-                    "altered": True, "found": "EVIL^EDDIE", "unverified": False}
+    assert name == {
+        "keyword": "PatientName",
+        "label": "Name",
+        "text": "DOE^JOHN",
+        "altered": True,
+        "found": "EVIL^EDDIE",
+        "unverified": False,
+    }
     assert inst["changes"] == [
-        {"keyword": "PatientName", "signed": "DOE^JOHN", "found": "EVIL^EDDIE",
-         "kind": "changed", "signed_text": "DOE^JOHN", "found_text": "EVIL^EDDIE"}
+        {
+            "keyword": "PatientName",
+            "signed": "DOE^JOHN",
+            "found": "EVIL^EDDIE",
+            "kind": "changed",
+            "signed_text": "DOE^JOHN",
+            "found_text": "EVIL^EDDIE",
+        }
     ]
     assert api["state"] == "red"
     assert client.get("/api/series/s1").json()["state"] == "green"
@@ -98,9 +110,7 @@ def test_altered_patient_name_groups_under_signed_patient(tmp_path: Path) -> Non
     assert "EVIL^EDDIE</del>" in index
 
 
-def test_grey_medium_counts_red_flags_and_links_findings(
-    medium: Path, source: MediaSource
-) -> None:
+def test_grey_medium_counts_red_flags_and_links_findings(medium: Path, source: MediaSource) -> None:
     client = _client(source, fake_grey(3))
     index = client.get("/").text
     assert 'data-state="grey"' in index
@@ -210,7 +220,9 @@ def test_multiframe_and_large_images_downsampled(tmp_path: Path) -> None:
 
 
 def test_internal_error_logs_no_phi(
-    medium: Path, source: MediaSource, monkeypatch: pytest.MonkeyPatch,
+    medium: Path,
+    source: MediaSource,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = create_app(source, fake_grey(0), allowed_hosts=HOSTS)
@@ -234,8 +246,13 @@ def test_pydicom_test_files_render_or_fail_cleanly(tmp_path: Path) -> None:
 
     from pydicom.data import get_testdata_file
 
-    names = ["CT_small.dcm", "MR_small_RLE.dcm", "SC_rgb_jpeg_dcmtk.dcm", "rtdose.dcm",
-             "JPEG-lossy.dcm"]
+    names = [
+        "CT_small.dcm",
+        "MR_small_RLE.dcm",
+        "SC_rgb_jpeg_dcmtk.dcm",
+        "rtdose.dcm",
+        "JPEG-lossy.dcm",
+    ]
     for name in names:
         path = get_testdata_file(name, download=False)
         assert path is not None, name

@@ -61,8 +61,7 @@ def _canvas_digest(page: Any) -> str:
 def unsigned_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An unsigned medium where one instance's name and birth date were edited."""
     folder = tmp_path_factory.mktemp("unsigned")
-    write_sample_studies(folder, series_per_study=2, instances_per_series=3, rows=512,
-                         cols=512)
+    write_sample_studies(folder, series_per_study=2, instances_per_series=3, rows=512, cols=512)
     victim = folder / "DS0001_S1_I2.dcm"
     ds = pydicom.dcmread(victim)
     ds.PatientName = "ROE^EVIL"
@@ -107,8 +106,9 @@ def test_unsigned_medium_shows_grey_with_red_flags(unsigned_served: tuple[str, i
         assert page.get_by_test_id("image-badge").get_attribute("data-state") == "grey"
         assert "DOE^JOHN" in page.get_by_test_id("overlay").inner_text()
         page.get_by_test_id("instance-list").get_by_role("button").nth(1).click()
-        page.wait_for_function("() => document.getElementById('position').textContent"
-                               ".startsWith('Image 2/3')")
+        page.wait_for_function(
+            "() => document.getElementById('position').textContent.startsWith('Image 2/3')"
+        )
         _wait_rendered(page, 2)
         badge = page.get_by_test_id("image-badge")
         assert badge.get_attribute("data-state") == "grey"
@@ -153,12 +153,14 @@ def test_window_level_changes_rendered_pixels(unsigned_url: str) -> None:
         # Scrolling moves to the next image without reloading the page.
         page.evaluate("window.__marker = 42")
         page.keyboard.press("ArrowDown")
-        page.wait_for_function("() => document.getElementById('position').textContent"
-                               ".startsWith('Image 2/3')")
+        page.wait_for_function(
+            "() => document.getElementById('position').textContent.startsWith('Image 2/3')"
+        )
         assert page.evaluate("window.__marker") == 42
         page.keyboard.press("PageDown")
-        page.wait_for_function("() => document.querySelector('section.viewer').dataset.seriesId"
-                               " === 's1'")
+        page.wait_for_function(
+            "() => document.querySelector('section.viewer').dataset.seriesId === 's1'"
+        )
         assert page.evaluate("window.__marker") == 42
 
 
@@ -203,9 +205,9 @@ def test_signed_medium_shows_green(signed_media: dict[str, Path], pki: TestPki) 
         page.goto(url + "/")
         banner = page.get_by_test_id("verdict-banner")
         assert banner.get_attribute("data-state") == "green"
-        assert banner.inner_text().strip().endswith(f"Signed by {pki.signer.subject}, intact"
-                                                    ) or (
-            f"Signed by {pki.signer.subject}, intact" in banner.inner_text())
+        assert banner.inner_text().strip().endswith(f"Signed by {pki.signer.subject}, intact") or (
+            f"Signed by {pki.signer.subject}, intact" in banner.inner_text()
+        )
         badges = page.get_by_test_id("badge")
         states = {badges.nth(i).get_attribute("data-state") for i in range(badges.count())}
         assert states == {"green"} and badges.count() >= 8
@@ -238,8 +240,9 @@ def test_tampered_medium_shows_red_with_signed_value(signed_media: dict[str, Pat
         _wait_rendered(page, 1)
         assert page.get_by_test_id("image-badge").get_attribute("data-state") == "green"
         page.get_by_test_id("instance-list").get_by_role("button", name="2").click()
-        page.wait_for_function("() => document.getElementById('position').textContent"
-                               ".startsWith('Image 2/3')")
+        page.wait_for_function(
+            "() => document.getElementById('position').textContent.startsWith('Image 2/3')"
+        )
         _wait_rendered(page, 2)
         assert page.get_by_test_id("image-badge").get_attribute("data-state") == "red"
         overlay = page.get_by_test_id("overlay")
@@ -251,7 +254,8 @@ def test_tampered_medium_shows_red_with_signed_value(signed_media: dict[str, Pat
         assert page.get_by_test_id("pixels-altered").is_hidden()
         _screenshot(page, "viewer-altered.png")
         page.keyboard.press("ArrowDown")
-        page.wait_for_function("() => document.getElementById('position').textContent"
-                               ".startsWith('Image 3/3')")
+        page.wait_for_function(
+            "() => document.getElementById('position').textContent.startsWith('Image 3/3')"
+        )
         assert page.get_by_test_id("pixels-altered").is_visible()
         assert page.get_by_test_id("image-badge").get_attribute("data-state") == "red"

@@ -68,20 +68,29 @@ def test_worst_state_and_fail_closed_fallbacks() -> None:
     assert worst_state([]) is y
     red = MediumIntegrity(r, Verdict.FAILED, "ALTERED")
     assert red.for_instance("X").state is y  # not mentioned: never green
-    grey = MediumIntegrity(y, Verdict.INDETERMINATE, "Unsigned: cannot be verified",
-                           findings=(FindingView("HIGH", True, "c", "m", ("X",)),))
+    grey = MediumIntegrity(
+        y,
+        Verdict.INDETERMINATE,
+        "Unsigned: cannot be verified",
+        findings=(FindingView("HIGH", True, "c", "m", ("X",)),),
+    )
     assert grey.for_instance("X").label == "Unsigned: cannot be verified \u00b7 1 red flag"
 
 
 def test_shown_value_never_hides_an_alteration() -> None:
     inst = InstanceIntegrity(
-        "A", IntegrityState.RED, "ALTERED",
-        changes=(AttributeChange("PatientName", "DOE^JOHN", "ROE^JANE"),
-                 AttributeChange("StudyDescription", None, "FAKE")),
+        "A",
+        IntegrityState.RED,
+        "ALTERED",
+        changes=(
+            AttributeChange("PatientName", "DOE^JOHN", "ROE^JANE"),
+            AttributeChange("StudyDescription", None, "FAKE"),
+        ),
     )
     whole = InstanceIntegrity("B", IntegrityState.RED, "ALTERED", detail_complete=False)
-    integ = MediumIntegrity(IntegrityState.RED, Verdict.FAILED, "ALTERED",
-                            instances={"A": inst, "B": whole})
+    integ = MediumIntegrity(
+        IntegrityState.RED, Verdict.FAILED, "ALTERED", instances={"A": inst, "B": whole}
+    )
     name = integ.shown("A", "PatientName", "ROE^JANE")
     assert (name.text, name.altered, name.found) == ("DOE^JOHN", True, "ROE^JANE")
     desc = integ.shown("A", "StudyDescription", "FAKE")
@@ -121,7 +130,8 @@ def test_cli_view_serves_the_medium(tmp_path: Path) -> None:
     write_sample_studies(tmp_path, series_per_study=1, instances_per_series=1)
     proc = subprocess.Popen(
         [sys.executable, "-m", "dicomseal", "view", str(tmp_path), "--port", "0"],
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stderr is not None
@@ -154,8 +164,9 @@ def test_frame_cache_stays_within_its_memory_budget(tmp_path: Path) -> None:
 
     from dicomseal.viewer.render import FrameRenderer
 
-    written = write_sample_studies(tmp_path, series_per_study=1, instances_per_series=4,
-                                   rows=128, cols=128)
+    written = write_sample_studies(
+        tmp_path, series_per_study=1, instances_per_series=4, rows=128, cols=128
+    )
     with open_media(tmp_path) as source:
         budget = 2 * 128 * 128 * 4  # two float32 frames
         renderer = FrameRenderer(source, threading.Lock(), cache_bytes=budget)

@@ -88,9 +88,7 @@ def test_edited_name_is_red_with_signed_and_found(
     assert "<del>ROE^EVIL</del>" in findings and "DOE^JOHN" in findings
 
 
-def test_changed_pixels_are_flagged_per_frame(
-    medium: Path, pki: TestPki, tmp_path: Path
-) -> None:
+def test_changed_pixels_are_flagged_per_frame(medium: Path, pki: TestPki, tmp_path: Path) -> None:
     folder = _copy(medium, tmp_path)
     ds = pydicom.dcmread(folder / VICTIM)
     arr = ds.pixel_array.copy()
@@ -104,9 +102,7 @@ def test_changed_pixels_are_flagged_per_frame(
     assert victim.label == "ALTERED: pixel data changed", victim
 
 
-def test_added_instance_is_red_and_unverified(
-    medium: Path, pki: TestPki, tmp_path: Path
-) -> None:
+def test_added_instance_is_red_and_unverified(medium: Path, pki: TestPki, tmp_path: Path) -> None:
     folder = _copy(medium, tmp_path)
     shutil.copy(folder / VICTIM, folder / "DICOM" / "EXTRA")
     integrity = _assess(folder, [pki.root.cert])
@@ -125,9 +121,7 @@ def test_untrusted_creator_is_grey_never_green(medium: Path, pki: TestPki) -> No
     assert integrity.certificate is not None and not integrity.certificate.trusted
 
 
-def test_medium_signed_by_untrusted_key_is_grey(
-    pki: TestPki, tmp_path: Path
-) -> None:
+def test_medium_signed_by_untrusted_key_is_grey(pki: TestPki, tmp_path: Path) -> None:
     folder = _create(tmp_path, pki, pki.untrusted_signer, None)
     integrity = _assess(folder, [pki.root.cert])
     assert integrity.state is IntegrityState.GREY

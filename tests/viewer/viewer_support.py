@@ -47,8 +47,9 @@ def fake_green(paths: list[str]) -> MediumIntegrity:
         verdict=Verdict.PASSED,
         headline=label,
         signer_subject=SIGNER,
-        certificate=CertificateDetails(subject=SIGNER, issuer="CN=Test CA", trusted=True,
-                                       mac_algorithm="SHA256"),
+        certificate=CertificateDetails(
+            subject=SIGNER, issuer="CN=Test CA", trusted=True, mac_algorithm="SHA256"
+        ),
         instances={p: InstanceIntegrity(p, IntegrityState.GREEN, label) for p in paths},
     )
 
@@ -58,7 +59,9 @@ def fake_red(paths: list[str], altered: str, *, signed: str, found: str) -> Medi
     label = f"Signed by {SIGNER}, intact"
     instances = {p: InstanceIntegrity(p, IntegrityState.GREEN, label) for p in paths}
     instances[altered] = InstanceIntegrity(
-        altered, IntegrityState.RED, "ALTERED",
+        altered,
+        IntegrityState.RED,
+        "ALTERED",
         changes=(AttributeChange("PatientName", signed, found),),
     )
     return MediumIntegrity(
@@ -96,8 +99,7 @@ def free_port() -> int:
 def serve(app: Starlette) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread on a free loopback port; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False,
-                            log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

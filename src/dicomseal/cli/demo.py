@@ -23,8 +23,13 @@ def _program() -> str:
 
 
 @click.command("demo")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default="demo-out",
-              show_default=True, help="Folder for everything the demo creates (replaced).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="demo-out",
+    show_default=True,
+    help="Folder for everything the demo creates (replaced).",
+)
 def demo_command(out: Path) -> int:
     """Run the main job end to end on bundled synthetic data with a TEST-ONLY PKI.
 
@@ -41,8 +46,10 @@ def demo_command(out: Path) -> int:
     def show(step: DemoStep) -> None:
         style = VERDICT_STYLE[step.verdict]
         mark = "ok" if step.as_expected else f"UNEXPECTED (wanted {step.expected.value})"
-        console.print(f"  [{style}]{step.verdict.value:<13}[/{style}] {step.title}: "
-                      f"{step.detail} [dim]{mark}[/dim]")
+        console.print(
+            f"  [{style}]{step.verdict.value:<13}[/{style}] {step.title}: "
+            f"{step.detail} [dim]{mark}[/dim]"
+        )
 
     steps = run_demo(out, show)
     good = all(s.as_expected for s in steps)

@@ -17,17 +17,31 @@ from dicomseal.report.experiment import (
 
 __all__ = ["experiment"]
 
+
 @click.command("experiment")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("experiment-out"), show_default=True,
-              help="Working and results folder (replaced).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes [default: every core].")
-@click.option("--doc", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="Also replace the generated block of this Markdown file "
-                                 "(docs/study.md) and write DOC-detection.png beside it.")
-@click.option("--full", is_flag=True,
-              help="Larger media: 3 series x 20 slices of 256x256 per study.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("experiment-out"),
+    show_default=True,
+    help="Working and results folder (replaced).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes [default: every core].",
+)
+@click.option(
+    "--doc",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also replace the generated block of this Markdown file "
+    "(docs/study.md) and write DOC-detection.png beside it.",
+)
+@click.option(
+    "--full", is_flag=True, help="Larger media: 3 series x 20 slices of 256x256 per study."
+)
 def experiment(out: Path, workers: int | None, doc: Path | None, full: bool) -> int:
     """Tamper with unsigned and signed media, run the defences, write the table.
 
@@ -41,22 +55,28 @@ def experiment(out: Path, workers: int | None, doc: Path | None, full: bool) -> 
     Exit codes: 0 written; 2 usage; 4 I/O error.
     """
     result = run_experiment(
-        out, workers=workers, full=full,
+        out,
+        workers=workers,
+        full=full,
         progress=lambda done, total: click.echo(f"\r{done}/{total} cases", nl=False, err=True),
     )
     click.echo("", err=True)
-    command = " ".join(["dicomseal experiment", f"--out {out}",
-                        *([f"--workers {workers}"] if workers else []),
-                        *(["--full"] if full else []),
-                        *([f"--doc {doc}"] if doc is not None else [])])
+    command = " ".join(
+        [
+            "dicomseal experiment",
+            f"--out {out}",
+            *([f"--workers {workers}"] if workers else []),
+            *(["--full"] if full else []),
+            *([f"--doc {doc}"] if doc is not None else []),
+        ]
+    )
     paths = write_outputs(result, out, command)
     if doc is not None:
         chart = doc.with_name(doc.stem + "-detection.png")
         render_chart(result, chart)
         update_document(doc, render_markdown(result, command, chart.name))
     console = out_console()
-    console.print(f"{len(result.results)} cases in {result.seconds} s on {result.workers} "
-                  f"workers")
+    console.print(f"{len(result.results)} cases in {result.seconds} s on {result.workers} workers")
     for name, path in paths.items():
         console.print(f"{name}: {path}")
     if doc is not None:

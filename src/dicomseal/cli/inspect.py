@@ -17,8 +17,12 @@ __all__ = ["inspect"]
 @click.command("inspect")
 @click.argument("media", type=click.Path(exists=True, path_type=Path))
 @format_option
-@click.option("--info/--no-info", "show_info", default=False,
-              help="Also list info-level findings in text output.")
+@click.option(
+    "--info/--no-info",
+    "show_info",
+    default=False,
+    help="Also list info-level findings in text output.",
+)
 def inspect(media: Path, fmt: str, show_info: bool) -> int:
     """Look for red flags of alteration on an unsigned MEDIA (folder, ISO or zip).
 

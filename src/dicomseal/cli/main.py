@@ -50,28 +50,57 @@ EXIT_CODES: Final[tuple[tuple[type[DicomSealError], int], ...]] = (
 #: Command name -> (module, attribute, one-line summary). Modules are imported only when
 #: their command runs: start-up stays fast and one broken module cannot disable the rest.
 COMMANDS: Final[dict[str, tuple[str, str, str]]] = {
-    "demo": ("dicomseal.cli.demo", "demo_command",
-             "Run the main job end to end on bundled sample data."),
-    "sign": ("dicomseal.cli.sign", "sign_command",
-             "Add a PS3.15 digital signature to a DICOM file."),
-    "verify": ("dicomseal.cli.verify", "verify_command",
-               "Verify every signature in a file, a folder or a medium."),
-    "signatures": ("dicomseal.cli.signatures", "signatures_group",
-                   "List or remove the signatures of a DICOM file."),
-    "media": ("dicomseal.cli.media", "media_group",
-              "Create or verify a signed IHE PDI patient medium."),
-    "inspect": ("dicomseal.cli.inspect", "inspect",
-                "Forensic red flags on unsigned media."),
-    "tamper": ("dicomseal.cli.tamper", "tamper",
-               "Reproduce the 2009 study's attacks on a copy of a medium."),
-    "experiment": ("dicomseal.cli.experiment", "experiment",
-                   "Measure detection of every attack, unsigned and signed."),
-    "view": ("dicomseal.cli.view", "view",
-             "Browse a medium in the browser with its verdict always visible."),
-    "import": ("dicomseal.cli.pacs", "import_command",
-               "Verify a medium, then send what passed to a PACS."),
-    "compare": ("dicomseal.cli.pacs", "compare_command",
-                "Compare a medium with a PACS archive or another medium."),
+    "demo": (
+        "dicomseal.cli.demo",
+        "demo_command",
+        "Run the main job end to end on bundled sample data.",
+    ),
+    "sign": (
+        "dicomseal.cli.sign",
+        "sign_command",
+        "Add a PS3.15 digital signature to a DICOM file.",
+    ),
+    "verify": (
+        "dicomseal.cli.verify",
+        "verify_command",
+        "Verify every signature in a file, a folder or a medium.",
+    ),
+    "signatures": (
+        "dicomseal.cli.signatures",
+        "signatures_group",
+        "List or remove the signatures of a DICOM file.",
+    ),
+    "media": (
+        "dicomseal.cli.media",
+        "media_group",
+        "Create or verify a signed IHE PDI patient medium.",
+    ),
+    "inspect": ("dicomseal.cli.inspect", "inspect", "Forensic red flags on unsigned media."),
+    "tamper": (
+        "dicomseal.cli.tamper",
+        "tamper",
+        "Reproduce the 2009 study's attacks on a copy of a medium.",
+    ),
+    "experiment": (
+        "dicomseal.cli.experiment",
+        "experiment",
+        "Measure detection of every attack, unsigned and signed.",
+    ),
+    "view": (
+        "dicomseal.cli.view",
+        "view",
+        "Browse a medium in the browser with its verdict always visible.",
+    ),
+    "import": (
+        "dicomseal.cli.pacs",
+        "import_command",
+        "Verify a medium, then send what passed to a PACS.",
+    ),
+    "compare": (
+        "dicomseal.cli.pacs",
+        "compare_command",
+        "Compare a medium with a PACS archive or another medium.",
+    ),
 }
 
 

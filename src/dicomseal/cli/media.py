@@ -36,15 +36,25 @@ from dicomseal.signature.credentials import load_certificates
 
 __all__ = ["default_workers", "media_group", "verify_and_render"]
 
-_STAGES = {"prepare": "reading sources", "sign": "signing instances",
-           "manifest": "hashing other files", "package": "writing image"}
+_STAGES = {
+    "prepare": "reading sources",
+    "sign": "signing instances",
+    "manifest": "hashing other files",
+    "package": "writing image",
+}
 
 
 def _progress() -> Progress:
     console = err_console()
-    return Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=True,
-                    disable=not console.is_terminal)
+    return Progress(
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 def default_workers() -> int:
@@ -73,36 +83,90 @@ def media_group() -> None:
 
 
 @media_group.command("create")
-@click.argument("sources", metavar="SRC...", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path),
-              help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder.")
-@click.option("--key", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Creator's private key (RSA or EC). If encrypted, the password comes from "
-                   "$DICOMSEAL_KEY_PASSWORD or a prompt.")
-@click.option("--cert", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Creator's certificate (PEM; certificates after the first are its chain).")
-@click.option("--chain", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="PEM", help="Intermediate certificates to embed in the manifest "
-                                  "signature so receivers can build the chain; repeatable.")
-@click.option("--profile", type=click.Choice([p.value for p in MediaProfile]),
-              default=MediaProfile.STD_GEN_CD.value, show_default=True,
-              help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
-                   "Explicit VR Little Endian (compressed inputs are decompressed).")
-@click.option("--label", default="DICOM MEDIUM", show_default=True,
-              help="Title of README.TXT/INDEX.HTM; the File-set ID and ISO volume name are "
-                   "derived from it (A-Z 0-9 _, 16 characters).")
+@click.argument(
+    "sources",
+    metavar="SRC...",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder.",
+)
+@click.option(
+    "--key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Creator's private key (RSA or EC). If encrypted, the password comes from "
+    "$DICOMSEAL_KEY_PASSWORD or a prompt.",
+)
+@click.option(
+    "--cert",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Creator's certificate (PEM; certificates after the first are its chain).",
+)
+@click.option(
+    "--chain",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Intermediate certificates to embed in the manifest "
+    "signature so receivers can build the chain; repeatable.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice([p.value for p in MediaProfile]),
+    default=MediaProfile.STD_GEN_CD.value,
+    show_default=True,
+    help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
+    "Explicit VR Little Endian (compressed inputs are decompressed).",
+)
+@click.option(
+    "--label",
+    default="DICOM MEDIUM",
+    show_default=True,
+    help="Title of README.TXT/INDEX.HTM; the File-set ID and ISO volume name are "
+    "derived from it (A-Z 0-9 _, 16 characters).",
+)
 @click.option("--fileset-id", metavar="ID", help="File-set ID, overriding the one from --label.")
-@click.option("--include-viewer", "viewer", type=click.Path(exists=True, path_type=Path),
-              help="A viewer (file or folder) copied to VIEWER/ (never started automatically).")
+@click.option(
+    "--include-viewer",
+    "viewer",
+    type=click.Path(exists=True, path_type=Path),
+    help="A viewer (file or folder) copied to VIEWER/ (never started automatically).",
+)
 @click.option("--joliet", is_flag=True, help="Add Joliet names to an ISO image.")
-@click.option("--mac", type=click.Choice(["sha256", "sha384", "sha512"]), default="sha256",
-              show_default=True, help="MAC algorithm of the instance signatures.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes for signing (default: CPU cores, at most 2).")
-def create_command(sources: tuple[Path, ...], out: Path, key: Path, cert: Path,
-                   chain: tuple[Path, ...], profile: str, label: str, fileset_id: str | None,
-                   viewer: Path | None, joliet: bool, mac: str, workers: int | None) -> int:
+@click.option(
+    "--mac",
+    type=click.Choice(["sha256", "sha384", "sha512"]),
+    default="sha256",
+    show_default=True,
+    help="MAC algorithm of the instance signatures.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes for signing (default: CPU cores, at most 2).",
+)
+def create_command(
+    sources: tuple[Path, ...],
+    out: Path,
+    key: Path,
+    cert: Path,
+    chain: tuple[Path, ...],
+    profile: str,
+    label: str,
+    fileset_id: str | None,
+    viewer: Path | None,
+    joliet: bool,
+    mac: str,
+    workers: int | None,
+) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
 
     \b
@@ -120,12 +184,18 @@ def create_command(sources: tuple[Path, ...], out: Path, key: Path, cert: Path,
     credentials = load_credentials(key, cert)
     extra = tuple(c for p in chain for c in load_certificates(p))
     if extra:
-        credentials = type(credentials)(credentials.private_key, credentials.certificate,
-                                        credentials.chain + extra)
+        credentials = type(credentials)(
+            credentials.private_key, credentials.certificate, credentials.chain + extra
+        )
     options = CreateOptions(
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        profile=MediaProfile(profile), label=label, fileset_id=fileset_id, viewer=viewer,
-        joliet=joliet, mac=MacAlgorithm(mac.upper()), workers=workers or default_workers(),
+        profile=MediaProfile(profile),
+        label=label,
+        fileset_id=fileset_id,
+        viewer=viewer,
+        joliet=joliet,
+        mac=MacAlgorithm(mac.upper()),
+        workers=workers or default_workers(),
     )
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -143,14 +213,29 @@ def create_command(sources: tuple[Path, ...], out: Path, key: Path, cert: Path,
 @media_group.command("verify")
 @click.argument("medium", metavar="MEDIA", type=click.Path(path_type=Path))
 @trust_options
-@click.option("--at", "at_", metavar="DATETIME",
-              help="Validate certificates at this time (ISO 8601, default now).")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes (default: CPU cores, at most 2).")
+@click.option(
+    "--at",
+    "at_",
+    metavar="DATETIME",
+    help="Validate certificates at this time (ISO 8601, default now).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes (default: CPU cores, at most 2).",
+)
 @click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
 @format_option
-def verify_command(medium: Path, trust: tuple[Path, ...], untrusted: tuple[Path, ...],
-                   at_: str | None, workers: int | None, verbose: bool, fmt: str) -> int:
+def verify_command(
+    medium: Path,
+    trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    at_: str | None,
+    workers: int | None,
+    verbose: bool,
+    fmt: str,
+) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
 
     \b
@@ -167,12 +252,25 @@ def verify_command(medium: Path, trust: tuple[Path, ...], untrusted: tuple[Path,
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
-    return verify_and_render(medium, load_trust(trust, untrusted), at=parse_at(at_), fmt=fmt,
-                             workers=workers, verbose=verbose)
+    return verify_and_render(
+        medium,
+        load_trust(trust, untrusted),
+        at=parse_at(at_),
+        fmt=fmt,
+        workers=workers,
+        verbose=verbose,
+    )
 
 
-def verify_and_render(medium: Path, trust: TrustContext, *, at: dt.datetime | None,
-                      fmt: str, workers: int | None = None, verbose: bool = False) -> int:
+def verify_and_render(
+    medium: Path,
+    trust: TrustContext,
+    *,
+    at: dt.datetime | None,
+    fmt: str,
+    workers: int | None = None,
+    verbose: bool = False,
+) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
     Shared by ``media verify`` and ``verify`` (when
@@ -184,8 +282,9 @@ def verify_and_render(medium: Path, trust: TrustContext, *, at: dt.datetime | No
         def report(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = verify_media(source, trust, at=at, workers=workers or default_workers(),
-                              progress=report)
+        result = verify_media(
+            source, trust, at=at, workers=workers or default_workers(), progress=report
+        )
     if fmt == "json":
         click.echo(json.dumps(media_document(result), indent=2))
     else:

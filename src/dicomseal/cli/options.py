@@ -17,8 +17,14 @@ from dicomseal.signature.credentials import PASSWORD_ENV, SigningCredentials, ke
 from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import parse_dicom_datetime
 
-__all__ = ["err_console", "format_option", "load_credentials", "out_console", "parse_at",
-           "trust_options"]
+__all__ = [
+    "err_console",
+    "format_option",
+    "load_credentials",
+    "out_console",
+    "parse_at",
+    "trust_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,21 +41,34 @@ def err_console() -> Console:
 
 def trust_options(f: F) -> F:
     """``--trust`` (anchors) and ``--untrusted`` (intermediates), repeatable."""
-    f = click.option("--untrusted", multiple=True, metavar="PEM",
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="Intermediate certificates to build chains with (not trusted).")(f)
-    f = click.option("--trust", multiple=True, metavar="PEM",
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="Trust anchor (CA or pinned signer certificate), repeatable. "
-                          "Without one, intact signatures are INDETERMINATE.")(f)
+    f = click.option(
+        "--untrusted",
+        multiple=True,
+        metavar="PEM",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Intermediate certificates to build chains with (not trusted).",
+    )(f)
+    f = click.option(
+        "--trust",
+        multiple=True,
+        metavar="PEM",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Trust anchor (CA or pinned signer certificate), repeatable. "
+        "Without one, intact signatures are INDETERMINATE.",
+    )(f)
     return f
 
 
 def format_option(f: F) -> F:
     """``--format text|json``."""
-    return click.option("--format", "fmt", type=click.Choice(["text", "json"]),
-                        default="text", show_default=True,
-                        help="json: machine-readable document on stdout.")(f)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: machine-readable document on stdout.",
+    )(f)
 
 
 def load_trust(trust: tuple[Path, ...], untrusted: tuple[Path, ...]) -> TrustContext:
@@ -80,8 +99,7 @@ def load_credentials(key: Path, cert: Path) -> SigningCredentials:
         if env is not None:
             password = env.encode()
         elif sys.stdin.isatty():
-            password = click.prompt(f"Password for {key.name}", hide_input=True,
-                                    err=True).encode()
+            password = click.prompt(f"Password for {key.name}", hide_input=True, err=True).encode()
         else:
             raise ConfigurationError(f"key is encrypted: set ${PASSWORD_ENV}", path=str(key))
     return SigningCredentials.load(key, cert, password)

@@ -51,32 +51,64 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
 @click.argument("medium", type=click.Path(path_type=Path))
 @click.option("--to", "to", metavar="AET@HOST:PORT", help="DIMSE storage SCP (C-STORE).")
 @click.option("--dicomweb", metavar="URL", help="DICOMweb base URL (STOW-RS).")
-@click.option("--calling-aet", default=DEFAULT_CALLING_AET, show_default=True,
-              help="Our AE title.")
+@click.option("--calling-aet", default=DEFAULT_CALLING_AET, show_default=True, help="Our AE title.")
 @trust_options
-@click.option("--policy", type=click.Choice([p.value for p in ImportPolicy]),
-              default=ImportPolicy.VERIFIED_ONLY.value, show_default=True,
-              help="verified-only: PASSED only; warn: also INDETERMINATE, reported (exit 3); "
-                   "all: also INDETERMINATE. FAILED instances are never sent.")
-@click.option("--set", "assignments", multiple=True, metavar="KEYWORD=VALUE",
-              help="Coerce an attribute on import (e.g. PatientID=H123), repeatable; "
-                   "originals go to Original Attributes Sequence (0400,0561).")
-@click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
-              help="Importer's private key: re-sign coerced instances.")
-@click.option("--sign-cert", type=click.Path(dir_okay=False, path_type=Path),
-              help="Importer's certificate (with --sign-key).")
-@click.option("--journal", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path(DEFAULT_JOURNAL), show_default=True,
-              help="Records confirmed stores, so a re-run skips them.")
+@click.option(
+    "--policy",
+    type=click.Choice([p.value for p in ImportPolicy]),
+    default=ImportPolicy.VERIFIED_ONLY.value,
+    show_default=True,
+    help="verified-only: PASSED only; warn: also INDETERMINATE, reported (exit 3); "
+    "all: also INDETERMINATE. FAILED instances are never sent.",
+)
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEYWORD=VALUE",
+    help="Coerce an attribute on import (e.g. PatientID=H123), repeatable; "
+    "originals go to Original Attributes Sequence (0400,0561).",
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Importer's private key: re-sign coerced instances.",
+)
+@click.option(
+    "--sign-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Importer's certificate (with --sign-key).",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(DEFAULT_JOURNAL),
+    show_default=True,
+    help="Records confirmed stores, so a re-run skips them.",
+)
 @click.option("--no-journal", is_flag=True, help="Keep no journal (send everything).")
-@click.option("--at", "at_", metavar="DATETIME",
-              help="Validate certificates at this time (ISO 8601, default now).")
+@click.option(
+    "--at",
+    "at_",
+    metavar="DATETIME",
+    help="Validate certificates at this time (ISO 8601, default now).",
+)
 @format_option
 def import_command(
-    medium: Path, to: str | None, dicomweb: str | None, calling_aet: str,
-    trust: tuple[Path, ...], untrusted: tuple[Path, ...], policy: str,
-    assignments: tuple[str, ...], sign_key: Path | None, sign_cert: Path | None,
-    journal: Path, no_journal: bool, at_: str | None, fmt: str,
+    medium: Path,
+    to: str | None,
+    dicomweb: str | None,
+    calling_aet: str,
+    trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    policy: str,
+    assignments: tuple[str, ...],
+    sign_key: Path | None,
+    sign_cert: Path | None,
+    journal: Path,
+    no_journal: bool,
+    at_: str | None,
+    fmt: str,
 ) -> int:
     """Verify MEDIUM, then send what the policy allows to a PACS.
 
@@ -106,22 +138,38 @@ def import_command(
     if sign_key is not None and sign_cert is not None:
         resign = resigner(load_credentials(sign_key, sign_cert), now)
     elif coercion:
-        err_console().print("dicomseal: warning: --set without --sign-key: coerced instances "
-                            "lose their broken signatures and are not re-signed", markup=False)
+        err_console().print(
+            "dicomseal: warning: --set without --sign-key: coerced instances "
+            "lose their broken signatures and are not re-signed",
+            markup=False,
+        )
     provider = MediaVerdicts(load_trust(trust, untrusted), at)
     console = err_console()
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as progress:
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
         task = progress.add_task("import", total=None)
 
         def advance(_result: InstanceImport, done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
         report = import_medium(
-            medium, provider=provider, open_sender=sender_factory(peer, calling_aet),
-            destination=peer.label, policy=ImportPolicy(policy), coercion=coercion,
-            resign=resign, journal=ImportJournal(None if no_journal else journal),
-            modifying_system=f"dicomseal {__version__}", at=now, on_instance=advance,
+            medium,
+            provider=provider,
+            open_sender=sender_factory(peer, calling_aet),
+            destination=peer.label,
+            policy=ImportPolicy(policy),
+            coercion=coercion,
+            resign=resign,
+            journal=ImportJournal(None if no_journal else journal),
+            modifying_system=f"dicomseal {__version__}",
+            at=now,
+            on_instance=advance,
         )
     if fmt == "json":
         click.echo(json.dumps(import_document(report), indent=2))
@@ -134,14 +182,23 @@ def import_command(
 
 @click.command("compare")
 @click.argument("medium", type=click.Path(path_type=Path))
-@click.option("--with", "with_", metavar="AET@HOST:PORT|MEDIUM",
-              help="The archive (C-FIND + C-GET) or another medium to compare with.")
+@click.option(
+    "--with",
+    "with_",
+    metavar="AET@HOST:PORT|MEDIUM",
+    help="The archive (C-FIND + C-GET) or another medium to compare with.",
+)
 @click.option("--with-dicomweb", metavar="URL", help="DICOMweb archive (QIDO-RS + WADO-RS).")
-@click.option("--calling-aet", default=DEFAULT_CALLING_AET, show_default=True,
-              help="Our AE title (the archive must know it for C-GET).")
+@click.option(
+    "--calling-aet",
+    default=DEFAULT_CALLING_AET,
+    show_default=True,
+    help="Our AE title (the archive must know it for C-GET).",
+)
 @format_option
-def compare_command(medium: Path, with_: str | None, with_dicomweb: str | None,
-                    calling_aet: str, fmt: str) -> int:
+def compare_command(
+    medium: Path, with_: str | None, with_dicomweb: str | None, calling_aet: str, fmt: str
+) -> int:
     """Compare MEDIUM with the original in an archive or on another medium.
 
     \b
@@ -158,8 +215,9 @@ def compare_command(medium: Path, with_: str | None, with_dicomweb: str | None,
         raise UsageError("give exactly one of --with AET@HOST:PORT|MEDIUM or --with-dicomweb")
     check_aet(calling_aet)
     if with_dicomweb is not None:
-        report = compare_with_remote(medium, remote_side(DicomWebPeer.parse(with_dicomweb),
-                                                         calling_aet))
+        report = compare_with_remote(
+            medium, remote_side(DicomWebPeer.parse(with_dicomweb), calling_aet)
+        )
     elif with_ is not None and not Path(with_).exists() and looks_like_dimse(with_):
         report = compare_with_remote(medium, remote_side(DimsePeer.parse(with_), calling_aet))
     else:

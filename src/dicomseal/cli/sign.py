@@ -15,26 +15,63 @@ from dicomseal.signature.status import format_tag
 @click.command("sign")
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--key", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Signer private key (PEM or DER, RSA or EC). If encrypted, the password "
-                   "is read from $DICOMSEAL_KEY_PASSWORD or prompted for.")
-@click.option("--cert", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Signer certificate (PEM; further certificates in the file are its chain).")
-@click.option("--mac", type=click.Choice([m.value.lower() for m in MacAlgorithm]),
-              default="sha256", show_default=True,
-              help="MAC algorithm. md5, sha1 and ripemd160 exist only for interoperability.")
-@click.option("--profile", type=click.Choice([p.value for p in SignatureProfile]),
-              default="none", show_default=True,
-              help="PS3.15 Annex C profile; its required attributes are always signed.")
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
-              help="Sign only this attribute (keyword or (gggg,eeee)); repeatable. "
-                   "Default: every signable attribute.")
-@click.option("--item", metavar="LOCATION",
-              help="Sign inside a sequence item, dcmsign +si syntax: Seq[0].Seq[1].")
-@click.option("--purpose", type=click.IntRange(1, 18), metavar="N",
-              help="Digital Signature Purpose Code (CID 7007, 1-18; 1 = Author).")
-def sign_command(src: Path, dst: Path, key: Path, cert: Path, mac: str, profile: str,
-                 tags: tuple[str, ...], item: str | None, purpose: int | None) -> int:
+@click.option(
+    "--key",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Signer private key (PEM or DER, RSA or EC). If encrypted, the password "
+    "is read from $DICOMSEAL_KEY_PASSWORD or prompted for.",
+)
+@click.option(
+    "--cert",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Signer certificate (PEM; further certificates in the file are its chain).",
+)
+@click.option(
+    "--mac",
+    type=click.Choice([m.value.lower() for m in MacAlgorithm]),
+    default="sha256",
+    show_default=True,
+    help="MAC algorithm. md5, sha1 and ripemd160 exist only for interoperability.",
+)
+@click.option(
+    "--profile",
+    type=click.Choice([p.value for p in SignatureProfile]),
+    default="none",
+    show_default=True,
+    help="PS3.15 Annex C profile; its required attributes are always signed.",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="Sign only this attribute (keyword or (gggg,eeee)); repeatable. "
+    "Default: every signable attribute.",
+)
+@click.option(
+    "--item",
+    metavar="LOCATION",
+    help="Sign inside a sequence item, dcmsign +si syntax: Seq[0].Seq[1].",
+)
+@click.option(
+    "--purpose",
+    type=click.IntRange(1, 18),
+    metavar="N",
+    help="Digital Signature Purpose Code (CID 7007, 1-18; 1 = Author).",
+)
+def sign_command(
+    src: Path,
+    dst: Path,
+    key: Path,
+    cert: Path,
+    mac: str,
+    profile: str,
+    tags: tuple[str, ...],
+    item: str | None,
+    purpose: int | None,
+) -> int:
     """Add a PS3.15 digital signature to the DICOM file IN and write OUT.
 
     \b
@@ -50,19 +87,29 @@ def sign_command(src: Path, dst: Path, key: Path, cert: Path, mac: str, profile:
         raise MediaError("no such file", path=str(src))
     algorithm = MacAlgorithm(mac.upper())
     if algorithm.weak:
-        err_console().print(f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
-                            "only to interoperate with old systems")
+        err_console().print(
+            f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
+            "only to interoperate with old systems"
+        )
     credentials = load_credentials(key, cert)
     record = sign_file(
-        src, dst, credentials, mac=algorithm, profile=SignatureProfile(profile),
-        tags=[parse_tag(t) for t in tags] if tags else None, item=item, purpose=purpose,
+        src,
+        dst,
+        credentials,
+        mac=algorithm,
+        profile=SignatureProfile(profile),
+        tags=[parse_tag(t) for t in tags] if tags else None,
+        item=item,
+        purpose=purpose,
     )
     where = f" in {record.location}" if record.location else ""
     conv = f" (converted from {record.converted_from})" if record.converted_from else ""
     out_console().print(
         f"signed {dst}{conv}: signature {record.uid}{where}, {record.mac_algorithm.value}, "
-        f"{len(record.signed_tags)} attributes, signer {record.signer}")
+        f"{len(record.signed_tags)} attributes, signer {record.signer}"
+    )
     if tags:
-        out_console().print("signed attributes: " + " ".join(format_tag(t)
-                                                             for t in record.signed_tags))
+        out_console().print(
+            "signed attributes: " + " ".join(format_tag(t) for t in record.signed_tags)
+        )
     return 0

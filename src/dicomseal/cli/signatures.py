@@ -42,9 +42,12 @@ def list_command(src: Path, fmt: str) -> int:
         return 0
     for s in result.signatures:
         mac_ok = "MAC intact" if s.verdict.value != "FAILED" else f"FAILED: {s.reason.value}"
-        console.print(f"{s.uid}  location={s.location or '(top level)'}  {s.mac_algorithm}  "
-                      f"signed {s.signed_at}  {len(s.signed_tags)} attributes  {mac_ok}  "
-                      f"signer: {s.signer}", markup=False)
+        console.print(
+            f"{s.uid}  location={s.location or '(top level)'}  {s.mac_algorithm}  "
+            f"signed {s.signed_at}  {len(s.signed_tags)} attributes  {mac_ok}  "
+            f"signer: {s.signer}",
+            markup=False,
+        )
     return 0
 
 

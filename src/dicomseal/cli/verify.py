@@ -52,14 +52,27 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
 @click.command("verify")
 @click.argument("path", type=click.Path(path_type=Path))
 @trust_options
-@click.option("--require-signature", is_flag=True,
-              help="Also require a top-level signature (item-level ones alone are then "
-                   "INDETERMINATE). An unsigned file is never PASSED in any case.")
-@click.option("--at", "at_", metavar="DATETIME",
-              help="Validate certificates at this time (ISO 8601, default now).")
+@click.option(
+    "--require-signature",
+    is_flag=True,
+    help="Also require a top-level signature (item-level ones alone are then "
+    "INDETERMINATE). An unsigned file is never PASSED in any case.",
+)
+@click.option(
+    "--at",
+    "at_",
+    metavar="DATETIME",
+    help="Validate certificates at this time (ISO 8601, default now).",
+)
 @format_option
-def verify_command(path: Path, trust: tuple[Path, ...], untrusted: tuple[Path, ...],
-                   require_signature: bool, at_: str | None, fmt: str) -> int:
+def verify_command(
+    path: Path,
+    trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    require_signature: bool,
+    at_: str | None,
+    fmt: str,
+) -> int:
     """Verify every PS3.15 signature in a DICOM file, a folder, or a whole medium.
 
     \b
@@ -90,13 +103,19 @@ def verify_command(path: Path, trust: tuple[Path, ...], untrusted: tuple[Path, .
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
-        with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                      console=err_console(), transient=True,
-                      disable=not err_console().is_terminal) as progress:
+        with Progress(
+            TextColumn("verifying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console(),
+            transient=True,
+            disable=not err_console().is_terminal,
+        ) as progress:
             task = progress.add_task("verify", total=len(targets))
             for target in targets:
-                files.append(verify_path(target, trust_ctx, require_signature=require_signature,
-                                         at=when))
+                files.append(
+                    verify_path(target, trust_ctx, require_signature=require_signature, at=when)
+                )
                 progress.advance(task)
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=when))

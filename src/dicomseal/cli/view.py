@@ -24,12 +24,25 @@ __all__ = ["view"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Trust anchor certificate (PEM); repeat for several.",
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port on the loopback interface (0 picks a free one).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to bind; anything but loopback needs --allow-remote.")
-@click.option("--allow-remote", is_flag=True, hidden=True,
-              help="Allow binding to a non-loopback interface (patient data!).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on the loopback interface (0 picks a free one).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; anything but loopback needs --allow-remote.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    hidden=True,
+    help="Allow binding to a non-loopback interface (patient data!).",
+)
 @click.option("--open", "open_browser", is_flag=True, help="Open the viewer in a browser.")
 def view(
     media: Path,
@@ -60,8 +73,12 @@ def view(
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)
         config = uvicorn.Config(
-            app, access_log=False, log_level="warning", server_header=False,
-            limit_concurrency=64, timeout_keep_alive=5,
+            app,
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            limit_concurrency=64,
+            timeout_keep_alive=5,
         )
         server = uvicorn.Server(config)
         bound = sock.getsockname()[1]

@@ -8,5 +8,14 @@ from __future__ import annotations
 from dicomseal.experiment.cases import FIELDS, Case, CaseResult, Defence, all_cases
 from dicomseal.experiment.runner import Baseline, ExperimentResult, run_case, run_experiment
 
-__all__ = ["FIELDS", "Baseline", "Case", "CaseResult", "Defence", "ExperimentResult",
-           "all_cases", "run_case", "run_experiment"]
+__all__ = [
+    "FIELDS",
+    "Baseline",
+    "Case",
+    "CaseResult",
+    "Defence",
+    "ExperimentResult",
+    "all_cases",
+    "run_case",
+    "run_experiment",
+]

@@ -14,22 +14,28 @@ from types import MappingProxyType
 
 from dicomseal.tamper import TamperMode
 
-__all__ = ["FIELDS", "FILE_ATTACKS", "HEADER_ATTACKS", "Case", "CaseResult", "Defence",
-           "all_cases"]
+__all__ = ["FIELDS", "FILE_ATTACKS", "HEADER_ATTACKS", "Case", "CaseResult", "Defence", "all_cases"]
 
 #: The seven fields of the 2009 study, each with the value the attacker writes.
-FIELDS: Mapping[str, str] = MappingProxyType({
-    "PatientID": "XX9999",
-    "PatientName": "MOUSE^MICKEY",
-    "PatientAge": "060Y",
-    "PatientBirthDate": "19600101",
-    "AccessionNumber": "ACC9999",
-    "StudyDate": "20240101",
-    "InstitutionName": "Elsewhere Clinic",
-})
+FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "PatientID": "XX9999",
+        "PatientName": "MOUSE^MICKEY",
+        "PatientAge": "060Y",
+        "PatientBirthDate": "19600101",
+        "AccessionNumber": "ACC9999",
+        "StudyDate": "20240101",
+        "InstitutionName": "Elsewhere Clinic",
+    }
+)
 HEADER_ATTACKS = (TamperMode.CARELESS, TamperMode.CONSISTENT, TamperMode.REMASTER)
-FILE_ATTACKS = (TamperMode.SWAP, TamperMode.DELETE, TamperMode.ADD, TamperMode.PIXEL,
-                TamperMode.EXTRA_FILE)
+FILE_ATTACKS = (
+    TamperMode.SWAP,
+    TamperMode.DELETE,
+    TamperMode.ADD,
+    TamperMode.PIXEL,
+    TamperMode.EXTRA_FILE,
+)
 #: Seed of every tamper run (fixed: the table is reproducible).
 SEED = 1
 

@@ -87,8 +87,11 @@ def _source(ctx: Context, case: Case) -> Path:
 
 def _score_inspect(ctx: Context, case: Case, out: Path, changed: set[str]) -> CaseResult:
     report = inspect_media(out)
-    new = [f for f in report.at_least(Severity.MEDIUM)
-           if (f.code, f.paths) not in ctx.baseline_findings]
+    new = [
+        f
+        for f in report.at_least(Severity.MEDIUM)
+        if (f.code, f.paths) not in ctx.baseline_findings
+    ]
     top = max((f.severity for f in new), default=None)
     return CaseResult(
         case=case,
@@ -111,8 +114,7 @@ def _score_verify(ctx: Context, case: Case, out: Path, changed: set[str]) -> Cas
     attrs = {a.keyword for c in v.manifest.changed for a in c.attributes}
     if any(c.frames for c in v.manifest.changed):
         attrs.add("PixelData")
-    paths = ({c.path for c in v.manifest.changed} | set(v.manifest.added)
-             | set(v.manifest.missing))
+    paths = {c.path for c in v.manifest.changed} | set(v.manifest.added) | set(v.manifest.missing)
     if case.field is not None:
         named = case.field in attrs
     elif case.mode is TamperMode.PIXEL:
@@ -153,8 +155,11 @@ def _baselines(ctx: Context) -> tuple[Baseline, ...]:
     for medium in (ctx.unsigned, ctx.unsigned_iso):
         report = inspect_media(medium)
         alarms = tuple(sorted(f.code for f in report.at_least(Severity.MEDIUM)))
-        out.append(Baseline(medium.name, Defence.INSPECT,
-                            (report.max_severity or Severity.INFO).value, alarms))
+        out.append(
+            Baseline(
+                medium.name, Defence.INSPECT, (report.max_severity or Severity.INFO).value, alarms
+            )
+        )
     for medium in (ctx.signed, ctx.signed_iso):
         v = _verify(ctx, medium)
         alarms = () if v.verdict is Verdict.PASSED else (v.message,)
@@ -182,26 +187,38 @@ def _prepare(root: Path, at: dt.datetime, full: bool) -> Context:
     pki = make_pki(root / "pki")
     samples = root / "samples"
     size = SIZES[full]
-    write_sample_studies(samples, series_per_study=size.series_per_study,
-                         instances_per_series=size.instances_per_series, rows=size.rows,
-                         cols=size.cols)
+    write_sample_studies(
+        samples,
+        series_per_study=size.series_per_study,
+        instances_per_series=size.instances_per_series,
+        rows=size.rows,
+        cols=size.cols,
+    )
     creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
     options = CreateOptions(created_at=at, label="DICOMSEAL STUDY")
     for name in ("signed", "signed.iso"):
         create_medium([samples], media / name, creds, options)
     for name in ("unsigned", "unsigned.iso"):
-        build_vendor_medium(media / name, series_per_study=size.series_per_study,
-                            instances_per_series=size.instances_per_series, rows=size.rows,
-                            cols=size.cols)
+        build_vendor_medium(
+            media / name,
+            series_per_study=size.series_per_study,
+            instances_per_series=size.instances_per_series,
+            rows=size.rows,
+            cols=size.cols,
+        )
     baseline: set[tuple[str, tuple[str, ...]]] = set()
     for medium in ("unsigned", "unsigned.iso"):
         report = inspect_media(media / medium)
         baseline |= {(f.code, f.paths) for f in report.at_least(Severity.MEDIUM)}
     return Context(
-        unsigned=media / "unsigned", unsigned_iso=media / "unsigned.iso",
-        signed=media / "signed", signed_iso=media / "signed.iso",
-        anchors=(pki.root.cert,), intermediates=(pki.intermediate.cert,),
-        at=at + dt.timedelta(minutes=1), cases_dir=root / "cases",
+        unsigned=media / "unsigned",
+        unsigned_iso=media / "unsigned.iso",
+        signed=media / "signed",
+        signed_iso=media / "signed.iso",
+        anchors=(pki.root.cert,),
+        intermediates=(pki.intermediate.cert,),
+        at=at + dt.timedelta(minutes=1),
+        cases_dir=root / "cases",
         baseline_findings=frozenset(baseline),
     )
 

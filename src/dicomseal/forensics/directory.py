@@ -18,17 +18,30 @@ from pydicom.dataset import Dataset
 from dicomseal.forensics.values import text_of
 
 __all__ = [
-    "RECORD_KEYS", "DirectoryLeaf", "DirectoryTree", "iter_leaves", "linked_order",
-    "positional_order", "read_directory",
+    "RECORD_KEYS",
+    "DirectoryLeaf",
+    "DirectoryTree",
+    "iter_leaves",
+    "linked_order",
+    "positional_order",
+    "read_directory",
 ]
 
 #: DICOMDIR keys per record level that repeat instance attributes (PS3.3 F.5).
-RECORD_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"),
-    "STUDY": ("StudyInstanceUID", "StudyDate", "StudyTime", "StudyID", "AccessionNumber",
-              "StudyDescription"),
-    "SERIES": ("SeriesInstanceUID", "Modality", "SeriesNumber"),
-})
+RECORD_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "PATIENT": ("PatientName", "PatientID", "PatientBirthDate", "PatientSex"),
+        "STUDY": (
+            "StudyInstanceUID",
+            "StudyDate",
+            "StudyTime",
+            "StudyID",
+            "AccessionNumber",
+            "StudyDescription",
+        ),
+        "SERIES": ("SeriesInstanceUID", "Modality", "SeriesNumber"),
+    }
+)
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
 _LEAF_KEYS = ("InstanceNumber",)
 
@@ -125,7 +138,7 @@ def iter_leaves(
         rtype = _record_type(rec)
         if rtype in _LEVELS:
             context[rtype] = idx
-            for lower in _LEVELS[_LEVELS.index(rtype) + 1:]:
+            for lower in _LEVELS[_LEVELS.index(rtype) + 1 :]:
                 context.pop(lower, None)
             continue
         file_id = rec.get("ReferencedFileID")
@@ -161,16 +174,21 @@ def read_directory(ds: Dataset) -> DirectoryTree:
                 keys[("IMAGE", kw)] = text_of(rec[kw].value)
         referenced = {
             kw: text_of(rec[kw].value)
-            for kw in ("ReferencedSOPClassUIDInFile", "ReferencedSOPInstanceUIDInFile",
-                       "ReferencedTransferSyntaxUIDInFile")
+            for kw in (
+                "ReferencedSOPClassUIDInFile",
+                "ReferencedSOPInstanceUIDInFile",
+                "ReferencedTransferSyntaxUIDInFile",
+            )
             if kw in rec
         }
         flag = rec.get("RecordInUseFlag", 0xFFFF)
-        leaves.append(DirectoryLeaf(
-            file_id=tuple(str(p) for p in parts),
-            record_type=rtype,
-            in_use=flag is None or int(flag) != 0,
-            keys=MappingProxyType(keys),
-            referenced=MappingProxyType(referenced),
-        ))
+        leaves.append(
+            DirectoryLeaf(
+                file_id=tuple(str(p) for p in parts),
+                record_type=rtype,
+                in_use=flag is None or int(flag) != 0,
+                keys=MappingProxyType(keys),
+                referenced=MappingProxyType(referenced),
+            )
+        )
     return DirectoryTree(tuple(leaves), tuple(problems), len(records))

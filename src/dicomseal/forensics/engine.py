@@ -36,11 +36,15 @@ def evaluate(snap: Snapshot) -> ForensicReport:
         try:
             findings.extend(rule(snap))
         except Exception as exc:
-            findings.append(Finding(
-                "internal-rule-error", Severity.LOW, (),
-                f"rule family {family} could not finish: {type(exc).__name__}",
-                freeze({"family": family, "error": str(exc)[:200]}),
-            ))
+            findings.append(
+                Finding(
+                    "internal-rule-error",
+                    Severity.LOW,
+                    (),
+                    f"rule family {family} could not finish: {type(exc).__name__}",
+                    freeze({"family": family, "error": str(exc)[:200]}),
+                )
+            )
     return ForensicReport(
         location=snap.location,
         kind=snap.kind,

@@ -14,11 +14,44 @@ from typing import BinaryIO
 
 __all__ = ["HeaderProbe", "probe_header"]
 
-_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR",
-             b"UT", b"UV"}
-_ALL_VRS = _LONG_VRS | {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS",
-                        b"LO", b"LT", b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL",
-                        b"US"}
+_LONG_VRS = {
+    b"OB",
+    b"OD",
+    b"OF",
+    b"OL",
+    b"OV",
+    b"OW",
+    b"SQ",
+    b"SV",
+    b"UC",
+    b"UN",
+    b"UR",
+    b"UT",
+    b"UV",
+}
+_ALL_VRS = _LONG_VRS | {
+    b"AE",
+    b"AS",
+    b"AT",
+    b"CS",
+    b"DA",
+    b"DS",
+    b"DT",
+    b"FD",
+    b"FL",
+    b"IS",
+    b"LO",
+    b"LT",
+    b"PN",
+    b"SH",
+    b"SL",
+    b"SS",
+    b"ST",
+    b"TM",
+    b"UI",
+    b"UL",
+    b"US",
+}
 #: Never read more than this much meta information (a hostile length cannot make us allocate).
 _MAX_META = 64 * 1024
 
@@ -70,7 +103,7 @@ def probe_header(fh: BinaryIO) -> HeaderProbe:
         group, elem = struct.unpack_from("<HH", data, pos)
         if group != 0x0002:
             break
-        vr = data[pos + 4:pos + 6]
+        vr = data[pos + 4 : pos + 6]
         if vr not in _ALL_VRS:
             error = f"meta element ({group:04X},{elem:04X}) is not Explicit VR"
             break
@@ -95,5 +128,5 @@ def probe_header(fh: BinaryIO) -> HeaderProbe:
     actual = pos - (start_after_gl if start_after_gl is not None else 0)
     explicit: bool | None = None
     if error is None and pos + 6 <= len(data):
-        explicit = data[pos + 4:pos + 6] in _ALL_VRS
+        explicit = data[pos + 4 : pos + 6] in _ALL_VRS
     return HeaderProbe(True, preamble_zero, declared, actual, tuple(tags), explicit, error)

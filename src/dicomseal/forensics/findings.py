@@ -148,6 +148,4 @@ class ForensicReport:
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Most severe first, then by code, then by first path."""
-    return tuple(
-        sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.paths, f.message))
-    )
+    return tuple(sorted(findings, key=lambda f: (-f.severity.rank, f.code, f.paths, f.message)))

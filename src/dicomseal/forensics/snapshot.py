@@ -36,24 +36,63 @@ from dicomseal.forensics.vendor_index import (
 from dicomseal.media.source import IsoSource, MediaEntry, MediaSource
 
 __all__ = [
-    "DicomDir", "Instance", "IsoInfo", "OtherFile", "Snapshot", "leaf_path", "take_snapshot",
+    "DicomDir",
+    "Instance",
+    "IsoInfo",
+    "OtherFile",
+    "Snapshot",
+    "leaf_path",
+    "take_snapshot",
 ]
 
 #: Top-level attributes kept per instance (the seven fields of the study and their kin).
 KEYWORDS: tuple[str, ...] = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge",
-    "PatientSize", "PatientWeight", "StudyInstanceUID", "StudyDate", "StudyTime",
-    "AccessionNumber", "StudyID", "StudyDescription", "InstitutionName",
-    "ReferringPhysicianName", "SeriesInstanceUID", "SeriesNumber", "Modality", "SeriesDate",
-    "SeriesTime", "AcquisitionDate", "AcquisitionTime", "AcquisitionDateTime", "ContentDate",
-    "ContentTime", "InstanceCreationDate", "InstanceCreationTime", "SOPClassUID",
-    "SOPInstanceUID", "InstanceNumber", "Manufacturer", "ManufacturerModelName",
-    "DeviceSerialNumber", "StationName", "SoftwareVersions", "SpecificCharacterSet",
-    "TimezoneOffsetFromUTC", "FrameOfReferenceUID",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDescription",
+    "InstitutionName",
+    "ReferringPhysicianName",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "Modality",
+    "SeriesDate",
+    "SeriesTime",
+    "AcquisitionDate",
+    "AcquisitionTime",
+    "AcquisitionDateTime",
+    "ContentDate",
+    "ContentTime",
+    "InstanceCreationDate",
+    "InstanceCreationTime",
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "InstanceNumber",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "DeviceSerialNumber",
+    "StationName",
+    "SoftwareVersions",
+    "SpecificCharacterSet",
+    "TimezoneOffsetFromUTC",
+    "FrameOfReferenceUID",
 )
 META_KEYWORDS: tuple[str, ...] = (
-    "MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID", "TransferSyntaxUID",
-    "ImplementationClassUID", "ImplementationVersionName", "SourceApplicationEntityTitle",
+    "MediaStorageSOPClassUID",
+    "MediaStorageSOPInstanceUID",
+    "TransferSyntaxUID",
+    "ImplementationClassUID",
+    "ImplementationVersionName",
+    "SourceApplicationEntityTitle",
 )
 _MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _HEAD = 512
@@ -143,8 +182,7 @@ def leaf_path(folder: str, file_id: tuple[str, ...]) -> str:
     return f"{folder}/{rel}" if folder else rel
 
 
-_UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
-                 "FrameOfReferenceUID")
+_UID_KEYWORDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "FrameOfReferenceUID")
 
 
 def _values(ds: Dataset, keywords: tuple[str, ...], problems: list[str]) -> dict[str, str]:
@@ -172,9 +210,7 @@ def _instance(path: str, size: int, ds: Dataset, probe: HeaderProbe) -> Instance
     problems: list[str] = []
     attrs = _values(ds, KEYWORDS, problems)
     uids = _values(ds, _UID_KEYWORDS, [])
-    group_lengths = any(
-        tag.element == 0 and tag.group not in (0x0002,) for tag in ds.keys()
-    )
+    group_lengths = any(tag.element == 0 and tag.group not in (0x0002,) for tag in ds.keys())
     return Instance(
         path=path,
         size=size,
@@ -204,8 +240,15 @@ def _iso_datetime(obj: Any, *, record: bool) -> dt.datetime | None:
         offset = dt.timedelta(minutes=15 * int(obj.gmtoffset))
         if offset.total_seconds() > 13 * 3600 or offset.total_seconds() < -12 * 3600:
             offset = dt.timedelta(0)
-        return dt.datetime(year, month, day, int(obj.hour), int(obj.minute), int(obj.second),
-                           tzinfo=dt.timezone(offset))
+        return dt.datetime(
+            year,
+            month,
+            day,
+            int(obj.hour),
+            int(obj.minute),
+            int(obj.second),
+            tzinfo=dt.timezone(offset),
+        )
     except (AttributeError, ValueError, TypeError, OverflowError):
         return None
 
@@ -219,13 +262,17 @@ def _iso_info(source: IsoSource) -> IsoInfo:
     iso = source.pycdlib
     pvd = getattr(iso, "pvd", None)
     idents: dict[str, str] = {}
-    for name in ("system_identifier", "volume_identifier", "publisher_identifier",
-                 "preparer_identifier", "application_identifier"):
+    for name in (
+        "system_identifier",
+        "volume_identifier",
+        "publisher_identifier",
+        "preparer_identifier",
+        "application_identifier",
+    ):
         raw = getattr(pvd, name, b"")
         raw = getattr(raw, "text", raw)
         idents[name] = text_of(raw if isinstance(raw, bytes | str) else str(raw))
-    key = "rr_path" if iso.has_rock_ridge() else ("joliet_path" if iso.has_joliet()
-                                                   else "iso_path")
+    key = "rr_path" if iso.has_rock_ridge() else ("joliet_path" if iso.has_joliet() else "iso_path")
     dates: dict[str, dt.datetime] = {}
     try:
         for dirpath, _dirs, files in iso.walk(**{key: "/"}):
@@ -240,8 +287,7 @@ def _iso_info(source: IsoSource) -> IsoInfo:
         pass
     return IsoInfo(
         volume_created=_iso_datetime(getattr(pvd, "volume_creation_date", None), record=False),
-        volume_modified=_iso_datetime(getattr(pvd, "volume_modification_date", None),
-                                      record=False),
+        volume_modified=_iso_datetime(getattr(pvd, "volume_modification_date", None), record=False),
         identifiers=MappingProxyType(idents),
         record_dates=MappingProxyType(dates),
     )

@@ -41,27 +41,49 @@ MAX_INDEX_BYTES = 64 * 1024 * 1024
 PATH_FIELD = "_path"
 _MAX_ROWS = 200_000
 
-_ALIASES: Mapping[str, str] = MappingProxyType({
-    "patientid": "PatientID", "patid": "PatientID", "pid": "PatientID",
-    "patientname": "PatientName", "patname": "PatientName", "name": "PatientName",
-    "patientsname": "PatientName",
-    "patientbirthdate": "PatientBirthDate", "birthdate": "PatientBirthDate",
-    "dob": "PatientBirthDate", "dateofbirth": "PatientBirthDate",
-    "patientsbirthdate": "PatientBirthDate",
-    "patientsex": "PatientSex", "sex": "PatientSex", "patientssex": "PatientSex",
-    "patientage": "PatientAge", "age": "PatientAge", "patientsage": "PatientAge",
-    "studydate": "StudyDate",
-    "accessionnumber": "AccessionNumber", "accession": "AccessionNumber",
-    "accno": "AccessionNumber",
-    "institutionname": "InstitutionName", "institution": "InstitutionName",
-    "studyinstanceuid": "StudyInstanceUID", "studyuid": "StudyInstanceUID",
-    "seriesinstanceuid": "SeriesInstanceUID", "seriesuid": "SeriesInstanceUID",
-    "sopinstanceuid": "SOPInstanceUID", "sopuid": "SOPInstanceUID",
-    "instanceuid": "SOPInstanceUID",
-    "studydescription": "StudyDescription", "modality": "Modality",
-    "referencedfileid": PATH_FIELD, "filepath": PATH_FIELD, "path": PATH_FIELD,
-    "filename": PATH_FIELD, "file": PATH_FIELD, "fileid": PATH_FIELD,
-})
+_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "patientid": "PatientID",
+        "patid": "PatientID",
+        "pid": "PatientID",
+        "patientname": "PatientName",
+        "patname": "PatientName",
+        "name": "PatientName",
+        "patientsname": "PatientName",
+        "patientbirthdate": "PatientBirthDate",
+        "birthdate": "PatientBirthDate",
+        "dob": "PatientBirthDate",
+        "dateofbirth": "PatientBirthDate",
+        "patientsbirthdate": "PatientBirthDate",
+        "patientsex": "PatientSex",
+        "sex": "PatientSex",
+        "patientssex": "PatientSex",
+        "patientage": "PatientAge",
+        "age": "PatientAge",
+        "patientsage": "PatientAge",
+        "studydate": "StudyDate",
+        "accessionnumber": "AccessionNumber",
+        "accession": "AccessionNumber",
+        "accno": "AccessionNumber",
+        "institutionname": "InstitutionName",
+        "institution": "InstitutionName",
+        "studyinstanceuid": "StudyInstanceUID",
+        "studyuid": "StudyInstanceUID",
+        "seriesinstanceuid": "SeriesInstanceUID",
+        "seriesuid": "SeriesInstanceUID",
+        "sopinstanceuid": "SOPInstanceUID",
+        "sopuid": "SOPInstanceUID",
+        "instanceuid": "SOPInstanceUID",
+        "studydescription": "StudyDescription",
+        "modality": "Modality",
+        "referencedfileid": PATH_FIELD,
+        "filepath": PATH_FIELD,
+        "path": PATH_FIELD,
+        "filename": PATH_FIELD,
+        "file": PATH_FIELD,
+        "fileid": PATH_FIELD,
+    }
+)
 
 
 def keyword_for(name: str) -> str | None:
@@ -128,8 +150,9 @@ def _read_sqlite(data: bytes) -> list[VendorRecord]:
     with _temp_copy(data, ".db") as name:
         con = sqlite3.connect(f"file:{name}?mode=ro&immutable=1", uri=True)
         try:
-            tables = [r[0] for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
             for table in tables:
                 quoted = '"' + str(table).replace('"', '""') + '"'
                 cur = con.execute(f"SELECT * FROM {quoted} LIMIT {_MAX_ROWS}")  # noqa: S608
@@ -173,9 +196,7 @@ def _read_xml(data: bytes) -> list[VendorRecord]:
         for child in elem:
             if len(child) == 0 and not child.attrib and keyword_for(child.tag):
                 own[child.tag] = (child.text or "").strip()
-        mapped = {
-            kw: str(v).strip() for k, v in own.items() if (kw := keyword_for(str(k)))
-        }
+        mapped = {kw: str(v).strip() for k, v in own.items() if (kw := keyword_for(str(k)))}
         merged = {**inherited, **mapped}
         if mapped:
             rec = _record(elem.tag, merged)
@@ -197,12 +218,14 @@ def _read_access(data: bytes) -> list[VendorRecord]:
     out: list[VendorRecord] = []
     with _temp_copy(data, ".mdb") as name:
         listing = subprocess.run(  # noqa: S603 - fixed tool, file name we created
-            [tables_tool, "-1", name], capture_output=True, timeout=30, check=True)
+            [tables_tool, "-1", name], capture_output=True, timeout=30, check=True
+        )
         for table in _decode(listing.stdout).splitlines():
             if not table.strip():
                 continue
             dump = subprocess.run(  # noqa: S603
-                [export_tool, name, table], capture_output=True, timeout=60, check=True)
+                [export_tool, name, table], capture_output=True, timeout=60, check=True
+            )
             out.extend(_read_csv_text(_decode(dump.stdout), table))
     return out
 
@@ -228,7 +251,14 @@ def read_index(path: str, fmt: str, data: bytes) -> VendorIndex:
             records = _read_xml(data)
         else:
             records = _read_csv_text(_decode(data), path)
-    except (sqlite3.Error, ET.ParseError, csv.Error, ValueError, RuntimeError, OSError,
-            subprocess.SubprocessError) as exc:
+    except (
+        sqlite3.Error,
+        ET.ParseError,
+        csv.Error,
+        ValueError,
+        RuntimeError,
+        OSError,
+        subprocess.SubprocessError,
+    ) as exc:
         return VendorIndex(path, fmt, (), f"{type(exc).__name__}: {exc}")
     return VendorIndex(path, fmt, tuple(records))

@@ -39,8 +39,9 @@ def _item_length(item: Item) -> int:
     return 8 + body + (8 if item.length == UNDEFINED else 0)
 
 
-def write_elements_bytes(elements: Iterable[Element], src: Part10File,
-                    out: Callable[[bytes], object]) -> None:
+def write_elements_bytes(
+    elements: Iterable[Element], src: Part10File, out: Callable[[bytes], object]
+) -> None:
     for el in elements:
         if not el.dirty:
             copy_range(src.fp, el.offset, el.end - el.offset, out)

@@ -48,8 +48,29 @@ LONG_VRS: Final = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
 _KNOWN_VRS: Final = LONG_VRS | frozenset(
-    {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT",
-     b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"}
+    {
+        b"AE",
+        b"AS",
+        b"AT",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"FL",
+        b"FD",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"SL",
+        b"SS",
+        b"ST",
+        b"TM",
+        b"UI",
+        b"UL",
+        b"US",
+    }
 )
 #: Deepest sequence nesting accepted (real data rarely exceeds 10).
 MAX_DEPTH: Final = 64
@@ -229,8 +250,9 @@ class _Reader:
             )
         return tag, vr, _U16.unpack_from(raw, 6)[0], 8
 
-    def elements(self, pos: int, end: int | None, depth: int, implicit: bool,
-                 in_item: bool) -> tuple[list[Element], int]:
+    def elements(
+        self, pos: int, end: int | None, depth: int, implicit: bool, in_item: bool
+    ) -> tuple[list[Element], int]:
         """Parse elements from ``pos`` until ``end`` (or an item delimiter if ``None``)."""
         if depth > MAX_DEPTH:
             raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
@@ -258,11 +280,13 @@ class _Reader:
             raise MalformedDicomError(f"element overruns its container at byte {pos}")
         return out, pos
 
-    def element(self, pos: int, tag: int, vr: bytes, length: int, hsize: int, depth: int,
-                implicit: bool) -> Element:
+    def element(
+        self, pos: int, tag: int, vr: bytes, length: int, hsize: int, depth: int, implicit: bool
+    ) -> Element:
         vpos = pos + hsize
-        el = Element(tag=tag, vr=vr, length=length, offset=pos, value_offset=vpos,
-                     implicit=implicit)
+        el = Element(
+            tag=tag, vr=vr, length=length, offset=pos, value_offset=vpos, implicit=implicit
+        )
         if vr == b"SQ" or (vr == b"UN" and length == UNDEFINED):
             # UN with undefined length is an implicit-VR sequence (PS3.5 §6.2.2 note).
             sub_implicit = implicit or vr == b"UN"
@@ -282,8 +306,7 @@ class _Reader:
         el.end = vpos + length
         return el
 
-    def sequence(self, pos: int, length: int, depth: int,
-                 implicit: bool) -> tuple[list[Item], int]:
+    def sequence(self, pos: int, length: int, depth: int, implicit: bool) -> tuple[list[Item], int]:
         if depth > MAX_DEPTH:
             raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
         items: list[Item] = []
@@ -341,8 +364,13 @@ def _implicit_vr(tag: int) -> bytes:
         vr = dictionary_VR(tag)
     except KeyError:
         return b"UN"
-    mapping = {"OB or OW": "OW", "US or SS": "US", "US or OW": "US", "US or SS or OW": "US",
-               "OB or OW or UN": "OW"}
+    mapping = {
+        "OB or OW": "OW",
+        "US or SS": "US",
+        "US or OW": "US",
+        "US or SS or OW": "US",
+        "OB or OW or UN": "OW",
+    }
     return mapping.get(vr, vr).encode("ascii")[:2]
 
 
@@ -416,4 +444,3 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
     except RecursionError as exc:
         raise MalformedDicomError("sequences nested too deeply", path=name) from exc
     return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
-

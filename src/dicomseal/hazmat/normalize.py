@@ -36,8 +36,25 @@ __all__ = ["STRING_VRS", "normalize_string_value"]
 
 #: VRs whose values DCMTK normalises (character-string VRs, PS3.5 Table 6.2-1).
 STRING_VRS: Final = frozenset(
-    {b"AE", b"AS", b"CS", b"DA", b"DS", b"DT", b"IS", b"LO", b"LT", b"PN", b"SH", b"ST",
-     b"TM", b"UC", b"UI", b"UR", b"UT"}
+    {
+        b"AE",
+        b"AS",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"ST",
+        b"TM",
+        b"UC",
+        b"UI",
+        b"UR",
+        b"UT",
+    }
 )
 _PER_VALUE_TRAILING: Final = frozenset({b"LO", b"SH", b"UC", b"DS", b"IS"})
 _NUMBER: Final = re.compile(
@@ -71,8 +88,9 @@ def normalize_string_value(vr: bytes, value: bytes) -> bytes:
         out = value.rstrip(b" ")
     elif vr in _PER_VALUE_TRAILING:
         whole = value.rstrip(b" \x00")
-        parts = [p.rstrip(b" \x00") if (vr != b"IS" or p.strip(b" ")) else p
-                 for p in whole.split(b"\\")]
+        parts = [
+            p.rstrip(b" \x00") if (vr != b"IS" or p.strip(b" ")) else p for p in whole.split(b"\\")
+        ]
         if len(parts) > 1 and not any(parts) and whole.strip(b"\\ "):
             parts = whole.split(b"\\")
         elif len(parts) > 1 and not b"".join(parts):

@@ -140,8 +140,9 @@ def _strip_ecdsa_pad(signature: bytes) -> bytes:
     return signature
 
 
-def verify_digest(public_key: object, algorithm: MacAlgorithm, digest: bytes,
-                  signature: bytes) -> bool:
+def verify_digest(
+    public_key: object, algorithm: MacAlgorithm, digest: bytes, signature: bytes
+) -> bool:
     """Whether ``signature`` is a valid signature of ``digest`` by ``public_key``.
 
     Returns a bool only inside the hazmat layer; callers turn it into a status object.
@@ -159,12 +160,14 @@ def verify_digest(public_key: object, algorithm: MacAlgorithm, digest: bytes,
                 em = pow(s, nums.e, nums.n).to_bytes(k, "big")
                 expected = _emsa_pkcs1_v15(_RIPEMD160_DIGEST_INFO + digest, k)
                 return hmac.compare_digest(em, expected)
-            public_key.verify(signature, digest, padding.PKCS1v15(),
-                              _prehashed(algorithm, len(digest)))
+            public_key.verify(
+                signature, digest, padding.PKCS1v15(), _prehashed(algorithm, len(digest))
+            )
             return True
         if isinstance(public_key, ec.EllipticCurvePublicKey):
-            public_key.verify(_strip_ecdsa_pad(signature), digest,
-                              ec.ECDSA(_prehashed(algorithm, len(digest))))
+            public_key.verify(
+                _strip_ecdsa_pad(signature), digest, ec.ECDSA(_prehashed(algorithm, len(digest)))
+            )
             return True
     except (InvalidSignature, ValueError, SignatureError):
         return False

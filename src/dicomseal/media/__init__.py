@@ -23,9 +23,15 @@ if TYPE_CHECKING:
 #: Public name -> module. Submodules load on first use (PEP 562), so that a cheap check
 #: such as ``dicomseal.media.detect`` does not import signing, ISO writing and pydicom.
 _LAZY = {
-    "CreateOptions": "create", "MediumCreation": "create", "OutputKind": "create",
-    "create_medium": "create", "looks_like_medium": "detect", "MediaProfile": "inputs",
-    "MediaSource": "source", "open_media": "source", "MediaVerification": "verify",
+    "CreateOptions": "create",
+    "MediumCreation": "create",
+    "OutputKind": "create",
+    "create_medium": "create",
+    "looks_like_medium": "detect",
+    "MediaProfile": "inputs",
+    "MediaSource": "source",
+    "open_media": "source",
+    "MediaVerification": "verify",
     "verify_media": "verify",
 }
 

@@ -74,9 +74,9 @@ def _keyword(tag: str) -> str:
     return keyword_for_tag(value) or tag
 
 
-def compare_instance(record: InstanceRecord, found: InstanceDigests) -> tuple[
-    tuple[AttributeChange, ...], tuple[int, ...], str | None
-]:
+def compare_instance(
+    record: InstanceRecord, found: InstanceDigests
+) -> tuple[tuple[AttributeChange, ...], tuple[int, ...], str | None]:
     """Attribute changes, changed frame indices and a replacing SOP Instance UID, if any."""
     found_attrs = {format_tag(e.tag): e.sha256 for e in found.elements}
     changes: list[AttributeChange] = []
@@ -86,26 +86,40 @@ def compare_instance(record: InstanceRecord, found: InstanceDigests) -> tuple[
         if signed_digest == found_digest:
             continue
         kw = _keyword(tag)
-        kind = (ChangeKind.ADDED if signed_digest is None else
-                ChangeKind.REMOVED if found_digest is None else ChangeKind.CHANGED)
+        kind = (
+            ChangeKind.ADDED
+            if signed_digest is None
+            else ChangeKind.REMOVED
+            if found_digest is None
+            else ChangeKind.CHANGED
+        )
         if kw in IDENTITY_KEYWORDS:
-            changes.append(AttributeChange(tag, kw, kind, record.identity.get(kw),
-                                           found.values.get(kw)))
+            changes.append(
+                AttributeChange(tag, kw, kind, record.identity.get(kw), found.values.get(kw))
+            )
         else:
             changes.append(AttributeChange(tag, kw, kind))
     frames = tuple(
-        i for i in range(max(len(record.frames), len(found.frames)))
+        i
+        for i in range(max(len(record.frames), len(found.frames)))
         if i >= len(record.frames) or i >= len(found.frames) or record.frames[i] != found.frames[i]
     )
-    replaced = (found.sop_instance_uid
-                if found.sop_instance_uid and found.sop_instance_uid != record.sop_instance_uid
-                else None)
+    replaced = (
+        found.sop_instance_uid
+        if found.sop_instance_uid and found.sop_instance_uid != record.sop_instance_uid
+        else None
+    )
     return tuple(changes), frames, replaced
 
 
 def localise_change(
-    path: str, role: FileRole, signed_size: int, signed_sha256: str,
-    record: InstanceRecord | None, found_size: int, found_sha256: str,
+    path: str,
+    role: FileRole,
+    signed_size: int,
+    signed_sha256: str,
+    record: InstanceRecord | None,
+    found_size: int,
+    found_sha256: str,
     open_found: BinaryIO | None,
 ) -> FileChange:
     """Build the :class:`FileChange` for a changed file, re-reading it when it is an instance.
@@ -121,14 +135,34 @@ def localise_change(
     try:
         found = digest_stream(open_found, found_size)
     except MediaError as exc:
-        return FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256,
-                          note=f"found file cannot be read as DICOM: {exc.message}")
+        return FileChange(
+            path,
+            role,
+            signed_size,
+            found_size,
+            signed_sha256,
+            found_sha256,
+            note=f"found file cannot be read as DICOM: {exc.message}",
+        )
     attrs, frames, replaced = compare_instance(record, found)
     note = ""
     if replaced:
-        note = (f"instance replaced: SOP Instance UID {replaced} "
-                f"instead of {record.sop_instance_uid}")
+        note = (
+            f"instance replaced: SOP Instance UID {replaced} instead of {record.sop_instance_uid}"
+        )
     elif not attrs and not frames:
         note = "only bytes outside the data set changed (preamble or trailing data)"
-    return FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256,
-                      attrs, frames, len(record.frames), len(found.frames), replaced, note)
+    return FileChange(
+        path,
+        role,
+        signed_size,
+        found_size,
+        signed_sha256,
+        found_sha256,
+        attrs,
+        frames,
+        len(record.frames),
+        len(found.frames),
+        replaced,
+        note,
+    )

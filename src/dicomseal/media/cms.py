@@ -109,10 +109,18 @@ def sign_detached(
     signed_attrs = cms.CMSAttributes(
         [
             cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-            cms.CMSAttribute({"type": "message_digest",
-                              "values": [data if prehashed else hashlib.sha256(data).digest()]}),
-            cms.CMSAttribute({"type": "signing_time",
-                              "values": [cms.Time({"utc_time": signing_time.astimezone(dt.UTC)})]}),
+            cms.CMSAttribute(
+                {
+                    "type": "message_digest",
+                    "values": [data if prehashed else hashlib.sha256(data).digest()],
+                }
+            ),
+            cms.CMSAttribute(
+                {
+                    "type": "signing_time",
+                    "values": [cms.Time({"utc_time": signing_time.astimezone(dt.UTC)})],
+                }
+            ),
         ]
     )
     to_sign = signed_attrs.dump()
@@ -124,8 +132,11 @@ def sign_detached(
         {
             "version": "v1",
             "sid": cms.SignerIdentifier(
-                {"issuer_and_serial_number": cms.IssuerAndSerialNumber(
-                    {"issuer": a_cert.issuer, "serial_number": a_cert.serial_number})}
+                {
+                    "issuer_and_serial_number": cms.IssuerAndSerialNumber(
+                        {"issuer": a_cert.issuer, "serial_number": a_cert.serial_number}
+                    )
+                }
             ),
             "digest_algorithm": algos.DigestAlgorithm({"algorithm": "sha256"}),
             "signed_attrs": signed_attrs,
@@ -149,12 +160,17 @@ def sign_detached(
 
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
 }
 
 
-def _fail(reason: CmsReason, signer: x509.Certificate | None = None,
-          certs: tuple[x509.Certificate, ...] = ()) -> CmsCheck:
+def _fail(
+    reason: CmsReason,
+    signer: x509.Certificate | None = None,
+    certs: tuple[x509.Certificate, ...] = (),
+) -> CmsCheck:
     return CmsCheck(False, reason, signer, certs, None)
 
 
@@ -220,8 +236,12 @@ def verify_detached(data: bytes, p7s: bytes) -> CmsCheck:
         algo = si["signature_algorithm"]["algorithm"].native
         pub = signer.public_key()
         h = _HASHES[digest_name]()
-        if isinstance(pub, rsa.RSAPublicKey) and algo in ("rsassa_pkcs1v15", "sha256_rsa",
-                                                          "sha384_rsa", "sha512_rsa"):
+        if isinstance(pub, rsa.RSAPublicKey) and algo in (
+            "rsassa_pkcs1v15",
+            "sha256_rsa",
+            "sha384_rsa",
+            "sha512_rsa",
+        ):
             pub.verify(sig, signed_bytes, padding.PKCS1v15(), h)
         elif isinstance(pub, ec.EllipticCurvePublicKey) and algo.endswith("ecdsa"):
             pub.verify(sig, signed_bytes, ec.ECDSA(h))
@@ -234,4 +254,3 @@ def verify_detached(data: bytes, p7s: bytes) -> CmsCheck:
     when = found.get("signing_time")
     signing_time = when if isinstance(when, dt.datetime) else None
     return CmsCheck(True, None, signer, others, signing_time)
-

@@ -177,8 +177,9 @@ def _copy_viewer(viewer: Path, stage: Path) -> list[str]:
 
     def copy_tree(src: Path, dst: Path, depth: int) -> None:
         if depth > 6:
-            raise UsageError("viewer folder deeper than the 8 levels ISO 9660 allows",
-                             path=str(src))
+            raise UsageError(
+                "viewer folder deeper than the 8 levels ISO 9660 allows", path=str(src)
+            )
         taken: set[str] = set()
         for item in sorted(src.iterdir()):
             if item.is_symlink():
@@ -217,8 +218,9 @@ def _sign_init(credentials: SigningCredentials, options: CreateOptions, work: Pa
     _SIGNER.update(credentials=credentials, options=options, work=work)
 
 
-def _prepare_and_sign(index: int, path: Path, transfer_syntax: str,
-                      dst: Path) -> tuple[int, PreparedInstance, ManifestEntry]:
+def _prepare_and_sign(
+    index: int, path: Path, transfer_syntax: str, dst: Path
+) -> tuple[int, PreparedInstance, ManifestEntry]:
     """Convert if the profile needs it, sign (PS3.15) into ``dst``, digest for the manifest.
 
     The manifest entry's ``path`` is left empty: the File ID is assigned by the caller.
@@ -226,17 +228,27 @@ def _prepare_and_sign(index: int, path: Path, transfer_syntax: str,
     credentials: SigningCredentials = _SIGNER["credentials"]  # type: ignore[assignment]
     options: CreateOptions = _SIGNER["options"]  # type: ignore[assignment]
     work: Path = _SIGNER["work"]  # type: ignore[assignment]
-    prep = prepare_instance(SourceInstance(path, Dataset(), transfer_syntax), options.profile,
-                            work, index)
-    record = sign_file(prep.path, dst, credentials, mac=options.mac,
-                       profile=_sign_profile(credentials), signed_at=options.created_at)
+    prep = prepare_instance(
+        SourceInstance(path, Dataset(), transfer_syntax), options.profile, work, index
+    )
+    record = sign_file(
+        prep.path,
+        dst,
+        credentials,
+        mac=options.mac,
+        profile=_sign_profile(credentials),
+        signed_at=options.created_at,
+    )
     if prep.path.parent == work:
         prep.path.unlink()
     if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
         _refuse_broken_signatures(path, dst)
     d = digest_instance(str(dst))
-    return index, prep, ManifestEntry("", d.size, d.sha256, FileRole.INSTANCE,
-                                      InstanceRecord.from_digests(d))
+    return (
+        index,
+        prep,
+        ManifestEntry("", d.size, d.sha256, FileRole.INSTANCE, InstanceRecord.from_digests(d)),
+    )
 
 
 def _refuse_broken_signatures(source: Path, signed: Path) -> None:
@@ -248,12 +260,16 @@ def _refuse_broken_signatures(source: Path, signed: Path) -> None:
             f"carries an earlier signature that no longer verifies ({broken[0].uid}: "
             f"{broken[0].reason.value}), so the medium would verify FAILED; remove it first "
             f"with 'dicomseal signatures remove IN OUT --uid {broken[0].uid}'",
-            path=str(source))
+            path=str(source),
+        )
 
 
 def _run_signing(
-    jobs: list[tuple[int, Path, str, Path]], credentials: SigningCredentials,
-    options: CreateOptions, work: Path, report: ProgressCallback,
+    jobs: list[tuple[int, Path, str, Path]],
+    credentials: SigningCredentials,
+    options: CreateOptions,
+    work: Path,
+    report: ProgressCallback,
     meanwhile: Callable[[], None],
 ) -> list[tuple[PreparedInstance, ManifestEntry]]:
     """Sign every instance (in ``options.workers`` processes), running ``meanwhile`` too."""
@@ -270,8 +286,12 @@ def _run_signing(
         meanwhile()
         return [results[i] for i in range(len(jobs))]
     context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=options.workers, mp_context=context,
-                               initializer=_sign_init, initargs=(credentials, options, work))
+    pool = ProcessPoolExecutor(
+        max_workers=options.workers,
+        mp_context=context,
+        initializer=_sign_init,
+        initargs=(credentials, options, work),
+    )
     try:
         futures = [pool.submit(_prepare_and_sign, *job) for job in jobs]
         meanwhile()  # plan the file-set while the workers sign
@@ -321,8 +341,9 @@ def create_medium(
     _check_output(out_path, kind)
     existed = out_path.exists()
     try:
-        return _create(sources, out_path, kind, credentials, options,
-                       progress or (lambda _s, _d, _t: None))
+        return _create(
+            sources, out_path, kind, credentials, options, progress or (lambda _s, _d, _t: None)
+        )
     except BaseException:
         # never leave half a medium behind: it would look like a tampered one
         if kind is OutputKind.FOLDER and out_path.is_dir():
@@ -360,10 +381,11 @@ def _create(
         stage.mkdir(parents=True, exist_ok=True)
         signing = stage / _SIGNING_DIR
         signing.mkdir()
-        targets = [options.profile.target_transfer_syntax(i.transfer_syntax_uid)
-                   for i in instances]
-        jobs = [(i, inst.path, inst.transfer_syntax_uid, signing / f"S{i:07d}")
-                for i, inst in enumerate(instances)]
+        targets = [options.profile.target_transfer_syntax(i.transfer_syntax_uid) for i in instances]
+        jobs = [
+            (i, inst.path, inst.transfer_syntax_uid, signing / f"S{i:07d}")
+            for i, inst in enumerate(instances)
+        ]
         plans: list[FileSetPlan] = []
 
         studies = summarize_studies([i.header for i in instances])
@@ -375,8 +397,7 @@ def _create(
             plan.close()  # the record tree is written: free it
             instances.clear()  # and the headers (memory, for DVD-sized media)
 
-        signed = _run_signing(jobs, credentials, options, work, report,
-                              plan_and_write_dicomdir)
+        signed = _run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
         plan = plans[0]
         notes.extend(plan.notes)
         prepared = [prep for prep, _entry in signed]
@@ -384,8 +405,10 @@ def _create(
         for i, (planned, (prep, entry)) in enumerate(zip(plan.instances, signed, strict=True)):
             notes.extend(f"{planned.source_path}: {n}" for n in prep.notes)
             if prep.transfer_syntax_uid != targets[i]:  # pragma: no cover - a contract
-                raise MediaError("transfer syntax differs from the DICOMDIR record",
-                                 path=str(planned.source_path))
+                raise MediaError(
+                    "transfer syntax differs from the DICOMDIR record",
+                    path=str(planned.source_path),
+                )
             dst = stage.joinpath(*planned.file_id)
             dst.parent.mkdir(parents=True, exist_ok=True)
             (signing / f"S{i:07d}").replace(dst)
@@ -398,9 +421,14 @@ def _create(
             notes.extend(_copy_viewer(options.viewer, stage))
             viewer_dir = VIEWER_DIR
         summary = MediumSummary(
-            label=options.label, fileset_id=fileset_id, profile=options.profile.value,
-            created=created, creator=creator, tool=f"dicomseal {__version__}",
-            studies=studies, viewer=viewer_dir,
+            label=options.label,
+            fileset_id=fileset_id,
+            profile=options.profile.value,
+            created=created,
+            creator=creator,
+            tool=f"dicomseal {__version__}",
+            studies=studies,
+            viewer=viewer_dir,
         )
         (stage / "README.TXT").write_bytes(render_readme_txt(summary))
         (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
@@ -414,34 +442,58 @@ def _create(
             entries.append(ManifestEntry(rel, size, digest, _role(rel)))
             report("manifest", n + 1, len(others))
         manifest = Manifest(
-            MediumInfo(fileset_id=fileset_id, label=options.label,
-                       profile=options.profile.value, created=created, creator=creator,
-                       tool=f"dicomseal {__version__}"),
+            MediumInfo(
+                fileset_id=fileset_id,
+                label=options.label,
+                profile=options.profile.value,
+                created=created,
+                creator=creator,
+                tool=f"dicomseal {__version__}",
+            ),
             tuple(entries),
         )
         (stage / MANIFEST_DIR).mkdir()
         with (stage / MANIFEST_PATH).open("wb") as manifest_file:
             digest = manifest.write_to(manifest_file)
         (stage / SIGNATURE_PATH).write_bytes(
-            sign_detached(bytes.fromhex(digest), credentials.private_key,
-                          credentials.certificate, credentials.chain,
-                          signing_time=options.created_at, prehashed=True)
+            sign_detached(
+                bytes.fromhex(digest),
+                credentials.private_key,
+                credentials.certificate,
+                credentials.chain,
+                signing_time=options.created_at,
+                prehashed=True,
+            )
         )
         total = sum((stage / r).stat().st_size for r in list_staged(stage))
         files = len(list_staged(stage))
         if kind is OutputKind.ISO:
             report("package", 0, total)
-            write_iso(stage, out_path, fileset_id, joliet=options.joliet,
-                      progress=lambda done: report("package", done, total))
+            write_iso(
+                stage,
+                out_path,
+                fileset_id,
+                joliet=options.joliet,
+                progress=lambda done: report("package", done, total),
+            )
         elif kind is OutputKind.ZIP:
             report("package", 0, total)
             write_zip(stage, out_path)
         report("package", total, total)
     output_bytes = total if kind is OutputKind.FOLDER else out_path.stat().st_size
     return MediumCreation(
-        output=str(out_path), kind=kind, fileset_id=fileset_id, profile=options.profile,
-        patients=plan.patients, studies=plan.studies, instances=len(plan.instances),
-        files=files, total_bytes=total, output_bytes=output_bytes,
-        converted=sum(1 for p in prepared if p.converted_from), skipped=tuple(skipped),
-        notes=tuple(notes), creator=creator,
+        output=str(out_path),
+        kind=kind,
+        fileset_id=fileset_id,
+        profile=options.profile,
+        patients=plan.patients,
+        studies=plan.studies,
+        instances=len(plan.instances),
+        files=files,
+        total_bytes=total,
+        output_bytes=output_bytes,
+        converted=sum(1 for p in prepared if p.converted_from),
+        skipped=tuple(skipped),
+        notes=tuple(notes),
+        creator=creator,
     )

@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 from typing import Final, Literal
 
-__all__ = ["MANIFEST_DIR", "MANIFEST_PATH", "SIGNATURE_PATH", "detect_kind",
-           "looks_like_medium"]
+__all__ = ["MANIFEST_DIR", "MANIFEST_PATH", "SIGNATURE_PATH", "detect_kind", "looks_like_medium"]
 
 #: Folder of the signed manifest on a medium (ISO 9660 Level 1 safe names).
 MANIFEST_DIR: Final = "DICOMSEA"

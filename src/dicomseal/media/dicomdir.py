@@ -64,7 +64,9 @@ def _read_bounded(source: MediaSource, entry: MediaEntry) -> bytes:
 
 
 def _walk_records(
-    records: dict[int, Any], root_offset: int, size: int,
+    records: dict[int, Any],
+    root_offset: int,
+    size: int,
 ) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
     """Visit the record tree from the root; each record once; report loops and bad offsets."""
     findings: list[MediaFinding] = []
@@ -74,14 +76,23 @@ def _walk_records(
     while stack:
         offset = stack.pop()
         if offset in visited:
-            findings.append(MediaFinding(FindingCode.DICOMDIR_LOOP, "DICOMDIR",
-                                         f"record offset {offset} is reached twice (a loop); "
-                                         "not followed again"))
+            findings.append(
+                MediaFinding(
+                    FindingCode.DICOMDIR_LOOP,
+                    "DICOMDIR",
+                    f"record offset {offset} is reached twice (a loop); not followed again",
+                )
+            )
             continue
         if offset not in records:
             where = "outside the file" if offset >= size else "not at a directory record"
-            findings.append(MediaFinding(FindingCode.DICOMDIR_BAD_OFFSET, "DICOMDIR",
-                                         f"record offset {offset} points {where}"))
+            findings.append(
+                MediaFinding(
+                    FindingCode.DICOMDIR_BAD_OFFSET,
+                    "DICOMDIR",
+                    f"record offset {offset} points {where}",
+                )
+            )
             continue
         visited.add(offset)
         rec = records[offset]
@@ -99,24 +110,44 @@ def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[M
     value = rec.get("ReferencedFileID")
     if value is None:
         return None, []
-    parts = [str(p) for p in (value if isinstance(value, list | tuple) or
-                              type(value).__name__ == "MultiValue" else [value])]
+    parts = [
+        str(p)
+        for p in (
+            value
+            if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue"
+            else [value]
+        )
+    ]
     raw = "/".join(parts)
     norm, anomalies = check_member_path(raw)
     findings = []
     if EntryAnomaly.PATH_TRAVERSAL in anomalies:
-        findings.append(MediaFinding(FindingCode.DICOMDIR_PATH_TRAVERSAL, raw,
-                                     "Referenced File ID climbs out of the medium with '..'; "
-                                     "not followed"))
+        findings.append(
+            MediaFinding(
+                FindingCode.DICOMDIR_PATH_TRAVERSAL,
+                raw,
+                "Referenced File ID climbs out of the medium with '..'; not followed",
+            )
+        )
     if EntryAnomaly.ABSOLUTE_PATH in anomalies:
-        findings.append(MediaFinding(FindingCode.DICOMDIR_ABSOLUTE_PATH, raw,
-                                     "Referenced File ID is an absolute path; not followed"))
+        findings.append(
+            MediaFinding(
+                FindingCode.DICOMDIR_ABSOLUTE_PATH,
+                raw,
+                "Referenced File ID is an absolute path; not followed",
+            )
+        )
     if anomalies:
         return None, findings
     if not is_conformant_file_id(norm.split("/")):
-        findings.append(MediaFinding(FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID, norm,
-                                     "Referenced File ID is not PS3.10 §8.2 conformant "
-                                     "(8 components of 8 characters A-Z 0-9 _)"))
+        findings.append(
+            MediaFinding(
+                FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID,
+                norm,
+                "Referenced File ID is not PS3.10 §8.2 conformant "
+                "(8 components of 8 characters A-Z 0-9 _)",
+            )
+        )
     uid = str(rec.get("ReferencedSOPInstanceUIDInFile", "") or "")
     kind = str(rec.get("DirectoryRecordType", "") or "")
     return DirectoryReference(norm, uid, kind, offset), findings
@@ -126,12 +157,25 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
     """Parse ``DICOMDIR`` at the root of ``source`` and list its references and problems."""
     entry = entries.get("DICOMDIR")
     if entry is None or not entry.readable:
-        return DicomdirCheck(False, findings=(MediaFinding(
-            FindingCode.DICOMDIR_MISSING, "DICOMDIR", "no readable DICOMDIR at the root"),))
+        return DicomdirCheck(
+            False,
+            findings=(
+                MediaFinding(
+                    FindingCode.DICOMDIR_MISSING, "DICOMDIR", "no readable DICOMDIR at the root"
+                ),
+            ),
+        )
     if entry.size > MAX_DICOMDIR:
-        return DicomdirCheck(True, findings=(MediaFinding(
-            FindingCode.DICOMDIR_TOO_LARGE, "DICOMDIR",
-            f"DICOMDIR is {entry.size} bytes; not parsed (limit {MAX_DICOMDIR})"),))
+        return DicomdirCheck(
+            True,
+            findings=(
+                MediaFinding(
+                    FindingCode.DICOMDIR_TOO_LARGE,
+                    "DICOMDIR",
+                    f"DICOMDIR is {entry.size} bytes; not parsed (limit {MAX_DICOMDIR})",
+                ),
+            ),
+        )
     try:
         data = _read_bounded(source, entry)
         digest_stream(io.BytesIO(data), len(data))
@@ -142,12 +186,20 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
         root = int(ds.get(_FIRST).value or 0) if _FIRST in ds else 0
     except MediaError as exc:
-        return DicomdirCheck(True, findings=(MediaFinding(
-            FindingCode.DICOMDIR_MALFORMED, "DICOMDIR", exc.message),))
+        return DicomdirCheck(
+            True, findings=(MediaFinding(FindingCode.DICOMDIR_MALFORMED, "DICOMDIR", exc.message),)
+        )
     except Exception as exc:  # pydicom raises many kinds on hostile input
-        return DicomdirCheck(True, findings=(MediaFinding(
-            FindingCode.DICOMDIR_MALFORMED, "DICOMDIR",
-            f"cannot parse: {type(exc).__name__}: {exc}"[:300]),))
+        return DicomdirCheck(
+            True,
+            findings=(
+                MediaFinding(
+                    FindingCode.DICOMDIR_MALFORMED,
+                    "DICOMDIR",
+                    f"cannot parse: {type(exc).__name__}: {exc}"[:300],
+                ),
+            ),
+        )
     if not root and records:
         root = min(records)
     order, findings = _walk_records(records, root, len(data))
@@ -159,7 +211,17 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         if ref is not None:
             refs.append(ref)
         if str(rec.get("DirectoryRecordType", "")) == "PATIENT":
-            identities.append({"PatientName": str(rec.get("PatientName", "") or ""),
-                               "PatientID": str(rec.get("PatientID", "") or "")})
-    return DicomdirCheck(True, str(ds.get("FileSetID", "") or ""), len(records), tuple(refs),
-                         tuple(findings), tuple(identities))
+            identities.append(
+                {
+                    "PatientName": str(rec.get("PatientName", "") or ""),
+                    "PatientID": str(rec.get("PatientID", "") or ""),
+                }
+            )
+    return DicomdirCheck(
+        True,
+        str(ds.get("FileSetID", "") or ""),
+        len(records),
+        tuple(refs),
+        tuple(findings),
+        tuple(identities),
+    )

@@ -86,9 +86,25 @@ _SEQ_END = 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 #: Top-level tags whose small values are kept for decoding (identity and image geometry).
 _KEEP = {
-    0x00080005, 0x00080016, 0x00080018, 0x00080020, 0x00080030, 0x00080050, 0x00080080,
-    0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x00101010, 0x0020000D, 0x0020000E,
-    0x00280002, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
+    0x00080005,
+    0x00080016,
+    0x00080018,
+    0x00080020,
+    0x00080030,
+    0x00080050,
+    0x00080080,
+    0x00100010,
+    0x00100020,
+    0x00100030,
+    0x00100040,
+    0x00101010,
+    0x0020000D,
+    0x0020000E,
+    0x00280002,
+    0x00280008,
+    0x00280010,
+    0x00280011,
+    0x00280100,
 }
 _KEEP_MAX = 4096
 
@@ -259,8 +275,9 @@ class _Walker:
         return tag, vr, length, head
 
     # -- nested content ----------------------------------------------------------------
-    def skip_undefined_sequence(self, sink: Callable[[bytes], object], depth: int,
-                                implicit: bool) -> None:
+    def skip_undefined_sequence(
+        self, sink: Callable[[bytes], object], depth: int, implicit: bool
+    ) -> None:
         """Consume Items up to the Sequence Delimitation Item (PS3.5 §7.5.2)."""
         if depth > MAX_DEPTH:
             raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
@@ -281,8 +298,9 @@ class _Walker:
                 continue
             self.skip_undefined_item(sink, depth + 1, implicit)
 
-    def skip_undefined_item(self, sink: Callable[[bytes], object], depth: int,
-                            implicit: bool) -> None:
+    def skip_undefined_item(
+        self, sink: Callable[[bytes], object], depth: int, implicit: bool
+    ) -> None:
         """Consume one undefined-length Item's elements up to its delimiter."""
         if depth > MAX_DEPTH:
             raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
@@ -418,10 +436,18 @@ def _frame_size(kept: dict[int, bytes], implicit: bool) -> int:
 
 #: Tags decoded as text (identity, SOP UIDs); the image geometry tags are kept as numbers.
 _TEXT_TAGS = {
-    0x00080016: "SOPClassUID", 0x00080018: "SOPInstanceUID", 0x00080020: "StudyDate",
-    0x00080030: "StudyTime", 0x00080050: "AccessionNumber", 0x00080080: "InstitutionName",
-    0x00100010: "PatientName", 0x00100020: "PatientID", 0x00100030: "PatientBirthDate",
-    0x00100040: "PatientSex", 0x00101010: "PatientAge", 0x0020000D: "StudyInstanceUID",
+    0x00080016: "SOPClassUID",
+    0x00080018: "SOPInstanceUID",
+    0x00080020: "StudyDate",
+    0x00080030: "StudyTime",
+    0x00080050: "AccessionNumber",
+    0x00080080: "InstitutionName",
+    0x00100010: "PatientName",
+    0x00100020: "PatientID",
+    0x00100030: "PatientBirthDate",
+    0x00100040: "PatientSex",
+    0x00101010: "PatientAge",
+    0x0020000D: "StudyInstanceUID",
     0x0020000E: "SeriesInstanceUID",
 }
 #: VRs whose bytes depend on Specific Character Set (PS3.5 §6.1.2.3).
@@ -431,8 +457,9 @@ _CHARSET_VRS = frozenset({b"PN", b"LO", b"SH", b"LT", b"ST", b"UT", b"UC"})
 def _value_bytes(raw: bytes, implicit: bool) -> tuple[bytes, bytes]:
     """(VR, value) of a kept element's raw bytes."""
     if implicit:
-        return _dict_vr(int.from_bytes(raw[:2], "little") << 16
-                        | int.from_bytes(raw[2:4], "little")), raw[8:]
+        return _dict_vr(
+            int.from_bytes(raw[:2], "little") << 16 | int.from_bytes(raw[2:4], "little")
+        ), raw[8:]
     vr = raw[4:6]
     return vr, raw[12:] if vr in _LONG_VRS else raw[8:]
 
@@ -514,8 +541,11 @@ def digest_stream(fp: BinaryIO, size: int | None = None) -> InstanceDigests:
         value = r.exact(length, format_tag(tag))
         if tag == 0x00020010:
             ts = value.decode("ascii", "replace").strip("\x00 ")
-        elements.append(ElementDigest(tag, vr.decode("ascii", "replace"), start,
-                                      hashlib.sha256(raw + value).hexdigest()))
+        elements.append(
+            ElementDigest(
+                tag, vr.decode("ascii", "replace"), start, hashlib.sha256(raw + value).hexdigest()
+            )
+        )
     if ts not in (_EXPLICIT_LE, _IMPLICIT_LE) and not ts.startswith("1.2.840.10008.1.2.4"):
         if ts not in ("1.2.840.10008.1.2.5",) and not ts.startswith("1.2.840.10008.1.2.8"):
             raise MalformedDicomError(f"transfer syntax {ts or '(none)'} cannot be walked")

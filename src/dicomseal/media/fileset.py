@@ -57,8 +57,13 @@ DICOM_DIR = "DICOM"
 _COMPONENT = re.compile(r"^[A-Z0-9_]{1,8}$")
 #: Placeholders used only in DICOMDIR records when an instance lacks a Type 1 key.
 _PLACEHOLDERS: dict[str, object] = {
-    "PatientID": "UNKNOWN", "StudyDate": "19000101", "StudyTime": "000000",
-    "StudyID": "0", "Modality": "OT", "SeriesInstanceUID": "2.25.0", "SeriesNumber": 0,
+    "PatientID": "UNKNOWN",
+    "StudyDate": "19000101",
+    "StudyTime": "000000",
+    "StudyID": "0",
+    "Modality": "OT",
+    "SeriesInstanceUID": "2.25.0",
+    "SeriesNumber": 0,
     "InstanceNumber": 0,
 }
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
@@ -167,7 +172,7 @@ _LOWER_AT = (30, b"\x04\x00\x20\x14UL\x04\x00")
 
 
 def _patch_ul(buf: bytearray, at: int, header: bytes, value: int) -> None:
-    if buf[at:at + 8] != header:
+    if buf[at : at + 8] != header:
         raise MediaError("unexpected element layout in the encoded DICOMDIR")
     struct.pack_into("<L", buf, at + 8, value)
 
@@ -250,8 +255,9 @@ class FileSetPlan:
         """Number of STUDY records."""
         if not self._roots and self._counts:
             return self._counts[1]
-        return sum(len(n.children) for n in self._roots
-                   if n.record.DirectoryRecordType == "PATIENT")
+        return sum(
+            len(n.children) for n in self._roots if n.record.DirectoryRecordType == "PATIENT"
+        )
 
 
 def _fill_placeholders(header: Dataset) -> list[str]:
@@ -271,9 +277,11 @@ def _records_for(header: Dataset, leaf_type: str) -> list[Dataset]:
 def _keys(header: Dataset) -> tuple[str, str, str]:
     """PATIENT, STUDY and SERIES identity of an instance (placeholders as in the records)."""
     patient = str(header.get("PatientID") or _PLACEHOLDERS["PatientID"])
-    study = str(header.get("StudyInstanceUID") or
-                f"{header.get('StudyID') or _PLACEHOLDERS['StudyID']}|"
-                f"{header.get('StudyDate') or _PLACEHOLDERS['StudyDate']}")
+    study = str(
+        header.get("StudyInstanceUID")
+        or f"{header.get('StudyID') or _PLACEHOLDERS['StudyID']}|"
+        f"{header.get('StudyDate') or _PLACEHOLDERS['StudyDate']}"
+    )
     series = str(header.get("SeriesInstanceUID") or _PLACEHOLDERS["SeriesInstanceUID"])
     return f"P{patient}", study, series
 
@@ -285,8 +293,9 @@ def _existing(root: _Node, keys: tuple[str, str, str]) -> _Node | None:
     return study.index.get(keys[2]) if study is not None else None
 
 
-def _leaf_only(header: Dataset, leaf_type: str, src: SourceInstance,
-               notes: list[str]) -> tuple[Dataset, list[Dataset]]:
+def _leaf_only(
+    header: Dataset, leaf_type: str, src: SourceInstance, notes: list[str]
+) -> tuple[Dataset, list[Dataset]]:
     """The leaf record alone (its parents exist), placeholders when keys are missing."""
     try:
         return header, [DIRECTORY_RECORDERS[leaf_type](header)]
@@ -298,13 +307,13 @@ def _leaf_only(header: Dataset, leaf_type: str, src: SourceInstance,
         record = DIRECTORY_RECORDERS[leaf_type](header)
     except (ValueError, KeyError, AttributeError) as exc:
         raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
-    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing "
-                 f"{', '.join(filled)}")
+    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing {', '.join(filled)}")
     return header, [record]
 
 
-def _leaf(record: Dataset, src: SourceInstance, transfer_syntax: str,
-          parts: tuple[str, ...]) -> Dataset:
+def _leaf(
+    record: Dataset, src: SourceInstance, transfer_syntax: str, parts: tuple[str, ...]
+) -> Dataset:
     record.ReferencedFileID = list(parts)
     record.ReferencedSOPClassUIDInFile = src.header.SOPClassUID
     record.ReferencedSOPInstanceUIDInFile = src.header.SOPInstanceUID
@@ -312,8 +321,9 @@ def _leaf(record: Dataset, src: SourceInstance, transfer_syntax: str,
     return record
 
 
-def _four_level(header: Dataset, leaf_type: str, src: SourceInstance,
-                notes: list[str]) -> tuple[Dataset, list[Dataset]]:
+def _four_level(
+    header: Dataset, leaf_type: str, src: SourceInstance, notes: list[str]
+) -> tuple[Dataset, list[Dataset]]:
     """Records for a four-level instance, with placeholders when Type 1 keys are missing."""
     try:
         return header, _records_for(header, leaf_type)
@@ -325,8 +335,7 @@ def _four_level(header: Dataset, leaf_type: str, src: SourceInstance,
         records = _records_for(header, leaf_type)
     except (ValueError, KeyError, AttributeError) as exc:
         raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
-    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing "
-                 f"{', '.join(filled)}")
+    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing {', '.join(filled)}")
     return header, records
 
 
@@ -360,8 +369,9 @@ def plan_fileset(
             try:
                 rec = DIRECTORY_RECORDERS[single](src.header)
             except (ValueError, KeyError, AttributeError) as exc:
-                raise MediaError(f"cannot make a {single} record: {exc}",
-                                 path=str(src.path)) from exc
+                raise MediaError(
+                    f"cannot make a {single} record: {exc}", path=str(src.path)
+                ) from exc
             rec.DirectoryRecordType = single
             parts: tuple[str, ...] = (DICOM_DIR, f"{_PREFIXES[single]}{len(root.children):06d}")
             root.append(_leaf(rec, src, ts, parts))
@@ -376,7 +386,7 @@ def plan_fileset(
         else:
             header, recs = _four_level(src.header, leaf_type, src, notes)
         charset = header.get("SpecificCharacterSet")
-        for rec, kind in zip(recs, (*_LEVELS, leaf_type)[-len(recs):], strict=True):
+        for rec, kind in zip(recs, (*_LEVELS, leaf_type)[-len(recs) :], strict=True):
             rec.DirectoryRecordType = kind
             if charset is not None:
                 rec.SpecificCharacterSet = charset
@@ -387,8 +397,13 @@ def plan_fileset(
         else:
             patient = root.index[keys[0]]
             study = patient.index[keys[1]]
-        parts = (DICOM_DIR, f"PT{patient.position:06d}", f"ST{study.position:06d}",
-                 f"SE{series.position:06d}", f"{_PREFIXES[leaf_type]}{len(series.children):06d}")
+        parts = (
+            DICOM_DIR,
+            f"PT{patient.position:06d}",
+            f"ST{study.position:06d}",
+            f"SE{series.position:06d}",
+            f"{_PREFIXES[leaf_type]}{len(series.children):06d}",
+        )
         if not is_conformant_file_id(parts):
             raise MediaError(f"non-conformant File ID {parts}", path=str(src.path))
         series.append(_leaf(recs[-1], src, ts, parts))

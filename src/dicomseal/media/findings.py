@@ -45,15 +45,17 @@ class FindingCode(enum.Enum):
         return Verdict.INDETERMINATE if self in _SUSPICIOUS else Verdict.FAILED
 
 
-_SUSPICIOUS = frozenset({
-    FindingCode.SYMLINK,
-    FindingCode.SPECIAL_FILE,
-    FindingCode.AUTORUN,
-    FindingCode.UNREADABLE_FILE,
-    FindingCode.DICOMDIR_MISSING,
-    FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID,
-    FindingCode.DICOMDIR_UNREFERENCED_INSTANCE,
-})
+_SUSPICIOUS = frozenset(
+    {
+        FindingCode.SYMLINK,
+        FindingCode.SPECIAL_FILE,
+        FindingCode.AUTORUN,
+        FindingCode.UNREADABLE_FILE,
+        FindingCode.DICOMDIR_MISSING,
+        FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID,
+        FindingCode.DICOMDIR_UNREFERENCED_INSTANCE,
+    }
+)
 
 
 @dataclass(frozen=True)

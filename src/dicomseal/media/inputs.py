@@ -40,32 +40,91 @@ __all__ = [
     "prepare_instance",
 ]
 
-_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
-         "1.2.840.10008.1.2.4.70")
+_JPEG = (
+    "1.2.840.10008.1.2.4.50",
+    "1.2.840.10008.1.2.4.51",
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+)
 #: The header elements kept per instance while a medium is made (memory: a DVD holds
 #: thousands of instances): what DICOMDIR records (PS3.3 F.5, as pydicom's
 #: ``DIRECTORY_RECORDERS`` read them) and the README/INDEX summaries need.
 _HEADER_KEYWORDS = (
-    "SpecificCharacterSet", "SOPClassUID", "SOPInstanceUID", "ImageType",
-    "InstanceCreationDate", "InstanceCreationTime", "StudyDate", "StudyTime", "ContentDate",
-    "ContentTime", "AccessionNumber", "Modality", "Manufacturer", "InstitutionName",
-    "StudyDescription", "PatientName", "PatientID", "PatientBirthDate", "PatientSex",
-    "PatientAge", "StudyInstanceUID", "SeriesInstanceUID", "StudyID", "SeriesNumber",
-    "InstanceNumber", "Rows", "Columns", "NumberOfFrames", "DataPointRows",
-    "DataPointColumns", "ConceptNameCodeSequence", "ContentSequence", "CompletionFlag",
-    "VerificationFlag", "VerificationDateTime", "ContentLabel", "ContentDescription",
-    "ContentCreatorName", "PresentationCreationDate", "PresentationCreationTime",
-    "ReferencedSeriesSequence", "BlendingSequence", "DoseSummationType",
-    "StructureSetLabel", "StructureSetDate", "StructureSetTime", "RTPlanLabel", "RTPlanDate",
-    "RTPlanTime", "TreatmentDate", "TreatmentTime", "DocumentTitle",
-    "MIMETypeOfEncapsulatedDocument", "EncapsulatedDocument", "HangingProtocolName",
-    "HangingProtocolDescription", "HangingProtocolLevel", "HangingProtocolCreator",
-    "HangingProtocolCreationDateTime", "HangingProtocolDefinitionSequence",
-    "NumberOfPriorsReferenced", "ImplantName", "ImplantSize", "ImplantPartNumber",
-    "ImplantAssemblyTemplateName", "ImplantTemplateGroupName",
-    "ImplantTemplateGroupIssuer", "ProcedureTypeCodeSequence", "InstanceIdentifier",
-    "UserContentLabel", "UserContentLongLabel", "ReferencedImageEvidenceSequence",
-    "ContentQualification", "PaletteColorLookupTableUID", "SurfaceCount",
+    "SpecificCharacterSet",
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "ImageType",
+    "InstanceCreationDate",
+    "InstanceCreationTime",
+    "StudyDate",
+    "StudyTime",
+    "ContentDate",
+    "ContentTime",
+    "AccessionNumber",
+    "Modality",
+    "Manufacturer",
+    "InstitutionName",
+    "StudyDescription",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "StudyID",
+    "SeriesNumber",
+    "InstanceNumber",
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "DataPointRows",
+    "DataPointColumns",
+    "ConceptNameCodeSequence",
+    "ContentSequence",
+    "CompletionFlag",
+    "VerificationFlag",
+    "VerificationDateTime",
+    "ContentLabel",
+    "ContentDescription",
+    "ContentCreatorName",
+    "PresentationCreationDate",
+    "PresentationCreationTime",
+    "ReferencedSeriesSequence",
+    "BlendingSequence",
+    "DoseSummationType",
+    "StructureSetLabel",
+    "StructureSetDate",
+    "StructureSetTime",
+    "RTPlanLabel",
+    "RTPlanDate",
+    "RTPlanTime",
+    "TreatmentDate",
+    "TreatmentTime",
+    "DocumentTitle",
+    "MIMETypeOfEncapsulatedDocument",
+    "EncapsulatedDocument",
+    "HangingProtocolName",
+    "HangingProtocolDescription",
+    "HangingProtocolLevel",
+    "HangingProtocolCreator",
+    "HangingProtocolCreationDateTime",
+    "HangingProtocolDefinitionSequence",
+    "NumberOfPriorsReferenced",
+    "ImplantName",
+    "ImplantSize",
+    "ImplantPartNumber",
+    "ImplantAssemblyTemplateName",
+    "ImplantTemplateGroupName",
+    "ImplantTemplateGroupIssuer",
+    "ProcedureTypeCodeSequence",
+    "InstanceIdentifier",
+    "UserContentLabel",
+    "UserContentLongLabel",
+    "ReferencedImageEvidenceSequence",
+    "ContentQualification",
+    "PaletteColorLookupTableUID",
+    "SurfaceCount",
 )
 _HEADER_TAGS: list[int] = [
     t for t in (tag_for_keyword(k) for k in _HEADER_KEYWORDS) if t is not None
@@ -168,8 +227,15 @@ def collect_sources(
         for path in _walk(src):
             try:
                 ds = dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
-            except (InvalidDicomError, OSError, ValueError, EOFError, KeyError,
-                    TypeError, AttributeError) as exc:
+            except (
+                InvalidDicomError,
+                OSError,
+                ValueError,
+                EOFError,
+                KeyError,
+                TypeError,
+                AttributeError,
+            ) as exc:
                 skipped.append(SkippedInput(str(path), f"not DICOM Part 10: {exc}"))
                 continue
             meta = getattr(ds, "file_meta", None)
@@ -181,8 +247,11 @@ def collect_sources(
                 continue
             uid = str(ds.get("SOPInstanceUID", ""))
             if not uid or not sop_class or not ts:
-                skipped.append(SkippedInput(
-                    str(path), "missing SOP Instance UID, SOP Class UID or Transfer Syntax"))
+                skipped.append(
+                    SkippedInput(
+                        str(path), "missing SOP Instance UID, SOP Class UID or Transfer Syntax"
+                    )
+                )
                 continue
             if uid in seen:
                 skipped.append(SkippedInput(str(path), f"second copy of SOP Instance {uid}"))
@@ -215,8 +284,9 @@ def _strip_signatures(ds: Dataset) -> int:
     return removed
 
 
-def prepare_instance(src: SourceInstance, profile: MediaProfile, workdir: Path,
-                     index: int) -> PreparedInstance:
+def prepare_instance(
+    src: SourceInstance, profile: MediaProfile, workdir: Path, index: int
+) -> PreparedInstance:
     """Bring one instance into a transfer syntax ``profile`` allows.
 
     Parameters
@@ -240,8 +310,9 @@ def prepare_instance(src: SourceInstance, profile: MediaProfile, workdir: Path,
             return PreparedInstance(src.path, src.transfer_syntax_uid)
         dst = workdir / f"in{index:07d}.dcm"
         _copy_zero_preamble(src.path, dst)
-        return PreparedInstance(dst, src.transfer_syntax_uid,
-                                notes=("non-zero 128-byte preamble replaced by zeros",))
+        return PreparedInstance(
+            dst, src.transfer_syntax_uid, notes=("non-zero 128-byte preamble replaced by zeros",)
+        )
     try:
         ds = dcmread(src.path)
         if ds.file_meta.TransferSyntaxUID.is_compressed:
@@ -260,11 +331,12 @@ def prepare_instance(src: SourceInstance, profile: MediaProfile, workdir: Path,
     try:
         ds.save_as(dst, enforce_file_format=True)
     except (ValueError, TypeError, OSError) as exc:
-        raise MediaError(f"cannot re-encode as Explicit VR Little Endian: {exc}",
-                         path=str(src.path)) from exc
+        raise MediaError(
+            f"cannot re-encode as Explicit VR Little Endian: {exc}", path=str(src.path)
+        ) from exc
     notes = [f"converted from {src.transfer_syntax_uid} to Explicit VR Little Endian"]
     if removed:
         notes.append(f"{removed} earlier signature(s) removed: conversion invalidates them")
-    return PreparedInstance(dst, ExplicitVRLittleEndian, src.transfer_syntax_uid, removed,
-                            tuple(notes))
-
+    return PreparedInstance(
+        dst, ExplicitVRLittleEndian, src.transfer_syntax_uid, removed, tuple(notes)
+    )

@@ -103,16 +103,16 @@ class InstanceRecord:
             sop_class_uid=d.values.get("SOPClassUID", ""),
             transfer_syntax_uid=d.transfer_syntax_uid,
             identity={k: d.values[k] for k in IDENTITY_KEYWORDS if k in d.values},
-            attributes={sys.intern(format_tag(e.tag)): sys.intern(e.sha256)
-                        for e in d.elements},
+            attributes={sys.intern(format_tag(e.tag)): sys.intern(e.sha256) for e in d.elements},
             frames=d.frames,
             frame_unit=d.frame_unit,
         )
 
     def interned(self) -> InstanceRecord:
         """The same record with tags and digests interned (shared across a series)."""
-        return dataclasses.replace(self, attributes={
-            sys.intern(k): sys.intern(v) for k, v in self.attributes.items()})
+        return dataclasses.replace(
+            self, attributes={sys.intern(k): sys.intern(v) for k, v in self.attributes.items()}
+        )
 
     def to_json(self) -> dict[str, Any]:
         """JSON object of this record (docs/manifest.md)."""
@@ -172,7 +172,10 @@ class ManifestEntry:
     def to_json(self) -> dict[str, Any]:
         """JSON object of this entry."""
         out: dict[str, Any] = {
-            "path": self.path, "size": self.size, "sha256": self.sha256, "role": self.role.value,
+            "path": self.path,
+            "size": self.size,
+            "sha256": self.sha256,
+            "role": self.role.value,
         }
         if self.instance is not None:
             out["instance"] = self.instance.to_json()
@@ -196,8 +199,9 @@ class ManifestEntry:
         if path.startswith("/") or ".." in path.split("/") or "\\" in path or not path:
             raise ManifestFormatError(f"manifest path leaves the medium: {path!r}")
         inst = o.get("instance")
-        return cls(path, size, digest, role,
-                   InstanceRecord.from_json(inst) if inst is not None else None)
+        return cls(
+            path, size, digest, role, InstanceRecord.from_json(inst) if inst is not None else None
+        )
 
 
 @dataclass(frozen=True)
@@ -214,8 +218,12 @@ class MediumInfo:
     def to_json(self) -> dict[str, Any]:
         """JSON object of this block."""
         return {
-            "fileset_id": self.fileset_id, "label": self.label, "profile": self.profile,
-            "created": self.created, "creator": self.creator, "tool": self.tool,
+            "fileset_id": self.fileset_id,
+            "label": self.label,
+            "profile": self.profile,
+            "created": self.created,
+            "creator": self.creator,
+            "tool": self.tool,
         }
 
 
@@ -249,9 +257,17 @@ class Manifest:
             h.update(data)
             fp.write(data)
 
-        head = json.dumps({"digest_algorithm": "SHA-256", "files": [],
-                           "medium": self.medium.to_json(), "schema": MANIFEST_SCHEMA},
-                          indent=1, sort_keys=True, ensure_ascii=True)
+        head = json.dumps(
+            {
+                "digest_algorithm": "SHA-256",
+                "files": [],
+                "medium": self.medium.to_json(),
+                "schema": MANIFEST_SCHEMA,
+            },
+            indent=1,
+            sort_keys=True,
+            ensure_ascii=True,
+        )
         before, after = head.split('"files": []', 1)
         entries = sorted(self.files, key=lambda e: e.path)
         if not entries:
@@ -280,9 +296,12 @@ class Manifest:
             raise ManifestFormatError("unsupported digest algorithm")
         m = _obj(o.get("medium"), "medium")
         medium = MediumInfo(
-            fileset_id=_str(m, "fileset_id"), label=_str(m, "label"),
-            profile=_str(m, "profile"), created=_str(m, "created"),
-            creator=_str(m, "creator"), tool=_str(m, "tool"),
+            fileset_id=_str(m, "fileset_id"),
+            label=_str(m, "label"),
+            profile=_str(m, "profile"),
+            created=_str(m, "created"),
+            creator=_str(m, "creator"),
+            tool=_str(m, "tool"),
         )
         files = o.get("files")
         if not isinstance(files, list):
@@ -299,16 +318,24 @@ class Manifest:
 
 def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """JSON object hook: intern keys and digests (they repeat across a series: memory)."""
-    return {sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) == 64 else v
-            for k, v in pairs}
+    return {
+        sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) == 64 else v for k, v in pairs
+    }
 
 
 _KEYS = {
     "manifest": {"schema", "digest_algorithm", "medium", "files"},
     "medium": {"fileset_id", "label", "profile", "created", "creator", "tool"},
     "file": {"path", "size", "sha256", "role", "instance"},
-    "instance": {"sop_instance_uid", "sop_class_uid", "transfer_syntax_uid", "identity",
-                 "attributes", "frame_unit", "frames"},
+    "instance": {
+        "sop_instance_uid",
+        "sop_class_uid",
+        "transfer_syntax_uid",
+        "identity",
+        "attributes",
+        "frame_unit",
+        "frames",
+    },
 }
 
 

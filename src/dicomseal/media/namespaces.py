@@ -44,8 +44,10 @@ class CaseFoldedSource:
         return self._inner.kind
 
     def entries(self) -> list[MediaEntry]:
-        return sorted((dataclasses.replace(e, path=e.path.upper())
-                       for e in self._inner.entries()), key=lambda e: e.path)
+        return sorted(
+            (dataclasses.replace(e, path=e.path.upper()) for e in self._inner.entries()),
+            key=lambda e: e.path,
+        )
 
     def open(self, path: str) -> BinaryIO:
         return self._inner.open(self._map.get(path, path))
@@ -69,7 +71,8 @@ def fold_case_if_needed(source: MediaSource) -> MediaSource:
     paths = {e.path for e in source.entries()}
     folded = {p.upper() for p in paths}
     looks_lowered = not ({"DICOMDIR", MANIFEST_PATH} & paths) and bool(
-        {"dicomdir", MANIFEST_PATH.lower()} & paths)
+        {"dicomdir", MANIFEST_PATH.lower()} & paths
+    )
     if looks_lowered and len(folded) == len(paths):
         return CaseFoldedSource(source)
     return source
@@ -108,15 +111,24 @@ def iso_namespace_findings(source: MediaSource) -> list[MediaFinding]:
     try:
         extents = {name: _iso_extents(iso, key) for name, key in spaces.items()}
     except Exception as exc:  # pycdlib raises many kinds on hostile images
-        return [MediaFinding(FindingCode.ISO_FACADES_DIFFER, source.location,
-                             f"cannot compare the ISO namespaces: {exc}"[:300])]
+        return [
+            MediaFinding(
+                FindingCode.ISO_FACADES_DIFFER,
+                source.location,
+                f"cannot compare the ISO namespaces: {exc}"[:300],
+            )
+        ]
     base_name, base = next(iter(extents.items()))
     out = []
     for name, found in extents.items():
         if found != base:
-            out.append(MediaFinding(
-                FindingCode.ISO_FACADES_DIFFER, source.location,
-                f"the {name} tree shows {len(found - base)} file(s) the {base_name} tree does "
-                f"not, and hides {len(base - found)}: readers using different namespaces "
-                "see different media"))
+            out.append(
+                MediaFinding(
+                    FindingCode.ISO_FACADES_DIFFER,
+                    source.location,
+                    f"the {name} tree shows {len(found - base)} file(s) the {base_name} tree does "
+                    f"not, and hides {len(base - found)}: readers using different namespaces "
+                    "see different media",
+                )
+            )
     return out

@@ -264,8 +264,10 @@ class IsoSource(_SourceBase):
             self._iso.open(str(self._image))
         except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
             raise MediaError(f"not a readable ISO 9660 image: {exc}", path=str(image)) from exc
-        self._facade_kind = "rr" if self._iso.has_rock_ridge() else (
-            "joliet" if self._iso.has_joliet() else "iso9660"
+        self._facade_kind = (
+            "rr"
+            if self._iso.has_rock_ridge()
+            else ("joliet" if self._iso.has_joliet() else "iso9660")
         )
         self._map: dict[str, tuple[str, int]] | None = None
 
@@ -447,4 +449,3 @@ def open_media(location: str | os.PathLike[str]) -> MediaSource:
     if kind == "iso":
         return IsoSource(p)
     raise MediaError("not a folder, ISO 9660 image or zip archive", path=str(location))
-

@@ -53,11 +53,23 @@ from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.status import FileReason, TrustReason
 from dicomseal.verdict import Verdict
 
-__all__ = ["EntryResult", "ManifestCheck", "ManifestReason", "MediaVerification",
-           "looks_like_medium", "verify_media"]
+__all__ = [
+    "EntryResult",
+    "ManifestCheck",
+    "ManifestReason",
+    "MediaVerification",
+    "looks_like_medium",
+    "verify_media",
+]
 
-_EXEC_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe",
-               b"\xce\xfa\xed\xfe")
+_EXEC_MAGIC = (
+    b"MZ",
+    b"\x7fELF",
+    b"#!",
+    b"\xca\xfe\xba\xbe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xce\xfa\xed\xfe",
+)
 _ANOMALY_CODES = {
     EntryAnomaly.SYMLINK: FindingCode.SYMLINK,
     EntryAnomaly.SYMLINK_LEAVES_MEDIUM: FindingCode.SYMLINK_LEAVES_MEDIUM,
@@ -159,27 +171,36 @@ _PackedCerts = tuple[tuple[bytes | None, tuple[bytes, ...]], ...]
 
 def _pack(v: FileVerification) -> tuple[FileVerification, _PackedCerts]:
     """Certificates out of a result, as DER, so it can cross a process boundary."""
+
     def der(c: x509.Certificate) -> bytes:
         return c.public_bytes(serialization.Encoding.DER)
 
-    certs = tuple((der(s.certificate) if s.certificate is not None else None,
-                   tuple(der(c) for c in s.chain)) for s in v.signatures)
+    certs = tuple(
+        (der(s.certificate) if s.certificate is not None else None, tuple(der(c) for c in s.chain))
+        for s in v.signatures
+    )
     sigs = tuple(dataclasses.replace(s, certificate=None, chain=()) for s in v.signatures)
     return dataclasses.replace(v, signatures=sigs), certs
 
 
-def _unpack(v: FileVerification, certs: _PackedCerts,
-            cache: dict[bytes, x509.Certificate]) -> FileVerification:
+def _unpack(
+    v: FileVerification, certs: _PackedCerts, cache: dict[bytes, x509.Certificate]
+) -> FileVerification:
     """Put the certificates packed by :func:`_pack` back (one object per certificate)."""
+
     def load(der: bytes) -> x509.Certificate:
         if der not in cache:
             cache[der] = x509.load_der_x509_certificate(der)
         return cache[der]
 
     sigs = tuple(
-        dataclasses.replace(s, certificate=load(cert) if cert is not None else None,
-                            chain=tuple(load(c) for c in chain))
-        for s, (cert, chain) in zip(v.signatures, certs, strict=True))
+        dataclasses.replace(
+            s,
+            certificate=load(cert) if cert is not None else None,
+            chain=tuple(load(c) for c in chain),
+        )
+        for s, (cert, chain) in zip(v.signatures, certs, strict=True)
+    )
     return dataclasses.replace(v, signatures=sigs)
 
 
@@ -191,13 +212,24 @@ def check_entry(
     at: dt.datetime,
 ) -> EntryResult:
     """Hash one file, verify its signatures if it is an instance, localise a change."""
-    findings = [MediaFinding(_ANOMALY_CODES[a], entry.path, f"{a.value}: never opened or followed"
-                             + (f" (points to {entry.link_target})" if entry.link_target else ""))
-                for a in entry.anomalies]
+    findings = [
+        MediaFinding(
+            _ANOMALY_CODES[a],
+            entry.path,
+            f"{a.value}: never opened or followed"
+            + (f" (points to {entry.link_target})" if entry.link_target else ""),
+        )
+        for a in entry.anomalies
+    ]
     if entry.path.rsplit("/", 1)[-1].lower() == "autorun.inf":
-        findings.append(MediaFinding(FindingCode.AUTORUN, entry.path,
-                                     "autorun.inf found: media must not start software by "
-                                     "themselves (IHE PDI); never executed"))
+        findings.append(
+            MediaFinding(
+                FindingCode.AUTORUN,
+                entry.path,
+                "autorun.inf found: media must not start software by "
+                "themselves (IHE PDI); never executed",
+            )
+        )
     if not entry.readable:
         return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
     try:
@@ -208,42 +240,60 @@ def check_entry(
         return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
     is_dicom = len(head) >= 132 and head[128:132] == b"DICM"
     if is_dicom and head[:128].startswith(_EXEC_MAGIC):
-        findings.append(MediaFinding(FindingCode.EXECUTABLE_PREAMBLE, entry.path,
-                                     "the 128-byte preamble starts like an executable "
-                                     f"({head[:4]!r}): a DICOM/executable polyglot; never run"))
+        findings.append(
+            MediaFinding(
+                FindingCode.EXECUTABLE_PREAMBLE,
+                entry.path,
+                "the 128-byte preamble starts like an executable "
+                f"({head[:4]!r}): a DICOM/executable polyglot; never run",
+            )
+        )
     verification = None
     if is_dicom and entry.path != "DICOMDIR":
         try:
             with source.open(entry.path) as fh:
                 verification = verify_file(fh, trust, name=entry.path, at=at)
         except MediaError as exc:
-            verification = FileVerification(entry.path, Verdict.INDETERMINATE,
-                                            FileReason.NOT_DICOM, exc.message)
+            verification = FileVerification(
+                entry.path, Verdict.INDETERMINATE, FileReason.NOT_DICOM, exc.message
+            )
         except Exception as exc:  # hostile bytes must not stop the rest of the medium
             verification = FileVerification(
-                entry.path, Verdict.INDETERMINATE, FileReason.UNREADABLE,
-                f"could not be verified: {type(exc).__name__}: {exc}"[:300])
+                entry.path,
+                Verdict.INDETERMINATE,
+                FileReason.UNREADABLE,
+                f"could not be verified: {type(exc).__name__}: {exc}"[:300],
+            )
     change = None
     if expected is not None and (expected.sha256 != digest or expected.size != size):
         change = _change(source, entry.path, expected, size, digest)
-    return EntryResult(entry.path, size, digest, is_dicom, verification, change,
-                       tuple(findings))
+    return EntryResult(entry.path, size, digest, is_dicom, verification, change, tuple(findings))
 
 
-def _change(source: MediaSource, path: str, expected: ManifestEntry, size: int,
-            digest: str) -> FileChange:
+def _change(
+    source: MediaSource, path: str, expected: ManifestEntry, size: int, digest: str
+) -> FileChange:
     """The change report of one file that differs from the manifest."""
     record = expected.instance
     if record is not None:  # re-walk it, even if it no longer looks like DICOM
         try:
             with source.open(path) as fh:
-                return localise_change(path, expected.role, expected.size, expected.sha256,
-                                       record, size, digest, fh)
+                return localise_change(
+                    path, expected.role, expected.size, expected.sha256, record, size, digest, fh
+                )
         except Exception as exc:  # hostile bytes must not stop the rest of the medium
-            return FileChange(path, expected.role, expected.size, size, expected.sha256,
-                              digest, note=f"changes not localised: {exc}"[:300])
-    return localise_change(path, expected.role, expected.size, expected.sha256, None, size,
-                           digest, None)
+            return FileChange(
+                path,
+                expected.role,
+                expected.size,
+                size,
+                expected.sha256,
+                digest,
+                note=f"changes not localised: {exc}"[:300],
+            )
+    return localise_change(
+        path, expected.role, expected.size, expected.sha256, None, size, digest, None
+    )
 
 
 # -- worker processes (one medium handle and trust context per process) -------------------
@@ -258,10 +308,16 @@ def _worker_init(location: str, anchors: list[bytes], inters: list[bytes]) -> No
     )
 
 
-def _worker_run(entry: MediaEntry, expected: ManifestEntry | None,
-                at: dt.datetime) -> tuple[EntryResult, _PackedCerts]:
-    result = check_entry(_WORKER["source"], entry, expected,  # type: ignore[arg-type]
-                         _WORKER["trust"], at)  # type: ignore[arg-type]
+def _worker_run(
+    entry: MediaEntry, expected: ManifestEntry | None, at: dt.datetime
+) -> tuple[EntryResult, _PackedCerts]:
+    result = check_entry(
+        _WORKER["source"],  # type: ignore[arg-type]
+        entry,
+        expected,
+        _WORKER["trust"],  # type: ignore[arg-type]
+        at,
+    )
     if result.verification is None:
         return result, ()
     packed, certs = _pack(result.verification)
@@ -273,8 +329,12 @@ def _der(certs: Sequence[object]) -> list[bytes]:
 
 
 def _check_entries(
-    source: MediaSource, todo: list[tuple[MediaEntry, ManifestEntry | None]],
-    trust: TrustContext, at: dt.datetime, workers: int, progress: ProgressCallback,
+    source: MediaSource,
+    todo: list[tuple[MediaEntry, ManifestEntry | None]],
+    trust: TrustContext,
+    at: dt.datetime,
+    workers: int,
+    progress: ProgressCallback,
 ) -> list[EntryResult]:
     results: list[EntryResult] = []
     if workers <= 1 or len(todo) < 8:
@@ -284,7 +344,8 @@ def _check_entries(
         return results
     cache: dict[bytes, x509.Certificate] = {}
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_worker_init,
+        max_workers=workers,
+        initializer=_worker_init,
         initargs=(source.location, _der(trust.anchors), _der(trust.intermediates)),
     ) as pool:
         futures = [pool.submit(_worker_run, e, x, at) for e, x in todo]
@@ -292,7 +353,8 @@ def _check_entries(
             result, certs = fut.result()
             if result.verification is not None:
                 result = dataclasses.replace(
-                    result, verification=_unpack(result.verification, certs, cache))
+                    result, verification=_unpack(result.verification, certs, cache)
+                )
             results.append(result)
             progress(n + 1, len(todo))
     return results
@@ -316,7 +378,10 @@ _CMS_REASONS = {
 
 
 def _load_manifest(
-    source: MediaSource, entries: dict[str, MediaEntry], trust: TrustContext, at: dt.datetime,
+    source: MediaSource,
+    entries: dict[str, MediaEntry],
+    trust: TrustContext,
+    at: dt.datetime,
 ) -> tuple[ManifestCheck, Manifest | None, tuple[x509.Certificate, ...]]:
     """Check the manifest's signature and trust.
 
@@ -325,16 +390,35 @@ def _load_manifest(
     """
     jsn, p7s = entries.get(MANIFEST_PATH), entries.get(SIGNATURE_PATH)
     if jsn is None and p7s is None:
-        return ManifestCheck(Verdict.INDETERMINATE, ManifestReason.ABSENT,
-                             "no manifest on this medium", False), None, ()
+        return (
+            ManifestCheck(
+                Verdict.INDETERMINATE, ManifestReason.ABSENT, "no manifest on this medium", False
+            ),
+            None,
+            (),
+        )
     if jsn is None:
-        return ManifestCheck(Verdict.FAILED, ManifestReason.MANIFEST_MISSING,
-                             f"{SIGNATURE_PATH} present but {MANIFEST_PATH} is gone",
-                             True), None, ()
+        return (
+            ManifestCheck(
+                Verdict.FAILED,
+                ManifestReason.MANIFEST_MISSING,
+                f"{SIGNATURE_PATH} present but {MANIFEST_PATH} is gone",
+                True,
+            ),
+            None,
+            (),
+        )
     if p7s is None:
-        return ManifestCheck(Verdict.FAILED, ManifestReason.SIGNATURE_MISSING,
-                             f"{MANIFEST_PATH} present but its signature {SIGNATURE_PATH} "
-                             "is gone", True), None, ()
+        return (
+            ManifestCheck(
+                Verdict.FAILED,
+                ManifestReason.SIGNATURE_MISSING,
+                f"{MANIFEST_PATH} present but its signature {SIGNATURE_PATH} is gone",
+                True,
+            ),
+            None,
+            (),
+        )
     try:
         data, sig = _read_small(source, jsn), _read_small(source, p7s)
     except MediaError as exc:
@@ -342,28 +426,55 @@ def _load_manifest(
     cms = verify_detached(data, sig)
     signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
     if not cms.intact:
-        reason = _CMS_REASONS.get(cms.reason.value if cms.reason else "",
-                                  ManifestReason.SIGNATURE_MALFORMED)
-        msg = ("the manifest was edited after it was signed" if reason is ManifestReason.EDITED
-               else f"manifest signature does not verify ({reason.value})")
+        reason = _CMS_REASONS.get(
+            cms.reason.value if cms.reason else "", ManifestReason.SIGNATURE_MALFORMED
+        )
+        msg = (
+            "the manifest was edited after it was signed"
+            if reason is ManifestReason.EDITED
+            else f"manifest signature does not verify ({reason.value})"
+        )
         return ManifestCheck(Verdict.FAILED, reason, msg, True, signer), None, ()
     try:
         manifest = Manifest.from_bytes(data)
     except ManifestFormatError as exc:
-        return ManifestCheck(Verdict.FAILED, ManifestReason.MALFORMED, exc.message, True,
-                             signer), None, ()
+        return (
+            ManifestCheck(Verdict.FAILED, ManifestReason.MALFORMED, exc.message, True, signer),
+            None,
+            (),
+        )
     assert cms.signer is not None
     chain = trust.validate(cms.signer, at, cms.certificates)
-    common = {"present": True, "signer": signer, "signing_time": cms.signing_time,
-              "trust": chain.reason, "fileset_id": manifest.medium.fileset_id,
-              "created": manifest.medium.created, "files": len(manifest.files)}
+    common = {
+        "present": True,
+        "signer": signer,
+        "signing_time": cms.signing_time,
+        "trust": chain.reason,
+        "fileset_id": manifest.medium.fileset_id,
+        "created": manifest.medium.created,
+        "files": len(manifest.files),
+    }
     if not chain.trusted:
-        return ManifestCheck(Verdict.INDETERMINATE, ManifestReason.UNTRUSTED,
-                             f"manifest intact but its signer is not trusted: {chain.message}",
-                             **common), manifest, cms.certificates  # type: ignore[arg-type]
-    return ManifestCheck(Verdict.PASSED, ManifestReason.TRUSTED,
-                         "manifest intact and signed by a trusted creator",
-                         **common), manifest, cms.certificates  # type: ignore[arg-type]
+        return (
+            ManifestCheck(
+                Verdict.INDETERMINATE,
+                ManifestReason.UNTRUSTED,
+                f"manifest intact but its signer is not trusted: {chain.message}",
+                **common,  # type: ignore[arg-type]
+            ),
+            manifest,
+            cms.certificates,
+        )
+    return (
+        ManifestCheck(
+            Verdict.PASSED,
+            ManifestReason.TRUSTED,
+            "manifest intact and signed by a trusted creator",
+            **common,  # type: ignore[arg-type]
+        ),
+        manifest,
+        cms.certificates,
+    )
 
 
 def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> list[MediaFinding]:
@@ -373,20 +484,39 @@ def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> li
         referenced.add(ref.path)
         found = results.get(ref.path)
         if found is None or found.sha256 is None:
-            out.append(MediaFinding(FindingCode.DICOMDIR_REFERENCE_MISSING, ref.path,
-                                    "DICOMDIR references a file that is not on the medium"))
+            out.append(
+                MediaFinding(
+                    FindingCode.DICOMDIR_REFERENCE_MISSING,
+                    ref.path,
+                    "DICOMDIR references a file that is not on the medium",
+                )
+            )
             continue
         v = found.verification
-        if v is not None and v.sop_instance_uid and ref.sop_instance_uid and \
-                v.sop_instance_uid != ref.sop_instance_uid:
-            out.append(MediaFinding(FindingCode.DICOMDIR_UID_MISMATCH, ref.path,
-                                    f"DICOMDIR says SOP Instance {ref.sop_instance_uid}, "
-                                    f"the file is {v.sop_instance_uid}"))
+        if (
+            v is not None
+            and v.sop_instance_uid
+            and ref.sop_instance_uid
+            and v.sop_instance_uid != ref.sop_instance_uid
+        ):
+            out.append(
+                MediaFinding(
+                    FindingCode.DICOMDIR_UID_MISMATCH,
+                    ref.path,
+                    f"DICOMDIR says SOP Instance {ref.sop_instance_uid}, "
+                    f"the file is {v.sop_instance_uid}",
+                )
+            )
     if dd.present:
         for path, r in results.items():
             if r.verification is not None and path not in referenced:
-                out.append(MediaFinding(FindingCode.DICOMDIR_UNREFERENCED_INSTANCE, path,
-                                        "instance on the medium not referenced by DICOMDIR"))
+                out.append(
+                    MediaFinding(
+                        FindingCode.DICOMDIR_UNREFERENCED_INSTANCE,
+                        path,
+                        "instance on the medium not referenced by DICOMDIR",
+                    )
+                )
     return out
 
 
@@ -427,8 +557,9 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     if carried:  # intermediates carried by an intact manifest signature (never anchors)
         trust = dataclasses.replace(trust, intermediates=trust.intermediates + carried)
     expected = manifest.by_path() if manifest is not None else {}
-    todo = [(e, expected.get(e.path)) for e in listing
-            if e.path not in (MANIFEST_PATH, SIGNATURE_PATH)]
+    todo = [
+        (e, expected.get(e.path)) for e in listing if e.path not in (MANIFEST_PATH, SIGNATURE_PATH)
+    ]
     results = {r.path: r for r in _check_entries(source, todo, trust, when, workers, report)}
     findings = [f for r in results.values() for f in r.findings]
     findings.extend(iso_namespace_findings(source))
@@ -437,31 +568,42 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     findings.extend(_dicomdir_findings(dd, results))
 
     if manifest is not None:
-        missing = tuple(sorted(p for p in expected if p not in results
-                               or results[p].sha256 is None))
+        missing = tuple(
+            sorted(p for p in expected if p not in results or results[p].sha256 is None)
+        )
         added = tuple(sorted(p for p in results if p not in expected))
-        changed = tuple(sorted((r.change for r in results.values() if r.change is not None),
-                               key=lambda c: c.path))
+        changed = tuple(
+            sorted(
+                (r.change for r in results.values() if r.change is not None), key=lambda c: c.path
+            )
+        )
         if missing or added or changed:
             manifest_check = dataclasses.replace(
-                manifest_check, verdict=Verdict.FAILED, reason=ManifestReason.FILES_DIFFER,
+                manifest_check,
+                verdict=Verdict.FAILED,
+                reason=ManifestReason.FILES_DIFFER,
                 message=f"{len(missing)} missing, {len(added)} added, {len(changed)} changed "
-                        "file(s) against the signed manifest",
-                missing=missing, added=added, changed=changed)
+                "file(s) against the signed manifest",
+                missing=missing,
+                added=added,
+                changed=changed,
+            )
     manifest_ok = manifest is not None and manifest_check.verdict is not Verdict.FAILED
     manifest_trusted = manifest_check.reason is ManifestReason.TRUSTED
 
     verdicts: list[Verdict] = [f.verdict for f in findings]
     uncovered: list[str] = []
-    files = tuple(sorted((r.verification for r in results.values() if r.verification),
-                         key=lambda v: v.path))
+    files = tuple(
+        sorted((r.verification for r in results.values() if r.verification), key=lambda v: v.path)
+    )
     for r in results.values():
         v = r.verification
         if v is not None and v.verdict is Verdict.FAILED:
             verdicts.append(Verdict.FAILED)
             continue
         covered = (manifest_ok and manifest_trusted and r.path in expected) or (
-            v is not None and v.verdict is Verdict.PASSED)
+            v is not None and v.verdict is Verdict.PASSED
+        )
         if not covered:
             uncovered.append(r.path)
     if manifest is not None or manifest_check.present:
@@ -484,15 +626,28 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
             parts.append(f"{len(hostile)} hostile or inconsistent structure finding(s)")
         message = "; ".join(parts) or "the medium failed verification"
     elif manifest is None and not manifest_check.present and not any_signature:
-        message = ("no manifest and no signatures: nothing on this medium can be proven; "
-                   "run 'dicomseal inspect' for forensic red flags")
+        message = (
+            "no manifest and no signatures: nothing on this medium can be proven; "
+            "run 'dicomseal inspect' for forensic red flags"
+        )
     elif manifest_check.reason is ManifestReason.UNTRUSTED:
         message = manifest_check.message
     else:
-        message = (f"{len(uncovered)} file(s) not covered by a trusted manifest or signature"
-                   if uncovered else "not every check could be completed")
+        message = (
+            f"{len(uncovered)} file(s) not covered by a trusted manifest or signature"
+            if uncovered
+            else "not every check could be completed"
+        )
     return MediaVerification(
-        location=source.location, kind=source.kind, verdict=verdict, message=message,
-        files=files, manifest=manifest_check, dicomdir=dd, findings=tuple(findings),
-        uncovered=tuple(sorted(uncovered)), entries=len(listing), validated_at=when,
+        location=source.location,
+        kind=source.kind,
+        verdict=verdict,
+        message=message,
+        files=files,
+        manifest=manifest_check,
+        dicomdir=dd,
+        findings=tuple(findings),
+        uncovered=tuple(sorted(uncovered)),
+        entries=len(listing),
+        validated_at=when,
     )

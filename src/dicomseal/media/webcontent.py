@@ -91,8 +91,7 @@ def render_readme_txt(s: MediumSummary) -> bytes:
             f"  Patient {st.patient_name} (ID {st.patient_id}, born {st.birth_date or '-'})",
             f"    Study {st.study_date or '-'} {st.description or ''} "
             f"accession {st.accession or '-'} at {st.institution or '-'}",
-            f"    {', '.join(st.modalities) or '-'}: {st.series} series, "
-            f"{st.instances} instances",
+            f"    {', '.join(st.modalities) or '-'}: {st.series} series, {st.instances} instances",
         ]
     if s.viewer:
         lines += ["", f"A viewer is included in {s.viewer}/ (it is not started automatically)."]
@@ -104,15 +103,34 @@ def render_index_htm(s: MediumSummary) -> bytes:
     """INDEX.HTM: static XHTML, UTF-8, no scripts."""
     e = html.escape
     rows = "\n".join(
-        "<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in (
-            st.patient_name, st.patient_id, st.birth_date, st.study_date, st.description,
-            st.accession, st.institution, ", ".join(st.modalities), st.series, st.instances,
-        )) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td>{e(str(c))}</td>"
+            for c in (
+                st.patient_name,
+                st.patient_id,
+                st.birth_date,
+                st.study_date,
+                st.description,
+                st.accession,
+                st.institution,
+                ", ".join(st.modalities),
+                st.series,
+                st.instances,
+            )
+        )
+        + "</tr>"
         for st in s.studies
     )
     verify = e("\n".join(_verify_lines(s)[1:]))
-    viewer = (f'<p>A viewer is included in <code>{e(s.viewer)}/</code>; '
-              "it is not started automatically.</p>") if s.viewer else ""
+    viewer = (
+        (
+            f"<p>A viewer is included in <code>{e(s.viewer)}/</code>; "
+            "it is not started automatically.</p>"
+        )
+        if s.viewer
+        else ""
+    )
     page = f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"
  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">
@@ -151,13 +169,18 @@ def summarize_studies(headers: Sequence[object]) -> tuple[StudySummary, ...]:
         def get(kw: str, ds: object = first) -> str:
             return str(getattr(ds, kw, "") or "")
 
-        out.append(StudySummary(
-            patient_name=get("PatientName"), patient_id=get("PatientID"),
-            birth_date=get("PatientBirthDate"), study_date=get("StudyDate"),
-            description=get("StudyDescription"), accession=get("AccessionNumber"),
-            institution=get("InstitutionName"),
-            modalities=tuple(sorted({str(getattr(m, "Modality", "")) for m in members} - {""})),
-            series=len({str(getattr(m, "SeriesInstanceUID", "")) for m in members}),
-            instances=len(members),
-        ))
+        out.append(
+            StudySummary(
+                patient_name=get("PatientName"),
+                patient_id=get("PatientID"),
+                birth_date=get("PatientBirthDate"),
+                study_date=get("StudyDate"),
+                description=get("StudyDescription"),
+                accession=get("AccessionNumber"),
+                institution=get("InstitutionName"),
+                modalities=tuple(sorted({str(getattr(m, "Modality", "")) for m in members} - {""})),
+                series=len({str(getattr(m, "SeriesInstanceUID", "")) for m in members}),
+                instances=len(members),
+            )
+        )
     return tuple(sorted(out, key=lambda st: (st.patient_id, st.study_date)))

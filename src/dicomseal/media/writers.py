@@ -75,8 +75,12 @@ def write_iso(
     files = list_staged(root)
     iso = pycdlib.PyCdlib()
     try:
-        iso.new(interchange_level=1, vol_ident=volume_id[:32],
-                joliet=3 if joliet else None, sys_ident="DICOMSEAL")
+        iso.new(
+            interchange_level=1,
+            vol_ident=volume_id[:32],
+            joliet=3 if joliet else None,
+            sys_ident="DICOMSEAL",
+        )
         made: set[str] = set()
         for rel in files:
             parts = rel.split("/")
@@ -91,8 +95,10 @@ def write_iso(
                     iso.add_directory(iso_path=d, joliet_path=d if joliet else None)
                     made.add(d)
             iso_name = "/" + rel + ("" if "." in parts[-1] else ".") + ";1"
-            iso.add_file(str(root / rel), iso_path=iso_name,
-                         joliet_path="/" + rel if joliet else None)
+            iso.add_file(
+                str(root / rel), iso_path=iso_name, joliet_path="/" + rel if joliet else None
+            )
+
         def _cb(done: int, _total: int, _opaque: object = None) -> None:
             if progress is not None:
                 progress(done)

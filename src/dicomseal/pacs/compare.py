@@ -90,8 +90,9 @@ class CompareReport:
     @property
     def identical(self) -> bool:
         """True when both sides hold the same instances with the same content."""
-        return (not self.only_left and not self.only_right
-                and all(c.identical for c in self.compared))
+        return (
+            not self.only_left and not self.only_right and all(c.identical for c in self.compared)
+        )
 
     @property
     def differing(self) -> tuple[InstanceComparison, ...]:
@@ -105,12 +106,14 @@ class CompareReport:
 
 
 def _ref(inst: MediumInstance) -> InstanceRef:
-    return InstanceRef(inst.sop_instance_uid, inst.study_instance_uid,
-                       inst.series_instance_uid, inst.path)
+    return InstanceRef(
+        inst.sop_instance_uid, inst.study_instance_uid, inst.series_instance_uid, inst.path
+    )
 
 
-def _compare_files(left: Path, right: Path) -> tuple[tuple[AttributeDifference, ...],
-                                                    tuple[FrameDifference, ...]]:
+def _compare_files(
+    left: Path, right: Path
+) -> tuple[tuple[AttributeDifference, ...], tuple[FrameDifference, ...]]:
     try:
         a = dcmread(left)
         b = dcmread(right)
@@ -141,7 +144,9 @@ def compare_media(left: str | Path, right: str | Path) -> CompareReport:
             attrs, frames = _compare_files(la[uid].local, lb[uid].local)
             compared.append(InstanceComparison(_ref(la[uid]), _ref(lb[uid]), attrs, frames))
         return CompareReport(
-            ca.location, cb.location, tuple(compared),
+            ca.location,
+            cb.location,
+            tuple(compared),
             tuple(_ref(la[u]) for u in sorted(la.keys() - lb.keys())),
             tuple(_ref(lb[u]) for u in sorted(lb.keys() - la.keys())),
         )
@@ -184,8 +189,11 @@ def compare_with_remote(location: str | Path, remote: RemoteSide) -> CompareRepo
         both = sorted(local.keys() & remote_by_uid.keys())
         scratch = Path(tempfile.mkdtemp(prefix="dicomseal-compare-"))
         try:
-            fetched = remote.fetch([remote_by_uid[u] for u in both], scratch,
-                                   {i.transfer_syntax_uid for i in content.instances})
+            fetched = remote.fetch(
+                [remote_by_uid[u] for u in both],
+                scratch,
+                {i.transfer_syntax_uid for i in content.instances},
+            )
             compared: list[InstanceComparison] = []
             missing: list[str] = []
             for uid in both:
@@ -195,17 +203,30 @@ def compare_with_remote(location: str | Path, remote: RemoteSide) -> CompareRepo
                     continue
                 attrs, frames = _compare_files(local[uid].local, path)
                 study, series = read_header(path)[3:5]
-                compared.append(InstanceComparison(
-                    _ref(local[uid]), InstanceRef(uid, study, series, remote.label),
-                    attrs, frames))
+                compared.append(
+                    InstanceComparison(
+                        _ref(local[uid]),
+                        InstanceRef(uid, study, series, remote.label),
+                        attrs,
+                        frames,
+                    )
+                )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         only_left = sorted((local.keys() - remote_by_uid.keys()) | set(missing))
         only_right = sorted(remote_by_uid.keys() - local.keys())
         return CompareReport(
-            content.location, remote.label, tuple(compared),
+            content.location,
+            remote.label,
+            tuple(compared),
             tuple(_ref(local[u]) for u in only_left),
-            tuple(InstanceRef(u, remote_by_uid[u].study_instance_uid,
-                              remote_by_uid[u].series_instance_uid, remote.label)
-                  for u in only_right),
+            tuple(
+                InstanceRef(
+                    u,
+                    remote_by_uid[u].study_instance_uid,
+                    remote_by_uid[u].series_instance_uid,
+                    remote.label,
+                )
+                for u in only_right
+            ),
         )

@@ -56,8 +56,11 @@ def _stow_result(response: httpx.Response, sop_uid: str) -> StoreResult:
         if _first(item, _SOP_INSTANCE_UID) in (sop_uid, None):
             code = _first(item, _FAILURE_REASON)
             code = int(code) if code is not None else None
-            return StoreResult(store_status(code) if code else StoreStatus.ERROR_OTHER, code,
-                               f"HTTP {response.status_code}")
+            return StoreResult(
+                store_status(code) if code else StoreStatus.ERROR_OTHER,
+                code,
+                f"HTTP {response.status_code}",
+            )
     for item in body.get(_REFERENCED_SOP_SEQUENCE, {}).get("Value", []) or []:
         if _first(item, _SOP_INSTANCE_UID) == sop_uid:
             code = _first(item, _WARNING_REASON)
@@ -83,8 +86,11 @@ class DicomWebSender:
         self.label = peer.label
         self._client = httpx.Client(timeout=TIMEOUT_S)
         try:
-            probe = self._client.get(f"{peer.url}/studies", params={"limit": "1"},
-                                     headers={"Accept": "application/dicom+json"})
+            probe = self._client.get(
+                f"{peer.url}/studies",
+                params={"limit": "1"},
+                headers={"Accept": "application/dicom+json"},
+            )
         except httpx.HTTPError as exc:
             self._client.close()
             raise PacsError(f"cannot reach DICOMweb service {peer.url}: {exc}") from exc
@@ -113,8 +119,9 @@ class DicomWebSender:
             "Accept": "application/dicom+json",
         }
         try:
-            response = self._client.post(f"{self.peer.url}/studies", headers=headers,
-                                         content=_stream(path, boundary))
+            response = self._client.post(
+                f"{self.peer.url}/studies", headers=headers, content=_stream(path, boundary)
+            )
         except httpx.HTTPError as exc:
             raise PacsError(f"STOW-RS to {self.peer.url} failed: {exc}") from exc
         return _stow_result(response, sop_uid)
@@ -147,8 +154,10 @@ def dicomweb_find_instances(peer: DicomWebPeer, study_uids: Iterable[str]) -> li
     with httpx.Client(timeout=TIMEOUT_S) as client:
         for study in sorted(set(study_uids)):
             try:
-                r = client.get(f"{peer.url}/studies/{study}/instances",
-                               headers={"Accept": "application/dicom+json"})
+                r = client.get(
+                    f"{peer.url}/studies/{study}/instances",
+                    headers={"Accept": "application/dicom+json"},
+                )
             except httpx.HTTPError as exc:
                 raise PacsError(f"cannot reach DICOMweb service {peer.url}: {exc}") from exc
             if r.status_code in (204, 404) or not r.content:
@@ -156,12 +165,14 @@ def dicomweb_find_instances(peer: DicomWebPeer, study_uids: Iterable[str]) -> li
             if r.status_code >= 400:
                 raise PacsError(f"QIDO-RS at {peer.url} answered HTTP {r.status_code}")
             for item in r.json():
-                out.append(RemoteInstance(
-                    str(_first(item, "0020000D") or study),
-                    str(_first(item, "0020000E") or ""),
-                    str(_first(item, "00080018") or ""),
-                    str(_first(item, "00080016") or ""),
-                ))
+                out.append(
+                    RemoteInstance(
+                        str(_first(item, "0020000D") or study),
+                        str(_first(item, "0020000E") or ""),
+                        str(_first(item, "00080018") or ""),
+                        str(_first(item, "00080016") or ""),
+                    )
+                )
     return out
 
 
@@ -199,8 +210,10 @@ def dicomweb_fetch(
     accept = 'multipart/related; type="application/dicom"; transfer-syntax=*'
     with httpx.Client(timeout=TIMEOUT_S) as client:
         for t in targets:
-            url = (f"{peer.url}/studies/{t.study_instance_uid}/series/"
-                   f"{t.series_instance_uid}/instances/{t.sop_instance_uid}")
+            url = (
+                f"{peer.url}/studies/{t.study_instance_uid}/series/"
+                f"{t.series_instance_uid}/instances/{t.sop_instance_uid}"
+            )
             try:
                 r = client.get(url, headers={"Accept": accept})
             except httpx.HTTPError as exc:

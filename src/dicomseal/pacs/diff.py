@@ -156,12 +156,21 @@ def _one_side(
     elem = a if a is not None else b
     assert elem is not None
     if elem.VR != "SQ":
-        return [AttributeDifference(path, _tag_text(tag), None if a is None else _text(a),
-                                    None if b is None else _text(b))]
+        return [
+            AttributeDifference(
+                path,
+                _tag_text(tag),
+                None if a is None else _text(a),
+                None if b is None else _text(b),
+            )
+        ]
     items = list(elem.value or [])
     count = f"{len(items)} item(s)"
-    out = [AttributeDifference(path, _tag_text(tag), None if a is None else count,
-                               None if b is None else count)]
+    out = [
+        AttributeDifference(
+            path, _tag_text(tag), None if a is None else count, None if b is None else count
+        )
+    ]
     for n, item in enumerate(items):
         pair = (item, Dataset()) if a is not None else (Dataset(), item)
         out.extend(diff_datasets(pair[0], pair[1], f"{path}[{n}]."))
@@ -175,8 +184,11 @@ def _diff_sequence(
     items_b = list(b.value or []) if b.VR == "SQ" else []
     out: list[AttributeDifference] = []
     if len(items_a) != len(items_b):
-        out.append(AttributeDifference(path, _tag_text(tag), f"{len(items_a)} item(s)",
-                                       f"{len(items_b)} item(s)"))
+        out.append(
+            AttributeDifference(
+                path, _tag_text(tag), f"{len(items_a)} item(s)", f"{len(items_b)} item(s)"
+            )
+        )
     for n, (ia, ib) in enumerate(zip(items_a, items_b, strict=False)):
         out.extend(diff_datasets(ia, ib, f"{path}[{n}]."))
     return out
@@ -201,14 +213,17 @@ def _frames(ds: Dataset) -> tuple[list[bytes], bool]:
     if n <= 1 or int(ds.get("BitsAllocated", 8)) == 1:
         return [data], False
     size = len(data) // n
-    return [data[i * size:(i + 1) * size] for i in range(n)], False
+    return [data[i * size : (i + 1) * size] for i in range(n)], False
 
 
 def _dtype(ds: Dataset) -> np.dtype[Any] | None:
     bits = int(ds.get("BitsAllocated", 0) or 0)
     signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
-    kinds = {8: "i1" if signed else "u1", 16: "<i2" if signed else "<u2",
-             32: "<i4" if signed else "<u4"}
+    kinds = {
+        8: "i1" if signed else "u1",
+        16: "<i2" if signed else "<u2",
+        32: "<i4" if signed else "<u4",
+    }
     return np.dtype(kinds[bits]) if bits in kinds else None
 
 
@@ -255,8 +270,11 @@ def diff_frames(left: Dataset, right: Dataset) -> list[FrameDifference]:
             if da is not None and db is not None and da.shape == db.shape:
                 delta = np.abs(da[n].astype(np.int64) - db[n].astype(np.int64))
                 if np.count_nonzero(delta):
-                    out.append(FrameDifference(n + 1, int(np.count_nonzero(delta)),
-                                               int(delta.max(initial=0))))
+                    out.append(
+                        FrameDifference(
+                            n + 1, int(np.count_nonzero(delta)), int(delta.max(initial=0))
+                        )
+                    )
                 continue
         out.append(FrameDifference(n + 1, note="encoded frames differ; not decodable here"))
     return out

@@ -81,7 +81,9 @@ class _LogCapture(logging.Handler):
 
 
 def _associate(
-    ae: AE, peer: DimsePeer, ext_neg: list[Any] | None = None,
+    ae: AE,
+    peer: DimsePeer,
+    ext_neg: list[Any] | None = None,
     evt_handlers: list[Any] | None = None,
 ) -> Association:
     """Associate, or raise one clear :class:`PacsError`."""
@@ -145,8 +147,10 @@ class DimseSender:
         self.label = peer.label
         pairs = sorted(set(contexts))
         if len(pairs) > MAX_CONTEXTS:
-            raise PacsError(f"{len(pairs)} SOP class/transfer syntax pairs: more than one "
-                            f"association can carry ({MAX_CONTEXTS})")
+            raise PacsError(
+                f"{len(pairs)} SOP class/transfer syntax pairs: more than one "
+                f"association can carry ({MAX_CONTEXTS})"
+            )
         ae = _new_ae(calling_aet)
         for sop_class, ts in pairs:  # one context per pair: each syntax negotiated on its own
             ae.add_requested_context(sop_class, [ts])
@@ -236,8 +240,11 @@ def dimse_find_instances(
             q.QueryRetrieveLevel = "SERIES"
             q.StudyInstanceUID = study
             q.SeriesInstanceUID = ""
-            series_uids = [str(r.SeriesInstanceUID) for r in _find(assoc, q, peer.label)
-                           if "SeriesInstanceUID" in r]
+            series_uids = [
+                str(r.SeriesInstanceUID)
+                for r in _find(assoc, q, peer.label)
+                if "SeriesInstanceUID" in r
+            ]
             for series in series_uids:
                 q = Dataset()
                 q.QueryRetrieveLevel = "IMAGE"
@@ -247,8 +254,11 @@ def dimse_find_instances(
                 q.SOPClassUID = ""
                 for r in _find(assoc, q, peer.label):
                     if "SOPInstanceUID" in r:
-                        out.append(RemoteInstance(study, series, str(r.SOPInstanceUID),
-                                                  str(r.get("SOPClassUID", ""))))
+                        out.append(
+                            RemoteInstance(
+                                study, series, str(r.SOPInstanceUID), str(r.get("SOPClassUID", ""))
+                            )
+                        )
     finally:
         if assoc.is_established:
             assoc.release()
@@ -257,8 +267,11 @@ def dimse_find_instances(
 
 @contextmanager
 def _getter(
-    peer: DimsePeer, calling_aet: str, sop_classes: Iterable[str],
-    transfer_syntaxes: Sequence[str], on_store: Callable[[Any], int],
+    peer: DimsePeer,
+    calling_aet: str,
+    sop_classes: Iterable[str],
+    transfer_syntaxes: Sequence[str],
+    on_store: Callable[[Any], int],
 ) -> Iterator[Association]:
     ae = _new_ae(calling_aet)
     ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)

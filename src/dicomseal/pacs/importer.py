@@ -167,8 +167,10 @@ class ImportReport:
         outcomes = {i.outcome for i in self.instances}
         if self.interruption is not None:
             return 4
-        if InstanceOutcome.WITHHELD_FAILED in outcomes or \
-                self.verification.verdict is Verdict.FAILED:
+        if (
+            InstanceOutcome.WITHHELD_FAILED in outcomes
+            or self.verification.verdict is Verdict.FAILED
+        ):
             return 1
         if InstanceOutcome.REFUSED in outcomes:
             return 4
@@ -305,24 +307,43 @@ def import_medium(
                 on_instance(result, done, total)
         interruption: str | None = None
         if to_send:
-            sender = open_sender(sorted({(i.sop_class_uid, i.transfer_syntax_uid)
-                                         for i in to_send}))
+            sender = open_sender(
+                sorted({(i.sop_class_uid, i.transfer_syntax_uid) for i in to_send})
+            )
             try:
                 for inst in to_send:
                     v = verdicts.of(inst.path)
                     if interruption is not None:
-                        result = InstanceImport(inst.path, inst.sop_instance_uid,
-                                                inst.sop_class_uid, v, InstanceOutcome.NOT_SENT)
+                        result = InstanceImport(
+                            inst.path,
+                            inst.sop_instance_uid,
+                            inst.sop_class_uid,
+                            v,
+                            InstanceOutcome.NOT_SENT,
+                        )
                     else:
                         try:
-                            result = _send_one(inst, v, sender, journal, destination,
-                                               content.work, coercion, resign,
-                                               modifying_system, at)
+                            result = _send_one(
+                                inst,
+                                v,
+                                sender,
+                                journal,
+                                destination,
+                                content.work,
+                                coercion,
+                                resign,
+                                modifying_system,
+                                at,
+                            )
                         except PacsError as exc:
                             interruption = str(exc)
-                            result = InstanceImport(inst.path, inst.sop_instance_uid,
-                                                    inst.sop_class_uid, v,
-                                                    InstanceOutcome.NOT_SENT)
+                            result = InstanceImport(
+                                inst.path,
+                                inst.sop_instance_uid,
+                                inst.sop_class_uid,
+                                v,
+                                InstanceOutcome.NOT_SENT,
+                            )
                     decided[inst.path] = result
                     done += 1
                     if on_instance:
@@ -331,9 +352,16 @@ def import_medium(
                 sender.close()
         ordered = tuple(decided[i.path] for i in content.instances)
         return ImportReport(
-            content.location, destination, policy, verdicts, ordered, content.other_files,
-            content.unreadable, coercion,
-            str(journal.path) if journal.path is not None else None, interruption,
+            content.location,
+            destination,
+            policy,
+            verdicts,
+            ordered,
+            content.other_files,
+            content.unreadable,
+            coercion,
+            str(journal.path) if journal.path is not None else None,
+            interruption,
         )
 
 
@@ -354,9 +382,18 @@ def _send_one(
     if store.status.stored:
         key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, coercion.fingerprint)
         journal.record(key, store.status.value, _sha256(prepared.path))
-        outcome = (InstanceOutcome.STORED_WITH_WARNING if store.status.warning
-                   else InstanceOutcome.STORED)
+        outcome = (
+            InstanceOutcome.STORED_WITH_WARNING if store.status.warning else InstanceOutcome.STORED
+        )
     else:
         outcome = InstanceOutcome.REFUSED
-    return InstanceImport(inst.path, inst.sop_instance_uid, inst.sop_class_uid, v, outcome,
-                          store, prepared.coercion, prepared.resigned)
+    return InstanceImport(
+        inst.path,
+        inst.sop_instance_uid,
+        inst.sop_class_uid,
+        v,
+        outcome,
+        store,
+        prepared.coercion,
+        prepared.resigned,
+    )

@@ -104,5 +104,6 @@ class ImportJournal:
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError as exc:
-            raise MediaError(f"cannot write import journal: {exc.strerror}",
-                             path=str(self.path)) from exc
+            raise MediaError(
+                f"cannot write import journal: {exc.strerror}", path=str(self.path)
+            ) from exc

@@ -139,8 +139,9 @@ def read_header(path: Path) -> tuple[str, str, str, str, str]:
     except (InvalidDicomError, OSError, ValueError, KeyError, AttributeError, EOFError) as exc:
         raise MediaError(f"not a readable DICOM file: {exc}", path=str(path)) from exc
     if not (sop_class and sop_uid and ts):
-        raise MediaError("DICOM file without SOP Class/Instance or Transfer Syntax UID",
-                         path=str(path))
+        raise MediaError(
+            "DICOM file without SOP Class/Instance or Transfer Syntax UID", path=str(path)
+        )
     return sop_class, sop_uid, ts, study, series
 
 
@@ -193,8 +194,9 @@ def _spool(source: MediaSource, scratch: Path) -> MediumContent:
         instances.append(
             MediumInstance(entry.path, local, sha, size, sop_class, sop_uid, ts, study, series)
         )
-    return MediumContent(source.location, tuple(instances), tuple(others), tuple(unreadable),
-                         mirror, work)
+    return MediumContent(
+        source.location, tuple(instances), tuple(others), tuple(unreadable), mirror, work
+    )
 
 
 @contextmanager

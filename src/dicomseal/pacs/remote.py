@@ -35,8 +35,9 @@ def remote_side(peer: Peer, calling_aet: str) -> RemoteSide:
         def find(studies: Iterable[str]) -> list[RemoteInstance]:
             return dimse_find_instances(dimse, calling_aet, studies)
 
-        def fetch(targets: list[RemoteInstance], folder: Path,
-                  syntaxes: Iterable[str]) -> dict[str, Path]:
+        def fetch(
+            targets: list[RemoteInstance], folder: Path, syntaxes: Iterable[str]
+        ) -> dict[str, Path]:
             return dimse_fetch(dimse, calling_aet, targets, folder, syntaxes)
 
         return RemoteSide(peer.label, find, fetch)
@@ -45,8 +46,9 @@ def remote_side(peer: Peer, calling_aet: str) -> RemoteSide:
     def web_find(studies: Iterable[str]) -> list[RemoteInstance]:
         return dicomweb_find_instances(web, studies)
 
-    def web_fetch(targets: list[RemoteInstance], folder: Path,
-                  syntaxes: Iterable[str]) -> dict[str, Path]:
+    def web_fetch(
+        targets: list[RemoteInstance], folder: Path, syntaxes: Iterable[str]
+    ) -> dict[str, Path]:
         return dicomweb_fetch(web, targets, folder)
 
     return RemoteSide(peer.label, web_find, web_fetch)

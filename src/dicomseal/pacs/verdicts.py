@@ -74,9 +74,7 @@ class MediumVerdicts:
 class VerdictProvider(Protocol):
     """Anything that can verify a medium's instances before they are imported."""
 
-    def verify(
-        self, source: MediaSource, instances: Sequence[MediumInstance]
-    ) -> MediumVerdicts:
+    def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
         """Verify ``instances`` of the open medium ``source``."""
         ...
 
@@ -96,9 +94,7 @@ class FixedVerdicts:
     table: Mapping[str, InstanceVerdict] = field(default_factory=dict)
     default: InstanceVerdict = NOT_VERIFIED
 
-    def verify(
-        self, source: MediaSource, instances: Sequence[MediumInstance]
-    ) -> MediumVerdicts:
+    def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
         """Look every instance up in :attr:`table`."""
         out = {i.path: self.table.get(i.path, self.default) for i in instances}
         return MediumVerdicts(Verdict.combine(v.verdict for v in out.values()), out)

@@ -56,8 +56,11 @@ def _signature_details(fv: FileVerification) -> tuple[str, ...]:
 def _own(fv: FileVerification | None) -> InstanceVerdict:
     if fv is None:
         return InstanceVerdict(Verdict.INDETERMINATE, "not-verified")
-    reason = fv.reason.value if fv.reason is not None else (
-        "signatures-valid" if fv.verdict is Verdict.PASSED else None)
+    reason = (
+        fv.reason.value
+        if fv.reason is not None
+        else ("signatures-valid" if fv.verdict is Verdict.PASSED else None)
+    )
     return InstanceVerdict(fv.verdict, reason, _signature_details(fv))
 
 
@@ -76,14 +79,13 @@ class SignatureVerdicts:
     trust: TrustContext
     at: dt.datetime
 
-    def verify(
-        self, source: MediaSource, instances: Sequence[MediumInstance]
-    ) -> MediumVerdicts:
+    def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
         """Verify every instance (its mirror copy: the bytes that will be sent)."""
         out: dict[str, InstanceVerdict] = {}
         for inst in instances:
-            fv = verify_path(inst.local, self.trust, name=inst.path,
-                             require_signature=True, at=self.at)
+            fv = verify_path(
+                inst.local, self.trust, name=inst.path, require_signature=True, at=self.at
+            )
             out[inst.path] = _own(fv)
         notes: tuple[str, ...] = ()
         if instances:
@@ -108,36 +110,43 @@ def _change_details(change: FileChange) -> tuple[str, ...]:
 def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> MediumVerdicts:
     """Each instance's verdict from a media verification (the rules in the module doc)."""
     manifest = result.manifest
-    trusted_manifest = manifest.present and manifest.trust is TrustReason.TRUSTED and \
-        manifest.reason in (ManifestReason.TRUSTED, ManifestReason.FILES_DIFFER)
+    trusted_manifest = (
+        manifest.present
+        and manifest.trust is TrustReason.TRUSTED
+        and manifest.reason in (ManifestReason.TRUSTED, ManifestReason.FILES_DIFFER)
+    )
     changed = {c.path: c for c in manifest.changed}
     added = set(manifest.added)
     own = {f.path: f for f in result.files}
     hostile: dict[str, list[str]] = {}
     for finding in result.findings:
         if finding.verdict is Verdict.FAILED:
-            hostile.setdefault(finding.path, []).append(
-                f"{finding.code.value}: {finding.message}")
+            hostile.setdefault(finding.path, []).append(f"{finding.code.value}: {finding.message}")
     out: dict[str, InstanceVerdict] = {}
     for path in paths:
         fv = own.get(path)
         if path in hostile:
             out[path] = InstanceVerdict(Verdict.FAILED, "hostile-structure", tuple(hostile[path]))
         elif path in changed:
-            out[path] = InstanceVerdict(Verdict.FAILED, "changed-since-manifest",
-                                        _change_details(changed[path]))
+            out[path] = InstanceVerdict(
+                Verdict.FAILED, "changed-since-manifest", _change_details(changed[path])
+            )
         elif fv is not None and fv.verdict is Verdict.FAILED:
             out[path] = _own(fv)
         elif path in added:
-            out[path] = InstanceVerdict(Verdict.FAILED, "not-in-manifest",
-                                        ("added to the medium after the manifest was signed",))
+            out[path] = InstanceVerdict(
+                Verdict.FAILED,
+                "not-in-manifest",
+                ("added to the medium after the manifest was signed",),
+            )
         elif trusted_manifest:  # listed in the trusted manifest (not added) and unchanged
             out[path] = InstanceVerdict(Verdict.PASSED, "covered-by-manifest")
         else:
             out[path] = _own(fv)
     notes = [f"medium: {result.verdict.value}: {result.message}"]
-    notes += [f"{f.code.value}: {f.path}: {f.message}" for f in result.findings
-              if f.path not in out]
+    notes += [
+        f"{f.code.value}: {f.path}: {f.message}" for f in result.findings if f.path not in out
+    ]
     return MediumVerdicts(result.verdict, out, tuple(notes))
 
 
@@ -156,9 +165,7 @@ class MediaVerdicts:
     trust: TrustContext
     at: dt.datetime
 
-    def verify(
-        self, source: MediaSource, instances: Sequence[MediumInstance]
-    ) -> MediumVerdicts:
+    def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
         """Verify the medium's mirror and derive one verdict per instance."""
         result = verify_media(source, self.trust, at=self.at)
         return instance_verdicts(result, [i.path for i in instances])

@@ -17,8 +17,17 @@ from dicomseal.experiment.cases import FIELDS, CaseResult, Defence
 from dicomseal.experiment.runner import ExperimentResult
 from dicomseal.tamper import TamperMode
 
-__all__ = ["BEGIN", "END", "SCHEMA", "experiment_document", "render_chart", "render_markdown",
-           "summary", "update_document", "write_outputs"]
+__all__ = [
+    "BEGIN",
+    "END",
+    "SCHEMA",
+    "experiment_document",
+    "render_chart",
+    "render_markdown",
+    "summary",
+    "update_document",
+    "write_outputs",
+]
 
 SCHEMA = "dicomseal.experiment/1"
 BEGIN = "<!-- BEGIN GENERATED: dicomseal experiment -->"
@@ -61,8 +70,15 @@ def experiment_document(result: ExperimentResult, command: str) -> dict[str, Any
         "workers": result.workers,
         "instances_per_medium": result.instances,
         "fields": dict(FIELDS),
-        "baselines": [{"medium": b.medium, "defence": b.defence.value, "outcome": b.outcome,
-                       "false_alarms": list(b.false_alarms)} for b in result.baselines],
+        "baselines": [
+            {
+                "medium": b.medium,
+                "defence": b.defence.value,
+                "outcome": b.outcome,
+                "false_alarms": list(b.false_alarms),
+            }
+            for b in result.baselines
+        ],
         "summary": summary(result),
         "cases": [_case_dict(r) for r in result.results],
     }
@@ -74,11 +90,16 @@ def _cell(r: CaseResult | None) -> tuple[str, str]:
     if r.error:
         return f"error: {r.error}", ""
     if r.case.defence is Defence.INSPECT:
-        verdict = (f"**detected** ({r.outcome}{', file named' if r.named else ''})"
-                   if r.detected else "not detected")
+        verdict = (
+            f"**detected** ({r.outcome}{', file named' if r.named else ''})"
+            if r.detected
+            else "not detected"
+        )
     else:
-        verdict = (f"**{r.outcome}**{' (field named)' if r.named and r.case.field else ''}"
-                   f"{' (file named)' if r.named and not r.case.field else ''}")
+        verdict = (
+            f"**{r.outcome}**{' (field named)' if r.named and r.case.field else ''}"
+            f"{' (file named)' if r.named and not r.case.field else ''}"
+        )
     return verdict, ", ".join(r.evidence) or "—"
 
 
@@ -110,14 +131,24 @@ def render_markdown(result: ExperimentResult, command: str, chart: str | None = 
         lines.append(f"| {attack} | {' | '.join(parts)} |")
     if chart:
         lines += ["", f"![share of cases detected per attack and defence]({chart})"]
-    lines += ["", "### False alarms on the untouched media", "",
-              "| medium | defence | outcome | alarms |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "### False alarms on the untouched media",
+        "",
+        "| medium | defence | outcome | alarms |",
+        "|---|---|---|---|",
+    ]
     for base in result.baselines:
-        lines.append(f"| {base.medium} | {base.defence.value} | {base.outcome} | "
-                     f"{len(base.false_alarms)} |")
-    lines += ["", "### Every case", "",
-              "| attack | field | inspect (unsigned) | red flags | media verify (signed) "
-              "| evidence |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {base.medium} | {base.defence.value} | {base.outcome} | {len(base.false_alarms)} |"
+        )
+    lines += [
+        "",
+        "### Every case",
+        "",
+        "| attack | field | inspect (unsigned) | red flags | media verify (signed) | evidence |",
+        "|---|---|---|---|---|---|",
+    ]
     for mode, fld in rows:
         a, a_ev = _cell(by.get((Defence.INSPECT, mode, fld)))
         v, v_ev = _cell(by.get((Defence.VERIFY, mode, fld)))
@@ -137,11 +168,20 @@ def render_chart(result: ExperimentResult, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.2), dpi=100)
     width = 0.38
     for i, defence in enumerate(Defence):
-        rates = [100.0 * data[a].get(defence.value, [0, 0, 1])[0]
-                 / max(data[a].get(defence.value, [0, 0, 1])[2], 1) for a in attacks]
+        rates = [
+            100.0
+            * data[a].get(defence.value, [0, 0, 1])[0]
+            / max(data[a].get(defence.value, [0, 0, 1])[2], 1)
+            for a in attacks
+        ]
         xs = [x + (i - 0.5) * width for x in range(len(attacks))]
-        ax.bar(xs, rates, width, label=defence.value,
-               color=("#c0504d" if defence is Defence.INSPECT else "#4f81bd"))
+        ax.bar(
+            xs,
+            rates,
+            width,
+            label=defence.value,
+            color=("#c0504d" if defence is Defence.INSPECT else "#4f81bd"),
+        )
     ax.set_xticks(range(len(attacks)), attacks, rotation=20)
     ax.set_ylabel("cases detected (%)")
     ax.set_ylim(0, 125)
@@ -155,13 +195,16 @@ def render_chart(result: ExperimentResult, path: Path) -> None:
 
 def write_outputs(result: ExperimentResult, out: Path, command: str) -> dict[str, Path]:
     """Write ``results.json``, ``results.md`` and ``detection.png`` into ``out``."""
-    paths = {"json": out / "results.json", "markdown": out / "results.md",
-             "chart": out / "detection.png"}
+    paths = {
+        "json": out / "results.json",
+        "markdown": out / "results.md",
+        "chart": out / "detection.png",
+    }
     try:
         paths["json"].write_text(
-            json.dumps(experiment_document(result, command), indent=2) + "\n", "utf-8")
-        paths["markdown"].write_text(render_markdown(result, command, "detection.png"),
-                                     "utf-8")
+            json.dumps(experiment_document(result, command), indent=2) + "\n", "utf-8"
+        )
+        paths["markdown"].write_text(render_markdown(result, command, "detection.png"), "utf-8")
         render_chart(result, paths["chart"])
     except OSError as exc:
         raise MediaError(f"cannot write results: {exc.strerror}", path=str(out)) from exc

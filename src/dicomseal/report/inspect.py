@@ -17,8 +17,11 @@ __all__ = ["SCHEMA", "SEVERITY_STYLE", "finding_to_dict", "inspect_document", "r
 
 SCHEMA = "dicomseal.inspect/1"
 SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red", Severity.HIGH: "red", Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan", Severity.INFO: "dim",
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
 }
 
 
@@ -53,16 +56,18 @@ def inspect_document(report: ForensicReport) -> dict[str, Any]:
 def render_text(report: ForensicReport, console: Console, *, show_info: bool = False) -> None:
     """Human-readable report: verdict, counts per severity, then the findings."""
     counts = Counter(f.severity for f in report.findings)
-    console.print(f"[bold yellow]{report.verdict.value}[/] {escape(report.location)} "
-                  f"({report.kind}, {report.files} files, {report.instances} DICOM instances)")
-    console.print("  " + ", ".join(
-        f"{counts.get(s, 0)} {s.value}" for s in reversed(list(Severity))))
+    console.print(
+        f"[bold yellow]{report.verdict.value}[/] {escape(report.location)} "
+        f"({report.kind}, {report.files} files, {report.instances} DICOM instances)"
+    )
+    console.print(
+        "  " + ", ".join(f"{counts.get(s, 0)} {s.value}" for s in reversed(list(Severity)))
+    )
     for f in report.findings:
         if f.severity is Severity.INFO and not show_info:
             continue
         style = SEVERITY_STYLE[f.severity]
-        console.print(f"  [{style}]{f.severity.value.upper():8}[/] {f.code}: "
-                      f"{escape(f.message)}")
+        console.print(f"  [{style}]{f.severity.value.upper():8}[/] {f.code}: {escape(f.message)}")
         if f.evidence:
             parts = ", ".join(f"{k}={v!r}" for k, v in f.evidence.items())
             console.print(f"           [dim]{escape(parts[:300])}[/]")

@@ -26,8 +26,13 @@ def change_to_dict(c: FileChange) -> dict[str, Any]:
         "signed": {"size": c.signed_size, "sha256": c.signed_sha256},
         "found": {"size": c.found_size, "sha256": c.found_sha256},
         "attributes": [
-            {"tag": a.tag, "keyword": a.keyword, "change": a.kind.value,
-             "signed": a.signed, "found": a.found}
+            {
+                "tag": a.tag,
+                "keyword": a.keyword,
+                "change": a.kind.value,
+                "signed": a.signed,
+                "found": a.found,
+            }
             for a in c.attributes
         ],
         "frames": list(c.frames),
@@ -64,8 +69,10 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "entries": r.entries,
         "validated_at": r.validated_at.isoformat() if r.validated_at else None,
         "uncovered": list(r.uncovered),
-        "findings": [{"code": f.code.value, "path": f.path, "message": f.message,
-                      "verdict": f.verdict.value} for f in r.findings],
+        "findings": [
+            {"code": f.code.value, "path": f.path, "message": f.message, "verdict": f.verdict.value}
+            for f in r.findings
+        ],
         "dicomdir": {
             "present": r.dicomdir.present,
             "fileset_id": r.dicomdir.fileset_id or None,
@@ -81,23 +88,30 @@ def _v(value: str | None) -> str:
 
 
 def _render_change(console: Console, c: FileChange) -> None:
-    console.print(f"  [red]changed[/red] {escape(c.path)} ({c.role.value}): "
-                  f"{c.signed_size} -> {c.found_size} bytes", highlight=False)
+    console.print(
+        f"  [red]changed[/red] {escape(c.path)} ({c.role.value}): "
+        f"{c.signed_size} -> {c.found_size} bytes",
+        highlight=False,
+    )
     if c.note:
         console.print(f"      {escape(c.note)}", highlight=False)
     for a in c.attributes:
         if a.signed is not None or a.found is not None:
-            console.print(f"      {escape(a.keyword)} {a.tag} {a.kind.value}: signed "
-                          f"{escape(_v(a.signed))}, found {escape(_v(a.found))}",
-                          highlight=False)
+            console.print(
+                f"      {escape(a.keyword)} {a.tag} {a.kind.value}: signed "
+                f"{escape(_v(a.signed))}, found {escape(_v(a.found))}",
+                highlight=False,
+            )
         else:
             console.print(f"      {escape(a.keyword)} {a.tag} {a.kind.value}", highlight=False)
     if c.frames:
         shown = ", ".join(str(i) for i in c.frames[:20])
         more = f" (+{len(c.frames) - 20} more)" if len(c.frames) > 20 else ""
-        console.print(f"      pixel data frame(s) changed: {shown}{more} "
-                      f"(signed {c.signed_frames} frame(s), found {c.found_frames})",
-                      highlight=False)
+        console.print(
+            f"      pixel data frame(s) changed: {shown}{more} "
+            f"(signed {c.signed_frames} frame(s), found {c.found_frames})",
+            highlight=False,
+        )
 
 
 def render_media_text(console: Console, r: MediaVerification, *, verbose: bool = False) -> None:
@@ -105,9 +119,11 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
     m = r.manifest
     style = VERDICT_STYLE[m.verdict]
     console.print(f"medium {escape(r.location)} ({r.kind}, {r.entries} files)", highlight=False)
-    console.print(f"[{style}]{m.verdict.value:<13}[/{style}] manifest: {escape(m.message)}"
-                  + (f" [dim]signer: {escape(m.signer)}[/dim]" if m.signer else ""),
-                  highlight=False)
+    console.print(
+        f"[{style}]{m.verdict.value:<13}[/{style}] manifest: {escape(m.message)}"
+        + (f" [dim]signer: {escape(m.signer)}[/dim]" if m.signer else ""),
+        highlight=False,
+    )
     for p in m.missing:
         console.print(f"  [red]missing[/red] {escape(p)}", highlight=False)
     for p in m.added:
@@ -117,23 +133,32 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
     for f in r.files:
         if verbose or f.verdict is Verdict.FAILED:
             fs = VERDICT_STYLE[f.verdict]
-            console.print(f"[{fs}]{f.verdict.value:<13}[/{fs}] {escape(f.path)}: "
-                          f"{escape(f.message)}", highlight=False)
+            console.print(
+                f"[{fs}]{f.verdict.value:<13}[/{fs}] {escape(f.path)}: {escape(f.message)}",
+                highlight=False,
+            )
     for fd in r.findings:
         fs = VERDICT_STYLE[fd.verdict]
-        console.print(f"[{fs}]finding[/{fs}] {fd.code.value}: {escape(fd.path)}: "
-                      f"{escape(fd.message)}", highlight=False)
+        console.print(
+            f"[{fs}]finding[/{fs}] {fd.code.value}: {escape(fd.path)}: {escape(fd.message)}",
+            highlight=False,
+        )
     if r.uncovered and r.verdict is not Verdict.FAILED:
-        console.print(f"not covered by a trusted manifest or signature: "
-                      f"{len(r.uncovered)} file(s)", highlight=False)
+        console.print(
+            f"not covered by a trusted manifest or signature: {len(r.uncovered)} file(s)",
+            highlight=False,
+        )
         for p in r.uncovered[:50]:
             console.print(f"  {escape(p)}", highlight=False)
     counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
     style = VERDICT_STYLE[r.verdict]
-    console.print(f"[{style}]{r.verdict.value}[/{style}]: {escape(r.message)} "
-                  f"({len(r.files)} instance(s): {counts[Verdict.PASSED]} passed, "
-                  f"{counts[Verdict.FAILED]} failed, {counts[Verdict.INDETERMINATE]} "
-                  "indeterminate)", highlight=False)
+    console.print(
+        f"[{style}]{r.verdict.value}[/{style}]: {escape(r.message)} "
+        f"({len(r.files)} instance(s): {counts[Verdict.PASSED]} passed, "
+        f"{counts[Verdict.FAILED]} failed, {counts[Verdict.INDETERMINATE]} "
+        "indeterminate)",
+        highlight=False,
+    )
 
 
 def _size(n: int) -> str:
@@ -146,20 +171,28 @@ def _size(n: int) -> str:
 
 def render_creation_text(console: Console, c: MediumCreation) -> None:
     """The summary printed after ``media create``."""
-    console.print(f"[bold green]created[/bold green] {escape(c.output)} ({c.kind.value}, "
-                  f"{c.profile.value}, File-set ID {c.fileset_id})", highlight=False)
-    console.print(f"  {c.patients} patient(s), {c.studies} stud(y/ies), {c.instances} "
-                  f"instance(s) signed, {c.files} files, {_size(c.total_bytes)} on the medium"
-                  + (f", {_size(c.output_bytes)} {c.kind.value}" if c.output_bytes != c.total_bytes
-                     else ""), highlight=False)
-    console.print(f"  signed by {escape(c.creator)}; manifest DICOMSEA/MANIFEST.JSN + .P7S",
-                  highlight=False)
+    console.print(
+        f"[bold green]created[/bold green] {escape(c.output)} ({c.kind.value}, "
+        f"{c.profile.value}, File-set ID {c.fileset_id})",
+        highlight=False,
+    )
+    console.print(
+        f"  {c.patients} patient(s), {c.studies} stud(y/ies), {c.instances} "
+        f"instance(s) signed, {c.files} files, {_size(c.total_bytes)} on the medium"
+        + (f", {_size(c.output_bytes)} {c.kind.value}" if c.output_bytes != c.total_bytes else ""),
+        highlight=False,
+    )
+    console.print(
+        f"  signed by {escape(c.creator)}; manifest DICOMSEA/MANIFEST.JSN + .P7S", highlight=False
+    )
     if c.converted:
-        console.print(f"  {c.converted} instance(s) converted to Explicit VR Little Endian",
-                      highlight=False)
+        console.print(
+            f"  {c.converted} instance(s) converted to Explicit VR Little Endian", highlight=False
+        )
     for s in c.skipped:
-        console.print(f"  [yellow]skipped[/yellow] {escape(s.path)}: {escape(s.reason)}",
-                      highlight=False)
+        console.print(
+            f"  [yellow]skipped[/yellow] {escape(s.path)}: {escape(s.reason)}", highlight=False
+        )
     for n in c.notes[:20]:
         console.print(f"  [dim]{escape(n)}[/dim]", highlight=False)
     if len(c.notes) > 20:

@@ -54,7 +54,8 @@ def instance_to_dict(r: InstanceImport) -> dict[str, Any]:
         "details": list(r.verification.details),
         "outcome": r.outcome.value,
         "pacs_status": r.store.status.value if r.store else None,
-        "pacs_status_code": f"0x{r.store.code:04X}" if r.store and r.store.code is not None
+        "pacs_status_code": f"0x{r.store.code:04X}"
+        if r.store and r.store.code is not None
         else None,
         "pacs_message": r.store.message if r.store else None,
         "coerced": [_change(c) for c in r.coercion.changes] if r.coercion else [],
@@ -96,10 +97,15 @@ def _coercion_summary(report: ImportReport) -> str | None:
     values = ", ".join(f"{k}={v!r}" for k, v in report.coercion.values)
     removed = sum(len(r.coercion.removed_signatures) for r in coerced if r.coercion)
     resigned = sum(1 for r in coerced if r.resigned)
-    tail = ("re-signed by the importer" if resigned == len(coerced)
-            else f"{resigned} re-signed; the others carry no valid signature (no --sign-key)")
-    return (f"coerced {values} in {len(coerced)} instance(s), originals in "
-            f"OriginalAttributesSequence; {removed} broken signature(s) removed; {tail}")
+    tail = (
+        "re-signed by the importer"
+        if resigned == len(coerced)
+        else f"{resigned} re-signed; the others carry no valid signature (no --sign-key)"
+    )
+    return (
+        f"coerced {values} in {len(coerced)} instance(s), originals in "
+        f"OriginalAttributesSequence; {removed} broken signature(s) removed; {tail}"
+    )
 
 
 def render_import_text(console: Console, report: ImportReport) -> None:
@@ -114,8 +120,11 @@ def render_import_text(console: Console, report: ImportReport) -> None:
             code = f" 0x{r.store.code:04X}" if r.store.code is not None else ""
             status = f" [{r.store.status.value}{code}] {r.store.message}"
         verdict = r.verification.verdict.value
-        console.print(f"[{style}]{r.outcome.value:<28}[/{style}] [{vstyle}]{verdict:<13}"
-                      f"[/{vstyle}] {escape(r.path)}{escape(status)}", highlight=False)
+        console.print(
+            f"[{style}]{r.outcome.value:<28}[/{style}] [{vstyle}]{verdict:<13}"
+            f"[/{vstyle}] {escape(r.path)}{escape(status)}",
+            highlight=False,
+        )
         for d in r.verification.details[:8]:
             console.print(f"{'':29} {escape(d)}", highlight=False)
     for note in report.verification.notes:
@@ -130,15 +139,24 @@ def render_import_text(console: Console, report: ImportReport) -> None:
     console.print(
         f"import to {escape(report.destination)} (policy {report.policy.value}): "
         f"{in_pacs} of {len(report.instances)} instance(s) in the PACS; "
-        + (", ".join(parts) or "nothing to do"), highlight=False)
+        + (", ".join(parts) or "nothing to do"),
+        highlight=False,
+    )
     if report.interruption:
-        console.print(f"[bold red]interrupted:[/bold red] {escape(report.interruption)}; "
-                      "re-run the same command to resume", highlight=False)
+        console.print(
+            f"[bold red]interrupted:[/bold red] {escape(report.interruption)}; "
+            "re-run the same command to resume",
+            highlight=False,
+        )
 
 
 def _ref(r: InstanceRef) -> dict[str, Any]:
-    return {"sop_instance_uid": r.sop_instance_uid, "study_instance_uid": r.study_instance_uid,
-            "series_instance_uid": r.series_instance_uid, "location": r.location}
+    return {
+        "sop_instance_uid": r.sop_instance_uid,
+        "study_instance_uid": r.study_instance_uid,
+        "series_instance_uid": r.series_instance_uid,
+        "location": r.location,
+    }
 
 
 def comparison_to_dict(c: InstanceComparison) -> dict[str, Any]:
@@ -148,11 +166,18 @@ def comparison_to_dict(c: InstanceComparison) -> dict[str, Any]:
         "left": c.left.location,
         "right": c.right.location,
         "identical": c.identical,
-        "attributes": [{"path": d.path, "tag": d.tag, "left": d.left, "right": d.right}
-                       for d in c.attributes],
-        "frames": [{"frame": f.frame, "differing_pixels": f.differing_pixels,
-                    "max_abs_difference": f.max_abs_difference, "note": f.note}
-                   for f in c.frames],
+        "attributes": [
+            {"path": d.path, "tag": d.tag, "left": d.left, "right": d.right} for d in c.attributes
+        ],
+        "frames": [
+            {
+                "frame": f.frame,
+                "differing_pixels": f.differing_pixels,
+                "max_abs_difference": f.max_abs_difference,
+                "note": f.note,
+            }
+            for f in c.frames
+        ],
     }
 
 
@@ -182,25 +207,40 @@ def _value(v: str | None) -> str:
 def render_compare_text(console: Console, report: CompareReport) -> None:
     """Each differing instance with its attribute and frame differences, then a summary."""
     for c in report.differing:
-        console.print(f"[bold red]DIFFERS[/bold red] {escape(c.left.location)} "
-                      f"[dim]{escape(c.left.sop_instance_uid)}[/dim]", highlight=False)
+        console.print(
+            f"[bold red]DIFFERS[/bold red] {escape(c.left.location)} "
+            f"[dim]{escape(c.left.sop_instance_uid)}[/dim]",
+            highlight=False,
+        )
         for d in c.attributes:
-            console.print(f"  {escape(d.path)} {d.tag}: {escape(_value(d.left))} "
-                          f"-> {escape(_value(d.right))}", highlight=False)
+            console.print(
+                f"  {escape(d.path)} {d.tag}: {escape(_value(d.left))} "
+                f"-> {escape(_value(d.right))}",
+                highlight=False,
+            )
         for f in c.frames:
-            what = f.note or (f"{f.differing_pixels} pixel(s) differ, "
-                              f"max |delta| {f.max_abs_difference}")
+            what = f.note or (
+                f"{f.differing_pixels} pixel(s) differ, max |delta| {f.max_abs_difference}"
+            )
             console.print(f"  frame {f.frame}: {escape(what)}", highlight=False)
     for r in report.only_left:
-        console.print(f"[bold red]ONLY LEFT[/bold red]  {escape(r.location)} "
-                      f"[dim]{escape(r.sop_instance_uid)}[/dim]", highlight=False)
+        console.print(
+            f"[bold red]ONLY LEFT[/bold red]  {escape(r.location)} "
+            f"[dim]{escape(r.sop_instance_uid)}[/dim]",
+            highlight=False,
+        )
     for r in report.only_right:
-        console.print(f"[bold red]ONLY RIGHT[/bold red] {escape(r.sop_instance_uid)}",
-                      highlight=False)
-    verdict = "[bold green]IDENTICAL[/bold green]" if report.identical else \
-        "[bold red]DIFFERENT[/bold red]"
+        console.print(
+            f"[bold red]ONLY RIGHT[/bold red] {escape(r.sop_instance_uid)}", highlight=False
+        )
+    verdict = (
+        "[bold green]IDENTICAL[/bold green]"
+        if report.identical
+        else "[bold red]DIFFERENT[/bold red]"
+    )
     console.print(
         f"{verdict}: {escape(report.left)} vs {escape(report.right)}: "
         f"{len(report.compared)} compared, {len(report.differing)} differing, "
         f"{len(report.only_left)} only left, {len(report.only_right)} only right",
-        highlight=False)
+        highlight=False,
+    )

@@ -15,12 +15,21 @@ from rich.markup import escape
 from dicomseal.signature.status import FileVerification, SignatureVerification, format_tag
 from dicomseal.verdict import Verdict
 
-__all__ = ["SCHEMA", "VERDICT_STYLE", "file_to_dict", "render_text", "signature_to_dict",
-           "verify_document"]
+__all__ = [
+    "SCHEMA",
+    "VERDICT_STYLE",
+    "file_to_dict",
+    "render_text",
+    "signature_to_dict",
+    "verify_document",
+]
 
 SCHEMA = "dicomseal.verify/1"
-VERDICT_STYLE = {Verdict.PASSED: "bold green", Verdict.FAILED: "bold red",
-                 Verdict.INDETERMINATE: "bold yellow"}
+VERDICT_STYLE = {
+    Verdict.PASSED: "bold green",
+    Verdict.FAILED: "bold red",
+    Verdict.INDETERMINATE: "bold yellow",
+}
 
 
 def _keyword(tag: int) -> str:
@@ -68,8 +77,9 @@ def file_to_dict(result: FileVerification) -> dict[str, Any]:
     }
 
 
-def verify_document(verdict: Verdict, files: Sequence[FileVerification],
-                    manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+def verify_document(
+    verdict: Verdict, files: Sequence[FileVerification], manifest: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The whole ``dicomseal.verify/1`` document."""
     counts = Counter(f.verdict.value for f in files)
     return {
@@ -87,21 +97,30 @@ def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerifica
         style = VERDICT_STYLE[f.verdict]
         signer = next((s.signer for s in f.signatures if s.signer), "")
         who = f" [dim]signer: {escape(signer)}[/dim]" if signer else ""
-        console.print(f"[{style}]{f.verdict.value:<13}[/{style}] {escape(f.path)}: "
-                      f"{escape(f.message)}{who}", highlight=False)
+        console.print(
+            f"[{style}]{f.verdict.value:<13}[/{style}] {escape(f.path)}: {escape(f.message)}{who}",
+            highlight=False,
+        )
         if f.verdict is not Verdict.FAILED and f.signatures and f.unsigned_tags:
             names = ", ".join(_keyword(t) for t in f.unsigned_tags[:12])
             more = f" (+{len(f.unsigned_tags) - 12} more)" if len(f.unsigned_tags) > 12 else ""
-            console.print(f"{'':13} [dim]not covered by any signature: "
-                          f"{escape(names)}{more}[/dim]", highlight=False)
+            console.print(
+                f"{'':13} [dim]not covered by any signature: {escape(names)}{more}[/dim]",
+                highlight=False,
+            )
         for s in f.signatures:
             if s.verdict is not Verdict.PASSED:
                 loc = f" in {s.location}" if s.location else ""
-                console.print(f"{'':13} signature {escape(s.uid or '?')}{escape(loc)}: "
-                              f"{s.reason.value}: {escape(s.message)}", highlight=False)
+                console.print(
+                    f"{'':13} signature {escape(s.uid or '?')}{escape(loc)}: "
+                    f"{s.reason.value}: {escape(s.message)}",
+                    highlight=False,
+                )
     counts = Counter(f.verdict for f in files)
     style = VERDICT_STYLE[verdict]
     console.print(
         f"[{style}]{verdict.value}[/{style}]: {len(files)} file(s): "
         f"{counts[Verdict.PASSED]} passed, {counts[Verdict.FAILED]} failed, "
-        f"{counts[Verdict.INDETERMINATE]} indeterminate", highlight=False)
+        f"{counts[Verdict.INDETERMINATE]} indeterminate",
+        highlight=False,
+    )

@@ -44,10 +44,26 @@ class SamplePatient:
 
 
 SAMPLE_PATIENTS: tuple[SamplePatient, ...] = (
-    SamplePatient("DOE^JOHN", "DS0001", "19700412", "M", "20240305", "ACC1001",
-                  "Sample General Hospital", "CT"),
-    SamplePatient("ROE^JANE", "DS0002", "19851130", "F", "20240611", "ACC1002",
-                  "Sample Veterinary Clinic", "MR"),
+    SamplePatient(
+        "DOE^JOHN",
+        "DS0001",
+        "19700412",
+        "M",
+        "20240305",
+        "ACC1001",
+        "Sample General Hospital",
+        "CT",
+    ),
+    SamplePatient(
+        "ROE^JANE",
+        "DS0002",
+        "19851130",
+        "F",
+        "20240611",
+        "ACC1002",
+        "Sample Veterinary Clinic",
+        "MR",
+    ),
 )
 
 
@@ -62,8 +78,9 @@ def _age(birth: str, study: str) -> str:
     return f"{years:03d}Y"
 
 
-def _pixels(p_index: int, series: int, instance: int, rows: int, cols: int,
-            frames: int) -> np.ndarray:
+def _pixels(
+    p_index: int, series: int, instance: int, rows: int, cols: int, frames: int
+) -> np.ndarray:
     """A phantom: concentric discs whose size varies with slice, plus a gradient."""
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64)
     cy, cx = rows / 2.0, cols / 2.0

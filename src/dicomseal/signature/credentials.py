@@ -31,16 +31,16 @@ def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read certificate file: {exc.strerror}",
-                                 path=str(p)) from exc
+        raise ConfigurationError(
+            f"cannot read certificate file: {exc.strerror}", path=str(p)
+        ) from exc
     try:
         if b"-----BEGIN" in data:
             certs = x509.load_pem_x509_certificates(data)
         else:
             certs = [x509.load_der_x509_certificate(data)]
     except ValueError as exc:
-        raise ConfigurationError("not a PEM or DER X.509 certificate file",
-                                 path=str(p)) from exc
+        raise ConfigurationError("not a PEM or DER X.509 certificate file", path=str(p)) from exc
     if not certs:
         raise ConfigurationError("no certificate in file", path=str(p))
     return certs
@@ -81,27 +81,31 @@ class SigningCredentials:
         try:
             data = kp.read_bytes()
         except OSError as exc:
-            raise ConfigurationError(f"cannot read key file: {exc.strerror}",
-                                     path=str(kp)) from exc
+            raise ConfigurationError(f"cannot read key file: {exc.strerror}", path=str(kp)) from exc
         try:
             if b"-----BEGIN" in data:
                 key = serialization.load_pem_private_key(data, password=password)
             else:
                 key = serialization.load_der_private_key(data, password=password)
         except TypeError as exc:
-            msg = ("key is encrypted: set $DICOMSEAL_KEY_PASSWORD or answer the prompt"
-                   if password is None else "key is not encrypted but a password was given")
+            msg = (
+                "key is encrypted: set $DICOMSEAL_KEY_PASSWORD or answer the prompt"
+                if password is None
+                else "key is not encrypted but a password was given"
+            )
             raise ConfigurationError(msg, path=str(kp)) from exc
         except ValueError as exc:
-            raise ConfigurationError("cannot load private key (wrong password or format)",
-                                     path=str(kp)) from exc
+            raise ConfigurationError(
+                "cannot load private key (wrong password or format)", path=str(kp)
+            ) from exc
         if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             raise ConfigurationError("only RSA and EC keys are supported", path=str(kp))
         certs = load_certificates(cert_path)
         leaf = certs[0]
         if leaf.public_key() != key.public_key():
-            raise ConfigurationError("private key does not match the certificate",
-                                     path=str(cert_path))
+            raise ConfigurationError(
+                "private key does not match the certificate", path=str(cert_path)
+            )
         return cls(private_key=key, certificate=leaf, chain=tuple(certs[1:]))
 
 

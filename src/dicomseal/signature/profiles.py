@@ -46,13 +46,24 @@ _WITH_CURVES: Final = frozenset({SignatureProfile.CREATOR, SignatureProfile.AUTH
 
 #: CID 7007 Signature Purpose (coding scheme ASTM-sigpurpose), code value -> meaning.
 CID7007: Final[dict[int, str]] = {
-    1: "Author's Signature", 2: "Coauthor's Signature", 3: "Co-participant's Signature",
-    4: "Transcriptionist/Recorder Signature", 5: "Verification Signature",
-    6: "Validation Signature", 7: "Consent Signature", 8: "Signature Witness Signature",
-    9: "Event Witness Signature", 10: "Identity Witness Signature",
-    11: "Consent Witness Signature", 12: "Interpreter Signature", 13: "Review Signature",
-    14: "Source Signature", 15: "Addendum Signature", 16: "Modification Signature",
-    17: "Administrative (Error/Edit) Signature", 18: "Timestamp Signature",
+    1: "Author's Signature",
+    2: "Coauthor's Signature",
+    3: "Co-participant's Signature",
+    4: "Transcriptionist/Recorder Signature",
+    5: "Verification Signature",
+    6: "Validation Signature",
+    7: "Consent Signature",
+    8: "Signature Witness Signature",
+    9: "Event Witness Signature",
+    10: "Identity Witness Signature",
+    11: "Consent Witness Signature",
+    12: "Interpreter Signature",
+    13: "Review Signature",
+    14: "Source Signature",
+    15: "Addendum Signature",
+    16: "Modification Signature",
+    17: "Administrative (Error/Edit) Signature",
+    18: "Timestamp Signature",
 }
 
 
@@ -65,5 +76,9 @@ def is_required(profile: SignatureProfile, tag: int) -> bool:
     if tag in _TABLES[profile]:
         return True
     group = tag >> 16
-    return (profile in _WITH_CURVES and 0x5000 <= group <= 0x501E and group % 2 == 0
-            and (tag & 0xFFFF) in CURVE_ELEMENTS)
+    return (
+        profile in _WITH_CURVES
+        and 0x5000 <= group <= 0x501E
+        and group % 2 == 0
+        and (tag & 0xFFFF) in CURVE_ELEMENTS
+    )

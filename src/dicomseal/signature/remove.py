@@ -42,9 +42,15 @@ def _prune_level(level: list[Element], uid: str | None) -> int:
             if macs is not None and macs.items is not None:
                 macs.items[:] = [i for i in macs.items if _field(i, 0x04000005) in used]
                 macs.dirty = True
-            level[:] = [e for e in level
-                        if not (e.tag in (DIGITAL_SIGNATURES_SEQUENCE, MAC_PARAMETERS_SEQUENCE)
-                                and e.items is not None and not e.items)]
+            level[:] = [
+                e
+                for e in level
+                if not (
+                    e.tag in (DIGITAL_SIGNATURES_SEQUENCE, MAC_PARAMETERS_SEQUENCE)
+                    and e.items is not None
+                    and not e.items
+                )
+            ]
     for el in level:
         if el.items is None or el.tag == DIGITAL_SIGNATURES_SEQUENCE:
             continue
@@ -76,4 +82,3 @@ def remove_signatures(
             raise UsageError(f"no signature with UID {uid}", path=name)
         emit_part10(parsed, dst)
     return count
-

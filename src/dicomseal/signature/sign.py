@@ -50,8 +50,26 @@ from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
 __all__ = ["SignatureRecord", "parse_item_location", "parse_tag", "sign_file"]
 
 _LOCATION_PART = re.compile(r"^\s*(\(?[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)?|[A-Za-z0-9]+)\[(\d+)\]\s*$")
-_SPACE_PADDED = frozenset({b"AE", b"AS", b"CS", b"DA", b"DS", b"DT", b"IS", b"LO", b"LT",
-                           b"PN", b"SH", b"ST", b"TM", b"UC", b"UR", b"UT"})
+_SPACE_PADDED = frozenset(
+    {
+        b"AE",
+        b"AS",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"ST",
+        b"TM",
+        b"UC",
+        b"UR",
+        b"UT",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -115,11 +133,13 @@ def _item(elements: list[Element]) -> Item:
 def _purpose_item(code: int) -> Item:
     if code not in CID7007:
         raise UsageError(f"--purpose {code}: not a CID 7007 code (1-18)")
-    return _item([
-        _new(0x00080100, b"SH", str(code).encode()),
-        _new(0x00080102, b"SH", b"ASTM-sigpurpose"),
-        _new(0x00080104, b"LO", CID7007[code].encode()),
-    ])
+    return _item(
+        [
+            _new(0x00080100, b"SH", str(code).encode()),
+            _new(0x00080102, b"SH", b"ASTM-sigpurpose"),
+            _new(0x00080104, b"LO", CID7007[code].encode()),
+        ]
+    )
 
 
 def _locate(src: Part10File, location: str | None) -> tuple[list[Element], list[Element | Item]]:
@@ -131,30 +151,38 @@ def _locate(src: Part10File, location: str | None) -> tuple[list[Element], list[
     for tag, index in parse_item_location(location):
         seq = next((e for e in level if e.tag == tag), None)
         if seq is None or seq.items is None:
-            raise UsageError(f"item location {location!r}: no sequence ({tag >> 16:04X},"
-                             f"{tag & 0xFFFF:04X}) at that level")
+            raise UsageError(
+                f"item location {location!r}: no sequence ({tag >> 16:04X},"
+                f"{tag & 0xFFFF:04X}) at that level"
+            )
         if index >= len(seq.items):
-            raise UsageError(f"item location {location!r}: sequence has only "
-                             f"{len(seq.items)} item(s)")
+            raise UsageError(
+                f"item location {location!r}: sequence has only {len(seq.items)} item(s)"
+            )
         item = seq.items[index]
         path += [seq, item]
         level = item.elements
     return level, path
 
 
-def _select_tags(level: list[Element], tags: Iterable[int] | None,
-                 profile: SignatureProfile) -> frozenset[int]:
+def _select_tags(
+    level: list[Element], tags: Iterable[int] | None, profile: SignatureProfile
+) -> frozenset[int]:
     present = {e.tag: e for e in level}
     if tags is None:
         return frozenset(t for t, e in present.items() if is_signable(e))
     wanted = set(tags)
     for t in wanted:
         if t not in present:
-            raise UsageError(f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) is not in the "
-                             "data set at the signing location")
+            raise UsageError(
+                f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) is not in the "
+                "data set at the signing location"
+            )
         if not is_signable(present[t]):
-            raise UsageError(f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) cannot be signed "
-                             "(PS3.3 C.12.1.1.3.1.1)")
+            raise UsageError(
+                f"attribute ({t >> 16:04X},{t & 0xFFFF:04X}) cannot be signed "
+                "(PS3.3 C.12.1.1.3.1.1)"
+            )
     wanted |= {t for t, e in present.items() if is_required(profile, t) and is_signable(e)}
     return frozenset(wanted)
 
@@ -196,8 +224,9 @@ def format_dicom_datetime(when: dt.datetime) -> str:
 
 
 @contextmanager
-def _explicit_le(src: str | os.PathLike[str] | BinaryIO, name: str,
-                 stack: ExitStack) -> Iterator[tuple[Part10File, str | None]]:
+def _explicit_le(
+    src: str | os.PathLike[str] | BinaryIO, name: str, stack: ExitStack
+) -> Iterator[tuple[Part10File, str | None]]:
     """Parse ``src``; convert to Explicit VR LE first when it is not (PS3.15 §A.3 note)."""
     if isinstance(src, str | os.PathLike):
         try:
@@ -230,8 +259,9 @@ def _explicit_le(src: str | os.PathLike[str] | BinaryIO, name: str,
         tmp = stack.enter_context(tempfile.TemporaryFile())
         ds.save_as(tmp, enforce_file_format=True)
     except (InvalidDicomError, ValueError, AttributeError, TypeError) as exc:
-        raise MalformedDicomError(f"cannot convert to Explicit VR Little Endian: {exc}",
-                                  path=name) from exc
+        raise MalformedDicomError(
+            f"cannot convert to Explicit VR Little Endian: {exc}", path=name
+        ) from exc
     tmp.seek(0)
     yield parse_part10(tmp, name=name), converted
 
@@ -271,8 +301,10 @@ def sign_file(
         Digital Signature DateTime; defaults to now (UTC).
     """
     if profile.rsa_only and not credentials.is_rsa:
-        raise UsageError(f"profile {profile.value!r} is an RSA profile (PS3.15 C.1-C.4); "
-                         "use --profile none with an EC key")
+        raise UsageError(
+            f"profile {profile.value!r} is an RSA profile (PS3.15 C.1-C.4); "
+            "use --profile none with an EC key"
+        )
     if profile is SignatureProfile.SR and purpose is None:
         raise UsageError("the SR profile (PS3.15 C.4) requires --purpose (CID 7007)")
     name = os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>"
@@ -283,13 +315,18 @@ def sign_file(
         sig_uid = "2.25." + str(uuid.uuid4().int)
         when = format_dicom_datetime(signed_at or dt.datetime.now(dt.UTC))
         ordered = [e.tag for e in sorted(level, key=lambda e: e.tag) if e.tag in selected]
-        mac_item = _item([
-            _new(0x04000005, b"US", struct.pack("<H", mac_id)),
-            _new(0x04000010, b"UI", parsed.meta.transfer_syntax_uid.encode()),
-            _new(0x04000015, b"CS", mac.value.encode()),
-            _new(0x04000020, b"AT", b"".join(struct.pack("<HH", t >> 16, t & 0xFFFF)
-                                              for t in ordered)),
-        ])
+        mac_item = _item(
+            [
+                _new(0x04000005, b"US", struct.pack("<H", mac_id)),
+                _new(0x04000010, b"UI", parsed.meta.transfer_syntax_uid.encode()),
+                _new(0x04000015, b"CS", mac.value.encode()),
+                _new(
+                    0x04000020,
+                    b"AT",
+                    b"".join(struct.pack("<HH", t >> 16, t & 0xFFFF) for t in ordered),
+                ),
+            ]
+        )
         sig_elements = [
             _new(0x04000005, b"US", struct.pack("<H", mac_id)),
             _new(0x04000100, b"UI", sig_uid.encode()),
@@ -309,7 +346,13 @@ def sign_file(
         for node in path:
             node.dirty = True
         emit_part10(parsed, dst)
-    return SignatureRecord(uid=sig_uid, mac_id=mac_id, mac_algorithm=mac,
-                           location=item or "", signed_tags=tuple(written), signed_at=when,
-                           signer=credentials.certificate.subject.rfc4514_string(),
-                           converted_from=converted)
+    return SignatureRecord(
+        uid=sig_uid,
+        mac_id=mac_id,
+        mac_algorithm=mac,
+        location=item or "",
+        signed_tags=tuple(written),
+        signed_at=when,
+        signer=credentials.certificate.subject.rfc4514_string(),
+        converted_from=converted,
+    )

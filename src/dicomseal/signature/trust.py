@@ -62,27 +62,34 @@ class TrustContext:
         """
         at = _aware(at)
         if not self.anchors:
-            return ChainValidation(TrustReason.NO_TRUST_ANCHORS,
-                                   "no trust anchors given (use --trust CA.pem)", (), at)
+            return ChainValidation(
+                TrustReason.NO_TRUST_ANCHORS, "no trust anchors given (use --trust CA.pem)", (), at
+            )
         if at < leaf.not_valid_before_utc:
-            return ChainValidation(TrustReason.NOT_YET_VALID,
-                                   f"signer certificate not valid before "
-                                   f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}", (), at)
+            return ChainValidation(
+                TrustReason.NOT_YET_VALID,
+                f"signer certificate not valid before "
+                f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}",
+                (),
+                at,
+            )
         if at > leaf.not_valid_after_utc:
-            return ChainValidation(TrustReason.EXPIRED,
-                                   f"signer certificate expired "
-                                   f"{leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}", (), at)
+            return ChainValidation(
+                TrustReason.EXPIRED,
+                f"signer certificate expired {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}",
+                (),
+                at,
+            )
         try:
             ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
             if not (ku.digital_signature or ku.content_commitment):
-                return ChainValidation(TrustReason.KEY_USAGE,
-                                       "signer certificate key usage forbids signatures",
-                                       (), at)
+                return ChainValidation(
+                    TrustReason.KEY_USAGE, "signer certificate key usage forbids signatures", (), at
+                )
         except x509.ExtensionNotFound:
             pass
         except ValueError as exc:
-            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad extension: {exc}",
-                                   (), at)
+            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad extension: {exc}", (), at)
         builder = (
             PolicyBuilder()
             .store(Store(list(self.anchors)))
@@ -104,9 +111,12 @@ class TrustContext:
             return ChainValidation(
                 TrustReason.UNTRUSTED_SIGNER,
                 f"signer certificate does not chain to a trust anchor "
-                f"(issuer {leaf.issuer.rfc4514_string()}: {detail})", (), at)
+                f"(issuer {leaf.issuer.rfc4514_string()}: {detail})",
+                (),
+                at,
+            )
         except ValueError as exc:
-            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}",
-                                   (), at)
-        return ChainValidation(TrustReason.TRUSTED, "chain to a trust anchor is valid",
-                               tuple(verified.chain), at)
+            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}", (), at)
+        return ChainValidation(
+            TrustReason.TRUSTED, "chain to a trust anchor is valid", tuple(verified.chain), at
+        )

@@ -51,8 +51,9 @@ from dicomseal.verdict import Verdict
 __all__ = ["SignatureSite", "find_signature_sites", "verify_file", "verify_part10"]
 
 #: MAC transfer syntaxes we cannot reproduce (PS3.15: implicit VR cannot be verified).
-_UNSUPPORTED_MAC_TS = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.2",
-                                 "1.2.840.10008.1.2.1.99"})
+_UNSUPPORTED_MAC_TS = frozenset(
+    {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+)
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$")
 
 
@@ -86,8 +87,7 @@ def find_signature_sites(elements: list[Element], location: str = "") -> Iterato
             continue
         for index, item in enumerate(el.items):
             sub = f"{_keyword(el.tag)}[{index}]"
-            yield from find_signature_sites(item.elements,
-                                            f"{location}.{sub}" if location else sub)
+            yield from find_signature_sites(item.elements, f"{location}.{sub}" if location else sub)
 
 
 def parse_dicom_datetime(value: str) -> dt.datetime:
@@ -102,8 +102,9 @@ def parse_dicom_datetime(value: str) -> dt.datetime:
     tz = dt.UTC
     if m.group(8):
         sign = 1 if m.group(8)[0] == "+" else -1
-        tz = dt.timezone(sign * dt.timedelta(hours=int(m.group(8)[1:3]),
-                                             minutes=int(m.group(8)[3:5])))
+        tz = dt.timezone(
+            sign * dt.timedelta(hours=int(m.group(8)[1:3]), minutes=int(m.group(8)[3:5]))
+        )
     return dt.datetime(year, month, day, hour, minute, sec, micro, tzinfo=tz)
 
 
@@ -118,7 +119,7 @@ def der_trim(data: bytes) -> bytes:
         n = first & 0x7F
         if n == 0 or n > 4 or len(data) < 2 + n:
             return data
-        total = 2 + n + int.from_bytes(data[2:2 + n], "big")
+        total = 2 + n + int.from_bytes(data[2 : 2 + n], "big")
     if len(data) == total + 1 and data[-1] == 0:
         return data[:total]
     return data
@@ -152,8 +153,13 @@ class _Context:
 
 
 def _fail(uid: str, reason: SignatureReason, message: str, **kw: object) -> SignatureVerification:
-    return SignatureVerification(uid=uid, verdict=Verdict.FAILED, reason=reason,
-                                 message=message, **kw)  # type: ignore[arg-type]
+    return SignatureVerification(
+        uid=uid,
+        verdict=Verdict.FAILED,
+        reason=reason,
+        message=message,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVerification:
@@ -164,14 +170,22 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
     required = (0x04000005, 0x04000100, 0x04000105, 0x04000110, 0x04000115, 0x04000120)
     missing = [t for t in required if t not in fields]
     if missing:
-        return _fail(uid, SignatureReason.MALFORMED,
-                     "signature item lacks " + ", ".join(f"({t >> 16:04X},{t & 0xFFFF:04X})"
-                                                         for t in missing), **base)
+        return _fail(
+            uid,
+            SignatureReason.MALFORMED,
+            "signature item lacks "
+            + ", ".join(f"({t >> 16:04X},{t & 0xFFFF:04X})" for t in missing),
+            **base,
+        )
     mac_id = fields[0x04000005].value or b""
     mac_fields_list = _mac_item(site, mac_id)
     if mac_fields_list is None:
-        return _fail(uid, SignatureReason.MAC_PARAMETERS_MISSING,
-                     "no MAC Parameters item with this MAC ID", **base)
+        return _fail(
+            uid,
+            SignatureReason.MAC_PARAMETERS_MISSING,
+            "no MAC Parameters item with this MAC ID",
+            **base,
+        )
     mac_fields = _by_tag(mac_fields_list)
     try:
         algorithm = MacAlgorithm.from_term(_text(mac_fields.get(0x04000015), src))
@@ -189,28 +203,40 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
         signature = src.read_value(fields[0x04000120])
     except (ValueError, MalformedDicomError, SignatureError) as exc:
         return _fail(uid, SignatureReason.MALFORMED, f"malformed signature data: {exc}", **base)
-    base |= {"mac_algorithm": algorithm.value, "mac_transfer_syntax": mac_ts,
-             "signer": cert.subject.rfc4514_string(), "signed_at": signed_at,
-             "certificate": cert}
+    base |= {
+        "mac_algorithm": algorithm.value,
+        "mac_transfer_syntax": mac_ts,
+        "signer": cert.subject.rfc4514_string(),
+        "signed_at": signed_at,
+        "certificate": cert,
+    }
     present = {e.tag for e in site.elements}
     covered = tuple(t for t in signed if is_signable_tag(t) and t in present)
     base["signed_tags"] = covered
     absent = [t for t in signed if is_signable_tag(t) and t not in present]
     if absent:
         names = ", ".join(_keyword(t) for t in absent)
-        return _fail(uid, SignatureReason.DATA_ELEMENT_MISSING,
-                     f"signed element(s) removed: {names}", **base)
+        return _fail(
+            uid, SignatureReason.DATA_ELEMENT_MISSING, f"signed element(s) removed: {names}", **base
+        )
     if mac_ts in _UNSUPPORTED_MAC_TS:
-        return SignatureVerification(uid, Verdict.INDETERMINATE,
-                                     SignatureReason.UNSUPPORTED_MAC_TRANSFER_SYNTAX,
-                                     f"MAC transfer syntax {mac_ts} cannot be reproduced",
-                                     **base)  # type: ignore[arg-type]
+        return SignatureVerification(
+            uid,
+            Verdict.INDETERMINATE,
+            SignatureReason.UNSUPPORTED_MAC_TRANSFER_SYNTAX,
+            f"MAC transfer syntax {mac_ts} cannot be reproduced",
+            **base,  # type: ignore[arg-type]
+        )
     mac = new_mac_hash(algorithm)
     write_elements(site.elements, src, mac.update, only=frozenset(signed))
     write_signature_item(item.elements, src, mac.update)
     if not verify_digest(cert.public_key(), algorithm, mac.digest(), signature):
-        return _fail(uid, SignatureReason.MAC_MISMATCH,
-                     "signature does not match the data (altered since signing)", **base)
+        return _fail(
+            uid,
+            SignatureReason.MAC_MISMATCH,
+            "signature does not match the data (altered since signing)",
+            **base,
+        )
     return _judge_trust(ctx, uid, fields, cert, signature, signed_time, base)
 
 
@@ -222,21 +248,27 @@ def _verify_guarded(ctx: _Context, site: SignatureSite, item: Item) -> Signature
         raise  # the file itself is broken: reported once for the whole file
     except DicomSealError as exc:
         uid = ""
-        return _fail(uid, SignatureReason.MALFORMED, f"cannot verify: {exc.message}",
-                     location=site.location)
+        return _fail(
+            uid, SignatureReason.MALFORMED, f"cannot verify: {exc.message}", location=site.location
+        )
 
 
-def _judge_trust(ctx: _Context, uid: str, fields: dict[int, Element], cert: x509.Certificate,
-                 signature: bytes, signed_time: dt.datetime,
-                 base: dict[str, object]) -> SignatureVerification:
+def _judge_trust(
+    ctx: _Context,
+    uid: str,
+    fields: dict[int, Element],
+    cert: x509.Certificate,
+    signature: bytes,
+    signed_time: dt.datetime,
+    base: dict[str, object],
+) -> SignatureVerification:
     """Intact signature: decide PASSED / INDETERMINATE from trust, validity and timestamp."""
     src = ctx.source
     ts_time: dt.datetime | None = None
     token_el = fields.get(0x04000310)
     ts_untrusted: str | None = None
     if token_el is not None:
-        outcome = verify_timestamp_token(der_trim(src.read_value(token_el)), signature,
-                                         ctx.trust)
+        outcome = verify_timestamp_token(der_trim(src.read_value(token_el)), signature, ctx.trust)
         if outcome.status is TimestampStatus.INVALID:
             return _fail(uid, SignatureReason.TIMESTAMP_INVALID, outcome.message, **base)
         if outcome.status is TimestampStatus.UNTRUSTED:
@@ -248,28 +280,43 @@ def _judge_trust(ctx: _Context, uid: str, fields: dict[int, Element], cert: x509
     na = cert.not_valid_after_utc.replace(tzinfo=None)
     if not nb < naive <= na:
         return SignatureVerification(
-            uid, Verdict.INDETERMINATE, SignatureReason.SIGNED_OUTSIDE_VALIDITY,
-            f"signature DateTime {signed_time.isoformat()} is outside the certificate "
-            f"validity", **base)  # type: ignore[arg-type]
+            uid,
+            Verdict.INDETERMINATE,
+            SignatureReason.SIGNED_OUTSIDE_VALIDITY,
+            f"signature DateTime {signed_time.isoformat()} is outside the certificate validity",
+            **base,  # type: ignore[arg-type]
+        )
     chain = ctx.trust.validate(cert, ctx.at)
     if chain.reason is TrustReason.EXPIRED and ts_time is not None:
         chain = ctx.trust.validate(cert, ts_time)
         if chain.trusted:
             return SignatureVerification(
-                uid, Verdict.PASSED, SignatureReason.INTACT,
+                uid,
+                Verdict.PASSED,
+                SignatureReason.INTACT,
                 "intact; certificate expired since, but a trusted timestamp proves the "
-                "signature existed while it was valid", chain=chain.chain,
-                **base)  # type: ignore[arg-type]
+                "signature existed while it was valid",
+                chain=chain.chain,
+                **base,  # type: ignore[arg-type]
+            )
     if chain.trusted and ts_untrusted is not None:
-        return SignatureVerification(uid, Verdict.INDETERMINATE,
-                                     SignatureReason.TIMESTAMP_UNTRUSTED,
-                                     f"intact, but its certified timestamp cannot be trusted: "
-                                     f"{ts_untrusted}", chain=chain.chain,
-                                     **base)  # type: ignore[arg-type]
+        return SignatureVerification(
+            uid,
+            Verdict.INDETERMINATE,
+            SignatureReason.TIMESTAMP_UNTRUSTED,
+            f"intact, but its certified timestamp cannot be trusted: {ts_untrusted}",
+            chain=chain.chain,
+            **base,  # type: ignore[arg-type]
+        )
     if chain.trusted:
-        return SignatureVerification(uid, Verdict.PASSED, SignatureReason.INTACT,
-                                     "intact, signer trusted", chain=chain.chain,
-                                     **base)  # type: ignore[arg-type]
+        return SignatureVerification(
+            uid,
+            Verdict.PASSED,
+            SignatureReason.INTACT,
+            "intact, signer trusted",
+            chain=chain.chain,
+            **base,  # type: ignore[arg-type]
+        )
     reason = {
         TrustReason.EXPIRED: SignatureReason.EXPIRED,
         TrustReason.NOT_YET_VALID: SignatureReason.SIGNED_OUTSIDE_VALIDITY,
@@ -277,14 +324,23 @@ def _judge_trust(ctx: _Context, uid: str, fields: dict[int, Element], cert: x509
         TrustReason.KEY_USAGE: SignatureReason.KEY_USAGE,
         TrustReason.BAD_CERTIFICATE: SignatureReason.UNSUPPORTED_CERTIFICATE,
     }.get(chain.reason, SignatureReason.UNTRUSTED_SIGNER)
-    return SignatureVerification(uid, Verdict.INDETERMINATE, reason,
-                                 f"intact, but {chain.message}",
-                                 **base)  # type: ignore[arg-type]
+    return SignatureVerification(
+        uid,
+        Verdict.INDETERMINATE,
+        reason,
+        f"intact, but {chain.message}",
+        **base,  # type: ignore[arg-type]
+    )
 
 
-def verify_part10(source: Part10File, trust: TrustContext, *, name: str,
-                  require_signature: bool = False,
-                  at: dt.datetime | None = None) -> FileVerification:
+def verify_part10(
+    source: Part10File,
+    trust: TrustContext,
+    *,
+    name: str,
+    require_signature: bool = False,
+    at: dt.datetime | None = None,
+) -> FileVerification:
     """Verify every signature of an already parsed file (see :func:`verify_file`)."""
     when = at or dt.datetime.now(dt.UTC)
     ctx = _Context(source, trust, when)
@@ -296,39 +352,63 @@ def verify_part10(source: Part10File, trust: TrustContext, *, name: str,
             if el.tag == DIGITAL_SIGNATURES_SEQUENCE:
                 for item in el.items or ():
                     results.append(_verify_guarded(ctx, site, item))
-    covered = {t for r in results if r.location == "" and r.verdict is not Verdict.FAILED
-               for t in r.signed_tags}
+    covered = {
+        t
+        for r in results
+        if r.location == "" and r.verdict is not Verdict.FAILED
+        for t in r.signed_tags
+    }
     structural = {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}
-    present = [e.tag for e in source.elements
-               if e.tag not in structural and e.tag & 0xFFFF != 0]
+    present = [e.tag for e in source.elements if e.tag not in structural and e.tag & 0xFFFF != 0]
     signed_tags = tuple(t for t in present if t in covered)
     unsigned = tuple(t for t in present if t not in covered)
     meta = source.meta
-    common = {"path": name, "signatures": tuple(results), "signed_tags": signed_tags,
-              "unsigned_tags": unsigned, "sop_instance_uid": meta.sop_instance_uid,
-              "sop_class_uid": meta.sop_class_uid,
-              "transfer_syntax_uid": meta.transfer_syntax_uid}
+    common = {
+        "path": name,
+        "signatures": tuple(results),
+        "signed_tags": signed_tags,
+        "unsigned_tags": unsigned,
+        "sop_instance_uid": meta.sop_instance_uid,
+        "sop_class_uid": meta.sop_class_uid,
+        "transfer_syntax_uid": meta.transfer_syntax_uid,
+    }
     if not results:
-        return FileVerification(verdict=Verdict.INDETERMINATE, reason=FileReason.NO_SIGNATURE,
-                                message="no digital signature: integrity cannot be proven",
-                                **common)  # type: ignore[arg-type]
+        return FileVerification(
+            verdict=Verdict.INDETERMINATE,
+            reason=FileReason.NO_SIGNATURE,
+            message="no digital signature: integrity cannot be proven",
+            **common,  # type: ignore[arg-type]
+        )
     verdict = Verdict.combine(r.verdict for r in results)
     if verdict is Verdict.FAILED:
         bad = next(r for r in results if r.verdict is Verdict.FAILED)
-        return FileVerification(verdict=verdict, reason=FileReason.SIGNATURE_FAILED,
-                                message=bad.message, **common)  # type: ignore[arg-type]
+        return FileVerification(
+            verdict=verdict,
+            reason=FileReason.SIGNATURE_FAILED,
+            message=bad.message,
+            **common,  # type: ignore[arg-type]
+        )
     if require_signature and not top_level:
-        return FileVerification(verdict=Verdict.INDETERMINATE,
-                                reason=FileReason.NO_TOP_LEVEL_SIGNATURE,
-                                message="signatures only inside sequence items; a top-level "
-                                        "signature is required", **common)  # type: ignore[arg-type]
+        return FileVerification(
+            verdict=Verdict.INDETERMINATE,
+            reason=FileReason.NO_TOP_LEVEL_SIGNATURE,
+            message="signatures only inside sequence items; a top-level signature is required",
+            **common,  # type: ignore[arg-type]
+        )
     if verdict is Verdict.INDETERMINATE:
         bad = next(r for r in results if r.verdict is Verdict.INDETERMINATE)
-        return FileVerification(verdict=verdict, reason=FileReason.SIGNATURE_INDETERMINATE,
-                                message=bad.message, **common)  # type: ignore[arg-type]
-    return FileVerification(verdict=Verdict.PASSED, reason=None,
-                            message=f"{len(results)} signature(s) intact and trusted",
-                            **common)  # type: ignore[arg-type]
+        return FileVerification(
+            verdict=verdict,
+            reason=FileReason.SIGNATURE_INDETERMINATE,
+            message=bad.message,
+            **common,  # type: ignore[arg-type]
+        )
+    return FileVerification(
+        verdict=Verdict.PASSED,
+        reason=None,
+        message=f"{len(results)} signature(s) intact and trusted",
+        **common,  # type: ignore[arg-type]
+    )
 
 
 @contextmanager
@@ -384,8 +464,7 @@ def verify_file(
     label = name or (os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>")
     with _seekable(src, label) as fh:
         parsed = parse_part10(fh, name=label)
-        return verify_part10(parsed, trust, name=label, require_signature=require_signature,
-                             at=at)
+        return verify_part10(parsed, trust, name=label, require_signature=require_signature, at=at)
 
 
 def verify_path(path: Path, trust: TrustContext, **kwargs: object) -> FileVerification:
@@ -393,8 +472,16 @@ def verify_path(path: Path, trust: TrustContext, **kwargs: object) -> FileVerifi
     try:
         return verify_file(path, trust, **kwargs)  # type: ignore[arg-type]
     except MalformedDicomError as exc:
-        return FileVerification(path=str(path), verdict=Verdict.INDETERMINATE,
-                                reason=FileReason.NOT_DICOM, message=exc.message)
+        return FileVerification(
+            path=str(path),
+            verdict=Verdict.INDETERMINATE,
+            reason=FileReason.NOT_DICOM,
+            message=exc.message,
+        )
     except MediaError as exc:
-        return FileVerification(path=str(path), verdict=Verdict.INDETERMINATE,
-                                reason=FileReason.UNREADABLE, message=exc.message)
+        return FileVerification(
+            path=str(path),
+            verdict=Verdict.INDETERMINATE,
+            reason=FileReason.UNREADABLE,
+            message=exc.message,
+        )

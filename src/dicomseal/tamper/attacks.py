@@ -17,8 +17,7 @@ from dicomseal.errors import UsageError
 from dicomseal.forensics.snapshot import Instance
 from dicomseal.tamper.record import Change
 
-__all__ = ["add_executable", "add_instance", "change_pixels", "delete_instance",
-           "swap_instances"]
+__all__ = ["add_executable", "add_instance", "change_pixels", "delete_instance", "swap_instances"]
 
 #: What the ``extra-file`` attack writes: an autorun that starts a "viewer".
 AUTORUN_TEXT = "[autorun]\r\nopen=VIEWER.EXE\r\nicon=VIEWER.EXE,0\r\nlabel=PATIENT CD\r\n"
@@ -30,27 +29,38 @@ def _file(work: Path, rel: str) -> Path:
     return work.joinpath(*rel.split("/"))
 
 
-def swap_instances(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[
-        Change]:
+def swap_instances(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[Change]:
     """Exchange the contents of two instances of different series (DICOMDIR left as is)."""
     if len(instances) < 2:
         raise UsageError("swap needs at least two instances on the medium")
     a = rng.choice(list(instances))
-    others = [i for i in instances
-              if i.attrs.get("SeriesInstanceUID") != a.attrs.get("SeriesInstanceUID")]
+    others = [
+        i for i in instances if i.attrs.get("SeriesInstanceUID") != a.attrs.get("SeriesInstanceUID")
+    ]
     b = rng.choice(others or [i for i in instances if i.path != a.path])
     pa, pb = _file(work, a.path), _file(work, b.path)
     da, db = pa.read_bytes(), pb.read_bytes()
     pa.write_bytes(db)
     pb.write_bytes(da)
-    return [Change(a.path, "file-swapped", None, a.attrs.get("SOPInstanceUID"),
-                   b.attrs.get("SOPInstanceUID")),
-            Change(b.path, "file-swapped", None, b.attrs.get("SOPInstanceUID"),
-                   a.attrs.get("SOPInstanceUID"))]
+    return [
+        Change(
+            a.path,
+            "file-swapped",
+            None,
+            a.attrs.get("SOPInstanceUID"),
+            b.attrs.get("SOPInstanceUID"),
+        ),
+        Change(
+            b.path,
+            "file-swapped",
+            None,
+            b.attrs.get("SOPInstanceUID"),
+            a.attrs.get("SOPInstanceUID"),
+        ),
+    ]
 
 
-def delete_instance(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[
-        Change]:
+def delete_instance(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[Change]:
     """Remove one instance file."""
     if not instances:
         raise UsageError("delete needs an instance on the medium")
@@ -84,13 +94,12 @@ def _edit_block(ds: pydicom.Dataset, rng: random.Random) -> str:
     for r in range(r0, r0 + 8):
         for c in range(c0, c0 + 8):
             at = ((r * cols + c) * spp) * bpp
-            data[at:at + bpp] = value
+            data[at : at + bpp] = value
     ds.PixelData = bytes(data)
     return f"frame 0, rows {r0}-{r0 + 7}, columns {c0}-{c0 + 7} set to {top}"
 
 
-def change_pixels(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[
-        Change]:
+def change_pixels(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[Change]:
     """Overwrite an 8x8 block of one frame; header and file length unchanged."""
     if not instances:
         raise UsageError("pixel needs an instance on the medium")
@@ -114,8 +123,11 @@ def add_instance(work: Path, instances: Sequence[Instance], rng: random.Random) 
         new_uid = str(pydicom.uid.generate_uid())
     ds.SOPInstanceUID = new_uid
     ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(new_uid)
-    numbers = [int(i.attrs.get("InstanceNumber", "0") or 0) for i in instances
-               if i.attrs.get("SeriesInstanceUID") == model.attrs.get("SeriesInstanceUID")]
+    numbers = [
+        int(i.attrs.get("InstanceNumber", "0") or 0)
+        for i in instances
+        if i.attrs.get("SeriesInstanceUID") == model.attrs.get("SeriesInstanceUID")
+    ]
     ds.InstanceNumber = max(numbers, default=0) + 1
     _edit_block(ds, rng)
     target = _free_name(src.parent, src.name)
@@ -127,8 +139,10 @@ def add_instance(work: Path, instances: Sequence[Instance], rng: random.Random) 
 def add_executable(work: Path) -> list[Change]:
     """Add ``AUTORUN.INF`` and the ``VIEWER.EXE`` it starts at the top of the medium."""
     changes = []
-    for name, data in (("AUTORUN.INF", AUTORUN_TEXT.encode("ascii")),
-                       ("VIEWER.EXE", PROGRAM_BYTES)):
+    for name, data in (
+        ("AUTORUN.INF", AUTORUN_TEXT.encode("ascii")),
+        ("VIEWER.EXE", PROGRAM_BYTES),
+    ):
         target = work / name
         if target.exists():
             raise UsageError(f"{name} already exists on the medium")

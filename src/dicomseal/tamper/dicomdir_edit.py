@@ -28,8 +28,10 @@ __all__ = ["rewrite_dicomdir"]
 
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
 _OFFSET_KWS = ("OffsetOfTheNextDirectoryRecord", "OffsetOfReferencedLowerLevelDirectoryEntity")
-_ROOT_KWS = ("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity",
-             "OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity")
+_ROOT_KWS = (
+    "OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity",
+    "OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity",
+)
 
 
 def _tells(data: bytes) -> list[int]:

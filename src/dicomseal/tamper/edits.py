@@ -37,8 +37,7 @@ __all__ = [
 #: The careless editor's fingerprint: DCMTK 3.6.7 (what ``dcmodify`` writes by default).
 EDITOR_IMPLEMENTATION_UID = "1.2.276.0.7230010.3.0.3.6.7"
 EDITOR_VERSION_NAME = "OFFIS_DCMTK_367"
-_DATES_FOLLOWING_STUDY = ("SeriesDate", "AcquisitionDate", "ContentDate",
-                          "InstanceCreationDate")
+_DATES_FOLLOWING_STUDY = ("SeriesDate", "AcquisitionDate", "ContentDate", "InstanceCreationDate")
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, str]:
@@ -116,8 +115,10 @@ def edit_careless(path: Path, rel: str, sets: Mapping[str, str]) -> list[Change]
     ds = pydicom.dcmread(path)
     changes = _apply(ds, rel, sets)
     meta = ds.file_meta
-    for kw, value in (("ImplementationClassUID", EDITOR_IMPLEMENTATION_UID),
-                      ("ImplementationVersionName", EDITOR_VERSION_NAME)):
+    for kw, value in (
+        ("ImplementationClassUID", EDITOR_IMPLEMENTATION_UID),
+        ("ImplementationVersionName", EDITOR_VERSION_NAME),
+    ):
         before = text_of(meta.get(kw, ""))
         setattr(meta, kw, value)
         changes.append(Change(rel, "file-meta", kw, before, value))
@@ -134,8 +135,9 @@ def edit_careless(path: Path, rel: str, sets: Mapping[str, str]) -> list[Change]
     return changes
 
 
-def edit_consistent(path: Path, rel: str, sets: Mapping[str, str]) -> tuple[
-        list[Change], Dataset, Dataset]:
+def edit_consistent(
+    path: Path, rel: str, sets: Mapping[str, str]
+) -> tuple[list[Change], Dataset, Dataset]:
     """Byte-minimal edit with derived values kept consistent.
 
     Returns the changes and the dataset before and after (headers only), for the

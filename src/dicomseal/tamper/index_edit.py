@@ -37,8 +37,10 @@ class Edit:
     @classmethod
     def of(cls, before: Dataset, after: Dataset) -> Edit:
         """From the datasets read before and after the edit."""
+
         def text(ds: Dataset) -> dict[str, str]:
             return {e.keyword: text_of(e.value) for e in ds if e.keyword and e.VR != "SQ"}
+
         return cls(text(before), text(after))
 
 
@@ -85,10 +87,11 @@ def _sqlite(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
                 row = dict(zip(cols, values, strict=True))
                 for col, new in lookup.new_values(row).items():
                     qc = '"' + col.replace('"', '""') + '"'
-                    con.execute(f"UPDATE {q} SET {qc} = ? WHERE rowid = ?",  # noqa: S608
-                                (new, rowid))
-                    changes.append(Change(rel, "index-row", f"{table}.{col}",
-                                          str(row[col]), new))
+                    con.execute(
+                        f"UPDATE {q} SET {qc} = ? WHERE rowid = ?",  # noqa: S608
+                        (new, rowid),
+                    )
+                    changes.append(Change(rel, "index-row", f"{table}.{col}", str(row[col]), new))
         con.commit()
     finally:
         con.close()
@@ -101,8 +104,9 @@ def _xml(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
 
     def walk(elem: ET.Element, inherited: dict[str, str]) -> None:
         own: dict[str, str] = dict(elem.attrib)
-        leaf_children = {c.tag: c for c in elem
-                         if len(c) == 0 and not c.attrib and keyword_for(c.tag)}
+        leaf_children = {
+            c.tag: c for c in elem if len(c) == 0 and not c.attrib and keyword_for(c.tag)
+        }
         own.update({t: (c.text or "").strip() for t, c in leaf_children.items()})
         merged = {**inherited, **own}
         for col, new in lookup.new_values(merged).items():
@@ -110,8 +114,9 @@ def _xml(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
                 changes.append(Change(rel, "index-row", f"{elem.tag}@{col}", elem.attrib[col], new))
                 elem.set(col, new)
             elif col in leaf_children:
-                changes.append(Change(rel, "index-row", f"{elem.tag}/{col}",
-                                      leaf_children[col].text, new))
+                changes.append(
+                    Change(rel, "index-row", f"{elem.tag}/{col}", leaf_children[col].text, new)
+                )
                 leaf_children[col].text = new
         for child in elem:
             if len(child) or child.attrib:
@@ -142,8 +147,9 @@ def _csv(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
     return changes
 
 
-def rewrite_index(path: Path, rel: str, fmt: str, edits: Sequence[Edit]) -> tuple[
-        list[Change], str | None]:
+def rewrite_index(
+    path: Path, rel: str, fmt: str, edits: Sequence[Edit]
+) -> tuple[list[Change], str | None]:
     """Rewrite one index; returns the changes and a note when it cannot be rewritten."""
     lookup = _Lookup(edits)
     if fmt == "sqlite":

@@ -97,16 +97,15 @@ class TamperRecord:
             "source": self.source,
             "output": self.output,
             "sets": dict(self.sets),
-            "changes": [
-                {k: v for k, v in vars(c).items() if v is not None} for c in self.changes
-            ],
+            "changes": [{k: v for k, v in vars(c).items() if v is not None} for c in self.changes],
             "notes": list(self.notes),
         }
 
     def write(self, path: Path) -> None:
         """Write the JSON record to ``path``."""
-        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n",
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
 
 
 def record_path(out: Path) -> Path:

@@ -39,8 +39,9 @@ def _targets(snap: Snapshot, scope: Scope, rng: random.Random) -> list[Instance]
     return instances
 
 
-def _consistent(work: Path, snap: Snapshot, targets: Sequence[Instance],
-                sets: Mapping[str, str]) -> tuple[list[Change], list[str]]:
+def _consistent(
+    work: Path, snap: Snapshot, targets: Sequence[Instance], sets: Mapping[str, str]
+) -> tuple[list[Change], list[str]]:
     changes: list[Change] = []
     notes: list[str] = []
     after_by_path = {}
@@ -52,11 +53,15 @@ def _consistent(work: Path, snap: Snapshot, targets: Sequence[Instance],
             after_by_path[inst.path] = after
             edits.append(Edit.of(before, after))
     for ddir in snap.dicomdirs:
-        changes.extend(rewrite_dicomdir(work.joinpath(*ddir.path.split("/")), ddir.path,
-                                        ddir.folder, after_by_path))
+        changes.extend(
+            rewrite_dicomdir(
+                work.joinpath(*ddir.path.split("/")), ddir.path, ddir.folder, after_by_path
+            )
+        )
     for index in snap.indexes:
-        c, note = rewrite_index(work.joinpath(*index.path.split("/")), index.path,
-                                index.format, edits)
+        c, note = rewrite_index(
+            work.joinpath(*index.path.split("/")), index.path, index.format, edits
+        )
         changes.extend(c)
         if note:
             notes.append(note)
@@ -67,14 +72,22 @@ def _labels(snap: Snapshot) -> IsoLabels:
     if snap.iso is None:
         return IsoLabels()
     ids = snap.iso.identifiers
-    return IsoLabels(volume=ids.get("volume_identifier", "") or "DICOMSEAL",
-                     application=ids.get("application_identifier", ""),
-                     preparer=ids.get("preparer_identifier", ""),
-                     publisher=ids.get("publisher_identifier", ""))
+    return IsoLabels(
+        volume=ids.get("volume_identifier", "") or "DICOMSEAL",
+        application=ids.get("application_identifier", ""),
+        preparer=ids.get("preparer_identifier", ""),
+        publisher=ids.get("publisher_identifier", ""),
+    )
 
 
-def _apply(mode: TamperMode, work: Path, snap: Snapshot, scope: Scope,
-           sets: Mapping[str, str], rng: random.Random) -> tuple[list[Change], list[str]]:
+def _apply(
+    mode: TamperMode,
+    work: Path,
+    snap: Snapshot,
+    scope: Scope,
+    sets: Mapping[str, str],
+    rng: random.Random,
+) -> tuple[list[Change], list[str]]:
     instances = sorted(snap.instances, key=lambda i: i.path)
     if mode is TamperMode.CARELESS:
         changes: list[Change] = []
@@ -156,8 +169,15 @@ def tamper_medium(
         write_output(work, out_path, _labels(snap))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    record = TamperRecord(mode=mode, scope=scope, seed=seed, source=str(media),
-                          output=str(out_path), sets=sets, changes=tuple(changes),
-                          notes=tuple(notes))
+    record = TamperRecord(
+        mode=mode,
+        scope=scope,
+        seed=seed,
+        source=str(media),
+        output=str(out_path),
+        sets=sets,
+        changes=tuple(changes),
+        notes=tuple(notes),
+    )
     record.write(record_path(out_path))
     return record

@@ -29,8 +29,12 @@ from dicomseal.tamper.workspace import IsoLabels, master_iso
 __all__ = ["VENDOR_LABELS", "IndexFormat", "build_vendor_medium"]
 
 #: Volume labels of the synthetic burner.
-VENDOR_LABELS = IsoLabels(volume="PATIENT_CD", application="SYNTHETIC CR BURNER 2.1",
-                          preparer="SAMPLE GENERAL HOSPITAL", publisher="DICOMSEAL SAMPLES")
+VENDOR_LABELS = IsoLabels(
+    volume="PATIENT_CD",
+    application="SYNTHETIC CR BURNER 2.1",
+    preparer="SAMPLE GENERAL HOSPITAL",
+    publisher="DICOMSEAL SAMPLES",
+)
 
 
 class IndexFormat(enum.Enum):
@@ -55,19 +59,40 @@ def _write_sqlite(path: Path, instances: list[Instance]) -> None:
             "CREATE TABLE study (study_uid TEXT PRIMARY KEY, patient_id TEXT, study_date TEXT,"
             " accession TEXT, institution TEXT, patient_age TEXT, study_description TEXT);"
             "CREATE TABLE image (sop_uid TEXT PRIMARY KEY, study_uid TEXT, series_uid TEXT,"
-            " modality TEXT, file_path TEXT);")
+            " modality TEXT, file_path TEXT);"
+        )
         for i in instances:
-            con.execute("INSERT OR IGNORE INTO patient VALUES (?,?,?,?)",
-                        (_a(i, "PatientID"), _a(i, "PatientName"), _a(i, "PatientBirthDate"),
-                         _a(i, "PatientSex")))
-            con.execute("INSERT OR IGNORE INTO study VALUES (?,?,?,?,?,?,?)",
-                        (_a(i, "StudyInstanceUID"), _a(i, "PatientID"), _a(i, "StudyDate"),
-                         _a(i, "AccessionNumber"), _a(i, "InstitutionName"),
-                         _a(i, "PatientAge"), _a(i, "StudyDescription")))
-            con.execute("INSERT INTO image VALUES (?,?,?,?,?)",
-                        (_a(i, "SOPInstanceUID"), _a(i, "StudyInstanceUID"),
-                         _a(i, "SeriesInstanceUID"), _a(i, "Modality"),
-                         i.path.replace("/", "\\")))
+            con.execute(
+                "INSERT OR IGNORE INTO patient VALUES (?,?,?,?)",
+                (
+                    _a(i, "PatientID"),
+                    _a(i, "PatientName"),
+                    _a(i, "PatientBirthDate"),
+                    _a(i, "PatientSex"),
+                ),
+            )
+            con.execute(
+                "INSERT OR IGNORE INTO study VALUES (?,?,?,?,?,?,?)",
+                (
+                    _a(i, "StudyInstanceUID"),
+                    _a(i, "PatientID"),
+                    _a(i, "StudyDate"),
+                    _a(i, "AccessionNumber"),
+                    _a(i, "InstitutionName"),
+                    _a(i, "PatientAge"),
+                    _a(i, "StudyDescription"),
+                ),
+            )
+            con.execute(
+                "INSERT INTO image VALUES (?,?,?,?,?)",
+                (
+                    _a(i, "SOPInstanceUID"),
+                    _a(i, "StudyInstanceUID"),
+                    _a(i, "SeriesInstanceUID"),
+                    _a(i, "Modality"),
+                    i.path.replace("/", "\\"),
+                ),
+            )
         con.commit()
     finally:
         con.close()
@@ -80,24 +105,48 @@ def _write_xml(path: Path, instances: list[Instance]) -> None:
     for i in instances:
         pid = _a(i, "PatientID")
         if pid not in patients:
-            patients[pid] = ET.SubElement(root, "Patient", {
-                "PatientID": pid, "PatientName": _a(i, "PatientName"),
-                "BirthDate": _a(i, "PatientBirthDate"), "Sex": _a(i, "PatientSex")})
+            patients[pid] = ET.SubElement(
+                root,
+                "Patient",
+                {
+                    "PatientID": pid,
+                    "PatientName": _a(i, "PatientName"),
+                    "BirthDate": _a(i, "PatientBirthDate"),
+                    "Sex": _a(i, "PatientSex"),
+                },
+            )
         suid = _a(i, "StudyInstanceUID")
         if suid not in studies:
-            studies[suid] = ET.SubElement(patients[pid], "Study", {
-                "StudyInstanceUID": suid, "StudyDate": _a(i, "StudyDate"),
-                "AccessionNumber": _a(i, "AccessionNumber"),
-                "Institution": _a(i, "InstitutionName"), "Age": _a(i, "PatientAge")})
-        ET.SubElement(studies[suid], "Image", {"SOPInstanceUID": _a(i, "SOPInstanceUID"),
-                                               "File": i.path})
+            studies[suid] = ET.SubElement(
+                patients[pid],
+                "Study",
+                {
+                    "StudyInstanceUID": suid,
+                    "StudyDate": _a(i, "StudyDate"),
+                    "AccessionNumber": _a(i, "AccessionNumber"),
+                    "Institution": _a(i, "InstitutionName"),
+                    "Age": _a(i, "PatientAge"),
+                },
+            )
+        ET.SubElement(
+            studies[suid], "Image", {"SOPInstanceUID": _a(i, "SOPInstanceUID"), "File": i.path}
+        )
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
 def _write_csv(path: Path, instances: list[Instance]) -> None:
-    cols = ("PatientID", "PatientName", "PatientBirthDate", "PatientSex", "PatientAge",
-            "StudyInstanceUID", "StudyDate", "AccessionNumber", "InstitutionName",
-            "SOPInstanceUID")
+    cols = (
+        "PatientID",
+        "PatientName",
+        "PatientBirthDate",
+        "PatientSex",
+        "PatientAge",
+        "StudyInstanceUID",
+        "StudyDate",
+        "AccessionNumber",
+        "InstitutionName",
+        "SOPInstanceUID",
+    )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([*cols, "FilePath"])
@@ -125,9 +174,13 @@ def build_vendor_medium(
         raise UsageError("output exists; refusing to overwrite", path=str(out_path))
     tmp = Path(tempfile.mkdtemp(prefix="dicomseal-vendor-"))
     try:
-        files = write_sample_studies(tmp / "src", series_per_study=series_per_study,
-                                     instances_per_series=instances_per_series, rows=rows,
-                                     cols=cols)
+        files = write_sample_studies(
+            tmp / "src",
+            series_per_study=series_per_study,
+            instances_per_series=instances_per_series,
+            rows=rows,
+            cols=cols,
+        )
         fs = FileSet()
         for f in files:
             fs.add(f)
@@ -135,9 +188,11 @@ def build_vendor_medium(
         medium.mkdir()
         fs.write(medium)
         instances = sorted(take_snapshot(FolderSource(medium)).instances, key=lambda i: i.path)
-        writer = {IndexFormat.SQLITE: ("INDEX.DB", _write_sqlite),
-                  IndexFormat.XML: ("INDEX.XML", _write_xml),
-                  IndexFormat.CSV: ("INDEX.CSV", _write_csv)}.get(index)
+        writer = {
+            IndexFormat.SQLITE: ("INDEX.DB", _write_sqlite),
+            IndexFormat.XML: ("INDEX.XML", _write_xml),
+            IndexFormat.CSV: ("INDEX.CSV", _write_csv),
+        }.get(index)
         if writer is not None:
             name, write = writer
             write(medium / name, instances)

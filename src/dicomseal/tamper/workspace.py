@@ -22,8 +22,13 @@ __all__ = ["IsoLabels", "extract_medium", "master_iso", "write_output"]
 class IsoLabels:
     """Volume descriptor identifiers a mastering tool writes (ECMA-119 §8.4)."""
 
-    def __init__(self, volume: str = "DICOMSEAL", application: str = "DICOMSEAL TAMPER",
-                 preparer: str = "", publisher: str = "") -> None:
+    def __init__(
+        self,
+        volume: str = "DICOMSEAL",
+        application: str = "DICOMSEAL TAMPER",
+        preparer: str = "",
+        publisher: str = "",
+    ) -> None:
         self.volume = volume
         self.application = application
         self.preparer = preparer
@@ -54,8 +59,9 @@ def extract_medium(location: str | Path, dest: Path) -> tuple[list[str], list[st
 
 
 def _iso_name(name: str, used: set[str], *, is_dir: bool) -> str:
-    stem, _, ext = name.upper().rpartition(".") if "." in name and not is_dir else (
-        name.upper(), "", "")
+    stem, _, ext = (
+        name.upper().rpartition(".") if "." in name and not is_dir else (name.upper(), "", "")
+    )
     stem = re.sub(r"[^A-Z0-9_]", "_", stem)[:8] or "_"
     ext = re.sub(r"[^A-Z0-9_]", "_", ext)[:3]
     base = f"{stem}.{ext}" if ext else stem
@@ -76,11 +82,18 @@ def master_iso(folder: Path, out: Path, labels: IsoLabels) -> None:
     so, as most burners do).
     """
     iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=3, vol_ident=labels.volume[:32],
-            app_ident_str=labels.application[:128], preparer_ident_str=labels.preparer[:128],
-            pub_ident_str=labels.publisher[:128], rock_ridge="1.09", joliet=3)
+    iso.new(
+        interchange_level=3,
+        vol_ident=labels.volume[:32],
+        app_ident_str=labels.application[:128],
+        preparer_ident_str=labels.preparer[:128],
+        pub_ident_str=labels.publisher[:128],
+        rock_ridge="1.09",
+        joliet=3,
+    )
     handles = []
     try:
+
         def add(dir_path: Path, iso_dir: str, joliet_dir: str) -> None:
             used: set[str] = set()
             for child in sorted(dir_path.iterdir(), key=lambda p: p.name):
@@ -95,8 +108,13 @@ def master_iso(folder: Path, out: Path, labels: IsoLabels) -> None:
                 else:
                     fh = child.open("rb")
                     handles.append(fh)
-                    iso.add_fp(fh, child.stat().st_size, iso_path + ";1", rr_name=child.name,
-                               joliet_path=joliet_path)
+                    iso.add_fp(
+                        fh,
+                        child.stat().st_size,
+                        iso_path + ";1",
+                        rr_name=child.name,
+                        joliet_path=joliet_path,
+                    )
 
         add(folder, "", "")
         iso.write(str(out))

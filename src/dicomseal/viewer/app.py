@@ -119,14 +119,19 @@ def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
         "detail_complete": integ.detail_complete,
         "red_flags": st.integrity.red_flags_for(inst.path),
         "changes": [
-            {"keyword": c.keyword, "signed": c.signed, "found": c.found, "kind": c.kind,
-             "signed_text": c.signed_text, "found_text": c.found_text}
+            {
+                "keyword": c.keyword,
+                "signed": c.signed,
+                "found": c.found,
+                "kind": c.kind,
+                "signed_text": c.signed_text,
+                "found_text": c.found_text,
+            }
             for c in integ.changes
         ],
         "frames_changed": list(integ.frames_changed),
         "overlay": [
-            {"keyword": k, "label": _LABELS[k], **_shown_json(inst.shown[k])}
-            for k in DEMOGRAPHICS
+            {"keyword": k, "label": _LABELS[k], **_shown_json(inst.shown[k])} for k in DEMOGRAPHICS
         ],
     }
 
@@ -155,9 +160,7 @@ async def series_page(request: Request) -> Response:
     series = st.catalog.series(series_id)
     if series is None:
         return _not_found(request)
-    study = next(
-        (t for p in st.catalog.patients for t in p.studies if series in t.series), None
-    )
+    study = next((t for p in st.catalog.patients for t in p.studies if series in t.series), None)
     payload = json.dumps(_series_payload(st, series_id)).replace("<", "\\u003c")
     return _page(request, "series.html", series=series, study=study, payload=payload)
 

@@ -53,9 +53,7 @@ def _is_red_flag(severity: str) -> bool:
     return name in _SEVERITIES and _SEVERITIES.index(name) >= _SEVERITIES.index(RED_FLAG)
 
 
-def from_forensic_report(
-    report: ForensicReport, *, reasons: Sequence[str] = ()
-) -> MediumIntegrity:
+def from_forensic_report(report: ForensicReport, *, reasons: Sequence[str] = ()) -> MediumIntegrity:
     """GREY integrity of an unsigned medium from a forensic report.
 
     Parameters

@@ -303,8 +303,10 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
         hidden = [p for p in _scan_files(source) if p not in referenced]
         if hidden:
             # A DICOMDIR must not be able to hide an instance from the viewer.
-            problems.append(f"{len(hidden)} instance file(s) on the medium are not referenced "
-                            "by the DICOMDIR; they are listed anyway")
+            problems.append(
+                f"{len(hidden)} instance file(s) on the medium are not referenced "
+                "by the DICOMDIR; they are listed anyway"
+            )
             files = files + hidden
     instances: list[CatalogInstance] = []
     for path in files[:MAX_INSTANCES]:
@@ -389,9 +391,7 @@ def _group(
         )
         for n, (key, studies) in enumerate(sorted(by_patient.items()))
     )
-    instance_index = {
-        i.id: i for s in series_index.values() for i in s.instances
-    }
+    instance_index = {i.id: i for s in series_index.values() for i in s.instances}
     return Catalog(
         patients=patients,
         from_dicomdir=from_dicomdir,

@@ -30,6 +30,7 @@ from dicomseal.viewer.png import encode_png
 
 __all__ = ["DecodedFrame", "FrameRenderer", "Window", "apply_window"]
 
+
 @dataclass(frozen=True)
 class Window:
     """A linear VOI window (PS3.3 §C.11.2.1.2): centre and width in modality units."""

@@ -74,10 +74,8 @@ def certificate_details(
     if chain.chain:
         path = tuple(c.subject.rfc4514_string() for c in chain.chain)
     else:
-        path = (signer.subject.rfc4514_string(),
-                *(c.subject.rfc4514_string() for c in carried))
-    macs = sorted({s.mac_algorithm for f in result.files for s in f.signatures
-                   if s.mac_algorithm})
+        path = (signer.subject.rfc4514_string(), *(c.subject.rfc4514_string() for c in carried))
+    macs = sorted({s.mac_algorithm for f in result.files for s in f.signatures if s.mac_algorithm})
     signed_instances = sum(1 for f in result.files if f.signatures)
     check = result.manifest
     signed_scope = [
@@ -88,8 +86,9 @@ def certificate_details(
         "institution, study and series UIDs) and a digest per frame of pixel data",
     ]
     if signed_instances:
-        signed_scope.append(f"{signed_instances} instances also carry their own PS3.15 "
-                            "digital signature")
+        signed_scope.append(
+            f"{signed_instances} instances also carry their own PS3.15 digital signature"
+        )
     unsigned_scope = [f"{SIGNATURE_PATH}: the detached CMS signature itself"]
     unsigned_scope += [f"added after signing: {p}" for p in check.added[:50]]
     if not chain.trusted:
@@ -103,8 +102,10 @@ def certificate_details(
         chain=path,
         trusted=chain.trusted,
         signed_at=_when(check.signing_time) or (check.created or None),
-        mac_algorithm=("manifest: SHA-256 digests, CMS SignedData (RFC 5652)"
-                       + (f"; instances: {', '.join(macs)} (PS3.15)" if macs else "")),
+        mac_algorithm=(
+            "manifest: SHA-256 digests, CMS SignedData (RFC 5652)"
+            + (f"; instances: {', '.join(macs)} (PS3.15)" if macs else "")
+        ),
         signed_scope=tuple(signed_scope),
         unsigned_scope=tuple(unsigned_scope),
     )
@@ -141,8 +142,12 @@ def _changed_instance(change: FileChange) -> InstanceIntegrity:
     elif change.frames and all(c.keyword == "PixelData" for c in changes):
         label = "ALTERED: pixel data changed"
     return InstanceIntegrity(
-        change.path, IntegrityState.RED, label, changes=changes,
-        frames_changed=change.frames, detail_complete=complete,
+        change.path,
+        IntegrityState.RED,
+        label,
+        changes=changes,
+        frames_changed=change.frames,
+        detail_complete=complete,
     )
 
 
@@ -156,16 +161,23 @@ def _instance(
     if v.path in changes:
         return _changed_instance(changes[v.path])
     if v.path in added:
-        return InstanceIntegrity(v.path, IntegrityState.RED,
-                                 "ALTERED: not on the signed medium (added)",
-                                 detail_complete=False)
+        return InstanceIntegrity(
+            v.path,
+            IntegrityState.RED,
+            "ALTERED: not on the signed medium (added)",
+            detail_complete=False,
+        )
     if v.verdict is Verdict.FAILED:
-        return InstanceIntegrity(v.path, IntegrityState.RED,
-                                 "ALTERED: its digital signature does not verify",
-                                 detail_complete=False)
+        return InstanceIntegrity(
+            v.path,
+            IntegrityState.RED,
+            "ALTERED: its digital signature does not verify",
+            detail_complete=False,
+        )
     if v.path in uncovered:
-        return InstanceIntegrity(v.path, IntegrityState.GREY,
-                                 "Not covered by a trusted signature: cannot be verified")
+        return InstanceIntegrity(
+            v.path, IntegrityState.GREY, "Not covered by a trusted signature: cannot be verified"
+        )
     return InstanceIntegrity(v.path, IntegrityState.GREEN, green_label)
 
 
@@ -216,13 +228,12 @@ def from_media_verification(
     changes = {c.path: c for c in result.manifest.changed}
     added, uncovered = set(result.manifest.added), set(result.uncovered)
     green_label = f"Signed by {signer}, intact" if signer else "Intact"
-    instances = {
-        v.path: _instance(v, changes, added, uncovered, green_label) for v in result.files
-    }
+    instances = {v.path: _instance(v, changes, added, uncovered, green_label) for v in result.files}
     findings = (*(_finding(f) for f in result.findings), *extra_findings)
     headline = _headline(result, signer)
-    instances = {path: _with_red_flags(inst, headline, findings)
-                 for path, inst in instances.items()}
+    instances = {
+        path: _with_red_flags(inst, headline, findings) for path, inst in instances.items()
+    }
     reasons = [result.message]
     if result.manifest.present and result.manifest.message not in result.message:
         reasons.append(result.manifest.message)

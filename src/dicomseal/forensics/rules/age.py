@@ -43,20 +43,34 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             continue
         m = _AS.match(raw)
         if m is None:
-            yield Finding("patient-age-malformed", Severity.LOW, (inst.path,),
-                          f"PatientAge {raw!r} is not an AS value", freeze({"PatientAge": raw}))
+            yield Finding(
+                "patient-age-malformed",
+                Severity.LOW,
+                (inst.path,),
+                f"PatientAge {raw!r} is not an AS value",
+                freeze({"PatientAge": raw}),
+            )
             continue
         birth = parse_da(inst.attrs.get("PatientBirthDate", ""))
         on = parse_da(inst.attrs.get("StudyDate", "")) or parse_da(
-            inst.attrs.get("AcquisitionDate", "") or inst.attrs.get("ContentDate", ""))
+            inst.attrs.get("AcquisitionDate", "") or inst.attrs.get("ContentDate", "")
+        )
         if birth is None or on is None:
             continue
         stated, unit = int(m.group(1)), m.group(2)
         expected = age_in(unit, birth, on)
         if abs(expected - stated) > 1:
             yield Finding(
-                "patient-age-mismatch", Severity.MEDIUM, (inst.path,),
+                "patient-age-mismatch",
+                Severity.MEDIUM,
+                (inst.path,),
                 f"PatientAge {raw} but birth date and study date give {expected:03d}{unit}",
-                freeze({"PatientAge": raw, "PatientBirthDate": birth.isoformat(),
-                        "StudyDate": on.isoformat(), "expected": f"{expected:03d}{unit}"}),
+                freeze(
+                    {
+                        "PatientAge": raw,
+                        "PatientBirthDate": birth.isoformat(),
+                        "StudyDate": on.isoformat(),
+                        "expected": f"{expected:03d}{unit}",
+                    }
+                ),
             )

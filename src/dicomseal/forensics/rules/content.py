@@ -22,10 +22,31 @@ from dicomseal.media.source import EntryAnomaly
 
 __all__ = ["EXECUTABLE_SUFFIXES", "check"]
 
-EXECUTABLE_SUFFIXES = (".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".vbs", ".vbe", ".js",
-                       ".jse", ".wsf", ".ps1", ".msi", ".dll", ".sh", ".jar", ".lnk", ".hta")
-_LEAVES = {EntryAnomaly.SYMLINK_LEAVES_MEDIUM, EntryAnomaly.PATH_TRAVERSAL,
-           EntryAnomaly.ABSOLUTE_PATH}
+EXECUTABLE_SUFFIXES = (
+    ".exe",
+    ".com",
+    ".bat",
+    ".cmd",
+    ".scr",
+    ".pif",
+    ".vbs",
+    ".vbe",
+    ".js",
+    ".jse",
+    ".wsf",
+    ".ps1",
+    ".msi",
+    ".dll",
+    ".sh",
+    ".jar",
+    ".lnk",
+    ".hta",
+)
+_LEAVES = {
+    EntryAnomaly.SYMLINK_LEAVES_MEDIUM,
+    EntryAnomaly.PATH_TRAVERSAL,
+    EntryAnomaly.ABSOLUTE_PATH,
+}
 
 
 def _program_kind(path: str, head: bytes) -> str | None:
@@ -48,39 +69,69 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if entry.anomalies:
             leaves = bool(_LEAVES.intersection(entry.anomalies))
             yield Finding(
-                "unsafe-entry", Severity.CRITICAL if leaves else Severity.HIGH, (entry.path,),
-                f"{entry.path}: " + ", ".join(a.value for a in entry.anomalies)
-                + " (never opened)",
-                freeze({"anomalies": [a.value for a in entry.anomalies],
-                        "link_target": entry.link_target}),
+                "unsafe-entry",
+                Severity.CRITICAL if leaves else Severity.HIGH,
+                (entry.path,),
+                f"{entry.path}: " + ", ".join(a.value for a in entry.anomalies) + " (never opened)",
+                freeze(
+                    {
+                        "anomalies": [a.value for a in entry.anomalies],
+                        "link_target": entry.link_target,
+                    }
+                ),
             )
     for path, reason in sorted(snap.unreadable.items()):
-        yield Finding("malformed-instance", Severity.MEDIUM, (path,),
-                      f"{path} cannot be parsed", freeze({"reason": reason}))
+        yield Finding(
+            "malformed-instance",
+            Severity.MEDIUM,
+            (path,),
+            f"{path} cannot be parsed",
+            freeze({"reason": reason}),
+        )
     for inst in snap.instances:
         if inst.problems:
-            yield Finding("malformed-element", Severity.MEDIUM, (inst.path,),
-                          f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
-                          freeze({"problems": list(inst.problems)}))
+            yield Finding(
+                "malformed-element",
+                Severity.MEDIUM,
+                (inst.path,),
+                f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
+                freeze({"problems": list(inst.problems)}),
+            )
     for index in snap.indexes:
         if index.error:
-            yield Finding("vendor-index-unreadable", Severity.LOW, (index.path,),
-                          f"{index.path} looks like a {index.format} index but cannot be read",
-                          freeze({"reason": index.error}))
+            yield Finding(
+                "vendor-index-unreadable",
+                Severity.LOW,
+                (index.path,),
+                f"{index.path} looks like a {index.format} index but cannot be read",
+                freeze({"reason": index.error}),
+            )
     index_paths = {i.path for i in snap.indexes}
     for other in snap.others:
         name = other.path.rsplit("/", 1)[-1].lower()
         kind = _program_kind(other.path, other.head)
         if name == "autorun.inf":
             text = other.head.decode("latin-1", "replace")
-            yield Finding("autorun-file", Severity.MEDIUM, (other.path,),
-                          f"{other.path} starts a program when the disc is inserted",
-                          freeze({"head": text[:200]}))
+            yield Finding(
+                "autorun-file",
+                Severity.MEDIUM,
+                (other.path,),
+                f"{other.path} starts a program when the disc is inserted",
+                freeze({"head": text[:200]}),
+            )
         elif kind is not None:
-            yield Finding("executable-file", Severity.MEDIUM, (other.path,),
-                          f"{other.path} is a program ({kind})",
-                          freeze({"kind": kind, "size": other.size}))
+            yield Finding(
+                "executable-file",
+                Severity.MEDIUM,
+                (other.path,),
+                f"{other.path} is a program ({kind})",
+                freeze({"kind": kind, "size": other.size}),
+            )
         elif other.path not in index_paths and other.problem is None:
-            yield Finding("other-file", Severity.INFO, (other.path,),
-                          f"{other.path} is neither DICOM nor a recognised index",
-                          freeze({"size": other.size}))
+            yield Finding(
+                "other-file",
+                Severity.INFO,
+                (other.path,),
+                f"{other.path} is neither DICOM nor a recognised index",
+                freeze({"size": other.size}),
+            )

@@ -19,8 +19,14 @@ from dicomseal.forensics.values import parse_da
 
 __all__ = ["check"]
 
-_DATES = ("PatientBirthDate", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate",
-          "InstanceCreationDate")
+_DATES = (
+    "PatientBirthDate",
+    "StudyDate",
+    "SeriesDate",
+    "AcquisitionDate",
+    "ContentDate",
+    "InstanceCreationDate",
+)
 _LATER = ("SeriesDate", "AcquisitionDate", "ContentDate")
 
 
@@ -34,17 +40,25 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 continue
             value = parse_da(raw)
             if value is None:
-                yield Finding("date-malformed", Severity.LOW, (inst.path,),
-                              f"{kw} {raw!r} is not a DA value", freeze({kw: raw}))
+                yield Finding(
+                    "date-malformed",
+                    Severity.LOW,
+                    (inst.path,),
+                    f"{kw} {raw!r} is not a DA value",
+                    freeze({kw: raw}),
+                )
             else:
                 parsed[kw] = value
         study = parsed.get("StudyDate")
         birth = parsed.get("PatientBirthDate")
         if study and birth and birth > study:
-            yield Finding("birth-after-study", Severity.HIGH, (inst.path,),
-                          "PatientBirthDate is after StudyDate",
-                          freeze({"PatientBirthDate": birth.isoformat(),
-                                  "StudyDate": study.isoformat()}))
+            yield Finding(
+                "birth-after-study",
+                Severity.HIGH,
+                (inst.path,),
+                "PatientBirthDate is after StudyDate",
+                freeze({"PatientBirthDate": birth.isoformat(), "StudyDate": study.isoformat()}),
+            )
         if study is None:
             continue
         for kw in _LATER:
@@ -52,10 +66,18 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             if other is None:
                 continue
             if study > other:
-                yield Finding("study-after-acquisition", Severity.MEDIUM, (inst.path,),
-                              f"StudyDate is after {kw}",
-                              freeze({"StudyDate": study.isoformat(), kw: other.isoformat()}))
+                yield Finding(
+                    "study-after-acquisition",
+                    Severity.MEDIUM,
+                    (inst.path,),
+                    f"StudyDate is after {kw}",
+                    freeze({"StudyDate": study.isoformat(), kw: other.isoformat()}),
+                )
             elif (other - study).days > 1:
-                yield Finding("study-long-before-acquisition", Severity.LOW, (inst.path,),
-                              f"StudyDate is {(other - study).days} days before {kw}",
-                              freeze({"StudyDate": study.isoformat(), kw: other.isoformat()}))
+                yield Finding(
+                    "study-long-before-acquisition",
+                    Severity.LOW,
+                    (inst.path,),
+                    f"StudyDate is {(other - study).days} days before {kw}",
+                    freeze({"StudyDate": study.isoformat(), kw: other.isoformat()}),
+                )

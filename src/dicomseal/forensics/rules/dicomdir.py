@@ -23,10 +23,17 @@ from dicomseal.media.source import check_member_path
 __all__ = ["IDENTITY_KEYS", "check"]
 
 #: Keys whose disagreement is a strong red flag.
-IDENTITY_KEYS = frozenset({
-    "PatientName", "PatientID", "PatientBirthDate", "StudyInstanceUID", "StudyDate",
-    "AccessionNumber", "SeriesInstanceUID",
-})
+IDENTITY_KEYS = frozenset(
+    {
+        "PatientName",
+        "PatientID",
+        "PatientBirthDate",
+        "StudyInstanceUID",
+        "StudyDate",
+        "AccessionNumber",
+        "SeriesInstanceUID",
+    }
+)
 _REFERENCED = {
     "ReferencedSOPInstanceUIDInFile": ("SOPInstanceUID", Severity.HIGH),
     "ReferencedSOPClassUIDInFile": ("SOPClassUID", Severity.HIGH),
@@ -46,27 +53,38 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             if inst is None:
                 continue
             if not leaf.in_use:
-                yield Finding("dicomdir-inactive-record", Severity.LOW, (ddir.path, inst.path),
-                              f"record for {inst.path} is marked inactive")
+                yield Finding(
+                    "dicomdir-inactive-record",
+                    Severity.LOW,
+                    (ddir.path, inst.path),
+                    f"record for {inst.path} is marked inactive",
+                )
             for (level, kw), recorded in leaf.keys.items():
                 actual = inst.attrs.get(kw)
                 if actual is None or not recorded or same_value(kw, recorded, actual):
                     continue
                 sev = Severity.HIGH if kw in IDENTITY_KEYS else Severity.MEDIUM
                 yield Finding(
-                    "dicomdir-key-mismatch", sev, (ddir.path, inst.path),
+                    "dicomdir-key-mismatch",
+                    sev,
+                    (ddir.path, inst.path),
                     f"{kw} in the DICOMDIR {level} record differs from {inst.path}",
-                    freeze({"keyword": kw, "level": level, "dicomdir": recorded,
-                            "instance": actual}),
+                    freeze(
+                        {"keyword": kw, "level": level, "dicomdir": recorded, "instance": actual}
+                    ),
                 )
             for ref_kw, (kw, sev) in _REFERENCED.items():
                 ref_value = leaf.referenced.get(ref_kw)
-                actual_value = (inst.meta.get(kw) if kw == "TransferSyntaxUID"
-                                else inst.attrs.get(kw))
+                actual_value = (
+                    inst.meta.get(kw) if kw == "TransferSyntaxUID" else inst.attrs.get(kw)
+                )
                 if ref_value and actual_value and ref_value != actual_value:
                     yield Finding(
-                        "dicomdir-reference-mismatch", sev, (ddir.path, inst.path),
+                        "dicomdir-reference-mismatch",
+                        sev,
+                        (ddir.path, inst.path),
                         f"{ref_kw} in the DICOMDIR differs from {inst.path}",
-                        freeze({"keyword": ref_kw, "dicomdir": ref_value,
-                                "instance": actual_value}),
+                        freeze(
+                            {"keyword": ref_kw, "dicomdir": ref_value, "instance": actual_value}
+                        ),
                     )

@@ -25,11 +25,28 @@ __all__ = ["check", "outliers"]
 
 _PATIENT = ("PatientName", "PatientBirthDate", "PatientSex")
 _STUDY_HIGH = ("PatientID", "PatientName", "PatientBirthDate", "StudyDate", "AccessionNumber")
-_STUDY_MEDIUM = ("PatientSex", "PatientAge", "StudyTime", "StudyID", "InstitutionName",
-                 "ReferringPhysicianName", "StudyDescription")
-_SERIES = ("Modality", "SeriesNumber", "SeriesDate", "Manufacturer", "ManufacturerModelName",
-           "DeviceSerialNumber", "StationName", "SoftwareVersions", "InstitutionName",
-           "SpecificCharacterSet", "TimezoneOffsetFromUTC")
+_STUDY_MEDIUM = (
+    "PatientSex",
+    "PatientAge",
+    "StudyTime",
+    "StudyID",
+    "InstitutionName",
+    "ReferringPhysicianName",
+    "StudyDescription",
+)
+_SERIES = (
+    "Modality",
+    "SeriesNumber",
+    "SeriesDate",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "DeviceSerialNumber",
+    "StationName",
+    "SoftwareVersions",
+    "InstitutionName",
+    "SpecificCharacterSet",
+    "TimezoneOffsetFromUTC",
+)
 
 
 def _norm(value: str) -> str:
@@ -70,10 +87,18 @@ def _check_groups(
             counts, paths = outliers(members, kw)
             if paths:
                 yield Finding(
-                    f"{level}-attribute-inconsistent", severity, tuple(paths),
+                    f"{level}-attribute-inconsistent",
+                    severity,
+                    tuple(paths),
                     f"{kw} differs between instances of one {level} ({key} {key_value})",
-                    freeze({"keyword": kw, "entity": key, "entity_value": key_value,
-                            "values": dict(counts)}),
+                    freeze(
+                        {
+                            "keyword": kw,
+                            "entity": key,
+                            "entity_value": key_value,
+                            "values": dict(counts),
+                        }
+                    ),
                 )
 
 
@@ -81,9 +106,13 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Entity-level agreement across instances."""
     patients = _group(snap, "PatientID")
     if len(patients) > 1:
-        yield Finding("multiple-patients", Severity.INFO, (),
-                      f"{len(patients)} Patient IDs on one medium",
-                      freeze({"patient_ids": sorted(patients)}))
+        yield Finding(
+            "multiple-patients",
+            Severity.INFO,
+            (),
+            f"{len(patients)} Patient IDs on one medium",
+            freeze({"patient_ids": sorted(patients)}),
+        )
     yield from _check_groups(snap, "StudyInstanceUID", "study", _STUDY_HIGH, Severity.HIGH)
     yield from _check_groups(snap, "StudyInstanceUID", "study", _STUDY_MEDIUM, Severity.MEDIUM)
     yield from _check_groups(snap, "PatientID", "patient", _PATIENT, Severity.MEDIUM)

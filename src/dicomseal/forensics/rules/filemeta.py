@@ -30,27 +30,49 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         for meta_kw, ds_kw, code in pairs:
             m, d = inst.meta.get(meta_kw), inst.attrs.get(ds_kw)
             if m and d and m != d:
-                yield Finding(code, Severity.HIGH, (inst.path,),
-                              f"{meta_kw} in the file meta differs from {ds_kw}",
-                              freeze({"meta": m, "dataset": d}))
+                yield Finding(
+                    code,
+                    Severity.HIGH,
+                    (inst.path,),
+                    f"{meta_kw} in the file meta differs from {ds_kw}",
+                    freeze({"meta": m, "dataset": d}),
+                )
         probe = inst.probe
         if probe.meta_error:
-            yield Finding("meta-unparsable", Severity.MEDIUM, (inst.path,),
-                          f"file meta cannot be walked: {probe.meta_error}")
+            yield Finding(
+                "meta-unparsable",
+                Severity.MEDIUM,
+                (inst.path,),
+                f"file meta cannot be walked: {probe.meta_error}",
+            )
             continue
         ts = inst.meta.get("TransferSyntaxUID", "")
         if probe.dataset_explicit_vr is not None and ts:
             declared_explicit = ts != _IMPLICIT
             if declared_explicit != probe.dataset_explicit_vr:
-                yield Finding("meta-transfer-syntax-mismatch", Severity.HIGH, (inst.path,),
-                              "dataset encoding contradicts the declared transfer syntax",
-                              freeze({"TransferSyntaxUID": ts,
-                                      "explicit_vr_found": probe.dataset_explicit_vr}))
+                yield Finding(
+                    "meta-transfer-syntax-mismatch",
+                    Severity.HIGH,
+                    (inst.path,),
+                    "dataset encoding contradicts the declared transfer syntax",
+                    freeze(
+                        {"TransferSyntaxUID": ts, "explicit_vr_found": probe.dataset_explicit_vr}
+                    ),
+                )
         if probe.declared_group_length is None:
-            yield Finding("meta-group-length-missing", Severity.LOW, (inst.path,),
-                          "(0002,0000) File Meta Information Group Length is absent")
+            yield Finding(
+                "meta-group-length-missing",
+                Severity.LOW,
+                (inst.path,),
+                "(0002,0000) File Meta Information Group Length is absent",
+            )
         elif probe.declared_group_length != probe.actual_group_length:
-            yield Finding("meta-group-length-wrong", Severity.MEDIUM, (inst.path,),
-                          "(0002,0000) does not match the length of the file meta",
-                          freeze({"declared": probe.declared_group_length,
-                                  "actual": probe.actual_group_length}))
+            yield Finding(
+                "meta-group-length-wrong",
+                Severity.MEDIUM,
+                (inst.path,),
+                "(0002,0000) does not match the length of the file meta",
+                freeze(
+                    {"declared": probe.declared_group_length, "actual": probe.actual_group_length}
+                ),
+            )

@@ -62,7 +62,9 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         for path, diffs in sorted(differing.items()):
             weak = set(diffs) <= _WEAK
             yield Finding(
-                "writer-fingerprint-outlier", Severity.LOW if weak else Severity.MEDIUM, (path,),
+                "writer-fingerprint-outlier",
+                Severity.LOW if weak else Severity.MEDIUM,
+                (path,),
                 f"{path} was written differently from its study siblings: "
                 + ", ".join(sorted(diffs)),
                 freeze({"StudyInstanceUID": study_uid, "features": diffs}),

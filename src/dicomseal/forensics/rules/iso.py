@@ -32,18 +32,19 @@ def _outliers(snap: Snapshot) -> Iterator[Finding]:
     if len(dates) < 3:
         return
     ordered = sorted(dates.values())
-    best = max(
-        (sum(1 for d in ordered if start <= d <= start + _HOUR), start) for start in ordered
-    )
+    best = max((sum(1 for d in ordered if start <= d <= start + _HOUR), start) for start in ordered)
     count, start = best
     if count * 5 < len(ordered) * 4:
         return
     for path, when in sorted(dates.items()):
         if when > start + _HOUR + _DAY:
-            yield Finding("iso-record-date-outlier", Severity.MEDIUM, (path,),
-                          f"{path} was recorded long after the other files",
-                          freeze({"recorded": when.isoformat(),
-                                  "others_from": start.isoformat()}))
+            yield Finding(
+                "iso-record-date-outlier",
+                Severity.MEDIUM,
+                (path,),
+                f"{path} was recorded long after the other files",
+                freeze({"recorded": when.isoformat(), "others_from": start.isoformat()}),
+            )
 
 
 def check(snap: Snapshot) -> Iterator[Finding]:
@@ -51,22 +52,38 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     if snap.iso is None:
         return
     iso = snap.iso
-    yield Finding("iso-volume-info", Severity.INFO, (), "ISO 9660 volume identifiers",
-                  freeze({**dict(iso.identifiers),
-                          "created": iso.volume_created.isoformat()
-                          if iso.volume_created else None}))
+    yield Finding(
+        "iso-volume-info",
+        Severity.INFO,
+        (),
+        "ISO 9660 volume identifiers",
+        freeze(
+            {
+                **dict(iso.identifiers),
+                "created": iso.volume_created.isoformat() if iso.volume_created else None,
+            }
+        ),
+    )
     for path, when in sorted(iso.record_dates.items()):
         inst = snap.instance(path)
         if inst is not None:
             study = parse_da(inst.attrs.get("StudyDate", ""))
             if study is not None and when.date() < study - _DAY:
-                yield Finding("iso-record-before-study", Severity.MEDIUM, (path,),
-                              f"{path} was recorded on the disc before its StudyDate",
-                              freeze({"recorded": when.isoformat(),
-                                      "StudyDate": study.isoformat()}))
+                yield Finding(
+                    "iso-record-before-study",
+                    Severity.MEDIUM,
+                    (path,),
+                    f"{path} was recorded on the disc before its StudyDate",
+                    freeze({"recorded": when.isoformat(), "StudyDate": study.isoformat()}),
+                )
         if iso.volume_created is not None and when > iso.volume_created + _DAY:
-            yield Finding("iso-volume-before-record", Severity.LOW, (path,),
-                          "the volume creation date is before this file's record date",
-                          freeze({"recorded": when.isoformat(),
-                                  "volume_created": iso.volume_created.isoformat()}))
+            yield Finding(
+                "iso-volume-before-record",
+                Severity.LOW,
+                (path,),
+                "the volume creation date is before this file's record date",
+                freeze(
+                    {"recorded": when.isoformat(), "volume_created": iso.volume_created.isoformat()}
+                ),
+            )
     yield from _outliers(snap)

@@ -25,39 +25,61 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Findings about referenced-but-missing and present-but-unreferenced files."""
     if not snap.dicomdirs:
         if snap.instances:
-            yield Finding("no-dicomdir", Severity.LOW, (),
-                          "DICOM instances but no DICOMDIR (PS3.10 media need one)",
-                          freeze({"instances": len(snap.instances)}))
+            yield Finding(
+                "no-dicomdir",
+                Severity.LOW,
+                (),
+                "DICOM instances but no DICOMDIR (PS3.10 media need one)",
+                freeze({"instances": len(snap.instances)}),
+            )
         return
     if len(snap.dicomdirs) > 1:
-        yield Finding("nested-dicomdir", Severity.INFO, tuple(d.path for d in snap.dicomdirs),
-                      f"{len(snap.dicomdirs)} DICOMDIR files (several file-sets)")
+        yield Finding(
+            "nested-dicomdir",
+            Severity.INFO,
+            tuple(d.path for d in snap.dicomdirs),
+            f"{len(snap.dicomdirs)} DICOMDIR files (several file-sets)",
+        )
     referenced: set[str] = set()
     for ddir in snap.dicomdirs:
         for leaf in ddir.tree.leaves:
             raw = leaf_path(ddir.folder, leaf.file_id)
             norm, anomalies = check_member_path(raw)
             if anomalies:
-                yield Finding("dicomdir-path-traversal", Severity.CRITICAL, (ddir.path,),
-                              f"Referenced File ID leaves the medium: {raw}",
-                              freeze({"file_id": list(leaf.file_id)}))
+                yield Finding(
+                    "dicomdir-path-traversal",
+                    Severity.CRITICAL,
+                    (ddir.path,),
+                    f"Referenced File ID leaves the medium: {raw}",
+                    freeze({"file_id": list(leaf.file_id)}),
+                )
                 continue
             found = snap.lookup(norm)
             if found is None:
-                yield Finding("dicomdir-referenced-missing", Severity.HIGH, (ddir.path, norm),
-                              f"DICOMDIR references {norm}, which is not on the medium",
-                              freeze({"file_id": list(leaf.file_id),
-                                      "in_use": leaf.in_use}))
+                yield Finding(
+                    "dicomdir-referenced-missing",
+                    Severity.HIGH,
+                    (ddir.path, norm),
+                    f"DICOMDIR references {norm}, which is not on the medium",
+                    freeze({"file_id": list(leaf.file_id), "in_use": leaf.in_use}),
+                )
                 continue
             referenced.add(found)
             if snap.instance(found) is None:
                 reason = snap.unreadable.get(found, "not a DICOM Part 10 instance")
-                yield Finding("dicomdir-referenced-not-dicom", Severity.HIGH,
-                              (ddir.path, found),
-                              f"DICOMDIR references {found}, which is not a readable instance",
-                              freeze({"reason": reason}))
+                yield Finding(
+                    "dicomdir-referenced-not-dicom",
+                    Severity.HIGH,
+                    (ddir.path, found),
+                    f"DICOMDIR references {found}, which is not a readable instance",
+                    freeze({"reason": reason}),
+                )
     for inst in snap.instances:
         if inst.path not in referenced:
-            yield Finding("unreferenced-instance", Severity.MEDIUM, (inst.path,),
-                          f"{inst.path} is a DICOM instance that no DICOMDIR references",
-                          freeze({"SOPInstanceUID": inst.attrs.get("SOPInstanceUID", "")}))
+            yield Finding(
+                "unreferenced-instance",
+                Severity.MEDIUM,
+                (inst.path,),
+                f"{inst.path} is a DICOM instance that no DICOMDIR references",
+                freeze({"SOPInstanceUID": inst.attrs.get("SOPInstanceUID", "")}),
+            )

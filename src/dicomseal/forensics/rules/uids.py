@@ -66,24 +66,35 @@ def _toolkit(uid: str) -> str | None:
 def _per_instance(inst: Instance) -> Iterator[Finding]:
     for kw, uid in inst.uids.items():
         if len(uid) > 64 or not _UID.match(uid):
-            yield Finding("uid-malformed", Severity.LOW, (inst.path,),
-                          f"{kw} is not a valid UID", freeze({kw: uid}))
+            yield Finding(
+                "uid-malformed",
+                Severity.LOW,
+                (inst.path,),
+                f"{kw} is not a valid UID",
+                freeze({kw: uid}),
+            )
     sop = inst.uids.get("SOPInstanceUID", "")
     manufacturer = inst.attrs.get("Manufacturer", "").upper()
     toolkit = _toolkit(sop)
     for vendor, root in VENDOR_ROOTS.items():
         if re.search(rf"\b{vendor}\b", manufacturer) and toolkit:
-            yield Finding("uid-root-toolkit", Severity.LOW, (inst.path,),
-                          f"Manufacturer {manufacturer!r} but SOP Instance UID from {toolkit}",
-                          freeze({"SOPInstanceUID": sop, "vendor_root": root}))
+            yield Finding(
+                "uid-root-toolkit",
+                Severity.LOW,
+                (inst.path,),
+                f"Manufacturer {manufacturer!r} but SOP Instance UID from {toolkit}",
+                freeze({"SOPInstanceUID": sop, "vendor_root": root}),
+            )
     when = uid_timestamp(sop)
-    day = parse_da(inst.attrs.get("ContentDate", "")) or parse_da(
-        inst.attrs.get("StudyDate", ""))
+    day = parse_da(inst.attrs.get("ContentDate", "")) or parse_da(inst.attrs.get("StudyDate", ""))
     if when is not None and day is not None and abs((when.date() - day).days) > 1:
-        yield Finding("uid-timestamp-vs-date", Severity.LOW, (inst.path,),
-                      "SOP Instance UID embeds a creation time far from the instance's date",
-                      freeze({"SOPInstanceUID": sop, "uid_time": when.isoformat(),
-                              "date": day.isoformat()}))
+        yield Finding(
+            "uid-timestamp-vs-date",
+            Severity.LOW,
+            (inst.path,),
+            "SOP Instance UID embeds a creation time far from the instance's date",
+            freeze({"SOPInstanceUID": sop, "uid_time": when.isoformat(), "date": day.isoformat()}),
+        )
 
 
 def check(snap: Snapshot) -> Iterator[Finding]:

@@ -39,16 +39,29 @@ def _compare(
             continue
         if key == "PatientID" and kw not in _PATIENT_FIELDS:
             continue
-        bad = [m.path for m in members
-               if m.attrs.get(kw) is not None and not same_value(kw, recorded, m.attrs[kw])]
+        bad = [
+            m.path
+            for m in members
+            if m.attrs.get(kw) is not None and not same_value(kw, recorded, m.attrs[kw])
+        ]
         if bad:
-            actual = sorted({members[0].attrs.get(kw, "")} | {
-                m.attrs.get(kw, "") for m in members if m.path in bad})
+            actual = sorted(
+                {members[0].attrs.get(kw, "")}
+                | {m.attrs.get(kw, "") for m in members if m.path in bad}
+            )
             yield Finding(
-                "vendor-index-mismatch", Severity.HIGH, (index.path, *bad),
+                "vendor-index-mismatch",
+                Severity.HIGH,
+                (index.path, *bad),
                 f"{kw} in {index.path} ({rec.origin}) differs from the DICOM instance(s)",
-                freeze({"keyword": kw, "index": recorded, "instances": actual,
-                        "key": {key: rec.fields[key]}}),
+                freeze(
+                    {
+                        "keyword": kw,
+                        "index": recorded,
+                        "instances": actual,
+                        "key": {key: rec.fields[key]},
+                    }
+                ),
             )
 
 
@@ -64,7 +77,9 @@ def _check_path(
         if found is not None:
             if found != inst.path:
                 yield Finding(
-                    "vendor-index-path-mismatch", Severity.HIGH, (index.path, found, inst.path),
+                    "vendor-index-path-mismatch",
+                    Severity.HIGH,
+                    (index.path, found, inst.path),
                     f"{index.path} says {rec.fields['SOPInstanceUID']} is {found}, "
                     f"but it is in {inst.path}",
                     freeze({"index_path": raw, "instance_path": inst.path}),
@@ -90,9 +105,13 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
         if key == "SOPInstanceUID":
             seen_sops.add(value)
         if not members:
-            yield Finding("vendor-index-orphan", Severity.MEDIUM, (index.path,),
-                          f"{index.path} ({rec.origin}) lists {key} {value}, "
-                          "which no instance has", freeze({key: value}))
+            yield Finding(
+                "vendor-index-orphan",
+                Severity.MEDIUM,
+                (index.path,),
+                f"{index.path} ({rec.origin}) lists {key} {value}, which no instance has",
+                freeze({key: value}),
+            )
             continue
         yield from _compare(index, rec, key, members)
         if key == "SOPInstanceUID":
@@ -101,10 +120,13 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
         for inst in snap.instances:
             sop = inst.attrs.get("SOPInstanceUID", "")
             if sop and sop not in seen_sops:
-                yield Finding("vendor-index-missing-instance", Severity.MEDIUM,
-                              (index.path, inst.path),
-                              f"{inst.path} is not listed in {index.path}",
-                              freeze({"SOPInstanceUID": sop}))
+                yield Finding(
+                    "vendor-index-missing-instance",
+                    Severity.MEDIUM,
+                    (index.path, inst.path),
+                    f"{inst.path} is not listed in {index.path}",
+                    freeze({"SOPInstanceUID": sop}),
+                )
 
 
 def check(snap: Snapshot) -> Iterator[Finding]:

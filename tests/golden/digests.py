@@ -13,7 +13,6 @@ Regenerate (only when a digest change is intended and documented)::
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
 import json
@@ -24,6 +23,7 @@ from typing import Any
 
 from dicomseal.errors import DicomSealError
 from dicomseal.media.digests import digest_instance
+from dicomseal.media.manifest import InstanceRecord
 from dicomseal.samples import write_sample_studies
 
 HERE = Path(__file__).resolve().parent
@@ -43,12 +43,14 @@ def _plain(value: Any) -> Any:
 
 
 def fingerprint(path: Path) -> str:
-    """SHA-256 of the canonical JSON of the file's digests, or ``refused: <reason>``."""
+    """SHA-256 of the file's manifest record (plus size and SHA-256), or ``refused: ...``."""
     try:
         digests = digest_instance(str(path))
     except DicomSealError as exc:
         return f"refused: {type(exc).__name__}"
-    canonical = json.dumps(_plain(dataclasses.asdict(digests)), sort_keys=True)
+    record = InstanceRecord.from_digests(digests).to_json()
+    record |= {"size": digests.size, "sha256": digests.sha256}
+    canonical = json.dumps(_plain(record), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

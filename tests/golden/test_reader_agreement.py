@@ -1,8 +1,9 @@
 """Differential test: every Part 10 reader of dicomseal accepts and refuses the same bytes.
 
-Today two walkers read instances (hazmat.elements for signing and the MAC, media.digests
-for the manifest). Where they disagree, ``media create`` refuses a file that ``sign``
-accepts. Known disagreements are strict expected failures: fixing one flips its test.
+Signing and the MAC stream (hazmat.elements) and the manifest digests (media.digests) must
+refuse exactly the same files, or ``media create`` refuses a file that ``sign`` accepts (as it
+did while media.digests had a walker of its own). Any known disagreement is listed in KNOWN as
+a strict expected failure, so that fixing it flips its test.
 """
 
 from __future__ import annotations
@@ -68,8 +69,9 @@ CASES = {
     "nested-17": part10(nested_sequences(17)),
     "truncated": part10(_el(0x0010, 0x0010, b"PN", b"DOE^JOHN"))[:-3],
 }
-#: Known disagreements (architecture review 2, §1.4.2): fixed when one reader serves both.
-KNOWN = {"nested-17": "media.digests counts each nesting level twice (limit 16, not 32)"}
+#: Known disagreements: none since media.digests reads through hazmat.elements (it counted
+#: each nesting level twice before, refusing 17 levels that signing accepted).
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

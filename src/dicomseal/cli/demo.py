@@ -45,6 +45,10 @@ def demo_command(out: Path, force: bool) -> int:
     attribute with its signed and found values), checks that an untrusted signer is
     INDETERMINATE, and shows that the same edit on an unsigned CD leaves no red flag.
     Exit 0 when every verdict is the one the scenario requires, 1 otherwise.
+
+    \b
+    Example:
+      dicomseal demo --out demo-out
     """
     console = out_console()
     console.print(f"dicomseal demo in {out}/ (TEST-ONLY keys, synthetic patients)")

@@ -59,6 +59,11 @@ def experiment(out: Path, workers: int | None, doc: Path | None, full: bool, for
     `media verify` on the signed ones.
     Writes OUT/results.json, OUT/results.md and OUT/detection.png.
     Exit codes: 0 written; 2 usage; 4 I/O error.
+
+    \b
+    Examples:
+      dicomseal experiment --out experiment-out
+      dicomseal experiment --out experiment-out --full --doc docs/study.md
     """
     result = run_experiment(
         out,

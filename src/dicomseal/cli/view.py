@@ -57,6 +57,12 @@ def view(
     The medium is verified first (signed manifest and instance signatures, or the forensic
     red flags when it is unsigned); every page then shows the verdict. The server listens
     on 127.0.0.1 only and keeps no access log.
+
+    \b
+    Exit codes: 0 the server stopped normally; 2 usage; 4 the medium cannot be read.
+    Examples:
+      dicomseal view /media/cdrom --trust partner-ca.pem --open
+      dicomseal view patient.iso --trust partner-ca.pem --port 8080
     """
     import uvicorn
 

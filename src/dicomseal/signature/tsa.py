@@ -124,7 +124,7 @@ def accept_response(response: bytes, request: TimestampRequest) -> bytes:
         algorithm = imprint["hash_algorithm"]["algorithm"].native
         hashed = imprint["hashed_message"].native
         nonce = info["nonce"].native
-        token_der = token.dump()
+        token_der = bytes(token.dump())
     except TsaError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -24,6 +24,7 @@ from dicomseal.cli.options import (
     load_trust,
     out_console,
     parse_at,
+    strict_option,
     trust_options,
 )
 from dicomseal.media.create import CreateOptions, create_medium
@@ -226,6 +227,7 @@ def create_command(
     help="Worker processes (default: CPU cores, at most 2).",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
+@strict_option
 @format_option
 def verify_command(
     medium: Path,
@@ -234,6 +236,7 @@ def verify_command(
     at_: str | None,
     workers: int | None,
     verbose: bool,
+    strict: bool,
     fmt: str,
 ) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
@@ -254,7 +257,7 @@ def verify_command(
     """
     return verify_and_render(
         medium,
-        load_trust(trust, untrusted),
+        load_trust(trust, untrusted, strict=strict),
         at=parse_at(at_),
         fmt=fmt,
         workers=workers,

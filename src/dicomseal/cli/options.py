@@ -23,6 +23,7 @@ __all__ = [
     "load_credentials",
     "out_console",
     "parse_at",
+    "strict_option",
     "trust_options",
 ]
 
@@ -59,6 +60,16 @@ def trust_options(f: F) -> F:
     return f
 
 
+def strict_option(f: F) -> F:
+    """``--strict``: weak MAC algorithms (MD5, SHA-1, RIPEMD-160) make a signature INDETERMINATE."""
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse weak MAC algorithms (MD5, SHA-1, RIPEMD-160): such signatures are "
+        "INDETERMINATE (reason weak-mac-algorithm) instead of PASSED with a warning.",
+    )(f)
+
+
 def format_option(f: F) -> F:
     """``--format text|json``."""
     return click.option(
@@ -71,9 +82,11 @@ def format_option(f: F) -> F:
     )(f)
 
 
-def load_trust(trust: tuple[Path, ...], untrusted: tuple[Path, ...]) -> TrustContext:
-    """Load trust anchors and intermediates given on the command line."""
-    return TrustContext.load(trust, untrusted)
+def load_trust(
+    trust: tuple[Path, ...], untrusted: tuple[Path, ...], *, strict: bool = False
+) -> TrustContext:
+    """Load trust anchors and intermediates given on the command line (``--strict`` too)."""
+    return TrustContext.load(trust, untrusted, refuse_weak_mac=strict)
 
 
 def parse_at(value: str | None) -> dt.datetime | None:

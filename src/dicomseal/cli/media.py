@@ -18,6 +18,8 @@ from rich.progress import (
 )
 
 from dicomseal.cli.options import (
+    allow_incomplete_chain_option,
+    check_before_signing,
     err_console,
     format_option,
     load_credentials,
@@ -118,6 +120,7 @@ def media_group() -> None:
     help="Intermediate certificates to embed in the manifest "
     "signature so receivers can build the chain; repeatable.",
 )
+@allow_incomplete_chain_option
 @click.option(
     "--profile",
     type=click.Choice([p.value for p in MediaProfile]),
@@ -160,6 +163,7 @@ def create_command(
     key: Path,
     cert: Path,
     chain: tuple[Path, ...],
+    allow_incomplete_chain: bool,
     profile: str,
     label: str,
     fileset_id: str | None,
@@ -174,7 +178,9 @@ def create_command(
     Every instance is signed (PS3.15, Creator RSA profile for RSA keys) and placed
     under DICOM/ with conformant File IDs; DICOMDIR, README.TXT and INDEX.HTM are
     written; every file goes into the signed manifest. Instances already in Explicit VR
-    Little Endian keep their bytes and existing signatures.
+    Little Endian keep their bytes and existing signatures. The credentials are checked
+    first (validity, key match, end entity, key usage, key strength): a medium that
+    receivers would refuse is never written (exit 2).
 
     \b
     Examples:
@@ -188,6 +194,7 @@ def create_command(
         credentials = type(credentials)(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
+    check_before_signing(credentials, cert, allow_incomplete_chain=allow_incomplete_chain)
     options = CreateOptions(
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         profile=MediaProfile(profile),

@@ -29,15 +29,15 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
-from dicomseal.media.create import CreateOptions, create_medium
-from dicomseal.media.inputs import MediaProfile
-from dicomseal.media.source import open_media
-from dicomseal.media.verify import verify_media
-from dicomseal.report.media import media_document, render_creation_text, render_media_text
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
 
-__all__ = ["default_workers", "media_group", "verify_and_render"]
+__all__ = ["PROFILES", "default_workers", "media_group", "verify_and_render"]
+
+#: Values of :class:`dicomseal.media.inputs.MediaProfile`, spelled out so that the pre-flight
+#: of ``media create`` runs before pydicom and the media stack are imported (a test keeps
+#: the two lists equal).
+PROFILES = ("STD-GEN-CD", "STD-GEN-DVD-JPEG", "STD-GEN-USB-JPEG")
 
 _STAGES = {
     "prepare": "reading sources",
@@ -123,8 +123,8 @@ def media_group() -> None:
 @allow_incomplete_chain_option
 @click.option(
     "--profile",
-    type=click.Choice([p.value for p in MediaProfile]),
-    default=MediaProfile.STD_GEN_CD.value,
+    type=click.Choice(PROFILES),
+    default=PROFILES[0],
     show_default=True,
     help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
     "Explicit VR Little Endian (compressed inputs are decompressed).",
@@ -195,6 +195,10 @@ def create_command(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
     check_before_signing(credentials, cert, allow_incomplete_chain=allow_incomplete_chain)
+    from dicomseal.media.create import CreateOptions, create_medium
+    from dicomseal.media.inputs import MediaProfile
+    from dicomseal.report.media import render_creation_text
+
     options = CreateOptions(
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         profile=MediaProfile(profile),
@@ -286,6 +290,10 @@ def verify_and_render(
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
+    from dicomseal.media.source import open_media
+    from dicomseal.media.verify import verify_media
+    from dicomseal.report.media import media_document, render_media_text
+
     with open_media(medium) as source, _progress() as progress:
         task = progress.add_task("verifying", total=None)
 

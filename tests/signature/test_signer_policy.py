@@ -367,6 +367,9 @@ def test_strong_mac_has_no_warning_even_strict(pki: TestPki, native: Path, tmp_p
 def test_weak_mac_on_a_medium_every_surface(pki: TestPki, native: Path, tmp_path: Path) -> None:
     """``media verify`` JSON/text and the viewer banner carry the warning; --strict marks the
     instance INDETERMINATE while the SHA-256 manifest still covers the file."""
+    from starlette.testclient import TestClient
+
+    from dicomseal.viewer.app import create_app
     from dicomseal.viewer.assess import assess_medium
 
     out = tmp_path / "medium"
@@ -388,8 +391,12 @@ def test_weak_mac_on_a_medium_every_surface(pki: TestPki, native: Path, tmp_path
     assert {f["verdict"] for f in sdoc["files"]} == {"INDETERMINATE"}
     with open_media(out) as source:
         integrity = assess_medium(source, [pki.root.cert, pki.intermediate.cert], workers=1)
-    assert integrity.verdict is Verdict.PASSED
-    assert any("SHA1" in w for w in integrity.warnings), integrity.warnings
+        assert integrity.verdict is Verdict.PASSED
+        assert any("SHA1" in w for w in integrity.warnings), integrity.warnings
+        client = TestClient(create_app(source, integrity, allowed_hosts=("testserver",)))
+        page = client.get("/").text
+    banner = page[page.index('id="verdict-banner"') : page.index("</header>")]
+    assert 'data-testid="banner-warnings"' in banner and "SHA1 is weak" in banner
 
 
 def test_strict_is_offered_by_every_verifying_command() -> None:

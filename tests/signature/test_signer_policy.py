@@ -27,6 +27,7 @@ from dicomseal.hazmat.raw import MacAlgorithm
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
+from dicomseal.pacs.verification import instance_verdicts
 from dicomseal.signature import SigningCredentials, TrustContext, sign_file, verify_file
 from dicomseal.signature.status import SignatureVerification, TrustReason
 from dicomseal.verdict import Verdict
@@ -397,6 +398,10 @@ def test_weak_mac_on_a_medium_every_surface(pki: TestPki, native: Path, tmp_path
         page = client.get("/").text
     banner = page[page.index('id="verdict-banner"') : page.index("</header>")]
     assert 'data-testid="banner-warnings"' in banner and "SHA1 is weak" in banner
+    with open_media(out) as source:  # import: the medium notes of dicomseal.import/1
+        media = verify_media(source, TrustContext.load([pki.root.cert, pki.intermediate.cert]))
+    notes = instance_verdicts(media, [f.path for f in media.files]).notes
+    assert any(n.startswith("warning: weak-mac-algorithm: MAC algorithm SHA1") for n in notes)
 
 
 def test_strict_is_offered_by_every_verifying_command() -> None:

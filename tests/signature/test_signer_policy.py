@@ -408,3 +408,64 @@ def test_strict_is_offered_by_every_verifying_command() -> None:
     for command in (["verify"], ["media", "verify"], ["view"], ["import"]):
         run = run_cli_inprocess(*command, "--help")
         assert "--strict" in run.stdout, command
+
+
+def _intermediate(root: Issuer, subject: x509.Name, constraints: x509.NameConstraints) -> Issuer:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=300))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ku(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root.key.public_key()), False
+        )
+        .add_extension(constraints, critical=True)
+        .sign(root.key, hashes.SHA256())
+    )
+    return Issuer(key, cert)
+
+
+@pytest.mark.parametrize(("org", "expected"), [("Clinic A", Verdict.PASSED), ("Clinic B", None)])
+def test_intermediate_name_constraints_apply_to_the_signer(
+    org: str, expected: Verdict | None, native: Path, tmp_path: Path
+) -> None:
+    """A constrained issuing CA under an unconstrained root, the usual organisation PKI."""
+    root = make_root()
+    inter = _intermediate(
+        root, _name("TEST ONLY Clinic A Issuing CA"), x509.NameConstraints([_dn("Clinic A")], None)
+    )
+    leaf = make_leaf(inter, subject=_name("Signer", org=org))
+    signed = sign_with(leaf, native, tmp_path / "signed.dcm")
+    result = verify_file(signed, TrustContext(anchors=(root.cert,), intermediates=(inter.cert,)))
+    sig = result.signatures[0]
+    if expected is Verdict.PASSED:
+        assert sig.verdict is Verdict.PASSED, sig.message
+    else:
+        assert (sig.verdict, sig.reason.value) == (
+            Verdict.INDETERMINATE,
+            "name-constraints-violated",
+        ), sig.message
+        assert "Clinic A Issuing CA" in sig.message
+
+
+def test_self_issued_intermediate_is_exempt_but_the_leaf_is_not() -> None:
+    """RFC 5280 §6.1.3 (b): constraints skip self-issued intermediates (key rollover)."""
+    from dicomseal.signature.signer_policy import name_constraint_problems
+
+    signers_only = x509.DirectoryName(_name("Signer"))  # C=DK, O=Clinic A, CN=Signer
+    root = make_root(x509.NameConstraints([signers_only], None))
+    rollover = _intermediate(  # subject == issuer (the root's name, outside): exempt
+        root, root.cert.subject, x509.NameConstraints(None, [_dn("Nobody")])
+    )
+    good = make_leaf(rollover, subject=_name("Signer", org="Clinic A"))
+    bad = make_leaf(rollover, subject=_name("Signer", org="Clinic B"))
+    assert name_constraint_problems([good.cert, rollover.cert, root.cert]) == ()
+    (problem,) = name_constraint_problems([bad.cert, rollover.cert, root.cert])
+    assert problem.code.value == "name-constraints-violated"

@@ -150,6 +150,10 @@ DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 #: case -> (leaf options, expected reason)
 REFUSED: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "ca-leaf": (lambda: {"ca": True, "key_usage": _ku(cert_sign=True)}, "signer-is-ca"),
+    "key-cert-sign-without-ca-flag": (
+        lambda: {"key_usage": _ku(cert_sign=True)},  # digitalSignature + keyCertSign
+        "signer-is-ca",
+    ),
     "no-key-usage": (lambda: {"key_usage": None}, "key-usage-forbids-signing"),
     "key-cert-sign-only": (
         lambda: {"key_usage": _ku(sign=False, cert_sign=True)},

@@ -175,6 +175,34 @@ def _eku_problem(cert: x509.Certificate) -> PolicyProblem | None:
     )
 
 
+def _ca_problem(cert: x509.Certificate) -> PolicyProblem | None:
+    """basicConstraints cA=TRUE (RFC 5280 §4.2.1.9)."""
+    try:
+        if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return PolicyProblem(
+                PolicyCode.SIGNER_IS_CA,
+                "is a CA certificate (basicConstraints cA=TRUE); sign with an "
+                "end-entity certificate issued by it",
+            )
+    except x509.ExtensionNotFound:
+        pass
+    return None
+
+
+def _cert_sign_problem(cert: x509.Certificate) -> PolicyProblem | None:
+    """keyCertSign asserted by a signer: RFC 5280 §4.2.1.3 reserves it to CAs."""
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if not ku.key_cert_sign:
+        return None
+    return PolicyProblem(
+        PolicyCode.SIGNER_IS_CA,
+        "asserts keyCertSign, a CA's key usage; sign with an end-entity certificate",
+    )
+
+
 def certificate_problems(
     cert: x509.Certificate, role: SignerRole = SignerRole.DOCUMENT
 ) -> tuple[PolicyProblem, ...]:
@@ -185,21 +213,13 @@ def certificate_problems(
     """
     problems: list[PolicyProblem] = []
     try:
-        try:
-            bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-            if bc.ca:
-                problems.append(
-                    PolicyProblem(
-                        PolicyCode.SIGNER_IS_CA,
-                        "is a CA certificate (basicConstraints cA=TRUE); sign with an "
-                        "end-entity certificate issued by it",
-                    )
-                )
-        except x509.ExtensionNotFound:
-            pass
-        ku = _key_usage_problem(cert, role)
-        if ku is not None:
-            problems.append(ku)
+        ca = _ca_problem(cert)
+        if ca is not None:
+            problems.append(ca)
+        cert_sign = _cert_sign_problem(cert) if ca is None else None
+        for check in (_key_usage_problem(cert, role), cert_sign):
+            if check is not None:
+                problems.append(check)
         if role is SignerRole.DOCUMENT:
             eku = _eku_problem(cert)
             if eku is not None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from dicomseal.cli.options import strict_option
 from dicomseal.errors import UsageError
 from dicomseal.media.source import open_media
 
@@ -44,6 +45,7 @@ __all__ = ["view"]
     help="Allow binding to a non-loopback interface (patient data!).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the viewer in a browser.")
+@strict_option
 def view(
     media: Path,
     trust: tuple[Path, ...],
@@ -51,6 +53,7 @@ def view(
     host: str,
     allow_remote: bool,
     open_browser: bool,
+    strict: bool,
 ) -> None:
     """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
 
@@ -74,7 +77,7 @@ def view(
     sock = _bind(host, port)
     with sock, open_media(media) as source:
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, list(trust), workers=2)
+        integrity = assess_medium(source, list(trust), workers=2, strict=strict)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)

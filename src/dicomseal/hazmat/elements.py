@@ -231,15 +231,17 @@ class _Reader:
             raise MalformedDicomError(f"file truncated at byte {pos}")
         return data
 
-    def header(self, pos: int, implicit: bool) -> tuple[int, bytes, int, int]:
-        """Return (tag, vr, length, header_size) at ``pos``."""
+    def header(
+        self, pos: int, implicit: bool, siblings: list[Element] | None = None
+    ) -> tuple[int, bytes, int, int]:
+        """Return (tag, vr, length, header_size) at ``pos`` (``siblings``: see _implicit_vr)."""
         raw = self.read_exact(pos, 8)
         group, elem = _HDR.unpack_from(raw, 0)
         tag = (group << 16) | elem
         if group == 0xFFFE:
             return tag, b"", _U32.unpack_from(raw, 4)[0], 8
         if implicit:
-            return tag, _implicit_vr(tag), _U32.unpack_from(raw, 4)[0], 8
+            return tag, _implicit_vr(tag, siblings or []), _U32.unpack_from(raw, 4)[0], 8
         vr = raw[4:6]
         if vr in LONG_VRS:
             length = _U32.unpack(self.read_exact(pos + 8, 4))[0]
@@ -261,7 +263,7 @@ class _Reader:
         while pos < limit:
             if end is None and not in_item and pos + 8 > self.size:
                 break
-            tag, vr, length, hsize = self.header(pos, implicit)
+            tag, vr, length, hsize = self.header(pos, implicit, out)
             if tag == ITEM_DELIMITER:
                 if in_item and end is None:
                     return out, pos + 8
@@ -352,26 +354,24 @@ class _Reader:
             pos += 8 + flen
 
 
-def _implicit_vr(tag: int) -> bytes:
-    """VR of ``tag`` from the dictionary, as DCMTK would choose it for implicit VR."""
-    from pydicom.datadict import dictionary_VR  # only implicit VR files need pydicom
+def _implicit_vr(tag: int, siblings: list[Element]) -> bytes:
+    """VR of ``tag`` in Implicit VR, as DCMTK dcmsign resolves it (``dcmtk_dictionary``).
+
+    ``siblings`` are the elements already read in the same item: the Private Creator and
+    Pixel Representation that decide private and ``US or SS`` VRs are taken from there.
+    """
+    from dicomseal.hazmat.dcmtk_dictionary import dcmtk_dictionary
 
     if tag & 0xFFFF == 0:
         return b"UL"
-    if (tag >> 16) % 2 == 1:
-        return b"LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else b"UN"
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return b"UN"
-    mapping = {
-        "OB or OW": "OW",
-        "US or SS": "US",
-        "US or OW": "US",
-        "US or SS or OW": "US",
-        "OB or OW or UN": "OW",
-    }
-    return mapping.get(vr, vr).encode("ascii")[:2]
+
+    def sibling(wanted: int) -> bytes | None:
+        for el in reversed(siblings):
+            if el.tag == wanted:
+                return el.value
+        return None
+
+    return dcmtk_dictionary().implicit_vr(tag, sibling)
 
 
 def _meta_string(elements: list[Element], tag: int) -> str:

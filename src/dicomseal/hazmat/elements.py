@@ -7,10 +7,12 @@ everything else; this walker only records, for each element, where its header an
 lie in the file and, for small values, the value bytes.
 
 Supported encodings: Explicit VR Little Endian (PS3.5 §7.1.2) including encapsulated
-pixel data (PS3.5 §A.4), and Implicit VR Little Endian (PS3.5 §7.1.3, VR from pydicom's
-data dictionary). Hostile input is bounded: nesting depth, element count and every length
-are checked against the bytes that exist; violations raise
-:class:`~dicomseal.errors.MalformedDicomError`.
+pixel data (PS3.5 §A.4), Implicit VR Little Endian (PS3.5 §7.1.3, VR from DCMTK's data
+dictionary, :mod:`dicomseal.hazmat.dcmtk_dictionary`), and Explicit VR Big Endian and
+deflated data sets (PS3.5 §A.3, §A.5), read through an equivalent Explicit VR LE copy
+(:mod:`dicomseal.hazmat.transcode`; offsets then refer to that copy). Hostile input is
+bounded: nesting depth, element count and every length are checked against the bytes
+that exist; violations raise :class:`~dicomseal.errors.MalformedDicomError`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MalformedDicomError
+from dicomseal.hazmat.transcode import needs_transcoding, transcode_to_explicit_le
 
 __all__ = [
     "ITEM",
@@ -83,7 +86,6 @@ CHUNK: Final = 1 << 20
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
-DEFLATED: Final = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
 
 _HDR = struct.Struct("<HH")
 _U16 = struct.Struct("<H")
@@ -421,8 +423,11 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
         ts = _meta_string(meta_elements, 0x00020010)
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
-        if ts == EXPLICIT_VR_BE or ts in DEFLATED:
-            raise MalformedDicomError(f"transfer syntax {ts} is not supported", path=name)
+        if needs_transcoding(ts):
+            fp = transcode_to_explicit_le(fp, size, pos, ts)
+            fp.seek(0, os.SEEK_END)
+            size = fp.tell()
+            reader = _Reader(fp, size, implicit=False)
         implicit = ts == IMPLICIT_VR_LE
         reader.implicit = implicit
         meta = FileMeta(

@@ -74,13 +74,6 @@ _AMBIGUOUS_VR = Known(
     verify="ok",
     unsigned="skip",
 )
-_INCOMPLETE_META = Known(
-    "implicit VR file whose file meta lacks the SOP Class/Instance UIDs: dicomseal converts "
-    "implicit VR with pydicom before signing, which refuses to write it",
-    sign="xfail",
-    verify="ok",
-)
-
 KNOWN: dict[str, Known] = {
     "fo-dicom/Tests/FO-DICOM.Benchmark/Data/DICOMDIR": _NOTHING_SIGNABLE,
     "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179A.dcm": _AMBIGUOUS_VR,
@@ -114,8 +107,6 @@ KNOWN: dict[str, Known] = {
     "pydicom:rtplan_truncated.dcm": _BROKEN,
     "pydicom:SC_rgb_jpeg.dcm": _BROKEN,
     "pydicom:UN_sequence.dcm": _NOTHING_SIGNABLE,
-    "pydicom:empty_charset_LEI.dcm": _INCOMPLETE_META,
-    "pydicom:nested_priv_SQ.dcm": _INCOMPLETE_META,
 }
 for _name in (
     "DICOMDIR",

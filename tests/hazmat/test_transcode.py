@@ -21,8 +21,13 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.elements import parse_part10
 from dicomseal.hazmat.mac_stream import write_elements
-from dicomseal.hazmat.transcode import needs_transcoding, transcode_to_explicit_le
+from dicomseal.hazmat.transcode import (
+    implicit_to_explicit_le,
+    needs_transcoding,
+    transcode_to_explicit_le,
+)
 
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "realworld"
 #: pydicom's own test files: the same data set in Explicit VR LE and in big endian.
 BIG_ENDIAN_PAIRS = [
     ("MR_small.dcm", "MR_small_bigendian.dcm"),
@@ -69,8 +74,8 @@ def test_common_syntaxes_are_read_as_stored() -> None:
         assert not needs_transcoding(ts)
 
 
-def _head() -> bytes:
-    ts = DeflatedExplicitVRLittleEndian.encode() + b"\x00"
+def _head(uid: str = DeflatedExplicitVRLittleEndian) -> bytes:
+    ts = uid.encode() + b"\x00" * (len(uid) % 2)
     return b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00UI" + struct.pack("<H", len(ts)) + ts
 
 
@@ -111,3 +116,24 @@ def test_truncated_big_endian_is_refused() -> None:
     data = Path(get_testdata_file("MR_small_bigendian.dcm")).read_bytes()
     with pytest.raises(MalformedDicomError, match=r"truncated|exceeds"):
         parse_part10(io.BytesIO(data[:-101]))
+
+
+IMPLICIT_FILES = [
+    Path(get_testdata_file("MR_small_implicit.dcm")),
+    Path(get_testdata_file("nested_priv_SQ.dcm")),  # private SQ, incomplete file meta
+    CORPUS / "fo-dicom/Tests/FO-DICOM.Benchmark/Data/mr.dcm",  # GE, private tags
+    CORPUS / "highdicom/data/test_files/seg_image_ct_binary_overlap.dcm",
+]
+
+
+@pytest.mark.parametrize("path", IMPLICIT_FILES, ids=lambda p: p.name)
+def test_implicit_to_explicit_keeps_the_mac_stream(path: Path) -> None:
+    data = path.read_bytes()
+    parsed = parse_part10(io.BytesIO(data))
+    assert parsed.implicit
+    out = io.BytesIO()
+    implicit_to_explicit_le(parsed.fp, parsed.elements, out)
+    head = _head(ExplicitVRLittleEndian)
+    converted = parse_part10(io.BytesIO(head + out.getvalue()))
+    assert not converted.implicit
+    assert _stream(head + out.getvalue()) == _stream(data)

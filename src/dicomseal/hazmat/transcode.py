@@ -25,13 +25,15 @@ import array
 import struct
 import tempfile
 import zlib
-from typing import BinaryIO, Final
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO, Final, Protocol
 
 from dicomseal.errors import MalformedDicomError
 
 __all__ = [
     "EXPLICIT_VR_BE",
     "MAX_INFLATED",
+    "implicit_to_explicit_le",
     "is_deflated",
     "needs_transcoding",
     "transcode_to_explicit_le",
@@ -71,6 +73,31 @@ _UNIT: Final = {
 }
 _ARRAY_CODE: Final = {2: "H", 4: "I", 8: "Q"}
 _ITEM: Final = 0xFFFEE000
+_Source = BinaryIO
+
+
+class _ItemLike(Protocol):
+    @property
+    def elements(self) -> Sequence[_ElementLike]: ...
+
+
+class _ElementLike(Protocol):
+    """The parts of :class:`dicomseal.hazmat.elements.Element` used here."""
+
+    @property
+    def tag(self) -> int: ...
+    @property
+    def vr(self) -> bytes: ...
+    @property
+    def length(self) -> int: ...
+    @property
+    def value_offset(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def items(self) -> Sequence[_ItemLike] | None: ...
+
+
 _ITEM_DELIMITER: Final = 0xFFFEE00D
 _SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
 
@@ -273,3 +300,63 @@ def transcode_to_explicit_le(
         out.close()
         raise
     return out
+
+
+class _ImplicitWriter:
+    """Writes an Implicit VR element tree (VRs from DCMTK's dictionary) as Explicit VR LE.
+
+    PS3.5 §7.1.2: short VRs carry a 2-byte length, so a longer value cannot be written
+    (refused). Sequences and items are written with undefined length and delimiters
+    (PS3.5 §7.5.1). An undefined-length UN element (an implicit VR sequence, PS3.5 §6.2.2)
+    is copied unchanged: its content stays Implicit VR LE, as the standard requires.
+    """
+
+    def __init__(self, source: _Source, out: BinaryIO) -> None:
+        self.source = source
+        self.out = out
+
+    def elements(self, elements: Iterable[_ElementLike]) -> None:
+        for el in elements:
+            head = struct.pack("<HH", el.tag >> 16, el.tag & 0xFFFF) + el.vr
+            if el.items is not None and el.vr == b"UN":
+                self.out.write(head + struct.pack("<HI", 0, _UNDEFINED))
+                self._copy(el.value_offset, el.end - el.value_offset)
+            elif el.items is not None:
+                self.out.write(head.replace(el.vr, b"SQ", 1) + struct.pack("<HI", 0, _UNDEFINED))
+                for item in el.items:
+                    self.out.write(struct.pack("<HHI", 0xFFFE, 0xE000, _UNDEFINED))
+                    self.elements(item.elements)
+                    self.out.write(struct.pack("<HHI", 0xFFFE, 0xE00D, 0))
+                self.out.write(struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+            elif el.vr in _LONG_VRS:
+                self.out.write(head + struct.pack("<HI", 0, el.length))
+                self._copy(el.value_offset, el.length)
+            elif el.length > 0xFFFF:
+                raise MalformedDicomError(
+                    f"value of ({el.tag >> 16:04X},{el.tag & 0xFFFF:04X}) {el.vr.decode()} is "
+                    f"{el.length} bytes, too long for Explicit VR"
+                )
+            else:
+                self.out.write(head + struct.pack("<H", el.length))
+                self._copy(el.value_offset, el.length)
+
+    def _copy(self, offset: int, length: int) -> None:
+        self.source.seek(offset)
+        left = length
+        while left > 0:
+            chunk = self.source.read(min(CHUNK, left))
+            if not chunk:
+                raise MalformedDicomError("file truncated inside a value")
+            self.out.write(chunk)
+            left -= len(chunk)
+
+
+def implicit_to_explicit_le(
+    source: BinaryIO, elements: Iterable[_ElementLike], out: BinaryIO
+) -> None:
+    """Write an Implicit VR data set (parsed element tree) to ``out`` as Explicit VR LE.
+
+    The VRs are those the tree carries (DCMTK's dictionary), so the result has the MAC
+    stream of the implicit original (PS3.15 §A.1).
+    """
+    _ImplicitWriter(source, out).elements(elements)

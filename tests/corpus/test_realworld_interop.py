@@ -65,8 +65,8 @@ _UNKNOWN_TS = Known(
     "dcmsign can neither sign nor verify it",
 )
 _DCMSIGN_BUG = Known(
-    "known dcmsign 3.6.7 bug: its MAC stream lacks elements at 16 KiB read-buffer "
-    "boundaries inside items (see README); dicomseal hashes every element",
+    "known dcmsign 3.6.7 bug: its MAC stream loses data at byte 16384 (16 KiB) when that "
+    "falls inside a sequence item (see README); dicomseal hashes every element",
 )
 _AMBIGUOUS_VR = Known(
     "an element with an invalid VR ('  '): two readers may read it differently, dicomseal "

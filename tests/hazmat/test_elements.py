@@ -108,6 +108,10 @@ def test_implicit_vr_uses_dictionary_vr() -> None:
     assert parsed.elements[0].vr == b"PN"
 
 
-def test_big_endian_is_refused_clearly() -> None:
-    with pytest.raises(MalformedDicomError, match="not supported"):
-        parse_part10(io.BytesIO(_meta(b"1.2.840.10008.1.2.2\x00") + b""))
+def test_big_endian_element_reads_as_little_endian() -> None:
+    body = struct.pack(">HH", 0x0028, 0x0010) + b"US" + struct.pack(">HH", 2, 512)
+    parsed = parse_part10(io.BytesIO(_meta(b"1.2.840.10008.1.2.2\x00") + body))
+    assert parsed.meta.transfer_syntax_uid == "1.2.840.10008.1.2.2"
+    assert [(e.tag, e.vr, e.value) for e in parsed.elements] == [
+        (0x00280010, b"US", struct.pack("<H", 512))
+    ]

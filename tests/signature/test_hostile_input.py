@@ -103,7 +103,10 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "deep-nesting-10000": lambda: _deep(10_000),
     "deep-nesting-explicit-5000": lambda: _deep_explicit(5_000),
     "unknown-vr": lambda: _meta() + b"\x10\x00\x10\x00ZZ\x04\x00Doe^",
-    "big-endian-ts": lambda: _meta(b"1.2.840.10008.1.2.2\0") + b"\x00\x10\x00\x10PN\x00\x04Doe^",
+    "big-endian-length-past-end": lambda: (
+        _meta(b"1.2.840.10008.1.2.2\0") + b"\x00\x10\x00\x10PN\x00\x40Doe^"
+    ),
+    "deflated-garbage": lambda: _meta(b"1.2.840.10008.1.2.1.99\0") + b"\x00\x01garbage",
     "fragment-length-past-end": lambda: (
         _meta(b"1.2.840.10008.1.2.4.50\0")
         + b"\xe0\x7f\x10\x00OB\0\0\xff\xff\xff\xff"

@@ -7,10 +7,12 @@ everything else; this walker only records, for each element, where its header an
 lie in the file and, for small values, the value bytes.
 
 Supported encodings: Explicit VR Little Endian (PS3.5 §7.1.2) including encapsulated
-pixel data (PS3.5 §A.4), and Implicit VR Little Endian (PS3.5 §7.1.3, VR from pydicom's
-data dictionary). Hostile input is bounded: nesting depth, element count and every length
-are checked against the bytes that exist; violations raise
-:class:`~dicomseal.errors.MalformedDicomError`.
+pixel data (PS3.5 §A.4), Implicit VR Little Endian (PS3.5 §7.1.3, VR from DCMTK's data
+dictionary, :mod:`dicomseal.hazmat.dcmtk_dictionary`), and Explicit VR Big Endian and
+deflated data sets (PS3.5 §A.3, §A.5), read through an equivalent Explicit VR LE copy
+(:mod:`dicomseal.hazmat.transcode`; offsets then refer to that copy). Hostile input is
+bounded: nesting depth, element count and every length are checked against the bytes
+that exist; violations raise :class:`~dicomseal.errors.MalformedDicomError`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MalformedDicomError
+from dicomseal.hazmat.transcode import needs_transcoding, transcode_to_explicit_le
 
 __all__ = [
     "ITEM",
@@ -83,7 +86,6 @@ CHUNK: Final = 1 << 20
 EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
-DEFLATED: Final = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
 
 _HDR = struct.Struct("<HH")
 _U16 = struct.Struct("<H")
@@ -231,15 +233,17 @@ class _Reader:
             raise MalformedDicomError(f"file truncated at byte {pos}")
         return data
 
-    def header(self, pos: int, implicit: bool) -> tuple[int, bytes, int, int]:
-        """Return (tag, vr, length, header_size) at ``pos``."""
+    def header(
+        self, pos: int, implicit: bool, siblings: list[Element] | None = None
+    ) -> tuple[int, bytes, int, int]:
+        """Return (tag, vr, length, header_size) at ``pos`` (``siblings``: see _implicit_vr)."""
         raw = self.read_exact(pos, 8)
         group, elem = _HDR.unpack_from(raw, 0)
         tag = (group << 16) | elem
         if group == 0xFFFE:
             return tag, b"", _U32.unpack_from(raw, 4)[0], 8
         if implicit:
-            return tag, _implicit_vr(tag), _U32.unpack_from(raw, 4)[0], 8
+            return tag, _implicit_vr(tag, siblings or []), _U32.unpack_from(raw, 4)[0], 8
         vr = raw[4:6]
         if vr in LONG_VRS:
             length = _U32.unpack(self.read_exact(pos + 8, 4))[0]
@@ -261,7 +265,7 @@ class _Reader:
         while pos < limit:
             if end is None and not in_item and pos + 8 > self.size:
                 break
-            tag, vr, length, hsize = self.header(pos, implicit)
+            tag, vr, length, hsize = self.header(pos, implicit, out)
             if tag == ITEM_DELIMITER:
                 if in_item and end is None:
                     return out, pos + 8
@@ -352,26 +356,24 @@ class _Reader:
             pos += 8 + flen
 
 
-def _implicit_vr(tag: int) -> bytes:
-    """VR of ``tag`` from the dictionary, as DCMTK would choose it for implicit VR."""
-    from pydicom.datadict import dictionary_VR  # only implicit VR files need pydicom
+def _implicit_vr(tag: int, siblings: list[Element]) -> bytes:
+    """VR of ``tag`` in Implicit VR, as DCMTK dcmsign resolves it (``dcmtk_dictionary``).
+
+    ``siblings`` are the elements already read in the same item: the Private Creator and
+    Pixel Representation that decide private and ``US or SS`` VRs are taken from there.
+    """
+    from dicomseal.hazmat.dcmtk_dictionary import dcmtk_dictionary
 
     if tag & 0xFFFF == 0:
         return b"UL"
-    if (tag >> 16) % 2 == 1:
-        return b"LO" if 0x0010 <= (tag & 0xFFFF) <= 0x00FF else b"UN"
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return b"UN"
-    mapping = {
-        "OB or OW": "OW",
-        "US or SS": "US",
-        "US or OW": "US",
-        "US or SS or OW": "US",
-        "OB or OW or UN": "OW",
-    }
-    return mapping.get(vr, vr).encode("ascii")[:2]
+
+    def sibling(wanted: int) -> bytes | None:
+        for el in reversed(siblings):
+            if el.tag == wanted:
+                return el.value
+        return None
+
+    return dcmtk_dictionary().implicit_vr(tag, sibling)
 
 
 def _meta_string(elements: list[Element], tag: int) -> str:
@@ -421,8 +423,11 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
         ts = _meta_string(meta_elements, 0x00020010)
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
-        if ts == EXPLICIT_VR_BE or ts in DEFLATED:
-            raise MalformedDicomError(f"transfer syntax {ts} is not supported", path=name)
+        if needs_transcoding(ts):
+            fp = transcode_to_explicit_le(fp, size, pos, ts)
+            fp.seek(0, os.SEEK_END)
+            size = fp.tell()
+            reader = _Reader(fp, size, implicit=False)
         implicit = ts == IMPLICIT_VR_LE
         reader.implicit = implicit
         meta = FileMeta(

@@ -1,35 +1,33 @@
 """String values as DCMTK puts them into a MAC stream (its "automatic data correction").
 
-DCMTK ``dcmsign`` 3.6.7 does not hash string values as stored: on reading, ``dcmdata``
-drops padding that PS3.5 §6.2 calls insignificant, and the MAC stream (and any file it
-writes) carries the normalised value, padded again to even length. A verifier that
-hashed raw bytes would reject DCMTK's verdict on files from other writers, and DCMTK
-would reject ours, so both sides of dicomseal hash the same normal form.
+DCMTK ``dcmsign`` 3.6.7 does not hash every string value exactly as stored. When
+``dcmdata`` reads a value it keeps the bytes, except that
 
-The rules below were measured, not read: thousands of random values per VR were signed
-with ``dcmsign +d`` and the dumped stream compared with this function
-(``tests/hazmat/test_normalize_dcmsign.py`` repeats the experiment on every run).
+* a value of odd length (PS3.5 §7.1.1 requires even lengths) is read with one ``00`` byte
+  appended, and that byte then belongs to the value;
+* the trailing padding character of the VR is dropped (PS3.5 §6.2: trailing padding is
+  insignificant): ``20`` for every text VR, ``00`` for UI. Only the one padding character
+  is dropped: ``"SIEMENS\\0"`` stays as it is, and so do leading spaces (``" -1024"``);
+* UI values also lose every space (DCMTK's UID input correction);
 
-=============  ==========================================================================
-VR             normal form
-=============  ==========================================================================
-UI             spaces removed anywhere, trailing NULs removed; padded with NUL
-AE             leading and trailing spaces removed from each value (NULs kept)
-UR             trailing spaces removed (NULs kept)
-LO SH UC DS   trailing spaces and NULs removed from each value
-IS             as DS, but a value of spaces only is kept as it is
-DS IS          if every value is a number (empty values only first or last), leading
-               spaces are removed from each value too
-others         trailing spaces and NULs removed from the whole value
-=============  ==========================================================================
+and the value goes into the MAC stream (and into any file DCMTK writes) padded again to
+even length, with ``00`` for UI and ``20`` otherwise. Values are never split at the
+``\\`` delimiter; multi-valued values follow the same rule as a whole.
 
-Trailing padding is insignificant in every string VR (PS3.5 §6.2), and so are leading
-spaces in AE, DS and IS; the normal form therefore never hides a significant change.
+The rules were measured, not read: random values of every string VR, with spaces, NULs
+and delimiters anywhere, empty and NUL-only values, odd and even lengths and values
+beyond DCMTK's 4 KiB load-on-demand limit, written byte for byte into files and signed
+with ``dcmsign +d`` (``tests/hazmat/test_normalize_dcmsign.py`` repeats the experiment
+on every run, on such foreign-style files and on files pydicom writes).
+
+A verifier that hashed raw bytes would reject DCMTK's signatures on files from other
+writers, and DCMTK would reject ours, so both sides of dicomseal hash this normal form.
+It only drops trailing padding, which PS3.5 §6.2 calls insignificant, so it never hides a
+significant change.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 __all__ = ["STRING_VRS", "normalize_string_value"]
@@ -56,18 +54,6 @@ STRING_VRS: Final = frozenset(
         b"UT",
     }
 )
-_PER_VALUE_TRAILING: Final = frozenset({b"LO", b"SH", b"UC", b"DS", b"IS"})
-_NUMBER: Final = re.compile(
-    rb"^ *([+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?(nan|inf|infinity))? *$",
-    re.IGNORECASE,
-)
-
-
-def _all_numbers(parts: list[bytes]) -> bool:
-    """DCMTK's DS/IS check: every value a number; empty values only first or last."""
-    if any(not p for p in parts[1:-1]) or any(p and not p.strip(b" ") for p in parts):
-        return False
-    return all(_NUMBER.match(p) for p in parts)
 
 
 def normalize_string_value(vr: bytes, value: bytes) -> bytes:
@@ -76,32 +62,18 @@ def normalize_string_value(vr: bytes, value: bytes) -> bytes:
     Parameters
     ----------
     vr
-        Two-byte VR; values of VRs outside :data:`STRING_VRS` are only padded.
+        Two-byte VR; values of VRs outside :data:`STRING_VRS` are only padded with ``00``.
     value
         The raw value bytes from the file.
     """
+    if len(value) % 2:
+        value += b"\x00"  # DCMTK reads an odd-length value with a NUL appended
+    if vr not in STRING_VRS:
+        return value
     if vr == b"UI":
         out = value.replace(b" ", b"").rstrip(b"\x00")
-    elif vr == b"AE":
-        out = b"\\".join(p.strip(b" ") for p in value.split(b"\\"))
-    elif vr == b"UR":
-        out = value.rstrip(b" ")
-    elif vr in _PER_VALUE_TRAILING:
-        whole = value.rstrip(b" \x00")
-        parts = [
-            p.rstrip(b" \x00") if (vr != b"IS" or p.strip(b" ")) else p for p in whole.split(b"\\")
-        ]
-        if len(parts) > 1 and not any(parts) and whole.strip(b"\\ "):
-            parts = whole.split(b"\\")
-        elif len(parts) > 1 and not b"".join(parts):
-            parts = whole.split(b"\\")  # only blanks and separators: DCMTK keeps them
-        elif vr in (b"DS", b"IS") and _all_numbers(parts):
-            parts = [p.lstrip(b" ") for p in parts]
-        out = b"\\".join(parts)
-    elif vr in STRING_VRS:
-        out = value.rstrip(b" \x00")
+        pad = b"\x00"
     else:
-        out = value
-    if len(out) % 2:
-        out += b"\x00" if vr in (b"UI", b"OB", b"UN") or vr not in STRING_VRS else b" "
-    return out
+        out = value.rstrip(b" ")
+        pad = b" "
+    return out + pad if len(out) % 2 else out

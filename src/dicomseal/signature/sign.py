@@ -4,8 +4,9 @@ The input is parsed into byte spans (:mod:`dicomseal.hazmat.elements`); every el
 that is not on the path to the new signature is copied byte for byte (PS3.15 §A.3
 Bit-preserving), so existing signatures stay valid and a second signature is simply
 added. Inputs not in Explicit VR Little Endian (or an encapsulated transfer syntax) are
-first converted with pydicom, since PS3.15 says implicit VR data cannot reliably be
-verified.
+first re-encoded in Explicit VR LE by dicomseal's own bounded writer (implicit VR with the
+VRs DCMTK gives them; big endian and deflated via :mod:`dicomseal.hazmat.transcode`), since
+PS3.15 says implicit VR data cannot reliably be verified.
 
 The MAC byte stream and the Signature value are produced exactly as DCMTK ``dcmsign``
 3.6.7 does (see :mod:`dicomseal.hazmat.mac_stream`, :mod:`dicomseal.hazmat.raw`).
@@ -27,13 +28,16 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 
-from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
+from dicomseal.errors import MediaError, SignatureError, UsageError
 from dicomseal.hazmat.assemble import emit_part10
 from dicomseal.hazmat.elements import (
+    EXPLICIT_VR_LE,
     IMPLICIT_VR_LE,
+    LONG_VRS,
     Element,
     Item,
     Part10File,
+    copy_range,
     parse_part10,
 )
 from dicomseal.hazmat.mac_stream import (
@@ -44,6 +48,7 @@ from dicomseal.hazmat.mac_stream import (
     write_signature_item,
 )
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
+from dicomseal.hazmat.transcode import implicit_to_explicit_le, needs_transcoding
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
 
@@ -223,11 +228,47 @@ def format_dicom_datetime(when: dt.datetime) -> str:
     return utc.strftime("%Y%m%d%H%M%S.%f") + "+0000"
 
 
+def _explicit_le_copy(parsed: Part10File, stack: ExitStack) -> BinaryIO:
+    """``parsed`` as an Explicit VR LE Part 10 file, by dicomseal's own bounded writer.
+
+    Big endian and deflated inputs: the data set is the Explicit VR LE copy that
+    :func:`parse_part10` already made (:mod:`dicomseal.hazmat.transcode`). Implicit VR
+    inputs: the element tree is written with the VRs DCMTK dcmsign gives them, so the
+    result has the MAC stream of the original. The File Meta Information is re-encoded
+    with Transfer Syntax UID Explicit VR Little Endian and a new group length (PS3.10 §7.1).
+    """
+    body = b""
+    for el in parsed.meta.elements:
+        if el.tag == 0x00020000:
+            continue
+        value = EXPLICIT_VR_LE.encode() + b"\x00" if el.tag == 0x00020010 else parsed.read_value(el)
+        head = struct.pack("<HH", el.tag >> 16, el.tag & 0xFFFF) + el.vr
+        if el.vr in LONG_VRS:
+            head += struct.pack("<HI", 0, len(value))
+        else:
+            head += struct.pack("<H", len(value))
+        body += head + value
+    tmp = stack.enter_context(tempfile.TemporaryFile())
+    parsed.fp.seek(0)
+    tmp.write(parsed.fp.read(132))
+    tmp.write(struct.pack("<HH", 2, 0) + b"UL" + struct.pack("<HI", 4, len(body)) + body)
+    if parsed.implicit:
+        implicit_to_explicit_le(parsed.fp, parsed.elements, tmp)
+    else:
+        copy_range(parsed.fp, parsed.meta.end, parsed.size - parsed.meta.end, tmp.write)
+    tmp.seek(0)
+    return tmp
+
+
 @contextmanager
 def _explicit_le(
     src: str | os.PathLike[str] | BinaryIO, name: str, stack: ExitStack
 ) -> Iterator[tuple[Part10File, str | None]]:
-    """Parse ``src``; convert to Explicit VR LE first when it is not (PS3.15 §A.3 note)."""
+    """Parse ``src``; re-encode it in Explicit VR LE first when it is not (PS3.15 §A.3 note).
+
+    Big endian, deflated and implicit VR inputs are re-encoded by dicomseal's own bounded
+    writer (pydicom 3 cannot convert byte order, and implicit VRs must be DCMTK's).
+    """
     if isinstance(src, str | os.PathLike):
         try:
             fh: BinaryIO = stack.enter_context(open(src, "rb"))
@@ -235,35 +276,14 @@ def _explicit_le(
             raise MediaError(f"cannot open: {exc.strerror}", path=name) from exc
     else:
         fh = src
-    parsed: Part10File | None = None
-    converted: str | None = None
-    try:
-        parsed = parse_part10(fh, name=name)
-        if parsed.meta.transfer_syntax_uid == IMPLICIT_VR_LE:
-            converted, parsed = parsed.meta.transfer_syntax_uid, None
-    except MalformedDicomError as exc:
-        if "not supported" not in exc.message:
-            raise
-        converted = "big endian or deflated"
-    if parsed is not None:
+    parsed = parse_part10(fh, name=name)
+    ts = parsed.meta.transfer_syntax_uid
+    if needs_transcoding(ts):
+        stack.callback(parsed.fp.close)  # the transcoded copy parse_part10 made
+    elif ts != IMPLICIT_VR_LE:
         yield parsed, None
         return
-    import pydicom  # conversion only: Explicit VR LE inputs never load pydicom here
-    from pydicom.errors import InvalidDicomError
-    from pydicom.uid import ExplicitVRLittleEndian
-
-    fh.seek(0)
-    try:
-        ds = pydicom.dcmread(fh, force=False)
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        tmp = stack.enter_context(tempfile.TemporaryFile())
-        ds.save_as(tmp, enforce_file_format=True)
-    except (InvalidDicomError, ValueError, AttributeError, TypeError) as exc:
-        raise MalformedDicomError(
-            f"cannot convert to Explicit VR Little Endian: {exc}", path=name
-        ) from exc
-    tmp.seek(0)
-    yield parse_part10(tmp, name=name), converted
+    yield parse_part10(_explicit_le_copy(parsed, stack), name=name), ts
 
 
 def sign_file(

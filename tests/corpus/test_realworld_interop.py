@@ -1,0 +1,206 @@
+"""Third-party files cross-verify with DCMTK dcmsign 3.6.7 in both directions.
+
+For every file of the committed corpus (``realworld/``, provenance in its README and
+``manifest.json``) and every file of pydicom's own test data (pinned pydicom, referred to
+by name at run time):
+
+* the unsigned file is INDETERMINATE in dicomseal (never an I/O error), whatever its
+  transfer syntax (big endian and deflated included);
+* ``dicomseal sign`` -> ``dcmsign --verify`` accepts the signature;
+* ``dcmsign +s`` -> ``dicomseal verify`` says PASSED with a trusting context.
+
+Files that cannot take part are listed below by name with the reason (and in the corpus
+README): skipped where no tool can (or should) do it, ``xfail(strict=True)`` where
+dicomseal is the broken side, so that a fix turns the run red until the entry goes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from dicomseal.signature.credentials import SigningCredentials
+from dicomseal.signature.sign import sign_file
+from dicomseal.signature.trust import TrustContext
+from dicomseal.signature.verify import verify_file
+from dicomseal.verdict import Verdict
+from external_tools import require_tool
+from pki import TestPki
+
+pytestmark = [pytest.mark.dcmtk, pytest.mark.filterwarnings("ignore::UserWarning")]
+
+CORPUS = Path(__file__).resolve().parent / "realworld"
+PYDICOM_FILES = Path(pydicom.__file__).resolve().parent / "data" / "test_files"
+
+
+@dataclass(frozen=True)
+class Known:
+    """Why a file does not cross-verify; ``sign``/``verify``: "skip", "xfail" or "ok"."""
+
+    reason: str
+    sign: str = "skip"  # dicomseal sign -> dcmsign verify
+    verify: str = "skip"  # dcmsign sign -> dicomseal verify
+    unsigned: str = "ok"  # the unsigned file is INDETERMINATE in dicomseal
+
+
+_NOT_PART10 = Known(
+    "not a Part 10 file (no preamble/DICM or no file meta): dicomseal refuses it by design "
+    "(PS3.10 §7.1); dcmsign reads it as a bare data set",
+    unsigned="skip",
+)
+_NOT_DICOM = Known("not DICOM at all", unsigned="skip")
+_BROKEN = Known("truncated or corrupt: neither tool can read it", unsigned="skip")
+_NOTHING_SIGNABLE = Known(
+    "no signable element (a DICOMDIR, or only UN data): dicomseal signs an empty Data "
+    "Elements Signed that dcmsign rejects; whether such signatures may be made or PASSED "
+    "at all is a separate change",
+)
+_UNKNOWN_TS = Known(
+    "transfer syntax unknown to DCMTK 3.6.7 (HTJ2K, Deflated Image Frame Compression): "
+    "dcmsign can neither sign nor verify it",
+)
+_DCMSIGN_BUG = Known(
+    "known dcmsign 3.6.7 bug: its MAC stream loses data at byte 16384 (16 KiB) when that "
+    "falls inside a sequence item (see README); dicomseal hashes every element",
+)
+_AMBIGUOUS_VR = Known(
+    "an element with an invalid VR ('  '): two readers may read it differently, dicomseal "
+    "refuses it (fail closed); dcmsign guesses",
+    verify="ok",
+    unsigned="skip",
+)
+KNOWN: dict[str, Known] = {
+    "fo-dicom/Tests/FO-DICOM.Benchmark/Data/DICOMDIR": _NOTHING_SIGNABLE,
+    "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179A.dcm": _AMBIGUOUS_VR,
+    "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179B.dcm": _BROKEN,
+    "highdicom/data/test_files/seg_image_sm_control.dcm": _DCMSIGN_BUG,
+    "highdicom/data/test_files/seg_image_sm_control_labelmap.dcm": _DCMSIGN_BUG,
+    "pydicom-data/data_store/data/JLSN_RGB_ILV0.dcm": _NOT_PART10,
+    "pydicom-data/data_store/data/liver_deflate.dcm": _UNKNOWN_TS,
+    "pydicom-data/data_store/data/emri_small_jpeg_2k_lossless_too_short.dcm": _BROKEN,
+    "pydicom:ExplVR_BigEndNoMeta.dcm": _NOT_PART10,
+    "pydicom:ExplVR_LitEndNoMeta.dcm": _NOT_PART10,
+    "pydicom:no_meta.dcm": _NOT_PART10,
+    "pydicom:no_meta_group_length.dcm": _NOT_PART10,
+    "pydicom:rtstruct.dcm": _NOT_PART10,
+    "pydicom:meta_missing_tsyntax.dcm": Known(
+        "file meta without Transfer Syntax UID: dicomseal refuses to guess (fail closed); "
+        "dcmsign guesses",
+        verify="ok",
+        unsigned="skip",
+    ),
+    "pydicom:crayons.icc": _NOT_DICOM,
+    "pydicom:rtplan.dump": _NOT_DICOM,
+    "pydicom:rtstruct.dump": _NOT_DICOM,
+    "pydicom:README.txt": _NOT_DICOM,
+    "pydicom:test1.json": _NOT_DICOM,
+    "pydicom:test_PN.json": _NOT_DICOM,
+    "pydicom:zipMR.gz": _NOT_DICOM,
+    "pydicom:dicomdirtests/TINY_ALPHA/README": _NOT_DICOM,
+    "pydicom:dicomdirtests/README.txt": _NOT_DICOM,
+    "pydicom:MR_truncated.dcm": _BROKEN,
+    "pydicom:rtplan_truncated.dcm": _BROKEN,
+    "pydicom:SC_rgb_jpeg.dcm": _BROKEN,
+    "pydicom:UN_sequence.dcm": _NOTHING_SIGNABLE,
+}
+for _name in (
+    "DICOMDIR",
+    "DICOMDIR-bigEnd",
+    "DICOMDIR-empty.dcm",
+    "DICOMDIR-implicit",
+    "DICOMDIR-nooffset",
+    "DICOMDIR-nopatient",
+    "DICOMDIR-reordered",
+    "TINY_ALPHA/DICOMDIR",
+):
+    KNOWN[f"pydicom:dicomdirtests/{_name}"] = _NOTHING_SIGNABLE
+KNOWN["pydicom:dicomdirtests/DICOMDIR-nooffset"] = Known(
+    _NOTHING_SIGNABLE.reason + "; dicomseal also refuses its inconsistent item lengths",
+    unsigned="skip",
+)
+
+
+def _files() -> list[tuple[str, Path]]:
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+    out = [(entry["file"], CORPUS / entry["file"]) for entry in manifest]
+    for path in sorted(PYDICOM_FILES.rglob("*")):
+        if path.is_file():
+            out.append((f"pydicom:{path.relative_to(PYDICOM_FILES).as_posix()}", path))
+    return out
+
+
+FILES = _files()
+
+
+def _params(direction: str) -> list[object]:
+    params: list[object] = []
+    for name, path in FILES:
+        known = KNOWN.get(name)
+        mode = getattr(known, direction) if known else "ok"
+        marks: list[pytest.MarkDecorator] = []
+        if mode == "skip":
+            marks.append(pytest.mark.skip(reason=known.reason if known else ""))
+        elif mode == "xfail":
+            marks.append(pytest.mark.xfail(reason=known.reason if known else "", strict=True))
+        params.append(pytest.param(path, id=name, marks=marks))
+    return params
+
+
+@pytest.fixture(scope="module")
+def trust(pki: TestPki) -> TrustContext:
+    return TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+
+
+def test_corpus_is_as_described() -> None:
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+    readme = (CORPUS / "README.md").read_text(encoding="utf-8")
+    assert sum((CORPUS / e["file"]).stat().st_size for e in manifest) < 8 << 20
+    for entry in manifest:
+        assert f"`{entry['file']}`" in readme, entry["file"]
+    names = {name for name, _ in FILES}
+    assert set(KNOWN) <= names, set(KNOWN) - names
+    for name, known in KNOWN.items():
+        if not name.startswith("pydicom:"):
+            assert f"`{name}`" in readme and known.reason.split(":")[0] in readme, name
+
+
+@pytest.mark.parametrize("path", _params("unsigned"))
+def test_unsigned_file_is_indeterminate(path: Path, trust: TrustContext) -> None:
+    result = verify_file(path, trust)
+    assert result.verdict is Verdict.INDETERMINATE, result.message
+
+
+@pytest.mark.parametrize("path", _params("sign"))
+def test_dicomseal_signed_verifies_in_dcmsign(path: Path, pki: TestPki, tmp_path: Path) -> None:
+    dcmsign = require_tool("dcmsign")
+    signed = tmp_path / "signed.dcm"
+    sign_file(path, signed, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    run = subprocess.run(
+        [dcmsign, "--verify", "+cf", pki.root.cert, "+uf", pki.intermediate.cert, signed],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("path", _params("verify"))
+def test_dcmsign_signed_verifies_in_dicomseal(
+    path: Path, pki: TestPki, trust: TrustContext, tmp_path: Path
+) -> None:
+    dcmsign = require_tool("dcmsign")
+    signed = tmp_path / "signed.dcm"
+    subprocess.run(
+        [dcmsign, "+s", pki.signer.key, pki.signer.cert, "-pw", "+m2", path, signed],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    result = verify_file(signed, trust)
+    assert result.verdict is Verdict.PASSED, result.message

@@ -43,6 +43,7 @@ from pydicom.datadict import keyword_for_tag
 
 from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.elements import Element, Part10File, parse_part10
+from dicomseal.hazmat.transcode import needs_transcoding
 
 __all__ = [
     "CHUNK",
@@ -276,10 +277,10 @@ def digest_part10(parsed: Part10File) -> InstanceDigests:
     Part 10 reader that signing and the MAC stream use too, so that ``media create`` and
     ``media verify`` accept and refuse exactly the files ``sign`` and ``verify`` do.
     """
-    if parsed.implicit and parsed.meta.transfer_syntax_uid != _IMPLICIT_LE:
-        raise MalformedDicomError(
-            f"transfer syntax {parsed.meta.transfer_syntax_uid} cannot be digested as stored"
-        )
+    ts = parsed.meta.transfer_syntax_uid
+    if needs_transcoding(ts) or (parsed.implicit and ts != _IMPLICIT_LE):
+        # the tree describes an Explicit VR LE copy, not the stored bytes the manifest signs
+        raise MalformedDicomError(f"transfer syntax {ts} cannot be digested as stored")
     feeder = _Feeder(parsed.fp, parsed.size)
     preamble = feeder.take(128)
     feeder.feed(132)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from dicomseal.errors import UsageError
+from dicomseal.media.frozen import freeze
 from dicomseal.media.source import open_media
 
 __all__ = ["view"]
@@ -54,9 +55,10 @@ def view(
 ) -> None:
     """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
 
-    The medium is verified first (signed manifest and instance signatures, or the forensic
-    red flags when it is unsigned); every page then shows the verdict. The server listens
-    on 127.0.0.1 only and keeps no access log.
+    The medium is read once into a private copy (removed at exit), which is verified
+    (signed manifest and instance signatures, or the forensic red flags when it is
+    unsigned) and then served: every page shows the verdict of exactly the bytes shown.
+    The server listens on 127.0.0.1 only and keeps no access log.
     """
     import uvicorn
 
@@ -66,9 +68,10 @@ def view(
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
     sock = _bind(host, port)
-    with sock, open_media(media) as source:
+    with sock, open_media(media) as medium, freeze(medium) as source:
+        # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, list(trust), workers=2)
+        integrity = assess_medium(source, list(trust))
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)

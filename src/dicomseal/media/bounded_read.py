@@ -174,6 +174,8 @@ def _inflate(fh: BinaryIO, out: io.BytesIO, limit: int, path: str | None) -> Non
         rest = inflater.flush(_STEP)
     except zlib.error as exc:
         raise MalformedDicomError(f"deflated data set is corrupt: {exc}", path=path) from exc
+    if not inflater.eof:
+        raise MalformedDicomError("deflated data set is truncated", path=path)
     if total + len(rest) > limit:
         raise InflateLimitError(
             f"deflated data set inflates beyond {limit // (1024 * 1024)} MiB: refused", path=path

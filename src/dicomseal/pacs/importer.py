@@ -143,6 +143,9 @@ class ImportReport:
         The journal file, when one is kept.
     interruption
         Why the import stopped early (connection lost), else ``None``.
+    refused
+        DICOM files of the medium never imported because they cannot be parsed safely
+        (a deflate bomb, a broken header); their reasons are in ``unreadable``.
     """
 
     medium: str
@@ -155,6 +158,7 @@ class ImportReport:
     coercion: Coercion
     journal: str | None
     interruption: str | None = None
+    refused: tuple[str, ...] = ()
 
     def count(self, outcome: InstanceOutcome) -> int:
         """Number of instances with ``outcome``."""
@@ -163,6 +167,9 @@ class ImportReport:
     @property
     def exit_code(self) -> int:
         """4 interrupted; 1 a FAILED instance or medium; 4 refused; 3 unverified; else 0.
+
+        3 also when an instance was withheld because a coercion would break its signature,
+        or a DICOM file of the medium could not be parsed safely and was not imported.
 
         A FAILED medium whose instances are each intact (say, README.TXT edited) still
         exits 1: the verified instances were sent, but the operator must look.
@@ -177,7 +184,10 @@ class ImportReport:
             return 1
         if InstanceOutcome.REFUSED in outcomes:
             return 4
-        if outcomes & {InstanceOutcome.WITHHELD_UNVERIFIED, InstanceOutcome.WITHHELD_SIGNATURE}:
+        if self.refused or outcomes & {
+            InstanceOutcome.WITHHELD_UNVERIFIED,
+            InstanceOutcome.WITHHELD_SIGNATURE,
+        }:
             return 3
         if self.policy is ImportPolicy.WARN and any(
             i.outcome.in_pacs and i.verification.verdict is not Verdict.PASSED
@@ -388,6 +398,7 @@ def import_medium(
             coercion,
             str(journal.path) if journal.path is not None else None,
             interruption,
+            content.refused,
         )
 
 

@@ -97,6 +97,9 @@ class MediumContent:
         The private snapshot folder of the medium (copies under opaque names).
     work
         A private folder for files derived from instances (coerced, re-signed).
+    refused
+        Part 10 files that are not imported because they cannot be parsed safely
+        (also listed, with the reason, in ``unreadable``).
     """
 
     location: str
@@ -105,6 +108,7 @@ class MediumContent:
     unreadable: tuple[str, ...]
     mirror: Path
     work: Path
+    refused: tuple[str, ...] = ()
 
 
 def read_header(path: Path) -> tuple[str, str, str, str, str]:
@@ -146,6 +150,7 @@ def _spool(source: FrozenMedium, scratch: Path) -> MediumContent:
     instances: list[MediumInstance] = []
     others: list[str] = []
     unreadable: list[str] = []
+    refused: list[str] = []
     for entry in source.entries():
         if not entry.readable:
             why = ", ".join(a.value for a in entry.anomalies) or entry.kind.value
@@ -163,6 +168,7 @@ def _spool(source: FrozenMedium, scratch: Path) -> MediumContent:
             sop_class, sop_uid, ts, study, series = read_header(copied.local)
         except MalformedDicomError as exc:  # kept in the snapshot: verification reports it
             unreadable.append(f"{entry.path}: not imported: {exc.message}")
+            refused.append(entry.path)
             continue
         except MediaError:
             others.append(entry.path)  # kept in the snapshot: verification reports it
@@ -184,7 +190,13 @@ def _spool(source: FrozenMedium, scratch: Path) -> MediumContent:
             )
         )
     return MediumContent(
-        source.location, tuple(instances), tuple(others), tuple(unreadable), source.folder, work
+        source.location,
+        tuple(instances),
+        tuple(others),
+        tuple(unreadable),
+        source.folder,
+        work,
+        tuple(refused),
     )
 
 

@@ -81,6 +81,7 @@ def import_document(report: ImportReport) -> dict[str, Any]:
         "instances": [instance_to_dict(r) for r in report.instances],
         "other_files": list(report.other_files),
         "unreadable": list(report.unreadable),
+        "refused_instances": list(report.refused),
         "journal": report.journal,
         "interruption": report.interruption,
         "exit_code": report.exit_code,

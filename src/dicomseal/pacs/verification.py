@@ -10,8 +10,9 @@
   :func:`dicomseal.signature.verify_file` (PS3.15 Annex C), nothing else.
 * :func:`resigner` re-signs coerced instances with the importer's key (PS3.15 §A.2).
 
-Both providers verify the mirror made by :func:`dicomseal.pacs.medium.spool_medium`, so
-the verdict is about the very bytes that are sent.
+Both providers verify the sealed snapshot made by
+:func:`dicomseal.pacs.medium.spool_medium` (:mod:`dicomseal.media.frozen`), so the verdict
+is about the very bytes that are sent, while the container checks run on the real medium.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class SignatureVerdicts:
     at: dt.datetime
 
     def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
-        """Verify every instance (its mirror copy: the bytes that will be sent)."""
+        """Verify every instance (its snapshot copy: the bytes that will be sent)."""
         out: dict[str, InstanceVerdict] = {}
         for inst in instances:
             fv = verify_path(
@@ -166,7 +167,7 @@ class MediaVerdicts:
     at: dt.datetime
 
     def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
-        """Verify the medium's mirror and derive one verdict per instance."""
+        """Verify the frozen medium and derive one verdict per instance."""
         result = verify_media(source, self.trust, at=self.at)
         return instance_verdicts(result, [i.path for i in instances])
 

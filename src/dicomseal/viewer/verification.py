@@ -23,7 +23,7 @@ from cryptography import x509
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.findings import FindingCode, MediaFinding
-from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
+from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH, FileRole
 from dicomseal.media.verify import ManifestReason, MediaVerification
 from dicomseal.signature import FileVerification
 from dicomseal.signature.status import ChainValidation
@@ -205,15 +205,6 @@ def _keywords(tags: Sequence[int]) -> frozenset[str]:
     return frozenset(k for k in (keyword_for_tag(t) for t in tags) if k)
 
 
-def _not_a_file(path: str, change: FileChange | None) -> InstanceIntegrity:
-    """A changed or added file that no longer verifies as an instance: still ALTERED."""
-    if change is not None:
-        return _changed_instance(change)
-    return InstanceIntegrity(
-        path, IntegrityState.RED, "ALTERED: not on the signed medium (added)", detail_complete=False
-    )
-
-
 def _with_red_flags(
     inst: InstanceIntegrity, headline: str, findings: Sequence[FindingView]
 ) -> InstanceIntegrity:
@@ -275,9 +266,9 @@ def from_media_verification(
         )
         for v in result.files
     }
-    for path in (*changes, *added):  # changed past recognition: still ALTERED, never grey
-        if path not in instances and path not in (MANIFEST_PATH, SIGNATURE_PATH):
-            instances[path] = _not_a_file(path, changes.get(path))
+    for path, change in changes.items():  # a signed instance changed past recognition
+        if path not in instances and change.role is FileRole.INSTANCE:
+            instances[path] = _changed_instance(change)
     findings = (*(_finding(f) for f in result.findings), *extra_findings)
     headline = _headline(result, signer)
     instances = {

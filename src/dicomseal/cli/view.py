@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import webbrowser
@@ -68,6 +69,8 @@ def view(
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
     sock = _bind(host, port)
+    # SIGTERM must unwind (not kill) the process, so that the private copy is removed.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with sock, open_media(media) as medium, freeze(medium) as source:
         # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
@@ -97,6 +100,11 @@ def view(
 
         threading.Thread(target=announce, daemon=True).start()
         server.run(sockets=[sock])
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    """Turn SIGTERM into SystemExit: ``with`` blocks run and the snapshot is removed."""
+    raise SystemExit(128 + signum)
 
 
 def _bind(host: str, port: int) -> socket.socket:

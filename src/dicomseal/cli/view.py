@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import threading
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -69,9 +71,7 @@ def view(
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
     sock = _bind(host, port)
-    # SIGTERM must unwind (not kill) the process, so that the private copy is removed.
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with sock, open_media(media) as medium, freeze(medium) as source:
+    with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
         # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
         integrity = assess_medium(source, list(trust))
@@ -103,8 +103,20 @@ def view(
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    """Turn SIGTERM into SystemExit: ``with`` blocks run and the snapshot is removed."""
     raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises SystemExit (``with`` blocks run: the private snapshot is removed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _bind(host: str, port: int) -> socket.socket:

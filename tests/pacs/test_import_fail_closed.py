@@ -191,3 +191,37 @@ def test_verification_sees_the_real_container(pki: TestPki, tmp_path: Path) -> N
     )
     assert spy.kind == "zip"  # the zip's own checks run, not those of a folder copy
     assert len(spy.seen) == 4
+
+
+def test_lower_cased_mount_is_verified_under_the_names_it_is_sent_with(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    import datetime as _dt
+
+    from dicomseal.media.create import CreateOptions, create_medium
+    from dicomseal.signature import SigningCredentials
+
+    src = tmp_path / "src"
+    write_sample_studies(src, series_per_study=1, instances_per_series=1, rows=8, cols=8)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(pki.signer.cert.read_bytes() + pki.chain.read_bytes())
+    upper = tmp_path / "upper"
+    options = CreateOptions(created_at=_dt.datetime.now(_dt.UTC), label="LOWER")
+    create_medium([src], upper, SigningCredentials.load(pki.signer.key, bundle), options)
+    lower = tmp_path / "lower"  # Linux mounts plain ISO 9660 with map=normal
+    for path in sorted(upper.rglob("*")):
+        if path.is_file():
+            target = lower / str(path.relative_to(upper)).lower()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    rec = Recorder(tmp_path / "sent")
+    rep = import_medium(
+        lower,
+        provider=MediaVerdicts(TrustContext.load([pki.root.cert]), _dt.datetime.now(_dt.UTC)),
+        open_sender=_opener(rec),
+        destination="recorder",
+        at=AT,
+    )
+    assert rep.verification.verdict is Verdict.PASSED, rep.verification.notes
+    assert [r.verification.verdict for r in rep.instances] == [Verdict.PASSED] * 2
+    assert len(rec.sent) == 2 and rep.exit_code == 0

@@ -140,6 +140,10 @@ def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> Medium
                 "not-in-manifest",
                 ("added to the medium after the manifest was signed",),
             )
+        elif fv is None:  # the verification never saw this file: nothing proves it
+            out[path] = InstanceVerdict(
+                Verdict.INDETERMINATE, "not-verified", ("not among the verified files",)
+            )
         elif trusted_manifest:  # listed in the trusted manifest (not added) and unchanged
             out[path] = InstanceVerdict(Verdict.PASSED, "covered-by-manifest")
         else:

@@ -225,3 +225,42 @@ def test_lower_cased_mount_is_verified_under_the_names_it_is_sent_with(
     assert rep.verification.verdict is Verdict.PASSED, rep.verification.notes
     assert [r.verification.verdict for r in rep.instances] == [Verdict.PASSED] * 2
     assert len(rec.sent) == 2 and rep.exit_code == 0
+
+
+def test_nothing_from_a_medium_readable_two_ways_is_sent(pki: TestPki, tmp_path: Path) -> None:
+    import datetime as _dt
+    import io as _io
+
+    import pycdlib
+
+    from dicomseal.media.create import CreateOptions, create_medium
+    from dicomseal.signature import SigningCredentials
+
+    src = tmp_path / "src"
+    write_sample_studies(src, series_per_study=1, instances_per_series=1, rows=8, cols=8)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(pki.signer.cert.read_bytes() + pki.chain.read_bytes())
+    clean = tmp_path / "clean.iso"
+    options = CreateOptions(created_at=_dt.datetime.now(_dt.UTC), label="TWO WAYS", joliet=True)
+    create_medium([src], clean, SigningCredentials.load(pki.signer.key, bundle), options)
+    iso = pycdlib.PyCdlib()
+    iso.open(str(clean))
+    payload = b"visible to ISO 9660 readers only"
+    iso.add_fp(_io.BytesIO(payload), len(payload), iso_path="/EXTRA.TXT;1")
+    hidden = tmp_path / "hidden.iso"
+    iso.write(str(hidden))
+    iso.close()
+    rec = Recorder(tmp_path / "sent")
+    rep = import_medium(
+        hidden,
+        provider=MediaVerdicts(TrustContext.load([pki.root.cert]), _dt.datetime.now(_dt.UTC)),
+        open_sender=_opener(rec),
+        destination="recorder",
+        at=AT,
+    )
+    assert not rec.sent
+    assert rep.instances and all(
+        r.outcome is InstanceOutcome.WITHHELD_FAILED and r.verification.reason == "ambiguous-medium"
+        for r in rep.instances
+    )
+    assert rep.exit_code == 1

@@ -5,7 +5,9 @@
   derives each instance's verdict from it: an instance is PASSED when a trusted, intact
   manifest lists it unchanged or its own signatures are valid and trusted; FAILED when the
   manifest says it changed or was added, a signature fails, or a structural finding on
-  it is hostile.
+  it is hostile; every instance is FAILED (``ambiguous-medium``) when the medium can be
+  read two ways (ISO 9660 trees that disagree, an ambiguous archive): what another reader
+  sees was never verified.
 * :class:`SignatureVerdicts` verifies each instance on its own with
   :func:`dicomseal.signature.verify_file` (PS3.15 Annex C), nothing else.
 * :func:`resigner` re-signs coerced instances with the importer's key (PS3.15 §A.2).
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dicomseal.media.changes import FileChange
+from dicomseal.media.findings import FindingCode
 from dicomseal.media.source import MediaSource
 from dicomseal.media.verify import ManifestReason, MediaVerification, verify_media
 from dicomseal.pacs.importer import Resigner
@@ -108,6 +111,11 @@ def _change_details(change: FileChange) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _is_ambiguity(code: str) -> bool:
+    """A finding saying that two readers can see different content on this medium."""
+    return code == FindingCode.ISO_FACADES_DIFFER.value or code.startswith("ambiguous")
+
+
 def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> MediumVerdicts:
     """Each instance's verdict from a media verification (the rules in the module doc)."""
     manifest = result.manifest
@@ -120,13 +128,19 @@ def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> Medium
     added = set(manifest.added)
     own = {f.path: f for f in result.files}
     hostile: dict[str, list[str]] = {}
+    ambiguous: list[str] = []
     for finding in result.findings:
         if finding.verdict is Verdict.FAILED:
-            hostile.setdefault(finding.path, []).append(f"{finding.code.value}: {finding.message}")
+            line = f"{finding.code.value}: {finding.message}"
+            hostile.setdefault(finding.path, []).append(line)
+            if _is_ambiguity(finding.code.value):
+                ambiguous.append(line)
     out: dict[str, InstanceVerdict] = {}
     for path in paths:
         fv = own.get(path)
-        if path in hostile:
+        if ambiguous:  # readers may see other instances than those verified here
+            out[path] = InstanceVerdict(Verdict.FAILED, "ambiguous-medium", tuple(ambiguous))
+        elif path in hostile:
             out[path] = InstanceVerdict(Verdict.FAILED, "hostile-structure", tuple(hostile[path]))
         elif path in changed:
             out[path] = InstanceVerdict(

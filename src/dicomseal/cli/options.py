@@ -18,11 +18,14 @@ from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import parse_dicom_datetime
 
 __all__ = [
+    "allow_incomplete_chain_option",
+    "check_before_signing",
     "err_console",
     "format_option",
     "load_credentials",
     "out_console",
     "parse_at",
+    "strict_option",
     "trust_options",
 ]
 
@@ -59,6 +62,16 @@ def trust_options(f: F) -> F:
     return f
 
 
+def strict_option(f: F) -> F:
+    """``--strict``: weak MAC algorithms (MD5, SHA-1, RIPEMD-160) make a signature INDETERMINATE."""
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse weak MAC algorithms (MD5, SHA-1, RIPEMD-160): such signatures are "
+        "INDETERMINATE (reason weak-mac-algorithm) instead of PASSED with a warning.",
+    )(f)
+
+
 def format_option(f: F) -> F:
     """``--format text|json``."""
     return click.option(
@@ -71,9 +84,11 @@ def format_option(f: F) -> F:
     )(f)
 
 
-def load_trust(trust: tuple[Path, ...], untrusted: tuple[Path, ...]) -> TrustContext:
-    """Load trust anchors and intermediates given on the command line."""
-    return TrustContext.load(trust, untrusted)
+def load_trust(
+    trust: tuple[Path, ...], untrusted: tuple[Path, ...], *, strict: bool = False
+) -> TrustContext:
+    """Load trust anchors and intermediates given on the command line (``--strict`` too)."""
+    return TrustContext.load(trust, untrusted, refuse_weak_mac=strict)
 
 
 def parse_at(value: str | None) -> dt.datetime | None:
@@ -89,6 +104,41 @@ def parse_at(value: str | None) -> dt.datetime | None:
         except ValueError as exc:
             raise UsageError(f"--at {value!r}: not an ISO 8601 or DICOM date-time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def allow_incomplete_chain_option(f: F) -> F:
+    """``--allow-incomplete-chain``: no warning when the chain stops short of a root."""
+    return click.option(
+        "--allow-incomplete-chain",
+        is_flag=True,
+        help="Do not warn when --cert and --chain do not reach a self-signed root "
+        "(the receiver then needs the missing certificates from elsewhere).",
+    )(f)
+
+
+def check_before_signing(
+    credentials: SigningCredentials, cert: Path, *, allow_incomplete_chain: bool
+) -> None:
+    """Pre-flight: refuse credentials a verifier would refuse, before any work is done.
+
+    Raises
+    ------
+    ConfigurationError
+        One line naming every problem (exit 2): not valid now, key mismatch, CA
+        certificate, key usage, extended key usage, weak key, name constraints.
+    """
+    result = credentials.preflight(dt.datetime.now(dt.UTC))
+    if result.problems:
+        codes = ", ".join(dict.fromkeys(p.code.value for p in result.problems))
+        text = "; ".join(p.message for p in result.problems)
+        raise ConfigurationError(
+            f"refusing to sign: signer certificate {text} [{codes}]", path=str(cert)
+        )
+    if not allow_incomplete_chain:
+        for w in result.warnings:
+            err_console().print(
+                f"dicomseal: warning: {cert}: signer certificate {w.message}", markup=False
+            )
 
 
 def load_credentials(key: Path, cert: Path) -> SigningCredentials:

@@ -17,6 +17,7 @@ from dicomseal.cli.options import (
     load_trust,
     out_console,
     parse_at,
+    strict_option,
     trust_options,
 )
 from dicomseal.errors import UsageError
@@ -99,6 +100,7 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
     metavar="DATETIME",
     help="Validate certificates at this time (ISO 8601, default now).",
 )
+@strict_option
 @format_option
 def import_command(
     medium: Path,
@@ -115,6 +117,7 @@ def import_command(
     journal: Path,
     no_journal: bool,
     at_: str | None,
+    strict: bool,
     fmt: str,
 ) -> int:
     """Verify MEDIUM, then send what the policy allows to a PACS.
@@ -153,7 +156,7 @@ def import_command(
             "lose their broken signatures and are not re-signed",
             markup=False,
         )
-    provider = MediaVerdicts(load_trust(trust, untrusted), at)
+    provider = MediaVerdicts(load_trust(trust, untrusted, strict=strict), at)
     console = err_console()
     with Progress(
         TextColumn("importing"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from dicomseal.cli.options import strict_option
 from dicomseal.errors import UsageError
 from dicomseal.media.frozen import freeze
 from dicomseal.media.source import open_media
@@ -48,6 +49,7 @@ __all__ = ["view"]
     help="Allow binding to a non-loopback interface (patient data!).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the viewer in a browser.")
+@strict_option
 def view(
     media: Path,
     trust: tuple[Path, ...],
@@ -55,6 +57,7 @@ def view(
     host: str,
     allow_remote: bool,
     open_browser: bool,
+    strict: bool,
 ) -> None:
     """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
 
@@ -62,6 +65,12 @@ def view(
     (signed manifest and instance signatures, or the forensic red flags when it is
     unsigned) and then served: every page shows the verdict of exactly the bytes shown.
     The server listens on 127.0.0.1 only and keeps no access log.
+
+    \b
+    Exit codes: 0 the server stopped normally; 2 usage; 4 the medium cannot be read.
+    Examples:
+      dicomseal view /media/cdrom --trust partner-ca.pem --open
+      dicomseal view patient.iso --trust partner-ca.pem --port 8080
     """
     import uvicorn
 
@@ -74,7 +83,7 @@ def view(
     with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
         # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, list(trust))
+        integrity = assess_medium(source, list(trust), strict=strict)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)

@@ -6,7 +6,9 @@ Passwords are never taken from the command line: the CLI reads
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -16,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from dicomseal.errors import ConfigurationError
+from dicomseal.signature.signer_policy import Preflight, preflight
 
 __all__ = ["PASSWORD_ENV", "SigningCredentials", "load_certificates"]
 
@@ -61,6 +64,10 @@ class SigningCredentials:
     def is_rsa(self) -> bool:
         """True for an RSA key (the only kind PS3.15 profiles C.1-C.4 allow)."""
         return isinstance(self.private_key, rsa.RSAPrivateKey)
+
+    def preflight(self, at: dt.datetime, extra_chain: Sequence[x509.Certificate] = ()) -> Preflight:
+        """The signer certificate policy checked before signing (see :func:`preflight`)."""
+        return preflight(self.private_key, self.certificate, (*self.chain, *extra_chain), at)
 
     @classmethod
     def load(

@@ -120,6 +120,7 @@ def assess_medium(
     *,
     at: dt.datetime | None = None,
     workers: int = 1,
+    strict: bool = False,
 ) -> MediumIntegrity:
     """Verify a medium and say what the viewer must show.
 
@@ -136,6 +137,8 @@ def assess_medium(
         Validation time (timezone-aware); now (UTC) when None, chosen here at the boundary.
     workers
         Worker processes for media verification (1 for a frozen medium).
+    strict
+        Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
 
     Returns
     -------
@@ -149,7 +152,7 @@ def assess_medium(
         A trust anchor file cannot be read.
     """
     when = at or dt.datetime.now(dt.UTC)
-    context = TrustContext.load(list(trust))
+    context = TrustContext.load(list(trust), refuse_weak_mac=strict)
     snapshot: str | None = None
     if isinstance(source, FrozenMedium):
         # Verify the private copy itself, in this process (worker processes would re-open

@@ -254,6 +254,8 @@ class MediumIntegrity:
         Identity of the private copy of the medium the verdict was computed from
         (:attr:`dicomseal.media.frozen.FrozenMedium.snapshot_id`); the viewer shows a
         GREEN verdict only over the bytes of that very snapshot.
+    warnings
+        Remarks shown next to the verdict whatever its colour (a weak MAC algorithm).
     """
 
     state: IntegrityState
@@ -269,6 +271,7 @@ class MediumIntegrity:
     findings: tuple[FindingView, ...] = ()
     reasons: tuple[str, ...] = ()
     snapshot: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def red_flag_count(self) -> int:

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dicomseal.media.changes import FileChange
-from dicomseal.media.findings import FindingCode
 from dicomseal.media.source import MediaSource
 from dicomseal.media.verify import ManifestReason, MediaVerification, verify_media
 from dicomseal.pacs.importer import Resigner
@@ -111,9 +110,14 @@ def _change_details(change: FileChange) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: Finding codes saying that two readers can see different content on this medium (the
+#: ``ambiguous-*`` family, and the ISO namespace comparison under its older name).
+_AMBIGUITY_CODES = frozenset({"iso-namespaces-differ"})
+
+
 def _is_ambiguity(code: str) -> bool:
     """A finding saying that two readers can see different content on this medium."""
-    return code == FindingCode.ISO_FACADES_DIFFER.value or code.startswith("ambiguous")
+    return code in _AMBIGUITY_CODES or code.startswith("ambiguous")
 
 
 def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> MediumVerdicts:

@@ -73,6 +73,9 @@ class CopiedFile:
 class FrozenMedium:
     """A :class:`~dicomseal.media.source.MediaSource` whose files are read once and copied.
 
+    Verify it in this process (``verify_media(..., workers=1)``): worker processes re-open
+    a medium by its location and would read the medium again, not the snapshot.
+
     Parameters
     ----------
     inner

@@ -143,6 +143,7 @@ def test_coercion_recorded_and_resigned(
             "PatientID=H123",
             "--set",
             "AccessionNumber=IMP77",
+            "--drop-broken-signatures",
             "--sign-key",
             str(pki.encrypted_signer_key),
             "--sign-cert",
@@ -154,6 +155,7 @@ def test_coercion_recorded_and_resigned(
             os.environ["DICOMSEAL_KEY_PASSWORD"] = env_before
     assert code == 0, err
     assert all(i["resigned"] and len(i["removed_signatures"]) == 1 for i in doc["instances"])
+    assert all("PatientID: signed" in i["signature_conflicts"][0] for i in doc["instances"])
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     originals = {str(dcmread(f).SOPInstanceUID): dcmread(f) for f in signed_medium.iterdir()}
     for uid, oid in orthanc.sop_uids().items():

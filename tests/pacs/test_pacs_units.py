@@ -382,11 +382,13 @@ def test_coercion_without_key_strips_broken_signature(pki: TestPki, tmp_path: Pa
         destination="fake",
         coercion=Coercion.parse(["PatientID=H9"]),
         at=AT,
+        drop_broken_signatures=True,
     )
     assert rep.exit_code == 0
     assert all(
         r.coercion is not None and r.coercion.changed and not r.resigned for r in rep.instances
     )
+    assert all(r.coercion and "kept 'H9'" in r.coercion.broken[0] for r in rep.instances)
     for f in sorted(sent.iterdir()):
         ds = dcmread(f)
         assert ds.PatientID == "H9" and "DigitalSignaturesSequence" not in ds

@@ -11,7 +11,7 @@ import numpy as np
 import pydicom
 import pytest
 from starlette.testclient import TestClient
-from viewer_support import SIGNER, fake_green, fake_grey, fake_red
+from viewer_support import SIGNER, bound, fake_green, fake_grey, fake_red, sealed_snapshot
 
 from dicomseal.media.source import MediaSource, open_media
 from dicomseal.samples import write_sample_studies
@@ -40,7 +40,8 @@ def _paths(medium: Path) -> list[str]:
 
 
 def _client(source: MediaSource, integrity: MediumIntegrity) -> TestClient:
-    return TestClient(create_app(source, integrity, allowed_hosts=HOSTS))
+    snap = sealed_snapshot(source)
+    return TestClient(create_app(snap, bound(integrity, snap), allowed_hosts=HOSTS))
 
 
 def _text(html: str) -> str:
@@ -94,7 +95,8 @@ def test_altered_value_shown_as_signed_and_marked(medium: Path, source: MediaSou
         }
     ]
     assert api["state"] == "red"
-    assert client.get("/api/series/s1").json()["state"] == "green"
+    # The medium is ALTERED: an intact instance on it is never painted green.
+    assert client.get("/api/series/s1").json()["state"] == "grey"
 
 
 def test_altered_patient_name_groups_under_signed_patient(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import pytest
 from viewer_support import browser_page, require_chromium, serve
 
 from dicomseal.media.create import CreateOptions, create_medium
+from dicomseal.media.frozen import freeze
 from dicomseal.media.source import open_media
 from dicomseal.samples import write_sample_studies
 from dicomseal.signature import SigningCredentials
@@ -73,7 +74,7 @@ def unsigned_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def unsigned_served(unsigned_medium: Path) -> Iterator[tuple[str, int]]:
     """URL of the app on the unsigned medium, and the number of red flags inspect found."""
-    with open_media(unsigned_medium) as source:
+    with open_media(unsigned_medium) as medium, freeze(medium) as source:
         integrity = assess_medium(source, [])
         app = create_app(source, integrity)
         with serve(app) as url:
@@ -194,7 +195,7 @@ def signed_media(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> dict
 
 
 def _serve_medium(medium: Path, trust: Path) -> Any:
-    source = open_media(medium)
+    source = freeze(open_media(medium))  # as `dicomseal view` does
     app = create_app(source, assess_medium(source, [trust]))
     return source, serve(app)
 
@@ -238,7 +239,8 @@ def test_tampered_medium_shows_red_with_signed_value(signed_media: dict[str, Pat
             assert node.evaluate("n => n.closest('del') !== null")
         page.get_by_role("link", name="SAMPLE SERIES 1").first.click()
         _wait_rendered(page, 1)
-        assert page.get_by_test_id("image-badge").get_attribute("data-state") == "green"
+        # An intact instance on an ALTERED medium is grey, never green.
+        assert page.get_by_test_id("image-badge").get_attribute("data-state") == "grey"
         page.get_by_test_id("instance-list").get_by_role("button", name="2").click()
         page.wait_for_function(
             "() => document.getElementById('position').textContent.startsWith('Image 2/3')"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -127,11 +128,14 @@ def test_cli_view_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_cli_view_serves_the_medium(tmp_path: Path) -> None:
-    write_sample_studies(tmp_path, series_per_study=1, instances_per_series=1)
+    medium, scratch = tmp_path / "medium", tmp_path / "tmp"
+    scratch.mkdir()
+    write_sample_studies(medium, series_per_study=1, instances_per_series=1)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dicomseal", "view", str(tmp_path), "--port", "0"],
+        [sys.executable, "-m", "dicomseal", "view", str(medium), "--port", "0"],
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     try:
         assert proc.stderr is not None
@@ -148,11 +152,15 @@ def test_cli_view_serves_the_medium(tmp_path: Path) -> None:
         page = httpx.get(url, timeout=10)
         assert page.status_code == 200 and 'data-state="grey"' in page.text
         assert "DOE^JOHN" in page.text
+        (snapshot,) = scratch.iterdir()  # the private copy it serves from
+        assert snapshot.stat().st_mode & 0o777 == 0o700
+        assert len(list(snapshot.iterdir())) == len(list(medium.iterdir()))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     leftover = proc.stderr.read() if proc.stderr else ""
     assert "DOE^JOHN" not in leftover and "GET /" not in leftover  # no PHI, no access log
+    assert not list(scratch.iterdir())  # removed at exit (SIGTERM)
 
 
 def test_fake_grey_helper_counts() -> None:

@@ -80,7 +80,9 @@ def test_edited_name_is_red_with_signed_and_found(
     change = victim.change_for("PatientName")
     assert change is not None and (change.signed, change.found) == ("DOE^JOHN", "ROE^EVIL")
     others = [i for p, i in integrity.instances.items() if p != VICTIM]
-    assert {i.state for i in others} == {IntegrityState.GREEN}
+    # Intact files on an ALTERED medium: grey, never green, their values marked.
+    assert {i.state for i in others} == {IntegrityState.GREY}
+    assert integrity.shown(others[0].path, "PatientName", "DOE^JOHN").unverified
     assert integrity.changed == (VICTIM,)
     with open_media(folder) as source:
         client = TestClient(create_app(source, integrity, allowed_hosts=("testserver",)))

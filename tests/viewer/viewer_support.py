@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import socket
 import threading
@@ -15,6 +17,9 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from dicomseal.errors import MediaError
+from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.source import MediaSource
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.integrity import (
     AttributeChange,
@@ -37,6 +42,22 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SIGNER = "CN=dicomseal TEST ONLY Signer,O=dicomseal TEST ONLY,C=DK"
+
+
+def sealed_snapshot(source: MediaSource) -> FrozenMedium:
+    """Freeze ``source``, copy every readable file and seal it (what assess_medium does)."""
+    snap = freeze(source)
+    for entry in snap.entries():
+        if entry.readable:
+            with contextlib.suppress(MediaError):
+                snap.capture(entry.path)
+    snap.seal()
+    return snap
+
+
+def bound(integrity: MediumIntegrity, snap: FrozenMedium) -> MediumIntegrity:
+    """A (fake) verdict declared to be about the bytes of ``snap``."""
+    return dataclasses.replace(integrity, snapshot=snap.snapshot_id)
 
 
 def fake_green(paths: list[str]) -> MediumIntegrity:

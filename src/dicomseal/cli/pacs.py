@@ -71,9 +71,15 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
     "originals go to Original Attributes Sequence (0400,0561).",
 )
 @click.option(
+    "--drop-broken-signatures",
+    is_flag=True,
+    help="Let --set replace values a creator signature covers (that signature is removed "
+    "and reported); without it such instances are withheld (exit 3).",
+)
+@click.option(
     "--sign-key",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's private key: re-sign coerced instances.",
+    help="Importer's private key: re-sign coerced instances that verified PASSED.",
 )
 @click.option(
     "--sign-cert",
@@ -105,6 +111,7 @@ def import_command(
     untrusted: tuple[Path, ...],
     policy: str,
     assignments: tuple[str, ...],
+    drop_broken_signatures: bool,
     sign_key: Path | None,
     sign_cert: Path | None,
     journal: Path,
@@ -118,14 +125,17 @@ def import_command(
     \b
     MEDIUM is a folder, ISO image or zip. Every instance is verified first; FAILED
     ones are never sent and are listed. --set coerces attributes (IHE import
-    reconciliation): the originals are recorded, signatures the change breaks are
-    removed, and the instance is re-signed with --sign-key/--sign-cert (password from
-    $DICOMSEAL_KEY_PASSWORD or a prompt). Re-running an interrupted import skips the
-    instances the journal says are stored.
+    reconciliation): the originals are recorded; an instance whose signature covers a
+    replaced value is withheld unless --drop-broken-signatures (then that signature is
+    removed and reported); instances verified PASSED are re-signed with
+    --sign-key/--sign-cert (password from $DICOMSEAL_KEY_PASSWORD or a prompt), never
+    others. Re-running an interrupted import skips the instances the journal says are
+    stored.
 
     \b
-    Exit codes: 0 all sent, 1 FAILED instances withheld, 3 unverified instances
-    withheld or sent with a warning, 4 PACS unreachable, rejected or refusing.
+    Exit codes: 0 all sent, 1 FAILED instances withheld, 3 unverified instances (or
+    instances whose signature a coercion would break) withheld, or sent with a warning,
+    4 PACS unreachable, rejected or refusing.
     Example:
       dicomseal import CD.iso --to PACS@10.0.0.5:104 --trust ca.pem \\
         --set PatientID=H123 --sign-key imp.key --sign-cert imp.crt
@@ -173,6 +183,7 @@ def import_command(
             modifying_system=f"dicomseal {__version__}",
             at=now,
             on_instance=advance,
+            drop_broken_signatures=drop_broken_signatures,
         )
     if fmt == "json":
         click.echo(json.dumps(import_document(report), indent=2))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
 import threading
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from dicomseal.cli.options import strict_option
 from dicomseal.errors import UsageError
+from dicomseal.media.frozen import freeze
 from dicomseal.media.source import open_media
 
 __all__ = ["view"]
@@ -57,9 +61,10 @@ def view(
 ) -> None:
     """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
 
-    The medium is verified first (signed manifest and instance signatures, or the forensic
-    red flags when it is unsigned); every page then shows the verdict. The server listens
-    on 127.0.0.1 only and keeps no access log.
+    The medium is read once into a private copy (removed at exit), which is verified
+    (signed manifest and instance signatures, or the forensic red flags when it is
+    unsigned) and then served: every page shows the verdict of exactly the bytes shown.
+    The server listens on 127.0.0.1 only and keeps no access log.
 
     \b
     Exit codes: 0 the server stopped normally; 2 usage; 4 the medium cannot be read.
@@ -75,9 +80,10 @@ def view(
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
     sock = _bind(host, port)
-    with sock, open_media(media) as source:
+    with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
+        # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, list(trust), workers=2, strict=strict)
+        integrity = assess_medium(source, list(trust), strict=strict)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)
@@ -103,6 +109,23 @@ def view(
 
         threading.Thread(target=announce, daemon=True).start()
         server.run(sockets=[sock])
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises SystemExit (``with`` blocks run: the private snapshot is removed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -2,8 +2,9 @@
 
 The rules in :mod:`dicomseal.forensics.rules` are pure functions of a :class:`Snapshot`.
 Each file is opened once, through :mod:`dicomseal.media.source` (no symlink is followed,
-nothing is executed); pixel data is never loaded (``defer_size``). Anything that cannot
-be read is recorded as a problem of that file, not raised.
+nothing is executed); pixel data is never loaded (``defer_size``), and every parse goes
+through the bounded gate :mod:`dicomseal.media.bounded_read` (a deflate bomb is refused).
+Anything that cannot be read is recorded as a problem of that file, not raised.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, BinaryIO
 
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -33,7 +33,8 @@ from dicomseal.forensics.vendor_index import (
     index_format,
     read_index,
 )
-from dicomseal.media.source import IsoSource, MediaEntry, MediaSource
+from dicomseal.media.bounded_read import read_dataset
+from dicomseal.media.source import MediaEntry, MediaSource
 
 __all__ = [
     "DicomDir",
@@ -224,10 +225,13 @@ def _instance(path: str, size: int, ds: Dataset, probe: HeaderProbe) -> Instance
     )
 
 
-def _parse(fh: Any, *, defer: bool = True) -> Dataset:
+def _parse(fh: Any, path: str, *, defer: bool = True) -> Dataset:
+    """Parse through the bounded gate (a deflated data set is inflated at most 256 MiB)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deviations become findings, not warnings
-        return pydicom.dcmread(fh, defer_size=1024 if defer else None, force=False)
+        return read_dataset(
+            fh, path=path, stop_before_pixels=False, defer_size=1024 if defer else None
+        )
 
 
 def _iso_datetime(obj: Any, *, record: bool) -> dt.datetime | None:
@@ -258,8 +262,7 @@ def _clean_iso_name(name: str) -> str:
     return name[:-1] if name.endswith(".") else name
 
 
-def _iso_info(source: IsoSource) -> IsoInfo:
-    iso = source.pycdlib
+def _iso_info(iso: Any) -> IsoInfo:
     pvd = getattr(iso, "pvd", None)
     idents: dict[str, str] = {}
     for name in (
@@ -320,11 +323,11 @@ def _read_dicom(
                     data = fh.read(MAX_INDEX_BYTES)
                 return None, None, data, None
             fh.seek(0)
-            ds = _parse(fh)
+            ds = _parse(fh, entry.path)
             sop_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "")
             if sop_class == _MEDIA_STORAGE_DIRECTORY and entry.size <= MAX_INDEX_BYTES:
                 fh.seek(0)
-                ds = _parse(fh, defer=False)  # records are needed in full
+                ds = _parse(fh, entry.path, defer=False)  # records are needed in full
             return ds, probe, head, None
     except (InvalidDicomError, MediaError, OSError) as exc:
         return None, None, b"", f"{type(exc).__name__}: {exc}"
@@ -386,7 +389,9 @@ def take_snapshot(source: MediaSource) -> Snapshot:
             dirs.append(item)
         else:
             others.append(item)
-    iso = _iso_info(source) if isinstance(source, IsoSource) else None
+    # By kind, not by class: a private copy of an ISO medium keeps its pycdlib object.
+    pycdlib_obj = getattr(source, "pycdlib", None) if source.kind == "iso" else None
+    iso = _iso_info(pycdlib_obj) if pycdlib_obj is not None else None
     return Snapshot(
         location=source.location,
         kind=source.kind,

@@ -6,7 +6,8 @@ Reason for the Attribute Modification ``COERCE``, Attribute Modification DateTim
 Modified Attributes Sequence (0400,0550) holding the values as they were (PS3.3
 §C.12.1.1.9). Signatures whose Data Elements Signed cover a changed attribute no longer
 verify and are removed (PS3.15 §A.2: verify on receipt, re-sign what was verified); the
-others are kept.
+others are kept. Each removal is described (the value signed, the value kept) so that the
+importer can refuse it or report it: a creator signature is never dropped silently.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydicom import config as pydicom_config
-from pydicom import dcmread
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
@@ -26,7 +26,8 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import validate_value
 
-from dicomseal.errors import MediaError, UsageError
+from dicomseal.errors import DicomSealError, MediaError, UsageError
+from dicomseal.media.bounded_read import read_dataset
 
 __all__ = [
     "AttributeChange",
@@ -124,11 +125,15 @@ class CoercionRecord:
         Digital Signature UIDs of the signatures the change broke, now removed.
     kept_signatures
         How many top-level signatures still cover only unchanged attributes.
+    broken
+        One line per removed signature: which coerced attributes it covered, with the
+        value it signed and the value kept (a creator signature is never dropped silently).
     """
 
     changes: tuple[AttributeChange, ...]
     removed_signatures: tuple[str, ...]
     kept_signatures: int
+    broken: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -158,20 +163,35 @@ def _signed_tags(item: Dataset) -> set[BaseTag] | None:
     return {Tag(v) for v in value}
 
 
-def _remove_broken_signatures(ds: Dataset, changed: set[BaseTag]) -> tuple[tuple[str, ...], int]:
+def _broken_line(sig: Dataset, covered: set[BaseTag], changes: Sequence[AttributeChange]) -> str:
+    """Which coerced values a removed signature covered: signed value versus kept value."""
+    parts = [
+        f"{c.keyword}: signed {c.original!r}, kept {c.coerced!r}"
+        for c in changes
+        if _tag(c.keyword) in covered
+    ]
+    what = "; ".join(parts) or "attributes the coercion changed"
+    return f"signature {sig.get('DigitalSignatureUID', '?')} covered {what}"
+
+
+def _remove_broken_signatures(
+    ds: Dataset, changed: set[BaseTag], changes: Sequence[AttributeChange]
+) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
     """Drop top-level signatures covering a changed tag (PS3.15 §C.1, PS3.3 §C.12.1.1.3)."""
     if DIGITAL_SIGNATURES_SEQUENCE not in ds:
-        return (), 0
+        return (), 0, ()
     params: dict[int, set[BaseTag] | None] = {}
     mac_items = list(ds[MAC_PARAMETERS_SEQUENCE].value) if MAC_PARAMETERS_SEQUENCE in ds else []
     for item in mac_items:
         params[int(item.get("MACIDNumber", -1))] = _signed_tags(item)
     kept: list[Dataset] = []
     removed: list[str] = []
+    broken: list[str] = []
     for sig in ds[DIGITAL_SIGNATURES_SEQUENCE].value:
         signed = params.get(int(sig.get("MACIDNumber", -1)))
         if signed is None or signed & changed:
             removed.append(str(sig.get("DigitalSignatureUID", "")))
+            broken.append(_broken_line(sig, changed if signed is None else signed, changes))
         else:
             kept.append(sig)
     used = {int(s.get("MACIDNumber", -1)) for s in kept}
@@ -185,7 +205,7 @@ def _remove_broken_signatures(ds: Dataset, changed: set[BaseTag]) -> tuple[tuple
             ds[MAC_PARAMETERS_SEQUENCE].value = DicomSequence(left)
         else:
             del ds[MAC_PARAMETERS_SEQUENCE]
-    return tuple(removed), len(kept)
+    return tuple(removed), len(kept), tuple(broken)
 
 
 def _tag(keyword: str) -> BaseTag:
@@ -228,7 +248,10 @@ def coerce_file(
         ``src`` cannot be parsed or ``dst`` cannot be written.
     """
     try:
-        ds = dcmread(src)
+        with src.open("rb") as fh:  # through the bounded gate: no deflate bomb
+            ds = read_dataset(fh, path=str(src), stop_before_pixels=False, defer_size=None)
+    except DicomSealError as exc:
+        raise MediaError(f"cannot parse for coercion: {exc.message}", path=str(src)) from exc
     except Exception as exc:  # pydicom raises many types on broken input
         raise MediaError(f"cannot parse for coercion: {exc}", path=str(src)) from exc
     changes: list[AttributeChange] = []
@@ -260,12 +283,12 @@ def coerce_file(
         ds[ORIGINAL_ATTRIBUTES_SEQUENCE].value.append(item)
     else:
         ds.OriginalAttributesSequence = DicomSequence([item])
-    removed, kept = _remove_broken_signatures(ds, changed_tags)
+    removed, kept, broken = _remove_broken_signatures(ds, changed_tags, changes)
     try:
         ds.save_as(dst, enforce_file_format=True)
     except (OSError, ValueError, TypeError) as exc:
         raise MediaError(f"cannot write coerced instance: {exc}", path=str(dst)) from exc
-    return CoercionRecord(tuple(changes), removed, kept)
+    return CoercionRecord(tuple(changes), removed, kept, broken)
 
 
 def _count_signatures(ds: Dataset) -> int:

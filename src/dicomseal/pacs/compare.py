@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydicom import dcmread
-
-from dicomseal.errors import MediaError
+from dicomseal.errors import DicomSealError, MediaError
+from dicomseal.media.bounded_read import read_dataset
 from dicomseal.pacs.diff import AttributeDifference, FrameDifference, diff_datasets, diff_frames
 from dicomseal.pacs.dimse import RemoteInstance
 from dicomseal.pacs.medium import MediumInstance, read_header, spool_medium
@@ -114,9 +113,12 @@ def _ref(inst: MediumInstance) -> InstanceRef:
 def _compare_files(
     left: Path, right: Path
 ) -> tuple[tuple[AttributeDifference, ...], tuple[FrameDifference, ...]]:
-    try:
-        a = dcmread(left)
-        b = dcmread(right)
+    try:  # through the bounded gate: no deflate bomb
+        with left.open("rb") as fa, right.open("rb") as fb:
+            a = read_dataset(fa, path=str(left), stop_before_pixels=False, defer_size=None)
+            b = read_dataset(fb, path=str(right), stop_before_pixels=False, defer_size=None)
+    except DicomSealError as exc:
+        raise MediaError(f"cannot parse instance to compare: {exc.message}") from exc
     except Exception as exc:  # pydicom raises many types on broken input
         raise MediaError(f"cannot parse instance to compare: {exc}") from exc
     return tuple(diff_datasets(a, b)), tuple(diff_frames(a, b))

@@ -16,13 +16,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pynetdicom import AE, build_role, evt
 from pynetdicom.association import Association
 
-from dicomseal.errors import MediaError, PacsError
+from dicomseal.errors import DicomSealError, MediaError, PacsError
+from dicomseal.media.bounded_read import read_dataset
 from dicomseal.pacs.peer import DimsePeer
 from dicomseal.pacs.status import StoreStatus, store_status
 
@@ -178,7 +178,12 @@ class DimseSender:
                 "no accepted presentation context for this SOP class and transfer syntax",
             )
         try:
-            ds = dcmread(path)
+            with path.open("rb") as fh:  # the bounded gate: no deflate bomb
+                ds = read_dataset(fh, path=str(path), stop_before_pixels=False, defer_size=None)
+        except DicomSealError as exc:
+            raise MediaError(
+                f"cannot read instance to send: {exc.message}", path=str(path)
+            ) from exc
         except Exception as exc:  # pydicom raises many types on broken input
             raise MediaError(f"cannot read instance to send: {exc}", path=str(path)) from exc
         try:

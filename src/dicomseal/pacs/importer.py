@@ -104,6 +104,8 @@ class InstanceImport:
         What coercion changed (``None`` when not sent or no coercion asked).
     resigned
         True when the coerced instance was re-signed with the importer's key.
+    note
+        Why a coerced instance was withheld or not re-signed, when it was.
     """
 
     path: str
@@ -114,6 +116,7 @@ class InstanceImport:
     store: StoreResult | None = None
     coercion: CoercionRecord | None = None
     resigned: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,9 @@ class ImportReport:
         The journal file, when one is kept.
     interruption
         Why the import stopped early (connection lost), else ``None``.
+    refused
+        DICOM files of the medium never imported because they cannot be parsed safely
+        (a deflate bomb, a broken header); their reasons are in ``unreadable``.
     """
 
     medium: str
@@ -152,6 +158,7 @@ class ImportReport:
     coercion: Coercion
     journal: str | None
     interruption: str | None = None
+    refused: tuple[str, ...] = ()
 
     def count(self, outcome: InstanceOutcome) -> int:
         """Number of instances with ``outcome``."""
@@ -160,6 +167,9 @@ class ImportReport:
     @property
     def exit_code(self) -> int:
         """4 interrupted; 1 a FAILED instance or medium; 4 refused; 3 unverified; else 0.
+
+        3 also when an instance was withheld because a coercion would break its signature,
+        or a DICOM file of the medium could not be parsed safely and was not imported.
 
         A FAILED medium whose instances are each intact (say, README.TXT edited) still
         exits 1: the verified instances were sent, but the operator must look.
@@ -174,7 +184,10 @@ class ImportReport:
             return 1
         if InstanceOutcome.REFUSED in outcomes:
             return 4
-        if InstanceOutcome.WITHHELD_UNVERIFIED in outcomes:
+        if self.refused or outcomes & {
+            InstanceOutcome.WITHHELD_UNVERIFIED,
+            InstanceOutcome.WITHHELD_SIGNATURE,
+        }:
             return 3
         if self.policy is ImportPolicy.WARN and any(
             i.outcome.in_pacs and i.verification.verdict is not Verdict.PASSED
@@ -194,31 +207,58 @@ def _sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class _Prepared:
-    path: Path
+    path: Path | None  # None: withheld (see note)
     coercion: CoercionRecord | None
     resigned: bool
+    note: str = ""
 
 
-def _prepare(
-    inst: MediumInstance,
-    work: Path,
-    coercion: Coercion,
-    resign: Resigner | None,
-    modifying_system: str,
-    at: dt.datetime,
-) -> _Prepared:
-    """Coerce (and re-sign) one instance; untouched instances are sent as found."""
-    if not coercion:
+@dataclass(frozen=True)
+class _Options:
+    """How instances are prepared: coercion, re-signing and what may break a signature."""
+
+    coercion: Coercion
+    resign: Resigner | None
+    drop_broken_signatures: bool
+    modifying_system: str
+    at: dt.datetime
+
+
+def _prepare(inst: MediumInstance, v: InstanceVerdict, work: Path, opts: _Options) -> _Prepared:
+    """Coerce (and re-sign) one instance; untouched instances are sent as found.
+
+    A coercion that replaces a value a signature covers is refused unless
+    ``drop_broken_signatures``; the importer re-signs only instances verified PASSED
+    (PS3.15 §A.2: re-sign what was verified): never one whose verification failed, was
+    ambiguous or could not parse it.
+    """
+    if not opts.coercion:
         return _Prepared(inst.local, None, False)
     stem = hashlib.sha256(inst.path.encode("utf-8")).hexdigest()[:24]
     coerced = work / f"{stem}.coerced.dcm"
-    record = coerce_file(inst.local, coerced, coercion, modifying_system=modifying_system, at=at)
+    record = coerce_file(
+        inst.local, coerced, opts.coercion, modifying_system=opts.modifying_system, at=opts.at
+    )
     if not record.changed:
         return _Prepared(inst.local, record, False)
-    if resign is None:
+    if record.removed_signatures and not opts.drop_broken_signatures:
+        note = (
+            "coercion refused: it would remove a signature over a value it replaces ("
+            + "; ".join(record.broken)
+            + "); --drop-broken-signatures allows it"
+        )
+        return _Prepared(None, record, False, note)
+    if opts.resign is None:
         return _Prepared(coerced, record, False)
+    if v.verdict is not Verdict.PASSED:
+        note = (
+            f"not re-signed: its verification said {v.verdict.value}"
+            + (f" ({v.reason})" if v.reason else "")
+            + "; the importer signs only what it verified"
+        )
+        return _Prepared(coerced, record, False, note)
     signed = work / f"{stem}.signed.dcm"
-    resign(coerced, signed)
+    opts.resign(coerced, signed)
     return _Prepared(signed, record, True)
 
 
@@ -264,6 +304,7 @@ def import_medium(
     modifying_system: str = "dicomseal",
     at: dt.datetime,
     on_instance: Callable[[InstanceImport, int, int], None] | None = None,
+    drop_broken_signatures: bool = False,
 ) -> ImportReport:
     """Verify a medium and send the instances ``policy`` allows.
 
@@ -286,6 +327,9 @@ def import_medium(
         Modifying System and Attribute Modification DateTime of the coercion record.
     on_instance
         Called after each instance is decided or sent, with ``(result, done, total)``.
+    drop_broken_signatures
+        Let ``coercion`` replace values that a signature in the instance covers (the
+        signature is removed and reported); by default such an instance is withheld.
 
     Raises
     ------
@@ -296,6 +340,7 @@ def import_medium(
     """
     coercion = coercion or Coercion()
     journal = journal or ImportJournal(None)
+    opts = _Options(coercion, resign, drop_broken_signatures, modifying_system, at)
     with spool_medium(location) as (source, content):
         verdicts = provider.verify(source, content.instances)
         decided, to_send = _decide(content, verdicts, policy, journal, destination, coercion)
@@ -324,16 +369,7 @@ def import_medium(
                     else:
                         try:
                             result = _send_one(
-                                inst,
-                                v,
-                                sender,
-                                journal,
-                                destination,
-                                content.work,
-                                coercion,
-                                resign,
-                                modifying_system,
-                                at,
+                                inst, v, sender, journal, destination, content.work, opts
                             )
                         except PacsError as exc:
                             interruption = str(exc)
@@ -362,6 +398,7 @@ def import_medium(
             coercion,
             str(journal.path) if journal.path is not None else None,
             interruption,
+            content.refused,
         )
 
 
@@ -372,15 +409,22 @@ def _send_one(
     journal: ImportJournal,
     destination: str,
     work: Path,
-    coercion: Coercion,
-    resign: Resigner | None,
-    modifying_system: str,
-    at: dt.datetime,
+    opts: _Options,
 ) -> InstanceImport:
-    prepared = _prepare(inst, work, coercion, resign, modifying_system, at)
+    prepared = _prepare(inst, v, work, opts)
+    if prepared.path is None:
+        return InstanceImport(
+            inst.path,
+            inst.sop_instance_uid,
+            inst.sop_class_uid,
+            v,
+            InstanceOutcome.WITHHELD_SIGNATURE,
+            coercion=prepared.coercion,
+            note=prepared.note,
+        )
     store = sender.send(prepared.path, inst.sop_class_uid, inst.transfer_syntax_uid)
     if store.status.stored:
-        key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, coercion.fingerprint)
+        key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, opts.coercion.fingerprint)
         journal.record(key, store.status.value, _sha256(prepared.path))
         outcome = (
             InstanceOutcome.STORED_WITH_WARNING if store.status.warning else InstanceOutcome.STORED
@@ -396,4 +440,5 @@ def _send_one(
         store,
         prepared.coercion,
         prepared.resigned,
+        prepared.note,
     )

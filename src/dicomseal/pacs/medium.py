@@ -1,12 +1,16 @@
-"""The DICOM instances of a medium, copied to a private scratch folder for sending.
+"""The DICOM instances of a medium, read once into a private snapshot for sending.
 
-A medium (folder, ISO image or zip; :mod:`dicomseal.media.source`) is read once, file by
-file, into a private mirror folder with the same layout, while each file's SHA-256 is
-computed. Verification then runs on the mirror, and the instances sent are the mirror's
-files: what is verified, journaled and sent is the same byte string, even if the medium
-changes meanwhile (no time-of-check/time-of-use gap), and memory stays bounded by one
-header. Entries the source refuses to open (symlinks, paths leaving the medium, zip bombs,
-special files) are not mirrored; they are listed with their anomalies.
+A medium (folder, ISO image or zip; :mod:`dicomseal.media.source`) is frozen
+(:mod:`dicomseal.media.frozen`): every file is read once from the medium into a private,
+read-only copy while its SHA-256 is computed, and the snapshot is sealed. Verification
+then runs on that frozen medium (the files are the copies; the medium's own structure,
+such as its ISO 9660 trees, is still checked on the real container) and the instances
+sent are the copies: what is verified, journaled and sent is the same byte string, even
+if the medium changes meanwhile (no time-of-check/time-of-use gap). Each instance's
+header is read through the bounded gate (:mod:`dicomseal.media.bounded_read`): a deflate
+bomb is refused, with its reason, and never sent. Entries the source refuses to open
+(symlinks, paths leaving the medium, zip bombs, special files) are not copied; they are
+listed with their anomalies.
 
 Instances are the DICOM Part 10 files (``DICM`` after the 128-byte preamble, PS3.10 §7.1)
 other than DICOMDIR.
@@ -14,20 +18,17 @@ other than DICOMDIR.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from pydicom import dcmread
-from pydicom.errors import InvalidDicomError
-
-from dicomseal.errors import MediaError
-from dicomseal.media.source import FolderSource, MediaSource, open_media
+from dicomseal.errors import MalformedDicomError, MediaError
+from dicomseal.media.bounded_read import read_dataset
+from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.source import MediaSource, open_media
 
 __all__ = [
     "MEDIA_STORAGE_DIRECTORY",
@@ -39,7 +40,6 @@ __all__ = [
 
 #: SOP Class of a DICOMDIR (PS3.4 Annex F); not an instance to import or compare.
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-_CHUNK = 1 << 20
 _HEADER_TAGS = (
     "SOPClassUID",
     "SOPInstanceUID",
@@ -57,7 +57,7 @@ class MediumInstance:
     path
         Path on the medium (POSIX, relative).
     local
-        The private copy in the mirror folder (same bytes).
+        The private, read-only copy in the snapshot (the bytes verified and sent).
     sha256
         Hex SHA-256 of the file's bytes.
     size
@@ -91,11 +91,15 @@ class MediumContent:
     other_files
         Readable files that are not DICOM instances (DICOMDIR, README.TXT, ...).
     unreadable
-        Entries never mirrored, with why (``path: symlink``, ``path: unreadable``).
+        Entries never copied or never imported, with why (``path: symlink``,
+        ``path: not imported: deflated data set inflates beyond 256 MiB``).
     mirror
-        The private copy of the medium (same relative paths).
+        The private snapshot folder of the medium (copies under opaque names).
     work
         A private folder for files derived from instances (coerced, re-signed).
+    refused
+        Part 10 files that are not imported because they cannot be parsed safely
+        (also listed, with the reason, in ``unreadable``).
     """
 
     location: str
@@ -104,39 +108,34 @@ class MediumContent:
     unreadable: tuple[str, ...]
     mirror: Path
     work: Path
-
-
-def _copy(fh: BinaryIO, dst: Path) -> tuple[str, int, bytes]:
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    with dst.open("wb") as out:
-        while chunk := fh.read(_CHUNK):
-            if len(head) < 132:
-                head += chunk[: 132 - len(head)]
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    return digest.hexdigest(), size, head
+    refused: tuple[str, ...] = ()
 
 
 def read_header(path: Path) -> tuple[str, str, str, str, str]:
     """SOP Class, SOP Instance, Transfer Syntax, Study and Series Instance UID of a file.
 
+    The file is parsed through the bounded gate (:func:`dicomseal.media.bounded_read.
+    read_dataset`); the transfer syntax is the one the file declares.
+
     Raises
     ------
+    MalformedDicomError
+        The file is not a parsable DICOM Part 10 file (or a deflate bomb).
     MediaError
-        The file is not a parsable DICOM Part 10 file or lacks one of these UIDs.
+        It lacks one of these UIDs, or cannot be opened.
     """
     try:
-        ds = dcmread(path, stop_before_pixels=True, specific_tags=list(_HEADER_TAGS))
+        with path.open("rb") as fh:
+            ds = read_dataset(fh, path=str(path), specific_tags=_HEADER_TAGS)
         meta = ds.file_meta
         sop_class = str(meta.get("MediaStorageSOPClassUID", ds.get("SOPClassUID", "")))
         sop_uid = str(ds.get("SOPInstanceUID", meta.get("MediaStorageSOPInstanceUID", "")))
         ts = str(meta.get("TransferSyntaxUID", ""))
         study = str(ds.get("StudyInstanceUID", ""))
         series = str(ds.get("SeriesInstanceUID", ""))
-    except (InvalidDicomError, OSError, ValueError, KeyError, AttributeError, EOFError) as exc:
+    except MalformedDicomError:
+        raise
+    except (OSError, ValueError, KeyError, AttributeError, EOFError) as exc:
         raise MediaError(f"not a readable DICOM file: {exc}", path=str(path)) from exc
     if not (sop_class and sop_uid and ts):
         raise MediaError(
@@ -145,69 +144,71 @@ def read_header(path: Path) -> tuple[str, str, str, str, str]:
     return sop_class, sop_uid, ts, study, series
 
 
-def _mirror_path(mirror: Path, path: str) -> Path | None:
-    parts = path.split("/")
-    if not path or any(p in ("", ".", "..") for p in parts):
-        return None
-    target = mirror.joinpath(*parts)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:  # e.g. a zip holding both "A" and "A/B"
-        return None
-    return None if target.exists() else target
-
-
-def _spool(source: MediaSource, scratch: Path) -> MediumContent:
-    mirror, work = scratch / "medium", scratch / "work"
-    mirror.mkdir()
+def _spool(source: FrozenMedium, scratch: Path) -> MediumContent:
+    work = scratch / "work"
     work.mkdir()
     instances: list[MediumInstance] = []
     others: list[str] = []
     unreadable: list[str] = []
+    refused: list[str] = []
     for entry in source.entries():
         if not entry.readable:
             why = ", ".join(a.value for a in entry.anomalies) or entry.kind.value
             unreadable.append(f"{entry.path}: {why}")
             continue
-        local = _mirror_path(mirror, entry.path)
-        if local is None:
-            unreadable.append(f"{entry.path}: name clash")
-            continue
         try:
-            with source.open(entry.path) as fh:
-                sha, size, head = _copy(fh, local)
-        except (MediaError, OSError) as exc:
-            local.unlink(missing_ok=True)
-            unreadable.append(f"{entry.path}: {exc}")
+            copied = source.capture(entry.path)
+        except MediaError as exc:
+            unreadable.append(f"{entry.path}: {exc.message}")
             continue
-        if head[128:132] != b"DICM":
+        if copied.head[128:132] != b"DICM":
             others.append(entry.path)
             continue
         try:
-            sop_class, sop_uid, ts, study, series = read_header(local)
+            sop_class, sop_uid, ts, study, series = read_header(copied.local)
+        except MalformedDicomError as exc:  # kept in the snapshot: verification reports it
+            unreadable.append(f"{entry.path}: not imported: {exc.message}")
+            refused.append(entry.path)
+            continue
         except MediaError:
-            others.append(entry.path)  # kept in the mirror: verification reports it
+            others.append(entry.path)  # kept in the snapshot: verification reports it
             continue
         if sop_class == MEDIA_STORAGE_DIRECTORY:
             others.append(entry.path)
             continue
         instances.append(
-            MediumInstance(entry.path, local, sha, size, sop_class, sop_uid, ts, study, series)
+            MediumInstance(
+                entry.path,
+                copied.local,
+                copied.sha256,
+                copied.size,
+                sop_class,
+                sop_uid,
+                ts,
+                study,
+                series,
+            )
         )
     return MediumContent(
-        source.location, tuple(instances), tuple(others), tuple(unreadable), mirror, work
+        source.location,
+        tuple(instances),
+        tuple(others),
+        tuple(unreadable),
+        source.folder,
+        work,
+        tuple(refused),
     )
 
 
 @contextmanager
 def spool_medium(location: str | Path) -> Iterator[tuple[MediaSource, MediumContent]]:
-    """Mirror a medium into a private scratch folder, removed afterwards.
+    """Freeze a medium into a private snapshot (removed afterwards) and list its instances.
 
     Yields
     ------
     tuple
-        The mirror opened as a :class:`MediaSource` (verify this: it holds the bytes that
-        will be sent) and the :class:`MediumContent`.
+        The sealed frozen medium (verify this: its files are the bytes that will be sent;
+        its container is the real medium) and the :class:`MediumContent`.
 
     Raises
     ------
@@ -216,9 +217,9 @@ def spool_medium(location: str | Path) -> Iterator[tuple[MediaSource, MediumCont
     """
     scratch = Path(tempfile.mkdtemp(prefix="dicomseal-pacs-"))
     try:
-        with open_media(location) as source:
-            content = _spool(source, scratch)
-        with FolderSource(content.mirror) as mirror:
-            yield mirror, content
+        with open_media(location) as medium, freeze(medium) as frozen:
+            content = _spool(frozen, scratch)
+            frozen.seal()  # nothing that was not read above can be verified or sent
+            yield frozen, content
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -84,6 +84,8 @@ class InstanceOutcome(enum.Enum):
     ALREADY_STORED = "already-stored"  # confirmed by the journal of an earlier run
     WITHHELD_FAILED = "withheld-verification-failed"  # FAILED: never sent, whatever the policy
     WITHHELD_UNVERIFIED = "withheld-not-verified"  # INDETERMINATE under verified-only
+    # --set would replace a value a creator signature covers (allowed only on request)
+    WITHHELD_SIGNATURE = "withheld-coercion-breaks-signature"
     REFUSED = "refused-by-pacs"
     NOT_SENT = "not-sent"  # the import stopped before this instance (connection lost)
 

@@ -5,13 +5,16 @@
   derives each instance's verdict from it: an instance is PASSED when a trusted, intact
   manifest lists it unchanged or its own signatures are valid and trusted; FAILED when the
   manifest says it changed or was added, a signature fails, or a structural finding on
-  it is hostile.
+  it is hostile; every instance is FAILED (``ambiguous-medium``) when the medium can be
+  read two ways (ISO 9660 trees that disagree, an ambiguous archive): what another reader
+  sees was never verified.
 * :class:`SignatureVerdicts` verifies each instance on its own with
   :func:`dicomseal.signature.verify_file` (PS3.15 Annex C), nothing else.
 * :func:`resigner` re-signs coerced instances with the importer's key (PS3.15 §A.2).
 
-Both providers verify the mirror made by :func:`dicomseal.pacs.medium.spool_medium`, so
-the verdict is about the very bytes that are sent.
+Both providers verify the sealed snapshot made by
+:func:`dicomseal.pacs.medium.spool_medium` (:mod:`dicomseal.media.frozen`), so the verdict
+is about the very bytes that are sent, while the container checks run on the real medium.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ class SignatureVerdicts:
     at: dt.datetime
 
     def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
-        """Verify every instance (its mirror copy: the bytes that will be sent)."""
+        """Verify every instance (its snapshot copy: the bytes that will be sent)."""
         out: dict[str, InstanceVerdict] = {}
         for inst in instances:
             fv = verify_path(
@@ -107,6 +110,16 @@ def _change_details(change: FileChange) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: Finding codes saying that two readers can see different content on this medium (the
+#: ``ambiguous-*`` family, and the ISO namespace comparison under its older name).
+_AMBIGUITY_CODES = frozenset({"iso-namespaces-differ"})
+
+
+def _is_ambiguity(code: str) -> bool:
+    """A finding saying that two readers can see different content on this medium."""
+    return code in _AMBIGUITY_CODES or code.startswith("ambiguous")
+
+
 def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> MediumVerdicts:
     """Each instance's verdict from a media verification (the rules in the module doc)."""
     manifest = result.manifest
@@ -119,13 +132,19 @@ def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> Medium
     added = set(manifest.added)
     own = {f.path: f for f in result.files}
     hostile: dict[str, list[str]] = {}
+    ambiguous: list[str] = []
     for finding in result.findings:
         if finding.verdict is Verdict.FAILED:
-            hostile.setdefault(finding.path, []).append(f"{finding.code.value}: {finding.message}")
+            line = f"{finding.code.value}: {finding.message}"
+            hostile.setdefault(finding.path, []).append(line)
+            if _is_ambiguity(finding.code.value):
+                ambiguous.append(line)
     out: dict[str, InstanceVerdict] = {}
     for path in paths:
         fv = own.get(path)
-        if path in hostile:
+        if ambiguous:  # readers may see other instances than those verified here
+            out[path] = InstanceVerdict(Verdict.FAILED, "ambiguous-medium", tuple(ambiguous))
+        elif path in hostile:
             out[path] = InstanceVerdict(Verdict.FAILED, "hostile-structure", tuple(hostile[path]))
         elif path in changed:
             out[path] = InstanceVerdict(
@@ -138,6 +157,10 @@ def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> Medium
                 Verdict.FAILED,
                 "not-in-manifest",
                 ("added to the medium after the manifest was signed",),
+            )
+        elif fv is None:  # the verification never saw this file: nothing proves it
+            out[path] = InstanceVerdict(
+                Verdict.INDETERMINATE, "not-verified", ("not among the verified files",)
             )
         elif trusted_manifest:  # listed in the trusted manifest (not added) and unchanged
             out[path] = InstanceVerdict(Verdict.PASSED, "covered-by-manifest")
@@ -168,7 +191,7 @@ class MediaVerdicts:
     at: dt.datetime
 
     def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
-        """Verify the medium's mirror and derive one verdict per instance."""
+        """Verify the frozen medium and derive one verdict per instance."""
         result = verify_media(source, self.trust, at=self.at)
         return instance_verdicts(result, [i.path for i in instances])
 

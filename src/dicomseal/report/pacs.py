@@ -34,6 +34,7 @@ _OUTCOME_STYLE = {
     InstanceOutcome.ALREADY_STORED: "green",
     InstanceOutcome.WITHHELD_FAILED: "bold red",
     InstanceOutcome.WITHHELD_UNVERIFIED: "yellow",
+    InstanceOutcome.WITHHELD_SIGNATURE: "yellow",
     InstanceOutcome.REFUSED: "bold red",
     InstanceOutcome.NOT_SENT: "red",
 }
@@ -60,7 +61,9 @@ def instance_to_dict(r: InstanceImport) -> dict[str, Any]:
         "pacs_message": r.store.message if r.store else None,
         "coerced": [_change(c) for c in r.coercion.changes] if r.coercion else [],
         "removed_signatures": list(r.coercion.removed_signatures) if r.coercion else [],
+        "signature_conflicts": list(r.coercion.broken) if r.coercion else [],
         "resigned": r.resigned,
+        "note": r.note or None,
     }
 
 
@@ -78,6 +81,7 @@ def import_document(report: ImportReport) -> dict[str, Any]:
         "instances": [instance_to_dict(r) for r in report.instances],
         "other_files": list(report.other_files),
         "unreadable": list(report.unreadable),
+        "refused_instances": list(report.refused),
         "journal": report.journal,
         "interruption": report.interruption,
         "exit_code": report.exit_code,
@@ -87,7 +91,8 @@ def import_document(report: ImportReport) -> dict[str, Any]:
 def _noteworthy(r: InstanceImport) -> bool:
     """Instances listed one by one in text: anything but a plain, verified store."""
     plain = r.outcome in (InstanceOutcome.STORED, InstanceOutcome.ALREADY_STORED)
-    return not plain or r.verification.verdict is not Verdict.PASSED
+    broke = r.coercion is not None and bool(r.coercion.broken)
+    return not plain or r.verification.verdict is not Verdict.PASSED or broke or bool(r.note)
 
 
 def _coercion_summary(report: ImportReport) -> str | None:
@@ -127,6 +132,11 @@ def render_import_text(console: Console, report: ImportReport) -> None:
         )
         for d in r.verification.details[:8]:
             console.print(f"{'':29} {escape(d)}", highlight=False)
+        if r.note:
+            console.print(f"{'':29} {escape(r.note)}", highlight=False)
+        elif r.coercion is not None and r.outcome.in_pacs:
+            for line in r.coercion.broken:
+                console.print(f"{'':29} removed: {escape(line)}", highlight=False)
     for note in report.verification.notes:
         console.print(f"[dim]{escape(note)}[/dim]", highlight=False)
     for entry in report.unreadable:

@@ -7,7 +7,9 @@ server from Jinja2 templates with autoescaping; the image viewer is a small scri
 
 Nothing from the medium is served as it is: the routes look instances up by opaque ids in
 the :class:`~dicomseal.viewer.catalog.Catalog` (never by a path taken from the request),
-and the only bytes of a medium that reach the browser are pixels re-encoded as PNG.
+and the only bytes of a medium that reach the browser are pixels re-encoded as PNG. Those
+come from the verified snapshot (:mod:`dicomseal.media.frozen`): a file rewritten on the
+medium after verification is never read again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dicomseal.errors import DicomSealError
+from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
@@ -232,6 +235,28 @@ async def _not_found_handler(request: Request, exc: Exception) -> Response:
     return _not_found(request)
 
 
+def _verified_snapshot(
+    source: MediaSource, integrity: MediumIntegrity
+) -> tuple[FrozenMedium, MediumIntegrity]:
+    """The snapshot to serve, and the verdict as it applies to it.
+
+    The verdict keeps its GREEN only when it was computed from this very sealed snapshot
+    (:func:`dicomseal.viewer.assess.assess_medium` on a
+    :class:`~dicomseal.media.frozen.FrozenMedium`); any other source is frozen here, so
+    that everything served is at least one consistent read, but nothing in it is GREEN.
+    """
+    if (
+        isinstance(source, FrozenMedium)
+        and source.sealed
+        and integrity.snapshot is not None
+        and integrity.snapshot == source.snapshot_id
+    ):
+        return source, integrity
+    snapshot = source if isinstance(source, FrozenMedium) else freeze(source)
+    reason = "the verdict was not computed from the bytes this viewer serves"
+    return snapshot, integrity.without_green(reason)
+
+
 def create_app(
     source: MediaSource,
     integrity: MediumIntegrity,
@@ -245,7 +270,11 @@ def create_app(
     Parameters
     ----------
     source
-        The medium, opened read-only; the caller closes it after the server stops.
+        The medium: the sealed :class:`~dicomseal.media.frozen.FrozenMedium` that
+        :func:`dicomseal.viewer.assess.assess_medium` verified. Every byte served comes
+        from its private copy, never again from the medium. Any other source is frozen
+        here and its verdict loses every GREEN. The caller closes it after the server
+        stops.
     integrity
         The medium's verdict (see :func:`dicomseal.viewer.assess.assess_medium`).
     allowed_hosts
@@ -260,14 +289,16 @@ def create_app(
     Starlette
         The application; its state is ``app.state.viewer`` (:class:`ViewerState`).
     """
+    snapshot, integrity = _verified_snapshot(source, integrity)
     lock = threading.Lock()
     with lock:
-        catalog = build_catalog(source, integrity)
+        catalog = build_catalog(snapshot, integrity)
+    snapshot.seal()  # nothing the catalog did not read can be served later
     state = ViewerState(
-        source=source,
+        source=snapshot,
         integrity=integrity,
         catalog=catalog,
-        renderer=FrameRenderer(source, lock, max_side=max_side),
+        renderer=FrameRenderer(snapshot, lock, max_side=max_side),
         templates=_templates(),
         medium_name=medium_name or Path(source.location).name or source.location,
     )

@@ -15,6 +15,7 @@ altered (fail closed).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from dicomseal.forensics.engine import evaluate
 from dicomseal.forensics.findings import ForensicReport
 from dicomseal.forensics.snapshot import take_snapshot
 from dicomseal.media.cms import verify_detached
+from dicomseal.media.frozen import FrozenMedium
 from dicomseal.media.manifest import MANIFEST_PATH, MAX_MANIFEST, SIGNATURE_PATH
 from dicomseal.media.source import MediaSource
 from dicomseal.media.verify import MediaVerification, verify_media
@@ -125,13 +127,16 @@ def assess_medium(
     Parameters
     ----------
     source
-        The medium, opened read-only.
+        The medium, opened read-only. Give a :class:`~dicomseal.media.frozen.FrozenMedium`
+        (:func:`~dicomseal.media.frozen.freeze`) to view it: every file is then read once
+        from the medium into the private copy, verified there, and the snapshot is sealed
+        and bound to the result (:attr:`MediumIntegrity.snapshot`).
     trust
         Trust anchor certificates (PEM files).
     at
         Validation time (timezone-aware); now (UTC) when None, chosen here at the boundary.
     workers
-        Worker processes for media verification.
+        Worker processes for media verification (1 for a frozen medium).
     strict
         Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
 
@@ -148,6 +153,22 @@ def assess_medium(
     """
     when = at or dt.datetime.now(dt.UTC)
     context = TrustContext.load(list(trust), refuse_weak_mac=strict)
+    snapshot: str | None = None
+    if isinstance(source, FrozenMedium):
+        # Verify the private copy itself, in this process (worker processes would re-open
+        # the medium by its location), then seal it: the viewer serves exactly these bytes.
+        workers, snapshot = 1, source.snapshot_id
+    try:
+        integrity = _assess(source, context, when, workers)
+    finally:
+        if isinstance(source, FrozenMedium):
+            source.seal()
+    return dataclasses.replace(integrity, snapshot=snapshot)
+
+
+def _assess(
+    source: MediaSource, context: TrustContext, when: dt.datetime, workers: int
+) -> MediumIntegrity:
     try:
         result = verify_media(source, context, at=when, workers=workers)
     except DicomSealError as exc:

@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-import pydicom
 from pydicom.dataset import Dataset
 
-from dicomseal.errors import MediaError
+from dicomseal.errors import DicomSealError, MediaError
+from dicomseal.media.bounded_read import read_dataset
 from dicomseal.media.dicomdir import read_dicomdir
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.integrity import (
@@ -247,12 +247,15 @@ def open_seekable(source: MediaSource, path: str) -> BinaryIO:
     return io.BytesIO(data)
 
 
-def _read_header(source: MediaSource, path: str) -> Dataset | None:
+def _read_header(source: MediaSource, path: str) -> Dataset | str:
+    """The header attributes, through the bounded gate; or why the file cannot be read."""
     try:
         with open_seekable(source, path) as fh:
-            return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=list(_HEADER))
-    except Exception:  # hostile input: any parser failure means "unreadable"
-        return None
+            return read_dataset(fh, path=path, specific_tags=_HEADER)
+    except DicomSealError as exc:
+        return exc.message
+    except Exception as exc:  # hostile input: any parser failure means "unreadable"
+        return type(exc).__name__
 
 
 def _series_key(inst: CatalogInstance) -> tuple[str, str]:
@@ -311,8 +314,8 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     instances: list[CatalogInstance] = []
     for path in files[:MAX_INSTANCES]:
         ds = _read_header(source, path)
-        if ds is None:
-            problems.append(f"not readable as DICOM: {path}")
+        if isinstance(ds, str):
+            problems.append(f"not readable as DICOM: {path} ({ds})")
             continue
         values = {k: _text(ds, k) for k in _HEADER}
         shown = {k: integrity.shown(path, k, values[k]) for k in _HEADER}

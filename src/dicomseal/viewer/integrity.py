@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dicomseal.verdict import Verdict
 
 __all__ = [
+    "NOT_PASSED_LABEL",
     "AttributeChange",
     "CertificateDetails",
     "FindingView",
@@ -59,6 +60,10 @@ class IntegrityState(enum.Enum):
             Verdict.FAILED: cls.RED,
             Verdict.INDETERMINATE: cls.GREY,
         }[verdict]
+
+
+#: Badge of an instance whose own check passed on a medium that did not.
+NOT_PASSED_LABEL = "Medium not verified: this instance cannot be shown as intact"
 
 
 def worst_state(states: Iterable[IntegrityState]) -> IntegrityState:
@@ -127,6 +132,10 @@ class InstanceIntegrity:
     detail_complete
         False when the instance is altered but the manifest cannot say which values
         (replaced file, unreadable instance): every value shown from it is then marked.
+    signed_keywords
+        Keywords of the top-level attributes its own intact signatures cover, when only
+        those prove it (``None``: the whole file is covered, by the signed manifest).
+        Any other value shown from it is marked unverified.
     """
 
     path: str
@@ -135,6 +144,7 @@ class InstanceIntegrity:
     changes: tuple[AttributeChange, ...] = ()
     frames_changed: tuple[int, ...] = ()
     detail_complete: bool = True
+    signed_keywords: frozenset[str] | None = None
 
     def change_for(self, keyword: str) -> AttributeChange | None:
         """The change recorded for ``keyword``, if any."""
@@ -240,6 +250,10 @@ class MediumIntegrity:
         Forensic findings (unsigned media) and verification findings.
     reasons
         Short lines explaining a GREY or RED verdict (``"no manifest"``, ``"untrusted"``).
+    snapshot
+        Identity of the private copy of the medium the verdict was computed from
+        (:attr:`dicomseal.media.frozen.FrozenMedium.snapshot_id`); the viewer shows a
+        GREEN verdict only over the bytes of that very snapshot.
     warnings
         Remarks shown next to the verdict whatever its colour (a weak MAC algorithm).
     """
@@ -256,6 +270,7 @@ class MediumIntegrity:
     uncovered: tuple[str, ...] = ()
     findings: tuple[FindingView, ...] = ()
     reasons: tuple[str, ...] = ()
+    snapshot: str | None = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -276,6 +291,9 @@ class MediumIntegrity:
         """
         found = self.instances.get(path)
         if found is not None:
+            if found.state is IntegrityState.GREEN and self.state is not IntegrityState.GREEN:
+                # A medium that is not PASSED never paints an instance green.
+                return replace(found, state=IntegrityState.GREY, label=NOT_PASSED_LABEL)
             return found
         if self.state is IntegrityState.GREEN:
             return InstanceIntegrity(path, IntegrityState.GREEN, self.headline)
@@ -289,8 +307,11 @@ class MediumIntegrity:
         """How to show attribute ``keyword`` of the instance at ``path`` (value ``found``).
 
         Never returns an altered value unmarked: when the manifest records the signed
-        value, that is the text and the found one is attached; when the instance is altered
-        without detail, the value is flagged unverified.
+        value, that is the text and the found one is attached. Every value no signature
+        proves is flagged unverified: all values of an instance that is not GREEN (except
+        the unchanged values of an altered instance whose trusted manifest records a
+        digest per attribute), and values outside the signed attributes of an instance
+        proven only by its own signatures.
         """
         inst = self.for_instance(path)
         change = inst.change_for(keyword)
@@ -298,6 +319,37 @@ class MediumIntegrity:
             if change.signed is not None:
                 return ShownValue(change.signed, altered=True, found=change.found_text)
             return ShownValue(found, altered=True, found=change.found_text, unverified=True)
-        if inst.state is IntegrityState.RED and not inst.detail_complete:
+        if inst.state is IntegrityState.RED and inst.detail_complete and self._manifest_trusted:
+            # The trusted manifest's per-attribute digests prove the unchanged values.
+            return ShownValue(found)
+        if inst.state is not IntegrityState.GREEN:
+            return ShownValue(found, unverified=True)
+        if inst.signed_keywords is not None and keyword not in inst.signed_keywords:
             return ShownValue(found, unverified=True)
         return ShownValue(found)
+
+    @property
+    def _manifest_trusted(self) -> bool:
+        return self.certificate is not None and self.certificate.trusted
+
+    def without_green(self, reason: str) -> MediumIntegrity:
+        """This verdict with nothing GREEN left (used when it is not about the served bytes)."""
+        if self.state is not IntegrityState.GREEN and not any(
+            i.state is IntegrityState.GREEN for i in self.instances.values()
+        ):
+            return self
+        instances = {
+            p: replace(i, state=IntegrityState.GREY, label=NOT_PASSED_LABEL)
+            if i.state is IntegrityState.GREEN
+            else i
+            for p, i in self.instances.items()
+        }
+        green = self.state is IntegrityState.GREEN
+        return replace(
+            self,
+            state=IntegrityState.GREY if green else self.state,
+            verdict=Verdict.INDETERMINATE if green else self.verdict,
+            headline=f"Not verified: {reason}" if green else self.headline,
+            instances=instances,
+            reasons=(*self.reasons, reason),
+        )

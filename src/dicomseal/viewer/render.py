@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels.utils import pixel_array
 
 from dicomseal.errors import MalformedDicomError, MediaError, UsageError
+from dicomseal.media.bounded_read import HEADER_DEFER, bounded_stream
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import open_seekable
 from dicomseal.viewer.png import encode_png
@@ -150,9 +151,12 @@ class FrameRenderer:
         with self._lock:
             try:
                 with open_seekable(self._source, path) as fh:
-                    header: Dataset = pydicom.dcmread(fh, stop_before_pixels=True)
-                    fh.seek(0)
-                    raw = pixel_array(fh, index=frame)
+                    stream, _head = bounded_stream(fh, path=path)  # no deflate bomb
+                    header: Dataset = pydicom.dcmread(
+                        stream, stop_before_pixels=True, defer_size=HEADER_DEFER
+                    )
+                    stream.seek(0)
+                    raw = pixel_array(stream, index=frame)
             except MediaError:
                 raise
             except Exception as exc:  # hostile or unsupported input: one clear error

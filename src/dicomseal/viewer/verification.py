@@ -6,9 +6,11 @@ Rules (fail closed, issue 6):
   INDETERMINATE -> GREY ("Unsigned: cannot be verified" when nothing is signed; otherwise
   why it cannot be verified: untrusted creator, files not covered);
 * instance: RED when the manifest says it changed (attributes with signed and found
-  values, frames), when it is not in the signed manifest (added), or when its own PS3.15
-  signature fails; GREEN only when it is covered (by the valid, trusted manifest or its own
-  valid, trusted signature) and unchanged; GREY otherwise.
+  values, frames; also when the change left no readable instance), when it is not in the
+  signed manifest (added), or when its own PS3.15 signature fails; GREEN only when the
+  whole medium PASSED and the instance is covered (by the valid, trusted manifest or its
+  own valid, trusted signatures, whose covered attributes are then recorded so that any
+  other value is marked) and unchanged; GREY otherwise.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from cryptography import x509
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.findings import FindingCode, MediaFinding
-from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
+from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH, FileRole
 from dicomseal.media.verify import ManifestReason, MediaVerification
 from dicomseal.signature import FileVerification
 from dicomseal.signature.status import ChainValidation
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.integrity import (
+    NOT_PASSED_LABEL,
     AttributeChange,
     CertificateDetails,
     FindingView,
@@ -35,7 +38,12 @@ from dicomseal.viewer.integrity import (
     MediumIntegrity,
 )
 
-__all__ = ["UNSIGNED_HEADLINE", "certificate_details", "from_media_verification"]
+__all__ = [
+    "NOT_PASSED_LABEL",
+    "UNSIGNED_HEADLINE",
+    "certificate_details",
+    "from_media_verification",
+]
 
 #: Headline of a medium on which nothing is signed.
 UNSIGNED_HEADLINE = "Unsigned: cannot be verified"
@@ -157,6 +165,9 @@ def _instance(
     added: set[str],
     uncovered: set[str],
     green_label: str,
+    *,
+    medium_passed: bool,
+    by_manifest: bool,
 ) -> InstanceIntegrity:
     if v.path in changes:
         return _changed_instance(changes[v.path])
@@ -178,7 +189,20 @@ def _instance(
         return InstanceIntegrity(
             v.path, IntegrityState.GREY, "Not covered by a trusted signature: cannot be verified"
         )
-    return InstanceIntegrity(v.path, IntegrityState.GREEN, green_label)
+    if not medium_passed:
+        return InstanceIntegrity(v.path, IntegrityState.GREY, NOT_PASSED_LABEL)
+    if by_manifest:
+        return InstanceIntegrity(v.path, IntegrityState.GREEN, green_label)
+    return InstanceIntegrity(
+        v.path, IntegrityState.GREEN, green_label, signed_keywords=_keywords(v.signed_tags)
+    )
+
+
+def _keywords(tags: Sequence[int]) -> frozenset[str]:
+    """Keywords of the attributes an instance's own intact signatures cover."""
+    from pydicom.datadict import keyword_for_tag
+
+    return frozenset(k for k in (keyword_for_tag(t) for t in tags) if k)
 
 
 def _with_red_flags(
@@ -228,7 +252,23 @@ def from_media_verification(
     changes = {c.path: c for c in result.manifest.changed}
     added, uncovered = set(result.manifest.added), set(result.uncovered)
     green_label = f"Signed by {signer}, intact" if signer else "Intact"
-    instances = {v.path: _instance(v, changes, added, uncovered, green_label) for v in result.files}
+    passed = result.verdict is Verdict.PASSED
+    by_manifest = result.manifest.present and result.manifest.verdict is Verdict.PASSED
+    instances = {
+        v.path: _instance(
+            v,
+            changes,
+            added,
+            uncovered,
+            green_label,
+            medium_passed=passed,
+            by_manifest=by_manifest,
+        )
+        for v in result.files
+    }
+    for path, change in changes.items():  # a signed instance changed past recognition
+        if path not in instances and change.role is FileRole.INSTANCE:
+            instances[path] = _changed_instance(change)
     findings = (*(_finding(f) for f in result.findings), *extra_findings)
     headline = _headline(result, signer)
     instances = {

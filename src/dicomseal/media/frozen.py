@@ -1,0 +1,231 @@
+"""A medium read once into a private, read-only copy: what is verified is what is used.
+
+A verdict is about bytes. If the viewer or the importer re-opened a file on the medium
+after verifying it, a USB stick rewritten meanwhile, or a FUSE mount that serves other
+bytes on the second read, would be shown or sent under the verdict of the first read (a
+time-of-check/time-of-use gap). :class:`FrozenMedium` closes it: the first time a file is
+opened, its bytes are copied, in one streaming pass that also computes their SHA-256, into
+a private folder (``mkdtemp``: mode 0700, each copy 0400); that open and every later one
+read the copy. Verification runs *through* the frozen medium, so it hashes and parses the
+copy; after :meth:`FrozenMedium.seal` a file that was not copied during verification can
+no longer be opened at all. The medium's own structure (listing, ISO 9660 trees through
+``pycdlib``) stays readable through the wrapped source, so the checks of the container
+itself still run on the real medium.
+
+Disk use is bounded: a copy stops (:class:`~dicomseal.errors.MediaError`) when it would
+exceed the budget (by default the free space of the temporary folder less
+:data:`DISK_RESERVE`, and at most :data:`MAX_COPY`). The folder is removed by
+:meth:`FrozenMedium.close`, or at interpreter exit at the latest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from dicomseal.errors import MediaError
+from dicomseal.media.namespaces import fold_case_if_needed
+from dicomseal.media.source import MediaEntry, MediaSource
+
+__all__ = ["DISK_RESERVE", "MAX_COPY", "CopiedFile", "FrozenMedium", "freeze"]
+
+#: Free space left untouched on the temporary folder's file system.
+DISK_RESERVE = 1024**3
+#: The private copy of one medium never exceeds this many bytes.
+MAX_COPY = 64 * 1024**3
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CopiedFile:
+    """One file of the medium as it was read, once.
+
+    Attributes
+    ----------
+    path
+        Path on the medium.
+    local
+        The private, read-only copy.
+    size
+        Bytes read.
+    sha256
+        Hex SHA-256 of those bytes.
+    head
+        Their first 132 bytes (preamble and ``DICM`` of a Part 10 file).
+    """
+
+    path: str
+    local: Path
+    size: int
+    sha256: str
+    head: bytes
+
+
+class FrozenMedium:
+    """A :class:`~dicomseal.media.source.MediaSource` whose files are read once and copied.
+
+    Verify it in this process (``verify_media(..., workers=1)``): worker processes re-open
+    a medium by its location and would read the medium again, not the snapshot.
+
+    Parameters
+    ----------
+    inner
+        The medium, opened read-only; the caller closes it (after this object).
+    max_bytes
+        Budget of the private copy (default: free space less :data:`DISK_RESERVE`, at
+        most :data:`MAX_COPY`).
+    """
+
+    def __init__(self, inner: MediaSource, *, max_bytes: int | None = None) -> None:
+        self._inner = inner
+        self._folder = Path(tempfile.mkdtemp(prefix="dicomseal-frozen-"))
+        os.chmod(self._folder, 0o700)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._folder), True)
+        free = shutil.disk_usage(self._folder).free - DISK_RESERVE
+        self._budget = max(0, min(MAX_COPY, free) if max_bytes is None else max_bytes)
+        self._used = 0
+        self._copies: dict[str, CopiedFile] = {}
+        self._failed: dict[str, str] = {}
+        self._entries = list(inner.entries())
+        self._readable = {e.path for e in self._entries if e.readable}
+        self._sealed = False
+        self._lock = threading.Lock()
+        #: Opaque identity of this snapshot (binds a verdict to the bytes it is about).
+        self.snapshot_id = secrets.token_hex(16)
+
+    # -- MediaSource ----------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return self._inner.location
+
+    @property
+    def kind(self) -> str:
+        return self._inner.kind
+
+    def entries(self) -> list[MediaEntry]:
+        """The listing taken when the medium was frozen (never re-read)."""
+        return list(self._entries)
+
+    def open(self, path: str) -> BinaryIO:
+        """The private copy of ``path`` (copied from the medium on first use, unless sealed)."""
+        copied = self.capture(path)
+        return copied.local.open("rb")
+
+    def close(self) -> None:
+        """Remove the private copy (the wrapped medium is the caller's to close)."""
+        self._cleanup()
+
+    def __enter__(self) -> FrozenMedium:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        """Structural accessors of the wrapped medium (``pycdlib`` of an ISO image)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+    # -- the snapshot -----------------------------------------------------------------------
+    @property
+    def sealed(self) -> bool:
+        """True once no further file may be read from the medium."""
+        return self._sealed
+
+    @property
+    def folder(self) -> Path:
+        """The private folder holding the copies."""
+        return self._folder
+
+    def seal(self) -> None:
+        """From now on only files already copied can be opened."""
+        self._sealed = True
+
+    def copied(self, path: str) -> CopiedFile | None:
+        """The copy of ``path``, if it was read."""
+        return self._copies.get(path)
+
+    def digests(self) -> dict[str, str]:
+        """SHA-256 of every file copied so far, by path."""
+        return {p: c.sha256 for p, c in self._copies.items()}
+
+    def capture(self, path: str) -> CopiedFile:
+        """Copy ``path`` from the medium if not done yet; return its copy.
+
+        Raises
+        ------
+        MediaError
+            The file cannot be read (the same error every time), the snapshot is sealed
+            and the file was not read before, or the disk budget is exhausted.
+        """
+        with self._lock:
+            found = self._copies.get(path)
+            if found is not None:
+                return found
+            if path in self._failed:
+                raise MediaError(self._failed[path], path=path)
+            if self._sealed:
+                raise MediaError("not part of the verified snapshot of this medium", path=path)
+            try:
+                copied = self._copy(path)
+            except MediaError as exc:
+                self._failed[path] = exc.message
+                raise
+            self._copies[path] = copied
+            return copied
+
+    def _copy(self, path: str) -> CopiedFile:
+        if path not in self._readable:
+            raise MediaError("no such readable file on the medium", path=path)
+        local = self._folder / f"{len(self._copies) + len(self._failed):08d}"
+        digest = hashlib.sha256()
+        size, head = 0, b""
+        try:
+            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out, self._inner.open(path) as fh:
+                while chunk := fh.read(_CHUNK):
+                    size += len(chunk)
+                    if self._used + size > self._budget:
+                        raise MediaError(
+                            "the private copy of the medium would exceed its disk budget "
+                            f"({self._budget} bytes)",
+                            path=path,
+                        )
+                    if len(head) < 132:
+                        head += chunk[: 132 - len(head)]
+                    digest.update(chunk)
+                    out.write(chunk)
+            os.chmod(local, 0o400)
+        except MediaError:
+            local.unlink(missing_ok=True)
+            raise
+        except OSError as exc:
+            local.unlink(missing_ok=True)
+            raise MediaError(f"cannot copy: {exc.strerror or exc}", path=path) from exc
+        self._used += size
+        return CopiedFile(path, local, size, digest.hexdigest(), head)
+
+
+def freeze(medium: MediaSource, *, max_bytes: int | None = None) -> FrozenMedium:
+    """A :class:`FrozenMedium` over ``medium``, named as the verifier names its files.
+
+    A lower-cased ISO 9660 view (Linux ``map=normal``) is folded back to upper case first
+    (:func:`~dicomseal.media.namespaces.fold_case_if_needed`), so the paths of the snapshot
+    are the paths of the verification results.
+    """
+    return FrozenMedium(fold_case_if_needed(medium), max_bytes=max_bytes)

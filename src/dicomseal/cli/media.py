@@ -30,7 +30,12 @@ from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.inputs import MediaProfile
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
-from dicomseal.report.media import media_document, render_creation_text, render_media_text
+from dicomseal.report.media import (
+    creation_document,
+    media_document,
+    render_creation_text,
+    render_media_text,
+)
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
 
@@ -153,6 +158,13 @@ def media_group() -> None:
     default=None,
     help="Worker processes for signing (default: CPU cores, at most 2).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the medium (exit 2, nothing written) when any DICOM instance among the "
+    "sources cannot go on it; by default such instances are left out and listed.",
+)
+@format_option
 def create_command(
     sources: tuple[Path, ...],
     out: Path,
@@ -166,6 +178,8 @@ def create_command(
     joliet: bool,
     mac: str,
     workers: int | None,
+    strict: bool,
+    fmt: str,
 ) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
 
@@ -174,6 +188,12 @@ def create_command(
     under DICOM/ with conformant File IDs; DICOMDIR, README.TXT and INDEX.HTM are
     written; every file goes into the signed manifest. Instances already in Explicit VR
     Little Endian keep their bytes and existing signatures.
+
+    \b
+    Every input is checked first. An instance that cannot go on the medium (no decoder
+    for its transfer syntax, no DICOMDIR record possible, cannot be signed) is left out
+    and listed with its reason ("skipped"); --strict refuses the whole medium instead
+    (exit 2). File meta that disagrees with its data set is corrected (and said so).
 
     \b
     Examples:
@@ -196,6 +216,7 @@ def create_command(
         joliet=joliet,
         mac=MacAlgorithm(mac.upper()),
         workers=workers or default_workers(),
+        strict=strict,
     )
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -206,7 +227,10 @@ def create_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         result = create_medium(list(sources), out, credentials, options, progress=report)
-    render_creation_text(out_console(), result)
+    if fmt == "json":
+        click.echo(json.dumps(creation_document(result), indent=2))
+    else:
+        render_creation_text(out_console(), result)
     return 0
 
 

@@ -10,7 +10,7 @@ are nested by their order instead, so the keys can still be compared.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from pydicom.dataset import Dataset
@@ -63,6 +63,9 @@ class DirectoryLeaf:
         ``InstanceNumber``; level ``"IMAGE"`` for leaf keys.
     referenced
         ``ReferencedSOPClassUIDInFile``, ``...InstanceUID...``, ``...TransferSyntax...``.
+    charsets
+        ``level -> Specific Character Set`` in force for that record (its own or the
+        DICOMDIR's, PS3.3 F.3.2.2), ``""`` when none is declared (default repertoire).
     """
 
     file_id: tuple[str, ...]
@@ -70,6 +73,7 @@ class DirectoryLeaf:
     in_use: bool
     keys: Mapping[tuple[str, str], str]
     referenced: Mapping[str, str]
+    charsets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -162,10 +166,13 @@ def read_directory(ds: Dataset) -> DirectoryTree:
         rec = records[idx]
         rtype = _record_type(rec)
         keys: dict[tuple[str, str], str] = {}
+        charsets: dict[str, str] = {}
+        root_charset = text_of(ds.get("SpecificCharacterSet"))
         for level in _LEVELS:
             if level not in context:
                 continue
             parent = records[context[level]]
+            charsets[level] = text_of(parent.get("SpecificCharacterSet")) or root_charset
             for kw in RECORD_KEYS[level]:
                 if kw in parent:
                     keys[(level, kw)] = text_of(parent[kw].value)
@@ -189,6 +196,7 @@ def read_directory(ds: Dataset) -> DirectoryTree:
                 in_use=flag is None or int(flag) != 0,
                 keys=MappingProxyType(keys),
                 referenced=MappingProxyType(referenced),
+                charsets=MappingProxyType(charsets),
             )
         )
     return DirectoryTree(tuple(leaves), tuple(problems), len(records))

@@ -13,7 +13,7 @@ from media_support import instance_paths, make_medium, pydicom_test_files, requi
 from pydicom import dcmread
 from pydicom.fileset import FileSet
 
-from dicomseal.errors import MediaError, UsageError
+from dicomseal.errors import UsageError
 from dicomseal.media.inputs import MediaProfile
 from dicomseal.media.manifest import MANIFEST_PATH, Manifest
 from dicomseal.media.source import open_media

@@ -58,10 +58,9 @@ def _invented(kw: str, recorded: str, attrs: Mapping[str, str]) -> bool:
     return kw == "Modality" and recorded == "OT"
 
 
-def _redecoded(kw: str, recorded: str, charset: str) -> str | None:
-    """``recorded`` (read in the default repertoire) re-read in ``charset``."""
+def _redecoded(kw: str, raw: bytes, charset: str) -> str | None:
+    """The stored bytes ``raw`` read in ``charset``."""
     try:
-        raw = recorded.encode("latin-1")
         encodings = convert_encodings(charset.split("\\"))
         if kw.endswith("Name"):
             return str(PersonName(raw, encodings).decode())
@@ -71,7 +70,12 @@ def _redecoded(kw: str, recorded: str, charset: str) -> str | None:
 
 
 def writer_convention(
-    kw: str, recorded: str, actual: str, attrs: Mapping[str, str], record_charset: str
+    kw: str,
+    recorded: str,
+    actual: str,
+    attrs: Mapping[str, str],
+    record_charset: str,
+    raw: bytes | None = None,
 ) -> str | None:
     """Which documented writer convention explains ``recorded`` ≠ ``actual``, or None.
 
@@ -85,14 +89,21 @@ def writer_convention(
         The instance's attributes (for Study Date/Time alternatives and its character set).
     record_charset
         Specific Character Set in force for the record, ``""`` when none is declared.
+    raw
+        The record value's stored bytes, when known.
     """
     if not actual.strip():
         if _invented(kw, recorded, attrs):
             return "invented for a Type 1 key the instance leaves empty (DCMTK dcmmkdir +I)"
         return None
     instance_charset = attrs.get("SpecificCharacterSet", "")
-    if not record_charset and instance_charset:
-        redecoded = _redecoded(kw, recorded, instance_charset)
+    if not record_charset and instance_charset.strip("\\ "):
+        if raw is None:
+            try:
+                raw = recorded.encode("latin-1")
+            except UnicodeError:
+                return None
+        redecoded = _redecoded(kw, raw, instance_charset)
         if redecoded is not None and same_value(kw, redecoded, actual):
             return "copied in the instance's character set without declaring it (GDCM)"
     ascii_only = "".join(c for c in actual if " " <= c <= "~")

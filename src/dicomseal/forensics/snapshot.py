@@ -2,8 +2,9 @@
 
 The rules in :mod:`dicomseal.forensics.rules` are pure functions of a :class:`Snapshot`.
 Each file is opened once, through :mod:`dicomseal.media.source` (no symlink is followed,
-nothing is executed); pixel data is never loaded (``defer_size``). Anything that cannot
-be read is recorded as a problem of that file, not raised.
+nothing is executed); pixel data is never loaded (``defer_size``), and a deflated data set
+is inflated under a cap (:data:`MAX_INFLATED`). Anything that cannot be read is recorded
+as a problem of that file, not raised.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import io
 import shutil
 import tempfile
 import warnings
@@ -20,12 +22,13 @@ from types import MappingProxyType
 from typing import Any, BinaryIO
 
 import pydicom
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import _read_file_meta_info, read_dataset
 
 from dicomseal.errors import MediaError
 from dicomseal.forensics.directory import DirectoryTree, read_directory
-from dicomseal.forensics.fileformat import HeaderProbe, probe_header
+from dicomseal.forensics.fileformat import HeaderProbe, inflate_dataset, probe_header
 from dicomseal.forensics.values import text_of
 from dicomseal.forensics.vendor_index import (
     MAX_INDEX_BYTES,
@@ -96,6 +99,8 @@ META_KEYWORDS: tuple[str, ...] = (
 )
 _MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _HEAD = 512
+#: A deflated data set may not inflate beyond this (bounded memory on hostile media).
+MAX_INFLATED = 256 * 1024 * 1024
 #: Unseekable members (zip) larger than this are spooled to a temporary file.
 _SPOOL = 16 * 1024 * 1024
 
@@ -230,6 +235,27 @@ def _parse(fh: Any, *, defer: bool = True) -> Dataset:
         return pydicom.dcmread(fh, defer_size=1024 if defer else None, force=False)
 
 
+def _parse_deflated(fh: Any, probe: HeaderProbe) -> Dataset:
+    """A deflated instance (PS3.5 §A.5), inflated here under :data:`MAX_INFLATED`.
+
+    pydicom would inflate the whole stream into memory, however large it claims to grow.
+    """
+    meta = _parse_meta(fh)
+    inflated = inflate_dataset(fh, probe, MAX_INFLATED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = read_dataset(io.BytesIO(inflated), is_implicit_VR=False, is_little_endian=True)
+    ds.file_meta = meta
+    return ds
+
+
+def _parse_meta(fh: Any) -> FileMetaDataset:
+    fh.seek(132)  # preamble and DICM, checked by the probe
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_file_meta_info(fh)
+
+
 def _iso_datetime(obj: Any, *, record: bool) -> dt.datetime | None:
     try:
         if record:
@@ -320,7 +346,7 @@ def _read_dicom(
                     data = fh.read(MAX_INDEX_BYTES)
                 return None, None, data, None
             fh.seek(0)
-            ds = _parse(fh)
+            ds = _parse_deflated(fh, probe) if probe.deflated else _parse(fh)
             sop_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "")
             if sop_class == _MEDIA_STORAGE_DIRECTORY and entry.size <= MAX_INDEX_BYTES:
                 fh.seek(0)

@@ -67,7 +67,12 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 if actual is None or not recorded or same_value(kw, recorded, actual):
                     continue
                 convention = writer_convention(
-                    kw, recorded, actual, inst.attrs, leaf.charsets.get(level, "")
+                    kw,
+                    recorded,
+                    actual,
+                    inst.attrs,
+                    leaf.charsets.get(level, ""),
+                    leaf.raw.get((level, kw)),
                 )
                 if convention is not None:
                     yield Finding(

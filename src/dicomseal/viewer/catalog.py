@@ -72,6 +72,7 @@ _HEADER = (
     "Rows",
     "Columns",
 )
+_PIXEL_DATA = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: More instance files than this are not listed (bounded memory on hostile media).
 MAX_INSTANCES = 50_000
 #: A file read whole into memory (non-seekable media such as zip members) may not exceed this.
@@ -250,7 +251,9 @@ def open_seekable(source: MediaSource, path: str) -> BinaryIO:
 def _read_header(source: MediaSource, path: str) -> Dataset | None:
     try:
         with open_seekable(source, path) as fh:
-            return pydicom.dcmread(fh, stop_before_pixels=True, specific_tags=list(_HEADER))
+            # pixel data elements are listed (values deferred, never read) so that an
+            # instance with Rows/Columns but no pixels shows "no image", not an error
+            return pydicom.dcmread(fh, defer_size=64, specific_tags=[*_HEADER, *_PIXEL_DATA])
     except Exception:  # hostile input: any parser failure means "unreadable"
         return None
 
@@ -326,7 +329,8 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
                 path=path,
                 values=values,
                 frames=frames,
-                has_pixels=bool(values["Rows"] and values["Columns"]),
+                has_pixels=bool(values["Rows"] and values["Columns"])
+                and any(k in ds for k in _PIXEL_DATA),
                 integrity=integrity.for_instance(path),
                 shown=shown,
             )

@@ -194,3 +194,26 @@ def test_missing_type1_keys_are_invented_like_dcmmkdir_and_inspect_clean(
     report = inspect_media(out)
     high = [f for f in report.findings if f.severity is Severity.HIGH]
     assert not high, high
+
+
+REALWORLD = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "realworld"
+
+
+def test_whole_realworld_corpus_makes_one_medium_that_passes_its_own_checks(
+    tmp_path: Path, creds: SigningCredentials, trust: TrustContext
+) -> None:
+    """Every third-party file (provenance: ../shared/corpus/realworld/manifest.json) and
+    pydicom's own data folder as sources of one medium: nothing sinks it, it verifies
+    PASSED, and inspect finds nothing HIGH on it."""
+    if not REALWORLD.is_dir():
+        pytest.skip("../shared/corpus/realworld not present")
+    sources = [REALWORLD, pydicom_test_files().parent]
+    out = tmp_path / "out"
+    result = make_medium(sources, out, creds, workers=2)
+    assert result.instances >= 190
+    refused = [s for s in result.skipped if s.instance]
+    assert all(s.reason and "\n" not in s.reason for s in refused)
+    assert len(refused) < result.instances // 8
+    _verify(out, trust)
+    high = [f for f in inspect_media(out).findings if f.severity >= Severity.HIGH]
+    assert not high, high

@@ -435,6 +435,8 @@ def prepare_instance(
             path=str(src.path),
         ) from exc
     removed = _strip_signatures(ds)
+    for tag in [t for t in ds.keys() if t.group == 0x0000]:  # command set: not in files
+        del ds[tag]
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     for kw, value in src.meta_fixes:
         setattr(ds.file_meta, kw, UID(value))

@@ -10,7 +10,10 @@ without anyone having altered anything (PS3.3 Annex F, PS3.5 §6.1).
   Set (0008,0005): read in the default repertoire they differ, read in the instance's
   character set they are equal.
 * Orthanc (``/patients/{id}/media``, ``/tools/create-media``) writes record values with
-  every non-ASCII character removed (``Toolbox::ConvertToAscii``).
+  every byte outside printable ASCII removed (``Toolbox::ConvertToAscii``) from the value
+  as encoded in the instance's character set - for ISO 2022 values (PS3.5 §6.1.2.5) with
+  or without the escape sequences' printable tails (the record keeps the instance's Specific
+  Character Set).
 
 Only a value that one of these rules explains exactly is excused; anything else stays a
 mismatch.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pydicom.charset import convert_encodings, decode_bytes
+from pydicom.charset import convert_encodings, decode_bytes, encode_string
 from pydicom.valuerep import PersonName
 
 from dicomseal.forensics.values import parse_da, same_value
@@ -40,6 +43,9 @@ _INVENTED_ID = {
 }
 _ALTERNATIVES = {"StudyDate": STUDY_DATE_ALTERNATIVES, "StudyTime": STUDY_TIME_ALTERNATIVES}
 _TIME = re.compile(r"^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$")
+#: An ISO 2022 escape sequence: ESC, intermediate bytes, a final byte (ISO/IEC 2022 §13).
+_ESCAPE = re.compile(rb"\x1b[\x20-\x2f]+[\x30-\x7e]")
+_NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
 
 def _invented(kw: str, recorded: str, attrs: Mapping[str, str]) -> bool:
@@ -67,6 +73,22 @@ def _redecoded(kw: str, raw: bytes, charset: str) -> str | None:
         return decode_bytes(raw, encodings, set())
     except (UnicodeError, LookupError, ValueError):
         return None
+
+
+def _ascii_stripped(kw: str, actual: str, charset: str) -> set[str]:
+    """What Orthanc's ASCII stripping may make of ``actual`` stored in ``charset``."""
+    out = {"".join(c for c in actual if " " <= c <= "~")}
+    try:
+        encodings = convert_encodings((charset or "ISO_IR 6").split("\\"))
+        if kw.endswith("Name"):
+            raw = PersonName(actual).encode(encodings)
+        else:
+            raw = encode_string(actual, encodings)
+    except (UnicodeError, LookupError, ValueError):
+        return out
+    out.add(_NOT_PRINTABLE.sub(b"", raw).decode("ascii"))
+    out.add(_NOT_PRINTABLE.sub(b"", _ESCAPE.sub(b"", raw)).decode("ascii"))
+    return out
 
 
 def writer_convention(
@@ -106,8 +128,9 @@ def writer_convention(
         redecoded = _redecoded(kw, raw, instance_charset)
         if redecoded is not None and same_value(kw, redecoded, actual):
             return "copied in the instance's character set without declaring it (GDCM)"
-    ascii_only = "".join(c for c in actual if " " <= c <= "~")
-    if ascii_only != actual and recorded == recorded.encode("ascii", "ignore").decode():
-        if same_value(kw, recorded, ascii_only):
-            return "non-ASCII characters removed (Orthanc)"
+    if actual.isascii() or not recorded.isascii():
+        return None
+    for stripped in _ascii_stripped(kw, actual, instance_charset):
+        if same_value(kw, recorded, stripped):
+            return "bytes outside printable ASCII removed (Orthanc)"
     return None

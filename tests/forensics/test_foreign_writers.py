@@ -227,3 +227,20 @@ def test_orthanc_convention_does_not_excuse_another_name() -> None:
     latin = {"SpecificCharacterSet": "ISO_IR 100"}
     assert writer_convention("PatientName", "neas^Rdiger", "Äneas^Rüdiger", latin, "x")
     assert writer_convention("PatientName", "neas^Rudiger", "Äneas^Rüdiger", latin, "x") is None
+
+
+def test_gdcmgendir_medium_has_no_high_finding(tmp_path: Path) -> None:
+    gdcmgendir = require_tool("gdcmgendir")
+    medium = tmp_path / "medium"
+    medium.mkdir()
+    for i, path in enumerate(sorted((DATA / "charset_files").glob("chr*.dcm"))):
+        shutil.copyfile(path, medium / f"IMG{i:05d}")
+    for name in ("CT_small.dcm", "MR_small.dcm", "examples_palette.dcm"):
+        shutil.copyfile(DATA / "test_files" / name, medium / name.split(".")[0][:8].upper())
+    out = medium / "DICOMDIR"
+    # gdcmgendir writes no DICOMDIR at all when one input lacks a Type 1 key (rtdose.dcm)
+    subprocess.run([gdcmgendir, "-i", str(medium), "-o", str(out), "-r"], check=False)
+    assert out.is_file()
+    findings = inspect_media(medium).findings
+    assert not [f for f in findings if f.severity >= Severity.HIGH]
+    assert any("GDCM" in f.message for f in findings)

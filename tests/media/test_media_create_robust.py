@@ -217,3 +217,23 @@ def test_whole_realworld_corpus_makes_one_medium_that_passes_its_own_checks(
     _verify(out, trust)
     high = [f for f in inspect_media(out).findings if f.severity >= Severity.HIGH]
     assert not high, high
+
+
+def test_full_disk_stops_the_medium_instead_of_skipping(
+    tmp_path: Path, mixed_src: Path, creds: SigningCredentials, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import dicomseal.media.create as create_module
+    from dicomseal.errors import MediaError
+
+    def full_disk(*_args: object, **_kwargs: object) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise MediaError("cannot write signed file") from exc
+
+    monkeypatch.setattr(create_module, "sign_file", full_disk)
+    with pytest.raises(MediaError, match="cannot write signed file"):
+        make_medium([mixed_src], tmp_path / "out", creds, workers=1)
+    assert not (tmp_path / "out").exists()

@@ -34,7 +34,6 @@ import datetime as dt
 import enum
 import multiprocessing
 import shutil
-import struct
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -44,7 +43,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from dicomseal import __version__
-from dicomseal.errors import DicomSealError, MediaError, UsageError
+from dicomseal.errors import MediaError, UsageError
 from dicomseal.media.cms import sign_detached
 from dicomseal.media.digests import digest_instance
 from dicomseal.media.fileset import FileSetPlan, fileset_id_from_label, plan_fileset
@@ -56,6 +55,7 @@ from dicomseal.media.inputs import (
     check_instance,
     collect_sources,
     prepare_instance,
+    skip_reason,
 )
 from dicomseal.media.manifest import (
     MANIFEST_DIR,
@@ -233,31 +233,10 @@ def _sign_init(credentials: SigningCredentials, options: CreateOptions, work: Pa
     _SIGNER.update(credentials=credentials, options=options, work=work)
 
 
-#: What one instance's preparation or signing may raise on a bad input (pydicom raises many
-#: types on hostile bytes); the instance is then left out with the reason. Anything else
-#: (a bug, a full disk: OSError) still stops the medium.
-_INSTANCE_ERRORS = (
-    DicomSealError,
-    ValueError,
-    TypeError,
-    KeyError,
-    AttributeError,
-    IndexError,
-    RuntimeError,
-    NotImplementedError,
-    EOFError,
-    OverflowError,
-    struct.error,
-)
 #: A signing job: index, source path, transfer syntax, File Meta fixes, signed file.
 _Job = tuple[int, Path, str, tuple[tuple[str, str], ...], Path]
 #: A signing result: index, and either the prepared instance and its manifest entry or why not.
 _Result = tuple[int, PreparedInstance | None, ManifestEntry | None, str]
-
-
-def _one_line(exc: BaseException) -> str:
-    text = exc.message if isinstance(exc, DicomSealError) else f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split())[:400]
 
 
 def _prepare_and_sign(
@@ -287,9 +266,12 @@ def _prepare_and_sign(
         if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
             _refuse_broken_signatures(path, dst)
         d = digest_instance(str(dst))
-    except _INSTANCE_ERRORS as exc:
+    except Exception as exc:
         dst.unlink(missing_ok=True)
-        return index, None, None, _one_line(exc)
+        reason = skip_reason(exc)
+        if reason is None:
+            raise
+        return index, None, None, reason
     finally:
         if prep is not None and prep.path.parent == work:
             prep.path.unlink(missing_ok=True)

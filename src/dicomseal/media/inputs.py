@@ -21,8 +21,10 @@ is rewritten from the data set; the data set bytes, and so its signatures, are u
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import shutil
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import pack_bits
 from pydicom.uid import UID, ExplicitVRLittleEndian, MediaStorageDirectoryStorage
 
-from dicomseal.errors import MediaError, UsageError
+from dicomseal.errors import DicomSealError, MediaError, UsageError
 
 __all__ = [
     "MediaProfile",
@@ -49,6 +51,7 @@ __all__ = [
     "check_instance",
     "collect_sources",
     "prepare_instance",
+    "skip_reason",
 ]
 
 _JPEG = (
@@ -345,6 +348,40 @@ def _repack_single_bits(ds: Dataset) -> None:
     )
     if len(ds.PixelData) == pixels:
         ds.PixelData = pack_bits(np.frombuffer(ds.PixelData, dtype=np.uint8))
+
+
+#: What preparing or signing one instance may raise on a bad input (pydicom raises many
+#: types on hostile bytes); the instance is then left out with the reason.
+_INSTANCE_ERRORS = (
+    DicomSealError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    OverflowError,
+    struct.error,
+)
+#: Errors of the output, not of one input: a full disk would otherwise leave every later
+#: instance out.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def skip_reason(exc: BaseException) -> str | None:
+    """One line saying why an input is left out, or None when ``exc`` must stop the medium
+    (a bug, an output that cannot be written)."""
+    if not isinstance(exc, _INSTANCE_ERRORS):
+        return None
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in _OUTPUT_ERRNOS:
+            return None
+        cause = cause.__cause__ or cause.__context__
+    text = exc.message if isinstance(exc, DicomSealError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:400]
 
 
 def _preamble_is_zero(path: Path) -> bool:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pydicom
 import pytest
 from media_support import make_medium, pydicom_test_files
 from pydicom import dcmread
@@ -237,3 +238,30 @@ def test_full_disk_stops_the_medium_instead_of_skipping(
     with pytest.raises(MediaError, match="cannot write signed file"):
         make_medium([mixed_src], tmp_path / "out", creds, workers=1)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_instance_without_possible_dicomdir_record_is_left_out(
+    tmp_path: Path,
+    mixed_src: Path,
+    creds: SigningCredentials,
+    trust: TrustContext,
+    workers: int,
+) -> None:
+    (mixed_src / "m_bigendian.dcm").unlink()
+    (mixed_src / "k_brokenjpeg.dcm").unlink()
+    palette = Dataset()  # Color Palette Storage without the Content Label its record needs
+    palette.SOPClassUID = "1.2.840.10008.5.1.4.39.1"
+    palette.SOPInstanceUID = generate_uid()
+    palette.file_meta = pydicom.dataset.FileMetaDataset()
+    palette.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    palette.save_as(mixed_src / "p_palette.dcm", enforce_file_format=True)
+    out = tmp_path / "out"
+    result = make_medium([mixed_src], out, creds, workers=workers)
+    assert result.instances == 10
+    assert [(Path(s.path).name, s.instance) for s in result.skipped] == [("p_palette.dcm", True)]
+    assert "PALETTE record" in result.skipped[0].reason
+    _verify(out, trust)
+    with pytest.raises(UsageError, match="PALETTE record"):
+        make_medium([mixed_src], tmp_path / "strict", creds, workers=workers, strict=True)
+    assert not (tmp_path / "strict").exists()

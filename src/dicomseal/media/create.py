@@ -2,17 +2,17 @@
 
 The steps, each a module of its own:
 
-1. find the instances among the sources (:mod:`~dicomseal.media.inputs`), check each up
-   front (a decoder for its transfer syntax when the profile needs it decoded, PS3.11
-   Annex D; a DICOMDIR record can be made for it) and plan the file-set: File IDs under
-   ``DICOM/`` and DICOMDIR records (:mod:`~dicomseal.media.fileset`, PS3.10 §8, PS3.3
-   Annex F);
+1. find the instances among the sources (:mod:`~dicomseal.media.inputs`) and check each
+   up front (known little-endian transfer syntax, a decoder when the profile needs it
+   decoded, PS3.11 Annex D);
 2. bring each instance into a transfer syntax the profile allows, correcting File Meta
    that disagrees with its data set (PS3.10 §7.1);
 3. sign every instance (PS3.15 Annex C, Creator RSA profile for RSA keys) and digest it
    for the manifest (:mod:`~dicomseal.media.digests`), in forked worker processes while
-   the main process plans the file-set and writes DICOMDIR; signed files are then moved
-   to their File IDs;
+   the main process plans the file-set - File IDs under ``DICOM/``, DICOMDIR records
+   (:mod:`~dicomseal.media.fileset`, PS3.10 §8, PS3.3 Annex F) - and writes DICOMDIR
+   (planned again without any instance that failed); signed files are then moved to
+   their File IDs;
 4. write DICOMDIR, ``README.TXT``, ``INDEX.HTM`` (:mod:`~dicomseal.media.webcontent`) and
    any extra content (a viewer) outside ``DICOM/``;
 5. write the manifest of every file and its detached CMS signature
@@ -390,6 +390,19 @@ def create_medium(
         raise
 
 
+def _refuse_if_strict(
+    instances: list[SourceInstance], refused: dict[int, str], options: CreateOptions
+) -> None:
+    """``--strict``: any refused instance refuses the medium (:class:`UsageError`)."""
+    if refused and options.strict:
+        listed = "; ".join(f"{instances[i].path}: {refused[i]}" for i in sorted(refused)[:5])
+        more = f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
+        raise UsageError(
+            f"--strict: {len(refused)} instance(s) cannot go on the medium, none written: "
+            f"{listed}{more}"
+        )
+
+
 def _plan(
     instances: list[SourceInstance],
     refused: dict[int, str],
@@ -414,13 +427,7 @@ def _plan(
         created=options.created_at,
     )
     refused.update((kept[j], reason) for j, reason in plan.rejected)
-    if refused and options.strict:
-        listed = "; ".join(f"{instances[i].path}: {refused[i]}" for i in sorted(refused)[:5])
-        more = f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
-        raise UsageError(
-            f"--strict: {len(refused)} instance(s) cannot go on the medium, none written: "
-            f"{listed}{more}"
-        )
+    _refuse_if_strict(instances, refused, options)
     if not plan.instances:
         first = min(refused)
         raise UsageError(
@@ -447,7 +454,7 @@ def _create(
     refused = {
         i: r for i, inst in enumerate(instances) if (r := check_instance(inst, options.profile))
     }
-    plan = _plan(instances, refused, fileset_id, options)
+    _refuse_if_strict(instances, refused, options)
     with tempfile.TemporaryDirectory(prefix="dicomseal-create-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
@@ -456,18 +463,18 @@ def _create(
         signing = stage / _SIGNING_DIR
         signing.mkdir()
         jobs: list[_Job] = [
-            (
-                p.index,
-                p.source_path,
-                instances[p.index].transfer_syntax_uid,
-                instances[p.index].meta_fixes,
-                signing / f"S{p.index:07d}",
-            )
-            for p in plan.instances
+            (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
+            for i, inst in enumerate(instances)
+            if i not in refused
         ]
-        signed = _run_signing(
-            jobs, credentials, options, work, report, lambda: plan.write_dicomdir(stage)
-        )
+        plans: list[FileSetPlan] = []
+
+        def plan_and_write_dicomdir() -> None:  # while the workers sign
+            plans.append(_plan(instances, refused, fileset_id, options))
+            plans[0].write_dicomdir(stage)
+
+        signed = _run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
+        plan = plans[0]
         failed = {i: reason for i, prep, _e, reason in signed.values() if prep is None}
         if failed:  # rare: an input passed the checks but could not be converted or signed
             refused.update(failed)

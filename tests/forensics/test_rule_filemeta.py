@@ -22,7 +22,8 @@ def test_meta_sop_instance_uid_differs(medium_copy: MakeMedium) -> None:
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID + ".9"
     ds.save_as(target)
     hits = [f for f in inspect(medium).findings if f.code == "meta-sop-instance-mismatch"]
-    assert len(hits) == 1 and hits[0].severity is Severity.HIGH
+    # MEDIUM: common in clean anonymised files (e.g. pydicom's chrJapMulti.dcm)
+    assert len(hits) == 1 and hits[0].severity is Severity.MEDIUM
 
 
 def test_meta_group_length_wrong(medium_copy: MakeMedium) -> None:

@@ -157,6 +157,13 @@ def media_group() -> None:
     default=None,
     help="Worker processes for signing (default: CPU cores, at most 2).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse the medium (exit 2, nothing written) when any DICOM instance among the "
+    "sources cannot go on it; by default such instances are left out and listed.",
+)
+@format_option
 def create_command(
     sources: tuple[Path, ...],
     out: Path,
@@ -171,6 +178,8 @@ def create_command(
     joliet: bool,
     mac: str,
     workers: int | None,
+    strict: bool,
+    fmt: str,
 ) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
 
@@ -181,6 +190,12 @@ def create_command(
     Little Endian keep their bytes and existing signatures. The credentials are checked
     first (validity, key match, end entity, key usage, key strength): a medium that
     receivers would refuse is never written (exit 2).
+
+    \b
+    Every input is checked first. An instance that cannot go on the medium (no decoder
+    for its transfer syntax, no DICOMDIR record possible, cannot be signed) is left out
+    and listed with its reason ("skipped"); --strict refuses the whole medium instead
+    (exit 2). File meta that disagrees with its data set is corrected (and said so).
 
     \b
     Examples:
@@ -197,7 +212,7 @@ def create_command(
     check_before_signing(credentials, cert, allow_incomplete_chain=allow_incomplete_chain)
     from dicomseal.media.create import CreateOptions, create_medium
     from dicomseal.media.inputs import MediaProfile
-    from dicomseal.report.media import render_creation_text
+    from dicomseal.report.media import creation_document, render_creation_text
 
     options = CreateOptions(
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
@@ -208,6 +223,7 @@ def create_command(
         joliet=joliet,
         mac=MacAlgorithm(mac.upper()),
         workers=workers or default_workers(),
+        strict=strict,
     )
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -218,7 +234,10 @@ def create_command(
             progress.update(tasks[stage], completed=done, total=total)
 
         result = create_medium(list(sources), out, credentials, options, progress=report)
-    render_creation_text(out_console(), result)
+    if fmt == "json":
+        click.echo(json.dumps(creation_document(result), indent=2))
+    else:
+        render_creation_text(out_console(), result)
     return 0
 
 

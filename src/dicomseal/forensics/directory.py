@@ -10,9 +10,11 @@ are nested by their order instead, so the keys can still be compared.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from dicomseal.forensics.values import text_of
@@ -63,6 +65,12 @@ class DirectoryLeaf:
         ``InstanceNumber``; level ``"IMAGE"`` for leaf keys.
     referenced
         ``ReferencedSOPClassUIDInFile``, ``...InstanceUID...``, ``...TransferSyntax...``.
+    charsets
+        ``level -> Specific Character Set`` in force for that record (its own or the
+        DICOMDIR's, PS3.3 F.3.2.2), ``""`` when none is declared (default repertoire).
+    raw
+        ``(level, keyword) -> value bytes`` as stored, for re-reading in another
+        character set.
     """
 
     file_id: tuple[str, ...]
@@ -70,6 +78,8 @@ class DirectoryLeaf:
     in_use: bool
     keys: Mapping[tuple[str, str], str]
     referenced: Mapping[str, str]
+    charsets: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    raw: Mapping[tuple[str, str], bytes] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -148,10 +158,23 @@ def iter_leaves(
         yield idx, dict(context), parts
 
 
+def _raw_values(records: list[Dataset]) -> dict[tuple[int, str], bytes]:
+    """Stored bytes of the record keys, taken before pydicom decodes them."""
+    out: dict[tuple[int, str], bytes] = {}
+    for i, rec in enumerate(records):
+        for kw in RECORD_KEYS.get(_record_type(rec), ()):
+            tag = tag_for_keyword(kw)
+            item = rec.get_item(tag) if tag is not None and tag in rec else None
+            if isinstance(item, RawDataElement) and isinstance(item.value, bytes):
+                out[(i, kw)] = item.value.rstrip(b" \x00")
+    return out
+
+
 def read_directory(ds: Dataset) -> DirectoryTree:
     """Leaves of a parsed DICOMDIR dataset (never raises on broken structure)."""
     problems: list[str] = []
     records = list(ds.get("DirectoryRecordSequence", []) or [])
+    raw_values = _raw_values(records)
     order = linked_order(ds, records)
     if order is None:
         if records:
@@ -162,11 +185,17 @@ def read_directory(ds: Dataset) -> DirectoryTree:
         rec = records[idx]
         rtype = _record_type(rec)
         keys: dict[tuple[str, str], str] = {}
+        raw: dict[tuple[str, str], bytes] = {}
+        charsets: dict[str, str] = {}
+        root_charset = text_of(ds.get("SpecificCharacterSet"))
         for level in _LEVELS:
             if level not in context:
                 continue
             parent = records[context[level]]
+            charsets[level] = text_of(parent.get("SpecificCharacterSet")) or root_charset
             for kw in RECORD_KEYS[level]:
+                if (context[level], kw) in raw_values:
+                    raw[(level, kw)] = raw_values[(context[level], kw)]
                 if kw in parent:
                     keys[(level, kw)] = text_of(parent[kw].value)
         for kw in _LEAF_KEYS:
@@ -189,6 +218,8 @@ def read_directory(ds: Dataset) -> DirectoryTree:
                 in_use=flag is None or int(flag) != 0,
                 keys=MappingProxyType(keys),
                 referenced=MappingProxyType(referenced),
+                charsets=MappingProxyType(charsets),
+                raw=MappingProxyType(raw),
             )
         )
     return DirectoryTree(tuple(leaves), tuple(problems), len(records))

@@ -3,16 +3,24 @@
 Reads only the preamble, the ``DICM`` prefix, the File Meta Information (group 0002) and the
 first data element of the dataset, so that rules can check what pydicom silently repairs:
 the declared group length, the encoding of the first dataset element versus the declared
-transfer syntax, and the preamble content.
+transfer syntax, and the preamble content. A Deflated Explicit VR Little Endian data set
+(PS3.5 §A.5: raw deflate after the meta) is inflated only as far as needed, and
+:func:`inflate_dataset` inflates it whole under a size cap (a deflate bomb never is).
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-__all__ = ["HeaderProbe", "probe_header"]
+from dicomseal.errors import MalformedDicomError
+
+__all__ = ["DEFLATED", "HeaderProbe", "inflate_dataset", "probe_header"]
+
+#: Deflated Explicit VR Little Endian (PS3.5 §A.5).
+DEFLATED = "1.2.840.10008.1.2.1.99"
 
 _LONG_VRS = {
     b"OB",
@@ -76,6 +84,11 @@ class HeaderProbe:
         The first dataset element looks Explicit VR (``None`` when there is none).
     meta_error
         Why the meta could not be walked, or ``None``.
+    deflated
+        The meta declares Deflated Explicit VR Little Endian (the first element was
+        looked at after inflating).
+    dataset_offset
+        Byte offset of the data set (after the meta), 0 when unknown.
     """
 
     is_part10: bool
@@ -85,6 +98,17 @@ class HeaderProbe:
     meta_tags: tuple[str, ...]
     dataset_explicit_vr: bool | None
     meta_error: str | None
+    deflated: bool = False
+    dataset_offset: int = 0
+
+
+def _first_bytes(data: bytes, deflated: bool) -> bytes:
+    if not deflated:
+        return data[:6]
+    try:
+        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, 6)
+    except zlib.error:
+        return b""
 
 
 def probe_header(fh: BinaryIO) -> HeaderProbe:
@@ -99,6 +123,7 @@ def probe_header(fh: BinaryIO) -> HeaderProbe:
     tags: list[str] = []
     error: str | None = None
     start_after_gl: int | None = None
+    syntax = b""
     while pos + 8 <= len(data):
         group, elem = struct.unpack_from("<HH", data, pos)
         if group != 0x0002:
@@ -124,9 +149,44 @@ def probe_header(fh: BinaryIO) -> HeaderProbe:
         if elem == 0x0000 and length == 4:
             (declared,) = struct.unpack_from("<I", data, value_at)
             start_after_gl = value_at + 4
+        if elem == 0x0010:
+            syntax = data[value_at : value_at + length].rstrip(b"\x00 ")
         pos = value_at + length
     actual = pos - (start_after_gl if start_after_gl is not None else 0)
+    deflated = syntax == DEFLATED.encode()
     explicit: bool | None = None
-    if error is None and pos + 6 <= len(data):
-        explicit = data[pos + 4 : pos + 6] in _ALL_VRS
-    return HeaderProbe(True, preamble_zero, declared, actual, tuple(tags), explicit, error)
+    first = _first_bytes(data[pos:], deflated) if error is None else b""
+    if len(first) >= 6:
+        explicit = first[4:6] in _ALL_VRS
+    offset = 132 + pos if error is None else 0
+    return HeaderProbe(
+        True, preamble_zero, declared, actual, tuple(tags), explicit, error, deflated, offset
+    )
+
+
+def inflate_dataset(fh: BinaryIO, probe: HeaderProbe, cap: int) -> bytes:
+    """The inflated data set of a deflated instance, never more than ``cap`` bytes.
+
+    Raises
+    ------
+    MalformedDicomError
+        The deflate stream is broken, or inflates beyond ``cap`` (a deflate bomb).
+    """
+    fh.seek(probe.dataset_offset)
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = bytearray()
+    try:
+        while chunk := fh.read(1 << 16):
+            while chunk:
+                out += inflater.decompress(chunk, cap + 1 - len(out))
+                if len(out) > cap:
+                    raise MalformedDicomError(f"deflated data set inflates beyond {cap} bytes")
+                chunk = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+        out += inflater.flush()
+    except zlib.error as exc:
+        raise MalformedDicomError(f"broken deflate stream: {exc}") from exc
+    if len(out) > cap:
+        raise MalformedDicomError(f"deflated data set inflates beyond {cap} bytes")
+    return bytes(out)

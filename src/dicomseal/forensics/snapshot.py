@@ -3,8 +3,9 @@
 The rules in :mod:`dicomseal.forensics.rules` are pure functions of a :class:`Snapshot`.
 Each file is opened once, through :mod:`dicomseal.media.source` (no symlink is followed,
 nothing is executed); pixel data is never loaded (``defer_size``), and every parse goes
-through the bounded gate :mod:`dicomseal.media.bounded_read` (a deflate bomb is refused).
-Anything that cannot be read is recorded as a problem of that file, not raised.
+through the bounded gate :mod:`dicomseal.media.bounded_read` (a deflated data set is
+inflated under a cap, a deflate bomb is refused). Anything that cannot be read is recorded
+as a problem of that file, not raised.
 """
 
 from __future__ import annotations

@@ -2,20 +2,29 @@
 
 The steps, each a module of its own:
 
-1. find the instances among the sources (:mod:`~dicomseal.media.inputs`) and bring each
-   into a transfer syntax the application profile allows (PS3.11 Annex D);
-2. plan the file-set: File IDs under ``DICOM/`` and DICOMDIR records
-   (:mod:`~dicomseal.media.fileset`, PS3.10 §8, PS3.3 Annex F);
+1. find the instances among the sources (:mod:`~dicomseal.media.inputs`) and check each
+   up front (known little-endian transfer syntax, a decoder when the profile needs it
+   decoded, PS3.11 Annex D);
+2. bring each instance into a transfer syntax the profile allows, correcting File Meta
+   that disagrees with its data set (PS3.10 §7.1);
 3. sign every instance (PS3.15 Annex C, Creator RSA profile for RSA keys) and digest it
    for the manifest (:mod:`~dicomseal.media.digests`), in forked worker processes while
-   the main process plans the file-set and writes DICOMDIR; signed files are then moved
-   to their File IDs;
+   the main process plans the file-set - File IDs under ``DICOM/``, DICOMDIR records
+   (:mod:`~dicomseal.media.fileset`, PS3.10 §8, PS3.3 Annex F) - and writes DICOMDIR
+   (planned again without any instance that failed); signed files are then moved to
+   their File IDs;
 4. write DICOMDIR, ``README.TXT``, ``INDEX.HTM`` (:mod:`~dicomseal.media.webcontent`) and
    any extra content (a viewer) outside ``DICOM/``;
 5. write the manifest of every file and its detached CMS signature
    (:mod:`~dicomseal.media.manifest`, :mod:`~dicomseal.media.cms`);
 6. package the staged tree as an ISO 9660 image or a zip when asked
    (:mod:`~dicomseal.media.writers`).
+
+One input never sinks the medium: an instance that cannot be checked, decoded, recorded
+or signed is left out and listed with its reason (:attr:`MediumCreation.skipped`), in
+source order whatever the order the workers finish in; with
+:attr:`CreateOptions.strict` the medium is refused instead (:class:`UsageError`, exit 2)
+and nothing is written.
 """
 
 from __future__ import annotations
@@ -43,8 +52,10 @@ from dicomseal.media.inputs import (
     PreparedInstance,
     SkippedInput,
     SourceInstance,
+    check_instance,
     collect_sources,
     prepare_instance,
+    skip_reason,
 )
 from dicomseal.media.manifest import (
     MANIFEST_DIR,
@@ -119,6 +130,9 @@ class CreateOptions:
         MAC algorithm of the instance signatures.
     workers
         Processes that sign and digest instances in parallel (forked; 1 = in-process).
+    strict
+        Refuse the medium when any DICOM instance among the sources cannot go on it,
+        instead of leaving that instance out and listing it.
     """
 
     created_at: dt.datetime
@@ -129,6 +143,7 @@ class CreateOptions:
     joliet: bool = False
     mac: MacAlgorithm = MacAlgorithm.SHA256
     workers: int = 1
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,37 +233,50 @@ def _sign_init(credentials: SigningCredentials, options: CreateOptions, work: Pa
     _SIGNER.update(credentials=credentials, options=options, work=work)
 
 
+#: A signing job: index, source path, transfer syntax, File Meta fixes, signed file.
+_Job = tuple[int, Path, str, tuple[tuple[str, str], ...], Path]
+#: A signing result: index, and either the prepared instance and its manifest entry or why not.
+_Result = tuple[int, PreparedInstance | None, ManifestEntry | None, str]
+
+
 def _prepare_and_sign(
-    index: int, path: Path, transfer_syntax: str, dst: Path
-) -> tuple[int, PreparedInstance, ManifestEntry]:
+    index: int, path: Path, transfer_syntax: str, fixes: tuple[tuple[str, str], ...], dst: Path
+) -> _Result:
     """Convert if the profile needs it, sign (PS3.15) into ``dst``, digest for the manifest.
 
-    The manifest entry's ``path`` is left empty: the File ID is assigned by the caller.
+    The manifest entry's ``path`` is left empty: the File ID is assigned by the caller. An
+    input that cannot be prepared or signed gives ``(index, None, None, reason)``.
     """
     credentials: SigningCredentials = _SIGNER["credentials"]  # type: ignore[assignment]
     options: CreateOptions = _SIGNER["options"]  # type: ignore[assignment]
     work: Path = _SIGNER["work"]  # type: ignore[assignment]
-    prep = prepare_instance(
-        SourceInstance(path, Dataset(), transfer_syntax), options.profile, work, index
-    )
-    record = sign_file(
-        prep.path,
-        dst,
-        credentials,
-        mac=options.mac,
-        profile=_sign_profile(credentials),
-        signed_at=options.created_at,
-    )
-    if prep.path.parent == work:
-        prep.path.unlink()
-    if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
-        _refuse_broken_signatures(path, dst)
-    d = digest_instance(str(dst))
-    return (
-        index,
-        prep,
-        ManifestEntry("", d.size, d.sha256, FileRole.INSTANCE, InstanceRecord.from_digests(d)),
-    )
+    prep: PreparedInstance | None = None
+    try:
+        prep = prepare_instance(
+            SourceInstance(path, Dataset(), transfer_syntax, fixes), options.profile, work, index
+        )
+        record = sign_file(
+            prep.path,
+            dst,
+            credentials,
+            mac=options.mac,
+            profile=_sign_profile(credentials),
+            signed_at=options.created_at,
+        )
+        if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
+            _refuse_broken_signatures(path, dst)
+        d = digest_instance(str(dst))
+    except Exception as exc:
+        dst.unlink(missing_ok=True)
+        reason = skip_reason(exc)
+        if reason is None:
+            raise
+        return index, None, None, reason
+    finally:
+        if prep is not None and prep.path.parent == work:
+            prep.path.unlink(missing_ok=True)
+    entry = ManifestEntry("", d.size, d.sha256, FileRole.INSTANCE, InstanceRecord.from_digests(d))
+    return index, prep, entry, ""
 
 
 def _refuse_broken_signatures(source: Path, signed: Path) -> None:
@@ -265,26 +293,28 @@ def _refuse_broken_signatures(source: Path, signed: Path) -> None:
 
 
 def _run_signing(
-    jobs: list[tuple[int, Path, str, Path]],
+    jobs: list[_Job],
     credentials: SigningCredentials,
     options: CreateOptions,
     work: Path,
     report: ProgressCallback,
-    meanwhile: Callable[[], None],
-) -> list[tuple[PreparedInstance, ManifestEntry]]:
-    """Sign every instance (in ``options.workers`` processes), running ``meanwhile`` too."""
-    results: dict[int, tuple[PreparedInstance, ManifestEntry]] = {}
+    meanwhile: Callable[[], object],
+) -> dict[int, _Result]:
+    """Sign every instance (in ``options.workers`` processes), running ``meanwhile`` too.
+
+    Returns the results by job index (never in completion order).
+    """
+    results: dict[int, _Result] = {}
     if options.workers <= 1 or len(jobs) < 8:
         _sign_init(credentials, options, work)
         try:
             for n, job in enumerate(jobs):
-                index, prep, entry = _prepare_and_sign(*job)
-                results[index] = (prep, entry)
+                results[job[0]] = _prepare_and_sign(*job)
                 report("sign", n + 1, len(jobs))
         finally:
             _SIGNER.clear()
         meanwhile()
-        return [results[i] for i in range(len(jobs))]
+        return results
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(
         max_workers=options.workers,
@@ -294,16 +324,16 @@ def _run_signing(
     )
     try:
         futures = [pool.submit(_prepare_and_sign, *job) for job in jobs]
-        meanwhile()  # plan the file-set while the workers sign
+        meanwhile()  # write DICOMDIR while the workers sign
         for n, fut in enumerate(as_completed(futures)):
-            index, prep, entry = fut.result()
-            results[index] = (prep, entry)
+            result = fut.result()
+            results[result[0]] = result
             report("sign", n + 1, len(jobs))
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return [results[i] for i in range(len(jobs))]
+    return results
 
 
 def create_medium(
@@ -360,6 +390,53 @@ def create_medium(
         raise
 
 
+def _refuse_if_strict(
+    instances: list[SourceInstance], refused: dict[int, str], options: CreateOptions
+) -> None:
+    """``--strict``: any refused instance refuses the medium (:class:`UsageError`)."""
+    if refused and options.strict:
+        listed = "; ".join(f"{instances[i].path}: {refused[i]}" for i in sorted(refused)[:5])
+        more = f" (and {len(refused) - 5} more)" if len(refused) > 5 else ""
+        raise UsageError(
+            f"--strict: {len(refused)} instance(s) cannot go on the medium, none written: "
+            f"{listed}{more}"
+        )
+
+
+def _plan(
+    instances: list[SourceInstance],
+    refused: dict[int, str],
+    fileset_id: str,
+    options: CreateOptions,
+) -> FileSetPlan:
+    """Plan the file-set of the instances not ``refused``; refuse those without a record.
+
+    The plan's :attr:`PlannedInstance.index` is the position in ``instances``. ``refused``
+    gains the instances no DICOMDIR record can be made for.
+
+    Raises
+    ------
+    UsageError
+        ``options.strict`` and an instance is refused, or no instance is left.
+    """
+    kept = [i for i in range(len(instances)) if i not in refused]
+    plan = plan_fileset(
+        [instances[i] for i in kept],
+        [options.profile.target_transfer_syntax(instances[i].transfer_syntax_uid) for i in kept],
+        fileset_id,
+        created=options.created_at,
+    )
+    refused.update((kept[j], reason) for j, reason in plan.rejected)
+    _refuse_if_strict(instances, refused, options)
+    if not plan.instances:
+        first = min(refused)
+        raise UsageError(
+            f"no instance can go on the medium ({instances[first].path}: {refused[first]})"
+        )
+    planned = tuple(dataclasses.replace(p, index=kept[p.index]) for p in plan.instances)
+    return dataclasses.replace(plan, instances=planned, rejected=())
+
+
 def _create(
     sources: Sequence[str | Path],
     out_path: Path,
@@ -374,6 +451,10 @@ def _create(
     created = utc_timestamp(options.created_at)
     creator = credentials.certificate.subject.rfc4514_string()
     notes: list[str] = []
+    refused = {
+        i: r for i, inst in enumerate(instances) if (r := check_instance(inst, options.profile))
+    }
+    _refuse_if_strict(instances, refused, options)
     with tempfile.TemporaryDirectory(prefix="dicomseal-create-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
@@ -381,39 +462,46 @@ def _create(
         stage.mkdir(parents=True, exist_ok=True)
         signing = stage / _SIGNING_DIR
         signing.mkdir()
-        targets = [options.profile.target_transfer_syntax(i.transfer_syntax_uid) for i in instances]
-        jobs = [
-            (i, inst.path, inst.transfer_syntax_uid, signing / f"S{i:07d}")
+        jobs: list[_Job] = [
+            (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
             for i, inst in enumerate(instances)
+            if i not in refused
         ]
         plans: list[FileSetPlan] = []
 
-        studies = summarize_studies([i.header for i in instances])
-
-        def plan_and_write_dicomdir() -> None:
-            plan = plan_fileset(instances, targets, fileset_id)
-            plan.write_dicomdir(stage)
-            plans.append(plan)
-            plan.close()  # the record tree is written: free it
-            instances.clear()  # and the headers (memory, for DVD-sized media)
+        def plan_and_write_dicomdir() -> None:  # while the workers sign
+            plans.append(_plan(instances, refused, fileset_id, options))
+            plans[0].write_dicomdir(stage)
 
         signed = _run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
         plan = plans[0]
+        failed = {i: reason for i, prep, _e, reason in signed.values() if prep is None}
+        if failed:  # rare: an input passed the checks but could not be converted or signed
+            refused.update(failed)
+            plan = _plan(instances, refused, fileset_id, options)
+            plan.write_dicomdir(stage)
+        studies = summarize_studies([instances[p.index].header for p in plan.instances])
+        plan.close()  # the record tree is written: free it
+        skipped.extend(
+            SkippedInput(str(instances[i].path), refused[i], instance=True) for i in sorted(refused)
+        )
+        instances.clear()  # and the headers (memory, for DVD-sized media)
         notes.extend(plan.notes)
-        prepared = [prep for prep, _entry in signed]
+        prepared: list[PreparedInstance] = []
         entries: list[ManifestEntry] = []
-        for i, (planned, (prep, entry)) in enumerate(zip(plan.instances, signed, strict=True)):
+        for planned in plan.instances:
+            _i, prep, entry, _reason = signed.pop(planned.index)
+            if prep is None or entry is None:  # pragma: no cover - failures were re-planned
+                raise MediaError("instance planned but not signed", path=str(planned.source_path))
+            prepared.append(prep)
             notes.extend(f"{planned.source_path}: {n}" for n in prep.notes)
-            if prep.transfer_syntax_uid != targets[i]:  # pragma: no cover - a contract
-                raise MediaError(
-                    "transfer syntax differs from the DICOMDIR record",
-                    path=str(planned.source_path),
-                )
             dst = stage.joinpath(*planned.file_id)
             dst.parent.mkdir(parents=True, exist_ok=True)
-            (signing / f"S{i:07d}").replace(dst)
+            (signing / f"S{planned.index:07d}").replace(dst)
             record = entry.instance.interned() if entry.instance is not None else None
             entries.append(dataclasses.replace(entry, path=planned.path, instance=record))
+        for index in signed:  # signed, but no longer planned (a re-plan left it out)
+            (signing / f"S{index:07d}").unlink(missing_ok=True)
         signed.clear()
         signing.rmdir()
         viewer_dir = None

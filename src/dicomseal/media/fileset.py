@@ -18,6 +18,7 @@ item positions are read from the bytes, and the UL offset values are filled in p
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import io
 import re
 import struct
@@ -46,6 +47,10 @@ from dicomseal.media.inputs import SourceInstance
 
 __all__ = [
     "DICOM_DIR",
+    "INVENTED_PATIENT_ID",
+    "INVENTED_STUDY_ID",
+    "STUDY_DATE_ALTERNATIVES",
+    "STUDY_TIME_ALTERNATIVES",
     "FileSetPlan",
     "PlannedInstance",
     "fileset_id_from_label",
@@ -55,17 +60,28 @@ __all__ = [
 
 DICOM_DIR = "DICOM"
 _COMPONENT = re.compile(r"^[A-Z0-9_]{1,8}$")
-#: Placeholders used only in DICOMDIR records when an instance lacks a Type 1 key.
-_PLACEHOLDERS: dict[str, object] = {
-    "PatientID": "UNKNOWN",
-    "StudyDate": "19000101",
-    "StudyTime": "000000",
-    "StudyID": "0",
-    "Modality": "OT",
-    "SeriesInstanceUID": "2.25.0",
-    "SeriesNumber": 0,
-    "InstanceNumber": 0,
-}
+#: DCMTK ``dcmmkdir +I`` (``--invent``, dcmdata/libsrc/dcddirif.cc) fills the Type 1 keys of
+#: PS3.3 F.5 that an instance lacks: these prefixes plus six digits for Patient ID and Study ID,
+#: Study Date/Time from the Series, Acquisition or Content Date/Time (else the time of
+#: writing), Series and Instance Number counted. dicomseal writes the same so that one reader
+#: convention (``dicomseal.forensics.rules.dicomdir``) covers both writers.
+INVENTED_PATIENT_ID = "DCMTKPAT"
+INVENTED_STUDY_ID = "DCMTKSTUDY"
+#: Where DCMTK looks for a missing Study Date / Study Time, in order.
+STUDY_DATE_ALTERNATIVES = ("SeriesDate", "AcquisitionDate", "ContentDate")
+STUDY_TIME_ALTERNATIVES = ("SeriesTime", "AcquisitionTime", "ContentTime")
+#: Type 1 keys DCMTK refuses rather than invents; dicomseal keeps its former fillers.
+_FALLBACKS: dict[str, object] = {"Modality": "OT", "SeriesInstanceUID": "2.25.0"}
+_TYPE1 = (
+    "PatientID",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "Modality",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "InstanceNumber",
+)
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
 
 
@@ -91,6 +107,8 @@ class PlannedInstance:
     source_path: Path
     file_id: tuple[str, ...]
     record_type: str
+    #: Position of the instance in the list given to :func:`plan_fileset`.
+    index: int = 0
 
     @property
     def path(self) -> str:
@@ -194,6 +212,8 @@ class FileSetPlan:
     notes: tuple[str, ...]
     _roots: list[_Node]
     _counts: list[int] = field(default_factory=list)
+    #: ``(index, reason)`` of instances no directory record can be made for.
+    rejected: tuple[tuple[int, str], ...] = ()
 
     def dicomdir_bytes(self) -> bytes:
         """The encoded DICOMDIR (Basic Directory IOD, Explicit VR LE, PS3.3 F.3)."""
@@ -260,13 +280,49 @@ class FileSetPlan:
         )
 
 
-def _fill_placeholders(header: Dataset) -> list[str]:
-    filled = []
-    for kw, value in _PLACEHOLDERS.items():
-        if kw not in header or header[kw].VM == 0:
-            setattr(header, kw, value)
-            filled.append(kw)
-    return filled
+def _empty(header: Dataset, kw: str) -> bool:
+    return kw not in header or header[kw].VM == 0 or not str(header[kw].value).strip()
+
+
+def _first_of(header: Dataset, keywords: tuple[str, ...]) -> str:
+    return next((str(header[k].value) for k in keywords if not _empty(header, k)), "")
+
+
+@dataclass(eq=False)
+class _Inventor:
+    """Fills missing Type 1 record keys the way DCMTK ``dcmmkdir +I`` does (PS3.3 F.5)."""
+
+    created: dt.datetime
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def _next(self, kw: str) -> int:
+        n = self.counts.get(kw, 0)
+        self.counts[kw] = n + 1
+        return n
+
+    def _value(self, header: Dataset, kw: str) -> object:
+        if kw == "PatientID":
+            return f"{INVENTED_PATIENT_ID}{self._next(kw):06d}"
+        if kw == "StudyID":
+            return f"{INVENTED_STUDY_ID}{self._next(kw):06d}"
+        if kw == "StudyDate":
+            return _first_of(header, STUDY_DATE_ALTERNATIVES) or self.created.strftime("%Y%m%d")
+        if kw == "StudyTime":
+            return _first_of(header, STUDY_TIME_ALTERNATIVES) or self.created.strftime("%H%M%S")
+        if kw == "SeriesNumber":
+            return self._next(kw)
+        if kw == "InstanceNumber":
+            return self._next(kw) + 1
+        return _FALLBACKS[kw]
+
+    def fill(self, header: Dataset) -> list[str]:
+        """Set every missing Type 1 key on ``header`` (a copy); return what was invented."""
+        filled = []
+        for kw in _TYPE1:
+            if _empty(header, kw):
+                setattr(header, kw, self._value(header, kw))
+                filled.append(kw)
+        return filled
 
 
 def _records_for(header: Dataset, leaf_type: str) -> list[Dataset]:
@@ -275,15 +331,18 @@ def _records_for(header: Dataset, leaf_type: str) -> list[Dataset]:
 
 
 def _keys(header: Dataset) -> tuple[str, str, str]:
-    """PATIENT, STUDY and SERIES identity of an instance (placeholders as in the records)."""
-    patient = str(header.get("PatientID") or _PLACEHOLDERS["PatientID"])
+    """PATIENT, STUDY and SERIES identity of an instance.
+
+    Instances without a Patient ID are grouped by Patient's Name (one invented ID each).
+    """
+    patient_id = str(header.get("PatientID") or "").strip()
+    patient = f"P{patient_id}" if patient_id else f"N{header.get('PatientName') or ''}"
     study = str(
         header.get("StudyInstanceUID")
-        or f"{header.get('StudyID') or _PLACEHOLDERS['StudyID']}|"
-        f"{header.get('StudyDate') or _PLACEHOLDERS['StudyDate']}"
+        or f"{header.get('StudyID') or ''}|{header.get('StudyDate') or ''}"
     )
-    series = str(header.get("SeriesInstanceUID") or _PLACEHOLDERS["SeriesInstanceUID"])
-    return f"P{patient}", study, series
+    series = str(header.get("SeriesInstanceUID") or _FALLBACKS["SeriesInstanceUID"])
+    return patient, study, series
 
 
 def _existing(root: _Node, keys: tuple[str, str, str]) -> _Node | None:
@@ -293,22 +352,36 @@ def _existing(root: _Node, keys: tuple[str, str, str]) -> _Node | None:
     return study.index.get(keys[2]) if study is not None else None
 
 
-def _leaf_only(
-    header: Dataset, leaf_type: str, src: SourceInstance, notes: list[str]
+def _records(
+    header: Dataset,
+    leaf_type: str,
+    src: SourceInstance,
+    inventor: _Inventor,
+    notes: list[str],
+    *,
+    leaf_only: bool,
 ) -> tuple[Dataset, list[Dataset]]:
-    """The leaf record alone (its parents exist), placeholders when keys are missing."""
+    """The records of one instance (only the leaf when its parents exist), keys invented
+    the DCMTK way when Type 1 keys are missing."""
+
+    def make(h: Dataset) -> list[Dataset]:
+        return [DIRECTORY_RECORDERS[leaf_type](h)] if leaf_only else _records_for(h, leaf_type)
+
     try:
-        return header, [DIRECTORY_RECORDERS[leaf_type](header)]
+        return header, make(header)
     except (ValueError, KeyError, AttributeError):
         pass
     header = copy.copy(header)
-    filled = _fill_placeholders(header)
+    filled = inventor.fill(header)
     try:
-        record = DIRECTORY_RECORDERS[leaf_type](header)
+        records = make(header)
     except (ValueError, KeyError, AttributeError) as exc:
         raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
-    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing {', '.join(filled)}")
-    return header, [record]
+    notes.append(
+        f"{src.path}: DICOMDIR record keys invented as DCMTK dcmmkdir +I does for "
+        f"missing {', '.join(filled)}"
+    )
+    return header, records
 
 
 def _leaf(
@@ -321,28 +394,61 @@ def _leaf(
     return record
 
 
-def _four_level(
-    header: Dataset, leaf_type: str, src: SourceInstance, notes: list[str]
-) -> tuple[Dataset, list[Dataset]]:
-    """Records for a four-level instance, with placeholders when Type 1 keys are missing."""
+def _single_level(
+    src: SourceInstance, single: str, ts: str, root: _Node, index: int
+) -> PlannedInstance:
+    """A root-level leaf record (HANGING PROTOCOL, PALETTE, IMPLANT ...)."""
     try:
-        return header, _records_for(header, leaf_type)
-    except (ValueError, KeyError, AttributeError):
-        pass
-    header = copy.copy(header)
-    filled = _fill_placeholders(header)
-    try:
-        records = _records_for(header, leaf_type)
+        rec = DIRECTORY_RECORDERS[single](src.header)
     except (ValueError, KeyError, AttributeError) as exc:
-        raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
-    notes.append(f"{src.path}: DICOMDIR record uses placeholders for missing {', '.join(filled)}")
-    return header, records
+        raise MediaError(f"cannot make a {single} record: {exc}", path=str(src.path)) from exc
+    rec.DirectoryRecordType = single
+    parts: tuple[str, ...] = (DICOM_DIR, f"{_PREFIXES[single]}{len(root.children):06d}")
+    root.append(_leaf(rec, src, ts, parts))
+    return PlannedInstance(src.path, parts, single, index)
+
+
+def _four_level(
+    src: SourceInstance, ts: str, root: _Node, inventor: _Inventor, notes: list[str], index: int
+) -> PlannedInstance:
+    """PATIENT / STUDY / SERIES records (made once each) and the instance's leaf record."""
+    leaf_type = _four_level_record_type(src.header)
+    keys = _keys(src.header)
+    series = _existing(root, keys)
+    header, recs = _records(
+        src.header, leaf_type, src, inventor, notes, leaf_only=series is not None
+    )
+    charset = header.get("SpecificCharacterSet")
+    for rec, kind in zip(recs, (*_LEVELS, leaf_type)[-len(recs) :], strict=True):
+        rec.DirectoryRecordType = kind
+        if charset is not None:
+            rec.SpecificCharacterSet = charset
+    if series is None:
+        patient = root.child(keys[0], recs[0])
+        study = patient.child(keys[1], recs[1])
+        series = study.child(keys[2], recs[2])
+    else:
+        patient = root.index[keys[0]]
+        study = patient.index[keys[1]]
+    parts = (
+        DICOM_DIR,
+        f"PT{patient.position:06d}",
+        f"ST{study.position:06d}",
+        f"SE{series.position:06d}",
+        f"{_PREFIXES[leaf_type]}{len(series.children):06d}",
+    )
+    if not is_conformant_file_id(parts):  # pragma: no cover - six digits always conform
+        raise MediaError(f"non-conformant File ID {parts}", path=str(src.path))
+    series.append(_leaf(recs[-1], src, ts, parts))
+    return PlannedInstance(src.path, parts, leaf_type, index)
 
 
 def plan_fileset(
     instances: Sequence[SourceInstance],
     transfer_syntaxes: Sequence[str],
     fileset_id: str,
+    *,
+    created: dt.datetime | None = None,
 ) -> FileSetPlan:
     """Assign File IDs under ``DICOM/`` and build the DICOMDIR record tree.
 
@@ -354,58 +460,29 @@ def plan_fileset(
         The transfer syntax each instance will have on the medium (same order).
     fileset_id
         File-set ID (0004,1130).
+    created
+        Time of writing: DCMTK's last resort for a missing Study Date/Time.
 
-    Raises
-    ------
-    MediaError
-        No directory record can be made for an instance.
+    Returns
+    -------
+    FileSetPlan
+        The plan; an instance no directory record can be made for is left out and listed
+        in :attr:`FileSetPlan.rejected` with the reason.
     """
     root = _Node(Dataset())
     notes: list[str] = []
     planned: list[PlannedInstance] = []
-    for src, ts in zip(instances, transfer_syntaxes, strict=True):
-        single = _single_level_record_type(src.header)
-        if single != "PATIENT":  # HANGING PROTOCOL, PALETTE, IMPLANT ...: root-level leaf
-            try:
-                rec = DIRECTORY_RECORDERS[single](src.header)
-            except (ValueError, KeyError, AttributeError) as exc:
-                raise MediaError(
-                    f"cannot make a {single} record: {exc}", path=str(src.path)
-                ) from exc
-            rec.DirectoryRecordType = single
-            parts: tuple[str, ...] = (DICOM_DIR, f"{_PREFIXES[single]}{len(root.children):06d}")
-            root.append(_leaf(rec, src, ts, parts))
-            planned.append(PlannedInstance(src.path, parts, single))
-            continue
-        leaf_type = _four_level_record_type(src.header)
-        keys = _keys(src.header)
-        series = _existing(root, keys)
-        if series is not None:  # only the leaf record is new (the common case: fast)
-            header, recs = _leaf_only(src.header, leaf_type, src, notes)
-            study = patient = None
-        else:
-            header, recs = _four_level(src.header, leaf_type, src, notes)
-        charset = header.get("SpecificCharacterSet")
-        for rec, kind in zip(recs, (*_LEVELS, leaf_type)[-len(recs) :], strict=True):
-            rec.DirectoryRecordType = kind
-            if charset is not None:
-                rec.SpecificCharacterSet = charset
-        if series is None:
-            patient = root.child(keys[0], recs[0])
-            study = patient.child(keys[1], recs[1])
-            series = study.child(keys[2], recs[2])
-        else:
-            patient = root.index[keys[0]]
-            study = patient.index[keys[1]]
-        parts = (
-            DICOM_DIR,
-            f"PT{patient.position:06d}",
-            f"ST{study.position:06d}",
-            f"SE{series.position:06d}",
-            f"{_PREFIXES[leaf_type]}{len(series.children):06d}",
-        )
-        if not is_conformant_file_id(parts):
-            raise MediaError(f"non-conformant File ID {parts}", path=str(src.path))
-        series.append(_leaf(recs[-1], src, ts, parts))
-        planned.append(PlannedInstance(src.path, parts, leaf_type))
-    return FileSetPlan(fileset_id, tuple(planned), tuple(notes), root.children)
+    rejected: list[tuple[int, str]] = []
+    inventor = _Inventor(created or dt.datetime.now(dt.UTC))
+    for index, (src, ts) in enumerate(zip(instances, transfer_syntaxes, strict=True)):
+        try:
+            single = _single_level_record_type(src.header)
+            if single != "PATIENT":
+                planned.append(_single_level(src, single, ts, root, index))
+            else:
+                planned.append(_four_level(src, ts, root, inventor, notes, index))
+        except MediaError as exc:
+            rejected.append((index, exc.message))
+    return FileSetPlan(
+        fileset_id, tuple(planned), tuple(notes), root.children, rejected=tuple(rejected)
+    )

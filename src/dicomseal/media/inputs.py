@@ -11,33 +11,47 @@ syntaxes. An instance already in an allowed syntax keeps its data set bytes, so 
 existing PS3.15 Annex C signatures stay valid (only a 128-byte preamble that carries data
 is zeroed, PS3.10 §7.1); any other is decoded and re-encoded as Explicit VR Little Endian, which
 invalidates and therefore removes earlier signatures, or refused with a clear message
-when no codec can decode it.
+when no codec can decode it (:func:`check_instance` says so before any work is done).
+
+File Meta Information that names another SOP Class or Instance than the data set (PS3.10
+§7.1: (0002,0002)/(0002,0003) repeat (0008,0016)/(0008,0018); common after anonymisation)
+is rewritten from the data set; the data set bytes, and so its signatures, are unchanged.
 """
 
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import shutil
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from pydicom import dcmread
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import ExplicitVRLittleEndian, MediaStorageDirectoryStorage
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import _read_file_meta_info
+from pydicom.filewriter import write_file_meta_info
+from pydicom.pixels.decoders.base import get_decoder
+from pydicom.pixels.utils import pack_bits
+from pydicom.uid import UID, ExplicitVRLittleEndian, MediaStorageDirectoryStorage
 
-from dicomseal.errors import MediaError, UsageError
+from dicomseal.errors import DicomSealError, MediaError, UsageError
 
 __all__ = [
     "MediaProfile",
     "PreparedInstance",
     "SkippedInput",
     "SourceInstance",
+    "check_instance",
     "collect_sources",
     "prepare_instance",
+    "skip_reason",
 ]
 
 _JPEG = (
@@ -58,6 +72,10 @@ _HEADER_KEYWORDS = (
     "InstanceCreationTime",
     "StudyDate",
     "StudyTime",
+    "SeriesDate",
+    "SeriesTime",
+    "AcquisitionDate",
+    "AcquisitionTime",
     "ContentDate",
     "ContentTime",
     "AccessionNumber",
@@ -154,10 +172,16 @@ class MediaProfile(enum.Enum):
 
 @dataclass(frozen=True)
 class SkippedInput:
-    """A source file that does not go on the medium, and why."""
+    """A source file that does not go on the medium, and why.
+
+    ``instance`` is True for a DICOM instance that cannot go on the medium (``--strict``
+    refuses the medium for it); False for files that are not instances to copy (not
+    DICOM, a DICOMDIR, a second copy of an instance).
+    """
 
     path: str
     reason: str
+    instance: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,6 +191,8 @@ class SourceInstance:
     path: Path
     header: Dataset
     transfer_syntax_uid: str
+    #: ``(meta keyword, value from the data set)`` for every File Meta UID that disagrees.
+    meta_fixes: tuple[tuple[str, str], ...] = ()
 
     @property
     def sop_instance_uid(self) -> str:
@@ -249,7 +275,9 @@ def collect_sources(
             if not uid or not sop_class or not ts:
                 skipped.append(
                     SkippedInput(
-                        str(path), "missing SOP Instance UID, SOP Class UID or Transfer Syntax"
+                        str(path),
+                        "missing SOP Instance UID, SOP Class UID or Transfer Syntax",
+                        instance=True,
                     )
                 )
                 continue
@@ -257,10 +285,103 @@ def collect_sources(
                 skipped.append(SkippedInput(str(path), f"second copy of SOP Instance {uid}"))
                 continue
             seen.add(uid)
-            found.append(SourceInstance(path, ds, ts))
+            found.append(SourceInstance(path, ds, ts, _meta_fixes(ds)))
     if not found:
         raise UsageError("no DICOM instances found in the sources")
     return found, skipped
+
+
+def _meta_fixes(ds: Dataset) -> tuple[tuple[str, str], ...]:
+    """File Meta UIDs that disagree with the data set, with the data set's value (PS3.10 §7.1)."""
+    meta = getattr(ds, "file_meta", None)
+    fixes = []
+    for meta_kw, ds_kw in (
+        ("MediaStorageSOPClassUID", "SOPClassUID"),
+        ("MediaStorageSOPInstanceUID", "SOPInstanceUID"),
+    ):
+        value = str(ds.get(ds_kw, ""))
+        if meta is None or str(meta.get(meta_kw, "")) != value:
+            fixes.append((meta_kw, value))
+    return tuple(fixes)
+
+
+def check_instance(src: SourceInstance, profile: MediaProfile) -> str | None:
+    """Why ``src`` cannot go on a medium of ``profile`` (checked before any work), or None.
+
+    An instance in a transfer syntax the profile does not allow must be decoded (PS3.11
+    Annex D); that needs a known transfer syntax and, for a compressed one, an installed
+    pydicom decoder plugin.
+    """
+    ts = UID(src.transfer_syntax_uid)
+    if ts in profile.transfer_syntaxes:
+        return None
+    if not ts.is_transfer_syntax:
+        return f"unknown transfer syntax {ts}"
+    if not ts.is_little_endian:
+        return (
+            f"{ts.name} cannot be re-encoded as Explicit VR Little Endian here; "
+            f"{profile.value} requires it"
+        )
+    if ts.is_compressed:
+        try:
+            available = get_decoder(ts).is_available
+        except NotImplementedError:
+            available = False
+        if not available:
+            return f"no installed decoder for {ts.name} ({ts}); {profile.value} needs it decoded"
+    return None
+
+
+def _repack_single_bits(ds: Dataset) -> None:
+    """Pack 1-bit pixels eight to a byte (PS3.5 §8.1.1) after decompression.
+
+    pydicom 3.0 decompresses Bits Allocated 1 data to one byte per pixel but keeps Bits
+    Allocated 1, which readers would take for eight times as many frames.
+    """
+    if int(ds.get("BitsAllocated", 0) or 0) != 1:
+        return
+    pixels = (
+        int(ds.Rows)
+        * int(ds.Columns)
+        * int(ds.get("SamplesPerPixel", 1) or 1)
+        * int(ds.get("NumberOfFrames", 1) or 1)
+    )
+    if len(ds.PixelData) == pixels:
+        ds.PixelData = pack_bits(np.frombuffer(ds.PixelData, dtype=np.uint8))
+
+
+#: What preparing or signing one instance may raise on a bad input (pydicom raises many
+#: types on hostile bytes); the instance is then left out with the reason.
+_INSTANCE_ERRORS = (
+    DicomSealError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    OverflowError,
+    struct.error,
+)
+#: Errors of the output, not of one input: a full disk would otherwise leave every later
+#: instance out.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
+
+def skip_reason(exc: BaseException) -> str | None:
+    """One line saying why an input is left out, or None when ``exc`` must stop the medium
+    (a bug, an output that cannot be written)."""
+    if not isinstance(exc, _INSTANCE_ERRORS):
+        return None
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in _OUTPUT_ERRNOS:
+            return None
+        cause = cause.__cause__ or cause.__context__
+    text = exc.message if isinstance(exc, DicomSealError) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:400]
 
 
 def _preamble_is_zero(path: Path) -> bool:
@@ -273,6 +394,25 @@ def _copy_zero_preamble(src: Path, dst: Path) -> None:
         fin.seek(128)
         fout.write(b"\x00" * 128)
         shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _copy_fixed_meta(src: Path, dst: Path, fixes: tuple[tuple[str, str], ...]) -> None:
+    """Copy ``src`` with a zero preamble and corrected File Meta; data set bytes verbatim."""
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fin.seek(132)
+        meta = _read_file_meta_info(fin)
+        for kw, value in fixes:
+            setattr(meta, kw, UID(value))
+        buf = DicomBytesIO()
+        write_file_meta_info(buf, meta, enforce_standard=True)
+        fout.write(b"\x00" * 128 + b"DICM" + buf.getvalue())
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def _meta_notes(fixes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(
+        f"file meta {kw} disagreed with the data set: corrected to {value}" for kw, value in fixes
+    )
 
 
 def _strip_signatures(ds: Dataset) -> int:
@@ -306,35 +446,50 @@ def prepare_instance(
         The instance needs decompression and no installed codec can decode it.
     """
     if src.transfer_syntax_uid in profile.transfer_syntaxes:
+        dst = workdir / f"in{index:07d}.dcm"
+        if src.meta_fixes:
+            _copy_fixed_meta(src.path, dst, src.meta_fixes)
+            return PreparedInstance(dst, src.transfer_syntax_uid, notes=_meta_notes(src.meta_fixes))
         if _preamble_is_zero(src.path):
             return PreparedInstance(src.path, src.transfer_syntax_uid)
-        dst = workdir / f"in{index:07d}.dcm"
         _copy_zero_preamble(src.path, dst)
         return PreparedInstance(
             dst, src.transfer_syntax_uid, notes=("non-zero 128-byte preamble replaced by zeros",)
         )
+    reason = check_instance(src, profile)
+    if reason is not None:
+        raise MediaError(reason, path=str(src.path))
     try:
         ds = dcmread(src.path)
-        if ds.file_meta.TransferSyntaxUID.is_compressed:
+        if ds.file_meta.TransferSyntaxUID.is_compressed and "PixelData" in ds:
             ds.decompress(generate_instance_uid=False)
-    except (RuntimeError, NotImplementedError, ValueError, AttributeError) as exc:
+            _repack_single_bits(ds)
+    except (RuntimeError, NotImplementedError, ValueError, AttributeError, KeyError) as exc:
+        detail = " ".join(str(exc).split())[:300]
         raise MediaError(
-            f"{profile.value} needs Explicit VR Little Endian, and transfer syntax "
-            f"{src.transfer_syntax_uid} cannot be decoded here ({exc}); install the codec "
-            "(e.g. pylibjpeg plugins) or choose a profile that allows it",
+            f"{profile.value} needs Explicit VR Little Endian, and this "
+            f"{UID(src.transfer_syntax_uid).name} instance cannot be decoded ({detail})",
             path=str(src.path),
         ) from exc
     removed = _strip_signatures(ds)
+    for tag in [t for t in ds.keys() if t.group == 0x0000]:  # command set: not in files
+        del ds[tag]
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    for kw, value in src.meta_fixes:
+        setattr(ds.file_meta, kw, UID(value))
     ds.preamble = b"\x00" * 128
     dst = workdir / f"in{index:07d}.dcm"
     try:
+        for _elem in ds.iterall():  # resolve every VR (an implicit VR body needs the dictionary)
+            pass
         ds.save_as(dst, enforce_file_format=True)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, NotImplementedError, KeyError) as exc:
         raise MediaError(
-            f"cannot re-encode as Explicit VR Little Endian: {exc}", path=str(src.path)
+            f"cannot re-encode as Explicit VR Little Endian: {' '.join(str(exc).split())[:300]}",
+            path=str(src.path),
         ) from exc
     notes = [f"converted from {src.transfer_syntax_uid} to Explicit VR Little Endian"]
+    notes.extend(_meta_notes(src.meta_fixes))
     if removed:
         notes.append(f"{removed} earlier signature(s) removed: conversion invalidates them")
     return PreparedInstance(

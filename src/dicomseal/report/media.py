@@ -20,7 +20,13 @@ from dicomseal.report.verify import (
 )
 from dicomseal.verdict import Verdict
 
-__all__ = ["change_to_dict", "media_document", "render_creation_text", "render_media_text"]
+__all__ = [
+    "change_to_dict",
+    "creation_document",
+    "media_document",
+    "render_creation_text",
+    "render_media_text",
+]
 
 
 def change_to_dict(c: FileChange) -> dict[str, Any]:
@@ -173,6 +179,29 @@ def _size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024  # type: ignore[assignment]
     return f"{n} B"
+
+
+def creation_document(c: MediumCreation) -> dict[str, Any]:
+    """The ``media create --format json`` document (``dicomseal.create/1``)."""
+    return {
+        "format": "dicomseal.create/1",
+        "output": c.output,
+        "kind": c.kind.value,
+        "profile": c.profile.value,
+        "fileset_id": c.fileset_id,
+        "creator": c.creator,
+        "patients": c.patients,
+        "studies": c.studies,
+        "instances": c.instances,
+        "files": c.files,
+        "total_bytes": c.total_bytes,
+        "output_bytes": c.output_bytes,
+        "converted": c.converted,
+        "skipped": [
+            {"path": s.path, "reason": s.reason, "instance": s.instance} for s in c.skipped
+        ],
+        "notes": list(c.notes),
+    }
 
 
 def render_creation_text(console: Console, c: MediumCreation) -> None:

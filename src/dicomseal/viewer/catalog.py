@@ -72,6 +72,7 @@ _HEADER = (
     "Rows",
     "Columns",
 )
+_PIXEL_DATA = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 #: More instance files than this are not listed (bounded memory on hostile media).
 MAX_INSTANCES = 50_000
 #: A file read whole into memory (non-seekable media such as zip members) may not exceed this.
@@ -251,7 +252,9 @@ def _read_header(source: MediaSource, path: str) -> Dataset | str:
     """The header attributes, through the bounded gate; or why the file cannot be read."""
     try:
         with open_seekable(source, path) as fh:
-            return read_dataset(fh, path=path, specific_tags=_HEADER)
+            # pixel data elements are listed (values deferred, never read) so that an
+            # instance with Rows/Columns but no pixels shows "no image", not an error
+            return read_dataset(fh, path=path, specific_tags=[*_HEADER, *_PIXEL_DATA])
     except DicomSealError as exc:
         return exc.message
     except Exception as exc:  # hostile input: any parser failure means "unreadable"
@@ -329,7 +332,8 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
                 path=path,
                 values=values,
                 frames=frames,
-                has_pixels=bool(values["Rows"] and values["Columns"]),
+                has_pixels=bool(values["Rows"] and values["Columns"])
+                and any(k in ds for k in _PIXEL_DATA),
                 integrity=integrity.for_instance(path),
                 shown=shown,
             )

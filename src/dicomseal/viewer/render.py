@@ -1,7 +1,11 @@
 """Pixel data to PNG: decode one frame, apply the Modality and VOI LUTs, downsample.
 
-Decoding uses pydicom's pixel handlers (``pydicom.pixels.pixel_array``, with pylibjpeg for
-JPEG family transfer syntaxes when installed). The Modality LUT is the linear rescale of
+Decoding uses pydicom's pixel handlers (``pydicom.pixels.pixel_array`` with the pylibjpeg,
+openjpeg, RLE and JPEG-LS plugins for compressed transfer syntaxes); a deflated data set
+(PS3.5 §A.5) is inflated under a cap first. Colour follows the Photometric Interpretation
+(PS3.3 §C.7.6.3.1.2): YBR is converted to RGB by pydicom, PALETTE COLOR goes through the
+Palette Color Lookup Tables (PS3.3 §C.7.6.3.1.5, ``apply_color_lut``), and samples wider
+than 8 bits are scaled to 8. For grey images the Modality LUT is the linear rescale of
 PS3.3 §C.11.1 (Rescale Slope/Intercept); the VOI LUT is the linear window of PS3.3
 §C.11.2.1.2 (Window Center/Width), chosen by the viewer. Frames larger than
 :attr:`FrameRenderer.max_side` on a side are block-averaged down before they are cached.
@@ -16,11 +20,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.pixels.processing import apply_color_lut
 from pydicom.pixels.utils import pixel_array
 
 from dicomseal.errors import MalformedDicomError, MediaError, UsageError
@@ -29,7 +35,7 @@ from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import open_seekable
 from dicomseal.viewer.png import encode_png
 
-__all__ = ["DecodedFrame", "FrameRenderer", "Window", "apply_window"]
+__all__ = ["DecodedFrame", "FrameRenderer", "Window", "apply_window", "display_colour"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,52 @@ def apply_window(frame: DecodedFrame, window: Window) -> npt.NDArray[np.uint8]:
     return out
 
 
+def _read_frame(fh: BinaryIO, frame: int, path: str) -> tuple[Dataset, npt.NDArray[Any]]:
+    """Header and frame ``frame`` of the instance in ``fh``.
+
+    Every read goes through the bounded gate (:func:`~dicomseal.media.bounded_read.
+    bounded_stream`): a deflated data set is inflated under a cap, never whole. Only the
+    frame is read when pydicom can seek to it; otherwise (a data set encoded otherwise than
+    its meta says) the whole, already bounded, instance is parsed.
+    """
+    stream, _head = bounded_stream(fh, path=path)
+    header: Dataset = pydicom.dcmread(stream, stop_before_pixels=True, defer_size=HEADER_DEFER)
+    stream.seek(0)
+    try:
+        return header, pixel_array(stream, index=frame)
+    except (ValueError, KeyError, NotImplementedError, TypeError):
+        stream.seek(0)
+        ds = pydicom.dcmread(stream)
+        return header, pixel_array(ds, index=frame)
+
+
+def _bits(value: object, default: int) -> int:
+    number = _first_number(value)
+    return int(number) if number is not None and 1 <= number <= 32 else default
+
+
+def display_colour(raw: npt.NDArray[Any], header: Dataset) -> npt.NDArray[np.float32]:
+    """An 8-bit-range RGB frame (float) from a decoded colour or palette frame.
+
+    PALETTE COLOR indices go through the Palette Color Lookup Tables (PS3.3 §C.7.6.3.1.5),
+    whose entries have the bit depth of the LUT descriptor's third value; RGB samples
+    (YBR already converted by pydicom) have Bits Stored bits. Both are scaled to 0..255.
+    """
+    photometric = str(header.get("PhotometricInterpretation", "")).upper()
+    if photometric.startswith("PALETTE") and raw.ndim == 2:
+        rgb = apply_color_lut(raw, header)
+        descriptor = header.get("RedPaletteColorLookupTableDescriptor") or [0, 0, 8]
+        bits = _bits(list(descriptor)[-1], 8)
+        if bits > 8 and int(rgb.max(initial=0)) <= 255:
+            bits = 8  # 16-bit entries that only use 0..255 (a common writer habit)
+    else:
+        rgb, bits = raw, _bits(header.get("BitsStored"), 8)
+    scaled: npt.NDArray[np.float32] = rgb.astype(np.float32)
+    if bits > 8:
+        scaled *= np.float32(255.0 / ((1 << bits) - 1))
+    return scaled
+
+
 class FrameRenderer:
     """Decodes frames from a medium on demand, caches them, and renders PNGs.
 
@@ -147,28 +199,30 @@ class FrameRenderer:
         self._cache: OrderedDict[tuple[str, int], DecodedFrame] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def _decode(self, path: str, frame: int) -> DecodedFrame:
+    def _read(self, path: str, frame: int) -> tuple[Dataset, npt.NDArray[Any]]:
+        """The header and the decoded frame ``frame`` (one clear error on bad input)."""
         with self._lock:
             try:
                 with open_seekable(self._source, path) as fh:
-                    stream, _head = bounded_stream(fh, path=path)  # no deflate bomb
-                    header: Dataset = pydicom.dcmread(
-                        stream, stop_before_pixels=True, defer_size=HEADER_DEFER
-                    )
-                    stream.seek(0)
-                    raw = pixel_array(stream, index=frame)
+                    return _read_frame(fh, frame, path)
             except MediaError:
                 raise
             except Exception as exc:  # hostile or unsupported input: one clear error
                 raise MalformedDicomError(
                     f"cannot decode pixel data ({type(exc).__name__})", path=path
                 ) from exc
+
+    def _decode(self, path: str, frame: int) -> DecodedFrame:
+        header, raw = self._read(path, frame)
         photometric = str(header.get("PhotometricInterpretation", "MONOCHROME2")).upper()
         source_shape = (int(raw.shape[0]), int(raw.shape[1]))
-        if raw.ndim == 3:
-            rgb = _downsample(raw.astype(np.float32), self.max_side)
+        if raw.ndim == 3 or photometric.startswith("PALETTE"):
+            rgb = _downsample(display_colour(raw, header).astype(np.float32), self.max_side)
             return DecodedFrame(
-                np.clip(rgb, 0, 255).astype(np.uint8), Window(127.5, 256.0), False, source_shape
+                np.clip(np.rint(rgb), 0, 255).astype(np.uint8),
+                Window(127.5, 256.0),
+                False,
+                source_shape,
             )
         slope = _first_number(header.get("RescaleSlope")) or 1.0
         intercept = _first_number(header.get("RescaleIntercept")) or 0.0

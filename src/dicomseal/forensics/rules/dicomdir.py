@@ -6,6 +6,8 @@ SOP Class/Instance/Transfer Syntax UID, instance number). An editor that changes
 but leaves the DICOMDIR stale shows here.
 
 * ``dicomdir-key-mismatch`` (high for identity keys, medium for descriptive ones).
+* ``dicomdir-writer-convention`` (low): a difference a documented writer convention explains
+  exactly (:mod:`dicomseal.forensics.conventions`: DCMTK ``+I``, GDCM, Orthanc).
 * ``dicomdir-reference-mismatch`` (high): Referenced SOP Instance/Class UID in File differs.
 * ``dicomdir-structure`` (medium): inconsistent record offsets (naive byte edit).
 * ``dicomdir-inactive-record`` (low): a record marked not in use.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from dicomseal.forensics.conventions import writer_convention
 from dicomseal.forensics.findings import Finding, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot, leaf_path
 from dicomseal.forensics.values import same_value
@@ -62,6 +65,23 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             for (level, kw), recorded in leaf.keys.items():
                 actual = inst.attrs.get(kw)
                 if actual is None or not recorded or same_value(kw, recorded, actual):
+                    continue
+                convention = writer_convention(
+                    kw,
+                    recorded,
+                    actual,
+                    inst.attrs,
+                    leaf.charsets.get(level, ""),
+                    leaf.raw.get((level, kw)),
+                )
+                if convention is not None:
+                    yield Finding(
+                        "dicomdir-writer-convention",
+                        Severity.LOW,
+                        (ddir.path, inst.path),
+                        f"{kw} in the DICOMDIR {level} record: {convention}",
+                        freeze({"keyword": kw, "dicomdir": recorded, "instance": actual}),
+                    )
                     continue
                 sev = Severity.HIGH if kw in IDENTITY_KEYS else Severity.MEDIUM
                 yield Finding(

@@ -21,9 +21,9 @@ from dicomseal.cli.options import (
     err_console,
     format_option,
     load_credentials,
-    load_trust,
     out_console,
     parse_at,
+    select_trust,
     trust_options,
 )
 from dicomseal.media.create import CreateOptions, create_medium
@@ -252,13 +252,17 @@ def verify_command(
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
+    selection = select_trust(trust, untrusted)
+    if fmt == "text":
+        selection.announce()
     return verify_and_render(
         medium,
-        load_trust(trust, untrusted),
+        selection.context,
         at=parse_at(at_),
         fmt=fmt,
         workers=workers,
         verbose=verbose,
+        trust_anchors=selection.to_dict(),
     )
 
 
@@ -270,6 +274,7 @@ def verify_and_render(
     fmt: str,
     workers: int | None = None,
     verbose: bool = False,
+    trust_anchors: dict[str, object] | None = None,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
@@ -286,7 +291,10 @@ def verify_and_render(
             source, trust, at=at, workers=workers or default_workers(), progress=report
         )
     if fmt == "json":
-        click.echo(json.dumps(media_document(result), indent=2))
+        doc = media_document(result)
+        if trust_anchors is not None:
+            doc["trust_anchors"] = trust_anchors
+        click.echo(json.dumps(doc, indent=2))
     else:
         render_media_text(out_console(), result, verbose=verbose)
     return result.verdict.exit_code

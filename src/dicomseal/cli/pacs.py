@@ -143,7 +143,7 @@ def import_command(
             "lose their broken signatures and are not re-signed",
             markup=False,
         )
-    provider = MediaVerdicts(load_trust(trust, untrusted), at)
+    provider = MediaVerdicts(load_trust(trust, untrusted, fmt=fmt), at)
     console = err_console()
     with Progress(
         TextColumn("importing"),

@@ -31,6 +31,7 @@ from dicomseal.media.inputs import MediaProfile
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
 from dicomseal.report.media import media_document, render_creation_text, render_media_text
+from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
 
@@ -100,14 +101,15 @@ def media_group() -> None:
     "--key",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's private key (RSA or EC). If encrypted, the password comes from "
-    "$DICOMSEAL_KEY_PASSWORD or a prompt.",
+    help="Creator's private key (RSA or EC, PEM/DER), a PKCS #12 bundle (.p12/.pfx) or a "
+    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
+    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
 )
 @click.option(
     "--cert",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's certificate (PEM; certificates after the first are its chain).",
+    help="Creator's certificate (PEM; certificates after the first are its chain). "
+    "Needed with a PEM/DER key; a bundle or token provides its own.",
 )
 @click.option(
     "--chain",
@@ -157,7 +159,7 @@ def create_command(
     sources: tuple[Path, ...],
     out: Path,
     key: Path,
-    cert: Path,
+    cert: Path | None,
     chain: tuple[Path, ...],
     profile: str,
     label: str,
@@ -207,6 +209,7 @@ def create_command(
 
         result = create_medium(list(sources), out, credentials, options, progress=report)
     render_creation_text(out_console(), result)
+    render_signer_lines(out_console(), credentials.certificate, credentials.chain)
     return 0
 
 

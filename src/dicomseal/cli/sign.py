@@ -8,6 +8,7 @@ import click
 
 from dicomseal.cli.options import err_console, load_credentials, out_console
 from dicomseal.errors import MediaError
+from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
 from dicomseal.signature.status import format_tag
 
@@ -19,14 +20,15 @@ from dicomseal.signature.status import format_tag
     "--key",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer private key (PEM or DER, RSA or EC). If encrypted, the password "
-    "is read from $DICOMSEAL_KEY_PASSWORD or prompted for.",
+    help="Signer private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) or a "
+    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
+    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
 )
 @click.option(
     "--cert",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer certificate (PEM; further certificates in the file are its chain).",
+    help="Signer certificate (PEM; further certificates in the file are its chain). "
+    "Needed with a PEM/DER key; a bundle or token provides its own.",
 )
 @click.option(
     "--mac",
@@ -65,7 +67,7 @@ def sign_command(
     src: Path,
     dst: Path,
     key: Path,
-    cert: Path,
+    cert: Path | None,
     mac: str,
     profile: str,
     tags: tuple[str, ...],
@@ -108,6 +110,7 @@ def sign_command(
         f"signed {dst}{conv}: signature {record.uid}{where}, {record.mac_algorithm.value}, "
         f"{len(record.signed_tags)} attributes, signer {record.signer}"
     )
+    render_signer_lines(out_console(), credentials.certificate, credentials.chain)
     if tags:
         out_console().print(
             "signed attributes: " + " ".join(format_tag(t) for t in record.signed_tags)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,6 +38,7 @@ __all__ = [
     "build_csr",
     "encrypt_key",
     "fingerprint_sha256",
+    "issuers_of",
     "new_clinic_pki",
     "new_private_key",
 ]
@@ -54,6 +56,24 @@ def fingerprint_sha256(cert: x509.Certificate) -> str:
     """SHA-256 of the DER certificate as ``AB:CD:...`` (``openssl x509 -fingerprint -sha256``)."""
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def issuers_of(leaf: x509.Certificate, chain: Sequence[x509.Certificate]) -> list[x509.Certificate]:
+    """The CA certificates above ``leaf`` found in ``chain``, nearest first (by names)."""
+    out: list[x509.Certificate] = []
+    current = leaf
+    for _ in range(len(chain)):
+        nxt = next(
+            (c for c in chain if c.subject == current.issuer and c not in out and c != current),
+            None,
+        )
+        if nxt is None:
+            break
+        out.append(nxt)
+        if nxt.subject == nxt.issuer:
+            break
+        current = nxt
+    return out
 
 
 def new_private_key(use_rsa: bool = False) -> PrivateKey:

@@ -196,7 +196,8 @@ Open <code>DICOMDIR</code> with a DICOM viewer.</p>
 </table>
 {viewer}
 <h2>How to check that this medium is genuine</h2>
-<pre>{verify}</pre>
+<pre>{verify}
+</pre>
 </body>
 </html>
 """

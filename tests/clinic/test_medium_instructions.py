@@ -100,6 +100,18 @@ def test_old_dcmsign_line_needed_the_chain(medium: Path, pki: TestPki) -> None:
     assert _run_line(old, pki.root.cert, medium).returncode != 0
 
 
+def test_fingerprints_on_readme_and_index(medium: Path, pki: TestPki) -> None:
+    from cryptography import x509
+
+    from dicomseal.signature.keys import fingerprint_sha256
+
+    readme = (medium / "README.TXT").read_text("ascii")
+    index = (medium / "INDEX.HTM").read_text("utf-8")
+    for cert in (pki.signer.cert, pki.intermediate.cert):
+        fp = fingerprint_sha256(x509.load_pem_x509_certificate(cert.read_bytes()))
+        assert fp in readme and fp in index
+
+
 def test_chain_is_on_the_medium_and_in_the_manifest(medium: Path, pki: TestPki) -> None:
     chain = (medium / "DICOMSEA" / "CHAIN.PEM").read_bytes()
     assert chain == pki.signer_chain.read_bytes().replace(b"\r\n", b"\n") or (

@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from dicomseal.cli.options import (
+    TrustSelection,
     err_console,
     format_option,
     load_credentials,
@@ -256,8 +257,6 @@ def verify_command(
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
     selection = select_trust(trust, untrusted)
-    if fmt == "text":
-        selection.announce()
     return verify_and_render(
         medium,
         selection.context,
@@ -265,7 +264,7 @@ def verify_command(
         fmt=fmt,
         workers=workers,
         verbose=verbose,
-        trust_anchors=selection.to_dict(),
+        selection=selection,
     )
 
 
@@ -277,7 +276,7 @@ def verify_and_render(
     fmt: str,
     workers: int | None = None,
     verbose: bool = False,
-    trust_anchors: dict[str, object] | None = None,
+    selection: TrustSelection | None = None,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
@@ -295,9 +294,11 @@ def verify_and_render(
         )
     if fmt == "json":
         doc = media_document(result)
-        if trust_anchors is not None:
-            doc["trust_anchors"] = trust_anchors
+        if selection is not None:
+            doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
+        if selection is not None:
+            selection.announce()
         render_media_text(out_console(), result, verbose=verbose)
     return result.verdict.exit_code

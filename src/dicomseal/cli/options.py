@@ -136,8 +136,9 @@ def load_trust(
 ) -> TrustContext:
     """Load trust anchors (``--trust`` or the store) and intermediates.
 
-    In text mode the anchors used are named first on stdout; JSON documents carry them instead
-    (``trust_anchors``, from :meth:`TrustSelection.to_dict`).
+    In text mode the anchors used are named first on stdout; JSON documents carry them
+    instead (``trust_anchors``, from :meth:`TrustSelection.to_dict`). Commands that
+    render a report call :meth:`TrustSelection.announce` just before it instead.
     """
     selection = select_trust(trust, untrusted)
     if fmt == "text":

@@ -95,16 +95,12 @@ def verify_command(
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted)
-    if fmt == "text":
-        selection.announce()
     trust_ctx = selection.context
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 
-        return verify_and_render(
-            path, trust_ctx, at=when, fmt=fmt, trust_anchors=selection.to_dict()
-        )
+        return verify_and_render(path, trust_ctx, at=when, fmt=fmt, selection=selection)
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
@@ -133,5 +129,6 @@ def verify_command(
         doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
+        selection.announce()
         render_text(out_console(), verdict, files)
     return exit_code_for_files(verdict, files)

@@ -17,7 +17,6 @@ Everything is created fresh in the output folder with a TEST-ONLY PKI.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from dicomseal.forensics.findings import Severity
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import MediaVerification, verify_media
+from dicomseal.output import claim_output_folder
 from dicomseal.samples import write_sample_studies
 from dicomseal.samples.pki import TestPki, make_pki
 from dicomseal.signature import SigningCredentials, TrustContext
@@ -76,11 +76,16 @@ def _verify(medium: Path, trust: TrustContext) -> MediaVerification:
         return verify_media(source, trust)
 
 
-def run_demo(out: Path, report: Callable[[DemoStep], None]) -> list[DemoStep]:
-    """Run the scenario in ``out`` (replaced) and report each step as it completes."""
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+def run_demo(
+    out: Path, report: Callable[[DemoStep], None], *, force: bool = False
+) -> list[DemoStep]:
+    """Run the scenario in ``out`` and report each step as it completes.
+
+    ``out`` is claimed with :func:`dicomseal.output.claim_output_folder`: a folder an
+    earlier demo wrote is replaced, a folder holding anything else is refused unless
+    ``force``.
+    """
+    claim_output_folder(out, force=force, command="demo")
     pki: TestPki = make_pki(out / "pki")
     samples = out / "samples"
     write_sample_studies(samples)

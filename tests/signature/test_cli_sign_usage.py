@@ -46,6 +46,8 @@ def test_sign_refuses(
         getattr(pki, key_of).key,
         "--cert",
         getattr(pki, cert_of).cert,
+        "--chain",
+        pki.chain,
         *extra,
     )
     assert run.returncode == 2, run.describe()

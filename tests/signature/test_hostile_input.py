@@ -229,6 +229,8 @@ def test_sign_refuses_non_dicom(hostile: Path, pki: TestPki, tmp_path: Path) -> 
         pki.signer.key,
         "--cert",
         pki.signer.cert,
+        "--chain",
+        pki.chain,
     )
     assert_clean_error(run, code=4)
     assert not (tmp_path / "out.dcm").exists()

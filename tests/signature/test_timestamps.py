@@ -11,18 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pydicom
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sigtest_support import dcmsign_verify, file_entry, verify_json
 from sigtest_vectors import run_dcmsign
+from tsa_support import Tsa, make_tsa
 
 from dicomseal.signature import SignatureReason, TrustContext, verify_file
 from dicomseal.verdict import Verdict
@@ -31,68 +27,6 @@ if TYPE_CHECKING:
     from pki import TestPki
 
 pytestmark = pytest.mark.dcmtk
-
-TSA_CONFIG = """\
-[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = {serial}
-signer_digest = sha256
-default_policy = 1.2.826.0.1.3680043.10.511.77.1000
-digests = sha256, sha384, sha512
-accuracy = secs:1
-ordering = no
-tsa_name = no
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-"""
-
-
-@dataclass(frozen=True)
-class Tsa:
-    """A TEST ONLY time-stamping authority under the test intermediate."""
-
-    cert: Path
-    key: Path
-    config: Path
-
-
-def make_tsa(pki: TestPki, folder: Path) -> Tsa:
-    inter_cert = x509.load_pem_x509_certificate(pki.intermediate.cert.read_bytes())
-    inter_key = serialization.load_pem_private_key(pki.intermediate.key.read_bytes(), None)
-    assert isinstance(inter_key, rsa.RSAPrivateKey)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dicomseal TEST ONLY TSA")])
-        )
-        .issuer_name(inter_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=30))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(inter_key, hashes.SHA256())
-    )
-    tsa = Tsa(folder / "tsa.crt.pem", folder / "TEST_ONLY_tsa.key.pem", folder / "tsa.cnf")
-    tsa.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    tsa.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    (folder / "serial").write_text("01\n")
-    tsa.config.write_text(TSA_CONFIG.format(serial=folder / "serial"))
-    return tsa
 
 
 def stamp(

@@ -45,8 +45,13 @@ def test_engine_stream_equals_dcmsign_dump(signed: str, dump: str, location: str
     assert got == expected, stream_diff(got, expected)
 
 
-def test_committed_vectors_verify_passed(tmp_path: Path) -> None:
-    """vec1 (SHA256), vec2 (RIPEMD160, JPEG TS) pass; vec3 (item only) has a passing signature."""
+def test_committed_vectors_verify_intact(tmp_path: Path) -> None:
+    """vec1 (SHA256), vec2 (RIPEMD160, JPEG TS), vec3 (item only): every MAC is intact.
+
+    The vectors' signer is a self-signed CA:TRUE certificate, which the signer certificate
+    policy refuses (a CA key must not sign documents): intact, so INDETERMINATE with reason
+    ``signer-is-ca`` rather than PASSED; an altered file would be FAILED (MAC before trust).
+    """
     for name, _, _ in STREAM_VECTORS:
         shutil.copyfile(VECTORS / name, tmp_path / name)
     run = verify_json(tmp_path, [VECTORS / "cert.pem"])
@@ -54,10 +59,12 @@ def test_committed_vectors_verify_passed(tmp_path: Path) -> None:
     assert_report_shape(doc)
     for name in ("vec1_signed.dcm", "vec2_signed.dcm"):
         entry = file_entry(doc, tmp_path / name)
-        assert entry["verdict"] == "PASSED", (entry, run.describe())
-        assert [s["verdict"] for s in entry["signatures"]] == ["PASSED"]
+        assert entry["verdict"] == "INDETERMINATE", (entry, run.describe())
+        assert [s["reason"] for s in entry["signatures"]] == ["signer-is-ca"]
+    vec2 = file_entry(doc, tmp_path / "vec2_signed.dcm")
+    assert [w["code"] for w in vec2["signatures"][0]["warnings"]] == ["weak-mac-algorithm"]
     vec3 = file_entry(doc, tmp_path / "vec3_signed.dcm")
-    assert [(s["verdict"], s["location"]) for s in vec3["signatures"]] == [
-        ("PASSED", "ReferencedSeriesSequence[0]")
+    assert [(s["reason"], s["location"]) for s in vec3["signatures"]] == [
+        ("signer-is-ca", "ReferencedSeriesSequence[0]")
     ]
     assert vec3["signatures"][0]["signed_tags"] == ["(0008,1150)", "(0008,1155)"]

@@ -24,13 +24,19 @@ def _program() -> str:
 
 @click.command("demo")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a non-empty folder dicomseal did not create (nothing in it is deleted).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default="demo-out",
     show_default=True,
-    help="Folder for everything the demo creates (replaced).",
+    help="Folder for everything the demo creates (a folder an earlier demo wrote is replaced; "
+    "any other non-empty folder is refused unless --force).",
 )
-def demo_command(out: Path) -> int:
+def demo_command(out: Path, force: bool) -> int:
     """Run the main job end to end on bundled synthetic data with a TEST-ONLY PKI.
 
     \b
@@ -39,6 +45,10 @@ def demo_command(out: Path) -> int:
     attribute with its signed and found values), checks that an untrusted signer is
     INDETERMINATE, and shows that the same edit on an unsigned CD leaves no red flag.
     Exit 0 when every verdict is the one the scenario requires, 1 otherwise.
+
+    \b
+    Example:
+      dicomseal demo --out demo-out
     """
     console = out_console()
     console.print(f"dicomseal demo in {out}/ (TEST-ONLY keys, synthetic patients)")
@@ -51,7 +61,7 @@ def demo_command(out: Path) -> int:
             f"{step.detail} [dim]{mark}[/dim]"
         )
 
-    steps = run_demo(out, show)
+    steps = run_demo(out, show, force=force)
     good = all(s.as_expected for s in steps)
     console.print("demo: every verdict as required" if good else "demo: verdict mismatch")
     prog = _program()

@@ -20,11 +20,17 @@ __all__ = ["experiment"]
 
 @click.command("experiment")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a non-empty folder dicomseal did not create (nothing in it is deleted).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("experiment-out"),
     show_default=True,
-    help="Working and results folder (replaced).",
+    help="Working and results folder (a folder an earlier run wrote is replaced; any other "
+    "non-empty folder is refused unless --force).",
 )
 @click.option(
     "--workers",
@@ -42,7 +48,7 @@ __all__ = ["experiment"]
 @click.option(
     "--full", is_flag=True, help="Larger media: 3 series x 20 slices of 256x256 per study."
 )
-def experiment(out: Path, workers: int | None, doc: Path | None, full: bool) -> int:
+def experiment(out: Path, workers: int | None, doc: Path | None, full: bool, force: bool) -> int:
     """Tamper with unsigned and signed media, run the defences, write the table.
 
     \b
@@ -53,11 +59,17 @@ def experiment(out: Path, workers: int | None, doc: Path | None, full: bool) -> 
     `media verify` on the signed ones.
     Writes OUT/results.json, OUT/results.md and OUT/detection.png.
     Exit codes: 0 written; 2 usage; 4 I/O error.
+
+    \b
+    Examples:
+      dicomseal experiment --out experiment-out
+      dicomseal experiment --out experiment-out --full --doc docs/study.md
     """
     result = run_experiment(
         out,
         workers=workers,
         full=full,
+        force=force,
         progress=lambda done, total: click.echo(f"\r{done}/{total} cases", nl=False, err=True),
     )
     click.echo("", err=True)

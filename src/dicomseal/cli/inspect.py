@@ -36,6 +36,11 @@ def inspect(media: Path, fmt: str, show_info: bool) -> int:
     careful, consistent edit leaves no red flag.
     Exit codes: 3 no finding at high or above; 1 a high/critical red flag;
     4 the medium cannot be read; 2 usage.
+
+    \b
+    Examples:
+      dicomseal inspect /media/cdrom
+      dicomseal inspect vendor-cd.iso --format json
     """
     report = inspect_media(media)
     if fmt == "json":

@@ -87,6 +87,10 @@ def new_command(org: str, country: str | None, out: Path, use_rsa: bool, force: 
       signer-key.pem  the signing key (use with --key), encrypted
       ca-key.pem      the CA key, encrypted: keep it offline, it makes new signers
     The password comes from $DICOMSEAL_KEY_PASSWORD or is asked for twice.
+
+    \b
+    Example:
+      dicomseal keys new --org "Clinic A" --country DK --out clinic-a-keys/
     """
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
         raise UsageError("output folder is not empty (use --force to write into it)", path=str(out))
@@ -146,6 +150,10 @@ def csr_command(key: Path, org: str, country: str | None, use_rsa: bool, out: Pa
     Send OUT to the CA; it returns a certificate (and its chain) to use with --cert,
     or a PKCS #12 bundle to use with --key. The key stays here, encrypted with the
     password from $DICOMSEAL_KEY_PASSWORD or a prompt.
+
+    \b
+    Example:
+      dicomseal keys csr --key signer-key.pem --org "Clinic A" --country DK --out req.pem
     """
     from cryptography.hazmat.primitives.serialization import Encoding
 

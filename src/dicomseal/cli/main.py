@@ -8,6 +8,7 @@ one place, as one clear line on stderr (never a traceback).
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -34,6 +35,12 @@ EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INDETERMINATE: Final = 3
 EXIT_IO: Final = 4
+#: Ctrl-C: the shell convention 128 + SIGINT.
+EXIT_INTERRUPTED: Final = 130
+EXIT_INTERRUPTED_MESSAGE: Final = (
+    "dicomseal: interrupted (Ctrl-C) before the command finished; a half-written medium or "
+    "signed file is never left under the output name"
+)
 
 #: Exit code per error branch; the first matching class (most specific first) wins.
 EXIT_CODES: Final[tuple[tuple[type[DicomSealError], int], ...]] = (
@@ -128,6 +135,17 @@ class _LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Resolve as click does, suggesting the closest command name on a typo."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+            if close:
+                ctx.fail(f"no such command {name!r}. Did you mean {close[0]!r}?")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
@@ -178,7 +196,10 @@ def main(argv: list[str] | None = None) -> None:
         warnings.simplefilter("ignore")
     try:
         rv = cli.main(args=argv, prog_name="dicomseal", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo(EXIT_INTERRUPTED_MESSAGE, err=True)
+            sys.exit(EXIT_INTERRUPTED)
         click.echo("dicomseal: aborted", err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
@@ -190,8 +211,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"dicomseal: error: {exc}", err=True)
         sys.exit(exit_code_for(exc))
     except KeyboardInterrupt:
-        click.echo("dicomseal: interrupted", err=True)
-        sys.exit(130)
+        click.echo(EXIT_INTERRUPTED_MESSAGE, err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except MemoryError:
         click.echo("dicomseal: error: out of memory while reading input", err=True)
         sys.exit(EXIT_IO)

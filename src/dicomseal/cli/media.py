@@ -19,24 +19,27 @@ from rich.progress import (
 
 from dicomseal.cli.options import (
     TrustSelection,
+    allow_incomplete_chain_option,
+    check_before_signing,
     err_console,
     format_option,
     load_credentials,
     out_console,
     parse_at,
     select_trust,
+    strict_option,
     trust_options,
 )
-from dicomseal.media.create import CreateOptions, create_medium
-from dicomseal.media.inputs import MediaProfile
-from dicomseal.media.source import open_media
-from dicomseal.media.verify import verify_media
-from dicomseal.report.media import media_document, render_creation_text, render_media_text
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
 
-__all__ = ["default_workers", "media_group", "verify_and_render"]
+__all__ = ["PROFILES", "default_workers", "media_group", "verify_and_render"]
+
+#: Values of :class:`dicomseal.media.inputs.MediaProfile`, spelled out so that the pre-flight
+#: of ``media create`` runs before pydicom and the media stack are imported (a test keeps
+#: the two lists equal).
+PROFILES = ("STD-GEN-CD", "STD-GEN-DVD-JPEG", "STD-GEN-USB-JPEG")
 
 _STAGES = {
     "prepare": "reading sources",
@@ -120,10 +123,11 @@ def media_group() -> None:
     help="Intermediate certificates to embed in the manifest "
     "signature so receivers can build the chain; repeatable.",
 )
+@allow_incomplete_chain_option
 @click.option(
     "--profile",
-    type=click.Choice([p.value for p in MediaProfile]),
-    default=MediaProfile.STD_GEN_CD.value,
+    type=click.Choice(PROFILES),
+    default=PROFILES[0],
     show_default=True,
     help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
     "Explicit VR Little Endian (compressed inputs are decompressed).",
@@ -162,6 +166,7 @@ def create_command(
     key: Path,
     cert: Path | None,
     chain: tuple[Path, ...],
+    allow_incomplete_chain: bool,
     profile: str,
     label: str,
     fileset_id: str | None,
@@ -176,7 +181,9 @@ def create_command(
     Every instance is signed (PS3.15, Creator RSA profile for RSA keys) and placed
     under DICOM/ with conformant File IDs; DICOMDIR, README.TXT and INDEX.HTM are
     written; every file goes into the signed manifest. Instances already in Explicit VR
-    Little Endian keep their bytes and existing signatures.
+    Little Endian keep their bytes and existing signatures. The credentials are checked
+    first (validity, key match, end entity, key usage, key strength): a medium that
+    receivers would refuse is never written (exit 2).
 
     \b
     Examples:
@@ -190,6 +197,11 @@ def create_command(
         credentials = type(credentials)(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
+    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
+    from dicomseal.media.create import CreateOptions, create_medium
+    from dicomseal.media.inputs import MediaProfile
+    from dicomseal.report.media import render_creation_text
+
     options = CreateOptions(
         created_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         profile=MediaProfile(profile),
@@ -230,6 +242,7 @@ def create_command(
     help="Worker processes (default: CPU cores, at most 2).",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
+@strict_option
 @format_option
 def verify_command(
     medium: Path,
@@ -238,6 +251,7 @@ def verify_command(
     at_: str | None,
     workers: int | None,
     verbose: bool,
+    strict: bool,
     fmt: str,
 ) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
@@ -256,7 +270,7 @@ def verify_command(
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
-    selection = select_trust(trust, untrusted)
+    selection = select_trust(trust, untrusted, strict=strict)
     return verify_and_render(
         medium,
         selection.context,
@@ -283,6 +297,10 @@ def verify_and_render(
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
+    from dicomseal.media.source import open_media
+    from dicomseal.media.verify import verify_media
+    from dicomseal.report.media import media_document, render_media_text
+
     with open_media(medium) as source, _progress() as progress:
         task = progress.add_task("verifying", total=None)
 

@@ -28,6 +28,8 @@ from dicomseal.signature.verify import parse_dicom_datetime
 
 __all__ = [
     "TrustSelection",
+    "allow_incomplete_chain_option",
+    "check_before_signing",
     "err_console",
     "format_option",
     "key_password",
@@ -36,6 +38,7 @@ __all__ = [
     "out_console",
     "parse_at",
     "select_trust",
+    "strict_option",
     "trust_options",
 ]
 
@@ -71,6 +74,16 @@ def trust_options(f: F) -> F:
         "Without any anchor, intact signatures are INDETERMINATE.",
     )(f)
     return f
+
+
+def strict_option(f: F) -> F:
+    """``--strict``: weak MAC algorithms (MD5, SHA-1, RIPEMD-160) make a signature INDETERMINATE."""
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse weak MAC algorithms (MD5, SHA-1, RIPEMD-160): such signatures are "
+        "INDETERMINATE (reason weak-mac-algorithm) instead of PASSED with a warning.",
+    )(f)
 
 
 def format_option(f: F) -> F:
@@ -109,10 +122,13 @@ class TrustSelection:
         return {"origin": self.origin, "anchors": [a.to_dict() for a in self.anchors]}
 
 
-def select_trust(trust: tuple[Path, ...], untrusted: tuple[Path, ...]) -> TrustSelection:
+def select_trust(
+    trust: tuple[Path, ...], untrusted: tuple[Path, ...], *, strict: bool = False
+) -> TrustSelection:
     """Anchors from ``--trust`` (files or folders), else from the trust store.
 
-    Intermediates (``--untrusted``) never become anchors.
+    Intermediates (``--untrusted``) never become anchors; ``strict`` (``--strict``)
+    refuses weak MACs.
     """
     if trust:
         for p in trust:
@@ -127,12 +143,20 @@ def select_trust(trust: tuple[Path, ...], untrusted: tuple[Path, ...]) -> TrustS
         anchors = store.anchors()
         origin = "trust store " + ", ".join(str(f) for f in store.folders)
     inters = tuple(c for p in untrusted for c in load_certificates(p))
-    context = TrustContext(anchors=tuple(a.certificate for a in anchors), intermediates=inters)
+    context = TrustContext(
+        anchors=tuple(a.certificate for a in anchors),
+        intermediates=inters,
+        refuse_weak_mac=strict,
+    )
     return TrustSelection(context, anchors, origin)
 
 
 def load_trust(
-    trust: tuple[Path, ...], untrusted: tuple[Path, ...], *, fmt: str = "text"
+    trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    *,
+    strict: bool = False,
+    fmt: str = "text",
 ) -> TrustContext:
     """Load trust anchors (``--trust`` or the store) and intermediates.
 
@@ -140,7 +164,7 @@ def load_trust(
     instead (``trust_anchors``, from :meth:`TrustSelection.to_dict`). Commands that
     render a report call :meth:`TrustSelection.announce` just before it instead.
     """
-    selection = select_trust(trust, untrusted)
+    selection = select_trust(trust, untrusted, strict=strict)
     if fmt == "text":
         selection.announce()
     return selection.context
@@ -159,6 +183,41 @@ def parse_at(value: str | None) -> dt.datetime | None:
         except ValueError as exc:
             raise UsageError(f"--at {value!r}: not an ISO 8601 or DICOM date-time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def allow_incomplete_chain_option(f: F) -> F:
+    """``--allow-incomplete-chain``: no warning when the chain stops short of a root."""
+    return click.option(
+        "--allow-incomplete-chain",
+        is_flag=True,
+        help="Do not warn when --cert and --chain do not reach a self-signed root "
+        "(the receiver then needs the missing certificates from elsewhere).",
+    )(f)
+
+
+def check_before_signing(
+    credentials: SigningCredentials, cert: Path | str, *, allow_incomplete_chain: bool
+) -> None:
+    """Pre-flight: refuse credentials a verifier would refuse, before any work is done.
+
+    Raises
+    ------
+    ConfigurationError
+        One line naming every problem (exit 2): not valid now, key mismatch, CA
+        certificate, key usage, extended key usage, weak key, name constraints.
+    """
+    result = credentials.preflight(dt.datetime.now(dt.UTC))
+    if result.problems:
+        codes = ", ".join(dict.fromkeys(p.code.value for p in result.problems))
+        text = "; ".join(p.message for p in result.problems)
+        raise ConfigurationError(
+            f"refusing to sign: signer certificate {text} [{codes}]", path=str(cert)
+        )
+    if not allow_incomplete_chain:
+        for w in result.warnings:
+            err_console().print(
+                f"dicomseal: warning: {cert}: signer certificate {w.message}", markup=False
+            )
 
 
 def key_password(key: Path) -> bytes:

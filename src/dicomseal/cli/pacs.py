@@ -17,6 +17,7 @@ from dicomseal.cli.options import (
     out_console,
     parse_at,
     select_trust,
+    strict_option,
     trust_options,
 )
 from dicomseal.errors import UsageError
@@ -93,6 +94,7 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
     metavar="DATETIME",
     help="Validate certificates at this time (ISO 8601, default now).",
 )
+@strict_option
 @format_option
 def import_command(
     medium: Path,
@@ -108,6 +110,7 @@ def import_command(
     journal: Path,
     no_journal: bool,
     at_: str | None,
+    strict: bool,
     fmt: str,
 ) -> int:
     """Verify MEDIUM, then send what the policy allows to a PACS.
@@ -143,7 +146,7 @@ def import_command(
             "lose their broken signatures and are not re-signed",
             markup=False,
         )
-    selection = select_trust(trust, untrusted)
+    selection = select_trust(trust, untrusted, strict=strict)
     provider = MediaVerdicts(selection.context, at)
     console = err_console()
     with Progress(

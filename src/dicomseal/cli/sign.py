@@ -6,10 +6,17 @@ from pathlib import Path
 
 import click
 
-from dicomseal.cli.options import err_console, load_credentials, out_console
+from dicomseal.cli.options import (
+    allow_incomplete_chain_option,
+    check_before_signing,
+    err_console,
+    load_credentials,
+    out_console,
+)
 from dicomseal.errors import MediaError
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
+from dicomseal.signature.credentials import load_certificates
 from dicomseal.signature.status import format_tag
 
 
@@ -30,6 +37,15 @@ from dicomseal.signature.status import format_tag
     help="Signer certificate (PEM; further certificates in the file are its chain). "
     "Needed with a PEM/DER key; a bundle or token provides its own.",
 )
+@click.option(
+    "--chain",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PEM",
+    help="Intermediate and root certificates of the signer, checked before signing "
+    "(the chain must reach a self-signed root); repeatable.",
+)
+@allow_incomplete_chain_option
 @click.option(
     "--mac",
     type=click.Choice([m.value.lower() for m in MacAlgorithm]),
@@ -68,6 +84,8 @@ def sign_command(
     dst: Path,
     key: Path,
     cert: Path | None,
+    chain: tuple[Path, ...],
+    allow_incomplete_chain: bool,
     mac: str,
     profile: str,
     tags: tuple[str, ...],
@@ -77,6 +95,9 @@ def sign_command(
     """Add a PS3.15 digital signature to the DICOM file IN and write OUT.
 
     \b
+    Before any work the credentials are checked with the policy verifiers apply:
+    an expired or not-yet-valid certificate, a CA certificate, key usage that
+    forbids signing, a key that does not match or is too weak are refused (exit 2).
     Existing signatures are kept (a second signature is added). Values are copied
     bit for bit; files not in Explicit VR Little Endian are converted first.
     The result verifies with `dicomseal verify` and with DCMTK `dcmsign +cf CA.pem`.
@@ -94,6 +115,12 @@ def sign_command(
             "only to interoperate with old systems"
         )
     credentials = load_credentials(key, cert)
+    extra = tuple(c for p in chain for c in load_certificates(p))
+    if extra:
+        credentials = type(credentials)(
+            credentials.private_key, credentials.certificate, credentials.chain + extra
+        )
+    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
     record = sign_file(
         src,
         dst,

@@ -28,6 +28,12 @@ def list_command(src: Path, fmt: str) -> int:
 
     No trust anchors are used, so the trust column says nothing about the signer;
     use `dicomseal verify --trust` for a verdict.
+
+    \b
+    Exit codes: 0 listed; 2 usage; 4 unreadable or not DICOM.
+    Examples:
+      dicomseal signatures list ct-signed.dcm
+      dicomseal signatures list ct-signed.dcm --format json
     """
     if not src.is_file():
         raise MediaError("no such file", path=str(src))
@@ -57,7 +63,17 @@ def list_command(src: Path, fmt: str) -> int:
 @click.option("--uid", help="Digital Signature UID to remove (see `signatures list`).")
 @click.option("--all", "remove_all", is_flag=True, help="Remove every signature.")
 def remove_command(src: Path, dst: Path, uid: str | None, remove_all: bool) -> int:
-    """Remove one signature (--uid) or all (--all) from IN and write OUT."""
+    """Remove one signature (--uid) or all (--all) from IN and write OUT.
+
+    Every other byte of IN is copied unchanged (removing the only signature gives back the
+    file as it was before signing). IN itself is never changed.
+
+    \b
+    Exit codes: 0 written; 2 usage (no such UID); 4 unreadable or not DICOM.
+    Examples:
+      dicomseal signatures remove ct-signed.dcm ct.dcm --all
+      dicomseal signatures remove ct-signed.dcm ct.dcm --uid 2.25.1234
+    """
     if (uid is None) == (not remove_all):
         raise UsageError("give exactly one of --uid UID or --all")
     if not src.is_file():

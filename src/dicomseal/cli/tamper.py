@@ -64,6 +64,11 @@ def tamper(
     \b
     The record of what changed is written to OUT.tamper.json, beside OUT (never on it).
     Exit codes: 0 written; 2 usage; 4 media/I-O error.
+
+    \b
+    Examples:
+      dicomseal tamper cd.iso --out forged --mode careless --set PatientName=ROE^RICHARD
+      dicomseal tamper cd.iso --out forged.iso --mode remaster --set PatientBirthDate=19700101
     """
     record = tamper_medium(
         media,

@@ -51,7 +51,15 @@ def trust_group() -> None:
 @click.option("--name", help="Name to store it under (default: the file name).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (scripts).")
 def add_command(file: Path, name: str | None, yes: bool) -> int:
-    """Trust the certificate in FILE (a partner's CA, usually its ca.pem)."""
+    """Trust the certificate in FILE (a partner's CA, usually its ca.pem).
+
+    Shows its subject and SHA-256 fingerprint and asks whether the fingerprint matches
+    the one the partner read to you (by phone); --yes skips the question.
+
+    \b
+    Example:
+      dicomseal trust add clinic-a-ca.pem --name clinic-a
+    """
     certs = load_certificates(file)
     if len(certs) != 1:
         raise UsageError(
@@ -78,7 +86,12 @@ def add_command(file: Path, name: str | None, yes: bool) -> int:
 @trust_group.command("list")
 @format_option
 def list_command(fmt: str) -> int:
-    """List every trusted certificate (name, fingerprint, subject, expiry)."""
+    """List every trusted certificate (name, fingerprint, subject, expiry).
+
+    \b
+    Example:
+      dicomseal trust list --format json
+    """
     store = TrustStore.default()
     anchors = store.anchors()
     if fmt == "json":
@@ -108,7 +121,12 @@ def list_command(fmt: str) -> int:
 @trust_group.command("show")
 @click.argument("key", metavar="NAME|FINGERPRINT")
 def show_command(key: str) -> int:
-    """Show one trusted certificate."""
+    """Show one trusted certificate, by name or SHA-256 fingerprint.
+
+    \b
+    Example:
+      dicomseal trust show clinic-a
+    """
     anchor = TrustStore.default().find(key)
     for line in _describe(anchor):
         out_console().print(line, markup=False, highlight=False)
@@ -118,7 +136,12 @@ def show_command(key: str) -> int:
 @trust_group.command("remove")
 @click.argument("key", metavar="NAME|FINGERPRINT")
 def remove_command(key: str) -> int:
-    """Stop trusting a certificate (media signed under it become INDETERMINATE)."""
+    """Stop trusting a certificate (media signed under it become INDETERMINATE).
+
+    \b
+    Example:
+      dicomseal trust remove clinic-a
+    """
     anchor = TrustStore.default().remove(key)
     out_console().print(
         f"removed {anchor.name!r} ({anchor.fingerprint})", markup=False, highlight=False

@@ -16,6 +16,7 @@ from dicomseal.cli.options import (
     out_console,
     parse_at,
     select_trust,
+    strict_option,
     trust_options,
 )
 from dicomseal.errors import MediaError
@@ -64,6 +65,7 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
     metavar="DATETIME",
     help="Validate certificates at this time (ISO 8601, default now).",
 )
+@strict_option
 @format_option
 def verify_command(
     path: Path,
@@ -71,6 +73,7 @@ def verify_command(
     untrusted: tuple[Path, ...],
     require_signature: bool,
     at_: str | None,
+    strict: bool,
     fmt: str,
 ) -> int:
     """Verify every PS3.15 signature in a DICOM file, a folder, or a whole medium.
@@ -84,7 +87,9 @@ def verify_command(
     Each signature is checked three ways: the MAC over the signed data (any change
     is FAILED), the signer's certificate chain up to a --trust anchor, and the
     signature time against the certificate's validity (untrusted or expired is
-    INDETERMINATE). Nested (item-level) signatures are checked too.
+    INDETERMINATE). Nested (item-level) signatures are checked too. A signer the
+    certificate policy refuses (a CA, wrong key usage, weak key) is INDETERMINATE;
+    MD5, SHA-1 and RIPEMD-160 MACs are a warning, INDETERMINATE with --strict.
 
     \b
     Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable or not DICOM.
@@ -94,7 +99,7 @@ def verify_command(
     when = parse_at(at_)
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
-    selection = select_trust(trust, untrusted)
+    selection = select_trust(trust, untrusted, strict=strict)
     trust_ctx = selection.context
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.

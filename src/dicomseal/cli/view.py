@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dicomseal.cli.options import select_trust
+from dicomseal.cli.options import select_trust, strict_option
 from dicomseal.errors import UsageError
 from dicomseal.media.source import open_media
 
@@ -46,6 +46,7 @@ __all__ = ["view"]
     help="Allow binding to a non-loopback interface (patient data!).",
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the viewer in a browser.")
+@strict_option
 def view(
     media: Path,
     trust: tuple[Path, ...],
@@ -53,12 +54,19 @@ def view(
     host: str,
     allow_remote: bool,
     open_browser: bool,
+    strict: bool,
 ) -> None:
     """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
 
     The medium is verified first (signed manifest and instance signatures, or the forensic
     red flags when it is unsigned); every page then shows the verdict. The server listens
     on 127.0.0.1 only and keeps no access log.
+
+    \b
+    Exit codes: 0 the server stopped normally; 2 usage; 4 the medium cannot be read.
+    Examples:
+      dicomseal view /media/cdrom --trust partner-ca.pem --open
+      dicomseal view patient.iso --trust partner-ca.pem --port 8080
     """
     import uvicorn
 
@@ -73,7 +81,7 @@ def view(
     anchor_files = list(dict.fromkeys(Path(a.path) for a in selection.anchors))
     with sock, open_media(media) as source:
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, anchor_files, workers=2)
+        integrity = assess_medium(source, anchor_files, workers=2, strict=strict)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)

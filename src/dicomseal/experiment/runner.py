@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +30,7 @@ from dicomseal.forensics import Severity, inspect_media
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import MediaVerification, verify_media
+from dicomseal.output import claim_output_folder
 from dicomseal.samples import write_sample_studies
 from dicomseal.samples.pki import make_pki
 from dicomseal.signature import SigningCredentials, TrustContext
@@ -183,7 +183,7 @@ SIZES = {False: SampleSize(2, 3, 64, 64), True: SampleSize(3, 20, 256, 256)}
 
 def _prepare(root: Path, at: dt.datetime, full: bool) -> Context:
     media = root / "media"
-    media.mkdir(parents=True)
+    media.mkdir(parents=True, exist_ok=True)
     pki = make_pki(root / "pki")
     samples = root / "samples"
     size = SIZES[full]
@@ -231,8 +231,13 @@ def run_experiment(
     cases: Sequence[Case] | None = None,
     progress: Progress | None = None,
     full: bool = False,
+    force: bool = False,
 ) -> ExperimentResult:
-    """Run the experiment in ``out`` (replaced if it exists).
+    """Run the experiment in ``out``.
+
+    ``out`` is claimed with :func:`dicomseal.output.claim_output_folder`: a folder an
+    earlier run wrote is replaced; a folder holding anything else is refused unless
+    ``force`` (then nothing in it is deleted).
 
     Parameters
     ----------
@@ -253,8 +258,7 @@ def run_experiment(
     """
     start = time.monotonic()
     when = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
-    if out.exists():
-        shutil.rmtree(out)
+    claim_output_folder(out, force=force, command="experiment")
     ctx = _prepare(out, when, full)
     todo = list(cases) if cases is not None else all_cases()
     n = workers or os.cpu_count() or 1

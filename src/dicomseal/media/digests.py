@@ -31,17 +31,18 @@ from __future__ import annotations
 import bisect
 import enum
 import hashlib
-import io
 import struct
+import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from pydicom.charset import convert_encodings, decode_bytes
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import keyword_for_tag
 
 from dicomseal.errors import MalformedDicomError
+from dicomseal.hazmat.elements import Element, Part10File, parse_part10
 
 __all__ = [
     "CHUNK",
@@ -50,15 +51,13 @@ __all__ = [
     "FrameUnit",
     "InstanceDigests",
     "digest_instance",
+    "digest_part10",
     "digest_stream",
     "format_tag",
 ]
 
 #: Read size: the most memory one read of a value may take.
 CHUNK = 1 << 20
-#: Deepest Sequence nesting followed before the file is called malformed.
-MAX_DEPTH = 32
-
 #: The identity attributes whose signed values the manifest carries (issue 4).
 IDENTITY_KEYWORDS: tuple[str, ...] = (
     "PatientName",
@@ -74,15 +73,7 @@ IDENTITY_KEYWORDS: tuple[str, ...] = (
     "SeriesInstanceUID",
 )
 
-_EXPLICIT_LE = "1.2.840.10008.1.2.1"
 _IMPLICIT_LE = "1.2.840.10008.1.2"
-_LONG_VRS = frozenset(
-    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-)
-_UNDEFINED = 0xFFFFFFFF
-_ITEM = 0xFFFEE000
-_ITEM_END = 0xFFFEE00D
-_SEQ_END = 0xFFFEE0DD
 _PIXEL_DATA = 0x7FE00010
 #: Top-level tags whose small values are kept for decoding (identity and image geometry).
 _KEEP = {
@@ -185,237 +176,157 @@ class InstanceDigests:
         return self.values.get("SOPInstanceUID", "")
 
 
-class _Reader:
-    """Sequential reader: tracks position, feeds every byte to the file digest."""
+_Sink = Callable[[bytes], object]
 
-    def __init__(self, fp: BinaryIO, size: int | None) -> None:
+
+class _Feeder:
+    """One sequential pass over the file: every byte into the file digest, once.
+
+    The element tree (from :func:`~dicomseal.hazmat.elements.parse_part10`) says where each
+    element starts and ends; this pass reads the bytes in file order, in chunks of at most
+    :data:`CHUNK`, and hands each range to the digests that need it.
+    """
+
+    def __init__(self, fp: BinaryIO, size: int) -> None:
         self._fp = fp
-        self.pos = 0
         self.size = size
+        self.pos = 0
         self.file_hash = hashlib.sha256()
-        self._pushback = b""
+        fp.seek(0)
 
-    def read(self, n: int) -> bytes:
-        out = b""
-        if self._pushback:
-            out, self._pushback = self._pushback[:n], self._pushback[n:]
-            n -= len(out)
-        if n > 0:
-            data = self._fp.read(n)
-            self.file_hash.update(data)
-            out += data
-        self.pos += len(out)
-        return out
-
-    def exact(self, n: int, what: str) -> bytes:
-        data = self.read(n)
-        if len(data) != n:
-            raise MalformedDicomError(f"file ends inside {what} at byte {self.pos}")
-        return data
-
-    def unread(self, data: bytes) -> None:
-        self._pushback = data + self._pushback
-        self.pos -= len(data)
-
-    def check_length(self, length: int, tag: int) -> None:
-        if self.size is not None and self.pos + length > self.size:
-            raise MalformedDicomError(
-                f"length {length} of {format_tag(tag)} at byte {self.pos} "
-                f"runs past the end of the file ({self.size} bytes)"
-            )
-
-    def stream(self, length: int, sinks: Iterable[Callable[[bytes], object]], tag: int) -> None:
-        """Read ``length`` bytes in chunks into every sink."""
-        self.check_length(length, tag)
-        left = length
+    def feed(self, end: int, sinks: Iterable[Callable[[bytes], object]] = ()) -> None:
+        """Read from the current position up to ``end`` into the file digest and ``sinks``."""
         sink_list = list(sinks)
-        while left:
-            data = self.read(min(left, CHUNK))
+        while self.pos < end:
+            data = self._fp.read(min(CHUNK, end - self.pos))
             if not data:
-                raise MalformedDicomError(f"file ends inside {format_tag(tag)} value")
+                raise MalformedDicomError(f"file ends at byte {self.pos}, expected {end}")
+            self.file_hash.update(data)
             for sink in sink_list:
                 sink(data)
-            left -= len(data)
+            self.pos += len(data)
 
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
+    def take(self, end: int, sinks: Iterable[Callable[[bytes], object]] = ()) -> bytes:
+        """Like :meth:`feed`, also returning the bytes (only for small ranges)."""
+        parts: list[bytes] = []
+        self.feed(end, [*sinks, parts.append])
+        return b"".join(parts)
 
 
-class _Walker:
-    """Parses one Part 10 stream; state shared between the recursive element readers."""
+def _native_frames(feeder: _Feeder, el: Element, kept: _Kept, sink: _Sink) -> list[str]:
+    """Frame digests of native Pixel Data; the element digest takes the frame digests."""
+    header_end = el.value_offset
+    feeder.feed(header_end, [sink])
+    length = el.length
+    frame_size = _frame_size(kept)
+    if frame_size <= 0 or frame_size >= length:
+        frame_size = length
+    n_frames = max(1, length // frame_size) if frame_size else 1
+    frames: list[str] = []
+    for index in range(n_frames):
+        size = frame_size if index < n_frames - 1 else length - frame_size * (n_frames - 1)
+        h = hashlib.sha256()
+        feeder.feed(feeder.pos + size, [h.update])
+        sink(h.digest())  # the element digest commits to the frame digests
+        frames.append(h.hexdigest())
+    return frames
 
-    def __init__(self, reader: _Reader) -> None:
-        self.r = reader
-        self.implicit = False
-        self.kept: dict[int, bytes] = {}
-        self.frames: list[str] = []
-        self.frame_unit = FrameUnit.FRAME
 
-    # -- element headers -------------------------------------------------------------
-    def header(self, implicit: bool) -> tuple[int, bytes, int, bytes] | None:
-        """Read one element header: (tag, VR, length, raw header bytes) or None at EOF."""
-        head = self.r.read(8)
-        if not head:
-            return None
-        if len(head) < 8:
-            raise MalformedDicomError(f"file ends inside an element header at byte {self.r.pos}")
-        group, elem = struct.unpack("<HH", head[:4])
-        tag = (group << 16) | elem
-        if group == 0xFFFE or implicit:
-            (length,) = struct.unpack("<L", head[4:])
-            vr = b"" if group == 0xFFFE else _dict_vr(tag)
-            return tag, vr, length, head
-        vr = head[4:6]
-        if vr in _LONG_VRS:
-            extra = self.r.exact(4, "an element header")
-            (length,) = struct.unpack("<L", extra)
-            return tag, vr, length, head + extra
-        (length,) = struct.unpack("<H", head[6:8])
-        return tag, vr, length, head
-
-    # -- nested content ----------------------------------------------------------------
-    def skip_undefined_sequence(
-        self, sink: Callable[[bytes], object], depth: int, implicit: bool
-    ) -> None:
-        """Consume Items up to the Sequence Delimitation Item (PS3.5 §7.5.2)."""
-        if depth > MAX_DEPTH:
-            raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
-        while True:
-            hdr = self.header(True)
-            if hdr is None:
-                raise MalformedDicomError("file ends inside an undefined-length sequence")
-            tag, _vr, length, raw = hdr
-            sink(raw)
-            if tag == _SEQ_END:
-                return
-            if tag != _ITEM:
-                raise MalformedDicomError(
-                    f"expected an Item in a sequence, found {format_tag(tag)} at {self.r.pos - 8}"
-                )
-            if length != _UNDEFINED:
-                self.r.stream(length, [sink], tag)
-                continue
-            self.skip_undefined_item(sink, depth + 1, implicit)
-
-    def skip_undefined_item(
-        self, sink: Callable[[bytes], object], depth: int, implicit: bool
-    ) -> None:
-        """Consume one undefined-length Item's elements up to its delimiter."""
-        if depth > MAX_DEPTH:
-            raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
-        while True:
-            hdr = self.header(implicit)
-            if hdr is None:
-                raise MalformedDicomError("file ends inside an undefined-length item")
-            tag, vr, length, raw = hdr
-            sink(raw)
-            if tag == _ITEM_END:
-                return
-            if length == _UNDEFINED:
-                # SQ, or UN holding an implicit-VR sequence (PS3.5 §6.2.2)
-                self.skip_undefined_sequence(sink, depth + 1, implicit or vr == b"UN")
-            else:
-                self.r.stream(length, [sink], tag)
-
-    # -- pixel data --------------------------------------------------------------------
-    def native_pixels(self, length: int, sink: Callable[[bytes], object]) -> None:
-        frame_size = _frame_size(self.kept, self.implicit)
-        if frame_size <= 0 or frame_size >= length:
-            frame_size = length
-        n_frames = max(1, length // frame_size) if frame_size else 1
-        self.r.check_length(length, _PIXEL_DATA)
-        for index in range(n_frames):
-            size = frame_size if index < n_frames - 1 else length - frame_size * (n_frames - 1)
-            h = hashlib.sha256()
-            self.r.stream(size, [h.update], _PIXEL_DATA)
-            sink(h.digest())  # the element digest commits to the frame digests
-            self.frames.append(h.hexdigest())
-
-    def encapsulated_pixels(self, sink: Callable[[bytes], object]) -> None:
-        """Fragments -> frame digests (PS3.5 Annex A.4)."""
-        n_frames = _int_value(self.kept.get(0x00280008), self.implicit, string=True) or 1
-        bot: list[int] = []
-        fragment_digests: list[str] = []
-        frame_hashes: dict[int, hashlib._Hash] = {}
-        whole = hashlib.sha256()
-        first = True
-        rel = 0  # offset of the current fragment item relative to the first fragment item
-        while True:
-            hdr = self.header(True)
-            if hdr is None:
-                raise MalformedDicomError("file ends inside encapsulated pixel data")
-            tag, _vr, length, raw = hdr
-            sink(raw)
-            if tag == _SEQ_END:
-                break
-            if tag != _ITEM or length == _UNDEFINED:
-                raise MalformedDicomError("malformed fragment in encapsulated pixel data")
-            if first:
-                first = False
-                table = io.BytesIO()
-                self.r.stream(length, [sink, table.write], tag)
-                if length > 4 * 65536 * 4:
-                    raise MalformedDicomError("Basic Offset Table implausibly large")
-                data = table.getvalue()
-                bot = list(struct.unpack(f"<{len(data) // 4}L", data[: len(data) // 4 * 4]))
-                continue
-            frag = hashlib.sha256()
-            sinks: list[Callable[[bytes], object]] = [sink, frag.update, whole.update]
-            if bot:
-                index = max(0, bisect.bisect_right(bot, rel) - 1)
-                sinks.append(frame_hashes.setdefault(index, hashlib.sha256()).update)
-            self.r.stream(length, sinks, tag)
-            fragment_digests.append(frag.hexdigest())
-            rel += 8 + length
+def _encapsulated_frames(
+    feeder: _Feeder, el: Element, kept: _Kept, sink: _Sink
+) -> tuple[list[str], FrameUnit]:
+    """Frame digests of encapsulated Pixel Data (PS3.5 Annex A.4)."""
+    n_frames = _int_value(kept.get(0x00280008), string=True) or 1
+    fragments = el.fragments or []
+    if not fragments:
+        feeder.feed(el.end, [sink])
+        return [], FrameUnit.FRAME
+    bot_offset, bot_length = fragments[0]
+    if bot_length > 4 * 65536 * 4:
+        raise MalformedDicomError("Basic Offset Table implausibly large")
+    table = feeder.take(bot_offset + bot_length, [sink])[-bot_length:] if bot_length else b""
+    bot = list(struct.unpack(f"<{len(table) // 4}L", table[: len(table) // 4 * 4]))
+    fragment_digests: list[str] = []
+    frame_hashes: dict[int, Any] = {}
+    whole = hashlib.sha256()
+    first_item = bot_offset + bot_length  # the first fragment item's tag
+    for offset, length in fragments[1:]:
+        feeder.feed(offset, [sink])  # the item header
+        frag = hashlib.sha256()
+        sinks: list[_Sink] = [sink, frag.update, whole.update]
         if bot:
-            self.frames.extend(frame_hashes[i].hexdigest() for i in sorted(frame_hashes))
-        elif n_frames == 1:
-            self.frames.append(whole.hexdigest())
+            rel = offset - 8 - first_item
+            index = max(0, bisect.bisect_right(bot, rel) - 1)
+            sinks.append(frame_hashes.setdefault(index, hashlib.sha256()).update)
+        feeder.feed(offset + length, sinks)
+        fragment_digests.append(frag.hexdigest())
+    feeder.feed(el.end, [sink])  # the sequence delimiter
+    if bot:
+        return [frame_hashes[i].hexdigest() for i in sorted(frame_hashes)], FrameUnit.FRAME
+    if n_frames == 1:
+        return [whole.hexdigest()], FrameUnit.FRAME
+    unit = FrameUnit.FRAGMENT if len(fragment_digests) != n_frames else FrameUnit.FRAME
+    return fragment_digests, unit
+
+
+def digest_part10(parsed: Part10File) -> InstanceDigests:
+    """Digest an instance from its element tree in one sequential pass over its bytes.
+
+    ``parsed`` comes from :func:`~dicomseal.hazmat.elements.parse_part10`, the one bounded
+    Part 10 reader that signing and the MAC stream use too, so that ``media create`` and
+    ``media verify`` accept and refuse exactly the files ``sign`` and ``verify`` do.
+    """
+    if parsed.implicit and parsed.meta.transfer_syntax_uid != _IMPLICIT_LE:
+        raise MalformedDicomError(
+            f"transfer syntax {parsed.meta.transfer_syntax_uid} cannot be digested as stored"
+        )
+    feeder = _Feeder(parsed.fp, parsed.size)
+    preamble = feeder.take(128)
+    feeder.feed(132)
+    elements: list[ElementDigest] = []
+    kept: _Kept = {}
+    frames: list[str] = []
+    unit = FrameUnit.FRAME
+    for el in (*parsed.meta.elements, *parsed.elements):
+        if el.offset != feeder.pos:
+            raise MalformedDicomError(
+                f"unexpected bytes at {feeder.pos} before {format_tag(el.tag)}"
+            )
+        h = hashlib.sha256()
+        if el.tag == _PIXEL_DATA and el.fragments is not None:
+            frames, unit = _encapsulated_frames(feeder, el, kept, h.update)
+        elif el.tag == _PIXEL_DATA and el.items is None:
+            frames = _native_frames(feeder, el, kept, h.update)
+        elif el.tag in _KEEP and el.length <= _KEEP_MAX and el.items is None:
+            raw = feeder.take(el.end, [h.update])
+            kept[el.tag] = (el.vr, raw[el.value_offset - el.offset :])
         else:
-            self.frames.extend(fragment_digests)
-            if len(fragment_digests) != n_frames:
-                self.frame_unit = FrameUnit.FRAGMENT
-
-    # -- top level ---------------------------------------------------------------------
-    def element(self, implicit: bool, top: bool = True) -> ElementDigest | None:
-        start = self.r.pos
-        hdr = self.header(implicit)
-        if hdr is None:
-            return None
-        tag, vr, length, raw = hdr
-        h = hashlib.sha256(raw)
-        if tag >> 16 == 0xFFFE:
-            raise MalformedDicomError(f"stray {format_tag(tag)} at byte {start}")
-        if tag == _PIXEL_DATA and top:
-            if length == _UNDEFINED:
-                self.encapsulated_pixels(h.update)
-            else:
-                self.native_pixels(length, h.update)
-        elif length == _UNDEFINED:
-            self.skip_undefined_sequence(h.update, 1, implicit or vr == b"UN")
-        elif tag in _KEEP and length <= _KEEP_MAX:
-            value = self.r.exact(length, format_tag(tag)) if length else b""
-            h.update(value)
-            self.kept[tag] = raw + value
-        else:
-            self.r.stream(length, [h.update], tag)
-        return ElementDigest(tag, vr.decode("ascii", "replace"), start, h.hexdigest())
+            feeder.feed(el.end, [h.update])
+        elements.append(
+            ElementDigest(el.tag, el.vr.decode("ascii", "replace"), el.offset, h.hexdigest())
+        )
+    feeder.feed(parsed.size)  # trailing bytes too short to be an element
+    return InstanceDigests(
+        size=parsed.size,
+        sha256=feeder.file_hash.hexdigest(),
+        transfer_syntax_uid=parsed.meta.transfer_syntax_uid,
+        elements=tuple(elements),
+        frames=tuple(frames),
+        frame_unit=unit,
+        values=_decode_values(kept),
+        preamble=preamble,
+    )
 
 
-def _dict_vr(tag: int) -> bytes:
-    try:
-        vr = dictionary_VR(tag)
-    except KeyError:
-        return b"UN"
-    return vr.split(" or ")[0].encode("ascii")[:2]
+#: A kept element: (VR, value bytes as stored).
+_Kept = dict[int, tuple[bytes, bytes]]
 
 
-def _int_value(raw: bytes | None, implicit: bool, *, string: bool = False) -> int | None:
-    """Decode a kept US (or IS when ``string``) value from its raw element bytes."""
-    if raw is None:
+def _int_value(kept: tuple[bytes, bytes] | None, *, string: bool = False) -> int | None:
+    """Decode a kept US (or IS when ``string``) value."""
+    if kept is None:
         return None
-    value = raw[8:] if (implicit or len(raw) < 12 or raw[4:6] not in _LONG_VRS) else raw[12:]
+    value = kept[1]
     try:
         if string:
             return int(value.decode("ascii").strip("\x00 ").split("\\")[0] or "0")
@@ -424,11 +335,11 @@ def _int_value(raw: bytes | None, implicit: bool, *, string: bool = False) -> in
         return None
 
 
-def _frame_size(kept: dict[int, bytes], implicit: bool) -> int:
-    rows = _int_value(kept.get(0x00280010), implicit) or 0
-    cols = _int_value(kept.get(0x00280011), implicit) or 0
-    spp = _int_value(kept.get(0x00280002), implicit) or 1
-    bits = _int_value(kept.get(0x00280100), implicit) or 0
+def _frame_size(kept: _Kept) -> int:
+    rows = _int_value(kept.get(0x00280010)) or 0
+    cols = _int_value(kept.get(0x00280011)) or 0
+    spp = _int_value(kept.get(0x00280002)) or 1
+    bits = _int_value(kept.get(0x00280100)) or 0
     if bits % 8:
         return 0  # BitsAllocated 1: frames are not byte aligned; one digest for all
     return rows * cols * spp * (bits // 8)
@@ -454,17 +365,7 @@ _TEXT_TAGS = {
 _CHARSET_VRS = frozenset({b"PN", b"LO", b"SH", b"LT", b"ST", b"UT", b"UC"})
 
 
-def _value_bytes(raw: bytes, implicit: bool) -> tuple[bytes, bytes]:
-    """(VR, value) of a kept element's raw bytes."""
-    if implicit:
-        return _dict_vr(
-            int.from_bytes(raw[:2], "little") << 16 | int.from_bytes(raw[2:4], "little")
-        ), raw[8:]
-    vr = raw[4:6]
-    return vr, raw[12:] if vr in _LONG_VRS else raw[8:]
-
-
-def _decode_values(kept: dict[int, bytes], implicit: bool) -> dict[str, str]:
+def _decode_values(kept: _Kept) -> dict[str, str]:
     """Decode the kept identity elements (character sets per (0008,0005), PS3.5 §6.1).
 
     Values are decoded as pydicom would, trailing padding removed; multiple values stay
@@ -473,7 +374,7 @@ def _decode_values(kept: dict[int, bytes], implicit: bool) -> dict[str, str]:
     charset_raw = kept.get(0x00080005)
     terms = ["ISO_IR 6"]
     if charset_raw is not None:
-        text = _value_bytes(charset_raw, implicit)[1].decode("ascii", "replace")
+        text = charset_raw[1].decode("ascii", "replace")
         terms = [t.strip() for t in text.strip("\x00 ").split("\\")] or ["ISO_IR 6"]
     try:
         with warnings.catch_warnings():
@@ -483,10 +384,9 @@ def _decode_values(kept: dict[int, bytes], implicit: bool) -> dict[str, str]:
         encodings = ["iso8859"]
     out: dict[str, str] = {}
     for tag, keyword in _TEXT_TAGS.items():
-        raw = kept.get(tag)
-        if raw is None:
+        if tag not in kept:
             continue
-        vr, value = _value_bytes(raw, implicit)
+        vr, value = kept[tag]
         try:
             if vr in _CHARSET_VRS:
                 with warnings.catch_warnings():
@@ -501,71 +401,35 @@ def _decode_values(kept: dict[int, bytes], implicit: bool) -> dict[str, str]:
 
 
 def digest_stream(fp: BinaryIO, size: int | None = None) -> InstanceDigests:
-    """Digest a Part 10 stream read sequentially from ``fp``.
+    """Digest a Part 10 stream positioned at byte 0.
 
     Parameters
     ----------
     fp
-        Binary stream positioned at byte 0 of the file (seeking is never needed).
+        Binary stream; a stream that cannot seek (a zip member) is first copied to a
+        temporary file, at most ``size`` bytes when given.
     size
-        The file's size when known; length fields that point past it are refused early.
+        The file's size when known.
 
     Raises
     ------
     MalformedDicomError
-        No ``DICM`` prefix, a transfer syntax this walker cannot read (Big Endian,
-        Deflated), a length field past the end of the file, or a truncated element.
+        Whatever the one Part 10 reader refuses (no ``DICM`` prefix, an unsupported transfer
+        syntax, a length field past the end of the file, a truncated element, ...).
     """
-    r = _Reader(fp, size)
-    w = _Walker(r)
-    preamble = r.read(128)
-    if len(preamble) < 128 or r.read(4) != b"DICM":
-        raise MalformedDicomError("not a DICOM Part 10 file (no DICM prefix, PS3.10 §7.1)")
-    elements: list[ElementDigest] = []
-    ts = ""
-    while True:  # File Meta Information, always Explicit VR Little Endian
-        head = r.read(4)
-        if len(head) < 4:
-            r.unread(head)
-            break
-        r.unread(head)
-        if struct.unpack("<H", head[:2])[0] != 0x0002:
-            break
-        start = r.pos
-        hdr = w.header(False)
-        if hdr is None:
-            break
-        tag, vr, length, raw = hdr
-        if length == _UNDEFINED or length > _KEEP_MAX:
-            raise MalformedDicomError(f"implausible File Meta length in {format_tag(tag)}")
-        value = r.exact(length, format_tag(tag))
-        if tag == 0x00020010:
-            ts = value.decode("ascii", "replace").strip("\x00 ")
-        elements.append(
-            ElementDigest(
-                tag, vr.decode("ascii", "replace"), start, hashlib.sha256(raw + value).hexdigest()
-            )
-        )
-    if ts not in (_EXPLICIT_LE, _IMPLICIT_LE) and not ts.startswith("1.2.840.10008.1.2.4"):
-        if ts not in ("1.2.840.10008.1.2.5",) and not ts.startswith("1.2.840.10008.1.2.8"):
-            raise MalformedDicomError(f"transfer syntax {ts or '(none)'} cannot be walked")
-    w.implicit = ts == _IMPLICIT_LE
-    while True:
-        d = w.element(w.implicit)
-        if d is None:
-            break
-        elements.append(d)
-    r.drain()
-    return InstanceDigests(
-        size=r.pos,
-        sha256=r.file_hash.hexdigest(),
-        transfer_syntax_uid=ts,
-        elements=tuple(elements),
-        frames=tuple(w.frames),
-        frame_unit=w.frame_unit,
-        values=_decode_values(w.kept, w.implicit),
-        preamble=preamble,
-    )
+    if fp.seekable():
+        return digest_part10(parse_part10(fp))
+    with tempfile.SpooledTemporaryFile(max_size=16 << 20) as spool:
+        limit = size if size is not None else None
+        copied = 0
+        while limit is None or copied < limit:
+            data = fp.read(CHUNK if limit is None else min(CHUNK, limit - copied))
+            if not data:
+                break
+            spool.write(data)
+            copied += len(data)
+        spool.seek(0)
+        return digest_part10(parse_part10(spool))  # type: ignore[arg-type]
 
 
 def digest_instance(path: str, size: int | None = None) -> InstanceDigests:

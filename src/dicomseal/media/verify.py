@@ -303,11 +303,14 @@ def _change(
 _WORKER: dict[str, object] = {}
 
 
-def _worker_init(location: str, anchors: list[bytes], inters: list[bytes]) -> None:
+def _worker_init(
+    location: str, anchors: list[bytes], inters: list[bytes], refuse_weak_mac: bool
+) -> None:
     _WORKER["source"] = fold_case_if_needed(open_media(location))
     _WORKER["trust"] = TrustContext(
         tuple(x509.load_der_x509_certificate(d) for d in anchors),
         tuple(x509.load_der_x509_certificate(d) for d in inters),
+        refuse_weak_mac,
     )
 
 
@@ -349,7 +352,12 @@ def _check_entries(
     with ProcessPoolExecutor(
         max_workers=workers,
         initializer=_worker_init,
-        initargs=(source.location, _der(trust.anchors), _der(trust.intermediates)),
+        initargs=(
+            source.location,
+            _der(trust.anchors),
+            _der(trust.intermediates),
+            trust.refuse_weak_mac,
+        ),
     ) as pool:
         futures = [pool.submit(_worker_run, e, x, at) for e, x in todo]
         for n, fut in enumerate(futures):

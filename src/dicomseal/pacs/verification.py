@@ -147,6 +147,8 @@ def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> Medium
     notes += [
         f"{f.code.value}: {f.path}: {f.message}" for f in result.findings if f.path not in out
     ]
+    weak = (w for f in result.files for sig in f.signatures for w in sig.warnings)
+    notes += [f"warning: {w.code}: {w.message}" for w in dict.fromkeys(weak)]
     return MediumVerdicts(result.verdict, out, tuple(notes))
 
 

@@ -12,7 +12,12 @@ from rich.markup import escape
 from dicomseal.media.changes import FileChange
 from dicomseal.media.create import MediumCreation
 from dicomseal.media.verify import MediaVerification
-from dicomseal.report.verify import VERDICT_STYLE, verify_document
+from dicomseal.report.verify import (
+    VERDICT_STYLE,
+    collect_warnings,
+    render_warnings,
+    verify_document,
+)
 from dicomseal.verdict import Verdict
 
 __all__ = ["change_to_dict", "media_document", "render_creation_text", "render_media_text"]
@@ -156,6 +161,7 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
         )
         for p in r.uncovered[:50]:
             console.print(f"  {escape(p)}", highlight=False)
+    render_warnings(console, collect_warnings(r.files))
     counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
     style = VERDICT_STYLE[r.verdict]
     console.print(

@@ -13,16 +13,24 @@ from rich.console import Console
 from rich.markup import escape
 
 from dicomseal.signature.keys import fingerprint_sha256
-from dicomseal.signature.status import FileVerification, SignatureVerification, format_tag
+from dicomseal.signature.status import (
+    FileVerification,
+    ResultWarning,
+    SignatureVerification,
+    format_tag,
+)
 from dicomseal.verdict import Verdict
 
 __all__ = [
     "SCHEMA",
     "VERDICT_STYLE",
+    "collect_warnings",
     "file_to_dict",
     "render_text",
+    "render_warnings",
     "signature_to_dict",
     "verify_document",
+    "warnings_to_list",
 ]
 
 SCHEMA = "dicomseal.verify/1"
@@ -37,6 +45,20 @@ def _keyword(tag: int) -> str:
     from pydicom.datadict import keyword_for_tag  # loaded only when names are shown
 
     return keyword_for_tag(tag) or format_tag(tag)
+
+
+def collect_warnings(files: Sequence[FileVerification]) -> tuple[ResultWarning, ...]:
+    """The distinct warnings of every signature of ``files``, in order of appearance."""
+    seen: dict[ResultWarning, None] = {}
+    for f in files:
+        for s in f.signatures:
+            seen.update(dict.fromkeys(s.warnings))
+    return tuple(seen)
+
+
+def warnings_to_list(warnings: Sequence[ResultWarning]) -> list[dict[str, str]]:
+    """``warnings``: a list of ``{"code", "message"}`` objects."""
+    return [{"code": w.code, "message": w.message} for w in warnings]
 
 
 def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
@@ -60,6 +82,7 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
         "fingerprint_sha256": fingerprint_sha256(cert) if cert is not None else None,
         "chain_fingerprints_sha256": [fingerprint_sha256(c) for c in sig.chain],
         "signed_tags": [format_tag(t) for t in sig.signed_tags],
+        "warnings": warnings_to_list(sig.warnings),
     }
 
 
@@ -77,6 +100,7 @@ def file_to_dict(result: FileVerification) -> dict[str, Any]:
         "signed_tags": [format_tag(t) for t in result.signed_tags],
         "unsigned_tags": [format_tag(t) for t in result.unsigned_tags],
         "unsigned_attributes": [_keyword(t) for t in result.unsigned_tags],
+        "warnings": warnings_to_list(collect_warnings([result])),
     }
 
 
@@ -91,6 +115,7 @@ def verify_document(
         "summary": {"files": len(files), **{v.value: counts.get(v.value, 0) for v in Verdict}},
         "files": [file_to_dict(f) for f in files],
         "manifest": manifest,
+        "warnings": warnings_to_list(collect_warnings(files)),
     }
 
 
@@ -117,6 +142,14 @@ def _render_signers(console: Console, files: Sequence[FileVerification]) -> None
             )
 
 
+def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None:
+    """One ``warning:`` line per warning, indented under the verdict it qualifies."""
+    for w in warnings:
+        console.print(
+            f"{'':13} [yellow]warning:[/yellow] {w.code}: {escape(w.message)}", highlight=False
+        )
+
+
 def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerification]) -> None:
     """One line per file, then a summary line."""
     for f in files:
@@ -134,6 +167,7 @@ def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerifica
                 f"{'':13} [dim]not covered by any signature: {escape(names)}{more}[/dim]",
                 highlight=False,
             )
+        render_warnings(console, collect_warnings([f]))
         for s in f.signatures:
             if s.verdict is not Verdict.PASSED:
                 loc = f" in {s.location}" if s.location else ""

@@ -6,7 +6,9 @@ Passwords are never taken from the command line: the CLI reads
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dicomseal.errors import ConfigurationError
 from dicomseal.hazmat.raw import DigestSigner
+from dicomseal.signature.signer_policy import Preflight, preflight
 
 __all__ = [
     "PASSWORD_ENV",
@@ -158,6 +161,10 @@ class SigningCredentials:
         if cert.public_key() != key.public_key():
             raise ConfigurationError("the bundle's key does not match its certificate", path=str(p))
         return cls(private_key=key, certificate=cert, chain=tuple(extra))
+
+    def preflight(self, at: dt.datetime, extra_chain: Sequence[x509.Certificate] = ()) -> Preflight:
+        """The signer certificate policy checked before signing (see :func:`preflight`)."""
+        return preflight(self.private_key, self.certificate, (*self.chain, *extra_chain), at)
 
     @classmethod
     def load(

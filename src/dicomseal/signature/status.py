@@ -18,6 +18,7 @@ __all__ = [
     "ChainValidation",
     "FileReason",
     "FileVerification",
+    "ResultWarning",
     "SignatureReason",
     "SignatureVerification",
     "TrustReason",
@@ -40,6 +41,11 @@ class TrustReason(enum.Enum):
     NOT_YET_VALID = "certificate-not-yet-valid"
     KEY_USAGE = "key-usage-forbids-signing"
     BAD_CERTIFICATE = "bad-certificate"
+    # the signer certificate policy (signature.signer_policy) refuses the certificate
+    SIGNER_IS_CA = "signer-is-ca"
+    EXTENDED_KEY_USAGE = "extended-key-usage-forbids-signing"
+    WEAK_KEY = "weak-signer-key"
+    NAME_CONSTRAINTS = "name-constraints-violated"
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,12 @@ class SignatureReason(enum.Enum):
     KEY_USAGE = "key-usage-forbids-signing"  # INDETERMINATE
     TIMESTAMP_INVALID = "timestamp-invalid"  # FAILED: token altered or over other data
     TIMESTAMP_UNTRUSTED = "timestamp-untrusted"  # INDETERMINATE: TSA not trusted
+    # INDETERMINATE, intact but the signer is not acceptable (signature.signer_policy)
+    SIGNER_IS_CA = "signer-is-ca"
+    EXTENDED_KEY_USAGE = "extended-key-usage-forbids-signing"
+    WEAK_KEY = "weak-signer-key"
+    NAME_CONSTRAINTS = "name-constraints-violated"
+    WEAK_MAC = "weak-mac-algorithm"  # INDETERMINATE with --strict: MD5, SHA-1, RIPEMD-160
 
 
 class FileReason(enum.Enum):
@@ -85,6 +97,14 @@ class FileReason(enum.Enum):
     SIGNATURE_INDETERMINATE = "signature-indeterminate"
     NOT_DICOM = "not-dicom"
     UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class ResultWarning:
+    """Something a verifier should know that does not change the verdict (JSON ``warnings``)."""
+
+    code: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,8 @@ class SignatureVerification:
         The validated chain, signer first, when trusted.
     timestamp_time
         genTime of a verified RFC 3161 Certified Timestamp, if any.
+    warnings
+        Remarks that do not change the verdict (a weak MAC algorithm, unless ``--strict``).
     """
 
     uid: str
@@ -133,6 +155,7 @@ class SignatureVerification:
     chain: tuple[x509.Certificate, ...] = ()
     timestamp_time: dt.datetime | None = None
     purpose: str = ""
+    warnings: tuple[ResultWarning, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from dicomseal.signature.signer_policy import SignerRole
+
 if TYPE_CHECKING:
     from dicomseal.signature.trust import TrustContext
 
@@ -142,7 +144,7 @@ def verify_timestamp_token(
         x509.ExtensionNotFound,
     ) as exc:
         return TimestampOutcome(TimestampStatus.INVALID, None, f"timestamp token invalid: {exc}")
-    chain = trust.validate(tsa_cert, gen_time, certs)
+    chain = trust.validate(tsa_cert, gen_time, certs, role=SignerRole.TIMESTAMP)
     if not chain.trusted:
         return TimestampOutcome(
             TimestampStatus.UNTRUSTED, None, f"timestamp authority not trusted: {chain.message}"

@@ -22,6 +22,12 @@ from cryptography.x509.verification import (
 )
 
 from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.signer_policy import (
+    PolicyProblem,
+    SignerRole,
+    certificate_problems,
+    name_constraint_problems,
+)
 from dicomseal.signature.status import ChainValidation, TrustReason
 
 __all__ = ["TrustContext"]
@@ -31,40 +37,56 @@ def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
+def _refused(problems: Sequence[PolicyProblem], at: dt.datetime) -> ChainValidation:
+    """A signer the policy refuses: INDETERMINATE upstream ("signer not acceptable")."""
+    text = "; ".join(p.message for p in problems)
+    return ChainValidation(
+        TrustReason(problems[0].code.value), f"signer certificate {text}", (), at
+    )
+
+
 @dataclass(frozen=True)
 class TrustContext:
-    """Trust anchors and untrusted intermediates used to validate signer certificates."""
+    """Trust anchors and untrusted intermediates used to validate signer certificates.
+
+    ``refuse_weak_mac`` (``--strict``) makes MD5, SHA-1 and RIPEMD-160 MACs
+    INDETERMINATE instead of a warning (:mod:`dicomseal.signature.mac_policy`).
+    """
 
     anchors: tuple[x509.Certificate, ...] = ()
     intermediates: tuple[x509.Certificate, ...] = ()
+    refuse_weak_mac: bool = False
 
     @classmethod
     def load(
         cls,
         trust: Iterable[str | os.PathLike[str]] = (),
         untrusted: Iterable[str | os.PathLike[str]] = (),
+        *,
+        refuse_weak_mac: bool = False,
     ) -> TrustContext:
         """Load PEM/DER files: ``trust`` are anchors, ``untrusted`` intermediates."""
         anchors = tuple(c for p in trust for c in load_certificates(p))
         inters = tuple(c for p in untrusted for c in load_certificates(p))
-        return cls(anchors=anchors, intermediates=inters)
+        return cls(anchors=anchors, intermediates=inters, refuse_weak_mac=refuse_weak_mac)
 
     def validate(
         self,
         leaf: x509.Certificate,
         at: dt.datetime,
         extra_intermediates: Sequence[x509.Certificate] = (),
+        *,
+        role: SignerRole = SignerRole.DOCUMENT,
     ) -> ChainValidation:
         """Build and validate a chain from ``leaf`` to an anchor, valid at time ``at``.
 
         The signer's own validity period is checked first so that an expired signer is
-        reported as such rather than as "untrusted".
+        reported as such rather than as "untrusted"; then the signer certificate policy
+        (:mod:`dicomseal.signature.signer_policy`: end entity, key usage, extended key
+        usage, key strength), then the path (RFC 5280 §6), then the name constraints of
+        every CA on it. A certificate the policy refuses is never trusted.
         """
         at = _aware(at)
-        if not self.anchors:
-            return ChainValidation(
-                TrustReason.NO_TRUST_ANCHORS, "no trust anchors given (use --trust CA.pem)", (), at
-            )
         if at < leaf.not_valid_before_utc:
             return ChainValidation(
                 TrustReason.NOT_YET_VALID,
@@ -80,16 +102,13 @@ class TrustContext:
                 (),
                 at,
             )
-        try:
-            ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-            if not (ku.digital_signature or ku.content_commitment):
-                return ChainValidation(
-                    TrustReason.KEY_USAGE, "signer certificate key usage forbids signatures", (), at
-                )
-        except x509.ExtensionNotFound:
-            pass
-        except ValueError as exc:
-            return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad extension: {exc}", (), at)
+        problems = certificate_problems(leaf, role)
+        if problems:
+            return _refused(problems, at)
+        if not self.anchors:
+            return ChainValidation(
+                TrustReason.NO_TRUST_ANCHORS, "no trust anchors given (use --trust CA.pem)", (), at
+            )
         builder = (
             PolicyBuilder()
             .store(Store(list(self.anchors)))
@@ -105,6 +124,13 @@ class TrustContext:
             )
         except VerificationError as exc:
             detail = str(exc)
+            if "name constraint" in detail:
+                return ChainValidation(
+                    TrustReason.NAME_CONSTRAINTS,
+                    f"signer certificate violates a CA's name constraints ({detail})",
+                    (),
+                    at,
+                )
             if "candidates exhausted" in detail:
                 detail = "no path to any --trust anchor (a missing intermediate can be given "
                 detail += "with --untrusted)"
@@ -117,6 +143,8 @@ class TrustContext:
             )
         except ValueError as exc:
             return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}", (), at)
-        return ChainValidation(
-            TrustReason.TRUSTED, "chain to a trust anchor is valid", tuple(verified.chain), at
-        )
+        chain = tuple(verified.chain)
+        constrained = name_constraint_problems(chain)
+        if constrained:
+            return _refused(constrained, at)
+        return ChainValidation(TrustReason.TRUSTED, "chain to a trust anchor is valid", chain, at)

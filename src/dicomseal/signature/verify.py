@@ -37,6 +37,7 @@ from dicomseal.hazmat.mac_stream import (
     write_signature_item,
 )
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, verify_digest
+from dicomseal.signature.mac_policy import apply_mac_policy
 from dicomseal.signature.status import (
     FileReason,
     FileVerification,
@@ -323,6 +324,10 @@ def _judge_trust(
         TrustReason.NO_TRUST_ANCHORS: SignatureReason.NO_TRUST_ANCHORS,
         TrustReason.KEY_USAGE: SignatureReason.KEY_USAGE,
         TrustReason.BAD_CERTIFICATE: SignatureReason.UNSUPPORTED_CERTIFICATE,
+        TrustReason.SIGNER_IS_CA: SignatureReason.SIGNER_IS_CA,
+        TrustReason.EXTENDED_KEY_USAGE: SignatureReason.EXTENDED_KEY_USAGE,
+        TrustReason.WEAK_KEY: SignatureReason.WEAK_KEY,
+        TrustReason.NAME_CONSTRAINTS: SignatureReason.NAME_CONSTRAINTS,
     }.get(chain.reason, SignatureReason.UNTRUSTED_SIGNER)
     return SignatureVerification(
         uid,
@@ -351,7 +356,8 @@ def verify_part10(
         for el in site.elements:
             if el.tag == DIGITAL_SIGNATURES_SEQUENCE:
                 for item in el.items or ():
-                    results.append(_verify_guarded(ctx, site, item))
+                    checked = _verify_guarded(ctx, site, item)
+                    results.append(apply_mac_policy(checked, strict=trust.refuse_weak_mac))
     covered = {
         t
         for r in results

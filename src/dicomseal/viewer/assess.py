@@ -118,6 +118,7 @@ def assess_medium(
     *,
     at: dt.datetime | None = None,
     workers: int = 1,
+    strict: bool = False,
 ) -> MediumIntegrity:
     """Verify a medium and say what the viewer must show.
 
@@ -131,6 +132,8 @@ def assess_medium(
         Validation time (timezone-aware); now (UTC) when None, chosen here at the boundary.
     workers
         Worker processes for media verification.
+    strict
+        Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
 
     Returns
     -------
@@ -144,7 +147,7 @@ def assess_medium(
         A trust anchor file cannot be read.
     """
     when = at or dt.datetime.now(dt.UTC)
-    context = TrustContext.load(list(trust))
+    context = TrustContext.load(list(trust), refuse_weak_mac=strict)
     try:
         result = verify_media(source, context, at=when, workers=workers)
     except DicomSealError as exc:

@@ -244,6 +244,8 @@ class MediumIntegrity:
         Forensic findings (unsigned media) and verification findings.
     reasons
         Short lines explaining a GREY or RED verdict (``"no manifest"``, ``"untrusted"``).
+    warnings
+        Remarks shown next to the verdict whatever its colour (a weak MAC algorithm).
     """
 
     state: IntegrityState
@@ -259,6 +261,7 @@ class MediumIntegrity:
     uncovered: tuple[str, ...] = ()
     findings: tuple[FindingView, ...] = ()
     reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def red_flag_count(self) -> int:

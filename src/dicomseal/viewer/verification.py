@@ -254,4 +254,12 @@ def from_media_verification(
         uncovered=result.uncovered,
         findings=findings,
         reasons=tuple(reasons) if state is not IntegrityState.GREEN else (),
+        warnings=tuple(
+            dict.fromkeys(
+                f"warning: {w.message}"
+                for v in result.files
+                for s in v.signatures
+                for w in s.warnings
+            )
+        ),
     )

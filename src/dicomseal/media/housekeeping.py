@@ -1,0 +1,65 @@
+"""Files an operating system writes onto any medium it is shown: not tampering.
+
+A USB stick plugged into a Mac gains ``.DS_Store``, ``._DICOMDIR`` (AppleDouble resource
+forks), ``.Spotlight-V100/`` and ``.fseventsd/``; plugged into Windows it gains
+``System Volume Information/``, ``$RECYCLE.BIN/``, ``desktop.ini`` and ``Thumbs.db``; a zip
+made on a Mac carries ``__MACOSX/``. None of them is DICOM, none is referenced by a DICOMDIR
+or a manifest, and none changes what a DICOM reader shows. Reporting them as "added files"
+would make the most common harmless event a receiver sees look like tampering, and teach
+staff to ignore the verdict.
+
+The rule (applied by media verification, the viewer and import alike): an entry whose path
+matches :func:`is_os_artefact`, that is not a DICOM Part 10 file and that no DICOMDIR record
+or manifest entry names, is listed as "ignored: written by an operating system" and leaves
+the verdict unchanged. ``--strict`` makes such entries count as added files (FAILED).
+Anything else under these names (a DICOM file called ``.DS_Store``, a referenced one) is
+judged like every other file.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["OS_ARTEFACT_FILES", "OS_ARTEFACT_FOLDERS", "is_os_artefact"]
+
+#: File names operating systems create in any folder they display (case-insensitive).
+OS_ARTEFACT_FILES: Final = frozenset(
+    {
+        ".ds_store",  # macOS Finder view settings
+        ".localized",  # macOS localised folder names
+        "desktop.ini",  # Windows Explorer folder settings
+        "thumbs.db",  # Windows thumbnail cache
+        "ehthumbs.db",  # Windows Media Center thumbnail cache
+        "ehthumbs_vista.db",
+    }
+)
+#: Folders operating systems create at a volume's root or in an archive (case-insensitive).
+OS_ARTEFACT_FOLDERS: Final = frozenset(
+    {
+        ".spotlight-v100",  # macOS Spotlight index
+        ".fseventsd",  # macOS file-system event log
+        ".trashes",  # macOS trash of a removable volume
+        ".temporaryitems",  # macOS temporary items
+        ".documentrevisions-v100",  # macOS document versions
+        "system volume information",  # Windows restore points and indexing
+        "$recycle.bin",  # Windows recycle bin
+        "recycler",  # Windows XP recycle bin
+        "__macosx",  # macOS Archive Utility resource forks in a zip
+    }
+)
+
+
+def is_os_artefact(path: str) -> bool:
+    """True when ``path`` (medium-relative, POSIX) is a name an operating system writes.
+
+    AppleDouble files (``._NAME``, the resource fork macOS writes beside every file on a
+    non-HFS volume) count too. The name alone decides here; callers also require that
+    the entry is not DICOM and not referenced before ignoring it.
+    """
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return False
+    if any(p.lower() in OS_ARTEFACT_FOLDERS for p in parts[:-1]):
+        return True
+    name = parts[-1]
+    return name.lower() in OS_ARTEFACT_FILES or (name.startswith("._") and len(name) > 2)

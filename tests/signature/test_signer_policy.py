@@ -300,7 +300,9 @@ def test_manifest_signer_is_held_to_the_policy(native: Path, tmp_path: Path) -> 
         [native],
         out,
         SigningCredentials(leaf.key, leaf.cert),
-        CreateOptions(created_at=NOW - dt.timedelta(minutes=1), workers=1),
+        CreateOptions(
+            created_at=NOW - dt.timedelta(minutes=1), workers=1, verify_after_writing=False
+        ),  # a medium read-back would refuse: built to test the verifier
     )
     with open_media(out) as source:
         result = verify_media(source, TrustContext(anchors=(root.cert,)), workers=1)

@@ -66,6 +66,26 @@ def test_intact_medium_is_green_with_certificate(medium: Path, pki: TestPki) -> 
     assert cert.signed_at and cert.mac_algorithm and "SHA256" in cert.mac_algorithm
 
 
+def test_banner_and_certificate_page_show_fingerprints(medium: Path, pki: TestPki) -> None:
+    """The receptionist reads the SHA-256 fingerprint off the banner and the certificate page."""
+    from cryptography import x509
+
+    from dicomseal.signature.keys import fingerprint_sha256
+
+    signer_fp = fingerprint_sha256(x509.load_pem_x509_certificate(pki.signer.cert.read_bytes()))
+    root_fp = fingerprint_sha256(x509.load_pem_x509_certificate(pki.root.cert.read_bytes()))
+    integrity = _assess(medium, [pki.root.cert])
+    assert integrity.signer_fingerprint == signer_fp
+    assert integrity.certificate is not None
+    assert integrity.certificate.anchor_fingerprint_sha256 == root_fp
+    with open_media(medium) as source:
+        client = TestClient(create_app(source, integrity, allowed_hosts=("testserver",)))
+        banner = client.get("/").text
+        page = client.get("/certificate").text
+    assert f"SHA-256 <code>{signer_fp}</code>" in banner
+    assert f"<code>{signer_fp}</code>" in page and f"<code>{root_fp}</code>" in page
+
+
 def test_edited_name_is_red_with_signed_and_found(
     medium: Path, pki: TestPki, tmp_path: Path
 ) -> None:

@@ -82,6 +82,16 @@ COMMANDS: Final[dict[str, tuple[str, str, str]]] = {
         "media_group",
         "Create or verify a signed IHE PDI patient medium.",
     ),
+    "keys": (
+        "dicomseal.cli.keys",
+        "keys_group",
+        "Create a clinic CA and signing key, or a request for an external CA.",
+    ),
+    "trust": (
+        "dicomseal.cli.trust",
+        "trust_group",
+        "Add, list, show or remove the partner CAs this machine trusts.",
+    ),
     "inspect": ("dicomseal.cli.inspect", "inspect", "Forensic red flags on unsigned media."),
     "tamper": (
         "dicomseal.cli.tamper",
@@ -164,6 +174,9 @@ def cli() -> None:
     Build and check a signed patient medium (IHE PDI):
       dicomseal media create SRC/ --out CD.iso --key KEY.pem --cert CERT.pem
       dicomseal media verify CD.iso --trust CA.pem
+    Get a key, trust a partner (docs/trust.md):
+      dicomseal keys new --org "Clinic A" --out keys/
+      dicomseal trust add partner-ca.pem
     Look for red flags on unsigned media:   dicomseal inspect MEDIA
     Reproduce the 2009 study's attacks:     dicomseal tamper MEDIA --out OUT --mode careless ...
     Browse a medium with its verdict:       dicomseal view MEDIA --trust CA.pem

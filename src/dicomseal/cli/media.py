@@ -18,17 +18,19 @@ from rich.progress import (
 )
 
 from dicomseal.cli.options import (
+    TrustSelection,
     allow_incomplete_chain_option,
     check_before_signing,
     err_console,
     format_option,
     load_credentials,
-    load_trust,
     out_console,
     parse_at,
+    select_trust,
     strict_option,
     trust_options,
 )
+from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
 
@@ -103,14 +105,15 @@ def media_group() -> None:
     "--key",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's private key (RSA or EC). If encrypted, the password comes from "
-    "$DICOMSEAL_KEY_PASSWORD or a prompt.",
+    help="Creator's private key (RSA or EC, PEM/DER), a PKCS #12 bundle (.p12/.pfx) or a "
+    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
+    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
 )
 @click.option(
     "--cert",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's certificate (PEM; certificates after the first are its chain).",
+    help="Creator's certificate (PEM; certificates after the first are its chain). "
+    "Needed with a PEM/DER key; a bundle or token provides its own.",
 )
 @click.option(
     "--chain",
@@ -168,7 +171,7 @@ def create_command(
     sources: tuple[Path, ...],
     out: Path,
     key: Path,
-    cert: Path,
+    cert: Path | None,
     chain: tuple[Path, ...],
     allow_incomplete_chain: bool,
     profile: str,
@@ -209,7 +212,7 @@ def create_command(
         credentials = type(credentials)(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
-    check_before_signing(credentials, cert, allow_incomplete_chain=allow_incomplete_chain)
+    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
     from dicomseal.media.create import CreateOptions, create_medium
     from dicomseal.media.inputs import MediaProfile
     from dicomseal.report.media import creation_document, render_creation_text
@@ -238,6 +241,7 @@ def create_command(
         click.echo(json.dumps(creation_document(result), indent=2))
     else:
         render_creation_text(out_console(), result)
+        render_signer_lines(out_console(), credentials.certificate, credentials.chain)
     return 0
 
 
@@ -285,13 +289,15 @@ def verify_command(
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
+    selection = select_trust(trust, untrusted, strict=strict)
     return verify_and_render(
         medium,
-        load_trust(trust, untrusted, strict=strict),
+        selection.context,
         at=parse_at(at_),
         fmt=fmt,
         workers=workers,
         verbose=verbose,
+        selection=selection,
     )
 
 
@@ -303,6 +309,7 @@ def verify_and_render(
     fmt: str,
     workers: int | None = None,
     verbose: bool = False,
+    selection: TrustSelection | None = None,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
@@ -323,7 +330,12 @@ def verify_and_render(
             source, trust, at=at, workers=workers or default_workers(), progress=report
         )
     if fmt == "json":
-        click.echo(json.dumps(media_document(result), indent=2))
+        doc = media_document(result)
+        if selection is not None:
+            doc["trust_anchors"] = selection.to_dict()
+        click.echo(json.dumps(doc, indent=2))
     else:
+        if selection is not None:
+            selection.announce()
         render_media_text(out_console(), result, verbose=verbose)
     return result.verdict.exit_code

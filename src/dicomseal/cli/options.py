@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,18 +14,30 @@ import click
 from rich.console import Console
 
 from dicomseal.errors import ConfigurationError, UsageError
-from dicomseal.signature.credentials import PASSWORD_ENV, SigningCredentials, key_is_encrypted
+from dicomseal.signature.credentials import (
+    PASSWORD_ENV,
+    SigningCredentials,
+    is_pkcs11_uri,
+    is_pkcs12,
+    key_is_encrypted,
+    load_certificates,
+)
 from dicomseal.signature.trust import TrustContext
+from dicomseal.signature.truststore import Anchor, TrustStore, load_anchor_files
 from dicomseal.signature.verify import parse_dicom_datetime
 
 __all__ = [
+    "TrustSelection",
     "allow_incomplete_chain_option",
     "check_before_signing",
     "err_console",
     "format_option",
+    "key_password",
     "load_credentials",
+    "load_trust",
     "out_console",
     "parse_at",
+    "select_trust",
     "strict_option",
     "trust_options",
 ]
@@ -34,12 +47,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def out_console() -> Console:
     """Console for results (stdout); colour only on a terminal."""
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def err_console() -> Console:
     """Console for progress and warnings (stderr)."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def trust_options(f: F) -> F:
@@ -54,10 +67,11 @@ def trust_options(f: F) -> F:
     f = click.option(
         "--trust",
         multiple=True,
-        metavar="PEM",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Trust anchor (CA or pinned signer certificate), repeatable. "
-        "Without one, intact signatures are INDETERMINATE.",
+        metavar="PEM|DIR",
+        type=click.Path(path_type=Path),
+        help="Trust anchor (CA or pinned signer certificate) or a folder of them, "
+        "repeatable. Default: the trust store (see 'dicomseal trust list'). "
+        "Without any anchor, intact signatures are INDETERMINATE.",
     )(f)
     return f
 
@@ -84,11 +98,76 @@ def format_option(f: F) -> F:
     )(f)
 
 
-def load_trust(
+@dataclass(frozen=True)
+class TrustSelection:
+    """The anchors a verifying command uses and where they came from."""
+
+    context: TrustContext
+    anchors: tuple[Anchor, ...]
+    origin: str
+
+    def describe(self) -> str:
+        """One line for the terminal: origin, then each anchor's subject and fingerprint."""
+        if not self.anchors:
+            return f"trust anchors: none ({self.origin})"
+        listed = "; ".join(f"{a.name}: {a.subject} [{a.fingerprint}]" for a in self.anchors)
+        return f"trust anchors from {self.origin}: {listed}"
+
+    def announce(self) -> None:
+        """Name the anchors at the top of a text report (stdout; stderr is for errors)."""
+        out_console().print(self.describe(), markup=False, highlight=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``trust_anchors`` of the verify documents."""
+        return {"origin": self.origin, "anchors": [a.to_dict() for a in self.anchors]}
+
+
+def select_trust(
     trust: tuple[Path, ...], untrusted: tuple[Path, ...], *, strict: bool = False
+) -> TrustSelection:
+    """Anchors from ``--trust`` (files or folders), else from the trust store.
+
+    Intermediates (``--untrusted``) never become anchors; ``strict`` (``--strict``)
+    refuses weak MACs.
+    """
+    if trust:
+        for p in trust:
+            if not p.exists():
+                raise ConfigurationError("no such trust anchor file or folder", path=str(p))
+        anchors = tuple(a for p in trust for a in load_anchor_files(p))
+        if not anchors:
+            raise ConfigurationError("no certificate in the --trust folder(s)")
+        origin = "--trust"
+    else:
+        store = TrustStore.default()
+        anchors = store.anchors()
+        origin = "trust store " + ", ".join(str(f) for f in store.folders)
+    inters = tuple(c for p in untrusted for c in load_certificates(p))
+    context = TrustContext(
+        anchors=tuple(a.certificate for a in anchors),
+        intermediates=inters,
+        refuse_weak_mac=strict,
+    )
+    return TrustSelection(context, anchors, origin)
+
+
+def load_trust(
+    trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    *,
+    strict: bool = False,
+    fmt: str = "text",
 ) -> TrustContext:
-    """Load trust anchors and intermediates given on the command line (``--strict`` too)."""
-    return TrustContext.load(trust, untrusted, refuse_weak_mac=strict)
+    """Load trust anchors (``--trust`` or the store) and intermediates.
+
+    In text mode the anchors used are named first on stdout; JSON documents carry them
+    instead (``trust_anchors``, from :meth:`TrustSelection.to_dict`). Commands that
+    render a report call :meth:`TrustSelection.announce` just before it instead.
+    """
+    selection = select_trust(trust, untrusted, strict=strict)
+    if fmt == "text":
+        selection.announce()
+    return selection.context
 
 
 def parse_at(value: str | None) -> dt.datetime | None:
@@ -117,7 +196,7 @@ def allow_incomplete_chain_option(f: F) -> F:
 
 
 def check_before_signing(
-    credentials: SigningCredentials, cert: Path, *, allow_incomplete_chain: bool
+    credentials: SigningCredentials, cert: Path | str, *, allow_incomplete_chain: bool
 ) -> None:
     """Pre-flight: refuse credentials a verifier would refuse, before any work is done.
 
@@ -141,15 +220,53 @@ def check_before_signing(
             )
 
 
-def load_credentials(key: Path, cert: Path) -> SigningCredentials:
-    """Load signing credentials; the password comes from the environment or a prompt."""
-    password: bytes | None = None
-    if key_is_encrypted(key):
+def key_password(key: Path) -> bytes:
+    """The password of an existing key: ``$DICOMSEAL_KEY_PASSWORD`` or a prompt."""
+    env = os.environ.get(PASSWORD_ENV)
+    if env is not None:
+        return env.encode()
+    if sys.stdin.isatty():
+        return str(click.prompt(f"Password for {key.name}", hide_input=True, err=True)).encode()
+    raise ConfigurationError(f"key is encrypted: set ${PASSWORD_ENV}", path=str(key))
+
+
+def _pin_prompt() -> str:
+    from dicomseal.signature.token import PIN_ENV
+
+    if not sys.stdin.isatty():
+        raise ConfigurationError(f"token PIN needed: set ${PIN_ENV}")
+    return str(click.prompt("Token user PIN", hide_input=True, err=True))
+
+
+def load_credentials(key: Path | str, cert: Path | None) -> SigningCredentials:
+    """Load signing credentials: a PEM/DER key, a PKCS #12 bundle or a PKCS #11 token key.
+
+    Passwords and PINs come from the environment or a prompt, never the command line.
+    ``cert`` is required for a PEM/DER key; for a bundle or a token it overrides the
+    certificate found there.
+    """
+    key_text = os.fspath(key)
+    extra = tuple(load_certificates(cert)) if cert is not None else ()
+    if is_pkcs11_uri(key_text):
+        from dicomseal.signature.token import open_token_key
+
+        token_key, leaf = open_token_key(key_text, extra[0] if extra else None, _pin_prompt)
+        return SigningCredentials(token_key, leaf, extra[1:])
+    path = Path(key_text)
+    if is_pkcs12(path):
         env = os.environ.get(PASSWORD_ENV)
-        if env is not None:
-            password = env.encode()
-        elif sys.stdin.isatty():
-            password = click.prompt(f"Password for {key.name}", hide_input=True, err=True).encode()
-        else:
-            raise ConfigurationError(f"key is encrypted: set ${PASSWORD_ENV}", path=str(key))
-    return SigningCredentials.load(key, cert, password)
+        try:
+            creds = SigningCredentials.load_pkcs12(path, env.encode() if env is not None else None)
+        except ConfigurationError:
+            if env is not None or not sys.stdin.isatty():
+                raise
+            creds = SigningCredentials.load_pkcs12(path, key_password(path))
+        if extra:
+            if extra[0].public_key() != creds.certificate.public_key():
+                raise ConfigurationError("--cert does not match the key in the bundle")
+            return SigningCredentials(creds.private_key, extra[0], extra[1:] or creds.chain)
+        return creds
+    if cert is None:
+        raise ConfigurationError("--cert is needed with a PEM or DER key", path=key_text)
+    password = key_password(path) if key_is_encrypted(path) else None
+    return SigningCredentials.load(path, cert, password)

@@ -14,9 +14,9 @@ from dicomseal.cli.options import (
     err_console,
     format_option,
     load_credentials,
-    load_trust,
     out_console,
     parse_at,
+    select_trust,
     strict_option,
     trust_options,
 )
@@ -156,7 +156,8 @@ def import_command(
             "lose their broken signatures and are not re-signed",
             markup=False,
         )
-    provider = MediaVerdicts(load_trust(trust, untrusted, strict=strict), at)
+    selection = select_trust(trust, untrusted, strict=strict)
+    provider = MediaVerdicts(selection.context, at)
     console = err_console()
     with Progress(
         TextColumn("importing"),
@@ -186,8 +187,11 @@ def import_command(
             drop_broken_signatures=drop_broken_signatures,
         )
     if fmt == "json":
-        click.echo(json.dumps(import_document(report), indent=2))
+        doc = import_document(report)
+        doc["trust_anchors"] = selection.to_dict()
+        click.echo(json.dumps(doc, indent=2))
     else:
+        selection.announce()
         render_import_text(out_console(), report)
     if report.interruption:
         err_console().print(f"dicomseal: error: {report.interruption}", markup=False)

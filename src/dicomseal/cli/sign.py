@@ -14,6 +14,7 @@ from dicomseal.cli.options import (
     out_console,
 )
 from dicomseal.errors import MediaError
+from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
 from dicomseal.signature.credentials import load_certificates
 from dicomseal.signature.status import format_tag
@@ -26,14 +27,15 @@ from dicomseal.signature.status import format_tag
     "--key",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer private key (PEM or DER, RSA or EC). If encrypted, the password "
-    "is read from $DICOMSEAL_KEY_PASSWORD or prompted for.",
+    help="Signer private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) or a "
+    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
+    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
 )
 @click.option(
     "--cert",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer certificate (PEM; further certificates in the file are its chain).",
+    help="Signer certificate (PEM; further certificates in the file are its chain). "
+    "Needed with a PEM/DER key; a bundle or token provides its own.",
 )
 @click.option(
     "--chain",
@@ -81,7 +83,7 @@ def sign_command(
     src: Path,
     dst: Path,
     key: Path,
-    cert: Path,
+    cert: Path | None,
     chain: tuple[Path, ...],
     allow_incomplete_chain: bool,
     mac: str,
@@ -118,7 +120,7 @@ def sign_command(
         credentials = type(credentials)(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
-    check_before_signing(credentials, cert, allow_incomplete_chain=allow_incomplete_chain)
+    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
     record = sign_file(
         src,
         dst,
@@ -135,6 +137,7 @@ def sign_command(
         f"signed {dst}{conv}: signature {record.uid}{where}, {record.mac_algorithm.value}, "
         f"{len(record.signed_tags)} attributes, signer {record.signer}"
     )
+    render_signer_lines(out_console(), credentials.certificate, credentials.chain)
     if tags:
         out_console().print(
             "signed attributes: " + " ".join(format_tag(t) for t in record.signed_tags)

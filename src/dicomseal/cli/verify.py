@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from dicomseal.cli.options import (
     err_console,
     format_option,
-    load_trust,
     out_console,
     parse_at,
+    select_trust,
     strict_option,
     trust_options,
 )
@@ -99,12 +99,13 @@ def verify_command(
     when = parse_at(at_)
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
-    trust_ctx = load_trust(trust, untrusted, strict=strict)
+    selection = select_trust(trust, untrusted, strict=strict)
+    trust_ctx = selection.context
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 
-        return verify_and_render(path, trust_ctx, at=when, fmt=fmt)
+        return verify_and_render(path, trust_ctx, at=when, fmt=fmt, selection=selection)
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
@@ -129,7 +130,10 @@ def verify_command(
         if f.reason in _IO_REASONS:
             err_console().print(f"dicomseal: error: {f.path}: {f.message}", markup=False)
     if fmt == "json":
-        click.echo(json.dumps(verify_document(verdict, files), indent=2))
+        doc = verify_document(verdict, files)
+        doc["trust_anchors"] = selection.to_dict()
+        click.echo(json.dumps(doc, indent=2))
     else:
+        selection.announce()
         render_text(out_console(), verdict, files)
     return exit_code_for_files(verdict, files)

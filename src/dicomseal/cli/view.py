@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dicomseal.cli.options import strict_option
+from dicomseal.cli.options import select_trust, strict_option
 from dicomseal.errors import UsageError
 from dicomseal.media.frozen import freeze
 from dicomseal.media.source import open_media
@@ -26,8 +26,9 @@ __all__ = ["view"]
     "--trust",
     "trust",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Trust anchor certificate (PEM); repeat for several.",
+    type=click.Path(exists=True, path_type=Path),
+    help="Trust anchor certificate (PEM) or a folder of them; repeat for several. "
+    "Default: the trust store ('dicomseal trust list').",
 )
 @click.option(
     "--port",
@@ -80,10 +81,13 @@ def view(
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
     sock = _bind(host, port)
+    selection = select_trust(trust, ())
+    click.echo(selection.describe(), err=True)
+    anchor_files = list(dict.fromkeys(Path(a.path) for a in selection.anchors))
     with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
         # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, list(trust), strict=strict)
+        integrity = assess_medium(source, anchor_files, strict=strict)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)

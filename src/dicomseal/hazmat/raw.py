@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -23,7 +23,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from dicomseal.errors import SignatureError
 
-__all__ = ["MacAlgorithm", "new_mac_hash", "sign_digest", "verify_digest"]
+__all__ = [
+    "DigestSigner",
+    "MacAlgorithm",
+    "PublicKey",
+    "digest_info",
+    "new_mac_hash",
+    "sign_digest",
+    "verify_digest",
+]
+
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 class MacAlgorithm(enum.Enum):
@@ -67,6 +77,40 @@ _CRYPTO_HASH: Final[dict[MacAlgorithm, type[hashes.HashAlgorithm]]] = {
 }
 #: DER DigestInfo prefix for RIPEMD-160 (RFC 8017 §9.2 note 1 style; OID 1.3.36.3.2.1).
 _RIPEMD160_DIGEST_INFO: Final = bytes.fromhex("3021300906052b2403020105000414")
+#: DER DigestInfo prefixes of RFC 8017 §9.2 note 1 (EMSA-PKCS1-v1_5).
+_DIGEST_INFO: Final = {
+    MacAlgorithm.RIPEMD160: _RIPEMD160_DIGEST_INFO,
+    MacAlgorithm.MD5: bytes.fromhex("3020300c06082a864886f70d020505000410"),
+    MacAlgorithm.SHA1: bytes.fromhex("3021300906052b0e03021a05000414"),
+    MacAlgorithm.SHA256: bytes.fromhex("3031300d060960864801650304020105000420"),
+    MacAlgorithm.SHA384: bytes.fromhex("3041300d060960864801650304020205000430"),
+    MacAlgorithm.SHA512: bytes.fromhex("3051300d060960864801650304020305000440"),
+}
+
+
+@runtime_checkable
+class DigestSigner(Protocol):
+    """A private key held elsewhere (a smart card, an HSM) that signs a finished digest.
+
+    ``sign_digest`` returns an RSASSA-PKCS1-v1_5 signature (RFC 8017 §8.2) for an RSA key,
+    a DER ``ECDSA-Sig-Value`` (RFC 5480 §2.2.3, without DCMTK's pad byte) for an EC key.
+    Software keys (``cryptography`` private keys) are used directly instead.
+    """
+
+    def public_key(self) -> PublicKey:
+        """The matching public key."""
+        ...
+
+    def sign_digest(self, algorithm: MacAlgorithm, digest: bytes) -> bytes:
+        """Sign ``digest``, the output of ``algorithm``."""
+        ...
+
+
+def digest_info(algorithm: MacAlgorithm, digest: bytes) -> bytes:
+    """DER ``DigestInfo`` of ``digest`` (RFC 8017 §9.2 step 2), for tokens' raw RSA_PKCS."""
+    if len(digest) != hashlib.new(_HASHLIB_NAME[algorithm]).digest_size:
+        raise SignatureError("digest size does not match the MAC algorithm")
+    return _DIGEST_INFO[algorithm] + digest
 
 
 def new_mac_hash(algorithm: MacAlgorithm) -> hashlib._Hash:
@@ -100,7 +144,8 @@ def sign_digest(key: object, algorithm: MacAlgorithm, digest: bytes) -> bytes:
     Parameters
     ----------
     key
-        ``rsa.RSAPrivateKey`` or ``ec.EllipticCurvePrivateKey``.
+        ``rsa.RSAPrivateKey``, ``ec.EllipticCurvePrivateKey`` or a :class:`DigestSigner`
+        (a token key).
     algorithm
         The MAC algorithm that produced ``digest``.
     digest
@@ -122,6 +167,11 @@ def sign_digest(key: object, algorithm: MacAlgorithm, digest: bytes) -> bytes:
     if isinstance(key, ec.EllipticCurvePrivateKey):
         der = key.sign(digest, ec.ECDSA(_prehashed(algorithm, len(digest))))
         return der + b"\x00" if len(der) % 2 else der
+    if isinstance(key, DigestSigner):
+        signature = key.sign_digest(algorithm, digest)
+        if isinstance(key.public_key(), ec.EllipticCurvePublicKey) and len(signature) % 2:
+            return signature + b"\x00"
+        return signature
     raise SignatureError(f"unsupported key type {type(key).__name__} (RSA or EC only)")
 
 

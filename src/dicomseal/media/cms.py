@@ -29,6 +29,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from dicomseal.errors import ConfigurationError
+from dicomseal.hazmat.raw import DigestSigner, MacAlgorithm
+
+#: What signs a manifest: a software private key or a token key (PKCS #11).
+ManifestKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | DigestSigner
 
 __all__ = ["CmsCheck", "CmsReason", "sign_detached", "verify_detached"]
 
@@ -72,17 +76,27 @@ class CmsCheck:
     signing_time: dt.datetime | None
 
 
-def _hash_for(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[str, str]:
-    if isinstance(key, rsa.RSAPrivateKey):
+def _hash_for(key: ManifestKey) -> tuple[str, str]:
+    public = key.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
         return "sha256", "rsassa_pkcs1v15"
-    if isinstance(key, ec.EllipticCurvePrivateKey):
+    if isinstance(public, ec.EllipticCurvePublicKey):
         return "sha256", "sha256_ecdsa"
     raise ConfigurationError("manifest signing needs an RSA or ECDSA private key")
 
 
+def _sign_attrs(key: ManifestKey, to_sign: bytes) -> bytes:
+    """Signature over the DER signed attributes (RFC 5652 §5.4), SHA-256."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
+    return key.sign_digest(MacAlgorithm.SHA256, hashlib.sha256(to_sign).digest())
+
+
 def sign_detached(
     data: bytes,
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    key: ManifestKey,
     cert: x509.Certificate,
     chain: tuple[x509.Certificate, ...] = (),
     *,
@@ -96,7 +110,8 @@ def sign_detached(
     data
         The exact bytes signed (the manifest file).
     key, cert
-        The creator's private key and certificate.
+        The creator's private key (software, or a token's :class:`DigestSigner`) and
+        certificate.
     chain
         Intermediate (and optionally root) certificates to embed for the verifier.
     signing_time
@@ -123,11 +138,7 @@ def sign_detached(
             ),
         ]
     )
-    to_sign = signed_attrs.dump()
-    if isinstance(key, rsa.RSAPrivateKey):
-        signature = key.sign(to_sign, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        signature = key.sign(to_sign, ec.ECDSA(hashes.SHA256()))
+    signature = _sign_attrs(key, signed_attrs.dump())
     signer_info = cms.SignerInfo(
         {
             "version": "v1",

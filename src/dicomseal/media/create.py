@@ -40,10 +40,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from pydicom.dataset import Dataset
 
 from dicomseal import __version__
-from dicomseal.errors import MediaError, UsageError
+from dicomseal.errors import MediaError, SignatureError, UsageError
 from dicomseal.media.cms import sign_detached
 from dicomseal.media.digests import digest_instance
 from dicomseal.media.fileset import FileSetPlan, fileset_id_from_label, plan_fileset
@@ -69,7 +70,9 @@ from dicomseal.media.manifest import (
     hash_stream,
     utc_timestamp,
 )
+from dicomseal.media.readback import read_back
 from dicomseal.media.webcontent import (
+    CHAIN_PATH,
     MediumSummary,
     render_index_htm,
     render_readme_txt,
@@ -84,6 +87,7 @@ from dicomseal.signature import (
     sign_file,
     verify_file,
 )
+from dicomseal.signature.keys import fingerprint_sha256, issuers_of
 from dicomseal.verdict import Verdict
 
 __all__ = ["CreateOptions", "MediumCreation", "OutputKind", "ProgressCallback", "create_medium"]
@@ -133,6 +137,9 @@ class CreateOptions:
     strict
         Refuse the medium when any DICOM instance among the sources cannot go on it,
         instead of leaving that instance out and listing it.
+    verify_after_writing
+        Read the written medium back and verify it against the creator's own chain
+        (:mod:`~dicomseal.media.readback`); anything but PASSED removes it and fails.
     """
 
     created_at: dt.datetime
@@ -144,6 +151,7 @@ class CreateOptions:
     mac: MacAlgorithm = MacAlgorithm.SHA256
     workers: int = 1
     strict: bool = False
+    verify_after_writing: bool = True
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,7 @@ class MediumCreation:
     skipped: tuple[SkippedInput, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
     creator: str = ""
+    verified_after_writing: str = ""
 
 
 def _check_output(out: Path, kind: OutputKind) -> None:
@@ -305,7 +314,7 @@ def _run_signing(
     Returns the results by job index (never in completion order).
     """
     results: dict[int, _Result] = {}
-    if options.workers <= 1 or len(jobs) < 8:
+    if options.workers <= 1 or len(jobs) < 8 or credentials.on_token:  # no token after fork
         _sign_init(credentials, options, work)
         try:
             for n, job in enumerate(jobs):
@@ -371,9 +380,12 @@ def create_medium(
     _check_output(out_path, kind)
     existed = out_path.exists()
     try:
-        return _create(
+        result = _create(
             sources, out_path, kind, credentials, options, progress or (lambda _s, _d, _t: None)
         )
+        if options.verify_after_writing:
+            result = _verify_written(result, out_path, credentials, options)
+        return result
     except BaseException:
         # never leave half a medium behind: it would look like a tampered one
         if kind is OutputKind.FOLDER and out_path.is_dir():
@@ -435,6 +447,20 @@ def _plan(
         )
     planned = tuple(dataclasses.replace(p, index=kept[p.index]) for p in plan.instances)
     return dataclasses.replace(plan, instances=planned, rejected=())
+
+
+def _verify_written(
+    result: MediumCreation, out_path: Path, credentials: SigningCredentials, options: CreateOptions
+) -> MediumCreation:
+    """Read the medium back and verify it (:mod:`~dicomseal.media.readback`); PASSED or raise."""
+    check = read_back(out_path, credentials, at=None, workers=options.workers)
+    if check.verdict is not Verdict.PASSED:
+        raise SignatureError(
+            f"verified after writing: {check.verdict.value}: {check.message}; "
+            "the medium was removed",
+            path=str(out_path),
+        )
+    return dataclasses.replace(result, verified_after_writing=check.verdict.value)
 
 
 def _create(
@@ -517,13 +543,25 @@ def _create(
             tool=f"dicomseal {__version__}",
             studies=studies,
             viewer=viewer_dir,
+            creator_fingerprint=fingerprint_sha256(credentials.certificate),
+            ca_fingerprints=tuple(
+                (c.subject.rfc4514_string(), fingerprint_sha256(c))
+                for c in issuers_of(credentials.certificate, credentials.chain)
+            ),
+            example_instance=plan.instances[0].path if plan.instances else "",
+        )
+        (stage / MANIFEST_DIR).mkdir()
+        (stage / CHAIN_PATH).write_bytes(
+            b"".join(
+                c.public_bytes(Encoding.PEM) for c in (credentials.certificate, *credentials.chain)
+            )
         )
         (stage / "README.TXT").write_bytes(render_readme_txt(summary))
         (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
         instance_paths = {e.path for e in entries}
         others = [r for r in list_staged(stage) if r not in instance_paths]
         for n, rel in enumerate(others):
-            if rel.startswith(MANIFEST_DIR + "/"):
+            if rel.startswith(MANIFEST_DIR + "/") and rel != CHAIN_PATH:
                 raise MediaError("a source or viewer file collides with the manifest", path=rel)
             with (stage / rel).open("rb") as fh:
                 size, digest = hash_stream(fh)
@@ -540,7 +578,6 @@ def _create(
             ),
             tuple(entries),
         )
-        (stage / MANIFEST_DIR).mkdir()
         with (stage / MANIFEST_PATH).open("wb") as manifest_file:
             digest = manifest.write_to(manifest_file)
         (stage / SIGNATURE_PATH).write_bytes(

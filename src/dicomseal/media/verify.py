@@ -50,6 +50,7 @@ from dicomseal.media.manifest import (
 from dicomseal.media.namespaces import fold_case_if_needed, iso_namespace_findings
 from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, open_media
 from dicomseal.signature import FileVerification, TrustContext, verify_file
+from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
 from dicomseal.verdict import Verdict
 
@@ -110,6 +111,8 @@ class ManifestCheck:
     signer: str = ""
     signing_time: dt.datetime | None = None
     trust: TrustReason | None = None
+    fingerprint_sha256: str = ""
+    anchor_fingerprint_sha256: str = ""
     fileset_id: str = ""
     created: str = ""
     files: int = 0
@@ -433,6 +436,7 @@ def _load_manifest(
         return ManifestCheck(Verdict.FAILED, ManifestReason.UNREADABLE, str(exc), True), None, ()
     cms = verify_detached(data, sig)
     signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
+    fingerprint = fingerprint_sha256(cms.signer) if cms.signer is not None else ""
     if not cms.intact:
         reason = _CMS_REASONS.get(
             cms.reason.value if cms.reason else "", ManifestReason.SIGNATURE_MALFORMED
@@ -442,12 +446,25 @@ def _load_manifest(
             if reason is ManifestReason.EDITED
             else f"manifest signature does not verify ({reason.value})"
         )
-        return ManifestCheck(Verdict.FAILED, reason, msg, True, signer), None, ()
+        return (
+            ManifestCheck(
+                Verdict.FAILED, reason, msg, True, signer, fingerprint_sha256=fingerprint
+            ),
+            None,
+            (),
+        )
     try:
         manifest = Manifest.from_bytes(data)
     except ManifestFormatError as exc:
         return (
-            ManifestCheck(Verdict.FAILED, ManifestReason.MALFORMED, exc.message, True, signer),
+            ManifestCheck(
+                Verdict.FAILED,
+                ManifestReason.MALFORMED,
+                exc.message,
+                True,
+                signer,
+                fingerprint_sha256=fingerprint,
+            ),
             None,
             (),
         )
@@ -461,6 +478,8 @@ def _load_manifest(
         "fileset_id": manifest.medium.fileset_id,
         "created": manifest.medium.created,
         "files": len(manifest.files),
+        "fingerprint_sha256": fingerprint,
+        "anchor_fingerprint_sha256": fingerprint_sha256(chain.chain[-1]) if chain.chain else "",
     }
     if not chain.trusted:
         return (

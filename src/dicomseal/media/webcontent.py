@@ -11,7 +11,18 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MediumSummary", "StudySummary", "render_index_htm", "render_readme_txt"]
+__all__ = [
+    "CHAIN_PATH",
+    "MediumSummary",
+    "StudySummary",
+    "render_index_htm",
+    "render_readme_txt",
+    "verification_commands",
+]
+
+#: The creator's certificate and chain on the medium (covered by the manifest), for
+#: tools that need the intermediates as untrusted certificates (dcmsign +uf).
+CHAIN_PATH = "DICOMSEA/CHAIN.PEM"
 
 
 @dataclass(frozen=True)
@@ -42,26 +53,63 @@ class MediumSummary:
     tool: str
     studies: tuple[StudySummary, ...]
     viewer: str | None = None
+    creator_fingerprint: str = ""
+    ca_fingerprints: tuple[tuple[str, str], ...] = ()
+    example_instance: str = ""
+
+
+def verification_commands(s: MediumSummary) -> list[str]:
+    """The commands README.TXT and INDEX.HTM print, one per line, run in the medium's root.
+
+    ``CA.pem`` stands for the creator's CA certificate, obtained from the creator and
+    checked by its fingerprint. Tests run exactly these lines.
+    """
+    instance = s.example_instance or "DICOM/..."
+    return [
+        "dicomseal media verify . --trust CA.pem",
+        "openssl cms -verify -binary -inform DER -in DICOMSEA/MANIFEST.P7S "
+        "-content DICOMSEA/MANIFEST.JSN -CAfile CA.pem -purpose any",
+        f"dcmsign --verify +cf CA.pem +uf {CHAIN_PATH} {instance}",
+    ]
+
+
+def _fingerprint_lines(s: MediumSummary) -> list[str]:
+    lines = []
+    if s.creator_fingerprint:
+        lines += ["Signing certificate SHA-256 fingerprint:", f"    {s.creator_fingerprint}"]
+    for subject, fp in s.ca_fingerprints:
+        lines += [f"CA certificate {subject}, SHA-256 fingerprint:", f"    {fp}"]
+    return lines
 
 
 def _verify_lines(s: MediumSummary) -> list[str]:
+    dicomseal, openssl, dcmsign = verification_commands(s)
     return [
         "HOW TO CHECK THAT THIS MEDIUM IS GENUINE",
         "Every file on this medium is listed, with its SHA-256 digest, in",
         "DICOMSEA/MANIFEST.JSN, which is signed by the creator in DICOMSEA/MANIFEST.P7S",
         "(CMS, RFC 5652). Every DICOM instance also carries a DICOM digital signature",
-        "(PS3.15). To check everything at once:",
+        "(PS3.15). The creator's certificates are in DICOMSEA/CHAIN.PEM.",
         "",
-        "    dicomseal media verify <this medium> --trust <creator's CA certificate>",
+        *_fingerprint_lines(s),
+        "",
+        "Get the creator's CA certificate (CA.pem below) from the creator and check its",
+        "SHA-256 fingerprint with them by phone (a copy of this text could be forged too).",
+        "Never use a CA certificate taken from the medium itself. Then, in the top folder",
+        "of this medium, check everything at once (leave out --trust when the creator's",
+        "CA is in your dicomseal trust store, see 'dicomseal trust add'):",
+        "",
+        f"    {dicomseal}",
         "",
         "It reports PASSED only when every file is intact and signed by a creator you",
         "trust, and otherwise names each missing, added or changed file, attribute and frame.",
         "Without dicomseal, the manifest signature can be checked with OpenSSL:",
         "",
-        "    openssl cms -verify -binary -inform DER -in DICOMSEA/MANIFEST.P7S \\",
-        "        -content DICOMSEA/MANIFEST.JSN -CAfile CA.pem -purpose any",
+        f"    {openssl}",
         "",
-        "and each instance with DCMTK: dcmsign +cf CA.pem DICOM/...",
+        "and each instance with DCMTK (here the first one):",
+        "",
+        f"    {dcmsign}",
     ]
 
 
@@ -149,7 +197,8 @@ Open <code>DICOMDIR</code> with a DICOM viewer.</p>
 </table>
 {viewer}
 <h2>How to check that this medium is genuine</h2>
-<pre>{verify}</pre>
+<pre>{verify}
+</pre>
 </body>
 </html>
 """

@@ -63,6 +63,8 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "message": m.message,
         "present": m.present,
         "signer": m.signer or None,
+        "fingerprint_sha256": m.fingerprint_sha256 or None,
+        "anchor_fingerprint_sha256": m.anchor_fingerprint_sha256 or None,
         "signing_time": m.signing_time.isoformat() if m.signing_time else None,
         "trust": m.trust.value if m.trust else None,
         "fileset_id": m.fileset_id or None,
@@ -135,6 +137,10 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
         + (f" [dim]signer: {escape(m.signer)}[/dim]" if m.signer else ""),
         highlight=False,
     )
+    if m.fingerprint_sha256:
+        console.print(f"{'':13} signer SHA-256 {m.fingerprint_sha256}", highlight=False)
+    if m.anchor_fingerprint_sha256:
+        console.print(f"{'':13} trusted CA SHA-256 {m.anchor_fingerprint_sha256}", highlight=False)
     for p in m.missing:
         console.print(f"  [red]missing[/red] {escape(p)}", highlight=False)
     for p in m.added:
@@ -220,6 +226,12 @@ def render_creation_text(console: Console, c: MediumCreation) -> None:
     console.print(
         f"  signed by {escape(c.creator)}; manifest DICOMSEA/MANIFEST.JSN + .P7S", highlight=False
     )
+    if c.verified_after_writing:
+        style = "bold green" if c.verified_after_writing == "PASSED" else "bold red"
+        console.print(
+            f"  verified after writing: [{style}]{c.verified_after_writing}[/{style}]",
+            highlight=False,
+        )
     if c.converted:
         console.print(
             f"  {c.converted} instance(s) converted to Explicit VR Little Endian", highlight=False

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import (
     FileVerification,
     ResultWarning,
@@ -78,6 +79,8 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
         "signed_at": sig.signed_at,
         "timestamp": sig.timestamp_time.isoformat() if sig.timestamp_time else None,
         "chain": [c.subject.rfc4514_string() for c in sig.chain],
+        "fingerprint_sha256": fingerprint_sha256(cert) if cert is not None else None,
+        "chain_fingerprints_sha256": [fingerprint_sha256(c) for c in sig.chain],
         "signed_tags": [format_tag(t) for t in sig.signed_tags],
         "warnings": warnings_to_list(sig.warnings),
     }
@@ -116,6 +119,29 @@ def verify_document(
     }
 
 
+def _render_signers(console: Console, files: Sequence[FileVerification]) -> None:
+    """Each distinct signer once: subject, SHA-256 fingerprint, and the anchor it chained to."""
+    seen: set[str] = set()
+    for f in files:
+        for s in f.signatures:
+            if s.certificate is None:
+                continue
+            fp = fingerprint_sha256(s.certificate)
+            if fp in seen:
+                continue
+            seen.add(fp)
+            anchor = (
+                f"; CA {escape(s.chain[-1].subject.rfc4514_string())} SHA-256 "
+                f"{fingerprint_sha256(s.chain[-1])}"
+                if len(s.chain) > 1
+                else ""
+            )
+            console.print(
+                f"signer {escape(s.certificate.subject.rfc4514_string())} SHA-256 {fp}{anchor}",
+                highlight=False,
+            )
+
+
 def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None:
     """One ``warning:`` line per warning, indented under the verdict it qualifies."""
     for w in warnings:
@@ -150,6 +176,7 @@ def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerifica
                     f"{s.reason.value}: {escape(s.message)}",
                     highlight=False,
                 )
+    _render_signers(console, files)
     counts = Counter(f.verdict for f in files)
     style = VERDICT_STYLE[verdict]
     console.print(

@@ -16,16 +16,39 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dicomseal.errors import ConfigurationError
+from dicomseal.hazmat.raw import DigestSigner
 from dicomseal.signature.signer_policy import Preflight, preflight
 
-__all__ = ["PASSWORD_ENV", "SigningCredentials", "load_certificates"]
+__all__ = [
+    "PASSWORD_ENV",
+    "SigningCredentials",
+    "is_pkcs11_uri",
+    "is_pkcs12",
+    "load_certificates",
+    "read_private_key",
+]
 
 #: Environment variable holding the signing key's password.
 PASSWORD_ENV: Final = "DICOMSEAL_KEY_PASSWORD"  # noqa: S105 - a variable name
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+#: A software key, or a key that stays on a token and signs digests there.
+SigningKey = PrivateKey | DigestSigner
+#: Largest key or PKCS #12 file read (a bundle with a long chain is a few KB).
+_MAX_KEY_FILE = 1 << 20
+
+
+def is_pkcs11_uri(key: str | os.PathLike[str]) -> bool:
+    """Whether ``--key`` names a token key (RFC 7512 ``pkcs11:`` URI)."""
+    return os.fspath(key).startswith("pkcs11:")
+
+
+def is_pkcs12(key: str | os.PathLike[str]) -> bool:
+    """Whether ``--key`` is a PKCS #12 bundle (``.p12``/``.pfx``, RFC 7292)."""
+    return Path(key).suffix.lower() in (".p12", ".pfx")
 
 
 def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
@@ -49,11 +72,45 @@ def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     return certs
 
 
+def read_private_key(key_path: str | os.PathLike[str], password: bytes | None = None) -> PrivateKey:
+    """A PEM/DER private key (PKCS #1, SEC 1 or PKCS #8, RFC 5958), RSA or EC.
+
+    Raises
+    ------
+    ConfigurationError
+        Unreadable file, wrong or missing password, unsupported key type.
+    """
+    kp = Path(key_path)
+    try:
+        data = kp.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read key file: {exc.strerror}", path=str(kp)) from exc
+    try:
+        if b"-----BEGIN" in data:
+            key = serialization.load_pem_private_key(data, password=password)
+        else:
+            key = serialization.load_der_private_key(data, password=password)
+    except TypeError as exc:
+        msg = (
+            "key is encrypted: set $DICOMSEAL_KEY_PASSWORD or answer the prompt"
+            if password is None
+            else "key is not encrypted but a password was given"
+        )
+        raise ConfigurationError(msg, path=str(kp)) from exc
+    except ValueError as exc:
+        raise ConfigurationError(
+            "cannot load private key (wrong password or format)", path=str(kp)
+        ) from exc
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ConfigurationError("only RSA and EC keys are supported", path=str(kp))
+    return key
+
+
 @dataclass(frozen=True)
 class SigningCredentials:
     """Private key + certificate (+ chain) of a signer."""
 
-    private_key: PrivateKey
+    private_key: SigningKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...] = ()
 
@@ -63,7 +120,47 @@ class SigningCredentials:
     @property
     def is_rsa(self) -> bool:
         """True for an RSA key (the only kind PS3.15 profiles C.1-C.4 allow)."""
-        return isinstance(self.private_key, rsa.RSAPrivateKey)
+        return isinstance(self.private_key.public_key(), rsa.RSAPublicKey)
+
+    @property
+    def on_token(self) -> bool:
+        """True when the key lives on a PKCS #11 token (its session cannot cross a fork)."""
+        return not isinstance(self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+
+    @classmethod
+    def load_pkcs12(
+        cls, path: str | os.PathLike[str], password: bytes | None
+    ) -> SigningCredentials:
+        """Key, certificate and chain from a PKCS #12 bundle (RFC 7292), as CAs hand out.
+
+        Raises
+        ------
+        ConfigurationError
+            Unreadable, wrong password, no key or certificate, unsupported key type.
+        """
+        p = Path(path)
+        try:
+            with p.open("rb") as fh:
+                data = fh.read(_MAX_KEY_FILE + 1)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read key file: {exc.strerror}", path=str(p)) from exc
+        if len(data) > _MAX_KEY_FILE:
+            raise ConfigurationError("PKCS #12 file too large", path=str(p))
+        try:
+            key, cert, extra = pkcs12.load_key_and_certificates(data, password)
+        except ValueError as exc:
+            raise ConfigurationError(
+                "cannot open the PKCS #12 bundle (wrong password or not PKCS #12)", path=str(p)
+            ) from exc
+        if key is None or cert is None:
+            raise ConfigurationError(
+                "PKCS #12 bundle lacks the key or its certificate", path=str(p)
+            )
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise ConfigurationError("only RSA and EC keys are supported", path=str(p))
+        if cert.public_key() != key.public_key():
+            raise ConfigurationError("the bundle's key does not match its certificate", path=str(p))
+        return cls(private_key=key, certificate=cert, chain=tuple(extra))
 
     def preflight(self, at: dt.datetime, extra_chain: Sequence[x509.Certificate] = ()) -> Preflight:
         """The signer certificate policy checked before signing (see :func:`preflight`)."""
@@ -84,29 +181,7 @@ class SigningCredentials:
             Unreadable files, wrong or missing password, key and certificate do not match,
             or an unsupported key type.
         """
-        kp = Path(key_path)
-        try:
-            data = kp.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read key file: {exc.strerror}", path=str(kp)) from exc
-        try:
-            if b"-----BEGIN" in data:
-                key = serialization.load_pem_private_key(data, password=password)
-            else:
-                key = serialization.load_der_private_key(data, password=password)
-        except TypeError as exc:
-            msg = (
-                "key is encrypted: set $DICOMSEAL_KEY_PASSWORD or answer the prompt"
-                if password is None
-                else "key is not encrypted but a password was given"
-            )
-            raise ConfigurationError(msg, path=str(kp)) from exc
-        except ValueError as exc:
-            raise ConfigurationError(
-                "cannot load private key (wrong password or format)", path=str(kp)
-            ) from exc
-        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise ConfigurationError("only RSA and EC keys are supported", path=str(kp))
+        key = read_private_key(key_path, password)
         certs = load_certificates(cert_path)
         leaf = certs[0]
         if leaf.public_key() != key.public_key():

@@ -197,6 +197,8 @@ class CertificateDetails:
     mac_algorithm: str | None = None
     signed_scope: tuple[str, ...] = ()
     unsigned_scope: tuple[str, ...] = ()
+    fingerprint_sha256: str | None = None
+    anchor_fingerprint_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ class MediumIntegrity:
         Subject of the creator's certificate, when the medium carries a manifest.
     certificate
         Details for the certificate page, when there is a signer.
+    signer_fingerprint
+        SHA-256 fingerprint (``AB:CD:...``) of the manifest signer's certificate.
     instances
         Verdict per instance file, keyed by path on the medium.
     missing, added, changed
@@ -263,6 +267,7 @@ class MediumIntegrity:
     headline: str
     signer_subject: str | None = None
     certificate: CertificateDetails | None = None
+    signer_fingerprint: str | None = None
     instances: Mapping[str, InstanceIntegrity] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
     added: tuple[str, ...] = ()

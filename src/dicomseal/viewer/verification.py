@@ -26,6 +26,7 @@ from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH, FileRole
 from dicomseal.media.verify import ManifestReason, MediaVerification
 from dicomseal.signature import FileVerification
+from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import ChainValidation
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.integrity import (
@@ -116,6 +117,8 @@ def certificate_details(
         ),
         signed_scope=tuple(signed_scope),
         unsigned_scope=tuple(unsigned_scope),
+        fingerprint_sha256=fingerprint_sha256(signer),
+        anchor_fingerprint_sha256=fingerprint_sha256(chain.chain[-1]) if chain.trusted else None,
     )
 
 
@@ -283,6 +286,7 @@ def from_media_verification(
         headline=headline,
         signer_subject=signer or None,
         certificate=certificate,
+        signer_fingerprint=result.manifest.fingerprint_sha256 or None,
         instances=instances,
         missing=result.manifest.missing,
         added=result.manifest.added,

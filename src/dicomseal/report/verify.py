@@ -41,6 +41,12 @@ def _keyword(tag: int) -> str:
 def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
     """One signature as the JSON object of ``files[].signatures[]``."""
     cert = sig.certificate
+    try:  # a hostile certificate's names or dates may not decode
+        issuer = cert.issuer.rfc4514_string() if cert is not None else ""
+        not_before = cert.not_valid_before_utc.isoformat() if cert is not None else None
+        not_after = cert.not_valid_after_utc.isoformat() if cert is not None else None
+    except ValueError:
+        issuer, not_before, not_after = "", None, None
     return {
         "uid": sig.uid,
         "verdict": sig.verdict.value,
@@ -49,9 +55,9 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
         "mac_algorithm": sig.mac_algorithm,
         "mac_transfer_syntax": sig.mac_transfer_syntax,
         "signer": sig.signer,
-        "issuer": cert.issuer.rfc4514_string() if cert is not None else "",
-        "not_before": cert.not_valid_before_utc.isoformat() if cert is not None else None,
-        "not_after": cert.not_valid_after_utc.isoformat() if cert is not None else None,
+        "issuer": issuer,
+        "not_before": not_before,
+        "not_after": not_after,
         "location": sig.location,
         "signed_at": sig.signed_at,
         "timestamp": sig.timestamp_time.isoformat() if sig.timestamp_time else None,
@@ -74,6 +80,10 @@ def file_to_dict(result: FileVerification) -> dict[str, Any]:
         "signed_tags": [format_tag(t) for t in result.signed_tags],
         "unsigned_tags": [format_tag(t) for t in result.unsigned_tags],
         "unsigned_attributes": [_keyword(t) for t in result.unsigned_tags],
+        "uncovered": [format_tag(t) for t in result.uncovered],
+        "uncovered_attributes": [_keyword(t) for t in result.uncovered],
+        "ambiguities": list(result.ambiguities),
+        "warnings": list(result.warnings),
     }
 
 
@@ -101,6 +111,8 @@ def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerifica
             f"[{style}]{f.verdict.value:<13}[/{style}] {escape(f.path)}: {escape(f.message)}{who}",
             highlight=False,
         )
+        for warning in (*f.ambiguities, *f.warnings):
+            console.print(f"{'':13} [bold]warning:[/bold] {escape(warning)}", highlight=False)
         if f.verdict is not Verdict.FAILED and f.signatures and f.unsigned_tags:
             names = ", ".join(_keyword(t) for t in f.unsigned_tags[:12])
             more = f" (+{len(f.unsigned_tags) - 12} more)" if len(f.unsigned_tags) > 12 else ""

@@ -33,6 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from dicomseal.errors import MediaError
+from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.cms import verify_detached
 from dicomseal.media.detect import looks_like_medium
@@ -62,14 +63,6 @@ __all__ = [
     "verify_media",
 ]
 
-_EXEC_MAGIC = (
-    b"MZ",
-    b"\x7fELF",
-    b"#!",
-    b"\xca\xfe\xba\xbe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xce\xfa\xed\xfe",
-)
 _ANOMALY_CODES = {
     EntryAnomaly.SYMLINK: FindingCode.SYMLINK,
     EntryAnomaly.SYMLINK_LEAVES_MEDIUM: FindingCode.SYMLINK_LEAVES_MEDIUM,
@@ -239,7 +232,7 @@ def check_entry(
         findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, exc.message))
         return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
     is_dicom = len(head) >= 132 and head[128:132] == b"DICM"
-    if is_dicom and head[:128].startswith(_EXEC_MAGIC):
+    if is_dicom and executable_preamble(head[:128]) is not None:
         findings.append(
             MediaFinding(
                 FindingCode.EXECUTABLE_PREAMBLE,
@@ -477,6 +470,36 @@ def _load_manifest(
     )
 
 
+def _with_manifest(
+    v: FileVerification, r: EntryResult, trusted: dict[str, ManifestEntry]
+) -> FileVerification:
+    """One instance's verdict with the manifest's per-file hash taken into account.
+
+    A file the manifest reports as changed is FAILED whatever its own signatures say (a
+    replaced instance may carry a valid signature of someone else). A file whose bytes
+    match the hash in a trusted, intact manifest is PASSED even when its own signatures
+    only cover part of it or are missing: the manifest covers every byte, the stronger
+    proof. A FAILED instance (signature broken, ambiguous data set, executable preamble)
+    stays FAILED.
+    """
+    if r.change is not None:
+        return dataclasses.replace(
+            v,
+            verdict=Verdict.FAILED,
+            reason=FileReason.CHANGED_SINCE_MANIFEST,
+            message="changed since the manifest was signed (size or SHA-256 differs)",
+        )
+    if v.verdict is Verdict.FAILED or r.path not in trusted:
+        return v
+    note = "" if v.verdict is Verdict.PASSED else f"; its own signatures: {v.message}"
+    return dataclasses.replace(
+        v,
+        verdict=Verdict.PASSED,
+        reason=FileReason.COVERED_BY_MANIFEST,
+        message="covered by the trusted manifest (SHA-256 of every byte)" + note,
+    )
+
+
 def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     referenced = set()
@@ -593,8 +616,16 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
 
     verdicts: list[Verdict] = [f.verdict for f in findings]
     uncovered: list[str] = []
+    trusted_hashes = expected if manifest_ok and manifest_trusted else {}
     files = tuple(
-        sorted((r.verification for r in results.values() if r.verification), key=lambda v: v.path)
+        sorted(
+            (
+                _with_manifest(r.verification, r, trusted_hashes)
+                for r in results.values()
+                if r.verification
+            ),
+            key=lambda v: v.path,
+        )
     )
     for r in results.values():
         v = r.verification
@@ -618,7 +649,11 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         parts = []
         if manifest_check.verdict is Verdict.FAILED:
             parts.append(manifest_check.message)
-        bad = [v.path for v in files if v.verdict is Verdict.FAILED]
+        bad = [
+            v.path
+            for v in files
+            if v.verdict is Verdict.FAILED and v.reason is not FileReason.CHANGED_SINCE_MANIFEST
+        ]
         if bad:
             parts.append(f"{len(bad)} instance signature(s) fail")
         hostile = [f for f in findings if f.verdict is Verdict.FAILED]

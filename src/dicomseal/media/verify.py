@@ -35,13 +35,14 @@ from cryptography.hazmat.primitives import serialization
 from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
-from dicomseal.media.cms import verify_detached
+from dicomseal.media.cms import CmsReason, verify_detached
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.media.manifest import (
     MANIFEST_PATH,
     MAX_MANIFEST,
+    MAX_UNTRUSTED_MANIFEST,
     SIGNATURE_PATH,
     Manifest,
     ManifestEntry,
@@ -417,8 +418,17 @@ def _load_manifest(
     except MediaError as exc:
         return ManifestCheck(Verdict.FAILED, ManifestReason.UNREADABLE, str(exc), True), None, ()
     cms = verify_detached(data, sig)
-    signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
-    if not cms.intact:
+    try:  # a hostile certificate may carry names or a key the libraries refuse
+        signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
+        chain = (
+            trust.validate(cms.signer, at, cms.certificates)
+            if cms.intact and cms.signer is not None
+            else None
+        )
+    except Exception:  # fail closed: whatever the library raised, the object is malformed
+        cms = dataclasses.replace(cms, intact=False, reason=CmsReason.MALFORMED)
+        signer, chain = "", None
+    if not cms.intact or chain is None:
         reason = _CMS_REASONS.get(
             cms.reason.value if cms.reason else "", ManifestReason.SIGNATURE_MALFORMED
         )
@@ -428,6 +438,21 @@ def _load_manifest(
             else f"manifest signature does not verify ({reason.value})"
         )
         return ManifestCheck(Verdict.FAILED, reason, msg, True, signer), None, ()
+    if not chain.trusted and len(data) > MAX_UNTRUSTED_MANIFEST:
+        return (
+            ManifestCheck(
+                Verdict.INDETERMINATE,
+                ManifestReason.UNTRUSTED,
+                f"manifest intact but its signer is not trusted ({chain.message}); "
+                "too large to read without a trusted signer",
+                True,
+                signer,
+                cms.signing_time,
+                chain.reason,
+            ),
+            None,
+            (),
+        )
     try:
         manifest = Manifest.from_bytes(data)
     except ManifestFormatError as exc:
@@ -436,8 +461,6 @@ def _load_manifest(
             None,
             (),
         )
-    assert cms.signer is not None
-    chain = trust.validate(cms.signer, at, cms.certificates)
     common = {
         "present": True,
         "signer": signer,

@@ -227,6 +227,9 @@ def _verify(data: bytes, p7s: bytes) -> CmsCheck:
     signer = _find_signer(si, certs)
     if signer is None:
         return _fail(CmsReason.NO_SIGNER_CERT, None, cert_tuple)
+    # parsed lazily: a bad key or extension in the signer certificate is malformed here,
+    # not an exception later in trust validation
+    _ = (signer.public_key(), signer.extensions, signer.subject.rfc4514_string())
     others = tuple(c for c in certs if c is not signer)
     try:
         digest_name = si["digest_algorithm"]["algorithm"].native

@@ -206,7 +206,10 @@ def _parameters(
     cert = x509.load_der_x509_certificate(
         der_trim(_bounded(src, fields[0x04000115], "Certificate of Signer"))
     )
-    cert.public_key()  # an unparseable or unsupported key is malformed, not a trust question
+    # parsed lazily by cryptography: a bad key, extension, name or date in the signer's
+    # own certificate is a malformed signature, not a trust question decided later
+    cert.public_key()
+    _ = (cert.extensions, cert.issuer.rfc4514_string(), cert.not_valid_after_utc)
     return _Parameters(
         algorithm=algorithm,
         mac_ts=mac_ts,

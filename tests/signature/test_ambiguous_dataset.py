@@ -159,3 +159,9 @@ def test_sign_refuses_an_ambiguous_data_set(pki: TestPki, tmp_path: Path) -> Non
     (tmp_path / "forge").mkdir()
     with pytest.raises(MalformedDicomError, match="ambiguous"):
         sign_bytes(pki, tmp_path / "forge", swap_elements(data, els[i], els[i + 1]))
+
+
+@pytest.mark.parametrize("junk", [b"\x00", b"\x10\x00\x10\x00PN\x00"])
+def test_bytes_after_the_data_set_are_ambiguous(pki: TestPki, signed: bytes, junk: bytes) -> None:
+    """Fewer than 8 trailing bytes form no element header: refuse, never ignore them."""
+    _assert_ambiguous(pki, signed + junk)

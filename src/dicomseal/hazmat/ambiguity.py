@@ -43,6 +43,7 @@ class AmbiguityKind(enum.Enum):
     OUT_OF_ORDER = "out-of-order"
     META_IN_DATASET = "file-meta-in-data-set"
     KNOWN_TAG_AS_UN = "known-attribute-encoded-as-UN"
+    TRAILING_BYTES = "bytes-after-the-data-set"
 
     @property
     def always(self) -> bool:
@@ -59,7 +60,7 @@ class Ambiguity:
     kind
         What is wrong.
     tag
-        The element concerned.
+        The element concerned (for trailing bytes: how many).
     location
         ``meta`` for the File Meta Information, empty for the top-level data set, else
         the item path (``Keyword[index].Keyword[index]``).
@@ -79,6 +80,9 @@ class Ambiguity:
             AmbiguityKind.DUPLICATE_TAG: f"{tag} occurs more than once {where}",
             AmbiguityKind.OUT_OF_ORDER: f"{tag} is out of ascending tag order {where}",
             AmbiguityKind.META_IN_DATASET: f"file meta element {tag} {where}",
+            AmbiguityKind.TRAILING_BYTES: (
+                f"{self.tag} byte(s) after the last data element that form no element"
+            ),
             AmbiguityKind.KNOWN_TAG_AS_UN: (
                 f"known attribute {tag} is encoded as UN {where}: readers show it, "
                 "no signature can cover it"
@@ -140,6 +144,9 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
     """
     found = list(_order(parsed.meta.elements, "meta"))
     found.extend(_walk(parsed.elements, "", to_sign))
+    end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
+    if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)
+        found.append(Ambiguity(AmbiguityKind.TRAILING_BYTES, parsed.size - end, ""))
     return tuple(found)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from dicomseal.errors import DicomSealError, MalformedDicomError, MediaError, SignatureError
 from dicomseal.hazmat.ambiguity import executable_preamble, find_ambiguities
@@ -55,7 +56,7 @@ __all__ = ["SignatureSite", "find_signature_sites", "verify_file", "verify_part1
 
 #: MAC transfer syntaxes we cannot reproduce (PS3.15: implicit VR cannot be verified).
 _UNSUPPORTED_MAC_TS = frozenset(
-    {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99"}
+    {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"}
 )
 #: Longest Certificate of Signer, Signature, Data Elements Signed or timestamp token read.
 MAX_SIGNATURE_VALUE = 1 << 20
@@ -73,7 +74,7 @@ class SignatureSite:
 def _text(el: Element | None, source: Part10File) -> str:
     if el is None:
         return ""
-    return source.read_value(el).rstrip(b"\x00 ").decode("latin-1")
+    return _bounded(source, el, "a signature attribute").rstrip(b"\x00 ").decode("latin-1")
 
 
 def _keyword(tag: int) -> str:
@@ -248,7 +249,7 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
     try:
         p = _parameters(src, fields, _by_tag(mac_fields_list))
         signer = p.cert.subject.rfc4514_string()
-    except (ValueError, MalformedDicomError, SignatureError) as exc:
+    except (ValueError, UnsupportedAlgorithm, MalformedDicomError, SignatureError) as exc:
         return _fail(uid, SignatureReason.MALFORMED, f"malformed signature data: {exc}", **base)
     base |= {
         "mac_algorithm": p.algorithm.value,

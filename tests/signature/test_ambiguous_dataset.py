@@ -165,3 +165,8 @@ def test_sign_refuses_an_ambiguous_data_set(pki: TestPki, tmp_path: Path) -> Non
 def test_bytes_after_the_data_set_are_ambiguous(pki: TestPki, signed: bytes, junk: bytes) -> None:
     """Fewer than 8 trailing bytes form no element header: refuse, never ignore them."""
     _assert_ambiguous(pki, signed + junk)
+
+
+def test_meta_claims_jpeg_over_native_pixels(pki: TestPki, signed: bytes) -> None:
+    """A viewer would decode the native pixels as JPEG: the meta contradicts the data."""
+    _assert_ambiguous(pki, set_meta_transfer_syntax(signed, "1.2.840.10008.1.2.4.50"))

@@ -44,6 +44,7 @@ class AmbiguityKind(enum.Enum):
     META_IN_DATASET = "file-meta-in-data-set"
     KNOWN_TAG_AS_UN = "known-attribute-encoded-as-UN"
     TRAILING_BYTES = "bytes-after-the-data-set"
+    PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
 
     @property
     def always(self) -> bool:
@@ -80,6 +81,10 @@ class Ambiguity:
             AmbiguityKind.DUPLICATE_TAG: f"{tag} occurs more than once {where}",
             AmbiguityKind.OUT_OF_ORDER: f"{tag} is out of ascending tag order {where}",
             AmbiguityKind.META_IN_DATASET: f"file meta element {tag} {where}",
+            AmbiguityKind.PIXEL_ENCODING: (
+                f"{tag} is native where the file meta's transfer syntax says encapsulated, "
+                "or the reverse"
+            ),
             AmbiguityKind.TRAILING_BYTES: (
                 f"{self.tag} byte(s) after the last data element that form no element"
             ),
@@ -135,6 +140,35 @@ def _walk(elements: Sequence[Element], location: str, signed_level: bool) -> Ite
             yield from _walk(item.elements, f"{location}.{sub}" if location else sub, signed_level)
 
 
+#: Transfer syntaxes with native (never encapsulated) Pixel Data (PS3.5 §A.1-§A.3, §A.5).
+_NATIVE: Final = frozenset(
+    {
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+        "1.2.840.10008.1.2.1.99",
+    }
+)
+#: Prefixes of transfer syntaxes whose Pixel Data is encapsulated (PS3.5 §A.4): JPEG,
+#: JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K families and RLE.
+_ENCAPSULATED_PREFIXES: Final = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
+
+
+def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
+    """Pixel Data whose encoding contradicts the meta's transfer syntax (PS3.5 §A.4).
+
+    A viewer decodes pixels as the (unsigned) meta says; the MAC covers them as stored.
+    """
+    ts = parsed.meta.transfer_syntax_uid
+    native = ts in _NATIVE
+    encapsulated = ts.startswith(_ENCAPSULATED_PREFIXES)
+    for el in parsed.elements:
+        if el.tag != 0x7FE00010:
+            continue
+        if (native and el.fragments is not None) or (encapsulated and el.fragments is None):
+            yield Ambiguity(AmbiguityKind.PIXEL_ENCODING, el.tag, "")
+
+
 def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambiguity, ...]:
     """Every ambiguity of ``parsed``: file meta, the data set and every item, any depth.
 
@@ -144,6 +178,7 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
     """
     found = list(_order(parsed.meta.elements, "meta"))
     found.extend(_walk(parsed.elements, "", to_sign))
+    found.extend(_pixel_encoding(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
     if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)
         found.append(Ambiguity(AmbiguityKind.TRAILING_BYTES, parsed.size - end, ""))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 from pathlib import Path
 
 import pydicom
@@ -139,7 +140,7 @@ def test_hostile_manifest_signer_certificate_is_malformed(
 
 
 @settings(
-    max_examples=300,
+    max_examples=int(os.environ.get("DICOMSEAL_FUZZ_EXAMPLES", "300")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -56,7 +56,10 @@ IDENTITY_TAGS: Final = frozenset(
 
 
 def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple[int, ...]:
-    """Top-level tags that must be covered for PASSED and are not, in file order.
+    """Top-level tags that must be covered for PASSED and are not.
+
+    Payload and identity attributes come first (what a reader looks at), then the rest;
+    each group in file order.
 
     Parameters
     ----------
@@ -66,9 +69,13 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
         Tags that entered the MAC stream of an intact top-level signature.
     """
     done = set(covered)
-    out: list[int] = []
+    key: list[int] = []
+    rest: list[int] = []
     for el in elements:
-        must = el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS or is_signable(el)
-        if must and el.tag not in done and el.tag not in out:
-            out.append(el.tag)
-    return tuple(out)
+        if el.tag in done or el.tag in key or el.tag in rest:
+            continue
+        if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
+            key.append(el.tag)
+        elif is_signable(el):
+            rest.append(el.tag)
+    return (*key, *rest)

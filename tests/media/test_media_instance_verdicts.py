@@ -171,3 +171,18 @@ def test_polyglot_preamble_is_reported_by_verify(
         timeout=120,
     )
     assert "executable-preamble" in text.stdout and "CVE-2019-11687" in text.stdout
+
+
+def test_unchanged_partial_instance_stays_covered_when_another_file_changed(
+    medium_copy: Path, trust: TrustContext, creds: SigningCredentials
+) -> None:
+    """The medium is FAILED; the untouched, manifest-covered file is still PASSED itself."""
+    first, second = instance_paths(medium_copy)[:2]
+    _add_unsigned_element(first)
+    _resign_manifest(medium_copy, first, creds)
+    second.write_bytes(second.read_bytes()[:-2] + b"\x00\x01")  # a pixel changed
+    r = check(medium_copy, trust)
+    assert r.verdict is Verdict.FAILED
+    assert _entry(r, medium_copy, second).verdict is Verdict.FAILED  # type: ignore[attr-defined]
+    entry = _entry(r, medium_copy, first)
+    assert entry.reason is FileReason.COVERED_BY_MANIFEST, entry  # type: ignore[attr-defined]

@@ -613,6 +613,9 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     findings.extend(dd.findings)
     findings.extend(_dicomdir_findings(dd, results))
 
+    # per-file hashes of an intact manifest from a trusted creator vouch for each file
+    # they match, even when other files on the medium differ from it
+    trusted_hashes = expected if manifest_check.reason is ManifestReason.TRUSTED else {}
     if manifest is not None:
         missing = tuple(
             sorted(p for p in expected if p not in results or results[p].sha256 is None)
@@ -639,7 +642,6 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
 
     verdicts: list[Verdict] = [f.verdict for f in findings]
     uncovered: list[str] = []
-    trusted_hashes = expected if manifest_ok and manifest_trusted else {}
     files = tuple(
         sorted(
             (

@@ -170,3 +170,21 @@ def test_bytes_after_the_data_set_are_ambiguous(pki: TestPki, signed: bytes, jun
 def test_meta_claims_jpeg_over_native_pixels(pki: TestPki, signed: bytes) -> None:
     """A viewer would decode the native pixels as JPEG: the meta contradicts the data."""
     _assert_ambiguous(pki, set_meta_transfer_syntax(signed, "1.2.840.10008.1.2.4.50"))
+
+
+def test_two_mac_parameters_items_with_one_mac_id(pki: TestPki, signed: bytes) -> None:
+    """A second (unsigned) MAC Parameters item under the same MAC ID: which one counts?"""
+    import copy
+    import io
+
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(signed))
+    other = copy.deepcopy(ds.MACParametersSequence[0])
+    other.DataElementsSigned = [0x00080018]
+    ds.MACParametersSequence.append(other)
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    result = verify_bytes(pki, out.getvalue())
+    assert result.verdict is Verdict.FAILED, result
+    assert result.signatures[0].reason is SignatureReason.AMBIGUOUS

@@ -141,14 +141,15 @@ def _at_values(raw: bytes) -> tuple[int, ...]:
     return tuple((g << 16) | e for g, e in struct.iter_unpack("<HH", raw))
 
 
-def _mac_item(site: SignatureSite, mac_id: bytes) -> list[Element] | None:
-    for el in site.elements:
-        if el.tag == MAC_PARAMETERS_SEQUENCE and el.items is not None:
-            for item in el.items:
-                ident = _by_tag(item.elements).get(0x04000005)
-                if ident is not None and ident.value == mac_id:
-                    return item.elements
-    return None
+def _mac_items(site: SignatureSite, mac_id: bytes) -> list[list[Element]]:
+    """Every MAC Parameters item with this MAC ID (more than one is ambiguous)."""
+    return [
+        item.elements
+        for el in site.elements
+        if el.tag == MAC_PARAMETERS_SEQUENCE and el.items is not None
+        for item in el.items
+        if (ident := _by_tag(item.elements).get(0x04000005)) is not None and ident.value == mac_id
+    ]
 
 
 @dataclass(frozen=True)
@@ -238,14 +239,22 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
             **base,
         )
     mac_id = fields[0x04000005].value or b""
-    mac_fields_list = _mac_item(site, mac_id)
-    if mac_fields_list is None:
+    candidates = _mac_items(site, mac_id)
+    if not candidates:
         return _fail(
             uid,
             SignatureReason.MAC_PARAMETERS_MISSING,
             "no MAC Parameters item with this MAC ID",
             **base,
         )
+    if len(candidates) > 1:  # readers may take either item (PS3.3 C.12.1.1.3)
+        return _fail(
+            uid,
+            SignatureReason.AMBIGUOUS,
+            "more than one MAC Parameters item with this MAC ID",
+            **base,
+        )
+    mac_fields_list = candidates[0]
     try:
         p = _parameters(src, fields, _by_tag(mac_fields_list))
         signer = p.cert.subject.rfc4514_string()

@@ -15,6 +15,7 @@ anchors pointing elsewhere) is a problem on the tree: the caller fails closed on
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -65,8 +66,15 @@ class _Disc:
 
 
 def _tag_id(data: bytes, location: int | None) -> int | None:
-    """The tag identifier when the 16-byte tag is valid (ECMA-167 3/7.2), else None."""
+    """The tag identifier when the tag checksum and descriptor CRC hold (ECMA-167 3/7.2).
+
+    Readers that check the CRC skip a descriptor that fails it (and may fall back to
+    another copy), so a descriptor is only used when both hold.
+    """
     if len(data) < 16 or (sum(data[0:4]) + sum(data[5:16])) & 0xFF != data[4]:
+        return None
+    crc, crc_len = struct.unpack_from("<HH", data, 8)
+    if 16 + crc_len > len(data) or binascii.crc_hqx(data[16 : 16 + crc_len], 0) != crc:
         return None
     if location is not None and struct.unpack_from("<I", data, 12)[0] != location:
         return None
@@ -98,7 +106,7 @@ def has_udf(fh: BinaryIO, size: int) -> bool:
     return True
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Volume:
     """The partition and the File Set Descriptor location (3/10.5, 3/10.6)."""
 
@@ -107,10 +115,10 @@ class _Volume:
     fsd_block: int
 
 
-def _main_sequence(disc: _Disc) -> tuple[int, int]:
-    """Main VDS extent named by the anchor at 256; other anchors must agree (3/10.2)."""
+def _sequences(disc: _Disc) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Main and reserve VDS extents named by the anchor at 256; others must agree (3/10.2)."""
     _id, avdp = disc.tagged(_ANCHOR, _TAG_AVDP)
-    length, location = struct.unpack_from("<II", avdp, 16)
+    length, location, r_length, r_location = struct.unpack_from("<IIII", avdp, 16)
     last = disc.size // SECTOR - 1
     for other in (last - 256, last):
         if other <= _ANCHOR:
@@ -118,11 +126,23 @@ def _main_sequence(disc: _Disc) -> tuple[int, int]:
         data = disc.read(other * SECTOR, SECTOR)
         if _tag_id(data, other) == _TAG_AVDP and data[16:24] != avdp[16:24]:
             raise IsoStructureError(f"anchor at sector {other} names another descriptor sequence")
-    return location, length
+    return (location, length), (r_location, r_length)
 
 
 def _volume(disc: _Disc) -> _Volume:
-    location, length = _main_sequence(disc)
+    """The volume as the main sequence describes it; the reserve must say the same."""
+    main, reserve = _sequences(disc)
+    vol = _sequence_volume(disc, *main)
+    try:
+        same = _sequence_volume(disc, *reserve) == vol
+    except IsoStructureError:
+        same = False
+    if not same:
+        raise IsoStructureError("the reserve volume descriptor sequence describes another volume")
+    return vol
+
+
+def _sequence_volume(disc: _Disc, location: int, length: int) -> _Volume:
     parts: list[bytes] = []
     lvds: list[bytes] = []
     for i in range(min(length // SECTOR, MAX_VDS)):
@@ -235,7 +255,7 @@ def _identifiers(data: bytes) -> list[tuple[int, str, int, int]]:
     out: list[tuple[int, str, int, int]] = []
     pos = 0
     while pos + 38 <= len(data):
-        if _tag_id(data[pos : pos + 16], None) != _TAG_FID:
+        if _tag_id(data[pos:], None) != _TAG_FID:
             raise IsoStructureError("damaged file identifier descriptor")
         chars, l_fi = data[pos + 18], data[pos + 19]
         lbn, part = struct.unpack_from("<IH", data, pos + 24)

@@ -459,3 +459,30 @@ def test_huge_directory_is_bounded(joliet_image: Path, tmp_path: Path, trust: Tr
     assert r.verdict is Verdict.FAILED
     assert AMBIGUOUS in codes(r)
     assert peak < 64 * 1024 * 1024
+
+
+def test_path_table_names_another_directory(
+    joliet_image: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    img = edit(joliet_image)
+    svd = descriptor(img, 2)
+    table = u32(img, svd * SECTOR + 140) * SECTOR  # Type L path table (ECMA-119 §9.4)
+    other = u32(img, record(img, svd, "DICOM/PT000001", joliet=True) + 2)
+    at = bytes(img).index("PT000000".encode("utf-16-be"), table) - 8
+    struct.pack_into("<I", img, at + 2, other)  # path-table readers open patient 2's folder
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    assert any("path table" in f.message for f in r.findings if f.code.value == AMBIGUOUS)
+
+
+def test_directory_describing_itself_longer(
+    joliet_image: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    img = edit(joliet_image)
+    pvd = descriptor(img, 1)
+    rec = record(img, pvd, "DICOM")
+    dot = u32(img, rec + 2) * SECTOR  # its "." record (ECMA-119 §6.8.2.2)
+    set_both(img, dot + 10, u32(img, rec + 10) + SECTOR)
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    assert AMBIGUOUS in codes(r)

@@ -48,6 +48,12 @@ MAX_NODES = 200_000
 MAX_DEPTH = 32
 #: Continuation areas followed at most per directory record (SUSP CE).
 MAX_CONTINUATIONS = 8
+#: Continuation areas followed at most per tree.
+MAX_TREE_CONTINUATIONS = 4096
+#: Largest path table read (bytes).
+MAX_PATH_TABLE = 4 * 1024 * 1024
+#: Directory trees read at most (each descriptor of type 1 or 2 has one).
+MAX_TREES = 8
 
 _JOLIET_ESCAPES = (b"%/@", b"%/C", b"%/E")
 
@@ -200,7 +206,9 @@ class _Susp:
     problems: list[str] = field(default_factory=list)
 
 
-def _susp_entries(img: _Image, area: bytes, skip: int) -> list[tuple[bytes, bytes]]:
+def _susp_entries(
+    img: _Image, area: bytes, skip: int, budget: list[int]
+) -> list[tuple[bytes, bytes]]:
     """(signature, entry) pairs of a System Use area, following CE continuations."""
     out: list[tuple[bytes, bytes]] = []
     data, hops = area[skip:], 0
@@ -222,16 +230,17 @@ def _susp_entries(img: _Image, area: bytes, skip: int) -> list[tuple[bytes, byte
         if next_area is None:
             return out
         hops += 1
-        if hops > MAX_CONTINUATIONS or next_area[1] > SECTOR:
+        budget[0] -= 1
+        if hops > MAX_CONTINUATIONS or next_area[1] > SECTOR or budget[0] < 0:
             raise IsoStructureError("Rock Ridge continuation areas loop or exceed their bound")
         data = img.read(*next_area)
 
 
-def _rock_ridge(img: _Image, rec: _Record, skip: int) -> _Susp:
+def _rock_ridge(img: _Image, rec: _Record, skip: int, budget: list[int]) -> _Susp:
     """The Rock Ridge name of ``rec`` and the entries a faithful view cannot follow."""
     out = _Susp()
     parts: list[bytes] = []
-    for sig, entry in _susp_entries(img, rec.system_use, skip):
+    for sig, entry in _susp_entries(img, rec.system_use, skip, budget):
         if sig == b"NM" and len(entry) >= 5:
             if entry[4] & 0x06:
                 out.problems.append("Rock Ridge NM names '.' or '..'")
@@ -269,15 +278,17 @@ class _Walk:
     seen_dirs: set[int] = field(default_factory=set)
     nodes: int = 0
     read: int = 0
+    continuations: list[int] = field(default_factory=lambda: [MAX_TREE_CONTINUATIONS])
+    dirs: set[tuple[str, int]] = field(default_factory=set)
 
 
 def _record_name(walk: _Walk, rec: _Record, where: str) -> str:
     name = _iso_name(rec.name, walk.joliet)
     if walk.rock_ridge:
-        rr = _rock_ridge(walk.img, rec, walk.susp_skip)
+        rr = _rock_ridge(walk.img, rec, walk.susp_skip, walk.continuations)
         walk.problems.extend(f"{p} at {where}{name}" for p in rr.problems)
         name = rr.name if rr.name is not None else name
-    if name in ("", ".", "..") or "/" in name or "\x00" in name:
+    if name in ("", ".", "..") or any(c in name for c in "/\\\x00"):
         walk.problems.append(f"unsafe name {name!r} in {where or '/'}")
     return name
 
@@ -301,6 +312,7 @@ def _walk_dir(walk: _Walk, extent: int, length: int, prefix: str, depth: int) ->
             f"directory {prefix or '/'} reached twice (a loop or shared extent)"
         )
     walk.seen_dirs.add(extent)
+    walk.dirs.add((prefix.upper(), extent))
     walk.read += length
     if walk.read > MAX_TREE_BYTES:
         raise IsoStructureError(f"directories exceed {MAX_TREE_BYTES} bytes in total")
@@ -309,6 +321,8 @@ def _walk_dir(walk: _Walk, extent: int, length: int, prefix: str, depth: int) ->
         raise IsoStructureError(
             f"directory {prefix or '/'} does not start with its . and .. records"
         )
+    if (records[0].extent, records[0].length) != (extent, length):
+        walk.problems.append(f"directory {prefix or '/'} describes itself with other bounds")
     names: set[str] = set()
     for rec in records[2:]:
         walk.nodes += 1
@@ -338,14 +352,49 @@ def _root_susp_skip(img: _Image, root: _Record) -> tuple[bool, int]:
     return False, 0
 
 
-def _read_tree(img: _Image, name: str, root_raw: bytes, joliet: bool, rr: bool) -> IsoTree:
+def _path_table(img: _Image, desc: bytes, at: int, joliet: bool) -> set[tuple[str, int]]:
+    """(directory path, extent) of each path table record (ECMA-119 §9.4)."""
+    size = struct.unpack_from("<I", desc, 132)[0]
+    big = at >= 148
+    loc = struct.unpack_from(">I" if big else "<I", desc, at)[0]
+    if size > MAX_PATH_TABLE:
+        raise IsoStructureError(f"path table of {size} bytes exceeds its bound")
+    data = img.read(loc * SECTOR, size)
+    paths: list[str] = []
+    out: set[tuple[str, int]] = set()
+    pos = 0
+    while pos + 8 <= size and data[pos]:
+        n = data[pos]
+        extent, parent = struct.unpack_from(">IH" if big else "<IH", data, pos + 2)
+        if not 1 <= parent <= max(len(paths), 1) or pos + 8 + n > size:
+            raise IsoStructureError("path table record out of order or out of bounds")
+        name = "" if not paths else _iso_name(data[pos + 8 : pos + 8 + n], joliet) + "/"
+        paths.append((paths[parent - 1] if paths else "") + name)
+        out.add((paths[-1].upper(), extent))
+        pos += 8 + n + (n & 1)
+    return out
+
+
+def _check_path_tables(walk: _Walk, desc: bytes) -> None:
+    """Readers that look directories up in a path table must find the walked ones (§9.4)."""
+    for at, optional in ((140, False), (144, True), (148, False), (152, True)):
+        loc = struct.unpack_from(">I" if at >= 148 else "<I", desc, at)[0]
+        if optional and loc == 0:
+            continue
+        if _path_table(walk.img, desc, at, walk.joliet) != walk.dirs:
+            walk.problems.append(f"path table at sector {loc} disagrees with the directories")
+
+
+def _read_tree(img: _Image, name: str, desc: bytes, joliet: bool, rr: bool) -> IsoTree:
     """List one tree from its descriptor's root directory record (ECMA-119 §8.4.18)."""
     walk = _Walk(img, joliet, rr)
     try:
-        root, _n = _parse_record(root_raw, 0)
+        root, _n = _parse_record(desc[156:190], 0)
         if rr:  # NM entries count even without an SP entry: some readers accept them
             _sp, walk.susp_skip = _root_susp_skip(img, root)
         _walk_dir(walk, root.extent, root.length, "", 0)
+        if not rr:
+            _check_path_tables(walk, desc)
     except IsoStructureError as exc:
         walk.problems.append(exc.message)
     return IsoTree(name, tuple(sorted(walk.files, key=lambda f: f.path)), tuple(walk.problems))
@@ -419,16 +468,18 @@ def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
         if kinds[name] > 1:
             problems.append(f"more than one {name} volume descriptor (sector {sector})")
             name = f"{name} #{kinds[name]}"
-        root = desc[156:190]
+        if len(trees) >= MAX_TREES:
+            problems.append(f"more than {MAX_TREES} directory trees")
+            break
         if kind == 1:
             blocks = struct.unpack_from("<I", desc, 80)[0]
-            plain = _read_tree(img, name, root, False, False)
+            plain = _read_tree(img, name, desc, False, False)
             trees.append(plain)
-            rr = _read_tree(img, "Rock Ridge", root, False, True)
+            rr = _read_tree(img, "Rock Ridge", desc, False, True)
             if _rr_anywhere(rr, plain):
                 trees.append(rr)
         else:
-            trees.append(_read_tree(img, name, root, joliet, False))
+            trees.append(_read_tree(img, name, desc, joliet, False))
     if not any(t.name == "ISO 9660" for t in trees):
         problems.append("no primary volume descriptor")
     return IsoVolume(tuple(trees), tuple(boots), tuple(problems), blocks)

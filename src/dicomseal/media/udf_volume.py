@@ -82,28 +82,29 @@ def _tag_id(data: bytes, location: int | None) -> int | None:
 
 
 def _recognition(disc: _Disc) -> bool:
-    """True when the Volume Recognition Sequence names NSR02 or NSR03 (2/9.1)."""
+    """True when an NSR02 or NSR03 descriptor is in the first 64 sectors from 16 (2/9.1).
+
+    Readers differ in how far past an unknown descriptor they look, so every sector of
+    that range is looked at.
+    """
     for sector in range(16, 16 + 64):
         if (sector + 1) * SECTOR > disc.size:
             return False
-        ident = disc.read(sector * SECTOR + 1, 5)
-        if ident in (b"NSR02", b"NSR03"):
+        if disc.read(sector * SECTOR + 1, 5) in (b"NSR02", b"NSR03"):
             return True
-        if ident not in (b"CD001", b"BEA01", b"TEA01", b"BOOT2", b"CDW02"):
-            return False
     return False
 
 
 def has_udf(fh: BinaryIO, size: int) -> bool:
-    """True when any reader could find a UDF volume: an NSR descriptor or an anchor."""
+    """True when any reader could find a UDF volume: an NSR descriptor or any anchor."""
     disc = _Disc(fh, size)
     if _recognition(disc):
         return True
-    try:
-        disc.tagged(_ANCHOR, _TAG_AVDP)
-    except IsoStructureError:
-        return False
-    return True
+    last = size // SECTOR - 1
+    for sector in (_ANCHOR, last - 256, last):
+        if _ANCHOR <= sector <= last and _tag_id(disc.read(sector * SECTOR, SECTOR), sector) == 2:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,7 @@ def _walk_dir(walk: _Walk, spans: list[tuple[int, int]], prefix: str, depth: int
         if walk.nodes > MAX_NODES:
             raise IsoStructureError(f"more than {MAX_NODES} entries")
         path = prefix + name
-        if name in ("", ".", "..") or "/" in name or "\x00" in name:
+        if name in ("", ".", "..") or any(c in name for c in "/\\\x00"):
             walk.problems.append(f"unsafe name {name!r} in {prefix or '/'}")
         if name.upper() in names:
             walk.problems.append(f"two entries named {path}")

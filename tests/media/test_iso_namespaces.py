@@ -486,3 +486,22 @@ def test_directory_describing_itself_longer(
     r = check(save(img, tmp_path / "f.iso"), trust)
     assert r.verdict is Verdict.FAILED
     assert AMBIGUOUS in codes(r)
+
+
+def test_multi_session_drive_is_reported() -> None:
+    """Unit test with a fake drive (no multi-session CD drive in CI): the LBA it reports."""
+    from dicomseal.media.iso_volume import drive_last_session
+
+    def drive(lba: int, xa: int) -> object:
+        def ioctl(_fd: int, request: int, arg: bytes) -> bytes:
+            assert request == 0x5310 and arg[5] == 1  # CDROMMULTISESSION, CDROM_LBA
+            return struct.pack("<iBBxx", lba, xa, 1)
+
+        return ioctl
+
+    def no_cd(_fd: int, _request: int, _arg: bytes) -> bytes:
+        raise OSError(25, "Inappropriate ioctl for device")
+
+    assert drive_last_session(3, drive(11_402, 1)) == 11_402  # type: ignore[arg-type]
+    assert drive_last_session(3, drive(0, 0)) == 0  # type: ignore[arg-type]
+    assert drive_last_session(3, no_cd) == 0

@@ -17,7 +17,10 @@ entries that readers show or not) is reported as a problem on its tree, never sk
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -30,6 +33,9 @@ __all__ = [
     "IsoStructureError",
     "IsoTree",
     "IsoVolume",
+    "drive_last_session",
+    "image_size",
+    "last_session",
     "read_iso_volume",
     "read_span",
 ]
@@ -39,7 +45,7 @@ SECTOR = 2048
 #: Volume descriptors read at most (the set starts at sector 16, ECMA-119 §6.2.1).
 MAX_DESCRIPTORS = 64
 #: Largest directory extent read (bytes).
-MAX_DIRECTORY = 2 * 1024 * 1024
+MAX_DIRECTORY = 1024 * 1024
 #: Directory bytes read at most per tree.
 MAX_TREE_BYTES = 128 * 1024 * 1024
 #: Files and directories listed at most per tree.
@@ -132,6 +138,43 @@ class _Image:
         return data
 
 
+def image_size(fh: BinaryIO) -> int:
+    """Size in bytes of an image file or a raw device (``st_size`` is 0 for a device)."""
+    return fh.seek(0, os.SEEK_END)
+
+
+#: ``CDROMMULTISESSION`` (linux/cdrom.h): the start of the last session of a disc.
+_CDROMMULTISESSION = 0x5310
+
+
+def last_session(fh: BinaryIO) -> int:
+    """First sector of the last session of a raw CD device; 0 for an image or one session.
+
+    Operating systems mount the last session of a multi-session disc (its descriptors are
+    at that sector + 16), so :func:`read_iso_volume` reports a device whose last session is
+    not the first.
+    """
+    if not stat.S_ISBLK(os.fstat(fh.fileno()).st_mode):
+        return 0
+    return drive_last_session(fh.fileno(), _fcntl_ioctl)
+
+
+def drive_last_session(fd: int, ioctl: Callable[[int, int, bytes], bytes]) -> int:
+    """Ask a CD drive for its last session (``struct cdrom_multisession``, LBA format)."""
+    try:
+        out = ioctl(fd, _CDROMMULTISESSION, struct.pack("<iBBxx", 0, 0, 1))
+    except OSError:
+        return 0  # not a CD drive (a USB stick or disk image on a block device)
+    lba, xa_flag, _fmt = struct.unpack("<iBBxx", out)
+    return lba if xa_flag else 0
+
+
+def _fcntl_ioctl(fd: int, request: int, arg: bytes) -> bytes:
+    import fcntl
+
+    return fcntl.ioctl(fd, request, arg)
+
+
 def read_span(fh: BinaryIO, size: int, offset: int, length: int) -> bytes:
     """``length`` bytes at ``offset``, checked against the image ``size``."""
     return _Image(fh, size).read(offset, length)
@@ -177,14 +220,15 @@ def _parse_record(buf: bytes, pos: int) -> tuple[_Record, int]:
     return rec, n
 
 
-def _directory_records(img: _Image, extent: int, length: int) -> list[_Record]:
-    """Every record of one directory extent; records never cross a sector (§6.8.1.1)."""
-    if length > MAX_DIRECTORY:
-        raise IsoStructureError(
-            f"directory of {length} bytes exceeds the {MAX_DIRECTORY}-byte bound"
-        )
+def _directory_records(img: _Image, extent: int, length: int) -> Iterator[_Record]:
+    """Each record of one directory extent, in order (ECMA-119 §6.8.1.1, §9.1).
+
+    Records never cross a sector; the extent is whole sectors (readers read whole sectors,
+    so bytes past a shorter length would be seen by some and not others).
+    """
+    if length > MAX_DIRECTORY or length % SECTOR:
+        raise IsoStructureError(f"directory of {length} bytes (not whole sectors or too large)")
     buf = img.read(extent * SECTOR, length)
-    out: list[_Record] = []
     pos = 0
     while pos < len(buf):
         if buf[pos] == 0:
@@ -193,9 +237,8 @@ def _directory_records(img: _Image, extent: int, length: int) -> list[_Record]:
         if (pos % SECTOR) + buf[pos] > SECTOR:
             raise IsoStructureError("directory record crosses a sector boundary")
         rec, n = _parse_record(buf, pos)
-        out.append(rec)
+        yield rec
         pos += n
-    return out
 
 
 @dataclass
@@ -317,14 +360,15 @@ def _walk_dir(walk: _Walk, extent: int, length: int, prefix: str, depth: int) ->
     if walk.read > MAX_TREE_BYTES:
         raise IsoStructureError(f"directories exceed {MAX_TREE_BYTES} bytes in total")
     records = _directory_records(walk.img, extent, length)
-    if [r.name for r in records[:2]] != [b"\x00", b"\x01"]:
+    head = [next(records, None), next(records, None)]
+    if [r.name if r else None for r in head] != [b"\x00", b"\x01"]:
         raise IsoStructureError(
             f"directory {prefix or '/'} does not start with its . and .. records"
         )
-    if (records[0].extent, records[0].length) != (extent, length):
+    if head[0] is None or (head[0].extent, head[0].length) != (extent, length):
         walk.problems.append(f"directory {prefix or '/'} describes itself with other bounds")
     names: set[str] = set()
-    for rec in records[2:]:
+    for rec in records:
         walk.nodes += 1
         if walk.nodes > MAX_NODES:
             raise IsoStructureError(f"more than {MAX_NODES} entries")
@@ -345,8 +389,8 @@ def _walk_dir(walk: _Walk, extent: int, length: int, prefix: str, depth: int) ->
 
 def _root_susp_skip(img: _Image, root: _Record) -> tuple[bool, int]:
     """Whether the root's ``.`` record carries a SUSP ``SP`` entry, and its skip length."""
-    first = _directory_records(img, root.extent, min(root.length, SECTOR))[:1]
-    su = first[0].system_use if first else b""
+    first = next(_directory_records(img, root.extent, SECTOR), None)
+    su = first.system_use if first else b""
     if len(su) >= 7 and su[:2] == b"SP" and su[4:6] == b"\xbe\xef":
         return True, su[6]
     return False, 0
@@ -444,6 +488,12 @@ def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
     """
     img = _Image(fh, size)
     descs, problems = _descriptors(img)
+    session = last_session(fh)
+    if session:
+        problems.append(
+            f"multi-session disc: systems mount the session at sector {session}, "
+            "this check read the first"
+        )
     trees: list[IsoTree] = []
     boots: list[BootRecord] = []
     blocks = 0

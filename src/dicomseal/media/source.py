@@ -31,7 +31,7 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
-from dicomseal.media.iso_volume import IsoTree, IsoVolume, read_iso_volume
+from dicomseal.media.iso_volume import IsoTree, IsoVolume, image_size, read_iso_volume
 from dicomseal.media.udf_volume import has_udf, read_udf_tree
 
 __all__ = [
@@ -302,7 +302,7 @@ class IsoSource(_SourceBase):
         self._image = Path(image)
         try:
             with self._image.open("rb") as fh:
-                self._volume = read_iso_volume(fh, os.fstat(fh.fileno()).st_size)
+                self._volume = read_iso_volume(fh, image_size(fh))
         except OSError as exc:
             raise MediaError(f"cannot read ISO image: {exc.strerror}", path=str(image)) from exc
         tree = self._volume.tree("Rock Ridge") or self._volume.tree("ISO 9660")
@@ -335,7 +335,7 @@ class IsoSource(_SourceBase):
         if self._udf is False:
             try:
                 with self._image.open("rb") as fh:
-                    size = os.fstat(fh.fileno()).st_size
+                    size = image_size(fh)
                     self._udf = read_udf_tree(fh, size) if has_udf(fh, size) else None
             except OSError as exc:
                 self._udf = IsoTree("UDF", (), (f"cannot read: {exc.strerror}",))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import binascii
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -35,7 +36,7 @@ __all__ = ["has_udf", "read_udf_tree"]
 #: Descriptors read at most in the Main Volume Descriptor Sequence.
 MAX_VDS = 64
 #: Largest directory read (bytes).
-MAX_DIRECTORY = 2 * 1024 * 1024
+MAX_DIRECTORY = 1024 * 1024
 #: Directory bytes read at most in the tree.
 MAX_TREE_BYTES = 128 * 1024 * 1024
 #: Allocation descriptors per file at most.
@@ -225,7 +226,10 @@ def _extents(walk: _Walk, fe: bytes, path: str) -> tuple[int, int, list[tuple[in
         offset = _block(walk, lbn, part) * SECTOR
         if offset + take > walk.disc.size:
             raise IsoStructureError(f"{path or '/'} extends beyond the image")
-        spans.append((offset, take))
+        if spans and spans[-1][0] + spans[-1][1] == offset:  # contiguous: one run
+            spans[-1] = (spans[-1][0], spans[-1][1] + take)
+        else:
+            spans.append((offset, take))
         left -= take
     if left:
         raise IsoStructureError(f"{path or '/'} has fewer recorded bytes than its length")
@@ -251,9 +255,8 @@ def _dstring(raw: bytes) -> str:
     raise IsoStructureError(f"file identifier with compression id {raw[0]}")
 
 
-def _identifiers(data: bytes) -> list[tuple[int, str, int, int]]:
+def _identifiers(data: bytes) -> Iterator[tuple[int, str, int, int]]:
     """(characteristics, name, ICB block, ICB partition) of each FID (4/14.4)."""
-    out: list[tuple[int, str, int, int]] = []
     pos = 0
     while pos + 38 <= len(data):
         if _tag_id(data[pos:], None) != _TAG_FID:
@@ -265,9 +268,8 @@ def _identifiers(data: bytes) -> list[tuple[int, str, int, int]]:
         if name_at + l_fi > len(data):
             raise IsoStructureError("file identifier runs past its directory")
         if not chars & 0x0C:  # neither deleted nor the parent entry
-            out.append((chars, _dstring(data[name_at : name_at + l_fi]), lbn, part))
+            yield chars, _dstring(data[name_at : name_at + l_fi]), lbn, part
         pos += (38 + l_iu + l_fi + 3) & ~3
-    return out
 
 
 def _walk_dir(walk: _Walk, spans: list[tuple[int, int]], prefix: str, depth: int) -> None:

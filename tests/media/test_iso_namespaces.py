@@ -505,3 +505,17 @@ def test_multi_session_drive_is_reported() -> None:
     assert drive_last_session(3, drive(11_402, 1)) == 11_402  # type: ignore[arg-type]
     assert drive_last_session(3, drive(0, 0)) == 0  # type: ignore[arg-type]
     assert drive_last_session(3, no_cd) == 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [("xorriso", ("-J", "-R", "-hfsplus")), ("genisoimage", ("-J", "-R", "-hfs"))],
+    ids=["xorriso-hfsplus", "genisoimage-hfs"],
+)
+def test_hybrid_with_another_file_system(
+    sample_medium: Path, tmp_path: Path, trust: TrustContext, tool: str, args: tuple[str, ...]
+) -> None:
+    """macOS mounts the HFS side of a hybrid, a USB stick its partition table: FAILED."""
+    r = check(master(tool, sample_medium, tmp_path / "hybrid.iso", *args), trust)
+    assert r.verdict is Verdict.FAILED
+    assert any("system area" in f.message for f in r.findings if f.code.value == AMBIGUOUS)

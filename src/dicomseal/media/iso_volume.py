@@ -283,10 +283,14 @@ def _rock_ridge(img: _Image, rec: _Record, skip: int, budget: list[int]) -> _Sus
     """The Rock Ridge name of ``rec`` and the entries a faithful view cannot follow."""
     out = _Susp()
     parts: list[bytes] = []
+    more = True
     for sig, entry in _susp_entries(img, rec.system_use, skip, budget):
         if sig == b"NM" and len(entry) >= 5:
             if entry[4] & 0x06:
                 out.problems.append("Rock Ridge NM names '.' or '..'")
+            if not more:  # readers differ: some stop at the last NM, others append
+                out.problems.append("Rock Ridge NM after a final NM")
+            more = bool(entry[4] & 0x01)
             parts.append(entry[5:])
         elif sig in (b"SL", b"CL", b"PL", b"RE"):
             out.problems.append(f"Rock Ridge {sig.decode()} entry (link or relocation)")
@@ -478,6 +482,27 @@ def _descriptors(img: _Image) -> tuple[list[tuple[int, bytes]], list[str]]:
     return out, [f"no volume descriptor set terminator within {MAX_DESCRIPTORS} sectors"]
 
 
+def _system_area(img: _Image) -> list[str]:
+    """Other file systems announced in the system area, sectors 0-15 (ECMA-119 §6.2.1).
+
+    A hybrid image carries a partition table or an HFS volume there: a USB stick or macOS
+    then mounts that file system, not any ISO 9660 tree.
+    """
+    area = img.read(0, 16 * SECTOR)
+    found = []
+    if area[510:512] == b"\x55\xaa":
+        found.append("an MBR partition table or boot sector")
+    if area[512:520] == b"EFI PART":
+        found.append("a GPT partition table")
+    if area[0:2] == b"ER" or area[512:514] == b"PM":
+        found.append("an Apple partition map")
+    if area[1024:1026] in (b"BD", b"H+", b"HX"):
+        found.append("an HFS volume")
+    return [
+        f"the system area holds {what}: other readers mount another file system" for what in found
+    ]
+
+
 def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
     """Read every ISO 9660 directory tree of the image in ``fh`` (``size`` bytes).
 
@@ -488,6 +513,7 @@ def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
     """
     img = _Image(fh, size)
     descs, problems = _descriptors(img)
+    problems.extend(_system_area(img))
     session = last_session(fh)
     if session:
         problems.append(

@@ -519,3 +519,27 @@ def test_hybrid_with_another_file_system(
     r = check(master(tool, sample_medium, tmp_path / "hybrid.iso", *args), trust)
     assert r.verdict is Verdict.FAILED
     assert any("system area" in f.message for f in r.findings if f.code.value == AMBIGUOUS)
+
+
+def test_udf_anchors_disagree(bridge_image: Path, tmp_path: Path, trust: TrustContext) -> None:
+    img = edit(bridge_image)
+    last = len(img) // SECTOR - 1
+    assert udf_tag(img, last) == 2  # genisoimage writes an anchor in the last sector too
+    main = u32(img, last * SECTOR + 20)
+    struct.pack_into("<I", img, last * SECTOR + 20, main + 1)  # readers using it go elsewhere
+    retag(img, last * SECTOR)
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    assert any("anchor" in f.message for f in r.findings if f.code.value == AMBIGUOUS)
+
+
+def test_file_version_other_than_one(
+    joliet_image: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    img = edit(joliet_image)
+    rec = record(img, descriptor(img, 1), "README.TXT")
+    assert img[rec + 33 : rec + 45] == b"README.TXT;1"
+    img[rec + 44] = ord("2")  # Linux shows README.TXT;2, Windows README.TXT
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    assert AMBIGUOUS in codes(r)

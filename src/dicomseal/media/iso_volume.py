@@ -331,6 +331,9 @@ class _Walk:
 
 def _record_name(walk: _Walk, rec: _Record, where: str) -> str:
     name = _iso_name(rec.name, walk.joliet)
+    raw = rec.name.decode("utf-16-be", "replace") if walk.joliet else rec.name.decode("latin-1")
+    if ";" in raw and not raw.endswith(";1"):  # readers strip ';1' only, or any ';N'
+        walk.problems.append(f"file version other than ;1 in {where}{raw}")
     if walk.rock_ridge:
         rr = _rock_ridge(walk.img, rec, walk.susp_skip, walk.continuations)
         walk.problems.extend(f"{p} at {where}{name}" for p in rr.problems)

@@ -102,7 +102,7 @@ def has_udf(fh: BinaryIO, size: int) -> bool:
     if _recognition(disc):
         return True
     last = size // SECTOR - 1
-    for sector in (_ANCHOR, last - 256, last):
+    for sector in (_ANCHOR, 512, last - 256, last):
         if _ANCHOR <= sector <= last and _tag_id(disc.read(sector * SECTOR, SECTOR), sector) == 2:
             return True
     return False
@@ -122,11 +122,11 @@ def _sequences(disc: _Disc) -> tuple[tuple[int, int], tuple[int, int]]:
     _id, avdp = disc.tagged(_ANCHOR, _TAG_AVDP)
     length, location, r_length, r_location = struct.unpack_from("<IIII", avdp, 16)
     last = disc.size // SECTOR - 1
-    for other in (last - 256, last):
-        if other <= _ANCHOR:
+    for other in (512, last - 256, last):
+        if not _ANCHOR < other <= last:
             continue
         data = disc.read(other * SECTOR, SECTOR)
-        if _tag_id(data, other) == _TAG_AVDP and data[16:24] != avdp[16:24]:
+        if _tag_id(data, other) == _TAG_AVDP and data[16:32] != avdp[16:32]:
             raise IsoStructureError(f"anchor at sector {other} names another descriptor sequence")
     return (location, length), (r_location, r_length)
 

@@ -543,3 +543,31 @@ def test_file_version_other_than_one(
     r = check(save(img, tmp_path / "f.iso"), trust)
     assert r.verdict is Verdict.FAILED
     assert AMBIGUOUS in codes(r)
+
+
+def test_byte_orders_disagree(joliet_image: Path, tmp_path: Path, trust: TrustContext) -> None:
+    img = edit(joliet_image)
+    rec = record(img, descriptor(img, 2), TARGET, joliet=True)
+    struct.pack_into(">I", img, rec + 6, u32(img, rec + 2) + 7)  # big-endian readers go elsewhere
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    assert any("byte orders" in f.message for f in r.findings if f.code.value == AMBIGUOUS)
+
+
+def test_many_problems_are_bounded(joliet_image: Path, tmp_path: Path, trust: TrustContext) -> None:
+    img = edit(joliet_image)
+    root = descriptor(img, 1) * SECTOR + 156
+    todo, hidden = [(u32(img, root + 2), u32(img, root + 10))], 0
+    while todo:  # hide every entry of the primary tree
+        extent, length = todo.pop()
+        for rec in list(records(img, extent, length))[2:]:
+            img[rec + 25] |= 0x01
+            hidden += 1
+            if img[rec + 25] & 0x02:
+                todo.append((u32(img, rec + 2), u32(img, rec + 10)))
+    assert hidden > 20
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    mine = [f.message for f in r.findings if f.message.startswith("ISO 9660 tree: ")]
+    assert len(mine) == 21
+    assert mine[-1] == f"ISO 9660 tree: and {hidden - 20} more problems"

@@ -58,6 +58,8 @@ MAX_CONTINUATIONS = 8
 MAX_TREE_CONTINUATIONS = 4096
 #: Largest path table read (bytes).
 MAX_PATH_TABLE = 4 * 1024 * 1024
+#: Problems reported at most per tree.
+MAX_PROBLEMS = 20
 #: Directory trees read at most (each descriptor of type 1 or 2 has one).
 MAX_TREES = 8
 
@@ -206,6 +208,9 @@ def _parse_record(buf: bytes, pos: int) -> tuple[_Record, int]:
     len_fi = buf[pos + 32]
     if 33 + len_fi > n:
         raise IsoStructureError("file identifier longer than its directory record")
+    for at in (2, 10):  # both-endian extent and length (§7.3.3): readers use either half
+        if buf[pos + at : pos + at + 4] != buf[pos + at + 4 : pos + at + 8][::-1]:
+            raise IsoStructureError("directory record whose two byte orders disagree")
     su_start = 33 + len_fi + (0 if len_fi % 2 else 1)
     rec = _Record(
         name=buf[pos + 33 : pos + 33 + len_fi],
@@ -448,7 +453,14 @@ def _read_tree(img: _Image, name: str, desc: bytes, joliet: bool, rr: bool) -> I
             _check_path_tables(walk, desc)
     except IsoStructureError as exc:
         walk.problems.append(exc.message)
-    return IsoTree(name, tuple(sorted(walk.files, key=lambda f: f.path)), tuple(walk.problems))
+    return IsoTree(name, tuple(sorted(walk.files, key=lambda f: f.path)), _few(walk.problems))
+
+
+def _few(problems: list[str]) -> tuple[str, ...]:
+    """At most :data:`MAX_PROBLEMS` problems, the rest counted (bounded reports)."""
+    if len(problems) <= MAX_PROBLEMS:
+        return tuple(problems)
+    return (*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS} more problems")
 
 
 def _rr_anywhere(tree: IsoTree, plain: IsoTree) -> bool:

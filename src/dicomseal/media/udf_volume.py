@@ -24,6 +24,7 @@ from typing import BinaryIO
 from dicomseal.media.iso_volume import (
     MAX_DEPTH,
     MAX_NODES,
+    MAX_PROBLEMS,
     SECTOR,
     IsoFile,
     IsoStructureError,
@@ -327,4 +328,7 @@ def read_udf_tree(fh: BinaryIO, size: int) -> IsoTree:
     except (struct.error, IndexError) as exc:
         return IsoTree("UDF", (), (f"truncated UDF structure: {exc}",))
     files = tuple(sorted(walk.files, key=lambda f: f.path))
-    return IsoTree("UDF", files, tuple(walk.problems))
+    problems = walk.problems
+    if len(problems) > MAX_PROBLEMS:
+        problems = [*problems[:MAX_PROBLEMS], f"and {len(problems) - MAX_PROBLEMS} more problems"]
+    return IsoTree("UDF", files, tuple(problems))

@@ -571,3 +571,14 @@ def test_many_problems_are_bounded(joliet_image: Path, tmp_path: Path, trust: Tr
     mine = [f.message for f in r.findings if f.message.startswith("ISO 9660 tree: ")]
     assert len(mine) == 21
     assert mine[-1] == f"ISO 9660 tree: and {hidden - 20} more problems"
+
+
+def test_image_an_independent_reader_refuses(
+    joliet_image: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    """Our reader ignores the PVD's unused flags byte; pycdlib refuses it: not PASSED."""
+    img = edit(joliet_image)
+    img[descriptor(img, 1) * SECTOR + 7] = 1  # "unused field" of the PVD (ECMA-119 §8.4.2)
+    r = check(save(img, tmp_path / "f.iso"), trust)
+    assert r.verdict is Verdict.FAILED
+    assert any("pycdlib" in f.message for f in r.findings if f.code.value == AMBIGUOUS)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 from typing import BinaryIO
 
+from dicomseal.errors import MediaError
 from dicomseal.media.findings import FindingCode, MediaFinding
-from dicomseal.media.iso_volume import IsoTree
+from dicomseal.media.iso_volume import MAX_NODES, SECTOR, IsoFile, IsoTree
 from dicomseal.media.manifest import MANIFEST_PATH
 from dicomseal.media.source import IsoSource, MediaEntry, MediaSource
 
@@ -183,4 +184,53 @@ def iso_namespace_findings(source: MediaSource) -> list[MediaFinding]:
         findings.extend(_ambiguous(iso.location, f"{tree.name} tree: {p}") for p in tree.problems)
         if tree is not reference:
             findings.extend(_compare(reference, tree, iso.location))
+    if not findings:  # well-formed and bounded by our own reading: ask a second reader
+        findings.extend(_second_reader(iso, reference))
     return findings
+
+
+_PYCDLIB_VIEWS = (
+    ("iso_path", "has_pvd", "ISO 9660"),
+    ("joliet_path", "has_joliet", "Joliet"),
+    ("rr_path", "has_rock_ridge", "Rock Ridge"),
+)
+
+
+def _second_reader(iso: IsoSource, reference: IsoTree) -> list[MediaFinding]:
+    """pycdlib, an independent reader, must accept the image and agree with every view.
+
+    Only consulted once the image passed our own bounded reading (pycdlib holds whole
+    directories in memory). Its UDF view is not compared: pycdlib gives UDF extents relative
+    to the partition.
+    """
+    loc = iso.location
+    try:
+        lib = iso.pycdlib
+    except MediaError as exc:
+        return [_ambiguous(loc, f"pycdlib, an independent ISO reader, refuses it: {exc.message}")]
+    out: list[MediaFinding] = []
+    for key, probe, name in _PYCDLIB_VIEWS:
+        try:
+            if probe != "has_pvd" and not getattr(lib, probe)():
+                continue
+            tree = _pycdlib_tree(lib, key, f"{name} (pycdlib)")
+        except Exception as exc:  # pycdlib raises many kinds on hostile images
+            out.append(_ambiguous(loc, f"pycdlib cannot read its {name} view: {exc}"))
+            continue
+        out.extend(_compare(reference, tree, loc))
+    return out
+
+
+def _pycdlib_tree(lib: object, key: str, name: str) -> IsoTree:
+    """One pycdlib view as an :class:`IsoTree` (names without ``;1`` and trailing dot)."""
+    files = []
+    for dirpath, _dirs, names in lib.walk(**{key: "/"}):  # type: ignore[attr-defined]
+        for raw in names:
+            rec = lib.get_record(**{key: f"{dirpath.rstrip('/')}/{raw}"})  # type: ignore[attr-defined]
+            clean = raw if key == "rr_path" else raw.split(";")[0].rstrip(".")
+            size = int(rec.get_data_length())
+            spans = ((int(rec.extent_location()) * SECTOR, size),) if size else ()
+            files.append(IsoFile(f"{dirpath.strip('/')}/{clean}".lstrip("/"), spans, size))
+            if len(files) > MAX_NODES:
+                raise MediaError(f"more than {MAX_NODES} entries", path=name)
+    return IsoTree(name, tuple(files))

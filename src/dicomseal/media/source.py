@@ -8,8 +8,9 @@ zip member whose compression ratio looks like a bomb) are kept on the
 findings while still reporting the rest of the medium.
 
 Paths on a medium are always POSIX-style, relative, as the medium names them (ISO 9660:
-Rock Ridge or Joliet names when present, otherwise the Level 1 name without its ``;1``
-version suffix; PS3.12 Annex F).
+Rock Ridge names when present, otherwise the Level 1 name without its ``;1`` version
+suffix; PS3.12 Annex F; every other tree of the image must agree, see
+:mod:`dicomseal.media.namespaces`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
+from dicomseal.media.iso_volume import IsoTree, IsoVolume, image_size, read_iso_volume
+from dicomseal.media.udf_volume import has_udf, read_udf_tree
 
 __all__ = [
     "MAX_ZIP_RATIO",
@@ -252,82 +255,125 @@ class FolderSource(_SourceBase):
         return os.fdopen(fd, "rb")
 
 
+class _SpanReader(io.RawIOBase):
+    """Reads one file of an image: the ``(offset, length)`` spans its tree names, in order."""
+
+    def __init__(self, image: Path, spans: tuple[tuple[int, int], ...]) -> None:
+        self._fh = image.open("rb")
+        self._spans = list(spans)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while self._spans and self._pos >= self._spans[0][1]:
+            self._spans.pop(0)
+            self._pos = 0
+        if not self._spans:
+            return 0
+        offset, length = self._spans[0]
+        self._fh.seek(offset + self._pos)
+        data = self._fh.read(min(len(buffer), length - self._pos))
+        if not data:
+            raise MediaError("ISO image ends inside a file", path=str(self._fh.name))
+        self._pos += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 class IsoSource(_SourceBase):
-    """An ISO 9660 image read with pycdlib, without mounting (ECMA-119, PS3.12 Annex F)."""
+    """An ISO 9660 image, read without mounting (ECMA-119, PS3.12 Annex F).
+
+    Every directory tree is read by :mod:`dicomseal.media.iso_volume` from the volume
+    descriptors themselves. The files listed and read are those of the primary tree, named
+    by Rock Ridge when it names them (what Linux shows) and otherwise by their ISO 9660 names
+    without ``;1``; :func:`~dicomseal.media.namespaces.iso_namespace_findings` then requires
+    every other tree (Joliet, UDF, ...) to name the same bytes the same way.
+    """
 
     kind = "iso"
 
     def __init__(self, image: str | os.PathLike[str]) -> None:
         self._image = Path(image)
-        self._iso = pycdlib.PyCdlib()
         try:
-            self._iso.open(str(self._image))
-        except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
-            raise MediaError(f"not a readable ISO 9660 image: {exc}", path=str(image)) from exc
-        self._facade_kind = (
-            "rr"
-            if self._iso.has_rock_ridge()
-            else ("joliet" if self._iso.has_joliet() else "iso9660")
-        )
-        self._map: dict[str, tuple[str, int]] | None = None
+            with self._image.open("rb") as fh:
+                self._volume = read_iso_volume(fh, image_size(fh))
+        except OSError as exc:
+            raise MediaError(f"cannot read ISO image: {exc.strerror}", path=str(image)) from exc
+        tree = self._volume.tree("Rock Ridge") or self._volume.tree("ISO 9660")
+        if tree is None:
+            raise MediaError(
+                "not a readable ISO 9660 image: " + "; ".join(self._volume.problems),
+                path=str(image),
+            )
+        self._tree = tree
+        self._map = {f.path: f for f in tree.files}
+        self._udf: IsoTree | bool | None = False
+        self._iso: pycdlib.PyCdlib | None = None
 
     @property
     def location(self) -> str:
         return str(self._image)
 
     @property
+    def volume(self) -> IsoVolume:
+        """Every ISO 9660 tree of the image, as read from its volume descriptors."""
+        return self._volume
+
+    @property
+    def listed_tree(self) -> IsoTree:
+        """The tree whose files :meth:`entries` lists and :meth:`open` reads."""
+        return self._tree
+
+    def udf_tree(self) -> IsoTree | None:
+        """The UDF tree of a bridge disc, or None when no reader would find UDF."""
+        if self._udf is False:
+            try:
+                with self._image.open("rb") as fh:
+                    size = image_size(fh)
+                    self._udf = read_udf_tree(fh, size) if has_udf(fh, size) else None
+            except OSError as exc:
+                self._udf = IsoTree("UDF", (), (f"cannot read: {exc.strerror}",))
+        return self._udf  # type: ignore[return-value]
+
+    @property
     def pycdlib(self) -> pycdlib.PyCdlib:
-        """The open pycdlib object, for reading volume descriptors (forensics)."""
+        """The image opened with pycdlib, for reading volume descriptors (forensics)."""
+        if self._iso is None:
+            iso = pycdlib.PyCdlib()
+            try:
+                iso.open(str(self._image))
+            except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
+                msg = f"pycdlib cannot read this image: {exc}"
+                raise MediaError(msg, path=self.location) from exc
+            self._iso = iso
         return self._iso
 
-    def _key(self) -> str:
-        return {"rr": "rr_path", "joliet": "joliet_path", "iso9660": "iso_path"}[self._facade_kind]
-
-    @staticmethod
-    def _clean(name: str) -> str:
-        if ";" in name:
-            name = name.split(";", 1)[0]
-        return name[:-1] if name.endswith(".") else name
-
-    def _build(self) -> dict[str, tuple[str, int]]:
-        mapping: dict[str, tuple[str, int]] = {}
-        key = self._key()
-        try:
-            for dirpath, _dirs, files in self._iso.walk(**{key: "/"}):
-                for name in files:
-                    iso_path = dirpath.rstrip("/") + "/" + name
-                    rec = self._iso.get_record(**{key: iso_path})
-                    rel = "/".join(self._clean(p) for p in iso_path.strip("/").split("/"))
-                    mapping[rel] = (iso_path, int(rec.get_data_length()))
-        except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
-            raise MediaError(f"broken ISO 9660 directory: {exc}", path=self.location) from exc
-        return dict(sorted(mapping.items()))
-
     def entries(self) -> list[MediaEntry]:
-        if self._map is None:
-            self._map = self._build()
-        return [MediaEntry(p, size) for p, (_iso, size) in self._map.items()]
+        return [MediaEntry(p, f.size) for p, f in sorted(self._map.items())]
 
     def open(self, path: str) -> BinaryIO:
-        if self._map is None:
-            self._map = self._build()
         norm, anomalies = check_member_path(path)
         if anomalies:
             raise UnsafePathError("path leaves the medium", path=path)
         if norm not in self._map:
             raise MediaError("no such file on the medium", path=path)
-        iso_path, _size = self._map[norm]
         try:
-            ctx = self._iso.open_file_from_iso(**{self._key(): iso_path})
-        except (PyCdlibException, OSError) as exc:
-            raise MediaError(f"cannot read from ISO: {exc}", path=path) from exc
-        return ctx  # type: ignore[return-value]
+            return io.BufferedReader(_SpanReader(self._image, self._map[norm].extents))
+        except OSError as exc:
+            raise MediaError(f"cannot read from ISO: {exc.strerror}", path=path) from exc
 
     def close(self) -> None:
-        try:
-            self._iso.close()
-        except PyCdlibException:
-            pass
+        if self._iso is not None:
+            try:
+                self._iso.close()
+            except PyCdlibException:
+                pass
 
 
 class _BoundedReader(io.RawIOBase):

@@ -38,6 +38,7 @@ class FindingCode(enum.Enum):
     DICOMDIR_UID_MISMATCH = "dicomdir-uid-mismatch"
     DICOMDIR_UNREFERENCED_INSTANCE = "dicomdir-unreferenced-instance"
     ISO_FACADES_DIFFER = "iso-namespaces-differ"
+    AMBIGUOUS_ARCHIVE = "ambiguous-archive"
 
     @property
     def floor(self) -> Verdict:

@@ -19,6 +19,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
+from dicomseal.media.zip_archive import AmbiguousArchiveError, ArchiveLayout, read_layout
 
 __all__ = [
     "MAX_ZIP_RATIO",
@@ -72,6 +74,7 @@ class EntryAnomaly(enum.Enum):
     ABSOLUTE_PATH = "absolute-path"
     ZIP_BOMB = "zip-bomb"
     SPECIAL_FILE = "special-file"
+    AMBIGUOUS_ARCHIVE = "ambiguous-archive"
 
 
 @dataclass(frozen=True)
@@ -331,7 +334,11 @@ class IsoSource(_SourceBase):
 
 
 class _BoundedReader(io.RawIOBase):
-    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard)."""
+    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard).
+
+    A CRC-32 mismatch or damaged deflate data met while reading is a read error
+    (:class:`MediaError`), not proof of alteration.
+    """
 
     def __init__(self, inner: BinaryIO, limit: int, name: str) -> None:
         self._inner = inner
@@ -343,7 +350,13 @@ class _BoundedReader(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         want = len(buffer)
-        data = self._inner.read(want)
+        try:
+            data = self._inner.read(want)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise MediaError(
+                f"zip member cannot be read ({exc}): read error, not proof of alteration",
+                path=self._name,
+            ) from exc
         if len(data) > self._left:
             raise MediaError("zip member inflates beyond its declared size", path=self._name)
         self._left -= len(data)
@@ -355,30 +368,71 @@ class _BoundedReader(io.RawIOBase):
         super().close()
 
 
+def _same_reading(infos: list[zipfile.ZipInfo], layout: ArchiveLayout) -> bool:
+    """Whether :mod:`zipfile` reads the members :func:`read_layout` validated."""
+    ours = sorted(
+        (m.name, m.header_offset, m.compress_size, m.file_size, m.crc, m.method)
+        for m in layout.members
+    )
+    theirs = sorted(
+        (i.orig_filename, i.header_offset, i.compress_size, i.file_size, i.CRC, i.compress_type)
+        for i in infos
+    )
+    return ours == theirs
+
+
 class ZipSource(_SourceBase):
-    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted."""
+    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted.
+
+    The raw archive is checked first (:func:`~dicomseal.media.zip_archive.read_layout`):
+    an archive that two unzip tools could extract differently is listed with every entry
+    marked :attr:`EntryAnomaly.AMBIGUOUS_ARCHIVE` (never opened) and the reason in
+    :attr:`ambiguity`; an archive that cannot be read raises :class:`MediaError`.
+    Validated members are then read with :mod:`zipfile`, which must see the same members.
+    """
 
     kind = "zip"
 
     def __init__(self, archive: str | os.PathLike[str]) -> None:
         self._archive = Path(archive)
+        self._ambiguity = ""
+        self._damage: dict[str, str] = {}
+        layout: ArchiveLayout | None = None
+        try:
+            layout = read_layout(self._archive)
+        except AmbiguousArchiveError as exc:
+            self._ambiguity = exc.message
+        self._zip: zipfile.ZipFile | None = None
         try:
             self._zip = zipfile.ZipFile(self._archive)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise MediaError(f"not a readable zip archive: {exc}", path=str(archive)) from exc
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            if not self._ambiguity:
+                raise MediaError(f"not a readable zip archive: {exc}", path=str(archive)) from exc
+        if layout is not None and self._zip is not None:
+            if _same_reading(self._zip.infolist(), layout):
+                self._damage = {m.name: m.damage for m in layout.members if m.damage}
+            else:
+                self._ambiguity = "ambiguous archive: Python's zipfile reads other members"
         self._infos: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] | None = None
 
     @property
     def location(self) -> str:
         return str(self._archive)
 
+    @property
+    def ambiguity(self) -> str:
+        """Why two unzip tools could extract this archive differently; empty if they cannot."""
+        return self._ambiguity
+
     def _build(self) -> dict[str, tuple[zipfile.ZipInfo, MediaEntry]]:
         out: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] = {}
-        for info in self._zip.infolist():
+        for info in self._zip.infolist() if self._zip is not None else []:
             if info.is_dir():
                 continue
             norm, anomalies_t = check_member_path(info.filename)
             anomalies = list(anomalies_t)
+            if self._ambiguity:
+                anomalies.append(EntryAnomaly.AMBIGUOUS_ARCHIVE)
             kind = EntryKind.FILE
             target = None
             mode = info.external_attr >> 16
@@ -406,12 +460,18 @@ class ZipSource(_SourceBase):
         norm, anomalies = check_member_path(path)
         if anomalies:
             raise UnsafePathError("path leaves the medium", path=path)
-        if norm not in self._infos:
+        if norm not in self._infos or self._zip is None:
             raise MediaError("no such file on the medium", path=path)
         info, entry = self._infos[norm]
         if not entry.readable:
             raise UnsafePathError(
                 "refused: " + ", ".join(a.value for a in entry.anomalies), path=path
+            )
+        damage = self._damage.get(info.orig_filename)
+        if damage:
+            raise MediaError(
+                f"zip member cannot be read ({damage}): read error, not proof of alteration",
+                path=path,
             )
         try:
             inner = self._zip.open(info)
@@ -420,7 +480,8 @@ class ZipSource(_SourceBase):
         return io.BufferedReader(_BoundedReader(inner, info.file_size, path))  # type: ignore[arg-type]
 
     def close(self) -> None:
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
 
 
 def open_media(location: str | os.PathLike[str]) -> MediaSource:

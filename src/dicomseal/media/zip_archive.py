@@ -1,0 +1,599 @@
+"""A strict reading of a zip archive's structure: one archive, one set of files.
+
+Unzip tools find an archive's files in different ways. Python's :mod:`zipfile`, Info-ZIP
+``unzip`` and 7-Zip start from the end-of-central-directory record (the first or the last
+one they find, or the Zip64 record), Windows Explorer and macOS Archive Utility follow the
+central directory, streaming readers (``bsdtar``, Java's ``ZipInputStream``) walk the local
+file headers from the first byte. A crafted archive shows each of them different files.
+:func:`read_layout` accepts an archive only when every one of these readings leads to the
+same members with the same bytes (PKWARE APPNOTE.TXT 6.3.10, cited by section):
+
+* exactly one end-of-central-directory record (§4.3.16), ending exactly at the end of the
+  file, with no second signature anywhere in the last 64 KiB + 22 bytes (a comment holding
+  one counts); a Zip64 record and locator (§4.3.14, §4.3.15), when present, right before
+  it and agreeing with every classic field that is not a 0xFFFF/0xFFFFFFFF placeholder;
+* one central directory (§4.3.12) whose size and entry count agree, directly before the
+  (Zip64) end record, every entry on disk 0, neither encrypted (§4.4.4 bits 0, 6, 13) nor
+  compressed other than stored or deflated (§4.4.5), with well-formed extra fields
+  (§4.5.1) of kinds that cannot change what is extracted (a Unicode Path field, §4.6.9,
+  must repeat the name);
+* local file headers (§4.3.7) agreeing with their central entry in name, flags, method,
+  CRC and sizes (zeros allowed only with a data descriptor, §4.3.9, which must agree);
+* local entries tiling the file from byte 0 to the central directory with no gap and no
+  overlap (no prepended stub, hidden local entry or shared data), every deflate stream
+  ending exactly at its compressed size (§4.4.8, RFC 1951) and inflating to its size;
+* member names that extract to the same distinct files everywhere: ASCII unless flagged
+  UTF-8 (§4.4.4 bit 11, Appendix D), no control characters, backslash, colon or other
+  character Windows refuses, no trailing dot or space, no Windows device name, and no two
+  names equal after Unicode NFC, case folding and removal of ``.`` and empty components;
+* not at the same time an ISO 9660 image (``CD001`` at byte 32769) or a DICOM file
+  (``DICM`` at byte 128).
+
+An archive that breaks any rule raises :class:`AmbiguousArchiveError` (a verification
+failure). An archive that cannot be read - shorter than an end record, no end record at
+all (the usual result of an interrupted copy), a read error - raises a plain
+:class:`~dicomseal.errors.MediaError`: a read error, not proof of alteration. A member
+whose deflate data is damaged or whose CRC-32 does not match is kept with a ``damage``
+note, so the rest of the archive is still verified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import unicodedata
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO, Final
+
+from dicomseal.errors import MediaError
+
+__all__ = [
+    "MAX_CENTRAL_DIRECTORY",
+    "AmbiguousArchiveError",
+    "ArchiveLayout",
+    "ZipMember",
+    "name_key",
+    "read_layout",
+]
+
+_EOCD: Final = b"PK\x05\x06"
+_EOCD64: Final = b"PK\x06\x06"
+_LOCATOR64: Final = b"PK\x06\x07"
+_CENTRAL: Final = b"PK\x01\x02"
+_LOCAL: Final = b"PK\x03\x04"
+_DESCRIPTOR: Final = b"PK\x07\x08"
+_EOCD_SIZE: Final = 22
+_EOCD64_SIZE: Final = 56
+_LOCATOR64_SIZE: Final = 20
+_CENTRAL_SIZE: Final = 46
+_LOCAL_SIZE: Final = 30
+_MAX_COMMENT: Final = 0xFFFF
+_U16: Final = 0xFFFF
+_U32: Final = 0xFFFFFFFF
+#: The central directory is read whole; larger ones are refused (about 2 million entries).
+MAX_CENTRAL_DIRECTORY: Final = 256 * 1024**2
+#: §4.4.4: bit 1-2 deflate options, bit 3 data descriptor, bit 11 UTF-8 names.
+_ALLOWED_FLAGS: Final = 0x0002 | 0x0004 | 0x0008 | 0x0800
+_FLAG_DESCRIPTOR: Final = 0x0008
+_FLAG_UTF8: Final = 0x0800
+_STORED: Final = 0
+_DEFLATED: Final = 8
+#: §4.5.2 / §4.6: extra fields that only carry metadata (times, owners, alignment, comment).
+_ZIP64_EXTRA: Final = 0x0001
+_UNICODE_PATH: Final = 0x7075
+_METADATA_EXTRAS: Final = frozenset({0x000A, 0x5455, 0x5855, 0x7875, 0x6375, 0xCAFE, 0xD935})
+_WINDOWS_FORBIDDEN: Final = frozenset('\\:*?"<>|')
+_DEVICE_NAMES: Final = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
+)
+_CHUNK: Final = 1 << 20
+
+
+class AmbiguousArchiveError(MediaError):
+    """Two unzip tools could extract this archive differently (a verification failure)."""
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """One member as the central directory and its local header agree to describe it.
+
+    Attributes
+    ----------
+    name
+        The stored name, decoded (UTF-8 when flagged, else ASCII).
+    header_offset, data_offset, end
+        Local header, first data byte, first byte after data and data descriptor.
+    damage
+        Why the member cannot be read (damaged deflate data, CRC-32 mismatch); empty
+        when it reads back as declared.
+    """
+
+    name: str
+    header_offset: int
+    data_offset: int
+    end: int
+    method: int
+    flags: int
+    crc: int
+    compress_size: int
+    file_size: int
+    external_attr: int
+    damage: str = ""
+
+    @property
+    def is_dir(self) -> bool:
+        """A directory entry (name ending in ``/``, §4.3.8)."""
+        return self.name.endswith("/")
+
+
+@dataclass(frozen=True)
+class ArchiveLayout:
+    """The members of an archive every reader agrees on, in local-header order."""
+
+    members: tuple[ZipMember, ...]
+    central_offset: int
+    size: int
+
+
+@dataclass(frozen=True)
+class _Central:
+    """One central directory entry (§4.3.12) with its Zip64 values resolved (§4.5.3)."""
+
+    raw_name: bytes
+    name: str
+    flags: int
+    method: int
+    crc: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+    external_attr: int
+
+
+def _ambiguous(message: str, path: str) -> AmbiguousArchiveError:
+    return AmbiguousArchiveError(f"ambiguous archive: {message}", path=path)
+
+
+def _read_at(fh: BinaryIO, offset: int, size: int, path: str) -> bytes:
+    """Exactly ``size`` bytes at ``offset``, or a read error."""
+    try:
+        fh.seek(offset)
+        data = fh.read(size)
+    except OSError as exc:
+        raise MediaError(
+            f"read error in the zip archive ({exc.strerror}): not proof of alteration", path=path
+        ) from exc
+    if len(data) != size:
+        raise MediaError(
+            "the zip archive ends early (truncated): read error, not proof of alteration",
+            path=path,
+        )
+    return data
+
+
+def _parse_extras(extra: bytes, path: str, name: str) -> dict[int, bytes]:
+    """The extra fields of one header (§4.5.1): well-formed, each kind once, all known."""
+    fields: dict[int, bytes] = {}
+    pos = 0
+    while pos < len(extra):
+        if pos + 4 > len(extra):
+            raise _ambiguous(f"malformed extra field of {name!r}", path)
+        kind, size = struct.unpack_from("<HH", extra, pos)
+        if pos + 4 + size > len(extra):
+            raise _ambiguous(f"extra field of {name!r} runs past its header", path)
+        if kind in fields:
+            raise _ambiguous(f"extra field 0x{kind:04x} twice in {name!r}", path)
+        if kind not in _METADATA_EXTRAS and kind not in (_ZIP64_EXTRA, _UNICODE_PATH):
+            raise _ambiguous(f"unknown extra field 0x{kind:04x} in {name!r}", path)
+        fields[kind] = extra[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+    return fields
+
+
+def _zip64_values(
+    classic: tuple[int, ...], fields: dict[int, bytes], path: str, name: str
+) -> list[int]:
+    """Replace 0xFFFFFFFF placeholders by the Zip64 extra field's values, in order (§4.5.3).
+
+    The field must hold exactly the placeholders' values: readers that read it
+    positionally and readers that read only what they need then agree.
+    """
+    wanted = [i for i, v in enumerate(classic) if v == _U32]
+    data = fields.get(_ZIP64_EXTRA)
+    if data is None:
+        if wanted:
+            raise _ambiguous(f"{name!r} has Zip64 placeholders but no Zip64 extra field", path)
+        return list(classic)
+    if len(data) != 8 * len(wanted):
+        raise _ambiguous(f"Zip64 extra field of {name!r} does not match its placeholders", path)
+    values = list(classic)
+    for n, i in enumerate(wanted):
+        values[i] = struct.unpack_from("<Q", data, 8 * n)[0]
+    return values
+
+
+def _decode_name(raw: bytes, flags: int, fields: dict[int, bytes], path: str) -> str:
+    """The one name every tool extracts (§4.4.4 bit 11, Appendix D, §4.6.9)."""
+    try:
+        name = raw.decode("utf-8") if flags & _FLAG_UTF8 else raw.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise _ambiguous(
+            f"member name {raw!r} is neither flagged UTF-8 nor ASCII: its characters "
+            "depend on the reader's code page",
+            path,
+        ) from exc
+    unicode_path = fields.get(_UNICODE_PATH)
+    if unicode_path is not None:
+        if (
+            len(unicode_path) < 5
+            or unicode_path[0] != 1
+            or struct.unpack_from("<I", unicode_path, 1)[0] != zlib.crc32(raw)
+            or unicode_path[5:] != name.encode("utf-8")
+        ):
+            raise _ambiguous(f"Unicode Path extra field of {name!r} names another file", path)
+    _check_name(name, path)
+    return name
+
+
+def _check_name(name: str, path: str) -> None:
+    """A name that every operating system extracts as itself (Windows naming rules)."""
+    if not name or any(ord(c) < 0x20 or c == "\x7f" for c in name):
+        raise _ambiguous(f"member name {name!r} is empty or holds control characters", path)
+    bad = _WINDOWS_FORBIDDEN.intersection(name)
+    if bad:
+        raise _ambiguous(
+            f"member name {name!r} holds {''.join(sorted(bad))!r}, which Windows "
+            "tools treat as a separator, drive or stream",
+            path,
+        )
+    for part in name.rstrip("/").split("/"):
+        if part.endswith((".", " ")) and part not in (".", ".."):
+            raise _ambiguous(f"member name {name!r}: Windows strips a trailing dot or space", path)
+        if part.split(".", 1)[0].lower() in _DEVICE_NAMES:
+            raise _ambiguous(f"member name {name!r} is a Windows device name", path)
+
+
+def name_key(name: str) -> str:
+    """The file a name extracts to on the most forgiving system (for collisions).
+
+    ``\\`` and ``/`` separate, empty and ``.`` components vanish, trailing dots and
+    spaces are stripped (Windows), then Unicode NFC and case folding (Windows, macOS).
+    """
+    parts = [p.rstrip(". ") or p for p in name.replace("\\", "/").split("/")]
+    kept = [p for p in parts if p not in ("", ".")]
+    return unicodedata.normalize("NFC", "/".join(kept)).casefold()
+
+
+def _central_entry(cd: bytes, pos: int, path: str) -> tuple[_Central, int]:
+    """Parse one central directory header at ``pos``; returns it and the next position."""
+    if pos + _CENTRAL_SIZE > len(cd) or cd[pos : pos + 4] != _CENTRAL:
+        raise _ambiguous("central directory entry count and size disagree", path)
+    (flags, method, crc, csize, usize, nlen, xlen, clen, disk, ext_attr, offset) = (
+        struct.unpack_from("<4x4xHH4xIIIHHHH2xII", cd, pos)
+    )
+    end = pos + _CENTRAL_SIZE + nlen + xlen + clen
+    if end > len(cd):
+        raise _ambiguous("central directory entry runs past the central directory", path)
+    raw = cd[pos + _CENTRAL_SIZE : pos + _CENTRAL_SIZE + nlen]
+    if flags & ~_ALLOWED_FLAGS:
+        raise _ambiguous(
+            f"member {raw!r} is encrypted or uses unsupported flags (0x{flags:04x})", path
+        )
+    if method not in (_STORED, _DEFLATED):
+        raise _ambiguous(f"member {raw!r} uses compression method {method}", path)
+    if disk != 0:
+        raise _ambiguous(f"member {raw!r} starts on another disk", path)
+    fields = _parse_extras(cd[pos + _CENTRAL_SIZE + nlen : end - clen], path, repr(raw))
+    usize, csize, offset = _zip64_values((usize, csize, offset), fields, path, repr(raw))
+    name = _decode_name(raw, flags, fields, path)
+    if method == _STORED and csize != usize:
+        raise _ambiguous(f"stored member {name!r} has two different sizes", path)
+    dir_attr = bool(ext_attr & 0x10) or (ext_attr >> 16) & 0o170000 == 0o040000
+    if (dir_attr and not name.endswith("/")) or (name.endswith("/") and usize):
+        raise _ambiguous(f"{name!r}: folder by name and by attributes disagree", path)
+    entry = _Central(raw, name, flags, method, crc, csize, usize, offset, ext_attr)
+    return entry, end
+
+
+@dataclass(frozen=True)
+class _EndRecord:
+    """Where the central directory is, by the end records (§4.3.14-§4.3.16)."""
+
+    entries: int
+    cd_size: int
+    cd_offset: int
+    dir_end: int
+
+
+def _end_record(fh: BinaryIO, size: int, path: str) -> _EndRecord:
+    """Find the one end-of-central-directory record and check its Zip64 companions."""
+    if size < _EOCD_SIZE:
+        raise MediaError(
+            "too short for a zip archive (truncated): read error, not proof of alteration",
+            path=path,
+        )
+    tail_start = max(0, size - _MAX_COMMENT - _EOCD_SIZE)
+    tail = _read_at(fh, tail_start, size - tail_start, path)
+    hits = [i for i in range(len(tail) - 3) if tail.startswith(_EOCD, i)]
+    if not hits:
+        raise MediaError(
+            "no end-of-central-directory record: the zip archive is truncated or damaged "
+            "(read error, not proof of alteration)",
+            path=path,
+        )
+    if len(hits) > 1:
+        raise _ambiguous(
+            f"{len(hits)} end-of-central-directory signatures in the last 64 KiB: readers "
+            "searching from either end find different directories",
+            path,
+        )
+    eocd = tail_start + hits[0]
+    if eocd + _EOCD_SIZE > size:
+        raise MediaError(
+            "end-of-central-directory record cut short (truncated): read error, "
+            "not proof of alteration",
+            path=path,
+        )
+    disk, cd_disk, on_disk, total, cd_size, cd_offset, clen = struct.unpack_from(
+        "<4xHHHHIIH", tail, hits[0]
+    )
+    if eocd + _EOCD_SIZE + clen != size:
+        raise _ambiguous("bytes after the archive comment, or a comment cut short", path)
+    classic = (disk, cd_disk, on_disk, total, cd_size, cd_offset)
+    locator = eocd - _LOCATOR64_SIZE
+    if locator >= 0 and _read_at(fh, locator, 4, path) == _LOCATOR64:
+        return _zip64_end(fh, locator, classic, path)
+    if _U16 in classic[:4] or _U32 in classic[4:]:
+        raise _ambiguous("Zip64 placeholders in the end record but no Zip64 locator", path)
+    if disk or cd_disk or on_disk != total:
+        raise _ambiguous("the archive claims to span several disks", path)
+    return _EndRecord(total, cd_size, cd_offset, eocd)
+
+
+def _zip64_end(fh: BinaryIO, locator: int, classic: tuple[int, ...], path: str) -> _EndRecord:
+    """The Zip64 locator and record (§4.3.14, §4.3.15), right before the classic record."""
+    z_disk, z_offset, disks = struct.unpack(
+        "<IQI", _read_at(fh, locator + 4, _LOCATOR64_SIZE - 4, path)
+    )
+    record = locator - _EOCD64_SIZE
+    if z_disk != 0 or disks != 1 or z_offset != record or record < 0:
+        raise _ambiguous("the Zip64 locator points elsewhere than the Zip64 record before it", path)
+    data = _read_at(fh, record, _EOCD64_SIZE, path)
+    sig, rec_size, _made, _need, disk, cd_disk, on_disk, total, cd_size, cd_offset = struct.unpack(
+        "<4sQHHIIQQQQ", data
+    )
+    if sig != _EOCD64 or rec_size != _EOCD64_SIZE - 12:
+        raise _ambiguous("Zip64 end record missing, or with extensible data", path)
+    wide = (disk, cd_disk, on_disk, total, cd_size, cd_offset)
+    for i, (old, new) in enumerate(zip(classic, wide, strict=True)):
+        placeholder = _U16 if i < 4 else _U32
+        if old != placeholder and old != new:
+            raise _ambiguous("the Zip64 end record disagrees with the classic one", path)
+    if disk or cd_disk or on_disk != total:
+        raise _ambiguous("the archive claims to span several disks", path)
+    return _EndRecord(total, cd_size, cd_offset, record)
+
+
+def _central_directory(fh: BinaryIO, end: _EndRecord, path: str) -> list[_Central]:
+    """Every central directory entry; the directory must end where the end records start."""
+    if end.cd_offset + end.cd_size != end.dir_end:
+        raise _ambiguous(
+            "the central directory is not where the end record says (prepended or "
+            "inserted bytes shift what readers see)",
+            path,
+        )
+    if end.cd_size > MAX_CENTRAL_DIRECTORY:
+        raise MediaError(
+            f"central directory larger than {MAX_CENTRAL_DIRECTORY} bytes: refused", path=path
+        )
+    if end.entries * _CENTRAL_SIZE > end.cd_size:
+        raise _ambiguous("central directory entry count and size disagree", path)
+    cd = _read_at(fh, end.cd_offset, end.cd_size, path)
+    entries: list[_Central] = []
+    pos = 0
+    for _ in range(end.entries):
+        entry, pos = _central_entry(cd, pos, path)
+        entries.append(entry)
+    if pos != len(cd):
+        raise _ambiguous("central directory entry count and size disagree", path)
+    return entries
+
+
+def _local_member(fh: BinaryIO, c: _Central, path: str) -> ZipMember:
+    """Check the local header (§4.3.7) and data descriptor (§4.3.9) against ``c``."""
+    head = _read_at(fh, c.header_offset, _LOCAL_SIZE, path)
+    if head[:4] != _LOCAL:
+        raise _ambiguous(f"no local header where the directory puts {c.name!r}", path)
+    flags, method, crc, csize, usize, nlen, xlen = struct.unpack_from("<6xHH4xIIIHH", head)
+    names = _read_at(fh, c.header_offset + _LOCAL_SIZE, nlen + xlen, path)
+    if names[:nlen] != c.raw_name or flags != c.flags or method != c.method:
+        raise _ambiguous(f"local header of {c.name!r} disagrees with the directory", path)
+    fields = _parse_extras(names[nlen:], path, c.name)
+    local_zip64 = _ZIP64_EXTRA in fields
+    if local_zip64 and (usize == _U32 or csize == _U32):
+        if len(fields[_ZIP64_EXTRA]) != 16 or usize != _U32 or csize != _U32:
+            raise _ambiguous(f"local Zip64 field of {c.name!r} is malformed", path)
+        usize, csize = struct.unpack("<QQ", fields[_ZIP64_EXTRA])
+    elif local_zip64 or _U32 in (usize, csize):
+        raise _ambiguous(f"local Zip64 field of {c.name!r} does not match its header", path)
+    declared = (crc, csize, usize)
+    wanted = (c.crc, c.compress_size, c.file_size)
+    described = flags & _FLAG_DESCRIPTOR
+    if any(d != w and not (described and d == 0) for d, w in zip(declared, wanted, strict=True)):
+        raise _ambiguous(f"local header of {c.name!r} gives other sizes or CRC", path)
+    data = c.header_offset + _LOCAL_SIZE + nlen + xlen
+    end = data + c.compress_size
+    if described:
+        end = _descriptor_end(fh, end, local_zip64, wanted, c.name, path)
+    return ZipMember(
+        c.name,
+        c.header_offset,
+        data,
+        end,
+        c.method,
+        c.flags,
+        c.crc,
+        c.compress_size,
+        c.file_size,
+        c.external_attr,
+    )
+
+
+def _descriptor_end(
+    fh: BinaryIO, at: int, wide: bool, wanted: tuple[int, int, int], name: str, path: str
+) -> int:
+    """Where the data descriptor after the data ends; it must repeat the directory values."""
+    fmt = "<IQQ" if wide else "<III"
+    size = struct.calcsize(fmt)
+    head = _read_at(fh, at, 4, path)
+    if head == _DESCRIPTOR:
+        at += 4
+    if struct.unpack(fmt, _read_at(fh, at, size, path)) != wanted:
+        raise _ambiguous(f"data descriptor of {name!r} disagrees with the directory", path)
+    return at + size
+
+
+def _deflate_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
+    """Inflate one member (bounded), requiring its stream to end exactly at its size.
+
+    Returns a read-error note (damaged data, CRC-32 mismatch) or ``""``. A stream that
+    ends before its compressed size, or inflates past its size, is ambiguous: a
+    streaming reader would take the bytes after its end for the next local header.
+    """
+    inflater = zlib.decompressobj(-15)
+    left, produced, crc, pending = m.compress_size, 0, 0, b""
+    try:
+        fh.seek(m.data_offset)
+        while not inflater.eof:
+            if not pending:
+                if not left:
+                    raise _ambiguous(f"deflate data of {m.name!r} runs past its size", path)
+                pending = fh.read(min(_CHUNK, left))
+                if not pending:
+                    return "the archive ends inside its data (truncated)"
+                left -= len(pending)
+            out = inflater.decompress(pending, _CHUNK)
+            pending = inflater.unconsumed_tail
+            produced += len(out)
+            if produced > m.file_size:
+                raise _ambiguous(f"{m.name!r} inflates past its declared size", path)
+            crc = zlib.crc32(out, crc)
+    except zlib.error as exc:
+        return f"damaged deflate data ({exc})"
+    except OSError as exc:
+        return f"read error ({exc.strerror})"
+    if left or inflater.unused_data or inflater.unconsumed_tail:
+        raise _ambiguous(f"deflate data of {m.name!r} ends before its compressed size", path)
+    if produced != m.file_size:
+        raise _ambiguous(f"{m.name!r} inflates to another size than declared", path)
+    return "" if crc == m.crc else "CRC-32 mismatch"
+
+
+def _stored_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
+    """Scan stored data followed by a data descriptor for a descriptor signature (§4.3.9.3).
+
+    A streaming reader cannot know where such data ends and looks for the signature: a
+    signature inside the data would end the member early for it. Returns a read-error
+    note (CRC-32 mismatch, truncation) or ``""``.
+    """
+    left, crc, carry = m.compress_size, 0, b""
+    try:
+        fh.seek(m.data_offset)
+        while left:
+            chunk = fh.read(min(_CHUNK, left))
+            if not chunk:
+                return "the archive ends inside its data (truncated)"
+            left -= len(chunk)
+            if _DESCRIPTOR in carry + chunk:
+                raise _ambiguous(f"stored data of {m.name!r} holds a descriptor signature", path)
+            carry = chunk[-3:]
+            crc = zlib.crc32(chunk, crc)
+    except OSError as exc:
+        return f"read error ({exc.strerror})"
+    return "" if crc == m.crc else "CRC-32 mismatch"
+
+
+def _data_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
+    """Check one member's data where readers could disagree on its end (see above)."""
+    if m.method == _DEFLATED:
+        return _deflate_damage(fh, m, path)
+    if m.flags & _FLAG_DESCRIPTOR:
+        return _stored_damage(fh, m, path)
+    return ""
+
+
+def _check_tiling(members: list[ZipMember], cd_offset: int, path: str) -> None:
+    """Local entries must cover byte 0 up to the central directory, no gap, no overlap."""
+    at = 0
+    for m in sorted(members, key=lambda x: x.header_offset):
+        if m.header_offset != at:
+            what = "overlaps another" if m.header_offset < at else "leaves uncovered bytes before"
+            raise _ambiguous(
+                f"local entry of {m.name!r} {what} (hidden or shared local data)", path
+            )
+        at = m.end
+    if at != cd_offset:
+        raise _ambiguous("bytes between the last entry and the central directory", path)
+
+
+def _check_names(members: list[ZipMember], path: str) -> None:
+    """No two names extract to the same file, and no file is also a folder."""
+    seen: dict[str, str] = {}
+    files: set[str] = set()
+    for m in members:
+        key = name_key(m.name)
+        if key in seen:
+            raise _ambiguous(f"{m.name!r} and {seen[key]!r} extract to the same file", path)
+        seen[key] = m.name
+        if not m.is_dir:
+            files.add(key)
+    for key in seen:
+        parts = key.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in files:
+                raise _ambiguous(f"{seen[key]!r} lies under a name that is a file", path)
+
+
+def _check_polyglot(fh: BinaryIO, size: int, path: str) -> None:
+    """The archive must not also be an ISO 9660 image (ECMA-119 §8.1) or DICOM (PS3.10 §7.1)."""
+    if size >= 32774 and _read_at(fh, 32769, 5, path) == b"CD001":
+        raise _ambiguous("the archive is also an ISO 9660 image", path)
+    if size >= 132 and _read_at(fh, 128, 4, path) == b"DICM":
+        raise _ambiguous("the archive is also a DICOM file", path)
+
+
+def read_layout(archive: str | os.PathLike[str], *, inflate: bool = True) -> ArchiveLayout:
+    """Read and check the structure of a zip archive (see the module docstring).
+
+    Parameters
+    ----------
+    archive
+        The zip file.
+    inflate
+        Inflate every deflated member once, to check where its stream ends and its CRC-32.
+
+    Raises
+    ------
+    AmbiguousArchiveError
+        Two unzip tools could extract the archive differently.
+    MediaError
+        The archive cannot be read (truncated, no end record, I/O error).
+    """
+    path = str(archive)
+    try:
+        fh = open(archive, "rb")
+    except OSError as exc:
+        raise MediaError(f"cannot open: {exc.strerror}", path=path) from exc
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
+        end = _end_record(fh, size, path)
+        central = _central_directory(fh, end, path)
+        members = [_local_member(fh, c, path) for c in central]
+        _check_tiling(members, end.cd_offset, path)
+        _check_names(members, path)
+        _check_polyglot(fh, size, path)
+        if inflate:
+            members = [dataclasses.replace(m, damage=_data_damage(fh, m, path)) for m in members]
+    return ArchiveLayout(tuple(members), end.cd_offset, size)

@@ -496,3 +496,24 @@ def test_inspect_view_and_import_never_open_an_ambiguous_archive(
         assert all(AMBIGUOUS in line for line in content.unreadable)
     report = inspect_media(ambiguous_zip)
     assert report.verdict is not Verdict.PASSED
+
+
+def test_iso_image_that_is_also_a_zip(
+    tmp_path: Path, sample_src: Path, creds: SigningCredentials, trust: TrustContext
+) -> None:
+    """An ISO image with a zip appended: zip tools (and Windows Explorer on a .zip) show the
+    zip's files, dicomseal used to verify only the image's."""
+    iso = tmp_path / "cd.iso"
+    make_medium([sample_src], iso, creds, label="Zip CD")
+    forged_zip = build(Layout([entry("DICOMDIR", b"forged")]))
+    polyglot = tmp_path / "cd.zip"
+    polyglot.write_bytes(iso.read_bytes() + forged_zip)
+    with open_media(polyglot) as source:
+        assert source.kind == "iso"
+        r = verify_media(source, trust)
+    assert r.verdict is Verdict.FAILED
+    assert AMBIGUOUS in codes(r)
+    unzip = shutil.which("unzip")
+    if unzip is not None:  # a real zip tool lists the forged member
+        listing = subprocess.run([unzip, "-l", str(polyglot)], capture_output=True, text=True)
+        assert "DICOMDIR" in listing.stdout and "1 file" in listing.stdout

@@ -31,7 +31,12 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
-from dicomseal.media.zip_archive import AmbiguousArchiveError, ArchiveLayout, read_layout
+from dicomseal.media.zip_archive import (
+    AmbiguousArchiveError,
+    ArchiveLayout,
+    check_layout,
+    zip_trailer,
+)
 
 __all__ = [
     "MAX_ZIP_RATIO",
@@ -43,6 +48,7 @@ __all__ = [
     "MediaSource",
     "UnsafePathError",
     "ZipSource",
+    "archive_ambiguity",
     "check_member_path",
     "open_media",
 ]
@@ -397,23 +403,37 @@ class ZipSource(_SourceBase):
         self._archive = Path(archive)
         self._ambiguity = ""
         self._damage: dict[str, str] = {}
+        self._zip: zipfile.ZipFile | None = None
+        try:  # one handle for checking and reading: a file swapped meanwhile is not read
+            self._fh: BinaryIO = open(self._archive, "rb")
+        except OSError as exc:
+            raise MediaError(f"cannot open: {exc.strerror}", path=str(archive)) from exc
+        try:
+            self._open_checked()
+        except BaseException:
+            self._fh.close()
+            raise
+        self._infos: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] | None = None
+
+    def _open_checked(self) -> None:
+        """Check the raw structure, then open it with :mod:`zipfile`, which must agree."""
         layout: ArchiveLayout | None = None
         try:
-            layout = read_layout(self._archive)
+            layout = check_layout(self._fh, str(self._archive))
         except AmbiguousArchiveError as exc:
             self._ambiguity = exc.message
-        self._zip: zipfile.ZipFile | None = None
         try:
-            self._zip = zipfile.ZipFile(self._archive)
+            self._zip = zipfile.ZipFile(self._fh)
         except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
             if not self._ambiguity:
-                raise MediaError(f"not a readable zip archive: {exc}", path=str(archive)) from exc
+                raise MediaError(
+                    f"not a readable zip archive: {exc}", path=str(self._archive)
+                ) from exc
         if layout is not None and self._zip is not None:
             if _same_reading(self._zip.infolist(), layout):
                 self._damage = {m.name: m.damage for m in layout.members if m.damage}
             else:
                 self._ambiguity = "ambiguous archive: Python's zipfile reads other members"
-        self._infos: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] | None = None
 
     @property
     def location(self) -> str:
@@ -482,6 +502,27 @@ class ZipSource(_SourceBase):
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
+        self._fh.close()
+
+
+def archive_ambiguity(source: MediaSource) -> str:
+    """Why a medium file could be opened as something else by another reader; ``""`` if not.
+
+    A zip archive that two unzip tools extract differently
+    (:func:`~dicomseal.media.zip_archive.check_layout`), or an ISO 9660 image that also
+    ends like a zip archive (APPNOTE §4.3.16): a zip tool would show the receiver the
+    zip's files, not the image's.
+    """
+    if isinstance(source, ZipSource):
+        return source.ambiguity
+    if source.kind == "iso":
+        try:
+            with open(source.location, "rb") as fh:
+                if zip_trailer(fh):
+                    return "ambiguous archive: the ISO 9660 image is also a zip archive"
+        except OSError:
+            return ""
+    return ""
 
 
 def open_media(location: str | os.PathLike[str]) -> MediaSource:

@@ -48,7 +48,13 @@ from dicomseal.media.manifest import (
     read_bounded,
 )
 from dicomseal.media.namespaces import fold_case_if_needed, iso_namespace_findings
-from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, open_media
+from dicomseal.media.source import (
+    EntryAnomaly,
+    MediaEntry,
+    MediaSource,
+    archive_ambiguity,
+    open_media,
+)
 from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
@@ -578,7 +584,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     """
     when = at or dt.datetime.now(dt.UTC)
     report = progress or (lambda _d, _t: None)
-    ambiguity: str = getattr(source, "ambiguity", "")  # a zip two unzip tools read apart
+    ambiguity = archive_ambiguity(source)  # a zip two unzip tools read apart
     source = fold_case_if_needed(source)
     listing = source.entries()
     entries = {e.path: e for e in listing}

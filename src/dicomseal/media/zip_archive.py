@@ -42,20 +42,21 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
-import unicodedata
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MediaError
+from dicomseal.media.zip_names import name_clash, name_problem
 
 __all__ = [
     "MAX_CENTRAL_DIRECTORY",
     "AmbiguousArchiveError",
     "ArchiveLayout",
     "ZipMember",
-    "name_key",
+    "check_layout",
     "read_layout",
+    "zip_trailer",
 ]
 
 _EOCD: Final = b"PK\x05\x06"
@@ -84,10 +85,6 @@ _DEFLATED: Final = 8
 _ZIP64_EXTRA: Final = 0x0001
 _UNICODE_PATH: Final = 0x7075
 _METADATA_EXTRAS: Final = frozenset({0x000A, 0x5455, 0x5855, 0x7875, 0x6375, 0xCAFE, 0xD935})
-_WINDOWS_FORBIDDEN: Final = frozenset('\\:*?"<>|')
-_DEVICE_NAMES: Final = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"com{i}" for i in range(10)} | {f"lpt{i}" for i in range(10)}
-)
 _CHUNK: Final = 1 << 20
 
 
@@ -233,37 +230,10 @@ def _decode_name(raw: bytes, flags: int, fields: dict[int, bytes], path: str) ->
             or unicode_path[5:] != name.encode("utf-8")
         ):
             raise _ambiguous(f"Unicode Path extra field of {name!r} names another file", path)
-    _check_name(name, path)
+    problem = name_problem(name)
+    if problem:
+        raise _ambiguous(problem, path)
     return name
-
-
-def _check_name(name: str, path: str) -> None:
-    """A name that every operating system extracts as itself (Windows naming rules)."""
-    if not name or any(ord(c) < 0x20 or c == "\x7f" for c in name):
-        raise _ambiguous(f"member name {name!r} is empty or holds control characters", path)
-    bad = _WINDOWS_FORBIDDEN.intersection(name)
-    if bad:
-        raise _ambiguous(
-            f"member name {name!r} holds {''.join(sorted(bad))!r}, which Windows "
-            "tools treat as a separator, drive or stream",
-            path,
-        )
-    for part in name.rstrip("/").split("/"):
-        if part.endswith((".", " ")) and part not in (".", ".."):
-            raise _ambiguous(f"member name {name!r}: Windows strips a trailing dot or space", path)
-        if part.split(".", 1)[0].lower() in _DEVICE_NAMES:
-            raise _ambiguous(f"member name {name!r} is a Windows device name", path)
-
-
-def name_key(name: str) -> str:
-    """The file a name extracts to on the most forgiving system (for collisions).
-
-    ``\\`` and ``/`` separate, empty and ``.`` components vanish, trailing dots and
-    spaces are stripped (Windows), then Unicode NFC and case folding (Windows, macOS).
-    """
-    parts = [p.rstrip(". ") or p for p in name.replace("\\", "/").split("/")]
-    kept = [p for p in parts if p not in ("", ".")]
-    return unicodedata.normalize("NFC", "/".join(kept)).casefold()
 
 
 def _central_entry(cd: bytes, pos: int, path: str) -> tuple[_Central, int]:
@@ -538,24 +508,6 @@ def _check_tiling(members: list[ZipMember], cd_offset: int, path: str) -> None:
         raise _ambiguous("bytes between the last entry and the central directory", path)
 
 
-def _check_names(members: list[ZipMember], path: str) -> None:
-    """No two names extract to the same file, and no file is also a folder."""
-    seen: dict[str, str] = {}
-    files: set[str] = set()
-    for m in members:
-        key = name_key(m.name)
-        if key in seen:
-            raise _ambiguous(f"{m.name!r} and {seen[key]!r} extract to the same file", path)
-        seen[key] = m.name
-        if not m.is_dir:
-            files.add(key)
-    for key in seen:
-        parts = key.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in files:
-                raise _ambiguous(f"{seen[key]!r} lies under a name that is a file", path)
-
-
 def _check_polyglot(fh: BinaryIO, size: int, path: str) -> None:
     """The archive must not also be an ISO 9660 image (ECMA-119 §8.1) or DICOM (PS3.10 §7.1)."""
     if size >= 32774 and _read_at(fh, 32769, 5, path) == b"CD001":
@@ -565,12 +517,32 @@ def _check_polyglot(fh: BinaryIO, size: int, path: str) -> None:
 
 
 def read_layout(archive: str | os.PathLike[str], *, inflate: bool = True) -> ArchiveLayout:
-    """Read and check the structure of a zip archive (see the module docstring).
+    """Read and check the structure of the zip archive at a path (see :func:`check_layout`).
+
+    Raises
+    ------
+    AmbiguousArchiveError
+        Two unzip tools could extract the archive differently.
+    MediaError
+        The archive cannot be read (truncated, no end record, I/O error).
+    """
+    try:
+        fh = open(archive, "rb")
+    except OSError as exc:
+        raise MediaError(f"cannot open: {exc.strerror}", path=str(archive)) from exc
+    with fh:
+        return check_layout(fh, str(archive), inflate=inflate)
+
+
+def check_layout(fh: BinaryIO, path: str, *, inflate: bool = True) -> ArchiveLayout:
+    """Check the structure of an open zip archive (see the module docstring).
 
     Parameters
     ----------
-    archive
-        The zip file.
+    fh
+        The archive, open for binary reading and seekable; read from the start to its end.
+    path
+        Its name, for messages.
     inflate
         Inflate every deflated member once, to check where its stream ends and its CRC-32.
 
@@ -581,19 +553,29 @@ def read_layout(archive: str | os.PathLike[str], *, inflate: bool = True) -> Arc
     MediaError
         The archive cannot be read (truncated, no end record, I/O error).
     """
-    path = str(archive)
     try:
-        fh = open(archive, "rb")
+        size = fh.seek(0, os.SEEK_END)
     except OSError as exc:
-        raise MediaError(f"cannot open: {exc.strerror}", path=path) from exc
-    with fh:
-        size = os.fstat(fh.fileno()).st_size
-        end = _end_record(fh, size, path)
-        central = _central_directory(fh, end, path)
-        members = [_local_member(fh, c, path) for c in central]
-        _check_tiling(members, end.cd_offset, path)
-        _check_names(members, path)
-        _check_polyglot(fh, size, path)
-        if inflate:
-            members = [dataclasses.replace(m, damage=_data_damage(fh, m, path)) for m in members]
+        raise MediaError(f"cannot read: {exc.strerror}", path=path) from exc
+    end = _end_record(fh, size, path)
+    central = _central_directory(fh, end, path)
+    members = [_local_member(fh, c, path) for c in central]
+    _check_tiling(members, end.cd_offset, path)
+    clash = name_clash([m.name for m in members])
+    if clash:
+        raise _ambiguous(clash, path)
+    _check_polyglot(fh, size, path)
+    if inflate:
+        members = [dataclasses.replace(m, damage=_data_damage(fh, m, path)) for m in members]
     return ArchiveLayout(tuple(members), end.cd_offset, size)
+
+
+def zip_trailer(fh: BinaryIO) -> bool:
+    """Whether the last 64 KiB + 22 bytes of a file hold an end-of-central-directory
+    signature (§4.3.16): zip tools would open the file as an archive."""
+    try:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - _MAX_COMMENT - _EOCD_SIZE))
+        return _EOCD in fh.read()
+    except OSError:
+        return False

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import shutil
 import struct
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from media_support import make_medium
+from media_support import make_medium, require_tool
 from zip_bytes import Entry, Layout, build, entry, read_entries
 
 from dicomseal.errors import MediaError
@@ -146,9 +145,7 @@ def test_python_zipfile_archives_pass(
 def test_info_zip_archives_pass(
     genuine_zip: Path, tmp_path: Path, trust: TrustContext, options: list[str]
 ) -> None:
-    zip_tool = shutil.which("zip")
-    if zip_tool is None:
-        pytest.skip("Info-ZIP zip not installed")
+    zip_tool = require_tool("zip")
     tree = tmp_path / "tree"
     with zipfile.ZipFile(genuine_zip) as zf:
         zf.extractall(tree)
@@ -363,18 +360,11 @@ def test_ambiguous_archive_is_failed(
 # -- two real extractors disagree --------------------------------------------------------
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} not installed (Debian: unzip, libarchive-tools)")
-    return path
-
-
 def test_bsdtar_streams_a_hidden_entry_zipfile_skips(
     entries: list[Entry], tmp_path: Path, trust: TrustContext
 ) -> None:
     """A streaming reader (bsdtar on a pipe) sees the forged copy; zipfile the genuine."""
-    bsdtar = _tool("bsdtar")
+    bsdtar = require_tool("bsdtar")
     data = build(_hidden_before_cd(entries))
     victim = instance(entries)
     name = victim.local.name.decode()
@@ -391,7 +381,7 @@ def test_bsdtar_streams_a_hidden_entry_zipfile_skips(
 def test_unzip_and_zipfile_pick_different_duplicates(
     entries: list[Entry], tmp_path: Path, trust: TrustContext
 ) -> None:
-    unzip = _tool("unzip")
+    unzip = require_tool("unzip")
     data = build(_dup_exact(entries))
     victim = instance(entries)
     name = victim.local.name.decode()
@@ -513,7 +503,6 @@ def test_iso_image_that_is_also_a_zip(
         r = verify_media(source, trust)
     assert r.verdict is Verdict.FAILED
     assert AMBIGUOUS in codes(r)
-    unzip = shutil.which("unzip")
-    if unzip is not None:  # a real zip tool lists the forged member
-        listing = subprocess.run([unzip, "-l", str(polyglot)], capture_output=True, text=True)
-        assert "DICOMDIR" in listing.stdout and "1 file" in listing.stdout
+    unzip = require_tool("unzip")  # a real zip tool lists the forged member
+    listing = subprocess.run([unzip, "-l", str(polyglot)], capture_output=True, text=True)
+    assert "DICOMDIR" in listing.stdout and "1 file" in listing.stdout

@@ -80,6 +80,8 @@ _ALLOWED_FLAGS: Final = 0x0002 | 0x0004 | 0x0008 | 0x0800
 _FLAG_DESCRIPTOR: Final = 0x0008
 _FLAG_UTF8: Final = 0x0800
 _STORED: Final = 0
+#: §4.4.3: the newest "version needed to extract" every reader knows (6.3).
+_MAX_VERSION: Final = 63
 _DEFLATED: Final = 8
 #: §4.5.2 / §4.6: extra fields that only carry metadata (times, owners, alignment, comment).
 _ZIP64_EXTRA: Final = 0x0001
@@ -240,8 +242,8 @@ def _central_entry(cd: bytes, pos: int, path: str) -> tuple[_Central, int]:
     """Parse one central directory header at ``pos``; returns it and the next position."""
     if pos + _CENTRAL_SIZE > len(cd) or cd[pos : pos + 4] != _CENTRAL:
         raise _ambiguous("central directory entry count and size disagree", path)
-    (flags, method, crc, csize, usize, nlen, xlen, clen, disk, ext_attr, offset) = (
-        struct.unpack_from("<4x4xHH4xIIIHHHH2xII", cd, pos)
+    (needed, flags, method, crc, csize, usize, nlen, xlen, clen, disk, ext_attr, offset) = (
+        struct.unpack_from("<4x2xHHH4xIIIHHHH2xII", cd, pos)
     )
     end = pos + _CENTRAL_SIZE + nlen + xlen + clen
     if end > len(cd):
@@ -251,6 +253,8 @@ def _central_entry(cd: bytes, pos: int, path: str) -> tuple[_Central, int]:
         raise _ambiguous(
             f"member {raw!r} is encrypted or uses unsupported flags (0x{flags:04x})", path
         )
+    if needed > _MAX_VERSION:
+        raise _ambiguous(f"member {raw!r} needs unzip version {needed / 10:.1f}", path)
     if method not in (_STORED, _DEFLATED):
         raise _ambiguous(f"member {raw!r} uses compression method {method}", path)
     if disk != 0:

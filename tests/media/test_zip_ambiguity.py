@@ -506,3 +506,39 @@ def test_iso_image_that_is_also_a_zip(
     unzip = require_tool("unzip")  # a real zip tool lists the forged member
     listing = subprocess.run([unzip, "-l", str(polyglot)], capture_output=True, text=True)
     assert "DICOMDIR" in listing.stdout and "1 file" in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("DICOM/IM1", "./DICOM/IM1"),
+        ("DICOM/IM1", "DICOM//IM1"),
+        ("DICOM/IM1", "DICOM\\IM1"),
+        ("DICOM/IM1", "dicom/im1"),
+        ("DICOM/IM1", "DICOM/IM1."),
+        ("DICOM/IM1", "DICOM/IM1 "),
+        (unicodedata.normalize("NFC", "Ö/A"), unicodedata.normalize("NFD", "Ö/A")),
+        ("DICOM", "DICOM/"),
+        ("DICOM", "DICOM/IM1"),
+    ],
+)
+def test_names_that_extract_to_one_file_clash(a: str, b: str) -> None:
+    from dicomseal.media.zip_names import name_clash
+
+    assert name_clash([a, b])
+    assert not name_clash([a, "DICOM2/IM1"])  # a different name is no clash
+
+
+@pytest.mark.parametrize("volume_id", [b"CD001", b"BEA01", b"NSR02"])
+def test_zip_that_is_also_a_disc_image(
+    volume_id: bytes, entries: list[Entry], tmp_path: Path, trust: TrustContext
+) -> None:
+    """A volume descriptor at sector 16 (byte 32769) makes the archive a disc image too."""
+    head = 30 + len("PAD")
+    pad = bytes(32769 - head) + volume_id + bytes(2048)
+    r = verify_bytes(build(Layout([entry("PAD", pad), *entries])), tmp_path, trust)
+    assert r.verdict is Verdict.FAILED and AMBIGUOUS in codes(r)
+    control = verify_bytes(
+        build(Layout([entry("PAD", bytes(len(pad))), *entries])), tmp_path, trust
+    )
+    assert AMBIGUOUS not in codes(control)  # only the volume descriptor makes it ambiguous

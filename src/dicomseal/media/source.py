@@ -32,9 +32,11 @@ from pycdlib.pycdlibexception import PyCdlibException
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
 from dicomseal.media.zip_archive import (
+    MAX_ZIP_RATIO,
     AmbiguousArchiveError,
     ArchiveLayout,
     check_layout,
+    looks_like_bomb,
     zip_trailer,
 )
 
@@ -52,11 +54,6 @@ __all__ = [
     "check_member_path",
     "open_media",
 ]
-
-#: A zip member that inflates more than this many times its compressed size is refused.
-MAX_ZIP_RATIO = 200
-#: A zip member larger than this (bytes, uncompressed) is refused.
-MAX_ZIP_MEMBER = 16 * 1024**3
 
 
 class UnsafePathError(MediaError):
@@ -460,10 +457,7 @@ class ZipSource(_SourceBase):
                 kind = EntryKind.SYMLINK
                 target = "?"
                 anomalies.append(EntryAnomaly.SYMLINK)
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > MAX_ZIP_MEMBER or (
-                info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO
-            ):
+            if looks_like_bomb(info.file_size, info.compress_size):
                 anomalies.append(EntryAnomaly.ZIP_BOMB)
             key = info.filename if anomalies_t else norm
             out[key] = (info, MediaEntry(key, info.file_size, kind, target, tuple(anomalies)))

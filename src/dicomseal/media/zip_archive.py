@@ -51,10 +51,13 @@ from dicomseal.media.zip_names import name_clash, name_problem
 
 __all__ = [
     "MAX_CENTRAL_DIRECTORY",
+    "MAX_ZIP_MEMBER",
+    "MAX_ZIP_RATIO",
     "AmbiguousArchiveError",
     "ArchiveLayout",
     "ZipMember",
     "check_layout",
+    "looks_like_bomb",
     "read_layout",
     "zip_trailer",
 ]
@@ -88,6 +91,11 @@ _ZIP64_EXTRA: Final = 0x0001
 _UNICODE_PATH: Final = 0x7075
 _METADATA_EXTRAS: Final = frozenset({0x000A, 0x5455, 0x5855, 0x7875, 0x6375, 0xCAFE, 0xD935})
 _CHUNK: Final = 1 << 20
+_VOLUME_IDS: Final = frozenset({b"CD001", b"BEA01", b"NSR02", b"NSR03", b"TEA01", b"BOOT2"})
+#: A member that inflates more than this many times its compressed size is a bomb.
+MAX_ZIP_RATIO: Final = 200
+#: A member larger than this (bytes, uncompressed) is a bomb.
+MAX_ZIP_MEMBER: Final = 16 * 1024**3
 
 
 class AmbiguousArchiveError(MediaError):
@@ -489,8 +497,16 @@ def _stored_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
     return "" if crc == m.crc else "CRC-32 mismatch"
 
 
+def looks_like_bomb(file_size: int, compress_size: int) -> bool:
+    """A member too large, or inflating too much, to be read at all (never opened)."""
+    ratio = file_size / max(compress_size, 1)
+    return file_size > MAX_ZIP_MEMBER or (file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO)
+
+
 def _data_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
     """Check one member's data where readers could disagree on its end (see above)."""
+    if looks_like_bomb(m.file_size, m.compress_size):
+        return ""  # never inflated here nor opened later
     if m.method == _DEFLATED:
         return _deflate_damage(fh, m, path)
     if m.flags & _FLAG_DESCRIPTOR:
@@ -513,9 +529,14 @@ def _check_tiling(members: list[ZipMember], cd_offset: int, path: str) -> None:
 
 
 def _check_polyglot(fh: BinaryIO, size: int, path: str) -> None:
-    """The archive must not also be an ISO 9660 image (ECMA-119 §8.1) or DICOM (PS3.10 §7.1)."""
-    if size >= 32774 and _read_at(fh, 32769, 5, path) == b"CD001":
-        raise _ambiguous("the archive is also an ISO 9660 image", path)
+    """The archive must not also be a disc image or a DICOM file.
+
+    A volume descriptor at sector 16 (ECMA-119 §8.1, ECMA-167 2/9.1: ``CD001``,
+    ``BEA01``, ``NSR02``...) makes a disc image; ``DICM`` at byte 128 a Part 10 file
+    (PS3.10 §7.1).
+    """
+    if size >= 32774 and _read_at(fh, 32769, 5, path) in _VOLUME_IDS:
+        raise _ambiguous("the archive is also an ISO 9660 or UDF image", path)
     if size >= 132 and _read_at(fh, 128, 4, path) == b"DICM":
         raise _ambiguous("the archive is also a DICOM file", path)
 

@@ -34,7 +34,9 @@ def name_problem(name: str) -> str:
             "tools treat as a separator, drive or stream"
         )
     for part in name.rstrip("/").split("/"):
-        if part.endswith((".", " ")) and part not in (".", ".."):
+        if part in ("", "."):
+            return f"member name {name!r} is not canonical (empty or '.' component)"
+        if part.endswith((".", " ")) and part != "..":
             return f"member name {name!r}: Windows strips a trailing dot or space"
         if part.split(".", 1)[0].lower() in _DEVICE_NAMES:
             return f"member name {name!r} is a Windows device name"

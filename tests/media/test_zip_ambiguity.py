@@ -315,6 +315,15 @@ def _dicom_polyglot(es: list[Entry]) -> Layout:
     return Layout([entry(name, b"x"), *es])
 
 
+def _fifo(es: list[Entry]) -> Layout:
+    """A member whose Unix mode says named pipe: a tool restoring file types would not
+    write its bytes (unzip and bsdtar 3.6 write a regular file: refused, not guessed)."""
+    es = list(es)
+    i = es.index(instance(es))
+    es[i] = dataclasses.replace(es[i], external_attr=0o010644 << 16)
+    return Layout(es)
+
+
 CASES: dict[str, Callable[[list[Entry]], Layout]] = {
     "duplicate-name": _dup_exact,
     "dot-slash": _variant(lambda n: "./" + n),
@@ -344,6 +353,7 @@ CASES: dict[str, Callable[[list[Entry]], Layout]] = {
     "deflate-ends-early": _deflate_ends_early,
     "unicode-path-extra": _unicode_path_extra,
     "dicom-polyglot": _dicom_polyglot,
+    "fifo": _fifo,
 }
 
 

@@ -91,6 +91,9 @@ _ZIP64_EXTRA: Final = 0x0001
 _UNICODE_PATH: Final = 0x7075
 _METADATA_EXTRAS: Final = frozenset({0x000A, 0x5455, 0x5855, 0x7875, 0x6375, 0xCAFE, 0xD935})
 _CHUNK: Final = 1 << 20
+#: §4.4.15: Unix file types (upper half of the external attributes) every tool extracts
+#: alike: none given, regular file, folder, symbolic link (refused later, as on any medium).
+_FILE_TYPES: Final = frozenset({0, 0o100000, 0o040000, 0o120000})
 _VOLUME_IDS: Final = frozenset({b"CD001", b"BEA01", b"NSR02", b"NSR03", b"TEA01", b"BOOT2"})
 #: A member that inflates more than this many times its compressed size is a bomb.
 MAX_ZIP_RATIO: Final = 200
@@ -272,7 +275,10 @@ def _central_entry(cd: bytes, pos: int, path: str) -> tuple[_Central, int]:
     name = _decode_name(raw, flags, fields, path)
     if method == _STORED and csize != usize:
         raise _ambiguous(f"stored member {name!r} has two different sizes", path)
-    dir_attr = bool(ext_attr & 0x10) or (ext_attr >> 16) & 0o170000 == 0o040000
+    file_type = (ext_attr >> 16) & 0o170000
+    if file_type not in _FILE_TYPES:
+        raise _ambiguous(f"{name!r} has the Unix mode of a device, FIFO or socket", path)
+    dir_attr = bool(ext_attr & 0x10) or file_type == 0o040000
     if (dir_attr and not name.endswith("/")) or (name.endswith("/") and usize):
         raise _ambiguous(f"{name!r}: folder by name and by attributes disagree", path)
     entry = _Central(raw, name, flags, method, crc, csize, usize, offset, ext_attr)

@@ -304,7 +304,11 @@ def _end_record(fh: BinaryIO, size: int, path: str) -> _EndRecord:
         )
     tail_start = max(0, size - _MAX_COMMENT - _EOCD_SIZE)
     tail = _read_at(fh, tail_start, size - tail_start, path)
-    hits = [i for i in range(len(tail) - 3) if tail.startswith(_EOCD, i)]
+    hits: list[int] = []
+    at = tail.find(_EOCD)
+    while at >= 0:
+        hits.append(at)
+        at = tail.find(_EOCD, at + 1)
     if not hits:
         raise MediaError(
             "no end-of-central-directory record: the zip archive is truncated or damaged "

@@ -294,17 +294,35 @@ def _deflate_ends_early(es: list[Entry]) -> Layout:
     return Layout(es)
 
 
+def _unicode_path(e: Entry, other: bytes) -> bytes:
+    """An Info-ZIP Unicode Path extra field (APPNOTE §4.6.9) renaming ``e`` to ``other``."""
+    field = b"\x01" + struct.pack("<I", zlib.crc32(e.central.name)) + other
+    return struct.pack("<HH", 0x7075, len(field)) + field
+
+
 def _unicode_path_extra(es: list[Entry]) -> Layout:
     es = list(es)
     i = es.index(instance(es))
     e = es[i]
-    other = b"DICOM/OTHER"
-    field = b"\x01" + struct.pack("<I", zlib.crc32(e.central.name)) + other
-    extra = struct.pack("<HH", 0x7075, len(field)) + field
+    extra = _unicode_path(e, b"DICOM/OTHER")
     es[i] = dataclasses.replace(
         e,
         local=dataclasses.replace(e.local, extra=extra),
         central=dataclasses.replace(e.central, extra=extra),
+    )
+    return Layout(es)
+
+
+def _swapped_by_local_unicode_path(es: list[Entry]) -> Layout:
+    """Two instances renamed into each other by local Unicode Path fields only."""
+    es = list(es)
+    a, b = [i for i, e in enumerate(es) if e.local.name.startswith(b"DICOM/")][:2]
+    ea, eb = es[a], es[b]
+    es[a] = dataclasses.replace(
+        ea, local=dataclasses.replace(ea.local, extra=_unicode_path(ea, eb.local.name))
+    )
+    es[b] = dataclasses.replace(
+        eb, local=dataclasses.replace(eb.local, extra=_unicode_path(eb, ea.local.name))
     )
     return Layout(es)
 
@@ -352,6 +370,7 @@ CASES: dict[str, Callable[[list[Entry]], Layout]] = {
     "overlapping-entries": _overlapping,
     "deflate-ends-early": _deflate_ends_early,
     "unicode-path-extra": _unicode_path_extra,
+    "local-unicode-path-swap": _swapped_by_local_unicode_path,
     "dicom-polyglot": _dicom_polyglot,
     "fifo": _fifo,
 }
@@ -384,6 +403,23 @@ def test_bsdtar_streams_a_hidden_entry_zipfile_skips(
     out.mkdir()
     subprocess.run([bsdtar, "-xf", "-", "-C", str(out)], input=data, check=True)
     assert (out / name).read_bytes() != victim.data  # what the receiver gets
+    r = verify_bytes(data, tmp_path, trust)
+    assert r.verdict is Verdict.FAILED and AMBIGUOUS in codes(r)
+
+
+def test_bsdtar_swaps_files_by_local_unicode_path(
+    entries: list[Entry], tmp_path: Path, trust: TrustContext
+) -> None:
+    """bsdtar names members by the local Unicode Path field: two instances trade places."""
+    bsdtar = require_tool("bsdtar")
+    data = build(_swapped_by_local_unicode_path(entries))
+    first = next(e for e in entries if e.local.name.startswith(b"DICOM/"))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.read(first.local.name.decode()) == first.data
+    out = tmp_path / "x"
+    out.mkdir()
+    subprocess.run([bsdtar, "-xf", "-", "-C", str(out)], input=data, check=True)
+    assert (out / first.local.name.decode()).read_bytes() != first.data
     r = verify_bytes(data, tmp_path, trust)
     assert r.verdict is Verdict.FAILED and AMBIGUOUS in codes(r)
 

@@ -403,6 +403,7 @@ def _local_member(fh: BinaryIO, c: _Central, path: str) -> ZipMember:
     if names[:nlen] != c.raw_name or flags != c.flags or method != c.method:
         raise _ambiguous(f"local header of {c.name!r} disagrees with the directory", path)
     fields = _parse_extras(names[nlen:], path, c.name)
+    _decode_name(c.raw_name, flags, fields, path)  # a local Unicode Path field too (bsdtar)
     local_zip64 = _ZIP64_EXTRA in fields
     if local_zip64 and (usize == _U32 or csize == _U32):
         if len(fields[_ZIP64_EXTRA]) != 16 or usize != _U32 or csize != _U32:

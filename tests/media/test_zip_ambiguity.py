@@ -327,6 +327,20 @@ def _swapped_by_local_unicode_path(es: list[Entry]) -> Layout:
     return Layout(es)
 
 
+def _tar_polyglot(es: list[Entry]) -> Layout:
+    """The first member's name puts ``ustar`` at byte 257: a tar header for bsdtar."""
+    name = "P" * (257 - 30) + "ustar.TXT"
+    return Layout([entry(name, b"x"), *es])
+
+
+def _oversized_extra(es: list[Entry]) -> Layout:
+    """A timestamp field carrying 400 bytes: room for another format's header."""
+    es = list(es)
+    extra = struct.pack("<HH", 0x5455, 400) + bytes(400)
+    es[0] = dataclasses.replace(es[0], local=dataclasses.replace(es[0].local, extra=extra))
+    return Layout(es)
+
+
 def _dicom_polyglot(es: list[Entry]) -> Layout:
     """The first member's name puts ``DICM`` at byte 128: also a Part 10 file."""
     name = "P" * (128 - 30) + "DICM.TXT"
@@ -373,6 +387,8 @@ CASES: dict[str, Callable[[list[Entry]], Layout]] = {
     "local-unicode-path-swap": _swapped_by_local_unicode_path,
     "dicom-polyglot": _dicom_polyglot,
     "fifo": _fifo,
+    "tar-polyglot": _tar_polyglot,
+    "oversized-extra": _oversized_extra,
 }
 
 

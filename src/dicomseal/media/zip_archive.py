@@ -86,10 +86,21 @@ _STORED: Final = 0
 #: §4.4.3: the newest "version needed to extract" every reader knows (6.3).
 _MAX_VERSION: Final = 63
 _DEFLATED: Final = 8
-#: §4.5.2 / §4.6: extra fields that only carry metadata (times, owners, alignment, comment).
 _ZIP64_EXTRA: Final = 0x0001
 _UNICODE_PATH: Final = 0x7075
-_METADATA_EXTRAS: Final = frozenset({0x000A, 0x5455, 0x5855, 0x7875, 0x6375, 0xCAFE, 0xD935})
+_ALIGNMENT: Final = 0xD935
+#: §4.5.2 / §4.6: extra fields that only carry metadata, with the most data each holds: NTFS
+#: times, extended timestamp, Info-ZIP Unix (old, new), Unicode comment, JAR marker,
+#: Android alignment (zero padding). Larger ones could smuggle another format's headers.
+_METADATA_EXTRAS: Final = {
+    0x000A: 36,
+    0x5455: 13,
+    0x5855: 12,
+    0x7875: 20,
+    0x6375: 1029,
+    0xCAFE: 0,
+    _ALIGNMENT: 2 + 16384,
+}
 _CHUNK: Final = 1 << 20
 #: §4.4.15: Unix file types (upper half of the external attributes) every tool extracts
 #: alike: none given, regular file, folder, symbolic link (refused later, as on any medium).
@@ -195,9 +206,12 @@ def _parse_extras(extra: bytes, path: str, name: str) -> dict[int, bytes]:
             raise _ambiguous(f"extra field of {name!r} runs past its header", path)
         if kind in fields:
             raise _ambiguous(f"extra field 0x{kind:04x} twice in {name!r}", path)
-        if kind not in _METADATA_EXTRAS and kind not in (_ZIP64_EXTRA, _UNICODE_PATH):
-            raise _ambiguous(f"unknown extra field 0x{kind:04x} in {name!r}", path)
-        fields[kind] = extra[pos + 4 : pos + 4 + size]
+        data = extra[pos + 4 : pos + 4 + size]
+        if kind not in (_ZIP64_EXTRA, _UNICODE_PATH) and (
+            size > _METADATA_EXTRAS.get(kind, -1) or (kind == _ALIGNMENT and any(data[2:]))
+        ):
+            raise _ambiguous(f"unknown or oversized extra field 0x{kind:04x} in {name!r}", path)
+        fields[kind] = data
         pos += 4 + size
     return fields
 
@@ -540,16 +554,19 @@ def _check_tiling(members: list[ZipMember], cd_offset: int, path: str) -> None:
 
 
 def _check_polyglot(fh: BinaryIO, size: int, path: str) -> None:
-    """The archive must not also be a disc image or a DICOM file.
+    """The archive must not also be a disc image, a DICOM file or a tar archive.
 
     A volume descriptor at sector 16 (ECMA-119 §8.1, ECMA-167 2/9.1: ``CD001``,
     ``BEA01``, ``NSR02``...) makes a disc image; ``DICM`` at byte 128 a Part 10 file
-    (PS3.10 §7.1).
+    (PS3.10 §7.1); ``ustar`` at byte 257 a POSIX tar archive (POSIX.1 ustar header), which
+    ``bsdtar`` may prefer to the zip.
     """
     if size >= 32774 and _read_at(fh, 32769, 5, path) in _VOLUME_IDS:
         raise _ambiguous("the archive is also an ISO 9660 or UDF image", path)
     if size >= 132 and _read_at(fh, 128, 4, path) == b"DICM":
         raise _ambiguous("the archive is also a DICOM file", path)
+    if size >= 262 and _read_at(fh, 257, 5, path) == b"ustar":
+        raise _ambiguous("the archive is also a tar archive", path)
 
 
 def read_layout(archive: str | os.PathLike[str], *, inflate: bool = True) -> ArchiveLayout:

@@ -32,13 +32,12 @@ from pycdlib.pycdlibexception import PyCdlibException
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
 from dicomseal.media.zip_archive import (
-    MAX_ZIP_RATIO,
     AmbiguousArchiveError,
     ArchiveLayout,
     check_layout,
-    looks_like_bomb,
     zip_trailer,
 )
+from dicomseal.media.zip_data import MAX_ZIP_RATIO, looks_like_bomb
 
 __all__ = [
     "MAX_ZIP_RATIO",

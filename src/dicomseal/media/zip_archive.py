@@ -15,19 +15,18 @@ same members with the same bytes (PKWARE APPNOTE.TXT 6.3.10, cited by section):
 * one central directory (§4.3.12) whose size and entry count agree, directly before the
   (Zip64) end record, every entry on disk 0, neither encrypted (§4.4.4 bits 0, 6, 13) nor
   compressed other than stored or deflated (§4.4.5), with well-formed extra fields
-  (§4.5.1) of kinds that cannot change what is extracted (a Unicode Path field, §4.6.9,
-  must repeat the name);
+  (§4.5.1) of kinds and sizes that cannot change what is extracted (a Unicode Path field,
+  §4.6.9, in the directory or a local header, must repeat the name);
 * local file headers (§4.3.7) agreeing with their central entry in name, flags, method,
   CRC and sizes (zeros allowed only with a data descriptor, §4.3.9, which must agree);
 * local entries tiling the file from byte 0 to the central directory with no gap and no
   overlap (no prepended stub, hidden local entry or shared data), every deflate stream
   ending exactly at its compressed size (§4.4.8, RFC 1951) and inflating to its size;
 * member names that extract to the same distinct files everywhere: ASCII unless flagged
-  UTF-8 (§4.4.4 bit 11, Appendix D), no control characters, backslash, colon or other
-  character Windows refuses, no trailing dot or space, no Windows device name, and no two
-  names equal after Unicode NFC, case folding and removal of ``.`` and empty components;
-* not at the same time an ISO 9660 image (``CD001`` at byte 32769) or a DICOM file
-  (``DICM`` at byte 128).
+  UTF-8 (§4.4.4 bit 11, Appendix D), and the rules of :mod:`~dicomseal.media.zip_names`;
+  no Unix file type but file, folder or link (§4.4.15);
+* not at the same time a disc image (``CD001``, ``BEA01``... at byte 32769), a DICOM
+  file (``DICM`` at byte 128) or a tar archive (``ustar`` at byte 257).
 
 An archive that breaks any rule raises :class:`AmbiguousArchiveError` (a verification
 failure). An archive that cannot be read - shorter than an end record, no end record at
@@ -47,17 +46,15 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MediaError
+from dicomseal.media.zip_data import DESCRIPTOR_SIGNATURE, DataSpan, check_data
 from dicomseal.media.zip_names import name_clash, name_problem
 
 __all__ = [
     "MAX_CENTRAL_DIRECTORY",
-    "MAX_ZIP_MEMBER",
-    "MAX_ZIP_RATIO",
     "AmbiguousArchiveError",
     "ArchiveLayout",
     "ZipMember",
     "check_layout",
-    "looks_like_bomb",
     "read_layout",
     "zip_trailer",
 ]
@@ -67,7 +64,6 @@ _EOCD64: Final = b"PK\x06\x06"
 _LOCATOR64: Final = b"PK\x06\x07"
 _CENTRAL: Final = b"PK\x01\x02"
 _LOCAL: Final = b"PK\x03\x04"
-_DESCRIPTOR: Final = b"PK\x07\x08"
 _EOCD_SIZE: Final = 22
 _EOCD64_SIZE: Final = 56
 _LOCATOR64_SIZE: Final = 20
@@ -101,15 +97,10 @@ _METADATA_EXTRAS: Final = {
     0xCAFE: 0,
     _ALIGNMENT: 2 + 16384,
 }
-_CHUNK: Final = 1 << 20
 #: §4.4.15: Unix file types (upper half of the external attributes) every tool extracts
 #: alike: none given, regular file, folder, symbolic link (refused later, as on any medium).
 _FILE_TYPES: Final = frozenset({0, 0o100000, 0o040000, 0o120000})
 _VOLUME_IDS: Final = frozenset({b"CD001", b"BEA01", b"NSR02", b"NSR03", b"TEA01", b"BOOT2"})
-#: A member that inflates more than this many times its compressed size is a bomb.
-MAX_ZIP_RATIO: Final = 200
-#: A member larger than this (bytes, uncompressed) is a bomb.
-MAX_ZIP_MEMBER: Final = 16 * 1024**3
 
 
 class AmbiguousArchiveError(MediaError):
@@ -455,88 +446,28 @@ def _descriptor_end(
     fmt = "<IQQ" if wide else "<III"
     size = struct.calcsize(fmt)
     head = _read_at(fh, at, 4, path)
-    if head == _DESCRIPTOR:
+    if head == DESCRIPTOR_SIGNATURE:
         at += 4
     if struct.unpack(fmt, _read_at(fh, at, size, path)) != wanted:
         raise _ambiguous(f"data descriptor of {name!r} disagrees with the directory", path)
     return at + size
 
 
-def _deflate_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
-    """Inflate one member (bounded), requiring its stream to end exactly at its size.
-
-    Returns a read-error note (damaged data, CRC-32 mismatch) or ``""``. A stream that
-    ends before its compressed size, or inflates past its size, is ambiguous: a
-    streaming reader would take the bytes after its end for the next local header.
-    """
-    inflater = zlib.decompressobj(-15)
-    left, produced, crc, pending = m.compress_size, 0, 0, b""
-    try:
-        fh.seek(m.data_offset)
-        while not inflater.eof:
-            if not pending:
-                if not left:
-                    raise _ambiguous(f"deflate data of {m.name!r} runs past its size", path)
-                pending = fh.read(min(_CHUNK, left))
-                if not pending:
-                    return "the archive ends inside its data (truncated)"
-                left -= len(pending)
-            out = inflater.decompress(pending, _CHUNK)
-            pending = inflater.unconsumed_tail
-            produced += len(out)
-            if produced > m.file_size:
-                raise _ambiguous(f"{m.name!r} inflates past its declared size", path)
-            crc = zlib.crc32(out, crc)
-    except zlib.error as exc:
-        return f"damaged deflate data ({exc})"
-    except OSError as exc:
-        return f"read error ({exc.strerror})"
-    if left or inflater.unused_data or inflater.unconsumed_tail:
-        raise _ambiguous(f"deflate data of {m.name!r} ends before its compressed size", path)
-    if produced != m.file_size:
-        raise _ambiguous(f"{m.name!r} inflates to another size than declared", path)
-    return "" if crc == m.crc else "CRC-32 mismatch"
-
-
-def _stored_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
-    """Scan stored data followed by a data descriptor for a descriptor signature (§4.3.9.3).
-
-    A streaming reader cannot know where such data ends and looks for the signature: a
-    signature inside the data would end the member early for it. Returns a read-error
-    note (CRC-32 mismatch, truncation) or ``""``.
-    """
-    left, crc, carry = m.compress_size, 0, b""
-    try:
-        fh.seek(m.data_offset)
-        while left:
-            chunk = fh.read(min(_CHUNK, left))
-            if not chunk:
-                return "the archive ends inside its data (truncated)"
-            left -= len(chunk)
-            if _DESCRIPTOR in carry + chunk:
-                raise _ambiguous(f"stored data of {m.name!r} holds a descriptor signature", path)
-            carry = chunk[-3:]
-            crc = zlib.crc32(chunk, crc)
-    except OSError as exc:
-        return f"read error ({exc.strerror})"
-    return "" if crc == m.crc else "CRC-32 mismatch"
-
-
-def looks_like_bomb(file_size: int, compress_size: int) -> bool:
-    """A member too large, or inflating too much, to be read at all (never opened)."""
-    ratio = file_size / max(compress_size, 1)
-    return file_size > MAX_ZIP_MEMBER or (file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO)
-
-
 def _data_damage(fh: BinaryIO, m: ZipMember, path: str) -> str:
-    """Check one member's data where readers could disagree on its end (see above)."""
-    if looks_like_bomb(m.file_size, m.compress_size):
-        return ""  # never inflated here nor opened later
-    if m.method == _DEFLATED:
-        return _deflate_damage(fh, m, path)
-    if m.flags & _FLAG_DESCRIPTOR:
-        return _stored_damage(fh, m, path)
-    return ""
+    """Check one member's data where readers could disagree on its end (:mod:`.zip_data`)."""
+    span = DataSpan(
+        m.name,
+        m.data_offset,
+        m.compress_size,
+        m.file_size,
+        m.crc,
+        deflated=m.method == _DEFLATED,
+        descriptor=bool(m.flags & _FLAG_DESCRIPTOR),
+    )
+    result = check_data(fh, span)
+    if result.ambiguity:
+        raise _ambiguous(result.ambiguity, path)
+    return result.damage
 
 
 def _check_tiling(members: list[ZipMember], cd_offset: int, path: str) -> None:

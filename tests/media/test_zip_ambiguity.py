@@ -327,6 +327,14 @@ def _swapped_by_local_unicode_path(es: list[Entry]) -> Layout:
     return Layout(es)
 
 
+def _needs_newer_unzip(es: list[Entry]) -> Layout:
+    """Version needed to extract 4.7: UnZip 6.0 skips the member, zipfile extracts it."""
+    es = list(es)
+    i = es.index(instance(es))
+    es[i] = dataclasses.replace(es[i], needed=47)
+    return Layout(es)
+
+
 def _tar_polyglot(es: list[Entry]) -> Layout:
     """The first member's name puts ``ustar`` at byte 257: a tar header for bsdtar."""
     name = "P" * (257 - 30) + "ustar.TXT"
@@ -389,6 +397,7 @@ CASES: dict[str, Callable[[list[Entry]], Layout]] = {
     "fifo": _fifo,
     "tar-polyglot": _tar_polyglot,
     "oversized-extra": _oversized_extra,
+    "needs-newer-unzip": _needs_newer_unzip,
 }
 
 
@@ -438,6 +447,19 @@ def test_bsdtar_swaps_files_by_local_unicode_path(
     assert (out / first.local.name.decode()).read_bytes() != first.data
     r = verify_bytes(data, tmp_path, trust)
     assert r.verdict is Verdict.FAILED and AMBIGUOUS in codes(r)
+
+
+def test_unzip_skips_a_member_zipfile_reads(entries: list[Entry], tmp_path: Path) -> None:
+    """Found by differential fuzzing: UnZip 6.0 skips a member needing version 4.7."""
+    unzip = require_tool("unzip")
+    path = tmp_path / "newer.zip"
+    path.write_bytes(build(_needs_newer_unzip(entries)))
+    victim = instance(entries).local.name.decode()
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read(victim)
+    out = tmp_path / "x"
+    subprocess.run([unzip, "-qq", str(path), "-d", str(out)], capture_output=True, check=False)
+    assert not (out / victim).exists()
 
 
 def test_unzip_and_zipfile_pick_different_duplicates(

@@ -39,6 +39,7 @@ class Entry:
     external_attr: int = 0o100644 << 16
     offset: int | None = None  # central "relative offset of local header"; None: actual
     after: bytes = b""  # bytes after the data (a data descriptor, hidden bytes)
+    needed: int = 20  # central "version needed to extract" (APPNOTE §4.4.3)
 
 
 @dataclass
@@ -99,7 +100,7 @@ def central_bytes(e: Entry, offset: int) -> bytes:
         "<4sHHHHHHIIIHHHHHII",
         b"PK\x01\x02",
         0x031E,
-        20,
+        e.needed,
         s.flags,
         s.method,
         0,

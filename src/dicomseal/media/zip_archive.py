@@ -79,8 +79,9 @@ _ALLOWED_FLAGS: Final = 0x0002 | 0x0004 | 0x0008 | 0x0800
 _FLAG_DESCRIPTOR: Final = 0x0008
 _FLAG_UTF8: Final = 0x0800
 _STORED: Final = 0
-#: §4.4.3: the newest "version needed to extract" every reader knows (6.3).
-_MAX_VERSION: Final = 63
+#: §4.4.3.2: the "version needed to extract" of stored, deflated and Zip64 members (4.5);
+#: Info-ZIP UnZip 6.0 skips members that need more than 4.6, zipfile more than 6.3.
+_MAX_VERSION: Final = 45
 _DEFLATED: Final = 8
 _ZIP64_EXTRA: Final = 0x0001
 _UNICODE_PATH: Final = 0x7075

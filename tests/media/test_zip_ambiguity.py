@@ -558,6 +558,7 @@ def test_inspect_view_and_import_never_open_an_ambiguous_archive(
     ambiguous_zip: Path, pki: object
 ) -> None:
     from dicomseal.forensics import inspect_media
+    from dicomseal.media.frozen import freeze
     from dicomseal.pacs.medium import spool_medium
     from dicomseal.viewer.assess import assess_medium
 
@@ -565,6 +566,10 @@ def test_inspect_view_and_import_never_open_an_ambiguous_archive(
         assert source.entries() and not any(e.readable for e in source.entries())
         integrity = assess_medium(source, [pki.root.cert])  # type: ignore[attr-defined]
     assert integrity.verdict is Verdict.FAILED
+    with open_media(ambiguous_zip) as source, freeze(source) as frozen:  # view and import
+        r = verify_media(frozen, TrustContext.load([pki.root.cert]))  # type: ignore[attr-defined]
+    assert r.verdict is Verdict.FAILED
+    assert any(f.code.value == AMBIGUOUS and f.path == str(ambiguous_zip) for f in r.findings)
     with spool_medium(ambiguous_zip) as (_mirror, content):
         assert not content.instances
         assert all(AMBIGUOUS in line for line in content.unreadable)

@@ -506,8 +506,9 @@ def archive_ambiguity(source: MediaSource) -> str:
     ends like a zip archive (APPNOTE §4.3.16): a zip tool would show the receiver the
     zip's files, not the image's.
     """
-    if isinstance(source, ZipSource):
-        return source.ambiguity
+    if source.kind == "zip":  # a ZipSource, or a wrapper forwarding to one (frozen media)
+        value = getattr(source, "ambiguity", "")
+        return value if isinstance(value, str) else ""
     if source.kind == "iso":
         try:
             with open(source.location, "rb") as fh:

@@ -40,6 +40,7 @@ class FindingCode(enum.Enum):
     ISO_FACADES_DIFFER = "iso-namespaces-differ"
     ISO_AMBIGUOUS_NAMESPACES = "ambiguous-iso-namespaces"
     ISO_BOOT_RECORD = "iso-boot-record"
+    AMBIGUOUS_ARCHIVE = "ambiguous-archive"
 
     @property
     def floor(self) -> Verdict:

@@ -20,6 +20,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,13 @@ from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
 from dicomseal.media.iso_volume import IsoTree, IsoVolume, image_size, read_iso_volume
 from dicomseal.media.udf_volume import has_udf, read_udf_tree
+from dicomseal.media.zip_archive import (
+    AmbiguousArchiveError,
+    ArchiveLayout,
+    check_layout,
+    zip_trailer,
+)
+from dicomseal.media.zip_data import MAX_ZIP_RATIO, looks_like_bomb
 
 __all__ = [
     "MAX_ZIP_RATIO",
@@ -44,14 +52,10 @@ __all__ = [
     "MediaSource",
     "UnsafePathError",
     "ZipSource",
+    "archive_ambiguity",
     "check_member_path",
     "open_media",
 ]
-
-#: A zip member that inflates more than this many times its compressed size is refused.
-MAX_ZIP_RATIO = 200
-#: A zip member larger than this (bytes, uncompressed) is refused.
-MAX_ZIP_MEMBER = 16 * 1024**3
 
 
 class UnsafePathError(MediaError):
@@ -75,6 +79,7 @@ class EntryAnomaly(enum.Enum):
     ABSOLUTE_PATH = "absolute-path"
     ZIP_BOMB = "zip-bomb"
     SPECIAL_FILE = "special-file"
+    AMBIGUOUS_ARCHIVE = "ambiguous-archive"
 
 
 @dataclass(frozen=True)
@@ -377,7 +382,11 @@ class IsoSource(_SourceBase):
 
 
 class _BoundedReader(io.RawIOBase):
-    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard)."""
+    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard).
+
+    A CRC-32 mismatch or damaged deflate data met while reading is a read error
+    (:class:`MediaError`), not proof of alteration.
+    """
 
     def __init__(self, inner: BinaryIO, limit: int, name: str) -> None:
         self._inner = inner
@@ -389,7 +398,13 @@ class _BoundedReader(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         want = len(buffer)
-        data = self._inner.read(want)
+        try:
+            data = self._inner.read(want)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise MediaError(
+                f"zip member cannot be read ({exc}): read error, not proof of alteration",
+                path=self._name,
+            ) from exc
         if len(data) > self._left:
             raise MediaError("zip member inflates beyond its declared size", path=self._name)
         self._left -= len(data)
@@ -401,30 +416,85 @@ class _BoundedReader(io.RawIOBase):
         super().close()
 
 
+def _same_reading(infos: list[zipfile.ZipInfo], layout: ArchiveLayout) -> bool:
+    """Whether :mod:`zipfile` reads the members :func:`read_layout` validated."""
+    ours = sorted(
+        (m.name, m.header_offset, m.compress_size, m.file_size, m.crc, m.method)
+        for m in layout.members
+    )
+    theirs = sorted(
+        (i.orig_filename, i.header_offset, i.compress_size, i.file_size, i.CRC, i.compress_type)
+        for i in infos
+    )
+    return ours == theirs
+
+
 class ZipSource(_SourceBase):
-    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted."""
+    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted.
+
+    The raw archive is checked first (:func:`~dicomseal.media.zip_archive.read_layout`):
+    an archive that two unzip tools could extract differently is listed with every entry
+    marked :attr:`EntryAnomaly.AMBIGUOUS_ARCHIVE` (never opened) and the reason in
+    :attr:`ambiguity`; an archive that cannot be read raises :class:`MediaError`.
+    Validated members are then read with :mod:`zipfile`, which must see the same members.
+    """
 
     kind = "zip"
 
     def __init__(self, archive: str | os.PathLike[str]) -> None:
         self._archive = Path(archive)
+        self._ambiguity = ""
+        self._damage: dict[str, str] = {}
+        self._zip: zipfile.ZipFile | None = None
+        try:  # one handle for checking and reading: a file swapped meanwhile is not read
+            self._fh: BinaryIO = open(self._archive, "rb")
+        except OSError as exc:
+            raise MediaError(f"cannot open: {exc.strerror}", path=str(archive)) from exc
         try:
-            self._zip = zipfile.ZipFile(self._archive)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise MediaError(f"not a readable zip archive: {exc}", path=str(archive)) from exc
+            self._open_checked()
+        except BaseException:
+            self._fh.close()
+            raise
         self._infos: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] | None = None
+
+    def _open_checked(self) -> None:
+        """Check the raw structure, then open it with :mod:`zipfile`, which must agree."""
+        layout: ArchiveLayout | None = None
+        try:
+            layout = check_layout(self._fh, str(self._archive))
+        except AmbiguousArchiveError as exc:
+            self._ambiguity = exc.message
+        try:
+            self._zip = zipfile.ZipFile(self._fh)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            if not self._ambiguity:
+                raise MediaError(
+                    f"not a readable zip archive: {exc}", path=str(self._archive)
+                ) from exc
+        if layout is not None and self._zip is not None:
+            if _same_reading(self._zip.infolist(), layout):
+                self._damage = {m.name: m.damage for m in layout.members if m.damage}
+            else:
+                self._ambiguity = "ambiguous archive: Python's zipfile reads other members"
 
     @property
     def location(self) -> str:
         return str(self._archive)
 
+    @property
+    def ambiguity(self) -> str:
+        """Why two unzip tools could extract this archive differently; empty if they cannot."""
+        return self._ambiguity
+
     def _build(self) -> dict[str, tuple[zipfile.ZipInfo, MediaEntry]]:
         out: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] = {}
-        for info in self._zip.infolist():
+        for info in self._zip.infolist() if self._zip is not None else []:
             if info.is_dir():
                 continue
             norm, anomalies_t = check_member_path(info.filename)
             anomalies = list(anomalies_t)
+            if self._ambiguity:
+                anomalies.append(EntryAnomaly.AMBIGUOUS_ARCHIVE)
             kind = EntryKind.FILE
             target = None
             mode = info.external_attr >> 16
@@ -432,10 +502,7 @@ class ZipSource(_SourceBase):
                 kind = EntryKind.SYMLINK
                 target = "?"
                 anomalies.append(EntryAnomaly.SYMLINK)
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > MAX_ZIP_MEMBER or (
-                info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO
-            ):
+            if looks_like_bomb(info.file_size, info.compress_size):
                 anomalies.append(EntryAnomaly.ZIP_BOMB)
             key = info.filename if anomalies_t else norm
             out[key] = (info, MediaEntry(key, info.file_size, kind, target, tuple(anomalies)))
@@ -452,12 +519,18 @@ class ZipSource(_SourceBase):
         norm, anomalies = check_member_path(path)
         if anomalies:
             raise UnsafePathError("path leaves the medium", path=path)
-        if norm not in self._infos:
+        if norm not in self._infos or self._zip is None:
             raise MediaError("no such file on the medium", path=path)
         info, entry = self._infos[norm]
         if not entry.readable:
             raise UnsafePathError(
                 "refused: " + ", ".join(a.value for a in entry.anomalies), path=path
+            )
+        damage = self._damage.get(info.orig_filename)
+        if damage:
+            raise MediaError(
+                f"zip member cannot be read ({damage}): read error, not proof of alteration",
+                path=path,
             )
         try:
             inner = self._zip.open(info)
@@ -466,7 +539,30 @@ class ZipSource(_SourceBase):
         return io.BufferedReader(_BoundedReader(inner, info.file_size, path))  # type: ignore[arg-type]
 
     def close(self) -> None:
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
+        self._fh.close()
+
+
+def archive_ambiguity(source: MediaSource) -> str:
+    """Why a medium file could be opened as something else by another reader; ``""`` if not.
+
+    A zip archive that two unzip tools extract differently
+    (:func:`~dicomseal.media.zip_archive.check_layout`), or an ISO 9660 image that also
+    ends like a zip archive (APPNOTE §4.3.16): a zip tool would show the receiver the
+    zip's files, not the image's.
+    """
+    if source.kind == "zip":  # a ZipSource, or a wrapper forwarding to one (frozen media)
+        value = getattr(source, "ambiguity", "")
+        return value if isinstance(value, str) else ""
+    if source.kind == "iso":
+        try:
+            with open(source.location, "rb") as fh:
+                if zip_trailer(fh):
+                    return "ambiguous archive: the ISO 9660 image is also a zip archive"
+        except OSError:
+            return ""
+    return ""
 
 
 def open_media(location: str | os.PathLike[str]) -> MediaSource:

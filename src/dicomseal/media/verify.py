@@ -50,7 +50,13 @@ from dicomseal.media.manifest import (
     read_bounded,
 )
 from dicomseal.media.namespaces import fold_case_if_needed, iso_namespace_findings
-from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, open_media
+from dicomseal.media.source import (
+    EntryAnomaly,
+    MediaEntry,
+    MediaSource,
+    archive_ambiguity,
+    open_media,
+)
 from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
@@ -72,6 +78,7 @@ _ANOMALY_CODES = {
     EntryAnomaly.ABSOLUTE_PATH: FindingCode.ABSOLUTE_PATH,
     EntryAnomaly.ZIP_BOMB: FindingCode.ZIP_BOMB,
     EntryAnomaly.SPECIAL_FILE: FindingCode.SPECIAL_FILE,
+    EntryAnomaly.AMBIGUOUS_ARCHIVE: FindingCode.AMBIGUOUS_ARCHIVE,
 }
 ProgressCallback = Callable[[int, int], None]
 
@@ -624,6 +631,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     """
     when = at or dt.datetime.now(dt.UTC)
     report = progress or (lambda _d, _t: None)
+    ambiguity = archive_ambiguity(source)  # a zip two unzip tools read apart
     source = fold_case_if_needed(source)
     listing = source.entries()
     entries = {e.path: e for e in listing}
@@ -637,6 +645,8 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     results = {r.path: r for r in _check_entries(source, todo, trust, when, workers, report)}
     findings = [f for r in results.values() for f in r.findings]
     findings.extend(iso_namespace_findings(source))
+    if ambiguity:
+        findings.append(MediaFinding(FindingCode.AMBIGUOUS_ARCHIVE, source.location, ambiguity))
     dd = read_dicomdir(source, entries)
     findings.extend(dd.findings)
     findings.extend(_dicomdir_findings(dd, results))

@@ -91,9 +91,14 @@ _EXAMPLES = 3
 
 
 def _unwrap(source: MediaSource) -> MediaSource:
-    """The medium below any :class:`CaseFoldedSource` (folding never hides the trees)."""
-    while isinstance(source, CaseFoldedSource):
-        source = source.inner
+    """The medium below any wrapper (case folding, a frozen copy): never hides the trees.
+
+    A wrapper exposes the medium it wraps as ``inner`` (:class:`CaseFoldedSource`,
+    :class:`~dicomseal.media.frozen.FrozenMedium`); the container is checked on that.
+    """
+    seen = 0
+    while (inner := getattr(source, "inner", None)) is not None and seen < 8:
+        source, seen = inner, seen + 1
     return source
 
 

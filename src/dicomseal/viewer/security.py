@@ -22,8 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["CSP", "SecurityMiddleware"]
 
 #: Content Security Policy of every response: the app's own origin only, no inline script.
+#: ``wasm-unsafe-eval`` lets the bundled image codecs (WebAssembly, served by the app
+#: itself) be compiled; it allows no JavaScript ``eval``. Workers come from the app only.
 CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (

@@ -10,7 +10,7 @@ import {
   init as coreInit,
   eventTarget,
   metaData,
-  getRenderingEngine,
+  utilities as csUtilities,
 } from '@cornerstonejs/core';
 import * as tools from '@cornerstonejs/tools';
 import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
@@ -112,6 +112,7 @@ class Reader {
     this.element.addEventListener(Enums.Events.VOI_MODIFIED, () => this.onRendered());
     eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_MODIFIED, () => this.onMeasure());
     eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, () => this.onMeasure());
+    this.element.addEventListener(tools.Enums.Events.ANNOTATION_RENDERED, () => this.onMeasure());
     this.element.addEventListener('contextmenu', (e) => e.preventDefault());
     this.bindUi();
     if (!this.ids.length) {
@@ -313,8 +314,8 @@ class Reader {
     for (const b of document.querySelectorAll('[data-tool]')) b.addEventListener('click', () => this.setTool(b.dataset.tool));
     const act = {
       invert: () => this.invert(), reset: () => this.reset(), rotate: () => this.rotate(), flip: () => this.flip(),
-      cine: () => this.cine(), tags: () => ($('tags').dataset.open === '1' ? this.hideTags() : this.showTags()),
-      help: () => ($('help').hidden = !$('help').hidden), 'zoom-in': () => this.zoom(1.25), 'zoom-out': () => this.zoom(0.8),
+      cine: () => this.cine(), 'tags-toggle': () => ($('tags').dataset.open === '1' ? this.hideTags() : this.showTags()),
+      'help-toggle': () => ($('help').hidden = !$('help').hidden), 'zoom-in': () => this.zoom(1.25), 'zoom-out': () => this.zoom(0.8),
     };
     for (const [id, fn] of Object.entries(act)) $(id)?.addEventListener('click', fn);
     $('tags-close').addEventListener('click', () => this.hideTags());
@@ -357,10 +358,18 @@ class Reader {
     if (next) location.href = next.href;
   }
 
+  /** Length of the first length annotation in image pixels (for tests). */
+  lengthInPixels() {
+    const a = tools.annotation.state.getAllAnnotations().find((x) => x.metadata.toolName === tools.LengthTool.toolName);
+    const id = this.ids[this.index()];
+    const [p, q] = a.data.handles.points.map((w) => csUtilities.worldToImageCoords(id, w));
+    return Math.hypot(p[0] - q[0], p[1] - q[1]);
+  }
+
   /** Stored values of the current image after the Modality LUT (for tests). */
   pixels() {
     const img = this.viewport.csImage;
-    return { rows: img.rows, columns: img.columns, color: img.color, data: Array.from(img.getPixelData()) };
+    return { rows: img.rows, columns: img.columns, color: img.color, scaled: !!img.preScale?.scaled, data: Array.from(img.getPixelData()) };
   }
 }
 

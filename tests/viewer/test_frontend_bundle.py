@@ -60,3 +60,27 @@ def test_committed_bundle_matches_a_rebuild_from_the_lockfile(tmp_path: Path) ->
     assert sorted(built) == sorted(committed)
     differing = [n for n in built if built[n] != committed[n]]
     assert not differing, f"rebuild differs from the committed bundle: {differing}"
+
+
+def test_only_the_decoding_worker_may_eval(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from dicomseal.media.frozen import freeze
+    from dicomseal.media.source import open_media
+    from dicomseal.samples import write_sample_studies
+    from dicomseal.viewer.app import create_app
+    from dicomseal.viewer.assess import assess_medium
+
+    write_sample_studies(tmp_path, series_per_study=1, instances_per_series=1, rows=8, cols=8)
+    with open_media(tmp_path) as medium, freeze(medium) as source:
+        client = TestClient(
+            create_app(source, assess_medium(source, [])), base_url="http://127.0.0.1"
+        )
+        worker = client.get("/static/dist/decode-worker.js")
+        page = client.get("/read/s0")
+        bundle = client.get("/static/dist/reader.js")
+    assert worker.status_code == page.status_code == bundle.status_code == 200
+    assert "'unsafe-eval'" in worker.headers["content-security-policy"]
+    for other in (page, bundle):
+        policy = other.headers["content-security-policy"]
+        assert "'unsafe-eval'" not in policy and "'wasm-unsafe-eval'" in policy

@@ -87,7 +87,18 @@ def _expected(name: str, scaled: bool) -> np.ndarray[Any, Any]:
     return np.asarray(arr, dtype=np.float64)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+#: Known differences, kept visible: the loader's JavaScript 12-bit JPEG (process 4) decoder
+#: gives values about 15 above pylibjpeg-libjpeg's on this file (a constant offset).
+KNOWN = {"JPGExtended.dcm": "Cornerstone's 12-bit JPEG decoder differs by a constant ~15"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN[n])) if n in KNOWN else n
+        for n in sorted(CASES)
+    ],
+)
 def test_browser_decodes_like_pydicom(
     served: tuple[str, dict[str, tuple[str, int]]], name: str
 ) -> None:

@@ -107,6 +107,11 @@ class Reader {
     group.setToolActive(tools.ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
     group.setToolActive(tools.StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
     this.viewport = engine.getViewport(VIEWPORT);
+    // keep the image's aspect when the layout changes (tag panel, window size)
+    new ResizeObserver(() => {
+      engine.resize(true, false);
+      this.scaleBar();
+    }).observe(this.element);
     this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, () => this.onImage());
     this.element.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.onRendered());
     this.element.addEventListener(Enums.Events.VOI_MODIFIED, () => this.onRendered());

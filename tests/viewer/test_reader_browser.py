@@ -181,6 +181,23 @@ def test_zoom_invert_reset_and_window_level(reading_url: str) -> None:
         )
 
 
+def test_rotate_flip_and_cine(reading_url: str) -> None:
+    with reader(reading_url) as page:
+        _open(page, reading_url + "/read/s0")
+        view = "window.dicomsealReader.viewport"
+        assert page.evaluate(f"{view}.getViewPresentation().rotation || 0") == 0
+        page.keyboard.press("o")
+        page.wait_for_function(f"() => {view}.getViewPresentation().rotation === 90")
+        assert page.evaluate(f"{view}.getCamera().flipHorizontal") in (False, None)
+        page.keyboard.press("h")
+        page.wait_for_function(f"() => {view}.getCamera().flipHorizontal === true")
+        page.keyboard.press("c")
+        page.wait_for_function("() => Number(document.body.dataset.imageIndex) >= 2")
+        page.keyboard.press("c")
+        page.keyboard.press("r")
+        page.wait_for_function(f"() => ({view}.getViewPresentation().rotation || 0) === 0")
+
+
 def test_presets_follow_the_modality(reading_url: str) -> None:
     with reader(reading_url) as page:
         _open(page, reading_url + "/read/s0")

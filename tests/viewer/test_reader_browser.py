@@ -198,6 +198,17 @@ def test_rotate_flip_and_cine(reading_url: str) -> None:
         page.wait_for_function(f"() => ({view}.getViewPresentation().rotation || 0) === 0")
 
 
+def test_thumbnails_load_after_the_first_image(reading_url: str) -> None:
+    with reader(reading_url) as page:
+        _open(page, reading_url + "/read/s0")
+        thumbs = page.locator("[data-testid=thumb] img")
+        assert thumbs.count() == 2  # the series of this study
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.thumb img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        )
+
+
 def test_presets_follow_the_modality(reading_url: str) -> None:
     with reader(reading_url) as page:
         _open(page, reading_url + "/read/s0")

@@ -123,6 +123,7 @@ class Reader {
     if (!this.ids.length) {
       $('image-message').hidden = false;
       $('image-message').textContent = 'No image in this series.';
+      this.loadThumbnails();
       document.body.dataset.ready = '1';
       return;
     }
@@ -199,7 +200,16 @@ class Reader {
     document.body.dataset.scale = String(cam.parallelScale);
     document.body.dataset.invert = invert ? '1' : '0';
     this.scaleBar();
+    if (document.body.dataset.ready !== '1') this.loadThumbnails();
     document.body.dataset.ready = '1';
+  }
+
+  loadThumbnails() {
+    // after the first image: the thumbnails' server renders must not delay it
+    for (const img of document.querySelectorAll('img[data-src]')) {
+      img.src = img.dataset.src;
+      img.removeAttribute('data-src');
+    }
   }
 
   scaleBar() {

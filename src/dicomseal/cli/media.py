@@ -298,6 +298,7 @@ def verify_command(
         workers=workers,
         verbose=verbose,
         selection=selection,
+        strict=strict,
     )
 
 
@@ -310,6 +311,7 @@ def verify_and_render(
     workers: int | None = None,
     verbose: bool = False,
     selection: TrustSelection | None = None,
+    strict: bool = False,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
@@ -327,7 +329,12 @@ def verify_and_render(
             progress.update(task, completed=done, total=total)
 
         result = verify_media(
-            source, trust, at=at, workers=workers or default_workers(), progress=report
+            source,
+            trust,
+            at=at,
+            workers=workers or default_workers(),
+            progress=report,
+            strict=strict,
         )
     if fmt == "json":
         doc = media_document(result)

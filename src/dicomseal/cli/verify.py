@@ -105,7 +105,9 @@ def verify_command(
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 
-        return verify_and_render(path, trust_ctx, at=when, fmt=fmt, selection=selection)
+        return verify_and_render(
+            path, trust_ctx, at=when, fmt=fmt, selection=selection, strict=strict
+        )
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))

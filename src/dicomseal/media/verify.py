@@ -24,7 +24,7 @@ import dataclasses
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -39,6 +39,7 @@ from dicomseal.media.cms import CmsReason, verify_detached
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.housekeeping import is_os_artefact
 from dicomseal.media.manifest import (
     MANIFEST_PATH,
     MAX_MANIFEST,
@@ -151,6 +152,7 @@ class MediaVerification:
     entries: int = 0
     validated_at: dt.datetime | None = None
     extras: dict[str, str] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()
 
 
 def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
@@ -601,6 +603,29 @@ def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> li
     return out
 
 
+def _os_artefacts(
+    results: dict[str, EntryResult], expected: Mapping[str, object], dd: DicomdirCheck
+) -> tuple[str, ...]:
+    """Files an operating system wrote: not DICOM, not in the manifest, not referenced.
+
+    (:mod:`dicomseal.media.housekeeping`: ``.DS_Store``, ``._*``, ``System Volume
+    Information/`` ...). They change nothing a DICOM reader shows, so they are listed as
+    ignored instead of added; a hostile entry among them keeps its findings.
+    """
+    referenced = {r.path.upper() for r in dd.references}
+    return tuple(
+        sorted(
+            p
+            for p, r in results.items()
+            if is_os_artefact(p)
+            and not r.is_dicom
+            and not r.findings
+            and p not in expected
+            and p.upper() not in referenced
+        )
+    )
+
+
 def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     source: MediaSource,
     trust: TrustContext,
@@ -608,6 +633,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     at: dt.datetime | None = None,
     workers: int = 1,
     progress: ProgressCallback | None = None,
+    strict: bool = False,
 ) -> MediaVerification:
     """Verify a whole medium: manifest, every file, every instance signature, DICOMDIR.
 
@@ -623,6 +649,9 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         Worker processes for hashing and signature checks (2 uses both cores).
     progress
         ``progress(done, total)`` after each file.
+    strict
+        Count files an operating system wrote (:mod:`~dicomseal.media.housekeeping`) as
+        added files instead of ignoring them.
 
     Returns
     -------
@@ -643,11 +672,14 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         (e, expected.get(e.path)) for e in listing if e.path not in (MANIFEST_PATH, SIGNATURE_PATH)
     ]
     results = {r.path: r for r in _check_entries(source, todo, trust, when, workers, report)}
+    dd = read_dicomdir(source, entries)
+    ignored = () if strict else _os_artefacts(results, expected, dd)
+    for path in ignored:
+        del results[path]
     findings = [f for r in results.values() for f in r.findings]
     findings.extend(iso_namespace_findings(source))
     if ambiguity:
         findings.append(MediaFinding(FindingCode.AMBIGUOUS_ARCHIVE, source.location, ambiguity))
-    dd = read_dicomdir(source, entries)
     findings.extend(dd.findings)
     findings.extend(_dicomdir_findings(dd, results))
 
@@ -748,4 +780,5 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         uncovered=tuple(sorted(uncovered)),
         entries=len(listing),
         validated_at=when,
+        ignored=ignored,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dicomseal.cli.options import (
     err_console,
@@ -48,6 +49,25 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
     if any(f.reason in _IO_REASONS for f in files):
         return 4
     return verdict.exit_code
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal (``rich.progress`` loaded only then); else nothing."""
+    if not err_console().is_terminal:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("verify", total=total)
+        yield lambda: progress.advance(task)
 
 
 @click.command("verify")
@@ -106,23 +126,18 @@ def verify_command(
         from dicomseal.cli.media import verify_and_render
 
         return verify_and_render(path, trust_ctx, at=when, fmt=fmt, selection=selection)
+    # One validation time for the whole run: every file is judged at the same instant and
+    # the trust context's memo validates each signer's chain once.
+    when = when or dt.datetime.now(dt.UTC)
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
-        with Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err_console(),
-            transient=True,
-            disable=not err_console().is_terminal,
-        ) as progress:
-            task = progress.add_task("verify", total=len(targets))
+        with _progress(len(targets)) as advance:
             for target in targets:
                 files.append(
                     verify_path(target, trust_ctx, require_signature=require_signature, at=when)
                 )
-                progress.advance(task)
+                advance()
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=when))
     verdict = Verdict.combine(f.verdict for f in files)

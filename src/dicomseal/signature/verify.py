@@ -50,7 +50,6 @@ from dicomseal.signature.status import (
     SignatureVerification,
     TrustReason,
 )
-from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
 
@@ -89,16 +88,22 @@ def _keyword(tag: int) -> str:
     return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-def find_signature_sites(elements: list[Element], location: str = "") -> Iterator[SignatureSite]:
-    """Every level holding a (FFFA,FFFA) sequence, with its item path (dcmsign syntax)."""
+def find_signature_sites(
+    elements: list[Element], path: tuple[tuple[int, int], ...] = ()
+) -> Iterator[SignatureSite]:
+    """Every level holding a (FFFA,FFFA) sequence, with its item path (dcmsign syntax).
+
+    The path is named (keywords from the data dictionary) only for a level that holds
+    signatures: descending into the MAC Parameters Sequence of every signed file must
+    not load the dictionary.
+    """
     if any(e.tag == DIGITAL_SIGNATURES_SEQUENCE for e in elements):
-        yield SignatureSite(elements, location)
+        yield SignatureSite(elements, ".".join(f"{_keyword(t)}[{i}]" for t, i in path))
     for el in elements:
         if el.items is None or el.tag == DIGITAL_SIGNATURES_SEQUENCE:
             continue
         for index, item in enumerate(el.items):
-            sub = f"{_keyword(el.tag)}[{index}]"
-            yield from find_signature_sites(item.elements, f"{location}.{sub}" if location else sub)
+            yield from find_signature_sites(item.elements, (*path, (el.tag, index)))
 
 
 def parse_dicom_datetime(value: str) -> dt.datetime:
@@ -340,6 +345,9 @@ def _judge_trust(
     token_el = fields.get(0x04000310)
     ts_untrusted: str | None = None
     if token_el is not None:
+        # asn1crypto's CMS/TSP modules are loaded only when a timestamp is present.
+        from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
+
         token = der_trim(_bounded(src, token_el, "Certified Timestamp"))
         outcome = verify_timestamp_token(token, signature, ctx.trust)
         if outcome.status is TimestampStatus.INVALID:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,43 @@ def test_memo_is_private_to_each_context(pki: TestPki) -> None:
     no_inter = dataclasses.replace(trusted, intermediates=())
     assert no_inter.validate(leaf, _NOW).reason is TrustReason.UNTRUSTED_SIGNER
     assert trusted.validate(leaf, _NOW).trusted
+
+
+def test_both_cores_give_the_same_results_in_order(
+    signed: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """Forked workers (chunked) return exactly what one process returns, in input order."""
+    from dicomseal.signature.batch import verify_paths
+
+    paths = []
+    for i in range(40):
+        target = tmp_path / f"{i:03d}.dcm"
+        data = signed.read_bytes()
+        if i % 7 == 3:  # some tampered pixels among the intact files
+            at = data.rfind(b"\xe0\x7f\x10\x00") + 200
+            data = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+        target.write_bytes(data)
+        paths.append(target)
+    (tmp_path / "notdicom.dcm").write_bytes(b"x" * 300)
+    paths.insert(5, tmp_path / "notdicom.dcm")
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    one = list(verify_paths(paths, ctx, at=_NOW, workers=1))
+    two = list(verify_paths(paths, ctx, at=_NOW, workers=2))
+    assert [r.path for r in two] == [str(p) for p in paths]
+    assert [(r.verdict, r.reason, r.message) for r in two] == [
+        (r.verdict, r.reason, r.message) for r in one
+    ]
+    assert {r.verdict.name for r in one} == {"PASSED", "FAILED", "INDETERMINATE"}
+    signers = [s.certificate for r in two for s in r.signatures]
+    assert signers and all(c == signers[0] for c in signers)
+    assert [s.chain for r in two for s in r.signatures] == [
+        s.chain for r in one for s in r.signatures
+    ]
+
+
+def test_little_work_stays_in_one_process() -> None:
+    from dicomseal.signature.batch import MIN_FILES_PER_WORKER, worker_count
+
+    assert worker_count(2 * MIN_FILES_PER_WORKER - 1) == 1
+    assert worker_count(10_000, wanted=1) == 1
+    assert 1 <= worker_count(10_000) <= (os.cpu_count() or 1)

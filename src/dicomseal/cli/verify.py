@@ -23,6 +23,7 @@ from dicomseal.cli.options import (
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
+from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
@@ -133,10 +134,11 @@ def verify_command(
     if path.is_dir():
         targets = list(iter_files(path))
         with _progress(len(targets)) as advance:
-            for target in targets:
-                files.append(
-                    verify_path(target, trust_ctx, require_signature=require_signature, at=when)
-                )
+            # both cores when there is work and the other core is idle (forked workers)
+            for result in verify_paths(
+                targets, trust_ctx, require_signature=require_signature, at=when
+            ):
+                files.append(result)
                 advance()
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=when))

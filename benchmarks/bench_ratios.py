@@ -23,7 +23,9 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +33,6 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_verify import generate  # noqa: E402
-from workload import timed  # noqa: E402
 
 from pki import make_pki  # noqa: E402
 
@@ -57,6 +58,16 @@ def _commands(
             [tool, "--verify", "+cf", str(root), "+uf", str(inter), str(p)] for p in files
         ]
     return cmds
+
+
+def timed(argv: list[str]) -> tuple[float, int, int, float]:
+    """(wall s, peak RSS KiB, exit status, user+sys CPU s) of one child, from ``wait4``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _round(cmds: dict[str, list[list[str]]], order: list[str]) -> dict[str, tuple[float, float]]:

@@ -124,3 +124,19 @@ def test_little_work_stays_in_one_process() -> None:
     assert worker_count(2 * MIN_FILES_PER_WORKER - 1) == 1
     assert worker_count(10_000, wanted=1) == 1
     assert 1 <= worker_count(10_000) <= (os.cpu_count() or 1)
+
+
+def test_results_share_one_object_per_certificate(
+    signed: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    from dicomseal.signature.batch import verify_paths
+
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.dcm")
+        paths[-1].write_bytes(signed.read_bytes())
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = list(verify_paths(paths, ctx, at=_NOW, workers=1))
+    signers = [s.certificate for r in results for s in r.signatures]
+    assert len(signers) == 3 and signers[0] is not None
+    assert all(c is signers[0] for c in signers)

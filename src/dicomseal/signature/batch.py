@@ -5,6 +5,8 @@ are handed out in chunks (one task per chunk, not per file) and results come bac
 compact: certificates cross the process boundary once per result as DER and are loaded
 back as one object per distinct certificate. One process is used when there is little
 work or the other core is busy: a second process then costs more CPU than it saves.
+Either way the results of a run share one certificate object per distinct certificate,
+so the memory a long run keeps grows by the compact per-file fields only.
 """
 
 from __future__ import annotations
@@ -107,9 +109,11 @@ def verify_paths(
     only; elsewhere one process is used). ``at`` is one validation time for the run.
     """
     count = worker_count(len(paths)) if workers is None else workers
+    loaded: dict[bytes, x509.Certificate] = {}  # one object per distinct certificate
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for p in paths:
-            yield verify_path(p, trust, require_signature=require_signature, at=at)
+            result = verify_path(p, trust, require_signature=require_signature, at=at)
+            yield _unpack(*_pack(result), loaded) if result.signatures else result
         return
     anchors, inters = tuple(map(_der, trust.anchors)), tuple(map(_der, trust.intermediates))
     tasks: list[_Task] = [
@@ -123,7 +127,6 @@ def verify_paths(
         )
         for i in range(0, len(paths), CHUNK)
     ]
-    loaded: dict[bytes, x509.Certificate] = {}
     with multiprocessing.get_context("fork").Pool(count) as pool:
         for chunk in pool.imap(_run_chunk, tasks):
             for packed, certs in chunk:

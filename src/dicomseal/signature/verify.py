@@ -34,6 +34,7 @@ from dicomseal.hazmat.elements import Element, Item, Part10File
 from dicomseal.hazmat.mac_stream import (
     DIGITAL_SIGNATURES_SEQUENCE,
     MAC_PARAMETERS_SEQUENCE,
+    GatheringSink,
     is_signable_tag,
     write_elements,
     write_signature_item,
@@ -286,10 +287,12 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
             uid, SignatureReason.DATA_ELEMENT_MISSING, f"signed element(s) removed: {names}", **base
         )
     mac = new_mac_hash(p.algorithm)
+    sink = GatheringSink(mac.update)  # few large hash updates, same bytes
     emitted = tuple(
-        dict.fromkeys(write_elements(site.elements, src, mac.update, only=frozenset(p.signed)))
+        dict.fromkeys(write_elements(site.elements, src, sink, only=frozenset(p.signed)))
     )
-    write_signature_item(item.elements, src, mac.update)
+    write_signature_item(item.elements, src, sink)
+    sink.flush()
     base["signed_tags"] = emitted
     skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted]
     if skipped:

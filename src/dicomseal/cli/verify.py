@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dicomseal.cli.options import (
     err_console,
@@ -22,6 +23,7 @@ from dicomseal.cli.options import (
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
+from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
@@ -48,6 +50,25 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
     if any(f.reason in _IO_REASONS for f in files):
         return 4
     return verdict.exit_code
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal (``rich.progress`` loaded only then); else nothing."""
+    if not err_console().is_terminal:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("verify", total=total)
+        yield lambda: progress.advance(task)
 
 
 @click.command("verify")
@@ -108,23 +129,19 @@ def verify_command(
         return verify_and_render(
             path, trust_ctx, at=when, fmt=fmt, selection=selection, strict=strict
         )
+    # One validation time for the whole run: every file is judged at the same instant and
+    # the trust context's memo validates each signer's chain once.
+    when = when or dt.datetime.now(dt.UTC)
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
-        with Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err_console(),
-            transient=True,
-            disable=not err_console().is_terminal,
-        ) as progress:
-            task = progress.add_task("verify", total=len(targets))
-            for target in targets:
-                files.append(
-                    verify_path(target, trust_ctx, require_signature=require_signature, at=when)
-                )
-                progress.advance(task)
+        with _progress(len(targets)) as advance:
+            # both cores when there is work and the other core is idle (forked workers)
+            for result in verify_paths(
+                targets, trust_ctx, require_signature=require_signature, at=when
+            ):
+                files.append(result)
+                advance()
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=when))
     verdict = Verdict.combine(f.verdict for f in files)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from dicomseal.hazmat.elements import Element, Part10File
@@ -127,17 +127,24 @@ def _order(elements: Sequence[Element], location: str) -> Iterator[Ambiguity]:
         previous = max(previous, el.tag)
 
 
-def _walk(elements: Sequence[Element], location: str, signed_level: bool) -> Iterator[Ambiguity]:
-    yield from _order(elements, location)
+def _item_path(path: tuple[tuple[int, int], ...]) -> str:
+    """``Keyword[index].Keyword[index]``; the dictionary is loaded only to name a finding."""
+    return ".".join(f"{_keyword(tag)}[{index}]" for tag, index in path)
+
+
+def _walk(
+    elements: Sequence[Element], path: tuple[tuple[int, int], ...], signed_level: bool
+) -> Iterator[Ambiguity]:
+    for found in _order(elements, ""):
+        yield replace(found, location=_item_path(path)) if path else found
     signed_level = signed_level or any(e.tag == _DIGITAL_SIGNATURES_SEQUENCE for e in elements)
     for el in elements:
-        if location == "" and el.tag >> 16 == 0x0002:
-            yield Ambiguity(AmbiguityKind.META_IN_DATASET, el.tag, location)
+        if not path and el.tag >> 16 == 0x0002:
+            yield Ambiguity(AmbiguityKind.META_IN_DATASET, el.tag, "")
         if signed_level and el.vr == b"UN" and not el.implicit and is_known_public_tag(el.tag):
-            yield Ambiguity(AmbiguityKind.KNOWN_TAG_AS_UN, el.tag, location)
+            yield Ambiguity(AmbiguityKind.KNOWN_TAG_AS_UN, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):
-            sub = f"{_keyword(el.tag)}[{index}]"
-            yield from _walk(item.elements, f"{location}.{sub}" if location else sub, signed_level)
+            yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
 
 
 #: Transfer syntaxes with native (never encapsulated) Pixel Data (PS3.5 §A.1-§A.3, §A.5).
@@ -177,7 +184,7 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
     or anywhere when ``to_sign`` (the file is about to be signed).
     """
     found = list(_order(parsed.meta.elements, "meta"))
-    found.extend(_walk(parsed.elements, "", to_sign))
+    found.extend(_walk(parsed.elements, (), to_sign))
     found.extend(_pixel_encoding(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
     if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)

@@ -32,6 +32,7 @@ from dicomseal.hazmat.normalize import STRING_VRS, normalize_string_value
 
 __all__ = [
     "SIGNATURE_ITEM_EXCLUDED",
+    "GatheringSink",
     "is_signable",
     "is_signable_tag",
     "write_elements",
@@ -48,6 +49,38 @@ _ITEM_TAG: Final = b"\xfe\xff\x00\xe0"
 _SEQ_DELIM_TAG: Final = b"\xfe\xff\xdd\xe0"
 
 Sink = Callable[[bytes], object]
+
+
+class GatheringSink:
+    """A sink that feeds ``update`` in few large calls (the stream's bytes unchanged).
+
+    The MAC stream arrives as many small pieces (tag, VR, length, short values); they are
+    gathered in one buffer and passed on when it holds ``limit`` bytes. A piece of at
+    least ``limit`` bytes (pixel data, long values) is passed on as it is, without a copy.
+    Call :meth:`flush` before the hash is read.
+    """
+
+    __slots__ = ("_buf", "_limit", "_update")
+
+    def __init__(self, update: Sink, limit: int = 1 << 16) -> None:
+        self._update = update
+        self._limit = limit
+        self._buf = bytearray()
+
+    def __call__(self, data: bytes) -> None:
+        if len(data) >= self._limit:
+            self.flush()
+            self._update(data)
+            return
+        self._buf += data
+        if len(self._buf) >= self._limit:
+            self.flush()
+
+    def flush(self) -> None:
+        """Pass on whatever is gathered."""
+        if self._buf:
+            self._update(bytes(self._buf))
+            self._buf = bytearray()
 
 
 def is_signable_tag(tag: int) -> bool:

@@ -24,6 +24,7 @@ import dataclasses
 import datetime as dt
 import enum
 import hashlib
+import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ from dicomseal.media.source import (
     open_media,
 )
 from dicomseal.signature import FileVerification, TrustContext, verify_file
+from dicomseal.signature.batch import CHUNK, worker_count
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
 from dicomseal.verdict import Verdict
@@ -346,7 +348,8 @@ def _check_entries(
     progress: ProgressCallback,
 ) -> list[EntryResult]:
     results: list[EntryResult] = []
-    if workers <= 1 or len(todo) < 8:
+    workers = worker_count(len(todo), workers)  # 1 for little work or a busy machine
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for n, (entry, expected) in enumerate(todo):
             results.append(check_entry(source, entry, expected, trust, at))
             progress(n + 1, len(todo))
@@ -354,6 +357,7 @@ def _check_entries(
     cache: dict[bytes, x509.Certificate] = {}
     with ProcessPoolExecutor(
         max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),  # after imports: no second start-up
         initializer=_worker_init,
         initargs=(
             source.location,
@@ -362,9 +366,14 @@ def _check_entries(
             trust.refuse_weak_mac,
         ),
     ) as pool:
-        futures = [pool.submit(_worker_run, e, x, at) for e, x in todo]
-        for n, fut in enumerate(futures):
-            result, certs = fut.result()
+        done = pool.map(
+            _worker_run,
+            [e for e, _x in todo],
+            [x for _e, x in todo],
+            [at] * len(todo),
+            chunksize=CHUNK,  # one task per chunk of files, not per file
+        )
+        for n, (result, certs) in enumerate(done):
             if result.verification is not None:
                 result = dataclasses.replace(
                     result, verification=_unpack(result.verification, certs, cache)

@@ -425,7 +425,9 @@ def _send_one(
     store = sender.send(prepared.path, inst.sop_class_uid, inst.transfer_syntax_uid)
     if store.status.stored:
         key = JournalKey(destination, inst.sop_instance_uid, inst.sha256, opts.coercion.fingerprint)
-        journal.record(key, store.status.value, _sha256(prepared.path))
+        # the stored bytes are hashed for the journal file only (none: nothing to write)
+        stored = _sha256(prepared.path) if journal.path is not None else ""
+        journal.record(key, store.status.value, stored)
         outcome = (
             InstanceOutcome.STORED_WITH_WARNING if store.status.warning else InstanceOutcome.STORED
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.x509.verification import (
@@ -31,6 +31,10 @@ from dicomseal.signature.signer_policy import (
 from dicomseal.signature.status import ChainValidation, TrustReason
 
 __all__ = ["TrustContext"]
+
+
+#: Most validated chains kept per TrustContext (memory stays bounded on any medium).
+_MEMO_LIMIT = 4096
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -56,6 +60,14 @@ class TrustContext:
     anchors: tuple[x509.Certificate, ...] = ()
     intermediates: tuple[x509.Certificate, ...] = ()
     refuse_weak_mac: bool = False
+    #: Validated outcomes per (signer, time, extra intermediates, role): a medium signed by
+    #: one signer is validated once per run, not once per file. Anchors and intermediates
+    #: are fixed for the instance, so they are part of the key implicitly; certificates
+    #: compare and hash by their DER encoding. Private to this instance (no global state).
+    _memo: dict[
+        tuple[x509.Certificate, dt.datetime, tuple[x509.Certificate, ...], SignerRole],
+        ChainValidation,
+    ] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     @classmethod
     def load(
@@ -84,9 +96,26 @@ class TrustContext:
         reported as such rather than as "untrusted"; then the signer certificate policy
         (:mod:`dicomseal.signature.signer_policy`: end entity, key usage, extended key
         usage, key strength), then the path (RFC 5280 §6), then the name constraints of
-        every CA on it. A certificate the policy refuses is never trusted.
+        every CA on it. A certificate the policy refuses is never trusted. The outcome,
+        policy checks included, is memoised in this instance per (signer, time, extra
+        intermediates, role).
         """
         at = _aware(at)
+        key = (leaf, at, tuple(extra_intermediates), role)
+        known = self._memo.get(key)
+        if known is None:
+            if len(self._memo) >= _MEMO_LIMIT:  # hostile media: one signer per file
+                self._memo.clear()
+            known = self._memo[key] = self._validate(leaf, at, key[2], role)
+        return known
+
+    def _validate(
+        self,
+        leaf: x509.Certificate,
+        at: dt.datetime,
+        extra_intermediates: tuple[x509.Certificate, ...],
+        role: SignerRole,
+    ) -> ChainValidation:
         if at < leaf.not_valid_before_utc:
             return ChainValidation(
                 TrustReason.NOT_YET_VALID,

@@ -34,6 +34,7 @@ from dicomseal.hazmat.elements import Element, Item, Part10File
 from dicomseal.hazmat.mac_stream import (
     DIGITAL_SIGNATURES_SEQUENCE,
     MAC_PARAMETERS_SEQUENCE,
+    GatheringSink,
     is_signable_tag,
     write_elements,
     write_signature_item,
@@ -50,7 +51,6 @@ from dicomseal.signature.status import (
     SignatureVerification,
     TrustReason,
 )
-from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
 
@@ -89,16 +89,22 @@ def _keyword(tag: int) -> str:
     return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-def find_signature_sites(elements: list[Element], location: str = "") -> Iterator[SignatureSite]:
-    """Every level holding a (FFFA,FFFA) sequence, with its item path (dcmsign syntax)."""
+def find_signature_sites(
+    elements: list[Element], path: tuple[tuple[int, int], ...] = ()
+) -> Iterator[SignatureSite]:
+    """Every level holding a (FFFA,FFFA) sequence, with its item path (dcmsign syntax).
+
+    The path is named (keywords from the data dictionary) only for a level that holds
+    signatures: descending into the MAC Parameters Sequence of every signed file must
+    not load the dictionary.
+    """
     if any(e.tag == DIGITAL_SIGNATURES_SEQUENCE for e in elements):
-        yield SignatureSite(elements, location)
+        yield SignatureSite(elements, ".".join(f"{_keyword(t)}[{i}]" for t, i in path))
     for el in elements:
         if el.items is None or el.tag == DIGITAL_SIGNATURES_SEQUENCE:
             continue
         for index, item in enumerate(el.items):
-            sub = f"{_keyword(el.tag)}[{index}]"
-            yield from find_signature_sites(item.elements, f"{location}.{sub}" if location else sub)
+            yield from find_signature_sites(item.elements, (*path, (el.tag, index)))
 
 
 def parse_dicom_datetime(value: str) -> dt.datetime:
@@ -281,10 +287,12 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
             uid, SignatureReason.DATA_ELEMENT_MISSING, f"signed element(s) removed: {names}", **base
         )
     mac = new_mac_hash(p.algorithm)
+    sink = GatheringSink(mac.update)  # few large hash updates, same bytes
     emitted = tuple(
-        dict.fromkeys(write_elements(site.elements, src, mac.update, only=frozenset(p.signed)))
+        dict.fromkeys(write_elements(site.elements, src, sink, only=frozenset(p.signed)))
     )
-    write_signature_item(item.elements, src, mac.update)
+    write_signature_item(item.elements, src, sink)
+    sink.flush()
     base["signed_tags"] = emitted
     skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted]
     if skipped:
@@ -340,6 +348,9 @@ def _judge_trust(
     token_el = fields.get(0x04000310)
     ts_untrusted: str | None = None
     if token_el is not None:
+        # asn1crypto's CMS/TSP modules are loaded only when a timestamp is present.
+        from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
+
         token = der_trim(_bounded(src, token_el, "Certified Timestamp"))
         outcome = verify_timestamp_token(token, signature, ctx.trust)
         if outcome.status is TimestampStatus.INVALID:

@@ -1,0 +1,142 @@
+"""Work done once per run: lean start-up of ``verify`` and one chain validation per signer.
+
+Behaviour only (which modules a run loads, which results are shared); never timings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from dicomseal.signature import SigningCredentials, TrustContext, sign_file
+from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.status import TrustReason
+from pki import TestPki
+
+_NOW = dt.datetime.now(dt.UTC)
+_HEAVY = ("pydicom", "numpy", "asn1crypto", "rich.progress", "dicomseal.signature.sign")
+
+
+@pytest.fixture(scope="module")
+def signed(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pydicom's CT_small.dcm signed in-process by the test signer."""
+    src = get_testdata_file("CT_small.dcm")
+    assert isinstance(src, str)
+    out = tmp_path_factory.mktemp("costs") / "signed.dcm"
+    creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
+    sign_file(src, out, creds, signed_at=_NOW - dt.timedelta(minutes=1))
+    return out
+
+
+def test_verify_one_file_loads_no_heavy_module(signed: Path, pki: TestPki) -> None:
+    """A PASSED one-file verify never loads pydicom, asn1crypto, rich.progress or signing."""
+    argv = [
+        "verify",
+        str(signed),
+        "--trust",
+        str(pki.root.cert),
+        "--untrusted",
+        str(pki.intermediate.cert),
+    ]
+    probe = (
+        "import json, sys\n"
+        "from dicomseal.cli.main import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"print(json.dumps([code, [m for m in {_HEAVY!r} if m in sys.modules]]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=120
+    )
+    code, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code == 0, proc.stdout + proc.stderr
+    assert loaded == [], f"loaded on the verify path: {loaded}"
+
+
+def test_chain_validated_once_per_signer_and_time(pki: TestPki) -> None:
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    (leaf,) = load_certificates(pki.signer.cert)
+    first = ctx.validate(leaf, _NOW)
+    assert first.reason is TrustReason.TRUSTED
+    assert ctx.validate(leaf, _NOW) is first  # memoised, not validated again
+    later = _NOW + dt.timedelta(days=36500)  # far past the signer's validity
+    assert ctx.validate(leaf, later).reason is TrustReason.EXPIRED
+    assert ctx.validate(leaf, _NOW) is first
+
+
+def test_memo_is_private_to_each_context(pki: TestPki) -> None:
+    """Other anchors or intermediates never reuse another context's outcome."""
+    (leaf,) = load_certificates(pki.signer.cert)
+    trusted = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    assert trusted.validate(leaf, _NOW).trusted
+    other = TrustContext.load([pki.untrusted_root.cert], [pki.intermediate.cert])
+    assert other.validate(leaf, _NOW).reason is TrustReason.UNTRUSTED_SIGNER
+    no_inter = dataclasses.replace(trusted, intermediates=())
+    assert no_inter.validate(leaf, _NOW).reason is TrustReason.UNTRUSTED_SIGNER
+    assert trusted.validate(leaf, _NOW).trusted
+
+
+def test_both_cores_give_the_same_results_in_order(
+    signed: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """Forked workers (chunked) return exactly what one process returns, in input order."""
+    from dicomseal.signature.batch import verify_paths
+
+    paths = []
+    for i in range(40):
+        target = tmp_path / f"{i:03d}.dcm"
+        data = signed.read_bytes()
+        if i % 7 == 3:  # some tampered pixels among the intact files
+            at = data.rfind(b"\xe0\x7f\x10\x00") + 200
+            data = data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :]
+        target.write_bytes(data)
+        paths.append(target)
+    (tmp_path / "notdicom.dcm").write_bytes(b"x" * 300)
+    paths.insert(5, tmp_path / "notdicom.dcm")
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    one = list(verify_paths(paths, ctx, at=_NOW, workers=1))
+    two = list(verify_paths(paths, ctx, at=_NOW, workers=2))
+    assert [r.path for r in two] == [str(p) for p in paths]
+    assert [(r.verdict, r.reason, r.message) for r in two] == [
+        (r.verdict, r.reason, r.message) for r in one
+    ]
+    assert {r.verdict.name for r in one} == {"PASSED", "FAILED", "INDETERMINATE"}
+    signers = [s.certificate for r in two for s in r.signatures]
+    assert signers and all(c == signers[0] for c in signers)
+    assert [s.chain for r in two for s in r.signatures] == [
+        s.chain for r in one for s in r.signatures
+    ]
+
+
+def test_little_work_stays_in_one_process() -> None:
+    from dicomseal.signature.batch import MIN_FILES_PER_WORKER, worker_count
+
+    assert worker_count(2 * MIN_FILES_PER_WORKER - 1) == 1
+    assert worker_count(10_000, wanted=1) == 1
+    assert 1 <= worker_count(10_000) <= (os.cpu_count() or 1)
+
+
+def test_results_share_one_object_per_certificate(
+    signed: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    from dicomseal.signature.batch import verify_paths
+
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.dcm")
+        paths[-1].write_bytes(signed.read_bytes())
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = list(verify_paths(paths, ctx, at=_NOW, workers=1))
+    signers = [s.certificate for r in results for s in r.signatures]
+    assert len(signers) == 3 and signers[0] is not None
+    assert all(c is signers[0] for c in signers)

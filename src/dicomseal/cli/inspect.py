@@ -15,7 +15,7 @@ __all__ = ["inspect"]
 
 
 @click.command("inspect")
-@click.argument("media", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
 @format_option
 @click.option(
     "--info/--no-info",
@@ -24,7 +24,7 @@ __all__ = ["inspect"]
     help="Also list info-level findings in text output.",
 )
 def inspect(media: Path, fmt: str, show_info: bool) -> int:
-    """Look for red flags of alteration on an unsigned MEDIA (folder, ISO or zip).
+    """Look for red flags of alteration on an unsigned MEDIUM (folder, ISO or zip).
 
     \b
     Checks DICOMDIR vs files, file meta vs dataset, entity consistency, age and dates,

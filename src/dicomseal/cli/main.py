@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import os
 import sys
 import warnings
@@ -177,15 +178,44 @@ def cli() -> None:
     Get a key, trust a partner (docs/trust.md):
       dicomseal keys new --org "Clinic A" --out keys/
       dicomseal trust add partner-ca.pem
-    Look for red flags on unsigned media:   dicomseal inspect MEDIA
-    Reproduce the 2009 study's attacks:     dicomseal tamper MEDIA --out OUT --mode careless ...
-    Browse a medium with its verdict:       dicomseal view MEDIA --trust CA.pem
-    Verify, then import into a PACS:        dicomseal import MEDIA --to AET@HOST:PORT
+    Look for red flags on unsigned media:   dicomseal inspect MEDIUM
+    Reproduce the 2009 study's attacks:     dicomseal tamper MEDIUM --out OUT --mode careless ...
+    Browse a medium with its verdict:       dicomseal view MEDIUM --trust CA.pem
+    Verify, then import into a PACS:        dicomseal import MEDIUM --to AET@HOST:PORT
 
     \b
     Exit codes: 0 PASSED/success, 1 FAILED, 2 usage, 3 INDETERMINATE, 4 I/O or media error.
     Key passwords come from $DICOMSEAL_KEY_PASSWORD or a prompt, never from the command line.
     """
+
+
+#: Schema of the document printed on stdout when a command run with ``--format json`` fails.
+ERROR_SCHEMA: Final = "dicomseal.error/1"
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (so errors come as JSON too)."""
+    for i, arg in enumerate(argv):
+        if arg == "--format=json" or (arg == "--format" and argv[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
+def _error_code(exc: DicomSealError) -> str:
+    """``MediaError`` -> ``media-error``: the error's class as a stable JSON code."""
+    name = type(exc).__name__
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+def _fail(argv: list[str], exc: DicomSealError, code: int) -> None:
+    """One line on stderr; with ``--format json`` also an error document on stdout."""
+    click.echo(f"dicomseal: error: {exc}", err=True)
+    if _wants_json(argv):
+        error = {"code": _error_code(exc), "message": exc.message, "exit_code": code}
+        if exc.path:
+            error["path"] = exc.path
+        click.echo(json.dumps({"schema": ERROR_SCHEMA, "error": error}, indent=2))
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -208,8 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except DicomSealError as exc:
-        click.echo(f"dicomseal: error: {exc}", err=True)
-        sys.exit(exit_code_for(exc))
+        _fail(sys.argv[1:] if argv is None else argv, exc, exit_code_for(exc))
     except KeyboardInterrupt:
         click.echo(EXIT_INTERRUPTED_MESSAGE, err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -30,6 +30,14 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.errors import UsageError
+from dicomseal.output import (
+    OUTPUT_KINDS,
+    check_destination,
+    claim_output_file,
+    human_bytes,
+    output_kind,
+)
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
@@ -60,6 +68,47 @@ def _progress() -> Progress:
         transient=True,
         disable=not console.is_terminal,
     )
+
+
+#: Capacity of the medium each application profile is written to (PS3.11 Annex D/F: CD-R
+#: 700 MB, single-layer DVD 4.7 GB); a USB profile has no fixed capacity.
+CAPACITY = {"STD-GEN-CD": 700_000_000, "STD-GEN-DVD-JPEG": 4_700_000_000}
+
+#: What a medium adds to its inputs (DICOMDIR, manifest, README, padding): a safety margin.
+_MARGIN_BYTES = 4_000_000
+_MARGIN_FRACTION = 0.05
+
+
+def _tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        (Path(d) / f).stat().st_size
+        for d, _, files in os.walk(path, followlinks=False)
+        for f in files
+        if (Path(d) / f).is_file()
+    )
+
+
+def check_room(sources: tuple[Path, ...], viewer: Path | None, out: Path, profile: str) -> None:
+    """Before any work: the medium fits its profile's disc and the destination has room.
+
+    The estimate is the size of every input plus a margin for DICOMDIR, manifest and the
+    web files. Raises :class:`~dicomseal.errors.UsageError` (exit 2) when it exceeds the
+    capacity of the chosen profile, :class:`~dicomseal.errors.MediaError` (exit 4) when the
+    destination is not writable or too full.
+    """
+    total = sum(_tree_size(p) for p in (*sources, *((viewer,) if viewer else ())))
+    estimate = int(total * (1 + _MARGIN_FRACTION)) + _MARGIN_BYTES
+    capacity = CAPACITY.get(profile)
+    if capacity is not None and estimate > capacity:
+        raise UsageError(
+            f"the medium would need about {human_bytes(estimate)}, more than the "
+            f"{human_bytes(capacity)} a {profile} disc holds; choose --media-profile "
+            f"{'STD-GEN-DVD-JPEG' if profile == 'STD-GEN-CD' else 'STD-GEN-USB-JPEG'} "
+            "or split the studies"
+        )
+    check_destination(out, estimate)
 
 
 def default_workers() -> int:
@@ -99,7 +148,19 @@ def media_group() -> None:
     "--out",
     required=True,
     type=click.Path(path_type=Path),
-    help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder.",
+    help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder (no extension).",
+)
+@click.option(
+    "--out-format",
+    "out_format",
+    type=click.Choice(OUTPUT_KINDS),
+    default=None,
+    help="What to write when --out has another extension (e.g. --out cd.img --out-format iso).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing OUT.iso or OUT.zip (a folder must be new or empty).",
 )
 @click.option(
     "--key",
@@ -125,12 +186,15 @@ def media_group() -> None:
 )
 @allow_incomplete_chain_option
 @click.option(
+    "--media-profile",
     "--profile",
+    "profile",
     type=click.Choice(PROFILES),
     default=PROFILES[0],
     show_default=True,
-    help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
-    "Explicit VR Little Endian (compressed inputs are decompressed).",
+    help="Media application profile (PS3.11). STD-GEN-CD stores every instance as "
+    "Explicit VR Little Endian (compressed inputs are decompressed); --profile is the "
+    "old spelling.",
 )
 @click.option(
     "--label",
@@ -170,6 +234,8 @@ def media_group() -> None:
 def create_command(
     sources: tuple[Path, ...],
     out: Path,
+    out_format: str | None,
+    force: bool,
     key: Path,
     cert: Path | None,
     chain: tuple[Path, ...],
@@ -206,6 +272,10 @@ def create_command(
           --chain INTERMEDIATE.pem --label "Sample Hospital CT 2024-03-05"
       dicomseal media create a.dcm b.dcm --out outdir --key KEY.pem --cert CERT.pem
     """
+    kind = output_kind(out, out_format)
+    if kind != "folder":
+        claim_output_file(out, force=force)
+    check_room(sources, viewer, out, profile)
     credentials = load_credentials(key, cert)
     extra = tuple(c for p in chain for c in load_certificates(p))
     if extra:
@@ -213,7 +283,7 @@ def create_command(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
     check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
-    from dicomseal.media.create import CreateOptions, create_medium
+    from dicomseal.media.create import CreateOptions, OutputKind, create_medium
     from dicomseal.media.inputs import MediaProfile
     from dicomseal.report.media import creation_document, render_creation_text
 
@@ -236,7 +306,11 @@ def create_command(
                 tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        result = create_medium(list(sources), out, credentials, options, progress=report)
+        if kind != "folder" and force:
+            out.unlink(missing_ok=True)
+        result = create_medium(
+            list(sources), out, credentials, options, progress=report, kind=OutputKind(kind)
+        )
     if fmt == "json":
         click.echo(json.dumps(creation_document(result), indent=2))
     else:
@@ -246,7 +320,7 @@ def create_command(
 
 
 @media_group.command("verify")
-@click.argument("medium", metavar="MEDIA", type=click.Path(path_type=Path))
+@click.argument("medium", metavar="MEDIUM", type=click.Path(path_type=Path))
 @trust_options
 @click.option(
     "--at",

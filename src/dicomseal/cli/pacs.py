@@ -24,7 +24,7 @@ from dicomseal.errors import UsageError
 from dicomseal.pacs.coercion import Coercion
 from dicomseal.pacs.compare import compare_media, compare_with_remote
 from dicomseal.pacs.importer import ImportPolicy, InstanceImport, import_medium
-from dicomseal.pacs.journal import DEFAULT_JOURNAL, ImportJournal
+from dicomseal.pacs.journal import ImportJournal, default_journal_path
 from dicomseal.pacs.peer import (
     DEFAULT_CALLING_AET,
     DicomWebPeer,
@@ -77,21 +77,26 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
     "and reported); without it such instances are withheld (exit 3).",
 )
 @click.option(
+    "--key",
     "--sign-key",
+    "sign_key",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's private key: re-sign coerced instances that verified PASSED.",
+    help="Importer's private key: re-sign coerced instances that verified PASSED "
+    "(--sign-key is the old spelling).",
 )
 @click.option(
+    "--cert",
     "--sign-cert",
+    "sign_cert",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's certificate (with --sign-key).",
+    help="Importer's certificate (with --key; --sign-cert is the old spelling).",
 )
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_JOURNAL),
-    show_default=True,
-    help="Records confirmed stores, so a re-run skips them.",
+    default=None,
+    help="Records confirmed stores, so a re-run skips them. Default: one journal per "
+    "medium and destination in $XDG_STATE_HOME/dicomseal/ (~/.local/state/dicomseal).",
 )
 @click.option("--no-journal", is_flag=True, help="Keep no journal (send everything).")
 @click.option(
@@ -114,7 +119,7 @@ def import_command(
     drop_broken_signatures: bool,
     sign_key: Path | None,
     sign_cert: Path | None,
-    journal: Path,
+    journal: Path | None,
     no_journal: bool,
     at_: str | None,
     strict: bool,
@@ -180,7 +185,9 @@ def import_command(
             policy=ImportPolicy(policy),
             coercion=coercion,
             resign=resign,
-            journal=ImportJournal(None if no_journal else journal),
+            journal=ImportJournal(
+                None if no_journal else journal or default_journal_path(medium, peer.label)
+            ),
             modifying_system=f"dicomseal {__version__}",
             at=now,
             on_instance=advance,

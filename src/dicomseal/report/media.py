@@ -190,6 +190,7 @@ def _size(n: int) -> str:
 def creation_document(c: MediumCreation) -> dict[str, Any]:
     """The ``media create --format json`` document (``dicomseal.create/1``)."""
     return {
+        "schema": "dicomseal.create/1",
         "format": "dicomseal.create/1",
         "output": c.output,
         "kind": c.kind.value,

@@ -6,7 +6,7 @@ the module boundary with ``raise ... from exc``. Security failures never derive 
 :class:`ValueError`, so a broad ``except ValueError`` cannot swallow them.
 
 The command-line interface maps each branch to one exit code (see
-:data:`dicomseal.cli.main.EXIT_CODES`): usage and configuration errors exit 2, media and
+:data:`dicomseal.cli.exit.EXIT_CODES`): usage and configuration errors exit 2, media and
 I/O errors exit 4, verification failures exit 1.
 """
 

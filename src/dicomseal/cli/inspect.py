@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import format_option, out_console
 from dicomseal.forensics import inspect_media
 from dicomseal.report.inspect import inspect_document, render_text
@@ -47,4 +48,4 @@ def inspect(media: Path, fmt: str, show_info: bool) -> int:
         click.echo(json.dumps(inspect_document(report), indent=2, sort_keys=False))
     else:
         render_text(report, out_console(), show_info=show_info)
-    return report.exit_code
+    return exit_code(report)

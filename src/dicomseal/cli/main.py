@@ -2,8 +2,8 @@
 
 Every command only parses options, calls the library and hands the result object to a
 renderer in :mod:`dicomseal.report`. Errors from the library arrive as
-:class:`~dicomseal.errors.DicomSealError` subclasses and are mapped to exit codes here, in
-one place, as one clear line on stderr (never a traceback).
+:class:`~dicomseal.errors.DicomSealError` subclasses and are mapped to exit codes by the one
+exit policy (:mod:`dicomseal.cli.exit`), as one clear line on stderr (never a traceback).
 """
 
 from __future__ import annotations
@@ -19,41 +19,35 @@ from typing import Final
 import click
 
 from dicomseal import __version__
-from dicomseal.errors import (
-    ConfigurationError,
-    DicomSealError,
-    MediaError,
-    PacsError,
-    SignatureError,
-    TrustError,
-    UsageError,
+from dicomseal.cli.exit import (
+    EXIT_CODES,
+    EXIT_FAILED,
+    EXIT_INDETERMINATE,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_SUCCESS,
+    EXIT_USAGE,
+    exit_code,
 )
+from dicomseal.errors import DicomSealError
 
-__all__ = ["COMMANDS", "EXIT_CODES", "cli", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_CODES",
+    "EXIT_FAILED",
+    "EXIT_INDETERMINATE",
+    "EXIT_INTERRUPTED",
+    "EXIT_IO",
+    "EXIT_SUCCESS",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+]
 
-EXIT_SUCCESS: Final = 0
-EXIT_FAILED: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_INDETERMINATE: Final = 3
-EXIT_IO: Final = 4
-#: Ctrl-C: the shell convention 128 + SIGINT.
-EXIT_INTERRUPTED: Final = 130
 EXIT_INTERRUPTED_MESSAGE: Final = (
     "dicomseal: interrupted (Ctrl-C) before the command finished; a half-written medium or "
     "signed file is never left under the output name"
 )
-
-#: Exit code per error branch; the first matching class (most specific first) wins.
-EXIT_CODES: Final[tuple[tuple[type[DicomSealError], int], ...]] = (
-    (UsageError, EXIT_USAGE),
-    (ConfigurationError, EXIT_USAGE),
-    (TrustError, EXIT_USAGE),
-    (SignatureError, EXIT_FAILED),
-    (PacsError, EXIT_IO),
-    (MediaError, EXIT_IO),
-    (DicomSealError, EXIT_IO),
-)
-
 
 #: Command name -> (module, attribute, one-line summary). Modules are imported only when
 #: their command runs: start-up stays fast and one broken module cannot disable the rest.
@@ -153,11 +147,8 @@ class _LazyGroup(click.Group):
 
 
 def exit_code_for(error: DicomSealError) -> int:
-    """Exit code for a library error, from :data:`EXIT_CODES`."""
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return EXIT_IO
+    """Exit code for a library error (:func:`dicomseal.cli.exit.exit_code`)."""
+    return exit_code(error)
 
 
 @click.group(

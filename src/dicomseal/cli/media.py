@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
     TrustSelection,
     allow_incomplete_chain_option,
@@ -412,4 +413,4 @@ def verify_and_render(
         if selection is not None:
             selection.announce()
         render_media_text(out_console(), result, verbose=verbose)
-    return result.verdict.exit_code
+    return exit_code(result)

@@ -10,6 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dicomseal import __version__
+from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
     err_console,
     format_option,
@@ -202,7 +203,7 @@ def import_command(
         render_import_text(out_console(), report)
     if report.interruption:
         err_console().print(f"dicomseal: error: {report.interruption}", markup=False)
-    return report.exit_code
+    return exit_code(report)
 
 
 @click.command("compare")
@@ -251,4 +252,4 @@ def compare_command(
         click.echo(json.dumps(compare_document(report), indent=2))
     else:
         render_compare_text(out_console(), report)
-    return report.exit_code
+    return exit_code(report)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from dicomseal.cli.exit import FileResults, exit_code
 from dicomseal.cli.options import (
     err_console,
     format_option,
@@ -42,12 +43,8 @@ def iter_files(root: Path) -> Iterator[Path]:
 
 
 def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
-    """FAILED wins (1); then any unreadable / non-DICOM file (4); else the verdict's code."""
-    if verdict is Verdict.FAILED:
-        return 1
-    if any(f.reason in _IO_REASONS for f in files):
-        return 4
-    return verdict.exit_code
+    """Deprecated: :func:`dicomseal.cli.exit.exit_code` of :class:`FileResults`."""
+    return exit_code(FileResults(verdict, files))
 
 
 @click.command("verify")
@@ -136,4 +133,4 @@ def verify_command(
     else:
         selection.announce()
         render_text(out_console(), verdict, files)
-    return exit_code_for_files(verdict, files)
+    return exit_code(FileResults(verdict, files))

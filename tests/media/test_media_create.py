@@ -280,7 +280,7 @@ def test_cli_create_then_verify_iso(tmp_path: Path, pki: TestPki, sample_src: Pa
         check=False,
     )
     assert create.returncode == 0, create.stderr
-    assert "9 instance(s) signed" in create.stdout and "2 patient(s)" in create.stdout
+    assert "9 instances signed" in create.stdout and "2 patients" in create.stdout
     verify = subprocess.run(
         [
             sys.executable,

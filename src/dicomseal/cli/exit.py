@@ -69,10 +69,18 @@ _VERDICT: Final = {
 
 @dataclass(frozen=True)
 class FileResults:
-    """What ``verify`` judged for single files: the combined verdict and each file."""
+    """What ``verify`` judged for single files: the combined verdict and each file.
+
+    ``folder``: the files were found in a folder, where a file in ``foreign`` (one that
+    does not claim to be DICOM, PS3.10 §7.1) is only "not covered by a signature" (the
+    verdict says INDETERMINATE), not an I/O error. A file that claims to be DICOM and
+    cannot be read stays an I/O error (4).
+    """
 
     verdict: Verdict
     files: Sequence[Any]
+    folder: bool = False
+    foreign: frozenset[str] = frozenset()
 
 
 @functools.singledispatch
@@ -95,7 +103,11 @@ def _(result: FileResults) -> int:
 
     if result.verdict is Verdict.FAILED:
         return EXIT_FAILED
-    if any(f.reason in (FileReason.NOT_DICOM, FileReason.UNREADABLE) for f in result.files):
+    io_reasons = (FileReason.NOT_DICOM, FileReason.UNREADABLE)
+    if any(
+        f.reason in io_reasons and not (result.folder and f.path in result.foreign)
+        for f in result.files
+    ):
         return EXIT_IO
     return _VERDICT[result.verdict]
 

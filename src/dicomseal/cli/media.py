@@ -27,6 +27,7 @@ from dicomseal.cli.options import (
     load_credentials,
     out_console,
     parse_at,
+    quiet_verbose_options,
     select_trust,
     strict_option,
     trust_options,
@@ -335,7 +336,7 @@ def create_command(
     default=None,
     help="Worker processes (default: CPU cores, at most 2).",
 )
-@click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
+@quiet_verbose_options
 @strict_option
 @format_option
 def verify_command(
@@ -344,6 +345,7 @@ def verify_command(
     untrusted: tuple[Path, ...],
     at_: str | None,
     workers: int | None,
+    quiet: bool,
     verbose: bool,
     strict: bool,
     fmt: str,
@@ -360,18 +362,33 @@ def verify_command(
 
     \b
     PASSED only when every file is covered by a valid, trusted manifest or signature.
+    A folder with neither DICOMDIR nor manifest is judged file by file, exactly as
+    `dicomseal verify FOLDER` does. -q prints the verdict only, -v every instance.
     Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable medium.
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
     selection = select_trust(trust, untrusted, strict=strict)
+    when = parse_at(at_)
+    if medium.is_dir() and not medium.is_symlink():
+        from dicomseal.media.detect import looks_like_medium
+
+        if not looks_like_medium(medium):
+            # No DICOMDIR and no manifest: a folder of files, judged exactly as
+            # `dicomseal verify FOLDER` judges it (same listing, same exit code).
+            from dicomseal.cli.verify import verify_files_and_render
+
+            return verify_files_and_render(
+                medium, selection, at=when, fmt=fmt, verbose=verbose, quiet=quiet
+            )
     return verify_and_render(
         medium,
         selection.context,
-        at=parse_at(at_),
+        at=when,
         fmt=fmt,
         workers=workers,
         verbose=verbose,
+        quiet=quiet,
         selection=selection,
     )
 
@@ -385,6 +402,7 @@ def verify_and_render(
     workers: int | None = None,
     verbose: bool = False,
     selection: TrustSelection | None = None,
+    quiet: bool = False,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
@@ -410,7 +428,10 @@ def verify_and_render(
             doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
-        if selection is not None:
-            selection.announce()
-        render_media_text(out_console(), result, verbose=verbose)
+        console = out_console()
+        render_media_text(console, result, quiet=True)
+        if not quiet:
+            if selection is not None:
+                selection.announce()
+            render_media_text(console, result, verbose=verbose, verdict_line=False)
     return exit_code(result)

@@ -255,3 +255,70 @@ def test_import_help_no_longer_defaults_to_the_current_folder() -> None:
     result = CliRunner().invoke(cli, ["import", "--help"], terminal_width=200)
     assert "dicomseal-import.journal.jsonl" not in result.output
     assert "XDG_STATE_HOME" in result.output
+
+
+# -- README.TXT / INDEX.HTM for people --------------------------------------------------
+
+
+def test_web_files_write_names_and_dates_for_people(
+    tmp_path: Path, pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "nordic.dcm"
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 0, 0, rows=8, cols=8)
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "ØBERG-MÜLLER^Zoë Ågot"
+    ds.PatientBirthDate = "19851130"
+    ds.save_as(path, enforce_file_format=True)
+    medium = tmp_path / "m"
+    argv: list[str | Path] = ["media", "create", path, "--out", medium, "--label", "Røntgen Århus"]
+    code, _, err = run([*argv, *_signing(pki)], capsys)
+    assert code == 0, err
+    readme = (medium / "README.TXT").read_bytes()
+    assert readme.startswith(b"\xef\xbb\xbf")
+    text = readme[3:].decode("utf-8")
+    assert "ØBERG-MÜLLER, Zoë Ågot" in text and "born 1985-11-30" in text
+    assert "Røntgen Århus" in text and "?" not in text.split("How", 1)[0]
+    index = (medium / "INDEX.HTM").read_bytes().decode("utf-8")
+    assert "ØBERG-MÜLLER, Zoë Ågot" in index and "1985-11-30" in index
+
+
+def test_person_names_for_people() -> None:
+    from dicomseal.media.webcontent import date_for_people, name_for_people
+
+    assert name_for_people("ROE^JANE^^Dr^Jr") == "Dr ROE, JANE, Jr"
+    assert name_for_people("Yamada^Tarou=山田^太郎=やまだ^たろう") == (
+        "Yamada, Tarou (山田, 太郎 / やまだ, たろう)"
+    )
+    assert name_for_people("") == ""
+    assert date_for_people("19851130") == "1985-11-30"
+    assert date_for_people("1985") == "1985"
+
+
+def test_library_advice_never_reaches_users(
+    instance: Path, tmp_path: Path, pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pydicom's "Use force=True" would tell staff to bypass a safety check."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.dcm").write_bytes(instance.read_bytes())
+    (src / "scan.dcm").write_bytes(b"%PDF-1.4 a referral letter\n" * 20)
+    code, out, err = run(
+        ["media", "create", src, "--out", tmp_path / "m", *_signing(pki), "--format", "json"],
+        capsys,
+    )
+    assert code == 0, err
+    assert "force=True" not in out + err and "InvalidDicomError" not in out + err
+    assert "not DICOM Part 10: no DICM prefix" in out
+    code, out, err = run(["inspect", src, "--format", "json"], capsys)
+    assert "force=True" not in out + err and "InvalidDicomError" not in out + err
+
+
+def test_describe_read_error() -> None:
+    from pydicom.errors import InvalidDicomError
+
+    from dicomseal.errors import describe_read_error
+
+    message = describe_read_error(InvalidDicomError("bad. Use force=True to force reading."))
+    assert "force" not in message and "DICM" in message
+    assert "force" not in describe_read_error(ValueError("odd. Use force=True to force reading."))
+    assert describe_read_error(EOFError()).startswith("cannot be read as DICOM")

@@ -60,7 +60,8 @@ def test_layout_is_pdi_with_conformant_file_ids(real_media: dict[str, Path]) -> 
         assert len(parts) <= 8 and all(_COMPONENT.match(c) for c in parts), parts
     readme = (root / "README.TXT").read_bytes()
     assert b"dicomseal media verify" in readme and b"\r\n" in readme
-    assert readme.isascii()
+    assert readme.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM (Windows Notepad)
+    readme.decode("utf-8")
     assert b"DICOMSEA/MANIFEST.P7S" in (root / "INDEX.HTM").read_bytes()
 
 

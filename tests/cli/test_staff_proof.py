@@ -322,3 +322,24 @@ def test_describe_read_error() -> None:
     assert "force" not in message and "DICM" in message
     assert "force" not in describe_read_error(ValueError("odd. Use force=True to force reading."))
     assert describe_read_error(EOFError()).startswith("cannot be read as DICOM")
+
+
+# -- progress for people ----------------------------------------------------------------
+
+
+def test_plain_progress_lines_off_a_terminal_with_human_units() -> None:
+    import io
+
+    from rich.console import Console
+
+    from dicomseal.cli.progress import progress_report
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=False, width=200)
+    with progress_report(console, quiet_seconds=0) as report:
+        for done in range(0, 700_000_001, 7_000_000):
+            report("writing image", done, 700_000_000, in_bytes=True)
+    lines = buffer.getvalue().splitlines()
+    assert "\x1b" not in buffer.getvalue()
+    assert 10 <= len(lines) <= 12, lines
+    assert lines[-1] == "writing image: 700.0 MB of 700.0 MB (100%)"

@@ -8,14 +8,6 @@ import os
 from pathlib import Path
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
@@ -32,6 +24,7 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.cli.progress import progress_report
 from dicomseal.errors import UsageError
 from dicomseal.output import (
     OUTPUT_KINDS,
@@ -57,19 +50,6 @@ _STAGES = {
     "manifest": "hashing other files",
     "package": "writing image",
 }
-
-
-def _progress() -> Progress:
-    console = err_console()
-    return Progress(
-        TextColumn("{task.description:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
 
 
 #: Capacity of the medium each application profile is written to (PS3.11 Annex D/F: CD-R
@@ -300,13 +280,10 @@ def create_command(
         workers=workers or default_workers(),
         strict=strict,
     )
-    with _progress() as progress:
-        tasks: dict[str, TaskID] = {}
+    with progress_report(err_console()) as draw:
 
         def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
-            progress.update(tasks[stage], completed=done, total=total)
+            draw(_STAGES.get(stage, stage), done, total, in_bytes=stage == "package")
 
         if kind != "folder" and force:
             out.unlink(missing_ok=True)
@@ -413,11 +390,10 @@ def verify_and_render(
     from dicomseal.media.verify import verify_media
     from dicomseal.report.media import media_document, render_media_text
 
-    with open_media(medium) as source, _progress() as progress:
-        task = progress.add_task("verifying", total=None)
+    with open_media(medium) as source, progress_report(err_console()) as draw:
 
         def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            draw("verifying files", done, total)
 
         result = verify_media(
             source, trust, at=at, workers=workers or default_workers(), progress=report

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dicomseal import __version__
 from dicomseal.cli.exit import exit_code
@@ -21,6 +20,7 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.cli.progress import progress_report
 from dicomseal.errors import UsageError
 from dicomseal.pacs.coercion import Coercion
 from dicomseal.pacs.compare import compare_media, compare_with_remote
@@ -164,19 +164,10 @@ def import_command(
         )
     selection = select_trust(trust, untrusted, strict=strict)
     provider = MediaVerdicts(selection.context, at)
-    console = err_console()
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        task = progress.add_task("import", total=None)
+    with progress_report(err_console()) as draw:
 
         def advance(_result: InstanceImport, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            draw("importing instances", done, total)
 
         report = import_medium(
             medium,

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dicomseal.cli.exit import FileResults, exit_code
 from dicomseal.cli.options import (
@@ -23,6 +22,7 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.cli.progress import progress_report
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
@@ -162,20 +162,12 @@ def verify_files_and_render(
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
-        with Progress(
-            TextColumn("verifying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err_console(),
-            transient=True,
-            disable=not err_console().is_terminal,
-        ) as progress:
-            task = progress.add_task("verify", total=len(targets))
-            for target in targets:
+        with progress_report(err_console()) as draw:
+            for n, target in enumerate(targets):
                 files.append(
                     verify_path(target, trust_ctx, require_signature=require_signature, at=at)
                 )
-                progress.advance(task)
+                draw("verifying files", n + 1, len(targets))
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=at))
     verdict = Verdict.combine(f.verdict for f in files)

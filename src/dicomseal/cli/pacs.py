@@ -212,16 +212,28 @@ def import_command(
     show_default=True,
     help="Our AE title (the archive must know it for C-GET).",
 )
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Also list signature and file-meta bookkeeping differences (hidden by default).",
+)
 @format_option
 def compare_command(
-    medium: Path, with_: str | None, with_dicomweb: str | None, calling_aet: str, fmt: str
+    medium: Path,
+    with_: str | None,
+    with_dicomweb: str | None,
+    calling_aet: str,
+    show_all: bool,
+    fmt: str,
 ) -> int:
     """Compare MEDIUM with the original in an archive or on another medium.
 
     \b
     Finds the medium's studies on the other side, fetches each instance and reports
-    attribute by attribute what differs, instances on one side only, and pixel
-    differences per frame.
+    attribute by attribute what differs (grouped as identity/clinical, pixel and
+    technical, values shown medium -> archive), instances on one side only, and pixel
+    differences per frame. Signature and file-meta bookkeeping is hidden unless --all.
 
     \b
     Exit codes: 0 identical, 1 anything differs, 4 archive unreachable or medium unreadable.
@@ -231,6 +243,7 @@ def compare_command(
     if (with_ is None) == (with_dicomweb is None):
         raise UsageError("give exactly one of --with AET@HOST:PORT|MEDIUM or --with-dicomweb")
     check_aet(calling_aet)
+    sides = ("medium", "archive")
     if with_dicomweb is not None:
         report = compare_with_remote(
             medium, remote_side(DicomWebPeer.parse(with_dicomweb), calling_aet)
@@ -239,8 +252,9 @@ def compare_command(
         report = compare_with_remote(medium, remote_side(DimsePeer.parse(with_), calling_aet))
     else:
         report = compare_media(medium, Path(with_ or ""))
+        sides = ("medium", "other medium")
     if fmt == "json":
         click.echo(json.dumps(compare_document(report), indent=2))
     else:
-        render_compare_text(out_console(), report)
+        render_compare_text(out_console(), report, show_all=show_all, sides=sides)
     return exit_code(report)

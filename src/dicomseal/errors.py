@@ -6,7 +6,7 @@ the module boundary with ``raise ... from exc``. Security failures never derive 
 :class:`ValueError`, so a broad ``except ValueError`` cannot swallow them.
 
 The command-line interface maps each branch to one exit code (see
-:data:`dicomseal.cli.main.EXIT_CODES`): usage and configuration errors exit 2, media and
+:data:`dicomseal.cli.exit.EXIT_CODES`): usage and configuration errors exit 2, media and
 I/O errors exit 4, verification failures exit 1.
 """
 
@@ -21,6 +21,7 @@ __all__ = [
     "SignatureError",
     "TrustError",
     "UsageError",
+    "describe_read_error",
 ]
 
 
@@ -72,3 +73,33 @@ class TrustError(DicomSealError):
 
 class PacsError(DicomSealError):
     """A PACS (DIMSE or DICOMweb peer) could not be reached or refused the request (exit 4)."""
+
+
+#: Advice libraries add for programmers that must never reach a user (it would tell staff
+#: to bypass a safety check).
+_LIBRARY_ADVICE = (
+    " Use force=True to force reading.",
+    "Use force=True to force reading.",
+)
+
+
+def describe_read_error(exc: BaseException) -> str:
+    """One line for a user about a file that could not be read, without library advice.
+
+    pydicom's ``InvalidDicomError`` ("... Use force=True to force reading.") becomes "not
+    DICOM Part 10: no DICM prefix (PS3.10 §7.1)"; other messages lose programmer
+    advice and Python type names; an empty message becomes the kind of failure.
+    """
+    if type(exc).__name__ == "InvalidDicomError":
+        return "not DICOM Part 10: no DICM prefix (PS3.10 §7.1)"
+    if isinstance(exc, DicomSealError):
+        return exc.message
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot be read: {exc.strerror}"
+    text = str(exc)
+    for advice in _LIBRARY_ADVICE:
+        text = text.replace(advice, "")
+    text = " ".join(text.split())[:200]
+    if isinstance(exc, (EOFError, KeyError, IndexError)) or not text:
+        return "cannot be read as DICOM: the data ends early or is malformed"
+    return f"cannot be read as DICOM: {text}"

@@ -36,8 +36,14 @@ class Verdict(enum.Enum):
 
     @property
     def exit_code(self) -> int:
-        """Process exit code for this verdict: 0 PASSED, 1 FAILED, 3 INDETERMINATE."""
-        return _EXIT[self]
+        """Process exit code for this verdict: 0 PASSED, 1 FAILED, 3 INDETERMINATE.
+
+        Deprecated: the command line's one exit policy is
+        :func:`dicomseal.cli.exit.exit_code`; this property asks it.
+        """
+        from dicomseal.cli.exit import exit_code
+
+        return exit_code(self)
 
     @classmethod
     def combine(cls, verdicts: Iterable[Verdict]) -> Verdict:
@@ -50,4 +56,3 @@ class Verdict(enum.Enum):
 
 
 _RANK = {Verdict.PASSED: 0, Verdict.INDETERMINATE: 1, Verdict.FAILED: 2}
-_EXIT = {Verdict.PASSED: 0, Verdict.INDETERMINATE: 3, Verdict.FAILED: 1}

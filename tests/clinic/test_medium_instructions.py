@@ -73,7 +73,7 @@ def medium(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Path:
 
 @pytest.mark.dcmtk
 def test_readme_and_index_lines_run_green(medium: Path, pki: TestPki) -> None:
-    readme = _commands((medium / "README.TXT").read_text("ascii"))
+    readme = _commands((medium / "README.TXT").read_text("utf-8-sig"))
     index = _commands(html.unescape((medium / "INDEX.HTM").read_text("utf-8")))
     assert [c.split()[0] for c in readme] == ["dicomseal", "openssl", "dcmsign"]
     assert index == readme
@@ -86,7 +86,7 @@ def test_readme_and_index_lines_run_green(medium: Path, pki: TestPki) -> None:
 @pytest.mark.dcmtk
 def test_the_lines_refuse_another_ca(medium: Path, pki: TestPki) -> None:
     """The same lines with a CA that did not issue the creator's certificate all fail."""
-    for line in _commands((medium / "README.TXT").read_text("ascii")):
+    for line in _commands((medium / "README.TXT").read_text("utf-8-sig")):
         run = _run_line(line, pki.untrusted_root.cert, medium)
         assert run.returncode != 0, f"{line} passed with the wrong CA\n{run.stdout}"
 
@@ -94,7 +94,7 @@ def test_the_lines_refuse_another_ca(medium: Path, pki: TestPki) -> None:
 @pytest.mark.dcmtk
 def test_old_dcmsign_line_needed_the_chain(medium: Path, pki: TestPki) -> None:
     """Without the chain on the medium (+uf DICOMSEA/CHAIN.PEM) dcmsign cannot verify."""
-    dcmsign_line = _commands((medium / "README.TXT").read_text("ascii"))[2]
+    dcmsign_line = _commands((medium / "README.TXT").read_text("utf-8-sig"))[2]
     old = dcmsign_line.replace(" +uf DICOMSEA/CHAIN.PEM", "")
     assert old != dcmsign_line
     assert _run_line(old, pki.root.cert, medium).returncode != 0
@@ -105,7 +105,7 @@ def test_fingerprints_on_readme_and_index(medium: Path, pki: TestPki) -> None:
 
     from dicomseal.signature.keys import fingerprint_sha256
 
-    readme = (medium / "README.TXT").read_text("ascii")
+    readme = (medium / "README.TXT").read_text("utf-8-sig")
     index = (medium / "INDEX.HTM").read_text("utf-8")
     for cert in (pki.signer.cert, pki.intermediate.cert):
         fp = fingerprint_sha256(x509.load_pem_x509_certificate(cert.read_bytes()))

@@ -60,7 +60,8 @@ def test_layout_is_pdi_with_conformant_file_ids(real_media: dict[str, Path]) -> 
         assert len(parts) <= 8 and all(_COMPONENT.match(c) for c in parts), parts
     readme = (root / "README.TXT").read_bytes()
     assert b"dicomseal media verify" in readme and b"\r\n" in readme
-    assert readme.isascii()
+    assert readme.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM (Windows Notepad)
+    readme.decode("utf-8")
     assert b"DICOMSEA/MANIFEST.P7S" in (root / "INDEX.HTM").read_bytes()
 
 
@@ -280,7 +281,7 @@ def test_cli_create_then_verify_iso(tmp_path: Path, pki: TestPki, sample_src: Pa
         check=False,
     )
     assert create.returncode == 0, create.stderr
-    assert "9 instance(s) signed" in create.stdout and "2 patient(s)" in create.stdout
+    assert "9 instances signed" in create.stdout and "2 patients" in create.stdout
     verify = subprocess.run(
         [
             sys.executable,

@@ -118,7 +118,9 @@ def test_instance_added(medium_copy: Path, trust: TrustContext, sample_src: Path
 
 def test_readme_edited(medium_copy: Path, trust: TrustContext) -> None:
     readme = medium_copy / "README.TXT"
-    readme.write_bytes(readme.read_bytes().replace(b"DOE^JOHN", b"ROE^JANE"))
+    text = readme.read_bytes()
+    assert b"DOE, JOHN" in text  # written for people, not as a DICOM PN value
+    readme.write_bytes(text.replace(b"DOE, JOHN", b"ROE, JANE"))
     r = check(medium_copy, trust)
     assert r.verdict is Verdict.FAILED
     assert [(c.path, c.role) for c in r.manifest.changed] == [("README.TXT", FileRole.WEB)]

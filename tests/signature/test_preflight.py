@@ -144,7 +144,16 @@ def test_incomplete_chain_warns_unless_allowed(
     pki: TestPki, signing_inputs: dict[str, Path], tmp_path: Path
 ) -> None:
     src = signing_inputs["native"]
-    base = ("sign", src, tmp_path / "a.dcm", "--key", pki.signer.key, "--cert", pki.signer.cert)
+    base = (
+        "sign",
+        src,
+        tmp_path / "a.dcm",
+        "--key",
+        pki.signer.key,
+        "--cert",
+        pki.signer.cert,
+        "--force",  # the same OUT is written again below
+    )
     done, _ = run(*base)
     assert done.returncode == 0, done.stderr
     assert (

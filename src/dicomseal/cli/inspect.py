@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import format_option, out_console
 from dicomseal.forensics import inspect_media
 from dicomseal.report.inspect import inspect_document, render_text
@@ -15,7 +16,7 @@ __all__ = ["inspect"]
 
 
 @click.command("inspect")
-@click.argument("media", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
 @format_option
 @click.option(
     "--info/--no-info",
@@ -24,7 +25,7 @@ __all__ = ["inspect"]
     help="Also list info-level findings in text output.",
 )
 def inspect(media: Path, fmt: str, show_info: bool) -> int:
-    """Look for red flags of alteration on an unsigned MEDIA (folder, ISO or zip).
+    """Look for red flags of alteration on an unsigned MEDIUM (folder, ISO or zip).
 
     \b
     Checks DICOMDIR vs files, file meta vs dataset, entity consistency, age and dates,
@@ -47,4 +48,4 @@ def inspect(media: Path, fmt: str, show_info: bool) -> int:
         click.echo(json.dumps(inspect_document(report), indent=2, sort_keys=False))
     else:
         render_text(report, out_console(), show_info=show_info)
-    return report.exit_code
+    return exit_code(report)

@@ -2,14 +2,15 @@
 
 Every command only parses options, calls the library and hands the result object to a
 renderer in :mod:`dicomseal.report`. Errors from the library arrive as
-:class:`~dicomseal.errors.DicomSealError` subclasses and are mapped to exit codes here, in
-one place, as one clear line on stderr (never a traceback).
+:class:`~dicomseal.errors.DicomSealError` subclasses and are mapped to exit codes by the one
+exit policy (:mod:`dicomseal.cli.exit`), as one clear line on stderr (never a traceback).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import json
 import os
 import sys
 import warnings
@@ -18,41 +19,35 @@ from typing import Final
 import click
 
 from dicomseal import __version__
-from dicomseal.errors import (
-    ConfigurationError,
-    DicomSealError,
-    MediaError,
-    PacsError,
-    SignatureError,
-    TrustError,
-    UsageError,
+from dicomseal.cli.exit import (
+    EXIT_CODES,
+    EXIT_FAILED,
+    EXIT_INDETERMINATE,
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_SUCCESS,
+    EXIT_USAGE,
+    exit_code,
 )
+from dicomseal.errors import DicomSealError
 
-__all__ = ["COMMANDS", "EXIT_CODES", "cli", "main"]
+__all__ = [
+    "COMMANDS",
+    "EXIT_CODES",
+    "EXIT_FAILED",
+    "EXIT_INDETERMINATE",
+    "EXIT_INTERRUPTED",
+    "EXIT_IO",
+    "EXIT_SUCCESS",
+    "EXIT_USAGE",
+    "cli",
+    "main",
+]
 
-EXIT_SUCCESS: Final = 0
-EXIT_FAILED: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_INDETERMINATE: Final = 3
-EXIT_IO: Final = 4
-#: Ctrl-C: the shell convention 128 + SIGINT.
-EXIT_INTERRUPTED: Final = 130
 EXIT_INTERRUPTED_MESSAGE: Final = (
     "dicomseal: interrupted (Ctrl-C) before the command finished; a half-written medium or "
     "signed file is never left under the output name"
 )
-
-#: Exit code per error branch; the first matching class (most specific first) wins.
-EXIT_CODES: Final[tuple[tuple[type[DicomSealError], int], ...]] = (
-    (UsageError, EXIT_USAGE),
-    (ConfigurationError, EXIT_USAGE),
-    (TrustError, EXIT_USAGE),
-    (SignatureError, EXIT_FAILED),
-    (PacsError, EXIT_IO),
-    (MediaError, EXIT_IO),
-    (DicomSealError, EXIT_IO),
-)
-
 
 #: Command name -> (module, attribute, one-line summary). Modules are imported only when
 #: their command runs: start-up stays fast and one broken module cannot disable the rest.
@@ -152,11 +147,8 @@ class _LazyGroup(click.Group):
 
 
 def exit_code_for(error: DicomSealError) -> int:
-    """Exit code for a library error, from :data:`EXIT_CODES`."""
-    for cls, code in EXIT_CODES:
-        if isinstance(error, cls):
-            return code
-    return EXIT_IO
+    """Exit code for a library error (:func:`dicomseal.cli.exit.exit_code`)."""
+    return exit_code(error)
 
 
 @click.group(
@@ -177,15 +169,44 @@ def cli() -> None:
     Get a key, trust a partner (docs/trust.md):
       dicomseal keys new --org "Clinic A" --out keys/
       dicomseal trust add partner-ca.pem
-    Look for red flags on unsigned media:   dicomseal inspect MEDIA
-    Reproduce the 2009 study's attacks:     dicomseal tamper MEDIA --out OUT --mode careless ...
-    Browse a medium with its verdict:       dicomseal view MEDIA --trust CA.pem
-    Verify, then import into a PACS:        dicomseal import MEDIA --to AET@HOST:PORT
+    Look for red flags on unsigned media:   dicomseal inspect MEDIUM
+    Reproduce the 2009 study's attacks:     dicomseal tamper MEDIUM --out OUT --mode careless ...
+    Browse a medium with its verdict:       dicomseal view MEDIUM --trust CA.pem
+    Verify, then import into a PACS:        dicomseal import MEDIUM --to AET@HOST:PORT
 
     \b
     Exit codes: 0 PASSED/success, 1 FAILED, 2 usage, 3 INDETERMINATE, 4 I/O or media error.
     Key passwords come from $DICOMSEAL_KEY_PASSWORD or a prompt, never from the command line.
     """
+
+
+#: Schema of the document printed on stdout when a command run with ``--format json`` fails.
+ERROR_SCHEMA: Final = "dicomseal.error/1"
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (so errors come as JSON too)."""
+    for i, arg in enumerate(argv):
+        if arg == "--format=json" or (arg == "--format" and argv[i + 1 : i + 2] == ["json"]):
+            return True
+    return False
+
+
+def _error_code(exc: DicomSealError) -> str:
+    """``MediaError`` -> ``media-error``: the error's class as a stable JSON code."""
+    name = type(exc).__name__
+    return "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+
+
+def _fail(argv: list[str], exc: DicomSealError, code: int) -> None:
+    """One line on stderr; with ``--format json`` also an error document on stdout."""
+    click.echo(f"dicomseal: error: {exc}", err=True)
+    if _wants_json(argv):
+        error = {"code": _error_code(exc), "message": exc.message, "exit_code": code}
+        if exc.path:
+            error["path"] = exc.path
+        click.echo(json.dumps({"schema": ERROR_SCHEMA, "error": error}, indent=2))
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -208,8 +229,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except DicomSealError as exc:
-        click.echo(f"dicomseal: error: {exc}", err=True)
-        sys.exit(exit_code_for(exc))
+        _fail(sys.argv[1:] if argv is None else argv, exc, exit_code_for(exc))
     except KeyboardInterrupt:
         click.echo(EXIT_INTERRUPTED_MESSAGE, err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -8,15 +8,8 @@ import os
 from pathlib import Path
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
+from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
     TrustSelection,
     allow_incomplete_chain_option,
@@ -26,9 +19,19 @@ from dicomseal.cli.options import (
     load_credentials,
     out_console,
     parse_at,
+    quiet_verbose_options,
     select_trust,
     strict_option,
     trust_options,
+)
+from dicomseal.cli.progress import progress_report
+from dicomseal.errors import UsageError
+from dicomseal.output import (
+    OUTPUT_KINDS,
+    check_destination,
+    claim_output_file,
+    human_bytes,
+    output_kind,
 )
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
@@ -49,17 +52,45 @@ _STAGES = {
 }
 
 
-def _progress() -> Progress:
-    console = err_console()
-    return Progress(
-        TextColumn("{task.description:<20}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
+#: Capacity of the medium each application profile is written to (PS3.11 Annex D/F: CD-R
+#: 700 MB, single-layer DVD 4.7 GB); a USB profile has no fixed capacity.
+CAPACITY = {"STD-GEN-CD": 700_000_000, "STD-GEN-DVD-JPEG": 4_700_000_000}
+
+#: What a medium adds to its inputs (DICOMDIR, manifest, README, padding): a safety margin.
+_MARGIN_BYTES = 4_000_000
+_MARGIN_FRACTION = 0.05
+
+
+def _tree_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        (Path(d) / f).stat().st_size
+        for d, _, files in os.walk(path, followlinks=False)
+        for f in files
+        if (Path(d) / f).is_file()
     )
+
+
+def check_room(sources: tuple[Path, ...], viewer: Path | None, out: Path, profile: str) -> None:
+    """Before any work: the medium fits its profile's disc and the destination has room.
+
+    The estimate is the size of every input plus a margin for DICOMDIR, manifest and the
+    web files. Raises :class:`~dicomseal.errors.UsageError` (exit 2) when it exceeds the
+    capacity of the chosen profile, :class:`~dicomseal.errors.MediaError` (exit 4) when the
+    destination is not writable or too full.
+    """
+    total = sum(_tree_size(p) for p in (*sources, *((viewer,) if viewer else ())))
+    estimate = int(total * (1 + _MARGIN_FRACTION)) + _MARGIN_BYTES
+    capacity = CAPACITY.get(profile)
+    if capacity is not None and estimate > capacity:
+        raise UsageError(
+            f"the medium would need about {human_bytes(estimate)}, more than the "
+            f"{human_bytes(capacity)} a {profile} disc holds; choose --media-profile "
+            f"{'STD-GEN-DVD-JPEG' if profile == 'STD-GEN-CD' else 'STD-GEN-USB-JPEG'} "
+            "or split the studies"
+        )
+    check_destination(out, estimate)
 
 
 def default_workers() -> int:
@@ -99,7 +130,19 @@ def media_group() -> None:
     "--out",
     required=True,
     type=click.Path(path_type=Path),
-    help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder.",
+    help="OUT.iso (ISO 9660 image, burnable), OUT.zip, or a new folder (no extension).",
+)
+@click.option(
+    "--out-format",
+    "out_format",
+    type=click.Choice(OUTPUT_KINDS),
+    default=None,
+    help="What to write when --out has another extension (e.g. --out cd.img --out-format iso).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing OUT.iso or OUT.zip (a folder must be new or empty).",
 )
 @click.option(
     "--key",
@@ -125,12 +168,15 @@ def media_group() -> None:
 )
 @allow_incomplete_chain_option
 @click.option(
+    "--media-profile",
     "--profile",
+    "profile",
     type=click.Choice(PROFILES),
     default=PROFILES[0],
     show_default=True,
-    help="Application profile (PS3.11). STD-GEN-CD stores every instance as "
-    "Explicit VR Little Endian (compressed inputs are decompressed).",
+    help="Media application profile (PS3.11). STD-GEN-CD stores every instance as "
+    "Explicit VR Little Endian (compressed inputs are decompressed); --profile is the "
+    "old spelling.",
 )
 @click.option(
     "--label",
@@ -170,6 +216,8 @@ def media_group() -> None:
 def create_command(
     sources: tuple[Path, ...],
     out: Path,
+    out_format: str | None,
+    force: bool,
     key: Path,
     cert: Path | None,
     chain: tuple[Path, ...],
@@ -206,6 +254,10 @@ def create_command(
           --chain INTERMEDIATE.pem --label "Sample Hospital CT 2024-03-05"
       dicomseal media create a.dcm b.dcm --out outdir --key KEY.pem --cert CERT.pem
     """
+    kind = output_kind(out, out_format)
+    if kind != "folder":
+        claim_output_file(out, force=force)
+    check_room(sources, viewer, out, profile)
     credentials = load_credentials(key, cert)
     extra = tuple(c for p in chain for c in load_certificates(p))
     if extra:
@@ -213,7 +265,7 @@ def create_command(
             credentials.private_key, credentials.certificate, credentials.chain + extra
         )
     check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
-    from dicomseal.media.create import CreateOptions, create_medium
+    from dicomseal.media.create import CreateOptions, OutputKind, create_medium
     from dicomseal.media.inputs import MediaProfile
     from dicomseal.report.media import creation_document, render_creation_text
 
@@ -228,15 +280,16 @@ def create_command(
         workers=workers or default_workers(),
         strict=strict,
     )
-    with _progress() as progress:
-        tasks: dict[str, TaskID] = {}
+    with progress_report(err_console()) as draw:
 
         def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
-            progress.update(tasks[stage], completed=done, total=total)
+            draw(_STAGES.get(stage, stage), done, total, in_bytes=stage == "package")
 
-        result = create_medium(list(sources), out, credentials, options, progress=report)
+        if kind != "folder" and force:
+            out.unlink(missing_ok=True)
+        result = create_medium(
+            list(sources), out, credentials, options, progress=report, kind=OutputKind(kind)
+        )
     if fmt == "json":
         click.echo(json.dumps(creation_document(result), indent=2))
     else:
@@ -246,7 +299,7 @@ def create_command(
 
 
 @media_group.command("verify")
-@click.argument("medium", metavar="MEDIA", type=click.Path(path_type=Path))
+@click.argument("medium", metavar="MEDIUM", type=click.Path(path_type=Path))
 @trust_options
 @click.option(
     "--at",
@@ -260,7 +313,7 @@ def create_command(
     default=None,
     help="Worker processes (default: CPU cores, at most 2).",
 )
-@click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
+@quiet_verbose_options
 @strict_option
 @format_option
 def verify_command(
@@ -269,6 +322,7 @@ def verify_command(
     untrusted: tuple[Path, ...],
     at_: str | None,
     workers: int | None,
+    quiet: bool,
     verbose: bool,
     strict: bool,
     fmt: str,
@@ -285,18 +339,33 @@ def verify_command(
 
     \b
     PASSED only when every file is covered by a valid, trusted manifest or signature.
+    A folder with neither DICOMDIR nor manifest is judged file by file, exactly as
+    `dicomseal verify FOLDER` does. -q prints the verdict only, -v every instance.
     Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable medium.
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
     """
     selection = select_trust(trust, untrusted, strict=strict)
+    when = parse_at(at_)
+    if medium.is_dir() and not medium.is_symlink():
+        from dicomseal.media.detect import looks_like_medium
+
+        if not looks_like_medium(medium):
+            # No DICOMDIR and no manifest: a folder of files, judged exactly as
+            # `dicomseal verify FOLDER` judges it (same listing, same exit code).
+            from dicomseal.cli.verify import verify_files_and_render
+
+            return verify_files_and_render(
+                medium, selection, at=when, fmt=fmt, verbose=verbose, quiet=quiet
+            )
     return verify_and_render(
         medium,
         selection.context,
-        at=parse_at(at_),
+        at=when,
         fmt=fmt,
         workers=workers,
         verbose=verbose,
+        quiet=quiet,
         selection=selection,
         strict=strict,
     )
@@ -311,6 +380,7 @@ def verify_and_render(
     workers: int | None = None,
     verbose: bool = False,
     selection: TrustSelection | None = None,
+    quiet: bool = False,
     strict: bool = False,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
@@ -322,11 +392,10 @@ def verify_and_render(
     from dicomseal.media.verify import verify_media
     from dicomseal.report.media import media_document, render_media_text
 
-    with open_media(medium) as source, _progress() as progress:
-        task = progress.add_task("verifying", total=None)
+    with open_media(medium) as source, progress_report(err_console()) as draw:
 
         def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            draw("verifying files", done, total)
 
         result = verify_media(
             source,
@@ -342,7 +411,10 @@ def verify_and_render(
             doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
-        if selection is not None:
-            selection.announce()
-        render_media_text(out_console(), result, verbose=verbose)
-    return result.verdict.exit_code
+        console = out_console()
+        render_media_text(console, result, quiet=True)
+        if not quiet:
+            if selection is not None:
+                selection.announce()
+            render_media_text(console, result, verbose=verbose, verdict_line=False)
+    return exit_code(result)

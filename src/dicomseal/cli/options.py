@@ -37,6 +37,7 @@ __all__ = [
     "load_trust",
     "out_console",
     "parse_at",
+    "quiet_verbose_options",
     "select_trust",
     "strict_option",
     "trust_options",
@@ -86,6 +87,15 @@ def strict_option(f: F) -> F:
         "medium, files an operating system wrote (.DS_Store, ._*, System Volume "
         "Information/ ...) then count as added files instead of being ignored.",
     )(f)
+
+
+def quiet_verbose_options(f: F) -> F:
+    """``-q`` (the verdict line only) and ``-v`` (every file, passed ones too)."""
+    f = click.option(
+        "--verbose", "-v", is_flag=True, help="List every file, the ones that passed too."
+    )(f)
+    f = click.option("--quiet", "-q", is_flag=True, help="Print the verdict line only.")(f)
+    return f
 
 
 def format_option(f: F) -> F:

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dicomseal import __version__
+from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
     err_console,
     format_option,
@@ -20,11 +20,12 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.cli.progress import progress_report
 from dicomseal.errors import UsageError
 from dicomseal.pacs.coercion import Coercion
 from dicomseal.pacs.compare import compare_media, compare_with_remote
 from dicomseal.pacs.importer import ImportPolicy, InstanceImport, import_medium
-from dicomseal.pacs.journal import DEFAULT_JOURNAL, ImportJournal
+from dicomseal.pacs.journal import ImportJournal, default_journal_path
 from dicomseal.pacs.peer import (
     DEFAULT_CALLING_AET,
     DicomWebPeer,
@@ -77,21 +78,26 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
     "and reported); without it such instances are withheld (exit 3).",
 )
 @click.option(
+    "--key",
     "--sign-key",
+    "sign_key",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's private key: re-sign coerced instances that verified PASSED.",
+    help="Importer's private key: re-sign coerced instances that verified PASSED "
+    "(--sign-key is the old spelling).",
 )
 @click.option(
+    "--cert",
     "--sign-cert",
+    "sign_cert",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's certificate (with --sign-key).",
+    help="Importer's certificate (with --key; --sign-cert is the old spelling).",
 )
 @click.option(
     "--journal",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(DEFAULT_JOURNAL),
-    show_default=True,
-    help="Records confirmed stores, so a re-run skips them.",
+    default=None,
+    help="Records confirmed stores, so a re-run skips them. Default: one journal per "
+    "medium and destination in $XDG_STATE_HOME/dicomseal/ (~/.local/state/dicomseal).",
 )
 @click.option("--no-journal", is_flag=True, help="Keep no journal (send everything).")
 @click.option(
@@ -114,7 +120,7 @@ def import_command(
     drop_broken_signatures: bool,
     sign_key: Path | None,
     sign_cert: Path | None,
-    journal: Path,
+    journal: Path | None,
     no_journal: bool,
     at_: str | None,
     strict: bool,
@@ -158,19 +164,10 @@ def import_command(
         )
     selection = select_trust(trust, untrusted, strict=strict)
     provider = MediaVerdicts(selection.context, at)
-    console = err_console()
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as progress:
-        task = progress.add_task("import", total=None)
+    with progress_report(err_console()) as draw:
 
         def advance(_result: InstanceImport, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            draw("importing instances", done, total)
 
         report = import_medium(
             medium,
@@ -180,7 +177,9 @@ def import_command(
             policy=ImportPolicy(policy),
             coercion=coercion,
             resign=resign,
-            journal=ImportJournal(None if no_journal else journal),
+            journal=ImportJournal(
+                None if no_journal else journal or default_journal_path(medium, peer.label)
+            ),
             modifying_system=f"dicomseal {__version__}",
             at=now,
             on_instance=advance,
@@ -195,7 +194,7 @@ def import_command(
         render_import_text(out_console(), report)
     if report.interruption:
         err_console().print(f"dicomseal: error: {report.interruption}", markup=False)
-    return report.exit_code
+    return exit_code(report)
 
 
 @click.command("compare")
@@ -213,16 +212,28 @@ def import_command(
     show_default=True,
     help="Our AE title (the archive must know it for C-GET).",
 )
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Also list signature and file-meta bookkeeping differences (hidden by default).",
+)
 @format_option
 def compare_command(
-    medium: Path, with_: str | None, with_dicomweb: str | None, calling_aet: str, fmt: str
+    medium: Path,
+    with_: str | None,
+    with_dicomweb: str | None,
+    calling_aet: str,
+    show_all: bool,
+    fmt: str,
 ) -> int:
     """Compare MEDIUM with the original in an archive or on another medium.
 
     \b
     Finds the medium's studies on the other side, fetches each instance and reports
-    attribute by attribute what differs, instances on one side only, and pixel
-    differences per frame.
+    attribute by attribute what differs (grouped as identity/clinical, pixel and
+    technical, values shown medium -> archive), instances on one side only, and pixel
+    differences per frame. Signature and file-meta bookkeeping is hidden unless --all.
 
     \b
     Exit codes: 0 identical, 1 anything differs, 4 archive unreachable or medium unreadable.
@@ -232,6 +243,7 @@ def compare_command(
     if (with_ is None) == (with_dicomweb is None):
         raise UsageError("give exactly one of --with AET@HOST:PORT|MEDIUM or --with-dicomweb")
     check_aet(calling_aet)
+    sides = ("medium", "archive")
     if with_dicomweb is not None:
         report = compare_with_remote(
             medium, remote_side(DicomWebPeer.parse(with_dicomweb), calling_aet)
@@ -240,8 +252,9 @@ def compare_command(
         report = compare_with_remote(medium, remote_side(DimsePeer.parse(with_), calling_aet))
     else:
         report = compare_media(medium, Path(with_ or ""))
+        sides = ("medium", "other medium")
     if fmt == "json":
         click.echo(json.dumps(compare_document(report), indent=2))
     else:
-        render_compare_text(out_console(), report)
-    return report.exit_code
+        render_compare_text(out_console(), report, show_all=show_all, sides=sides)
+    return exit_code(report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -10,14 +11,15 @@ from dicomseal.cli.options import (
     allow_incomplete_chain_option,
     check_before_signing,
     err_console,
+    format_option,
     load_credentials,
     out_console,
 )
 from dicomseal.errors import MediaError
-from dicomseal.report.signer import render_signer_lines
+from dicomseal.output import claim_output_file
+from dicomseal.report.signature import render_sign_text, sign_document
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
 from dicomseal.signature.credentials import load_certificates
-from dicomseal.signature.status import format_tag
 
 
 @click.command("sign")
@@ -54,11 +56,14 @@ from dicomseal.signature.status import format_tag
     help="MAC algorithm. md5, sha1 and ripemd160 exist only for interoperability.",
 )
 @click.option(
+    "--signature-profile",
     "--profile",
+    "profile",
     type=click.Choice([p.value for p in SignatureProfile]),
     default="none",
     show_default=True,
-    help="PS3.15 Annex C profile; its required attributes are always signed.",
+    help="PS3.15 Annex C signature profile; its required attributes are always signed "
+    "(--profile is the old spelling).",
 )
 @click.option(
     "--tag",
@@ -79,6 +84,8 @@ from dicomseal.signature.status import format_tag
     metavar="N",
     help="Digital Signature Purpose Code (CID 7007, 1-18; 1 = Author).",
 )
+@click.option("--force", is_flag=True, help="Replace OUT when it exists.")
+@format_option
 def sign_command(
     src: Path,
     dst: Path,
@@ -91,6 +98,8 @@ def sign_command(
     tags: tuple[str, ...],
     item: str | None,
     purpose: int | None,
+    force: bool,
+    fmt: str,
 ) -> int:
     """Add a PS3.15 digital signature to the DICOM file IN and write OUT.
 
@@ -108,6 +117,8 @@ def sign_command(
     """
     if not src.is_file():
         raise MediaError("no such file", path=str(src))
+    if dst.resolve() != src.resolve():
+        claim_output_file(dst, force=force)
     algorithm = MacAlgorithm(mac.upper())
     if algorithm.weak:
         err_console().print(
@@ -131,15 +142,16 @@ def sign_command(
         item=item,
         purpose=purpose,
     )
-    where = f" in {record.location}" if record.location else ""
-    conv = f" (converted from {record.converted_from})" if record.converted_from else ""
-    out_console().print(
-        f"signed {dst}{conv}: signature {record.uid}{where}, {record.mac_algorithm.value}, "
-        f"{len(record.signed_tags)} attributes, signer {record.signer}"
-    )
-    render_signer_lines(out_console(), credentials.certificate, credentials.chain)
-    if tags:
-        out_console().print(
-            "signed attributes: " + " ".join(format_tag(t) for t in record.signed_tags)
+    if fmt == "json":
+        document = sign_document(record, dst, credentials.certificate, credentials.chain)
+        click.echo(json.dumps(document, indent=2))
+    else:
+        render_sign_text(
+            out_console(),
+            record,
+            dst,
+            credentials.certificate,
+            credentials.chain,
+            list_tags=bool(tags),
         )
     return 0

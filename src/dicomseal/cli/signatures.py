@@ -9,7 +9,12 @@ import click
 
 from dicomseal.cli.options import format_option, out_console
 from dicomseal.errors import MediaError, UsageError
-from dicomseal.report.verify import signature_to_dict
+from dicomseal.output import claim_output_file
+from dicomseal.report.signature import (
+    render_removed,
+    render_signatures_list,
+    signatures_list_document,
+)
 from dicomseal.signature.remove import remove_signatures
 from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import verify_file
@@ -38,22 +43,10 @@ def list_command(src: Path, fmt: str) -> int:
     if not src.is_file():
         raise MediaError("no such file", path=str(src))
     result = verify_file(src, TrustContext())
-    rows = [signature_to_dict(s) for s in result.signatures]
     if fmt == "json":
-        click.echo(json.dumps({"path": str(src), "signatures": rows}, indent=2))
-        return 0
-    console = out_console()
-    if not rows:
-        console.print(f"{src}: no digital signatures")
-        return 0
-    for s in result.signatures:
-        mac_ok = "MAC intact" if s.verdict.value != "FAILED" else f"FAILED: {s.reason.value}"
-        console.print(
-            f"{s.uid}  location={s.location or '(top level)'}  {s.mac_algorithm}  "
-            f"signed {s.signed_at}  {len(s.signed_tags)} attributes  {mac_ok}  "
-            f"signer: {s.signer}",
-            markup=False,
-        )
+        click.echo(json.dumps(signatures_list_document(src, result), indent=2))
+    else:
+        render_signatures_list(out_console(), src, result)
     return 0
 
 
@@ -62,14 +55,16 @@ def list_command(src: Path, fmt: str) -> int:
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--uid", help="Digital Signature UID to remove (see `signatures list`).")
 @click.option("--all", "remove_all", is_flag=True, help="Remove every signature.")
-def remove_command(src: Path, dst: Path, uid: str | None, remove_all: bool) -> int:
+@click.option("--force", is_flag=True, help="Replace OUT when it exists.")
+def remove_command(src: Path, dst: Path, uid: str | None, remove_all: bool, force: bool) -> int:
     """Remove one signature (--uid) or all (--all) from IN and write OUT.
 
     Every other byte of IN is copied unchanged (removing the only signature gives back the
     file as it was before signing). IN itself is never changed.
 
     \b
-    Exit codes: 0 written; 2 usage (no such UID); 4 unreadable or not DICOM.
+    Exit codes: 0 written; 2 usage (no such UID, OUT exists without --force);
+    4 unreadable or not DICOM.
     Examples:
       dicomseal signatures remove ct-signed.dcm ct.dcm --all
       dicomseal signatures remove ct-signed.dcm ct.dcm --uid 2.25.1234
@@ -78,6 +73,8 @@ def remove_command(src: Path, dst: Path, uid: str | None, remove_all: bool) -> i
         raise UsageError("give exactly one of --uid UID or --all")
     if not src.is_file():
         raise MediaError("no such file", path=str(src))
+    if dst.resolve() != src.resolve():
+        claim_output_file(dst, force=force)
     count = remove_signatures(src, dst, uid=None if remove_all else uid)
-    out_console().print(f"removed {count} signature(s); wrote {dst}", markup=False)
+    render_removed(out_console(), count, dst)
     return 0

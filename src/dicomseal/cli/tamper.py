@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
 
 from dicomseal.cli.options import out_console
+from dicomseal.errors import UsageError
+from dicomseal.output import output_kind
+from dicomseal.report.tamper import render_tamper_text
 from dicomseal.tamper import Scope, TamperMode, record_path, tamper_medium
 from dicomseal.tamper.edits import parse_sets
 
@@ -14,12 +18,24 @@ __all__ = ["tamper"]
 
 
 @click.command("tamper")
-@click.argument("media", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--out",
     required=True,
     type=click.Path(path_type=Path),
-    help="New folder, or NAME.iso for an ISO 9660 image (must not exist).",
+    help="New folder (no extension), or NAME.iso for an ISO 9660 image.",
+)
+@click.option(
+    "--out-format",
+    "out_format",
+    type=click.Choice(["folder", "iso"]),
+    default=None,
+    help="What to write when --out has another extension.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an OUT that an earlier tamper run wrote (its OUT.tamper.json is beside it).",
 )
 @click.option(
     "--mode",
@@ -48,9 +64,16 @@ __all__ = ["tamper"]
     help="Chooses the target instance(s) reproducibly.",
 )
 def tamper(
-    media: Path, out: Path, mode: str, sets: tuple[str, ...], scope: str | None, seed: int
+    media: Path,
+    out: Path,
+    out_format: str | None,
+    force: bool,
+    mode: str,
+    sets: tuple[str, ...],
+    scope: str | None,
+    seed: int,
 ) -> int:
-    """Write an altered copy of MEDIA to OUT; MEDIA itself is never changed.
+    """Write an altered copy of MEDIUM to OUT; MEDIUM itself is never changed.
 
     \b
     careless    edit like a GUI editor: new file meta, padding dropped, DICOMDIR stale
@@ -70,6 +93,11 @@ def tamper(
       dicomseal tamper cd.iso --out forged --mode careless --set PatientName=ROE^RICHARD
       dicomseal tamper cd.iso --out forged.iso --mode remaster --set PatientBirthDate=19700101
     """
+    kind = output_kind(out, out_format, allowed=("folder", "iso"))
+    if kind != "folder" and out.suffix.lower() != ".iso":
+        raise UsageError("an ISO image is written as NAME.iso", path=str(out))
+    if out.exists() or out.is_symlink():
+        _replace_own_output(out, force=force)
     record = tamper_medium(
         media,
         out,
@@ -78,12 +106,25 @@ def tamper(
         scope=Scope(scope) if scope else None,
         seed=seed,
     )
-    console = out_console()
-    console.print(
-        f"{record.mode.value}: {len(record.changes)} changes in "
-        f"{len(record.changed_paths)} files -> {out}"
-    )
-    console.print(f"record: {record_path(out)}")
-    for note in record.notes:
-        console.print(f"note: {note}")
+    render_tamper_text(out_console(), record, out)
     return 0
+
+
+def _replace_own_output(out: Path, *, force: bool) -> None:
+    """``--force``: remove an output an earlier tamper run wrote; refuse anything else."""
+    if not force:
+        raise UsageError(
+            "the output exists; name a new one, or add --force to replace an earlier tamper output",
+            path=str(out),
+        )
+    if not record_path(out).is_file():
+        raise UsageError(
+            "the output exists and was not written by dicomseal tamper (no "
+            f"{record_path(out).name} beside it); name a new one",
+            path=str(out),
+        )
+    if out.is_dir() and not out.is_symlink():
+        shutil.rmtree(out)
+    else:
+        out.unlink()
+    record_path(out).unlink()

@@ -5,21 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
+from dicomseal.cli.exit import FileResults, exit_code
 from dicomseal.cli.options import (
+    TrustSelection,
     err_console,
     format_option,
     out_console,
     parse_at,
+    quiet_verbose_options,
     select_trust,
     strict_option,
     trust_options,
 )
+from dicomseal.cli.progress import progress_report
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
@@ -28,7 +31,7 @@ from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
 
-__all__ = ["exit_code_for_files", "iter_files"]
+__all__ = ["exit_code_for_files", "iter_files", "verify_files_and_render"]
 
 _IO_REASONS = (FileReason.NOT_DICOM, FileReason.UNREADABLE)
 
@@ -43,32 +46,23 @@ def iter_files(root: Path) -> Iterator[Path]:
                 yield p
 
 
+def _foreign(path: str) -> bool:
+    """A file that does not even claim to be DICOM: no ``DICM`` at offset 128 (PS3.10 §7.1).
+
+    In a folder such a file is simply not covered by any signature; a file that claims to
+    be DICOM and cannot be read is a read error.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return head[128:132] != b"DICM"
+
+
 def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
-    """FAILED wins (1); then any unreadable / non-DICOM file (4); else the verdict's code."""
-    if verdict is Verdict.FAILED:
-        return 1
-    if any(f.reason in _IO_REASONS for f in files):
-        return 4
-    return verdict.exit_code
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on a terminal (``rich.progress`` loaded only then); else nothing."""
-    if not err_console().is_terminal:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("verifying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console(),
-        transient=True,
-    ) as progress:
-        task = progress.add_task("verify", total=total)
-        yield lambda: progress.advance(task)
+    """Deprecated: :func:`dicomseal.cli.exit.exit_code` of :class:`FileResults`."""
+    return exit_code(FileResults(verdict, files))
 
 
 @click.command("verify")
@@ -86,6 +80,7 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
     metavar="DATETIME",
     help="Validate certificates at this time (ISO 8601, default now).",
 )
+@quiet_verbose_options
 @strict_option
 @format_option
 def verify_command(
@@ -94,6 +89,8 @@ def verify_command(
     untrusted: tuple[Path, ...],
     require_signature: bool,
     at_: str | None,
+    quiet: bool,
+    verbose: bool,
     strict: bool,
     fmt: str,
 ) -> int:
@@ -121,38 +118,86 @@ def verify_command(
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
-    trust_ctx = selection.context
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 
         return verify_and_render(
-            path, trust_ctx, at=when, fmt=fmt, selection=selection, strict=strict
+            path,
+            selection.context,
+            at=when,
+            fmt=fmt,
+            selection=selection,
+            verbose=verbose,
+            quiet=quiet,
+            strict=strict,
         )
     # One validation time for the whole run: every file is judged at the same instant and
     # the trust context's memo validates each signer's chain once.
     when = when or dt.datetime.now(dt.UTC)
+    return verify_files_and_render(
+        path,
+        selection,
+        at=when,
+        fmt=fmt,
+        require_signature=require_signature,
+        verbose=verbose,
+        quiet=quiet,
+    )
+
+
+def verify_files_and_render(
+    path: Path,
+    selection: TrustSelection,
+    *,
+    at: dt.datetime | None,
+    fmt: str,
+    require_signature: bool = False,
+    verbose: bool = False,
+    quiet: bool = False,
+) -> int:
+    """Verify one file or every file of a folder that is not a medium; render; exit code.
+
+    Shared by ``verify`` and ``media verify`` so that the same folder gets the same
+    listing and the same exit code from both. In a folder, a file that is not DICOM is
+    listed once as not covered by any signature (INDETERMINATE), not as an I/O error; a
+    single named file that is not DICOM is an I/O error (exit 4).
+    """
+    trust_ctx = selection.context
+    at = at or dt.datetime.now(dt.UTC)  # one validation time for every file of the run
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
-        with _progress(len(targets)) as advance:
+        with progress_report(err_console()) as draw:
             # both cores when there is work and the other core is idle (forked workers)
-            for result in verify_paths(
-                targets, trust_ctx, require_signature=require_signature, at=when
+            for verified in verify_paths(
+                targets, trust_ctx, require_signature=require_signature, at=at
             ):
-                files.append(result)
-                advance()
+                files.append(verified)
+                draw("verifying files", len(files), len(targets))
     else:
-        files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=when))
+        files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=at))
     verdict = Verdict.combine(f.verdict for f in files)
+    result = FileResults(
+        verdict,
+        files,
+        folder=path.is_dir(),
+        foreign=frozenset(f.path for f in files if f.reason in _IO_REASONS and _foreign(f.path)),
+    )
     for f in files:
-        if f.reason in _IO_REASONS:
+        # A folder's text listing names these files once; JSON on stdout needs the lines.
+        if f.reason in _IO_REASONS and (fmt == "json" or not result.folder):
             err_console().print(f"dicomseal: error: {f.path}: {f.message}", markup=False)
     if fmt == "json":
         doc = verify_document(verdict, files)
         doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
-        selection.announce()
-        render_text(out_console(), verdict, files)
-    return exit_code_for_files(verdict, files)
+        console = out_console()
+        render_text(console, verdict, files, quiet=True)
+        if not quiet:
+            selection.announce()
+            render_text(
+                console, verdict, files, verbose=verbose or not result.folder, verdict_line=False
+            )
+    return exit_code(result)

@@ -1,4 +1,4 @@
-"""CLI: ``dicomseal view MEDIA`` -- browse a medium in a local web viewer with its verdict."""
+"""CLI: ``dicomseal view MEDIUM`` -- browse a medium in a local web viewer with its verdict."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dicomseal.cli.options import select_trust, strict_option
+from dicomseal.cli.options import parse_at, select_trust, strict_option
 from dicomseal.errors import UsageError
 from dicomseal.media.frozen import freeze
 from dicomseal.media.source import open_media
@@ -21,7 +21,7 @@ __all__ = ["view"]
 
 
 @click.command("view")
-@click.argument("media", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--trust",
     "trust",
@@ -29,6 +29,19 @@ __all__ = ["view"]
     type=click.Path(exists=True, path_type=Path),
     help="Trust anchor certificate (PEM) or a folder of them; repeat for several. "
     "Default: the trust store ('dicomseal trust list').",
+)
+@click.option(
+    "--untrusted",
+    multiple=True,
+    metavar="PEM",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Intermediate certificates to build chains with (not trusted), repeatable.",
+)
+@click.option(
+    "--at",
+    "at_",
+    metavar="DATETIME",
+    help="Validate certificates at this time (ISO 8601, default now).",
 )
 @click.option(
     "--port",
@@ -54,13 +67,15 @@ __all__ = ["view"]
 def view(
     media: Path,
     trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    at_: str | None,
     port: int,
     host: str,
     allow_remote: bool,
     open_browser: bool,
     strict: bool,
 ) -> None:
-    """Browse MEDIA (folder, ISO image or zip) read-only, with its integrity verdict.
+    """Browse MEDIUM (folder, ISO image or zip) read-only, with its integrity verdict.
 
     The medium is read once into a private copy (removed at exit), which is verified
     (signed manifest and instance signatures, or the forensic red flags when it is
@@ -80,6 +95,7 @@ def view(
 
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
+    when = parse_at(at_)
     sock = _bind(host, port)
     selection = select_trust(trust, ())
     click.echo(selection.describe(), err=True)
@@ -87,7 +103,7 @@ def view(
     with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
         # Every file is read once, into a private copy that is verified and then served.
         click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, anchor_files, strict=strict)
+        integrity = assess_medium(source, anchor_files, at=when, strict=strict, untrusted=untrusted)
         click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)

@@ -141,9 +141,13 @@ class ForensicReport:
 
     @property
     def exit_code(self) -> int:
-        """1 when a HIGH/CRITICAL red flag exists, else 3 (INDETERMINATE); never 0."""
-        top = self.max_severity
-        return 1 if top is not None and top >= Severity.HIGH else self.verdict.exit_code
+        """1 when a HIGH/CRITICAL red flag exists, else 3 (INDETERMINATE); never 0.
+
+        Deprecated: asks the one exit policy, :func:`dicomseal.cli.exit.exit_code`.
+        """
+        from dicomseal.cli.exit import exit_code
+
+        return exit_code(self)
 
 
 def sort_findings(findings: Iterable[Finding]) -> tuple[Finding, ...]:

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from dicomseal.errors import MediaError
+from dicomseal.errors import MediaError, describe_read_error
 from dicomseal.forensics.directory import DirectoryTree, read_directory
 from dicomseal.forensics.fileformat import HeaderProbe, probe_header
 from dicomseal.forensics.values import text_of
@@ -331,9 +331,9 @@ def _read_dicom(
                 ds = _parse(fh, entry.path, defer=False)  # records are needed in full
             return ds, probe, head, None
     except (InvalidDicomError, MediaError, OSError) as exc:
-        return None, None, b"", f"{type(exc).__name__}: {exc}"
+        return None, None, b"", describe_read_error(exc)
     except Exception as exc:  # hostile bytes: pydicom raises anything
-        return None, None, b"", f"{type(exc).__name__}: {str(exc)[:200]}"
+        return None, None, b"", describe_read_error(exc)
 
 
 def _classify(

@@ -352,6 +352,7 @@ def create_medium(
     options: CreateOptions,
     *,
     progress: ProgressCallback | None = None,
+    kind: OutputKind | None = None,
 ) -> MediumCreation:
     """Create a signed PDI medium from DICOM files or folders.
 
@@ -367,6 +368,8 @@ def create_medium(
         Profile, label, viewer, creation time...
     progress
         Called as work advances (for a progress bar).
+    kind
+        What to write, when not taken from the extension of ``out`` (``--out-format``).
 
     Raises
     ------
@@ -376,7 +379,7 @@ def create_medium(
         An instance cannot be converted or written.
     """
     out_path = Path(out)
-    kind = OutputKind.for_path(out_path)
+    kind = kind or OutputKind.for_path(out_path)
     _check_output(out_path, kind)
     existed = out_path.exists()
     try:

@@ -41,7 +41,7 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import pack_bits
 from pydicom.uid import UID, ExplicitVRLittleEndian, MediaStorageDirectoryStorage
 
-from dicomseal.errors import DicomSealError, MediaError, UsageError
+from dicomseal.errors import DicomSealError, MediaError, UsageError, describe_read_error
 
 __all__ = [
     "MediaProfile",
@@ -262,7 +262,7 @@ def collect_sources(
                 TypeError,
                 AttributeError,
             ) as exc:
-                skipped.append(SkippedInput(str(path), f"not DICOM Part 10: {exc}"))
+                skipped.append(SkippedInput(str(path), describe_read_error(exc)))
                 continue
             meta = getattr(ds, "file_meta", None)
             ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""

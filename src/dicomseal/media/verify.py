@@ -64,6 +64,7 @@ from dicomseal.signature.batch import CHUNK, worker_count
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
 from dicomseal.verdict import Verdict
+from dicomseal.wording import counted
 
 __all__ = [
     "EntryResult",
@@ -710,8 +711,8 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
                 manifest_check,
                 verdict=Verdict.FAILED,
                 reason=ManifestReason.FILES_DIFFER,
-                message=f"{len(missing)} missing, {len(added)} added, {len(changed)} changed "
-                "file(s) against the signed manifest",
+                message=f"{len(missing)} missing, {len(added)} added, "
+                f"{counted(len(changed), 'changed file')} against the signed manifest",
                 missing=missing,
                 added=added,
                 changed=changed,
@@ -759,10 +760,12 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
             if v.verdict is Verdict.FAILED and v.reason is not FileReason.CHANGED_SINCE_MANIFEST
         ]
         if bad:
-            parts.append(f"{len(bad)} instance signature(s) fail")
+            parts.append(
+                f"{counted(len(bad), 'instance signature')} {'fails' if len(bad) == 1 else 'fail'}"
+            )
         hostile = [f for f in findings if f.verdict is Verdict.FAILED]
         if hostile:
-            parts.append(f"{len(hostile)} hostile or inconsistent structure finding(s)")
+            parts.append(counted(len(hostile), "hostile or inconsistent structure finding"))
         message = "; ".join(parts) or "the medium failed verification"
     elif manifest is None and not manifest_check.present and not any_signature:
         message = (
@@ -773,7 +776,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         message = manifest_check.message
     else:
         message = (
-            f"{len(uncovered)} file(s) not covered by a trusted manifest or signature"
+            f"{counted(len(uncovered), 'file')} not covered by a trusted manifest or signature"
             if uncovered
             else "not every check could be completed"
         )

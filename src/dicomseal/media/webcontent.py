@@ -1,7 +1,9 @@
 """PDI root content: ``README.TXT`` and ``INDEX.HTM`` (IHE RAD TF-3 §4.47.4.1.2).
 
-README.TXT is plain ASCII with CRLF line ends (readable on any system); INDEX.HTM is a
-small self-contained XHTML page (no scripts, no external resources). Both say what is on
+README.TXT is UTF-8 with a byte-order mark and CRLF line ends (Windows Notepad, macOS and
+Linux all show every name as written); INDEX.HTM is a small self-contained XHTML page in
+UTF-8 (no scripts, no external resources). Names and dates are written for people
+("ØBERG-MÜLLER, Zoë Ågot", "1985-11-30"), not in DICOM's PN and DA formats. Both say what is on
 the medium, who made it and when, and how the receiver checks that it is genuine.
 """
 
@@ -15,6 +17,8 @@ __all__ = [
     "CHAIN_PATH",
     "MediumSummary",
     "StudySummary",
+    "date_for_people",
+    "name_for_people",
     "render_index_htm",
     "render_readme_txt",
     "verification_commands",
@@ -113,12 +117,42 @@ def _verify_lines(s: MediumSummary) -> list[str]:
     ]
 
 
-def _ascii(text: str) -> str:
-    return text.encode("ascii", "replace").decode("ascii")
+#: UTF-8 byte-order mark: without it Windows Notepad of some versions guesses a code page.
+_BOM = b"\xef\xbb\xbf"
+
+
+def name_for_people(value: str) -> str:
+    """A PN value (PS3.5 §6.2.1) as people write it: ``FAMILY, Given Middle``.
+
+    ``ØBERG-MÜLLER^Zoë^Ågot`` -> ``ØBERG-MÜLLER, Zoë Ågot``; prefix and suffix keep their
+    places (``Dr ROE, Jane, Jr``); ideographic and phonetic groups follow in parentheses.
+    """
+
+    def group(text: str) -> str:
+        parts = [*text.split("^"), "", "", "", ""][:5]
+        family, given, middle, prefix, suffix = (x.strip() for x in parts)
+        first = " ".join(x for x in (given, middle) if x)
+        out = ", ".join(x for x in (family, first) if x)
+        out = " ".join(x for x in (prefix, out) if x)
+        return ", ".join(x for x in (out, suffix) if x)
+
+    groups = [group(g) for g in value.split("=")]
+    shown = [g for g in groups if g]
+    if not shown:
+        return ""
+    return shown[0] + (f" ({' / '.join(shown[1:])})" if len(shown) > 1 else "")
+
+
+def date_for_people(value: str) -> str:
+    """A DA value (PS3.5 §6.2) as ISO 8601: ``19851130`` -> ``1985-11-30``; else as found."""
+    v = value.strip()
+    if len(v) == 8 and v.isdigit():
+        return f"{v[:4]}-{v[4:6]}-{v[6:]}"
+    return v
 
 
 def render_readme_txt(s: MediumSummary) -> bytes:
-    """README.TXT: ASCII, CRLF line ends."""
+    """README.TXT: UTF-8 with a byte-order mark, CRLF line ends."""
     lines = [
         f"{s.label}",
         "=" * min(len(s.label), 72),
@@ -136,15 +170,16 @@ def render_readme_txt(s: MediumSummary) -> bytes:
     ]
     for st in s.studies:
         lines += [
-            f"  Patient {st.patient_name} (ID {st.patient_id}, born {st.birth_date or '-'})",
-            f"    Study {st.study_date or '-'} {st.description or ''} "
+            f"  Patient {name_for_people(st.patient_name)} (ID {st.patient_id}, born "
+            f"{date_for_people(st.birth_date) or '-'})",
+            f"    Study {date_for_people(st.study_date) or '-'} {st.description or ''} "
             f"accession {st.accession or '-'} at {st.institution or '-'}",
             f"    {', '.join(st.modalities) or '-'}: {st.series} series, {st.instances} instances",
         ]
     if s.viewer:
         lines += ["", f"A viewer is included in {s.viewer}/ (it is not started automatically)."]
     lines += ["", *_verify_lines(s), ""]
-    return _ascii("\r\n".join(lines)).encode("ascii")
+    return _BOM + "\r\n".join(lines).encode("utf-8")
 
 
 def render_index_htm(s: MediumSummary) -> bytes:
@@ -155,10 +190,10 @@ def render_index_htm(s: MediumSummary) -> bytes:
         + "".join(
             f"<td>{e(str(c))}</td>"
             for c in (
-                st.patient_name,
+                name_for_people(st.patient_name),
                 st.patient_id,
-                st.birth_date,
-                st.study_date,
+                date_for_people(st.birth_date),
+                date_for_people(st.study_date),
                 st.description,
                 st.accession,
                 st.institution,

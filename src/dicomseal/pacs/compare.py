@@ -100,8 +100,13 @@ class CompareReport:
 
     @property
     def exit_code(self) -> int:
-        """0 when identical, 1 when anything differs."""
-        return 0 if self.identical else 1
+        """0 when identical, 1 when anything differs.
+
+        Deprecated: asks the one exit policy, :func:`dicomseal.cli.exit.exit_code`.
+        """
+        from dicomseal.cli.exit import exit_code
+
+        return exit_code(self)
 
 
 def _ref(inst: MediumInstance) -> InstanceRef:

@@ -166,35 +166,13 @@ class ImportReport:
 
     @property
     def exit_code(self) -> int:
-        """4 interrupted; 1 a FAILED instance or medium; 4 refused; 3 unverified; else 0.
+        """The exit code of this import (``exit_code`` in the JSON document).
 
-        3 also when an instance was withheld because a coercion would break its signature,
-        or a DICOM file of the medium could not be parsed safely and was not imported.
-
-        A FAILED medium whose instances are each intact (say, README.TXT edited) still
-        exits 1: the verified instances were sent, but the operator must look.
+        Deprecated: asks the one exit policy, :func:`dicomseal.cli.exit.exit_code`.
         """
-        outcomes = {i.outcome for i in self.instances}
-        if self.interruption is not None:
-            return 4
-        if (
-            InstanceOutcome.WITHHELD_FAILED in outcomes
-            or self.verification.verdict is Verdict.FAILED
-        ):
-            return 1
-        if InstanceOutcome.REFUSED in outcomes:
-            return 4
-        if self.refused or outcomes & {
-            InstanceOutcome.WITHHELD_UNVERIFIED,
-            InstanceOutcome.WITHHELD_SIGNATURE,
-        }:
-            return 3
-        if self.policy is ImportPolicy.WARN and any(
-            i.outcome.in_pacs and i.verification.verdict is not Verdict.PASSED
-            for i in self.instances
-        ):
-            return 3
-        return 0
+        from dicomseal.cli.exit import exit_code
+
+        return exit_code(self)
 
 
 def _sha256(path: Path) -> str:

@@ -13,17 +13,41 @@ again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from dicomseal.errors import MediaError
 
-__all__ = ["DEFAULT_JOURNAL", "ImportJournal", "JournalKey"]
+__all__ = ["DEFAULT_JOURNAL", "ImportJournal", "JournalKey", "default_journal_path", "state_folder"]
 
-#: Journal file used when ``--journal`` is not given (in the current directory).
+#: Name of the journal file older versions wrote into the current folder; kept for scripts
+#: that import it. The journal now lives in the user's state folder
+#: (:func:`default_journal_path`).
 DEFAULT_JOURNAL = "dicomseal-import.journal.jsonl"
+
+
+def state_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/dicomseal`` (XDG Base Directory Specification 0.8), by default
+    ``~/.local/state/dicomseal``; a relative ``$XDG_STATE_HOME`` is ignored, as the
+    specification requires."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "dicomseal"
+
+
+def default_journal_path(
+    medium: Path, destination: str, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The journal of importing ``medium`` into ``destination``: one file per pair, in the
+    user's state folder (never the current folder), named by a digest of both."""
+    key = f"{medium.resolve()}\n{destination}".encode()
+    digest = hashlib.sha256(key).hexdigest()[:24]
+    return state_folder(environ) / "import-journals" / f"{digest}.jsonl"
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,7 @@ class ImportJournal:
             sort_keys=True,
         )
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(("\n" if self._torn else "") + line + "\n")
                 self._torn = False

@@ -4,7 +4,9 @@ the ``media create`` summary. No logic: verdicts come from :mod:`dicomseal.media
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Final
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +21,7 @@ from dicomseal.report.verify import (
     verify_document,
 )
 from dicomseal.verdict import Verdict
+from dicomseal.wording import counted
 
 __all__ = [
     "change_to_dict",
@@ -101,7 +104,11 @@ def _v(value: str | None) -> str:
     return "(absent)" if value is None else repr(value)
 
 
-def _render_change(console: Console, c: FileChange) -> None:
+#: Changed files listed one by one before the rest is summarised (all with ``-v``).
+_SHOWN: Final = 20
+
+
+def _render_change(console: Console, c: FileChange, *, attributes: bool = True) -> None:
     console.print(
         f"  [red]changed[/red] {escape(c.path)} ({c.role.value}): "
         f"{c.signed_size} -> {c.found_size} bytes",
@@ -109,45 +116,116 @@ def _render_change(console: Console, c: FileChange) -> None:
     )
     if c.note:
         console.print(f"      {escape(c.note)}", highlight=False)
+    if not attributes:
+        return
     for a in c.attributes:
-        if a.signed is not None or a.found is not None:
-            console.print(
-                f"      {escape(a.keyword)} {a.tag} {a.kind.value}: signed "
-                f"{escape(_v(a.signed))}, found {escape(_v(a.found))}",
-                highlight=False,
-            )
-        else:
-            console.print(f"      {escape(a.keyword)} {a.tag} {a.kind.value}", highlight=False)
+        console.print(f"      {_attribute_text(a)}", highlight=False)
     if c.frames:
         shown = ", ".join(str(i) for i in c.frames[:20])
         more = f" (+{len(c.frames) - 20} more)" if len(c.frames) > 20 else ""
         console.print(
-            f"      pixel data frame(s) changed: {shown}{more} "
-            f"(signed {c.signed_frames} frame(s), found {c.found_frames})",
+            f"      pixel data {'frame' if len(c.frames) == 1 else 'frames'} changed: "
+            f"{shown}{more} (signed {counted(c.signed_frames, 'frame')}, found "
+            f"{c.found_frames})",
             highlight=False,
         )
 
 
-def render_media_text(console: Console, r: MediaVerification, *, verbose: bool = False) -> None:
-    """A medium's verdict: manifest, differences, failing instances, findings, summary."""
+def _attribute_text(a: Any) -> str:
+    if a.signed is not None or a.found is not None:
+        return (
+            f"{escape(a.keyword)} {a.tag} {a.kind.value}: signed "
+            f"{escape(_v(a.signed))}, found {escape(_v(a.found))}"
+        )
+    return f"{escape(a.keyword)} {a.tag} {a.kind.value}"
+
+
+def _render_grouped_changes(console: Console, changes: Sequence[FileChange]) -> None:
+    """Attribute and pixel changes grouped across instances, most frequent first.
+
+    "PatientName (0010,0010) changed in 6 instances: signed 'ROE^JANE', found
+    'ROE^RICHARD'": one line per distinct change instead of one per instance.
+    """
+    groups: Counter[str] = Counter()
+    for c in changes:
+        for a in c.attributes:
+            groups[_attribute_text(a)] += 1
+        if c.frames:
+            groups["pixel data changed"] += 1
+    for text, n in groups.most_common():
+        head, _, tail = text.partition(": ")
+        where = f"in {counted(n, 'instance')}"
+        console.print(f"  {head} {where}" + (f": {tail}" if tail else ""), highlight=False)
+
+
+def _render_header(console: Console, r: MediaVerification) -> None:
+    """Who made the medium and when: what a receiver checks first."""
     m = r.manifest
-    style = VERDICT_STYLE[m.verdict]
-    console.print(f"medium {escape(r.location)} ({r.kind}, {r.entries} files)", highlight=False)
     console.print(
-        f"[{style}]{m.verdict.value:<13}[/{style}] manifest: {escape(m.message)}"
-        + (f" [dim]signer: {escape(m.signer)}[/dim]" if m.signer else ""),
+        f"medium {escape(r.location)} ({r.kind}, {counted(r.entries, 'file')})", highlight=False
+    )
+    if m.signer:
+        console.print(f"  creator: {escape(m.signer)}", highlight=False)
+    if m.signing_time:
+        console.print(f"  signed: {m.signing_time.isoformat()}", highlight=False)
+    if m.fingerprint_sha256:
+        console.print(f"  creator SHA-256 {m.fingerprint_sha256}", highlight=False)
+    if m.anchor_fingerprint_sha256:
+        console.print(f"  trusted CA SHA-256 {m.anchor_fingerprint_sha256}", highlight=False)
+    if m.fileset_id:
+        console.print(f"  file-set ID: {escape(m.fileset_id)}", highlight=False)
+
+
+def _render_summary(console: Console, r: MediaVerification) -> None:
+    counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
+    style = VERDICT_STYLE[r.verdict]
+    console.print(
+        f"[{style}]{r.verdict.value}[/{style}]: {escape(r.message)} "
+        f"({counted(len(r.files), 'instance')}: {counts[Verdict.PASSED]} passed, "
+        f"{counts[Verdict.FAILED]} failed, {counts[Verdict.INDETERMINATE]} "
+        "indeterminate)",
         highlight=False,
     )
-    if m.fingerprint_sha256:
-        console.print(f"{'':13} signer SHA-256 {m.fingerprint_sha256}", highlight=False)
-    if m.anchor_fingerprint_sha256:
-        console.print(f"{'':13} trusted CA SHA-256 {m.anchor_fingerprint_sha256}", highlight=False)
-    for p in m.missing:
-        console.print(f"  [red]missing[/red] {escape(p)}", highlight=False)
-    for p in m.added:
-        console.print(f"  [red]added[/red]   {escape(p)}", highlight=False)
-    for c in m.changed:
-        _render_change(console, c)
+
+
+def render_media_text(
+    console: Console,
+    r: MediaVerification,
+    *,
+    verbose: bool = False,
+    quiet: bool = False,
+    verdict_line: bool = True,
+) -> None:
+    """A medium's verdict first, then who made it, then what differs, grouped.
+
+    ``quiet``: the verdict line only. ``verbose``: every instance and every changed file
+    with its attributes; by default repeated changes are grouped and long lists cut.
+    ``verdict_line=False``: everything but the verdict line (a caller printed it).
+    """
+    if verdict_line:
+        _render_summary(console, r)
+    if quiet:
+        return
+    m = r.manifest
+    _render_header(console, r)
+    style = VERDICT_STYLE[m.verdict]
+    console.print(
+        f"[{style}]{m.verdict.value:<13}[/{style}] manifest: {escape(m.message)}",
+        highlight=False,
+    )
+    for label, paths in (("missing", m.missing), ("added  ", m.added)):
+        for p in paths if verbose else paths[:_SHOWN]:
+            console.print(f"  [red]{label}[/red] {escape(p)}", highlight=False)
+        if not verbose and len(paths) > _SHOWN:
+            console.print(f"  ... and {len(paths) - _SHOWN} more {label.strip()} (-v lists all)")
+    if m.changed:
+        grouped = not verbose and len(m.changed) > 1
+        if grouped:
+            _render_grouped_changes(console, m.changed)
+        for c in m.changed if verbose else m.changed[:_SHOWN]:
+            _render_change(console, c, attributes=not grouped)
+        if not verbose and len(m.changed) > _SHOWN:
+            console.print(f"  ... and {len(m.changed) - _SHOWN} more changed files (-v lists all)")
     for f in r.files:
         if verbose or f.verdict is Verdict.FAILED:
             fs = VERDICT_STYLE[f.verdict]
@@ -155,6 +233,11 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
                 f"[{fs}]{f.verdict.value:<13}[/{fs}] {escape(f.path)}: {escape(f.message)}",
                 highlight=False,
             )
+    _render_findings_and_rest(console, r)
+
+
+def _render_findings_and_rest(console: Console, r: MediaVerification) -> None:
+    """Findings, files no proof covers, files an operating system wrote, warnings."""
     for fd in r.findings:
         fs = VERDICT_STYLE[fd.verdict]
         console.print(
@@ -163,7 +246,7 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
         )
     if r.uncovered and r.verdict is not Verdict.FAILED:
         console.print(
-            f"not covered by a trusted manifest or signature: {len(r.uncovered)} file(s)",
+            f"not covered by a trusted manifest or signature: {counted(len(r.uncovered), 'file')}",
             highlight=False,
         )
         for p in r.uncovered[:50]:
@@ -176,15 +259,6 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
             highlight=False,
         )
     render_warnings(console, collect_warnings(r.files))
-    counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
-    style = VERDICT_STYLE[r.verdict]
-    console.print(
-        f"[{style}]{r.verdict.value}[/{style}]: {escape(r.message)} "
-        f"({len(r.files)} instance(s): {counts[Verdict.PASSED]} passed, "
-        f"{counts[Verdict.FAILED]} failed, {counts[Verdict.INDETERMINATE]} "
-        "indeterminate)",
-        highlight=False,
-    )
 
 
 def _size(n: int) -> str:
@@ -198,6 +272,7 @@ def _size(n: int) -> str:
 def creation_document(c: MediumCreation) -> dict[str, Any]:
     """The ``media create --format json`` document (``dicomseal.create/1``)."""
     return {
+        "schema": "dicomseal.create/1",
         "format": "dicomseal.create/1",
         "output": c.output,
         "kind": c.kind.value,
@@ -226,8 +301,9 @@ def render_creation_text(console: Console, c: MediumCreation) -> None:
         highlight=False,
     )
     console.print(
-        f"  {c.patients} patient(s), {c.studies} stud(y/ies), {c.instances} "
-        f"instance(s) signed, {c.files} files, {_size(c.total_bytes)} on the medium"
+        f"  {counted(c.patients, 'patient')}, {counted(c.studies, 'study', 'studies')}, "
+        f"{counted(c.instances, 'instance')} signed, {counted(c.files, 'file')}, "
+        f"{_size(c.total_bytes)} on the medium"
         + (f", {_size(c.output_bytes)} {c.kind.value}" if c.output_bytes != c.total_bytes else ""),
         highlight=False,
     )
@@ -242,7 +318,8 @@ def render_creation_text(console: Console, c: MediumCreation) -> None:
         )
     if c.converted:
         console.print(
-            f"  {c.converted} instance(s) converted to Explicit VR Little Endian", highlight=False
+            f"  {counted(c.converted, 'instance')} converted to Explicit VR Little Endian",
+            highlight=False,
         )
     for s in c.skipped:
         console.print(
@@ -251,4 +328,6 @@ def render_creation_text(console: Console, c: MediumCreation) -> None:
     for n in c.notes[:20]:
         console.print(f"  [dim]{escape(n)}[/dim]", highlight=False)
     if len(c.notes) > 20:
-        console.print(f"  [dim]... {len(c.notes) - 20} more note(s)[/dim]", highlight=False)
+        console.print(
+            f"  [dim]... {counted(len(c.notes) - 20, 'more note')}[/dim]", highlight=False
+        )

@@ -4,7 +4,7 @@ or text. No logic lives here: the results come from :mod:`dicomseal.pacs`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,10 +15,12 @@ from dicomseal.pacs.importer import ImportReport, InstanceImport
 from dicomseal.pacs.status import InstanceOutcome
 from dicomseal.report.verify import VERDICT_STYLE
 from dicomseal.verdict import Verdict
+from dicomseal.wording import counted
 
 __all__ = [
     "COMPARE_SCHEMA",
     "IMPORT_SCHEMA",
+    "attribute_category",
     "compare_document",
     "import_document",
     "render_compare_text",
@@ -214,43 +216,111 @@ def _value(v: str | None) -> str:
     return "(absent)" if v is None else repr(v)
 
 
-def render_compare_text(console: Console, report: CompareReport) -> None:
-    """Each differing instance with its attribute and frame differences, then a summary."""
-    for c in report.differing:
-        console.print(
-            f"[bold red]DIFFERS[/bold red] {escape(c.left.location)} "
-            f"[dim]{escape(c.left.sop_instance_uid)}[/dim]",
-            highlight=False,
-        )
-        for d in c.attributes:
-            console.print(
-                f"  {escape(d.path)} {d.tag}: {escape(_value(d.left))} "
-                f"-> {escape(_value(d.right))}",
-                highlight=False,
-            )
-        for f in c.frames:
-            what = f.note or (
-                f"{f.differing_pixels} pixel(s) differ, max |delta| {f.max_abs_difference}"
-            )
-            console.print(f"  frame {f.frame}: {escape(what)}", highlight=False)
-    for r in report.only_left:
-        console.print(
-            f"[bold red]ONLY LEFT[/bold red]  {escape(r.location)} "
-            f"[dim]{escape(r.sop_instance_uid)}[/dim]",
-            highlight=False,
-        )
-    for r in report.only_right:
-        console.print(
-            f"[bold red]ONLY RIGHT[/bold red] {escape(r.sop_instance_uid)}", highlight=False
-        )
+#: Attribute groups of ``compare``, in the order a reader needs them (PS3.6 group numbers).
+_PIXEL_GROUPS: Final = frozenset({0x0028, 0x7FE0})
+_IDENTITY_GROUPS: Final = frozenset({0x0008, 0x0010, 0x0020, 0x0032, 0x0038, 0x0040})
+#: Signature and file-meta bookkeeping (PS3.15 Annex C; PS3.10 §7.1): hidden unless --all.
+_BOOKKEEPING_GROUPS: Final = frozenset({0x0002, 0x0400, 0x4FFE, 0xFFFA})
+_BOOKKEEPING_NAMES: Final = (
+    "DigitalSignaturesSequence",
+    "MACParametersSequence",
+    "OriginalAttributesSequence",
+    "EncryptedAttributesSequence",
+)
+
+
+def attribute_category(path: str, tag: str) -> str:
+    """``identity/clinical``, ``pixel``, ``technical`` or ``bookkeeping`` for a difference."""
+    head = path.split(".", 1)[0].split("[", 1)[0]
+    if head in _BOOKKEEPING_NAMES:
+        return "bookkeeping"
+    try:
+        group = int(tag.strip("()").split(",")[0], 16)
+    except ValueError:
+        return "technical"
+    if group in _BOOKKEEPING_GROUPS:
+        return "bookkeeping"
+    if group in _PIXEL_GROUPS:
+        return "pixel"
+    if group in _IDENTITY_GROUPS:
+        return "identity/clinical"
+    return "technical"
+
+
+def render_compare_text(
+    console: Console,
+    report: CompareReport,
+    *,
+    show_all: bool = False,
+    sides: tuple[str, str] = ("medium", "archive"),
+) -> None:
+    """The verdict first, then per differing instance its differences grouped as
+    identity/clinical, pixel and technical, values shown ``medium -> archive``.
+
+    Signature and file-meta bookkeeping differences are counted but listed only with
+    ``show_all`` (``--all``): they differ whenever an archive re-encodes or strips
+    signatures and would bury the one clinical difference.
+    """
     verdict = (
         "[bold green]IDENTICAL[/bold green]"
         if report.identical
         else "[bold red]DIFFERENT[/bold red]"
     )
     console.print(
-        f"{verdict}: {escape(report.left)} vs {escape(report.right)}: "
-        f"{len(report.compared)} compared, {len(report.differing)} differing, "
-        f"{len(report.only_left)} only left, {len(report.only_right)} only right",
+        f"{verdict}: {escape(report.left)} ({sides[0]}) vs {escape(report.right)} "
+        f"({sides[1]}): {len(report.compared)} compared, {len(report.differing)} differing, "
+        f"{len(report.only_left)} only on the {sides[0]}, {len(report.only_right)} only on "
+        f"the {sides[1]}",
         highlight=False,
     )
+    if report.differing:
+        console.print(f"values: {sides[0]} -> {sides[1]}", highlight=False)
+    for c in report.differing:
+        _render_instance_differences(console, c, show_all=show_all)
+    for r in report.only_left:
+        console.print(
+            f"[bold red]ONLY LEFT[/bold red]  {escape(r.location)} "
+            f"[dim]{escape(r.sop_instance_uid)}[/dim] (only on the {sides[0]})",
+            highlight=False,
+        )
+    for r in report.only_right:
+        console.print(
+            f"[bold red]ONLY RIGHT[/bold red] {escape(r.sop_instance_uid)} "
+            f"(only on the {sides[1]})",
+            highlight=False,
+        )
+
+
+def _render_instance_differences(console: Console, c: Any, *, show_all: bool) -> None:
+    groups: dict[str, list[Any]] = {}
+    for d in c.attributes:
+        groups.setdefault(attribute_category(d.path, d.tag), []).append(d)
+    hidden = 0 if show_all else len(groups.pop("bookkeeping", []))
+    console.print(
+        f"[bold red]DIFFERS[/bold red] {escape(c.left.location)} "
+        f"[dim]{escape(c.left.sop_instance_uid)}[/dim]",
+        highlight=False,
+    )
+    for category in ("identity/clinical", "pixel", "technical", "bookkeeping"):
+        found = groups.get(category, [])
+        frames = c.frames if category == "pixel" else ()
+        if not found and not frames:
+            continue
+        console.print(f"  {category}:", highlight=False)
+        for d in found:
+            console.print(
+                f"    {escape(d.path)} {d.tag}: {escape(_value(d.left))} "
+                f"-> {escape(_value(d.right))}",
+                highlight=False,
+            )
+        for f in frames:
+            what = f.note or (
+                f"{counted(f.differing_pixels, 'pixel')} differ, max |delta| {f.max_abs_difference}"
+            )
+            console.print(f"    frame {f.frame}: {escape(what)}", highlight=False)
+    if hidden:
+        console.print(
+            f"  [dim]{counted(hidden, 'signature or file-meta difference')} hidden "
+            "(--all shows them)[/dim]",
+            highlight=False,
+        )

@@ -20,6 +20,7 @@ from dicomseal.signature.status import (
     format_tag,
 )
 from dicomseal.verdict import Verdict
+from dicomseal.wording import counted
 
 __all__ = [
     "SCHEMA",
@@ -160,9 +161,32 @@ def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None
         )
 
 
-def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerification]) -> None:
-    """One line per file, then a summary line."""
+def render_text(
+    console: Console,
+    verdict: Verdict,
+    files: Sequence[FileVerification],
+    *,
+    verbose: bool = True,
+    quiet: bool = False,
+    verdict_line: bool = True,
+) -> None:
+    """The verdict first, then one line per file (only files that did not pass unless
+    ``verbose``), then the signers; ``quiet`` prints the verdict line only,
+    ``verdict_line=False`` everything but it (when a caller printed it already)."""
+    counts = Counter(f.verdict for f in files)
+    style = VERDICT_STYLE[verdict]
+    if verdict_line:
+        console.print(
+            f"[{style}]{verdict.value}[/{style}]: {counted(len(files), 'file')}: "
+            f"{counts[Verdict.PASSED]} passed, {counts[Verdict.FAILED]} failed, "
+            f"{counts[Verdict.INDETERMINATE]} indeterminate",
+            highlight=False,
+        )
+    if quiet:
+        return
     for f in files:
+        if not verbose and f.verdict is Verdict.PASSED and not collect_warnings([f]):
+            continue
         style = VERDICT_STYLE[f.verdict]
         signer = next((s.signer for s in f.signatures if s.signer), "")
         who = f" [dim]signer: {escape(signer)}[/dim]" if signer else ""
@@ -189,11 +213,3 @@ def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerifica
                     highlight=False,
                 )
     _render_signers(console, files)
-    counts = Counter(f.verdict for f in files)
-    style = VERDICT_STYLE[verdict]
-    console.print(
-        f"[{style}]{verdict.value}[/{style}]: {len(files)} file(s): "
-        f"{counts[Verdict.PASSED]} passed, {counts[Verdict.FAILED]} failed, "
-        f"{counts[Verdict.INDETERMINATE]} indeterminate",
-        highlight=False,
-    )

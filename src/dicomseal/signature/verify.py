@@ -475,7 +475,8 @@ def _file_verdict(
             f"signature(s) {lead}; no intact top-level signature covers "
             + _some([_keyword(t) for t in uncovered]),
         )
-    return Verdict.PASSED, None, f"{len(results)} signature(s) intact and trusted"
+    count = f"{len(results)} signature" + ("" if len(results) == 1 else "s")
+    return Verdict.PASSED, None, f"{count} intact and trusted"
 
 
 def _preamble(source: Part10File) -> bytes:

@@ -121,6 +121,7 @@ def assess_medium(
     at: dt.datetime | None = None,
     workers: int = 1,
     strict: bool = False,
+    untrusted: Sequence[Path] = (),
 ) -> MediumIntegrity:
     """Verify a medium and say what the viewer must show.
 
@@ -139,6 +140,8 @@ def assess_medium(
         Worker processes for media verification (1 for a frozen medium).
     strict
         Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
+    untrusted
+        Intermediate certificates (PEM files) to build chains with (``--untrusted``).
 
     Returns
     -------
@@ -152,7 +155,7 @@ def assess_medium(
         A trust anchor file cannot be read.
     """
     when = at or dt.datetime.now(dt.UTC)
-    context = TrustContext.load(list(trust), refuse_weak_mac=strict)
+    context = TrustContext.load(list(trust), list(untrusted), refuse_weak_mac=strict)
     snapshot: str | None = None
     if isinstance(source, FrozenMedium):
         # Verify the private copy itself, in this process (worker processes would re-open

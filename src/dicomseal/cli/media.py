@@ -166,6 +166,13 @@ def media_group() -> None:
     help="Refuse the medium (exit 2, nothing written) when any DICOM instance among the "
     "sources cannot go on it; by default such instances are left out and listed.",
 )
+@click.option(
+    "--tsa-url",
+    metavar="URL",
+    help="Ask this RFC 3161 time-stamping authority (HTTP) for a signature timestamp over "
+    "the manifest signature (CAdES-T): the medium then still verifies after the signing "
+    "certificate expired. See docs/long-term.md.",
+)
 @format_option
 def create_command(
     sources: tuple[Path, ...],
@@ -182,6 +189,7 @@ def create_command(
     mac: str,
     workers: int | None,
     strict: bool,
+    tsa_url: str | None,
     fmt: str,
 ) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
@@ -227,6 +235,7 @@ def create_command(
         mac=MacAlgorithm(mac.upper()),
         workers=workers or default_workers(),
         strict=strict,
+        tsa_url=tsa_url,
     )
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}

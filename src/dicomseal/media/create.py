@@ -46,6 +46,7 @@ from pydicom.dataset import Dataset
 from dicomseal import __version__
 from dicomseal.errors import MediaError, SignatureError, UsageError
 from dicomseal.media.cms import sign_detached
+from dicomseal.media.cms_timestamp import add_signature_timestamp
 from dicomseal.media.digests import digest_instance
 from dicomseal.media.fileset import FileSetPlan, fileset_id_from_label, plan_fileset
 from dicomseal.media.inputs import (
@@ -88,6 +89,7 @@ from dicomseal.signature import (
     verify_file,
 )
 from dicomseal.signature.keys import fingerprint_sha256, issuers_of
+from dicomseal.signature.tsa import request_timestamp
 from dicomseal.verdict import Verdict
 
 __all__ = ["CreateOptions", "MediumCreation", "OutputKind", "ProgressCallback", "create_medium"]
@@ -137,6 +139,10 @@ class CreateOptions:
     strict
         Refuse the medium when any DICOM instance among the sources cannot go on it,
         instead of leaving that instance out and listing it.
+    tsa_url
+        RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
+        manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
+        that keeps the medium verifiable after the creator's certificate expires.
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
         (:mod:`~dicomseal.media.readback`); anything but PASSED removes it and fails.
@@ -152,6 +158,7 @@ class CreateOptions:
     workers: int = 1
     strict: bool = False
     verify_after_writing: bool = True
+    tsa_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -580,16 +587,18 @@ def _create(
         )
         with (stage / MANIFEST_PATH).open("wb") as manifest_file:
             digest = manifest.write_to(manifest_file)
-        (stage / SIGNATURE_PATH).write_bytes(
-            sign_detached(
-                bytes.fromhex(digest),
-                credentials.private_key,
-                credentials.certificate,
-                credentials.chain,
-                signing_time=options.created_at,
-                prehashed=True,
-            )
+        p7s = sign_detached(
+            bytes.fromhex(digest),
+            credentials.private_key,
+            credentials.certificate,
+            credentials.chain,
+            signing_time=options.created_at,
+            prehashed=True,
         )
+        if options.tsa_url is not None:
+            url = options.tsa_url
+            p7s = add_signature_timestamp(p7s, lambda value: request_timestamp(url, value))
+        (stage / SIGNATURE_PATH).write_bytes(p7s)
         total = sum((stage / r).stat().st_size for r in list_staged(stage))
         files = len(list_staged(stage))
         if kind is OutputKind.ISO:

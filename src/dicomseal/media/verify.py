@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from dicomseal.errors import MediaError
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.cms import verify_detached
+from dicomseal.media.cms_timestamp import check_signature_timestamps, validate_with_timestamp
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
@@ -52,6 +53,7 @@ from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, open_m
 from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
+from dicomseal.signature.timestamp import TimestampStatus
 from dicomseal.verdict import Verdict
 
 __all__ = [
@@ -98,6 +100,7 @@ class ManifestReason(enum.Enum):
     UNSUPPORTED = "manifest-signature-unsupported"
     UNTRUSTED = "manifest-signer-untrusted"
     FILES_DIFFER = "files-differ"
+    TIMESTAMP_INVALID = "manifest-timestamp-invalid"
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,9 @@ class ManifestCheck:
     missing: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     changed: tuple[FileChange, ...] = ()
+    timestamp_time: dt.datetime | None = None
+    timestamp_tsa: str = ""
+    timestamp_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -469,8 +475,23 @@ def _load_manifest(
             (),
         )
     assert cms.signer is not None
-    chain = trust.validate(cms.signer, at, cms.certificates)
+    stamp = check_signature_timestamps(sig, trust)
+    if stamp is not None and stamp.status is TimestampStatus.INVALID:
+        return (
+            ManifestCheck(
+                Verdict.FAILED,
+                ManifestReason.TIMESTAMP_INVALID,
+                stamp.message,
+                True,
+                signer,
+                fingerprint_sha256=fingerprint,
+            ),
+            None,
+            (),
+        )
+    chain, proof = validate_with_timestamp(trust, cms.signer, at, cms.certificates, stamp)
     common = {
+        **proof,
         "present": True,
         "signer": signer,
         "signing_time": cms.signing_time,

@@ -1,0 +1,111 @@
+"""A signature timestamp on the manifest CMS (CAdES-T): the medium outlives its signer certificate.
+
+The TSA is the real ``openssl ts -reply`` behind a loopback HTTP server. Cases: the token
+verifies and is reported; at a date after the signer certificate expired the medium stays
+PASSED with the timestamp and becomes INDETERMINATE without it; a flipped byte in the token
+is FAILED naming it; a token from a TSA the verifier does not trust counts as no token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from media_support import make_medium
+
+from dicomseal.media.cms import verify_detached
+from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
+from dicomseal.media.source import open_media
+from dicomseal.media.verify import ManifestReason, MediaVerification, verify_media
+from dicomseal.signature import SigningCredentials, TrustContext
+from dicomseal.verdict import Verdict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signature"))
+from tsa_support import Tsa, http_tsa, make_tsa
+
+if TYPE_CHECKING:
+    from pki import TestPki
+
+#: After the test signer's notAfter (10 years), while the token was issued inside it.
+FAR_FUTURE = dt.datetime(2045, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def openssl() -> str:
+    from external_tools import require_tool
+
+    return require_tool("openssl")
+
+
+@pytest.fixture(scope="module")
+def tsa(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Tsa:
+    return make_tsa(pki, tmp_path_factory.mktemp("tsa"))
+
+
+@pytest.fixture(scope="module")
+def stamped_medium(
+    openssl: str,
+    pki: TestPki,
+    tsa: Tsa,
+    sample_src: Path,
+    creds: SigningCredentials,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    out = tmp_path_factory.mktemp("stamped") / "medium"
+    with http_tsa(openssl, pki, tsa) as url:
+        make_medium([sample_src], out, creds, label="Stamped CD", tsa_url=url)
+    return out
+
+
+def _verify(medium: Path, trust: TrustContext, at: dt.datetime | None = None) -> MediaVerification:
+    with open_media(medium) as source:
+        return verify_media(source, trust, at=at)
+
+
+def test_manifest_timestamp_verifies(stamped_medium: Path, trust: TrustContext) -> None:
+    p7s = (stamped_medium / SIGNATURE_PATH).read_bytes()
+    # the unsigned attribute leaves the signature itself intact
+    assert verify_detached((stamped_medium / MANIFEST_PATH).read_bytes(), p7s).intact
+    now = _verify(stamped_medium, trust)
+    assert now.verdict is Verdict.PASSED, now.message
+    assert now.manifest.timestamp_time is not None
+    assert "TSA" in now.manifest.timestamp_tsa
+
+
+def test_timestamp_keeps_the_medium_passed_after_expiry(
+    stamped_medium: Path, sample_medium: Path, trust: TrustContext
+) -> None:
+    later = _verify(stamped_medium, trust, FAR_FUTURE)
+    assert later.verdict is Verdict.PASSED, later.message
+    assert "since expired" in later.manifest.timestamp_note
+    without = _verify(sample_medium, trust, FAR_FUTURE)
+    assert without.verdict is Verdict.INDETERMINATE
+    assert without.manifest.reason is ManifestReason.UNTRUSTED
+
+
+def test_flipped_byte_in_the_token_is_failed(
+    stamped_medium: Path, trust: TrustContext, tmp_path: Path
+) -> None:
+    copy = tmp_path / "medium"
+    shutil.copytree(stamped_medium, copy)
+    p7s = bytearray((copy / SIGNATURE_PATH).read_bytes())
+    p7s[len(p7s) - 20] ^= 0x01  # the token is last: inside the TSA's signature value
+    (copy / SIGNATURE_PATH).write_bytes(bytes(p7s))
+    result = _verify(copy, trust)
+    assert result.verdict is Verdict.FAILED
+    assert result.manifest.reason is ManifestReason.TIMESTAMP_INVALID
+    assert "timestamp" in result.manifest.message
+
+
+def test_untrusted_tsa_counts_as_no_timestamp(stamped_medium: Path, pki: TestPki) -> None:
+    pinned = TrustContext.load([pki.signer.cert])
+    now = _verify(stamped_medium, pinned)
+    assert now.manifest.verdict is Verdict.PASSED, now.manifest.message
+    assert now.manifest.timestamp_time is None
+    assert "proves nothing" in now.manifest.timestamp_note
+    later = _verify(stamped_medium, pinned, FAR_FUTURE)
+    assert later.manifest.verdict is Verdict.INDETERMINATE

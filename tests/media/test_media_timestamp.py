@@ -21,6 +21,7 @@ from dicomseal.media.cms import verify_detached
 from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import ManifestReason, MediaVerification, verify_media
+from dicomseal.report.media import media_document
 from dicomseal.signature import SigningCredentials, TrustContext
 from dicomseal.verdict import Verdict
 
@@ -82,9 +83,18 @@ def test_timestamp_keeps_the_medium_passed_after_expiry(
     later = _verify(stamped_medium, trust, FAR_FUTURE)
     assert later.verdict is Verdict.PASSED, later.message
     assert "since expired" in later.manifest.timestamp_note
+    doc = media_document(later)["manifest"]
+    assert (doc["etsi_indication"], doc["etsi_subindication"]) == ("TOTAL-PASSED", None)
+    assert doc["best_signature_time"] == doc["timestamp"] is not None
     without = _verify(sample_medium, trust, FAR_FUTURE)
     assert without.verdict is Verdict.INDETERMINATE
     assert without.manifest.reason is ManifestReason.UNTRUSTED
+    doc = media_document(without)["manifest"]
+    assert (doc["etsi_indication"], doc["etsi_subindication"]) == (
+        "INDETERMINATE",
+        "OUT_OF_BOUNDS_NO_POE",
+    )
+    assert doc["best_signature_time"] is None
 
 
 def test_flipped_byte_in_the_token_is_failed(
@@ -98,6 +108,11 @@ def test_flipped_byte_in_the_token_is_failed(
     result = _verify(copy, trust)
     assert result.verdict is Verdict.FAILED
     assert result.manifest.reason is ManifestReason.TIMESTAMP_INVALID
+    doc = media_document(result)["manifest"]
+    assert (doc["etsi_indication"], doc["etsi_subindication"]) == (
+        "TOTAL-FAILED",
+        "SIG_CRYPTO_FAILURE",
+    )
     assert "timestamp" in result.manifest.message
 
 

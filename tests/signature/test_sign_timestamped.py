@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pydicom
 import pytest
-from sigtest_support import dcmsign_verify, run_cli_inprocess
+from sigtest_support import dcmsign_verify, run_cli_inprocess, verify_json
 from tsa_support import Tsa, http_tsa, make_tsa, reply
 
 from dicomseal.signature import SignatureReason, TrustContext, verify_file
@@ -108,6 +108,20 @@ def test_offline_query_then_response(
     _dcmsign_timestamp_ok(dcmsign, stamped, pki)
     later = verify_file(stamped, _trust(pki), at=FAR_FUTURE)
     assert later.verdict is Verdict.PASSED, later
+    # the JSON says it the ETSI way (EN 319 102-1), with and without the proof of existence
+    at = ("--at", "2045-01-01T00:00:00Z")
+    trust = [pki.root.cert]
+    healed = verify_json(stamped, trust, [pki.intermediate.cert], *at).json()
+    sig = healed["files"][0]["signatures"][0]
+    assert (sig["etsi_indication"], sig["etsi_subindication"]) == ("TOTAL-PASSED", None)
+    assert sig["best_signature_time"] == sig["timestamp"] is not None
+    bare = verify_json(signed, trust, [pki.intermediate.cert], *at).json()
+    sig = bare["files"][0]["signatures"][0]
+    assert (sig["etsi_indication"], sig["etsi_subindication"]) == (
+        "INDETERMINATE",
+        "OUT_OF_BOUNDS_NO_POE",
+    )
+    assert sig["best_signature_time"] is None
     # bit-preserving: everything before the signature sequence is unchanged
     a, b = signed.read_bytes(), stamped.read_bytes()
     assert b.startswith(a[: a.index(b"\xfa\xff\xfa\xff")])

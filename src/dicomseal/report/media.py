@@ -12,6 +12,7 @@ from rich.markup import escape
 from dicomseal.media.changes import FileChange
 from dicomseal.media.create import MediumCreation
 from dicomseal.media.verify import MediaVerification
+from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.report.verify import (
     VERDICT_STYLE,
     collect_warnings,
@@ -73,6 +74,17 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "missing": list(m.missing),
         "added": list(m.added),
         "changed": [change_to_dict(c) for c in m.changed],
+        "timestamp": m.timestamp_time.isoformat() if m.timestamp_time else None,
+        "timestamp_tsa": m.timestamp_tsa or None,
+        "timestamp_note": m.timestamp_note or None,
+        **etsi_fields(
+            etsi_status(
+                m.verdict,
+                m.reason.value,
+                m.trust.value if m.trust else None,
+                best_signature_time=m.timestamp_time,
+            )
+        ),
     }
     doc = verify_document(r.verdict, r.files, manifest=manifest)
     doc["medium"] = {
@@ -141,6 +153,15 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
         console.print(f"{'':13} signer SHA-256 {m.fingerprint_sha256}", highlight=False)
     if m.anchor_fingerprint_sha256:
         console.print(f"{'':13} trusted CA SHA-256 {m.anchor_fingerprint_sha256}", highlight=False)
+    if m.timestamp_note:
+        console.print(f"{'':13} {escape(m.timestamp_note)}", highlight=False)
+    elif m.timestamp_time is not None:
+        tsa = f" from {m.timestamp_tsa}" if m.timestamp_tsa else ""
+        console.print(
+            f"{'':13} signed by {m.timestamp_time:%Y-%m-%d %H:%M} UTC, proven by a timestamp"
+            f"{escape(tsa)}",
+            highlight=False,
+        )
     for p in m.missing:
         console.print(f"  [red]missing[/red] {escape(p)}", highlight=False)
     for p in m.added:

@@ -124,3 +124,34 @@ def test_untrusted_tsa_counts_as_no_timestamp(stamped_medium: Path, pki: TestPki
     assert "proves nothing" in now.manifest.timestamp_note
     later = _verify(stamped_medium, pinned, FAR_FUTURE)
     assert later.manifest.verdict is Verdict.INDETERMINATE
+
+
+def test_manifest_signer_revoked_after_vs_before_the_timestamp(
+    stamped_medium: Path, sample_medium: Path, pki: TestPki, trust: TrustContext, tmp_path: Path
+) -> None:
+    from cryptography import x509
+    from test_revocation import DAY, NOW, make_crl
+
+    from dicomseal.media.ltv import judge_medium
+    from dicomseal.signature.revocation import RevocationMode, RevocationPolicy
+
+    serial = x509.load_pem_x509_certificate(pki.signer.cert.read_bytes()).serial_number
+    after = make_crl(pki.intermediate, tmp_path, {serial: NOW + DAY}, NOW + DAY)
+    before = make_crl(pki.intermediate, tmp_path, {serial: NOW - DAY}, NOW - DAY)
+    at = NOW + 2 * DAY
+
+    def judged(medium: Path, crl: Path) -> MediaVerification:
+        policy = RevocationPolicy(RevocationMode.SOFT_FAIL, (crl.read_bytes(),))
+        return judge_medium(_verify(medium, trust, at), policy, trust, at)
+
+    kept = judged(stamped_medium, after)
+    assert kept.verdict is Verdict.PASSED, kept.message
+    assert "after the trusted timestamp" in kept.manifest.timestamp_note
+    no_poe = judged(sample_medium, after)
+    assert no_poe.verdict is Verdict.INDETERMINATE
+    assert no_poe.manifest.reason is ManifestReason.REVOKED_NO_POE
+    revoked = judged(stamped_medium, before)
+    assert revoked.verdict is Verdict.FAILED
+    assert revoked.manifest.reason is ManifestReason.REVOKED
+    doc = media_document(revoked)["manifest"]
+    assert (doc["etsi_indication"], doc["etsi_subindication"]) == ("TOTAL-FAILED", "REVOKED")

@@ -51,9 +51,12 @@ def test_indication_follows_the_verdict() -> None:
         Verdict.INDETERMINATE, "manifest-signer-untrusted", "certificate-expired"
     )
     assert untrusted.subindication == "OUT_OF_BOUNDS_NO_POE"
-    assert etsi_status(Verdict.FAILED, "revoked").subindication == "REVOKED"
+    assert etsi_status(Verdict.FAILED, "certificate-revoked").subindication == "REVOKED"
     # a sub-indication of the other table is never given: FAILED stays FAILED
     failed = etsi_status(Verdict.FAILED, "certificate-expired")
     assert (failed.indication, failed.subindication) == ("TOTAL-FAILED", "FORMAT_FAILURE")
-    assert etsi_status(Verdict.INDETERMINATE, "revoked-no-poe").subindication == "REVOKED_NO_POE"
+    assert (
+        etsi_status(Verdict.INDETERMINATE, "certificate-revoked-no-poe").subindication
+        == "REVOKED_NO_POE"
+    )
     assert etsi_status(Verdict.INDETERMINATE, "revocation-unknown").subindication == "TRY_LATER"

@@ -30,9 +30,11 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.cli.revocation import policy_from_options, revocation_options
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.revocation import RevocationPolicy
 
 __all__ = ["PROFILES", "default_workers", "media_group", "verify_and_render"]
 
@@ -271,6 +273,7 @@ def create_command(
 )
 @click.option("--verbose", "-v", is_flag=True, help="Also list every instance that passed.")
 @strict_option
+@revocation_options
 @format_option
 def verify_command(
     medium: Path,
@@ -280,6 +283,8 @@ def verify_command(
     workers: int | None,
     verbose: bool,
     strict: bool,
+    crls: tuple[Path, ...],
+    revocation: str,
     fmt: str,
 ) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
@@ -294,6 +299,12 @@ def verify_command(
 
     \b
     PASSED only when every file is covered by a valid, trusted manifest or signature.
+    \b
+    A signature timestamp on the manifest (media create --tsa-url) keeps the medium
+    PASSED after the creator's certificate expired. --crl/--revocation check the signers'
+    revocation as of that timestamp (see docs/long-term.md).
+
+    \b
     Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable medium.
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
@@ -307,6 +318,7 @@ def verify_command(
         workers=workers,
         verbose=verbose,
         selection=selection,
+        revocation=policy_from_options(crls, revocation),
     )
 
 
@@ -319,6 +331,7 @@ def verify_and_render(
     workers: int | None = None,
     verbose: bool = False,
     selection: TrustSelection | None = None,
+    revocation: RevocationPolicy | None = None,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
@@ -338,6 +351,10 @@ def verify_and_render(
         result = verify_media(
             source, trust, at=at, workers=workers or default_workers(), progress=report
         )
+    if revocation is not None:
+        from dicomseal.media.ltv import judge_medium
+
+        result = judge_medium(result, revocation, trust, at)
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:

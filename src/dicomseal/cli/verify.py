@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Iterator
@@ -19,10 +20,13 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
+from dicomseal.cli.revocation import policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
+from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
+from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
 
@@ -66,6 +70,7 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
     help="Validate certificates at this time (ISO 8601, default now).",
 )
 @strict_option
+@revocation_options
 @format_option
 def verify_command(
     path: Path,
@@ -74,6 +79,8 @@ def verify_command(
     require_signature: bool,
     at_: str | None,
     strict: bool,
+    crls: tuple[Path, ...],
+    revocation: str,
     fmt: str,
 ) -> int:
     """Verify every PS3.15 signature in a DICOM file, a folder, or a whole medium.
@@ -101,11 +108,14 @@ def verify_command(
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
     trust_ctx = selection.context
+    policy = policy_from_options(crls, revocation)
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 
-        return verify_and_render(path, trust_ctx, at=when, fmt=fmt, selection=selection)
+        return verify_and_render(
+            path, trust_ctx, at=when, fmt=fmt, selection=selection, revocation=policy
+        )
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
@@ -125,6 +135,8 @@ def verify_command(
                 progress.advance(task)
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=when))
+    if policy.active:
+        files = judge_files(files, policy, trust_ctx, when)
     verdict = Verdict.combine(f.verdict for f in files)
     for f in files:
         if f.reason in _IO_REASONS:
@@ -137,3 +149,17 @@ def verify_command(
         selection.announce()
         render_text(out_console(), verdict, files)
     return exit_code_for_files(verdict, files)
+
+
+def judge_files(
+    files: list[FileVerification],
+    policy: RevocationPolicy,
+    trust: TrustContext,
+    at: dt.datetime | None,
+) -> list[FileVerification]:
+    """Every file re-judged with its signers' revocation status (one check per certificate)."""
+    from dicomseal.signature.revocation import RevocationChecker, judge_file
+
+    checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
+    when = at or dt.datetime.now(dt.UTC)
+    return [judge_file(f, checker, when) for f in files]

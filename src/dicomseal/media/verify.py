@@ -101,6 +101,9 @@ class ManifestReason(enum.Enum):
     UNTRUSTED = "manifest-signer-untrusted"
     FILES_DIFFER = "files-differ"
     TIMESTAMP_INVALID = "manifest-timestamp-invalid"
+    REVOKED = "certificate-revoked"  # revoked before the signature's proof of existence
+    REVOKED_NO_POE = "certificate-revoked-no-poe"
+    REVOCATION_UNKNOWN = "revocation-unknown"
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,8 @@ class ManifestCheck:
     timestamp_time: dt.datetime | None = None
     timestamp_tsa: str = ""
     timestamp_note: str = ""
+    signer_certificate: x509.Certificate | None = None
+    signer_chain: tuple[x509.Certificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -501,6 +506,8 @@ def _load_manifest(
         "files": len(manifest.files),
         "fingerprint_sha256": fingerprint,
         "anchor_fingerprint_sha256": fingerprint_sha256(chain.chain[-1]) if chain.chain else "",
+        "signer_certificate": cms.signer,
+        "signer_chain": chain.chain,
     }
     if not chain.trusted:
         return (

@@ -94,8 +94,8 @@ SUBINDICATIONS: Final[dict[str, str]] = {
     "files-differ": "HASH_FAILURE",
     "manifest-timestamp-invalid": "SIG_CRYPTO_FAILURE",
     # revocation (dicomseal.signature.revocation)
-    "revoked": "REVOKED",
-    "revoked-no-poe": "REVOKED_NO_POE",
+    "certificate-revoked": "REVOKED",
+    "certificate-revoked-no-poe": "REVOKED_NO_POE",
     "revocation-unknown": "TRY_LATER",
 }
 

@@ -155,3 +155,23 @@ def test_manifest_signer_revoked_after_vs_before_the_timestamp(
     assert revoked.manifest.reason is ManifestReason.REVOKED
     doc = media_document(revoked)["manifest"]
     assert (doc["etsi_indication"], doc["etsi_subindication"]) == ("TOTAL-FAILED", "REVOKED")
+
+
+def test_media_verify_require_without_revocation_information(
+    stamped_medium: Path, pki: TestPki
+) -> None:
+    import json
+
+    from sigtest_support import run_cli_inprocess
+
+    args = ("media", "verify", stamped_medium, "--trust", pki.root.cert, "--format", "json")
+    plain = run_cli_inprocess(*args)
+    assert plain.returncode == 0, plain.describe()
+    run = run_cli_inprocess(*args, "--revocation", "require")
+    assert run.returncode == 3, run.describe()
+    manifest = json.loads(run.stdout)["manifest"]
+    assert manifest["reason"] == "revocation-unknown"
+    assert (manifest["etsi_indication"], manifest["etsi_subindication"]) == (
+        "INDETERMINATE",
+        "TRY_LATER",
+    )

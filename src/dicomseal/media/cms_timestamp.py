@@ -139,7 +139,8 @@ def _tsa_name(token: bytes) -> str:
                 sid.name == "issuer_and_serial_number"
                 and cert.serial_number == sid.chosen["serial_number"].native
             ) or (sid.name == "subject_key_identifier" and cert.key_identifier == sid.native):
-                return str(cert.subject.human_friendly)
+                names = cert.subject.native
+                return str(names.get("common_name") or cert.subject.human_friendly)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         pass
     return ""

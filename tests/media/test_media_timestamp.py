@@ -175,3 +175,54 @@ def test_media_verify_require_without_revocation_information(
         "INDETERMINATE",
         "TRY_LATER",
     )
+
+
+@pytest.fixture(scope="module")
+def embedded_medium(
+    openssl: str,
+    pki: TestPki,
+    tsa: Tsa,
+    sample_src: Path,
+    creds: SigningCredentials,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """A timestamped medium carrying DICOMSEA/VALDATA.P7 with both CAs' (empty) CRLs."""
+    from test_revocation import DAY, NOW, make_crl
+
+    folder = tmp_path_factory.mktemp("embedded")
+    crls = (
+        make_crl(pki.intermediate, folder, {}, NOW - DAY).read_bytes(),
+        make_crl(pki.root, folder, {}, NOW - DAY).read_bytes(),
+    )
+    out = folder / "medium"
+    with http_tsa(openssl, pki, tsa) as url:
+        make_medium([sample_src], out, creds, tsa_url=url, embed_validation=True, crls=crls)
+    return out
+
+
+def test_embedded_validation_data_verifies_offline(
+    embedded_medium: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    import json
+
+    from sigtest_support import run_cli_inprocess
+
+    from dicomseal.media.valdata import VALDATA_PATH, read_validation_data
+
+    bag = read_validation_data((embedded_medium / VALDATA_PATH).read_bytes())
+    assert len(bag.crls) == 2 and bag.certificates
+    # the TSA is not running any more: only the medium and the trust store are used
+    args = ("--trust", pki.root.cert, "--revocation", "require", "--format", "json")
+    run = run_cli_inprocess("media", "verify", embedded_medium, *args)
+    assert run.returncode == 0, run.describe()
+    assert json.loads(run.stdout)["manifest"]["etsi_indication"] == "TOTAL-PASSED"
+    copy = tmp_path / "medium"
+    shutil.copytree(embedded_medium, copy)
+    data = bytearray((copy / VALDATA_PATH).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / VALDATA_PATH).write_bytes(bytes(data))
+    run = run_cli_inprocess("media", "verify", copy, *args)
+    assert run.returncode == 1, run.describe()
+    manifest = json.loads(run.stdout)["manifest"]
+    assert manifest["reason"] == "files-differ"
+    assert [c["path"] for c in manifest["changed"]] == [VALDATA_PATH]

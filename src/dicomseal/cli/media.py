@@ -34,7 +34,7 @@ from dicomseal.cli.revocation import policy_from_options, revocation_options
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
-from dicomseal.signature.revocation import RevocationPolicy
+from dicomseal.signature.revocation import RevocationPolicy, load_crl
 
 __all__ = ["PROFILES", "default_workers", "media_group", "verify_and_render"]
 
@@ -175,6 +175,20 @@ def media_group() -> None:
     "the manifest signature (CAdES-T): the medium then still verifies after the signing "
     "certificate expired. See docs/long-term.md.",
 )
+@click.option(
+    "--embed-validation",
+    is_flag=True,
+    help="Store the signer's certificates and the --crl files in DICOMSEA/VALDATA.P7, "
+    "covered by the manifest, so the medium can be checked for revocation without the CA.",
+)
+@click.option(
+    "--crl",
+    "crls",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="A CRL (PEM or DER) to embed with --embed-validation; repeatable.",
+)
 @format_option
 def create_command(
     sources: tuple[Path, ...],
@@ -192,6 +206,8 @@ def create_command(
     workers: int | None,
     strict: bool,
     tsa_url: str | None,
+    embed_validation: bool,
+    crls: tuple[Path, ...],
     fmt: str,
 ) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
@@ -238,6 +254,8 @@ def create_command(
         workers=workers or default_workers(),
         strict=strict,
         tsa_url=tsa_url,
+        embed_validation=embed_validation,
+        crls=tuple(load_crl(p) for p in crls),
     )
     with _progress() as progress:
         tasks: dict[str, TaskID] = {}
@@ -338,6 +356,7 @@ def verify_and_render(
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
+    from dicomseal.media.ltv import embedded_crls, with_embedded
     from dicomseal.media.source import open_media
     from dicomseal.media.verify import verify_media
     from dicomseal.report.media import media_document, render_media_text
@@ -351,10 +370,11 @@ def verify_and_render(
         result = verify_media(
             source, trust, at=at, workers=workers or default_workers(), progress=report
         )
+        embedded = embedded_crls(source, result) if revocation is not None else ()
     if revocation is not None:
         from dicomseal.media.ltv import judge_medium
 
-        result = judge_medium(result, revocation, trust, at)
+        result = judge_medium(result, with_embedded(revocation, embedded), trust, at)
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:

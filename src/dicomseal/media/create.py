@@ -72,6 +72,7 @@ from dicomseal.media.manifest import (
     utc_timestamp,
 )
 from dicomseal.media.readback import read_back
+from dicomseal.media.valdata import VALDATA_PATH, build_validation_data
 from dicomseal.media.webcontent import (
     CHAIN_PATH,
     MediumSummary,
@@ -143,6 +144,9 @@ class CreateOptions:
         RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
         manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
         that keeps the medium verifiable after the creator's certificate expires.
+    embed_validation, crls
+        Store the signer's certificates and ``crls`` (DER) in ``DICOMSEA/VALDATA.P7``,
+        covered by the manifest (:mod:`~dicomseal.media.valdata`).
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
         (:mod:`~dicomseal.media.readback`); anything but PASSED removes it and fails.
@@ -159,6 +163,8 @@ class CreateOptions:
     strict: bool = False
     verify_after_writing: bool = True
     tsa_url: str | None = None
+    embed_validation: bool = False
+    crls: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -563,12 +569,16 @@ def _create(
                 c.public_bytes(Encoding.PEM) for c in (credentials.certificate, *credentials.chain)
             )
         )
+        if options.embed_validation:
+            (stage / VALDATA_PATH).write_bytes(
+                build_validation_data((credentials.certificate, *credentials.chain), options.crls)
+            )
         (stage / "README.TXT").write_bytes(render_readme_txt(summary))
         (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
         instance_paths = {e.path for e in entries}
         others = [r for r in list_staged(stage) if r not in instance_paths]
         for n, rel in enumerate(others):
-            if rel.startswith(MANIFEST_DIR + "/") and rel != CHAIN_PATH:
+            if rel.startswith(MANIFEST_DIR + "/") and rel not in (CHAIN_PATH, VALDATA_PATH):
                 raise MediaError("a source or viewer file collides with the manifest", path=rel)
             with (stage / rel).open("rb") as fh:
                 size, digest = hash_stream(fh)

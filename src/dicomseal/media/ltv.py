@@ -13,9 +13,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from dicomseal.errors import MediaError
+from dicomseal.media.manifest import read_bounded
+from dicomseal.media.source import MediaSource
+from dicomseal.media.valdata import MAX_VALDATA, VALDATA_PATH, read_validation_data
 from dicomseal.media.verify import ManifestCheck, ManifestReason, MediaVerification
 from dicomseal.signature.revocation import (
     RevocationChecker,
+    RevocationMode,
     RevocationPolicy,
     RevocationStatus,
     judge_file,
@@ -23,7 +28,7 @@ from dicomseal.signature.revocation import (
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
 
-__all__ = ["judge_manifest", "judge_medium"]
+__all__ = ["embedded_crls", "judge_manifest", "judge_medium", "with_embedded"]
 
 _MANIFEST_OUTCOMES = {
     RevocationStatus.REVOKED: (Verdict.FAILED, ManifestReason.REVOKED),
@@ -76,3 +81,28 @@ def judge_medium(
             else f"{lowered[0].path}: {lowered[0].message}"
         )
     return dataclasses.replace(r, manifest=manifest, files=files, verdict=verdict, message=message)
+
+
+def embedded_crls(source: MediaSource, r: MediaVerification) -> tuple[bytes, ...]:
+    """The CRLs of ``DICOMSEA/VALDATA.P7``, only when the manifest is intact and trusted.
+
+    A PASSED manifest means every file, VALDATA.P7 included, matched its signed digest; a
+    changed byte there is already FAILED (files-differ) and nothing of it is used.
+    """
+    if r.manifest.verdict is not Verdict.PASSED:
+        return ()
+    if not any(e.path == VALDATA_PATH for e in source.entries()):
+        return ()
+    with source.open(VALDATA_PATH) as fh:
+        try:
+            data = read_bounded(fh, MAX_VALDATA)
+        except MediaError as exc:
+            raise MediaError(exc.message, path=VALDATA_PATH) from exc
+    return read_validation_data(data).crls
+
+
+def with_embedded(policy: RevocationPolicy, crls: tuple[bytes, ...]) -> RevocationPolicy:
+    """``policy`` with the medium's own CRLs added (none when revocation is off)."""
+    if policy.mode is RevocationMode.OFF or not crls:
+        return policy
+    return dataclasses.replace(policy, crls=policy.crls + crls)

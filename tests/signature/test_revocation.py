@@ -160,3 +160,130 @@ def test_require_without_revocation_information_is_never_passed(
     assert run.returncode == 3, run.describe()
     sig = run.json()["files"][0]["signatures"][0]
     assert (sig["etsi_indication"], sig["etsi_subindication"]) == ("INDETERMINATE", "TRY_LATER")
+
+
+def aia_signer(pki: TestPki, folder: Path) -> tuple[Path, Path]:
+    """A TEST ONLY signer like the test signer, whose AIA names an OCSP responder (never asked)."""
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+    issuer = x509.load_pem_x509_certificate(pki.intermediate.cert.read_bytes())
+    issuer_key = serialization.load_pem_private_key(pki.intermediate.key.read_bytes(), None)
+    assert isinstance(issuer_key, rsa.RSAPrivateKey)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    url = x509.UniformResourceIdentifier("http://127.0.0.1:9/ocsp")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TEST ONLY AIA signer")]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - 10 * DAY)
+        .not_valid_after(NOW + 365 * DAY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [x509.AccessDescription(AuthorityInformationAccessOID.OCSP, url)]
+            ),
+            critical=False,
+        )
+        .sign(issuer_key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "aia.crt.pem", folder / "TEST_ONLY_aia.key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def ocsp_response(
+    openssl: str, pki: TestPki, folder: Path, revoked_at: dt.datetime | None, cert: Path
+) -> Path:
+    """An OCSP response about ``cert`` by the real ``openssl ocsp`` (the issuing CA signs)."""
+    import subprocess
+
+    signer = x509.load_pem_x509_certificate(cert.read_bytes())
+    expiry = signer.not_valid_after_utc.strftime("%y%m%d%H%M%SZ")
+    subject = "/" + "/".join(reversed(signer.subject.rfc4514_string().split(",")))
+    status = ("R", f"{revoked_at:%y%m%d%H%M%SZ},keyCompromise") if revoked_at else ("V", "")
+    index = folder / "index.txt"
+    index.write_text(
+        "\t".join([status[0], expiry, status[1], f"{signer.serial_number:X}", "unknown", subject])
+        + "\n"
+    )
+    request, response = folder / "req.der", folder / "resp.der"
+    base = [openssl, "ocsp", "-issuer", str(pki.intermediate.cert)]
+    subprocess.run(
+        [*base, "-cert", str(cert), "-no_nonce", "-reqout", str(request)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    subprocess.run(
+        [
+            openssl,
+            "ocsp",
+            "-index",
+            str(index),
+            "-rsigner",
+            str(pki.intermediate.cert),
+            "-rkey",
+            str(pki.intermediate.key),
+            "-CA",
+            str(pki.intermediate.cert),
+            "-reqin",
+            str(request),
+            "-respout",
+            str(response),
+            "-ndays",
+            "30",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return response
+
+
+def test_ocsp_response_from_openssl(
+    openssl: str,
+    signed: dict[str, Path],
+    pki: TestPki,
+    signing_inputs: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    cert, key = aia_signer(pki, tmp_path)
+    stamped = tmp_path / "aia-signed.dcm"
+    run = run_cli_inprocess(
+        "sign",
+        signing_inputs["native"],
+        stamped,
+        "--key",
+        key,
+        "--cert",
+        cert,
+        "--allow-incomplete-chain",
+    )
+    assert run.returncode == 0, run.describe()
+    trust = ([pki.root.cert], [pki.intermediate.cert])
+    good = ocsp_response(openssl, pki, tmp_path, None, cert)
+    ok = verify_json(stamped, *trust, "--ocsp", good)
+    assert ok.returncode == 0, ok.describe()
+    revoked = ocsp_response(openssl, pki, tmp_path, NOW - DAY, cert)
+    run = verify_json(stamped, *trust, "--ocsp", revoked)
+    assert run.returncode == 1, run.describe()
+    sig = run.json()["files"][0]["signatures"][0]
+    assert (sig["etsi_indication"], sig["etsi_subindication"]) == ("TOTAL-FAILED", "REVOKED")
+    # a response about a certificate without an OCSP AIA is never silently ignored
+    plain = ocsp_response(openssl, pki, tmp_path, NOW - DAY, pki.signer.cert)
+    run = verify_json(signed["stamped"], *trust, "--ocsp", plain)
+    assert run.returncode == 3, run.describe()
+    assert run.json()["files"][0]["signatures"][0]["reason"] == "revocation-unknown"

@@ -302,6 +302,7 @@ def verify_command(
     verbose: bool,
     strict: bool,
     crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
     revocation: str,
     fmt: str,
 ) -> int:
@@ -336,7 +337,7 @@ def verify_command(
         workers=workers,
         verbose=verbose,
         selection=selection,
-        revocation=policy_from_options(crls, revocation),
+        revocation=policy_from_options(crls, ocsps, revocation),
     )
 
 

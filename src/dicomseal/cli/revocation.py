@@ -8,7 +8,12 @@ from typing import TypeVar
 
 import click
 
-from dicomseal.signature.revocation import RevocationMode, RevocationPolicy, load_crl
+from dicomseal.signature.revocation import (
+    RevocationMode,
+    RevocationPolicy,
+    load_crl,
+    load_ocsp,
+)
 
 __all__ = ["policy_from_options", "revocation_options"]
 
@@ -16,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 def revocation_options(fn: F) -> F:
-    """Add ``--crl FILE`` (repeatable) and ``--revocation MODE``."""
+    """Add ``--crl FILE``, ``--ocsp FILE`` (repeatable) and ``--revocation MODE``."""
     fn = click.option(
         "--revocation",
         type=click.Choice([m.value for m in RevocationMode]),
@@ -29,6 +34,15 @@ def revocation_options(fn: F) -> F:
         "revocation information for every certificate (INDETERMINATE); off: no check.",
     )(fn)
     fn = click.option(
+        "--ocsp",
+        "ocsps",
+        multiple=True,
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        metavar="FILE",
+        help="An OCSP response (DER, e.g. from 'openssl ocsp -respout') for a certificate "
+        "on the signer's path; repeatable.",
+    )(fn)
+    fn = click.option(
         "--crl",
         "crls",
         multiple=True,
@@ -39,6 +53,12 @@ def revocation_options(fn: F) -> F:
     return fn
 
 
-def policy_from_options(crls: tuple[Path, ...], revocation: str) -> RevocationPolicy:
-    """The policy the options ask for (CRL files read and parsed here, usage errors exit 2)."""
-    return RevocationPolicy(RevocationMode(revocation), tuple(load_crl(p) for p in crls))
+def policy_from_options(
+    crls: tuple[Path, ...], ocsps: tuple[Path, ...], revocation: str
+) -> RevocationPolicy:
+    """The policy the options ask for (files read and parsed here, usage errors exit 2)."""
+    return RevocationPolicy(
+        RevocationMode(revocation),
+        tuple(load_crl(p) for p in crls),
+        tuple(load_ocsp(p) for p in ocsps),
+    )

@@ -80,6 +80,7 @@ def verify_command(
     at_: str | None,
     strict: bool,
     crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
     revocation: str,
     fmt: str,
 ) -> int:
@@ -108,7 +109,7 @@ def verify_command(
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
     trust_ctx = selection.context
-    policy = policy_from_options(crls, revocation)
+    policy = policy_from_options(crls, ocsps, revocation)
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render

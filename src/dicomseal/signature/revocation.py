@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from dicomseal.errors import UsageError
 from dicomseal.signature.status import (
@@ -53,6 +54,7 @@ __all__ = [
     "judge_file",
     "judge_signature",
     "load_crl",
+    "load_ocsp",
 ]
 
 #: A CRL file larger than this is refused unread.
@@ -97,17 +99,18 @@ class RevocationCheck:
 
 @dataclass(frozen=True)
 class RevocationPolicy:
-    """How to check: the mode, and CRLs given on the command line (DER)."""
+    """How to check: the mode, and CRLs and OCSP responses given on the command line (DER)."""
 
     mode: RevocationMode = RevocationMode.SOFT_FAIL
     crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
 
     @property
     def active(self) -> bool:
         """False when nothing would be checked (no pyhanko import then)."""
         if self.mode is RevocationMode.OFF:
             return False
-        return bool(self.crls) or self.mode is not RevocationMode.SOFT_FAIL
+        return bool(self.crls or self.ocsps) or self.mode is not RevocationMode.SOFT_FAIL
 
 
 def load_crl(path: Path) -> bytes:
@@ -127,6 +130,25 @@ def load_crl(path: Path) -> bytes:
     except ValueError as exc:
         raise UsageError(f"--crl {path}: not a CRL ({exc})") from exc
     return crl.public_bytes(serialization.Encoding.DER)
+
+
+def load_ocsp(path: Path) -> bytes:
+    """An OCSP response file (DER, RFC 6960 §4.2.1); refused when it does not parse."""
+    from cryptography.x509 import ocsp
+
+    try:
+        if path.stat().st_size > MAX_CRL:
+            raise UsageError(f"--ocsp {path}: larger than 16 MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--ocsp {path}: {exc.strerror}") from exc
+    try:
+        response = ocsp.load_der_ocsp_response(data)
+    except ValueError as exc:
+        raise UsageError(f"--ocsp {path}: not an OCSP response ({exc})") from exc
+    if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+        raise UsageError(f"--ocsp {path}: responder answered {response.response_status.name}")
+    return data
 
 
 def _der(cert: x509.Certificate) -> bytes:
@@ -205,6 +227,13 @@ class RevocationChecker:
             ValidationError,
         )
 
+        if _ocsp_ignored(cert, self.policy.ocsps):
+            return RevocationCheck(
+                RevocationStatus.UNKNOWN,
+                "an OCSP response was given for a certificate that names no OCSP responder "
+                "(AIA); it cannot be used here: give the CA's CRL with --crl",
+            )
+
         def load(c: x509.Certificate) -> asn1_x509.Certificate:
             return asn1_x509.Certificate.load(_der(c))
 
@@ -212,6 +241,7 @@ class RevocationChecker:
             trust_roots=[load(c) for c in self.anchors],
             other_certs=[load(c) for c in (*self.intermediates, *chain)],
             crls=list(self.policy.crls),
+            ocsps=list(self.policy.ocsps),
             moment=moment,
             allow_fetching=False,
             revinfo_policy=_revinfo_policy(self.policy.mode),
@@ -261,6 +291,31 @@ def _revinfo_policy(mode: RevocationMode) -> CertRevTrustPolicy:
         RevocationCheckingPolicy(RevocationCheckingRule.CRL_OR_OCSP_REQUIRED, ca_rule),
         retroactive_revinfo=True,  # a CRL issued after the timestamp tells about that time
     )
+
+
+def _ocsp_ignored(cert: x509.Certificate, responses: Sequence[bytes]) -> bool:
+    """A response about ``cert`` that pyhanko-certvalidator would silently skip.
+
+    It consults OCSP only for certificates whose AIA names a responder; a verifier's own
+    response about any other certificate must not vanish without a word (fail closed).
+    """
+    if not responses:
+        return False
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        if any(d.access_method == AuthorityInformationAccessOID.OCSP for d in aia):
+            return False
+    except x509.ExtensionNotFound:
+        pass
+    from cryptography.x509 import ocsp
+
+    for der in responses:
+        try:
+            if ocsp.load_der_ocsp_response(der).serial_number == cert.serial_number:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _declares_revinfo(cert: x509.Certificate) -> bool:

@@ -34,6 +34,8 @@ UNDECODABLE = {
     "liver_rle.dcm": "1-bit RLE segments; no RLE decoder supports Bits Allocated 1",
     "liver_nonbyte_aligned_rle.dcm": "1-bit RLE segments; no RLE decoder supports it",
     "GH364.dcm": "malformed item (FFFE,E000) in the data set; dcmdump cannot parse it either",
+    "liver_deflate.dcm": "Deflated Image Frame Compression (1.2.840.10008.1.2.8.1, Sup 244): "
+    "no decoder in pydicom 3.0.2 or DCMTK 3.6.7",
 }
 
 
@@ -67,7 +69,10 @@ def _check_decodes(path: Path, tmp_path: Path) -> None:
         if "PixelData" not in full:
             pytest.skip("no pixel data")
         if path.name in UNDECODABLE:
-            with pytest.raises(MediaError, match=r"cannot (be decoded|re-encode)"):
+            with pytest.raises(
+                MediaError,
+                match=r"cannot (be decoded|re-encode)|unknown transfer syntax|no installed decoder",
+            ):
                 prepare_instance(src, MediaProfile.STD_GEN_CD, tmp_path, 0)
             return
         assert check_instance(src, MediaProfile.STD_GEN_CD) is None

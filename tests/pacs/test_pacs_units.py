@@ -32,6 +32,7 @@ from dicomseal.pacs.status import store_status
 from dicomseal.pacs.verification import SignatureVerdicts
 from dicomseal.samples.pki import TestPki
 from dicomseal.signature import SigningCredentials, TrustContext, verify_file
+from dicomseal.signature.status import FileReason
 from dicomseal.verdict import Verdict
 
 AT = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -131,7 +132,11 @@ def test_coercion_recorded_and_only_broken_signatures_removed(pki: TestPki, tmp_
     assert (old.PatientID, old.AccessionNumber) == (original.PatientID, original.AccessionNumber)
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     fv = verify_file(coerced, trust, at=dt.datetime.now(dt.UTC))
-    assert fv.verdict is Verdict.PASSED  # the surviving signature still verifies
+    # the surviving signature still verifies, but covers pixels only: the coerced
+    # identity is not covered by any signature, so the file is not PASSED
+    assert [s.verdict for s in fv.signatures] == [Verdict.PASSED]
+    assert (fv.verdict, fv.reason) == (Verdict.INDETERMINATE, FileReason.PARTIALLY_SIGNED)
+    assert 0x00100020 in fv.uncovered and 0x7FE00010 not in fv.uncovered
     # nothing to change: nothing written
     again = tmp_path / "again.dcm"
     rec2 = coerce_file(

@@ -308,9 +308,17 @@ class DcmsignSpec:
     runs: tuple[tuple[str, ...], ...] = (("+m2",),)
     item: str | None = None  # +si location (first run only; later runs use +s)
     sites: tuple[str, ...] = ()  # explicit location per run ("" = +s), overrides ``item``
-    expect: str = "PASSED"
+    expect: str = "PASSED"  # verdict of every signature
     mac: tuple[str, ...] = ("SHA256",)  # MAC Algorithm term per signature, in order
     what: str = ""
+    #: verdict of the file when it differs from ``expect``: a subset or item-only
+    #: signature is PASSED itself, but leaves the file INDETERMINATE (partially-signed)
+    partial: bool = False
+
+    @property
+    def file_expect(self) -> str:
+        """The file-level verdict."""
+        return "INDETERMINATE" if self.partial else self.expect
 
     @property
     def locations(self) -> tuple[str, ...]:
@@ -352,6 +360,7 @@ DCMSIGN_MATRIX: tuple[DcmsignSpec, ...] = (
         "native",
         runs=(("+pa", "+m2", "-t", "PatientName", "-t", "PatientID"),),
         what="+pa Authorization RSA with the displayed tags",
+        partial=True,
     ),
     DcmsignSpec(
         "profile-sr",
@@ -364,6 +373,7 @@ DCMSIGN_MATRIX: tuple[DcmsignSpec, ...] = (
         "native",
         runs=(("+m2", "-t", "PatientName", "-t", "0020,000d", "-t", "SOPInstanceUID"),),
         what="-t subset: PatientName, StudyInstanceUID, SOPInstanceUID",
+        partial=True,
     ),
     DcmsignSpec(
         "purpose-verification",
@@ -377,6 +387,7 @@ DCMSIGN_MATRIX: tuple[DcmsignSpec, ...] = (
         "native",
         item="ReferencedSeriesSequence[0]",
         what="+si in the first ReferencedSeriesSequence item",
+        partial=True,
     ),
     DcmsignSpec(
         "item-signature-nested",
@@ -385,6 +396,7 @@ DCMSIGN_MATRIX: tuple[DcmsignSpec, ...] = (
         runs=(("+mr",),),
         mac=("RIPEMD160",),
         what="+si two levels deep, RIPEMD160",
+        partial=True,
     ),
     DcmsignSpec(
         "item-and-top-level",

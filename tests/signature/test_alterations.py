@@ -325,12 +325,15 @@ def test_controls_pass(name: str, tampered: Path, tampered_report: dict[str, Any
     assert entry["verdict"] == "PASSED", entry
 
 
-def test_change_outside_tag_subset_passes_and_is_listed_unsigned(
+def test_change_outside_tag_subset_is_partially_signed_and_listed_unsigned(
     tampered: Path, tampered_report: dict[str, Any]
 ) -> None:
+    """The -t subset signature itself stays PASSED; the file is not (issue 10 class 4)."""
     entry = file_entry(tampered_report, tampered / "outside-subset-changed.dcm")
-    assert entry["verdict"] == "PASSED", entry
+    assert (entry["verdict"], entry["reason"]) == ("INDETERMINATE", "partially-signed"), entry
+    assert entry["signatures"][0]["verdict"] == "PASSED", entry
     manufacturer = "(0008,0070)"
+    assert manufacturer in entry["uncovered"]
     assert "unsigned_tags" in entry, sorted(entry)
     assert manufacturer in entry["unsigned_tags"]
     assert "(0010,0010)" not in entry["unsigned_tags"]
@@ -352,8 +355,11 @@ def test_shadow_element_is_what_a_viewer_would_show(name: str, tampered: Path) -
 def test_attribute_added_after_signing_is_listed_unsigned(
     tampered: Path, tampered_report: dict[str, Any]
 ) -> None:
+    """An element added after signing keeps the file from PASSED (its signature PASSES)."""
     entry = file_entry(tampered_report, tampered / "unsigned-attribute-added.dcm")
-    assert entry["verdict"] == "PASSED", entry
+    assert (entry["verdict"], entry["reason"]) == ("INDETERMINATE", "partially-signed"), entry
+    assert entry["signatures"][0]["verdict"] == "PASSED", entry
+    assert entry["uncovered"] == ["(0010,4000)"], entry
     assert entry.get("unsigned_tags") == ["(0010,4000)"], entry.get("unsigned_tags")
     assert "(0010,4000)" not in entry["signatures"][0]["signed_tags"]
 

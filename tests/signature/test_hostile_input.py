@@ -85,8 +85,6 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "preamble-only": lambda: PREAMBLE,
     "dicm-then-garbage": lambda: PREAMBLE + b"\xff" * 500,
     "truncated-in-header": lambda: SIGNED[:140],
-    "truncated-in-signature": lambda: SIGNED[: len(SIGNED) - 300],
-    "truncated-in-sequence": lambda: SIGNED[:1000],
     "absurd-ob-length": lambda: (
         _meta()
         + _element(0x10, 0x10, b"PN", b"Doe^")
@@ -151,7 +149,7 @@ def test_hostile_file_reported_not_passed(name: str, hostile: Path, hostile_run:
 
 
 @pytest.mark.parametrize(
-    "name", ["not-dicom", "truncated-in-signature", "absurd-ob-length", "deep-nesting-10000"]
+    "name", ["not-dicom", "truncated-in-header", "absurd-ob-length", "deep-nesting-10000"]
 )
 def test_hostile_single_file_exits_4_cleanly(name: str, hostile: Path, pki: TestPki) -> None:
     run = run_limited("verify", hostile / f"{name}.dcm", "--trust", pki.root.cert)
@@ -169,7 +167,7 @@ def test_folder_with_good_and_bad_files(
 ) -> None:
     good = tmp_path / "good.dcm"
     shutil.copyfile(dcmsign_vectors["rsa-mac-sha256"].path, good)
-    for bad in ("not-dicom", "truncated-in-sequence"):
+    for bad in ("not-dicom", "truncated-in-header"):
         shutil.copyfile(hostile / f"{bad}.dcm", tmp_path / f"{bad}.dcm")
     run = run_limited("verify", tmp_path, *trust_args(*trust), "--format", "json")
     assert run.returncode == 4, run.describe()
@@ -180,6 +178,19 @@ def test_folder_with_good_and_bad_files(
     assert_report_shape(doc)
     assert file_entry(doc, good)["verdict"] == "PASSED"
     assert doc["verdict"] != "PASSED"
+
+
+@pytest.mark.parametrize("cut", [300, len(SIGNED) - 1000])
+def test_truncated_signed_file_is_failed_not_unreadable(
+    cut: int, tmp_path: Path, pki: TestPki
+) -> None:
+    """A signed file cut short must not pass for "not DICOM" (exit 4): it is FAILED."""
+    path = tmp_path / "truncated.dcm"
+    path.write_bytes(SIGNED[: len(SIGNED) - cut])
+    run = run_limited("verify", path, "--trust", pki.root.cert, "--format", "json")
+    assert run.returncode == 1, run.describe()
+    entry = file_entry(run.json(), path)
+    assert (entry["verdict"], entry["reason"]) == ("FAILED", "malformed-signed-file")
 
 
 def test_empty_folder_is_not_passed(tmp_path: Path, pki: TestPki) -> None:

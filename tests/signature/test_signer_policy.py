@@ -372,8 +372,8 @@ def test_strong_mac_has_no_warning_even_strict(pki: TestPki, native: Path, tmp_p
 
 
 def test_weak_mac_on_a_medium_every_surface(pki: TestPki, native: Path, tmp_path: Path) -> None:
-    """``media verify`` JSON/text and the viewer banner carry the warning; --strict marks the
-    instance INDETERMINATE while the SHA-256 manifest still covers the file."""
+    """``media verify`` JSON/text and the viewer banner carry the warning; --strict makes the
+    instance's signature INDETERMINATE, and the SHA-256 manifest still proves the file."""
     from starlette.testclient import TestClient
 
     from dicomseal.viewer.app import create_app
@@ -395,7 +395,10 @@ def test_weak_mac_on_a_medium_every_surface(pki: TestPki, native: Path, tmp_path
     strict = run_cli_inprocess("media", "verify", out, *trust, "--format", "json", "--strict")
     sdoc = json.loads(strict.stdout)
     assert {f["signatures"][0]["reason"] for f in sdoc["files"]} == {"weak-mac-algorithm"}
-    assert {f["verdict"] for f in sdoc["files"]} == {"INDETERMINATE"}
+    assert {f["signatures"][0]["verdict"] for f in sdoc["files"]} == {"INDETERMINATE"}
+    assert {(f["verdict"], f["reason"]) for f in sdoc["files"]} == {
+        ("PASSED", "covered-by-manifest")
+    }
     with open_media(out) as source:
         integrity = assess_medium(source, [pki.root.cert, pki.intermediate.cert], workers=1)
         assert integrity.verdict is Verdict.PASSED

@@ -38,6 +38,7 @@ __all__ = [
     "Item",
     "Part10File",
     "copy_range",
+    "parse_dataset_as_explicit_le",
     "parse_part10",
 ]
 
@@ -449,3 +450,57 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
     except RecursionError as exc:
         raise MalformedDicomError("sequences nested too deeply", path=name) from exc
     return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
+
+
+def parse_dataset_as_explicit_le(fp: BinaryIO, *, name: str | None = None) -> Part10File:
+    """Parse the data set as Explicit VR Little Endian, whatever the file meta claims.
+
+    The File Meta Information is not covered by any PS3.15 signature, so its Transfer
+    Syntax UID is attacker-controlled. A verifier uses this second reading to tell a
+    data set that is in fact Explicit VR Little Endian (the only encoding a signature is
+    computed in, PS3.15 §A.1) from one the meta describes correctly.
+
+    Raises
+    ------
+    MalformedDicomError
+        No DICM prefix, or the data set does not parse as Explicit VR Little Endian.
+    """
+    try:
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        fp.seek(0)
+        head = fp.read(132)
+    except OSError as exc:
+        raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
+    if len(head) < 132 or head[128:132] != b"DICM":
+        raise MalformedDicomError("not a DICOM Part 10 file (no DICM prefix)", path=name)
+    reader = _Reader(fp, size, implicit=False)
+    try:
+        meta_elements: list[Element] = []
+        pos = 132
+        while pos + 8 <= size:
+            if _U16.unpack(reader.read_exact(pos, 2))[0] != 0x0002:
+                break
+            tag, vr, length, hsize = reader.header(pos, False)
+            el = reader.element(pos, tag, vr, length, hsize, 0, False)
+            meta_elements.append(el)
+            pos = el.end
+        meta = FileMeta(
+            transfer_syntax_uid=EXPLICIT_VR_LE,
+            sop_class_uid=_meta_string(meta_elements, 0x00020002),
+            sop_instance_uid=_meta_string(meta_elements, 0x00020003),
+            implementation_class_uid=_meta_string(meta_elements, 0x00020012),
+            implementation_version_name=_meta_string(meta_elements, 0x00020013),
+            end=pos,
+            elements=tuple(meta_elements),
+        )
+        elements, _end = reader.elements(pos, None, 0, False, False)
+    except MalformedDicomError as exc:
+        if exc.path is None:
+            exc.path = name
+        raise
+    except (OSError, struct.error) as exc:
+        raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
+    except RecursionError as exc:
+        raise MalformedDicomError("sequences nested too deeply", path=name) from exc
+    return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=False)

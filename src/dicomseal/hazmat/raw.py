@@ -201,6 +201,8 @@ def verify_digest(
         if isinstance(public_key, rsa.RSAPublicKey):
             if algorithm is MacAlgorithm.RIPEMD160:
                 nums = public_key.public_numbers()
+                if nums.n.bit_length() > 16384 or nums.e.bit_length() > 64:
+                    return False  # a hostile key must not cost minutes of pow()
                 k = (nums.n.bit_length() + 7) // 8
                 if len(signature) != k:
                     return False

@@ -216,10 +216,20 @@ def verify_detached(data: bytes, p7s: bytes) -> CmsCheck:
     """Check a detached CMS SignedData over ``data``: digest, signature, signer certificate.
 
     Never raises for bad input: malformed or mismatching signatures come back as a
-    :class:`CmsCheck` with ``intact=False`` and a :class:`CmsReason`.
+    :class:`CmsCheck` with ``intact=False`` and a :class:`CmsReason`. A hostile but
+    well-formed object (a certificate whose key the crypto library refuses, a lazily
+    parsed field that turns out to be bad DER) is ``manifest-signature-malformed``,
+    whatever the library raises.
     """
     if len(p7s) > MAX_P7S:
         return _fail(CmsReason.MALFORMED)
+    try:
+        return _verify(data, p7s)
+    except Exception:  # fail closed: any library error on hostile input is "malformed"
+        return _fail(CmsReason.MALFORMED)
+
+
+def _verify(data: bytes, p7s: bytes) -> CmsCheck:
     try:
         _sd, si, certs = _parse(p7s)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError):
@@ -228,6 +238,9 @@ def verify_detached(data: bytes, p7s: bytes) -> CmsCheck:
     signer = _find_signer(si, certs)
     if signer is None:
         return _fail(CmsReason.NO_SIGNER_CERT, None, cert_tuple)
+    # parsed lazily: a bad key or extension in the signer certificate is malformed here,
+    # not an exception later in trust validation
+    _ = (signer.public_key(), signer.extensions, signer.subject.rfc4514_string())
     others = tuple(c for c in certs if c is not signer)
     try:
         digest_name = si["digest_algorithm"]["algorithm"].native

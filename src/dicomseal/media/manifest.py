@@ -36,6 +36,7 @@ __all__ = [
     "MANIFEST_DIR",
     "MANIFEST_PATH",
     "MANIFEST_SCHEMA",
+    "MAX_UNTRUSTED_MANIFEST",
     "SIGNATURE_PATH",
     "FileRole",
     "InstanceRecord",
@@ -51,6 +52,10 @@ __all__ = [
 MANIFEST_SCHEMA = "dicomseal.manifest/1"
 #: Largest manifest accepted when verifying (about 20 KB per instance: 2,000 -> 40 MB).
 MAX_MANIFEST = 256 * 1024 * 1024
+#: Largest manifest parsed when its signer is not trusted (its content proves nothing).
+MAX_UNTRUSTED_MANIFEST = 16 * 1024 * 1024
+#: A real manifest spends at least this many bytes per JSON object or list.
+MIN_BYTES_PER_CONTAINER = 64
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TAG = re.compile(r"^\([0-9A-F]{4},[0-9A-F]{4}\)$")
@@ -186,7 +191,7 @@ class ManifestEntry:
         """Parse and validate one entry."""
         o = _obj(obj, "file")
         size = o.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < 1 << 63:
             raise ManifestFormatError("file size must be a non-negative integer")
         digest = _str(o, "sha256")
         if not _HEX64.match(digest):
@@ -285,10 +290,14 @@ class Manifest:
         """Parse a manifest strictly; :class:`ManifestFormatError` on any deviation."""
         if len(data) > MAX_MANIFEST:
             raise ManifestFormatError("manifest larger than the accepted maximum")
+        if data.count(b"{") + data.count(b"[") > len(data) // MIN_BYTES_PER_CONTAINER + 64:
+            # a genuine entry spends ~100 bytes or more per object or list; a document of
+            # "[[[]...]]" or "{}{}..." would cost the parser ~50-200 bytes of memory per byte
+            raise ManifestFormatError("manifest holds implausibly many JSON objects or lists")
         try:
             doc = json.loads(data.decode("utf-8"), object_pairs_hook=_compact_object)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ManifestFormatError(f"manifest is not valid JSON: {exc}") from exc
+        except (ValueError, RecursionError) as exc:  # incl. decode errors, huge integers
+            raise ManifestFormatError(f"manifest is not valid JSON: {exc}"[:300]) from exc
         o = _obj(doc, "manifest")
         if o.get("schema") != MANIFEST_SCHEMA:
             raise ManifestFormatError(f"unknown manifest schema {o.get('schema')!r}")

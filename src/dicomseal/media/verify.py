@@ -33,8 +33,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from dicomseal.errors import MediaError
+from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
-from dicomseal.media.cms import verify_detached
+from dicomseal.media.cms import CmsReason, verify_detached
 from dicomseal.media.cms_timestamp import check_signature_timestamps, validate_with_timestamp
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
@@ -42,6 +43,7 @@ from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.media.manifest import (
     MANIFEST_PATH,
     MAX_MANIFEST,
+    MAX_UNTRUSTED_MANIFEST,
     SIGNATURE_PATH,
     Manifest,
     ManifestEntry,
@@ -65,14 +67,6 @@ __all__ = [
     "verify_media",
 ]
 
-_EXEC_MAGIC = (
-    b"MZ",
-    b"\x7fELF",
-    b"#!",
-    b"\xca\xfe\xba\xbe",
-    b"\xcf\xfa\xed\xfe",
-    b"\xce\xfa\xed\xfe",
-)
 _ANOMALY_CODES = {
     EntryAnomaly.SYMLINK: FindingCode.SYMLINK,
     EntryAnomaly.SYMLINK_LEAVES_MEDIUM: FindingCode.SYMLINK_LEAVES_MEDIUM,
@@ -253,7 +247,7 @@ def check_entry(
         findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, exc.message))
         return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
     is_dicom = len(head) >= 132 and head[128:132] == b"DICM"
-    if is_dicom and head[:128].startswith(_EXEC_MAGIC):
+    if is_dicom and executable_preamble(head[:128]) is not None:
         findings.append(
             MediaFinding(
                 FindingCode.EXECUTABLE_PREAMBLE,
@@ -446,9 +440,35 @@ def _load_manifest(
     except MediaError as exc:
         return ManifestCheck(Verdict.FAILED, ManifestReason.UNREADABLE, str(exc), True), None, ()
     cms = verify_detached(data, sig)
-    signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
-    fingerprint = fingerprint_sha256(cms.signer) if cms.signer is not None else ""
-    if not cms.intact:
+    stamp = None
+    proof: dict[str, object] = {}
+    try:  # a hostile certificate may carry names or a key the libraries refuse
+        signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
+        fingerprint = fingerprint_sha256(cms.signer) if cms.signer is not None else ""
+        chain = None
+        if cms.intact and cms.signer is not None:  # as of the signature timestamp, if any
+            stamp = check_signature_timestamps(sig, trust)
+            if stamp is None or stamp.status is not TimestampStatus.INVALID:
+                chain, proof = validate_with_timestamp(
+                    trust, cms.signer, at, cms.certificates, stamp
+                )
+    except Exception:  # fail closed: whatever the library raised, the object is malformed
+        cms = dataclasses.replace(cms, intact=False, reason=CmsReason.MALFORMED)
+        signer, fingerprint, chain, stamp = "", "", None, None
+    if cms.intact and stamp is not None and stamp.status is TimestampStatus.INVALID:
+        return (
+            ManifestCheck(
+                Verdict.FAILED,
+                ManifestReason.TIMESTAMP_INVALID,
+                stamp.message,
+                True,
+                signer,
+                fingerprint_sha256=fingerprint,
+            ),
+            None,
+            (),
+        )
+    if not cms.intact or chain is None:
         reason = _CMS_REASONS.get(
             cms.reason.value if cms.reason else "", ManifestReason.SIGNATURE_MALFORMED
         )
@@ -460,6 +480,22 @@ def _load_manifest(
         return (
             ManifestCheck(
                 Verdict.FAILED, reason, msg, True, signer, fingerprint_sha256=fingerprint
+            ),
+            None,
+            (),
+        )
+    if not chain.trusted and len(data) > MAX_UNTRUSTED_MANIFEST:
+        return (
+            ManifestCheck(
+                Verdict.INDETERMINATE,
+                ManifestReason.UNTRUSTED,
+                f"manifest intact but its signer is not trusted ({chain.message}); "
+                "too large to read without a trusted signer",
+                True,
+                signer,
+                cms.signing_time,
+                chain.reason,
+                fingerprint_sha256=fingerprint,
             ),
             None,
             (),
@@ -479,22 +515,6 @@ def _load_manifest(
             None,
             (),
         )
-    assert cms.signer is not None
-    stamp = check_signature_timestamps(sig, trust)
-    if stamp is not None and stamp.status is TimestampStatus.INVALID:
-        return (
-            ManifestCheck(
-                Verdict.FAILED,
-                ManifestReason.TIMESTAMP_INVALID,
-                stamp.message,
-                True,
-                signer,
-                fingerprint_sha256=fingerprint,
-            ),
-            None,
-            (),
-        )
-    chain, proof = validate_with_timestamp(trust, cms.signer, at, cms.certificates, stamp)
     common = {
         **proof,
         "present": True,
@@ -529,6 +549,36 @@ def _load_manifest(
         ),
         manifest,
         cms.certificates,
+    )
+
+
+def _with_manifest(
+    v: FileVerification, r: EntryResult, trusted: dict[str, ManifestEntry]
+) -> FileVerification:
+    """One instance's verdict with the manifest's per-file hash taken into account.
+
+    A file the manifest reports as changed is FAILED whatever its own signatures say (a
+    replaced instance may carry a valid signature of someone else). A file whose bytes
+    match the hash in a trusted, intact manifest is PASSED even when its own signatures
+    only cover part of it or are missing: the manifest covers every byte, the stronger
+    proof. A FAILED instance (signature broken, ambiguous data set, executable preamble)
+    stays FAILED.
+    """
+    if r.change is not None:
+        return dataclasses.replace(
+            v,
+            verdict=Verdict.FAILED,
+            reason=FileReason.CHANGED_SINCE_MANIFEST,
+            message="changed since the manifest was signed (size or SHA-256 differs)",
+        )
+    if v.verdict is Verdict.FAILED or r.path not in trusted:
+        return v
+    note = "" if v.verdict is Verdict.PASSED else f"; its own signatures: {v.message}"
+    return dataclasses.replace(
+        v,
+        verdict=Verdict.PASSED,
+        reason=FileReason.COVERED_BY_MANIFEST,
+        message="covered by the trusted manifest (SHA-256 of every byte)" + note,
     )
 
 
@@ -622,6 +672,9 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     findings.extend(dd.findings)
     findings.extend(_dicomdir_findings(dd, results))
 
+    # per-file hashes of an intact manifest from a trusted creator vouch for each file
+    # they match, even when other files on the medium differ from it
+    trusted_hashes = expected if manifest_check.reason is ManifestReason.TRUSTED else {}
     if manifest is not None:
         missing = tuple(
             sorted(p for p in expected if p not in results or results[p].sha256 is None)
@@ -649,7 +702,14 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     verdicts: list[Verdict] = [f.verdict for f in findings]
     uncovered: list[str] = []
     files = tuple(
-        sorted((r.verification for r in results.values() if r.verification), key=lambda v: v.path)
+        sorted(
+            (
+                _with_manifest(r.verification, r, trusted_hashes)
+                for r in results.values()
+                if r.verification
+            ),
+            key=lambda v: v.path,
+        )
     )
     for r in results.values():
         v = r.verification
@@ -673,7 +733,11 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         parts = []
         if manifest_check.verdict is Verdict.FAILED:
             parts.append(manifest_check.message)
-        bad = [v.path for v in files if v.verdict is Verdict.FAILED]
+        bad = [
+            v.path
+            for v in files
+            if v.verdict is Verdict.FAILED and v.reason is not FileReason.CHANGED_SINCE_MANIFEST
+        ]
         if bad:
             parts.append(f"{len(bad)} instance signature(s) fail")
         hostile = [f for f in findings if f.verdict is Verdict.FAILED]

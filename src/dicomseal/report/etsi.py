@@ -64,6 +64,7 @@ SUBINDICATIONS: Final[dict[str, str]] = {
     "malformed-signature": "FORMAT_FAILURE",
     "mac-parameters-missing": "FORMAT_FAILURE",
     "signed-element-missing": "HASH_FAILURE",
+    "ambiguous-dataset": "FORMAT_FAILURE",
     "unsupported-mac-transfer-syntax": "SIG_CONSTRAINTS_FAILURE",
     "unsupported-certificate": "CERTIFICATE_CHAIN_GENERAL_FAILURE",
     "untrusted-signer": "NO_CERTIFICATE_CHAIN_FOUND",

@@ -49,9 +49,10 @@ def _keyword(tag: int) -> str:
 
 
 def collect_warnings(files: Sequence[FileVerification]) -> tuple[ResultWarning, ...]:
-    """The distinct warnings of every signature of ``files``, in order of appearance."""
+    """The distinct warnings of ``files`` and their signatures, in order of appearance."""
     seen: dict[ResultWarning, None] = {}
     for f in files:
+        seen.update(dict.fromkeys(f.warnings))
         for s in f.signatures:
             seen.update(dict.fromkeys(s.warnings))
     return tuple(seen)
@@ -65,6 +66,12 @@ def warnings_to_list(warnings: Sequence[ResultWarning]) -> list[dict[str, str]]:
 def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
     """One signature as the JSON object of ``files[].signatures[]``."""
     cert = sig.certificate
+    try:  # a hostile certificate's names or dates may not decode
+        issuer = cert.issuer.rfc4514_string() if cert is not None else ""
+        not_before = cert.not_valid_before_utc.isoformat() if cert is not None else None
+        not_after = cert.not_valid_after_utc.isoformat() if cert is not None else None
+    except ValueError:
+        issuer, not_before, not_after = "", None, None
     return {
         "uid": sig.uid,
         "verdict": sig.verdict.value,
@@ -73,9 +80,9 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
         "mac_algorithm": sig.mac_algorithm,
         "mac_transfer_syntax": sig.mac_transfer_syntax,
         "signer": sig.signer,
-        "issuer": cert.issuer.rfc4514_string() if cert is not None else "",
-        "not_before": cert.not_valid_before_utc.isoformat() if cert is not None else None,
-        "not_after": cert.not_valid_after_utc.isoformat() if cert is not None else None,
+        "issuer": issuer,
+        "not_before": not_before,
+        "not_after": not_after,
         "location": sig.location,
         "signed_at": sig.signed_at,
         "timestamp": sig.timestamp_time.isoformat() if sig.timestamp_time else None,
@@ -104,6 +111,9 @@ def file_to_dict(result: FileVerification) -> dict[str, Any]:
         "signed_tags": [format_tag(t) for t in result.signed_tags],
         "unsigned_tags": [format_tag(t) for t in result.unsigned_tags],
         "unsigned_attributes": [_keyword(t) for t in result.unsigned_tags],
+        "uncovered": [format_tag(t) for t in result.uncovered],
+        "uncovered_attributes": [_keyword(t) for t in result.uncovered],
+        "ambiguities": list(result.ambiguities),
         "warnings": warnings_to_list(collect_warnings([result])),
     }
 
@@ -164,6 +174,8 @@ def render_text(console: Console, verdict: Verdict, files: Sequence[FileVerifica
             f"[{style}]{f.verdict.value:<13}[/{style}] {escape(f.path)}: {escape(f.message)}{who}",
             highlight=False,
         )
+        for ambiguity in f.ambiguities:
+            console.print(f"{'':13} [bold]warning:[/bold] {escape(ambiguity)}", highlight=False)
         if f.verdict is not Verdict.FAILED and f.signatures and f.unsigned_tags:
             names = ", ".join(_keyword(t) for t in f.unsigned_tags[:12])
             more = f" (+{len(f.unsigned_tags) - 12} more)" if len(f.unsigned_tags) > 12 else ""

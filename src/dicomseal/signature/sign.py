@@ -28,7 +28,8 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 
-from dicomseal.errors import MediaError, SignatureError, UsageError
+from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
+from dicomseal.hazmat.ambiguity import find_ambiguities
 from dicomseal.hazmat.assemble import emit_part10
 from dicomseal.hazmat.elements import (
     EXPLICIT_VR_LE,
@@ -238,6 +239,16 @@ def certified_timestamp_elements(token: bytes) -> list[Element]:
     return [_new(0x04000305, b"CS", b"CMS_TSP"), _new(0x04000310, b"OB", token)]
 
 
+def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
+    """Never sign a data set two readers may read differently: verify would FAIL it."""
+    found = find_ambiguities(parsed, to_sign=True)
+    if found:
+        more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+        raise MalformedDicomError(
+            f"refusing to sign an ambiguous data set: {found[0].describe()}{more}", path=name
+        )
+
+
 def format_dicom_datetime(when: dt.datetime) -> str:
     """DT ``YYYYMMDDHHMMSS.FFFFFF+0000`` in UTC (PS3.5 §6.2)."""
     utc = when.astimezone(dt.UTC)
@@ -350,8 +361,14 @@ def sign_file(
         raise UsageError("the SR profile (PS3.15 C.4) requires --purpose (CID 7007)")
     name = os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>"
     with ExitStack() as stack, _explicit_le(src, name, stack) as (parsed, converted):
+        _refuse_ambiguous(parsed, name)
         level, path = _locate(parsed, item)
         selected = _select_tags(level, tags, profile)
+        if not selected:
+            raise UsageError(
+                "nothing to sign: the data set at the signing location has no signable "
+                "element (PS3.3 C.12.1.1.3.1.1)"
+            )
         mac_id = _next_mac_id(level)
         sig_uid = "2.25." + str(uuid.uuid4().int)
         when = format_dicom_datetime(signed_at or dt.datetime.now(dt.UTC))

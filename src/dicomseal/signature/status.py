@@ -71,7 +71,9 @@ class SignatureReason(enum.Enum):
     MALFORMED = "malformed-signature"  # FAILED: required attributes missing/invalid
     MAC_PARAMETERS_MISSING = "mac-parameters-missing"  # FAILED
     DATA_ELEMENT_MISSING = "signed-element-missing"  # FAILED: listed element removed
-    UNSUPPORTED_MAC_TRANSFER_SYNTAX = "unsupported-mac-transfer-syntax"  # INDETERMINATE
+    AMBIGUOUS = "ambiguous-dataset"  # FAILED: a listed element cannot enter the MAC
+    #: No longer produced: an unreproducible MAC Calculation Transfer Syntax is MALFORMED.
+    UNSUPPORTED_MAC_TRANSFER_SYNTAX = "unsupported-mac-transfer-syntax"
     UNSUPPORTED_CERTIFICATE = "unsupported-certificate"  # INDETERMINATE
     UNTRUSTED_SIGNER = "untrusted-signer"  # INDETERMINATE
     EXPIRED = "certificate-expired"  # INDETERMINATE: no valid timestamp
@@ -101,6 +103,12 @@ class FileReason(enum.Enum):
     SIGNATURE_INDETERMINATE = "signature-indeterminate"
     NOT_DICOM = "not-dicom"
     UNREADABLE = "unreadable"
+    AMBIGUOUS_DATASET = "ambiguous-dataset"  # FAILED: two readers may read it differently
+    MALFORMED_SIGNED = "malformed-signed-file"  # FAILED: carries a signature, cannot be parsed
+    PARTIALLY_SIGNED = "partially-signed"  # INDETERMINATE: content no intact signature covers
+    EXECUTABLE_PREAMBLE = "executable-preamble"  # FAILED: DICOM/executable polyglot
+    CHANGED_SINCE_MANIFEST = "changed-since-manifest"  # FAILED (media): hash differs
+    COVERED_BY_MANIFEST = "covered-by-manifest"  # PASSED (media): trusted per-file hash
 
 
 @dataclass(frozen=True)
@@ -166,10 +174,16 @@ class SignatureVerification:
 class FileVerification:
     """Verification of every signature in one instance.
 
-    ``verdict`` is FAILED if any signature failed; PASSED when the file has signatures
-    and every one passed (top level or inside items; attributes no signature covers are
-    listed in ``unsigned_tags``); INDETERMINATE otherwise, always for an unsigned file.
-    With ``require_signature`` a file without a top-level signature is INDETERMINATE.
+    ``verdict`` is FAILED if any signature failed or the data set is ambiguous; PASSED
+    only when every signature passed and intact top-level signatures together cover the
+    payload, every identity attribute and every other signable top-level element
+    (``uncovered`` lists what they miss); INDETERMINATE otherwise, always for an
+    unsigned file. Attributes no signature covers are listed in ``unsigned_tags``.
+
+    ``uncovered`` holds the tags that keep the file from PASSED (reason
+    ``partially-signed``); ``ambiguities`` describes what two readers may read
+    differently; ``warnings`` holds findings that do not change the signatures' own
+    verdicts (an executable preamble, for instance).
     """
 
     path: str
@@ -183,3 +197,6 @@ class FileVerification:
     sop_class_uid: str = ""
     transfer_syntax_uid: str = ""
     extras: dict[str, str] = field(default_factory=dict)
+    uncovered: tuple[int, ...] = ()
+    ambiguities: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()

@@ -19,16 +19,18 @@ import re
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from dicomseal.errors import DicomSealError, MalformedDicomError, MediaError, SignatureError
-from dicomseal.hazmat.elements import Element, Item, Part10File, parse_part10
+from dicomseal.hazmat.ambiguity import executable_preamble, find_ambiguities
+from dicomseal.hazmat.elements import Element, Item, Part10File
 from dicomseal.hazmat.mac_stream import (
     DIGITAL_SIGNATURES_SEQUENCE,
     MAC_PARAMETERS_SEQUENCE,
@@ -37,10 +39,13 @@ from dicomseal.hazmat.mac_stream import (
     write_signature_item,
 )
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, verify_digest
+from dicomseal.signature.coverage import uncovered_tags
 from dicomseal.signature.mac_policy import apply_mac_policy
+from dicomseal.signature.reading import read_for_verification
 from dicomseal.signature.status import (
     FileReason,
     FileVerification,
+    ResultWarning,
     SignatureReason,
     SignatureVerification,
     TrustReason,
@@ -53,8 +58,13 @@ __all__ = ["SignatureSite", "find_signature_sites", "verify_file", "verify_part1
 
 #: MAC transfer syntaxes we cannot reproduce (PS3.15: implicit VR cannot be verified).
 #: Deflated Explicit VR LE is reproducible: dcmsign's MAC stream for it is the plain
-#: Explicit VR LE encoding (measured with ``dcmsign +d``).
-_UNSUPPORTED_MAC_TS = frozenset({"1.2.840.10008.1.2", "1.2.840.10008.1.2.2"})
+#: Explicit VR LE encoding (measured with ``dcmsign +d``). Deflated Image Frame Compression
+#: (1.2.840.10008.1.2.8.1) was not measured.
+_UNSUPPORTED_MAC_TS = frozenset(
+    {"1.2.840.10008.1.2", "1.2.840.10008.1.2.2", "1.2.840.10008.1.2.8.1"}
+)
+#: Longest Certificate of Signer, Signature, Data Elements Signed or timestamp token read.
+MAX_SIGNATURE_VALUE = 1 << 20
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$")
 
 
@@ -69,7 +79,7 @@ class SignatureSite:
 def _text(el: Element | None, source: Part10File) -> str:
     if el is None:
         return ""
-    return source.read_value(el).rstrip(b"\x00 ").decode("latin-1")
+    return _bounded(source, el, "a signature attribute").rstrip(b"\x00 ").decode("latin-1")
 
 
 def _keyword(tag: int) -> str:
@@ -136,14 +146,15 @@ def _at_values(raw: bytes) -> tuple[int, ...]:
     return tuple((g << 16) | e for g, e in struct.iter_unpack("<HH", raw))
 
 
-def _mac_item(site: SignatureSite, mac_id: bytes) -> list[Element] | None:
-    for el in site.elements:
-        if el.tag == MAC_PARAMETERS_SEQUENCE and el.items is not None:
-            for item in el.items:
-                ident = _by_tag(item.elements).get(0x04000005)
-                if ident is not None and ident.value == mac_id:
-                    return item.elements
-    return None
+def _mac_items(site: SignatureSite, mac_id: bytes) -> list[list[Element]]:
+    """Every MAC Parameters item with this MAC ID (more than one is ambiguous)."""
+    return [
+        item.elements
+        for el in site.elements
+        if el.tag == MAC_PARAMETERS_SEQUENCE and el.items is not None
+        for item in el.items
+        if (ident := _by_tag(item.elements).get(0x04000005)) is not None and ident.value == mac_id
+    ]
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,60 @@ def _fail(uid: str, reason: SignatureReason, message: str, **kw: object) -> Sign
     )
 
 
+@dataclass(frozen=True)
+class _Parameters:
+    """The decoded attributes of one signature and its MAC Parameters item."""
+
+    algorithm: MacAlgorithm
+    mac_ts: str
+    signed: tuple[int, ...]
+    signed_at: str
+    signed_time: dt.datetime
+    cert: x509.Certificate
+    signature: bytes
+
+
+def _bounded(src: Part10File, el: Element, what: str) -> bytes:
+    """A signature attribute's value, refusing one longer than :data:`MAX_SIGNATURE_VALUE`."""
+    if el.length > MAX_SIGNATURE_VALUE:
+        raise ValueError(f"{what} of {el.length} bytes is implausibly long")
+    return src.read_value(el)
+
+
+def _parameters(
+    src: Part10File, fields: dict[int, Element], mac: dict[int, Element]
+) -> _Parameters:
+    """Decode the signature's attributes; ``ValueError`` (or a library error) when malformed."""
+    algorithm = MacAlgorithm.from_term(_text(mac.get(0x04000015), src))
+    mac_ts = _text(mac.get(0x04000010), src)
+    des_el = mac.get(0x04000020)
+    if des_el is None or not mac_ts:
+        raise ValueError("MAC Parameters item incomplete")
+    if mac_ts in _UNSUPPORTED_MAC_TS:
+        raise ValueError(f"MAC Calculation Transfer Syntax {mac_ts} cannot be reproduced")
+    signed = _at_values(_bounded(src, des_el, "Data Elements Signed"))
+    signed_at = _text(fields[0x04000105], src)
+    cert_type = _text(fields[0x04000110], src)
+    if cert_type != "X509_1993_SIG":
+        raise ValueError(f"unsupported Certificate Type {cert_type!r}")
+    cert = x509.load_der_x509_certificate(
+        der_trim(_bounded(src, fields[0x04000115], "Certificate of Signer"))
+    )
+    # parsed lazily by cryptography: a bad key, extension, name or date in the signer's
+    # own certificate is a malformed signature, not a trust question decided later
+    cert.public_key()
+    _ = (cert.extensions, cert.issuer.rfc4514_string(), cert.not_valid_after_utc)
+    return _Parameters(
+        algorithm=algorithm,
+        mac_ts=mac_ts,
+        signed=signed,
+        signed_at=signed_at,
+        signed_time=parse_dicom_datetime(signed_at),
+        cert=cert,
+        signature=_bounded(src, fields[0x04000120], "Signature"),
+    )
+
+
 def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVerification:
     src = ctx.source
     fields = _by_tag(item.elements)
@@ -179,79 +244,85 @@ def _verify_one(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVeri
             **base,
         )
     mac_id = fields[0x04000005].value or b""
-    mac_fields_list = _mac_item(site, mac_id)
-    if mac_fields_list is None:
+    candidates = _mac_items(site, mac_id)
+    if not candidates:
         return _fail(
             uid,
             SignatureReason.MAC_PARAMETERS_MISSING,
             "no MAC Parameters item with this MAC ID",
             **base,
         )
-    mac_fields = _by_tag(mac_fields_list)
+    if len(candidates) > 1:  # readers may take either item (PS3.3 C.12.1.1.3)
+        return _fail(
+            uid,
+            SignatureReason.AMBIGUOUS,
+            "more than one MAC Parameters item with this MAC ID",
+            **base,
+        )
+    mac_fields_list = candidates[0]
     try:
-        algorithm = MacAlgorithm.from_term(_text(mac_fields.get(0x04000015), src))
-        mac_ts = _text(mac_fields.get(0x04000010), src)
-        des_el = mac_fields.get(0x04000020)
-        if des_el is None or not mac_ts:
-            raise ValueError("MAC Parameters item incomplete")
-        signed = _at_values(src.read_value(des_el))
-        signed_at = _text(fields[0x04000105], src)
-        signed_time = parse_dicom_datetime(signed_at)
-        cert_type = _text(fields[0x04000110], src)
-        if cert_type != "X509_1993_SIG":
-            raise ValueError(f"unsupported Certificate Type {cert_type!r}")
-        cert = x509.load_der_x509_certificate(der_trim(src.read_value(fields[0x04000115])))
-        signature = src.read_value(fields[0x04000120])
-    except (ValueError, MalformedDicomError, SignatureError) as exc:
+        p = _parameters(src, fields, _by_tag(mac_fields_list))
+        signer = p.cert.subject.rfc4514_string()
+    except (ValueError, UnsupportedAlgorithm, MalformedDicomError, SignatureError) as exc:
         return _fail(uid, SignatureReason.MALFORMED, f"malformed signature data: {exc}", **base)
     base |= {
-        "mac_algorithm": algorithm.value,
-        "mac_transfer_syntax": mac_ts,
-        "signer": cert.subject.rfc4514_string(),
-        "signed_at": signed_at,
-        "certificate": cert,
+        "mac_algorithm": p.algorithm.value,
+        "mac_transfer_syntax": p.mac_ts,
+        "signer": signer,
+        "signed_at": p.signed_at,
+        "certificate": p.cert,
     }
     present = {e.tag for e in site.elements}
-    covered = tuple(t for t in signed if is_signable_tag(t) and t in present)
-    base["signed_tags"] = covered
-    absent = [t for t in signed if is_signable_tag(t) and t not in present]
+    base["signed_tags"] = tuple(t for t in p.signed if is_signable_tag(t) and t in present)
+    absent = [t for t in p.signed if is_signable_tag(t) and t not in present]
     if absent:
         names = ", ".join(_keyword(t) for t in absent)
         return _fail(
             uid, SignatureReason.DATA_ELEMENT_MISSING, f"signed element(s) removed: {names}", **base
         )
-    if mac_ts in _UNSUPPORTED_MAC_TS:
-        return SignatureVerification(
-            uid,
-            Verdict.INDETERMINATE,
-            SignatureReason.UNSUPPORTED_MAC_TRANSFER_SYNTAX,
-            f"MAC transfer syntax {mac_ts} cannot be reproduced",
-            **base,  # type: ignore[arg-type]
-        )
-    mac = new_mac_hash(algorithm)
-    write_elements(site.elements, src, mac.update, only=frozenset(signed))
+    mac = new_mac_hash(p.algorithm)
+    emitted = tuple(
+        dict.fromkeys(write_elements(site.elements, src, mac.update, only=frozenset(p.signed)))
+    )
     write_signature_item(item.elements, src, mac.update)
-    if not verify_digest(cert.public_key(), algorithm, mac.digest(), signature):
+    base["signed_tags"] = emitted
+    skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted]
+    if skipped:
+        names = ", ".join(_keyword(t) for t in skipped)
+        return _fail(
+            uid,
+            SignatureReason.AMBIGUOUS,
+            f"listed as signed but cannot enter the MAC (VR UN at some depth): {names}",
+            **base,
+        )
+    if not emitted:
+        return _fail(uid, SignatureReason.MALFORMED, "the signature covers no data element", **base)
+    if not verify_digest(p.cert.public_key(), p.algorithm, mac.digest(), p.signature):
         return _fail(
             uid,
             SignatureReason.MAC_MISMATCH,
             "signature does not match the data (altered since signing)",
             **base,
         )
-    return _judge_trust(ctx, uid, fields, cert, signature, signed_time, base)
+    return _judge_trust(ctx, uid, fields, p.cert, p.signature, p.signed_time, base)
 
 
 def _verify_guarded(ctx: _Context, site: SignatureSite, item: Item) -> SignatureVerification:
-    """:func:`_verify_one`, turning any library error inside one signature into FAILED."""
+    """:func:`_verify_one`, turning any error inside one signature into FAILED.
+
+    A hostile Certificate of Signer can make a crypto library raise almost anything
+    (bad DER deep inside an extension, an unsupported key, a curve it refuses); that
+    is a malformed signature, never an internal error or an I/O exit.
+    """
     try:
         return _verify_one(ctx, site, item)
     except MalformedDicomError:
         raise  # the file itself is broken: reported once for the whole file
     except DicomSealError as exc:
-        uid = ""
-        return _fail(
-            uid, SignatureReason.MALFORMED, f"cannot verify: {exc.message}", location=site.location
-        )
+        message = f"cannot verify: {exc.message}"
+    except Exception as exc:  # fail closed on any library error, see above
+        message = f"cannot verify: {type(exc).__name__}: {exc}"[:300]
+    return _fail("", SignatureReason.MALFORMED, message, location=site.location)
 
 
 def _judge_trust(
@@ -269,7 +340,8 @@ def _judge_trust(
     token_el = fields.get(0x04000310)
     ts_untrusted: str | None = None
     if token_el is not None:
-        outcome = verify_timestamp_token(der_trim(src.read_value(token_el)), signature, ctx.trust)
+        token = der_trim(_bounded(src, token_el, "Certified Timestamp"))
+        outcome = verify_timestamp_token(token, signature, ctx.trust)
         if outcome.status is TimestampStatus.INVALID:
             return _fail(uid, SignatureReason.TIMESTAMP_INVALID, outcome.message, **base)
         if outcome.status is TimestampStatus.UNTRUSTED:
@@ -338,6 +410,68 @@ def _judge_trust(
     )
 
 
+def _some(names: Sequence[str], limit: int = 6) -> str:
+    more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _file_verdict(
+    results: Sequence[SignatureVerification],
+    ambiguities: Sequence[str],
+    executable: str | None,
+    uncovered: Sequence[int],
+    *,
+    top_level: bool,
+    require_signature: bool,
+) -> tuple[Verdict, FileReason | None, str]:
+    """The file's verdict, reason and message; the first rule that applies wins."""
+    if ambiguities:
+        return (
+            Verdict.FAILED,
+            FileReason.AMBIGUOUS_DATASET,
+            "ambiguous data set, readers may disagree: " + _some(ambiguities, 3),
+        )
+    bad = next((r for r in results if r.verdict is Verdict.FAILED), None)
+    if bad is not None:
+        return Verdict.FAILED, FileReason.SIGNATURE_FAILED, bad.message
+    if executable is not None:
+        return (
+            Verdict.FAILED,
+            FileReason.EXECUTABLE_PREAMBLE,
+            f"the 128-byte preamble holds a {executable} executable header "
+            "(DICOM/executable polyglot, CVE-2019-11687); never run this file",
+        )
+    if not results:
+        return (
+            Verdict.INDETERMINATE,
+            FileReason.NO_SIGNATURE,
+            "no digital signature: integrity cannot be proven",
+        )
+    if require_signature and not top_level:
+        return (
+            Verdict.INDETERMINATE,
+            FileReason.NO_TOP_LEVEL_SIGNATURE,
+            "signatures only inside sequence items; a top-level signature is required",
+        )
+    pending = next((r for r in results if r.verdict is Verdict.INDETERMINATE), None)
+    if pending is not None:
+        return Verdict.INDETERMINATE, FileReason.SIGNATURE_INDETERMINATE, pending.message
+    if uncovered:
+        lead = "intact" if top_level else "intact, but only inside sequence items"
+        return (
+            Verdict.INDETERMINATE,
+            FileReason.PARTIALLY_SIGNED,
+            f"signature(s) {lead}; no intact top-level signature covers "
+            + _some([_keyword(t) for t in uncovered]),
+        )
+    return Verdict.PASSED, None, f"{len(results)} signature(s) intact and trusted"
+
+
+def _preamble(source: Part10File) -> bytes:
+    source.fp.seek(0)
+    return source.fp.read(128)
+
+
 def verify_part10(
     source: Part10File,
     trust: TrustContext,
@@ -366,54 +500,37 @@ def verify_part10(
     }
     structural = {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}
     present = [e.tag for e in source.elements if e.tag not in structural and e.tag & 0xFFFF != 0]
-    signed_tags = tuple(t for t in present if t in covered)
-    unsigned = tuple(t for t in present if t not in covered)
+    uncovered = uncovered_tags(source.elements, covered)
+    ambiguities = tuple(a.describe() for a in find_ambiguities(source))
+    executable = executable_preamble(_preamble(source))
+    warnings = (
+        ()
+        if executable is None
+        else (ResultWarning("executable-preamble", f"executable-preamble: {executable}"),)
+    )
+    verdict, reason, message = _file_verdict(
+        results,
+        ambiguities,
+        executable,
+        uncovered,
+        top_level=top_level,
+        require_signature=require_signature,
+    )
     meta = source.meta
-    common = {
-        "path": name,
-        "signatures": tuple(results),
-        "signed_tags": signed_tags,
-        "unsigned_tags": unsigned,
-        "sop_instance_uid": meta.sop_instance_uid,
-        "sop_class_uid": meta.sop_class_uid,
-        "transfer_syntax_uid": meta.transfer_syntax_uid,
-    }
-    if not results:
-        return FileVerification(
-            verdict=Verdict.INDETERMINATE,
-            reason=FileReason.NO_SIGNATURE,
-            message="no digital signature: integrity cannot be proven",
-            **common,  # type: ignore[arg-type]
-        )
-    verdict = Verdict.combine(r.verdict for r in results)
-    if verdict is Verdict.FAILED:
-        bad = next(r for r in results if r.verdict is Verdict.FAILED)
-        return FileVerification(
-            verdict=verdict,
-            reason=FileReason.SIGNATURE_FAILED,
-            message=bad.message,
-            **common,  # type: ignore[arg-type]
-        )
-    if require_signature and not top_level:
-        return FileVerification(
-            verdict=Verdict.INDETERMINATE,
-            reason=FileReason.NO_TOP_LEVEL_SIGNATURE,
-            message="signatures only inside sequence items; a top-level signature is required",
-            **common,  # type: ignore[arg-type]
-        )
-    if verdict is Verdict.INDETERMINATE:
-        bad = next(r for r in results if r.verdict is Verdict.INDETERMINATE)
-        return FileVerification(
-            verdict=verdict,
-            reason=FileReason.SIGNATURE_INDETERMINATE,
-            message=bad.message,
-            **common,  # type: ignore[arg-type]
-        )
     return FileVerification(
-        verdict=Verdict.PASSED,
-        reason=None,
-        message=f"{len(results)} signature(s) intact and trusted",
-        **common,  # type: ignore[arg-type]
+        path=name,
+        verdict=verdict,
+        reason=reason,
+        message=message,
+        signatures=tuple(results),
+        signed_tags=tuple(t for t in present if t in covered),
+        unsigned_tags=tuple(t for t in present if t not in covered),
+        sop_instance_uid=meta.sop_instance_uid,
+        sop_class_uid=meta.sop_class_uid,
+        transfer_syntax_uid=meta.transfer_syntax_uid,
+        uncovered=uncovered,
+        ambiguities=ambiguities,
+        warnings=warnings,
     )
 
 
@@ -465,12 +582,16 @@ def verify_file(
     Raises
     ------
     MediaError
-        The file cannot be read or is not DICOM (``MalformedDicomError``).
+        The file cannot be read or is not DICOM (``MalformedDicomError``). A file whose
+        transfer syntax was switched, or that carries a signature but cannot be parsed,
+        is a FAILED result instead (:mod:`dicomseal.signature.reading`).
     """
     label = name or (os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>")
     with _seekable(src, label) as fh:
-        parsed = parse_part10(fh, name=label)
-        return verify_part10(parsed, trust, name=label, require_signature=require_signature, at=at)
+        reading = read_for_verification(fh, label)
+        if isinstance(reading, FileVerification):
+            return reading
+        return verify_part10(reading, trust, name=label, require_signature=require_signature, at=at)
 
 
 def verify_path(path: Path, trust: TrustContext, **kwargs: object) -> FileVerification:

@@ -1,0 +1,212 @@
+"""Structural ambiguity of a parsed Part 10 file: what two DICOM readers may read differently.
+
+PS3.5 §7.1 requires the data elements of a data set (and of every sequence item) in
+ascending tag order, each tag at most once; PS3.10 §7.1 keeps group 0002 in the File Meta
+Information. Readers resolve violations differently: pydicom keeps the last of two
+duplicates and sorts, DCMTK keeps the first or stops, viewers vary. A PS3.15 MAC, which
+encodes the signed elements sorted by tag, cannot tell which reading a user sees, so a
+verifier must refuse such a file rather than pick a reading.
+
+A public attribute encoded with VR UN (PS3.5 §6.2.2) is a second such gap: DCMTK
+``dcmsign`` never feeds an element that is or contains UN into the MAC (its VR is
+unknown), while pydicom replaces UN by the dictionary VR and shows the value as an
+ordinary attribute. Next to a signature it therefore shows unsigned content as if it
+were part of the signed data set.
+
+This module only finds; the verdict is decided in :mod:`dicomseal.signature.verify`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from dicomseal.hazmat.elements import Element, Part10File
+
+__all__ = [
+    "Ambiguity",
+    "AmbiguityKind",
+    "executable_preamble",
+    "find_ambiguities",
+    "is_known_public_tag",
+]
+
+_DIGITAL_SIGNATURES_SEQUENCE: Final = 0xFFFAFFFA
+
+
+class AmbiguityKind(enum.Enum):
+    """What makes a data set readable in more than one way (stable codes)."""
+
+    DUPLICATE_TAG = "duplicate-tag"
+    OUT_OF_ORDER = "out-of-order"
+    META_IN_DATASET = "file-meta-in-data-set"
+    KNOWN_TAG_AS_UN = "known-attribute-encoded-as-UN"
+    TRAILING_BYTES = "bytes-after-the-data-set"
+    PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
+
+    @property
+    def always(self) -> bool:
+        """True when the finding makes any file ambiguous, signed or not."""
+        return self is not AmbiguityKind.KNOWN_TAG_AS_UN
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """One place where two readers may disagree.
+
+    Attributes
+    ----------
+    kind
+        What is wrong.
+    tag
+        The element concerned (for trailing bytes: how many).
+    location
+        ``meta`` for the File Meta Information, empty for the top-level data set, else
+        the item path (``Keyword[index].Keyword[index]``).
+    """
+
+    kind: AmbiguityKind
+    tag: int
+    location: str
+
+    def describe(self) -> str:
+        """One human sentence."""
+        where = {"": "in the data set", "meta": "in the file meta"}.get(
+            self.location, f"in {self.location}"
+        )
+        tag = f"({self.tag >> 16:04X},{self.tag & 0xFFFF:04X})"
+        text = {
+            AmbiguityKind.DUPLICATE_TAG: f"{tag} occurs more than once {where}",
+            AmbiguityKind.OUT_OF_ORDER: f"{tag} is out of ascending tag order {where}",
+            AmbiguityKind.META_IN_DATASET: f"file meta element {tag} {where}",
+            AmbiguityKind.PIXEL_ENCODING: (
+                f"{tag} is native where the file meta's transfer syntax says encapsulated, "
+                "or the reverse"
+            ),
+            AmbiguityKind.TRAILING_BYTES: (
+                f"{self.tag} byte(s) after the last data element that form no element"
+            ),
+            AmbiguityKind.KNOWN_TAG_AS_UN: (
+                f"known attribute {tag} is encoded as UN {where}: readers show it, "
+                "no signature can cover it"
+            ),
+        }
+        return text[self.kind]
+
+
+def is_known_public_tag(tag: int) -> bool:
+    """Whether ``tag`` is a public attribute of pydicom's data dictionary (repeaters too)."""
+    if (tag >> 16) % 2 == 1 or tag & 0xFFFF == 0:
+        return False
+    from pydicom.datadict import dictionary_VR  # dictionary loaded on first use
+
+    try:
+        dictionary_VR(tag)
+    except KeyError:
+        return False
+    return True
+
+
+def _keyword(tag: int) -> str:
+    from pydicom.datadict import keyword_for_tag
+
+    return keyword_for_tag(tag) or f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def _order(elements: Sequence[Element], location: str) -> Iterator[Ambiguity]:
+    previous = -1
+    seen: set[int] = set()
+    for el in elements:
+        if el.tag in seen:
+            yield Ambiguity(AmbiguityKind.DUPLICATE_TAG, el.tag, location)
+        elif el.tag < previous:
+            yield Ambiguity(AmbiguityKind.OUT_OF_ORDER, el.tag, location)
+        seen.add(el.tag)
+        previous = max(previous, el.tag)
+
+
+def _walk(elements: Sequence[Element], location: str, signed_level: bool) -> Iterator[Ambiguity]:
+    yield from _order(elements, location)
+    signed_level = signed_level or any(e.tag == _DIGITAL_SIGNATURES_SEQUENCE for e in elements)
+    for el in elements:
+        if location == "" and el.tag >> 16 == 0x0002:
+            yield Ambiguity(AmbiguityKind.META_IN_DATASET, el.tag, location)
+        if signed_level and el.vr == b"UN" and not el.implicit and is_known_public_tag(el.tag):
+            yield Ambiguity(AmbiguityKind.KNOWN_TAG_AS_UN, el.tag, location)
+        for index, item in enumerate(el.items or ()):
+            sub = f"{_keyword(el.tag)}[{index}]"
+            yield from _walk(item.elements, f"{location}.{sub}" if location else sub, signed_level)
+
+
+#: Transfer syntaxes with native (never encapsulated) Pixel Data (PS3.5 §A.1-§A.3, §A.5).
+_NATIVE: Final = frozenset(
+    {
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+        "1.2.840.10008.1.2.1.99",
+    }
+)
+#: Prefixes of transfer syntaxes whose Pixel Data is encapsulated (PS3.5 §A.4): JPEG,
+#: JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K families and RLE.
+_ENCAPSULATED_PREFIXES: Final = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
+
+
+def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
+    """Pixel Data whose encoding contradicts the meta's transfer syntax (PS3.5 §A.4).
+
+    A viewer decodes pixels as the (unsigned) meta says; the MAC covers them as stored.
+    """
+    ts = parsed.meta.transfer_syntax_uid
+    native = ts in _NATIVE
+    encapsulated = ts.startswith(_ENCAPSULATED_PREFIXES)
+    for el in parsed.elements:
+        if el.tag != 0x7FE00010:
+            continue
+        if (native and el.fragments is not None) or (encapsulated and el.fragments is None):
+            yield Ambiguity(AmbiguityKind.PIXEL_ENCODING, el.tag, "")
+
+
+def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambiguity, ...]:
+    """Every ambiguity of ``parsed``: file meta, the data set and every item, any depth.
+
+    A known attribute encoded as UN is reported only at a level that holds a Digital
+    Signatures Sequence (FFFA,FFFA) or inside one (where a signature could cover it),
+    or anywhere when ``to_sign`` (the file is about to be signed).
+    """
+    found = list(_order(parsed.meta.elements, "meta"))
+    found.extend(_walk(parsed.elements, "", to_sign))
+    found.extend(_pixel_encoding(parsed))
+    end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
+    if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)
+        found.append(Ambiguity(AmbiguityKind.TRAILING_BYTES, parsed.size - end, ""))
+    return tuple(found)
+
+
+#: Executable headers that a 128-byte Part 10 preamble (PS3.10 §7.1) may hide
+#: (CVE-2019-11687): PE/DOS, ELF, Mach-O (fat, 32/64-bit, both byte orders), a script.
+_EXECUTABLE_MAGIC: Final = (
+    (b"MZ", "PE/DOS"),
+    (b"\x7fELF", "ELF"),
+    (b"#!", "script"),
+    (b"\xca\xfe\xba\xbe", "Mach-O"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O"),
+    (b"\xce\xfa\xed\xfe", "Mach-O"),
+    (b"\xfe\xed\xfa\xce", "Mach-O"),
+    (b"\xfe\xed\xfa\xcf", "Mach-O"),
+)
+
+
+def executable_preamble(preamble: bytes) -> str | None:
+    """The kind of executable a Part 10 preamble starts like, or ``None``.
+
+    The operating system reads such a file as a program while every DICOM reader reads
+    an image: a DICOM/executable polyglot (CVE-2019-11687). The preamble lies outside
+    every PS3.15 signature, so a signature can be intact on a file carrying malware.
+    """
+    for magic, kind in _EXECUTABLE_MAGIC:
+        if preamble.startswith(magic):
+            return kind
+    return None

@@ -1,0 +1,81 @@
+"""What a file-level PASSED promises: which top-level content the signatures must cover.
+
+PS3.15 §A.2 lets a signature cover any subset of a data set (DCMTK ``dcmsign -t``, the
+Creator and Authorization profiles of PS3.15 Annex C), and lets a signature sit inside a
+sequence item (PS3.3 §C.12.1.1.3). Such a signature can be intact while the content a
+reader looks at - the patient, the study, the pixels - is not covered by anything: a
+``SOPInstanceUID``-only signature over altered pixels, or a genuine signed instance
+transplanted into a sequence item of a forged one. So a file is PASSED only when its
+intact top-level signatures together cover
+
+* its payload (Pixel Data, Float / Double Float Pixel Data, Waveform Sequence or Waveform
+  Data, Encapsulated Document, SR Content Sequence - whichever are present),
+* every identity attribute present (:data:`IDENTITY_TAGS`), and
+* every other top-level element a signature could have covered (PS3.3 §C.12.1.1.3.1.1),
+  so that an element added after signing never rides along under PASSED.
+
+Covered means: the element actually entered a verified MAC byte stream (the tags
+:func:`~dicomseal.hazmat.mac_stream.write_elements` emitted), never merely that it is
+named in Data Elements Signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from dicomseal.hazmat.elements import Element
+from dicomseal.hazmat.mac_stream import is_signable
+
+__all__ = ["IDENTITY_TAGS", "PAYLOAD_TAGS", "uncovered_tags"]
+
+#: Pixel Data, Float Pixel Data, Double Float Pixel Data, Waveform Sequence, Waveform
+#: Data, Encapsulated Document, Content Sequence (SR).
+PAYLOAD_TAGS: Final = frozenset(
+    {0x7FE00010, 0x7FE00008, 0x7FE00009, 0x54000100, 0x54001010, 0x00420011, 0x0040A730}
+)
+#: PatientName, PatientID, PatientBirthDate, PatientAge, PatientSex, AccessionNumber,
+#: StudyDate, StudyTime, InstitutionName, StudyInstanceUID, SeriesInstanceUID,
+#: SOPInstanceUID.
+IDENTITY_TAGS: Final = frozenset(
+    {
+        0x00100010,
+        0x00100020,
+        0x00100030,
+        0x00101010,
+        0x00100040,
+        0x00080050,
+        0x00080020,
+        0x00080030,
+        0x00080080,
+        0x0020000D,
+        0x0020000E,
+        0x00080018,
+    }
+)
+
+
+def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple[int, ...]:
+    """Top-level tags that must be covered for PASSED and are not.
+
+    Payload and identity attributes come first (what a reader looks at), then the rest;
+    each group in file order.
+
+    Parameters
+    ----------
+    elements
+        The top-level data set.
+    covered
+        Tags that entered the MAC stream of an intact top-level signature.
+    """
+    done = set(covered)
+    key: list[int] = []
+    rest: list[int] = []
+    for el in elements:
+        if el.tag in done or el.tag in key or el.tag in rest:
+            continue
+        if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
+            key.append(el.tag)
+        elif is_signable(el):
+            rest.append(el.tag)
+    return (*key, *rest)

@@ -74,9 +74,22 @@ _AMBIGUOUS_VR = Known(
     verify="ok",
     unsigned="skip",
 )
+_KNOWN_AS_UN = Known(
+    "a known attribute encoded as UN: dcmsign leaves it out of the MAC while pydicom shows "
+    "it as an ordinary attribute, so dicomseal refuses to sign it and calls a signature "
+    "next to it FAILED ambiguous-dataset (docs/security.md)",
+    verify="xfail",
+)
 KNOWN: dict[str, Known] = {
+    "pydicom-data/data_store/data/explicit_VR-UN.dcm": _KNOWN_AS_UN,
+    "pydicom:rtdose_rle.dcm": _KNOWN_AS_UN,
+    "pydicom:rtdose_rle_1frame.dcm": _KNOWN_AS_UN,
     "fo-dicom/Tests/FO-DICOM.Benchmark/Data/DICOMDIR": _NOTHING_SIGNABLE,
-    "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179A.dcm": _AMBIGUOUS_VR,
+    "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179A.dcm": Known(
+        _AMBIGUOUS_VR.reason + "; it also holds a known attribute encoded as UN",
+        verify="xfail",
+        unsigned="skip",
+    ),
     "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179B.dcm": _BROKEN,
     "highdicom/data/test_files/seg_image_sm_control.dcm": _DCMSIGN_BUG,
     "highdicom/data/test_files/seg_image_sm_control_labelmap.dcm": _DCMSIGN_BUG,

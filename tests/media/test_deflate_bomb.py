@@ -55,14 +55,16 @@ def write_bomb(path: Path, inflated: int = INFLATED, level: int = 9) -> None:
         + _element(2, 0x10, b"UI", b"1.2.840.10008.1.2.1.99\0")
     )
     meta = _element(2, 0, b"UL", struct.pack("<I", len(meta_body))) + meta_body
-    header = (
-        _element(8, 0x16, b"UI", b"1.2.840.10008.5.1.4.1.1.7\0")
-        + _element(8, 0x18, b"UI", b"1.2.826.0.1.3680043.10.511.9.1\0")
-        + _element(0x10, 0x10, b"PN", b"BOMB^DEFLATE")
+    header = _element(8, 0x16, b"UI", b"1.2.840.10008.5.1.4.1.1.7\0") + _element(
+        8, 0x18, b"UI", b"1.2.826.0.1.3680043.10.511.9.1\0"
+    )
+    # in ascending tag order after the private OB, so the data set has one reading
+    trailer = (
+        _element(0x10, 0x10, b"PN", b"BOMB^DEFLATE")
         + _element(0x20, 0x0D, b"UI", b"1.2.826.0.1.3680043.10.511.9.2\0")
         + _element(0x20, 0x0E, b"UI", b"1.2.826.0.1.3680043.10.511.9.3\0")
     )
-    left = inflated - len(header) - 12
+    left = inflated - len(header) - len(trailer) - 12
     deflater = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     zeros = bytes(16 << 20)
     with path.open("wb") as out:
@@ -73,6 +75,7 @@ def write_bomb(path: Path, inflated: int = INFLATED, level: int = 9) -> None:
             n = min(left, len(zeros))
             out.write(deflater.compress(zeros[:n]))
             left -= n
+        out.write(deflater.compress(trailer))
         out.write(deflater.flush())
 
 

@@ -161,7 +161,9 @@ def test_polyglot_preamble_is_reported_by_verify(
     (entry,) = json.loads(run.stdout)["files"]
     assert entry["signatures"][0]["verdict"] == "PASSED"  # the preamble is never signed
     assert (entry["verdict"], entry["reason"]) == ("FAILED", "executable-preamble"), entry
-    assert entry["warnings"] == ["executable-preamble: PE/DOS"]
+    assert entry["warnings"] == [
+        {"code": "executable-preamble", "message": "executable-preamble: PE/DOS"}
+    ]
     text = subprocess.run(
         [sys.executable, "-m", "dicomseal", *args],
         capture_output=True,

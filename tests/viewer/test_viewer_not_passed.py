@@ -87,7 +87,7 @@ def test_untrusted_medium_values_are_all_marked(medium: Path, pki: TestPki) -> N
     assert integrity.state is IntegrityState.GREY
     index = client.get("/").text
     assert 'data-state="green"' not in index
-    assert "DOE^JOHN (unverified)" in " ".join(index.split())
+    assert "DOE^JOHN (not covered)" in " ".join(index.split())
 
 
 def test_changed_instance_on_lower_cased_mount_is_red(

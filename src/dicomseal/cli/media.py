@@ -337,6 +337,7 @@ def verify_command(
         workers=workers,
         verbose=verbose,
         selection=selection,
+        strict=strict,
         revocation=policy_from_options(crls, ocsps, revocation),
     )
 
@@ -350,6 +351,7 @@ def verify_and_render(
     workers: int | None = None,
     verbose: bool = False,
     selection: TrustSelection | None = None,
+    strict: bool = False,
     revocation: RevocationPolicy | None = None,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
@@ -369,7 +371,12 @@ def verify_and_render(
             progress.update(task, completed=done, total=total)
 
         result = verify_media(
-            source, trust, at=at, workers=workers or default_workers(), progress=report
+            source,
+            trust,
+            at=at,
+            workers=workers or default_workers(),
+            progress=report,
+            strict=strict,
         )
         embedded = embedded_crls(source, result) if revocation is not None else ()
     if revocation is not None:

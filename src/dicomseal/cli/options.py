@@ -82,7 +82,9 @@ def strict_option(f: F) -> F:
         "--strict",
         is_flag=True,
         help="Refuse weak MAC algorithms (MD5, SHA-1, RIPEMD-160): such signatures are "
-        "INDETERMINATE (reason weak-mac-algorithm) instead of PASSED with a warning.",
+        "INDETERMINATE (reason weak-mac-algorithm) instead of PASSED with a warning. On a "
+        "medium, files an operating system wrote (.DS_Store, ._*, System Volume "
+        "Information/ ...) then count as added files instead of being ignored.",
     )(f)
 
 

@@ -115,7 +115,13 @@ def verify_command(
         from dicomseal.cli.media import verify_and_render
 
         return verify_and_render(
-            path, trust_ctx, at=when, fmt=fmt, selection=selection, revocation=policy
+            path,
+            trust_ctx,
+            at=when,
+            fmt=fmt,
+            selection=selection,
+            strict=strict,
+            revocation=policy,
         )
     files: list[FileVerification] = []
     if path.is_dir():

@@ -185,6 +185,33 @@ def _fail(
     return CmsCheck(False, reason, signer, certs, None)
 
 
+def _require_one_reading(
+    info: cms.ContentInfo, sd: cms.SignedData, si: cms.SignerInfo, p7s: bytes
+) -> None:
+    """Refuse a SignedData that another CMS implementation could read differently.
+
+    The manifest signature is detached (RFC 5652 §5.2: eContent absent, eContentType
+    id-data). Its encoding must be DER as a re-encoding gives it back, the SignedData's
+    digestAlgorithms must name the SignerInfo's digest algorithm (§5.1), no CRLs or other
+    revocation data ride along unchecked, and the only unsigned attribute allowed is a
+    signature timestamp (RFC 5126 §6.1.1). Unsigned parts of the structure are then the
+    certificate bag and that timestamp, each checked on its own.
+    """
+    if info.dump(force=True) != p7s:
+        raise ValueError("not DER (a re-encoding differs)")
+    encap = sd["encap_content_info"]
+    if encap["content_type"].native != "data" or encap["content"].native is not None:
+        raise ValueError("not a detached signature over id-data")
+    digest = si["digest_algorithm"]["algorithm"].native
+    if digest not in {a["algorithm"].native for a in sd["digest_algorithms"]}:
+        raise ValueError("digestAlgorithms does not name the signer's digest algorithm")
+    if sd["crls"].native:
+        raise ValueError("unexpected revocation data")
+    unsigned = {a["type"].native for a in si["unsigned_attrs"]} if si["unsigned_attrs"] else set()
+    if unsigned - {"signature_time_stamp_token"}:  # RFC 5126 §6.1.1, the only one expected
+        raise ValueError("unexpected unsigned attributes")
+
+
 def _parse(p7s: bytes) -> tuple[cms.SignedData, cms.SignerInfo, list[x509.Certificate]]:
     info = cms.ContentInfo.load(p7s, strict=True)
     if info["content_type"].native != "signed_data":
@@ -193,6 +220,7 @@ def _parse(p7s: bytes) -> tuple[cms.SignedData, cms.SignerInfo, list[x509.Certif
     signer_infos = sd["signer_infos"]
     if len(signer_infos) != 1:
         raise ValueError("exactly one SignerInfo expected")
+    _require_one_reading(info, sd, signer_infos[0], p7s)
     certs: list[x509.Certificate] = []
     for choice in sd["certificates"] or []:
         if choice.name == "certificate":

@@ -38,6 +38,9 @@ class FindingCode(enum.Enum):
     DICOMDIR_UID_MISMATCH = "dicomdir-uid-mismatch"
     DICOMDIR_UNREFERENCED_INSTANCE = "dicomdir-unreferenced-instance"
     ISO_FACADES_DIFFER = "iso-namespaces-differ"
+    ISO_AMBIGUOUS_NAMESPACES = "ambiguous-iso-namespaces"
+    ISO_BOOT_RECORD = "iso-boot-record"
+    AMBIGUOUS_ARCHIVE = "ambiguous-archive"
 
     @property
     def floor(self) -> Verdict:
@@ -54,6 +57,7 @@ _SUSPICIOUS = frozenset(
         FindingCode.DICOMDIR_MISSING,
         FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID,
         FindingCode.DICOMDIR_UNREFERENCED_INSTANCE,
+        FindingCode.ISO_BOOT_RECORD,
     }
 )
 

@@ -135,6 +135,11 @@ class FrozenMedium:
     ) -> None:
         self.close()
 
+    @property
+    def inner(self) -> MediaSource:
+        """The medium itself, for checks of its container (ISO trees, zip structure)."""
+        return self._inner
+
     def __getattr__(self, name: str) -> Any:
         """Structural accessors of the wrapped medium (``pycdlib`` of an ISO image)."""
         if name.startswith("_"):

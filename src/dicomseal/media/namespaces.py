@@ -6,9 +6,10 @@ Two reader artefacts matter to a verifier:
   ``dicomdir``. ISO 9660 Level 1 names are upper-case by definition (ECMA-119 §7.5.1), so
   such a view is mapped back (:class:`CaseFoldedSource`) before comparing with the
   manifest and DICOMDIR.
-* An ISO image may carry several directory trees (ISO 9660, Joliet, Rock Ridge, UDF) and
-  each reader picks one. Data visible in only one tree escapes a check made through
-  another: :func:`iso_namespace_findings` reports trees that disagree.
+* An ISO image may carry several directory trees (ISO 9660, Rock Ridge, Joliet, ISO
+  9660:1999, UDF) and each reader picks one. Data visible in only one tree escapes a check
+  made through another: :func:`iso_namespace_findings` requires every tree to name the
+  same bytes with the same paths, and reports every tree it cannot read (FAILED).
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import dataclasses
 from typing import BinaryIO
 
+from dicomseal.errors import MediaError
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.iso_volume import MAX_NODES, SECTOR, IsoFile, IsoTree
 from dicomseal.media.manifest import MANIFEST_PATH
-from dicomseal.media.source import MediaEntry, MediaSource
+from dicomseal.media.source import IsoSource, MediaEntry, MediaSource
 
 __all__ = ["CaseFoldedSource", "fold_case_if_needed", "iso_namespace_findings"]
 
@@ -34,6 +37,11 @@ class CaseFoldedSource:
     def __init__(self, inner: MediaSource) -> None:
         self._inner = inner
         self._map = {e.path.upper(): e.path for e in inner.entries()}
+
+    @property
+    def inner(self) -> MediaSource:
+        """The medium as its reader shows it (lower-cased)."""
+        return self._inner
 
     @property
     def location(self) -> str:
@@ -78,57 +86,156 @@ def fold_case_if_needed(source: MediaSource) -> MediaSource:
     return source
 
 
-def _iso_extents(iso: object, key: str) -> set[tuple[int, int]]:
-    """(extent, length) of every file record in one ISO namespace (ECMA-119 §9.1)."""
-    out: set[tuple[int, int]] = set()
-    for dirpath, _dirs, files in iso.walk(**{key: "/"}):  # type: ignore[attr-defined]
-        for name in files:
-            rec = iso.get_record(**{key: dirpath.rstrip("/") + "/" + name})  # type: ignore[attr-defined]
-            out.add((int(rec.extent_location()), int(rec.get_data_length())))
-    return out
+#: Example paths quoted at most per disagreement.
+_EXAMPLES = 3
+
+
+def _unwrap(source: MediaSource) -> MediaSource:
+    """The medium below any wrapper (case folding, a frozen copy): never hides the trees.
+
+    A wrapper exposes the medium it wraps as ``inner`` (:class:`CaseFoldedSource`,
+    :class:`~dicomseal.media.frozen.FrozenMedium`); the container is checked on that.
+    """
+    seen = 0
+    while (inner := getattr(source, "inner", None)) is not None and seen < 8:
+        source, seen = inner, seen + 1
+    return source
+
+
+def _keyed(tree: IsoTree) -> dict[str, tuple[tuple[tuple[int, int], ...], int]]:
+    """Each file's comparison key (its path, case-folded) and the bytes it covers."""
+    return {f.path.upper(): (f.extents, f.size) for f in tree.files}
+
+
+def _ambiguous(location: str, message: str) -> MediaFinding:
+    return MediaFinding(FindingCode.ISO_AMBIGUOUS_NAMESPACES, location, message[:400])
+
+
+def _compare(reference: IsoTree, other: IsoTree, location: str) -> list[MediaFinding]:
+    """Findings when ``other`` does not name the same bytes with the same paths."""
+    ref, oth = _keyed(reference), _keyed(other)
+    only_ref = sorted(set(ref) - set(oth))
+    only_oth = sorted(set(oth) - set(ref))
+    moved = sorted(k for k in set(ref) & set(oth) if ref[k] != oth[k])
+    if not (only_ref or only_oth or moved):
+        return []
+    example = ", ".join((only_oth + moved + only_ref)[:_EXAMPLES])
+    return [
+        _ambiguous(
+            location,
+            f"the {other.name} tree disagrees with the {reference.name} tree: "
+            f"{len(only_oth)} file(s) only in {other.name}, {len(only_ref)} only in "
+            f"{reference.name}, {len(moved)} naming other bytes (e.g. {example}); "
+            "readers using different trees see different media",
+        ),
+        MediaFinding(
+            FindingCode.ISO_FACADES_DIFFER,
+            location,
+            f"the {other.name} tree shows {len(only_oth) + len(moved)} file(s) the "
+            f"{reference.name} tree does not, and hides {len(only_ref) + len(moved)}: "
+            "readers using different namespaces see different media",
+        ),
+    ]
+
+
+def _trees(iso: IsoSource) -> tuple[list[IsoTree], list[MediaFinding]]:
+    """Every tree of the image, and findings on the volume as a whole."""
+    loc = iso.location
+    volume = iso.volume
+    out = [_ambiguous(loc, f"ISO volume: {p}") for p in volume.problems]
+    for boot in volume.boot_records:
+        where = (
+            f"boot image at sector {boot.image_sector} ({boot.image_sectors} x 512 bytes)"
+            if boot.image_sector is not None
+            else "no readable boot catalog"
+        )
+        out.append(
+            MediaFinding(
+                FindingCode.ISO_BOOT_RECORD,
+                loc,
+                f"boot record '{boot.system}': {where}; a boot image is code outside "
+                "every file and is never verified",
+            )
+        )
+    trees = list(volume.trees)
+    udf = iso.udf_tree()
+    if udf is not None:
+        trees.append(udf)
+    return trees, out
 
 
 def iso_namespace_findings(source: MediaSource) -> list[MediaFinding]:
-    """An ISO image whose ISO 9660, Joliet, Rock Ridge and UDF trees show different files.
+    """Every way the directory trees of an ISO image could show different media.
 
-    Each reader picks one namespace (Windows: Joliet or UDF; Linux: Rock Ridge; plain
-    readers: ISO 9660), so data visible in only one of them escapes a check made through
-    another. Compared by data extent and length, which legitimately differing names
-    (``LONGFI~1.TXT``) do not change.
+    The trees are found from the volume descriptors (:mod:`dicomseal.media.iso_volume`,
+    :mod:`dicomseal.media.udf_volume`), not from a library's choice. Each must list the
+    same files as the tree that was verified, under the same path and over the same bytes
+    (extent and length). Paths compare after each namespace's legitimate mapping: an ISO
+    9660 name loses its ``;version`` suffix and trailing dot (ECMA-119 §7.5.1), Joliet
+    names are UCS-2 (same rule), Rock Ridge NM and UDF names are taken as they are, and
+    case is ignored (ISO 9660 names are upper-case by definition; Windows ignores case).
+    Anything else, and every tree that cannot be read, is ``ambiguous-iso-namespaces``
+    (FAILED); a disagreement in the files listed also keeps its older summary code
+    ``iso-namespaces-differ``. El Torito boot records are ``iso-boot-record``.
     """
-    iso = getattr(source, "pycdlib", None)
-    if source.kind != "iso" or iso is None:
+    if source.kind != "iso":
         return []
-    spaces = {"ISO 9660": "iso_path"}
-    if iso.has_joliet():
-        spaces["Joliet"] = "joliet_path"
-    if iso.has_rock_ridge():
-        spaces["Rock Ridge"] = "rr_path"
-    if iso.has_udf():
-        spaces["UDF"] = "udf_path"
-    if len(spaces) < 2:
-        return []
+    iso = _unwrap(source)
+    if not isinstance(iso, IsoSource):
+        return [_ambiguous(source.location, "ISO namespaces cannot be read from this source")]
+    trees, findings = _trees(iso)
+    reference = iso.listed_tree
+    for tree in trees:
+        findings.extend(_ambiguous(iso.location, f"{tree.name} tree: {p}") for p in tree.problems)
+        if tree is not reference:
+            findings.extend(_compare(reference, tree, iso.location))
+    if not findings:  # well-formed and bounded by our own reading: ask a second reader
+        findings.extend(_second_reader(iso, reference))
+    return findings
+
+
+_PYCDLIB_VIEWS = (
+    ("iso_path", "has_pvd", "ISO 9660"),
+    ("joliet_path", "has_joliet", "Joliet"),
+    ("rr_path", "has_rock_ridge", "Rock Ridge"),
+)
+
+
+def _second_reader(iso: IsoSource, reference: IsoTree) -> list[MediaFinding]:
+    """pycdlib, an independent reader, must accept the image and agree with every view.
+
+    Only consulted once the image passed our own bounded reading (pycdlib holds whole
+    directories in memory). Its UDF view is not compared: pycdlib gives UDF extents relative
+    to the partition.
+    """
+    loc = iso.location
     try:
-        extents = {name: _iso_extents(iso, key) for name, key in spaces.items()}
-    except Exception as exc:  # pycdlib raises many kinds on hostile images
-        return [
-            MediaFinding(
-                FindingCode.ISO_FACADES_DIFFER,
-                source.location,
-                f"cannot compare the ISO namespaces: {exc}"[:300],
-            )
-        ]
-    base_name, base = next(iter(extents.items()))
-    out = []
-    for name, found in extents.items():
-        if found != base:
-            out.append(
-                MediaFinding(
-                    FindingCode.ISO_FACADES_DIFFER,
-                    source.location,
-                    f"the {name} tree shows {len(found - base)} file(s) the {base_name} tree does "
-                    f"not, and hides {len(base - found)}: readers using different namespaces "
-                    "see different media",
-                )
-            )
+        lib = iso.pycdlib
+    except MediaError as exc:
+        return [_ambiguous(loc, f"pycdlib, an independent ISO reader, refuses it: {exc.message}")]
+    out: list[MediaFinding] = []
+    for key, probe, name in _PYCDLIB_VIEWS:
+        try:
+            if probe != "has_pvd" and not getattr(lib, probe)():
+                continue
+            tree = _pycdlib_tree(lib, key, f"{name} (pycdlib)")
+        except Exception as exc:  # pycdlib raises many kinds on hostile images
+            out.append(_ambiguous(loc, f"pycdlib cannot read its {name} view: {exc}"))
+            continue
+        out.extend(_compare(reference, tree, loc))
     return out
+
+
+def _pycdlib_tree(lib: object, key: str, name: str) -> IsoTree:
+    """One pycdlib view as an :class:`IsoTree` (names without ``;1`` and trailing dot)."""
+    files = []
+    for dirpath, _dirs, names in lib.walk(**{key: "/"}):  # type: ignore[attr-defined]
+        for raw in names:
+            rec = lib.get_record(**{key: f"{dirpath.rstrip('/')}/{raw}"})  # type: ignore[attr-defined]
+            clean = raw if key == "rr_path" else raw.split(";")[0].rstrip(".")
+            size = int(rec.get_data_length())
+            spans = ((int(rec.extent_location()) * SECTOR, size),) if size else ()
+            files.append(IsoFile(f"{dirpath.strip('/')}/{clean}".lstrip("/"), spans, size))
+            if len(files) > MAX_NODES:
+                raise MediaError(f"more than {MAX_NODES} entries", path=name)
+    return IsoTree(name, tuple(files))

@@ -8,8 +8,9 @@ zip member whose compression ratio looks like a bomb) are kept on the
 findings while still reporting the rest of the medium.
 
 Paths on a medium are always POSIX-style, relative, as the medium names them (ISO 9660:
-Rock Ridge or Joliet names when present, otherwise the Level 1 name without its ``;1``
-version suffix; PS3.12 Annex F).
+Rock Ridge names when present, otherwise the Level 1 name without its ``;1`` version
+suffix; PS3.12 Annex F; every other tree of the image must agree, see
+:mod:`dicomseal.media.namespaces`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,15 @@ from pycdlib.pycdlibexception import PyCdlibException
 
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
+from dicomseal.media.iso_volume import IsoTree, IsoVolume, image_size, read_iso_volume
+from dicomseal.media.udf_volume import has_udf, read_udf_tree
+from dicomseal.media.zip_archive import (
+    AmbiguousArchiveError,
+    ArchiveLayout,
+    check_layout,
+    zip_trailer,
+)
+from dicomseal.media.zip_data import MAX_ZIP_RATIO, looks_like_bomb
 
 __all__ = [
     "MAX_ZIP_RATIO",
@@ -41,14 +52,10 @@ __all__ = [
     "MediaSource",
     "UnsafePathError",
     "ZipSource",
+    "archive_ambiguity",
     "check_member_path",
     "open_media",
 ]
-
-#: A zip member that inflates more than this many times its compressed size is refused.
-MAX_ZIP_RATIO = 200
-#: A zip member larger than this (bytes, uncompressed) is refused.
-MAX_ZIP_MEMBER = 16 * 1024**3
 
 
 class UnsafePathError(MediaError):
@@ -72,6 +79,7 @@ class EntryAnomaly(enum.Enum):
     ABSOLUTE_PATH = "absolute-path"
     ZIP_BOMB = "zip-bomb"
     SPECIAL_FILE = "special-file"
+    AMBIGUOUS_ARCHIVE = "ambiguous-archive"
 
 
 @dataclass(frozen=True)
@@ -252,86 +260,133 @@ class FolderSource(_SourceBase):
         return os.fdopen(fd, "rb")
 
 
+class _SpanReader(io.RawIOBase):
+    """Reads one file of an image: the ``(offset, length)`` spans its tree names, in order."""
+
+    def __init__(self, image: Path, spans: tuple[tuple[int, int], ...]) -> None:
+        self._fh = image.open("rb")
+        self._spans = list(spans)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while self._spans and self._pos >= self._spans[0][1]:
+            self._spans.pop(0)
+            self._pos = 0
+        if not self._spans:
+            return 0
+        offset, length = self._spans[0]
+        self._fh.seek(offset + self._pos)
+        data = self._fh.read(min(len(buffer), length - self._pos))
+        if not data:
+            raise MediaError("ISO image ends inside a file", path=str(self._fh.name))
+        self._pos += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 class IsoSource(_SourceBase):
-    """An ISO 9660 image read with pycdlib, without mounting (ECMA-119, PS3.12 Annex F)."""
+    """An ISO 9660 image, read without mounting (ECMA-119, PS3.12 Annex F).
+
+    Every directory tree is read by :mod:`dicomseal.media.iso_volume` from the volume
+    descriptors themselves. The files listed and read are those of the primary tree, named
+    by Rock Ridge when it names them (what Linux shows) and otherwise by their ISO 9660 names
+    without ``;1``; :func:`~dicomseal.media.namespaces.iso_namespace_findings` then requires
+    every other tree (Joliet, UDF, ...) to name the same bytes the same way.
+    """
 
     kind = "iso"
 
     def __init__(self, image: str | os.PathLike[str]) -> None:
         self._image = Path(image)
-        self._iso = pycdlib.PyCdlib()
         try:
-            self._iso.open(str(self._image))
-        except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
-            raise MediaError(f"not a readable ISO 9660 image: {exc}", path=str(image)) from exc
-        self._facade_kind = (
-            "rr"
-            if self._iso.has_rock_ridge()
-            else ("joliet" if self._iso.has_joliet() else "iso9660")
-        )
-        self._map: dict[str, tuple[str, int]] | None = None
+            with self._image.open("rb") as fh:
+                self._volume = read_iso_volume(fh, image_size(fh))
+        except OSError as exc:
+            raise MediaError(f"cannot read ISO image: {exc.strerror}", path=str(image)) from exc
+        tree = self._volume.tree("Rock Ridge") or self._volume.tree("ISO 9660")
+        if tree is None:
+            raise MediaError(
+                "not a readable ISO 9660 image: " + "; ".join(self._volume.problems),
+                path=str(image),
+            )
+        self._tree = tree
+        self._map = {f.path: f for f in tree.files}
+        self._udf: IsoTree | bool | None = False
+        self._iso: pycdlib.PyCdlib | None = None
 
     @property
     def location(self) -> str:
         return str(self._image)
 
     @property
+    def volume(self) -> IsoVolume:
+        """Every ISO 9660 tree of the image, as read from its volume descriptors."""
+        return self._volume
+
+    @property
+    def listed_tree(self) -> IsoTree:
+        """The tree whose files :meth:`entries` lists and :meth:`open` reads."""
+        return self._tree
+
+    def udf_tree(self) -> IsoTree | None:
+        """The UDF tree of a bridge disc, or None when no reader would find UDF."""
+        if self._udf is False:
+            try:
+                with self._image.open("rb") as fh:
+                    size = image_size(fh)
+                    self._udf = read_udf_tree(fh, size) if has_udf(fh, size) else None
+            except OSError as exc:
+                self._udf = IsoTree("UDF", (), (f"cannot read: {exc.strerror}",))
+        return self._udf  # type: ignore[return-value]
+
+    @property
     def pycdlib(self) -> pycdlib.PyCdlib:
-        """The open pycdlib object, for reading volume descriptors (forensics)."""
+        """The image opened with pycdlib, for reading volume descriptors (forensics)."""
+        if self._iso is None:
+            iso = pycdlib.PyCdlib()
+            try:
+                iso.open(str(self._image))
+            except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
+                msg = f"pycdlib cannot read this image: {exc}"
+                raise MediaError(msg, path=self.location) from exc
+            self._iso = iso
         return self._iso
 
-    def _key(self) -> str:
-        return {"rr": "rr_path", "joliet": "joliet_path", "iso9660": "iso_path"}[self._facade_kind]
-
-    @staticmethod
-    def _clean(name: str) -> str:
-        if ";" in name:
-            name = name.split(";", 1)[0]
-        return name[:-1] if name.endswith(".") else name
-
-    def _build(self) -> dict[str, tuple[str, int]]:
-        mapping: dict[str, tuple[str, int]] = {}
-        key = self._key()
-        try:
-            for dirpath, _dirs, files in self._iso.walk(**{key: "/"}):
-                for name in files:
-                    iso_path = dirpath.rstrip("/") + "/" + name
-                    rec = self._iso.get_record(**{key: iso_path})
-                    rel = "/".join(self._clean(p) for p in iso_path.strip("/").split("/"))
-                    mapping[rel] = (iso_path, int(rec.get_data_length()))
-        except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
-            raise MediaError(f"broken ISO 9660 directory: {exc}", path=self.location) from exc
-        return dict(sorted(mapping.items()))
-
     def entries(self) -> list[MediaEntry]:
-        if self._map is None:
-            self._map = self._build()
-        return [MediaEntry(p, size) for p, (_iso, size) in self._map.items()]
+        return [MediaEntry(p, f.size) for p, f in sorted(self._map.items())]
 
     def open(self, path: str) -> BinaryIO:
-        if self._map is None:
-            self._map = self._build()
         norm, anomalies = check_member_path(path)
         if anomalies:
             raise UnsafePathError("path leaves the medium", path=path)
         if norm not in self._map:
             raise MediaError("no such file on the medium", path=path)
-        iso_path, _size = self._map[norm]
         try:
-            ctx = self._iso.open_file_from_iso(**{self._key(): iso_path})
-        except (PyCdlibException, OSError) as exc:
-            raise MediaError(f"cannot read from ISO: {exc}", path=path) from exc
-        return ctx  # type: ignore[return-value]
+            return io.BufferedReader(_SpanReader(self._image, self._map[norm].extents))
+        except OSError as exc:
+            raise MediaError(f"cannot read from ISO: {exc.strerror}", path=path) from exc
 
     def close(self) -> None:
-        try:
-            self._iso.close()
-        except PyCdlibException:
-            pass
+        if self._iso is not None:
+            try:
+                self._iso.close()
+            except PyCdlibException:
+                pass
 
 
 class _BoundedReader(io.RawIOBase):
-    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard)."""
+    """Reads at most ``limit`` bytes from a zip member, then refuses (zip-bomb guard).
+
+    A CRC-32 mismatch or damaged deflate data met while reading is a read error
+    (:class:`MediaError`), not proof of alteration.
+    """
 
     def __init__(self, inner: BinaryIO, limit: int, name: str) -> None:
         self._inner = inner
@@ -343,7 +398,13 @@ class _BoundedReader(io.RawIOBase):
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         want = len(buffer)
-        data = self._inner.read(want)
+        try:
+            data = self._inner.read(want)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise MediaError(
+                f"zip member cannot be read ({exc}): read error, not proof of alteration",
+                path=self._name,
+            ) from exc
         if len(data) > self._left:
             raise MediaError("zip member inflates beyond its declared size", path=self._name)
         self._left -= len(data)
@@ -355,30 +416,85 @@ class _BoundedReader(io.RawIOBase):
         super().close()
 
 
+def _same_reading(infos: list[zipfile.ZipInfo], layout: ArchiveLayout) -> bool:
+    """Whether :mod:`zipfile` reads the members :func:`read_layout` validated."""
+    ours = sorted(
+        (m.name, m.header_offset, m.compress_size, m.file_size, m.crc, m.method)
+        for m in layout.members
+    )
+    theirs = sorted(
+        (i.orig_filename, i.header_offset, i.compress_size, i.file_size, i.CRC, i.compress_type)
+        for i in infos
+    )
+    return ours == theirs
+
+
 class ZipSource(_SourceBase):
-    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted."""
+    """A zip file (PS3.11 STD-GEN-ZIP-MAIL style). Member names are never trusted.
+
+    The raw archive is checked first (:func:`~dicomseal.media.zip_archive.read_layout`):
+    an archive that two unzip tools could extract differently is listed with every entry
+    marked :attr:`EntryAnomaly.AMBIGUOUS_ARCHIVE` (never opened) and the reason in
+    :attr:`ambiguity`; an archive that cannot be read raises :class:`MediaError`.
+    Validated members are then read with :mod:`zipfile`, which must see the same members.
+    """
 
     kind = "zip"
 
     def __init__(self, archive: str | os.PathLike[str]) -> None:
         self._archive = Path(archive)
+        self._ambiguity = ""
+        self._damage: dict[str, str] = {}
+        self._zip: zipfile.ZipFile | None = None
+        try:  # one handle for checking and reading: a file swapped meanwhile is not read
+            self._fh: BinaryIO = open(self._archive, "rb")
+        except OSError as exc:
+            raise MediaError(f"cannot open: {exc.strerror}", path=str(archive)) from exc
         try:
-            self._zip = zipfile.ZipFile(self._archive)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise MediaError(f"not a readable zip archive: {exc}", path=str(archive)) from exc
+            self._open_checked()
+        except BaseException:
+            self._fh.close()
+            raise
         self._infos: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] | None = None
+
+    def _open_checked(self) -> None:
+        """Check the raw structure, then open it with :mod:`zipfile`, which must agree."""
+        layout: ArchiveLayout | None = None
+        try:
+            layout = check_layout(self._fh, str(self._archive))
+        except AmbiguousArchiveError as exc:
+            self._ambiguity = exc.message
+        try:
+            self._zip = zipfile.ZipFile(self._fh)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+            if not self._ambiguity:
+                raise MediaError(
+                    f"not a readable zip archive: {exc}", path=str(self._archive)
+                ) from exc
+        if layout is not None and self._zip is not None:
+            if _same_reading(self._zip.infolist(), layout):
+                self._damage = {m.name: m.damage for m in layout.members if m.damage}
+            else:
+                self._ambiguity = "ambiguous archive: Python's zipfile reads other members"
 
     @property
     def location(self) -> str:
         return str(self._archive)
 
+    @property
+    def ambiguity(self) -> str:
+        """Why two unzip tools could extract this archive differently; empty if they cannot."""
+        return self._ambiguity
+
     def _build(self) -> dict[str, tuple[zipfile.ZipInfo, MediaEntry]]:
         out: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] = {}
-        for info in self._zip.infolist():
+        for info in self._zip.infolist() if self._zip is not None else []:
             if info.is_dir():
                 continue
             norm, anomalies_t = check_member_path(info.filename)
             anomalies = list(anomalies_t)
+            if self._ambiguity:
+                anomalies.append(EntryAnomaly.AMBIGUOUS_ARCHIVE)
             kind = EntryKind.FILE
             target = None
             mode = info.external_attr >> 16
@@ -386,10 +502,7 @@ class ZipSource(_SourceBase):
                 kind = EntryKind.SYMLINK
                 target = "?"
                 anomalies.append(EntryAnomaly.SYMLINK)
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > MAX_ZIP_MEMBER or (
-                info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO
-            ):
+            if looks_like_bomb(info.file_size, info.compress_size):
                 anomalies.append(EntryAnomaly.ZIP_BOMB)
             key = info.filename if anomalies_t else norm
             out[key] = (info, MediaEntry(key, info.file_size, kind, target, tuple(anomalies)))
@@ -406,12 +519,18 @@ class ZipSource(_SourceBase):
         norm, anomalies = check_member_path(path)
         if anomalies:
             raise UnsafePathError("path leaves the medium", path=path)
-        if norm not in self._infos:
+        if norm not in self._infos or self._zip is None:
             raise MediaError("no such file on the medium", path=path)
         info, entry = self._infos[norm]
         if not entry.readable:
             raise UnsafePathError(
                 "refused: " + ", ".join(a.value for a in entry.anomalies), path=path
+            )
+        damage = self._damage.get(info.orig_filename)
+        if damage:
+            raise MediaError(
+                f"zip member cannot be read ({damage}): read error, not proof of alteration",
+                path=path,
             )
         try:
             inner = self._zip.open(info)
@@ -420,7 +539,30 @@ class ZipSource(_SourceBase):
         return io.BufferedReader(_BoundedReader(inner, info.file_size, path))  # type: ignore[arg-type]
 
     def close(self) -> None:
-        self._zip.close()
+        if self._zip is not None:
+            self._zip.close()
+        self._fh.close()
+
+
+def archive_ambiguity(source: MediaSource) -> str:
+    """Why a medium file could be opened as something else by another reader; ``""`` if not.
+
+    A zip archive that two unzip tools extract differently
+    (:func:`~dicomseal.media.zip_archive.check_layout`), or an ISO 9660 image that also
+    ends like a zip archive (APPNOTE §4.3.16): a zip tool would show the receiver the
+    zip's files, not the image's.
+    """
+    if source.kind == "zip":  # a ZipSource, or a wrapper forwarding to one (frozen media)
+        value = getattr(source, "ambiguity", "")
+        return value if isinstance(value, str) else ""
+    if source.kind == "iso":
+        try:
+            with open(source.location, "rb") as fh:
+                if zip_trailer(fh):
+                    return "ambiguous archive: the ISO 9660 image is also a zip archive"
+        except OSError:
+            return ""
+    return ""
 
 
 def open_media(location: str | os.PathLike[str]) -> MediaSource:

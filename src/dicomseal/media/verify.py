@@ -24,7 +24,7 @@ import dataclasses
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -40,6 +40,7 @@ from dicomseal.media.cms_timestamp import check_signature_timestamps, validate_w
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.housekeeping import is_os_artefact
 from dicomseal.media.manifest import (
     MANIFEST_PATH,
     MAX_MANIFEST,
@@ -51,7 +52,13 @@ from dicomseal.media.manifest import (
     read_bounded,
 )
 from dicomseal.media.namespaces import fold_case_if_needed, iso_namespace_findings
-from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, open_media
+from dicomseal.media.source import (
+    EntryAnomaly,
+    MediaEntry,
+    MediaSource,
+    archive_ambiguity,
+    open_media,
+)
 from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
@@ -74,6 +81,7 @@ _ANOMALY_CODES = {
     EntryAnomaly.ABSOLUTE_PATH: FindingCode.ABSOLUTE_PATH,
     EntryAnomaly.ZIP_BOMB: FindingCode.ZIP_BOMB,
     EntryAnomaly.SPECIAL_FILE: FindingCode.SPECIAL_FILE,
+    EntryAnomaly.AMBIGUOUS_ARCHIVE: FindingCode.AMBIGUOUS_ARCHIVE,
 }
 ProgressCallback = Callable[[int, int], None]
 
@@ -155,6 +163,7 @@ class MediaVerification:
     entries: int = 0
     validated_at: dt.datetime | None = None
     extras: dict[str, str] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()
 
 
 def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
@@ -625,6 +634,29 @@ def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> li
     return out
 
 
+def _os_artefacts(
+    results: dict[str, EntryResult], expected: Mapping[str, object], dd: DicomdirCheck
+) -> tuple[str, ...]:
+    """Files an operating system wrote: not DICOM, not in the manifest, not referenced.
+
+    (:mod:`dicomseal.media.housekeeping`: ``.DS_Store``, ``._*``, ``System Volume
+    Information/`` ...). They change nothing a DICOM reader shows, so they are listed as
+    ignored instead of added; a hostile entry among them keeps its findings.
+    """
+    referenced = {r.path.upper() for r in dd.references}
+    return tuple(
+        sorted(
+            p
+            for p, r in results.items()
+            if is_os_artefact(p)
+            and not r.is_dicom
+            and not r.findings
+            and p not in expected
+            and p.upper() not in referenced
+        )
+    )
+
+
 def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     source: MediaSource,
     trust: TrustContext,
@@ -632,6 +664,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     at: dt.datetime | None = None,
     workers: int = 1,
     progress: ProgressCallback | None = None,
+    strict: bool = False,
 ) -> MediaVerification:
     """Verify a whole medium: manifest, every file, every instance signature, DICOMDIR.
 
@@ -647,6 +680,9 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         Worker processes for hashing and signature checks (2 uses both cores).
     progress
         ``progress(done, total)`` after each file.
+    strict
+        Count files an operating system wrote (:mod:`~dicomseal.media.housekeeping`) as
+        added files instead of ignoring them.
 
     Returns
     -------
@@ -655,6 +691,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     """
     when = at or dt.datetime.now(dt.UTC)
     report = progress or (lambda _d, _t: None)
+    ambiguity = archive_ambiguity(source)  # a zip two unzip tools read apart
     source = fold_case_if_needed(source)
     listing = source.entries()
     entries = {e.path: e for e in listing}
@@ -666,9 +703,14 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         (e, expected.get(e.path)) for e in listing if e.path not in (MANIFEST_PATH, SIGNATURE_PATH)
     ]
     results = {r.path: r for r in _check_entries(source, todo, trust, when, workers, report)}
+    dd = read_dicomdir(source, entries)
+    ignored = () if strict else _os_artefacts(results, expected, dd)
+    for path in ignored:
+        del results[path]
     findings = [f for r in results.values() for f in r.findings]
     findings.extend(iso_namespace_findings(source))
-    dd = read_dicomdir(source, entries)
+    if ambiguity:
+        findings.append(MediaFinding(FindingCode.AMBIGUOUS_ARCHIVE, source.location, ambiguity))
     findings.extend(dd.findings)
     findings.extend(_dicomdir_findings(dd, results))
 
@@ -769,4 +811,5 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         uncovered=tuple(sorted(uncovered)),
         entries=len(listing),
         validated_at=when,
+        ignored=ignored,
     )

@@ -94,6 +94,7 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "entries": r.entries,
         "validated_at": r.validated_at.isoformat() if r.validated_at else None,
         "uncovered": list(r.uncovered),
+        "ignored": [{"path": p, "reason": "written by an operating system"} for p in r.ignored],
         "findings": [
             {"code": f.code.value, "path": f.path, "message": f.message, "verdict": f.verdict.value}
             for f in r.findings
@@ -188,6 +189,13 @@ def render_media_text(console: Console, r: MediaVerification, *, verbose: bool =
         )
         for p in r.uncovered[:50]:
             console.print(f"  {escape(p)}", highlight=False)
+    if r.ignored:
+        console.print(
+            f"ignored: written by an operating system ({len(r.ignored)}): "
+            + escape(", ".join(r.ignored[:8]))
+            + (" ..." if len(r.ignored) > 8 else ""),
+            highlight=False,
+        )
     render_warnings(console, collect_warnings(r.files))
     counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
     style = VERDICT_STYLE[r.verdict]

@@ -35,6 +35,7 @@ from dicomseal.errors import DicomSealError
 from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
+from dicomseal.viewer.dicomweb import display_object, tag_rows
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
 from dicomseal.viewer.render import FrameRenderer, Window
 from dicomseal.viewer.security import SecurityMiddleware
@@ -62,6 +63,7 @@ class ViewerState:
     """Everything the routes need, built once per app."""
 
     source: MediaSource
+    lock: threading.Lock
     integrity: MediumIntegrity
     catalog: Catalog
     renderer: FrameRenderer
@@ -146,6 +148,7 @@ def _series_payload(st: ViewerState, series_id: str) -> dict[str, Any] | None:
     return {
         "id": series.id,
         "state": series.state.value,
+        "modality": series.shown["Modality"].text,
         "description": series.shown["SeriesDescription"].text,
         "instances": [_instance_json(st, i) for i in series.instances],
     }
@@ -166,6 +169,48 @@ async def series_page(request: Request) -> Response:
     study = next((t for p in st.catalog.patients for t in p.studies if series in t.series), None)
     payload = json.dumps(_series_payload(st, series_id)).replace("<", "\\u003c")
     return _page(request, "series.html", series=series, study=study, payload=payload)
+
+
+async def reader_page(request: Request) -> Response:
+    """The reading view of one series (Cornerstone3D front end, full resolution)."""
+    st = _state(request)
+    series = st.catalog.series(request.path_params["series_id"])
+    if series is None:
+        return _not_found(request)
+    study = next((t for p in st.catalog.patients for t in p.studies if series in t.series), None)
+    payload = json.dumps(_series_payload(st, series.id)).replace("<", "\\u003c")
+    return _page(request, "read.html", series=series, study=study, payload=payload)
+
+
+def _pixel_instance(request: Request) -> CatalogInstance | None:
+    inst = _state(request).catalog.instance(request.path_params["instance_id"])
+    return inst if inst is not None and inst.has_pixels else None
+
+
+async def image_object(request: Request) -> Response:
+    """The display object of one instance (PS3.18 WADO-URI style), from the snapshot."""
+    st = _state(request)
+    inst = _pixel_instance(request)
+    if inst is None:
+        return JSONResponse({"error": "no such image"}, status_code=404)
+    try:
+        body = await run_in_threadpool(display_object, st.source, st.lock, inst.path)
+    except DicomSealError as exc:
+        return JSONResponse({"error": exc.message}, status_code=422)
+    return Response(body, media_type="application/dicom")
+
+
+async def tags_api(request: Request) -> Response:
+    """The top-level attributes of one instance, each marked signed/not covered/altered."""
+    st = _state(request)
+    inst = st.catalog.instance(request.path_params["instance_id"])
+    if inst is None:
+        return JSONResponse({"error": "no such instance"}, status_code=404)
+    try:
+        rows = await run_in_threadpool(tag_rows, st.source, st.lock, inst.path, st.integrity)
+    except DicomSealError as exc:
+        return JSONResponse({"error": exc.message}, status_code=422)
+    return JSONResponse({"id": inst.id, "attributes": [r.as_json() for r in rows]})
 
 
 async def series_api(request: Request) -> Response:
@@ -296,6 +341,7 @@ def create_app(
     snapshot.seal()  # nothing the catalog did not read can be served later
     state = ViewerState(
         source=snapshot,
+        lock=lock,
         integrity=integrity,
         catalog=catalog,
         renderer=FrameRenderer(snapshot, lock, max_side=max_side),
@@ -306,7 +352,10 @@ def create_app(
         routes=[
             Route("/", index),
             Route("/series/{series_id:str}", series_page),
+            Route("/read/{series_id:str}", reader_page),
             Route("/api/series/{series_id:str}", series_api),
+            Route("/api/instances/{instance_id:str}/image.dcm", image_object),
+            Route("/api/instances/{instance_id:str}/tags", tags_api),
             Route("/render/{instance_id:str}/{frame:int}.png", render),
             Route("/certificate", certificate),
             Route("/findings", findings),

@@ -254,7 +254,9 @@ def _read_header(source: MediaSource, path: str) -> Dataset | str:
         with open_seekable(source, path) as fh:
             # pixel data elements are listed (values deferred, never read) so that an
             # instance with Rows/Columns but no pixels shows "no image", not an error
-            return read_dataset(fh, path=path, specific_tags=[*_HEADER, *_PIXEL_DATA])
+            return read_dataset(
+                fh, path=path, specific_tags=[*_HEADER, *_PIXEL_DATA], stop_before_pixels=False
+            )
     except DicomSealError as exc:
         return exc.message
     except Exception as exc:  # hostile input: any parser failure means "unreadable"

@@ -36,6 +36,7 @@ __all__ = [
     "IntegrityState",
     "MediumIntegrity",
     "ShownValue",
+    "VerdictKind",
     "worst_state",
 ]
 
@@ -60,6 +61,26 @@ class IntegrityState(enum.Enum):
             Verdict.FAILED: cls.RED,
             Verdict.INDETERMINATE: cls.GREY,
         }[verdict]
+
+
+class VerdictKind(enum.Enum):
+    """The four verdicts a reader is shown, the same words on every surface.
+
+    PASSED (green) and ALTERED (red) follow the state; a GREY verdict is UNVERIFIABLE when
+    a signature is there but cannot be checked here (no trust anchor for its creator), and
+    UNSIGNED only when nothing on the medium is signed.
+    """
+
+    PASSED = "passed"
+    ALTERED = "altered"
+    UNVERIFIABLE = "unverifiable"
+    UNSIGNED = "unsigned"
+
+
+#: What to do about a signature whose creator is not trusted here.
+TRUST_HINT = "restart with --trust, or add it with `dicomseal trust add`"
+#: Finding severities that turn an unsigned verdict amber.
+ALARMING_SEVERITIES = frozenset({"HIGH", "CRITICAL"})
 
 
 #: Badge of an instance whose own check passed on a medium that did not.
@@ -282,6 +303,45 @@ class MediumIntegrity:
     def red_flag_count(self) -> int:
         """How many findings are red flags."""
         return sum(1 for f in self.findings if f.red_flag)
+
+    @property
+    def kind(self) -> VerdictKind:
+        """Which of the four verdicts this is (signed data is never called unsigned)."""
+        if self.state is IntegrityState.GREEN:
+            return VerdictKind.PASSED
+        if self.state is IntegrityState.RED:
+            return VerdictKind.ALTERED
+        if self.signer_subject is not None or self.certificate is not None:
+            return VerdictKind.UNVERIFIABLE
+        return VerdictKind.UNSIGNED
+
+    @property
+    def alarming(self) -> bool:
+        """True when an unsigned medium has high or critical red flags (shown amber)."""
+        return self.kind is VerdictKind.UNSIGNED and any(
+            f.red_flag and f.severity.upper() in ALARMING_SEVERITIES for f in self.findings
+        )
+
+    @property
+    def verdict_line(self) -> str:
+        """The one line at the top of every page, by :attr:`kind`."""
+        signer = self.signer_subject or "an unknown creator"
+        kind = self.kind
+        if kind is VerdictKind.PASSED:
+            return f"PASSED \u00b7 signed by {signer}, intact"
+        if kind is VerdictKind.ALTERED:
+            count = len({*self.changed, *self.missing, *self.added}) or sum(
+                1 for i in self.instances.values() if i.state is IntegrityState.RED
+            )
+            files = f"{count} file{'' if count == 1 else 's'}"
+            return f"ALTERED \u00b7 {files} differ from what {signer} signed"
+        if kind is VerdictKind.UNVERIFIABLE:
+            trusted = self.certificate is not None and self.certificate.trusted
+            hint = "" if trusted else f": {TRUST_HINT}"
+            return f"Signed by {signer}, but not verifiable here{hint}"
+        flags = self.red_flag_count
+        tail = f" \u00b7 {flags} red flag{'' if flags == 1 else 's'}" if flags else ""
+        return f"{self.headline}{tail}"
 
     def red_flags_for(self, path: str) -> int:
         """How many red-flag findings concern the file at ``path``."""

@@ -22,8 +22,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["CSP", "SecurityMiddleware"]
 
 #: Content Security Policy of every response: the app's own origin only, no inline script.
+#: ``wasm-unsafe-eval`` lets the bundled image codecs (WebAssembly, served by the app
+#: itself) be compiled; it allows no JavaScript ``eval``. Workers come from the app only.
 CSP: Final = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+    "style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+#: The decoding worker's own policy (a worker's CSP is the one its script is served with).
+#: Emscripten's embind glue of the JPEG 2000 codec compiles small functions with
+#: ``new Function``, so ``unsafe-eval`` is allowed there and only there: the worker has no
+#: DOM, receives nothing but pixel bytes and may fetch only the app's own files.
+WORKER_PATH: Final = b"/static/dist/decode-worker.js"
+WORKER_CSP: Final = (
+    "default-src 'none'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
@@ -109,6 +121,12 @@ class SecurityMiddleware:
             return
 
         started = False
+        security = _HEADERS
+        if (scope.get("raw_path") or scope["path"].encode()) == WORKER_PATH:
+            security = tuple(
+                (k, WORKER_CSP.encode()) if k == b"content-security-policy" else (k, v)
+                for k, v in _HEADERS
+            )
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
@@ -117,7 +135,7 @@ class SecurityMiddleware:
                 existing = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() not in _NAMES
                 ]
-                message = {**message, "headers": [*existing, *_HEADERS]}
+                message = {**message, "headers": [*existing, *security]}
             await send(message)
 
         try:

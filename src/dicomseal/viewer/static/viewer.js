@@ -70,7 +70,7 @@
       mark.appendChild(document.createTextNode(" ALTERED (signed value not recorded)"));
       span.appendChild(mark);
     } else if (item.unverified) {
-      span.appendChild(el("span", "value-unverified", item.text + " (unverified)"));
+      span.appendChild(el("span", "value-unverified", item.text + " (not covered)"));
     } else {
       span.textContent = item.text;
     }

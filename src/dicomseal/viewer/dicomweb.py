@@ -1,0 +1,223 @@
+"""The viewer's read-only image API: images and attributes from the verified snapshot.
+
+The reading front end (Cornerstone3D, ``static/dist/reader.js``) loads every image as a
+small Part 10 object from ``/api/instances/{id}/image.dcm``, in the manner of a DICOMweb
+WADO-URI retrieve (PS3.18 §9). That object is not the file of the medium: it is written
+here by pydicom from pydicom's own parse of the private copy of the file
+(:mod:`dicomseal.media.frozen`), and it holds only what drawing needs, the Image Pixel
+Module (PS3.3 §C.7.6.3), the Modality and VOI LUT attributes (§C.11.1, §C.11.2), pixel
+spacing (§C.7.6.2, §C.8.11.7) and the pixel data, whose compressed fragments are passed on
+as they are (PS3.5 §A.4). So the browser's own DICOM parser never sees a demographic, a
+private element or any byte the server did not parse itself: whatever it shows besides
+pixels comes from the integrity model, not from its own reading of the file.
+
+``/api/instances/{id}/tags`` lists the top-level attributes of an instance, each marked
+``signed``, ``not covered`` or ``altered`` by :meth:`MediumIntegrity.shown`, the one place
+that decides how a value may be shown.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.pixels.utils import pixel_array
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from dicomseal.errors import MalformedDicomError
+from dicomseal.media.bounded_read import read_dataset
+from dicomseal.media.source import MediaSource
+from dicomseal.viewer.catalog import open_seekable
+from dicomseal.viewer.integrity import MediumIntegrity
+
+__all__ = ["TagRow", "display_object", "tag_rows"]
+
+#: Attributes copied into the display object (everything else stays on the server).
+DISPLAY_ATTRIBUTES: tuple[str, ...] = (
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "Modality",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "PlanarConfiguration",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "NumberOfFrames",
+    "PixelAspectRatio",
+    "SmallestImagePixelValue",
+    "LargestImagePixelValue",
+    "PixelPaddingValue",
+    "RedPaletteColorLookupTableDescriptor",
+    "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor",
+    "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData",
+    "BluePaletteColorLookupTableData",
+    "RescaleIntercept",
+    "RescaleSlope",
+    "RescaleType",
+    "WindowCenter",
+    "WindowWidth",
+    "VOILUTFunction",
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "SliceThickness",
+    "ImageOrientationPatient",
+    "ImagePositionPatient",
+    "FrameOfReferenceUID",
+    "FrameTime",
+    "LossyImageCompression",
+)
+_NATIVE = {str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)}
+_VALUE_CHARS = 160
+
+
+def _native_pixels(full: Dataset, out: Dataset, syntax: str) -> UID:
+    """Copy native pixel data as Explicit VR Little Endian; returns the syntax written."""
+    if syntax == str(ExplicitVRBigEndian):
+        arr = pixel_array(full)
+        little = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+        out.PixelData = np.ascontiguousarray(little).tobytes()
+        out["PixelData"].VR = "OW" if int(full.get("BitsAllocated", 8)) > 8 else "OB"
+        if int(full.get("SamplesPerPixel", 1)) > 1:
+            out.PlanarConfiguration = 0
+        return ExplicitVRLittleEndian
+    out.PixelData = full.PixelData
+    vr = full["PixelData"].VR
+    out["PixelData"].VR = vr if vr in ("OB", "OW") else "OW"
+    if int(full.get("BitsAllocated", 8)) <= 8 and vr not in ("OB", "OW"):
+        out["PixelData"].VR = "OB"
+    return ExplicitVRLittleEndian
+
+
+def display_object(source: MediaSource, lock: threading.Lock, path: str) -> bytes:
+    """The display object of the instance at ``path`` of the snapshot, as Part 10 bytes.
+
+    Raises
+    ------
+    MalformedDicomError
+        The instance cannot be parsed, has no pixel data, or uses a transfer syntax the
+        display object cannot carry.
+    """
+    with lock, open_seekable(source, path) as fh:
+        full = read_dataset(fh, path=path, stop_before_pixels=False, defer_size=None)
+    if "PixelData" not in full:
+        raise MalformedDicomError("no pixel data to display", path=path)
+    syntax = str(full.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
+    out = Dataset()
+    for keyword in DISPLAY_ATTRIBUTES:
+        if keyword in full:
+            out[keyword] = full[keyword]
+    if syntax == str(DeflatedExplicitVRLittleEndian) or syntax in _NATIVE:
+        written = _native_pixels(full, out, str(ExplicitVRLittleEndian))
+    elif syntax == str(ExplicitVRBigEndian):
+        written = _native_pixels(full, out, syntax)
+    elif UID(syntax).is_compressed:
+        out.PixelData = full.PixelData
+        out["PixelData"].VR = "OB"
+        written = UID(syntax)
+    else:
+        raise MalformedDicomError(f"transfer syntax {syntax} cannot be displayed", path=path)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = full.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")
+    meta.MediaStorageSOPInstanceUID = full.get("SOPInstanceUID", "1.2.3")
+    meta.TransferSyntaxUID = written
+    out.file_meta = meta
+    buffer = io.BytesIO()
+    dcmwrite(buffer, out, enforce_file_format=True, little_endian=True, implicit_vr=False)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class TagRow:
+    """One top-level attribute as the tag browser lists it.
+
+    ``status`` is ``"signed"`` (a signature proves the value), ``"not covered"`` (no
+    signature proves it) or ``"altered"`` (it differs from the signed value: ``signed_text``
+    is the value, ``found_text`` what the medium holds now).
+    """
+
+    tag: str
+    keyword: str
+    vr: str
+    value: str
+    status: str
+    signed_text: str | None = None
+    found_text: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The row for the JSON API."""
+        return {
+            "tag": self.tag,
+            "keyword": self.keyword,
+            "vr": self.vr,
+            "value": self.value,
+            "status": self.status,
+            "signed_text": self.signed_text,
+            "found_text": self.found_text,
+        }
+
+
+def _value_text(element: Any) -> str:
+    if element.VR == "SQ":
+        return f"sequence of {len(element.value)} item(s)"
+    if element.VR in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
+        size = len(element.value) if element.value is not None else 0
+        return f"({size} bytes)"
+    text = str(element.value)
+    return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "\u2026"
+
+
+def _row(
+    integrity: MediumIntegrity, path: str, tag: str, keyword: str, vr: str, value: str
+) -> TagRow:
+    shown = integrity.shown(path, keyword or tag, value)
+    if shown.altered:
+        change = integrity.for_instance(path).change_for(keyword or tag)
+        found = change.found_text if change is not None else shown.found
+        signed = change.signed_text if change is not None else "(not recorded)"
+        return TagRow(tag, keyword, vr, value, "altered", signed, found)
+    return TagRow(tag, keyword, vr, value, "not covered" if shown.unverified else "signed")
+
+
+def tag_rows(
+    source: MediaSource, lock: threading.Lock, path: str, integrity: MediumIntegrity
+) -> tuple[TagRow, ...]:
+    """Every top-level attribute of the instance at ``path`` with its integrity mark.
+
+    Attributes the signed manifest records as removed are listed too (as altered), and
+    the pixel data gets one row (altered when a frame differs from the signed one).
+    """
+    with lock, open_seekable(source, path) as fh:
+        header = read_dataset(fh, path=path)
+    rows: list[TagRow] = []
+    seen: set[str] = set()
+    for element in header:
+        tag = f"({element.tag.group:04X},{element.tag.element:04X})"
+        keyword = element.keyword or ""
+        seen.add(keyword or tag)
+        rows.append(_row(integrity, path, tag, keyword, element.VR, _value_text(element)))
+    if "PixelData" not in seen:
+        rows.append(_row(integrity, path, "(7FE0,0010)", "PixelData", "OB", "(pixel data)"))
+        seen.add("PixelData")
+    for change in integrity.for_instance(path).changes:
+        if change.keyword not in seen:
+            rows.append(
+                TagRow("", change.keyword, "", "", "altered", change.signed_text, change.found_text)
+            )
+    return tuple(rows)

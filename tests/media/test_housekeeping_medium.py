@@ -1,0 +1,81 @@
+"""A medium that only met an operating system is not tampered (media.housekeeping)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signature"))
+from sigtest_support import run_cli_inprocess
+
+from dicomseal.media.source import open_media
+from dicomseal.media.verify import verify_media
+from dicomseal.signature import TrustContext
+from dicomseal.verdict import Verdict
+from pki import TestPki
+
+#: What macOS and Windows write onto a USB stick they were shown.
+OS_FILES = {
+    ".DS_Store": b"\x00\x00\x00\x01Bud1" + bytes(64),
+    "._DICOMDIR": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ",
+    "DICOM/._IM000000": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ",
+    ".Spotlight-V100/Store-V2/store.db": b"spotlight",
+    ".fseventsd/fseventsd-uuid": b"uuid",
+    "System Volume Information/IndexerVolumeGuid": "{guid}".encode("utf-16-le"),
+    "$RECYCLE.BIN/desktop.ini": b"[.ShellClassInfo]",
+    "desktop.ini": b"[.ShellClassInfo]",
+}
+
+
+@pytest.fixture()
+def usb_stick(medium_copy: Path) -> Path:
+    for rel, data in OS_FILES.items():
+        path = medium_copy / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return medium_copy
+
+
+def test_os_files_are_ignored_and_listed(usb_stick: Path, trust: TrustContext) -> None:
+    with open_media(usb_stick) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.PASSED, result.message
+    assert set(result.ignored) == set(OS_FILES)
+    assert result.manifest.added == ()
+
+
+def test_strict_counts_them_as_added(usb_stick: Path, trust: TrustContext) -> None:
+    with open_media(usb_stick) as source:
+        result = verify_media(source, trust, strict=True)
+    assert result.verdict is Verdict.FAILED
+    assert set(result.manifest.added) == set(OS_FILES)
+
+
+def test_dicom_under_an_os_name_is_not_ignored(medium_copy: Path, trust: TrustContext) -> None:
+    instance = next(p for p in sorted((medium_copy / "DICOM").rglob("*")) if p.is_file())
+    shutil.copy(instance, medium_copy / ".DS_Store")  # a DICOM file hiding under an OS name
+    with open_media(medium_copy) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.FAILED
+    assert ".DS_Store" in result.manifest.added
+    assert result.ignored == ()
+
+
+def test_cli_text_and_json(usb_stick: Path, pki: TestPki) -> None:
+    pki_root = pki.root.cert
+    run = run_cli_inprocess("media", "verify", usb_stick, "--trust", pki_root)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ignored: written by an operating system" in run.stdout
+    doc = json.loads(
+        run_cli_inprocess(
+            "media", "verify", usb_stick, "--trust", pki_root, "--format", "json"
+        ).stdout
+    )
+    assert doc["verdict"] == "PASSED"
+    assert {i["path"] for i in doc["medium"]["ignored"]} == set(OS_FILES)
+    strict = run_cli_inprocess("media", "verify", usb_stick, "--trust", pki_root, "--strict")
+    assert strict.returncode == 1

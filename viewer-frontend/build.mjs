@@ -1,0 +1,77 @@
+// Bundles the viewer front end (Cornerstone3D and its WASM codecs) with esbuild.
+//
+// Output: ../src/dicomseal/viewer/static/dist/ -- reader.js (the page script),
+// decode-worker.js (the dicom-image-loader's decoding web worker) and the codecs' .wasm
+// files, all addressed relative to the bundle (no CDN, nothing fetched at run time from
+// anywhere but the viewer itself). The output is deterministic: a rebuild from
+// package-lock.json gives the same bytes (checked by tests/viewer/test_frontend_bundle.py).
+import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = resolve(process.argv[2] || join(here, '..', 'src', 'dicomseal', 'viewer', 'static', 'dist'));
+const require = createRequire(import.meta.url);
+
+// The codecs each decoder loads, by the bare specifier in `new URL(spec, import.meta.url)`.
+const WASM = {
+  '@cornerstonejs/codec-charls/decodewasm': 'codec-charls/dist/charlswasm_decode.wasm',
+  '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasm':
+    'codec-libjpeg-turbo-8bit/dist/libjpegturbowasm_decode.wasm',
+  '@cornerstonejs/codec-openjpeg/decodewasm': 'codec-openjpeg/dist/openjpegwasm_decode.wasm',
+};
+const NODE_BUILTINS = ['fs', 'path', 'crypto', 'module', 'url', 'worker_threads', 'ws'];
+
+const rewrite = {
+  name: 'dicomseal-rewrite',
+  setup(build) {
+    // HTJ2K is not a DICOM media transfer syntax of PS3.11 profiles; its 2 MB codec is left out.
+    build.onLoad({ filter: /dicom-image-loader[\\/]dist[\\/]esm[\\/]shared[\\/]decoders[\\/]decodeHTJ2K\.js$/ }, () => ({
+      contents:
+        'export function initialize() { return Promise.resolve(); }\n' +
+        'export default async function decodeHTJ2K() { throw new Error("HTJ2K is not supported by this viewer"); }\n',
+      loader: 'js',
+    }));
+    build.onLoad({ filter: /dicom-image-loader[\\/]dist[\\/]esm[\\/].*\.js$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      for (const [spec, file] of Object.entries(WASM)) {
+        const name = file.split('/').pop();
+        text = text.split(`new URL('${spec}', import.meta.url)`).join(`new URL('./${name}', import.meta.url)`);
+      }
+      text = text
+        .split("new URL('./decodeImageFrameWorker.js', import.meta.url)")
+        .join("new URL('./decode-worker.js', import.meta.url)");
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'chrome110',
+  minify: true,
+  legalComments: 'none',
+  external: NODE_BUILTINS,
+  plugins: [rewrite],
+  logLevel: 'warning',
+  define: { 'process.env.NODE_ENV': '"production"' },
+};
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+await esbuild.build({ ...common, entryPoints: [join(here, 'src', 'reader.js')], outfile: join(out, 'reader.js') });
+await esbuild.build({
+  ...common,
+  entryPoints: [join(here, 'node_modules', '@cornerstonejs', 'dicom-image-loader', 'dist', 'esm', 'decodeImageFrameWorker.js')],
+  outfile: join(out, 'decode-worker.js'),
+});
+for (const file of Object.values(WASM)) {
+  const target = join(out, file.split('/').pop());
+  copyFileSync(join(here, 'node_modules', '@cornerstonejs', file), target);
+  chmodSync(target, 0o644);
+}
+console.log(`viewer front end built in ${out}`);

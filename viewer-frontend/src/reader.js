@@ -1,0 +1,404 @@
+// The reading front end of `dicomseal view`, on Cornerstone3D.
+//
+// Every image comes from the viewer's own read-only API (/api/instances/{id}/image.dcm),
+// which the server builds from the verified snapshot of the medium; the page never asks
+// for anything else. The demographics, badges and tag marks come from the server's
+// integrity model as they are: this script only displays them, it decides nothing.
+import {
+  RenderingEngine,
+  Enums,
+  init as coreInit,
+  eventTarget,
+  metaData,
+  utilities as csUtilities,
+} from '@cornerstonejs/core';
+import * as tools from '@cornerstonejs/tools';
+import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
+
+const ENGINE = 'dicomseal';
+const VIEWPORT = 'reader';
+const GROUP = 'reader-tools';
+const { MouseBindings, KeyboardBindings } = tools.Enums;
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k === 'className') node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+};
+
+/** Window presets (centre, width) by modality: CT presets only on CT (PS3.3 §C.11.2). */
+const PRESETS = {
+  CT: [
+    ['Soft tissue', 40, 400],
+    ['Lung', -600, 1500],
+    ['Bone', 400, 1800],
+    ['Brain', 40, 80],
+  ],
+};
+
+function imageIds(series) {
+  const ids = [];
+  const owner = [];
+  for (const inst of series.instances) {
+    if (!inst.has_pixels) continue;
+    const base = `wadouri:${location.origin}/api/instances/${inst.id}/image.dcm`;
+    if (inst.frames > 1) {
+      for (let f = 1; f <= inst.frames; f++) {
+        ids.push(`${base}?frame=${f}`);
+        owner.push([inst, f - 1]);
+      }
+    } else {
+      ids.push(base);
+      owner.push([inst, 0]);
+    }
+  }
+  return { ids, owner };
+}
+
+function shownValue(v) {
+  // Altered: the signed value is THE value; the found one is struck through, never green.
+  if (v.altered && !v.unverified) {
+    return el('span', {}, el('span', { className: 'value-signed' }, v.text), ' ',
+      el('span', { className: 'value-altered', 'data-testid': 'altered-value' }, 'ALTERED on medium: ', el('del', {}, v.found)));
+  }
+  if (v.altered) {
+    return el('span', { className: 'value-altered', 'data-testid': 'altered-value' }, el('del', {}, v.text), ' ALTERED (signed value not recorded)');
+  }
+  if (v.unverified) {
+    return el('span', { className: 'value-unverified', 'data-testid': 'unverified-value' }, `${v.text} (not covered)`);
+  }
+  return el('span', {}, v.text);
+}
+
+class Reader {
+  constructor(series) {
+    this.series = series;
+    const { ids, owner } = imageIds(series);
+    this.ids = ids;
+    this.owner = owner;
+    this.element = $('viewport');
+    this.modality = series.modality || '';
+    this.tool = 'wl';
+  }
+
+  async start() {
+    await coreInit();
+    loaderInit({ maxWebWorkers: 1 });
+    tools.init();
+    for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) {
+      tools.addTool(T);
+    }
+    const engine = new RenderingEngine(ENGINE);
+    engine.enableElement({ viewportId: VIEWPORT, type: Enums.ViewportType.STACK, element: this.element });
+    const group = tools.ToolGroupManager.createToolGroup(GROUP);
+    for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) {
+      group.addTool(T.toolName);
+    }
+    group.addViewport(VIEWPORT, ENGINE);
+    this.group = group;
+    this.setTool('wl');
+    group.setToolActive(tools.PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+    group.setToolActive(tools.ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+    group.setToolActive(tools.StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    this.viewport = engine.getViewport(VIEWPORT);
+    // keep the image's aspect when the layout changes (tag panel, window size)
+    new ResizeObserver(() => {
+      engine.resize(true, false);
+      this.scaleBar();
+    }).observe(this.element);
+    this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, () => this.onImage());
+    this.element.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.onRendered());
+    this.element.addEventListener(Enums.Events.VOI_MODIFIED, () => this.onRendered());
+    eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_MODIFIED, () => this.onMeasure());
+    eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, () => this.onMeasure());
+    this.element.addEventListener(tools.Enums.Events.ANNOTATION_RENDERED, () => this.onMeasure());
+    this.element.addEventListener('contextmenu', (e) => e.preventDefault());
+    this.bindUi();
+    if (!this.ids.length) {
+      $('image-message').hidden = false;
+      $('image-message').textContent = 'No image in this series.';
+      this.loadThumbnails();
+      document.body.dataset.ready = '1';
+      return;
+    }
+    await this.viewport.setStack(this.ids, 0);
+    this.viewport.render();
+    this.onImage();
+  }
+
+  setTool(name) {
+    const map = { wl: tools.WindowLevelTool, pan: tools.PanTool, zoom: tools.ZoomTool, length: tools.LengthTool, angle: tools.AngleTool };
+    for (const [key, T] of Object.entries(map)) {
+      if (key === name) continue;
+      if (key === 'pan') this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+      else if (key === 'zoom') this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+      else this.group.setToolPassive(T.toolName);
+    }
+    this.group.setToolActive(map[name].toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
+    this.tool = name;
+    for (const b of document.querySelectorAll('[data-tool]')) b.classList.toggle('active', b.dataset.tool === name);
+  }
+
+  index() {
+    return this.viewport ? this.viewport.getCurrentImageIdIndex() : 0;
+  }
+
+  async go(index) {
+    if (!this.ids.length) return;
+    const n = Math.max(0, Math.min(this.ids.length - 1, index));
+    await this.viewport.setImageIdIndex(n);
+  }
+
+  current() {
+    return this.owner[this.index()] || [null, 0];
+  }
+
+  onImage() {
+    const [inst, frame] = this.current();
+    if (!inst) return;
+    const i = this.index();
+    $('slice').max = String(this.ids.length - 1);
+    $('slice').value = String(i);
+    $('position').textContent = `Im ${i + 1}/${this.ids.length}` + (inst.frames > 1 ? ` (frame ${frame + 1}/${inst.frames})` : '');
+    document.body.dataset.imageIndex = String(i);
+    const badge = $('image-badge');
+    badge.className = `badge badge-${inst.state}`;
+    badge.dataset.state = inst.state;
+    badge.textContent = inst.label;
+    const overlay = $('overlay-demographics');
+    overlay.replaceChildren(...inst.overlay.map((o) => el('div', {}, `${o.label}: `, shownValue(o))));
+    $('pixels-altered').hidden = !inst.frames_changed.includes(frame);
+    for (const t of document.querySelectorAll('.thumb-image')) t.classList.toggle('current', t.dataset.instance === inst.id);
+    if ($('tags').dataset.open === '1') this.showTags();
+    this.prefetch(i);
+  }
+
+  prefetch(i) {
+    // Cornerstone's stack prefetch: neighbouring images are requested before they are shown.
+    if (!this.prefetchOn) {
+      tools.utilities.stackPrefetch.enable(this.element);
+      this.prefetchOn = true;
+    }
+  }
+
+  onRendered() {
+    const vp = this.viewport;
+    if (!vp || !vp.getImageData()) return;
+    const { voiRange, invert } = vp.getProperties();
+    if (voiRange) {
+      const ww = voiRange.upper - voiRange.lower;
+      const wc = (voiRange.upper + voiRange.lower) / 2;
+      $('wl-readout').textContent = `WL ${Math.round(wc)} / WW ${Math.round(ww)}`;
+    }
+    const cam = vp.getCamera();
+    document.body.dataset.scale = String(cam.parallelScale);
+    document.body.dataset.invert = invert ? '1' : '0';
+    this.scaleBar();
+    if (document.body.dataset.ready !== '1') this.loadThumbnails();
+    document.body.dataset.ready = '1';
+  }
+
+  loadThumbnails() {
+    // after the first image: the thumbnails' server renders must not delay it
+    for (const img of document.querySelectorAll('img[data-src]')) {
+      img.src = img.dataset.src;
+      img.removeAttribute('data-src');
+    }
+  }
+
+  scaleBar() {
+    // 1 cm bar from the camera: parallelScale is half the viewport height in mm.
+    const vp = this.viewport;
+    const h = this.element.clientHeight;
+    const mm = vp.getCamera().parallelScale * 2;
+    if (!h || !mm) return;
+    const px = (10 * h) / mm;
+    $('scale-bar').style.width = `${Math.max(1, Math.round(px))}px`;
+  }
+
+  onMeasure() {
+    const all = tools.annotation.state.getAllAnnotations();
+    const lines = [];
+    for (const a of all) {
+      const stats = a.data?.cachedStats || {};
+      for (const s of Object.values(stats)) {
+        if (s && typeof s.length === 'number') lines.push(`${s.length.toFixed(1)} ${s.unit || 'mm'}`);
+        if (s && typeof s.angle === 'number') lines.push(`${s.angle.toFixed(1)}\u00b0`);
+      }
+    }
+    $('measurements').textContent = lines.join(' · ');
+  }
+
+  window(center, width) {
+    this.viewport.setProperties({ voiRange: { lower: center - width / 2, upper: center + width / 2 } });
+    this.viewport.render();
+  }
+
+  invert() {
+    const { invert } = this.viewport.getProperties();
+    this.viewport.setProperties({ invert: !invert });
+    this.viewport.render();
+  }
+
+  reset() {
+    this.viewport.resetProperties();
+    this.viewport.resetCamera();
+    this.viewport.render();
+  }
+
+  rotate() {
+    const { rotation = 0 } = this.viewport.getViewPresentation();
+    this.viewport.setViewPresentation({ rotation: (rotation + 90) % 360 });
+    this.viewport.render();
+  }
+
+  flip() {
+    const { flipHorizontal } = this.viewport.getCamera();
+    this.viewport.setCamera({ flipHorizontal: !flipHorizontal });
+    this.viewport.render();
+  }
+
+  zoom(factor) {
+    const cam = this.viewport.getCamera();
+    this.viewport.setCamera({ parallelScale: cam.parallelScale / factor });
+    this.viewport.render();
+  }
+
+  cine() {
+    if (this.cineTimer) {
+      clearInterval(this.cineTimer);
+      this.cineTimer = null;
+    } else {
+      this.cineTimer = setInterval(() => this.go((this.index() + 1) % this.ids.length), 1000 / 15);
+    }
+    $('cine').classList.toggle('active', !!this.cineTimer);
+  }
+
+  presets() {
+    const box = $('presets');
+    const list = [['Default', null, null], ...(PRESETS[this.modality] || []), ['Full range', 'full', null]];
+    box.replaceChildren(...list.map(([name, c, w], k) => {
+      const b = el('button', { type: 'button', title: `${name} (${k + 1})`, dataset: { preset: name } }, name);
+      b.addEventListener('click', () => this.preset(c, w));
+      return b;
+    }));
+    this.presetList = list;
+  }
+
+  preset(c, w) {
+    if (c === null) {
+      this.viewport.resetProperties();
+      this.viewport.render();
+    } else if (c === 'full') {
+      const img = this.viewport.csImage;
+      if (img) this.window((img.minPixelValue + img.maxPixelValue) / 2, Math.max(1, img.maxPixelValue - img.minPixelValue));
+    } else {
+      this.window(c, w);
+    }
+  }
+
+  async showTags() {
+    const [inst, frame] = this.current();
+    const box = $('tags');
+    box.hidden = false;
+    box.dataset.open = '1';
+    if (!inst) return;
+    const r = await fetch(`/api/instances/${inst.id}/tags`);
+    const data = await r.json();
+    const rows = data.attributes.map((a) => el('tr', { dataset: { keyword: a.keyword, status: a.status }, className: `tag-${a.status.replace(' ', '-')}` },
+      el('td', {}, a.tag), el('td', {}, a.keyword || ''), el('td', {}, a.vr),
+      el('td', {}, a.status === 'altered' ? el('span', {}, el('span', { className: 'value-signed' }, a.signed_text), ' ', el('del', { className: 'value-altered' }, a.found_text)) : a.value),
+      el('td', { className: 'tag-status' }, a.status)));
+    $('tags-body').replaceChildren(...rows);
+    $('tags-title').textContent = `Attributes of image ${this.index() + 1}` + (inst.frames > 1 ? ` (frame ${frame + 1})` : '');
+  }
+
+  hideTags() {
+    $('tags').hidden = true;
+    $('tags').dataset.open = '0';
+  }
+
+  bindUi() {
+    this.presets();
+    for (const b of document.querySelectorAll('[data-tool]')) b.addEventListener('click', () => this.setTool(b.dataset.tool));
+    const act = {
+      invert: () => this.invert(), reset: () => this.reset(), rotate: () => this.rotate(), flip: () => this.flip(),
+      cine: () => this.cine(), 'tags-toggle': () => ($('tags').dataset.open === '1' ? this.hideTags() : this.showTags()),
+      'help-toggle': () => ($('help').hidden = !$('help').hidden), 'zoom-in': () => this.zoom(1.25), 'zoom-out': () => this.zoom(0.8),
+    };
+    for (const [id, fn] of Object.entries(act)) $(id)?.addEventListener('click', fn);
+    $('tags-close').addEventListener('click', () => this.hideTags());
+    $('slice').addEventListener('input', (e) => this.go(Number(e.target.value)));
+    document.addEventListener('keydown', (e) => this.key(e));
+  }
+
+  key(e) {
+    if (e.target instanceof HTMLInputElement && e.target.type !== 'range') return;
+    const k = e.key;
+    const keys = {
+      ArrowDown: () => this.go(this.index() + 1), ArrowRight: () => this.go(this.index() + 1),
+      ArrowUp: () => this.go(this.index() - 1), ArrowLeft: () => this.go(this.index() - 1),
+      Home: () => this.go(0), End: () => this.go(this.ids.length - 1),
+      i: () => this.invert(), r: () => this.reset(), o: () => this.rotate(), h: () => this.flip(),
+      w: () => this.setTool('wl'), p: () => this.setTool('pan'), z: () => this.setTool('zoom'),
+      l: () => this.setTool('length'), a: () => this.setTool('angle'), c: () => this.cine(),
+      t: () => ($('tags').dataset.open === '1' ? this.hideTags() : this.showTags()),
+      '+': () => this.zoom(1.25), '=': () => this.zoom(1.25), '-': () => this.zoom(0.8),
+      '?': () => ($('help').hidden = !$('help').hidden),
+      Escape: () => { $('help').hidden = true; this.hideTags(); },
+      PageDown: () => this.otherSeries(1), PageUp: () => this.otherSeries(-1),
+    };
+    if (/^[1-9]$/.test(k) && this.presetList && this.presetList[Number(k) - 1]) {
+      const [, c, w] = this.presetList[Number(k) - 1];
+      this.preset(c, w);
+      e.preventDefault();
+      return;
+    }
+    if (keys[k]) {
+      keys[k]();
+      e.preventDefault();
+    }
+  }
+
+  otherSeries(step) {
+    const links = [...document.querySelectorAll('.thumb')];
+    const at = links.findIndex((a) => a.classList.contains('current'));
+    const next = links[at + step];
+    if (next) location.href = next.href;
+  }
+
+  /** Length of the first length annotation in image pixels (for tests). */
+  lengthInPixels() {
+    const a = tools.annotation.state.getAllAnnotations().find((x) => x.metadata.toolName === tools.LengthTool.toolName);
+    const id = this.ids[this.index()];
+    const [p, q] = a.data.handles.points.map((w) => csUtilities.worldToImageCoords(id, w));
+    return Math.hypot(p[0] - q[0], p[1] - q[1]);
+  }
+
+  /** Stored values of the current image after the Modality LUT (for tests). */
+  pixels() {
+    const img = this.viewport.csImage;
+    return { rows: img.rows, columns: img.columns, color: img.color, scaled: !!img.preScale?.scaled, data: Array.from(img.getPixelData()) };
+  }
+}
+
+async function main() {
+  const data = JSON.parse($('series-data').textContent);
+  const reader = new Reader(data);
+  window.dicomsealReader = reader;
+  try {
+    await reader.start();
+  } catch (err) {
+    $('image-message').hidden = false;
+    $('image-message').textContent = `Cannot display: ${err && err.message ? err.message : err}`;
+    document.body.dataset.ready = 'error';
+  }
+}
+
+main();

@@ -25,6 +25,7 @@ from dicomseal.cli.options import (
     trust_options,
 )
 from dicomseal.cli.progress import progress_report
+from dicomseal.cli.revocation import policy_from_options, revocation_options
 from dicomseal.errors import UsageError
 from dicomseal.output import (
     OUTPUT_KINDS,
@@ -36,6 +37,7 @@ from dicomseal.output import (
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.revocation import RevocationPolicy, load_crl
 
 __all__ = ["PROFILES", "default_workers", "media_group", "verify_and_render"]
 
@@ -212,6 +214,27 @@ def media_group() -> None:
     help="Refuse the medium (exit 2, nothing written) when any DICOM instance among the "
     "sources cannot go on it; by default such instances are left out and listed.",
 )
+@click.option(
+    "--tsa-url",
+    metavar="URL",
+    help="Ask this RFC 3161 time-stamping authority (HTTP) for a signature timestamp over "
+    "the manifest signature (CAdES-T): the medium then still verifies after the signing "
+    "certificate expired. See docs/long-term.md.",
+)
+@click.option(
+    "--embed-validation",
+    is_flag=True,
+    help="Store the signer's certificates and the --crl files in DICOMSEA/VALDATA.P7, "
+    "covered by the manifest, so the medium can be checked for revocation without the CA.",
+)
+@click.option(
+    "--crl",
+    "crls",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="A CRL (PEM or DER) to embed with --embed-validation; repeatable.",
+)
 @format_option
 def create_command(
     sources: tuple[Path, ...],
@@ -230,6 +253,9 @@ def create_command(
     mac: str,
     workers: int | None,
     strict: bool,
+    tsa_url: str | None,
+    embed_validation: bool,
+    crls: tuple[Path, ...],
     fmt: str,
 ) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
@@ -279,6 +305,9 @@ def create_command(
         mac=MacAlgorithm(mac.upper()),
         workers=workers or default_workers(),
         strict=strict,
+        tsa_url=tsa_url,
+        embed_validation=embed_validation,
+        crls=tuple(load_crl(p) for p in crls),
     )
     with progress_report(err_console()) as draw:
 
@@ -315,6 +344,7 @@ def create_command(
 )
 @quiet_verbose_options
 @strict_option
+@revocation_options
 @format_option
 def verify_command(
     medium: Path,
@@ -325,6 +355,9 @@ def verify_command(
     quiet: bool,
     verbose: bool,
     strict: bool,
+    crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
+    revocation: str,
     fmt: str,
 ) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
@@ -341,6 +374,13 @@ def verify_command(
     PASSED only when every file is covered by a valid, trusted manifest or signature.
     A folder with neither DICOMDIR nor manifest is judged file by file, exactly as
     `dicomseal verify FOLDER` does. -q prints the verdict only, -v every instance.
+
+    \b
+    A signature timestamp on the manifest (media create --tsa-url) keeps the medium
+    PASSED after the creator's certificate expired. --crl/--revocation check the signers'
+    revocation as of that timestamp (see docs/long-term.md).
+
+    \b
     Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable medium.
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
@@ -368,6 +408,7 @@ def verify_command(
         quiet=quiet,
         selection=selection,
         strict=strict,
+        revocation=policy_from_options(crls, ocsps, revocation),
     )
 
 
@@ -382,12 +423,14 @@ def verify_and_render(
     selection: TrustSelection | None = None,
     quiet: bool = False,
     strict: bool = False,
+    revocation: RevocationPolicy | None = None,
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
+    from dicomseal.media.ltv import embedded_crls, with_embedded
     from dicomseal.media.source import open_media
     from dicomseal.media.verify import verify_media
     from dicomseal.report.media import media_document, render_media_text
@@ -405,6 +448,11 @@ def verify_and_render(
             progress=report,
             strict=strict,
         )
+        embedded = embedded_crls(source, result) if revocation is not None else ()
+    if revocation is not None:
+        from dicomseal.media.ltv import judge_medium
+
+        result = judge_medium(result, with_embedded(revocation, embedded), trust, at)
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:

@@ -15,11 +15,13 @@ from dicomseal.cli.options import (
     load_credentials,
     out_console,
 )
-from dicomseal.errors import MediaError
+from dicomseal.errors import MediaError, UsageError
 from dicomseal.output import claim_output_file
 from dicomseal.report.signature import render_sign_text, sign_document
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
 from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.stamping import insert_timestamp
+from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timestamp
 
 
 @click.command("sign")
@@ -27,7 +29,6 @@ from dicomseal.signature.credentials import load_certificates
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--key",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Signer private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) or a "
     "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
@@ -86,10 +87,31 @@ from dicomseal.signature.credentials import load_certificates
 )
 @click.option("--force", is_flag=True, help="Replace OUT when it exists.")
 @format_option
+@click.option(
+    "--tsa-url",
+    metavar="URL",
+    help="Ask this RFC 3161 time-stamping authority (HTTP) for a Certified Timestamp over "
+    "the new signature (CMS_TSP, PS3.3 C.12.1.1.3.1.3): proof that it existed while the "
+    "certificate was valid, so it still verifies after the certificate expires.",
+)
+@click.option(
+    "--tsq",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Offline TSA flow (dcmsign +ts): with --key, also write the RFC 3161 query for the "
+    "new signature to FILE; with --tsr (and no --key), the query the response answers.",
+)
+@click.option(
+    "--tsr",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="Offline TSA flow (dcmsign +t): insert the TSA's response FILE to the query --tsq "
+    "into the signature of IN it was made for, and write OUT. No new signature, no key.",
+)
 def sign_command(
     src: Path,
     dst: Path,
-    key: Path,
+    key: Path | None,
     cert: Path | None,
     chain: tuple[Path, ...],
     allow_incomplete_chain: bool,
@@ -100,6 +122,9 @@ def sign_command(
     purpose: int | None,
     force: bool,
     fmt: str,
+    tsa_url: str | None,
+    tsq: Path | None,
+    tsr: Path | None,
 ) -> int:
     """Add a PS3.15 digital signature to the DICOM file IN and write OUT.
 
@@ -112,13 +137,22 @@ def sign_command(
     The result verifies with `dicomseal verify` and with DCMTK `dcmsign +cf CA.pem`.
 
     \b
-    Example:
+    Examples:
       dicomseal sign ct.dcm ct-signed.dcm --key TEST_ONLY_signer.key.pem --cert signer.pem
+      dicomseal sign ct.dcm ct-signed.dcm --key KEY.pem --cert CERT.pem --tsa-url URL
+      dicomseal sign ct.dcm ct-signed.dcm --key KEY.pem --cert CERT.pem --tsq ct.tsq
+      dicomseal sign ct-signed.dcm ct-stamped.dcm --tsq ct.tsq --tsr ct.tsr
     """
     if not src.is_file():
         raise MediaError("no such file", path=str(src))
     if dst.resolve() != src.resolve():
         claim_output_file(dst, force=force)
+    if tsr is not None:
+        return _insert_response(src, dst, key, tsq, tsr, tsa_url)
+    if key is None:
+        raise UsageError("--key is required to sign (only --tsq/--tsr insertion needs none)")
+    if tsa_url is not None and tsq is not None:
+        raise UsageError("--tsa-url and --tsq are two ways to get one timestamp: choose one")
     algorithm = MacAlgorithm(mac.upper())
     if algorithm.weak:
         err_console().print(
@@ -141,17 +175,63 @@ def sign_command(
         tags=[parse_tag(t) for t in tags] if tags else None,
         item=item,
         purpose=purpose,
+        timestamper=(lambda value: request_timestamp(tsa_url, value)) if tsa_url else None,
     )
+    if tsq is not None:
+        _write_query(tsq, record.signature_value)
     if fmt == "json":
         document = sign_document(record, dst, credentials.certificate, credentials.chain)
         click.echo(json.dumps(document, indent=2))
-    else:
-        render_sign_text(
-            out_console(),
-            record,
-            dst,
-            credentials.certificate,
-            credentials.chain,
-            list_tags=bool(tags),
+        return 0
+    render_sign_text(
+        out_console(),
+        record,
+        dst,
+        credentials.certificate,
+        credentials.chain,
+        list_tags=bool(tags),
+    )
+    if record.timestamped:
+        out_console().print(f"certified timestamp (CMS_TSP) from {tsa_url}")
+    if tsq is not None:
+        out_console().print(
+            f"timestamp query written to {tsq}: send it to your TSA, then insert the "
+            f"response with 'dicomseal sign {dst} OUT --tsq {tsq} --tsr RESPONSE.tsr'"
         )
+    return 0
+
+
+def _read_small(path: Path, what: str) -> bytes:
+    try:
+        if path.stat().st_size > MAX_RESPONSE:
+            raise MediaError(f"{what} larger than 1 MiB", path=str(path))
+        return path.read_bytes()
+    except OSError as exc:
+        raise MediaError(f"cannot read {what}: {exc.strerror}", path=str(path)) from exc
+
+
+def _write_query(path: Path, signature_value: bytes) -> None:
+    """The RFC 3161 query over the new Signature value (dcmsign ``+ts``)."""
+    try:
+        path.write_bytes(build_request(signature_value).der)
+    except OSError as exc:
+        raise MediaError(
+            f"cannot write the timestamp query: {exc.strerror}", path=str(path)
+        ) from exc
+
+
+def _insert_response(
+    src: Path, dst: Path, key: Path | None, tsq: Path | None, tsr: Path, tsa_url: str | None
+) -> int:
+    """``--tsr``: insert a TSA response into the signature its query was made for."""
+    if tsq is None:
+        raise UsageError("--tsr needs --tsq, the query the response answers")
+    if key is not None or tsa_url is not None:
+        raise UsageError(
+            "--tsr inserts a timestamp into an existing signature: no --key, no --tsa-url"
+        )
+    stamped = insert_timestamp(
+        src, dst, _read_small(tsq, "timestamp query"), _read_small(tsr, "timestamp response")
+    )
+    out_console().print(f"timestamped {dst}: certified timestamp added to signature {stamped.uid}")
     return 0

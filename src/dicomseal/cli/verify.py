@@ -23,11 +23,14 @@ from dicomseal.cli.options import (
     trust_options,
 )
 from dicomseal.cli.progress import progress_report
+from dicomseal.cli.revocation import policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
 from dicomseal.signature.batch import verify_paths
+from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
+from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
 
@@ -82,6 +85,7 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
 )
 @quiet_verbose_options
 @strict_option
+@revocation_options
 @format_option
 def verify_command(
     path: Path,
@@ -92,6 +96,9 @@ def verify_command(
     quiet: bool,
     verbose: bool,
     strict: bool,
+    crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
+    revocation: str,
     fmt: str,
 ) -> int:
     """Verify every PS3.15 signature in a DICOM file, a folder, or a whole medium.
@@ -118,6 +125,7 @@ def verify_command(
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
+    policy = policy_from_options(crls, ocsps, revocation)
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
@@ -131,6 +139,7 @@ def verify_command(
             verbose=verbose,
             quiet=quiet,
             strict=strict,
+            revocation=policy,
         )
     # One validation time for the whole run: every file is judged at the same instant and
     # the trust context's memo validates each signer's chain once.
@@ -143,6 +152,7 @@ def verify_command(
         require_signature=require_signature,
         verbose=verbose,
         quiet=quiet,
+        policy=policy,
     )
 
 
@@ -155,6 +165,7 @@ def verify_files_and_render(
     require_signature: bool = False,
     verbose: bool = False,
     quiet: bool = False,
+    policy: RevocationPolicy | None = None,
 ) -> int:
     """Verify one file or every file of a folder that is not a medium; render; exit code.
 
@@ -177,6 +188,8 @@ def verify_files_and_render(
                 draw("verifying files", len(files), len(targets))
     else:
         files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=at))
+    if policy is not None and policy.active:
+        files = judge_files(files, policy, trust_ctx, at)
     verdict = Verdict.combine(f.verdict for f in files)
     result = FileResults(
         verdict,
@@ -201,3 +214,17 @@ def verify_files_and_render(
                 console, verdict, files, verbose=verbose or not result.folder, verdict_line=False
             )
     return exit_code(result)
+
+
+def judge_files(
+    files: list[FileVerification],
+    policy: RevocationPolicy,
+    trust: TrustContext,
+    at: dt.datetime | None,
+) -> list[FileVerification]:
+    """Every file re-judged with its signers' revocation status (one check per certificate)."""
+    from dicomseal.signature.revocation import RevocationChecker, judge_file
+
+    checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
+    when = at or dt.datetime.now(dt.UTC)
+    return [judge_file(f, checker, when) for f in files]

@@ -46,6 +46,7 @@ from pydicom.dataset import Dataset
 from dicomseal import __version__
 from dicomseal.errors import MediaError, SignatureError, UsageError
 from dicomseal.media.cms import sign_detached
+from dicomseal.media.cms_timestamp import add_signature_timestamp
 from dicomseal.media.digests import digest_instance
 from dicomseal.media.fileset import FileSetPlan, fileset_id_from_label, plan_fileset
 from dicomseal.media.inputs import (
@@ -71,6 +72,7 @@ from dicomseal.media.manifest import (
     utc_timestamp,
 )
 from dicomseal.media.readback import read_back
+from dicomseal.media.valdata import VALDATA_PATH, build_validation_data
 from dicomseal.media.webcontent import (
     CHAIN_PATH,
     MediumSummary,
@@ -88,6 +90,7 @@ from dicomseal.signature import (
     verify_file,
 )
 from dicomseal.signature.keys import fingerprint_sha256, issuers_of
+from dicomseal.signature.tsa import request_timestamp
 from dicomseal.verdict import Verdict
 
 __all__ = ["CreateOptions", "MediumCreation", "OutputKind", "ProgressCallback", "create_medium"]
@@ -137,6 +140,13 @@ class CreateOptions:
     strict
         Refuse the medium when any DICOM instance among the sources cannot go on it,
         instead of leaving that instance out and listing it.
+    tsa_url
+        RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
+        manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
+        that keeps the medium verifiable after the creator's certificate expires.
+    embed_validation, crls
+        Store the signer's certificates and ``crls`` (DER) in ``DICOMSEA/VALDATA.P7``,
+        covered by the manifest (:mod:`~dicomseal.media.valdata`).
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
         (:mod:`~dicomseal.media.readback`); anything but PASSED removes it and fails.
@@ -152,6 +162,9 @@ class CreateOptions:
     workers: int = 1
     strict: bool = False
     verify_after_writing: bool = True
+    tsa_url: str | None = None
+    embed_validation: bool = False
+    crls: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -559,12 +572,16 @@ def _create(
                 c.public_bytes(Encoding.PEM) for c in (credentials.certificate, *credentials.chain)
             )
         )
+        if options.embed_validation:
+            (stage / VALDATA_PATH).write_bytes(
+                build_validation_data((credentials.certificate, *credentials.chain), options.crls)
+            )
         (stage / "README.TXT").write_bytes(render_readme_txt(summary))
         (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
         instance_paths = {e.path for e in entries}
         others = [r for r in list_staged(stage) if r not in instance_paths]
         for n, rel in enumerate(others):
-            if rel.startswith(MANIFEST_DIR + "/") and rel != CHAIN_PATH:
+            if rel.startswith(MANIFEST_DIR + "/") and rel not in (CHAIN_PATH, VALDATA_PATH):
                 raise MediaError("a source or viewer file collides with the manifest", path=rel)
             with (stage / rel).open("rb") as fh:
                 size, digest = hash_stream(fh)
@@ -583,16 +600,18 @@ def _create(
         )
         with (stage / MANIFEST_PATH).open("wb") as manifest_file:
             digest = manifest.write_to(manifest_file)
-        (stage / SIGNATURE_PATH).write_bytes(
-            sign_detached(
-                bytes.fromhex(digest),
-                credentials.private_key,
-                credentials.certificate,
-                credentials.chain,
-                signing_time=options.created_at,
-                prehashed=True,
-            )
+        p7s = sign_detached(
+            bytes.fromhex(digest),
+            credentials.private_key,
+            credentials.certificate,
+            credentials.chain,
+            signing_time=options.created_at,
+            prehashed=True,
         )
+        if options.tsa_url is not None:
+            url = options.tsa_url
+            p7s = add_signature_timestamp(p7s, lambda value: request_timestamp(url, value))
+        (stage / SIGNATURE_PATH).write_bytes(p7s)
         total = sum((stage / r).stat().st_size for r in list_staged(stage))
         files = len(list_staged(stage))
         if kind is OutputKind.ISO:

@@ -37,6 +37,7 @@ from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.cms import CmsReason, verify_detached
+from dicomseal.media.cms_timestamp import check_signature_timestamps, validate_with_timestamp
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
@@ -63,6 +64,7 @@ from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.batch import CHUNK, worker_count
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import FileReason, TrustReason
+from dicomseal.signature.timestamp import TimestampStatus
 from dicomseal.verdict import Verdict
 from dicomseal.wording import counted
 
@@ -103,6 +105,10 @@ class ManifestReason(enum.Enum):
     UNSUPPORTED = "manifest-signature-unsupported"
     UNTRUSTED = "manifest-signer-untrusted"
     FILES_DIFFER = "files-differ"
+    TIMESTAMP_INVALID = "manifest-timestamp-invalid"
+    REVOKED = "certificate-revoked"  # revoked before the signature's proof of existence
+    REVOKED_NO_POE = "certificate-revoked-no-poe"
+    REVOCATION_UNKNOWN = "revocation-unknown"
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,11 @@ class ManifestCheck:
     missing: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     changed: tuple[FileChange, ...] = ()
+    timestamp_time: dt.datetime | None = None
+    timestamp_tsa: str = ""
+    timestamp_note: str = ""
+    signer_certificate: x509.Certificate | None = None
+    signer_chain: tuple[x509.Certificate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -448,17 +459,34 @@ def _load_manifest(
     except MediaError as exc:
         return ManifestCheck(Verdict.FAILED, ManifestReason.UNREADABLE, str(exc), True), None, ()
     cms = verify_detached(data, sig)
+    stamp = None
+    proof: dict[str, object] = {}
     try:  # a hostile certificate may carry names or a key the libraries refuse
         signer = cms.signer.subject.rfc4514_string() if cms.signer is not None else ""
         fingerprint = fingerprint_sha256(cms.signer) if cms.signer is not None else ""
-        chain = (
-            trust.validate(cms.signer, at, cms.certificates)
-            if cms.intact and cms.signer is not None
-            else None
-        )
+        chain = None
+        if cms.intact and cms.signer is not None:  # as of the signature timestamp, if any
+            stamp = check_signature_timestamps(sig, trust)
+            if stamp is None or stamp.status is not TimestampStatus.INVALID:
+                chain, proof = validate_with_timestamp(
+                    trust, cms.signer, at, cms.certificates, stamp
+                )
     except Exception:  # fail closed: whatever the library raised, the object is malformed
         cms = dataclasses.replace(cms, intact=False, reason=CmsReason.MALFORMED)
-        signer, fingerprint, chain = "", "", None
+        signer, fingerprint, chain, stamp = "", "", None, None
+    if cms.intact and stamp is not None and stamp.status is TimestampStatus.INVALID:
+        return (
+            ManifestCheck(
+                Verdict.FAILED,
+                ManifestReason.TIMESTAMP_INVALID,
+                stamp.message,
+                True,
+                signer,
+                fingerprint_sha256=fingerprint,
+            ),
+            None,
+            (),
+        )
     if not cms.intact or chain is None:
         reason = _CMS_REASONS.get(
             cms.reason.value if cms.reason else "", ManifestReason.SIGNATURE_MALFORMED
@@ -507,6 +535,7 @@ def _load_manifest(
             (),
         )
     common = {
+        **proof,
         "present": True,
         "signer": signer,
         "signing_time": cms.signing_time,
@@ -516,6 +545,8 @@ def _load_manifest(
         "files": len(manifest.files),
         "fingerprint_sha256": fingerprint,
         "anchor_fingerprint_sha256": fingerprint_sha256(chain.chain[-1]) if chain.chain else "",
+        "signer_certificate": cms.signer,
+        "signer_chain": chain.chain,
     }
     if not chain.trusted:
         return (

@@ -13,7 +13,8 @@ from rich.markup import escape
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.create import MediumCreation
-from dicomseal.media.verify import MediaVerification
+from dicomseal.media.verify import ManifestCheck, MediaVerification
+from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.report.verify import (
     VERDICT_STYLE,
     collect_warnings,
@@ -76,6 +77,17 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "missing": list(m.missing),
         "added": list(m.added),
         "changed": [change_to_dict(c) for c in m.changed],
+        "timestamp": m.timestamp_time.isoformat() if m.timestamp_time else None,
+        "timestamp_tsa": m.timestamp_tsa or None,
+        "timestamp_note": m.timestamp_note or None,
+        **etsi_fields(
+            etsi_status(
+                m.verdict,
+                m.reason.value,
+                m.trust.value if m.trust else None,
+                best_signature_time=m.timestamp_time,
+            )
+        ),
     }
     doc = verify_document(r.verdict, r.files, manifest=manifest)
     doc["medium"] = {
@@ -213,6 +225,7 @@ def render_media_text(
         f"[{style}]{m.verdict.value:<13}[/{style}] manifest: {escape(m.message)}",
         highlight=False,
     )
+    _render_timestamp(console, m)
     for label, paths in (("missing", m.missing), ("added  ", m.added)):
         for p in paths if verbose else paths[:_SHOWN]:
             console.print(f"  [red]{label}[/red] {escape(p)}", highlight=False)
@@ -234,6 +247,19 @@ def render_media_text(
                 highlight=False,
             )
     _render_findings_and_rest(console, r)
+
+
+def _render_timestamp(console: Console, m: ManifestCheck) -> None:
+    """The manifest's signature timestamp in plain words (EN 319 102-1 §5.5)."""
+    if m.timestamp_note:
+        console.print(f"{'':13} {escape(m.timestamp_note)}", highlight=False)
+    elif m.timestamp_time is not None:
+        tsa = f" from {m.timestamp_tsa}" if m.timestamp_tsa else ""
+        console.print(
+            f"{'':13} signed by {m.timestamp_time:%Y-%m-%d %H:%M} UTC, proven by a timestamp"
+            f"{escape(tsa)}",
+            highlight=False,
+        )
 
 
 def _render_findings_and_rest(console: Console, r: MediaVerification) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import (
     FileVerification,
@@ -91,6 +92,9 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
         "chain_fingerprints_sha256": [fingerprint_sha256(c) for c in sig.chain],
         "signed_tags": [format_tag(t) for t in sig.signed_tags],
         "warnings": warnings_to_list(sig.warnings),
+        **etsi_fields(
+            etsi_status(sig.verdict, sig.reason.value, best_signature_time=sig.timestamp_time)
+        ),
     }
 
 
@@ -205,6 +209,10 @@ def render_text(
             )
         render_warnings(console, collect_warnings([f]))
         for s in f.signatures:
+            if s.timestamp_time is not None and s.verdict is Verdict.PASSED:
+                console.print(
+                    f"{'':13} [dim]{escape(proof_of_existence(s))}[/dim]", highlight=False
+                )
             if s.verdict is not Verdict.PASSED:
                 loc = f" in {s.location}" if s.location else ""
                 console.print(
@@ -213,3 +221,12 @@ def render_text(
                     highlight=False,
                 )
     _render_signers(console, files)
+
+
+def proof_of_existence(sig: SignatureVerification) -> str:
+    """A timestamped signature in plain words (EN 319 102-1 §5.5, best-signature-time)."""
+    when = sig.timestamp_time
+    line = f"signed by {when:%Y-%m-%d %H:%M} UTC, proven by a certified timestamp"
+    if "expired since" in sig.message:  # healed by the timestamp (signature.verify)
+        line += "; the certificate has since expired, which is expected"
+    return line

@@ -21,7 +21,7 @@ import re
 import struct
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -53,7 +53,13 @@ from dicomseal.hazmat.transcode import implicit_to_explicit_le, needs_transcodin
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
 
-__all__ = ["SignatureRecord", "parse_item_location", "parse_tag", "sign_file"]
+__all__ = [
+    "SignatureRecord",
+    "certified_timestamp_elements",
+    "parse_item_location",
+    "parse_tag",
+    "sign_file",
+]
 
 _LOCATION_PART = re.compile(r"^\s*(\(?[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)?|[A-Za-z0-9]+)\[(\d+)\]\s*$")
 _SPACE_PADDED = frozenset(
@@ -90,6 +96,8 @@ class SignatureRecord:
     signed_at: str
     signer: str
     converted_from: str | None
+    signature_value: bytes = b""
+    timestamped: bool = False
 
 
 def parse_tag(text: str) -> int:
@@ -223,6 +231,14 @@ def _next_mac_id(level: list[Element]) -> int:
     return mac_id
 
 
+def certified_timestamp_elements(token: bytes) -> list[Element]:
+    """Certified Timestamp Type ``CMS_TSP`` and Certified Timestamp (PS3.3 §C.12.1.1.3.1.3).
+
+    Neither is part of the MAC (PS3.15 §C.12.1.1.3.1.3): they may be added after signing.
+    """
+    return [_new(0x04000305, b"CS", b"CMS_TSP"), _new(0x04000310, b"OB", token)]
+
+
 def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
     """Never sign a data set two readers may read differently: verify would FAIL it."""
     found = find_ambiguities(parsed, to_sign=True)
@@ -308,6 +324,7 @@ def sign_file(
     item: str | None = None,
     purpose: int | None = None,
     signed_at: dt.datetime | None = None,
+    timestamper: Callable[[bytes], bytes] | None = None,
 ) -> SignatureRecord:
     """Add one PS3.15 digital signature to an instance and write the result.
 
@@ -330,6 +347,10 @@ def sign_file(
         Digital Signature Purpose Code (CID 7007), required by the SR profile.
     signed_at
         Digital Signature DateTime; defaults to now (UTC).
+    timestamper
+        Returns an RFC 3161 TimeStampToken over the Signature value (for example
+        :func:`dicomseal.signature.tsa.request_timestamp`); the token is stored as a
+        Certified Timestamp of type ``CMS_TSP`` (PS3.3 §C.12.1.1.3.1.3), outside the MAC.
     """
     if profile.rsa_only and not credentials.is_rsa:
         raise UsageError(
@@ -378,6 +399,8 @@ def sign_file(
         signature = sign_digest(credentials.private_key, mac, digest.digest())
         cert_der = credentials.certificate.public_bytes(serialization.Encoding.DER)
         sig_elements += [_new(0x04000115, b"OB", cert_der), _new(0x04000120, b"OB", signature)]
+        if timestamper is not None:
+            sig_elements += certified_timestamp_elements(timestamper(signature))
         _append_item(level, MAC_PARAMETERS_SEQUENCE, mac_item)
         _append_item(level, DIGITAL_SIGNATURES_SEQUENCE, _item(sig_elements))
         for node in path:
@@ -392,4 +415,6 @@ def sign_file(
         signed_at=when,
         signer=credentials.certificate.subject.rfc4514_string(),
         converted_from=converted,
+        signature_value=signature,
+        timestamped=timestamper is not None,
     )

@@ -88,6 +88,10 @@ class SignatureReason(enum.Enum):
     WEAK_KEY = "weak-signer-key"
     NAME_CONSTRAINTS = "name-constraints-violated"
     WEAK_MAC = "weak-mac-algorithm"  # INDETERMINATE with --strict: MD5, SHA-1, RIPEMD-160
+    # revocation (signature.revocation), judged as of the best proof of existence
+    REVOKED = "certificate-revoked"  # FAILED: revoked before the signature is proven to exist
+    REVOKED_NO_POE = "certificate-revoked-no-poe"  # INDETERMINATE: revoked, no timestamp
+    REVOCATION_UNKNOWN = "revocation-unknown"  # INDETERMINATE: --revocation require, no info
 
 
 class FileReason(enum.Enum):

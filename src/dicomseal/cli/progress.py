@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING
 
 from dicomseal.output import human_bytes
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
 __all__ = ["QUIET_SECONDS", "ProgressReport", "amount", "progress_report"]
 
@@ -40,6 +42,9 @@ def progress_report(
 ) -> Iterator[ProgressReport]:
     """Yield ``report(label, done, total, in_bytes=False)`` drawing to ``console``."""
     if console.is_terminal:
+        # rich.progress is loaded only to draw on a terminal (start-up of scripted runs)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         with Progress(
             TextColumn("{task.description:<20}"),
             BarColumn(),

@@ -33,9 +33,13 @@ def main() -> None:
         sys.exit(f"usage: run.py {{{','.join(harness.TARGETS)}}} [libFuzzer options]")
     name = sys.argv[1]
     target, seed = harness.TARGETS[name]
-    corpus = Path(tempfile.mkdtemp(prefix=f"dicomseal-corpus-{name}-"))
-    (corpus / "seed").write_bytes(seed())
-    atheris.Setup([sys.argv[0], *sys.argv[2:], str(corpus)], target)
+    extra = sys.argv[2:]
+    if any(not a.startswith("-") for a in extra):  # replaying given inputs (crash-*)
+        atheris.Setup([sys.argv[0], *extra], target)
+    else:
+        corpus = Path(tempfile.mkdtemp(prefix=f"dicomseal-corpus-{name}-"))
+        (corpus / "seed").write_bytes(seed())
+        atheris.Setup([sys.argv[0], *extra, str(corpus)], target)
     atheris.Fuzz()
 
 

@@ -63,6 +63,19 @@ def _read_bounded(source: MediaSource, entry: MediaEntry) -> bytes:
         return read_bounded(fh, MAX_DICOMDIR)
 
 
+def _link(rec: Any, tag: int) -> int | None:
+    """A record's offset to another record (PS3.3 F.3.2.2): 0 when absent, None if malformed.
+
+    UL with VM 1; anything else (several values, text, a sequence) has no single reading.
+    """
+    if tag not in rec:
+        return 0
+    value = rec[tag].value
+    if value is None or value == b"" or value == "":
+        return 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _walk_records(
     records: dict[int, Any],
     root_offset: int,
@@ -97,12 +110,19 @@ def _walk_records(
         visited.add(offset)
         rec = records[offset]
         order.append((offset, rec))
-        nxt = int(rec.get(_NEXT).value or 0) if _NEXT in rec else 0
-        lower = int(rec.get(_LOWER).value or 0) if _LOWER in rec else 0
-        if nxt:
-            stack.append(nxt)
-        if lower:
-            stack.append(lower)
+        for tag in (_NEXT, _LOWER):
+            link = _link(rec, tag)
+            if link is None:
+                findings.append(
+                    MediaFinding(
+                        FindingCode.DICOMDIR_BAD_OFFSET,
+                        "DICOMDIR",
+                        f"record at offset {offset}: ({tag >> 16:04X},{tag & 0xFFFF:04X}) "
+                        "is not one offset; not followed",
+                    )
+                )
+            elif link:
+                stack.append(link)
     return order, findings
 
 

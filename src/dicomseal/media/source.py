@@ -489,7 +489,7 @@ class ZipSource(_SourceBase):
     def _build(self) -> dict[str, tuple[zipfile.ZipInfo, MediaEntry]]:
         out: dict[str, tuple[zipfile.ZipInfo, MediaEntry]] = {}
         for info in self._zip.infolist() if self._zip is not None else []:
-            if info.is_dir():
+            if info.filename.endswith("/"):  # a folder entry (zipfile's is_dir, safe on "")
                 continue
             norm, anomalies_t = check_member_path(info.filename)
             anomalies = list(anomalies_t)

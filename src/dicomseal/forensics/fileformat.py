@@ -4,20 +4,19 @@ Reads only the preamble, the ``DICM`` prefix, the File Meta Information (group 0
 first data element of the dataset, so that rules can check what pydicom silently repairs:
 the declared group length, the encoding of the first dataset element versus the declared
 transfer syntax, and the preamble content. A Deflated Explicit VR Little Endian data set
-(PS3.5 §A.5: raw deflate after the meta) is inflated only as far as needed, and
-:func:`inflate_dataset` inflates it whole under a size cap (a deflate bomb never is).
+(PS3.5 §A.5: raw deflate after the meta) is inflated only as far as the first element
+(:func:`dicomseal.dicom.inflate.inflate_prefix`).
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from dicomseal.errors import MalformedDicomError
+from dicomseal.dicom.inflate import inflate_prefix
 
-__all__ = ["DEFLATED", "HeaderProbe", "inflate_dataset", "probe_header"]
+__all__ = ["DEFLATED", "HeaderProbe", "probe_header"]
 
 #: Deflated Explicit VR Little Endian (PS3.5 §A.5).
 DEFLATED = "1.2.840.10008.1.2.1.99"
@@ -103,12 +102,7 @@ class HeaderProbe:
 
 
 def _first_bytes(data: bytes, deflated: bool) -> bytes:
-    if not deflated:
-        return data[:6]
-    try:
-        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, 6)
-    except zlib.error:
-        return b""
+    return inflate_prefix(data, 6) if deflated else data[:6]
 
 
 def probe_header(fh: BinaryIO) -> HeaderProbe:
@@ -162,31 +156,3 @@ def probe_header(fh: BinaryIO) -> HeaderProbe:
     return HeaderProbe(
         True, preamble_zero, declared, actual, tuple(tags), explicit, error, deflated, offset
     )
-
-
-def inflate_dataset(fh: BinaryIO, probe: HeaderProbe, cap: int) -> bytes:
-    """The inflated data set of a deflated instance, never more than ``cap`` bytes.
-
-    Raises
-    ------
-    MalformedDicomError
-        The deflate stream is broken, or inflates beyond ``cap`` (a deflate bomb).
-    """
-    fh.seek(probe.dataset_offset)
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    out = bytearray()
-    try:
-        while chunk := fh.read(1 << 16):
-            while chunk:
-                out += inflater.decompress(chunk, cap + 1 - len(out))
-                if len(out) > cap:
-                    raise MalformedDicomError(f"deflated data set inflates beyond {cap} bytes")
-                chunk = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-        out += inflater.flush()
-    except zlib.error as exc:
-        raise MalformedDicomError(f"broken deflate stream: {exc}") from exc
-    if len(out) > cap:
-        raise MalformedDicomError(f"deflated data set inflates beyond {cap} bytes")
-    return bytes(out)

@@ -25,11 +25,11 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
+from dicomseal.dicom.inflate import MAX_INFLATED, InflateLimitError, inflate_into
 from dicomseal.errors import MalformedDicomError
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ __all__ = [
     "read_head",
 ]
 
-#: A deflated data set that inflates to more than this many bytes is refused.
-MAX_INFLATED = 256 * 1024 * 1024
 #: File Meta Information longer than this is refused (real ones are a few hundred bytes).
 MAX_META = 64 * 1024
 #: Header reads leave values longer than this unread (pydicom ``defer_size``).
@@ -59,12 +57,7 @@ _EXPLICIT_LE = b"1.2.840.10008.1.2.1\0"
 _LONG_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
 )
-_STEP = 4 * 1024 * 1024
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
-
-
-class InflateLimitError(MalformedDicomError):
-    """A deflated data set inflates beyond the limit: refused, never inflated whole."""
 
 
 @dataclass(frozen=True)
@@ -151,38 +144,6 @@ def _normalised_meta(head: Part10Head) -> bytes:
     return length + body
 
 
-def _inflate(fh: BinaryIO, out: io.BytesIO, limit: int, path: str | None) -> None:
-    """Inflate the rest of ``fh`` (raw deflate, PS3.5 §A.5) into ``out``, at most ``limit``."""
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    total = 0
-    try:
-        while not inflater.eof:
-            chunk = fh.read(1024 * 1024)
-            if not chunk:
-                break
-            while chunk and not inflater.eof:
-                data = inflater.decompress(chunk, _STEP)
-                total += len(data)
-                if total > limit:
-                    raise InflateLimitError(
-                        f"deflated data set inflates beyond {limit // (1024 * 1024)} MiB: "
-                        "refused (deflate bomb?)",
-                        path=path,
-                    )
-                out.write(data)
-                chunk = inflater.unconsumed_tail
-        rest = inflater.flush(_STEP)
-    except zlib.error as exc:
-        raise MalformedDicomError(f"deflated data set is corrupt: {exc}", path=path) from exc
-    if not inflater.eof:
-        raise MalformedDicomError("deflated data set is truncated", path=path)
-    if total + len(rest) > limit:
-        raise InflateLimitError(
-            f"deflated data set inflates beyond {limit // (1024 * 1024)} MiB: refused", path=path
-        )
-    out.write(rest)
-
-
 def bounded_stream(
     fh: BinaryIO, *, path: str | None = None, max_inflated: int = MAX_INFLATED
 ) -> tuple[BinaryIO, Part10Head]:
@@ -218,7 +179,7 @@ def bounded_stream(
     out = io.BytesIO()
     out.write(head.preamble + b"DICM" + _normalised_meta(head))
     fh.seek(head.dataset_offset)
-    _inflate(fh, out, max_inflated, path)
+    inflate_into(fh, out, limit=max_inflated, path=path)
     out.seek(0)
     return out, head
 

@@ -64,3 +64,20 @@ def test_import_and_tamper_share_the_refusals() -> None:
             else:
                 outcomes.append("accepted")
         assert outcomes[0] == outcomes[1], text
+
+
+def test_one_change_record_for_coercion_tamper_and_media() -> None:
+    from dicomseal import pacs
+    from dicomseal.dicom.edits import AttributeChange, ChangeKind, change_of
+    from dicomseal.media import changes
+    from dicomseal.tamper.record import Change
+
+    assert pacs.AttributeChange is AttributeChange
+    assert changes.ChangeKind is ChangeKind
+    assert change_of("PatientID", "A", "B") == AttributeChange(
+        "(0010,0020)", "PatientID", ChangeKind.CHANGED, "A", "B"
+    )
+    assert change_of("PatientID", None, "B").kind is ChangeKind.ADDED
+    assert change_of("PatientID", "A", None).kind is ChangeKind.REMOVED
+    record = Change.of_attribute("IM1", change_of("PatientID", "A", "B"))
+    assert record == Change("IM1", "attribute", "PatientID", "A", "B")

@@ -26,6 +26,9 @@ __all__ = [
     "TEXT_VRS",
     "Assignment",
     "AssignmentPolicy",
+    "AttributeChange",
+    "ChangeKind",
+    "change_of",
     "parse_assignments",
 ]
 
@@ -54,6 +57,50 @@ class Assignment:
     tag: int
     vr: str
     value: str
+
+
+class ChangeKind(enum.Enum):
+    """How an attribute's value differs between two versions of an instance."""
+
+    CHANGED = "changed"
+    REMOVED = "removed"
+    ADDED = "added"
+
+
+@dataclass(frozen=True)
+class AttributeChange:
+    """One attribute whose value was ``before`` and is ``after`` (``None``: absent).
+
+    Attributes
+    ----------
+    tag
+        ``(gggg,eeee)``.
+    keyword
+        The data element keyword (PS3.6 §6).
+    kind
+        Changed, removed or added.
+    before, after
+        The values as text, ``None`` where the attribute is absent (or not recorded).
+    """
+
+    tag: str
+    keyword: str
+    kind: ChangeKind
+    before: str | None = None
+    after: str | None = None
+
+
+def change_of(keyword: str, before: str | None, after: str | None) -> AttributeChange:
+    """The :class:`AttributeChange` of ``keyword`` (a dictionary keyword) from its values."""
+    tag = tag_for_keyword(keyword)
+    text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else keyword
+    if before is None:
+        kind = ChangeKind.ADDED
+    elif after is None:
+        kind = ChangeKind.REMOVED
+    else:
+        kind = ChangeKind.CHANGED
+    return AttributeChange(text, keyword, kind, before, after)
 
 
 def _one(text: str, policy: AssignmentPolicy, option: str) -> Assignment:

@@ -24,7 +24,12 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
 
-from dicomseal.dicom.edits import AssignmentPolicy, parse_assignments
+from dicomseal.dicom.edits import (
+    AssignmentPolicy,
+    AttributeChange,
+    change_of,
+    parse_assignments,
+)
 from dicomseal.errors import DicomSealError, MediaError, UsageError
 from dicomseal.media.bounded_read import read_dataset
 
@@ -75,15 +80,6 @@ class Coercion:
             return "none"
         text = "\n".join(f"{k}={v}" for k, v in self.values)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class AttributeChange:
-    """One coerced attribute: its keyword and the value before and after."""
-
-    keyword: str
-    original: str | None  # None: the attribute was absent
-    coerced: str
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,7 @@ def _signed_tags(item: Dataset) -> set[BaseTag] | None:
 def _broken_line(sig: Dataset, covered: set[BaseTag], changes: Sequence[AttributeChange]) -> str:
     """Which coerced values a removed signature covered: signed value versus kept value."""
     parts = [
-        f"{c.keyword}: signed {c.original!r}, kept {c.coerced!r}"
+        f"{c.keyword}: signed {c.before!r}, kept {c.after!r}"
         for c in changes
         if _tag(c.keyword) in covered
     ]
@@ -235,7 +231,7 @@ def coerce_file(
         before = _text(elem)
         if before == value:
             continue
-        changes.append(AttributeChange(keyword, before, value))
+        changes.append(change_of(keyword, before, value))
         if elem is None:
             originals.add_new(tag, dictionary_VR(tag), None)
         else:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pydicom
 from pydicom.dataset import Dataset
 
-from dicomseal.dicom.edits import AssignmentPolicy, parse_assignments
+from dicomseal.dicom.edits import AssignmentPolicy, change_of, parse_assignments
 from dicomseal.forensics.rules.age import age_in
 from dicomseal.forensics.values import parse_da, text_of
 from dicomseal.tamper.record import Change
@@ -95,7 +95,7 @@ def _apply(ds: Dataset, rel: str, values: Mapping[str, str]) -> list[Change]:
             ds[kw].value = value
         else:
             setattr(ds, kw, value)
-        changes.append(Change(rel, "attribute", kw, before, value))
+        changes.append(Change.of_attribute(rel, change_of(kw, before, value)))
     return changes
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydicom import dcmread
 
+from dicomseal.dicom.dicomdir import FIRST_RECORD, WalkProblem, walk_records
 from dicomseal.errors import MediaError
 from dicomseal.media.digests import digest_stream
 from dicomseal.media.fileset import is_conformant_file_id
@@ -31,9 +32,6 @@ __all__ = ["MAX_DICOMDIR", "DicomdirCheck", "DirectoryReference", "read_dicomdir
 
 #: A DICOMDIR larger than this is not parsed (a CD's DICOMDIR is a few MB at most).
 MAX_DICOMDIR = 64 * 1024 * 1024
-_FIRST = 0x00041200
-_NEXT = 0x00041400
-_LOWER = 0x00041420
 
 
 @dataclass(frozen=True)
@@ -69,13 +67,10 @@ def _walk_records(
     size: int,
 ) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
     """Visit the record tree from the root; each record once; report loops and bad offsets."""
+    walk = walk_records(records, root_offset)
     findings: list[MediaFinding] = []
-    visited: set[int] = set()
-    order: list[tuple[int, Any]] = []
-    stack: list[int] = [root_offset] if root_offset else []
-    while stack:
-        offset = stack.pop()
-        if offset in visited:
+    for problem, offset in walk.problems:
+        if problem is WalkProblem.LOOP:
             findings.append(
                 MediaFinding(
                     FindingCode.DICOMDIR_LOOP,
@@ -84,26 +79,15 @@ def _walk_records(
                 )
             )
             continue
-        if offset not in records:
-            where = "outside the file" if offset >= size else "not at a directory record"
-            findings.append(
-                MediaFinding(
-                    FindingCode.DICOMDIR_BAD_OFFSET,
-                    "DICOMDIR",
-                    f"record offset {offset} points {where}",
-                )
+        where = "outside the file" if offset >= size else "not at a directory record"
+        findings.append(
+            MediaFinding(
+                FindingCode.DICOMDIR_BAD_OFFSET,
+                "DICOMDIR",
+                f"record offset {offset} points {where}",
             )
-            continue
-        visited.add(offset)
-        rec = records[offset]
-        order.append((offset, rec))
-        nxt = int(rec.get(_NEXT).value or 0) if _NEXT in rec else 0
-        lower = int(rec.get(_LOWER).value or 0) if _LOWER in rec else 0
-        if nxt:
-            stack.append(nxt)
-        if lower:
-            stack.append(lower)
-    return order, findings
+        )
+    return [(offset, records[offset]) for offset, _depth in walk.order], findings
 
 
 def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[MediaFinding]]:
@@ -184,7 +168,7 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
             ds = dcmread(io.BytesIO(data))
         seq = ds.get("DirectoryRecordSequence") or []
         records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
-        root = int(ds.get(_FIRST).value or 0) if _FIRST in ds else 0
+        root = int(ds.get(FIRST_RECORD).value or 0) if FIRST_RECORD in ds else 0
     except MediaError as exc:
         return DicomdirCheck(
             True, findings=(MediaFinding(FindingCode.DICOMDIR_MALFORMED, "DICOMDIR", exc.message),)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from dicomseal.dicom.inflate import MAX_INFLATED, InflateLimitError, inflate_into
 from dicomseal.dicom.meta import MAX_META, walk_meta
+from dicomseal.dicom.vocab import DEFLATED_SYNTAXES
 from dicomseal.errors import MalformedDicomError
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ __all__ = [
 
 #: Header reads leave values longer than this unread (pydicom ``defer_size``).
 HEADER_DEFER = 4096
-#: Transfer syntaxes whose data set is deflated (PS3.5 §A.5, §A.7).
-DEFLATED_SYNTAXES = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"})
 _EXPLICIT_LE = b"1.2.840.10008.1.2.1\0"
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
 

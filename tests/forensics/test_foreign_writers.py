@@ -12,6 +12,7 @@ Orthanc's are also reproduced byte for byte on a DICOMDIR record.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import warnings
@@ -23,9 +24,10 @@ import pydicom
 import pytest
 from pydicom.fileset import FileSet
 
+from dicomseal.dicom.inflate import inflate_into
 from dicomseal.errors import MalformedDicomError
 from dicomseal.forensics import Severity, inspect_media
-from dicomseal.forensics.fileformat import inflate_dataset, probe_header
+from dicomseal.forensics.fileformat import probe_header
 from external_tools import require_tool
 from pacs.orthanc import free_port, run_orthanc
 
@@ -203,18 +205,23 @@ def test_deflate_bomb_is_refused_under_the_cap(tmp_path: Path) -> None:
     with (DATA / "test_files" / "image_dfl.dcm").open("rb") as fh:
         probe = probe_header(fh)
         assert probe.deflated and probe.dataset_explicit_vr is True
-        inflated = inflate_dataset(fh, probe, 1 << 24)
+        fh.seek(probe.dataset_offset)
+        buf = io.BytesIO()
+        inflate_into(fh, buf, limit=1 << 24)
+        inflated = buf.getvalue()
         assert len(inflated) > 2 * (len(original) - probe.dataset_offset)
-        with pytest.raises(MalformedDicomError, match="inflates beyond"):
-            inflate_dataset(fh, probe, 1000)
+        fh.seek(probe.dataset_offset)
+        with pytest.raises(MalformedDicomError, match="inflates beyond 1000 bytes"):
+            inflate_into(fh, io.BytesIO(), limit=1000)
     bomb = tmp_path / "bomb.dcm"
     compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
     body = compressor.compress(inflated[:64]) + compressor.compress(b"\0" * (300 << 20))
     bomb.write_bytes(original[: probe.dataset_offset] + body + compressor.flush())
     with bomb.open("rb") as fh:
         probe = probe_header(fh)
-        with pytest.raises(MalformedDicomError, match="inflates beyond"):
-            inflate_dataset(fh, probe, 256 << 20)
+        fh.seek(probe.dataset_offset)
+        with pytest.raises(MalformedDicomError, match="inflates beyond 256 MiB"):
+            inflate_into(fh, io.BytesIO())
 
 
 def test_orthanc_convention_does_not_excuse_another_name() -> None:

@@ -17,6 +17,7 @@ from pydicom.datadict import tag_for_keyword
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from dicomseal.dicom.dicomdir import FIRST_RECORD, LEVELS, link_value, walk_records
 from dicomseal.forensics.values import text_of
 
 __all__ = [
@@ -44,7 +45,6 @@ RECORD_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "SERIES": ("SeriesInstanceUID", "Modality", "SeriesNumber"),
     }
 )
-_LEVELS = ("PATIENT", "STUDY", "SERIES")
 _LEAF_KEYS = ("InstanceNumber",)
 
 
@@ -96,36 +96,25 @@ def _record_type(rec: Dataset) -> str:
 
 
 def linked_order(ds: Dataset, records: list[Dataset]) -> list[tuple[int, int]] | None:
-    """(record index, depth) in tree order following offsets, or None if inconsistent."""
+    """(record index, depth) in tree order following offsets, or None if inconsistent.
+
+    Inconsistent: a record without its offset, a root that is not a record, a loop, an
+    offset not at a record, or a record the tree does not reach
+    (:func:`dicomseal.dicom.dicomdir.walk_records`).
+    """
     by_offset = {}
     for i, rec in enumerate(records):
         tell = getattr(rec, "seq_item_tell", None)
         if tell is None:
             return None
         by_offset[int(tell)] = i
-    first = int(ds.get("OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity", 0) or 0)
-    if first not in by_offset:
+    first = link_value(ds, FIRST_RECORD)
+    if first is None or first not in by_offset:
         return None
-    order: list[tuple[int, int]] = []
-    seen: set[int] = set()
-    stack: list[tuple[int, int]] = [(first, 0)]
-    while stack:
-        offset, depth = stack.pop()
-        while offset:
-            if offset not in by_offset or offset in seen:
-                return None
-            seen.add(offset)
-            idx = by_offset[offset]
-            order.append((idx, depth))
-            rec = records[idx]
-            lower = int(rec.get("OffsetOfReferencedLowerLevelDirectoryEntity", 0) or 0)
-            nxt = int(rec.get("OffsetOfTheNextDirectoryRecord", 0) or 0)
-            if lower:
-                stack.append((nxt, depth))
-                offset, depth = lower, depth + 1
-                continue
-            offset = nxt
-    return order if len(seen) == len(records) else None
+    walk = walk_records({offset: records[i] for offset, i in by_offset.items()}, first)
+    if walk.problems or len(walk.order) != len(records):
+        return None
+    return [(by_offset[offset], depth) for offset, depth in walk.order]
 
 
 def positional_order(records: list[Dataset]) -> list[tuple[int, int]]:
@@ -146,9 +135,9 @@ def iter_leaves(
     for idx, _depth in order:
         rec = records[idx]
         rtype = _record_type(rec)
-        if rtype in _LEVELS:
+        if rtype in LEVELS:
             context[rtype] = idx
-            for lower in _LEVELS[_LEVELS.index(rtype) + 1 :]:
+            for lower in LEVELS[LEVELS.index(rtype) + 1 :]:
                 context.pop(lower, None)
             continue
         file_id = rec.get("ReferencedFileID")
@@ -188,7 +177,7 @@ def read_directory(ds: Dataset) -> DirectoryTree:
         raw: dict[tuple[str, str], bytes] = {}
         charsets: dict[str, str] = {}
         root_charset = text_of(ds.get("SpecificCharacterSet"))
-        for level in _LEVELS:
+        for level in LEVELS:
             if level not in context:
                 continue
             parent = records[context[level]]

@@ -4,64 +4,23 @@ Reads only the preamble, the ``DICM`` prefix, the File Meta Information (group 0
 first data element of the dataset, so that rules can check what pydicom silently repairs:
 the declared group length, the encoding of the first dataset element versus the declared
 transfer syntax, and the preamble content. A Deflated Explicit VR Little Endian data set
-(PS3.5 §A.5: raw deflate after the meta) is inflated only as far as needed, and
-:func:`inflate_dataset` inflates it whole under a size cap (a deflate bomb never is).
+(PS3.5 §A.5: raw deflate after the meta) is inflated only as far as the first element
+(:func:`dicomseal.dicom.inflate.inflate_prefix`).
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from dicomseal.errors import MalformedDicomError
+from dicomseal.dicom.inflate import inflate_prefix
+from dicomseal.dicom.meta import EXPLICIT_VRS, MAX_META, walk_meta
 
-__all__ = ["DEFLATED", "HeaderProbe", "inflate_dataset", "probe_header"]
+__all__ = ["DEFLATED", "HeaderProbe", "probe_header"]
 
 #: Deflated Explicit VR Little Endian (PS3.5 §A.5).
 DEFLATED = "1.2.840.10008.1.2.1.99"
-
-_LONG_VRS = {
-    b"OB",
-    b"OD",
-    b"OF",
-    b"OL",
-    b"OV",
-    b"OW",
-    b"SQ",
-    b"SV",
-    b"UC",
-    b"UN",
-    b"UR",
-    b"UT",
-    b"UV",
-}
-_ALL_VRS = _LONG_VRS | {
-    b"AE",
-    b"AS",
-    b"AT",
-    b"CS",
-    b"DA",
-    b"DS",
-    b"DT",
-    b"FD",
-    b"FL",
-    b"IS",
-    b"LO",
-    b"LT",
-    b"PN",
-    b"SH",
-    b"SL",
-    b"SS",
-    b"ST",
-    b"TM",
-    b"UI",
-    b"UL",
-    b"US",
-}
-#: Never read more than this much meta information (a hostile length cannot make us allocate).
-_MAX_META = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,12 +62,7 @@ class HeaderProbe:
 
 
 def _first_bytes(data: bytes, deflated: bool) -> bytes:
-    if not deflated:
-        return data[:6]
-    try:
-        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, 6)
-    except zlib.error:
-        return b""
+    return inflate_prefix(data, 6) if deflated else data[:6]
 
 
 def probe_header(fh: BinaryIO) -> HeaderProbe:
@@ -117,76 +71,26 @@ def probe_header(fh: BinaryIO) -> HeaderProbe:
     if len(head) < 132 or head[128:132] != b"DICM":
         return HeaderProbe(False, False, None, 0, (), None, None)
     preamble_zero = head[:128] == b"\x00" * 128
-    data = fh.read(_MAX_META)
-    pos = 0
+    data = fh.read(MAX_META + 1)
+    walk = walk_meta(data)
     declared: int | None = None
-    tags: list[str] = []
-    error: str | None = None
     start_after_gl: int | None = None
-    syntax = b""
-    while pos + 8 <= len(data):
-        group, elem = struct.unpack_from("<HH", data, pos)
-        if group != 0x0002:
-            break
-        vr = data[pos + 4 : pos + 6]
-        if vr not in _ALL_VRS:
-            error = f"meta element ({group:04X},{elem:04X}) is not Explicit VR"
-            break
-        if vr in _LONG_VRS:
-            if pos + 12 > len(data):
-                error = "truncated meta element"
-                break
-            (length,) = struct.unpack_from("<I", data, pos + 8)
-            header = 12
-        else:
-            (length,) = struct.unpack_from("<H", data, pos + 6)
-            header = 8
-        tags.append(f"{group:04X}{elem:04X}")
-        value_at = pos + header
-        if value_at + length > len(data):
-            error = "meta element runs past the meta information"
-            break
-        if elem == 0x0000 and length == 4:
-            (declared,) = struct.unpack_from("<I", data, value_at)
-            start_after_gl = value_at + 4
-        if elem == 0x0010:
-            syntax = data[value_at : value_at + length].rstrip(b"\x00 ")
-        pos = value_at + length
+    at = 0
+    for element in walk.elements:
+        if element.tag == 0x00020000 and len(element.value) == 4:
+            (declared,) = struct.unpack("<I", element.value)
+            start_after_gl = at + len(element.raw)
+        at += len(element.raw)
+    tags = [f"{e.tag:08X}" for e in walk.elements]
+    error, pos = walk.error, walk.end
+    syntax = (walk.value(0x00020010) or b"").rstrip(b"\x00 ")
     actual = pos - (start_after_gl if start_after_gl is not None else 0)
     deflated = syntax == DEFLATED.encode()
     explicit: bool | None = None
     first = _first_bytes(data[pos:], deflated) if error is None else b""
     if len(first) >= 6:
-        explicit = first[4:6] in _ALL_VRS
+        explicit = first[4:6] in EXPLICIT_VRS
     offset = 132 + pos if error is None else 0
     return HeaderProbe(
         True, preamble_zero, declared, actual, tuple(tags), explicit, error, deflated, offset
     )
-
-
-def inflate_dataset(fh: BinaryIO, probe: HeaderProbe, cap: int) -> bytes:
-    """The inflated data set of a deflated instance, never more than ``cap`` bytes.
-
-    Raises
-    ------
-    MalformedDicomError
-        The deflate stream is broken, or inflates beyond ``cap`` (a deflate bomb).
-    """
-    fh.seek(probe.dataset_offset)
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    out = bytearray()
-    try:
-        while chunk := fh.read(1 << 16):
-            while chunk:
-                out += inflater.decompress(chunk, cap + 1 - len(out))
-                if len(out) > cap:
-                    raise MalformedDicomError(f"deflated data set inflates beyond {cap} bytes")
-                chunk = inflater.unconsumed_tail
-            if inflater.eof:
-                break
-        out += inflater.flush()
-    except zlib.error as exc:
-        raise MalformedDicomError(f"broken deflate stream: {exc}") from exc
-    if len(out) > cap:
-        raise MalformedDicomError(f"deflated data set inflates beyond {cap} bytes")
-    return bytes(out)

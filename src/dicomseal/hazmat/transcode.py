@@ -24,10 +24,10 @@ from __future__ import annotations
 import array
 import struct
 import tempfile
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO, Final, Protocol
 
+from dicomseal.dicom.inflate import MAX_INFLATED, inflate_into
 from dicomseal.errors import MalformedDicomError
 
 __all__ = [
@@ -40,8 +40,6 @@ __all__ = [
 ]
 
 EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
-#: Largest inflated data set accepted from a deflated file (decompression-bomb bound).
-MAX_INFLATED: Final = 4 << 30
 #: Deepest sequence nesting accepted (as the Explicit VR LE walker).
 MAX_DEPTH: Final = 64
 MAX_ELEMENTS: Final = 2_000_000
@@ -237,22 +235,6 @@ class _BigEndian:
         return pos
 
 
-def _inflate(src: BinaryIO, start: int, out: BinaryIO, max_inflated: int) -> None:
-    """Raw-inflate from ``start`` to ``out`` in bounded steps (RFC 1951, PS3.5 §A.5)."""
-    src.seek(start)
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    total = 0
-    while not inflater.eof:
-        buf = inflater.unconsumed_tail or src.read(CHUNK)
-        data = inflater.decompress(buf, CHUNK)  # at most CHUNK bytes of output per step
-        total += len(data)
-        if total > max_inflated:
-            raise MalformedDicomError(f"deflated data set inflates beyond {max_inflated} bytes")
-        out.write(data)
-        if not buf and not data:
-            raise MalformedDicomError("deflated data set is truncated")
-
-
 def transcode_to_explicit_le(
     src: BinaryIO,
     size: int,
@@ -288,10 +270,8 @@ def transcode_to_explicit_le(
         if transfer_syntax_uid == EXPLICIT_VR_BE:
             _BigEndian(src, size, out).elements(data_set_start, None, 0)
         elif is_deflated(transfer_syntax_uid):
-            try:
-                _inflate(src, data_set_start, out, max_inflated)
-            except zlib.error as exc:
-                raise MalformedDicomError(f"deflated data set is corrupt: {exc}") from exc
+            src.seek(data_set_start)
+            inflate_into(src, out, limit=max_inflated)
         else:
             raise MalformedDicomError(f"transfer syntax {transfer_syntax_uid} needs no transcoding")
         out.flush()

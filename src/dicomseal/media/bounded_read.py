@@ -25,11 +25,13 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
+from dicomseal.dicom.inflate import MAX_INFLATED, InflateLimitError, inflate_into
+from dicomseal.dicom.meta import MAX_META, walk_meta
+from dicomseal.dicom.vocab import DEFLATED_SYNTAXES
 from dicomseal.errors import MalformedDicomError
 
 if TYPE_CHECKING:
@@ -47,24 +49,10 @@ __all__ = [
     "read_head",
 ]
 
-#: A deflated data set that inflates to more than this many bytes is refused.
-MAX_INFLATED = 256 * 1024 * 1024
-#: File Meta Information longer than this is refused (real ones are a few hundred bytes).
-MAX_META = 64 * 1024
 #: Header reads leave values longer than this unread (pydicom ``defer_size``).
 HEADER_DEFER = 4096
-#: Transfer syntaxes whose data set is deflated (PS3.5 §A.5, §A.7).
-DEFLATED_SYNTAXES = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.95"})
 _EXPLICIT_LE = b"1.2.840.10008.1.2.1\0"
-_LONG_VRS = frozenset(
-    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-)
-_STEP = 4 * 1024 * 1024
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
-
-
-class InflateLimitError(MalformedDicomError):
-    """A deflated data set inflates beyond the limit: refused, never inflated whole."""
 
 
 @dataclass(frozen=True)
@@ -108,34 +96,12 @@ def read_head(fh: BinaryIO, *, path: str | None = None) -> Part10Head:
     head = fh.read(132)
     if len(head) < 132 or head[128:132] != b"DICM":
         raise MalformedDicomError("not a DICOM Part 10 file (no DICM prefix)", path=path)
-    data = fh.read(MAX_META + 1)
-    pos, elements, ts = 0, [], ""
-    while pos + 8 <= len(data):
-        group, elem = struct.unpack_from("<HH", data, pos)
-        if group != 0x0002:
-            break
-        vr = data[pos + 4 : pos + 6]
-        if vr in _LONG_VRS:
-            if pos + 12 > len(data):
-                break
-            (length,) = struct.unpack_from("<I", data, pos + 8)
-            start = pos + 12
-        else:
-            (length,) = struct.unpack_from("<H", data, pos + 6)
-            start = pos + 8
-        end = start + length
-        if end > MAX_META:
-            raise MalformedDicomError(
-                f"file meta information longer than {MAX_META} bytes", path=path
-            )
-        if end > len(data):
-            raise MalformedDicomError("file meta element runs past the end of the file", path=path)
-        tag = (group << 16) | elem
-        if tag == 0x00020010:
-            ts = data[start:end].rstrip(b"\0 ").decode("ascii", "replace")
-        elements.append((tag, data[pos:end]))
-        pos = end
-    return Part10Head(head[:128], ts, tuple(elements), 132 + pos)
+    walk = walk_meta(fh.read(MAX_META + 1))
+    if walk.error is not None:
+        raise MalformedDicomError(walk.error, path=path)
+    ts = (walk.value(0x00020010) or b"").rstrip(b"\0 ").decode("ascii", "replace")
+    elements = tuple((e.tag, e.raw) for e in walk.elements)
+    return Part10Head(head[:128], ts, elements, 132 + walk.end)
 
 
 def _normalised_meta(head: Part10Head) -> bytes:
@@ -149,38 +115,6 @@ def _normalised_meta(head: Part10Head) -> bytes:
         body += raw
     length = struct.pack("<HH2sHI", 2, 0, b"UL", 4, len(body))
     return length + body
-
-
-def _inflate(fh: BinaryIO, out: io.BytesIO, limit: int, path: str | None) -> None:
-    """Inflate the rest of ``fh`` (raw deflate, PS3.5 §A.5) into ``out``, at most ``limit``."""
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    total = 0
-    try:
-        while not inflater.eof:
-            chunk = fh.read(1024 * 1024)
-            if not chunk:
-                break
-            while chunk and not inflater.eof:
-                data = inflater.decompress(chunk, _STEP)
-                total += len(data)
-                if total > limit:
-                    raise InflateLimitError(
-                        f"deflated data set inflates beyond {limit // (1024 * 1024)} MiB: "
-                        "refused (deflate bomb?)",
-                        path=path,
-                    )
-                out.write(data)
-                chunk = inflater.unconsumed_tail
-        rest = inflater.flush(_STEP)
-    except zlib.error as exc:
-        raise MalformedDicomError(f"deflated data set is corrupt: {exc}", path=path) from exc
-    if not inflater.eof:
-        raise MalformedDicomError("deflated data set is truncated", path=path)
-    if total + len(rest) > limit:
-        raise InflateLimitError(
-            f"deflated data set inflates beyond {limit // (1024 * 1024)} MiB: refused", path=path
-        )
-    out.write(rest)
 
 
 def bounded_stream(
@@ -218,7 +152,7 @@ def bounded_stream(
     out = io.BytesIO()
     out.write(head.preamble + b"DICM" + _normalised_meta(head))
     fh.seek(head.dataset_offset)
-    _inflate(fh, out, max_inflated, path)
+    inflate_into(fh, out, limit=max_inflated, path=path)
     out.seek(0)
     return out, head
 

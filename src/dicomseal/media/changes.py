@@ -13,25 +13,17 @@ the file found on the medium (:func:`~dicomseal.media.digests.digest_stream`), l
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from pydicom.datadict import keyword_for_tag
 
+from dicomseal.dicom.edits import ChangeKind
 from dicomseal.errors import MediaError
 from dicomseal.media.digests import IDENTITY_KEYWORDS, InstanceDigests, digest_stream, format_tag
 from dicomseal.media.manifest import FileRole, InstanceRecord
 
 __all__ = ["AttributeChange", "ChangeKind", "FileChange", "localise_change"]
-
-
-class ChangeKind(enum.Enum):
-    """How an attribute differs from what was signed."""
-
-    CHANGED = "changed"
-    REMOVED = "removed"
-    ADDED = "added"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydicom import dcmread
 
+from dicomseal.dicom.dicomdir import FIRST_RECORD, WalkProblem, link_value, walk_records
 from dicomseal.errors import MediaError
 from dicomseal.media.digests import digest_stream
 from dicomseal.media.fileset import is_conformant_file_id
@@ -31,9 +32,6 @@ __all__ = ["MAX_DICOMDIR", "DicomdirCheck", "DirectoryReference", "read_dicomdir
 
 #: A DICOMDIR larger than this is not parsed (a CD's DICOMDIR is a few MB at most).
 MAX_DICOMDIR = 64 * 1024 * 1024
-_FIRST = 0x00041200
-_NEXT = 0x00041400
-_LOWER = 0x00041420
 
 
 @dataclass(frozen=True)
@@ -63,32 +61,26 @@ def _read_bounded(source: MediaSource, entry: MediaEntry) -> bytes:
         return read_bounded(fh, MAX_DICOMDIR)
 
 
-def _link(rec: Any, tag: int) -> int | None:
-    """A record's offset to another record (PS3.3 F.3.2.2): 0 when absent, None if malformed.
-
-    UL with VM 1; anything else (several values, text, a sequence) has no single reading.
-    """
-    if tag not in rec:
-        return 0
-    value = rec[tag].value
-    if value is None or value == b"" or value == "":
-        return 0
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _walk_records(
     records: dict[int, Any],
     root_offset: int,
     size: int,
 ) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
     """Visit the record tree from the root; each record once; report loops and bad offsets."""
+    walk = walk_records(records, root_offset)
     findings: list[MediaFinding] = []
-    visited: set[int] = set()
-    order: list[tuple[int, Any]] = []
-    stack: list[int] = [root_offset] if root_offset else []
-    while stack:
-        offset = stack.pop()
-        if offset in visited:
+    for problem, offset in walk.problems:
+        if problem is WalkProblem.MALFORMED_LINK:
+            findings.append(
+                MediaFinding(
+                    FindingCode.DICOMDIR_BAD_OFFSET,
+                    "DICOMDIR",
+                    f"record at offset {offset} links to the next or lower record with "
+                    "something that is not one offset; not followed",
+                )
+            )
+            continue
+        if problem is WalkProblem.LOOP:
             findings.append(
                 MediaFinding(
                     FindingCode.DICOMDIR_LOOP,
@@ -97,33 +89,15 @@ def _walk_records(
                 )
             )
             continue
-        if offset not in records:
-            where = "outside the file" if offset >= size else "not at a directory record"
-            findings.append(
-                MediaFinding(
-                    FindingCode.DICOMDIR_BAD_OFFSET,
-                    "DICOMDIR",
-                    f"record offset {offset} points {where}",
-                )
+        where = "outside the file" if offset >= size else "not at a directory record"
+        findings.append(
+            MediaFinding(
+                FindingCode.DICOMDIR_BAD_OFFSET,
+                "DICOMDIR",
+                f"record offset {offset} points {where}",
             )
-            continue
-        visited.add(offset)
-        rec = records[offset]
-        order.append((offset, rec))
-        for tag in (_NEXT, _LOWER):
-            link = _link(rec, tag)
-            if link is None:
-                findings.append(
-                    MediaFinding(
-                        FindingCode.DICOMDIR_BAD_OFFSET,
-                        "DICOMDIR",
-                        f"record at offset {offset}: ({tag >> 16:04X},{tag & 0xFFFF:04X}) "
-                        "is not one offset; not followed",
-                    )
-                )
-            elif link:
-                stack.append(link)
-    return order, findings
+        )
+    return [(offset, records[offset]) for offset, _depth in walk.order], findings
 
 
 def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[MediaFinding]]:
@@ -204,7 +178,7 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
             ds = dcmread(io.BytesIO(data))
         seq = ds.get("DirectoryRecordSequence") or []
         records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
-        root = int(ds.get(_FIRST).value or 0) if _FIRST in ds else 0
+        root = link_value(ds, FIRST_RECORD) or 0
     except MediaError as exc:
         return DicomdirCheck(
             True, findings=(MediaFinding(FindingCode.DICOMDIR_MALFORMED, "DICOMDIR", exc.message),)

@@ -41,6 +41,7 @@ from typing import Any, BinaryIO
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import keyword_for_tag
 
+from dicomseal.dicom.vocab import format_tag
 from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.elements import Element, Part10File, parse_part10
 from dicomseal.hazmat.transcode import needs_transcoding
@@ -99,11 +100,6 @@ _KEEP = {
     0x00280100,
 }
 _KEEP_MAX = 4096
-
-
-def format_tag(tag: int) -> str:
-    """``(gggg,eeee)`` notation of a tag, upper-case hex (PS3.5 §7.1)."""
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 class FrameUnit(enum.Enum):

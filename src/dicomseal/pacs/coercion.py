@@ -18,14 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydicom import config as pydicom_config
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag, Tag
-from pydicom.valuerep import validate_value
 
+from dicomseal.dicom.edits import (
+    AssignmentPolicy,
+    AttributeChange,
+    change_of,
+    parse_assignments,
+)
 from dicomseal.errors import DicomSealError, MediaError, UsageError
 from dicomseal.media.bounded_read import read_dataset
 
@@ -36,12 +40,6 @@ __all__ = [
     "coerce_file",
 ]
 
-#: VRs a user may coerce from the command line (text values only).
-COERCIBLE_VRS = frozenset(
-    {"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UT"}
-)
-#: Groups never coerced: file meta, digital signatures, MAC parameters, original attributes.
-PROTECTED_GROUPS = frozenset({0x0002, 0x0400, 0x4FFE, 0xFFFA})
 ORIGINAL_ATTRIBUTES_SEQUENCE = Tag(0x0400, 0x0561)
 DIGITAL_SIGNATURES_SEQUENCE = Tag(0xFFFA, 0xFFFA)
 MAC_PARAMETERS_SEQUENCE = Tag(0x4FFE, 0x0001)
@@ -69,28 +67,8 @@ class Coercion:
             Not ``KEYWORD=VALUE``, unknown keyword, a protected or non-text attribute, a
             keyword given twice, or a value invalid for the attribute's VR.
         """
-        seen: dict[str, str] = {}
-        for text in assignments:
-            keyword, sep, value = text.partition("=")
-            keyword = keyword.strip()
-            if not sep or not keyword:
-                raise UsageError(f"--set expects KEYWORD=VALUE, got {text!r}")
-            tag = tag_for_keyword(keyword)
-            if tag is None:
-                raise UsageError(f"--set: unknown DICOM keyword {keyword!r}")
-            if Tag(tag).group in PROTECTED_GROUPS:
-                raise UsageError(f"--set: {keyword} cannot be coerced")
-            vr = dictionary_VR(tag)
-            if vr not in COERCIBLE_VRS:
-                raise UsageError(f"--set: {keyword} (VR {vr}) is not a text attribute")
-            if keyword in seen:
-                raise UsageError(f"--set: {keyword} given twice")
-            try:
-                validate_value(vr, value, pydicom_config.RAISE)
-            except ValueError as exc:
-                raise UsageError(f"--set: invalid value for {keyword}: {exc}") from exc
-            seen[keyword] = value
-        return cls(tuple(seen.items()))
+        parsed = parse_assignments(assignments, AssignmentPolicy.TEXT_VR_ONLY)
+        return cls(tuple((a.keyword, a.value) for a in parsed))
 
     def __bool__(self) -> bool:
         return bool(self.values)
@@ -102,15 +80,6 @@ class Coercion:
             return "none"
         text = "\n".join(f"{k}={v}" for k, v in self.values)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class AttributeChange:
-    """One coerced attribute: its keyword and the value before and after."""
-
-    keyword: str
-    original: str | None  # None: the attribute was absent
-    coerced: str
 
 
 @dataclass(frozen=True)
@@ -166,7 +135,7 @@ def _signed_tags(item: Dataset) -> set[BaseTag] | None:
 def _broken_line(sig: Dataset, covered: set[BaseTag], changes: Sequence[AttributeChange]) -> str:
     """Which coerced values a removed signature covered: signed value versus kept value."""
     parts = [
-        f"{c.keyword}: signed {c.original!r}, kept {c.coerced!r}"
+        f"{c.keyword}: signed {c.before!r}, kept {c.after!r}"
         for c in changes
         if _tag(c.keyword) in covered
     ]
@@ -262,7 +231,7 @@ def coerce_file(
         before = _text(elem)
         if before == value:
             continue
-        changes.append(AttributeChange(keyword, before, value))
+        changes.append(change_of(keyword, before, value))
         if elem is None:
             originals.add_new(tag, dictionary_VR(tag), None)
         else:

@@ -21,6 +21,8 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.tag import Tag
 
+from dicomseal.dicom.vocab import format_tag
+
 __all__ = ["AttributeDifference", "FrameDifference", "diff_datasets", "diff_frames"]
 
 PIXEL_DATA = Tag(0x7FE0, 0x0010)
@@ -70,10 +72,6 @@ class FrameDifference:
     note: str = ""
 
 
-def _tag_text(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-
-
 def _text(elem: DataElement, limit: int | None = _MAX_TEXT) -> str:
     value: Any = elem.value
     if elem.VR in _BINARY_VRS or isinstance(value, bytes | bytearray):
@@ -97,7 +95,7 @@ def _same(a: DataElement, b: DataElement) -> bool:
 
 
 def _name(elem: DataElement) -> str:
-    return elem.keyword or _tag_text(int(elem.tag))
+    return elem.keyword or format_tag(int(elem.tag))
 
 
 def diff_datasets(left: Dataset, right: Dataset, prefix: str = "") -> list[AttributeDifference]:
@@ -126,7 +124,7 @@ def diff_datasets(left: Dataset, right: Dataset, prefix: str = "") -> list[Attri
             out.extend(_diff_sequence(path, tag, a, b))
         elif not _same(a, b):
             left_text, right_text = _around_first_difference(_text(a, None), _text(b, None))
-            out.append(AttributeDifference(path, _tag_text(tag), left_text, right_text))
+            out.append(AttributeDifference(path, format_tag(tag), left_text, right_text))
     return out
 
 
@@ -159,7 +157,7 @@ def _one_side(
         return [
             AttributeDifference(
                 path,
-                _tag_text(tag),
+                format_tag(tag),
                 None if a is None else _text(a),
                 None if b is None else _text(b),
             )
@@ -168,7 +166,7 @@ def _one_side(
     count = f"{len(items)} item(s)"
     out = [
         AttributeDifference(
-            path, _tag_text(tag), None if a is None else count, None if b is None else count
+            path, format_tag(tag), None if a is None else count, None if b is None else count
         )
     ]
     for n, item in enumerate(items):
@@ -186,7 +184,7 @@ def _diff_sequence(
     if len(items_a) != len(items_b):
         out.append(
             AttributeDifference(
-                path, _tag_text(tag), f"{len(items_a)} item(s)", f"{len(items_b)} item(s)"
+                path, format_tag(tag), f"{len(items_a)} item(s)", f"{len(items_b)} item(s)"
             )
         )
     for n, (ia, ib) in enumerate(zip(items_a, items_b, strict=False)):

@@ -9,7 +9,7 @@ from typing import Any, Final
 from rich.console import Console
 from rich.markup import escape
 
-from dicomseal.pacs.coercion import AttributeChange
+from dicomseal.dicom.edits import AttributeChange
 from dicomseal.pacs.compare import CompareReport, InstanceComparison, InstanceRef
 from dicomseal.pacs.importer import ImportReport, InstanceImport
 from dicomseal.pacs.status import InstanceOutcome
@@ -43,7 +43,7 @@ _OUTCOME_STYLE = {
 
 
 def _change(c: AttributeChange) -> dict[str, Any]:
-    return {"attribute": c.keyword, "original": c.original, "coerced": c.coerced}
+    return {"attribute": c.keyword, "original": c.before, "coerced": c.after}
 
 
 def instance_to_dict(r: InstanceImport) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from dicomseal.dicom.vocab import format_tag
 from dicomseal.verdict import Verdict
 
 __all__ = [
@@ -24,11 +25,6 @@ __all__ = [
     "TrustReason",
     "format_tag",
 ]
-
-
-def format_tag(tag: int) -> str:
-    """``(gggg,eeee)`` in upper-case hex, as DICOM writes tags."""
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
 class TrustReason(enum.Enum):

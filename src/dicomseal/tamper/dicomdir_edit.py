@@ -14,6 +14,7 @@ from pathlib import Path
 import pydicom
 from pydicom.dataset import Dataset
 
+from dicomseal.dicom.dicomdir import LEVELS
 from dicomseal.errors import MediaError
 from dicomseal.forensics.directory import (
     RECORD_KEYS,
@@ -22,11 +23,11 @@ from dicomseal.forensics.directory import (
     positional_order,
 )
 from dicomseal.forensics.values import text_of
+from dicomseal.media.bounded_read import read_dataset
 from dicomseal.tamper.record import Change
 
 __all__ = ["rewrite_dicomdir"]
 
-_LEVELS = ("PATIENT", "STUDY", "SERIES")
 _OFFSET_KWS = ("OffsetOfTheNextDirectoryRecord", "OffsetOfReferencedLowerLevelDirectoryEntity")
 _ROOT_KWS = (
     "OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity",
@@ -80,7 +81,8 @@ def rewrite_dicomdir(
     edited
         Medium path of each edited instance -> its dataset after the edit.
     """
-    ds = pydicom.dcmread(dicomdir)
+    with dicomdir.open("rb") as fh:  # through the bounded gate (meta and deflate capped)
+        ds = read_dataset(fh, path=str(dicomdir), stop_before_pixels=False, defer_size=None)
     records = list(ds.get("DirectoryRecordSequence", []) or [])
     old_tells = [int(getattr(r, "seq_item_tell", 0)) for r in records]
     order = linked_order(ds, records) or positional_order(records)
@@ -89,7 +91,7 @@ def rewrite_dicomdir(
     for _idx, context, parts in iter_leaves(records, order):
         path = "/".join([folder, *parts] if folder else parts).upper()
         if path in upper:
-            for level in _LEVELS:
+            for level in LEVELS:
                 if level in context:
                     targets[context[level]] = upper[path]
     changes: list[Change] = []

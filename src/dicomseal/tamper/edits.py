@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pydicom
-from pydicom.datadict import dictionary_VR, tag_for_keyword
 from pydicom.dataset import Dataset
 
-from dicomseal.errors import UsageError
+from dicomseal.dicom.edits import AssignmentPolicy, change_of, parse_assignments
 from dicomseal.forensics.rules.age import age_in
 from dicomseal.forensics.values import parse_da, text_of
 from dicomseal.tamper.record import Change
@@ -41,26 +40,16 @@ _DATES_FOLLOWING_STUDY = ("SeriesDate", "AcquisitionDate", "ContentDate", "Insta
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, str]:
-    """``Keyword=Value`` strings to a mapping; keywords must be DICOM dataset keywords.
+    """``Keyword=Value`` strings to an ordered mapping (:func:`parse_assignments`).
 
     Raises
     ------
     UsageError
-        Malformed item, unknown keyword, file meta (group 0002) or sequence keyword.
+        Malformed item, unknown keyword, protected group or sequence, a value invalid
+        for the VR, a keyword given twice.
     """
-    out: dict[str, str] = {}
-    for item in items:
-        keyword, sep, value = item.partition("=")
-        keyword = keyword.strip()
-        if not sep or not keyword:
-            raise UsageError(f"--set expects Keyword=Value, got {item!r}")
-        tag = tag_for_keyword(keyword)
-        if tag is None:
-            raise UsageError(f"unknown DICOM keyword {keyword!r}")
-        if tag >> 16 == 0x0002 or dictionary_VR(tag) == "SQ":
-            raise UsageError(f"{keyword} cannot be set (file meta or sequence)")
-        out[keyword] = value
-    return out
+    parsed = parse_assignments(items, AssignmentPolicy.ANY_NON_SEQUENCE)
+    return {a.keyword: a.value for a in parsed}
 
 
 def _date(value: dt.date) -> str:
@@ -106,7 +95,7 @@ def _apply(ds: Dataset, rel: str, values: Mapping[str, str]) -> list[Change]:
             ds[kw].value = value
         else:
             setattr(ds, kw, value)
-        changes.append(Change(rel, "attribute", kw, before, value))
+        changes.append(Change.of_attribute(rel, change_of(kw, before, value)))
     return changes
 
 

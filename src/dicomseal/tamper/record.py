@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dicomseal.dicom.edits import AttributeChange
+
 __all__ = ["SCHEMA", "Change", "Scope", "TamperMode", "TamperRecord", "record_path"]
 
 SCHEMA = "dicomseal.tamper/1"
@@ -67,6 +69,11 @@ class Change:
     keyword: str | None = None
     before: str | None = None
     after: str | None = None
+
+    @classmethod
+    def of_attribute(cls, path: str, change: AttributeChange) -> Change:
+        """The medium-level change of ``path`` for one :class:`AttributeChange`."""
+        return cls(path, "attribute", change.keyword, change.before, change.after)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""Tag notation and the transfer-syntax policy table, shared by every reader and report."""
+
+from __future__ import annotations
+
+import pytest
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+)
+
+from dicomseal.dicom import vocab
+from dicomseal.errors import UsageError
+from dicomseal.media import bounded_read, digests
+from dicomseal.signature import status
+
+
+def test_one_format_tag() -> None:
+    assert vocab.format_tag(0x7FE00010) == "(7FE0,0010)"
+    assert status.format_tag is vocab.format_tag is digests.format_tag
+
+
+@pytest.mark.parametrize("text", ["PatientName", "(0010,0010)", "0010,0010", "00100010"])
+def test_parse_tag(text: str) -> None:
+    assert vocab.parse_tag(text) == 0x00100010
+
+
+def test_parse_tag_refuses_unknown_keyword() -> None:
+    with pytest.raises(UsageError, match="unknown attribute"):
+        vocab.parse_tag("NoSuchKeyword")
+    assert vocab.keyword_of(0x00100010) == "PatientName" and vocab.keyword_of(0x00091001) is None
+
+
+def test_transfer_syntax_policy_from_pydicom() -> None:
+    p = vocab.transfer_syntax_policy
+    assert p(ImplicitVRLittleEndian).implicit_vr and not p(ExplicitVRLittleEndian).implicit_vr
+    assert p(ExplicitVRBigEndian).big_endian and not p(ExplicitVRLittleEndian).big_endian
+    assert p(DeflatedExplicitVRLittleEndian).deflated and p(JPEGBaseline8Bit).encapsulated
+    assert not p("1.2.3.4").known
+    assert bounded_read.DEFLATED_SYNTAXES is vocab.DEFLATED_SYNTAXES
+    assert vocab.DEFLATED_SYNTAXES == {DeflatedExplicitVRLittleEndian, "1.2.840.10008.1.2.4.95"}

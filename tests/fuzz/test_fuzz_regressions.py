@@ -36,3 +36,14 @@ def test_zip_member_with_an_empty_name_is_not_a_crash(tmp_path: Path) -> None:
             source.entries()
     except DicomSealError:
         pass  # refused cleanly is fine; any other exception is the bug
+
+
+def test_dicomdir_offset_of_a_wrong_length_is_malformed_not_a_crash() -> None:
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    from dicomseal.dicom.dicomdir import link_value
+
+    record = Dataset()
+    record[0x00041400] = RawDataElement(Tag(0x00041400), "UL", 3, b"\x01\x02\x03", 0, False, True)
+    assert link_value(record, 0x00041400) is None

@@ -65,7 +65,10 @@ def link_value(rec: Any, tag: int) -> int | None:
     """
     if tag not in rec:
         return 0
-    value = rec[tag].value
+    try:  # pydicom converts raw values lazily: a hostile length raises here
+        value = rec[tag].value
+    except Exception:
+        return None
     if value is None or value == b"" or value == "":
         return 0
     return value if isinstance(value, int) and not isinstance(value, bool) else None

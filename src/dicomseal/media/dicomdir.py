@@ -177,6 +177,9 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
             warnings.simplefilter("ignore")
             ds = dcmread(io.BytesIO(data))
         seq = ds.get("DirectoryRecordSequence") or []
+        for rec in seq:  # convert every value now, inside this guard (pydicom is lazy)
+            for element in rec:
+                _ = element.value
         records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
         root = link_value(ds, FIRST_RECORD) or 0
     except MediaError as exc:

@@ -384,7 +384,9 @@ def _meta_string(elements: list[Element], tag: int) -> str:
     return ""
 
 
-def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
+def parse_part10(
+    fp: BinaryIO, *, name: str | None = None, as_explicit_le: bool = False
+) -> Part10File:
     """Parse a Part 10 file from a seekable binary stream (PS3.10 §7).
 
     Parameters
@@ -393,6 +395,9 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
         Seekable binary stream positioned anywhere; it is read, never written.
     name
         Used in error messages.
+    as_explicit_le
+        Read the data set as Explicit VR Little Endian whatever the meta's Transfer Syntax
+        UID says (see :func:`parse_dataset_as_explicit_le`).
 
     Raises
     ------
@@ -421,7 +426,7 @@ def parse_part10(fp: BinaryIO, *, name: str | None = None) -> Part10File:
             el = reader.element(pos, tag, vr, length, hsize, 0, False)
             meta_elements.append(el)
             pos = el.end
-        ts = _meta_string(meta_elements, 0x00020010)
+        ts = EXPLICIT_VR_LE if as_explicit_le else _meta_string(meta_elements, 0x00020010)
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
         if needs_transcoding(ts):
@@ -465,42 +470,4 @@ def parse_dataset_as_explicit_le(fp: BinaryIO, *, name: str | None = None) -> Pa
     MalformedDicomError
         No DICM prefix, or the data set does not parse as Explicit VR Little Endian.
     """
-    try:
-        fp.seek(0, os.SEEK_END)
-        size = fp.tell()
-        fp.seek(0)
-        head = fp.read(132)
-    except OSError as exc:
-        raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
-    if len(head) < 132 or head[128:132] != b"DICM":
-        raise MalformedDicomError("not a DICOM Part 10 file (no DICM prefix)", path=name)
-    reader = _Reader(fp, size, implicit=False)
-    try:
-        meta_elements: list[Element] = []
-        pos = 132
-        while pos + 8 <= size:
-            if _U16.unpack(reader.read_exact(pos, 2))[0] != 0x0002:
-                break
-            tag, vr, length, hsize = reader.header(pos, False)
-            el = reader.element(pos, tag, vr, length, hsize, 0, False)
-            meta_elements.append(el)
-            pos = el.end
-        meta = FileMeta(
-            transfer_syntax_uid=EXPLICIT_VR_LE,
-            sop_class_uid=_meta_string(meta_elements, 0x00020002),
-            sop_instance_uid=_meta_string(meta_elements, 0x00020003),
-            implementation_class_uid=_meta_string(meta_elements, 0x00020012),
-            implementation_version_name=_meta_string(meta_elements, 0x00020013),
-            end=pos,
-            elements=tuple(meta_elements),
-        )
-        elements, _end = reader.elements(pos, None, 0, False, False)
-    except MalformedDicomError as exc:
-        if exc.path is None:
-            exc.path = name
-        raise
-    except (OSError, struct.error) as exc:
-        raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
-    except RecursionError as exc:
-        raise MalformedDicomError("sequences nested too deeply", path=name) from exc
-    return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=False)
+    return parse_part10(fp, name=name, as_explicit_le=True)

@@ -582,3 +582,25 @@ def test_image_an_independent_reader_refuses(
     r = check(save(img, tmp_path / "f.iso"), trust)
     assert r.verdict is Verdict.FAILED
     assert any("pycdlib" in f.message for f in r.findings if f.code.value == AMBIGUOUS)
+
+
+def test_truncated_image_is_a_read_error_not_an_alteration(
+    joliet_image: Path, tmp_path: Path
+) -> None:
+    """A scratched disc or an interrupted copy: exit 4 naming what could not be read."""
+    import subprocess
+    import sys
+
+    iso = tmp_path / "cd.iso"
+    data = joliet_image.read_bytes()
+    iso.write_bytes(data[: len(data) * 2 // 3])
+    proc = subprocess.run(
+        [sys.executable, "-m", "dicomseal", "media", "verify", str(iso)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "not proof of alteration" in proc.stderr
+    assert "unreadable:" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -291,6 +291,35 @@ class _SpanReader(io.RawIOBase):
         super().close()
 
 
+def _declared_volume_bytes(fh: BinaryIO) -> int | None:
+    """Volume Space Size x Logical Block Size of the Primary Volume Descriptor (ECMA-119
+    §8.4.8, §8.4.12, both-endian fields read little-endian), or None without a PVD."""
+    fh.seek(16 * 2048)
+    pvd = fh.read(2048)
+    if len(pvd) < 130 or pvd[0] != 1 or pvd[1:6] != b"CD001":
+        return None
+    blocks = int.from_bytes(pvd[80:84], "little")
+    block_size = int.from_bytes(pvd[128:130], "little") or 2048
+    return blocks * block_size
+
+
+def _refuse_short_image(volume: IsoVolume, size: int, declared: int, location: str) -> None:
+    """An image shorter than its volume: a read error, never reported as tampering."""
+    lost = [
+        p.split("file ", 1)[1].rsplit(" extends beyond", 1)[0]
+        for tree in volume.trees
+        for p in tree.problems
+        if p.startswith("file ") and "extends beyond the image" in p
+    ]
+    named = ", ".join(dict.fromkeys(lost)) if lost else "the end of the volume"
+    raise MediaError(
+        f"the image holds {size} of the {declared} bytes its volume descriptor declares: a "
+        "read error (a scratched disc, an interrupted copy), not proof of alteration; "
+        f"unreadable: {named[:600]}",
+        path=location,
+    )
+
+
 class IsoSource(_SourceBase):
     """An ISO 9660 image, read without mounting (ECMA-119, PS3.12 Annex F).
 
@@ -307,9 +336,13 @@ class IsoSource(_SourceBase):
         self._image = Path(image)
         try:
             with self._image.open("rb") as fh:
-                self._volume = read_iso_volume(fh, image_size(fh))
+                size = image_size(fh)
+                self._volume = read_iso_volume(fh, size)
+                declared = _declared_volume_bytes(fh)
         except OSError as exc:
             raise MediaError(f"cannot read ISO image: {exc.strerror}", path=str(image)) from exc
+        if declared is not None and size < declared:
+            _refuse_short_image(self._volume, size, declared, str(image))
         tree = self._volume.tree("Rock Ridge") or self._volume.tree("ISO 9660")
         if tree is None:
             raise MediaError(

@@ -41,3 +41,4 @@ def test_transfer_syntax_policy_from_pydicom() -> None:
     assert not p("1.2.3.4").known
     assert bounded_read.DEFLATED_SYNTAXES is vocab.DEFLATED_SYNTAXES
     assert vocab.DEFLATED_SYNTAXES == {DeflatedExplicitVRLittleEndian, "1.2.840.10008.1.2.4.95"}
+    assert vocab.DEFLATED_SYNTAXES == vocab.deflated_syntaxes_from_registry()

@@ -11,14 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from pydicom.datadict import keyword_for_tag, tag_for_keyword
-from pydicom.uid import UID, AllTransferSyntaxes
-
 from dicomseal.errors import UsageError
 
 __all__ = [
     "DEFLATED_SYNTAXES",
     "TransferSyntaxPolicy",
+    "deflated_syntaxes_from_registry",
     "format_tag",
     "keyword_of",
     "parse_tag",
@@ -48,6 +46,8 @@ def parse_tag(text: str) -> int:
     m = _TAG_TEXT.fullmatch(t)
     if m:
         return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
+    from pydicom.datadict import tag_for_keyword  # loaded only when a keyword is named
+
     tag = tag_for_keyword(t)
     if tag is None:
         raise UsageError(f"unknown attribute {text!r} (use a keyword or (gggg,eeee))")
@@ -56,6 +56,8 @@ def parse_tag(text: str) -> int:
 
 def keyword_of(tag: int) -> str | None:
     """The dictionary keyword of ``tag``, ``None`` for private or unknown tags."""
+    from pydicom.datadict import keyword_for_tag  # loaded only when a name is shown
+
     return keyword_for_tag(tag) or None
 
 
@@ -73,6 +75,8 @@ class TransferSyntaxPolicy:
 
 def transfer_syntax_policy(uid: str) -> TransferSyntaxPolicy:
     """The policy of ``uid`` from pydicom's registry (unknown: ``known`` is False)."""
+    from pydicom.uid import UID  # the registry, loaded only when a policy is asked for
+
     u = UID(uid)
     if not u.is_transfer_syntax:
         return TransferSyntaxPolicy(uid, False, False, False, False, False)
@@ -86,7 +90,16 @@ def transfer_syntax_policy(uid: str) -> TransferSyntaxPolicy:
     )
 
 
-#: Transfer syntaxes whose whole data set is deflated (PS3.5 §A.5, §A.7).
-DEFLATED_SYNTAXES: Final = frozenset(
-    str(uid) for uid in AllTransferSyntaxes if transfer_syntax_policy(uid).deflated
-) | {_JPIP_REFERENCED_DEFLATE}
+def deflated_syntaxes_from_registry() -> frozenset[str]:
+    """Every transfer syntax of pydicom's registry whose data set is deflated."""
+    from pydicom.uid import AllTransferSyntaxes
+
+    return frozenset(
+        str(uid) for uid in AllTransferSyntaxes if transfer_syntax_policy(uid).deflated
+    ) | {_JPIP_REFERENCED_DEFLATE}
+
+
+#: Transfer syntaxes whose whole data set is deflated (PS3.5 §A.5, §A.7). Spelled out so
+#: that the verify path needs no pydicom; a test keeps it equal to
+#: :func:`deflated_syntaxes_from_registry`.
+DEFLATED_SYNTAXES: Final = frozenset({"1.2.840.10008.1.2.1.99", _JPIP_REFERENCED_DEFLATE})

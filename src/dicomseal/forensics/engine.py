@@ -11,6 +11,7 @@ import os
 
 from dicomseal.forensics.findings import (
     Finding,
+    FindingCode,
     ForensicReport,
     Severity,
     freeze,
@@ -38,7 +39,7 @@ def evaluate(snap: Snapshot) -> ForensicReport:
         except Exception as exc:
             findings.append(
                 Finding(
-                    "internal-rule-error",
+                    FindingCode.INTERNAL_RULE_ERROR,
                     Severity.LOW,
                     (),
                     f"rule family {family} could not finish: {type(exc).__name__}",

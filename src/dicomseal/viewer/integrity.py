@@ -25,6 +25,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from dicomseal.findings import Finding
 from dicomseal.verdict import Verdict
 
 __all__ = [
@@ -177,16 +178,19 @@ class InstanceIntegrity:
 
 @dataclass(frozen=True)
 class FindingView:
-    """One forensic or verification finding, ready to list.
+    """One :class:`~dicomseal.findings.Finding`, as the templates list it.
+
+    Built by :meth:`of` from the one finding record; tests may build it directly.
 
     Attributes
     ----------
     severity
-        Severity name as the producing library names it (``"HIGH"``).
+        The label shown (``"HIGH"``; media verification shows ``"FAILED"`` or
+        ``"SUSPICIOUS"``, the verdict the finding forces).
     red_flag
         True when the finding counts as a red flag (shown in the grey badge count).
     code
-        Stable code of the finding (``"dicomdir-mismatch"``).
+        Stable code of the finding (``"dicomdir-key-mismatch"``).
     message
         One line for a human.
     paths
@@ -198,6 +202,14 @@ class FindingView:
     code: str
     message: str
     paths: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, finding: Finding, *, by_verdict: bool = False) -> FindingView:
+        """The view of ``finding``, labelled by severity, or by its verdict floor."""
+        label = finding.severity.name
+        if by_verdict:
+            label = "FAILED" if finding.verdict is Verdict.FAILED else "SUSPICIOUS"
+        return cls(label, finding.red_flag, finding.code.value, finding.message, finding.paths)
 
 
 @dataclass(frozen=True)

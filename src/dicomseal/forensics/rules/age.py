@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -44,7 +44,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         m = _AS.match(raw)
         if m is None:
             yield Finding(
-                "patient-age-malformed",
+                FindingCode.PATIENT_AGE_MALFORMED,
                 Severity.LOW,
                 (inst.path,),
                 f"PatientAge {raw!r} is not an AS value",
@@ -61,7 +61,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         expected = age_in(unit, birth, on)
         if abs(expected - stated) > 1:
             yield Finding(
-                "patient-age-mismatch",
+                FindingCode.PATIENT_AGE_MISMATCH,
                 Severity.MEDIUM,
                 (inst.path,),
                 f"PatientAge {raw} but birth date and study date give {expected:03d}{unit}",

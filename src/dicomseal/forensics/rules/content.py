@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.media.source import EntryAnomaly
 
@@ -69,7 +69,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if entry.anomalies:
             leaves = bool(_LEAVES.intersection(entry.anomalies))
             yield Finding(
-                "unsafe-entry",
+                FindingCode.UNSAFE_ENTRY,
                 Severity.CRITICAL if leaves else Severity.HIGH,
                 (entry.path,),
                 f"{entry.path}: " + ", ".join(a.value for a in entry.anomalies) + " (never opened)",
@@ -82,7 +82,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             )
     for path, reason in sorted(snap.unreadable.items()):
         yield Finding(
-            "malformed-instance",
+            FindingCode.MALFORMED_INSTANCE,
             Severity.MEDIUM,
             (path,),
             f"{path} cannot be parsed",
@@ -91,7 +91,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     for inst in snap.instances:
         if inst.problems:
             yield Finding(
-                "malformed-element",
+                FindingCode.MALFORMED_ELEMENT,
                 Severity.MEDIUM,
                 (inst.path,),
                 f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
@@ -100,7 +100,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     for index in snap.indexes:
         if index.error:
             yield Finding(
-                "vendor-index-unreadable",
+                FindingCode.VENDOR_INDEX_UNREADABLE,
                 Severity.LOW,
                 (index.path,),
                 f"{index.path} looks like a {index.format} index but cannot be read",
@@ -113,7 +113,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if name == "autorun.inf":
             text = other.head.decode("latin-1", "replace")
             yield Finding(
-                "autorun-file",
+                FindingCode.AUTORUN_FILE,
                 Severity.MEDIUM,
                 (other.path,),
                 f"{other.path} starts a program when the disc is inserted",
@@ -121,7 +121,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             )
         elif kind is not None:
             yield Finding(
-                "executable-file",
+                FindingCode.EXECUTABLE_FILE,
                 Severity.MEDIUM,
                 (other.path,),
                 f"{other.path} is a program ({kind})",
@@ -129,7 +129,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             )
         elif other.path not in index_paths and other.problem is None:
             yield Finding(
-                "other-file",
+                FindingCode.OTHER_FILE,
                 Severity.INFO,
                 (other.path,),
                 f"{other.path} is neither DICOM nor a recognised index",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -41,7 +41,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             value = parse_da(raw)
             if value is None:
                 yield Finding(
-                    "date-malformed",
+                    FindingCode.DATE_MALFORMED,
                     Severity.LOW,
                     (inst.path,),
                     f"{kw} {raw!r} is not a DA value",
@@ -53,7 +53,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         birth = parsed.get("PatientBirthDate")
         if study and birth and birth > study:
             yield Finding(
-                "birth-after-study",
+                FindingCode.BIRTH_AFTER_STUDY,
                 Severity.HIGH,
                 (inst.path,),
                 "PatientBirthDate is after StudyDate",
@@ -67,7 +67,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 continue
             if study > other:
                 yield Finding(
-                    "study-after-acquisition",
+                    FindingCode.STUDY_AFTER_ACQUISITION,
                     Severity.MEDIUM,
                     (inst.path,),
                     f"StudyDate is after {kw}",
@@ -75,7 +75,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 )
             elif (other - study).days > 1:
                 yield Finding(
-                    "study-long-before-acquisition",
+                    FindingCode.STUDY_LONG_BEFORE_ACQUISITION,
                     Severity.LOW,
                     (inst.path,),
                     f"StudyDate is {(other - study).days} days before {kw}",

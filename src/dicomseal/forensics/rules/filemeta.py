@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 
 __all__ = ["check"]
@@ -27,8 +27,12 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Meta header ↔ dataset agreement for every instance."""
     for inst in snap.instances:
         pairs = (
-            ("MediaStorageSOPClassUID", "SOPClassUID", "meta-sop-class-mismatch"),
-            ("MediaStorageSOPInstanceUID", "SOPInstanceUID", "meta-sop-instance-mismatch"),
+            ("MediaStorageSOPClassUID", "SOPClassUID", FindingCode.META_SOP_CLASS_MISMATCH),
+            (
+                "MediaStorageSOPInstanceUID",
+                "SOPInstanceUID",
+                FindingCode.META_SOP_INSTANCE_MISMATCH,
+            ),
         )
         for meta_kw, ds_kw, code in pairs:
             m, d = inst.meta.get(meta_kw), inst.attrs.get(ds_kw)
@@ -43,7 +47,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         probe = inst.probe
         if probe.meta_error:
             yield Finding(
-                "meta-unparsable",
+                FindingCode.META_UNPARSABLE,
                 Severity.MEDIUM,
                 (inst.path,),
                 f"file meta cannot be walked: {probe.meta_error}",
@@ -54,7 +58,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             declared_explicit = ts != _IMPLICIT
             if declared_explicit != probe.dataset_explicit_vr:
                 yield Finding(
-                    "meta-transfer-syntax-mismatch",
+                    FindingCode.META_TRANSFER_SYNTAX_MISMATCH,
                     Severity.HIGH,
                     (inst.path,),
                     "dataset encoding contradicts the declared transfer syntax",
@@ -64,14 +68,14 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 )
         if probe.declared_group_length is None:
             yield Finding(
-                "meta-group-length-missing",
+                FindingCode.META_GROUP_LENGTH_MISSING,
                 Severity.LOW,
                 (inst.path,),
                 "(0002,0000) File Meta Information Group Length is absent",
             )
         elif probe.declared_group_length != probe.actual_group_length:
             yield Finding(
-                "meta-group-length-wrong",
+                FindingCode.META_GROUP_LENGTH_WRONG,
                 Severity.MEDIUM,
                 (inst.path,),
                 "(0002,0000) does not match the length of the file meta",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -39,7 +39,7 @@ def _outliers(snap: Snapshot) -> Iterator[Finding]:
     for path, when in sorted(dates.items()):
         if when > start + _HOUR + _DAY:
             yield Finding(
-                "iso-record-date-outlier",
+                FindingCode.ISO_RECORD_DATE_OUTLIER,
                 Severity.MEDIUM,
                 (path,),
                 f"{path} was recorded long after the other files",
@@ -53,7 +53,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         return
     iso = snap.iso
     yield Finding(
-        "iso-volume-info",
+        FindingCode.ISO_VOLUME_INFO,
         Severity.INFO,
         (),
         "ISO 9660 volume identifiers",
@@ -70,7 +70,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             study = parse_da(inst.attrs.get("StudyDate", ""))
             if study is not None and when.date() < study - _DAY:
                 yield Finding(
-                    "iso-record-before-study",
+                    FindingCode.ISO_RECORD_BEFORE_STUDY,
                     Severity.MEDIUM,
                     (path,),
                     f"{path} was recorded on the disc before its StudyDate",
@@ -78,7 +78,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 )
         if iso.volume_created is not None and when > iso.volume_created + _DAY:
             yield Finding(
-                "iso-volume-before-record",
+                FindingCode.ISO_VOLUME_BEFORE_RECORD,
                 Severity.LOW,
                 (path,),
                 "the volume creation date is before this file's record date",

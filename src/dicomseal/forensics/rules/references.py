@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot, leaf_path
 from dicomseal.media.source import check_member_path
 
@@ -26,7 +26,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     if not snap.dicomdirs:
         if snap.instances:
             yield Finding(
-                "no-dicomdir",
+                FindingCode.NO_DICOMDIR,
                 Severity.LOW,
                 (),
                 "DICOM instances but no DICOMDIR (PS3.10 media need one)",
@@ -35,7 +35,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         return
     if len(snap.dicomdirs) > 1:
         yield Finding(
-            "nested-dicomdir",
+            FindingCode.NESTED_DICOMDIR,
             Severity.INFO,
             tuple(d.path for d in snap.dicomdirs),
             f"{len(snap.dicomdirs)} DICOMDIR files (several file-sets)",
@@ -47,7 +47,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             norm, anomalies = check_member_path(raw)
             if anomalies:
                 yield Finding(
-                    "dicomdir-path-traversal",
+                    FindingCode.DICOMDIR_PATH_TRAVERSAL,
                     Severity.CRITICAL,
                     (ddir.path,),
                     f"Referenced File ID leaves the medium: {raw}",
@@ -57,7 +57,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             found = snap.lookup(norm)
             if found is None:
                 yield Finding(
-                    "dicomdir-referenced-missing",
+                    FindingCode.DICOMDIR_REFERENCED_MISSING,
                     Severity.HIGH,
                     (ddir.path, norm),
                     f"DICOMDIR references {norm}, which is not on the medium",
@@ -68,7 +68,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             if snap.instance(found) is None:
                 reason = snap.unreadable.get(found, "not a DICOM Part 10 instance")
                 yield Finding(
-                    "dicomdir-referenced-not-dicom",
+                    FindingCode.DICOMDIR_REFERENCED_NOT_DICOM,
                     Severity.HIGH,
                     (ddir.path, found),
                     f"DICOMDIR references {found}, which is not a readable instance",
@@ -77,7 +77,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     for inst in snap.instances:
         if inst.path not in referenced:
             yield Finding(
-                "unreferenced-instance",
+                FindingCode.UNREFERENCED_INSTANCE,
                 Severity.MEDIUM,
                 (inst.path,),
                 f"{inst.path} is a DICOM instance that no DICOMDIR references",

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -67,7 +67,7 @@ def _per_instance(inst: Instance) -> Iterator[Finding]:
     for kw, uid in inst.uids.items():
         if len(uid) > 64 or not _UID.match(uid):
             yield Finding(
-                "uid-malformed",
+                FindingCode.UID_MALFORMED,
                 Severity.LOW,
                 (inst.path,),
                 f"{kw} is not a valid UID",
@@ -79,7 +79,7 @@ def _per_instance(inst: Instance) -> Iterator[Finding]:
     for vendor, root in VENDOR_ROOTS.items():
         if re.search(rf"\b{vendor}\b", manufacturer) and toolkit:
             yield Finding(
-                "uid-root-toolkit",
+                FindingCode.UID_ROOT_TOOLKIT,
                 Severity.LOW,
                 (inst.path,),
                 f"Manufacturer {manufacturer!r} but SOP Instance UID from {toolkit}",
@@ -89,7 +89,7 @@ def _per_instance(inst: Instance) -> Iterator[Finding]:
     day = parse_da(inst.attrs.get("ContentDate", "")) or parse_da(inst.attrs.get("StudyDate", ""))
     if when is not None and day is not None and abs((when.date() - day).days) > 1:
         yield Finding(
-            "uid-timestamp-vs-date",
+            FindingCode.UID_TIMESTAMP_VS_DATE,
             Severity.LOW,
             (inst.path,),
             "SOP Instance UID embeds a creation time far from the instance's date",

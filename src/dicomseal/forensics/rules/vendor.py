@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 from dicomseal.forensics.values import same_value
 from dicomseal.forensics.vendor_index import PATH_FIELD, VendorIndex, VendorRecord
@@ -50,7 +50,7 @@ def _compare(
                 | {m.attrs.get(kw, "") for m in members if m.path in bad}
             )
             yield Finding(
-                "vendor-index-mismatch",
+                FindingCode.VENDOR_INDEX_MISMATCH,
                 Severity.HIGH,
                 (index.path, *bad),
                 f"{kw} in {index.path} ({rec.origin}) differs from the DICOM instance(s)",
@@ -77,7 +77,7 @@ def _check_path(
         if found is not None:
             if found != inst.path:
                 yield Finding(
-                    "vendor-index-path-mismatch",
+                    FindingCode.VENDOR_INDEX_PATH_MISMATCH,
                     Severity.HIGH,
                     (index.path, found, inst.path),
                     f"{index.path} says {rec.fields['SOPInstanceUID']} is {found}, "
@@ -106,7 +106,7 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
             seen_sops.add(value)
         if not members:
             yield Finding(
-                "vendor-index-orphan",
+                FindingCode.VENDOR_INDEX_ORPHAN,
                 Severity.MEDIUM,
                 (index.path,),
                 f"{index.path} ({rec.origin}) lists {key} {value}, which no instance has",
@@ -121,7 +121,7 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
             sop = inst.attrs.get("SOPInstanceUID", "")
             if sop and sop not in seen_sops:
                 yield Finding(
-                    "vendor-index-missing-instance",
+                    FindingCode.VENDOR_INDEX_MISSING_INSTANCE,
                     Severity.MEDIUM,
                     (index.path, inst.path),
                     f"{inst.path} is not listed in {index.path}",

@@ -25,6 +25,8 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from dicomseal.dicom import edits
+from dicomseal.dicom.edits import ChangeKind
 from dicomseal.findings import Finding
 from dicomseal.verdict import Verdict
 
@@ -97,40 +99,44 @@ def worst_state(states: Iterable[IntegrityState]) -> IntegrityState:
     return IntegrityState.GREY if worst is None else worst
 
 
-@dataclass(frozen=True)
-class AttributeChange:
-    """One top-level attribute whose value on the medium differs from the signed one.
+class AttributeChange(edits.AttributeChange):
+    """The one :class:`~dicomseal.dicom.edits.AttributeChange`, with the viewer's texts.
 
-    Attributes
-    ----------
-    keyword
-        DICOM keyword (``PatientName``) or the tag as ``(gggg,eeee)`` when it has none.
-    signed
-        The value recorded in the signed manifest, or ``None`` when the manifest only
-        holds a digest of it.
-    found
-        The value found on the medium now, or ``None`` when the attribute was removed or
-        the manifest does not record its value.
-    kind
-        ``"changed"``, ``"removed"`` or ``"added"``.
+    Built as ``AttributeChange(keyword, signed, found, kind)`` or from a change found by
+    media verification with :meth:`of`. ``signed`` (``before``) is the value recorded in
+    the signed manifest, ``None`` when the manifest only holds a digest of it; ``found``
+    (``after``) the value on the medium now, ``None`` when the attribute was removed or
+    the manifest does not record its value.
     """
 
-    keyword: str
-    signed: str | None
-    found: str | None
-    kind: str = "changed"
+    def __init__(
+        self,
+        keyword: str,
+        signed: str | None,
+        found: str | None,
+        kind: str = ChangeKind.CHANGED,
+        *,
+        tag: str | None = None,
+    ) -> None:
+        tag = tag if tag is not None else edits.keyword_tag(keyword)
+        super().__init__(tag, keyword, ChangeKind(kind), signed, found)
+
+    @classmethod
+    def of(cls, change: edits.AttributeChange) -> AttributeChange:
+        """The viewer's form of ``change``."""
+        return cls(change.keyword, change.before, change.after, change.kind, tag=change.tag)
 
     @property
     def signed_text(self) -> str:
         """The signed value for display."""
-        if self.kind == "added":
+        if self.kind is ChangeKind.ADDED:
             return "(not present when signed)"
         return self.signed if self.signed is not None else "(digest only)"
 
     @property
     def found_text(self) -> str:
         """The found value for display."""
-        if self.kind == "removed":
+        if self.kind is ChangeKind.REMOVED:
             return "(removed)"
         return self.found if self.found is not None else "(differs; value not recorded)"
 

@@ -130,10 +130,8 @@ def _signer_of(result: MediaVerification) -> str:
 
 
 def _changed_instance(change: FileChange) -> InstanceIntegrity:
-    changes = tuple(
-        AttributeChange(a.keyword, a.signed, a.found, a.kind.value) for a in change.attributes
-    )
-    complete = change.replaced_by is None and not change.note.startswith("found file cannot")
+    changes = tuple(AttributeChange.of(a) for a in change.attributes)
+    complete = change.detail_complete
     label = "ALTERED"
     if change.replaced_by:
         label = "ALTERED: instance replaced by another one"

@@ -109,3 +109,14 @@ def test_forensic_and_media_modules_re_export_the_one_vocabulary() -> None:
     assert forensic.Finding is vocabulary.Finding and forensic.Severity is vocabulary.Severity
     assert media.FindingCode is vocabulary.FindingCode
     assert media.MediaFinding is vocabulary.MediaFinding
+
+
+def test_codes_that_split_readers_are_failed_and_match_the_old_text_rule() -> None:
+    # pacs used to recognise them by text: "ambiguous*" or the older "iso-namespaces-differ"
+    old_rule = {
+        c
+        for c in FindingCode
+        if c.value.startswith("ambiguous") or c.value == "iso-namespaces-differ"
+    }
+    assert {c for c in FindingCode if c.splits_readers} == old_rule
+    assert all(c.floor is Verdict.FAILED for c in old_rule)

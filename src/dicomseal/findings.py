@@ -107,6 +107,11 @@ class FindingCode(enum.StrEnum):
         return self._floor
 
     @property
+    def splits_readers(self) -> bool:
+        """True when two readers (an OS, a PACS, a viewer, us) may see different content."""
+        return self in _SPLITS_READERS
+
+    @property
     def counterpart(self) -> FindingCode | None:
         """The code the other command reports for the same anomaly, if any."""
         return _COUNTERPARTS.get(self)
@@ -472,6 +477,17 @@ _COUNTERPARTS: Mapping[FindingCode, FindingCode] = MappingProxyType(
             (FindingCode.DICOMDIR_REFERENCE_MISSING, FindingCode.DICOMDIR_REFERENCED_MISSING),
         )
         for a, b in ((x, y), (y, x))
+    }
+)
+
+
+#: The medium reads differently depending on the reader: nothing verified on it is what
+#: another reader sees (ISO 9660 name trees, zip central vs local headers).
+_SPLITS_READERS = frozenset(
+    {
+        FindingCode.ISO_FACADES_DIFFER,
+        FindingCode.ISO_AMBIGUOUS_NAMESPACES,
+        FindingCode.AMBIGUOUS_ARCHIVE,
     }
 )
 

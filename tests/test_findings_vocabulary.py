@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 
 import pytest
@@ -120,3 +121,10 @@ def test_codes_that_split_readers_are_failed_and_match_the_old_text_rule() -> No
     }
     assert {c for c in FindingCode if c.splits_readers} == old_rule
     assert all(c.floor is Verdict.FAILED for c in old_rule)
+
+
+def test_severities_are_ordered_info_to_critical() -> None:
+    ordered = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+    assert sorted(reversed(ordered)) == ordered
+    assert all(a < b and b > a and a <= b and b >= a for a, b in itertools.pairwise(ordered))
+    assert Severity.MEDIUM <= Severity.MEDIUM >= Severity.MEDIUM

@@ -21,6 +21,7 @@ pair is linked by :attr:`FindingCode.counterpart`.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -30,6 +31,7 @@ from dicomseal.verdict import Verdict
 __all__ = ["Finding", "FindingCode", "MediaFinding", "Severity", "freeze"]
 
 
+@functools.total_ordering
 class Severity(enum.Enum):
     """How strongly a finding suggests alteration; ordered from INFO to CRITICAL."""
 
@@ -48,21 +50,6 @@ class Severity(enum.Enum):
         if not isinstance(other, Severity):
             return NotImplemented
         return self.rank < other.rank
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank >= other.rank
 
 
 #: From this severity on, a finding is a red flag (the viewer counts it, the experiment

@@ -18,7 +18,7 @@ Each attribute is the one :class:`~dicomseal.dicom.edits.AttributeChange` record
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from pydicom.datadict import keyword_for_tag
@@ -124,28 +124,15 @@ def localise_change(
         The found file opened for reading from byte 0, when the manifest says it is an
         instance; it is walked once in bounded memory.
     """
-    if record is None or open_found is None:
-        return FileChange(
-            path,
-            role,
-            signed_size,
-            found_size,
-            signed_sha256,
-            found_sha256,
-            detail=ChangeDetail.WHOLE_FILE if record is None else ChangeDetail.NOT_LOCALISED,
-        )
+    plain = FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256)
+    if record is None:
+        return replace(plain, detail=ChangeDetail.WHOLE_FILE)
+    if open_found is None:
+        return plain
     try:
         found = digest_stream(open_found, found_size)
     except MediaError as exc:
-        return FileChange(
-            path,
-            role,
-            signed_size,
-            found_size,
-            signed_sha256,
-            found_sha256,
-            note=f"found file cannot be read as DICOM: {exc.message}",
-        )
+        return replace(plain, note=f"found file cannot be read as DICOM: {exc.message}")
     attrs, frames, replaced = compare_instance(record, found)
     note = ""
     if replaced:
@@ -154,18 +141,13 @@ def localise_change(
         )
     elif not attrs and not frames:
         note = "only bytes outside the data set changed (preamble or trailing data)"
-    return FileChange(
-        path,
-        role,
-        signed_size,
-        found_size,
-        signed_sha256,
-        found_sha256,
-        attrs,
-        frames,
-        len(record.frames),
-        len(found.frames),
-        replaced,
-        note,
+    return replace(
+        plain,
+        attributes=attrs,
+        frames=frames,
+        signed_frames=len(record.frames),
+        found_frames=len(found.frames),
+        replaced_by=replaced,
+        note=note,
         detail=ChangeDetail.REPLACED if replaced else ChangeDetail.LOCALISED,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+from pathlib import Path
 
 import pytest
 
@@ -72,12 +73,15 @@ def test_red_flags_are_medium_severity_and_above() -> None:
             assert flagged is (code not in conformance_only), code
 
 
-def test_counterparts_pair_one_media_code_with_one_forensic_code() -> None:
-    pairs = {c: c.counterpart for c in FindingCode if c.counterpart is not None}
-    assert pairs
-    for code, other in pairs.items():
-        assert other.counterpart is code
-        assert (code.value in MEDIA_CODES) != (other.value in MEDIA_CODES)
+def test_counterparts_link_media_codes_with_forensic_codes_both_ways() -> None:
+    linked = {c: c.counterparts for c in FindingCode if c.counterparts}
+    assert FindingCode.AUTORUN_FILE in linked[FindingCode.AUTORUN]
+    for code, others in linked.items():
+        for other in others:
+            assert code in other.counterparts
+            assert (code.value in MEDIA_CODES) != (other.value in MEDIA_CODES)
+    # every entry anomaly media verify names is one unsafe-entry for inspect
+    assert len(FindingCode.UNSAFE_ENTRY.counterparts) == 7
 
 
 def test_a_media_finding_is_the_one_record_and_survives_a_worker_process() -> None:
@@ -128,3 +132,17 @@ def test_severities_are_ordered_info_to_critical() -> None:
     assert sorted(reversed(ordered)) == ordered
     assert all(a < b and b > a and a <= b and b >= a for a, b in itertools.pairwise(ordered))
     assert Severity.MEDIUM <= Severity.MEDIUM >= Severity.MEDIUM
+
+
+def vocabulary_row(code: FindingCode) -> str:
+    """The row of ``docs/findings.md`` for ``code``."""
+    same = ", ".join(f"`{c.value}`" for c in code.counterparts)
+    return (
+        f"| `{code.value}` | {code.severity.value} | {code.floor.value} | {same} | {code.__doc__} |"
+    )
+
+
+def test_the_published_table_lists_every_code_as_the_vocabulary_says() -> None:
+    doc = Path(__file__).resolve().parents[1] / "docs" / "findings.md"
+    rows = [line for line in doc.read_text(encoding="utf-8").splitlines() if line.startswith("| `")]
+    assert rows == [vocabulary_row(c) for c in FindingCode]

@@ -15,7 +15,7 @@ heuristics on unsigned media: they never prove alteration, so their floor is IND
 
 Some anomalies are seen by both media verification and ``inspect`` under two codes kept for
 compatibility of the published JSON (``dicomseal.inspect/1``, ``media verify``); each such
-pair is linked by :attr:`FindingCode.counterpart`.
+pair is linked by :attr:`FindingCode.counterparts`.
 """
 
 from __future__ import annotations
@@ -99,9 +99,12 @@ class FindingCode(enum.StrEnum):
         return self in _SPLITS_READERS
 
     @property
-    def counterpart(self) -> FindingCode | None:
-        """The code the other command reports for the same anomaly, if any."""
-        return _COUNTERPARTS.get(self)
+    def counterparts(self) -> tuple[FindingCode, ...]:
+        """The codes the other command reports for the same anomaly (none, one, or the
+        several entry anomalies ``inspect`` reports as one ``unsafe-entry``)."""
+        return tuple(b for a, b in _COUNTERPARTS if a is self) + tuple(
+            a for a, b in _COUNTERPARTS if b is self
+        )
 
     # -- entries of the medium (media verify; ECMA-119, APPNOTE, POSIX) ----------------
     SYMLINK = (
@@ -451,20 +454,26 @@ class FindingCode(enum.StrEnum):
     )
 
 
-#: The same anomaly as media verification and ``inspect`` name it (both ways).
-_COUNTERPARTS: Mapping[FindingCode, FindingCode] = MappingProxyType(
-    {
-        a: b
-        for x, y in (
-            (FindingCode.AUTORUN, FindingCode.AUTORUN_FILE),
-            (FindingCode.DICOMDIR_MISSING, FindingCode.NO_DICOMDIR),
-            (FindingCode.EXECUTABLE_PREAMBLE, FindingCode.EXECUTABLE_FILE),
-            (FindingCode.DICOMDIR_UID_MISMATCH, FindingCode.DICOMDIR_REFERENCE_MISMATCH),
-            (FindingCode.DICOMDIR_UNREFERENCED_INSTANCE, FindingCode.UNREFERENCED_INSTANCE),
-            (FindingCode.DICOMDIR_REFERENCE_MISSING, FindingCode.DICOMDIR_REFERENCED_MISSING),
+#: (media verification's code, inspect's code) for the same anomaly.
+_COUNTERPARTS: tuple[tuple[FindingCode, FindingCode], ...] = (
+    (FindingCode.AUTORUN, FindingCode.AUTORUN_FILE),
+    (FindingCode.DICOMDIR_MISSING, FindingCode.NO_DICOMDIR),
+    (FindingCode.EXECUTABLE_PREAMBLE, FindingCode.EXECUTABLE_FILE),
+    (FindingCode.DICOMDIR_UID_MISMATCH, FindingCode.DICOMDIR_REFERENCE_MISMATCH),
+    (FindingCode.DICOMDIR_UNREFERENCED_INSTANCE, FindingCode.UNREFERENCED_INSTANCE),
+    (FindingCode.DICOMDIR_REFERENCE_MISSING, FindingCode.DICOMDIR_REFERENCED_MISSING),
+    *(
+        (entry, FindingCode.UNSAFE_ENTRY)
+        for entry in (
+            FindingCode.SYMLINK,
+            FindingCode.SYMLINK_LEAVES_MEDIUM,
+            FindingCode.PATH_TRAVERSAL,
+            FindingCode.ABSOLUTE_PATH,
+            FindingCode.SPECIAL_FILE,
+            FindingCode.ZIP_BOMB,
+            FindingCode.AMBIGUOUS_ARCHIVE,
         )
-        for a, b in ((x, y), (y, x))
-    }
+    ),
 )
 
 

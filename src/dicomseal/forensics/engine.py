@@ -13,7 +13,6 @@ from dicomseal.forensics.findings import (
     Finding,
     FindingCode,
     ForensicReport,
-    Severity,
     freeze,
     sort_findings,
 )
@@ -38,9 +37,8 @@ def evaluate(snap: Snapshot) -> ForensicReport:
             findings.extend(rule(snap))
         except Exception as exc:
             findings.append(
-                Finding(
+                Finding.of(
                     FindingCode.INTERNAL_RULE_ERROR,
-                    Severity.LOW,
                     (),
                     f"rule family {family} could not finish: {type(exc).__name__}",
                     freeze({"family": family, "error": str(exc)[:200]}),

@@ -81,27 +81,24 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 ),
             )
     for path, reason in sorted(snap.unreadable.items()):
-        yield Finding(
+        yield Finding.of(
             FindingCode.MALFORMED_INSTANCE,
-            Severity.MEDIUM,
             (path,),
             f"{path} cannot be parsed",
             freeze({"reason": reason}),
         )
     for inst in snap.instances:
         if inst.problems:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.MALFORMED_ELEMENT,
-                Severity.MEDIUM,
                 (inst.path,),
                 f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
                 freeze({"problems": list(inst.problems)}),
             )
     for index in snap.indexes:
         if index.error:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.VENDOR_INDEX_UNREADABLE,
-                Severity.LOW,
                 (index.path,),
                 f"{index.path} looks like a {index.format} index but cannot be read",
                 freeze({"reason": index.error}),
@@ -112,25 +109,22 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         kind = _program_kind(other.path, other.head)
         if name == "autorun.inf":
             text = other.head.decode("latin-1", "replace")
-            yield Finding(
+            yield Finding.of(
                 FindingCode.AUTORUN_FILE,
-                Severity.MEDIUM,
                 (other.path,),
                 f"{other.path} starts a program when the disc is inserted",
                 freeze({"head": text[:200]}),
             )
         elif kind is not None:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.EXECUTABLE_FILE,
-                Severity.MEDIUM,
                 (other.path,),
                 f"{other.path} is a program ({kind})",
                 freeze({"kind": kind, "size": other.size}),
             )
         elif other.path not in index_paths and other.problem is None:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.OTHER_FILE,
-                Severity.INFO,
                 (other.path,),
                 f"{other.path} is neither DICOM nor a recognised index",
                 freeze({"size": other.size}),

@@ -48,7 +48,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Compare every DICOMDIR leaf's keys with the instance it references."""
     for ddir in snap.dicomdirs:
         for problem in ddir.tree.problems:
-            yield Finding(FindingCode.DICOMDIR_STRUCTURE, Severity.MEDIUM, (ddir.path,), problem)
+            yield Finding.of(FindingCode.DICOMDIR_STRUCTURE, (ddir.path,), problem)
         for leaf in ddir.tree.leaves:
             norm, anomalies = check_member_path(leaf_path(ddir.folder, leaf.file_id))
             found = None if anomalies else snap.lookup(norm)
@@ -56,9 +56,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             if inst is None:
                 continue
             if not leaf.in_use:
-                yield Finding(
+                yield Finding.of(
                     FindingCode.DICOMDIR_INACTIVE_RECORD,
-                    Severity.LOW,
                     (ddir.path, inst.path),
                     f"record for {inst.path} is marked inactive",
                 )
@@ -75,9 +74,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                     leaf.raw.get((level, kw)),
                 )
                 if convention is not None:
-                    yield Finding(
+                    yield Finding.of(
                         FindingCode.DICOMDIR_WRITER_CONVENTION,
-                        Severity.LOW,
                         (ddir.path, inst.path),
                         f"{kw} in the DICOMDIR {level} record: {convention}",
                         freeze({"keyword": kw, "dicomdir": recorded, "instance": actual}),

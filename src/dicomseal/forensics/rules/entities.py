@@ -114,9 +114,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Entity-level agreement across instances."""
     patients = _group(snap, "PatientID")
     if len(patients) > 1:
-        yield Finding(
+        yield Finding.of(
             FindingCode.MULTIPLE_PATIENTS,
-            Severity.INFO,
             (),
             f"{len(patients)} Patient IDs on one medium",
             freeze({"patient_ids": sorted(patients)}),

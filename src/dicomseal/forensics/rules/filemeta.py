@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Snapshot
 
 __all__ = ["check"]
@@ -37,18 +37,16 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         for meta_kw, ds_kw, code in pairs:
             m, d = inst.meta.get(meta_kw), inst.attrs.get(ds_kw)
             if m and d and m != d:
-                yield Finding(
+                yield Finding.of(
                     code,
-                    Severity.MEDIUM,
                     (inst.path,),
                     f"{meta_kw} in the file meta differs from {ds_kw}",
                     freeze({"meta": m, "dataset": d}),
                 )
         probe = inst.probe
         if probe.meta_error:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.META_UNPARSABLE,
-                Severity.MEDIUM,
                 (inst.path,),
                 f"file meta cannot be walked: {probe.meta_error}",
             )
@@ -57,9 +55,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if probe.dataset_explicit_vr is not None and ts:
             declared_explicit = ts != _IMPLICIT
             if declared_explicit != probe.dataset_explicit_vr:
-                yield Finding(
+                yield Finding.of(
                     FindingCode.META_TRANSFER_SYNTAX_MISMATCH,
-                    Severity.HIGH,
                     (inst.path,),
                     "dataset encoding contradicts the declared transfer syntax",
                     freeze(
@@ -67,16 +64,14 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                     ),
                 )
         if probe.declared_group_length is None:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.META_GROUP_LENGTH_MISSING,
-                Severity.LOW,
                 (inst.path,),
                 "(0002,0000) File Meta Information Group Length is absent",
             )
         elif probe.declared_group_length != probe.actual_group_length:
-            yield Finding(
+            yield Finding.of(
                 FindingCode.META_GROUP_LENGTH_WRONG,
-                Severity.MEDIUM,
                 (inst.path,),
                 "(0002,0000) does not match the length of the file meta",
                 freeze(

@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 from dicomseal.verdict import Verdict
 
-__all__ = ["Finding", "FindingCode", "MediaFinding", "Severity", "freeze"]
+__all__ = ["RED_FLAG", "Finding", "FindingCode", "MediaFinding", "Severity", "freeze"]
 
 
 @functools.total_ordering

@@ -8,18 +8,16 @@ from pathlib import Path
 import click
 
 from dicomseal.cli.options import (
-    allow_incomplete_chain_option,
-    check_before_signing,
+    credential_options,
     err_console,
     format_option,
-    load_credentials,
     out_console,
+    signing_credentials,
 )
 from dicomseal.errors import MediaError, UsageError
 from dicomseal.output import claim_output_file
 from dicomseal.report.signature import render_sign_text, sign_document
 from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
-from dicomseal.signature.credentials import load_certificates
 from dicomseal.signature.stamping import insert_timestamp
 from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timestamp
 
@@ -27,28 +25,11 @@ from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timesta
 @click.command("sign")
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) or a "
-    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
-    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer certificate (PEM; further certificates in the file are its chain). "
-    "Needed with a PEM/DER key; a bundle or token provides its own.",
-)
-@click.option(
-    "--chain",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Intermediate and root certificates of the signer, checked before signing "
+@credential_options(
+    "Signer",
+    chain_help="Intermediate and root certificates of the signer, checked before signing "
     "(the chain must reach a self-signed root); repeatable.",
 )
-@allow_incomplete_chain_option
 @click.option(
     "--mac",
     type=click.Choice([m.value.lower() for m in MacAlgorithm]),
@@ -159,13 +140,9 @@ def sign_command(
             f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
             "only to interoperate with old systems"
         )
-    credentials = load_credentials(key, cert)
-    extra = tuple(c for p in chain for c in load_certificates(p))
-    if extra:
-        credentials = type(credentials)(
-            credentials.private_key, credentials.certificate, credentials.chain + extra
-        )
-    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
+    credentials = signing_credentials(
+        key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
+    )
     record = sign_file(
         src,
         dst,

@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 
+from dicomseal.dicom.vocab import SPACE_PADDED_VRS, parse_tag
 from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
 from dicomseal.hazmat.ambiguity import find_ambiguities
 from dicomseal.hazmat.assemble import emit_part10
@@ -62,26 +63,6 @@ __all__ = [
 ]
 
 _LOCATION_PART = re.compile(r"^\s*(\(?[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)?|[A-Za-z0-9]+)\[(\d+)\]\s*$")
-_SPACE_PADDED = frozenset(
-    {
-        b"AE",
-        b"AS",
-        b"CS",
-        b"DA",
-        b"DS",
-        b"DT",
-        b"IS",
-        b"LO",
-        b"LT",
-        b"PN",
-        b"SH",
-        b"ST",
-        b"TM",
-        b"UC",
-        b"UR",
-        b"UT",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -100,20 +81,6 @@ class SignatureRecord:
     timestamped: bool = False
 
 
-def parse_tag(text: str) -> int:
-    """A tag from a keyword (``PatientName``) or ``(gggg,eeee)`` / ``gggg,eeee``."""
-    t = text.strip()
-    m = re.fullmatch(r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?", t)
-    if m:
-        return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
-    from pydicom.datadict import tag_for_keyword
-
-    tag = tag_for_keyword(t)
-    if tag is None:
-        raise UsageError(f"unknown attribute {text!r} (use a keyword or (gggg,eeee))")
-    return int(tag)
-
-
 def parse_item_location(text: str) -> list[tuple[int, int]]:
     """Parse dcmsign ``+si`` syntax ``SeqKeyword[0].SeqKeyword[1]`` into (tag, index)."""
     out: list[tuple[int, int]] = []
@@ -127,7 +94,7 @@ def parse_item_location(text: str) -> list[tuple[int, int]]:
 
 def _value(vr: bytes, raw: bytes) -> bytes:
     if len(raw) % 2:
-        raw += b" " if vr in _SPACE_PADDED else b"\x00"
+        raw += b" " if vr in SPACE_PADDED_VRS else b"\x00"
     return raw
 
 

@@ -47,11 +47,6 @@ class AmbiguityKind(enum.Enum):
     TRAILING_BYTES = "bytes-after-the-data-set"
     PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
 
-    @property
-    def always(self) -> bool:
-        """True when the finding makes any file ambiguous, signed or not."""
-        return self is not AmbiguityKind.KNOWN_TAG_AS_UN
-
 
 @dataclass(frozen=True)
 class Ambiguity:

@@ -275,6 +275,15 @@ def _refuse_if_strict(
         )
 
 
+def _check_all(instances: list[SourceInstance], options: CreateOptions) -> dict[int, str]:
+    """Check every instance up front: the refused ones by index, with their reason."""
+    refused = {
+        i: r for i, inst in enumerate(instances) if (r := check_instance(inst, options.profile))
+    }
+    _refuse_if_strict(instances, refused, options)
+    return refused
+
+
 def _plan(
     instances: list[SourceInstance],
     refused: dict[int, str],
@@ -335,10 +344,7 @@ def _create(
     instances, skipped = collect_sources(sources)
     fileset_id = options.fileset_id or fileset_id_from_label(options.label)
     creator = credentials.certificate.subject.rfc4514_string()
-    refused = {
-        i: r for i, inst in enumerate(instances) if (r := check_instance(inst, options.profile))
-    }
-    _refuse_if_strict(instances, refused, options)
+    refused = _check_all(instances, options)
     with tempfile.TemporaryDirectory(prefix="dicomseal-create-") as tmp:
         stage = out_path if kind is OutputKind.FOLDER else Path(tmp) / "medium"
         stage.mkdir(parents=True, exist_ok=True)
@@ -360,12 +366,7 @@ def _create(
             stage, summary, credentials, options.crls if options.embed_validation else None
         )
         info = MediumInfo(
-            fileset_id=fileset_id,
-            label=options.label,
-            profile=options.profile.value,
-            created=summary.created,
-            creator=creator,
-            tool=summary.tool,
+            fileset_id, options.label, summary.profile, summary.created, creator, summary.tool
         )
         seal_stage(
             stage,

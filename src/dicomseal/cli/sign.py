@@ -17,7 +17,14 @@ from dicomseal.cli.options import (
 from dicomseal.errors import MediaError, UsageError
 from dicomseal.output import claim_output_file
 from dicomseal.report.signature import render_sign_text, sign_document
-from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
+from dicomseal.signature import (
+    MacAlgorithm,
+    SignatureProfile,
+    SigningCredentials,
+    parse_tag,
+    sign_file,
+)
+from dicomseal.signature.sign import SignatureRecord
 from dicomseal.signature.stamping import insert_timestamp
 from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timestamp
 
@@ -134,12 +141,7 @@ def sign_command(
         raise UsageError("--key is required to sign (only --tsq/--tsr insertion needs none)")
     if tsa_url is not None and tsq is not None:
         raise UsageError("--tsa-url and --tsq are two ways to get one timestamp: choose one")
-    algorithm = MacAlgorithm(mac.upper())
-    if algorithm.weak:
-        err_console().print(
-            f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
-            "only to interoperate with old systems"
-        )
+    algorithm = _mac_algorithm(mac)
     credentials = signing_credentials(
         key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
     )
@@ -156,17 +158,43 @@ def sign_command(
     )
     if tsq is not None:
         _write_query(tsq, record.signature_value)
+    _render(record, dst, credentials, fmt, list_tags=bool(tags), tsa_url=tsa_url, tsq=tsq)
+    return 0
+
+
+def _mac_algorithm(mac: str) -> MacAlgorithm:
+    """``--mac``, with a warning for the weak ones kept for interoperability."""
+    algorithm = MacAlgorithm(mac.upper())
+    if algorithm.weak:
+        err_console().print(
+            f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
+            "only to interoperate with old systems"
+        )
+    return algorithm
+
+
+def _render(
+    record: SignatureRecord,
+    dst: Path,
+    credentials: SigningCredentials,
+    fmt: str,
+    *,
+    list_tags: bool,
+    tsa_url: str | None,
+    tsq: Path | None,
+) -> None:
+    """The JSON document or the text summary of the new signature, and what to do next."""
     if fmt == "json":
         document = sign_document(record, dst, credentials.certificate, credentials.chain)
         click.echo(json.dumps(document, indent=2))
-        return 0
+        return
     render_sign_text(
         out_console(),
         record,
         dst,
         credentials.certificate,
         credentials.chain,
-        list_tags=bool(tags),
+        list_tags=list_tags,
     )
     if record.timestamped:
         out_console().print(f"certified timestamp (CMS_TSP) from {tsa_url}")
@@ -175,7 +203,6 @@ def sign_command(
             f"timestamp query written to {tsq}: send it to your TSA, then insert the "
             f"response with 'dicomseal sign {dst} OUT --tsq {tsq} --tsr RESPONSE.tsr'"
         )
-    return 0
 
 
 def _read_small(path: Path, what: str) -> bytes:

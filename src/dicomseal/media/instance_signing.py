@@ -41,9 +41,12 @@ SIGNING_DIR = ".dicomseal-signing"
 
 
 def _sign_profile(credentials: SigningCredentials) -> SignatureProfile:
+    """The Creator RSA profile (PS3.15 §C.3) for RSA keys; no profile otherwise."""
     return SignatureProfile.CREATOR if credentials.is_rsa else SignatureProfile.NONE
 
 
+#: The signing state of this process: set by :func:`_sign_init` in each forked worker (or
+#: for the in-process run, then cleared); never shared between processes.
 _SIGNER: dict[str, object] = {}
 
 

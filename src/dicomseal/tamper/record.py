@@ -22,7 +22,7 @@ SCHEMA = "dicomseal.tamper/1"
 
 
 class TamperMode(enum.Enum):
-    """Attackers of rising skill, and file-level attacks (issue 5, McEvoy & Svalastoga 2009)."""
+    """Attackers of rising skill, and file-level attacks (McEvoy & Svalastoga 2009)."""
 
     CARELESS = "careless"
     CONSISTENT = "consistent"

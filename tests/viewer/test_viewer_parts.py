@@ -141,15 +141,15 @@ def test_cli_view_serves_the_medium(tmp_path: Path) -> None:
         assert proc.stderr is not None
         url = None
         lines = []
-        for line in proc.stderr:
+        for line in proc.stderr:  # the URL and the verdict, in either order
             lines.append(line)
             m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-            if m:
-                url = m.group(1)
+            url = m.group(1) if m else url
+            if url and any("Verdict: INDETERMINATE" in seen for seen in lines):
                 break
         assert url, "".join(lines)
         assert any("Verdict: INDETERMINATE" in line for line in lines)
-        page = httpx.get(url, timeout=10)
+        page = httpx.get(url + "browse", timeout=10)
         assert page.status_code == 200 and 'data-state="grey"' in page.text
         assert "DOE^JOHN" in page.text
         (snapshot,) = scratch.iterdir()  # the private copy it serves from

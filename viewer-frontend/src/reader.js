@@ -200,6 +200,7 @@ class Reader {
     document.body.dataset.scale = String(cam.parallelScale);
     document.body.dataset.invert = invert ? '1' : '0';
     this.scaleBar();
+    this.orientationMarkers(cam);
     if (document.body.dataset.ready !== '1') this.loadThumbnails();
     document.body.dataset.ready = '1';
   }
@@ -220,6 +221,28 @@ class Reader {
     if (!h || !mm) return;
     const px = (10 * h) / mm;
     $('scale-bar').style.width = `${Math.max(1, Math.round(px))}px`;
+  }
+
+  orientationMarkers(cam) {
+    // Patient directions at the image edges (PS3.3 §C.7.6.2.1.1: Image Orientation
+    // (Patient) gives the row and column directions in LPS) from the camera, so that they
+    // follow rotation and flips. Shown only when the image carries Image Orientation
+    // (Patient): a projection image without it gets no invented letters.
+    const id = this.ids[this.index()];
+    const plane = id ? metaData.get('imagePlaneModule', id) : null;
+    const edges = { top: '', bottom: '', left: '', right: '' };
+    if (plane && plane.rowCosines && plane.columnCosines) {
+      const { viewUp: u, viewPlaneNormal: n } = cam;
+      const right = [u[1] * n[2] - u[2] * n[1], u[2] * n[0] - u[0] * n[2], u[0] * n[1] - u[1] * n[0]];
+      const down = [-u[0], -u[1], -u[2]];
+      const { getOrientationStringLPS: lps, invertOrientationStringLPS: inv } = tools.utilities.orientation;
+      Object.assign(edges, { right: lps(right), left: inv(lps(right)), bottom: lps(down), top: inv(lps(down)) });
+    }
+    for (const [edge, text] of Object.entries(edges)) {
+      const node = $(`orient-${edge}`);
+      if (node) node.textContent = text;
+    }
+    document.body.dataset.orientation = `${edges.left}/${edges.right}/${edges.top}/${edges.bottom}`;
   }
 
   onMeasure() {

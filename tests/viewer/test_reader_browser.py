@@ -213,6 +213,9 @@ def test_orientation_markers_follow_the_image(reading_url: str) -> None:
         page.wait_for_function("() => document.body.dataset.orientation === 'L/R/A/P'")
         page.keyboard.press("r")
         page.wait_for_function("() => document.body.dataset.orientation === 'R/L/A/P'")
+        page.keyboard.press("o")  # turned 90 degrees clockwise: anterior on the right
+        page.wait_for_function("() => document.body.dataset.orientation === 'P/A/R/L'")
+        page.keyboard.press("r")
         _open(page, reading_url + "/read/s2")  # CR without Image Orientation (Patient)
         assert _markers(page) == "///"
         assert page.get_by_test_id("orient-left").inner_text() == ""

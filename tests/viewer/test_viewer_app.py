@@ -157,6 +157,10 @@ def test_security_headers_and_limits(medium: Path, source: MediaSource) -> None:
     assert "unsafe-inline" not in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["cache-control"] == "no-store"
+    # the viewer's own code may be cached (revalidated); images and pages never
+    assert client.get("/static/reader.css").headers["cache-control"] == "no-cache"
+    assert client.get("/render/i0/0.png").headers["cache-control"] == "no-store"
+    assert client.get("/static/../render/i0/0.png").headers["cache-control"] == "no-store"
     assert client.post("/", content=b"x").status_code == 405
     assert client.get("/", headers={"content-length": "5"}).status_code == 413
     assert client.get("/?" + "a" * 5000).status_code == 414

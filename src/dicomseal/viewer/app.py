@@ -36,7 +36,7 @@ from dicomseal.errors import DicomSealError
 from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
-from dicomseal.viewer.dicomweb import display_object, tag_rows
+from dicomseal.viewer.dicomweb import DisplayObjects, tag_rows
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
 from dicomseal.viewer.render import FrameRenderer, Window
 from dicomseal.viewer.security import SecurityMiddleware
@@ -75,6 +75,7 @@ class ViewerState:
     renderer: FrameRenderer
     templates: jinja2.Environment
     medium_name: str
+    display: DisplayObjects
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,7 @@ async def image_object(request: Request) -> Response:
     if inst is None:
         return JSONResponse({"error": "no such image"}, status_code=404)
     try:
-        body = await run_in_threadpool(display_object, st.source, st.lock, inst.path)
+        body = await run_in_threadpool(st.display.get, inst.path)
     except DicomSealError as exc:
         return JSONResponse({"error": exc.message}, status_code=422)
     return Response(body, media_type="application/dicom")
@@ -395,6 +396,7 @@ def _build_state(
         renderer=FrameRenderer(snapshot, lock, max_side=max_side),
         templates=templates,
         medium_name=medium_name,
+        display=DisplayObjects(snapshot, lock),
     )
 
 

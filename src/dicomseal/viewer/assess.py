@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dicomseal.errors import DicomSealError
@@ -109,6 +109,7 @@ def assess_medium(
     workers: int = 1,
     strict: bool = False,
     untrusted: Sequence[Path] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> MediumIntegrity:
     """Verify a medium and say what the viewer must show.
 
@@ -129,6 +130,8 @@ def assess_medium(
         Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
     untrusted
         Intermediate certificates (PEM files) to build chains with (``--untrusted``).
+    progress
+        ``progress(done, total)`` after each file verified.
 
     Returns
     -------
@@ -149,7 +152,7 @@ def assess_medium(
         # the medium by its location), then seal it: the viewer serves exactly these bytes.
         workers, snapshot = 1, source.snapshot_id
     try:
-        integrity = _assess(source, context, when, workers)
+        integrity = _assess(source, context, when, workers, progress)
     finally:
         if isinstance(source, FrozenMedium):
             source.seal()
@@ -157,10 +160,18 @@ def assess_medium(
 
 
 def _assess(
-    source: MediaSource, context: TrustContext, when: dt.datetime, workers: int
+    source: MediaSource,
+    context: TrustContext,
+    when: dt.datetime,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
 ) -> MediumIntegrity:
     try:
-        result = verify_media(source, context, at=when, workers=workers)
+        # --strict (refuse weak MACs) also counts files an operating system wrote as added
+        strict = context.refuse_weak_mac
+        result = verify_media(
+            source, context, at=when, workers=workers, progress=progress, strict=strict
+        )
     except DicomSealError as exc:
         findings, problem = _forensic_findings(source)
         reasons = [f"media verification failed: {exc.message}"]

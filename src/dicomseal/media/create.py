@@ -144,8 +144,8 @@ class CreateOptions:
         RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
         manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
         that keeps the medium verifiable after the creator's certificate expires.
-    embed_validation, crls
-        Store the signer's certificates and ``crls`` (DER) in ``DICOMSEA/VALDATA.P7``,
+    embed_validation, crls, ocsps
+        Store the signer's certificates, ``crls`` and ``ocsps`` (DER) in ``DICOMSEA/VALDATA.P7``,
         covered by the manifest (:mod:`~dicomseal.media.valdata`).
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
@@ -165,6 +165,7 @@ class CreateOptions:
     tsa_url: str | None = None
     embed_validation: bool = False
     crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -574,7 +575,9 @@ def _create(
         )
         if options.embed_validation:
             (stage / VALDATA_PATH).write_bytes(
-                build_validation_data((credentials.certificate, *credentials.chain), options.crls)
+                build_validation_data(
+                    (credentials.certificate, *credentials.chain), options.crls, options.ocsps
+                )
             )
         (stage / "README.TXT").write_bytes(render_readme_txt(summary))
         (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))

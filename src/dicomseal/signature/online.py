@@ -122,25 +122,29 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+Pair = tuple[x509.Certificate, x509.Certificate | None]
+
+
 def certificate_path(
     cert: x509.Certificate,
     candidates: Sequence[x509.Certificate],
     anchors: Sequence[x509.Certificate],
-) -> list[tuple[x509.Certificate, x509.Certificate]]:
+) -> list[Pair]:
     """(certificate, issuer) pairs from ``cert`` up to a trust anchor (the anchor not checked).
 
-    Only the pairs whose status can be asked: a certificate whose issuer is not among
-    ``candidates`` or ``anchors`` ends the walk (path validation proper is
-    pyhanko-certvalidator's and :mod:`dicomseal.signature.trust`'s).
+    A certificate whose issuer is not among ``candidates`` or ``anchors`` ends the walk
+    with issuer None (its CRLs can still be fetched, OCSP needs the issuer); a self-signed
+    one ends it too. Path validation proper is pyhanko-certvalidator's and
+    :mod:`dicomseal.signature.trust`'s.
     """
-    pairs: list[tuple[x509.Certificate, x509.Certificate]] = []
+    pairs: list[Pair] = []
     current = cert
     pool = [*anchors, *candidates]
-    while len(pairs) < MAX_DEPTH and current not in anchors:
+    while len(pairs) < MAX_DEPTH and current not in anchors and not _issued_by(current, current):
         issuer = next((c for c in pool if c != current and _issued_by(current, c)), None)
+        pairs.append((current, issuer))
         if issuer is None:
             break
-        pairs.append((current, issuer))
         current = issuer
     return pairs
 
@@ -176,14 +180,14 @@ class RevinfoFetcher:
     max_bytes: int = MAX_FETCH
     _answers: dict[tuple[str, bytes], bytes | str] = field(default_factory=dict)
 
-    def for_path(self, pairs: Sequence[tuple[x509.Certificate, x509.Certificate]]) -> Fetched:
+    def for_path(self, pairs: Sequence[Pair]) -> Fetched:
         """Everything obtainable for every (certificate, issuer) pair of a path."""
         found = Fetched()
         for cert, issuer in pairs:
             found = found + self.for_certificate(cert, issuer)
         return found
 
-    def for_certificate(self, cert: x509.Certificate, issuer: x509.Certificate) -> Fetched:
+    def for_certificate(self, cert: x509.Certificate, issuer: x509.Certificate | None) -> Fetched:
         """The CRLs of ``cert``'s distribution points and an OCSP response from its AIA."""
         crls: list[bytes] = []
         ocsps: list[bytes] = []
@@ -195,7 +199,9 @@ class RevinfoFetcher:
             else:
                 failures.append(got)
         urls = ocsp_urls(cert)
-        if urls:
+        if urls and issuer is None:
+            failures.append(f"{urls[0]}: the issuer certificate is unknown, OCSP not asked")
+        elif urls and issuer is not None:
             request = (
                 ocsp.OCSPRequestBuilder()
                 .add_certificate(cert, issuer, hashes.SHA1())  # noqa: S303 - RFC 6960 CertID default

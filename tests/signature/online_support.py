@@ -74,7 +74,7 @@ class OnlinePki:
         return path
 
 
-def _load(pair: KeyPair) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+def load(pair: KeyPair) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     cert = x509.load_pem_x509_certificate(pair.cert.read_bytes())
     key = serialization.load_pem_private_key(pair.key.read_bytes(), None)
     assert isinstance(key, rsa.RSAPrivateKey)
@@ -89,6 +89,7 @@ def issue(
     ca: bool,
     crl_url: str,
     ocsp_url: str | None,
+    days: int = 365,
 ) -> Issued:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     usage = (
@@ -103,7 +104,7 @@ def issue(
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(NOW - 10 * DAY)
-        .not_valid_after(NOW + 365 * DAY)
+        .not_valid_after(NOW + days * DAY)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(
@@ -149,7 +150,7 @@ def make_online_pki(pki: TestPki, folder: Path, signers: tuple[str, ...]) -> Onl
     """The online CA under the test root and one signer per name, all naming loopback URLs."""
     crl_port, ocsp_port = free_port(), free_port()
     base = f"http://127.0.0.1:{crl_port}"
-    root = _load(pki.root)
+    root = load(pki.root)
     ca = issue(folder, "online-ca", root, ca=True, crl_url=f"{base}/root.crl", ocsp_url=None)
     issued = {
         name: issue(
@@ -191,7 +192,7 @@ def crl(
 
 def root_crl(online: OnlinePki) -> bytes:
     """The test root's (empty) CRL: covers the online CA."""
-    return crl(_load(online.root), {})
+    return crl(load(online.root), {})
 
 
 def ca_crl(online: OnlinePki, revoked: dict[str, dt.datetime]) -> bytes:

@@ -20,6 +20,7 @@ context; these are kept for the whole run and can be embedded in ``VALDATA.P7``.
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -234,11 +235,18 @@ class RevinfoFetcher:
         else:
             headers = {"Accept": "application/pkix-crl"}
             request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) only
+        deadline = time.monotonic() + self.timeout  # a slow drip ends too, not only silence
+        chunks: list[bytes] = []
+        size = 0
         with _opener().open(request, timeout=self.timeout) as response:
-            data: bytes = response.read(self.max_bytes + 1)
-        if len(data) > self.max_bytes:
-            raise ValueError(f"answer larger than {self.max_bytes >> 20} MiB")
-        return data
+            while chunk := response.read(1 << 16):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise ValueError(f"answer larger than {self.max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def _as_crl(data: bytes) -> bytes:

@@ -180,3 +180,19 @@ def _root_crl_file(online: OnlinePki, folder: Path) -> Path:
     path = folder / "root.crl"
     path.write_bytes(root_crl(online))
     return path
+
+
+def test_unknown_revocation_format_is_malformed(embedded: Path) -> None:
+    """Only CRLs and OCSP responses are read: anything else in the bag is refused, not skipped."""
+    from asn1crypto import cms, core
+
+    from dicomseal.errors import MediaError
+
+    info = cms.ContentInfo.load((embedded / VALDATA_PATH).read_bytes())
+    signed = info["content"]
+    other = cms.OtherRevocationInfoFormat(
+        {"other_rev_info_format": "1.2.3.4", "other_rev_info": core.Null()}
+    )
+    signed["crls"] = [*signed["crls"], cms.RevocationInfoChoice({"other": other})]
+    with pytest.raises(MediaError, match=r"unknown revocation format 1\.2\.3\.4"):
+        read_validation_data(bytes(info.dump(force=True)))

@@ -13,15 +13,14 @@ import click
 from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
     TrustSelection,
-    allow_incomplete_chain_option,
-    check_before_signing,
+    credential_options,
     err_console,
     format_option,
-    load_credentials,
     out_console,
     parse_at,
     quiet_verbose_options,
     select_trust,
+    signing_credentials,
     strict_option,
     trust_options,
 )
@@ -37,7 +36,6 @@ from dicomseal.output import (
 )
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
-from dicomseal.signature.credentials import load_certificates
 from dicomseal.signature.revocation import RevocationPolicy, load_crl, load_ocsp
 
 if TYPE_CHECKING:
@@ -151,29 +149,12 @@ def media_group() -> None:
     is_flag=True,
     help="Replace an existing OUT.iso or OUT.zip (a folder must be new or empty).",
 )
-@click.option(
-    "--key",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's private key (RSA or EC, PEM/DER), a PKCS #12 bundle (.p12/.pfx) or a "
-    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
-    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's certificate (PEM; certificates after the first are its chain). "
-    "Needed with a PEM/DER key; a bundle or token provides its own.",
-)
-@click.option(
-    "--chain",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Intermediate certificates to embed in the manifest "
+@credential_options(
+    "Creator's",
+    key_required=True,
+    chain_help="Intermediate certificates to embed in the manifest "
     "signature so receivers can build the chain; repeatable.",
 )
-@allow_incomplete_chain_option
 @click.option(
     "--media-profile",
     "--profile",
@@ -301,13 +282,9 @@ def create_command(
     if kind != "folder":
         claim_output_file(out, force=force)
     check_room(sources, viewer, out, profile)
-    credentials = load_credentials(key, cert)
-    extra = tuple(c for p in chain for c in load_certificates(p))
-    if extra:
-        credentials = type(credentials)(
-            credentials.private_key, credentials.certificate, credentials.chain + extra
-        )
-    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
+    credentials = signing_credentials(
+        key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
+    )
     embedded = _validation_to_embed(credentials, crls, ocsps, embed_validation and not offline)
     from dicomseal.media.create import CreateOptions, OutputKind, create_medium
     from dicomseal.media.inputs import MediaProfile

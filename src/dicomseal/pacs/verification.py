@@ -110,16 +110,6 @@ def _change_details(change: FileChange) -> tuple[str, ...]:
     return tuple(out)
 
 
-#: Finding codes saying that two readers can see different content on this medium (the
-#: ``ambiguous-*`` family, and the ISO namespace comparison under its older name).
-_AMBIGUITY_CODES = frozenset({"iso-namespaces-differ"})
-
-
-def _is_ambiguity(code: str) -> bool:
-    """A finding saying that two readers can see different content on this medium."""
-    return code in _AMBIGUITY_CODES or code.startswith("ambiguous")
-
-
 def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> MediumVerdicts:
     """Each instance's verdict from a media verification (the rules in the module doc)."""
     manifest = result.manifest
@@ -137,7 +127,7 @@ def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> Medium
         if finding.verdict is Verdict.FAILED:
             line = f"{finding.code.value}: {finding.message}"
             hostile.setdefault(finding.path, []).append(line)
-            if _is_ambiguity(finding.code.value):
+            if finding.code.splits_readers:
                 ambiguous.append(line)
     out: dict[str, InstanceVerdict] = {}
     for path in paths:

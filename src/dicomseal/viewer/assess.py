@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dicomseal.errors import DicomSealError
+from dicomseal.findings import RED_FLAG as FINDING_RED_FLAG
+from dicomseal.findings import Finding, FindingCode
 from dicomseal.forensics.engine import evaluate
 from dicomseal.forensics.findings import ForensicReport
 from dicomseal.forensics.snapshot import take_snapshot
@@ -46,13 +48,7 @@ from dicomseal.viewer.verification import (
 __all__ = ["RED_FLAG", "UNSIGNED_HEADLINE", "assess_medium", "from_forensic_report"]
 
 #: Forensic severity name from which a finding counts as a red flag.
-RED_FLAG = "medium"
-_SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-
-def _is_red_flag(severity: str) -> bool:
-    name = severity.lower()
-    return name in _SEVERITIES and _SEVERITIES.index(name) >= _SEVERITIES.index(RED_FLAG)
+RED_FLAG = FINDING_RED_FLAG.value
 
 
 def from_forensic_report(report: ForensicReport, *, reasons: Sequence[str] = ()) -> MediumIntegrity:
@@ -65,16 +61,7 @@ def from_forensic_report(report: ForensicReport, *, reasons: Sequence[str] = ())
     reasons
         Why the medium is not verified (shown under the banner).
     """
-    findings = tuple(
-        FindingView(
-            severity=f.severity.value.upper(),
-            red_flag=_is_red_flag(f.severity.value),
-            code=f.code,
-            message=f.message,
-            paths=tuple(f.paths),
-        )
-        for f in report.findings
-    )
+    findings = tuple(FindingView.of(f) for f in report.findings)
     return MediumIntegrity(
         state=IntegrityState.GREY,
         verdict=Verdict.INDETERMINATE,
@@ -188,7 +175,8 @@ def _assess(
     if result.verdict is Verdict.INDETERMINATE:
         extra, problem = _forensic_findings(source)
         if problem:
-            extra = (FindingView("INFO", False, "forensics-unavailable", problem),)
+            unavailable = Finding.of(FindingCode.FORENSICS_UNAVAILABLE, (), problem)
+            extra = (FindingView.of(unavailable),)
     return from_media_verification(
         result, certificate=_certificate(source, result, context, when), extra_findings=extra
     )

@@ -113,8 +113,8 @@ class CreateOptions:
         RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
         manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
         that keeps the medium verifiable after the creator's certificate expires.
-    embed_validation, crls
-        Store the signer's certificates and ``crls`` (DER) in ``DICOMSEA/VALDATA.P7``,
+    embed_validation, crls, ocsps
+        Store the signer's certificates, ``crls`` and ``ocsps`` (DER) in ``DICOMSEA/VALDATA.P7``,
         covered by the manifest (:mod:`~dicomseal.media.valdata`).
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
@@ -134,6 +134,7 @@ class CreateOptions:
     tsa_url: str | None = None
     embed_validation: bool = False
     crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,11 @@ def _create(
             notes.extend(_copy_viewer(options.viewer, stage))
         summary = _summary(options, fileset_id, creator, credentials, studies, plan)
         write_descriptive_files(
-            stage, summary, credentials, options.crls if options.embed_validation else None
+            stage,
+            summary,
+            credentials,
+            options.crls if options.embed_validation else None,
+            options.ocsps,
         )
         info = MediumInfo(
             fileset_id, options.label, summary.profile, summary.created, creator, summary.tool

@@ -58,17 +58,20 @@ def write_descriptive_files(
     summary: MediumSummary,
     credentials: SigningCredentials,
     crls: Iterable[bytes] | None,
+    ocsps: Iterable[bytes] = (),
 ) -> None:
     """Write the chain, the validation data (unless ``crls`` is None), README and INDEX.
 
-    ``crls`` given (possibly empty) stores the signer's certificates and those CRLs in
-    ``DICOMSEA/VALDATA.P7`` (:mod:`~dicomseal.media.valdata`).
+    ``crls`` given (possibly empty) stores the signer's certificates, those CRLs and the
+    OCSP responses ``ocsps`` in ``DICOMSEA/VALDATA.P7`` (:mod:`~dicomseal.media.valdata`).
     """
     certificates = (credentials.certificate, *credentials.chain)
     (stage / MANIFEST_DIR).mkdir()
     (stage / CHAIN_PATH).write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in certificates))
     if crls is not None:
-        (stage / VALDATA_PATH).write_bytes(build_validation_data(certificates, tuple(crls)))
+        (stage / VALDATA_PATH).write_bytes(
+            build_validation_data(certificates, tuple(crls), tuple(ocsps))
+        )
     (stage / "README.TXT").write_bytes(render_readme_txt(summary))
     (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
 

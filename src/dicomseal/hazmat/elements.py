@@ -97,6 +97,8 @@ WINDOW: Final = 64 * 1024
 MAX_META: Final = 64 * 1024
 
 _IMPLICIT_HDR = struct.Struct("<HHI")
+_SHORT_HDR = struct.Struct("<HH2sH")
+_SHORT_VRS: Final = _KNOWN_VRS - LONG_VRS
 _U32 = struct.Struct("<I")
 _DELIMITERS: Final = frozenset({ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER})
 
@@ -308,6 +310,21 @@ class _Reader:
         while pos < limit:
             if top and pos + 8 > size:
                 break
+            off = pos - self.base
+            if not implicit and off >= 0 and pos + 8 <= self.stop:
+                # Fast path: an Explicit VR element with a 2-byte length, inside the window.
+                buf = self.buf
+                group, elem, vr, length = _SHORT_HDR.unpack_from(buf, off)
+                after = pos + 8 + length
+                if vr in _SHORT_VRS and group != 0xFFFE and after <= self.stop:
+                    self.count += 1
+                    if self.count > MAX_ELEMENTS:
+                        raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+                    value = buf[off + 8 : off + 8 + length]
+                    tag = (group << 16) | elem
+                    append(Element(tag, vr, length, pos, pos + 8, after, value, None, None))
+                    pos = after
+                    continue
             tag, vr, length, hsize = self.header(pos, implicit, out)
             if tag >= 0xFFFE0000 and tag in _DELIMITERS:
                 if tag == ITEM_DELIMITER:

@@ -288,8 +288,8 @@ class _Reader:
             return tag, _implicit_vr(tag, siblings or []), length, 8
         vr = buf[off + 4 : off + 6]
         if vr in LONG_VRS:
-            off = self.at(pos, 12)
-            return tag, vr, _U32.unpack_from(self.buf, off + 8)[0], 12
+            off = self.at(pos + 8, 4)
+            return tag, vr, _U32.unpack_from(self.buf, off)[0], 12
         if vr not in _KNOWN_VRS:
             raise MalformedDicomError(
                 f"invalid VR {vr!r} for {_fmt(tag)} at byte {pos} (not Explicit VR LE?)"

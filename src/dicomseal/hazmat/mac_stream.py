@@ -207,13 +207,36 @@ def _emit(element: Element, out: _Gather) -> None:
 
 
 def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | None) -> list[int]:
-    """The signable elements in ascending tag order (same rules as :func:`is_signable`)."""
+    """The signable elements in ascending tag order (same rules as :func:`is_signable`).
+
+    A short value already in memory (most elements) is encoded here, inline; the rest
+    through :func:`_emit`. The bytes are the same either way.
+    """
     written: list[int] = []
+    buf = out.buf
     for element in sorted(elements, key=_BY_TAG):
         tag = element.tag
         if only is not None and tag not in only:
             continue
-        if not is_signable_tag(tag) or element.vr == b"UN":
+        vr = element.vr
+        if not is_signable_tag(tag) or vr == b"UN":
+            continue
+        value = element.value
+        if value is not None and element.items is None and len(value) < _PASS_ON:
+            if vr in STRING_VRS:
+                value = normalize_string_value(vr, value)
+                length = len(value)
+            else:
+                length = element.length
+                if length % 2:
+                    value += b"\x00"
+                    length += 1
+            if vr in LONG_VRS:
+                buf += _LONG_HEAD.pack(tag >> 16, tag & 0xFFFF, vr, 0, length)
+            else:
+                buf += _SHORT_HEAD.pack(tag >> 16, tag & 0xFFFF, vr, length)
+            buf += value
+            written.append(tag)
             continue
         if element.items is not None and _contains_un(element):
             continue

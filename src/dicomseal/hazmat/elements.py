@@ -465,7 +465,8 @@ def parse_part10(
     Raises
     ------
     MalformedDicomError
-        Not a Part 10 file, unsupported transfer syntax, or a structural error.
+        Not a Part 10 file, unsupported transfer syntax, a File Meta Information longer
+        than :data:`MAX_META`, or a structural error.
     """
     try:
         fp.seek(0, os.SEEK_END)

@@ -30,21 +30,24 @@ from pydicom.uid import generate_uid
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from workload import Timing, ct_slice, timed  # noqa: E402
+from workload import Timing, ct_slice, timed, vendor_headers  # noqa: E402
 
 from dicomseal.signature import MacAlgorithm, SigningCredentials, sign_file  # noqa: E402
 from pki import TestPki, make_pki  # noqa: E402
 
 
-def generate(folder: Path, count: int, rows: int, columns: int, pki: TestPki) -> list[Path]:
-    """Write ``count`` signed instances into ``folder``."""
+def generate(
+    folder: Path, count: int, rows: int, columns: int, pki: TestPki, *, vendor: bool = False
+) -> list[Path]:
+    """Write ``count`` signed instances into ``folder`` (``vendor``: vendor-like headers)."""
+    base = vendor_headers() if vendor else None
     creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
     unsigned = folder.parent / "unsigned.tmp.dcm"
     study, series = generate_uid(), generate_uid()
     signed_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     paths = []
     for i in range(count):
-        ct_slice(i, rows, columns, study, series).save_as(unsigned, enforce_file_format=True)
+        ct_slice(i, rows, columns, study, series, base).save_as(unsigned, enforce_file_format=True)
         out = folder / f"CT{i:06d}.dcm"
         sign_file(unsigned, out, creds, mac=MacAlgorithm.SHA256, signed_at=signed_at)
         paths.append(out)

@@ -7,6 +7,7 @@ for its peak RSS and CPU time (workers included).
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-__all__ = ["GNU_TIME", "Timing", "ct_slice", "timed"]
+__all__ = ["GNU_TIME", "Timing", "ct_slice", "timed", "vendor_headers"]
 
 GNU_TIME = Path("/usr/bin/time")
 
@@ -34,9 +35,29 @@ class Timing:
     cpu_seconds: float = 0.0
 
 
-def ct_slice(index: int, rows: int, columns: int, study: str, series: str) -> Dataset:
-    """A synthetic CT slice with random 12-bit pixels (Explicit VR Little Endian)."""
-    ds = Dataset()
+def vendor_headers() -> Dataset:
+    """Vendor-like CT headers: pydicom's ``CT_small.dcm`` without its pixels (~270 elements).
+
+    The file is GE-style test data shipped with pydicom (``pydicom.data``); its private
+    and standard attributes make a header-heavy workload for the per-element cost.
+    """
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+
+    ds = dcmread(str(get_testdata_file("CT_small.dcm")))
+    del ds.PixelData
+    ds.file_meta = FileMetaDataset()
+    return ds
+
+
+def ct_slice(
+    index: int, rows: int, columns: int, study: str, series: str, base: Dataset | None = None
+) -> Dataset:
+    """A synthetic CT slice with random 12-bit pixels (Explicit VR Little Endian).
+
+    ``base``: headers to start from (a copy is made), e.g. :func:`vendor_headers`.
+    """
+    ds = Dataset() if base is None else copy.deepcopy(base)
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.SOPClassUID = CTImageStorage
     ds.SOPInstanceUID = generate_uid()
@@ -59,6 +80,7 @@ def ct_slice(index: int, rows: int, columns: int, study: str, series: str) -> Da
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     rng = np.random.default_rng(index)
     ds.PixelData = rng.integers(0, 4096, rows * columns, dtype="<u2").tobytes()
+    ds["PixelData"].VR = "OW"
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

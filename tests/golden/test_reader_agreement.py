@@ -14,8 +14,10 @@ from collections.abc import Callable
 
 import pytest
 
+from dicomseal.dicom.meta import MAX_META
 from dicomseal.errors import DicomSealError, MalformedDicomError
 from dicomseal.forensics.fileformat import probe_header
+from dicomseal.hazmat import elements as hazmat_elements
 from dicomseal.hazmat.elements import parse_part10
 from dicomseal.media.bounded_read import read_head
 from dicomseal.media.digests import digest_stream
@@ -110,17 +112,24 @@ META_CASES = {
     "meta-bad-vr": _FLAT[:_GL] + _FLAT[_GL : _GL + 4] + b"QB" + _FLAT[_GL + 6 :],
     "meta-truncated-header": _FLAT[:_GL] + _FLAT[_GL : _GL + 10],
     "meta-value-past-eof": _FLAT[:_GL] + _FLAT[_GL : _GL + 13],
+    # one element running just past the cap, and an undefined length
+    "meta-just-over-cap": b"\x00" * 128
+    + b"DICM"
+    + _el(0x0002, 0x0001, b"OB", b"\x00" * (MAX_META - 11))
+    + _el(0x0002, 0x0010, b"UI", EXPLICIT_LE),
+    "meta-undefined-length": b"\x00" * 128
+    + b"DICM"
+    + struct.pack("<HH2sHI", 0x0002, 0x0001, b"OB", 0, 0xFFFFFFFF)
+    + _el(0x0002, 0x0010, b"UI", EXPLICIT_LE),
     "meta-oversized": b"\x00" * 128
     + b"DICM"
     + _el(0x0002, 0x0001, b"OB", b"\x00" * (70 * 1024))
     + _el(0x0002, 0x0010, b"UI", EXPLICIT_LE),
 }
-#: Known disagreements. The gate and the probe share dicom.meta.walk_meta (the gate read a
-#: meta element with an unknown VR as a short one, which signing refuses); the signature
-#: reader still walks its own meta, without the 64 KiB cap.
-META_KNOWN: dict[str, str] = {
-    "meta-oversized": "hazmat.elements has no cap on the File Meta Information length",
-}
+#: Known disagreements: none. The gate and the probe share dicom.meta.walk_meta (the gate
+#: read a meta element with an unknown VR as a short one, which signing refuses); the
+#: signature reader caps the File Meta Information at the same length (it had no cap).
+META_KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
@@ -136,3 +145,13 @@ def test_meta_readers_agree(case: str) -> None:
     verdicts = {name: _accepts(reader, META_CASES[case]) for name, reader in META_READERS.items()}
     assert len(set(verdicts.values())) == 1, verdicts
     assert all(verdicts.values()) == (case == "valid")
+
+
+def test_meta_cap_is_the_gates() -> None:
+    """The signature reader (which must not import pydicom) keeps its own copy of the cap."""
+    assert hazmat_elements.MAX_META == MAX_META
+
+
+def test_meta_cap_error_is_one_clear_line() -> None:
+    with pytest.raises(MalformedDicomError, match="file meta information longer than 65536"):
+        parse_part10(io.BytesIO(META_CASES["meta-oversized"]), name="x")

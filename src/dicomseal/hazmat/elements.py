@@ -88,12 +88,22 @@ EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
 IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
 EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
 
-_HDR = struct.Struct("<HH")
-_U16 = struct.Struct("<H")
+#: Bytes read at once by the walker for headers and short values (a fresh allocation
+#: below the allocator's mmap threshold: large fresh buffers cost page faults).
+WINDOW: Final = 64 * 1024
+#: File Meta Information longer than this is refused (PS3.10 §7.1; real ones are a few
+#: hundred bytes). The same cap as ``dicomseal.dicom.meta.MAX_META`` (the bounded gate in
+#: front of pydicom), so that every reader refuses the same files.
+MAX_META: Final = 64 * 1024
+
+_IMPLICIT_HDR = struct.Struct("<HHI")
+_SHORT_HDR = struct.Struct("<HH2sH")
+_SHORT_VRS: Final = _KNOWN_VRS - LONG_VRS
 _U32 = struct.Struct("<I")
+_DELIMITERS: Final = frozenset({ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER})
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One item of a sequence (PS3.5 §7.5).
 
@@ -109,7 +119,7 @@ class Item:
     dirty: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Element:
     """One data element with the byte positions it occupies.
 
@@ -217,43 +227,74 @@ def copy_range(fp: BinaryIO, offset: int, length: int, sink: Callable[[bytes], o
 
 
 class _Reader:
-    """Sequential reader with bounds, depth and element-count checks."""
+    """Sequential reader with bounds, depth and element-count checks.
+
+    Headers and short values come from a window (:attr:`buf`, the stream's bytes from
+    :attr:`base` to :attr:`stop`) filled by one sized read of up to :data:`WINDOW` bytes
+    and decoded in place with ``struct.unpack_from``; a header outside the window moves
+    it. A value longer than a quarter window that is not inside it is read on its own
+    (copied once, as the stream gives it); values longer than :data:`INLINE_LIMIT` are
+    only skipped.
+    """
+
+    __slots__ = ("base", "buf", "count", "fp", "implicit", "size", "stop")
 
     def __init__(self, fp: BinaryIO, size: int, implicit: bool) -> None:
         self.fp = fp
         self.size = size
         self.implicit = implicit
         self.count = 0
+        self.buf = b""
+        self.base = 0
+        self.stop = 0
 
-    def read_exact(self, pos: int, n: int) -> bytes:
+    def at(self, pos: int, n: int) -> int:
+        """Index in :attr:`buf` of the file's byte ``pos``, with ``n`` bytes available."""
+        if pos >= self.base and pos + n <= self.stop:
+            return pos - self.base
         if pos + n > self.size:
             raise MalformedDicomError(f"file truncated at byte {pos}")
+        want = min(self.size - pos, max(n, WINDOW))
+        self.fp.seek(pos)
+        data = self.fp.read(want)
+        if len(data) != want:
+            raise MalformedDicomError(f"file truncated at byte {pos}")
+        self.buf, self.base, self.stop = data, pos, pos + want
+        return 0
+
+    def direct(self, pos: int, n: int) -> bytes:
+        """``n`` bytes at ``pos`` in their own read (a large value: copied once)."""
         self.fp.seek(pos)
         data = self.fp.read(n)
         if len(data) != n:
             raise MalformedDicomError(f"file truncated at byte {pos}")
         return data
 
+    def read_exact(self, pos: int, n: int) -> bytes:
+        off = self.at(pos, n)
+        return self.buf[off : off + n]
+
     def header(
         self, pos: int, implicit: bool, siblings: list[Element] | None = None
     ) -> tuple[int, bytes, int, int]:
         """Return (tag, vr, length, header_size) at ``pos`` (``siblings``: see _implicit_vr)."""
-        raw = self.read_exact(pos, 8)
-        group, elem = _HDR.unpack_from(raw, 0)
+        off = self.at(pos, 8)
+        buf = self.buf
+        group, elem, length = _IMPLICIT_HDR.unpack_from(buf, off)
         tag = (group << 16) | elem
         if group == 0xFFFE:
-            return tag, b"", _U32.unpack_from(raw, 4)[0], 8
+            return tag, b"", length, 8
         if implicit:
-            return tag, _implicit_vr(tag, siblings or []), _U32.unpack_from(raw, 4)[0], 8
-        vr = raw[4:6]
+            return tag, _implicit_vr(tag, siblings or []), length, 8
+        vr = buf[off + 4 : off + 6]
         if vr in LONG_VRS:
-            length = _U32.unpack(self.read_exact(pos + 8, 4))[0]
-            return tag, vr, length, 12
+            off = self.at(pos + 8, 4)
+            return tag, vr, _U32.unpack_from(self.buf, off)[0], 12
         if vr not in _KNOWN_VRS:
             raise MalformedDicomError(
                 f"invalid VR {vr!r} for {_fmt(tag)} at byte {pos} (not Explicit VR LE?)"
             )
-        return tag, vr, _U16.unpack_from(raw, 6)[0], 8
+        return tag, vr, length >> 16, 8  # bytes 6-7 of the 8 read as one <I
 
     def elements(
         self, pos: int, end: int | None, depth: int, implicit: bool, in_item: bool
@@ -262,22 +303,40 @@ class _Reader:
         if depth > MAX_DEPTH:
             raise MalformedDicomError(f"sequences nested deeper than {MAX_DEPTH} levels")
         out: list[Element] = []
-        limit = self.size if end is None else end
+        append = out.append
+        size = self.size
+        limit = size if end is None else end
+        top = end is None and not in_item
         while pos < limit:
-            if end is None and not in_item and pos + 8 > self.size:
+            if top and pos + 8 > size:
                 break
+            off = pos - self.base
+            if not implicit and off >= 0 and pos + 8 <= self.stop:
+                # Fast path: an Explicit VR element with a 2-byte length, inside the window.
+                buf = self.buf
+                group, elem, vr, length = _SHORT_HDR.unpack_from(buf, off)
+                after = pos + 8 + length
+                if vr in _SHORT_VRS and group != 0xFFFE and after <= self.stop:
+                    self.count += 1
+                    if self.count > MAX_ELEMENTS:
+                        raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+                    value = buf[off + 8 : off + 8 + length]
+                    tag = (group << 16) | elem
+                    append(Element(tag, vr, length, pos, pos + 8, after, value, None, None))
+                    pos = after
+                    continue
             tag, vr, length, hsize = self.header(pos, implicit, out)
-            if tag == ITEM_DELIMITER:
-                if in_item and end is None:
-                    return out, pos + 8
-                raise MalformedDicomError(f"unexpected item delimiter at byte {pos}")
-            if tag in (ITEM, SEQUENCE_DELIMITER):
+            if tag >= 0xFFFE0000 and tag in _DELIMITERS:
+                if tag == ITEM_DELIMITER:
+                    if in_item and end is None:
+                        return out, pos + 8
+                    raise MalformedDicomError(f"unexpected item delimiter at byte {pos}")
                 raise MalformedDicomError(f"unexpected item tag {_fmt(tag)} at byte {pos}")
             self.count += 1
             if self.count > MAX_ELEMENTS:
                 raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
             el = self.element(pos, tag, vr, length, hsize, depth, implicit)
-            out.append(el)
+            append(el)
             pos = el.end
         if in_item and end is None:
             raise MalformedDicomError("item without delimiter before end of file")
@@ -289,27 +348,31 @@ class _Reader:
         self, pos: int, tag: int, vr: bytes, length: int, hsize: int, depth: int, implicit: bool
     ) -> Element:
         vpos = pos + hsize
-        el = Element(
-            tag=tag, vr=vr, length=length, offset=pos, value_offset=vpos, implicit=implicit
-        )
         if vr == b"SQ" or (vr == b"UN" and length == UNDEFINED):
             # UN with undefined length is an implicit-VR sequence (PS3.5 §6.2.2 note).
             sub_implicit = implicit or vr == b"UN"
-            el.items, el.end = self.sequence(vpos, length, depth + 1, sub_implicit)
-            return el
+            items, after = self.sequence(vpos, length, depth + 1, sub_implicit)
+            return Element(tag, vr, length, pos, vpos, after, None, items, None, False, implicit)
         if length == UNDEFINED:
             if tag != PIXEL_DATA:
                 raise MalformedDicomError(f"undefined length on {_fmt(tag)} ({vr.decode()})")
-            el.fragments, el.end = self.fragments(vpos)
-            return el
-        if vpos + length > self.size:
+            frags, after = self.fragments(vpos)
+            return Element(tag, vr, length, pos, vpos, after, None, None, frags, False, implicit)
+        after = vpos + length
+        if after > self.size:
             raise MalformedDicomError(
                 f"length {length} of {_fmt(tag)} exceeds the file ({self.size} bytes)"
             )
+        value = None
         if length <= INLINE_LIMIT:
-            el.value = self.read_exact(vpos, length)
-        el.end = vpos + length
-        return el
+            if vpos >= self.base and after <= self.stop:
+                value = self.buf[vpos - self.base : after - self.base]
+            elif length > WINDOW // 4:
+                value = self.direct(vpos, length)  # one read, no copy through the window
+            else:
+                off = self.at(vpos, length)
+                value = self.buf[off : off + length]
+        return Element(tag, vr, length, pos, vpos, after, value, None, None, False, implicit)
 
     def sequence(self, pos: int, length: int, depth: int, implicit: bool) -> tuple[list[Item], int]:
         if depth > MAX_DEPTH:
@@ -337,7 +400,7 @@ class _Reader:
                 if start + ilen > self.size:
                     raise MalformedDicomError(f"item length {ilen} exceeds the file")
                 elements, after = self.elements(start, start + ilen, depth, implicit, True)
-            items.append(Item(elements=elements, offset=pos, length=ilen, end=after))
+            items.append(Item(elements, pos, ilen, after))
             pos = after
 
     def fragments(self, pos: int) -> tuple[list[tuple[int, int]], int]:
@@ -402,30 +465,22 @@ def parse_part10(
     Raises
     ------
     MalformedDicomError
-        Not a Part 10 file, unsupported transfer syntax, or a structural error.
+        Not a Part 10 file, unsupported transfer syntax, a File Meta Information longer
+        than :data:`MAX_META`, or a structural error.
     """
     try:
         fp.seek(0, os.SEEK_END)
         size = fp.tell()
-        fp.seek(0)
-        head = fp.read(132)
+        reader = _Reader(fp, size, implicit=False)
+        head = reader.read_exact(0, 132) if size >= 132 else b""
     except OSError as exc:
         raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
+    except MalformedDicomError:
+        head = b""  # shorter than its size said: not Part 10 either
     if len(head) < 132 or head[128:132] != b"DICM":
         raise MalformedDicomError("not a DICOM Part 10 file (no DICM prefix)", path=name)
-    reader = _Reader(fp, size, implicit=False)
     try:
-        meta_elements: list[Element] = []
-        pos = 132
-        while pos + 8 <= size:
-            fp.seek(pos)
-            group = _U16.unpack(fp.read(2))[0]
-            if group != 0x0002:
-                break
-            tag, vr, length, hsize = reader.header(pos, False)
-            el = reader.element(pos, tag, vr, length, hsize, 0, False)
-            meta_elements.append(el)
-            pos = el.end
+        meta_elements, pos = _read_meta(reader)
         ts = EXPLICIT_VR_LE if as_explicit_le else _meta_string(meta_elements, 0x00020010)
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
@@ -455,6 +510,31 @@ def parse_part10(
     except RecursionError as exc:
         raise MalformedDicomError("sequences nested too deeply", path=name) from exc
     return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
+
+
+def _read_meta(reader: _Reader) -> tuple[list[Element], int]:
+    """The group 0002 elements after ``DICM`` and the offset after them (PS3.10 §7.1).
+
+    Group 0002 is Explicit VR Little Endian. Its length is capped like every other
+    untrusted length: an element reaching past :data:`MAX_META` bytes after ``DICM``
+    (an undefined length included) is refused before its value is read.
+    """
+    meta_elements: list[Element] = []
+    pos = 132
+    while pos + 8 <= reader.size:
+        off = reader.at(pos, 8)
+        if reader.buf[off : off + 2] != b"\x02\x00":
+            break
+        tag, vr, length, hsize = reader.header(pos, False)
+        if pos + hsize + length - 132 > MAX_META:
+            raise MalformedDicomError(
+                f"file meta information longer than {MAX_META} bytes "
+                f"({_fmt(tag)} at byte {pos} declares {length})"
+            )
+        el = reader.element(pos, tag, vr, length, hsize, 0, False)
+        meta_elements.append(el)
+        pos = el.end
+    return meta_elements, pos
 
 
 def parse_dataset_as_explicit_le(fp: BinaryIO, *, name: str | None = None) -> Part10File:

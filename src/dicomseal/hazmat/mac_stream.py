@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Final
 
 from dicomseal.errors import MalformedDicomError
@@ -47,6 +48,13 @@ SIGNATURE_ITEM_EXCLUDED: Final = frozenset({0x04000115, 0x04000120, 0x04000305, 
 MAX_STRING_VALUE: Final = 64 * 1024 * 1024
 _ITEM_TAG: Final = b"\xfe\xff\x00\xe0"
 _SEQ_DELIM_TAG: Final = b"\xfe\xff\xdd\xe0"
+_EXCLUDED_GROUPS: Final = frozenset({0xFFFA, 0xFFFE})
+#: Values at least this long go to the sink on their own instead of into the buffer.
+_PASS_ON: Final = 1 << 16
+_SHORT_HEAD: Final = struct.Struct("<HH2sH")
+_LONG_HEAD: Final = struct.Struct("<HH2sHI")
+_TAG: Final = struct.Struct("<HH")
+_BY_TAG: Final = attrgetter("tag")
 
 Sink = Callable[[bytes], object]
 
@@ -90,15 +98,12 @@ def is_signable_tag(tag: int) -> bool:
     0008, group FFFA, MAC Parameters Sequence (4FFE,0001), Data Set Trailing Padding
     (FFFC,FFFC) and the item/sequence delimiters.
     """
-    group, elem = tag >> 16, tag & 0xFFFF
     return not (
-        elem == 0
+        tag < 0x00080000
+        or not tag & 0xFFFF
         or tag == 0x00080001
-        or group < 0x0008
-        or group == 0xFFFA
         or tag == MAC_PARAMETERS_SEQUENCE
-        or tag == 0xFFFCFFFC
-        or group == 0xFFFE
+        or (tag >= 0xFFFA0000 and (tag >> 16 in _EXCLUDED_GROUPS or tag == 0xFFFCFFFC))
     )
 
 
@@ -117,54 +122,134 @@ def is_signable(element: Element) -> bool:
     return is_signable_tag(element.tag) and not _contains_un(element)
 
 
-def _header(tag: int, vr: bytes, length: int) -> bytes:
-    tag_bytes = struct.pack("<HH", tag >> 16, tag & 0xFFFF)
-    if vr in LONG_VRS:
-        return tag_bytes + vr + b"\x00\x00" + struct.pack("<I", length)
-    return tag_bytes + vr + struct.pack("<H", length)
+class _Gather:
+    """The MAC bytes of one call gathered in one buffer; a value of at least
+    :data:`_PASS_ON` bytes (pixel data) goes to the sink as it is, after what precedes it."""
+
+    __slots__ = ("buf", "sink", "source")
+
+    def __init__(self, source: Part10File | None, sink: Sink) -> None:
+        self.buf = bytearray()
+        self.sink = sink
+        self.source = source
+
+    def big(self, data: bytes) -> None:
+        self.flush()
+        self.sink(data)
+
+    def flush(self) -> None:
+        if self.buf:
+            self.sink(bytes(self.buf))
+            self.buf.clear()
 
 
-def write_element(element: Element, source: Part10File | None, sink: Sink) -> None:
-    """Encode one element into the MAC stream (see module docstring)."""
-    tag_bytes = struct.pack("<HH", element.tag >> 16, element.tag & 0xFFFF)
-    if element.items is not None:
-        sink(tag_bytes + b"SQ\x00\x00")
-        for item in element.items:
-            sink(_ITEM_TAG)
-            write_elements(item.elements, source, sink)
-        sink(_SEQ_DELIM_TAG)
-        return
-    if element.fragments is not None:
-        sink(tag_bytes + b"OB\x00\x00")
-        for offset, length in element.fragments:
-            sink(_ITEM_TAG)
-            if source is None:
-                raise ValueError("fragments need their source file")
-            copy_range(source.fp, offset, length, sink)
-        sink(_SEQ_DELIM_TAG)
-        return
-    if element.vr in STRING_VRS:
+def _emit_value(element: Element, out: _Gather) -> None:
+    """Header and value of an element that is neither SQ nor encapsulated."""
+    tag, vr, buf = element.tag, element.vr, out.buf
+    source = out.source
+    if vr in STRING_VRS:
         if element.value is not None:
             raw = element.value
         elif source is not None and element.length <= MAX_STRING_VALUE:
             raw = source.read_value(element)
         else:
             raise MalformedDicomError(f"string value of {element.length} bytes is too long")
-        value = normalize_string_value(element.vr, raw)
-        sink(_header(element.tag, element.vr, len(value)))
-        sink(value)
+        value = normalize_string_value(vr, raw)
+        buf += _head(tag, vr, len(value))
+        if len(value) >= _PASS_ON:
+            out.big(value)
+        else:
+            buf += value
         return
     length = element.length
-    pad = b"\x00" if length % 2 else b""
-    sink(_header(element.tag, element.vr, length + len(pad)))
+    odd = length % 2
+    buf += _head(tag, vr, length + odd)
     if element.value is not None:
-        sink(element.value)
+        if length >= _PASS_ON:
+            out.big(element.value)
+        else:
+            buf += element.value
     else:
         if source is None:
             raise ValueError("deferred value needs its source file")
-        copy_range(source.fp, element.value_offset, length, sink)
-    if pad:
-        sink(pad)
+        out.flush()
+        copy_range(source.fp, element.value_offset, length, out.sink)
+    if odd:
+        out.buf += b"\x00"
+
+
+def _head(tag: int, vr: bytes, length: int) -> bytes:
+    if vr in LONG_VRS:
+        return _LONG_HEAD.pack(tag >> 16, tag & 0xFFFF, vr, 0, length)
+    return _SHORT_HEAD.pack(tag >> 16, tag & 0xFFFF, vr, length)
+
+
+def _emit(element: Element, out: _Gather) -> None:
+    """Encode one element into the MAC stream (see module docstring)."""
+    tag = element.tag
+    if element.items is not None:
+        out.buf += _TAG.pack(tag >> 16, tag & 0xFFFF) + b"SQ\x00\x00"
+        for item in element.items:
+            out.buf += _ITEM_TAG
+            _emit_all(item.elements, out, None)
+        out.buf += _SEQ_DELIM_TAG
+    elif element.fragments is not None:
+        out.buf += _TAG.pack(tag >> 16, tag & 0xFFFF) + b"OB\x00\x00"
+        for offset, length in element.fragments:
+            out.buf += _ITEM_TAG
+            if out.source is None:
+                raise ValueError("fragments need their source file")
+            out.flush()
+            copy_range(out.source.fp, offset, length, out.sink)
+        out.buf += _SEQ_DELIM_TAG
+    else:
+        _emit_value(element, out)
+
+
+def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | None) -> list[int]:
+    """The signable elements in ascending tag order (same rules as :func:`is_signable`).
+
+    A short value already in memory (most elements) is encoded here, inline; the rest
+    through :func:`_emit`. The bytes are the same either way.
+    """
+    written: list[int] = []
+    buf = out.buf
+    for element in sorted(elements, key=_BY_TAG):
+        tag = element.tag
+        if only is not None and tag not in only:
+            continue
+        vr = element.vr
+        if not is_signable_tag(tag) or vr == b"UN":
+            continue
+        value = element.value
+        if value is not None and element.items is None and len(value) < _PASS_ON:
+            if vr in STRING_VRS:
+                value = normalize_string_value(vr, value)
+                length = len(value)
+            else:
+                length = element.length
+                if length % 2:
+                    value += b"\x00"
+                    length += 1
+            if vr in LONG_VRS:
+                buf += _LONG_HEAD.pack(tag >> 16, tag & 0xFFFF, vr, 0, length)
+            else:
+                buf += _SHORT_HEAD.pack(tag >> 16, tag & 0xFFFF, vr, length)
+            buf += value
+            written.append(tag)
+            continue
+        if element.items is not None and _contains_un(element):
+            continue
+        _emit(element, out)
+        written.append(tag)
+    return written
+
+
+def write_element(element: Element, source: Part10File | None, sink: Sink) -> None:
+    """Encode one element into the MAC stream (see module docstring)."""
+    out = _Gather(source, sink)
+    _emit(element, out)
+    out.flush()
 
 
 def write_elements(
@@ -175,6 +260,10 @@ def write_elements(
     only: frozenset[int] | None = None,
 ) -> list[int]:
     """Encode the signable elements (in ascending tag order) and return their tags.
+
+    The bytes are gathered in one buffer and given to ``sink`` in few calls (values of at
+    least 64 KiB, such as pixel data, are passed on without a copy); the stream is the
+    same whatever the calls.
 
     Parameters
     ----------
@@ -187,14 +276,9 @@ def write_elements(
     only
         When given, only elements whose tag is in this set (Data Elements Signed).
     """
-    written: list[int] = []
-    for element in sorted(elements, key=lambda e: e.tag):
-        if only is not None and element.tag not in only:
-            continue
-        if not is_signable(element):
-            continue
-        write_element(element, source, sink)
-        written.append(element.tag)
+    out = _Gather(source, sink)
+    written = _emit_all(elements, out, only)
+    out.flush()
     return written
 
 

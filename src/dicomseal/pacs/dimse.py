@@ -4,6 +4,13 @@ PS3.7 §9.1 (C-STORE, C-FIND, C-GET), PS3.4 Annex B (Storage) and Annex C
 (Query/Retrieve, Study Root). The association requests exactly the SOP classes and
 transfer syntaxes of the instances to send, one presentation context per pair (PS3.8
 §9.3.2.2), so each instance travels in its own transfer syntax, unconverted.
+
+A C-STORE sends the data set bytes of the snapshot file as they are (pynetdicom's
+chunked send from a path: no decode, no re-encode). The SOP Class, SOP Instance and
+transfer syntax pynetdicom takes from the File Meta Information (PS3.10 §7.1) must be
+those of the verified snapshot: the bounded reader's meta, the data set's own SOP Class
+and SOP Instance UIDs (PS3.4 §B.4.1) and the identity the importer verified all agree,
+and pynetdicom's reading of the meta ends where ours does, or nothing is sent.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
-from pynetdicom import AE, build_role, evt
+from pynetdicom import AE, _config, build_role, evt
 from pynetdicom.association import Association
+from pynetdicom.dsutils import split_dataset
 
 from dicomseal.errors import DicomSealError, MediaError, PacsError
-from dicomseal.media.bounded_read import read_dataset
+from dicomseal.hazmat.elements import Part10File, parse_part10
 from dicomseal.pacs.peer import DimsePeer
 from dicomseal.pacs.status import StoreStatus, store_status
 
@@ -122,6 +130,57 @@ def _new_ae(calling_aet: str) -> AE:
     return ae
 
 
+def _dataset_uid(parsed: Part10File, tag: int) -> str:
+    el = next((e for e in parsed.elements if e.tag == tag), None)
+    if el is None or el.value is None:
+        return ""
+    return el.value.rstrip(b"\x00 ").decode("ascii", "replace")
+
+
+def check_identity(path: Path, sop_class_uid: str, transfer_syntax_uid: str) -> None:
+    """Refuse to send ``path`` unless every reading of its identity is the verified one.
+
+    The SOP Class UID and transfer syntax verified (``sop_class_uid``,
+    ``transfer_syntax_uid``), the File Meta Information as the bounded reader walks it,
+    the data set's SOP Class UID (0008,0016) and SOP Instance UID (0008,0018), and
+    pynetdicom's own reading of the meta (which names the presentation context and the
+    Affected SOP Instance UID of the C-STORE request, PS3.7 §9.1.1.1) must agree, and
+    both readings of the meta must end at the same byte.
+
+    Raises
+    ------
+    MediaError
+        The file cannot be read, or two readings of its identity differ.
+    """
+    try:
+        with path.open("rb") as fh:
+            parsed = parse_part10(fh, name=str(path))
+            meta = parsed.meta
+            ours = (meta.sop_class_uid, meta.sop_instance_uid, meta.transfer_syntax_uid)
+            data_set = (_dataset_uid(parsed, 0x00080016), _dataset_uid(parsed, 0x00080018))
+        file_meta, offset = split_dataset(path)
+        theirs = tuple(
+            str(file_meta.get(kw, "")).rstrip("\x00 ")
+            for kw in ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID", "TransferSyntaxUID")
+        )
+    except DicomSealError as exc:
+        raise MediaError(f"cannot read instance to send: {exc.message}", path=str(path)) from exc
+    except Exception as exc:  # pydicom raises many types on broken input
+        raise MediaError(f"cannot read instance to send: {exc}", path=str(path)) from exc
+    verified = (sop_class_uid, ours[1], transfer_syntax_uid)
+    problem = ""
+    if not all(ours):
+        problem = "its file meta lacks a SOP Class, SOP Instance or Transfer Syntax UID"
+    elif ours != verified:
+        problem = f"its file meta says {ours}, verified {verified}"
+    elif data_set != ours[:2]:
+        problem = f"its data set says SOP Class/Instance {data_set}, its file meta {ours[:2]}"
+    elif theirs != ours or offset != meta.end:
+        problem = "two readers of its file meta disagree"
+    if problem:
+        raise MediaError(f"instance not sent: {problem}", path=str(path))
+
+
 class DimseSender:
     """C-STORE SCU over one association, for the given (SOP class, transfer syntax) pairs.
 
@@ -177,19 +236,15 @@ class DimseSender:
                 None,
                 "no accepted presentation context for this SOP class and transfer syntax",
             )
+        check_identity(path, sop_class_uid, transfer_syntax_uid)
+        chunked = _config.STORE_SEND_CHUNKED_DATASET
+        _config.STORE_SEND_CHUNKED_DATASET = True  # the file's data set bytes, as stored
         try:
-            with path.open("rb") as fh:  # the bounded gate: no deflate bomb
-                ds = read_dataset(fh, path=str(path), stop_before_pixels=False, defer_size=None)
-        except DicomSealError as exc:
-            raise MediaError(
-                f"cannot read instance to send: {exc.message}", path=str(path)
-            ) from exc
-        except Exception as exc:  # pydicom raises many types on broken input
-            raise MediaError(f"cannot read instance to send: {exc}", path=str(path)) from exc
-        try:
-            rsp = self._assoc.send_c_store(ds)
+            rsp = self._assoc.send_c_store(path)
         except (RuntimeError, ValueError, AttributeError, OSError) as exc:
             raise PacsError(f"C-STORE to {self.label} failed: {exc}") from exc
+        finally:
+            _config.STORE_SEND_CHUNKED_DATASET = chunked
         if not rsp or "Status" not in rsp:
             raise PacsError(f"connection to {self.label} lost during C-STORE (no response)")
         code = int(rsp.Status)

@@ -153,7 +153,8 @@ def _check_mac(
     write_signature_item(item.elements, src, sink)
     sink.flush()
     base["signed_tags"] = emitted
-    skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted]
+    emitted_set = frozenset(emitted)  # a tuple's `in` made this quadratic in the tag count
+    skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted_set]
     if skipped:
         names = ", ".join(keyword(t) for t in skipped)
         return fail(

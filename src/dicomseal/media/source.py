@@ -263,8 +263,9 @@ class FolderSource(_SourceBase):
 class _SpanReader(io.RawIOBase):
     """Reads one file of an image: the ``(offset, length)`` spans its tree names, in order."""
 
-    def __init__(self, image: Path, spans: tuple[tuple[int, int], ...]) -> None:
+    def __init__(self, image: Path, spans: tuple[tuple[int, int], ...], name: str) -> None:
         self._fh = image.open("rb")
+        self._name = name
         self._spans = list(spans)
         self._pos = 0
 
@@ -281,7 +282,11 @@ class _SpanReader(io.RawIOBase):
         self._fh.seek(offset + self._pos)
         data = self._fh.read(min(len(buffer), length - self._pos))
         if not data:
-            raise MediaError("ISO image ends inside a file", path=str(self._fh.name))
+            raise MediaError(
+                "the ISO image ends inside this file: a read error (a scratched disc, an "
+                "interrupted copy), not proof of alteration",
+                path=self._name,
+            )
         self._pos += len(data)
         buffer[: len(data)] = data
         return len(data)
@@ -289,35 +294,6 @@ class _SpanReader(io.RawIOBase):
     def close(self) -> None:
         self._fh.close()
         super().close()
-
-
-def _declared_volume_bytes(fh: BinaryIO) -> int | None:
-    """Volume Space Size x Logical Block Size of the Primary Volume Descriptor (ECMA-119
-    §8.4.8, §8.4.12, both-endian fields read little-endian), or None without a PVD."""
-    fh.seek(16 * 2048)
-    pvd = fh.read(2048)
-    if len(pvd) < 130 or pvd[0] != 1 or pvd[1:6] != b"CD001":
-        return None
-    blocks = int.from_bytes(pvd[80:84], "little")
-    block_size = int.from_bytes(pvd[128:130], "little") or 2048
-    return blocks * block_size
-
-
-def _refuse_short_image(volume: IsoVolume, size: int, declared: int, location: str) -> None:
-    """An image shorter than its volume: a read error, never reported as tampering."""
-    lost = [
-        p.split("file ", 1)[1].rsplit(" extends beyond", 1)[0]
-        for tree in volume.trees
-        for p in tree.problems
-        if p.startswith("file ") and "extends beyond the image" in p
-    ]
-    named = ", ".join(dict.fromkeys(lost)) if lost else "the end of the volume"
-    raise MediaError(
-        f"the image holds {size} of the {declared} bytes its volume descriptor declares: a "
-        "read error (a scratched disc, an interrupted copy), not proof of alteration; "
-        f"unreadable: {named[:600]}",
-        path=location,
-    )
 
 
 class IsoSource(_SourceBase):
@@ -336,13 +312,9 @@ class IsoSource(_SourceBase):
         self._image = Path(image)
         try:
             with self._image.open("rb") as fh:
-                size = image_size(fh)
-                self._volume = read_iso_volume(fh, size)
-                declared = _declared_volume_bytes(fh)
+                self._volume = read_iso_volume(fh, image_size(fh))
         except OSError as exc:
             raise MediaError(f"cannot read ISO image: {exc.strerror}", path=str(image)) from exc
-        if declared is not None and size < declared:
-            _refuse_short_image(self._volume, size, declared, str(image))
         tree = self._volume.tree("Rock Ridge") or self._volume.tree("ISO 9660")
         if tree is None:
             raise MediaError(
@@ -362,6 +334,22 @@ class IsoSource(_SourceBase):
     def volume(self) -> IsoVolume:
         """Every ISO 9660 tree of the image, as read from its volume descriptors."""
         return self._volume
+
+    @property
+    def shortfall(self) -> str:
+        """Why part of the image cannot be read (``""`` when it holds its whole volume)."""
+        v = self._volume
+        if not v.short:
+            return ""
+        return (
+            f"the image holds {v.image_bytes} of the {v.declared_bytes} bytes its volume "
+            "descriptor declares"
+        )
+
+    @property
+    def cut(self) -> tuple[str, ...]:
+        """Listed files (and unlisted directories, ``/``-terminated) past the image end."""
+        return self._tree.cut
 
     @property
     def listed_tree(self) -> IsoTree:
@@ -402,7 +390,7 @@ class IsoSource(_SourceBase):
         if norm not in self._map:
             raise MediaError("no such file on the medium", path=path)
         try:
-            return io.BufferedReader(_SpanReader(self._image, self._map[norm].extents))
+            return io.BufferedReader(_SpanReader(self._image, self._map[norm].extents, norm))
         except OSError as exc:
             raise MediaError(f"cannot read from ISO: {exc.strerror}", path=path) from exc
 

@@ -53,6 +53,13 @@ from dicomseal.media.manifest import (
     read_bounded,
 )
 from dicomseal.media.namespaces import fold_case_if_needed, iso_namespace_findings
+from dicomseal.media.read_errors import (
+    NOT_ALTERATION,
+    MediumReadError,
+    UnreadableEntry,
+    read_error_text,
+    read_gaps,
+)
 from dicomseal.media.source import (
     EntryAnomaly,
     MediaEntry,
@@ -73,6 +80,7 @@ __all__ = [
     "ManifestCheck",
     "ManifestReason",
     "MediaVerification",
+    "UnreadableEntry",
     "looks_like_medium",
     "verify_media",
 ]
@@ -148,6 +156,7 @@ class EntryResult:
     verification: FileVerification | None = None
     change: FileChange | None = None
     findings: tuple[MediaFinding, ...] = ()
+    read_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,7 @@ class MediaVerification:
     validated_at: dt.datetime | None = None
     extras: dict[str, str] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
+    unreadable: tuple[UnreadableEntry, ...] = ()
 
 
 def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
@@ -255,9 +265,12 @@ def check_entry(
     try:
         with source.open(entry.path) as fh:
             size, digest, head = _hash_and_head(fh)
-    except MediaError as exc:
-        findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, exc.message))
-        return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
+    except (MediaError, OSError) as exc:  # a read error, never proof of alteration
+        why = read_error_text(exc)
+        findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, why))
+        return EntryResult(
+            entry.path, entry.size, None, False, findings=tuple(findings), read_error=why
+        )
     is_dicom = len(head) >= 132 and head[128:132] == b"DICM"
     if is_dicom and executable_preamble(head[:128]) is not None:
         findings.append(
@@ -396,11 +409,16 @@ def _check_entries(
 
 
 def _read_small(source: MediaSource, entry: MediaEntry) -> bytes:
-    with source.open(entry.path) as fh:
-        try:
+    """The bytes of a manifest file; :class:`MediumReadError` when they cannot be read."""
+    try:
+        with source.open(entry.path) as fh:
             return read_bounded(fh, MAX_MANIFEST)
-        except MediaError as exc:
+    except OSError as exc:
+        raise MediumReadError(read_error_text(exc), path=entry.path) from exc
+    except MediaError as exc:
+        if exc.path is None:  # the bound of read_bounded: oversized, not a read error
             raise MediaError(exc.message, path=entry.path) from exc
+        raise MediumReadError(read_error_text(exc), path=entry.path) from exc
 
 
 _CMS_REASONS = {
@@ -456,6 +474,12 @@ def _load_manifest(
         )
     try:
         data, sig = _read_small(source, jsn), _read_small(source, p7s)
+    except MediumReadError as exc:  # the rest of the medium is still reported
+        return (
+            ManifestCheck(Verdict.INDETERMINATE, ManifestReason.UNREADABLE, str(exc), True),
+            None,
+            (),
+        )
     except MediaError as exc:
         return ManifestCheck(Verdict.FAILED, ManifestReason.UNREADABLE, str(exc), True), None, ()
     cms = verify_detached(data, sig)
@@ -601,12 +625,16 @@ def _with_manifest(
     )
 
 
-def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> list[MediaFinding]:
+def _dicomdir_findings(
+    dd: DicomdirCheck, results: dict[str, EntryResult], unreadable: frozenset[str]
+) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     referenced = set()
     for ref in dd.references:
         referenced.add(ref.path)
         found = results.get(ref.path)
+        if ref.path in unreadable:  # on the medium, but its bytes could not be read
+            continue
         if found is None or found.sha256 is None:
             out.append(
                 MediaFinding(
@@ -632,7 +660,7 @@ def _dicomdir_findings(dd: DicomdirCheck, results: dict[str, EntryResult]) -> li
                 )
             )
     if dd.present:
-        for path, r in results.items():
+        for path, r in results.items():  # (an unreadable DICOMDIR references nothing)
             if r.verification is not None and path not in referenced:
                 out.append(
                     MediaFinding(
@@ -717,19 +745,27 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     ignored = () if strict else _os_artefacts(results, expected, dd)
     for path in ignored:
         del results[path]
+    unreadable = _unreadable(source, results, expected, manifest_check)
+    lost = frozenset(u.path for u in unreadable)
     findings = [f for r in results.values() for f in r.findings]
     findings.extend(iso_namespace_findings(source))
     if ambiguity:
         findings.append(MediaFinding(FindingCode.AMBIGUOUS_ARCHIVE, source.location, ambiguity))
-    findings.extend(dd.findings)
-    findings.extend(_dicomdir_findings(dd, results))
+    if "DICOMDIR" not in lost:  # an unreadable DICOMDIR is listed once, as unreadable
+        findings.extend(dd.findings)
+        findings.extend(_dicomdir_findings(dd, results, lost))
 
     # per-file hashes of an intact manifest from a trusted creator vouch for each file
     # they match, even when other files on the medium differ from it
     trusted_hashes = expected if manifest_check.reason is ManifestReason.TRUSTED else {}
     if manifest is not None:
         missing = tuple(
-            sorted(p for p in expected if p not in results or results[p].sha256 is None)
+            sorted(
+                p
+                for p in expected
+                if p not in lost
+                and (p not in results or (results[p].sha256 is None and not results[p].read_error))
+            )
         )
         added = tuple(sorted(p for p in results if p not in expected))
         changed = tuple(
@@ -775,7 +811,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
             uncovered.append(r.path)
     if manifest is not None or manifest_check.present:
         verdicts.append(manifest_check.verdict)
-    if uncovered:
+    if uncovered or unreadable:  # never PASSED with a byte unread
         verdicts.append(Verdict.INDETERMINATE)
     verdict = Verdict.combine(verdicts)
     any_signature = any(v.signatures for v in files)
@@ -797,7 +833,15 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         hostile = [f for f in findings if f.verdict is Verdict.FAILED]
         if hostile:
             parts.append(counted(len(hostile), "hostile or inconsistent structure finding"))
+        if unreadable:
+            parts.append(f"{counted(len(unreadable), 'file')} could not be read (read errors)")
         message = "; ".join(parts) or "the medium failed verification"
+    elif unreadable:
+        message = (
+            f"{counted(len(unreadable), 'file')} could not be read: a read error (a scratched "
+            "disc, an interrupted copy), not proof of alteration; the rest of the medium is "
+            "reported below"
+        )
     elif manifest is None and not manifest_check.present and not any_signature:
         message = (
             "no manifest and no signatures: nothing on this medium can be proven; "
@@ -824,4 +868,27 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         entries=len(listing),
         validated_at=when,
         ignored=ignored,
+        unreadable=tuple(unreadable),
     )
+
+
+def _unreadable(
+    source: MediaSource,
+    results: Mapping[str, EntryResult],
+    expected: Mapping[str, ManifestEntry],
+    manifest: ManifestCheck,
+) -> list[UnreadableEntry]:
+    """Every file (or lost folder) of the medium that could not be read, by path."""
+    gaps = read_gaps(source)
+    out = [
+        UnreadableEntry(r.path, gaps.reason(r.path, r.read_error))
+        for r in results.values()
+        if r.read_error
+    ]
+    if manifest.reason is ManifestReason.UNREADABLE and manifest.verdict is not Verdict.FAILED:
+        which = SIGNATURE_PATH if manifest.message.startswith(SIGNATURE_PATH) else MANIFEST_PATH
+        out.append(UnreadableEntry(which, manifest.message))
+    out.extend(gaps.entries(expected, results))
+    if gaps.shortfall and not out:  # no file lost, but never PASSED on a short image
+        out.append(UnreadableEntry(source.location, f"{gaps.shortfall}: {NOT_ALTERATION}"))
+    return sorted(out, key=lambda u: u.path)

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.create import MediumCreation
+from dicomseal.media.findings import FindingCode
 from dicomseal.media.verify import ManifestCheck, MediaVerification
 from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.report.verify import (
@@ -98,6 +99,7 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "validated_at": r.validated_at.isoformat() if r.validated_at else None,
         "uncovered": list(r.uncovered),
         "ignored": [{"path": p, "reason": "written by an operating system"} for p in r.ignored],
+        "unreadable": [{"path": u.path, "reason": u.reason} for u in r.unreadable],
         "findings": [
             {"code": f.code.value, "path": f.path, "message": f.message, "verdict": f.verdict.value}
             for f in r.findings
@@ -246,7 +248,7 @@ def render_media_text(
                 f"[{fs}]{f.verdict.value:<13}[/{fs}] {escape(f.path)}: {escape(f.message)}",
                 highlight=False,
             )
-    _render_findings_and_rest(console, r)
+    _render_findings_and_rest(console, r, verbose=verbose)
 
 
 def _render_timestamp(console: Console, m: ManifestCheck) -> None:
@@ -262,9 +264,25 @@ def _render_timestamp(console: Console, m: ManifestCheck) -> None:
         )
 
 
-def _render_findings_and_rest(console: Console, r: MediaVerification) -> None:
-    """Findings, files no proof covers, files an operating system wrote, warnings."""
+def _render_findings_and_rest(
+    console: Console, r: MediaVerification, *, verbose: bool = False
+) -> None:
+    """Read errors, findings, files no proof covers, files an operating system wrote, warnings."""
+    unread = {u.path for u in r.unreadable}
+    for u in r.unreadable if verbose else r.unreadable[:_SHOWN]:
+        console.print(
+            f"[yellow]could not be read[/yellow] {escape(u.path)}: {escape(u.reason)}",
+            highlight=False,
+        )
+    if not verbose and len(r.unreadable) > _SHOWN:
+        console.print(
+            f"  ... and {len(r.unreadable) - _SHOWN} more files that could not be read "
+            "(-v lists all)",
+            highlight=False,
+        )
     for fd in r.findings:
+        if fd.code is FindingCode.UNREADABLE_FILE and fd.path in unread:
+            continue  # listed once above, as a read error
         fs = VERDICT_STYLE[fd.verdict]
         console.print(
             f"[{fs}]finding[/{fs}] {fd.code.value}: {escape(fd.path)}: {escape(fd.message)}",

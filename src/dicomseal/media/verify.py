@@ -38,6 +38,7 @@ from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.cms import CmsReason, verify_detached
 from dicomseal.media.cms_timestamp import check_signature_timestamps, validate_with_timestamp
+from dicomseal.media.contents import MediumPatient, MediumStudy, signed_contents
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode, MediaFinding
@@ -177,6 +178,8 @@ class MediaVerification:
     extras: dict[str, str] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
     unreadable: tuple[UnreadableEntry, ...] = ()
+    patients: tuple[MediumPatient, ...] = ()
+    studies: tuple[MediumStudy, ...] = ()
 
 
 def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
@@ -814,6 +817,7 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
     if uncovered or unreadable:  # never PASSED with a byte unread
         verdicts.append(Verdict.INDETERMINATE)
     verdict = Verdict.combine(verdicts)
+    patients, studies = signed_contents(manifest.files if manifest is not None else ())
     any_signature = any(v.signatures for v in files)
     if verdict is Verdict.PASSED:
         message = "every file is covered by a valid, trusted manifest or signature"
@@ -869,6 +873,8 @@ def verify_media(  # noqa: C901 - the verdict rules are one flat list on purpose
         validated_at=when,
         ignored=ignored,
         unreadable=tuple(unreadable),
+        patients=patients,
+        studies=studies,
     )
 
 

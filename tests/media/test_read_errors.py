@@ -23,6 +23,7 @@ from media_support import make_medium
 from zip_bytes import Layout, build, entry, read_entries
 
 from dicomseal.media.findings import FindingCode
+from dicomseal.media.instance_verdict import InstanceReason
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import MediaVerification, verify_media
 from dicomseal.signature import SigningCredentials, TrustContext
@@ -94,6 +95,8 @@ def test_cut_iso_verifies_the_rest_and_names_what_is_lost(
     read = {p for p in extents(genuine_iso) if p.startswith("DICOM/")} - lost
     assert {f.path for f in r.files} == read
     assert all(f.verdict is Verdict.PASSED for f in r.files)
+    assert {p for p, iv in r.instances.items() if iv.reason is InstanceReason.UNREADABLE} == lost
+    assert {r.instances[p].verdict for p in lost} == {Verdict.INDETERMINATE}
     assert not [f for f in r.findings if f.verdict is Verdict.FAILED]
 
 

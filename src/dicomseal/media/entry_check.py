@@ -116,24 +116,29 @@ def check_entry(
         )
     verification = None
     if is_dicom and entry.path != "DICOMDIR":
-        try:
-            with source.open(entry.path) as fh:
-                verification = verify_file(fh, trust, name=entry.path, at=at)
-        except MediaError as exc:
-            verification = FileVerification(
-                entry.path, Verdict.INDETERMINATE, FileReason.NOT_DICOM, exc.message
-            )
-        except Exception as exc:  # hostile bytes must not stop the rest of the medium
-            verification = FileVerification(
-                entry.path,
-                Verdict.INDETERMINATE,
-                FileReason.UNREADABLE,
-                f"could not be verified: {type(exc).__name__}: {exc}"[:300],
-            )
+        verification = _verify_instance(source, entry.path, trust, at)
     change = None
     if expected is not None and (expected.sha256 != digest or expected.size != size):
         change = _change(source, entry.path, expected, size, digest)
     return EntryResult(entry.path, size, digest, is_dicom, verification, change, tuple(findings))
+
+
+def _verify_instance(
+    source: MediaSource, path: str, trust: TrustContext, at: dt.datetime
+) -> FileVerification:
+    """The PS3.15 signatures of one instance; never raises for hostile bytes."""
+    try:
+        with source.open(path) as fh:
+            return verify_file(fh, trust, name=path, at=at)
+    except MediaError as exc:
+        return FileVerification(path, Verdict.INDETERMINATE, FileReason.NOT_DICOM, exc.message)
+    except Exception as exc:  # hostile bytes must not stop the rest of the medium
+        return FileVerification(
+            path,
+            Verdict.INDETERMINATE,
+            FileReason.UNREADABLE,
+            f"could not be verified: {type(exc).__name__}: {exc}"[:300],
+        )
 
 
 def _change(

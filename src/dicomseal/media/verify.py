@@ -31,7 +31,6 @@ from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.entry_check import EntryResult, check_entry
 from dicomseal.media.entry_pool import ProgressCallback, check_entries
 from dicomseal.media.findings import FindingCode, MediaFinding
-from dicomseal.media.housekeeping import is_os_artefact
 from dicomseal.media.instance_verdict import (
     InstanceReason,
     InstanceVerdict,
@@ -39,6 +38,7 @@ from dicomseal.media.instance_verdict import (
     judge_instances,
     verdict_of,
 )
+from dicomseal.media.inventory import EntryClass, MediumInventory, take_inventory
 from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH, Manifest, ManifestEntry
 from dicomseal.media.manifest_check import ManifestCheck, ManifestReason, load_manifest
 from dicomseal.media.namespaces import fold_case_if_needed, iso_namespace_findings
@@ -74,6 +74,7 @@ class MediaVerification:
     project it onto their own labels) and never re-derive it. :meth:`instance` answers
     for any path, also one not in the mapping. ``comparison`` is the manifest against
     the medium (None without an intact manifest); ``manifest`` keeps its signature.
+    ``inventory`` classifies every entry once (:mod:`dicomseal.media.inventory`).
     """
 
     location: str
@@ -94,6 +95,7 @@ class MediaVerification:
     studies: tuple[MediumStudy, ...] = ()
     instances: Mapping[str, InstanceVerdict] = field(default_factory=dict)
     comparison: ManifestComparison | None = None
+    inventory: MediumInventory = field(default_factory=MediumInventory)
 
     def instance(self, path: str) -> InstanceVerdict:
         """The verdict of the instance at ``path`` (not-verified when nothing covers it)."""
@@ -178,29 +180,6 @@ def _dicomdir_findings(
     return out
 
 
-def _os_artefacts(
-    results: dict[str, EntryResult], expected: Mapping[str, object], dd: DicomdirCheck
-) -> tuple[str, ...]:
-    """Files an operating system wrote: not DICOM, not in the manifest, not referenced.
-
-    (:mod:`dicomseal.media.housekeeping`: ``.DS_Store``, ``._*``, ``System Volume
-    Information/`` ...). They change nothing a DICOM reader shows, so they are listed as
-    ignored instead of added; a hostile entry among them keeps its findings.
-    """
-    referenced = {r.path.upper() for r in dd.references}
-    return tuple(
-        sorted(
-            p
-            for p, r in results.items()
-            if is_os_artefact(p)
-            and not r.is_dicom
-            and not r.findings
-            and p not in expected
-            and p.upper() not in referenced
-        )
-    )
-
-
 def verify_media(
     source: MediaSource,
     trust: TrustContext,
@@ -248,16 +227,26 @@ def verify_media(
     report = progress or (lambda _d, _t: None)
     results = {r.path: r for r in check_entries(source, todo, trust, when, workers, report)}
     dd = read_dicomdir(source, entries)
-    ignored = () if strict else _os_artefacts(results, expected, dd)
+    inventory = take_inventory(
+        results,
+        {p: e.size for p, e in entries.items() if p in (MANIFEST_PATH, SIGNATURE_PATH)},
+        expected,
+        {r.path.upper() for r in dd.references},
+        strict=strict,
+    )
+    ignored = inventory.paths(EntryClass.HOUSEKEEPING)
     for path in ignored:
         del results[path]
     unreadable = _unreadable(source, results, expected, manifest_check)
     findings = _findings(source, ambiguity, results, dd, frozenset(u.path for u in unreadable))
-    return _conclude(
-        _Found(source, results, manifest_check, manifest, dd, findings, unreadable),
-        entries=len(listing),
-        when=when,
-        ignored=ignored,
+    return dataclasses.replace(
+        _conclude(
+            _Found(source, results, manifest_check, manifest, dd, findings, unreadable),
+            entries=len(listing),
+            when=when,
+            ignored=ignored,
+        ),
+        inventory=inventory,
     )
 
 

@@ -100,6 +100,7 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "uncovered": list(r.uncovered),
         "ignored": [{"path": p, "reason": "written by an operating system"} for p in r.ignored],
         "unreadable": [{"path": u.path, "reason": u.reason} for u in r.unreadable],
+        "inventory": r.inventory.counts(),
         "patients": [
             {"name": p.name, "id": p.patient_id, "instances": p.instances} for p in r.patients
         ],

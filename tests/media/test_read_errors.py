@@ -157,3 +157,32 @@ def test_damaged_zip_member_is_unreadable_not_missing(
     assert [u["path"] for u in doc["medium"]["unreadable"]] == [es[i].local.name.decode()]
     codes = {f["code"] for f in doc["medium"]["findings"]}
     assert FindingCode.AMBIGUOUS_ARCHIVE.value not in codes
+
+
+def folders(image: Path) -> dict[str, int]:
+    """Each directory's first byte (pycdlib, on the intact image)."""
+    iso = pycdlib.PyCdlib()
+    iso.open(str(image))
+    try:
+        return {
+            root.strip("/"): int(iso.get_record(iso_path=root).extent_location()) * SECTOR
+            for root, _dirs, _names in iso.walk(iso_path="/")
+        }
+    finally:
+        iso.close()
+
+
+def test_folder_lost_past_the_end_is_named_not_failed(
+    genuine_iso: Path, tmp_path: Path, pki: object
+) -> None:
+    where = folders(genuine_iso)
+    last = max(where, key=lambda d: where[d])
+    image = tmp_path / "cut.iso"
+    image.write_bytes(genuine_iso.read_bytes()[: where[last] + 100])
+    root = str(pki.root.cert)  # type: ignore[attr-defined]
+    proc = run("media", "verify", str(image), "--trust", root, "--format", "json")
+    assert proc.returncode == 4 and proc.stdout, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "INDETERMINATE"
+    assert f"{last}/" in {u["path"] for u in doc["medium"]["unreadable"]}
+    assert not [f for f in doc["medium"]["findings"] if f["verdict"] == "FAILED"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
@@ -137,7 +138,14 @@ class IsoSource(SourceBase):
             iso = pycdlib.PyCdlib()
             try:
                 iso.open(str(self._image))
-            except (PyCdlibException, OSError, ValueError, IndexError, KeyError) as exc:
+            except (
+                PyCdlibException,
+                OSError,
+                ValueError,
+                IndexError,
+                KeyError,
+                struct.error,
+            ) as exc:
                 msg = f"pycdlib cannot read this image: {exc}"
                 raise MediaError(msg, path=self.location) from exc
             self._iso = iso

@@ -213,6 +213,8 @@ def _second_reader(iso: IsoSource, reference: IsoTree) -> list[MediaFinding]:
     try:
         lib = iso.pycdlib
     except MediaError as exc:
+        if iso.shortfall:  # a short image: already a read error, listed file by file
+            return []
         return [_ambiguous(loc, f"pycdlib, an independent ISO reader, refuses it: {exc.message}")]
     out: list[MediaFinding] = []
     for key, probe, name in _PYCDLIB_VIEWS:

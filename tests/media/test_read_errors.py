@@ -68,7 +68,7 @@ def cut_image(genuine: Path, out: Path) -> tuple[Path, set[str]]:
 
 
 def check(path: Path, trust: TrustContext) -> MediaVerification:
-    with open_media(path) as source:
+    with open_media(path, allow_short=True) as source:
         return verify_media(source, trust, workers=1)
 
 
@@ -186,3 +186,26 @@ def test_folder_lost_past_the_end_is_named_not_failed(
     assert doc["verdict"] == "INDETERMINATE"
     assert f"{last}/" in {u["path"] for u in doc["medium"]["unreadable"]}
     assert not [f for f in doc["medium"]["findings"] if f["verdict"] == "FAILED"]
+
+
+def test_cut_iso_in_worker_processes(
+    genuine_iso: Path, tmp_path: Path, trust: TrustContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers reopen the short image as the parent did (fake: the worker-count decision)."""
+    from dicomseal.media import entry_pool
+
+    image, lost = cut_image(genuine_iso, tmp_path / "cut.iso")
+    monkeypatch.setattr(entry_pool, "worker_count", lambda files, wanted=None: 2)
+    monkeypatch.setattr(entry_pool, "CHUNK", 2)
+    with open_media(image, allow_short=True) as source:
+        r = verify_media(source, trust, workers=2)
+    assert r.verdict is Verdict.INDETERMINATE
+    assert {u.path for u in r.unreadable} == lost
+
+
+def test_other_commands_still_refuse_a_short_image(genuine_iso: Path, tmp_path: Path) -> None:
+    image, lost = cut_image(genuine_iso, tmp_path / "cut.iso")
+    proc = run("inspect", str(image))
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "not proof of alteration" in proc.stderr
+    assert all(p in proc.stderr for p in lost)

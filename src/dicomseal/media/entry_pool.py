@@ -73,7 +73,7 @@ _WORKER: dict[str, object] = {}
 def _worker_init(
     location: str, anchors: list[bytes], inters: list[bytes], refuse_weak_mac: bool
 ) -> None:
-    _WORKER["source"] = fold_case_if_needed(open_media(location))
+    _WORKER["source"] = fold_case_if_needed(open_media(location, allow_short=True))  # as the parent
     _WORKER["trust"] = TrustContext(
         tuple(x509.load_der_x509_certificate(d) for d in anchors),
         tuple(x509.load_der_x509_certificate(d) for d in inters),

@@ -68,11 +68,15 @@ class IsoSource(SourceBase):
     by Rock Ridge when it names them (what Linux shows) and otherwise by their ISO 9660 names
     without ``;1``; :func:`~dicomseal.media.namespaces.iso_namespace_findings` then requires
     every other tree (Joliet, UDF, ...) to name the same bytes the same way.
+
+    An image shorter than the volume it declares (ECMA-119 §8.4.8) is refused
+    (:class:`MediaError`, naming what cannot be read) unless ``allow_short``: then it is
+    listed, and each file past its end fails when read (``media verify`` reports the rest).
     """
 
     kind = "iso"
 
-    def __init__(self, image: str | os.PathLike[str]) -> None:
+    def __init__(self, image: str | os.PathLike[str], *, allow_short: bool = False) -> None:
         self._image = Path(image)
         try:
             with self._image.open("rb") as fh:
@@ -86,6 +90,13 @@ class IsoSource(SourceBase):
                 path=str(image),
             )
         self._tree = tree
+        if self.shortfall and not allow_short:
+            named = ", ".join(tree.cut) or "the end of the volume"
+            raise MediaError(
+                f"{self.shortfall}: a read error (a scratched disc, an interrupted copy), not "
+                f"proof of alteration; unreadable: {named[:600]}",
+                path=str(image),
+            )
         self._map = {f.path: f for f in tree.files}
         self._udf: IsoTree | bool | None = False
         self._iso: pycdlib.PyCdlib | None = None

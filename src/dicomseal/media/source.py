@@ -144,12 +144,16 @@ def archive_ambiguity(source: MediaSource) -> str:
     return ""
 
 
-def open_media(location: str | os.PathLike[str]) -> MediaSource:
+def open_media(location: str | os.PathLike[str], *, allow_short: bool = False) -> MediaSource:
     """Open a folder, ISO image or zip archive as a read-only :class:`MediaSource`.
 
     The kind is decided from what the path is (a folder) or from its first bytes (zip
     local-file signature ``PK\\x03\\x04``, ISO 9660 ``CD001`` at byte 32769), not from the
     file name.
+
+    ``allow_short``: open an ISO image shorter than the volume it declares (a scratched
+    disc, an interrupted copy) so that its readable files can still be verified; the
+    files past its end fail when read. Without it such an image is refused.
 
     Raises
     ------
@@ -168,5 +172,5 @@ def open_media(location: str | os.PathLike[str]) -> MediaSource:
     if kind == "zip":
         return ZipSource(p)
     if kind == "iso":
-        return IsoSource(p)
+        return IsoSource(p, allow_short=allow_short)
     raise MediaError("not a folder, ISO 9660 image or zip archive", path=str(location))

@@ -13,9 +13,14 @@ Checks, in this order, on a read-only :class:`~dicomseal.media.source.MediaSourc
 3. every instance's PS3.15 signatures (:func:`~dicomseal.signature.verify_file`);
 4. DICOMDIR against the files (:mod:`~dicomseal.media.dicomdir`).
 
-Verdict (issue 4): anything missing, added, changed, hostile or failing is FAILED; an
-intact medium whose creator is not trusted is INDETERMINATE; PASSED only when every file
-is covered by a valid, trusted manifest or by its own valid, trusted signature.
+Verdict: anything missing, added, changed, hostile or failing is FAILED; an intact medium
+whose creator is not trusted is INDETERMINATE; PASSED only when every file is covered by a
+valid, trusted manifest or by its own valid, trusted signature. A file that cannot be read
+(a short ISO image, a damaged zip member, a disc read error) is listed in ``unreadable``
+and keeps the medium from PASSED, but is never counted as missing or changed
+(:mod:`~dicomseal.media.read_errors`). Each instance's verdict is decided here, once
+(:mod:`~dicomseal.media.instance_verdict`), and every entry classified once
+(:mod:`~dicomseal.media.inventory`).
 """
 
 from __future__ import annotations

@@ -66,3 +66,17 @@ def test_tampered_medium_instances_and_import_projection(
     assert projected.of(rel(medium_copy, added)).reason == "not-in-manifest"
     assert {projected.of(p).reason for p in rest} == {"covered-by-manifest"}
     assert {projected.of(p).verdict for p in rest} == {Verdict.PASSED}
+
+
+def test_instances_follow_a_manifest_judged_again(sample_medium: Path, trust: TrustContext) -> None:
+    """Revocation applied after verification (ltv.judge_medium) re-decides every instance."""
+    import dataclasses
+
+    from dicomseal.media.verify import ManifestReason, rejudge_instances
+
+    r = check(sample_medium, trust)
+    assert {iv.verdict for iv in r.instances.values()} == {Verdict.PASSED}
+    revoked = dataclasses.replace(r.manifest, verdict=Verdict.FAILED, reason=ManifestReason.REVOKED)
+    again = rejudge_instances(dataclasses.replace(r, manifest=revoked, verdict=Verdict.FAILED))
+    assert set(again.instances) == set(r.instances)
+    assert Verdict.PASSED not in {iv.verdict for iv in again.instances.values()}

@@ -65,6 +65,7 @@ __all__ = [
     "UnreadableEntry",
     "check_entry",
     "looks_like_medium",
+    "rejudge_instances",
     "verify_media",
 ]
 
@@ -453,3 +454,40 @@ def _unreadable(
     if gaps.shortfall and not out:  # no file lost, but never PASSED on a short image
         out.append(UnreadableEntry(source.location, f"{gaps.shortfall}: {NOT_ALTERATION}"))
     return sorted(out, key=lambda u: u.path)
+
+
+def rejudge_instances(r: MediaVerification) -> MediaVerification:
+    """``r`` with its instance verdicts decided again from its (re-judged) manifest and files.
+
+    For a result whose manifest or files were judged again after verification (revocation,
+    :func:`dicomseal.media.ltv.judge_medium`): an instance vouched for only by a manifest
+    whose signer is no longer trusted is INDETERMINATE, never PASSED.
+    """
+    cmp = r.comparison or ManifestComparison(
+        False, frozenset(), frozenset(), frozenset(), frozenset(), {}, {}
+    )
+    trusted = cmp.trusted and r.manifest.reason in (
+        ManifestReason.TRUSTED,
+        ManifestReason.FILES_DIFFER,
+    )
+    judged = judge_instances(r.files, dataclasses.replace(cmp, trusted=trusted), r.findings)
+    if not trusted:
+        judged = {p: _without_manifest(iv) for p, iv in judged.items()}
+    return dataclasses.replace(r, instances=judged)
+
+
+def _without_manifest(iv: InstanceVerdict) -> InstanceVerdict:
+    """An instance PASSED only through an untrusted manifest's hash is not verified."""
+    fv = iv.signatures
+    if (
+        iv.verdict is Verdict.PASSED
+        and fv is not None
+        and fv.reason is FileReason.COVERED_BY_MANIFEST
+    ):
+        return dataclasses.replace(
+            iv,
+            verdict=Verdict.INDETERMINATE,
+            reason=InstanceReason.NOT_VERIFIED,
+            detail="covered only by a manifest whose signer is not trusted",
+        )
+    return iv

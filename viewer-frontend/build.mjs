@@ -24,6 +24,29 @@ const WASM = {
 };
 const NODE_BUILTINS = ['fs', 'path', 'crypto', 'module', 'url', 'worker_threads', 'ws'];
 
+// The loader's JavaScript JPEG decoder (process 2/4, used for 12-bit JPEG Extended) writes
+// the IDCT output, which is 16x the sample value, with the 8-bit constants of pdf.js scaled
+// by 4095/255: the level shift plus rounding (128 * 16 + 8 = 2056) becomes 2056 * 4095 / 255,
+// i.e. 2063.6 instead of 2048.5 per sample after the shift, and every 12-bit pixel comes out
+// ~15 too high (ITU-T T.81 A.3.1: the level shift is 2^(P-1)). The fix writes the same stage
+// for any precision P; for P = 8 it is the original expression, constant for constant.
+const JPEG_OUTPUT_STAGE = `        q =
+            q <= -2056 / component.bitConversion
+                ? 0
+                : q >= 2024 / component.bitConversion
+                    ? 255 / component.bitConversion
+                    : (q + 2056 / component.bitConversion) >> 4;`;
+const JPEG_OUTPUT_STAGE_FIXED = `        var top = Math.round(255 / component.bitConversion);
+        var shift = (top + 1) * 8;
+        q = q <= -shift - 8 ? 0 : q >= top * 16 - shift - 8 ? top : (q + shift + 8) >> 4;`;
+
+function fixJpegLevelShift(text) {
+  if (!text.includes(JPEG_OUTPUT_STAGE)) {
+    throw new Error('codecs/jpeg.js: the output stage to fix was not found (loader upgraded?)');
+  }
+  return text.split(JPEG_OUTPUT_STAGE).join(JPEG_OUTPUT_STAGE_FIXED);
+}
+
 const rewrite = {
   name: 'dicomseal-rewrite',
   setup(build) {
@@ -36,6 +59,7 @@ const rewrite = {
     }));
     build.onLoad({ filter: /dicom-image-loader[\\/]dist[\\/]esm[\\/].*\.js$/ }, (args) => {
       let text = readFileSync(args.path, 'utf8');
+      if (/[\\/]codecs[\\/]jpeg\.js$/.test(args.path)) text = fixJpegLevelShift(text);
       for (const [spec, file] of Object.entries(WASM)) {
         const name = file.split('/').pop();
         text = text.split(`new URL('${spec}', import.meta.url)`).join(`new URL('./${name}', import.meta.url)`);

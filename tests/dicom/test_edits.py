@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydicom.dataset import Dataset
 
 from dicomseal.dicom.edits import AssignmentPolicy, parse_assignments
 from dicomseal.errors import UsageError
@@ -81,3 +82,29 @@ def test_one_change_record_for_coercion_tamper_and_media() -> None:
     assert change_of("PatientID", "A", None).kind is ChangeKind.REMOVED
     record = Change.of_attribute("IM1", change_of("PatientID", "A", "B"))
     assert record == Change("IM1", "attribute", "PatientID", "A", "B")
+
+
+def test_media_changes_comparisons_and_the_viewer_share_the_change_record() -> None:
+    from dicomseal import pacs
+    from dicomseal.dicom.edits import AttributeChange, ChangeKind, change_of
+    from dicomseal.media import changes
+    from dicomseal.pacs.diff import diff_datasets
+    from dicomseal.viewer import integrity
+
+    assert changes.AttributeChange is AttributeChange
+    assert pacs.AttributeDifference is AttributeChange
+    left, right = Dataset(), Dataset()
+    left.PatientName, right.PatientName = "DOE^JOHN", "ROE^JANE"
+    right.PatientID = "X"
+    assert diff_datasets(left, right) == [
+        AttributeChange("(0010,0010)", "PatientName", ChangeKind.CHANGED, "DOE^JOHN", "ROE^JANE"),
+        AttributeChange("(0010,0020)", "PatientID", ChangeKind.ADDED, None, "X"),
+    ]
+    found = change_of("PatientName", "DOE^JOHN", "ROE^JANE")
+    assert (found.signed, found.found) == ("DOE^JOHN", "ROE^JANE")
+    shown = integrity.AttributeChange.of(found)
+    assert isinstance(shown, AttributeChange)
+    assert (shown.tag, shown.kind, shown.signed_text) == ("(0010,0010)", "changed", "DOE^JOHN")
+    assert integrity.AttributeChange("PatientID", None, "X", "added").signed_text == (
+        "(not present when signed)"
+    )

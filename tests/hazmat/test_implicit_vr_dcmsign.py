@@ -19,9 +19,8 @@ from pathlib import Path
 import pytest
 from pydicom.datadict import DicomDictionary, RepeatersDictionary
 
+from dcmsign_stream import assert_same_data_stream, dcmsign_mac_dump, our_mac_stream
 from dicomseal.hazmat.dcmtk_dictionary import dcmtk_dictionary
-from dicomseal.hazmat.elements import parse_part10
-from dicomseal.hazmat.mac_stream import write_elements
 from dicomseal.samples.pki import TestPki
 from external_tools import require_tool
 
@@ -105,33 +104,9 @@ def _write(path: Path, elements: list[tuple[int, bytes]]) -> None:
 def test_implicit_vrs_equal_dcmsign(
     pki: TestPki, tmp_path: Path, pixel_representation: int | None
 ) -> None:
-    dcmsign = require_tool("dcmsign")
     src = tmp_path / "implicit.dcm"
     _write(src, _data_set(pixel_representation))
-    dump = tmp_path / "stream.bin"
-    subprocess.run(
-        [
-            dcmsign,
-            "+s",
-            str(pki.signer.key),
-            str(pki.signer.cert),
-            "-pw",
-            "+m2",
-            "+d",
-            str(dump),
-            str(src),
-            str(tmp_path / "out.dcm"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    with src.open("rb") as fh:
-        parsed = parse_part10(fh)
-        ours = bytearray()
-        write_elements(parsed.elements, parsed, ours.extend)
-    theirs = dump.read_bytes()
-    assert theirs[: len(ours)] == bytes(ours)
-    assert theirs[len(ours) : len(ours) + 2] == b"\x00\x04"
+    assert_same_data_stream(dcmsign_mac_dump(pki, src, tmp_path), our_mac_stream(src))
 
 
 def test_shipped_dictionary_is_dcmtks(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import random
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,9 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import Tag
 
-from dicomseal.hazmat.elements import parse_part10
-from dicomseal.hazmat.mac_stream import write_elements
+from dcmsign_stream import assert_same_data_stream, dcmsign_mac_dump, our_mac_stream
 from dicomseal.hazmat.normalize import normalize_string_value
 from dicomseal.samples.pki import TestPki
-from external_tools import require_tool
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.filterwarnings("ignore::UserWarning")]
 
@@ -95,65 +92,9 @@ def _probe_file(path: Path, seed: int, per_vr: int) -> None:
 def test_stream_of_random_string_values_equals_dcmsign(
     pki: TestPki, tmp_path: Path, seed: int
 ) -> None:
-    dcmsign = require_tool("dcmsign")
     src = tmp_path / "probe.dcm"
     _probe_file(src, seed, per_vr=60)
-    dump = tmp_path / "stream.bin"
-    subprocess.run(
-        [
-            dcmsign,
-            "+s",
-            str(pki.signer.key),
-            str(pki.signer.cert),
-            "-pw",
-            "+m2",
-            "+d",
-            str(dump),
-            str(src),
-            str(tmp_path / "out.dcm"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    with src.open("rb") as fh:
-        parsed = parse_part10(fh)
-        ours = bytearray()
-        write_elements(parsed.elements, parsed, ours.extend)
-    theirs = dump.read_bytes()
-    # dcmsign's dump continues with the signature item; the data part must be a prefix.
-    assert theirs[: len(ours)] == bytes(ours)
-    assert theirs[len(ours) : len(ours) + 2] == b"\x00\x04"
-
-
-def _sign_dump(pki: TestPki, src: Path, work: Path) -> bytes:
-    """dcmsign's MAC stream dump (``+d``) for signing ``src`` with SHA-256."""
-    dcmsign = require_tool("dcmsign")
-    dump = work / "stream.bin"
-    subprocess.run(
-        [
-            dcmsign,
-            "+s",
-            str(pki.signer.key),
-            str(pki.signer.cert),
-            "-pw",
-            "+m2",
-            "+d",
-            str(dump),
-            str(src),
-            str(work / "out.dcm"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return dump.read_bytes()
-
-
-def _our_stream(src: Path) -> bytes:
-    with src.open("rb") as fh:
-        parsed = parse_part10(fh)
-        ours = bytearray()
-        write_elements(parsed.elements, parsed, ours.extend)
-    return bytes(ours)
+    assert_same_data_stream(dcmsign_mac_dump(pki, src, tmp_path), our_mac_stream(src))
 
 
 def _explicit(tag: int, vr: bytes, value: bytes) -> bytes:
@@ -216,8 +157,8 @@ def test_stream_of_foreign_string_values_equals_dcmsign(
 ) -> None:
     src = tmp_path / "foreign.dcm"
     _foreign_file(src, _foreign_values(seed, per_vr=40))
-    ours = _our_stream(src)
-    theirs = _sign_dump(pki, src, tmp_path)
+    ours = our_mac_stream(src)
+    theirs = dcmsign_mac_dump(pki, src, tmp_path)
     assert theirs[: len(ours)] == ours
     assert theirs[len(ours) : len(ours) + 2] == b"\x00\x04"
 

@@ -225,7 +225,7 @@ def test_full_disk_stops_the_medium_instead_of_skipping(
 ) -> None:
     import errno
 
-    import dicomseal.media.create as create_module
+    import dicomseal.media.instance_signing as instance_signing
     from dicomseal.errors import MediaError
 
     def full_disk(*_args: object, **_kwargs: object) -> None:
@@ -234,7 +234,7 @@ def test_full_disk_stops_the_medium_instead_of_skipping(
         except OSError as exc:
             raise MediaError("cannot write signed file") from exc
 
-    monkeypatch.setattr(create_module, "sign_file", full_disk)
+    monkeypatch.setattr(instance_signing, "sign_file", full_disk)
     with pytest.raises(MediaError, match="cannot write signed file"):
         make_medium([mixed_src], tmp_path / "out", creds, workers=1)
     assert not (tmp_path / "out").exists()

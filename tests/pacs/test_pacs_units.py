@@ -317,7 +317,7 @@ def test_compare_media_names_attribute_and_frame(tmp_path: Path) -> None:
     by_uid = {c.left.sop_instance_uid: c for c in report.differing}
     assert len(by_uid) == 2
     name = next(c for c in report.differing if c.attributes)
-    assert [(d.path, d.left, d.right) for d in name.attributes] == [
+    assert [(d.keyword, d.before, d.after) for d in name.attributes] == [
         ("PatientName", "DOE^JOHN", "ROE^RICHARD")
     ]
     pix = next(c for c in report.differing if c.frames)

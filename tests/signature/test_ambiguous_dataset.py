@@ -167,9 +167,19 @@ def test_bytes_after_the_data_set_are_ambiguous(pki: TestPki, signed: bytes, jun
     _assert_ambiguous(pki, signed + junk)
 
 
-def test_meta_claims_jpeg_over_native_pixels(pki: TestPki, signed: bytes) -> None:
-    """A viewer would decode the native pixels as JPEG: the meta contradicts the data."""
-    _assert_ambiguous(pki, set_meta_transfer_syntax(signed, "1.2.840.10008.1.2.4.50"))
+@pytest.mark.parametrize(
+    "encapsulated",
+    [
+        "1.2.840.10008.1.2.4.50",  # JPEG Baseline
+        "1.2.840.10008.1.2.5",  # RLE Lossless
+        "1.2.840.10008.1.2.7.1",  # SMPTE ST 2110-20 (encapsulated per pydicom's registry)
+    ],
+)
+def test_meta_claims_encapsulated_over_native_pixels(
+    pki: TestPki, signed: bytes, encapsulated: str
+) -> None:
+    """A viewer would decode the native pixels as fragments: the meta contradicts the data."""
+    _assert_ambiguous(pki, set_meta_transfer_syntax(signed, encapsulated))
 
 
 def test_two_mac_parameters_items_with_one_mac_id(pki: TestPki, signed: bytes) -> None:

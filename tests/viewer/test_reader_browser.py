@@ -101,6 +101,7 @@ def reading_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
     big = folder / "DS0002_S1_I1.dcm"
     ds = pydicom.dcmread(big)
     ds.Modality = "CR"
+    del ds.ImageOrientationPatient  # a projection image: no patient directions to show
     ds.Rows, ds.Columns = 1400, 1800
     ramp = np.arange(1800, dtype=np.uint16)[None, :] + np.arange(1400, dtype=np.uint16)[:, None]
     ds.PixelData = ramp.astype(np.uint16).tobytes()
@@ -196,6 +197,28 @@ def test_rotate_flip_and_cine(reading_url: str) -> None:
         page.keyboard.press("c")
         page.keyboard.press("r")
         page.wait_for_function(f"() => ({view}.getViewPresentation().rotation || 0) === 0")
+
+
+def _markers(page: Any) -> str:
+    return str(page.evaluate("document.body.dataset.orientation"))
+
+
+def test_orientation_markers_follow_the_image(reading_url: str) -> None:
+    with reader(reading_url) as page:
+        _open(page, reading_url + "/read/s0")  # axial CT: rows run R->L, columns A->P
+        assert _markers(page) == "R/L/A/P"
+        assert page.get_by_test_id("orient-right").inner_text() == "L"
+        assert page.get_by_test_id("orient-top").inner_text() == "A"
+        page.keyboard.press("h")  # flipped left-right: the patient's right is on the right
+        page.wait_for_function("() => document.body.dataset.orientation === 'L/R/A/P'")
+        page.keyboard.press("r")
+        page.wait_for_function("() => document.body.dataset.orientation === 'R/L/A/P'")
+        page.keyboard.press("o")  # turned 90 degrees clockwise: anterior on the right
+        page.wait_for_function("() => document.body.dataset.orientation === 'P/A/R/L'")
+        page.keyboard.press("r")
+        _open(page, reading_url + "/read/s2")  # CR without Image Orientation (Patient)
+        assert _markers(page) == "///"
+        assert page.get_by_test_id("orient-left").inner_text() == ""
 
 
 def test_thumbnails_load_after_the_first_image(reading_url: str) -> None:

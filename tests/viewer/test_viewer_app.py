@@ -50,13 +50,13 @@ def _text(html: str) -> str:
 
 def test_green_medium_shows_signer_on_every_page(medium: Path, source: MediaSource) -> None:
     client = _client(source, fake_green(_paths(medium)))
-    for url in ("/", "/series/s0", "/findings", "/certificate"):
+    for url in ("/", "/browse", "/series/s0", "/findings", "/certificate"):
         r = client.get(url)
         assert r.status_code == 200, url
         assert 'data-testid="verdict-banner"' in r.text
         assert 'data-state="green"' in r.text
         assert f"Signed by {SIGNER}, intact" in r.text.replace("&#34;", '"')
-    index = client.get("/").text
+    index = client.get("/browse").text
     assert index.count('data-testid="badge"') >= 2 + 2 + 4  # patients, studies, series
     assert 'data-state="red"' not in index and 'data-state="grey"' not in index
 
@@ -65,7 +65,7 @@ def test_altered_value_shown_as_signed_and_marked(medium: Path, source: MediaSou
     altered = "DS0001_S1_I2.dcm"
     integrity = fake_red(_paths(medium), altered, signed="DOE^JOHN", found="EVIL^EDDIE")
     client = _client(source, integrity)
-    index = client.get("/").text
+    index = client.get("/browse").text
     assert 'id="verdict-banner" class="banner banner-red"' in index
     text = _text(index)
     assert "PatientName: signed DOE^JOHN, found EVIL^EDDIE" in text
@@ -107,14 +107,14 @@ def test_altered_patient_name_groups_under_signed_patient(tmp_path: Path) -> Non
     ds.save_as(victim)
     integrity = fake_red(_paths(tmp_path), victim.name, signed="DOE^JOHN", found="EVIL^EDDIE")
     with open_media(tmp_path) as src:
-        index = _client(src, integrity).get("/").text
+        index = _client(src, integrity).get("/browse").text
     assert index.count('data-testid="patient"') == 2
     assert "EVIL^EDDIE</del>" in index
 
 
 def test_grey_medium_counts_red_flags_and_links_findings(medium: Path, source: MediaSource) -> None:
     client = _client(source, fake_grey(3))
-    index = client.get("/").text
+    index = client.get("/browse").text
     assert 'data-state="grey"' in index
     assert "Unsigned: cannot be verified" in index
     assert re.search(r'href="/findings" data-testid="red-flags">3 red flags', index)
@@ -157,6 +157,10 @@ def test_security_headers_and_limits(medium: Path, source: MediaSource) -> None:
     assert "unsafe-inline" not in csp
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["cache-control"] == "no-store"
+    # the viewer's own code may be cached (revalidated); images and pages never
+    assert client.get("/static/reader.css").headers["cache-control"] == "no-cache"
+    assert client.get("/render/i0/0.png").headers["cache-control"] == "no-store"
+    assert client.get("/static/../render/i0/0.png").headers["cache-control"] == "no-store"
     assert client.post("/", content=b"x").status_code == 405
     assert client.get("/", headers={"content-length": "5"}).status_code == 413
     assert client.get("/?" + "a" * 5000).status_code == 414
@@ -183,7 +187,7 @@ def test_patient_values_are_escaped(tmp_path: Path) -> None:
     ds.save_as(victim)
     with open_media(tmp_path) as src:
         client = _client(src, fake_grey(0))
-        index = client.get("/").text
+        index = client.get("/browse").text
         page = client.get("/series/s0").text
     assert "<script>alert(1)" not in index
     assert "&lt;script&gt;alert(1)" in index

@@ -90,7 +90,7 @@ def test_unsigned_medium_shows_grey_with_red_flags(unsigned_served: tuple[str, i
     unsigned_url, red_flags = unsigned_served
     assert red_flags >= 2  # name and birth date differ within the patient and the study
     with browser_page() as page:
-        page.goto(unsigned_url + "/")
+        page.goto(unsigned_url + "/browse")
         banner = page.get_by_test_id("verdict-banner")
         assert banner.get_attribute("data-state") == "grey"
         assert "Unsigned: cannot be verified" in banner.inner_text()
@@ -203,7 +203,7 @@ def _serve_medium(medium: Path, trust: Path) -> Any:
 def test_signed_medium_shows_green(signed_media: dict[str, Path], pki: TestPki) -> None:
     source, server = _serve_medium(signed_media["signed"], signed_media["trust"])
     with source, server as url, browser_page() as page:
-        page.goto(url + "/")
+        page.goto(url + "/browse")
         banner = page.get_by_test_id("verdict-banner")
         assert banner.get_attribute("data-state") == "green"
         assert banner.inner_text().strip().endswith(f"Signed by {pki.signer.subject}, intact") or (
@@ -228,7 +228,7 @@ def test_signed_medium_shows_green(signed_media: dict[str, Path], pki: TestPki) 
 def test_tampered_medium_shows_red_with_signed_value(signed_media: dict[str, Path]) -> None:
     source, server = _serve_medium(signed_media["tampered"], signed_media["trust"])
     with source, server as url, browser_page() as page:
-        page.goto(url + "/")
+        page.goto(url + "/browse")
         banner = page.get_by_test_id("verdict-banner")
         assert banner.get_attribute("data-state") == "red"
         text = " ".join(banner.inner_text().split())

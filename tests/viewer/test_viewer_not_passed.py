@@ -79,13 +79,13 @@ def test_failed_medium_with_intact_instances_paints_nothing_green(
         assert all(o["unverified"] for o in overlay if o["text"]), overlay
     for url in ("/", "/series/s0", "/series/s1"):
         assert 'data-state="green"' not in client.get(url).text, url
-    assert 'data-testid="unverified-value"' in client.get("/").text
+    assert 'data-testid="unverified-value"' in client.get("/browse").text
 
 
 def test_untrusted_medium_values_are_all_marked(medium: Path, pki: TestPki) -> None:
     integrity, client = _view(medium, [pki.untrusted_root.cert])
     assert integrity.state is IntegrityState.GREY
-    index = client.get("/").text
+    index = client.get("/browse").text
     assert 'data-state="green"' not in index
     assert "DOE^JOHN (not covered)" in " ".join(index.split())
 

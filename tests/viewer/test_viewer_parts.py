@@ -141,15 +141,15 @@ def test_cli_view_serves_the_medium(tmp_path: Path) -> None:
         assert proc.stderr is not None
         url = None
         lines = []
-        for line in proc.stderr:
+        for line in proc.stderr:  # the URL and the verdict, in either order
             lines.append(line)
             m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-            if m:
-                url = m.group(1)
+            url = m.group(1) if m else url
+            if url and any("Verdict: INDETERMINATE" in seen for seen in lines):
                 break
         assert url, "".join(lines)
         assert any("Verdict: INDETERMINATE" in line for line in lines)
-        page = httpx.get(url, timeout=10)
+        page = httpx.get(url + "browse", timeout=10)
         assert page.status_code == 200 and 'data-state="grey"' in page.text
         assert "DOE^JOHN" in page.text
         (snapshot,) = scratch.iterdir()  # the private copy it serves from
@@ -182,3 +182,37 @@ def test_frame_cache_stays_within_its_memory_budget(tmp_path: Path) -> None:
             renderer.png(path.name, 0)
         assert renderer._cached <= budget
         assert len(renderer._cache) == 2
+
+
+def test_display_objects_are_built_once_within_a_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from dicomseal.viewer import dicomweb
+
+    written = write_sample_studies(
+        tmp_path, series_per_study=1, instances_per_series=3, rows=64, cols=64
+    )
+    built: list[str] = []
+    real = dicomweb.display_object
+
+    def counting(source: object, lock: threading.Lock, path: str) -> bytes:
+        built.append(path)
+        return real(source, lock, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dicomweb, "display_object", counting)
+    with open_media(tmp_path) as source:
+        one = len(real(source, threading.Lock(), written[0].name))
+        cache = dicomweb.DisplayObjects(source, threading.Lock(), cache_bytes=2 * one + 10)
+        first = cache.get(written[0].name)
+        assert cache.get(written[0].name) == first and built == [written[0].name]
+        for path in written:
+            cache.get(path.name)
+        assert cache.kept_bytes <= 2 * one + 10  # the oldest was let go
+        cache.get(written[0].name)
+    assert built.count(written[0].name) == 2 and len(built) == len(written) + 1
+    with open_media(tmp_path) as source:
+        tiny = dicomweb.DisplayObjects(source, threading.Lock(), cache_bytes=10)
+        tiny.get(written[1].name)
+        assert tiny.kept_bytes == 0  # larger than the budget: never kept

@@ -104,7 +104,7 @@ def test_file_rewritten_after_verification_is_not_shown(
         victim, inst = _victim_id(client)
         assert inst["state"] == "green"
         assert _name(inst)["text"] == "DOE^JOHN"
-        assert "ROE^EVIL" not in client.get("/").text
+        assert "ROE^EVIL" not in client.get("/browse").text
         assert "ROE^EVIL" not in client.get("/series/s0").text
         served = client.get(f"/render/{victim}/0.png")
     assert served.status_code == 200
@@ -221,6 +221,6 @@ def test_verdict_not_about_the_served_snapshot_loses_green(medium: Path, pki: Te
         assert integrity.state is IntegrityState.GREEN
         with open_media(medium) as other:  # the same medium, another (unverified) read
             app = create_app(other, integrity, allowed_hosts=HOSTS)
-            index = TestClient(app).get("/").text
+            index = TestClient(app).get("/browse").text
     assert 'data-state="green"' not in index
     assert "not computed from the bytes this viewer serves" in index

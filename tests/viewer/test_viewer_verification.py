@@ -80,7 +80,7 @@ def test_banner_and_certificate_page_show_fingerprints(medium: Path, pki: TestPk
     assert integrity.certificate.anchor_fingerprint_sha256 == root_fp
     with open_media(medium) as source:
         client = TestClient(create_app(source, integrity, allowed_hosts=("testserver",)))
-        banner = client.get("/").text
+        banner = client.get("/browse").text
         page = client.get("/certificate").text
     assert f"SHA-256 <code>{signer_fp}</code>" in banner
     assert f"<code>{signer_fp}</code>" in page and f"<code>{root_fp}</code>" in page
@@ -177,7 +177,7 @@ def test_dicomdir_pointing_off_the_medium_is_never_followed(
     with open_media(folder) as source:
         app = create_app(source, integrity, allowed_hosts=("testserver",))
         client = TestClient(app)
-        index = client.get("/").text
+        index = client.get("/browse").text
         assert "root:x" not in index
         catalog = app.state.viewer.catalog
         assert catalog.from_dicomdir and catalog.instance_count == 6  # the victim too

@@ -11,6 +11,7 @@ import {
   eventTarget,
   metaData,
   utilities as csUtilities,
+  setUseCPURendering,
 } from '@cornerstonejs/core';
 import * as tools from '@cornerstonejs/tools';
 import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
@@ -61,6 +62,27 @@ function imageIds(series) {
   return { ids, owner };
 }
 
+/**
+ * 'webgl' on a graphics processor, 'cpu' when WebGL is missing or drawn in software
+ * (SwiftShader, llvmpipe: a headless browser, a virtual machine, a remote desktop), where
+ * Cornerstone's CPU path draws a 2D stack several times faster (measured in
+ * benchmarks/bench_viewer.py: ~6 vs ~35 images/s on 512x512 CT). Both draw the same 16-bit
+ * values through the same window; ``?renderer=cpu|webgl`` forces one.
+ */
+function chooseRenderer(forced) {
+  if (forced === 'cpu' || forced === 'webgl') return forced;
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return 'cpu';
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software/i.test(name) ? 'cpu' : 'webgl';
+  } catch (err) {
+    return 'cpu';
+  }
+}
+
 function shownValue(v) {
   // Altered: the signed value is THE value; the found one is struck through, never green.
   if (v.altered && !v.unverified) {
@@ -89,6 +111,9 @@ class Reader {
 
   async start() {
     await coreInit();
+    const renderer = chooseRenderer(new URLSearchParams(location.search).get('renderer'));
+    if (renderer === 'cpu') setUseCPURendering(true);
+    document.body.dataset.renderer = renderer;
     loaderInit({ maxWebWorkers: 1 });
     tools.init();
     for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) {
@@ -200,7 +225,12 @@ class Reader {
     document.body.dataset.scale = String(cam.parallelScale);
     document.body.dataset.invert = invert ? '1' : '0';
     this.scaleBar();
-    if (document.body.dataset.ready !== '1') this.loadThumbnails();
+    this.orientationMarkers();
+    if (document.body.dataset.ready !== '1') {
+      // the first image is on screen: measured by benchmarks/bench_viewer.py
+      performance.mark('dicomseal-first-image');
+      this.loadThumbnails();
+    }
     document.body.dataset.ready = '1';
   }
 
@@ -220,6 +250,32 @@ class Reader {
     if (!h || !mm) return;
     const px = (10 * h) / mm;
     $('scale-bar').style.width = `${Math.max(1, Math.round(px))}px`;
+  }
+
+  orientationMarkers() {
+    // Patient directions at the image edges (PS3.3 §C.7.6.2.1.1: Image Orientation
+    // (Patient) gives the directions of the rows and the columns in LPS), turned by the
+    // viewport's flips and rotation (read back from the viewport, so the same on the CPU
+    // and the WebGL path). Shown only when the image carries Image Orientation (Patient):
+    // a projection image without it gets no invented letters.
+    const id = this.ids[this.index()];
+    const plane = id ? metaData.get('imagePlaneModule', id) : null;
+    const edges = { top: '', bottom: '', left: '', right: '' };
+    if (plane && plane.rowCosines && plane.columnCosines) {
+      const neg = (v) => v.map((x) => -x);
+      const { flipHorizontal, flipVertical } = this.viewport.getCamera();
+      let right = flipHorizontal ? neg(plane.rowCosines) : plane.rowCosines;
+      let down = flipVertical ? neg(plane.columnCosines) : plane.columnCosines;
+      const turns = Math.round(((this.viewport.getViewPresentation().rotation || 0) % 360 + 360) % 360 / 90);
+      for (let k = 0; k < turns; k++) [right, down] = [neg(down), right]; // clockwise
+      const { getOrientationStringLPS: lps, invertOrientationStringLPS: inv } = tools.utilities.orientation;
+      Object.assign(edges, { right: lps(right), left: inv(lps(right)), bottom: lps(down), top: inv(lps(down)) });
+    }
+    for (const [edge, text] of Object.entries(edges)) {
+      const node = $(`orient-${edge}`);
+      if (node) node.textContent = text;
+    }
+    document.body.dataset.orientation = `${edges.left}/${edges.right}/${edges.top}/${edges.bottom}`;
   }
 
   onMeasure() {
@@ -249,6 +305,10 @@ class Reader {
   reset() {
     this.viewport.resetProperties();
     this.viewport.resetCamera();
+    // the CPU path keeps rotation and flips through resetCamera: undo them explicitly
+    this.viewport.setViewPresentation({ rotation: 0 });
+    const { flipHorizontal, flipVertical } = this.viewport.getCamera();
+    if (flipHorizontal || flipVertical) this.viewport.setCamera({ flipHorizontal: false, flipVertical: false });
     this.viewport.render();
   }
 

@@ -6,26 +6,26 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
     TrustSelection,
-    allow_incomplete_chain_option,
-    check_before_signing,
+    credential_options,
     err_console,
     format_option,
-    load_credentials,
     out_console,
     parse_at,
     quiet_verbose_options,
     select_trust,
+    signing_credentials,
     strict_option,
     trust_options,
 )
 from dicomseal.cli.progress import progress_report
-from dicomseal.cli.revocation import policy_from_options, revocation_options
+from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
 from dicomseal.errors import UsageError
 from dicomseal.output import (
     OUTPUT_KINDS,
@@ -36,8 +36,11 @@ from dicomseal.output import (
 )
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.signature import MacAlgorithm, TrustContext
-from dicomseal.signature.credentials import load_certificates
-from dicomseal.signature.revocation import RevocationPolicy, load_crl
+from dicomseal.signature.revocation import RevocationPolicy, load_crl, load_ocsp
+
+if TYPE_CHECKING:
+    from dicomseal.signature import SigningCredentials
+    from dicomseal.signature.online import Fetched
 
 __all__ = ["PROFILES", "default_workers", "media_group", "verify_and_render"]
 
@@ -146,29 +149,12 @@ def media_group() -> None:
     is_flag=True,
     help="Replace an existing OUT.iso or OUT.zip (a folder must be new or empty).",
 )
-@click.option(
-    "--key",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's private key (RSA or EC, PEM/DER), a PKCS #12 bundle (.p12/.pfx) or a "
-    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
-    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Creator's certificate (PEM; certificates after the first are its chain). "
-    "Needed with a PEM/DER key; a bundle or token provides its own.",
-)
-@click.option(
-    "--chain",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Intermediate certificates to embed in the manifest "
+@credential_options(
+    "Creator's",
+    key_required=True,
+    chain_help="Intermediate certificates to embed in the manifest "
     "signature so receivers can build the chain; repeatable.",
 )
-@allow_incomplete_chain_option
 @click.option(
     "--media-profile",
     "--profile",
@@ -224,7 +210,8 @@ def media_group() -> None:
 @click.option(
     "--embed-validation",
     is_flag=True,
-    help="Store the signer's certificates and the --crl files in DICOMSEA/VALDATA.P7, "
+    help="Store the signer's certificates, the --crl/--ocsp files and (unless --offline) "
+    "the CRLs and OCSP responses their certificates name in DICOMSEA/VALDATA.P7, "
     "covered by the manifest, so the medium can be checked for revocation without the CA.",
 )
 @click.option(
@@ -235,6 +222,15 @@ def media_group() -> None:
     metavar="FILE",
     help="A CRL (PEM or DER) to embed with --embed-validation; repeatable.",
 )
+@click.option(
+    "--ocsp",
+    "ocsps",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="An OCSP response (DER) to embed with --embed-validation; repeatable.",
+)
+@offline_option
 @format_option
 def create_command(
     sources: tuple[Path, ...],
@@ -256,6 +252,8 @@ def create_command(
     tsa_url: str | None,
     embed_validation: bool,
     crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
+    offline: bool,
     fmt: str,
 ) -> int:
     """Build a signed patient medium from DICOM files or folders (any layout, any names).
@@ -284,13 +282,10 @@ def create_command(
     if kind != "folder":
         claim_output_file(out, force=force)
     check_room(sources, viewer, out, profile)
-    credentials = load_credentials(key, cert)
-    extra = tuple(c for p in chain for c in load_certificates(p))
-    if extra:
-        credentials = type(credentials)(
-            credentials.private_key, credentials.certificate, credentials.chain + extra
-        )
-    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
+    credentials = signing_credentials(
+        key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
+    )
+    embedded = _validation_to_embed(credentials, crls, ocsps, embed_validation and not offline)
     from dicomseal.media.create import CreateOptions, OutputKind, create_medium
     from dicomseal.media.inputs import MediaProfile
     from dicomseal.report.media import creation_document, render_creation_text
@@ -307,7 +302,8 @@ def create_command(
         strict=strict,
         tsa_url=tsa_url,
         embed_validation=embed_validation,
-        crls=tuple(load_crl(p) for p in crls),
+        crls=embedded.crls,
+        ocsps=embedded.ocsps,
     )
     with progress_report(err_console()) as draw:
 
@@ -325,6 +321,24 @@ def create_command(
         render_creation_text(out_console(), result)
         render_signer_lines(out_console(), credentials.certificate, credentials.chain)
     return 0
+
+
+def _validation_to_embed(
+    credentials: SigningCredentials, crls: tuple[Path, ...], ocsps: tuple[Path, ...], fetch: bool
+) -> Fetched:
+    """The --crl/--ocsp files plus, online, what the signer's path names (a line per miss)."""
+    from dicomseal.media.ltv import validation_to_embed
+
+    found = validation_to_embed(
+        credentials.certificate,
+        credentials.chain,
+        tuple(load_crl(p) for p in crls),
+        tuple(load_ocsp(p) for p in ocsps),
+        fetch=fetch,
+    )
+    for failure in found.failures:
+        err_console().print(f"dicomseal: warning: validation data: {failure}", markup=False)
+    return found
 
 
 @media_group.command("verify")
@@ -345,6 +359,7 @@ def create_command(
 @quiet_verbose_options
 @strict_option
 @revocation_options
+@offline_option
 @format_option
 def verify_command(
     medium: Path,
@@ -357,7 +372,8 @@ def verify_command(
     strict: bool,
     crls: tuple[Path, ...],
     ocsps: tuple[Path, ...],
-    revocation: str,
+    revocation: str | None,
+    offline: bool,
     fmt: str,
 ) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
@@ -408,7 +424,7 @@ def verify_command(
         quiet=quiet,
         selection=selection,
         strict=strict,
-        revocation=policy_from_options(crls, ocsps, revocation),
+        revocation=policy_from_options(crls, ocsps, revocation, offline),
     )
 
 
@@ -430,8 +446,9 @@ def verify_and_render(
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
-    from dicomseal.media.ltv import embedded_crls, with_embedded
+    from dicomseal.media.ltv import embedded_validation, with_embedded
     from dicomseal.media.source import open_media
+    from dicomseal.media.valdata import ValidationData
     from dicomseal.media.verify import verify_media
     from dicomseal.report.media import media_document, render_media_text
 
@@ -451,11 +468,16 @@ def verify_and_render(
             progress=report,
             strict=strict,
         )
-        embedded = embedded_crls(source, result) if revocation is not None else ()
+        embedded = (
+            embedded_validation(source, result)
+            if revocation is not None
+            else ValidationData((), ())
+        )
     if revocation is not None:
         from dicomseal.media.ltv import judge_medium
 
-        result = judge_medium(result, with_embedded(revocation, embedded), trust, at)
+        policy = with_embedded(revocation, embedded.crls, embedded.ocsps)
+        result = judge_medium(result, policy, trust, at)
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:

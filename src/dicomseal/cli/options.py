@@ -30,6 +30,7 @@ __all__ = [
     "TrustSelection",
     "allow_incomplete_chain_option",
     "check_before_signing",
+    "credential_options",
     "err_console",
     "format_option",
     "key_password",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_at",
     "quiet_verbose_options",
     "select_trust",
+    "signing_credentials",
     "strict_option",
     "trust_options",
 ]
@@ -205,6 +207,63 @@ def allow_incomplete_chain_option(f: F) -> F:
         help="Do not warn when --cert and --chain do not reach a self-signed root "
         "(the receiver then needs the missing certificates from elsewhere).",
     )(f)
+
+
+def credential_options(
+    role: str, *, key_required: bool = False, chain_help: str
+) -> Callable[[F], F]:
+    """``--key``, ``--cert``, ``--chain`` and ``--allow-incomplete-chain`` of a signing command.
+
+    ``role`` names the key's owner in the help ("Signer", "Creator's"); the values go to
+    :func:`signing_credentials`.
+    """
+
+    def decorate(f: F) -> F:
+        f = allow_incomplete_chain_option(f)
+        f = click.option(
+            "--chain",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="PEM",
+            help=chain_help,
+        )(f)
+        f = click.option(
+            "--cert",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"{role} certificate (PEM; further certificates in the file are its chain). "
+            "Needed with a PEM/DER key; a bundle or token provides its own.",
+        )(f)
+        return click.option(
+            "--key",
+            required=key_required,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help=f"{role} private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) "
+            "or a token key 'pkcs11:token=...;object=...'. Passwords come from "
+            "$DICOMSEAL_KEY_PASSWORD (PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
+        )(f)
+
+    return decorate
+
+
+def signing_credentials(
+    key: Path, cert: Path | None, chain: tuple[Path, ...], *, allow_incomplete_chain: bool
+) -> SigningCredentials:
+    """The credentials of :func:`credential_options`, ``--chain`` added, checked before use.
+
+    Raises
+    ------
+    ConfigurationError
+        The key or a certificate cannot be loaded, or a verifier would refuse them
+        (:func:`check_before_signing`).
+    """
+    credentials = load_credentials(key, cert)
+    extra = tuple(c for p in chain for c in load_certificates(p))
+    if extra:
+        credentials = SigningCredentials(
+            credentials.private_key, credentials.certificate, credentials.chain + extra
+        )
+    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
+    return credentials
 
 
 def check_before_signing(

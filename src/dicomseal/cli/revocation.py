@@ -1,4 +1,9 @@
-"""CLI: ``--crl`` and ``--revocation`` for ``verify`` and ``media verify``."""
+"""CLI: ``--crl``, ``--ocsp``, ``--revocation`` and ``--offline`` for the verifying commands.
+
+Revocation sources named in the certificates (CRL distribution point, OCSP responder) are
+asked over the network only when ``--revocation`` is given explicitly and ``--offline`` is
+not: by default a verifier reads a medium without contacting anyone.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from dicomseal.signature.revocation import (
     load_ocsp,
 )
 
-__all__ = ["policy_from_options", "revocation_options"]
+__all__ = ["offline_option", "policy_from_options", "revocation_options"]
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -25,13 +30,15 @@ def revocation_options(fn: F) -> F:
     fn = click.option(
         "--revocation",
         type=click.Choice([m.value for m in RevocationMode]),
-        default=RevocationMode.SOFT_FAIL.value,
-        show_default=True,
+        default=None,
+        show_default="soft-fail, without network",
         help="Revocation checking of signer certificates, as of the signature's timestamp. "
         "soft-fail: use the CRLs given, ignore missing information (the usual default "
         "offline, where a verifier often has no CRL); hard-fail: a certificate naming a CRL "
         "or OCSP source must be checked; require: fail closed, never PASSED without "
-        "revocation information for every certificate (INDETERMINATE); off: no check.",
+        "revocation information for every certificate (INDETERMINATE); off: no check. "
+        "Given explicitly (and without --offline), the CRL distribution points and OCSP "
+        "responders the certificates name are asked over HTTP.",
     )(fn)
     fn = click.option(
         "--ocsp",
@@ -53,12 +60,30 @@ def revocation_options(fn: F) -> F:
     return fn
 
 
+def offline_option(fn: F) -> F:
+    """Add ``--offline``: no network access at all, only the files given and the medium."""
+    return click.option(
+        "--offline",
+        is_flag=True,
+        help="Never use the network: revocation is judged only from --crl/--ocsp files, "
+        "the validation data on the medium (DICOMSEA/VALDATA.P7) and the trust store.",
+    )(fn)
+
+
 def policy_from_options(
-    crls: tuple[Path, ...], ocsps: tuple[Path, ...], revocation: str
+    crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
+    revocation: str | None,
+    offline: bool = False,
 ) -> RevocationPolicy:
-    """The policy the options ask for (files read and parsed here, usage errors exit 2)."""
+    """The policy the options ask for (files read and parsed here, usage errors exit 2).
+
+    The network is used only when ``--revocation`` was given and ``--offline`` was not.
+    """
+    mode = RevocationMode(revocation or RevocationMode.SOFT_FAIL.value)
     return RevocationPolicy(
-        RevocationMode(revocation),
+        mode,
         tuple(load_crl(p) for p in crls),
         tuple(load_ocsp(p) for p in ocsps),
+        fetch=revocation is not None and not offline and mode is not RevocationMode.OFF,
     )

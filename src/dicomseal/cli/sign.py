@@ -8,18 +8,23 @@ from pathlib import Path
 import click
 
 from dicomseal.cli.options import (
-    allow_incomplete_chain_option,
-    check_before_signing,
+    credential_options,
     err_console,
     format_option,
-    load_credentials,
     out_console,
+    signing_credentials,
 )
 from dicomseal.errors import MediaError, UsageError
 from dicomseal.output import claim_output_file
 from dicomseal.report.signature import render_sign_text, sign_document
-from dicomseal.signature import MacAlgorithm, SignatureProfile, parse_tag, sign_file
-from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature import (
+    MacAlgorithm,
+    SignatureProfile,
+    SigningCredentials,
+    parse_tag,
+    sign_file,
+)
+from dicomseal.signature.sign import SignatureRecord
 from dicomseal.signature.stamping import insert_timestamp
 from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timestamp
 
@@ -27,28 +32,11 @@ from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timesta
 @click.command("sign")
 @click.argument("src", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("dst", metavar="OUT", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) or a "
-    "token key 'pkcs11:token=...;object=...'. Passwords come from $DICOMSEAL_KEY_PASSWORD "
-    "(PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
-)
-@click.option(
-    "--cert",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Signer certificate (PEM; further certificates in the file are its chain). "
-    "Needed with a PEM/DER key; a bundle or token provides its own.",
-)
-@click.option(
-    "--chain",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PEM",
-    help="Intermediate and root certificates of the signer, checked before signing "
+@credential_options(
+    "Signer",
+    chain_help="Intermediate and root certificates of the signer, checked before signing "
     "(the chain must reach a self-signed root); repeatable.",
 )
-@allow_incomplete_chain_option
 @click.option(
     "--mac",
     type=click.Choice([m.value.lower() for m in MacAlgorithm]),
@@ -153,19 +141,10 @@ def sign_command(
         raise UsageError("--key is required to sign (only --tsq/--tsr insertion needs none)")
     if tsa_url is not None and tsq is not None:
         raise UsageError("--tsa-url and --tsq are two ways to get one timestamp: choose one")
-    algorithm = MacAlgorithm(mac.upper())
-    if algorithm.weak:
-        err_console().print(
-            f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
-            "only to interoperate with old systems"
-        )
-    credentials = load_credentials(key, cert)
-    extra = tuple(c for p in chain for c in load_certificates(p))
-    if extra:
-        credentials = type(credentials)(
-            credentials.private_key, credentials.certificate, credentials.chain + extra
-        )
-    check_before_signing(credentials, cert or key, allow_incomplete_chain=allow_incomplete_chain)
+    algorithm = _mac_algorithm(mac)
+    credentials = signing_credentials(
+        key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
+    )
     record = sign_file(
         src,
         dst,
@@ -179,17 +158,43 @@ def sign_command(
     )
     if tsq is not None:
         _write_query(tsq, record.signature_value)
+    _render(record, dst, credentials, fmt, list_tags=bool(tags), tsa_url=tsa_url, tsq=tsq)
+    return 0
+
+
+def _mac_algorithm(mac: str) -> MacAlgorithm:
+    """``--mac``, with a warning for the weak ones kept for interoperability."""
+    algorithm = MacAlgorithm(mac.upper())
+    if algorithm.weak:
+        err_console().print(
+            f"[yellow]warning:[/yellow] {algorithm.value} is weak; use it "
+            "only to interoperate with old systems"
+        )
+    return algorithm
+
+
+def _render(
+    record: SignatureRecord,
+    dst: Path,
+    credentials: SigningCredentials,
+    fmt: str,
+    *,
+    list_tags: bool,
+    tsa_url: str | None,
+    tsq: Path | None,
+) -> None:
+    """The JSON document or the text summary of the new signature, and what to do next."""
     if fmt == "json":
         document = sign_document(record, dst, credentials.certificate, credentials.chain)
         click.echo(json.dumps(document, indent=2))
-        return 0
+        return
     render_sign_text(
         out_console(),
         record,
         dst,
         credentials.certificate,
         credentials.chain,
-        list_tags=bool(tags),
+        list_tags=list_tags,
     )
     if record.timestamped:
         out_console().print(f"certified timestamp (CMS_TSP) from {tsa_url}")
@@ -198,7 +203,6 @@ def sign_command(
             f"timestamp query written to {tsq}: send it to your TSA, then insert the "
             f"response with 'dicomseal sign {dst} OUT --tsq {tsq} --tsr RESPONSE.tsr'"
         )
-    return 0
 
 
 def _read_small(path: Path, what: str) -> bytes:

@@ -23,7 +23,7 @@ from dicomseal.cli.options import (
     trust_options,
 )
 from dicomseal.cli.progress import progress_report
-from dicomseal.cli.revocation import policy_from_options, revocation_options
+from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.verify import render_text, verify_document
@@ -86,6 +86,7 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
 @quiet_verbose_options
 @strict_option
 @revocation_options
+@offline_option
 @format_option
 def verify_command(
     path: Path,
@@ -98,7 +99,8 @@ def verify_command(
     strict: bool,
     crls: tuple[Path, ...],
     ocsps: tuple[Path, ...],
-    revocation: str,
+    revocation: str | None,
+    offline: bool,
     fmt: str,
 ) -> int:
     """Verify every PS3.15 signature in a DICOM file, a folder, or a whole medium.
@@ -125,7 +127,7 @@ def verify_command(
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
-    policy = policy_from_options(crls, ocsps, revocation)
+    policy = policy_from_options(crls, ocsps, revocation, offline)
     if looks_like_medium(path):
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render

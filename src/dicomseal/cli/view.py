@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import signal
 import socket
 import threading
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dicomseal.cli.options import parse_at, select_trust, strict_option
+from dicomseal.cli.options import err_console, parse_at, select_trust, strict_option
+from dicomseal.cli.progress import progress_report
 from dicomseal.errors import UsageError
-from dicomseal.media.frozen import freeze
+from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import open_media
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dicomseal.viewer.integrity import MediumIntegrity
 
 __all__ = ["view"]
 
@@ -80,33 +88,35 @@ def view(
     The medium is read once into a private copy (removed at exit), which is verified
     (signed manifest and instance signatures, or the forensic red flags when it is
     unsigned) and then served: every page shows the verdict of exactly the bytes shown.
-    The server listens on 127.0.0.1 only and keeps no access log.
+    The first page answers at once and says "Verifying..." with the progress until the
+    verdict is in; no image and no patient value is served before. The server listens
+    on 127.0.0.1 only and keeps no access log.
 
     \b
-    Exit codes: 0 the server stopped normally; 2 usage; 4 the medium cannot be read.
+    Exit codes: 0 the server stopped normally; 2 usage; 4 the medium cannot be read
+    (the server stops as soon as the verification cannot complete).
     Examples:
       dicomseal view /media/cdrom --trust partner-ca.pem --open
       dicomseal view patient.iso --trust partner-ca.pem --port 8080
     """
     import uvicorn
 
-    from dicomseal.viewer.app import LOOPBACK_HOSTS, create_app
-    from dicomseal.viewer.assess import assess_medium
+    from dicomseal.viewer.app import LOOPBACK_HOSTS, create_live_app
 
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
     when = parse_at(at_)
     sock = _bind(host, port)
-    selection = select_trust(trust, ())
-    click.echo(selection.describe(), err=True)
+    selection = select_trust(trust, untrusted, strict=strict)
+    console = err_console()
+    console.print(selection.describe(), markup=False)
     anchor_files = list(dict.fromkeys(Path(a.path) for a in selection.anchors))
     with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
-        # Every file is read once, into a private copy that is verified and then served.
-        click.echo("Verifying the medium ...", err=True)
-        integrity = assess_medium(source, anchor_files, at=when, strict=strict, untrusted=untrusted)
-        click.echo(f"Verdict: {integrity.verdict.value}: {integrity.headline}", err=True)
+        # Every file is read once, into a private copy that is verified (in the background,
+        # while the first page already says so) and then served.
+        verify = _verifier(console, source, anchor_files, when, strict, untrusted)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
-        app = create_app(source, integrity, allowed_hosts=hosts, medium_name=media.name)
+        app, startup = create_live_app(source, verify, allowed_hosts=hosts, medium_name=media.name)
         config = uvicorn.Config(
             app,
             access_log=False,
@@ -123,12 +133,48 @@ def view(
             while not server.started and not server.should_exit:
                 threading.Event().wait(0.05)
             if server.started:
-                click.echo(f"dicomseal view: {url} (Ctrl+C to stop)", err=True)
+                console.print(f"dicomseal view: {url} (Ctrl+C to stop)", markup=False)
                 if open_browser:
                     webbrowser.open(url)
 
+        def stop_on_failure() -> None:
+            startup.wait()
+            if startup.error is not None:
+                server.should_exit = True
+
         threading.Thread(target=announce, daemon=True).start()
+        threading.Thread(target=stop_on_failure, daemon=True).start()
         server.run(sockets=[sock])
+        if startup.error is not None:
+            raise startup.error
+
+
+def _verifier(
+    console: Console,
+    source: FrozenMedium,
+    anchors: list[Path],
+    when: dt.datetime | None,
+    strict: bool,
+    untrusted: tuple[Path, ...],
+) -> Callable[[Callable[[int, int], None]], MediumIntegrity]:
+    """The background verification: progress on the terminal and in the page, then the verdict."""
+    from dicomseal.viewer.assess import assess_medium
+
+    def verify(progress: Callable[[int, int], None]) -> MediumIntegrity:
+        console.print("Verifying the medium ...", markup=False)
+        with progress_report(console) as draw:
+
+            def report(done: int, total: int) -> None:
+                progress(done, total)
+                draw("verifying files", done, total)
+
+            integrity = assess_medium(
+                source, anchors, at=when, strict=strict, untrusted=untrusted, progress=report
+            )
+        console.print(f"Verdict: {integrity.verdict.value}: {integrity.headline}", markup=False)
+        return integrity
+
+    return verify
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:

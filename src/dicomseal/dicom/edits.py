@@ -29,6 +29,8 @@ __all__ = [
     "AttributeChange",
     "ChangeKind",
     "change_of",
+    "keyword_tag",
+    "kind_of",
     "parse_assignments",
 ]
 
@@ -59,8 +61,11 @@ class Assignment:
     value: str
 
 
-class ChangeKind(enum.Enum):
-    """How an attribute's value differs between two versions of an instance."""
+class ChangeKind(enum.StrEnum):
+    """How an attribute's value differs between two versions of an instance.
+
+    A ``StrEnum``: the kind compares equal to its JSON text (``"changed"``).
+    """
 
     CHANGED = "changed"
     REMOVED = "removed"
@@ -71,16 +76,22 @@ class ChangeKind(enum.Enum):
 class AttributeChange:
     """One attribute whose value was ``before`` and is ``after`` (``None``: absent).
 
+    The one "attribute X was A, is now B" record: an edit (import coercion, tamper), a
+    change found against the signed manifest (``before`` is the signed value, ``after`` the
+    one found), a difference between two copies of an instance (``before`` the left side).
+
     Attributes
     ----------
     tag
         ``(gggg,eeee)``.
     keyword
-        The data element keyword (PS3.6 §6).
+        The data element keyword (PS3.6 §6); inside a sequence item, its path
+        (``Seq[0].Keyword``); the tag text when the attribute has no keyword.
     kind
         Changed, removed or added.
     before, after
-        The values as text, ``None`` where the attribute is absent (or not recorded).
+        The values as text, ``None`` where the attribute is absent (or its value is not
+        recorded: the signed manifest keeps only a digest of most attributes).
     """
 
     tag: str
@@ -89,18 +100,35 @@ class AttributeChange:
     before: str | None = None
     after: str | None = None
 
+    @property
+    def signed(self) -> str | None:
+        """In a comparison with the signed manifest: the signed value (``before``)."""
+        return self.before
+
+    @property
+    def found(self) -> str | None:
+        """In a comparison with the signed manifest: the value found (``after``)."""
+        return self.after
+
+
+def kind_of(before: object | None, after: object | None) -> ChangeKind:
+    """ADDED when there was nothing ``before``, REMOVED when nothing is ``after``."""
+    if before is None:
+        return ChangeKind.ADDED
+    if after is None:
+        return ChangeKind.REMOVED
+    return ChangeKind.CHANGED
+
+
+def keyword_tag(keyword: str) -> str:
+    """The ``(gggg,eeee)`` text of a dictionary keyword; the keyword itself when unknown."""
+    tag = tag_for_keyword(keyword)
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else keyword
+
 
 def change_of(keyword: str, before: str | None, after: str | None) -> AttributeChange:
     """The :class:`AttributeChange` of ``keyword`` (a dictionary keyword) from its values."""
-    tag = tag_for_keyword(keyword)
-    text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else keyword
-    if before is None:
-        kind = ChangeKind.ADDED
-    elif after is None:
-        kind = ChangeKind.REMOVED
-    else:
-        kind = ChangeKind.CHANGED
-    return AttributeChange(text, keyword, kind, before, after)
+    return AttributeChange(keyword_tag(keyword), keyword, kind_of(before, after), before, after)
 
 
 def _one(text: str, policy: AssignmentPolicy, option: str) -> Assignment:

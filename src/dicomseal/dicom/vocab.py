@@ -14,11 +14,24 @@ from typing import Final
 from dicomseal.errors import UsageError
 
 __all__ = [
+    "DEFLATED_EXPLICIT_VR_LE",
+    "DEFLATED_IMAGE_FRAME_COMPRESSION",
     "DEFLATED_SYNTAXES",
+    "ENCAPSULATED_PREFIXES",
+    "EXPLICIT_VR_BE",
+    "EXPLICIT_VR_LE",
+    "IMPLICIT_VR_LE",
+    "MAC_UNREPRODUCIBLE_SYNTAXES",
+    "NATIVE_SYNTAXES",
+    "SPACE_PADDED_VRS",
+    "STRING_VRS",
     "TransferSyntaxPolicy",
     "deflated_syntaxes_from_registry",
+    "encapsulated_syntaxes_from_registry",
     "format_tag",
     "keyword_of",
+    "mac_unreproducible_from_registry",
+    "native_syntaxes_from_registry",
     "parse_tag",
     "transfer_syntax_policy",
 ]
@@ -103,3 +116,84 @@ def deflated_syntaxes_from_registry() -> frozenset[str]:
 #: that the verify path needs no pydicom; a test keeps it equal to
 #: :func:`deflated_syntaxes_from_registry`.
 DEFLATED_SYNTAXES: Final = frozenset({"1.2.840.10008.1.2.1.99", _JPIP_REFERENCED_DEFLATE})
+
+
+# -- literal sets for the verify path ------------------------------------------------------
+# The verify path (hazmat, signature) must not import pydicom, so what it needs from the
+# policy table is spelled out here; tests/dicom/test_vocab.py keeps each literal equal to
+# the set derived from pydicom's registry by the ``*_from_registry`` function beside it.
+
+IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
+EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
+DEFLATED_EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1.99"
+EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
+#: Deflated Image Frame Compression (PS3.5 §A.4.13); newer than pydicom's registry.
+DEFLATED_IMAGE_FRAME_COMPRESSION: Final = "1.2.840.10008.1.2.8.1"
+
+#: Transfer syntaxes whose Pixel Data is native, never encapsulated (PS3.5 §A.1-§A.3, §A.5).
+NATIVE_SYNTAXES: Final = frozenset(
+    {IMPLICIT_VR_LE, EXPLICIT_VR_LE, DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE}
+)
+#: UID prefixes of the transfer syntaxes whose Pixel Data is encapsulated (PS3.5 §A.4):
+#: JPEG, JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K and JPIP families, RLE, SMPTE ST 2110.
+ENCAPSULATED_PREFIXES: Final = (
+    "1.2.840.10008.1.2.4.",
+    "1.2.840.10008.1.2.5",
+    "1.2.840.10008.1.2.7.",
+)
+#: MAC Calculation Transfer Syntaxes (PS3.15 §C.12.1.1.3.1.2) whose MAC stream dicomseal
+#: cannot reproduce: implicit VR (PS3.15 §A.1: cannot be verified reliably) and big
+#: endian; Deflated Image Frame Compression was never measured against ``dcmsign``.
+#: Deflated Explicit VR LE is reproducible: its MAC stream is the plain Explicit VR LE
+#: encoding (measured with ``dcmsign +d``).
+MAC_UNREPRODUCIBLE_SYNTAXES: Final = frozenset(
+    {IMPLICIT_VR_LE, EXPLICIT_VR_BE, DEFLATED_IMAGE_FRAME_COMPRESSION}
+)
+
+#: Character-string VRs (PS3.5 Table 6.2-1), whose values DCMTK normalises.
+STRING_VRS: Final = frozenset(
+    {
+        b"AE",
+        b"AS",
+        b"CS",
+        b"DA",
+        b"DS",
+        b"DT",
+        b"IS",
+        b"LO",
+        b"LT",
+        b"PN",
+        b"SH",
+        b"ST",
+        b"TM",
+        b"UC",
+        b"UI",
+        b"UR",
+        b"UT",
+    }
+)
+#: String VRs padded with a space to even length; UI is padded with NUL (PS3.5 §6.2).
+SPACE_PADDED_VRS: Final = STRING_VRS - {b"UI"}
+
+
+def _registry() -> list[TransferSyntaxPolicy]:
+    from pydicom.uid import AllTransferSyntaxes
+
+    return [transfer_syntax_policy(uid) for uid in AllTransferSyntaxes]
+
+
+def native_syntaxes_from_registry() -> frozenset[str]:
+    """Every transfer syntax of pydicom's registry whose Pixel Data is native."""
+    return frozenset(p.uid for p in _registry() if not p.encapsulated)
+
+
+def encapsulated_syntaxes_from_registry() -> frozenset[str]:
+    """Every transfer syntax of pydicom's registry whose Pixel Data is encapsulated."""
+    return frozenset(p.uid for p in _registry() if p.encapsulated)
+
+
+def mac_unreproducible_from_registry() -> frozenset[str]:
+    """Registry syntaxes with implicit VR or big endian, and the unmeasured deflated frames."""
+    return frozenset(p.uid for p in _registry() if p.implicit_vr or p.big_endian) | {
+        DEFLATED_IMAGE_FRAME_COMPRESSION
+    }

@@ -1,4 +1,4 @@
-"""The experiment of issue 5: which attacks each defence detects, measured, not typed.
+"""The attack experiment: which attacks each defence detects, measured, not typed.
 
 >>> from dicomseal.experiment import run_experiment
 """

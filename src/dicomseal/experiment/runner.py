@@ -163,7 +163,7 @@ def _baselines(ctx: Context) -> tuple[Baseline, ...]:
     out = []
     for medium in (ctx.unsigned, ctx.unsigned_iso):
         report = inspect_media(medium)
-        alarms = tuple(sorted(f.code for f in report.at_least(Severity.MEDIUM)))
+        alarms = tuple(sorted(f.code.value for f in report.at_least(Severity.MEDIUM)))
         out.append(
             Baseline(
                 medium.name, Defence.INSPECT, (report.max_severity or Severity.INFO).value, alarms

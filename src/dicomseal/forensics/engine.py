@@ -11,8 +11,8 @@ import os
 
 from dicomseal.forensics.findings import (
     Finding,
+    FindingCode,
     ForensicReport,
-    Severity,
     freeze,
     sort_findings,
 )
@@ -37,9 +37,8 @@ def evaluate(snap: Snapshot) -> ForensicReport:
             findings.extend(rule(snap))
         except Exception as exc:
             findings.append(
-                Finding(
-                    "internal-rule-error",
-                    Severity.LOW,
+                Finding.of(
+                    FindingCode.INTERNAL_RULE_ERROR,
                     (),
                     f"rule family {family} could not finish: {type(exc).__name__}",
                     freeze({"family": family, "error": str(exc)[:200]}),

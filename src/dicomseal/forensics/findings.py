@@ -1,23 +1,24 @@
 """Findings of the forensic inspection of unsigned media, and the report that holds them.
 
 A finding is a red flag, never a proof of authenticity: only a verified signature proves
-integrity (see ``docs/study.md``). Severities are ordered (``INFO < LOW < MEDIUM < HIGH <
-CRITICAL``); calibration against clean media keeps ``HIGH`` and ``CRITICAL`` for anomalies
-that clean media in the test corpus never show.
+integrity (see ``docs/study.md``). The codes, severities and the finding record are the one
+vocabulary of :mod:`dicomseal.findings`, re-exported here. Severities are ordered
+(``INFO < LOW < MEDIUM < HIGH < CRITICAL``); calibration against clean media keeps ``HIGH``
+and ``CRITICAL`` for anomalies that clean media in the test corpus never show.
 """
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from dicomseal.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.verdict import Verdict
 
 __all__ = [
     "INTEGRITY_STATEMENT",
     "Finding",
+    "FindingCode",
     "ForensicReport",
     "Severity",
     "freeze",
@@ -29,74 +30,6 @@ INTEGRITY_STATEMENT = (
     "findings may still have been altered consistently; only a verified digital signature "
     "(dicomseal media verify / dicomseal verify) proves integrity."
 )
-
-
-class Severity(enum.Enum):
-    """How strongly a finding suggests alteration; ordered from INFO to CRITICAL."""
-
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        """Order: INFO 0 < LOW 1 < MEDIUM 2 < HIGH 3 < CRITICAL 4."""
-        return _ORDER.index(self)
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank >= other.rank
-
-
-_ORDER = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
-
-
-def freeze(evidence: Mapping[str, object] | None) -> Mapping[str, object]:
-    """Read-only copy of an evidence mapping (values must be JSON-serialisable)."""
-    return MappingProxyType(dict(evidence or {}))
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One red flag.
-
-    Attributes
-    ----------
-    code
-        Stable kebab-case identifier, e.g. ``dicomdir-key-mismatch``.
-    severity
-        How strongly it suggests alteration.
-    paths
-        Files on the medium concerned (``DICOMDIR`` included when it is involved).
-    message
-        One line for a human.
-    evidence
-        The values compared (JSON-serialisable).
-    """
-
-    code: str
-    severity: Severity
-    paths: tuple[str, ...]
-    message: str
-    evidence: Mapping[str, object] = field(default_factory=lambda: freeze(None))
 
 
 @dataclass(frozen=True)

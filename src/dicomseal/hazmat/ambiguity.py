@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
+from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
 
 __all__ = [
@@ -45,11 +46,6 @@ class AmbiguityKind(enum.Enum):
     KNOWN_TAG_AS_UN = "known-attribute-encoded-as-UN"
     TRAILING_BYTES = "bytes-after-the-data-set"
     PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
-
-    @property
-    def always(self) -> bool:
-        """True when the finding makes any file ambiguous, signed or not."""
-        return self is not AmbiguityKind.KNOWN_TAG_AS_UN
 
 
 @dataclass(frozen=True)
@@ -147,28 +143,14 @@ def _walk(
             yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
 
 
-#: Transfer syntaxes with native (never encapsulated) Pixel Data (PS3.5 §A.1-§A.3, §A.5).
-_NATIVE: Final = frozenset(
-    {
-        "1.2.840.10008.1.2",
-        "1.2.840.10008.1.2.1",
-        "1.2.840.10008.1.2.2",
-        "1.2.840.10008.1.2.1.99",
-    }
-)
-#: Prefixes of transfer syntaxes whose Pixel Data is encapsulated (PS3.5 §A.4): JPEG,
-#: JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K families and RLE.
-_ENCAPSULATED_PREFIXES: Final = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
-
-
 def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
     """Pixel Data whose encoding contradicts the meta's transfer syntax (PS3.5 §A.4).
 
     A viewer decodes pixels as the (unsigned) meta says; the MAC covers them as stored.
     """
     ts = parsed.meta.transfer_syntax_uid
-    native = ts in _NATIVE
-    encapsulated = ts.startswith(_ENCAPSULATED_PREFIXES)
+    native = ts in NATIVE_SYNTAXES
+    encapsulated = ts.startswith(ENCAPSULATED_PREFIXES)
     for el in parsed.elements:
         if el.tag != 0x7FE00010:
             continue

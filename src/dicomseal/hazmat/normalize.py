@@ -28,32 +28,9 @@ significant change.
 
 from __future__ import annotations
 
-from typing import Final
+from dicomseal.dicom.vocab import STRING_VRS
 
 __all__ = ["STRING_VRS", "normalize_string_value"]
-
-#: VRs whose values DCMTK normalises (character-string VRs, PS3.5 Table 6.2-1).
-STRING_VRS: Final = frozenset(
-    {
-        b"AE",
-        b"AS",
-        b"CS",
-        b"DA",
-        b"DS",
-        b"DT",
-        b"IS",
-        b"LO",
-        b"LT",
-        b"PN",
-        b"SH",
-        b"ST",
-        b"TM",
-        b"UC",
-        b"UI",
-        b"UR",
-        b"UT",
-    }
-)
 
 
 def normalize_string_value(vr: bytes, value: bytes) -> bytes:

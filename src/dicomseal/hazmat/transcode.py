@@ -28,6 +28,13 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO, Final, Protocol
 
 from dicomseal.dicom.inflate import MAX_INFLATED, inflate_into
+from dicomseal.dicom.vocab import (
+    DEFLATED_IMAGE_FRAME_COMPRESSION,
+    ENCAPSULATED_PREFIXES,
+    EXPLICIT_VR_BE,
+    EXPLICIT_VR_LE,
+    IMPLICIT_VR_LE,
+)
 from dicomseal.errors import MalformedDicomError
 
 __all__ = [
@@ -39,7 +46,6 @@ __all__ = [
     "transcode_to_explicit_le",
 ]
 
-EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
 #: Deepest sequence nesting accepted (as the Explicit VR LE walker).
 MAX_DEPTH: Final = 64
 MAX_ELEMENTS: Final = 2_000_000
@@ -101,12 +107,8 @@ _SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
 
 
 #: Read as stored: native and encapsulated Explicit VR LE (PS3.5 §A.4) and implicit VR.
-_AS_STORED: Final = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
-_AS_STORED_PREFIXES: Final = (
-    "1.2.840.10008.1.2.4.",
-    "1.2.840.10008.1.2.5",
-    "1.2.840.10008.1.2.8.1",
-)
+_AS_STORED: Final = (IMPLICIT_VR_LE, EXPLICIT_VR_LE)
+_AS_STORED_PREFIXES: Final = (*ENCAPSULATED_PREFIXES, DEFLATED_IMAGE_FRAME_COMPRESSION)
 
 
 def needs_transcoding(transfer_syntax_uid: str) -> bool:

@@ -9,37 +9,39 @@ the file found on the medium (:func:`~dicomseal.media.digests.digest_stream`), l
   found ``ROE^JANE``), and the keyword alone for the others;
 * the indices of frames whose pixel bytes differ, and any change in the number of frames;
 * an instance replaced by another one (a different SOP Instance UID).
+
+Each attribute is the one :class:`~dicomseal.dicom.edits.AttributeChange` record, its
+``before`` the signed value and ``after`` the value found (also named ``signed`` and
+``found``). :attr:`FileChange.detail` says whether the lists are complete.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import enum
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from pydicom.datadict import keyword_for_tag
 
-from dicomseal.dicom.edits import ChangeKind
+from dicomseal.dicom.edits import AttributeChange, ChangeKind, kind_of
 from dicomseal.errors import MediaError
 from dicomseal.media.digests import IDENTITY_KEYWORDS, InstanceDigests, digest_stream, format_tag
 from dicomseal.media.manifest import FileRole, InstanceRecord
 
-__all__ = ["AttributeChange", "ChangeKind", "FileChange", "localise_change"]
+__all__ = ["AttributeChange", "ChangeDetail", "ChangeKind", "FileChange", "localise_change"]
 
 
-@dataclass(frozen=True)
-class AttributeChange:
-    """One top-level attribute that differs from the manifest.
+class ChangeDetail(enum.Enum):
+    """How far the change of a file could be localised (what the viewer may rely on)."""
 
-    ``signed`` and ``found`` carry values for the identity attributes the manifest signs
-    (PatientName, PatientID, ...); they are ``None`` for other attributes, which are named
-    by keyword only.
-    """
-
-    tag: str
-    keyword: str
-    kind: ChangeKind
-    signed: str | None = None
-    found: str | None = None
+    #: Attributes and frames compared with the signed digests: the lists are complete.
+    LOCALISED = "localised"
+    #: Not an instance in the manifest: size and SHA-256 are all there is to compare.
+    WHOLE_FILE = "whole-file"
+    #: Another instance (a different SOP Instance UID) took its place.
+    REPLACED = "replaced"
+    #: The found file could not be read or compared: which values changed is unknown.
+    NOT_LOCALISED = "not-localised"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class FileChange:
     replaced_by: str | None = None
     note: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    detail: ChangeDetail = ChangeDetail.NOT_LOCALISED
+
+    @property
+    def detail_complete(self) -> bool:
+        """True when :attr:`attributes` and :attr:`frames` name everything that changed."""
+        return self.detail in (ChangeDetail.LOCALISED, ChangeDetail.WHOLE_FILE)
 
 
 def _keyword(tag: str) -> str:
@@ -78,13 +86,7 @@ def compare_instance(
         if signed_digest == found_digest:
             continue
         kw = _keyword(tag)
-        kind = (
-            ChangeKind.ADDED
-            if signed_digest is None
-            else ChangeKind.REMOVED
-            if found_digest is None
-            else ChangeKind.CHANGED
-        )
+        kind = kind_of(signed_digest, found_digest)
         if kw in IDENTITY_KEYWORDS:
             changes.append(
                 AttributeChange(tag, kw, kind, record.identity.get(kw), found.values.get(kw))
@@ -122,20 +124,15 @@ def localise_change(
         The found file opened for reading from byte 0, when the manifest says it is an
         instance; it is walked once in bounded memory.
     """
-    if record is None or open_found is None:
-        return FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256)
+    plain = FileChange(path, role, signed_size, found_size, signed_sha256, found_sha256)
+    if record is None:
+        return replace(plain, detail=ChangeDetail.WHOLE_FILE)
+    if open_found is None:
+        return plain
     try:
         found = digest_stream(open_found, found_size)
     except MediaError as exc:
-        return FileChange(
-            path,
-            role,
-            signed_size,
-            found_size,
-            signed_sha256,
-            found_sha256,
-            note=f"found file cannot be read as DICOM: {exc.message}",
-        )
+        return replace(plain, note=f"found file cannot be read as DICOM: {exc.message}")
     attrs, frames, replaced = compare_instance(record, found)
     note = ""
     if replaced:
@@ -144,17 +141,13 @@ def localise_change(
         )
     elif not attrs and not frames:
         note = "only bytes outside the data set changed (preamble or trailing data)"
-    return FileChange(
-        path,
-        role,
-        signed_size,
-        found_size,
-        signed_sha256,
-        found_sha256,
-        attrs,
-        frames,
-        len(record.frames),
-        len(found.frames),
-        replaced,
-        note,
+    return replace(
+        plain,
+        attributes=attrs,
+        frames=frames,
+        signed_frames=len(record.frames),
+        found_frames=len(found.frames),
+        replaced_by=replaced,
+        note=note,
+        detail=ChangeDetail.REPLACED if replaced else ChangeDetail.LOCALISED,
     )

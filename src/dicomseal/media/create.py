@@ -8,7 +8,7 @@ The steps, each a module of its own:
 2. bring each instance into a transfer syntax the profile allows, correcting File Meta
    that disagrees with its data set (PS3.10 §7.1);
 3. sign every instance (PS3.15 Annex C, Creator RSA profile for RSA keys) and digest it
-   for the manifest (:mod:`~dicomseal.media.digests`), in forked worker processes while
+   for the manifest (:mod:`~dicomseal.media.instance_signing`), in forked workers while
    the main process plans the file-set - File IDs under ``DICOM/``, DICOMDIR records
    (:mod:`~dicomseal.media.fileset`, PS3.10 §8, PS3.3 Annex F) - and writes DICOMDIR
    (planned again without any instance that failed); signed files are then moved to
@@ -16,7 +16,7 @@ The steps, each a module of its own:
 4. write DICOMDIR, ``README.TXT``, ``INDEX.HTM`` (:mod:`~dicomseal.media.webcontent`) and
    any extra content (a viewer) outside ``DICOM/``;
 5. write the manifest of every file and its detached CMS signature
-   (:mod:`~dicomseal.media.manifest`, :mod:`~dicomseal.media.cms`);
+   (:mod:`~dicomseal.media.sealing`);
 6. package the staged tree as an ISO 9660 image or a zip when asked
    (:mod:`~dicomseal.media.writers`).
 
@@ -32,22 +32,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import multiprocessing
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.hazmat.primitives.serialization import Encoding
-from pydicom.dataset import Dataset
-
 from dicomseal import __version__
 from dicomseal.errors import MediaError, SignatureError, UsageError
-from dicomseal.media.cms import sign_detached
-from dicomseal.media.cms_timestamp import add_signature_timestamp
-from dicomseal.media.digests import digest_instance
 from dicomseal.media.fileset import FileSetPlan, fileset_id_from_label, plan_fileset
 from dicomseal.media.inputs import (
     MediaProfile,
@@ -56,49 +48,26 @@ from dicomseal.media.inputs import (
     SourceInstance,
     check_instance,
     collect_sources,
-    prepare_instance,
-    skip_reason,
 )
-from dicomseal.media.manifest import (
-    MANIFEST_DIR,
-    MANIFEST_PATH,
-    SIGNATURE_PATH,
-    FileRole,
-    InstanceRecord,
-    Manifest,
-    ManifestEntry,
-    MediumInfo,
-    hash_stream,
-    utc_timestamp,
+from dicomseal.media.instance_signing import (
+    SIGNING_DIR,
+    Job,
+    ProgressCallback,
+    Result,
+    run_signing,
 )
+from dicomseal.media.manifest import ManifestEntry, MediumInfo, utc_timestamp
 from dicomseal.media.readback import read_back
-from dicomseal.media.valdata import VALDATA_PATH, build_validation_data
-from dicomseal.media.webcontent import (
-    CHAIN_PATH,
-    MediumSummary,
-    render_index_htm,
-    render_readme_txt,
-    summarize_studies,
-)
+from dicomseal.media.sealing import seal_stage, write_descriptive_files
+from dicomseal.media.webcontent import MediumSummary, StudySummary, summarize_studies
 from dicomseal.media.writers import iso_safe_name, list_staged, write_iso, write_zip
-from dicomseal.signature import (
-    MacAlgorithm,
-    SignatureProfile,
-    SigningCredentials,
-    TrustContext,
-    sign_file,
-    verify_file,
-)
+from dicomseal.signature import MacAlgorithm, SigningCredentials
 from dicomseal.signature.keys import fingerprint_sha256, issuers_of
-from dicomseal.signature.tsa import request_timestamp
 from dicomseal.verdict import Verdict
 
 __all__ = ["CreateOptions", "MediumCreation", "OutputKind", "ProgressCallback", "create_medium"]
 
-#: ``progress(stage, done, total)``; stages: "prepare", "sign", "manifest", "package".
-ProgressCallback = Callable[[str, int, int], None]
 VIEWER_DIR = "VIEWER"
-WEB_FILES = ("README.TXT", "INDEX.HTM")
 
 
 class OutputKind(enum.Enum):
@@ -144,8 +113,8 @@ class CreateOptions:
         RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
         manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
         that keeps the medium verifiable after the creator's certificate expires.
-    embed_validation, crls
-        Store the signer's certificates and ``crls`` (DER) in ``DICOMSEA/VALDATA.P7``,
+    embed_validation, crls, ocsps
+        Store the signer's certificates, ``crls`` and ``ocsps`` (DER) in ``DICOMSEA/VALDATA.P7``,
         covered by the manifest (:mod:`~dicomseal.media.valdata`).
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
@@ -165,6 +134,7 @@ class CreateOptions:
     tsa_url: str | None = None
     embed_validation: bool = False
     crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,131 +201,6 @@ def _copy_viewer(viewer: Path, stage: Path) -> list[str]:
 
     copy_tree(viewer, target, 1)
     return notes
-
-
-def _role(rel: str) -> FileRole:
-    if rel == "DICOMDIR":
-        return FileRole.DICOMDIR
-    if rel in WEB_FILES or rel.startswith("IHE_PDI/"):
-        return FileRole.WEB
-    return FileRole.OTHER
-
-
-def _sign_profile(credentials: SigningCredentials) -> SignatureProfile:
-    return SignatureProfile.CREATOR if credentials.is_rsa else SignatureProfile.NONE
-
-
-# -- preparing and signing one instance (in this process or a forked worker) --------------
-_SIGNER: dict[str, object] = {}
-_SIGNING_DIR = ".dicomseal-signing"
-
-
-def _sign_init(credentials: SigningCredentials, options: CreateOptions, work: Path) -> None:
-    """Worker initialiser; with the fork start method nothing here is pickled."""
-    _SIGNER.update(credentials=credentials, options=options, work=work)
-
-
-#: A signing job: index, source path, transfer syntax, File Meta fixes, signed file.
-_Job = tuple[int, Path, str, tuple[tuple[str, str], ...], Path]
-#: A signing result: index, and either the prepared instance and its manifest entry or why not.
-_Result = tuple[int, PreparedInstance | None, ManifestEntry | None, str]
-
-
-def _prepare_and_sign(
-    index: int, path: Path, transfer_syntax: str, fixes: tuple[tuple[str, str], ...], dst: Path
-) -> _Result:
-    """Convert if the profile needs it, sign (PS3.15) into ``dst``, digest for the manifest.
-
-    The manifest entry's ``path`` is left empty: the File ID is assigned by the caller. An
-    input that cannot be prepared or signed gives ``(index, None, None, reason)``.
-    """
-    credentials: SigningCredentials = _SIGNER["credentials"]  # type: ignore[assignment]
-    options: CreateOptions = _SIGNER["options"]  # type: ignore[assignment]
-    work: Path = _SIGNER["work"]  # type: ignore[assignment]
-    prep: PreparedInstance | None = None
-    try:
-        prep = prepare_instance(
-            SourceInstance(path, Dataset(), transfer_syntax, fixes), options.profile, work, index
-        )
-        record = sign_file(
-            prep.path,
-            dst,
-            credentials,
-            mac=options.mac,
-            profile=_sign_profile(credentials),
-            signed_at=options.created_at,
-        )
-        if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
-            _refuse_broken_signatures(path, dst)
-        d = digest_instance(str(dst))
-    except Exception as exc:
-        dst.unlink(missing_ok=True)
-        reason = skip_reason(exc)
-        if reason is None:
-            raise
-        return index, None, None, reason
-    finally:
-        if prep is not None and prep.path.parent == work:
-            prep.path.unlink(missing_ok=True)
-    entry = ManifestEntry("", d.size, d.sha256, FileRole.INSTANCE, InstanceRecord.from_digests(d))
-    return index, prep, entry, ""
-
-
-def _refuse_broken_signatures(source: Path, signed: Path) -> None:
-    """Refuse an input whose earlier signature already fails: the medium would be FAILED."""
-    check = verify_file(signed, TrustContext(), name=str(source))
-    broken = [s for s in check.signatures if s.verdict is Verdict.FAILED]
-    if broken:
-        raise MediaError(
-            f"carries an earlier signature that no longer verifies ({broken[0].uid}: "
-            f"{broken[0].reason.value}), so the medium would verify FAILED; remove it first "
-            f"with 'dicomseal signatures remove IN OUT --uid {broken[0].uid}'",
-            path=str(source),
-        )
-
-
-def _run_signing(
-    jobs: list[_Job],
-    credentials: SigningCredentials,
-    options: CreateOptions,
-    work: Path,
-    report: ProgressCallback,
-    meanwhile: Callable[[], object],
-) -> dict[int, _Result]:
-    """Sign every instance (in ``options.workers`` processes), running ``meanwhile`` too.
-
-    Returns the results by job index (never in completion order).
-    """
-    results: dict[int, _Result] = {}
-    if options.workers <= 1 or len(jobs) < 8 or credentials.on_token:  # no token after fork
-        _sign_init(credentials, options, work)
-        try:
-            for n, job in enumerate(jobs):
-                results[job[0]] = _prepare_and_sign(*job)
-                report("sign", n + 1, len(jobs))
-        finally:
-            _SIGNER.clear()
-        meanwhile()
-        return results
-    context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(
-        max_workers=options.workers,
-        mp_context=context,
-        initializer=_sign_init,
-        initargs=(credentials, options, work),
-    )
-    try:
-        futures = [pool.submit(_prepare_and_sign, *job) for job in jobs]
-        meanwhile()  # write DICOMDIR while the workers sign
-        for n, fut in enumerate(as_completed(futures)):
-            result = fut.result()
-            results[result[0]] = result
-            report("sign", n + 1, len(jobs))
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-    return results
 
 
 def create_medium(
@@ -431,6 +276,15 @@ def _refuse_if_strict(
         )
 
 
+def _check_all(instances: list[SourceInstance], options: CreateOptions) -> dict[int, str]:
+    """Check every instance up front: the refused ones by index, with their reason."""
+    refused = {
+        i: r for i, inst in enumerate(instances) if (r := check_instance(inst, options.profile))
+    }
+    _refuse_if_strict(instances, refused, options)
+    return refused
+
+
 def _plan(
     instances: list[SourceInstance],
     refused: dict[int, str],
@@ -490,144 +344,45 @@ def _create(
     """The recipe of :func:`create_medium` (steps in the module docstring)."""
     instances, skipped = collect_sources(sources)
     fileset_id = options.fileset_id or fileset_id_from_label(options.label)
-    created = utc_timestamp(options.created_at)
     creator = credentials.certificate.subject.rfc4514_string()
-    notes: list[str] = []
-    refused = {
-        i: r for i, inst in enumerate(instances) if (r := check_instance(inst, options.profile))
-    }
-    _refuse_if_strict(instances, refused, options)
+    refused = _check_all(instances, options)
     with tempfile.TemporaryDirectory(prefix="dicomseal-create-") as tmp:
-        work = Path(tmp) / "work"
-        work.mkdir()
         stage = out_path if kind is OutputKind.FOLDER else Path(tmp) / "medium"
         stage.mkdir(parents=True, exist_ok=True)
-        signing = stage / _SIGNING_DIR
-        signing.mkdir()
-        jobs: list[_Job] = [
-            (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
-            for i, inst in enumerate(instances)
-            if i not in refused
-        ]
-        plans: list[FileSetPlan] = []
-
-        def plan_and_write_dicomdir() -> None:  # while the workers sign
-            plans.append(_plan(instances, refused, fileset_id, options))
-            plans[0].write_dicomdir(stage)
-
-        signed = _run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
-        plan = plans[0]
-        failed = {i: reason for i, prep, _e, reason in signed.values() if prep is None}
-        if failed:  # rare: an input passed the checks but could not be converted or signed
-            refused.update(failed)
-            plan = _plan(instances, refused, fileset_id, options)
-            plan.write_dicomdir(stage)
+        plan, signed = _sign_and_plan(
+            instances, refused, fileset_id, stage, Path(tmp), credentials, options, report
+        )
         studies = summarize_studies([instances[p.index].header for p in plan.instances])
         plan.close()  # the record tree is written: free it
         skipped.extend(
             SkippedInput(str(instances[i].path), refused[i], instance=True) for i in sorted(refused)
         )
         instances.clear()  # and the headers (memory, for DVD-sized media)
-        notes.extend(plan.notes)
-        prepared: list[PreparedInstance] = []
-        entries: list[ManifestEntry] = []
-        for planned in plan.instances:
-            _i, prep, entry, _reason = signed.pop(planned.index)
-            if prep is None or entry is None:  # pragma: no cover - failures were re-planned
-                raise MediaError("instance planned but not signed", path=str(planned.source_path))
-            prepared.append(prep)
-            notes.extend(f"{planned.source_path}: {n}" for n in prep.notes)
-            dst = stage.joinpath(*planned.file_id)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            (signing / f"S{planned.index:07d}").replace(dst)
-            record = entry.instance.interned() if entry.instance is not None else None
-            entries.append(dataclasses.replace(entry, path=planned.path, instance=record))
-        for index in signed:  # signed, but no longer planned (a re-plan left it out)
-            (signing / f"S{index:07d}").unlink(missing_ok=True)
-        signed.clear()
-        signing.rmdir()
-        viewer_dir = None
+        notes = list(plan.notes)
+        prepared, entries = _place_signed(plan, signed, stage, notes)
         if options.viewer is not None:
             notes.extend(_copy_viewer(options.viewer, stage))
-            viewer_dir = VIEWER_DIR
-        summary = MediumSummary(
-            label=options.label,
-            fileset_id=fileset_id,
-            profile=options.profile.value,
-            created=created,
-            creator=creator,
-            tool=f"dicomseal {__version__}",
-            studies=studies,
-            viewer=viewer_dir,
-            creator_fingerprint=fingerprint_sha256(credentials.certificate),
-            ca_fingerprints=tuple(
-                (c.subject.rfc4514_string(), fingerprint_sha256(c))
-                for c in issuers_of(credentials.certificate, credentials.chain)
-            ),
-            example_instance=plan.instances[0].path if plan.instances else "",
+        summary = _summary(options, fileset_id, creator, credentials, studies, plan)
+        write_descriptive_files(
+            stage,
+            summary,
+            credentials,
+            options.crls if options.embed_validation else None,
+            options.ocsps,
         )
-        (stage / MANIFEST_DIR).mkdir()
-        (stage / CHAIN_PATH).write_bytes(
-            b"".join(
-                c.public_bytes(Encoding.PEM) for c in (credentials.certificate, *credentials.chain)
-            )
+        info = MediumInfo(
+            fileset_id, options.label, summary.profile, summary.created, creator, summary.tool
         )
-        if options.embed_validation:
-            (stage / VALDATA_PATH).write_bytes(
-                build_validation_data((credentials.certificate, *credentials.chain), options.crls)
-            )
-        (stage / "README.TXT").write_bytes(render_readme_txt(summary))
-        (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
-        instance_paths = {e.path for e in entries}
-        others = [r for r in list_staged(stage) if r not in instance_paths]
-        for n, rel in enumerate(others):
-            if rel.startswith(MANIFEST_DIR + "/") and rel not in (CHAIN_PATH, VALDATA_PATH):
-                raise MediaError("a source or viewer file collides with the manifest", path=rel)
-            with (stage / rel).open("rb") as fh:
-                size, digest = hash_stream(fh)
-            entries.append(ManifestEntry(rel, size, digest, _role(rel)))
-            report("manifest", n + 1, len(others))
-        manifest = Manifest(
-            MediumInfo(
-                fileset_id=fileset_id,
-                label=options.label,
-                profile=options.profile.value,
-                created=created,
-                creator=creator,
-                tool=f"dicomseal {__version__}",
-            ),
-            tuple(entries),
+        seal_stage(
+            stage,
+            entries,
+            info,
+            credentials,
+            signed_at=options.created_at,
+            tsa_url=options.tsa_url,
+            report=report,
         )
-        with (stage / MANIFEST_PATH).open("wb") as manifest_file:
-            digest = manifest.write_to(manifest_file)
-        p7s = sign_detached(
-            bytes.fromhex(digest),
-            credentials.private_key,
-            credentials.certificate,
-            credentials.chain,
-            signing_time=options.created_at,
-            prehashed=True,
-        )
-        if options.tsa_url is not None:
-            url = options.tsa_url
-            p7s = add_signature_timestamp(p7s, lambda value: request_timestamp(url, value))
-        (stage / SIGNATURE_PATH).write_bytes(p7s)
-        total = sum((stage / r).stat().st_size for r in list_staged(stage))
-        files = len(list_staged(stage))
-        if kind is OutputKind.ISO:
-            report("package", 0, total)
-            write_iso(
-                stage,
-                out_path,
-                fileset_id,
-                joliet=options.joliet,
-                progress=lambda done: report("package", done, total),
-            )
-        elif kind is OutputKind.ZIP:
-            report("package", 0, total)
-            write_zip(stage, out_path)
-        report("package", total, total)
-    output_bytes = total if kind is OutputKind.FOLDER else out_path.stat().st_size
+        total, files = _package(stage, out_path, kind, fileset_id, options, report)
     return MediumCreation(
         output=str(out_path),
         kind=kind,
@@ -638,9 +393,131 @@ def _create(
         instances=len(plan.instances),
         files=files,
         total_bytes=total,
-        output_bytes=output_bytes,
+        output_bytes=total if kind is OutputKind.FOLDER else out_path.stat().st_size,
         converted=sum(1 for p in prepared if p.converted_from),
         skipped=tuple(skipped),
         notes=tuple(notes),
         creator=creator,
     )
+
+
+def _sign_and_plan(
+    instances: list[SourceInstance],
+    refused: dict[int, str],
+    fileset_id: str,
+    stage: Path,
+    tmp: Path,
+    credentials: SigningCredentials,
+    options: CreateOptions,
+    report: ProgressCallback,
+) -> tuple[FileSetPlan, dict[int, Result]]:
+    """Sign the instances not ``refused`` while planning the file-set and writing DICOMDIR.
+
+    An instance that passed the checks but could not be signed joins ``refused`` and the
+    file-set is planned (and DICOMDIR written) again without it.
+    """
+    work = tmp / "work"
+    work.mkdir()
+    signing = stage / SIGNING_DIR
+    signing.mkdir()
+    jobs: list[Job] = [
+        (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
+        for i, inst in enumerate(instances)
+        if i not in refused
+    ]
+    plans: list[FileSetPlan] = []
+
+    def plan_and_write_dicomdir() -> None:  # while the workers sign
+        plans.append(_plan(instances, refused, fileset_id, options))
+        plans[0].write_dicomdir(stage)
+
+    signed = run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
+    plan = plans[0]
+    failed = {i: reason for i, prep, _e, reason in signed.values() if prep is None}
+    if failed:  # rare: an input passed the checks but could not be converted or signed
+        refused.update(failed)
+        plan = _plan(instances, refused, fileset_id, options)
+        plan.write_dicomdir(stage)
+    return plan, signed
+
+
+def _place_signed(
+    plan: FileSetPlan, signed: dict[int, Result], stage: Path, notes: list[str]
+) -> tuple[list[PreparedInstance], list[ManifestEntry]]:
+    """Move each planned signed file to its File ID; its manifest entry gains the path."""
+    signing = stage / SIGNING_DIR
+    prepared: list[PreparedInstance] = []
+    entries: list[ManifestEntry] = []
+    for planned in plan.instances:
+        _i, prep, entry, _reason = signed.pop(planned.index)
+        if prep is None or entry is None:  # pragma: no cover - failures were re-planned
+            raise MediaError("instance planned but not signed", path=str(planned.source_path))
+        prepared.append(prep)
+        notes.extend(f"{planned.source_path}: {n}" for n in prep.notes)
+        dst = stage.joinpath(*planned.file_id)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (signing / f"S{planned.index:07d}").replace(dst)
+        record = entry.instance.interned() if entry.instance is not None else None
+        entries.append(dataclasses.replace(entry, path=planned.path, instance=record))
+    for index in signed:  # signed, but no longer planned (a re-plan left it out)
+        (signing / f"S{index:07d}").unlink(missing_ok=True)
+    signed.clear()
+    signing.rmdir()
+    return prepared, entries
+
+
+def _summary(
+    options: CreateOptions,
+    fileset_id: str,
+    creator: str,
+    credentials: SigningCredentials,
+    studies: tuple[StudySummary, ...],
+    plan: FileSetPlan,
+) -> MediumSummary:
+    """What README.TXT and INDEX.HTM say about the medium."""
+    return MediumSummary(
+        label=options.label,
+        fileset_id=fileset_id,
+        profile=options.profile.value,
+        created=utc_timestamp(options.created_at),
+        creator=creator,
+        tool=f"dicomseal {__version__}",
+        studies=studies,
+        viewer=VIEWER_DIR if options.viewer is not None else None,
+        creator_fingerprint=fingerprint_sha256(credentials.certificate),
+        ca_fingerprints=tuple(
+            (c.subject.rfc4514_string(), fingerprint_sha256(c))
+            for c in issuers_of(credentials.certificate, credentials.chain)
+        ),
+        example_instance=plan.instances[0].path if plan.instances else "",
+    )
+
+
+def _package(
+    stage: Path,
+    out_path: Path,
+    kind: OutputKind,
+    fileset_id: str,
+    options: CreateOptions,
+    report: ProgressCallback,
+) -> tuple[int, int]:
+    """Write the staged tree as an ISO image or a zip (a folder is the stage itself).
+
+    Returns the staged bytes and files.
+    """
+    staged = list_staged(stage)
+    total = sum((stage / r).stat().st_size for r in staged)
+    if kind is OutputKind.ISO:
+        report("package", 0, total)
+        write_iso(
+            stage,
+            out_path,
+            fileset_id,
+            joliet=options.joliet,
+            progress=lambda done: report("package", done, total),
+        )
+    elif kind is OutputKind.ZIP:
+        report("package", 0, total)
+        write_zip(stage, out_path)
+    report("package", total, total)
+    return total, len(staged)

@@ -109,7 +109,7 @@ class ManifestComparison:
 
 def is_ambiguity(code: FindingCode) -> bool:
     """A finding saying that two readers can see different content on this medium."""
-    return code is FindingCode.ISO_FACADES_DIFFER or code.value.startswith("ambiguous")
+    return code.splits_readers
 
 
 def _ambiguous(findings: Iterable[MediaFinding]) -> tuple[MediaFinding, ...]:

@@ -12,11 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from cryptography import x509
 
 from dicomseal.errors import MediaError
 from dicomseal.media.manifest import read_bounded
 from dicomseal.media.source import MediaSource
-from dicomseal.media.valdata import MAX_VALDATA, VALDATA_PATH, read_validation_data
+from dicomseal.media.valdata import (
+    MAX_VALDATA,
+    VALDATA_PATH,
+    ValidationData,
+    read_validation_data,
+)
 from dicomseal.media.verify import (
     ManifestCheck,
     ManifestReason,
@@ -33,7 +42,17 @@ from dicomseal.signature.revocation import (
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
 
-__all__ = ["embedded_crls", "judge_manifest", "judge_medium", "with_embedded"]
+if TYPE_CHECKING:
+    from dicomseal.signature.online import Fetched
+
+__all__ = [
+    "embedded_crls",
+    "embedded_validation",
+    "judge_manifest",
+    "judge_medium",
+    "validation_to_embed",
+    "with_embedded",
+]
 
 _MANIFEST_OUTCOMES = {
     RevocationStatus.REVOKED: (Verdict.FAILED, ManifestReason.REVOKED),
@@ -53,7 +72,7 @@ def judge_manifest(m: ManifestCheck, checker: RevocationChecker, at: dt.datetime
         claimed=m.signing_time,
         chain=m.signer_chain,
     )
-    if check.status is RevocationStatus.REVOKED_AFTER_POE:
+    if check.status in (RevocationStatus.REVOKED_AFTER_POE, RevocationStatus.UNAVAILABLE):
         note = f"{m.timestamp_note}; {check.message}" if m.timestamp_note else check.message
         return dataclasses.replace(m, timestamp_note=note)
     if check.status not in _MANIFEST_OUTCOMES:
@@ -91,26 +110,56 @@ def judge_medium(
     return rejudge_instances(judged)  # per-instance verdicts follow the re-judged manifest
 
 
-def embedded_crls(source: MediaSource, r: MediaVerification) -> tuple[bytes, ...]:
-    """The CRLs of ``DICOMSEA/VALDATA.P7``, only when the manifest is intact and trusted.
+def embedded_validation(source: MediaSource, r: MediaVerification) -> ValidationData:
+    """``DICOMSEA/VALDATA.P7``, only when the manifest is intact and trusted (else empty).
 
     A PASSED manifest means every file, VALDATA.P7 included, matched its signed digest; a
     changed byte there is already FAILED (files-differ) and nothing of it is used.
     """
+    empty = ValidationData((), ())
     if r.manifest.verdict is not Verdict.PASSED:
-        return ()
+        return empty
     if not any(e.path == VALDATA_PATH for e in source.entries()):
-        return ()
+        return empty
     with source.open(VALDATA_PATH) as fh:
         try:
             data = read_bounded(fh, MAX_VALDATA)
         except MediaError as exc:
             raise MediaError(exc.message, path=VALDATA_PATH) from exc
-    return read_validation_data(data).crls
+    return read_validation_data(data)
 
 
-def with_embedded(policy: RevocationPolicy, crls: tuple[bytes, ...]) -> RevocationPolicy:
-    """``policy`` with the medium's own CRLs added (none when revocation is off)."""
-    if policy.mode is RevocationMode.OFF or not crls:
+def embedded_crls(source: MediaSource, r: MediaVerification) -> tuple[bytes, ...]:
+    """The CRLs of :func:`embedded_validation`."""
+    return embedded_validation(source, r).crls
+
+
+def with_embedded(
+    policy: RevocationPolicy, crls: tuple[bytes, ...], ocsps: tuple[bytes, ...] = ()
+) -> RevocationPolicy:
+    """``policy`` with the medium's own CRLs and OCSP responses (none when revocation is off)."""
+    if policy.mode is RevocationMode.OFF or not (crls or ocsps):
         return policy
-    return dataclasses.replace(policy, crls=policy.crls + crls)
+    return dataclasses.replace(policy, crls=policy.crls + crls, ocsps=policy.ocsps + ocsps)
+
+
+def validation_to_embed(
+    certificate: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    crls: tuple[bytes, ...],
+    ocsps: tuple[bytes, ...],
+    *,
+    fetch: bool,
+) -> Fetched:
+    """CRLs and OCSP responses for ``media create --embed-validation``.
+
+    The files given, plus (online) what the signer's path names: the CRLs of each
+    certificate's distribution points and its OCSP responder's answer
+    (:mod:`dicomseal.signature.online`). ``failures`` lists the sources that gave nothing.
+    """
+    from dicomseal.signature.online import Fetched, RevinfoFetcher, certificate_path
+
+    given = Fetched(crls, ocsps)
+    if not fetch:
+        return given
+    return given + RevinfoFetcher().for_path(certificate_path(certificate, chain, ()))

@@ -1,11 +1,13 @@
-"""Validation data on the medium: ``DICOMSEA/VALDATA.P7``, certificates and CRLs (CAdES-LT idea).
+"""Validation data on the medium: ``DICOMSEA/VALDATA.P7``, certificates, CRLs, OCSP responses.
 
 A medium read years later must be verifiable without the creator's CA being online: the
-creator stores the certificates of the signer's path and the CRLs it holds in a degenerate
-CMS SignedData (RFC 5652 §5: no signers, ``certificates`` and ``crls`` only, the "certs-only"
-PKCS #7 bag ``openssl pkcs7 -print_certs`` reads). The file is listed in the signed
-manifest like every other file, so a changed byte is FAILED naming it; the verifier uses its
-CRLs only when the manifest is intact and trusted.
+creator stores the certificates of the signer's path, the CRLs and the OCSP responses it
+holds in a degenerate CMS SignedData (RFC 5652 §5: no signers, ``certificates`` and
+``crls`` only, the "certs-only" PKCS #7 bag ``openssl pkcs7 -print_certs`` reads). An OCSP
+response is a ``RevocationInfoChoice`` of the ``other`` kind with format
+id-ri-ocsp-response (1.3.6.1.5.5.7.16.2, RFC 5940 §4.2.2), as CAdES-LT stores it. The
+file is listed in the signed manifest like every other file, so a changed byte is FAILED
+naming it; the verifier uses its contents only when the manifest is intact and trusted.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
 
 from dicomseal.errors import MediaError
 
@@ -36,14 +40,19 @@ MAX_VALDATA = 16 << 20
 
 @dataclass(frozen=True)
 class ValidationData:
-    """What a VALDATA.P7 holds: certificates and CRLs (DER)."""
+    """What a VALDATA.P7 holds: certificates, CRLs and OCSP responses (DER)."""
 
     certificates: tuple[bytes, ...]
     crls: tuple[bytes, ...]
+    ocsps: tuple[bytes, ...] = ()
 
 
-def build_validation_data(certificates: Sequence[x509.Certificate], crls: Sequence[bytes]) -> bytes:
-    """A DER certs-and-CRLs-only CMS SignedData (RFC 5652 §5.1, no SignerInfo)."""
+def build_validation_data(
+    certificates: Sequence[x509.Certificate],
+    crls: Sequence[bytes],
+    ocsps: Sequence[bytes] = (),
+) -> bytes:
+    """A DER certs-and-revocation-only CMS SignedData (RFC 5652 §5.1, no SignerInfo)."""
     signed = cms.SignedData(
         {
             "version": "v1",
@@ -60,12 +69,48 @@ def build_validation_data(certificates: Sequence[x509.Certificate], crls: Sequen
                 for c in certificates
             ],
             "crls": [
-                cms.RevocationInfoChoice({"crl": asn1_crl.CertificateList.load(c)}) for c in crls
+                *(
+                    cms.RevocationInfoChoice({"crl": asn1_crl.CertificateList.load(c)})
+                    for c in crls
+                ),
+                *(_ocsp_choice(o) for o in ocsps),
             ],
             "signer_infos": [],
         }
     )
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+
+
+def _ocsp_choice(der: bytes) -> cms.RevocationInfoChoice:
+    """An OCSP response as ``other`` revocation information (RFC 5940 §4.2.2)."""
+    other = cms.OtherRevocationInfoFormat(
+        {
+            "other_rev_info_format": "ocsp_response",
+            "other_rev_info": asn1_ocsp.OCSPResponse.load(der),
+        }
+    )
+    return cms.RevocationInfoChoice({"other": other})
+
+
+def _revocation(signed: cms.SignedData) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """CRLs and OCSP responses; any other kind of revocation information is refused."""
+    crls: list[bytes] = []
+    ocsps: list[bytes] = []
+    for choice in signed["crls"] or []:
+        if choice.name == "crl":
+            der = bytes(choice.chosen.dump())
+            x509.load_der_x509_crl(der)
+            crls.append(der)
+            continue
+        if choice.chosen["other_rev_info_format"].native != "ocsp_response":
+            raise ValueError(
+                f"unknown revocation format {choice.chosen['other_rev_info_format'].dotted}"
+            )
+        der = bytes(choice.chosen["other_rev_info"].dump())
+        if ocsp.load_der_ocsp_response(der).response_status.name != "SUCCESSFUL":
+            raise ValueError("an OCSP response that is not successful")
+        ocsps.append(der)
+    return tuple(crls), tuple(ocsps)
 
 
 def read_validation_data(data: bytes) -> ValidationData:
@@ -80,11 +125,9 @@ def read_validation_data(data: bytes) -> ValidationData:
         certs = tuple(
             bytes(c.chosen.dump()) for c in signed["certificates"] or [] if c.name == "certificate"
         )
-        crls = tuple(bytes(c.chosen.dump()) for c in signed["crls"] or [] if c.name == "crl")
         for der in certs:
             x509.load_der_x509_certificate(der)
-        for der in crls:
-            x509.load_der_x509_crl(der)
+        crls, ocsps = _revocation(signed)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise MediaError(f"validation data malformed: {exc}", path=VALDATA_PATH) from exc
-    return ValidationData(certs, crls)
+    return ValidationData(certs, crls, ocsps)

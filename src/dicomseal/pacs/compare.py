@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dicomseal.dicom.edits import AttributeChange
 from dicomseal.errors import DicomSealError, MediaError
 from dicomseal.media.bounded_read import read_dataset
-from dicomseal.pacs.diff import AttributeDifference, FrameDifference, diff_datasets, diff_frames
+from dicomseal.pacs.diff import FrameDifference, diff_datasets, diff_frames
 from dicomseal.pacs.dimse import RemoteInstance
 from dicomseal.pacs.medium import MediumInstance, read_header, spool_medium
 
@@ -57,7 +58,7 @@ class InstanceComparison:
 
     left: InstanceRef
     right: InstanceRef
-    attributes: tuple[AttributeDifference, ...]
+    attributes: tuple[AttributeChange, ...]
     frames: tuple[FrameDifference, ...]
 
     @property
@@ -117,7 +118,7 @@ def _ref(inst: MediumInstance) -> InstanceRef:
 
 def _compare_files(
     left: Path, right: Path
-) -> tuple[tuple[AttributeDifference, ...], tuple[FrameDifference, ...]]:
+) -> tuple[tuple[AttributeChange, ...], tuple[FrameDifference, ...]]:
     try:  # through the bounded gate: no deflate bomb
         with left.open("rb") as fa, right.open("rb") as fb:
             a = read_dataset(fa, path=str(left), stop_before_pixels=False, defer_size=None)

@@ -21,6 +21,7 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.tag import Tag
 
+from dicomseal.dicom.edits import AttributeChange, kind_of
 from dicomseal.dicom.vocab import format_tag
 
 __all__ = ["AttributeDifference", "FrameDifference", "diff_datasets", "diff_frames"]
@@ -30,24 +31,14 @@ _BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "OB or OW", "
 _MAX_TEXT = 160
 
 
-@dataclass(frozen=True)
-class AttributeDifference:
-    """One attribute that differs.
+#: One attribute that differs: the one change record, ``keyword`` holding the keyword path
+#: (``PatientName``, ``Seq[0].Keyword``; ``(gggg,eeee)`` for private tags), ``before`` the
+#: left side's value and ``after`` the right side's, ``None`` where it is absent.
+AttributeDifference = AttributeChange
 
-    Attributes
-    ----------
-    path
-        Keyword path (``PatientName``, ``Seq[0].Keyword``; ``(gggg,eeee)`` for private tags).
-    tag
-        The attribute's tag, ``(gggg,eeee)``.
-    left, right
-        The value on each side as text; ``None`` when the attribute is absent there.
-    """
 
-    path: str
-    tag: str
-    left: str | None
-    right: str | None
+def _difference(path: str, tag: int, left: str | None, right: str | None) -> AttributeChange:
+    return AttributeChange(format_tag(tag), path, kind_of(left, right), left, right)
 
 
 @dataclass(frozen=True)
@@ -124,7 +115,7 @@ def diff_datasets(left: Dataset, right: Dataset, prefix: str = "") -> list[Attri
             out.extend(_diff_sequence(path, tag, a, b))
         elif not _same(a, b):
             left_text, right_text = _around_first_difference(_text(a, None), _text(b, None))
-            out.append(AttributeDifference(path, format_tag(tag), left_text, right_text))
+            out.append(_difference(path, tag, left_text, right_text))
     return out
 
 
@@ -155,20 +146,11 @@ def _one_side(
     assert elem is not None
     if elem.VR != "SQ":
         return [
-            AttributeDifference(
-                path,
-                format_tag(tag),
-                None if a is None else _text(a),
-                None if b is None else _text(b),
-            )
+            _difference(path, tag, None if a is None else _text(a), None if b is None else _text(b))
         ]
     items = list(elem.value or [])
     count = f"{len(items)} item(s)"
-    out = [
-        AttributeDifference(
-            path, format_tag(tag), None if a is None else count, None if b is None else count
-        )
-    ]
+    out = [_difference(path, tag, None if a is None else count, None if b is None else count)]
     for n, item in enumerate(items):
         pair = (item, Dataset()) if a is not None else (Dataset(), item)
         out.extend(diff_datasets(pair[0], pair[1], f"{path}[{n}]."))
@@ -182,11 +164,7 @@ def _diff_sequence(
     items_b = list(b.value or []) if b.VR == "SQ" else []
     out: list[AttributeDifference] = []
     if len(items_a) != len(items_b):
-        out.append(
-            AttributeDifference(
-                path, format_tag(tag), f"{len(items_a)} item(s)", f"{len(items_b)} item(s)"
-            )
-        )
+        out.append(_difference(path, tag, f"{len(items_a)} item(s)", f"{len(items_b)} item(s)"))
     for n, (ia, ib) in enumerate(zip(items_a, items_b, strict=False)):
         out.extend(diff_datasets(ia, ib, f"{path}[{n}]."))
     return out
@@ -280,4 +258,4 @@ def diff_frames(left: Dataset, right: Dataset) -> list[FrameDifference]:
 
 def keywords(differences: Iterable[AttributeDifference]) -> list[str]:
     """Paths of ``differences`` (for quick assertions and summaries)."""
-    return [d.path for d in differences]
+    return [d.keyword for d in differences]

@@ -28,7 +28,7 @@ SEVERITY_STYLE = {
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     """One finding as the JSON object of ``findings[]``."""
     return {
-        "code": finding.code,
+        "code": finding.code.value,
         "severity": finding.severity.value,
         "paths": list(finding.paths),
         "message": finding.message,

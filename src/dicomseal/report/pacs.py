@@ -179,7 +179,8 @@ def comparison_to_dict(c: InstanceComparison) -> dict[str, Any]:
         "right": c.right.location,
         "identical": c.identical,
         "attributes": [
-            {"path": d.path, "tag": d.tag, "left": d.left, "right": d.right} for d in c.attributes
+            {"path": d.keyword, "tag": d.tag, "left": d.before, "right": d.after}
+            for d in c.attributes
         ],
         "frames": [
             {
@@ -294,7 +295,7 @@ def render_compare_text(
 def _render_instance_differences(console: Console, c: Any, *, show_all: bool) -> None:
     groups: dict[str, list[Any]] = {}
     for d in c.attributes:
-        groups.setdefault(attribute_category(d.path, d.tag), []).append(d)
+        groups.setdefault(attribute_category(d.keyword, d.tag), []).append(d)
     hidden = 0 if show_all else len(groups.pop("bookkeeping", []))
     console.print(
         f"[bold red]DIFFERS[/bold red] {escape(c.left.location)} "
@@ -309,8 +310,8 @@ def _render_instance_differences(console: Console, c: Any, *, show_all: bool) ->
         console.print(f"  {category}:", highlight=False)
         for d in found:
             console.print(
-                f"    {escape(d.path)} {d.tag}: {escape(_value(d.left))} "
-                f"-> {escape(_value(d.right))}",
+                f"    {escape(d.keyword)} {d.tag}: {escape(_value(d.before))} "
+                f"-> {escape(_value(d.after))}",
                 highlight=False,
             )
         for f in frames:

@@ -12,15 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from dicomseal.signature.keys import CertificateProfile, issue_certificate
 
 __all__ = ["KeyPair", "TestPki", "make_pki"]
 
 #: A fixed "now" would make certificates expire in the future; use a wide window instead.
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+#: A TEST-ONLY signer's extendedKeyUsage unless another is asked for.
+_SIGNER_EKU = (ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION)
 
 
 @dataclass(frozen=True)
@@ -67,81 +71,29 @@ def _cert(
     key: CertificateIssuerPrivateKeyTypes,
     issuer_name: x509.Name | None,
     issuer_key: CertificateIssuerPrivateKeyTypes,
-    issuer_cert: x509.Certificate | None,
     *,
     ca: bool,
-    not_before: dt.datetime,
-    not_after: dt.datetime,
+    validity: tuple[dt.datetime, dt.datetime],
     eku: list[x509.ObjectIdentifier] | None = None,
 ) -> x509.Certificate:
+    """One TEST-ONLY certificate; a signer gets the e-mail name and client EKUs by default."""
     subject = _name(subject_cn)
-    pub = key.public_key()
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name or subject)
-        .public_key(pub)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
-    )
-    if issuer_cert is not None:
-        b = b.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]
-            critical=False,
-        )
-    else:
-        b = b.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(pub),
-            critical=False,
-        )
     if ca:
-        b = b.add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        profile = CertificateProfile(ca=True)
     else:
-        b = (
-            b.add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    eku or [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
-                ),
-                critical=eku is not None,
-            )
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.RFC822Name(f"{subject_cn.replace(' ', '.')}@example.org")]
-                ),
-                critical=False,
-            )
+        profile = CertificateProfile(
+            ca=False,
+            extended_key_usage=tuple(eku or _SIGNER_EKU),
+            eku_critical=eku is not None,
+            email=f"{subject_cn.replace(' ', '.')}@example.org",
         )
-    return b.sign(issuer_key, hashes.SHA256())
+    return issue_certificate(
+        subject,
+        key.public_key(),
+        (issuer_name or subject, issuer_key),
+        profile,
+        *validity,
+    )
 
 
 def _write(
@@ -160,122 +112,75 @@ def _write(
     return KeyPair(cert_path, key_path, cert.subject.rfc4514_string())
 
 
+def _write_bundles(
+    folder: Path,
+    root: x509.Certificate,
+    inter: x509.Certificate,
+    signer: x509.Certificate,
+    signer_key: CertificateIssuerPrivateKeyTypes,
+) -> tuple[Path, Path, Path]:
+    """The CA chain, the signer's chain and the signer's password-protected key."""
+    pem = serialization.Encoding.PEM
+    chain = folder / "chain.pem"
+    chain.write_bytes(inter.public_bytes(pem) + root.public_bytes(pem))
+    signer_chain = folder / "signer-chain.pem"
+    signer_chain.write_bytes(signer.public_bytes(pem) + inter.public_bytes(pem))
+    enc_key = folder / "TEST_ONLY_signer.encrypted.key.pem"
+    enc_key.write_bytes(
+        signer_key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"TEST_ONLY_password"),
+        )
+    )
+    return chain, signer_chain, enc_key
+
+
 def make_pki(folder: Path) -> TestPki:
     """Create the whole test PKI in ``folder`` (about 1 s: RSA key generation)."""
     folder.mkdir(parents=True, exist_ok=True)
-    long_ago = NOW - dt.timedelta(days=30)
-    far = NOW + dt.timedelta(days=3650)
-
-    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = _cert(
-        "dicomseal TEST ONLY Root CA",
-        root_key,
-        None,
-        root_key,
-        None,
-        ca=True,
-        not_before=long_ago,
-        not_after=far,
+    valid = (NOW - dt.timedelta(days=30), NOW + dt.timedelta(days=3650))
+    root_key, inter_key, signer_key, exp_key, tsa_key, u_root_key, u_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(7)
     )
-    inter_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    root = _cert("dicomseal TEST ONLY Root CA", root_key, None, root_key, ca=True, validity=valid)
     inter = _cert(
         "dicomseal TEST ONLY Intermediate CA",
         inter_key,
         root.subject,
         root_key,
-        root,
         ca=True,
-        not_before=long_ago,
-        not_after=far,
+        validity=valid,
     )
-    signer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    signer = _cert(
-        "dicomseal TEST ONLY Signer",
-        signer_key,
-        inter.subject,
-        inter_key,
-        inter,
-        ca=False,
-        not_before=long_ago,
-        not_after=far,
-    )
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    ec_signer = _cert(
-        "dicomseal TEST ONLY EC Signer",
-        ec_key,
-        inter.subject,
-        inter_key,
-        inter,
-        ca=False,
-        not_before=long_ago,
-        not_after=far,
-    )
-    exp_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issued = (inter.subject, inter_key)
+    signer = _cert("dicomseal TEST ONLY Signer", signer_key, *issued, ca=False, validity=valid)
+    ec_signer = _cert("dicomseal TEST ONLY EC Signer", ec_key, *issued, ca=False, validity=valid)
     expired = _cert(
         "dicomseal TEST ONLY Expired Signer",
         exp_key,
-        inter.subject,
-        inter_key,
-        inter,
+        *issued,
         ca=False,
-        not_before=NOW - dt.timedelta(days=20),
-        not_after=NOW - dt.timedelta(days=10),
+        validity=(NOW - dt.timedelta(days=20), NOW - dt.timedelta(days=10)),
     )
-    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     tsa = _cert(
         "dicomseal TEST ONLY Time Stamping Authority",
         tsa_key,
-        inter.subject,
-        inter_key,
-        inter,
+        *issued,
         ca=False,
-        not_before=long_ago,
-        not_after=far,
         eku=[ExtendedKeyUsageOID.TIME_STAMPING],
+        validity=valid,
     )
-    u_root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     u_root = _cert(
-        "Untrusted TEST ONLY Root",
-        u_root_key,
-        None,
-        u_root_key,
-        None,
-        ca=True,
-        not_before=long_ago,
-        not_after=far,
+        "Untrusted TEST ONLY Root", u_root_key, None, u_root_key, ca=True, validity=valid
     )
-    u_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     u_signer = _cert(
-        "Untrusted TEST ONLY Signer",
-        u_key,
-        u_root.subject,
-        u_root_key,
-        u_root,
-        ca=False,
-        not_before=long_ago,
-        not_after=far,
+        "Untrusted TEST ONLY Signer", u_key, u_root.subject, u_root_key, ca=False, validity=valid
     )
 
     pki_root = _write(folder, "root", root, root_key)
     pki_inter = _write(folder, "intermediate", inter, inter_key)
-    chain = folder / "chain.pem"
-    chain.write_bytes(
-        inter.public_bytes(serialization.Encoding.PEM)
-        + root.public_bytes(serialization.Encoding.PEM)
-    )
-    signer_chain = folder / "signer-chain.pem"
-    signer_chain.write_bytes(
-        signer.public_bytes(serialization.Encoding.PEM)
-        + inter.public_bytes(serialization.Encoding.PEM)
-    )
-    enc_key = folder / "TEST_ONLY_signer.encrypted.key.pem"
-    enc_key.write_bytes(
-        signer_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(b"TEST_ONLY_password"),
-        )
-    )
+    chain, signer_chain, enc_key = _write_bundles(folder, root, inter, signer, signer_key)
     return TestPki(
         root=pki_root,
         intermediate=pki_inter,

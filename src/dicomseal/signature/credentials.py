@@ -51,15 +51,24 @@ def is_pkcs12(key: str | os.PathLike[str]) -> bool:
     return Path(key).suffix.lower() in (".p12", ".pfx")
 
 
+def _read_credential_file(path: Path, what: str) -> bytes:
+    """A key, certificate or bundle file, refusing one over :data:`_MAX_KEY_FILE` bytes."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(_MAX_KEY_FILE + 1)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read {what} file: {exc.strerror}", path=str(path)
+        ) from exc
+    if len(data) > _MAX_KEY_FILE:
+        raise ConfigurationError(f"{what} file too large", path=str(path))
+    return data
+
+
 def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
     """Every certificate in a PEM bundle (or one DER certificate) at ``path``."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read certificate file: {exc.strerror}", path=str(p)
-        ) from exc
+    data = _read_credential_file(p, "certificate")
     try:
         if b"-----BEGIN" in data:
             certs = x509.load_pem_x509_certificates(data)
@@ -81,10 +90,7 @@ def read_private_key(key_path: str | os.PathLike[str], password: bytes | None = 
         Unreadable file, wrong or missing password, unsupported key type.
     """
     kp = Path(key_path)
-    try:
-        data = kp.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read key file: {exc.strerror}", path=str(kp)) from exc
+    data = _read_credential_file(kp, "key")
     try:
         if b"-----BEGIN" in data:
             key = serialization.load_pem_private_key(data, password=password)
@@ -139,13 +145,7 @@ class SigningCredentials:
             Unreadable, wrong password, no key or certificate, unsupported key type.
         """
         p = Path(path)
-        try:
-            with p.open("rb") as fh:
-                data = fh.read(_MAX_KEY_FILE + 1)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read key file: {exc.strerror}", path=str(p)) from exc
-        if len(data) > _MAX_KEY_FILE:
-            raise ConfigurationError("PKCS #12 file too large", path=str(p))
+        data = _read_credential_file(p, "PKCS #12")
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(data, password)
         except ValueError as exc:

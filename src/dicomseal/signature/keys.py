@@ -26,19 +26,28 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import (
+    CertificateIssuerPrivateKeyTypes,
+    CertificatePublicKeyTypes,
+)
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from dicomseal.errors import UsageError
 
 __all__ = [
     "CA_YEARS",
+    "CLINIC_CA",
+    "CLINIC_SIGNER",
     "DOCUMENT_SIGNING",
     "SIGNER_YEARS",
+    "CertificateProfile",
     "ClinicPki",
     "build_csr",
     "encrypt_key",
     "fingerprint_sha256",
+    "issue_certificate",
     "issuers_of",
+    "key_usage",
     "new_clinic_pki",
     "new_private_key",
 ]
@@ -107,28 +116,105 @@ def _name(org: str, country: str | None, common_name: str) -> x509.Name:
     return x509.Name(attrs)
 
 
-def _signer_extensions(
-    builder: x509.CertificateBuilder, key: PrivateKey
-) -> x509.CertificateBuilder:
-    return (
-        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+def key_usage(*, ca: bool, digital_signature: bool = True) -> x509.KeyUsage:
+    """keyUsage of a CA (keyCertSign, cRLSign) or a document signer (RFC 5280 §4.2.1.3).
+
+    A signer gets digitalSignature and nonRepudiation (contentCommitment): PS3.15 §C.1
+    signatures are document signatures. ``digital_signature`` is asked of a CA only.
+    """
+    return x509.KeyUsage(
+        digital_signature=digital_signature or not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
     )
+
+
+@dataclass(frozen=True)
+class CertificateProfile:
+    """The extensions of one certificate (RFC 5280 §4.2); all criticalities as there.
+
+    Attributes
+    ----------
+    ca, path_length
+        basicConstraints (critical).
+    digital_signature
+        keyUsage digitalSignature of a CA (a signer always has it).
+    extended_key_usage, eku_critical
+        extendedKeyUsage, left out when empty.
+    email
+        subjectAltName rfc822Name, left out when None.
+    authority_key_id
+        Add authorityKeyIdentifier (from the issuer's public key).
+    """
+
+    ca: bool
+    path_length: int | None = None
+    digital_signature: bool = True
+    extended_key_usage: tuple[ObjectIdentifier, ...] = ()
+    eku_critical: bool = False
+    email: str | None = None
+    authority_key_id: bool = True
+
+
+def issue_certificate(
+    subject: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    issuer: tuple[x509.Name, CertificateIssuerPrivateKeyTypes],
+    profile: CertificateProfile,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.Certificate:
+    """Issue (SHA-256) one certificate of ``profile``; self-signed when ``issuer`` is its own.
+
+    The one certificate builder of dicomseal: the clinic PKI of ``keys new`` and the
+    TEST-ONLY PKI of the samples both issue through it.
+    """
+    issuer_name, issuer_key = issuer
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(
+            x509.BasicConstraints(ca=profile.ca, path_length=profile.path_length), critical=True
+        )
+        .add_extension(
+            key_usage(ca=profile.ca, digital_signature=profile.digital_signature), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if profile.authority_key_id:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    if profile.extended_key_usage:
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage(list(profile.extended_key_usage)),
+            critical=profile.eku_critical,
+        )
+    if profile.email is not None:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.RFC822Name(profile.email)]), critical=False
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+#: The clinic CA: pathLen 0, no digitalSignature (RFC 5280 §4.2.1.9, §4.2.1.3).
+CLINIC_CA: Final = CertificateProfile(
+    ca=True, path_length=0, digital_signature=False, authority_key_id=False
+)
+#: The clinic's document signer: id-kp-documentSigning (RFC 9336).
+CLINIC_SIGNER: Final = CertificateProfile(ca=False, extended_key_usage=(DOCUMENT_SIGNING,))
 
 
 @dataclass(frozen=True)
@@ -151,46 +237,22 @@ def new_clinic_pki(
     ca_key, signer_key = new_private_key(use_rsa), new_private_key(use_rsa)
     ca_name = _name(org, country, f"{org.strip()} DICOM signing CA")
     start = now - dt.timedelta(minutes=5)
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(now + dt.timedelta(days=365 * CA_YEARS + CA_YEARS // 4))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
+    ca_cert = issue_certificate(
+        ca_name,
+        ca_key.public_key(),
+        (ca_name, ca_key),
+        CLINIC_CA,
+        start,
+        now + dt.timedelta(days=365 * CA_YEARS + CA_YEARS // 4),
     )
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(org, country, f"{org.strip()} DICOM media signer"))
-        .issuer_name(ca_name)
-        .public_key(signer_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(now + dt.timedelta(days=365 * SIGNER_YEARS + 1))
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
-        )
+    signer_cert = issue_certificate(
+        _name(org, country, f"{org.strip()} DICOM media signer"),
+        signer_key.public_key(),
+        (ca_name, ca_key),
+        CLINIC_SIGNER,
+        start,
+        now + dt.timedelta(days=365 * SIGNER_YEARS + 1),
     )
-    signer_cert = _signer_extensions(builder, signer_key).sign(ca_key, hashes.SHA256())
     return ClinicPki(ca_key, ca_cert, signer_key, signer_cert)
 
 
@@ -205,19 +267,6 @@ def build_csr(key: PrivateKey, org: str, country: str | None) -> x509.Certificat
     builder = builder.add_extension(
         x509.BasicConstraints(ca=False, path_length=None), critical=True
     )
-    builder = builder.add_extension(
-        x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=True,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=False,
-            crl_sign=False,
-            encipher_only=False,
-            decipher_only=False,
-        ),
-        critical=True,
-    )
+    builder = builder.add_extension(key_usage(ca=False), critical=True)
     builder = builder.add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING]), critical=False)
     return builder.sign(key, hashes.SHA256())

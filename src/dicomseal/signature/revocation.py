@@ -12,7 +12,11 @@ relative to the best-signature-time (the genTime of a trusted timestamp):
 * no revocation information: depends on :class:`RevocationMode`.
 
 Path and revocation processing is pyhanko-certvalidator's (RFC 5280 §6.3 CRL validation,
-RFC 6960 OCSP), imported only when revocation is asked for. dicomseal's own chain decision
+RFC 6960 OCSP), imported only when revocation is asked for. Online, the CRLs of each
+certificate's distribution point and its OCSP responder's answer are fetched first
+(:mod:`dicomseal.signature.online`) and judged exactly like the ones given as files; a
+source that cannot be reached is a note under ``soft-fail`` and INDETERMINATE under
+``hard-fail`` and ``require``. dicomseal's own chain decision
 (:mod:`dicomseal.signature.trust`) stays in charge of trust; this module only lowers a
 PASSED verdict. One check per distinct certificate and time per run (:class:`RevocationChecker`).
 """
@@ -44,6 +48,8 @@ from dicomseal.verdict import Verdict
 
 if TYPE_CHECKING:
     from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy
+
+    from dicomseal.signature.online import Fetched, RevinfoFetcher
 
 __all__ = [
     "RevocationCheck",
@@ -82,6 +88,7 @@ class RevocationStatus(enum.Enum):
     """Outcome of one revocation check."""
 
     GOOD = "good"  # not revoked (or soft-fail without information)
+    UNAVAILABLE = "revocation-unavailable"  # soft-fail, a named source unreachable: a note
     REVOKED_AFTER_POE = "revoked-after-timestamp"  # PASSED, with a note
     REVOKED = "certificate-revoked"  # FAILED
     REVOKED_NO_POE = "certificate-revoked-no-poe"  # INDETERMINATE
@@ -99,18 +106,26 @@ class RevocationCheck:
 
 @dataclass(frozen=True)
 class RevocationPolicy:
-    """How to check: the mode, and CRLs and OCSP responses given on the command line (DER)."""
+    """How to check: the mode, CRLs and OCSP responses given (DER), and whether to go online.
+
+    ``fetch``: ask each certificate's CRL distribution points and OCSP responder
+    (:mod:`dicomseal.signature.online`). Off by default: a verifier reads a patient medium
+    without telling anyone unless it is asked to.
+    """
 
     mode: RevocationMode = RevocationMode.SOFT_FAIL
     crls: tuple[bytes, ...] = ()
     ocsps: tuple[bytes, ...] = ()
+    fetch: bool = False
 
     @property
     def active(self) -> bool:
         """False when nothing would be checked (no pyhanko import then)."""
         if self.mode is RevocationMode.OFF:
             return False
-        return bool(self.crls or self.ocsps) or self.mode is not RevocationMode.SOFT_FAIL
+        return (
+            bool(self.crls or self.ocsps) or self.fetch or self.mode is not RevocationMode.SOFT_FAIL
+        )
 
 
 def load_crl(path: Path) -> bytes:
@@ -163,6 +178,8 @@ class RevocationChecker:
     anchors: Sequence[x509.Certificate]
     intermediates: Sequence[x509.Certificate] = ()
     _cache: dict[tuple[bytes, dt.datetime], RevocationCheck] = field(default_factory=dict)
+    _fetched: dict[bytes, Fetched] = field(default_factory=dict)
+    _fetcher: RevinfoFetcher | None = None
 
     def check(
         self,
@@ -180,7 +197,7 @@ class RevocationChecker:
             self._cache[key] = self._run(cert, moment, chain)
         found = self._cache[key]
         if found.status is not RevocationStatus.REVOKED or found.revoked_at is None:
-            if poe is not None and found.status is RevocationStatus.GOOD and at > poe:
+            if poe is not None and found.status in _LATER and at > poe:
                 return self._later(cert, at, poe, chain, found)
             return found
         revoked_at = found.revoked_at
@@ -198,24 +215,71 @@ class RevocationChecker:
         at: dt.datetime,
         poe: dt.datetime,
         chain: Sequence[x509.Certificate],
-        good: RevocationCheck,
+        found: RevocationCheck,
     ) -> RevocationCheck:
-        """Good at the timestamp: say so when it was revoked since (a note, still PASSED)."""
+        """Not known revoked at the timestamp: say so when it was revoked since (still PASSED).
+
+        An OCSP response issued after a revocation says "revoked at R" and nothing about
+        "good at T"; pyhanko-certvalidator then has no usable answer at T < R. The same
+        response validated at ``at`` gives R: revoked after the proof of existence.
+        """
         key = (_der(cert), at)
         if key not in self._cache:
             self._cache[key] = self._run(cert, at, chain)
         now = self._cache[key]
         if now.status is RevocationStatus.REVOKED and now.revoked_at is not None:
+            if now.revoked_at <= poe:
+                return now
             return RevocationCheck(
                 RevocationStatus.REVOKED_AFTER_POE,
                 f"certificate revoked {now.revoked_at:%Y-%m-%d %H:%M} UTC, after the trusted "
                 f"timestamp of {poe:%Y-%m-%d %H:%M} UTC proved the signature existed: still valid",
                 now.revoked_at,
             )
-        return good
+        return found
+
+    def fetched(self, cert: x509.Certificate, chain: Sequence[x509.Certificate]) -> Fetched:
+        """What the network gives for ``cert``'s path (once per certificate and run)."""
+        from dicomseal.signature.online import Fetched, RevinfoFetcher, certificate_path
+
+        key = _der(cert)
+        if key not in self._fetched:
+            if not self.policy.fetch:
+                self._fetched[key] = Fetched()
+            else:
+                fetcher = self._fetcher or RevinfoFetcher()
+                self._fetcher = fetcher
+                pairs = certificate_path(cert, (*chain, *self.intermediates), self.anchors)
+                self._fetched[key] = fetcher.for_path(pairs)
+        return self._fetched[key]
 
     def _run(
         self, cert: x509.Certificate, moment: dt.datetime, chain: Sequence[x509.Certificate]
+    ) -> RevocationCheck:
+        fetched = self.fetched(cert, chain)
+        crls = _merge(self.policy.crls, fetched.crls)
+        ocsps = _merge(self.policy.ocsps, fetched.ocsps)
+        if self.policy.mode is RevocationMode.SOFT_FAIL and not (crls or ocsps):
+            return self._soft(fetched)  # nothing to judge: no pyhanko import
+        return self._validate(cert, moment, chain, crls, ocsps, fetched)
+
+    def _soft(self, fetched: Fetched) -> RevocationCheck:
+        """Soft-fail without information: a note when a named source could not be reached."""
+        if fetched.failures:
+            return RevocationCheck(
+                RevocationStatus.UNAVAILABLE,
+                "revocation not checked (soft-fail): " + "; ".join(fetched.failures),
+            )
+        return RevocationCheck(RevocationStatus.GOOD, "no revocation information (soft)")
+
+    def _validate(
+        self,
+        cert: x509.Certificate,
+        moment: dt.datetime,
+        chain: Sequence[x509.Certificate],
+        crls: tuple[bytes, ...],
+        ocsps: tuple[bytes, ...],
+        fetched: Fetched,
     ) -> RevocationCheck:
         from asn1crypto import x509 as asn1_x509
         from pyhanko_certvalidator import CertificateValidator, ValidationContext
@@ -240,8 +304,8 @@ class RevocationChecker:
         context = ValidationContext(
             trust_roots=[load(c) for c in self.anchors],
             other_certs=[load(c) for c in (*self.intermediates, *chain)],
-            crls=list(self.policy.crls),
-            ocsps=list(self.policy.ocsps),
+            crls=list(crls),
+            ocsps=list(ocsps),
             moment=moment,
             allow_fetching=False,
             revinfo_policy=_revinfo_policy(self.policy.mode),
@@ -260,13 +324,18 @@ class RevocationChecker:
             if self.policy.mode is RevocationMode.SOFT_FAIL or (
                 self.policy.mode is RevocationMode.HARD_FAIL and not _declares_revinfo(cert)
             ):
-                return RevocationCheck(RevocationStatus.GOOD, "no revocation information (soft)")
+                return self._soft(fetched)
+            unreachable = "".join(f"; {f}" for f in fetched.failures)
             return RevocationCheck(
-                RevocationStatus.UNKNOWN, f"no usable revocation information: {exc}"
+                RevocationStatus.UNKNOWN, f"no usable revocation information: {exc}{unreachable}"
             )
         except (PathBuildingError, PathValidationError, ValidationError) as exc:
             return RevocationCheck(RevocationStatus.UNKNOWN, f"revocation check failed: {exc}")
         return RevocationCheck(RevocationStatus.GOOD, "not revoked")
+
+
+def _merge(given: tuple[bytes, ...], fetched: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    return tuple(dict.fromkeys(given + fetched))
 
 
 def _revinfo_policy(mode: RevocationMode) -> CertRevTrustPolicy:
@@ -329,6 +398,15 @@ def _declares_revinfo(cert: x509.Certificate) -> bool:
     return False
 
 
+#: Outcomes at the proof of existence that a revocation since then can explain.
+_LATER = (RevocationStatus.GOOD, RevocationStatus.UNAVAILABLE, RevocationStatus.UNKNOWN)
+
+#: Outcomes that keep a signature PASSED, with a warning of this code.
+_NOTES = {
+    RevocationStatus.REVOKED_AFTER_POE: "revoked-after-timestamp",
+    RevocationStatus.UNAVAILABLE: "revocation-unavailable",
+}
+
 _OUTCOMES = {
     RevocationStatus.REVOKED: ("FAILED", "REVOKED"),
     RevocationStatus.REVOKED_NO_POE: ("INDETERMINATE", "REVOKED_NO_POE"),
@@ -354,8 +432,8 @@ def judge_signature(
     check = checker.check(
         sig.certificate, at=at, poe=sig.timestamp_time, claimed=_claimed(sig), chain=sig.chain
     )
-    if check.status is RevocationStatus.REVOKED_AFTER_POE:
-        note = ResultWarning("revoked-after-timestamp", check.message)
+    if check.status in _NOTES:
+        note = ResultWarning(_NOTES[check.status], check.message)
         return dataclasses.replace(sig, warnings=(*sig.warnings, note))
     if check.status not in _OUTCOMES:
         return sig

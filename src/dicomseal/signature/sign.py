@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives import serialization
 
+from dicomseal.dicom.vocab import SPACE_PADDED_VRS, parse_tag
 from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
 from dicomseal.hazmat.ambiguity import find_ambiguities
 from dicomseal.hazmat.assemble import emit_part10
@@ -62,26 +63,6 @@ __all__ = [
 ]
 
 _LOCATION_PART = re.compile(r"^\s*(\(?[0-9A-Fa-f]{4},[0-9A-Fa-f]{4}\)?|[A-Za-z0-9]+)\[(\d+)\]\s*$")
-_SPACE_PADDED = frozenset(
-    {
-        b"AE",
-        b"AS",
-        b"CS",
-        b"DA",
-        b"DS",
-        b"DT",
-        b"IS",
-        b"LO",
-        b"LT",
-        b"PN",
-        b"SH",
-        b"ST",
-        b"TM",
-        b"UC",
-        b"UR",
-        b"UT",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -100,20 +81,6 @@ class SignatureRecord:
     timestamped: bool = False
 
 
-def parse_tag(text: str) -> int:
-    """A tag from a keyword (``PatientName``) or ``(gggg,eeee)`` / ``gggg,eeee``."""
-    t = text.strip()
-    m = re.fullmatch(r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?", t)
-    if m:
-        return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
-    from pydicom.datadict import tag_for_keyword
-
-    tag = tag_for_keyword(t)
-    if tag is None:
-        raise UsageError(f"unknown attribute {text!r} (use a keyword or (gggg,eeee))")
-    return int(tag)
-
-
 def parse_item_location(text: str) -> list[tuple[int, int]]:
     """Parse dcmsign ``+si`` syntax ``SeqKeyword[0].SeqKeyword[1]`` into (tag, index)."""
     out: list[tuple[int, int]] = []
@@ -127,7 +94,7 @@ def parse_item_location(text: str) -> list[tuple[int, int]]:
 
 def _value(vr: bytes, raw: bytes) -> bytes:
     if len(raw) % 2:
-        raw += b" " if vr in _SPACE_PADDED else b"\x00"
+        raw += b" " if vr in SPACE_PADDED_VRS else b"\x00"
     return raw
 
 
@@ -313,6 +280,79 @@ def _explicit_le(
     yield parse_part10(_explicit_le_copy(parsed, stack), name=name), ts
 
 
+def _check_profile(
+    profile: SignatureProfile, credentials: SigningCredentials, purpose: int | None
+) -> None:
+    """Refuse a profile the key or the arguments cannot meet (PS3.15 Annex C)."""
+    if profile.rsa_only and not credentials.is_rsa:
+        raise UsageError(
+            f"profile {profile.value!r} is an RSA profile (PS3.15 C.1-C.4); "
+            "use --profile none with an EC key"
+        )
+    if profile is SignatureProfile.SR and purpose is None:
+        raise UsageError("the SR profile (PS3.15 C.4) requires --purpose (CID 7007)")
+
+
+@dataclass(frozen=True)
+class _SignatureRequest:
+    """What the new signature asks for besides the key (see :func:`sign_file`)."""
+
+    mac: MacAlgorithm
+    purpose: int | None
+    signed_at: dt.datetime | None
+    timestamper: Callable[[bytes], bytes] | None
+
+
+def _add_signature(
+    parsed: Part10File,
+    level: list[Element],
+    selected: frozenset[int],
+    credentials: SigningCredentials,
+    request: _SignatureRequest,
+) -> tuple[str, int, str, list[int], bytes]:
+    """Compute the MAC over ``selected`` (PS3.15 §C.12.1.1.3.1) and append the new items.
+
+    Appends a MAC Parameters item and a Digital Signatures item to ``level``; returns the
+    signature UID, MAC ID, DateTime, the tags that entered the MAC and the Signature.
+    """
+    mac = request.mac
+    mac_id = _next_mac_id(level)
+    sig_uid = "2.25." + str(uuid.uuid4().int)
+    when = format_dicom_datetime(request.signed_at or dt.datetime.now(dt.UTC))
+    ordered = [e.tag for e in sorted(level, key=lambda e: e.tag) if e.tag in selected]
+    mac_item = _item(
+        [
+            _new(0x04000005, b"US", struct.pack("<H", mac_id)),
+            _new(0x04000010, b"UI", parsed.meta.transfer_syntax_uid.encode()),
+            _new(0x04000015, b"CS", mac.value.encode()),
+            _new(
+                0x04000020,
+                b"AT",
+                b"".join(struct.pack("<HH", t >> 16, t & 0xFFFF) for t in ordered),
+            ),
+        ]
+    )
+    sig_elements = [
+        _new(0x04000005, b"US", struct.pack("<H", mac_id)),
+        _new(0x04000100, b"UI", sig_uid.encode()),
+        _new(0x04000105, b"DT", when.encode()),
+        _new(0x04000110, b"CS", b"X509_1993_SIG"),
+    ]
+    if request.purpose is not None:
+        sig_elements.append(_new_sq(0x04000401, [_purpose_item(request.purpose)]))
+    digest = new_mac_hash(mac)
+    written = write_elements(level, parsed, digest.update, only=selected)
+    write_signature_item(sig_elements, None, digest.update)
+    signature = sign_digest(credentials.private_key, mac, digest.digest())
+    cert_der = credentials.certificate.public_bytes(serialization.Encoding.DER)
+    sig_elements += [_new(0x04000115, b"OB", cert_der), _new(0x04000120, b"OB", signature)]
+    if request.timestamper is not None:
+        sig_elements += certified_timestamp_elements(request.timestamper(signature))
+    _append_item(level, MAC_PARAMETERS_SEQUENCE, mac_item)
+    _append_item(level, DIGITAL_SIGNATURES_SEQUENCE, _item(sig_elements))
+    return sig_uid, mac_id, when, list(written), signature
+
+
 def sign_file(
     src: str | os.PathLike[str] | BinaryIO,
     dst: str | os.PathLike[str] | BinaryIO,
@@ -352,13 +392,7 @@ def sign_file(
         :func:`dicomseal.signature.tsa.request_timestamp`); the token is stored as a
         Certified Timestamp of type ``CMS_TSP`` (PS3.3 §C.12.1.1.3.1.3), outside the MAC.
     """
-    if profile.rsa_only and not credentials.is_rsa:
-        raise UsageError(
-            f"profile {profile.value!r} is an RSA profile (PS3.15 C.1-C.4); "
-            "use --profile none with an EC key"
-        )
-    if profile is SignatureProfile.SR and purpose is None:
-        raise UsageError("the SR profile (PS3.15 C.4) requires --purpose (CID 7007)")
+    _check_profile(profile, credentials, purpose)
     name = os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>"
     with ExitStack() as stack, _explicit_le(src, name, stack) as (parsed, converted):
         _refuse_ambiguous(parsed, name)
@@ -369,43 +403,17 @@ def sign_file(
                 "nothing to sign: the data set at the signing location has no signable "
                 "element (PS3.3 C.12.1.1.3.1.1)"
             )
-        mac_id = _next_mac_id(level)
-        sig_uid = "2.25." + str(uuid.uuid4().int)
-        when = format_dicom_datetime(signed_at or dt.datetime.now(dt.UTC))
-        ordered = [e.tag for e in sorted(level, key=lambda e: e.tag) if e.tag in selected]
-        mac_item = _item(
-            [
-                _new(0x04000005, b"US", struct.pack("<H", mac_id)),
-                _new(0x04000010, b"UI", parsed.meta.transfer_syntax_uid.encode()),
-                _new(0x04000015, b"CS", mac.value.encode()),
-                _new(
-                    0x04000020,
-                    b"AT",
-                    b"".join(struct.pack("<HH", t >> 16, t & 0xFFFF) for t in ordered),
-                ),
-            ]
+        added = _add_signature(
+            parsed,
+            level,
+            selected,
+            credentials,
+            _SignatureRequest(mac, purpose, signed_at, timestamper),
         )
-        sig_elements = [
-            _new(0x04000005, b"US", struct.pack("<H", mac_id)),
-            _new(0x04000100, b"UI", sig_uid.encode()),
-            _new(0x04000105, b"DT", when.encode()),
-            _new(0x04000110, b"CS", b"X509_1993_SIG"),
-        ]
-        if purpose is not None:
-            sig_elements.append(_new_sq(0x04000401, [_purpose_item(purpose)]))
-        digest = new_mac_hash(mac)
-        written = write_elements(level, parsed, digest.update, only=selected)
-        write_signature_item(sig_elements, None, digest.update)
-        signature = sign_digest(credentials.private_key, mac, digest.digest())
-        cert_der = credentials.certificate.public_bytes(serialization.Encoding.DER)
-        sig_elements += [_new(0x04000115, b"OB", cert_der), _new(0x04000120, b"OB", signature)]
-        if timestamper is not None:
-            sig_elements += certified_timestamp_elements(timestamper(signature))
-        _append_item(level, MAC_PARAMETERS_SEQUENCE, mac_item)
-        _append_item(level, DIGITAL_SIGNATURES_SEQUENCE, _item(sig_elements))
         for node in path:
             node.dirty = True
         emit_part10(parsed, dst)
+    sig_uid, mac_id, when, written, signature = added
     return SignatureRecord(
         uid=sig_uid,
         mac_id=mac_id,

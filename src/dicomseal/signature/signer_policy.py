@@ -348,11 +348,6 @@ class Preflight:
     problems: tuple[PolicyProblem, ...]
     warnings: tuple[PolicyProblem, ...]
 
-    @property
-    def ok(self) -> bool:
-        """True when nothing refuses signing."""
-        return not self.problems
-
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms, tsp
 from cryptography import x509
@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from dicomseal.errors import SignatureError
 from dicomseal.signature.signer_policy import SignerRole
 
 if TYPE_CHECKING:
@@ -71,6 +72,58 @@ def _verify_cms_signature(cert: x509.Certificate, signer: cms.SignerInfo, data: 
         raise ValueError("unsupported TSA key type")
 
 
+class _InvalidTokenError(SignatureError):
+    """A token that fails one of the checks of :func:`verify_timestamp_token`."""
+
+
+def _tsa_certificate(sid: Any, certs: list[x509.Certificate]) -> x509.Certificate:
+    """The certificate the SignerIdentifier names (RFC 5652 §5.3), the last that matches."""
+    tsa_cert = None
+    for c in certs:
+        if sid.name == "issuer_and_serial_number":
+            if c.serial_number == sid.chosen["serial_number"].native:
+                tsa_cert = c
+        elif (
+            c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+            == sid.chosen.native
+        ):
+            tsa_cert = c
+    if tsa_cert is None:
+        raise _InvalidTokenError("timestamp token carries no TSA certificate")
+    return tsa_cert
+
+
+def _check_token(
+    token: bytes, signature_value: bytes
+) -> tuple[dt.datetime, x509.Certificate, list[x509.Certificate]]:
+    """Every check of the token itself; its genTime, TSA certificate and certificates."""
+    signed = cms.ContentInfo.load(token)["content"]
+    encap = signed["encap_content_info"]
+    if encap["content_type"].native != "tst_info":
+        raise _InvalidTokenError("timestamp token content is not TSTInfo")
+    tst_bytes = encap["content"].contents
+    tst = tsp.TSTInfo.load(tst_bytes)
+    imprint = tst["message_imprint"]
+    h_name = imprint["hash_algorithm"]["algorithm"].native
+    digest = hashlib.new(h_name.replace("_", ""), signature_value).digest()
+    if digest != imprint["hashed_message"].native:
+        raise _InvalidTokenError("certified timestamp is not over this signature value")
+    gen_time: dt.datetime = tst["gen_time"].native
+    signer_info = signed["signer_infos"][0]
+    certs = [x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"] or []]
+    tsa_cert = _tsa_certificate(signer_info["sid"], certs)
+    attrs = signer_info["signed_attrs"]
+    md = next((a["values"][0].native for a in attrs if a["type"].native == "message_digest"), None)
+    algo = signer_info["digest_algorithm"]["algorithm"].native
+    if md != hashlib.new(algo, tst_bytes).digest():
+        raise _InvalidTokenError("timestamp token digest does not match")
+    _verify_cms_signature(tsa_cert, signer_info, attrs.untag().dump())
+    eku = tsa_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    if ExtendedKeyUsageOID.TIME_STAMPING not in eku:
+        raise _InvalidTokenError("TSA certificate lacks timeStamping usage")
+    return gen_time, tsa_cert, certs
+
+
 def verify_timestamp_token(
     token: bytes, signature_value: bytes, trust: TrustContext
 ) -> TimestampOutcome:
@@ -82,59 +135,9 @@ def verify_timestamp_token(
     certificate has the timeStamping EKU and chains to a trust anchor at ``genTime``.
     """
     try:
-        info = cms.ContentInfo.load(token)
-        signed = info["content"]
-        encap = signed["encap_content_info"]
-        if encap["content_type"].native != "tst_info":
-            return TimestampOutcome(
-                TimestampStatus.INVALID, None, "timestamp token content is not TSTInfo"
-            )
-        tst_bytes = encap["content"].contents
-        tst = tsp.TSTInfo.load(tst_bytes)
-        imprint = tst["message_imprint"]
-        h_name = imprint["hash_algorithm"]["algorithm"].native
-        digest = hashlib.new(h_name.replace("_", ""), signature_value).digest()
-        if digest != imprint["hashed_message"].native:
-            return TimestampOutcome(
-                TimestampStatus.INVALID,
-                None,
-                "certified timestamp is not over this signature value",
-            )
-        gen_time: dt.datetime = tst["gen_time"].native
-        signer_info = signed["signer_infos"][0]
-        certs = [
-            x509.load_der_x509_certificate(c.chosen.dump()) for c in signed["certificates"] or []
-        ]
-        sid = signer_info["sid"]
-        tsa_cert = None
-        for c in certs:
-            if sid.name == "issuer_and_serial_number":
-                if c.serial_number == sid.chosen["serial_number"].native:
-                    tsa_cert = c
-            elif (
-                c.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-                == sid.chosen.native
-            ):
-                tsa_cert = c
-        if tsa_cert is None:
-            return TimestampOutcome(
-                TimestampStatus.INVALID, None, "timestamp token carries no TSA certificate"
-            )
-        attrs = signer_info["signed_attrs"]
-        md = next(
-            (a["values"][0].native for a in attrs if a["type"].native == "message_digest"), None
-        )
-        algo = signer_info["digest_algorithm"]["algorithm"].native
-        if md != hashlib.new(algo, tst_bytes).digest():
-            return TimestampOutcome(
-                TimestampStatus.INVALID, None, "timestamp token digest does not match"
-            )
-        _verify_cms_signature(tsa_cert, signer_info, attrs.untag().dump())
-        eku = tsa_cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ExtendedKeyUsageOID.TIME_STAMPING not in eku:
-            return TimestampOutcome(
-                TimestampStatus.INVALID, None, "TSA certificate lacks timeStamping usage"
-            )
+        gen_time, tsa_cert, certs = _check_token(token, signature_value)
+    except _InvalidTokenError as exc:
+        return TimestampOutcome(TimestampStatus.INVALID, None, exc.message)
     except (
         ValueError,
         KeyError,

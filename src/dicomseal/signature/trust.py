@@ -49,6 +49,46 @@ def _refused(problems: Sequence[PolicyProblem], at: dt.datetime) -> ChainValidat
     )
 
 
+def _outside_validity(leaf: x509.Certificate, at: dt.datetime) -> ChainValidation | None:
+    """NOT_YET_VALID or EXPIRED when ``at`` lies outside the leaf's validity (RFC 5280 §4.1.2.5)."""
+    if at < leaf.not_valid_before_utc:
+        return ChainValidation(
+            TrustReason.NOT_YET_VALID,
+            f"signer certificate not valid before {leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}",
+            (),
+            at,
+        )
+    if at > leaf.not_valid_after_utc:
+        return ChainValidation(
+            TrustReason.EXPIRED,
+            f"signer certificate expired {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}",
+            (),
+            at,
+        )
+    return None
+
+
+def _no_path(leaf: x509.Certificate, detail: str, at: dt.datetime) -> ChainValidation:
+    """Why path validation (RFC 5280 §6) found no chain: name constraints or no anchor."""
+    if "name constraint" in detail:
+        return ChainValidation(
+            TrustReason.NAME_CONSTRAINTS,
+            f"signer certificate violates a CA's name constraints ({detail})",
+            (),
+            at,
+        )
+    if "candidates exhausted" in detail:
+        detail = "no path to any --trust anchor (a missing intermediate can be given "
+        detail += "with --untrusted)"
+    return ChainValidation(
+        TrustReason.UNTRUSTED_SIGNER,
+        f"signer certificate does not chain to a trust anchor "
+        f"(issuer {leaf.issuer.rfc4514_string()}: {detail})",
+        (),
+        at,
+    )
+
+
 @dataclass(frozen=True)
 class TrustContext:
     """Trust anchors and untrusted intermediates used to validate signer certificates.
@@ -116,21 +156,9 @@ class TrustContext:
         extra_intermediates: tuple[x509.Certificate, ...],
         role: SignerRole,
     ) -> ChainValidation:
-        if at < leaf.not_valid_before_utc:
-            return ChainValidation(
-                TrustReason.NOT_YET_VALID,
-                f"signer certificate not valid before "
-                f"{leaf.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}",
-                (),
-                at,
-            )
-        if at > leaf.not_valid_after_utc:
-            return ChainValidation(
-                TrustReason.EXPIRED,
-                f"signer certificate expired {leaf.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}",
-                (),
-                at,
-            )
+        outside = _outside_validity(leaf, at)
+        if outside is not None:
+            return outside
         problems = certificate_problems(leaf, role)
         if problems:
             return _refused(problems, at)
@@ -152,24 +180,7 @@ class TrustContext:
                 leaf, list(self.intermediates) + list(extra_intermediates)
             )
         except VerificationError as exc:
-            detail = str(exc)
-            if "name constraint" in detail:
-                return ChainValidation(
-                    TrustReason.NAME_CONSTRAINTS,
-                    f"signer certificate violates a CA's name constraints ({detail})",
-                    (),
-                    at,
-                )
-            if "candidates exhausted" in detail:
-                detail = "no path to any --trust anchor (a missing intermediate can be given "
-                detail += "with --untrusted)"
-            return ChainValidation(
-                TrustReason.UNTRUSTED_SIGNER,
-                f"signer certificate does not chain to a trust anchor "
-                f"(issuer {leaf.issuer.rfc4514_string()}: {detail})",
-                (),
-                at,
-            )
+            return _no_path(leaf, str(exc), at)
         except ValueError as exc:
             return ChainValidation(TrustReason.BAD_CERTIFICATE, f"bad certificate: {exc}", (), at)
         chain = tuple(verified.chain)

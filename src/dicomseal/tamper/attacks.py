@@ -15,7 +15,7 @@ import pydicom
 
 from dicomseal.errors import UsageError
 from dicomseal.forensics.snapshot import Instance
-from dicomseal.tamper.record import Change
+from dicomseal.tamper.record import Change, ChangeWhat
 
 __all__ = ["add_executable", "add_instance", "change_pixels", "delete_instance", "swap_instances"]
 
@@ -45,14 +45,14 @@ def swap_instances(work: Path, instances: Sequence[Instance], rng: random.Random
     return [
         Change(
             a.path,
-            "file-swapped",
+            ChangeWhat.FILE_SWAPPED,
             None,
             a.attrs.get("SOPInstanceUID"),
             b.attrs.get("SOPInstanceUID"),
         ),
         Change(
             b.path,
-            "file-swapped",
+            ChangeWhat.FILE_SWAPPED,
             None,
             b.attrs.get("SOPInstanceUID"),
             a.attrs.get("SOPInstanceUID"),
@@ -66,7 +66,7 @@ def delete_instance(work: Path, instances: Sequence[Instance], rng: random.Rando
         raise UsageError("delete needs an instance on the medium")
     victim = rng.choice(list(instances))
     _file(work, victim.path).unlink()
-    return [Change(victim.path, "file-removed", None, victim.attrs.get("SOPInstanceUID"))]
+    return [Change(victim.path, ChangeWhat.FILE_REMOVED, None, victim.attrs.get("SOPInstanceUID"))]
 
 
 def _free_name(folder: Path, template: str) -> Path:
@@ -108,7 +108,7 @@ def change_pixels(work: Path, instances: Sequence[Instance], rng: random.Random)
     ds = pydicom.dcmread(path)
     where = _edit_block(ds, rng)
     ds.save_as(path)
-    return [Change(target.path, "pixels", "PixelData", None, where)]
+    return [Change(target.path, ChangeWhat.PIXELS, "PixelData", None, where)]
 
 
 def add_instance(work: Path, instances: Sequence[Instance], rng: random.Random) -> list[Change]:
@@ -133,7 +133,7 @@ def add_instance(work: Path, instances: Sequence[Instance], rng: random.Random) 
     target = _free_name(src.parent, src.name)
     ds.save_as(target)
     rel = target.relative_to(work).as_posix()
-    return [Change(rel, "file-added", "SOPInstanceUID", None, new_uid)]
+    return [Change(rel, ChangeWhat.FILE_ADDED, "SOPInstanceUID", None, new_uid)]
 
 
 def add_executable(work: Path) -> list[Change]:
@@ -147,5 +147,5 @@ def add_executable(work: Path) -> list[Change]:
         if target.exists():
             raise UsageError(f"{name} already exists on the medium")
         target.write_bytes(data)
-        changes.append(Change(name, "file-added", None, None, f"{len(data)} bytes"))
+        changes.append(Change(name, ChangeWhat.FILE_ADDED, None, None, f"{len(data)} bytes"))
     return changes

@@ -24,7 +24,7 @@ from dicomseal.forensics.directory import (
 )
 from dicomseal.forensics.values import text_of
 from dicomseal.media.bounded_read import read_dataset
-from dicomseal.tamper.record import Change
+from dicomseal.tamper.record import Change, ChangeWhat
 
 __all__ = ["rewrite_dicomdir"]
 
@@ -103,7 +103,7 @@ def rewrite_dicomdir(
                 old, new = text_of(rec[kw].value), text_of(after[kw].value)
                 if old != new:
                     rec[kw].value = after[kw].value
-                    changes.append(Change(rel, "dicomdir-record", kw, old, new))
+                    changes.append(Change(rel, ChangeWhat.DICOMDIR_RECORD, kw, old, new))
     if changes:
         _write_with_offsets(ds, old_tells, dicomdir)
     return changes

@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 from dicomseal.dicom.edits import AssignmentPolicy, change_of, parse_assignments
 from dicomseal.forensics.rules.age import age_in
 from dicomseal.forensics.values import parse_da, text_of
-from dicomseal.tamper.record import Change
+from dicomseal.tamper.record import Change, ChangeWhat
 
 __all__ = [
     "EDITOR_IMPLEMENTATION_UID",
@@ -110,14 +110,16 @@ def edit_careless(path: Path, rel: str, sets: Mapping[str, str]) -> list[Change]
     ):
         before = text_of(meta.get(kw, ""))
         setattr(meta, kw, value)
-        changes.append(Change(rel, "file-meta", kw, before, value))
+        changes.append(Change(rel, ChangeWhat.FILE_META, kw, before, value))
     if "SourceApplicationEntityTitle" in meta:
         before = text_of(meta.SourceApplicationEntityTitle)
         del meta.SourceApplicationEntityTitle
-        changes.append(Change(rel, "file-meta", "SourceApplicationEntityTitle", before, None))
+        changes.append(
+            Change(rel, ChangeWhat.FILE_META, "SourceApplicationEntityTitle", before, None)
+        )
     if 0xFFFCFFFC in ds:
         del ds[0xFFFCFFFC]
-        changes.append(Change(rel, "padding", "DataSetTrailingPadding", "present", None))
+        changes.append(Change(rel, ChangeWhat.PADDING, "DataSetTrailingPadding", "present", None))
     if "FileMetaInformationGroupLength" in meta:
         del meta.FileMetaInformationGroupLength  # regenerated on write
     ds.save_as(path, enforce_file_format=True)

@@ -20,7 +20,7 @@ from pydicom.dataset import Dataset
 
 from dicomseal.forensics.values import same_value, text_of
 from dicomseal.forensics.vendor_index import PATH_FIELD, keyword_for
-from dicomseal.tamper.record import Change
+from dicomseal.tamper.record import Change, ChangeWhat
 
 __all__ = ["Edit", "rewrite_index"]
 
@@ -91,7 +91,9 @@ def _sqlite(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
                         f"UPDATE {q} SET {qc} = ? WHERE rowid = ?",  # noqa: S608
                         (new, rowid),
                     )
-                    changes.append(Change(rel, "index-row", f"{table}.{col}", str(row[col]), new))
+                    changes.append(
+                        Change(rel, ChangeWhat.INDEX_ROW, f"{table}.{col}", str(row[col]), new)
+                    )
         con.commit()
     finally:
         con.close()
@@ -111,11 +113,15 @@ def _xml(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
         merged = {**inherited, **own}
         for col, new in lookup.new_values(merged).items():
             if col in elem.attrib:
-                changes.append(Change(rel, "index-row", f"{elem.tag}@{col}", elem.attrib[col], new))
+                changes.append(
+                    Change(rel, ChangeWhat.INDEX_ROW, f"{elem.tag}@{col}", elem.attrib[col], new)
+                )
                 elem.set(col, new)
             elif col in leaf_children:
                 changes.append(
-                    Change(rel, "index-row", f"{elem.tag}/{col}", leaf_children[col].text, new)
+                    Change(
+                        rel, ChangeWhat.INDEX_ROW, f"{elem.tag}/{col}", leaf_children[col].text, new
+                    )
                 )
                 leaf_children[col].text = new
         for child in elem:
@@ -136,7 +142,7 @@ def _csv(path: Path, rel: str, lookup: _Lookup) -> list[Change]:
     changes: list[Change] = []
     for row in rows:
         for col, new in lookup.new_values(row).items():
-            changes.append(Change(rel, "index-row", col, row[col], new))
+            changes.append(Change(rel, ChangeWhat.INDEX_ROW, col, row[col], new))
             row[col] = new
     if changes:
         out = io.StringIO()

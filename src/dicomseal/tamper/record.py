@@ -16,13 +16,13 @@ from pathlib import Path
 
 from dicomseal.dicom.edits import AttributeChange
 
-__all__ = ["SCHEMA", "Change", "Scope", "TamperMode", "TamperRecord", "record_path"]
+__all__ = ["SCHEMA", "Change", "ChangeWhat", "Scope", "TamperMode", "TamperRecord", "record_path"]
 
 SCHEMA = "dicomseal.tamper/1"
 
 
 class TamperMode(enum.Enum):
-    """Attackers of rising skill, and file-level attacks (issue 5, McEvoy & Svalastoga 2009)."""
+    """Attackers of rising skill, and file-level attacks (McEvoy & Svalastoga 2009)."""
 
     CARELESS = "careless"
     CONSISTENT = "consistent"
@@ -47,6 +47,20 @@ class Scope(enum.Enum):
     MEDIUM = "medium"
 
 
+class ChangeWhat(enum.StrEnum):
+    """What part of the medium a :class:`Change` touched (the record's ``what``)."""
+
+    ATTRIBUTE = "attribute"
+    FILE_META = "file-meta"
+    PADDING = "padding"
+    DICOMDIR_RECORD = "dicomdir-record"
+    INDEX_ROW = "index-row"
+    PIXELS = "pixels"
+    FILE_ADDED = "file-added"
+    FILE_REMOVED = "file-removed"
+    FILE_SWAPPED = "file-swapped"
+
+
 @dataclass(frozen=True)
 class Change:
     """One change on the medium.
@@ -65,7 +79,7 @@ class Change:
     """
 
     path: str
-    what: str
+    what: ChangeWhat
     keyword: str | None = None
     before: str | None = None
     after: str | None = None
@@ -73,7 +87,7 @@ class Change:
     @classmethod
     def of_attribute(cls, path: str, change: AttributeChange) -> Change:
         """The medium-level change of ``path`` for one :class:`AttributeChange`."""
-        return cls(path, "attribute", change.keyword, change.before, change.after)
+        return cls(path, ChangeWhat.ATTRIBUTE, change.keyword, change.before, change.after)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -27,7 +28,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -35,12 +36,17 @@ from dicomseal.errors import DicomSealError
 from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
-from dicomseal.viewer.dicomweb import display_object, tag_rows
+from dicomseal.viewer.dicomweb import DisplayObjects, tag_rows
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
 from dicomseal.viewer.render import FrameRenderer, Window
 from dicomseal.viewer.security import SecurityMiddleware
+from dicomseal.viewer.startup import Startup
 
-__all__ = ["LOOPBACK_HOSTS", "ViewerState", "create_app"]
+__all__ = ["LOOPBACK_HOSTS", "Shell", "ViewerState", "create_app", "create_live_app"]
+
+#: ``verify(progress)``: the verdict of the snapshot, reporting ``progress(done, total)``.
+Verify = Callable[[Callable[[int, int], None]], MediumIntegrity]
+Handler = Callable[[Request], Awaitable[Response]]
 
 #: Host names the app answers to by default.
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
@@ -69,6 +75,16 @@ class ViewerState:
     renderer: FrameRenderer
     templates: jinja2.Environment
     medium_name: str
+    display: DisplayObjects
+
+
+@dataclass(frozen=True)
+class Shell:
+    """What the app has from its first request on: templates, a name, the start-up."""
+
+    templates: jinja2.Environment
+    medium_name: str
+    startup: Startup[ViewerState]
 
 
 def _package_dir(name: str) -> Path:
@@ -86,9 +102,48 @@ def _templates() -> jinja2.Environment:
     return env
 
 
+def _shell(request: Request) -> Shell:
+    shell: Shell = request.app.state.shell
+    return shell
+
+
 def _state(request: Request) -> ViewerState:
-    state: ViewerState = request.app.state.viewer
+    """The verified state; only called by routes behind :func:`_verified`."""
+    state = _shell(request).startup.ready()
+    if state is None:  # pragma: no cover - the routes are gated by _verified
+        raise RuntimeError("viewer state requested before verification")
     return state
+
+
+def _verifying_page(request: Request) -> HTMLResponse:
+    shell = _shell(request)
+    status = shell.startup.status()
+    html = shell.templates.get_template("verifying.html").render(
+        status=status, medium_name=shell.medium_name
+    )
+    return HTMLResponse(html, status_code=200 if status.phase != "failed" else 503)
+
+
+def _verified(handler: Handler, *, page: bool) -> Handler:
+    """``handler`` once the verdict is in; before that the verifying page or a 503.
+
+    Fail closed: until the background verification has finished, no route that could
+    send a byte or a value of the medium runs at all.
+    """
+
+    async def gated(request: Request) -> Response:
+        if _shell(request).startup.ready() is not None:
+            return await handler(request)
+        if page:
+            return _verifying_page(request)
+        status = _shell(request).startup.status()
+        return JSONResponse(
+            {**status.as_json(), "error": "not yet verified"},
+            status_code=503,
+            headers={"retry-after": "1"},
+        )
+
+    return gated
 
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -155,8 +210,23 @@ def _series_payload(st: ViewerState, series_id: str) -> dict[str, Any] | None:
 
 
 async def index(request: Request) -> Response:
+    """The reading view of the first series with an image (the patient list without one)."""
+    for patient in _state(request).catalog.patients:
+        for study in patient.studies:
+            for series in study.series:
+                if any(i.has_pixels for i in series.instances):
+                    return RedirectResponse(f"/read/{series.id}", status_code=303)
+    return _page(request, "index.html")
+
+
+async def browse(request: Request) -> Response:
     """Patients, their studies and series, each with its verdict badge."""
     return _page(request, "index.html")
+
+
+async def status_api(request: Request) -> Response:
+    """The start-up phase and progress (polled by the verifying page)."""
+    return JSONResponse(_shell(request).startup.status().as_json())
 
 
 async def series_page(request: Request) -> Response:
@@ -194,7 +264,7 @@ async def image_object(request: Request) -> Response:
     if inst is None:
         return JSONResponse({"error": "no such image"}, status_code=404)
     try:
-        body = await run_in_threadpool(display_object, st.source, st.lock, inst.path)
+        body = await run_in_threadpool(st.display.get, inst.path)
     except DicomSealError as exc:
         return JSONResponse({"error": exc.message}, status_code=422)
     return Response(body, media_type="application/dicom")
@@ -277,6 +347,8 @@ async def findings(request: Request) -> Response:
 async def _not_found_handler(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith(("/api/", "/render/", "/static/")):
         return JSONResponse({"error": "not found"}, status_code=404)
+    if _shell(request).startup.ready() is None:
+        return _verifying_page(request)
     return _not_found(request)
 
 
@@ -302,6 +374,65 @@ def _verified_snapshot(
     return snapshot, integrity.without_green(reason)
 
 
+def _build_state(
+    source: MediaSource,
+    integrity: MediumIntegrity,
+    *,
+    max_side: int,
+    templates: jinja2.Environment,
+    medium_name: str,
+) -> ViewerState:
+    """The served state: the snapshot, its verdict and the catalog read from it, sealed."""
+    snapshot, integrity = _verified_snapshot(source, integrity)
+    lock = threading.Lock()
+    with lock:
+        catalog = build_catalog(snapshot, integrity)
+    snapshot.seal()  # nothing the catalog did not read can be served later
+    return ViewerState(
+        source=snapshot,
+        lock=lock,
+        integrity=integrity,
+        catalog=catalog,
+        renderer=FrameRenderer(snapshot, lock, max_side=max_side),
+        templates=templates,
+        medium_name=medium_name,
+        display=DisplayObjects(snapshot, lock),
+    )
+
+
+def _medium_name(source: MediaSource, given: str | None) -> str:
+    return given or Path(source.location).name or source.location
+
+
+def _application(shell: Shell, allowed_hosts: tuple[str, ...]) -> Starlette:
+    def page(handler: Handler) -> Handler:
+        return _verified(handler, page=True)
+
+    def api(handler: Handler) -> Handler:
+        return _verified(handler, page=False)
+
+    app = Starlette(
+        routes=[
+            Route("/", page(index)),
+            Route("/browse", page(browse)),
+            Route("/series/{series_id:str}", page(series_page)),
+            Route("/read/{series_id:str}", page(reader_page)),
+            Route("/api/status", status_api),
+            Route("/api/series/{series_id:str}", api(series_api)),
+            Route("/api/instances/{instance_id:str}/image.dcm", api(image_object)),
+            Route("/api/instances/{instance_id:str}/tags", api(tags_api)),
+            Route("/render/{instance_id:str}/{frame:int}.png", api(render)),
+            Route("/certificate", page(certificate)),
+            Route("/findings", page(findings)),
+            Mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static"),
+        ],
+        middleware=[Middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)],
+        exception_handlers={404: _not_found_handler},
+    )
+    app.state.shell = shell
+    return app
+
+
 def create_app(
     source: MediaSource,
     integrity: MediumIntegrity,
@@ -310,7 +441,7 @@ def create_app(
     max_side: int = 1024,
     medium_name: str | None = None,
 ) -> Starlette:
-    """Build the viewer application for one medium.
+    """Build the viewer application for one medium whose verdict is already known.
 
     Parameters
     ----------
@@ -334,35 +465,52 @@ def create_app(
     Starlette
         The application; its state is ``app.state.viewer`` (:class:`ViewerState`).
     """
-    snapshot, integrity = _verified_snapshot(source, integrity)
-    lock = threading.Lock()
-    with lock:
-        catalog = build_catalog(snapshot, integrity)
-    snapshot.seal()  # nothing the catalog did not read can be served later
-    state = ViewerState(
-        source=snapshot,
-        lock=lock,
-        integrity=integrity,
-        catalog=catalog,
-        renderer=FrameRenderer(snapshot, lock, max_side=max_side),
-        templates=_templates(),
-        medium_name=medium_name or Path(source.location).name or source.location,
+    templates = _templates()
+    name = _medium_name(source, medium_name)
+    state = _build_state(
+        source, integrity, max_side=max_side, templates=templates, medium_name=name
     )
-    app = Starlette(
-        routes=[
-            Route("/", index),
-            Route("/series/{series_id:str}", series_page),
-            Route("/read/{series_id:str}", reader_page),
-            Route("/api/series/{series_id:str}", series_api),
-            Route("/api/instances/{instance_id:str}/image.dcm", image_object),
-            Route("/api/instances/{instance_id:str}/tags", tags_api),
-            Route("/render/{instance_id:str}/{frame:int}.png", render),
-            Route("/certificate", certificate),
-            Route("/findings", findings),
-            Mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static"),
-        ],
-        middleware=[Middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)],
-        exception_handlers={404: _not_found_handler},
-    )
+    startup: Startup[ViewerState] = Startup()
+    startup.finish(state)
+    app = _application(Shell(templates, name, startup), allowed_hosts)
     app.state.viewer = state
     return app
+
+
+def create_live_app(
+    source: MediaSource,
+    verify: Verify,
+    *,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+    max_side: int = 1024,
+    medium_name: str | None = None,
+) -> tuple[Starlette, Startup[ViewerState]]:
+    """The viewer application, serving at once while ``verify`` runs in the background.
+
+    Until ``verify(progress)`` has returned the verdict of ``source`` (the
+    :class:`~dicomseal.media.frozen.FrozenMedium` it verifies and seals) and the catalog
+    has been read from the sealed snapshot, every page is the verifying page and every
+    request for an image, an attribute or a series is answered ``503`` (see
+    :mod:`dicomseal.viewer.startup`). Parameters as :func:`create_app`.
+
+    Returns
+    -------
+    tuple
+        The application and its :class:`~dicomseal.viewer.startup.Startup` (wait on it,
+        or read its status and error).
+    """
+    templates = _templates()
+    name = _medium_name(source, medium_name)
+    startup: Startup[ViewerState] = Startup()
+    app = _application(Shell(templates, name, startup), allowed_hosts)
+
+    def work(progress: Callable[[int, int], None]) -> ViewerState:
+        integrity = verify(progress)
+        state = _build_state(
+            source, integrity, max_side=max_side, templates=templates, medium_name=name
+        )
+        app.state.viewer = state
+        return state
+
+    startup.run(work)
+    return app, startup

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dicomseal.errors import DicomSealError
+from dicomseal.findings import RED_FLAG as FINDING_RED_FLAG
+from dicomseal.findings import Finding, FindingCode
 from dicomseal.forensics.engine import evaluate
 from dicomseal.forensics.findings import ForensicReport
 from dicomseal.forensics.snapshot import take_snapshot
@@ -46,13 +48,7 @@ from dicomseal.viewer.verification import (
 __all__ = ["RED_FLAG", "UNSIGNED_HEADLINE", "assess_medium", "from_forensic_report"]
 
 #: Forensic severity name from which a finding counts as a red flag.
-RED_FLAG = "medium"
-_SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-
-def _is_red_flag(severity: str) -> bool:
-    name = severity.lower()
-    return name in _SEVERITIES and _SEVERITIES.index(name) >= _SEVERITIES.index(RED_FLAG)
+RED_FLAG = FINDING_RED_FLAG.value
 
 
 def from_forensic_report(report: ForensicReport, *, reasons: Sequence[str] = ()) -> MediumIntegrity:
@@ -65,16 +61,7 @@ def from_forensic_report(report: ForensicReport, *, reasons: Sequence[str] = ())
     reasons
         Why the medium is not verified (shown under the banner).
     """
-    findings = tuple(
-        FindingView(
-            severity=f.severity.value.upper(),
-            red_flag=_is_red_flag(f.severity.value),
-            code=f.code,
-            message=f.message,
-            paths=tuple(f.paths),
-        )
-        for f in report.findings
-    )
+    findings = tuple(FindingView.of(f) for f in report.findings)
     return MediumIntegrity(
         state=IntegrityState.GREY,
         verdict=Verdict.INDETERMINATE,
@@ -122,6 +109,7 @@ def assess_medium(
     workers: int = 1,
     strict: bool = False,
     untrusted: Sequence[Path] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> MediumIntegrity:
     """Verify a medium and say what the viewer must show.
 
@@ -142,6 +130,8 @@ def assess_medium(
         Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
     untrusted
         Intermediate certificates (PEM files) to build chains with (``--untrusted``).
+    progress
+        ``progress(done, total)`` after each file verified.
 
     Returns
     -------
@@ -162,7 +152,7 @@ def assess_medium(
         # the medium by its location), then seal it: the viewer serves exactly these bytes.
         workers, snapshot = 1, source.snapshot_id
     try:
-        integrity = _assess(source, context, when, workers)
+        integrity = _assess(source, context, when, workers, progress)
     finally:
         if isinstance(source, FrozenMedium):
             source.seal()
@@ -170,10 +160,18 @@ def assess_medium(
 
 
 def _assess(
-    source: MediaSource, context: TrustContext, when: dt.datetime, workers: int
+    source: MediaSource,
+    context: TrustContext,
+    when: dt.datetime,
+    workers: int,
+    progress: Callable[[int, int], None] | None,
 ) -> MediumIntegrity:
     try:
-        result = verify_media(source, context, at=when, workers=workers)
+        # --strict (refuse weak MACs) also counts files an operating system wrote as added
+        strict = context.refuse_weak_mac
+        result = verify_media(
+            source, context, at=when, workers=workers, progress=progress, strict=strict
+        )
     except DicomSealError as exc:
         findings, problem = _forensic_findings(source)
         reasons = [f"media verification failed: {exc.message}"]
@@ -188,7 +186,8 @@ def _assess(
     if result.verdict is Verdict.INDETERMINATE:
         extra, problem = _forensic_findings(source)
         if problem:
-            extra = (FindingView("INFO", False, "forensics-unavailable", problem),)
+            unavailable = Finding.of(FindingCode.FORENSICS_UNAVAILABLE, (), problem)
+            extra = (FindingView.of(unavailable),)
     return from_media_verification(
         result, certificate=_certificate(source, result, context, when), extra_findings=extra
     )

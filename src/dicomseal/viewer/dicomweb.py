@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import open_seekable
 from dicomseal.viewer.integrity import MediumIntegrity
 
-__all__ = ["TagRow", "display_object", "tag_rows"]
+__all__ = ["DisplayObjects", "TagRow", "display_object", "tag_rows"]
 
 #: Attributes copied into the display object (everything else stays on the server).
 DISPLAY_ATTRIBUTES: tuple[str, ...] = (
@@ -221,3 +222,54 @@ def tag_rows(
                 TagRow("", change.keyword, "", "", "altered", change.signed_text, change.found_text)
             )
     return tuple(rows)
+
+
+class DisplayObjects:
+    """Display objects built once per instance and kept, least recently used first out.
+
+    The snapshot is sealed and read-only, so an object built from it stays right for the
+    life of the viewer; keeping it spares the parse and the write on every revisit,
+    thumbnail and scroll back. Memory is bounded by ``cache_bytes`` (an object larger
+    than that is built every time and not kept).
+
+    Parameters
+    ----------
+    source, lock
+        The verified snapshot and the lock that serialises reading it.
+    cache_bytes
+        Largest total size of the objects kept.
+    """
+
+    def __init__(
+        self, source: MediaSource, lock: threading.Lock, *, cache_bytes: int = 128 * 1024**2
+    ) -> None:
+        self._source = source
+        self._lock = lock
+        self._budget = cache_bytes
+        self._kept = 0
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def get(self, path: str) -> bytes:
+        """The display object of the instance at ``path`` (see :func:`display_object`)."""
+        with self._cache_lock:
+            hit = self._cache.get(path)
+            if hit is not None:
+                self._cache.move_to_end(path)
+                return hit
+        body = display_object(self._source, self._lock, path)
+        if len(body) <= self._budget:
+            with self._cache_lock:
+                if path not in self._cache:
+                    self._cache[path] = body
+                    self._kept += len(body)
+                while self._kept > self._budget:
+                    _path, old = self._cache.popitem(last=False)
+                    self._kept -= len(old)
+        return body
+
+    @property
+    def kept_bytes(self) -> int:
+        """Total size of the objects kept now."""
+        with self._cache_lock:
+            return self._kept

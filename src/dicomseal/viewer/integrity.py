@@ -25,6 +25,9 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from dicomseal.dicom import edits
+from dicomseal.dicom.edits import ChangeKind
+from dicomseal.findings import Finding
 from dicomseal.verdict import Verdict
 
 __all__ = [
@@ -96,40 +99,44 @@ def worst_state(states: Iterable[IntegrityState]) -> IntegrityState:
     return IntegrityState.GREY if worst is None else worst
 
 
-@dataclass(frozen=True)
-class AttributeChange:
-    """One top-level attribute whose value on the medium differs from the signed one.
+class AttributeChange(edits.AttributeChange):
+    """The one :class:`~dicomseal.dicom.edits.AttributeChange`, with the viewer's texts.
 
-    Attributes
-    ----------
-    keyword
-        DICOM keyword (``PatientName``) or the tag as ``(gggg,eeee)`` when it has none.
-    signed
-        The value recorded in the signed manifest, or ``None`` when the manifest only
-        holds a digest of it.
-    found
-        The value found on the medium now, or ``None`` when the attribute was removed or
-        the manifest does not record its value.
-    kind
-        ``"changed"``, ``"removed"`` or ``"added"``.
+    Built as ``AttributeChange(keyword, signed, found, kind)`` or from a change found by
+    media verification with :meth:`of`. ``signed`` (``before``) is the value recorded in
+    the signed manifest, ``None`` when the manifest only holds a digest of it; ``found``
+    (``after``) the value on the medium now, ``None`` when the attribute was removed or
+    the manifest does not record its value.
     """
 
-    keyword: str
-    signed: str | None
-    found: str | None
-    kind: str = "changed"
+    def __init__(
+        self,
+        keyword: str,
+        signed: str | None,
+        found: str | None,
+        kind: str = ChangeKind.CHANGED,
+        *,
+        tag: str | None = None,
+    ) -> None:
+        tag = tag if tag is not None else edits.keyword_tag(keyword)
+        super().__init__(tag, keyword, ChangeKind(kind), signed, found)
+
+    @classmethod
+    def of(cls, change: edits.AttributeChange) -> AttributeChange:
+        """The viewer's form of ``change``."""
+        return cls(change.keyword, change.before, change.after, change.kind, tag=change.tag)
 
     @property
     def signed_text(self) -> str:
         """The signed value for display."""
-        if self.kind == "added":
+        if self.kind is ChangeKind.ADDED:
             return "(not present when signed)"
         return self.signed if self.signed is not None else "(digest only)"
 
     @property
     def found_text(self) -> str:
         """The found value for display."""
-        if self.kind == "removed":
+        if self.kind is ChangeKind.REMOVED:
             return "(removed)"
         return self.found if self.found is not None else "(differs; value not recorded)"
 
@@ -177,16 +184,19 @@ class InstanceIntegrity:
 
 @dataclass(frozen=True)
 class FindingView:
-    """One forensic or verification finding, ready to list.
+    """One :class:`~dicomseal.findings.Finding`, as the templates list it.
+
+    Built by :meth:`of` from the one finding record; tests may build it directly.
 
     Attributes
     ----------
     severity
-        Severity name as the producing library names it (``"HIGH"``).
+        The label shown (``"HIGH"``; media verification shows ``"FAILED"`` or
+        ``"SUSPICIOUS"``, the verdict the finding forces).
     red_flag
         True when the finding counts as a red flag (shown in the grey badge count).
     code
-        Stable code of the finding (``"dicomdir-mismatch"``).
+        Stable code of the finding (``"dicomdir-key-mismatch"``).
     message
         One line for a human.
     paths
@@ -198,6 +208,14 @@ class FindingView:
     code: str
     message: str
     paths: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, finding: Finding, *, by_verdict: bool = False) -> FindingView:
+        """The view of ``finding``, labelled by severity, or by its verdict floor."""
+        label = finding.severity.name
+        if by_verdict:
+            label = "FAILED" if finding.verdict is Verdict.FAILED else "SUSPICIOUS"
+        return cls(label, finding.red_flag, finding.code.value, finding.message, finding.paths)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from cryptography import x509
 
 from dicomseal.media.changes import FileChange
-from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.findings import MediaFinding
 from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH, FileRole
 from dicomseal.media.verify import ManifestReason, MediaVerification
 from dicomseal.signature import FileVerification
@@ -48,13 +48,6 @@ __all__ = [
 
 #: Headline of a medium on which nothing is signed.
 UNSIGNED_HEADLINE = "Unsigned: cannot be verified"
-
-
-#: Structural findings that are conformance problems rather than signs of tampering (the
-#: forensic rules report them with their own, lower severity).
-_NOT_RED_FLAGS = frozenset(
-    {FindingCode.DICOMDIR_MISSING, FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID}
-)
 
 
 def _when(value: dt.datetime | None) -> str | None:
@@ -123,13 +116,7 @@ def certificate_details(
 
 
 def _finding(f: MediaFinding) -> FindingView:
-    return FindingView(
-        severity="FAILED" if f.verdict is Verdict.FAILED else "SUSPICIOUS",
-        red_flag=f.code not in _NOT_RED_FLAGS,
-        code=f.code.value,
-        message=f.message,
-        paths=(f.path,) if f.path else (),
-    )
+    return FindingView.of(f, by_verdict=True)
 
 
 def _signer_of(result: MediaVerification) -> str:
@@ -143,10 +130,8 @@ def _signer_of(result: MediaVerification) -> str:
 
 
 def _changed_instance(change: FileChange) -> InstanceIntegrity:
-    changes = tuple(
-        AttributeChange(a.keyword, a.signed, a.found, a.kind.value) for a in change.attributes
-    )
-    complete = change.replaced_by is None and not change.note.startswith("found file cannot")
+    changes = tuple(AttributeChange.of(a) for a in change.attributes)
+    complete = change.detail_complete
     label = "ALTERED"
     if change.replaced_by:
         label = "ALTERED: instance replaced by another one"

@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -43,9 +43,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             continue
         m = _AS.match(raw)
         if m is None:
-            yield Finding(
-                "patient-age-malformed",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.PATIENT_AGE_MALFORMED,
                 (inst.path,),
                 f"PatientAge {raw!r} is not an AS value",
                 freeze({"PatientAge": raw}),
@@ -60,9 +59,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         stated, unit = int(m.group(1)), m.group(2)
         expected = age_in(unit, birth, on)
         if abs(expected - stated) > 1:
-            yield Finding(
-                "patient-age-mismatch",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.PATIENT_AGE_MISMATCH,
                 (inst.path,),
                 f"PatientAge {raw} but birth date and study date give {expected:03d}{unit}",
                 freeze(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.media.source import EntryAnomaly
 
@@ -69,7 +69,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if entry.anomalies:
             leaves = bool(_LEAVES.intersection(entry.anomalies))
             yield Finding(
-                "unsafe-entry",
+                FindingCode.UNSAFE_ENTRY,
                 Severity.CRITICAL if leaves else Severity.HIGH,
                 (entry.path,),
                 f"{entry.path}: " + ", ".join(a.value for a in entry.anomalies) + " (never opened)",
@@ -81,27 +81,24 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 ),
             )
     for path, reason in sorted(snap.unreadable.items()):
-        yield Finding(
-            "malformed-instance",
-            Severity.MEDIUM,
+        yield Finding.of(
+            FindingCode.MALFORMED_INSTANCE,
             (path,),
             f"{path} cannot be parsed",
             freeze({"reason": reason}),
         )
     for inst in snap.instances:
         if inst.problems:
-            yield Finding(
-                "malformed-element",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.MALFORMED_ELEMENT,
                 (inst.path,),
                 f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
                 freeze({"problems": list(inst.problems)}),
             )
     for index in snap.indexes:
         if index.error:
-            yield Finding(
-                "vendor-index-unreadable",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.VENDOR_INDEX_UNREADABLE,
                 (index.path,),
                 f"{index.path} looks like a {index.format} index but cannot be read",
                 freeze({"reason": index.error}),
@@ -112,25 +109,22 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         kind = _program_kind(other.path, other.head)
         if name == "autorun.inf":
             text = other.head.decode("latin-1", "replace")
-            yield Finding(
-                "autorun-file",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.AUTORUN_FILE,
                 (other.path,),
                 f"{other.path} starts a program when the disc is inserted",
                 freeze({"head": text[:200]}),
             )
         elif kind is not None:
-            yield Finding(
-                "executable-file",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.EXECUTABLE_FILE,
                 (other.path,),
                 f"{other.path} is a program ({kind})",
                 freeze({"kind": kind, "size": other.size}),
             )
         elif other.path not in index_paths and other.problem is None:
-            yield Finding(
-                "other-file",
-                Severity.INFO,
+            yield Finding.of(
+                FindingCode.OTHER_FILE,
                 (other.path,),
                 f"{other.path} is neither DICOM nor a recognised index",
                 freeze({"size": other.size}),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -40,9 +40,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 continue
             value = parse_da(raw)
             if value is None:
-                yield Finding(
-                    "date-malformed",
-                    Severity.LOW,
+                yield Finding.of(
+                    FindingCode.DATE_MALFORMED,
                     (inst.path,),
                     f"{kw} {raw!r} is not a DA value",
                     freeze({kw: raw}),
@@ -52,9 +51,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         study = parsed.get("StudyDate")
         birth = parsed.get("PatientBirthDate")
         if study and birth and birth > study:
-            yield Finding(
-                "birth-after-study",
-                Severity.HIGH,
+            yield Finding.of(
+                FindingCode.BIRTH_AFTER_STUDY,
                 (inst.path,),
                 "PatientBirthDate is after StudyDate",
                 freeze({"PatientBirthDate": birth.isoformat(), "StudyDate": study.isoformat()}),
@@ -66,17 +64,15 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             if other is None:
                 continue
             if study > other:
-                yield Finding(
-                    "study-after-acquisition",
-                    Severity.MEDIUM,
+                yield Finding.of(
+                    FindingCode.STUDY_AFTER_ACQUISITION,
                     (inst.path,),
                     f"StudyDate is after {kw}",
                     freeze({"StudyDate": study.isoformat(), kw: other.isoformat()}),
                 )
             elif (other - study).days > 1:
-                yield Finding(
-                    "study-long-before-acquisition",
-                    Severity.LOW,
+                yield Finding.of(
+                    FindingCode.STUDY_LONG_BEFORE_ACQUISITION,
                     (inst.path,),
                     f"StudyDate is {(other - study).days} days before {kw}",
                     freeze({"StudyDate": study.isoformat(), kw: other.isoformat()}),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dicomseal.forensics.conventions import writer_convention
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot, leaf_path
 from dicomseal.forensics.values import same_value
 from dicomseal.media.source import check_member_path
@@ -48,7 +48,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Compare every DICOMDIR leaf's keys with the instance it references."""
     for ddir in snap.dicomdirs:
         for problem in ddir.tree.problems:
-            yield Finding("dicomdir-structure", Severity.MEDIUM, (ddir.path,), problem)
+            yield Finding.of(FindingCode.DICOMDIR_STRUCTURE, (ddir.path,), problem)
         for leaf in ddir.tree.leaves:
             norm, anomalies = check_member_path(leaf_path(ddir.folder, leaf.file_id))
             found = None if anomalies else snap.lookup(norm)
@@ -56,9 +56,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             if inst is None:
                 continue
             if not leaf.in_use:
-                yield Finding(
-                    "dicomdir-inactive-record",
-                    Severity.LOW,
+                yield Finding.of(
+                    FindingCode.DICOMDIR_INACTIVE_RECORD,
                     (ddir.path, inst.path),
                     f"record for {inst.path} is marked inactive",
                 )
@@ -75,9 +74,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                     leaf.raw.get((level, kw)),
                 )
                 if convention is not None:
-                    yield Finding(
-                        "dicomdir-writer-convention",
-                        Severity.LOW,
+                    yield Finding.of(
+                        FindingCode.DICOMDIR_WRITER_CONVENTION,
                         (ddir.path, inst.path),
                         f"{kw} in the DICOMDIR {level} record: {convention}",
                         freeze({"keyword": kw, "dicomdir": recorded, "instance": actual}),
@@ -85,7 +83,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                     continue
                 sev = Severity.HIGH if kw in IDENTITY_KEYS else Severity.MEDIUM
                 yield Finding(
-                    "dicomdir-key-mismatch",
+                    FindingCode.DICOMDIR_KEY_MISMATCH,
                     sev,
                     (ddir.path, inst.path),
                     f"{kw} in the DICOMDIR {level} record differs from {inst.path}",
@@ -100,7 +98,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 )
                 if ref_value and actual_value and ref_value != actual_value:
                     yield Finding(
-                        "dicomdir-reference-mismatch",
+                        FindingCode.DICOMDIR_REFERENCE_MISMATCH,
                         sev,
                         (ddir.path, inst.path),
                         f"{ref_kw} in the DICOMDIR differs from {inst.path}",

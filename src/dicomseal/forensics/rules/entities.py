@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 
 __all__ = ["check", "outliers"]
@@ -70,6 +70,14 @@ def outliers(members: Sequence[Instance], keyword: str) -> tuple[Counter[str], l
     return counts, sorted(p for p, v in values.items() if v != majority)
 
 
+#: The code of a disagreement inside one entity, by entity level.
+_INCONSISTENT = {
+    "patient": FindingCode.PATIENT_ATTRIBUTE_INCONSISTENT,
+    "study": FindingCode.STUDY_ATTRIBUTE_INCONSISTENT,
+    "series": FindingCode.SERIES_ATTRIBUTE_INCONSISTENT,
+}
+
+
 def _group(snap: Snapshot, key: str) -> dict[str, list[Instance]]:
     groups: dict[str, list[Instance]] = defaultdict(list)
     for inst in snap.instances:
@@ -87,7 +95,7 @@ def _check_groups(
             counts, paths = outliers(members, kw)
             if paths:
                 yield Finding(
-                    f"{level}-attribute-inconsistent",
+                    _INCONSISTENT[level],
                     severity,
                     tuple(paths),
                     f"{kw} differs between instances of one {level} ({key} {key_value})",
@@ -106,9 +114,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Entity-level agreement across instances."""
     patients = _group(snap, "PatientID")
     if len(patients) > 1:
-        yield Finding(
-            "multiple-patients",
-            Severity.INFO,
+        yield Finding.of(
+            FindingCode.MULTIPLE_PATIENTS,
             (),
             f"{len(patients)} Patient IDs on one medium",
             freeze({"patient_ids": sorted(patients)}),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Snapshot
 
 __all__ = ["check"]
@@ -27,24 +27,26 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Meta header ↔ dataset agreement for every instance."""
     for inst in snap.instances:
         pairs = (
-            ("MediaStorageSOPClassUID", "SOPClassUID", "meta-sop-class-mismatch"),
-            ("MediaStorageSOPInstanceUID", "SOPInstanceUID", "meta-sop-instance-mismatch"),
+            ("MediaStorageSOPClassUID", "SOPClassUID", FindingCode.META_SOP_CLASS_MISMATCH),
+            (
+                "MediaStorageSOPInstanceUID",
+                "SOPInstanceUID",
+                FindingCode.META_SOP_INSTANCE_MISMATCH,
+            ),
         )
         for meta_kw, ds_kw, code in pairs:
             m, d = inst.meta.get(meta_kw), inst.attrs.get(ds_kw)
             if m and d and m != d:
-                yield Finding(
+                yield Finding.of(
                     code,
-                    Severity.MEDIUM,
                     (inst.path,),
                     f"{meta_kw} in the file meta differs from {ds_kw}",
                     freeze({"meta": m, "dataset": d}),
                 )
         probe = inst.probe
         if probe.meta_error:
-            yield Finding(
-                "meta-unparsable",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.META_UNPARSABLE,
                 (inst.path,),
                 f"file meta cannot be walked: {probe.meta_error}",
             )
@@ -53,9 +55,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if probe.dataset_explicit_vr is not None and ts:
             declared_explicit = ts != _IMPLICIT
             if declared_explicit != probe.dataset_explicit_vr:
-                yield Finding(
-                    "meta-transfer-syntax-mismatch",
-                    Severity.HIGH,
+                yield Finding.of(
+                    FindingCode.META_TRANSFER_SYNTAX_MISMATCH,
                     (inst.path,),
                     "dataset encoding contradicts the declared transfer syntax",
                     freeze(
@@ -63,16 +64,14 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                     ),
                 )
         if probe.declared_group_length is None:
-            yield Finding(
-                "meta-group-length-missing",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.META_GROUP_LENGTH_MISSING,
                 (inst.path,),
                 "(0002,0000) File Meta Information Group Length is absent",
             )
         elif probe.declared_group_length != probe.actual_group_length:
-            yield Finding(
-                "meta-group-length-wrong",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.META_GROUP_LENGTH_WRONG,
                 (inst.path,),
                 "(0002,0000) does not match the length of the file meta",
                 freeze(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 
 __all__ = ["check", "features"]
@@ -62,7 +62,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         for path, diffs in sorted(differing.items()):
             weak = set(diffs) <= _WEAK
             yield Finding(
-                "writer-fingerprint-outlier",
+                FindingCode.WRITER_FINGERPRINT_OUTLIER,
                 Severity.LOW if weak else Severity.MEDIUM,
                 (path,),
                 f"{path} was written differently from its study siblings: "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -38,9 +38,8 @@ def _outliers(snap: Snapshot) -> Iterator[Finding]:
         return
     for path, when in sorted(dates.items()):
         if when > start + _HOUR + _DAY:
-            yield Finding(
-                "iso-record-date-outlier",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.ISO_RECORD_DATE_OUTLIER,
                 (path,),
                 f"{path} was recorded long after the other files",
                 freeze({"recorded": when.isoformat(), "others_from": start.isoformat()}),
@@ -52,9 +51,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     if snap.iso is None:
         return
     iso = snap.iso
-    yield Finding(
-        "iso-volume-info",
-        Severity.INFO,
+    yield Finding.of(
+        FindingCode.ISO_VOLUME_INFO,
         (),
         "ISO 9660 volume identifiers",
         freeze(
@@ -69,17 +67,15 @@ def check(snap: Snapshot) -> Iterator[Finding]:
         if inst is not None:
             study = parse_da(inst.attrs.get("StudyDate", ""))
             if study is not None and when.date() < study - _DAY:
-                yield Finding(
-                    "iso-record-before-study",
-                    Severity.MEDIUM,
+                yield Finding.of(
+                    FindingCode.ISO_RECORD_BEFORE_STUDY,
                     (path,),
                     f"{path} was recorded on the disc before its StudyDate",
                     freeze({"recorded": when.isoformat(), "StudyDate": study.isoformat()}),
                 )
         if iso.volume_created is not None and when > iso.volume_created + _DAY:
-            yield Finding(
-                "iso-volume-before-record",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.ISO_VOLUME_BEFORE_RECORD,
                 (path,),
                 "the volume creation date is before this file's record date",
                 freeze(

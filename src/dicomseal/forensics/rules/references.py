@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Snapshot, leaf_path
 from dicomseal.media.source import check_member_path
 
@@ -25,18 +25,16 @@ def check(snap: Snapshot) -> Iterator[Finding]:
     """Findings about referenced-but-missing and present-but-unreferenced files."""
     if not snap.dicomdirs:
         if snap.instances:
-            yield Finding(
-                "no-dicomdir",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.NO_DICOMDIR,
                 (),
                 "DICOM instances but no DICOMDIR (PS3.10 media need one)",
                 freeze({"instances": len(snap.instances)}),
             )
         return
     if len(snap.dicomdirs) > 1:
-        yield Finding(
-            "nested-dicomdir",
-            Severity.INFO,
+        yield Finding.of(
+            FindingCode.NESTED_DICOMDIR,
             tuple(d.path for d in snap.dicomdirs),
             f"{len(snap.dicomdirs)} DICOMDIR files (several file-sets)",
         )
@@ -46,9 +44,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             raw = leaf_path(ddir.folder, leaf.file_id)
             norm, anomalies = check_member_path(raw)
             if anomalies:
-                yield Finding(
-                    "dicomdir-path-traversal",
-                    Severity.CRITICAL,
+                yield Finding.of(
+                    FindingCode.DICOMDIR_PATH_TRAVERSAL,
                     (ddir.path,),
                     f"Referenced File ID leaves the medium: {raw}",
                     freeze({"file_id": list(leaf.file_id)}),
@@ -56,9 +53,8 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                 continue
             found = snap.lookup(norm)
             if found is None:
-                yield Finding(
-                    "dicomdir-referenced-missing",
-                    Severity.HIGH,
+                yield Finding.of(
+                    FindingCode.DICOMDIR_REFERENCED_MISSING,
                     (ddir.path, norm),
                     f"DICOMDIR references {norm}, which is not on the medium",
                     freeze({"file_id": list(leaf.file_id), "in_use": leaf.in_use}),
@@ -67,18 +63,16 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             referenced.add(found)
             if snap.instance(found) is None:
                 reason = snap.unreadable.get(found, "not a DICOM Part 10 instance")
-                yield Finding(
-                    "dicomdir-referenced-not-dicom",
-                    Severity.HIGH,
+                yield Finding.of(
+                    FindingCode.DICOMDIR_REFERENCED_NOT_DICOM,
                     (ddir.path, found),
                     f"DICOMDIR references {found}, which is not a readable instance",
                     freeze({"reason": reason}),
                 )
     for inst in snap.instances:
         if inst.path not in referenced:
-            yield Finding(
-                "unreferenced-instance",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.UNREFERENCED_INSTANCE,
                 (inst.path,),
                 f"{inst.path} is a DICOM instance that no DICOMDIR references",
                 freeze({"SOPInstanceUID": inst.attrs.get("SOPInstanceUID", "")}),

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterator
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 from dicomseal.forensics.values import parse_da
 
@@ -66,9 +66,8 @@ def _toolkit(uid: str) -> str | None:
 def _per_instance(inst: Instance) -> Iterator[Finding]:
     for kw, uid in inst.uids.items():
         if len(uid) > 64 or not _UID.match(uid):
-            yield Finding(
-                "uid-malformed",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.UID_MALFORMED,
                 (inst.path,),
                 f"{kw} is not a valid UID",
                 freeze({kw: uid}),
@@ -78,9 +77,8 @@ def _per_instance(inst: Instance) -> Iterator[Finding]:
     toolkit = _toolkit(sop)
     for vendor, root in VENDOR_ROOTS.items():
         if re.search(rf"\b{vendor}\b", manufacturer) and toolkit:
-            yield Finding(
-                "uid-root-toolkit",
-                Severity.LOW,
+            yield Finding.of(
+                FindingCode.UID_ROOT_TOOLKIT,
                 (inst.path,),
                 f"Manufacturer {manufacturer!r} but SOP Instance UID from {toolkit}",
                 freeze({"SOPInstanceUID": sop, "vendor_root": root}),
@@ -88,9 +86,8 @@ def _per_instance(inst: Instance) -> Iterator[Finding]:
     when = uid_timestamp(sop)
     day = parse_da(inst.attrs.get("ContentDate", "")) or parse_da(inst.attrs.get("StudyDate", ""))
     if when is not None and day is not None and abs((when.date() - day).days) > 1:
-        yield Finding(
-            "uid-timestamp-vs-date",
-            Severity.LOW,
+        yield Finding.of(
+            FindingCode.UID_TIMESTAMP_VS_DATE,
             (inst.path,),
             "SOP Instance UID embeds a creation time far from the instance's date",
             freeze({"SOPInstanceUID": sop, "uid_time": when.isoformat(), "date": day.isoformat()}),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from dicomseal.forensics.findings import Finding, Severity, freeze
+from dicomseal.forensics.findings import Finding, FindingCode, freeze
 from dicomseal.forensics.snapshot import Instance, Snapshot
 from dicomseal.forensics.values import same_value
 from dicomseal.forensics.vendor_index import PATH_FIELD, VendorIndex, VendorRecord
@@ -49,9 +49,8 @@ def _compare(
                 {members[0].attrs.get(kw, "")}
                 | {m.attrs.get(kw, "") for m in members if m.path in bad}
             )
-            yield Finding(
-                "vendor-index-mismatch",
-                Severity.HIGH,
+            yield Finding.of(
+                FindingCode.VENDOR_INDEX_MISMATCH,
                 (index.path, *bad),
                 f"{kw} in {index.path} ({rec.origin}) differs from the DICOM instance(s)",
                 freeze(
@@ -76,9 +75,8 @@ def _check_path(
         found = snap.lookup(candidate)
         if found is not None:
             if found != inst.path:
-                yield Finding(
-                    "vendor-index-path-mismatch",
-                    Severity.HIGH,
+                yield Finding.of(
+                    FindingCode.VENDOR_INDEX_PATH_MISMATCH,
                     (index.path, found, inst.path),
                     f"{index.path} says {rec.fields['SOPInstanceUID']} is {found}, "
                     f"but it is in {inst.path}",
@@ -105,9 +103,8 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
         if key == "SOPInstanceUID":
             seen_sops.add(value)
         if not members:
-            yield Finding(
-                "vendor-index-orphan",
-                Severity.MEDIUM,
+            yield Finding.of(
+                FindingCode.VENDOR_INDEX_ORPHAN,
                 (index.path,),
                 f"{index.path} ({rec.origin}) lists {key} {value}, which no instance has",
                 freeze({key: value}),
@@ -120,9 +117,8 @@ def _check_index(snap: Snapshot, index: VendorIndex) -> Iterator[Finding]:
         for inst in snap.instances:
             sop = inst.attrs.get("SOPInstanceUID", "")
             if sop and sop not in seen_sops:
-                yield Finding(
-                    "vendor-index-missing-instance",
-                    Severity.MEDIUM,
+                yield Finding.of(
+                    FindingCode.VENDOR_INDEX_MISSING_INSTANCE,
                     (index.path, inst.path),
                     f"{inst.path} is not listed in {index.path}",
                     freeze({"SOPInstanceUID": sop}),

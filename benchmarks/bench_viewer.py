@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Benchmark ``dicomseal view`` in a real browser (Playwright + Debian chromium).
+
+Builds a signed medium (``media create``) holding one CT series of ``--slices`` 512x512
+12-bit slices and one ``--cr``x``--cr`` CR image, starts the real ``dicomseal view`` on it
+and measures, median [min-max] over ``--rounds`` rounds:
+
+* start-up: the URL line (first page served) and the verdict in (``/api/status`` ready)
+  after the process start, next to ``media verify`` of the same medium alone;
+* first image: a fresh browser context asks for the CT reading page (warm server) until
+  the first image is rendered on screen (the page's ``dicomseal-first-image`` performance
+  mark, set on Cornerstone's first IMAGE_RENDERED), then the same page revisited;
+* stack scrolling: every slice of the series shown in turn, each awaited until rendered
+  (first pass: fetched and decoded; second pass: from the browser's image cache);
+* the CR at full resolution: page request until rendered.
+
+Targets (issue "A viewer a radiologist would read in"): first CT image <= 300 ms,
+scrolling >= 25 images/s, the CR <= 1 s; start-up within 1.5x of ``media verify``. Not a
+test; run it by hand::
+
+    .venv/bin/python benchmarks/bench_viewer.py --workdir /tmp/bench-viewer
+    .venv/bin/python benchmarks/bench_viewer.py --slices 40 --cr 1500 --rounds 3  # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from pydicom.uid import generate_uid
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from workload import ct_slice, timed  # noqa: E402
+
+from pki import TestPki, make_pki  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+PYTHON = [sys.executable, "-m", "dicomseal"]
+
+SCROLL_JS = """async (n) => {
+  const vp = window.dicomsealReader.viewport;
+  const rendered = () => new Promise((resolve) => {
+    const done = () => {
+      vp.element.removeEventListener('CORNERSTONE_IMAGE_RENDERED', done);
+      resolve(true);
+    };
+    vp.element.addEventListener('CORNERSTONE_IMAGE_RENDERED', done);
+    setTimeout(() => resolve(false), 5000);
+  });
+  const show = async (i) => {
+    const next = rendered();
+    await vp.setImageIdIndex(i);
+    return next;
+  };
+  await show(n - 1);
+  let missed = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) if (!(await show(i))) missed++;
+  return [performance.now() - t0, missed];
+}"""
+
+
+def write_sources(src: Path, slices: int, cr_side: int) -> None:
+    """The CT series (with orientation and spacing) and the CR image, unsigned."""
+    study, series = generate_uid(), generate_uid()
+    for i in range(slices):
+        ds = ct_slice(i, 512, 512, study, series)
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing = [0.7, 0.7]
+        ds.SliceThickness = 1
+        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+        ds.WindowCenter, ds.WindowWidth = 40, 400
+        ds.save_as(src / f"ct-{i:04d}.dcm", enforce_file_format=True)
+    cr = ct_slice(0, cr_side, cr_side, study, generate_uid())
+    cr.Modality, cr.SeriesNumber = "CR", 2
+    ramp = np.add.outer(np.arange(cr_side), np.arange(cr_side)) % 4096
+    cr.PixelData = ramp.astype("<u2").tobytes()
+    cr.ImagerPixelSpacing = [0.143, 0.143]
+    cr.save_as(src / "cr.dcm", enforce_file_format=True)
+
+
+def build(work: Path, slices: int, cr_side: int) -> tuple[Path, TestPki]:
+    """The signed medium (reused when it is there with the same shape)."""
+    pki = make_pki(work / "pki")
+    medium = work / f"medium-{slices}-{cr_side}"
+    if (medium / "DICOMDIR").exists():
+        return medium, pki
+    src = work / f"src-{slices}-{cr_side}"
+    src.mkdir(parents=True, exist_ok=True)
+    write_sources(src, slices, cr_side)
+    subprocess.run(
+        [
+            *PYTHON,
+            "media",
+            "create",
+            str(src),
+            "--out",
+            str(medium),
+            "--key",
+            str(pki.signer.key),
+            "--cert",
+            str(pki.signer.cert),
+            "--chain",
+            str(pki.intermediate.cert),
+            "--label",
+            "BENCHVIEW",
+        ],
+        check=True,
+    )
+    return medium, pki
+
+
+def start_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, float, float]:
+    """Start ``dicomseal view``; its URL, and seconds to the URL line and to the verdict."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [*PYTHON, "view", str(medium), "--trust", str(pki.root.cert), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    url = ""
+    for line in proc.stderr:
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            url = found.group(1)
+            break
+    t_url = time.perf_counter() - t0
+    if not url:
+        proc.kill()
+        raise RuntimeError("dicomseal view printed no URL")
+    stderr = proc.stderr
+    threading.Thread(target=lambda: stderr.read(), daemon=True).start()
+    while httpx.get(url + "api/status", timeout=10).json()["status"] == "verifying":
+        time.sleep(0.01)
+    return proc, url, t_url, time.perf_counter() - t0
+
+
+def series_of(url: str, modality: str) -> str:
+    """Id of the (first) series of ``modality`` on the served medium."""
+    for n in range(16):
+        found = httpx.get(f"{url}api/series/s{n}", timeout=10)
+        if found.status_code == 200 and found.json()["modality"] == modality:
+            return f"s{n}"
+    raise RuntimeError(f"no {modality} series served")
+
+
+FIRST_IMAGE_JS = "performance.getEntriesByName('dicomseal-first-image')[0].startTime"
+
+
+def first_render(browser: Any, url: str, revisits: int = 0) -> tuple[float, float]:
+    """Seconds from the page request to the first image on screen: a fresh browser
+    context (nothing cached), then the best of ``revisits`` reloads in the same context
+    (the viewer's code revalidated from the browser cache). Both read the page's own
+    ``dicomseal-first-image`` mark (set on Cornerstone's first IMAGE_RENDERED), whose
+    origin is the navigation start."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        times = []
+        for _ in range(1 + revisits):
+            page.goto(url)
+            page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=60_000)
+            times.append(page.evaluate(FIRST_IMAGE_JS) / 1000)
+        return times[0], min(times[1:], default=times[0])
+    finally:
+        context.close()
+
+
+def scroll_rates(browser: Any, url: str, slices: int) -> tuple[float, float]:
+    """Images per second over the whole series: first pass, then from the cache."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=60_000)
+        rates = []
+        for _ in range(2):
+            ms, missed = page.evaluate(SCROLL_JS, slices)
+            if missed:
+                print(f"  ({missed} images not rendered within 5 s)")
+            rates.append(slices / (ms / 1000))
+        return rates[0], rates[1]
+    finally:
+        context.close()
+
+
+def summary(values: list[float], fmt: Callable[[float], str]) -> str:
+    return f"{fmt(statistics.median(values))} [{fmt(min(values))}-{fmt(max(values))}]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/dicomseal-bench-viewer"))
+    parser.add_argument("--slices", type=int, default=200)
+    parser.add_argument("--cr", type=int, default=3000, help="side of the CR image")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    medium, pki = build(args.workdir, args.slices, args.cr)
+    size = sum(p.stat().st_size for p in medium.rglob("*") if p.is_file()) / 2**20
+    print(f"medium: {args.slices} CT slices + one {args.cr}x{args.cr} CR, {size:.0f} MB")
+    starts: list[tuple[float, float, float]] = []
+    firsts: list[float] = []
+    revisited: list[float] = []
+    crs: list[float] = []
+    cold: list[float] = []
+    warm: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for n in range(args.rounds):
+                verify = ["media", "verify", str(medium), "--trust", str(pki.root.cert), "-q"]
+                alone = timed([*PYTHON, *verify])[0]
+                proc, url, t_url, t_ready = start_view(medium, pki)
+                try:
+                    ct_page, cr_page = (url + f"read/{series_of(url, m)}" for m in ("CT", "CR"))
+                    first_render(browser, ct_page)  # warm the server (and its caches)
+                    first_render(browser, cr_page)
+                    fresh, again = first_render(browser, ct_page, revisits=2)
+                    firsts.append(fresh)
+                    revisited.append(again)
+                    crs.append(first_render(browser, cr_page)[0])
+                    c, w = scroll_rates(browser, ct_page, args.slices)
+                    cold.append(c)
+                    warm.append(w)
+                    starts.append((t_url, t_ready, alone))
+                    print(
+                        f"round {n + 1}: url {t_url:.2f} s, verdict {t_ready:.2f} s, media "
+                        f"verify {alone:.2f} s; first CT {firsts[-1] * 1000:.0f} ms (revisit "
+                        f"{revisited[-1] * 1000:.0f} ms), CR "
+                        f"{crs[-1] * 1000:.0f} ms; scroll {c:.1f} / {w:.1f} img/s"
+                    )
+                finally:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+        finally:
+            browser.close()
+    ms: Callable[[float], str] = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
+    s: Callable[[float], str] = lambda v: f"{v:.2f} s"  # noqa: E731
+    rate: Callable[[float], str] = lambda v: f"{v:.1f}"  # noqa: E731
+    ratio: Callable[[float], str] = lambda v: f"{v:.2f}x"  # noqa: E731
+    print(f"load average: {os.getloadavg()[0]:.2f}")
+    print("| figure | target | measured |\n|---|---|---|")
+    print(f"| first page (URL served) after start | ≤ 2 s | {summary([x[0] for x in starts], s)} |")
+    print(f"| verdict in after start | | {summary([x[1] for x in starts], s)} |")
+    print(f"| `media verify` alone | | {summary([x[2] for x in starts], s)} |")
+    ratios = [x[1] / x[2] for x in starts]
+    print(f"| verdict in / `media verify` | ≤ 1.5x | {summary(ratios, ratio)} |")
+    print(f"| first 512x512 CT image on screen, fresh browser | ≤ 300 ms | {summary(firsts, ms)} |")
+    print(f"| same, page revisited (code cached) | ≤ 300 ms | {summary(revisited, ms)} |")
+    print(f"| stack scrolling, first pass (img/s) | ≥ 25 | {summary(cold, rate)} |")
+    print(f"| stack scrolling, cached (img/s) | ≥ 25 | {summary(warm, rate)} |")
+    print(f"| {args.cr}x{args.cr} CR at full resolution | ≤ 1 s | {summary(crs, ms)} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

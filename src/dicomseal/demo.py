@@ -58,13 +58,11 @@ class DemoStep:
 
 
 def _changes(result: MediaVerification) -> str:
-    """The first attribute changes a verification names, as one line."""
+    """The first attribute changes a verification names, as one line (per instance)."""
     parts: list[str] = []
-    for change in result.manifest.changed:
-        for attr in change.attributes:
-            parts.append(
-                f"{change.path}: {attr.keyword} signed {attr.signed!r}, found {attr.found!r}"
-            )
+    for path, iv in sorted(result.instances.items()):
+        for attr in iv.change.attributes if iv.change is not None else ():
+            parts.append(f"{path}: {attr.keyword} signed {attr.signed!r}, found {attr.found!r}")
     if not parts:
         return result.message
     more = f" (+{len(parts) - 2} more)" if len(parts) > 2 else ""

@@ -601,6 +601,6 @@ def test_truncated_image_is_a_read_error_not_an_alteration(
         timeout=300,
     )
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    assert "not proof of alteration" in proc.stderr
-    assert "unreadable:" in proc.stderr
+    assert "not proof of alteration" in proc.stdout
+    assert "could not be read" in proc.stdout
     assert "Traceback" not in proc.stderr

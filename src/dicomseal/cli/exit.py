@@ -121,7 +121,13 @@ def _(result: DicomSealError) -> int:
 
 
 def _media(result: Any) -> int:
-    """A medium: the verdict of media verification (PS3.10 file-set as a whole)."""
+    """A medium: the verdict of media verification (PS3.10 file-set as a whole).
+
+    FAILED wins (1): an alteration proven on the readable part must be seen. Otherwise a
+    file that could not be read is a read error (4), never PASSED nor an accusation.
+    """
+    if result.verdict is not Verdict.FAILED and result.unreadable:
+        return EXIT_IO
     return _VERDICT[result.verdict]
 
 

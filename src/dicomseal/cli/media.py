@@ -452,7 +452,10 @@ def verify_and_render(
     from dicomseal.media.verify import verify_media
     from dicomseal.report.media import media_document, render_media_text
 
-    with open_media(medium) as source, progress_report(err_console()) as draw:
+    with (
+        open_media(medium, allow_short=True) as source,  # read errors listed, rest verified
+        progress_report(err_console()) as draw,
+    ):
 
         def report(done: int, total: int) -> None:
             draw("verifying files", done, total)

@@ -109,11 +109,20 @@ def _verify(ctx: Context, out: Path) -> MediaVerification:
         return verify_media(source, trust, at=ctx.at)
 
 
+def _changed_attributes(v: MediaVerification) -> set[str]:
+    """Keywords changed in any instance (``PixelData`` for frames), per instance verdict."""
+    attrs: set[str] = set()
+    for iv in v.instances.values():
+        if iv.change is not None:
+            attrs.update(a.keyword for a in iv.change.attributes)
+            if iv.change.frames:
+                attrs.add("PixelData")
+    return attrs
+
+
 def _score_verify(ctx: Context, case: Case, out: Path, changed: set[str]) -> CaseResult:
     v = _verify(ctx, out)
-    attrs = {a.keyword for c in v.manifest.changed for a in c.attributes}
-    if any(c.frames for c in v.manifest.changed):
-        attrs.add("PixelData")
+    attrs = _changed_attributes(v)
     paths = {c.path for c in v.manifest.changed} | set(v.manifest.added) | set(v.manifest.missing)
     if case.field is not None:
         named = case.field in attrs

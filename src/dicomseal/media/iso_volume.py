@@ -17,14 +17,13 @@ entries that readers show or not) is reported as a problem on its tree, never sk
 
 from __future__ import annotations
 
-import os
-import stat
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dicomseal.errors import MediaError
+from dicomseal.media.iso_device import drive_last_session, image_size, last_session
 
 __all__ = [
     "SECTOR",
@@ -93,6 +92,10 @@ class IsoTree:
     name: str
     files: tuple[IsoFile, ...] = ()
     problems: tuple[str, ...] = ()
+    #: Files (and directories, with a trailing ``/``) of a short image whose extent runs
+    #: past its end but lies inside the volume it declares: a read error (a scratched
+    #: disc, an interrupted copy), listed here instead of being a problem of the tree.
+    cut: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,17 @@ class IsoVolume:
     boot_records: tuple[BootRecord, ...] = ()
     problems: tuple[str, ...] = ()
     block_count: int = 0
+    image_bytes: int = 0
+
+    @property
+    def declared_bytes(self) -> int:
+        """Volume Space Size x 2048 of the primary descriptor (ECMA-119 §8.4.8)."""
+        return self.block_count * SECTOR
+
+    @property
+    def short(self) -> bool:
+        """Whether the image holds fewer bytes than its primary volume descriptor declares."""
+        return self.image_bytes < self.declared_bytes
 
     def tree(self, name: str) -> IsoTree | None:
         """The tree called ``name`` (``"ISO 9660"``, ``"Joliet"``, ...), if present."""
@@ -123,14 +137,25 @@ class IsoStructureError(MediaError):
     """A tree cannot be read faithfully (caught per tree, becomes one problem)."""
 
 
+class IsoReadError(IsoStructureError):
+    """Bytes inside the declared volume lie past the end of a short image (a read error)."""
+
+
 @dataclass
 class _Image:
-    """Bounded reads from the image file."""
+    """Bounded reads from the image file (``declared``: bytes the volume declares)."""
 
     fh: BinaryIO
     size: int
+    declared: int = 0
+
+    def missing(self, offset: int, length: int) -> bool:
+        """Whether ``offset + length`` runs past a short image but not past its volume."""
+        return self.size < offset + length <= self.declared
 
     def read(self, offset: int, length: int) -> bytes:
+        if offset >= 0 and length >= 0 and self.missing(offset, length):
+            raise IsoReadError(f"extent at byte {offset} (+{length}) lies past the image end")
         if offset < 0 or length < 0 or offset + length > self.size:
             raise IsoStructureError(f"extent at byte {offset} (+{length}) lies outside the image")
         self.fh.seek(offset)
@@ -138,43 +163,6 @@ class _Image:
         if len(data) != length:
             raise IsoStructureError(f"short read at byte {offset}")
         return data
-
-
-def image_size(fh: BinaryIO) -> int:
-    """Size in bytes of an image file or a raw device (``st_size`` is 0 for a device)."""
-    return fh.seek(0, os.SEEK_END)
-
-
-#: ``CDROMMULTISESSION`` (linux/cdrom.h): the start of the last session of a disc.
-_CDROMMULTISESSION = 0x5310
-
-
-def last_session(fh: BinaryIO) -> int:
-    """First sector of the last session of a raw CD device; 0 for an image or one session.
-
-    Operating systems mount the last session of a multi-session disc (its descriptors are
-    at that sector + 16), so :func:`read_iso_volume` reports a device whose last session is
-    not the first.
-    """
-    if not stat.S_ISBLK(os.fstat(fh.fileno()).st_mode):
-        return 0
-    return drive_last_session(fh.fileno(), _fcntl_ioctl)
-
-
-def drive_last_session(fd: int, ioctl: Callable[[int, int, bytes], bytes]) -> int:
-    """Ask a CD drive for its last session (``struct cdrom_multisession``, LBA format)."""
-    try:
-        out = ioctl(fd, _CDROMMULTISESSION, struct.pack("<iBBxx", 0, 0, 1))
-    except OSError:
-        return 0  # not a CD drive (a USB stick or disk image on a block device)
-    lba, xa_flag, _fmt = struct.unpack("<iBBxx", out)
-    return lba if xa_flag else 0
-
-
-def _fcntl_ioctl(fd: int, request: int, arg: bytes) -> bytes:
-    import fcntl
-
-    return fcntl.ioctl(fd, request, arg)
 
 
 def read_span(fh: BinaryIO, size: int, offset: int, length: int) -> bytes:
@@ -327,6 +315,7 @@ class _Walk:
     susp_skip: int = 0
     files: list[IsoFile] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    cut: list[str] = field(default_factory=list)
     seen_dirs: set[int] = field(default_factory=set)
     nodes: int = 0
     read: int = 0
@@ -391,12 +380,23 @@ def _walk_dir(walk: _Walk, extent: int, length: int, prefix: str, depth: int) ->
         names.add(name.upper())
         _check_record(walk, rec, path)
         if rec.is_dir:
-            _walk_dir(walk, rec.extent, rec.length, path + "/", depth + 1)
+            _walk_subdir(walk, rec, path + "/", depth + 1)
         else:
-            if rec.length and (rec.extent * SECTOR + rec.length > walk.img.size):
+            end = rec.extent * SECTOR + rec.length
+            if rec.length and walk.img.missing(rec.extent * SECTOR, rec.length):
+                walk.cut.append(path)  # listed: reading it is the read error
+            elif rec.length and end > walk.img.size:
                 raise IsoStructureError(f"file {path} extends beyond the image")
             spans = ((rec.extent * SECTOR, rec.length),) if rec.length else ()
             walk.files.append(IsoFile(path, spans, rec.length))
+
+
+def _walk_subdir(walk: _Walk, rec: _Record, prefix: str, depth: int) -> None:
+    """Walk one subdirectory; one lost past the end of a short image is listed as cut."""
+    try:
+        _walk_dir(walk, rec.extent, rec.length, prefix, depth)
+    except IsoReadError:
+        walk.cut.append(prefix)
 
 
 def _root_susp_skip(img: _Image, root: _Record) -> tuple[bool, int]:
@@ -437,7 +437,13 @@ def _check_path_tables(walk: _Walk, desc: bytes) -> None:
         loc = struct.unpack_from(">I" if at >= 148 else "<I", desc, at)[0]
         if optional and loc == 0:
             continue
-        if _path_table(walk.img, desc, at, walk.joliet) != walk.dirs:
+        lost = tuple(c.upper() for c in walk.cut if c.endswith("/"))
+        listed = {
+            (p, e)
+            for p, e in _path_table(walk.img, desc, at, walk.joliet)
+            if not (p.startswith(lost) and p not in lost)
+        }
+        if listed != walk.dirs:
             walk.problems.append(f"path table at sector {loc} disagrees with the directories")
 
 
@@ -453,7 +459,12 @@ def _read_tree(img: _Image, name: str, desc: bytes, joliet: bool, rr: bool) -> I
             _check_path_tables(walk, desc)
     except IsoStructureError as exc:
         walk.problems.append(exc.message)
-    return IsoTree(name, tuple(sorted(walk.files, key=lambda f: f.path)), _few(walk.problems))
+    return IsoTree(
+        name,
+        tuple(sorted(walk.files, key=lambda f: f.path)),
+        _few(walk.problems),
+        tuple(sorted(walk.cut)),
+    )
 
 
 def _few(problems: list[str]) -> tuple[str, ...]:
@@ -528,6 +539,9 @@ def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
     """
     img = _Image(fh, size)
     descs, problems = _descriptors(img)
+    primary = next((d for _s, d in descs if d[0] == 1 and d[6] == 1), None)
+    if primary is not None:  # a short image's missing tail is a read error (§8.4.8)
+        img.declared = struct.unpack_from("<I", primary, 80)[0] * SECTOR
     problems.extend(_system_area(img))
     session = last_session(fh)
     if session:
@@ -573,4 +587,4 @@ def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
             trees.append(_read_tree(img, name, desc, joliet, False))
     if not any(t.name == "ISO 9660" for t in trees):
         problems.append("no primary volume descriptor")
-    return IsoVolume(tuple(trees), tuple(boots), tuple(problems), blocks)
+    return IsoVolume(tuple(trees), tuple(boots), tuple(problems), blocks, size)

@@ -26,7 +26,12 @@ from dicomseal.media.valdata import (
     ValidationData,
     read_validation_data,
 )
-from dicomseal.media.verify import ManifestCheck, ManifestReason, MediaVerification
+from dicomseal.media.verify import (
+    ManifestCheck,
+    ManifestReason,
+    MediaVerification,
+    rejudge_instances,
+)
 from dicomseal.signature.revocation import (
     RevocationChecker,
     RevocationMode,
@@ -99,7 +104,10 @@ def judge_medium(
             if manifest.verdict is not r.manifest.verdict
             else f"{lowered[0].path}: {lowered[0].message}"
         )
-    return dataclasses.replace(r, manifest=manifest, files=files, verdict=verdict, message=message)
+    judged = dataclasses.replace(
+        r, manifest=manifest, files=files, verdict=verdict, message=message
+    )
+    return rejudge_instances(judged)  # per-instance verdicts follow the re-judged manifest
 
 
 def embedded_validation(source: MediaSource, r: MediaVerification) -> ValidationData:

@@ -209,21 +209,33 @@ def _second_reader(iso: IsoSource, reference: IsoTree) -> list[MediaFinding]:
     to the partition.
     """
     loc = iso.location
+    reference = _without_cut(reference, iso.cut)
     try:
         lib = iso.pycdlib
     except MediaError as exc:
+        if iso.shortfall:  # a short image: already a read error, listed file by file
+            return []
         return [_ambiguous(loc, f"pycdlib, an independent ISO reader, refuses it: {exc.message}")]
     out: list[MediaFinding] = []
     for key, probe, name in _PYCDLIB_VIEWS:
         try:
             if probe != "has_pvd" and not getattr(lib, probe)():
                 continue
-            tree = _pycdlib_tree(lib, key, f"{name} (pycdlib)")
+            tree = _without_cut(_pycdlib_tree(lib, key, f"{name} (pycdlib)"), iso.cut)
         except Exception as exc:  # pycdlib raises many kinds on hostile images
             out.append(_ambiguous(loc, f"pycdlib cannot read its {name} view: {exc}"))
             continue
         out.extend(_compare(reference, tree, loc))
     return out
+
+
+def _without_cut(tree: IsoTree, cut: tuple[str, ...]) -> IsoTree:
+    """``tree`` without the files a short image cuts (pycdlib clips their length)."""
+    if not cut:
+        return tree
+    gone = {c.upper() for c in cut}
+    kept = tuple(f for f in tree.files if f.path.upper() not in gone)
+    return dataclasses.replace(tree, files=kept)
 
 
 def _pycdlib_tree(lib: object, key: str, name: str) -> IsoTree:

@@ -2,12 +2,12 @@
 
 * :class:`MediaVerdicts` runs media verify (:func:`dicomseal.media.verify.verify_media`:
   signed manifest, every file, every instance signature, DICOMDIR, hostile structure) and
-  derives each instance's verdict from it: an instance is PASSED when a trusted, intact
-  manifest lists it unchanged or its own signatures are valid and trusted; FAILED when the
-  manifest says it changed or was added, a signature fails, or a structural finding on
-  it is hostile; every instance is FAILED (``ambiguous-medium``) when the medium can be
-  read two ways (ISO 9660 trees that disagree, an ambiguous archive): what another reader
-  sees was never verified.
+  takes each instance's verdict as it decided it
+  (:attr:`~dicomseal.media.verify.MediaVerification.instances`, rules in
+  :mod:`dicomseal.media.instance_verdict`): PASSED when a trusted, intact manifest lists
+  it unchanged or its own signatures are valid and trusted; FAILED when it changed, was
+  added, a signature fails, a structural finding on it is hostile, or the medium can be
+  read two ways (``ambiguous-medium``).
 * :class:`SignatureVerdicts` verifies each instance on its own with
   :func:`dicomseal.signature.verify_file` (PS3.15 Annex C), nothing else.
 * :func:`resigner` re-signs coerced instances with the importer's key (PS3.15 §A.2).
@@ -26,7 +26,8 @@ from pathlib import Path
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.source import MediaSource
-from dicomseal.media.verify import ManifestReason, MediaVerification, verify_media
+from dicomseal.media.verify import InstanceReason, MediaVerification, verify_media
+from dicomseal.media.verify import InstanceVerdict as MediaInstanceVerdict
 from dicomseal.pacs.importer import Resigner
 from dicomseal.pacs.medium import MediumInstance
 from dicomseal.pacs.verdicts import InstanceVerdict, MediumVerdicts
@@ -39,7 +40,6 @@ from dicomseal.signature import (
     sign_file,
     verify_path,
 )
-from dicomseal.signature.status import TrustReason
 from dicomseal.verdict import Verdict
 
 __all__ = ["MediaVerdicts", "SignatureVerdicts", "instance_verdicts", "resigner"]
@@ -110,52 +110,24 @@ def _change_details(change: FileChange) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _project(iv: MediaInstanceVerdict) -> InstanceVerdict:
+    """The importer's view of one instance verdict decided by media verification."""
+    r = iv.reason
+    if r in (InstanceReason.AMBIGUOUS_MEDIUM, InstanceReason.HOSTILE_STRUCTURE):
+        lines = tuple(f"{f.code.value}: {f.message}" for f in iv.findings)
+        return InstanceVerdict(iv.verdict, r.value, lines)
+    if r is InstanceReason.CHANGED and iv.change is not None:
+        return InstanceVerdict(iv.verdict, r.value, _change_details(iv.change))
+    if r in (InstanceReason.SIGNATURE_FAILED, InstanceReason.OWN_SIGNATURES):
+        return _own(iv.signatures)
+    if r is InstanceReason.COVERED_BY_MANIFEST:
+        return InstanceVerdict(iv.verdict, r.value)
+    return InstanceVerdict(iv.verdict, r.value, (iv.detail,) if iv.detail else ())
+
+
 def instance_verdicts(result: MediaVerification, paths: Sequence[str]) -> MediumVerdicts:
-    """Each instance's verdict from a media verification (the rules in the module doc)."""
-    manifest = result.manifest
-    trusted_manifest = (
-        manifest.present
-        and manifest.trust is TrustReason.TRUSTED
-        and manifest.reason in (ManifestReason.TRUSTED, ManifestReason.FILES_DIFFER)
-    )
-    changed = {c.path: c for c in manifest.changed}
-    added = set(manifest.added)
-    own = {f.path: f for f in result.files}
-    hostile: dict[str, list[str]] = {}
-    ambiguous: list[str] = []
-    for finding in result.findings:
-        if finding.verdict is Verdict.FAILED:
-            line = f"{finding.code.value}: {finding.message}"
-            hostile.setdefault(finding.path, []).append(line)
-            if finding.code.splits_readers:
-                ambiguous.append(line)
-    out: dict[str, InstanceVerdict] = {}
-    for path in paths:
-        fv = own.get(path)
-        if ambiguous:  # readers may see other instances than those verified here
-            out[path] = InstanceVerdict(Verdict.FAILED, "ambiguous-medium", tuple(ambiguous))
-        elif path in hostile:
-            out[path] = InstanceVerdict(Verdict.FAILED, "hostile-structure", tuple(hostile[path]))
-        elif path in changed:
-            out[path] = InstanceVerdict(
-                Verdict.FAILED, "changed-since-manifest", _change_details(changed[path])
-            )
-        elif fv is not None and fv.verdict is Verdict.FAILED:
-            out[path] = _own(fv)
-        elif path in added:
-            out[path] = InstanceVerdict(
-                Verdict.FAILED,
-                "not-in-manifest",
-                ("added to the medium after the manifest was signed",),
-            )
-        elif fv is None:  # the verification never saw this file: nothing proves it
-            out[path] = InstanceVerdict(
-                Verdict.INDETERMINATE, "not-verified", ("not among the verified files",)
-            )
-        elif trusted_manifest:  # listed in the trusted manifest (not added) and unchanged
-            out[path] = InstanceVerdict(Verdict.PASSED, "covered-by-manifest")
-        else:
-            out[path] = _own(fv)
+    """Each instance's verdict as media verification decided it (``result.instances``)."""
+    out = {path: _project(result.instance(path)) for path in paths}
     notes = [f"medium: {result.verdict.value}: {result.message}"]
     notes += [
         f"{f.code.value}: {f.path}: {f.message}" for f in result.findings if f.path not in out

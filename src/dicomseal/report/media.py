@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.create import MediumCreation
+from dicomseal.media.findings import FindingCode
 from dicomseal.media.verify import ManifestCheck, MediaVerification
 from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.report.verify import (
@@ -98,6 +99,21 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
         "validated_at": r.validated_at.isoformat() if r.validated_at else None,
         "uncovered": list(r.uncovered),
         "ignored": [{"path": p, "reason": "written by an operating system"} for p in r.ignored],
+        "unreadable": [{"path": u.path, "reason": u.reason} for u in r.unreadable],
+        "inventory": r.inventory.counts(),
+        "patients": [
+            {"name": p.name, "id": p.patient_id, "instances": p.instances} for p in r.patients
+        ],
+        "studies": [
+            {
+                "study_instance_uid": s.study_instance_uid,
+                "patient_id": s.patient_id,
+                "date": s.date,
+                "accession": s.accession,
+                "instances": s.instances,
+            }
+            for s in r.studies
+        ],
         "findings": [
             {"code": f.code.value, "path": f.path, "message": f.message, "verdict": f.verdict.value}
             for f in r.findings
@@ -170,12 +186,49 @@ def _render_grouped_changes(console: Console, changes: Sequence[FileChange]) -> 
         console.print(f"  {head} {where}" + (f": {tail}" if tail else ""), highlight=False)
 
 
+def person_name(pn: str) -> str:
+    """A PS3.5 §6.2.1.1 person name for people: ``ROE^JANE^M`` -> ``ROE, JANE M``."""
+    family, _, rest = pn.split("=", 1)[0].partition("^")
+    given = " ".join(p for p in rest.split("^")[:2] if p)
+    return f"{family}, {given}" if family and given else (family or given)
+
+
+def dicom_date(da: str) -> str:
+    """A PS3.5 DA value for people: ``19851130`` -> ``1985-11-30`` (others unchanged)."""
+    return f"{da[:4]}-{da[4:6]}-{da[6:8]}" if len(da) == 8 and da.isdigit() else da
+
+
+#: Patients and studies named in the header before the rest is counted.
+_HEADER_ROWS: Final = 10
+
+
+def _render_contents(console: Console, r: MediaVerification) -> None:
+    """Patients and studies as the manifest signs them."""
+    for p in r.patients[:_HEADER_ROWS]:
+        console.print(
+            f"  patient: {escape(person_name(p.name) or '(no name)')}, ID "
+            f"{escape(p.patient_id or '(none)')} ({counted(p.instances, 'instance')})",
+            highlight=False,
+        )
+    for s in r.studies[:_HEADER_ROWS]:
+        accession = f", accession {escape(s.accession)}" if s.accession else ""
+        console.print(
+            f"  study: {escape(dicom_date(s.date) or '(no date)')}{accession}, patient ID "
+            f"{escape(s.patient_id or '(none)')} ({counted(s.instances, 'instance')})",
+            highlight=False,
+        )
+    more = max(0, len(r.patients) - _HEADER_ROWS) + max(0, len(r.studies) - _HEADER_ROWS)
+    if more:
+        console.print(f"  ... and {more} more patients or studies (--format json lists all)")
+
+
 def _render_header(console: Console, r: MediaVerification) -> None:
-    """Who made the medium and when: what a receiver checks first."""
+    """Who and what the medium is about, who made it and when: what a receiver checks first."""
     m = r.manifest
     console.print(
         f"medium {escape(r.location)} ({r.kind}, {counted(r.entries, 'file')})", highlight=False
     )
+    _render_contents(console, r)
     if m.signer:
         console.print(f"  creator: {escape(m.signer)}", highlight=False)
     if m.signing_time:
@@ -246,7 +299,7 @@ def render_media_text(
                 f"[{fs}]{f.verdict.value:<13}[/{fs}] {escape(f.path)}: {escape(f.message)}",
                 highlight=False,
             )
-    _render_findings_and_rest(console, r)
+    _render_findings_and_rest(console, r, verbose=verbose)
 
 
 def _render_timestamp(console: Console, m: ManifestCheck) -> None:
@@ -262,9 +315,25 @@ def _render_timestamp(console: Console, m: ManifestCheck) -> None:
         )
 
 
-def _render_findings_and_rest(console: Console, r: MediaVerification) -> None:
-    """Findings, files no proof covers, files an operating system wrote, warnings."""
+def _render_findings_and_rest(
+    console: Console, r: MediaVerification, *, verbose: bool = False
+) -> None:
+    """Read errors, findings, files no proof covers, files an operating system wrote, warnings."""
+    unread = {u.path for u in r.unreadable}
+    for u in r.unreadable if verbose else r.unreadable[:_SHOWN]:
+        console.print(
+            f"[yellow]could not be read[/yellow] {escape(u.path)}: {escape(u.reason)}",
+            highlight=False,
+        )
+    if not verbose and len(r.unreadable) > _SHOWN:
+        console.print(
+            f"  ... and {len(r.unreadable) - _SHOWN} more files that could not be read "
+            "(-v lists all)",
+            highlight=False,
+        )
     for fd in r.findings:
+        if fd.code is FindingCode.UNREADABLE_FILE and fd.path in unread:
+            continue  # listed once above, as a read error
         fs = VERDICT_STYLE[fd.verdict]
         console.print(
             f"[{fs}]finding[/{fs}] {fd.code.value}: {escape(fd.path)}: {escape(fd.message)}",

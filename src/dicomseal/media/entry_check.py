@@ -1,0 +1,167 @@
+"""One file of a medium: hashed, its signatures verified if it is an instance, a change localised.
+
+Structure first: symlinks, paths leaving the medium, special files, zip bombs, ``autorun.inf``
+(IHE PDI forbids auto-starting software) and executables hidden in a Part 10 preamble
+(PS3.10 §7.1) are findings, never followed or executed. A file that cannot be read is a read
+error (:mod:`dicomseal.media.read_errors`), never counted as missing or changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from dicomseal.errors import MediaError
+from dicomseal.hazmat.ambiguity import executable_preamble
+from dicomseal.media.changes import FileChange, localise_change
+from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.manifest import ManifestEntry
+from dicomseal.media.read_errors import read_error_text
+from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource
+from dicomseal.signature import FileVerification, TrustContext, verify_file
+from dicomseal.signature.status import FileReason
+from dicomseal.verdict import Verdict
+
+__all__ = ["EntryResult", "check_entry"]
+
+_ANOMALY_CODES = {
+    EntryAnomaly.SYMLINK: FindingCode.SYMLINK,
+    EntryAnomaly.SYMLINK_LEAVES_MEDIUM: FindingCode.SYMLINK_LEAVES_MEDIUM,
+    EntryAnomaly.PATH_TRAVERSAL: FindingCode.PATH_TRAVERSAL,
+    EntryAnomaly.ABSOLUTE_PATH: FindingCode.ABSOLUTE_PATH,
+    EntryAnomaly.ZIP_BOMB: FindingCode.ZIP_BOMB,
+    EntryAnomaly.SPECIAL_FILE: FindingCode.SPECIAL_FILE,
+    EntryAnomaly.AMBIGUOUS_ARCHIVE: FindingCode.AMBIGUOUS_ARCHIVE,
+}
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """What was found about one file of the medium (picklable, for worker processes)."""
+
+    path: str
+    size: int
+    sha256: str | None
+    is_dicom: bool
+    verification: FileVerification | None = None
+    change: FileChange | None = None
+    findings: tuple[MediaFinding, ...] = ()
+    read_error: str = ""
+
+
+def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
+    """Size, SHA-256 and the first 132 bytes of a stream, in one bounded pass."""
+    h = hashlib.sha256()
+    size = 0
+    head = b""
+    while True:
+        data = fh.read(1 << 20)
+        if not data:
+            break
+        if len(head) < 132:
+            head += data[: 132 - len(head)]
+        h.update(data)
+        size += len(data)
+    return size, h.hexdigest(), head
+
+
+def check_entry(
+    source: MediaSource,
+    entry: MediaEntry,
+    expected: ManifestEntry | None,
+    trust: TrustContext,
+    at: dt.datetime,
+) -> EntryResult:
+    """Hash one file, verify its signatures if it is an instance, localise a change."""
+    findings = [
+        MediaFinding(
+            _ANOMALY_CODES[a],
+            entry.path,
+            f"{a.value}: never opened or followed"
+            + (f" (points to {entry.link_target})" if entry.link_target else ""),
+        )
+        for a in entry.anomalies
+    ]
+    if entry.path.rsplit("/", 1)[-1].lower() == "autorun.inf":
+        findings.append(
+            MediaFinding(
+                FindingCode.AUTORUN,
+                entry.path,
+                "autorun.inf found: media must not start software by "
+                "themselves (IHE PDI); never executed",
+            )
+        )
+    if not entry.readable:
+        return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
+    try:
+        with source.open(entry.path) as fh:
+            size, digest, head = _hash_and_head(fh)
+    except (MediaError, OSError) as exc:  # a read error, never proof of alteration
+        why = read_error_text(exc)
+        findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, why))
+        return EntryResult(
+            entry.path, entry.size, None, False, findings=tuple(findings), read_error=why
+        )
+    is_dicom = len(head) >= 132 and head[128:132] == b"DICM"
+    if is_dicom and executable_preamble(head[:128]) is not None:
+        findings.append(
+            MediaFinding(
+                FindingCode.EXECUTABLE_PREAMBLE,
+                entry.path,
+                "the 128-byte preamble starts like an executable "
+                f"({head[:4]!r}): a DICOM/executable polyglot; never run",
+            )
+        )
+    verification = None
+    if is_dicom and entry.path != "DICOMDIR":
+        verification = _verify_instance(source, entry.path, trust, at)
+    change = None
+    if expected is not None and (expected.sha256 != digest or expected.size != size):
+        change = _change(source, entry.path, expected, size, digest)
+    return EntryResult(entry.path, size, digest, is_dicom, verification, change, tuple(findings))
+
+
+def _verify_instance(
+    source: MediaSource, path: str, trust: TrustContext, at: dt.datetime
+) -> FileVerification:
+    """The PS3.15 signatures of one instance; never raises for hostile bytes."""
+    try:
+        with source.open(path) as fh:
+            return verify_file(fh, trust, name=path, at=at)
+    except MediaError as exc:
+        return FileVerification(path, Verdict.INDETERMINATE, FileReason.NOT_DICOM, exc.message)
+    except Exception as exc:  # hostile bytes must not stop the rest of the medium
+        return FileVerification(
+            path,
+            Verdict.INDETERMINATE,
+            FileReason.UNREADABLE,
+            f"could not be verified: {type(exc).__name__}: {exc}"[:300],
+        )
+
+
+def _change(
+    source: MediaSource, path: str, expected: ManifestEntry, size: int, digest: str
+) -> FileChange:
+    """The change report of one file that differs from the manifest."""
+    record = expected.instance
+    if record is not None:  # re-walk it, even if it no longer looks like DICOM
+        try:
+            with source.open(path) as fh:
+                return localise_change(
+                    path, expected.role, expected.size, expected.sha256, record, size, digest, fh
+                )
+        except Exception as exc:  # hostile bytes must not stop the rest of the medium
+            return FileChange(
+                path,
+                expected.role,
+                expected.size,
+                size,
+                expected.sha256,
+                digest,
+                note=f"changes not localised: {exc}"[:300],
+            )
+    return localise_change(
+        path, expected.role, expected.size, expected.sha256, None, size, digest, None
+    )

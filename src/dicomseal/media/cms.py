@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from dicomseal.errors import ConfigurationError
 from dicomseal.hazmat.raw import DigestSigner, MacAlgorithm
+from dicomseal.media.cms_der import require_der
 
 #: What signs a manifest: a software private key or a token key (PKCS #11).
 ManifestKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | DigestSigner
@@ -197,8 +198,7 @@ def _require_one_reading(
     signature timestamp (RFC 5126 §6.1.1). Unsigned parts of the structure are then the
     certificate bag and that timestamp, each checked on its own.
     """
-    if info.dump(force=True) != p7s:
-        raise ValueError("not DER (a re-encoding differs)")
+    require_der(p7s)
     encap = sd["encap_content_info"]
     if encap["content_type"].native != "data" or encap["content"].native is not None:
         raise ValueError("not a detached signature over id-data")

@@ -21,6 +21,7 @@ from asn1crypto import cms
 from cryptography import x509
 
 from dicomseal.errors import SignatureError
+from dicomseal.media.cms_der import require_der
 from dicomseal.signature.status import ChainValidation, TrustReason
 from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
 from dicomseal.signature.trust import TrustContext
@@ -80,7 +81,9 @@ def add_signature_timestamp(p7s: bytes, stamp: Callable[[bytes], bytes]) -> byte
     attribute = cms.CMSAttribute({"type": _ATTRIBUTE, "values": [token]})
     existing = list(signer["unsigned_attrs"]) if signer["unsigned_attrs"].native else []
     signer["unsigned_attrs"] = cms.CMSAttributes([*existing, attribute])
-    return bytes(info.dump(force=True))
+    stamped = bytes(info.dump())  # re-encodes what changed; force would be exponential
+    require_der(stamped)  # strict on write: what verify will demand (X.690 §10)
+    return stamped
 
 
 def _tokens(p7s: bytes) -> tuple[bytes, list[bytes]]:

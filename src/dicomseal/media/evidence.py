@@ -476,7 +476,10 @@ def judge_with_evidence(
         return r, checks
     alone = trust.validate(m.signer_certificate, at, m.signer_chain).trusted
     if m.verdict is Verdict.PASSED and m.timestamp_time is not None and not alone:
-        holds, tsa = _signature_stamp_holds(source, trust, at, proven)
+        try:
+            holds, tsa = _signature_stamp_holds(source, trust, at, proven)
+        except (ValueError, TypeError, KeyError, IndexError, x509.ExtensionNotFound):
+            holds, tsa = False, "unreadable"  # fail closed: nothing proven
         if not holds:
             message = (
                 "manifest intact but its signer certificate has expired, and the TSA "

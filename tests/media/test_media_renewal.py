@@ -27,6 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from media_support import make_medium
 
 from dicomseal.signature import SigningCredentials
+from dicomseal.verdict import Verdict
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signature"))
 from sigtest_support import CliRun, run_cli_inprocess
@@ -320,3 +321,26 @@ def test_evidence_is_the_proof_of_existence_of_a_medium_without_timestamp(
     proven = doc["evidence"][0]["proven_at"]
     assert doc["manifest"]["best_signature_time"] == proven is not None
     assert doc["medium"]["validated_at"].startswith("2045-01-01")
+
+
+def test_import_judges_the_expired_tsa_like_media_verify(
+    stamped: Path, pki: TestPki, archive_tsa: tuple[Tsa, Path]
+) -> None:
+    """`import` (pacs) shows what `media verify` shows: no instance PASSED on the strength
+    of a manifest timestamp whose TSA certificate has expired without renewal evidence."""
+    from dicomseal.media.source import open_media
+    from dicomseal.media.verify import verify_media
+    from dicomseal.pacs.verification import MediaVerdicts
+    from dicomseal.signature import TrustContext
+
+    trust = TrustContext.load([pki.root.cert, archive_tsa[1]])
+    at = dt.datetime.fromisoformat(AT)
+    with open_media(stamped) as source:
+        alone = verify_media(source, trust, at=at)  # without the TSA rule: PASSED
+        paths = list(alone.instances)
+        instances = [SimpleNamespace(path=p) for p in paths]
+        verdicts = MediaVerdicts(trust, at).verify(source, instances)  # type: ignore[arg-type]
+    assert alone.verdict is Verdict.PASSED  # the control: what import showed before
+    assert verdicts.verdict is Verdict.INDETERMINATE
+    assert verdicts.instances
+    assert all(v.verdict is not Verdict.PASSED for v in verdicts.instances.values())

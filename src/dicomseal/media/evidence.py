@@ -62,7 +62,7 @@ from dicomseal.media.manifest import MANIFEST_PATH, MAX_MANIFEST, SIGNATURE_PATH
 from dicomseal.media.namespaces import fold_case_if_needed
 from dicomseal.media.source import MediaSource
 from dicomseal.media.valdata import VALDATA_PATH
-from dicomseal.media.verify import ManifestReason, MediaVerification
+from dicomseal.media.verify import ManifestReason, MediaVerification, rejudge_instances
 from dicomseal.signature.signer_policy import SignerRole
 from dicomseal.signature.status import TrustReason
 from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
@@ -433,12 +433,13 @@ def _lowered(
 ) -> MediaVerification:
     manifest = dataclasses.replace(r.manifest, verdict=verdict, message=message, **fields)  # type: ignore[arg-type]
     combined = Verdict.combine([r.verdict, verdict])
-    return dataclasses.replace(
+    lowered = dataclasses.replace(
         r,
         manifest=manifest,
         verdict=combined,
         message=message if combined is not r.verdict else r.message,
     )
+    return rejudge_instances(lowered)  # an instance vouched for by this manifest follows it
 
 
 def judge_with_evidence(
@@ -550,3 +551,32 @@ def evidence_lines(checks: Sequence[EvidenceCheck]) -> list[str]:
         lines.append(f"{c.verdict.value:<13} {c.message}")
         lines.extend(f"{'':13}   renewed {s.time:%Y-%m-%d %H:%M} UTC by {s.tsa}" for s in c.stamps)
     return lines
+
+
+def verify_with_evidence(
+    source: MediaSource,
+    trust: TrustContext,
+    *,
+    at: dt.datetime | None,
+    files: Sequence[tuple[str, bytes]] = (),
+    **options: object,
+) -> tuple[MediaVerification, tuple[EvidenceCheck, ...]]:
+    """:func:`~dicomseal.media.verify.verify_media`, then :func:`judge_with_evidence`.
+
+    What every surface (``media verify``, ``import``, ``view``) must show: a manifest kept
+    PASSED by its signature timestamp only while that timestamp's TSA certificate is valid
+    or renewal evidence proves it was (ETSI EN 319 102-1 §5.6). ``options`` go to
+    ``verify_media`` (``workers``, ``progress``, ``strict``).
+    """
+    from dicomseal.media.verify import verify_media
+
+    result = verify_media(source, trust, at=at, **options)  # type: ignore[arg-type]
+    again = {k: v for k, v in options.items() if k != "progress"}
+    return judge_with_evidence(
+        result,
+        source,
+        trust,
+        result.validated_at or at or dt.datetime.now(dt.UTC),
+        files,
+        lambda t: verify_media(source, trust, at=t, **again),  # type: ignore[arg-type]
+    )

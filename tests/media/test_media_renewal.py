@@ -233,7 +233,7 @@ def test_a_chain_of_two_renewals_verifies(
     assert chained.returncode == 0, chained.describe()
     stamps = doc["evidence"][0]["archive_timestamps"]
     assert [s["tsa"] for s in stamps] == ["dicomseal TEST ONLY TSA", "TEST ONLY archive TSA"]
-    assert "1 earlier archive timestamp(s)" in stamps[1]["covers"]
+    assert "1 earlier archive timestamp" in stamps[1]["covers"]
 
 
 def test_flipped_byte_in_the_evidence_is_failed_naming_it(

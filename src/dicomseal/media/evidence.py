@@ -68,6 +68,7 @@ from dicomseal.signature.status import TrustReason
 from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
+from dicomseal.wording import counted
 
 __all__ = [
     "MAX_EVIDENCE",
@@ -187,7 +188,7 @@ def archive_data(
         covers.append(VALDATA_PATH)
     if previous:
         fields["previous"] = hashlib.new(algorithm, b"".join(previous)).digest()
-        covers.append(f"{len(previous)} earlier archive timestamp(s)")
+        covers.append(counted(len(previous), "earlier archive timestamp"))
     return bytes(ArchiveData(fields).dump()), tuple(covers)
 
 
@@ -370,8 +371,9 @@ def _chain(
     return EvidenceCheck(
         name,
         Verdict.PASSED,
-        f"evidence {name}: {len(stamps)} archive timestamp(s) prove the manifest and its "
-        f"signature existed on {stamps[0].time:%Y-%m-%d %H:%M} UTC",
+        f"evidence {name}: the manifest and its signature existed on "
+        f"{stamps[0].time:%Y-%m-%d %H:%M} UTC, proven by "
+        f"{counted(len(stamps), 'archive timestamp')}",
         tuple(stamps),
         stamps[0].time,
     )

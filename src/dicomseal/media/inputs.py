@@ -39,9 +39,10 @@ from pydicom.filereader import _read_file_meta_info
 from pydicom.filewriter import write_file_meta_info
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import pack_bits
-from pydicom.uid import UID, ExplicitVRLittleEndian, MediaStorageDirectoryStorage
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from dicomseal.errors import DicomSealError, MediaError, UsageError, describe_read_error
+from dicomseal.media.inventory import EntryClass, classify_file, is_directory_dataset
 
 __all__ = [
     "MediaProfile",
@@ -267,8 +268,8 @@ def collect_sources(
             meta = getattr(ds, "file_meta", None)
             ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
             sop_class = str(ds.get("SOPClassUID", ""))
-            media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-            if MediaStorageDirectoryStorage in (sop_class, media_class):
+            kind = classify_file(path.name, part10=True, directory=is_directory_dataset(ds))
+            if kind is not EntryClass.INSTANCE:
                 skipped.append(SkippedInput(str(path), "a DICOMDIR (rebuilt for the medium)"))
                 continue
             uid = str(ds.get("SOPInstanceUID", ""))

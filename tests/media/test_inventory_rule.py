@@ -8,6 +8,7 @@ into a sub-folder, an instance re-labelled as a directory, the JSON read back.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from dicomseal.media.inputs import collect_sources
 from dicomseal.media.inventory import MEDIA_STORAGE_DIRECTORY, EntryClass, classify_file
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
+from dicomseal.report.media import media_document
 from dicomseal.signature import TrustContext
 from dicomseal.verdict import Verdict
 
@@ -88,3 +90,22 @@ def test_directory_sop_class_in_the_data_set_is_a_directory_for_inspect(
     found, skipped = collect_sources([copy])
     assert [s.path.name for s in found] == ["IM1"]
     assert [Path(s.path).name for s in skipped] == ["IM_AS_DIR"]
+
+
+def test_json_lists_every_instance_verdict(medium_copy: Path, trust: TrustContext) -> None:
+    victim = instance_paths(medium_copy)[0]
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 0xFF  # one pixel byte: the instance's own signature and the hash break
+    victim.write_bytes(bytes(data))
+    with open_media(medium_copy) as source:
+        r = verify_media(source, trust, workers=1)
+    doc = json.loads(json.dumps(media_document(r)))
+    listed = {i["path"]: i for i in doc["medium"]["instances"]}
+    assert set(listed) == {rel(medium_copy, p) for p in instance_paths(medium_copy)}
+    bad = listed[rel(medium_copy, victim)]
+    assert bad["verdict"] == "FAILED"
+    assert bad["changed"] is True
+    assert bad["reason"] == r.instances[bad["path"]].reason.value
+    good = [i for p, i in listed.items() if p != bad["path"]]
+    assert good and all(i["verdict"] == "PASSED" and not i["changed"] for i in good)
+    assert all(i["signatures"] for i in good)

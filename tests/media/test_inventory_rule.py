@@ -109,3 +109,19 @@ def test_json_lists_every_instance_verdict(medium_copy: Path, trust: TrustContex
     good = [i for p, i in listed.items() if p != bad["path"]]
     assert good and all(i["verdict"] == "PASSED" and not i["changed"] for i in good)
     assert all(i["signatures"] for i in good)
+
+
+def test_verify_and_inspect_agree_on_instances_and_directories(
+    medium_copy: Path, trust: TrustContext
+) -> None:
+    """The one question "instance or DICOMDIR?" gets the same answer from both commands."""
+    (medium_copy / "DICOM" / "dicomdir").write_bytes((medium_copy / "DICOMDIR").read_bytes())
+    (medium_copy / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(100))
+    (medium_copy / "README.TXT").write_text("no DICOM here")
+    with open_media(medium_copy) as source:
+        inv = verify_media(source, trust, workers=1).inventory
+    with open_media(medium_copy) as source:
+        snap = take_snapshot(source)
+    assert set(inv.paths(EntryClass.INSTANCE)) == {i.path for i in snap.instances}
+    assert set(inv.paths(EntryClass.DICOMDIR)) == {d.path for d in snap.dicomdirs}
+    assert set(inv.paths(EntryClass.DICOMDIR)) == {"DICOMDIR", "DICOM/dicomdir"}

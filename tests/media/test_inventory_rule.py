@@ -125,3 +125,20 @@ def test_verify_and_inspect_agree_on_instances_and_directories(
     assert set(inv.paths(EntryClass.INSTANCE)) == {i.path for i in snap.instances}
     assert set(inv.paths(EntryClass.DICOMDIR)) == {d.path for d in snap.dicomdirs}
     assert set(inv.paths(EntryClass.DICOMDIR)) == {"DICOMDIR", "DICOM/dicomdir"}
+
+
+def test_media_create_names_os_files_among_its_sources(medium_copy: Path, tmp_path: Path) -> None:
+    """``._IM1`` (AppleDouble), ``.DS_Store`` and ``__MACOSX/`` say what they are when skipped."""
+    copy = tmp_path / "src"
+    (copy / "__MACOSX").mkdir(parents=True)
+    shutil.copyfile(instance_paths(medium_copy)[0], copy / "IM1")
+    (copy / "._IM1").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64))
+    (copy / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + bytes(100))
+    (copy / "__MACOSX" / "._IM1").write_bytes(b"\x00\x05\x16\x07" + bytes(64))
+    (copy / "NOTES.TXT").write_text("not DICOM, not written by an operating system")
+    found, skipped = collect_sources([copy])
+    assert [s.path.name for s in found] == ["IM1"]
+    why = {Path(s.path).relative_to(copy).as_posix(): s.reason for s in skipped}
+    assert set(why) == {"._IM1", ".DS_Store", "__MACOSX/._IM1", "NOTES.TXT"}
+    os_files = {p for p, r in why.items() if r.startswith("written by an operating system")}
+    assert os_files == {"._IM1", ".DS_Store", "__MACOSX/._IM1"}

@@ -42,7 +42,12 @@ from pydicom.pixels.utils import pack_bits
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from dicomseal.errors import DicomSealError, MediaError, UsageError, describe_read_error
-from dicomseal.media.inventory import EntryClass, classify_file, is_directory_dataset
+from dicomseal.media.inventory import (
+    EntryClass,
+    classify_file,
+    is_directory_dataset,
+    is_housekeeping,
+)
 
 __all__ = [
     "MediaProfile",
@@ -148,6 +153,7 @@ _HEADER_KEYWORDS = (
 _HEADER_TAGS: list[int] = [
     t for t in (tag_for_keyword(k) for k in _HEADER_KEYWORDS) if t is not None
 ]
+_OS_FILE = "written by an operating system, not DICOM"
 #: Digital Signatures Sequence and MAC Parameters Sequence (PS3.3 Table C.12-6).
 _SIGNATURE_TAGS = (0xFFFAFFFA, 0x4FFE0001)
 
@@ -263,7 +269,10 @@ def collect_sources(
                 TypeError,
                 AttributeError,
             ) as exc:
-                skipped.append(SkippedInput(str(path), describe_read_error(exc)))
+                why = describe_read_error(exc)
+                if is_housekeeping(path.relative_to(src).as_posix() if src.is_dir() else path.name):
+                    why = f"{_OS_FILE} ({why})"
+                skipped.append(SkippedInput(str(path), why))
                 continue
             meta = getattr(ds, "file_meta", None)
             ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""

@@ -48,6 +48,7 @@ __all__ = [
     "classify_file",
     "is_dicomdir_name",
     "is_directory_dataset",
+    "is_housekeeping",
     "is_part10_head",
     "take_inventory",
 ]
@@ -97,6 +98,13 @@ class MediumInventory:
 def is_part10_head(head: bytes) -> bool:
     """True when ``head`` (a file's first bytes) has ``DICM`` at byte 128 (PS3.10 §7.1)."""
     return len(head) >= 132 and head[128:132] == b"DICM"
+
+
+def is_housekeeping(path: str, *, part10: bool = False) -> bool:
+    """True for a file an operating system wrote (:mod:`~dicomseal.media.housekeeping`)
+    that is not a Part 10 file; callers also require that nothing references it.
+    """
+    return not part10 and is_os_artefact(path)
 
 
 def is_dicomdir_name(path: str) -> bool:
@@ -156,7 +164,7 @@ def _classify(
         return classify_file(r.path, part10=True)
     if (
         not strict
-        and is_os_artefact(r.path)
+        and is_housekeeping(r.path, part10=r.is_dicom)
         and not r.findings
         and r.path not in listed
         and r.path.upper() not in referenced

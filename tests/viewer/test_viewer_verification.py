@@ -195,6 +195,12 @@ def test_dicomdir_pointing_off_the_medium_is_never_followed(
             IntegrityState.RED,
             "ALTERED: the medium can be read two ways",
         ),
+        (
+            Verdict.FAILED,
+            "SIGNATURE_FAILED",
+            IntegrityState.RED,
+            "ALTERED: its digital signature does not verify",
+        ),
         (Verdict.FAILED, "HOSTILE_STRUCTURE", IntegrityState.RED, "ALTERED: unsafe file structure"),
         (
             Verdict.INDETERMINATE,
@@ -236,3 +242,14 @@ def test_instance_badges_display_the_instance_verdicts(
     assert shown.for_instance(VICTIM).label == label
     others = {i.state for p, i in shown.instances.items() if p != VICTIM}
     assert IntegrityState.GREEN not in others  # the medium did not pass: nothing green
+
+
+def test_missing_instance_is_listed_once(medium: Path, pki: TestPki, tmp_path: Path) -> None:
+    """An instance gone from the medium is RED through ``missing``, not a second badge."""
+    folder = _copy(medium, tmp_path)
+    (folder / VICTIM).unlink()
+    integrity = _assess(folder, [pki.root.cert])
+    assert integrity.state is IntegrityState.RED
+    assert VICTIM in integrity.missing
+    assert VICTIM not in integrity.instances
+    assert integrity.for_instance(VICTIM).state is not IntegrityState.GREEN

@@ -156,7 +156,6 @@ _RED_LABELS = {
     InstanceReason.HOSTILE_STRUCTURE: "ALTERED: unsafe file structure",
     InstanceReason.SIGNATURE_FAILED: "ALTERED: its digital signature does not verify",
     InstanceReason.ADDED: "ALTERED: not on the signed medium (added)",
-    InstanceReason.MISSING: "ALTERED: listed in the signed manifest, missing from the medium",
     InstanceReason.CHANGED: "ALTERED",
 }
 #: Badge of an instance no trusted signature covers.
@@ -173,6 +172,8 @@ def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> 
         if iv.reason is InstanceReason.CHANGED and iv.change is not None:
             return _changed_instance(iv.change)
         label = _RED_LABELS.get(iv.reason, "ALTERED")
+        if iv.reason is InstanceReason.HOSTILE_STRUCTURE and iv.findings:
+            label = f"{label}: {iv.findings[0].message}"
         return InstanceIntegrity(iv.path, IntegrityState.RED, label, detail_complete=False)
     if iv.verdict is Verdict.INDETERMINATE:
         label = _UNCOVERED_LABEL
@@ -256,9 +257,12 @@ def from_media_verification(
     changes = {c.path: c for c in result.manifest.changed}
     green_label = f"Signed by {signer}, intact" if signer else "Intact"
     passed = result.verdict is Verdict.PASSED
+    gone = set(result.manifest.missing)
     instances = {
         path: _instance(iv, green_label, medium_passed=passed)
         for path, iv in result.instances.items()
+        # not on the medium, so never shown as an image: listed under ``missing``
+        if path not in gone
     }
     findings = (*(_finding(f) for f in result.findings), *extra_findings)
     headline = _headline(result, signer)

@@ -182,13 +182,12 @@ def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> 
         return InstanceIntegrity(iv.path, IntegrityState.GREY, label)
     if not medium_passed:
         return InstanceIntegrity(iv.path, IntegrityState.GREY, NOT_PASSED_LABEL)
-    if iv.reason is InstanceReason.COVERED_BY_MANIFEST or iv.signatures is None:
+    if iv.reason is InstanceReason.COVERED_BY_MANIFEST:
         return InstanceIntegrity(iv.path, IntegrityState.GREEN, green_label)
+    # proven by its own signatures only: the values they do not cover stay marked
+    tags = iv.signatures.signed_tags if iv.signatures is not None else ()
     return InstanceIntegrity(
-        iv.path,
-        IntegrityState.GREEN,
-        green_label,
-        signed_keywords=_keywords(iv.signatures.signed_tags),
+        iv.path, IntegrityState.GREEN, green_label, signed_keywords=_keywords(tags)
     )
 
 

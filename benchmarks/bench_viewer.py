@@ -20,6 +20,12 @@ test; run it by hand::
 
     .venv/bin/python benchmarks/bench_viewer.py --workdir /tmp/bench-viewer
     .venv/bin/python benchmarks/bench_viewer.py --slices 40 --cr 1500 --rounds 3  # quick
+    .venv/bin/python benchmarks/bench_viewer.py --startup-only --baseline /tmp/base/src
+
+``--startup-only`` measures only the start-up and the files the viewer opens per instance
+(every ``open`` of the frozen snapshot, during verification and while the catalog is
+built), for this tree and, interleaved in the same rounds, for ``--baseline`` (another
+source tree, e.g. ``git archive main src | tar -x -C /tmp/base``).
 """
 
 from __future__ import annotations
@@ -151,6 +157,69 @@ def start_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, 
     return proc, url, t_url, time.perf_counter() - t0
 
 
+OPENS_PY = """
+import sys
+from collections import Counter
+from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.source import open_media
+from dicomseal.viewer.app import create_app
+from dicomseal.viewer.assess import assess_medium
+opened = Counter()
+real_open = FrozenMedium.open
+def counting_open(self, path):
+    opened[path] += 1
+    return real_open(self, path)
+FrozenMedium.open = counting_open
+with open_media(sys.argv[1]) as medium, freeze(medium) as source:
+    integrity = assess_medium(source, [sys.argv[2]])
+    verify = sum(opened.values())
+    app = create_app(source, integrity)
+    n = app.state.viewer.catalog.instance_count
+print(n, verify, sum(opened.values()) - verify)
+"""
+
+
+def count_opens(medium: Path, pki: TestPki, src: Path) -> tuple[int, int, int]:
+    """Instances, and opens of the snapshot during verification and the catalog."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", OPENS_PY, str(medium), str(pki.root.cert)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return int(out[0]), int(out[1]), int(out[2])
+
+
+def startup_only(medium: Path, pki: TestPki, rounds: int, baseline: Path | None) -> None:
+    """Start-up of this tree (and the baseline), interleaved; opens per instance."""
+    trees = {"this tree": REPO / "src", **({"baseline": baseline} if baseline else {})}
+    for name, src in trees.items():
+        n, verify, catalog = count_opens(medium, pki, src)
+        print(
+            f"{name}: {n} instances; snapshot opens per instance: verification "
+            f"{verify / n:.2f}, catalog {catalog / n:.2f}"
+        )
+    ratios: dict[str, list[float]] = {name: [] for name in trees}
+    for n in range(rounds):
+        for name, src in trees.items():
+            os.environ["PYTHONPATH"] = str(src)
+            verify = ["media", "verify", str(medium), "--trust", str(pki.root.cert), "-q"]
+            alone = timed([*PYTHON, *verify])[0]
+            proc, _url, t_url, t_ready = start_view(medium, pki)
+            proc.terminate()
+            proc.wait(timeout=30)
+            ratios[name].append(t_ready / alone)
+            print(
+                f"round {n + 1} {name}: url {t_url:.2f} s, verdict {t_ready:.2f} s, "
+                f"media verify {alone:.2f} s, ratio {t_ready / alone:.2f}x"
+            )
+    os.environ.pop("PYTHONPATH", None)
+    for name, values in ratios.items():
+        print(f"{name}: verdict in / media verify {summary(values, lambda v: f'{v:.2f}x')}")
+
+
 def series_of(url: str, modality: str) -> str:
     """Id of the (first) series of ``modality`` on the served medium."""
     for n in range(16):
@@ -210,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slices", type=int, default=200)
     parser.add_argument("--cr", type=int, default=3000, help="side of the CR image")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--startup-only", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="another source tree (with --startup-only)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -217,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     medium, pki = build(args.workdir, args.slices, args.cr)
     size = sum(p.stat().st_size for p in medium.rglob("*") if p.is_file()) / 2**20
     print(f"medium: {args.slices} CT slices + one {args.cr}x{args.cr} CR, {size:.0f} MB")
+    if args.startup_only:
+        startup_only(medium, pki, args.rounds, args.baseline)
+        return 0
     starts: list[tuple[float, float, float]] = []
     firsts: list[float] = []
     revisited: list[float] = []

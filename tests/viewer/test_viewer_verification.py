@@ -184,3 +184,72 @@ def test_dicomdir_pointing_off_the_medium_is_never_followed(
         assert any("not referenced by the DICOMDIR" in p for p in catalog.problems)
         assert any("climbs out of the medium" in p for p in app.state.viewer.catalog.problems)
         assert "climbs out of the medium" in client.get("/findings").text
+
+
+@pytest.mark.parametrize(
+    ("verdict", "reason", "state", "label"),
+    [
+        (
+            Verdict.FAILED,
+            "AMBIGUOUS_MEDIUM",
+            IntegrityState.RED,
+            "ALTERED: the medium can be read two ways",
+        ),
+        (
+            Verdict.FAILED,
+            "SIGNATURE_FAILED",
+            IntegrityState.RED,
+            "ALTERED: its digital signature does not verify",
+        ),
+        (Verdict.FAILED, "HOSTILE_STRUCTURE", IntegrityState.RED, "ALTERED: unsafe file structure"),
+        (
+            Verdict.INDETERMINATE,
+            "NOT_VERIFIED",
+            IntegrityState.GREY,
+            "Not covered by a trusted signature: cannot be verified",
+        ),
+    ],
+)
+def test_instance_badges_display_the_instance_verdicts(
+    medium: Path, pki: TestPki, verdict: Verdict, reason: str, state: IntegrityState, label: str
+) -> None:
+    """The badge is the verdict media verification decided, never one re-derived from files.
+
+    The victim's own file result stays PASSED; only its ``InstanceVerdict`` says otherwise
+    (as for a medium whose ISO trees disagree): the viewer must follow the instance verdict.
+    """
+    import dataclasses
+
+    from dicomseal.media.instance_verdict import InstanceReason
+    from dicomseal.media.verify import verify_media
+    from dicomseal.signature import TrustContext
+    from dicomseal.viewer.verification import from_media_verification
+
+    with open_media(medium) as source:
+        result = verify_media(source, TrustContext.load([pki.root.cert]))
+    assert result.verdict is Verdict.PASSED
+    victim = result.instances[VICTIM]
+    assert victim.signatures is not None and victim.signatures.verdict is Verdict.PASSED
+    judged = dataclasses.replace(victim, verdict=verdict, reason=InstanceReason[reason])
+    shown = from_media_verification(
+        dataclasses.replace(
+            result,
+            verdict=Verdict.combine([result.verdict, verdict]),
+            instances={**result.instances, VICTIM: judged},
+        )
+    )
+    assert shown.for_instance(VICTIM).state is state
+    assert shown.for_instance(VICTIM).label == label
+    others = {i.state for p, i in shown.instances.items() if p != VICTIM}
+    assert IntegrityState.GREEN not in others  # the medium did not pass: nothing green
+
+
+def test_missing_instance_is_listed_once(medium: Path, pki: TestPki, tmp_path: Path) -> None:
+    """An instance gone from the medium is RED through ``missing``, not a second badge."""
+    folder = _copy(medium, tmp_path)
+    (folder / VICTIM).unlink()
+    integrity = _assess(folder, [pki.root.cert])
+    assert integrity.state is IntegrityState.RED
+    assert VICTIM in integrity.missing
+    assert VICTIM not in integrity.instances
+    assert integrity.for_instance(VICTIM).state is not IntegrityState.GREEN

@@ -14,6 +14,7 @@ medium after verification is never read again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -371,7 +372,8 @@ def _verified_snapshot(
         return source, integrity
     snapshot = source if isinstance(source, FrozenMedium) else freeze(source)
     reason = "the verdict was not computed from the bytes this viewer serves"
-    return snapshot, integrity.without_green(reason)
+    # what verification listed is not about these bytes either: the catalog scans them
+    return snapshot, dataclasses.replace(integrity.without_green(reason), listing=None)
 
 
 def _build_state(

@@ -29,6 +29,7 @@ from dicomseal.viewer.integrity import (
     InstanceIntegrity,
     IntegrityState,
     MediumIntegrity,
+    MediumListing,
     ShownValue,
     worst_state,
 )
@@ -196,25 +197,33 @@ def _text(ds: Dataset, keyword: str) -> str:
     return str(value).strip()
 
 
-def _dicomdir_files(source: MediaSource, names: set[str]) -> tuple[list[str], list[str]] | None:
-    """Referenced files of the DICOMDIR, in record order; None when there is no DICOMDIR.
+def _referenced(references: Iterable[str], names: set[str]) -> tuple[list[str], list[str]]:
+    """Referenced files present on the medium, in record order, and the missing ones."""
+    upper = {n.upper(): n for n in names}
+    files: list[str] = []
+    problems: list[str] = []
+    for ref in references:
+        name = ref if ref in names else upper.get(ref.upper())
+        if name is None:
+            problems.append(f"DICOMDIR references a missing file: {ref}")
+        elif name not in files:
+            files.append(name)
+    return files, problems
+
+
+def _listing(source: MediaSource) -> MediumListing:
+    """Instance files and DICOMDIR read from the medium (when verification gave none).
 
     The DICOMDIR is read by :func:`dicomseal.media.dicomdir.read_dicomdir` (bounded,
     loop-safe); references that leave the medium are reported and never opened.
     """
     dd = read_dicomdir(source, {e.path: e for e in source.entries()})
-    if not dd.present:
-        return None
-    problems = [f"DICOMDIR: {f.message}" for f in dd.findings]
-    upper = {n.upper(): n for n in names}
-    files: list[str] = []
-    for ref in dd.references:
-        name = ref.path if ref.path in names else upper.get(ref.path.upper())
-        if name is None:
-            problems.append(f"DICOMDIR references a missing file: {ref.path}")
-        elif name not in files:
-            files.append(name)
-    return files, problems
+    return MediumListing(
+        instances=tuple(_scan_files(source)),
+        dicomdir=dd.present,
+        references=tuple(r.path for r in dd.references),
+        dicomdir_problems=tuple(f"DICOMDIR: {f.message}" for f in dd.findings if dd.present),
+    )
 
 
 def _scan_files(source: MediaSource) -> list[str]:
@@ -282,6 +291,34 @@ def _instance_order(inst: CatalogInstance) -> tuple[int, str]:
         return (1 << 30, inst.path)
 
 
+def _instance_files(
+    source: MediaSource, listing: MediumListing | None
+) -> tuple[list[str], bool, list[str]]:
+    """The instance files to list, in DICOMDIR order first; whether DICOMDIR gave them.
+
+    ``listing`` is what media verification found on this snapshot; without one the
+    medium is scanned. An instance the DICOMDIR does not reference is listed anyway.
+    """
+    listing = listing if listing is not None else _listing(source)
+    names = {e.path for e in source.entries() if e.readable}
+    problems = list(listing.dicomdir_problems)
+    files: list[str] = []
+    if listing.dicomdir:
+        files, missing = _referenced(listing.references, names)
+        problems.extend(missing)
+    if not files:
+        return list(listing.instances), False, problems
+    referenced = set(files)
+    hidden = [p for p in listing.instances if p not in referenced]
+    if hidden:
+        # A DICOMDIR must not be able to hide an instance from the viewer.
+        problems.append(
+            f"{len(hidden)} instance file(s) on the medium are not referenced "
+            "by the DICOMDIR; they are listed anyway"
+        )
+    return files + hidden, True, problems
+
+
 def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     """Index the medium's instances into the patient / study / series / image tree.
 
@@ -297,25 +334,7 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     Catalog
         The tree; files that cannot be read are listed in :attr:`Catalog.problems`.
     """
-    names = {e.path for e in source.entries() if e.readable}
-    listed = _dicomdir_files(source, names)
-    problems: list[str] = []
-    if listed is None or not listed[0]:
-        if listed is not None:
-            problems.extend(listed[1])
-        files, from_dicomdir = _scan_files(source), False
-    else:
-        files, from_dicomdir = listed[0], True
-        problems.extend(listed[1])
-        referenced = set(files)
-        hidden = [p for p in _scan_files(source) if p not in referenced]
-        if hidden:
-            # A DICOMDIR must not be able to hide an instance from the viewer.
-            problems.append(
-                f"{len(hidden)} instance file(s) on the medium are not referenced "
-                "by the DICOMDIR; they are listed anyway"
-            )
-            files = files + hidden
+    files, from_dicomdir, problems = _instance_files(source, integrity.listing)
     instances: list[CatalogInstance] = []
     for path in files[:MAX_INSTANCES]:
         ds = _read_header(source, path)

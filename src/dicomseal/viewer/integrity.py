@@ -38,6 +38,7 @@ __all__ = [
     "InstanceIntegrity",
     "IntegrityState",
     "MediumIntegrity",
+    "MediumListing",
     "ShownValue",
     "VerdictKind",
     "worst_state",
@@ -264,6 +265,31 @@ class ShownValue:
 
 
 @dataclass(frozen=True)
+class MediumListing:
+    """What media verification already found out about the files of the medium.
+
+    The catalog is built from it instead of scanning the medium and reading its DICOMDIR
+    a second time (the verification ran on the very snapshot the viewer serves).
+
+    Attributes
+    ----------
+    instances
+        Every Part 10 file (PS3.10 §7.1) the inventory classified as an instance.
+    dicomdir
+        True when the medium has a root DICOMDIR (PS3.10 §8.6) that was parsed.
+    references
+        The DICOMDIR's Referenced File IDs as medium paths (PS3.3 §F.5), in record order.
+    dicomdir_problems
+        What is wrong with the DICOMDIR, one line each.
+    """
+
+    instances: tuple[str, ...]
+    dicomdir: bool = False
+    references: tuple[str, ...] = ()
+    dicomdir_problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class MediumIntegrity:
     """Everything the viewer shows about the integrity of one medium.
 
@@ -299,6 +325,9 @@ class MediumIntegrity:
         GREEN verdict only over the bytes of that very snapshot.
     warnings
         Remarks shown next to the verdict whatever its colour (a weak MAC algorithm).
+    listing
+        The medium's files as media verification classified them (None when it did not
+        complete: the catalog then scans the medium itself).
     """
 
     state: IntegrityState
@@ -316,6 +345,7 @@ class MediumIntegrity:
     reasons: tuple[str, ...] = ()
     snapshot: str | None = None
     warnings: tuple[str, ...] = ()
+    listing: MediumListing | None = None
 
     @property
     def red_flag_count(self) -> int:

@@ -5,12 +5,13 @@ Rules (fail closed, issue 6):
 * medium: PASSED -> GREEN "Signed by <subject>, intact"; FAILED -> RED "ALTERED";
   INDETERMINATE -> GREY ("Unsigned: cannot be verified" when nothing is signed; otherwise
   why it cannot be verified: untrusted creator, files not covered);
-* instance: RED when the manifest says it changed (attributes with signed and found
-  values, frames; also when the change left no readable instance), when it is not in the
-  signed manifest (added), or when its own PS3.15 signature fails; GREEN only when the
-  whole medium PASSED and the instance is covered (by the valid, trusted manifest or its
-  own valid, trusted signatures, whose covered attributes are then recorded so that any
-  other value is marked) and unchanged; GREY otherwise.
+* instance: the :class:`~dicomseal.media.instance_verdict.InstanceVerdict` media
+  verification decided once (``MediaVerification.instances``), displayed and never
+  re-derived: FAILED -> RED (a change with its attributes, signed and found values, and
+  frames; otherwise the reason: added, missing, signature fails, unsafe structure, a
+  medium that reads two ways), INDETERMINATE -> GREY, PASSED -> GREEN only when the whole
+  medium PASSED (an instance proven by its own signatures alone records the attributes
+  they cover, so that any other value is marked), else GREY.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from cryptography import x509
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.findings import MediaFinding
-from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH, FileRole
+from dicomseal.media.instance_verdict import InstanceReason, InstanceVerdict
+from dicomseal.media.inventory import EntryClass
+from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
 from dicomseal.media.verify import ManifestReason, MediaVerification
-from dicomseal.signature import FileVerification
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import ChainValidation
 from dicomseal.verdict import Verdict
@@ -37,6 +39,7 @@ from dicomseal.viewer.integrity import (
     InstanceIntegrity,
     IntegrityState,
     MediumIntegrity,
+    MediumListing,
 )
 
 __all__ = [
@@ -147,42 +150,44 @@ def _changed_instance(change: FileChange) -> InstanceIntegrity:
     )
 
 
-def _instance(
-    v: FileVerification,
-    changes: dict[str, FileChange],
-    added: set[str],
-    uncovered: set[str],
-    green_label: str,
-    *,
-    medium_passed: bool,
-    by_manifest: bool,
-) -> InstanceIntegrity:
-    if v.path in changes:
-        return _changed_instance(changes[v.path])
-    if v.path in added:
-        return InstanceIntegrity(
-            v.path,
-            IntegrityState.RED,
-            "ALTERED: not on the signed medium (added)",
-            detail_complete=False,
-        )
-    if v.verdict is Verdict.FAILED:
-        return InstanceIntegrity(
-            v.path,
-            IntegrityState.RED,
-            "ALTERED: its digital signature does not verify",
-            detail_complete=False,
-        )
-    if v.path in uncovered:
-        return InstanceIntegrity(
-            v.path, IntegrityState.GREY, "Not covered by a trusted signature: cannot be verified"
-        )
+#: Badge of a RED instance, by the reason media verification gave (other than a change).
+_RED_LABELS = {
+    InstanceReason.AMBIGUOUS_MEDIUM: "ALTERED: the medium can be read two ways",
+    InstanceReason.HOSTILE_STRUCTURE: "ALTERED: unsafe file structure",
+    InstanceReason.SIGNATURE_FAILED: "ALTERED: its digital signature does not verify",
+    InstanceReason.ADDED: "ALTERED: not on the signed medium (added)",
+    InstanceReason.CHANGED: "ALTERED",
+}
+#: Badge of an instance no trusted signature covers.
+_UNCOVERED_LABEL = "Not covered by a trusted signature: cannot be verified"
+
+
+def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> InstanceIntegrity:
+    """The badge of one instance: the verdict media verification decided, displayed.
+
+    The state is the instance's own verdict (FAILED -> RED, INDETERMINATE -> GREY), and a
+    PASSED instance is GREEN only on a medium that PASSED; nothing here re-decides it.
+    """
+    if iv.verdict is Verdict.FAILED:
+        if iv.reason is InstanceReason.CHANGED and iv.change is not None:
+            return _changed_instance(iv.change)
+        label = _RED_LABELS.get(iv.reason, "ALTERED")
+        if iv.reason is InstanceReason.HOSTILE_STRUCTURE and iv.findings:
+            label = f"{label}: {iv.findings[0].message}"
+        return InstanceIntegrity(iv.path, IntegrityState.RED, label, detail_complete=False)
+    if iv.verdict is Verdict.INDETERMINATE:
+        label = _UNCOVERED_LABEL
+        if iv.reason is InstanceReason.UNREADABLE:
+            label = "Unreadable: cannot be verified"
+        return InstanceIntegrity(iv.path, IntegrityState.GREY, label)
     if not medium_passed:
-        return InstanceIntegrity(v.path, IntegrityState.GREY, NOT_PASSED_LABEL)
-    if by_manifest:
-        return InstanceIntegrity(v.path, IntegrityState.GREEN, green_label)
+        return InstanceIntegrity(iv.path, IntegrityState.GREY, NOT_PASSED_LABEL)
+    if iv.reason is InstanceReason.COVERED_BY_MANIFEST:
+        return InstanceIntegrity(iv.path, IntegrityState.GREEN, green_label)
+    # proven by its own signatures only: the values they do not cover stay marked
+    tags = iv.signatures.signed_tags if iv.signatures is not None else ()
     return InstanceIntegrity(
-        v.path, IntegrityState.GREEN, green_label, signed_keywords=_keywords(v.signed_tags)
+        iv.path, IntegrityState.GREEN, green_label, signed_keywords=_keywords(tags)
     )
 
 
@@ -218,6 +223,17 @@ def _headline(result: MediaVerification, signer: str) -> str:
     return "Not every file is signed: cannot be verified"
 
 
+def _listing(result: MediaVerification) -> MediumListing:
+    """The instance files and the DICOMDIR as the verification found them."""
+    dd = result.dicomdir
+    return MediumListing(
+        instances=result.inventory.paths(EntryClass.INSTANCE),
+        dicomdir=dd.present,
+        references=tuple(r.path for r in dd.references),
+        dicomdir_problems=tuple(f"DICOMDIR: {f.message}" for f in dd.findings if dd.present),
+    )
+
+
 def from_media_verification(
     result: MediaVerification,
     *,
@@ -238,25 +254,15 @@ def from_media_verification(
     signer = _signer_of(result)
     state = IntegrityState.from_verdict(result.verdict)
     changes = {c.path: c for c in result.manifest.changed}
-    added, uncovered = set(result.manifest.added), set(result.uncovered)
     green_label = f"Signed by {signer}, intact" if signer else "Intact"
     passed = result.verdict is Verdict.PASSED
-    by_manifest = result.manifest.present and result.manifest.verdict is Verdict.PASSED
+    gone = set(result.manifest.missing)
     instances = {
-        v.path: _instance(
-            v,
-            changes,
-            added,
-            uncovered,
-            green_label,
-            medium_passed=passed,
-            by_manifest=by_manifest,
-        )
-        for v in result.files
+        path: _instance(iv, green_label, medium_passed=passed)
+        for path, iv in result.instances.items()
+        # not on the medium, so never shown as an image: listed under ``missing``
+        if path not in gone
     }
-    for path, change in changes.items():  # a signed instance changed past recognition
-        if path not in instances and change.role is FileRole.INSTANCE:
-            instances[path] = _changed_instance(change)
     findings = (*(_finding(f) for f in result.findings), *extra_findings)
     headline = _headline(result, signer)
     instances = {
@@ -287,4 +293,5 @@ def from_media_verification(
                 for w in s.warnings
             )
         ),
+        listing=_listing(result),
     )

@@ -344,3 +344,16 @@ def test_import_judges_the_expired_tsa_like_media_verify(
     assert verdicts.verdict is Verdict.INDETERMINATE
     assert verdicts.instances
     assert all(v.verdict is not Verdict.PASSED for v in verdicts.instances.values())
+
+
+def test_view_judges_the_expired_tsa_like_media_verify(
+    stamped: Path, pki: TestPki, archive_tsa: tuple[Tsa, Path]
+) -> None:
+    """The viewer never shows PASSED where `media verify` says INDETERMINATE."""
+    from dicomseal.media.source import open_media
+    from dicomseal.viewer.assess import assess_medium
+
+    at = dt.datetime.fromisoformat(AT)
+    with open_media(stamped) as source:
+        shown = assess_medium(source, [pki.root.cert, archive_tsa[1]], at=at)
+    assert shown.verdict is Verdict.INDETERMINATE

@@ -27,10 +27,11 @@ from dicomseal.forensics.engine import evaluate
 from dicomseal.forensics.findings import ForensicReport
 from dicomseal.forensics.snapshot import take_snapshot
 from dicomseal.media.cms import verify_detached
+from dicomseal.media.evidence import verify_with_evidence
 from dicomseal.media.frozen import FrozenMedium
 from dicomseal.media.manifest import MANIFEST_PATH, MAX_MANIFEST, SIGNATURE_PATH
 from dicomseal.media.source import MediaSource
-from dicomseal.media.verify import MediaVerification, verify_media
+from dicomseal.media.verify import MediaVerification
 from dicomseal.signature import TrustContext
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.integrity import (
@@ -169,7 +170,9 @@ def _assess(
     try:
         # --strict (refuse weak MACs) also counts files an operating system wrote as added
         strict = context.refuse_weak_mac
-        result = verify_media(
+        # the same judgement as `media verify` (a manifest timestamp whose TSA
+        # certificate has expired keeps nothing PASSED without renewal evidence)
+        result, _checks = verify_with_evidence(
             source, context, at=when, workers=workers, progress=progress, strict=strict
         )
     except DicomSealError as exc:

@@ -55,7 +55,6 @@ from typing import ClassVar, Final
 
 from asn1crypto import algos, cms, core
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
 from dicomseal.errors import MediaError
 from dicomseal.media.manifest import MANIFEST_PATH, MAX_MANIFEST, SIGNATURE_PATH, read_bounded
@@ -63,7 +62,7 @@ from dicomseal.media.namespaces import fold_case_if_needed
 from dicomseal.media.source import MediaSource
 from dicomseal.media.valdata import VALDATA_PATH
 from dicomseal.media.verify import ManifestReason, MediaVerification, rejudge_instances
-from dicomseal.signature.signer_policy import SignerRole
+from dicomseal.signature.signer_policy import SignerRole, issued_by
 from dicomseal.signature.status import TrustReason
 from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
 from dicomseal.signature.trust import TrustContext
@@ -273,17 +272,9 @@ def _altered_certificate(certs: Sequence[x509.Certificate], trust: TrustContext)
     issuers = [*certs, *trust.anchors]
     for c in certs:
         candidates = [i for i in issuers if i.subject == c.issuer]
-        if candidates and not any(_issued_by(c, i) for i in candidates):
+        if candidates and not any(issued_by(c, i) for i in candidates):
             return True
     return False
-
-
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
 
 
 def _tsa_valid(trust: TrustContext, token: bytes, when: dt.datetime) -> bool:

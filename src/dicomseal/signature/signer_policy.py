@@ -42,6 +42,7 @@ __all__ = [
     "Preflight",
     "SignerRole",
     "certificate_problems",
+    "issued_by",
     "key_strength_problem",
     "name_constraint_problems",
     "preflight",
@@ -349,7 +350,8 @@ class Preflight:
     warnings: tuple[PolicyProblem, ...]
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True when ``issuer``'s key signed ``cert`` and names match (RFC 5280 §6.1.3 (a))."""
     try:
         cert.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
@@ -363,9 +365,9 @@ def _chain_to_root(
     """Follow issuers through ``pool`` up to a self-signed root; None when it stops short."""
     path, current = [leaf], leaf
     for _ in range(len(pool) + 1):
-        if current.subject == current.issuer and _issued_by(current, current):
+        if current.subject == current.issuer and issued_by(current, current):
             return path
-        nxt = next((c for c in pool if c not in path and _issued_by(current, c)), None)
+        nxt = next((c for c in pool if c not in path and issued_by(current, c)), None)
         if nxt is None:
             return None
         path.append(nxt)

@@ -285,7 +285,13 @@ def create_command(
     credentials = signing_credentials(
         key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
     )
-    embedded = _validation_to_embed(credentials, crls, ocsps, embed_validation and not offline)
+    embedded = _validation_to_embed(
+        credentials,
+        crls,
+        ocsps,
+        embed_validation and not offline,
+        tsa_url if embed_validation else None,
+    )
     from dicomseal.media.create import CreateOptions, OutputKind, create_medium
     from dicomseal.media.inputs import MediaProfile
     from dicomseal.report.media import creation_document, render_creation_text
@@ -304,6 +310,7 @@ def create_command(
         embed_validation=embed_validation,
         crls=embedded.crls,
         ocsps=embedded.ocsps,
+        certificates=embedded.certificates,
     )
     with progress_report(err_console()) as draw:
 
@@ -324,9 +331,13 @@ def create_command(
 
 
 def _validation_to_embed(
-    credentials: SigningCredentials, crls: tuple[Path, ...], ocsps: tuple[Path, ...], fetch: bool
+    credentials: SigningCredentials,
+    crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
+    fetch: bool,
+    tsa_url: str | None,
 ) -> Fetched:
-    """The --crl/--ocsp files plus, online, what the signer's path names (a line per miss)."""
+    """The --crl/--ocsp files plus, online, what the signer's and TSA's paths name."""
     from dicomseal.media.ltv import validation_to_embed
 
     found = validation_to_embed(
@@ -335,6 +346,7 @@ def _validation_to_embed(
         tuple(load_crl(p) for p in crls),
         tuple(load_ocsp(p) for p in ocsps),
         fetch=fetch,
+        tsa_url=tsa_url,
     )
     for failure in found.failures:
         err_console().print(f"dicomseal: warning: validation data: {failure}", markup=False)
@@ -446,7 +458,12 @@ def verify_and_render(
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
-    from dicomseal.media.ltv import embedded_validation, with_embedded
+    from dicomseal.media.ltv import (
+        embedded_validation,
+        manifest_timestamp_authorities,
+        with_embedded,
+        with_medium_certificates,
+    )
     from dicomseal.media.source import open_media
     from dicomseal.media.valdata import ValidationData
     from dicomseal.media.verify import verify_media
@@ -460,6 +477,7 @@ def verify_and_render(
         def report(done: int, total: int) -> None:
             draw("verifying files", done, total)
 
+        trust = with_medium_certificates(source, trust)  # e.g. the TSA's CA
         result = verify_media(
             source,
             trust,
@@ -473,11 +491,16 @@ def verify_and_render(
             if revocation is not None
             else ValidationData((), ())
         )
+        authorities = (
+            manifest_timestamp_authorities(source, result, trust, embedded.certificates)
+            if revocation is not None
+            else ()
+        )
     if revocation is not None:
         from dicomseal.media.ltv import judge_medium
 
         policy = with_embedded(revocation, embedded.crls, embedded.ocsps)
-        result = judge_medium(result, policy, trust, at)
+        result = judge_medium(result, policy, trust, at, authorities)
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:

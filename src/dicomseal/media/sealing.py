@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import load_der_x509_certificate
 
 from dicomseal.errors import MediaError
 from dicomseal.media.cms import sign_detached
@@ -59,19 +60,21 @@ def write_descriptive_files(
     credentials: SigningCredentials,
     crls: Iterable[bytes] | None,
     ocsps: Iterable[bytes] = (),
+    others: Iterable[bytes] = (),
 ) -> None:
     """Write the chain, the validation data (unless ``crls`` is None), README and INDEX.
 
-    ``crls`` given (possibly empty) stores the signer's certificates, those CRLs and the
-    OCSP responses ``ocsps`` in ``DICOMSEA/VALDATA.P7`` (:mod:`~dicomseal.media.valdata`).
+    ``crls`` given (possibly empty) stores the signer's certificates, the certificates
+    ``others`` (DER: the TSA's chain, issuers fetched online), those CRLs and the OCSP
+    responses ``ocsps`` in ``DICOMSEA/VALDATA.P7`` (:mod:`~dicomseal.media.valdata`).
     """
     certificates = (credentials.certificate, *credentials.chain)
     (stage / MANIFEST_DIR).mkdir()
     (stage / CHAIN_PATH).write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in certificates))
     if crls is not None:
-        (stage / VALDATA_PATH).write_bytes(
-            build_validation_data(certificates, tuple(crls), tuple(ocsps))
-        )
+        extra = [load_der_x509_certificate(der) for der in others]
+        bag = list(dict.fromkeys([*certificates, *extra]))
+        (stage / VALDATA_PATH).write_bytes(build_validation_data(bag, tuple(crls), tuple(ocsps)))
     (stage / "README.TXT").write_bytes(render_readme_txt(summary))
     (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
 

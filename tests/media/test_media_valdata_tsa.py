@@ -161,7 +161,9 @@ def _create(online: OnlinePki, sample_src: Path, out: Path, url: str) -> CliRun:
     )
 
 
-def _verify_offline(online: OnlinePki, medium: Path) -> tuple[CliRun, dict[str, object]]:
+def _verify_offline(
+    online: OnlinePki, medium: Path, *extra: str | Path
+) -> tuple[CliRun, dict[str, object]]:
     with no_network() as attempts:
         run = run_cli_inprocess(
             "media",
@@ -174,6 +176,7 @@ def _verify_offline(online: OnlinePki, medium: Path) -> tuple[CliRun, dict[str, 
             "--offline",
             "--format",
             "json",
+            *extra,
         )
     assert attempts == [], attempts
     return run, json.loads(run.stdout)["manifest"]
@@ -277,3 +280,40 @@ def test_flipped_byte_in_the_tsa_certificate_is_failed(
     assert run.returncode == 1, run.describe()
     assert manifest["reason"] == "files-differ"
     assert [c["path"] for c in manifest["changed"]] == [VALDATA_PATH]  # type: ignore[attr-defined]
+
+
+def _later_crl(online: OnlinePki, folder: Path, reason: x509.ReasonFlags) -> Path:
+    """The online CA's CRL of tomorrow: the TSA revoked tomorrow for ``reason``."""
+    revoked = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(online.signers["tsa"].cert.serial_number)
+        .revocation_date(NOW + DAY)
+        .add_extension(x509.CRLReason(reason), critical=False)
+        .build()
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(online.ca.cert.subject)
+        .last_update(NOW + DAY)
+        .next_update(NOW + 30 * DAY)
+        .add_extension(x509.CRLNumber(2), critical=False)
+        .add_revoked_certificate(revoked)
+        .sign(online.ca.key, hashes.SHA256())
+    )
+    path = folder / f"ca-{reason.name}.crl"
+    path.write_bytes(crl.public_bytes(serialization.Encoding.DER))
+    return path
+
+
+def test_tsa_revoked_after_the_token(good_medium: Path, online: OnlinePki, tmp_path: Path) -> None:
+    """RFC 3161 §4: a compromised TSA key spoils its earlier tokens, a retired one does not."""
+    at = (NOW + 2 * DAY).isoformat()
+    crl = _later_crl(online, tmp_path, x509.ReasonFlags.key_compromise)
+    run, manifest = _verify_offline(online, good_medium, "--crl", crl, "--at", at)
+    assert run.returncode == 3, run.describe()
+    assert manifest["reason"] == "certificate-revoked-no-poe", manifest
+    assert "timestamp authority" in str(manifest["message"])
+    crl = _later_crl(online, tmp_path, x509.ReasonFlags.cessation_of_operation)
+    run, manifest = _verify_offline(online, good_medium, "--crl", crl, "--at", at)
+    assert run.returncode == 0, run.describe()
+    assert "timestamp authority" in str(manifest["timestamp_note"]), manifest

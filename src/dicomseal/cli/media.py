@@ -210,9 +210,10 @@ def media_group() -> None:
 @click.option(
     "--embed-validation",
     is_flag=True,
-    help="Store the signer's certificates, the --crl/--ocsp files and (unless --offline) "
-    "the CRLs and OCSP responses their certificates name in DICOMSEA/VALDATA.P7, "
-    "covered by the manifest, so the medium can be checked for revocation without the CA.",
+    help="Store the signer's and (with --tsa-url) the TSA's certificates, the --crl/--ocsp "
+    "files and (unless --offline) the issuers, CRLs and OCSP responses their certificates "
+    "name in DICOMSEA/VALDATA.P7, covered by the manifest, so the medium can be checked "
+    "for revocation without the CA.",
 )
 @click.option(
     "--crl",

@@ -317,3 +317,32 @@ def test_tsa_revoked_after_the_token(good_medium: Path, online: OnlinePki, tmp_p
     run, manifest = _verify_offline(online, good_medium, "--crl", crl, "--at", at)
     assert run.returncode == 0, run.describe()
     assert "timestamp authority" in str(manifest["timestamp_note"]), manifest
+
+
+def test_a_tsa_certificate_missing_from_valdata_is_said(
+    openssl: str,
+    pki: TestPki,
+    online: OnlinePki,
+    tsa: Tsa,
+    sample_src: Path,
+    tmp_path: Path,
+) -> None:
+    """Made without learning the TSA first (library call): the creator is told, in a note."""
+    from media_support import make_medium
+
+    from dicomseal.signature import SigningCredentials
+
+    creator = online.signers["creator"]
+    creds = SigningCredentials.load(creator.key_path, online.bundle("creator"))
+    with _services(openssl, pki, online, tsa, _served(online, {})) as url:
+        made = make_medium([sample_src], tmp_path / "m", creds, tsa_url=url, embed_validation=True)
+        told = make_medium(
+            [sample_src],
+            tmp_path / "n",
+            creds,
+            tsa_url=url,
+            embed_validation=True,
+            certificates=(_der(online.signers["tsa"]), _der(online.ca)),
+        )
+    assert any("not in DICOMSEA/VALDATA.P7" in n for n in made.notes), made.notes
+    assert not any("VALDATA" in n for n in told.notes), told.notes

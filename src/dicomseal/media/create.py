@@ -376,7 +376,7 @@ def _create(
         info = MediumInfo(
             fileset_id, options.label, summary.profile, summary.created, creator, summary.tool
         )
-        seal_stage(
+        notes += seal_stage(
             stage,
             entries,
             info,

@@ -23,7 +23,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -35,6 +35,7 @@ from dicomseal.media.valdata import (
     VALDATA_PATH,
     ValidationData,
     read_validation_data,
+    token_signer,
 )
 from dicomseal.media.verify import (
     ManifestCheck,
@@ -202,7 +203,7 @@ def manifest_timestamp_authorities(
     found: list[TimestampAuthority] = []
     for token in tokens:
         outcome = verify_timestamp_token(token, value, trust)
-        signer = _token_signer(token) if outcome.status is TimestampStatus.VALID else None
+        signer = token_signer(token) if outcome.status is TimestampStatus.VALID else None
         if signer is not None and outcome.gen_time is not None:
             found.append(TimestampAuthority(signer[0], (*signer[1], *carried), outcome.gen_time))
     return tuple(found)
@@ -219,31 +220,6 @@ def _signature_tokens(p7s: bytes) -> list[bytes]:
         if attribute["type"].native == "signature_time_stamp_token"
         for value in attribute["values"]
     ]
-
-
-def _token_signer(token: bytes) -> tuple[x509.Certificate, list[x509.Certificate]] | None:
-    """The certificate the token's SignerIdentifier names (RFC 5652 §5.3), and all others."""
-    from asn1crypto import cms
-
-    try:
-        signed = cms.ContentInfo.load(token)["content"]
-        sid = signed["signer_infos"][0]["sid"]
-        certs = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
-        if sid.name == "issuer_and_serial_number":
-            named = [c for c in certs if c.issuer_serial == _issuer_serial(sid.chosen)]
-        else:
-            named = [c for c in certs if c.key_identifier == sid.chosen.native]
-        if len(named) != 1:
-            return None
-        others = [x509.load_der_x509_certificate(c.dump()) for c in certs]
-        return x509.load_der_x509_certificate(named[0].dump()), others
-    except (ValueError, TypeError, KeyError, IndexError):
-        return None
-
-
-def _issuer_serial(ias: Any) -> bytes:
-    """asn1crypto's ``Certificate.issuer_serial`` form of an IssuerAndSerialNumber."""
-    return bytes(ias["issuer"].sha256) + b":" + str(ias["serial_number"].native).encode()
 
 
 def judge_medium(

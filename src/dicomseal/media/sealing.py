@@ -29,7 +29,12 @@ from dicomseal.media.manifest import (
     MediumInfo,
     hash_stream,
 )
-from dicomseal.media.valdata import VALDATA_PATH, build_validation_data
+from dicomseal.media.valdata import (
+    VALDATA_PATH,
+    build_validation_data,
+    read_validation_data,
+    token_signer,
+)
 from dicomseal.media.webcontent import (
     CHAIN_PATH,
     MediumSummary,
@@ -88,10 +93,11 @@ def seal_stage(
     signed_at: dt.datetime,
     tsa_url: str | None,
     report: Callable[[str, int, int], None],
-) -> None:
+) -> list[str]:
     """Hash every staged file that is not an instance, write the manifest and sign it.
 
-    ``entries`` holds the instances' entries and gains one per other file.
+    ``entries`` holds the instances' entries and gains one per other file. Returns notes
+    for the creator (a timestamp signed by a TSA certificate missing from VALDATA.P7).
 
     Raises
     ------
@@ -117,7 +123,28 @@ def seal_stage(
         signing_time=signed_at,
         prehashed=True,
     )
+    notes: list[str] = []
     if tsa_url is not None:
         url = tsa_url
-        p7s = add_signature_timestamp(p7s, lambda value: request_timestamp(url, value))
+        tokens: list[bytes] = []
+
+        def stamp(value: bytes) -> bytes:
+            tokens.append(request_timestamp(url, value))
+            return tokens[-1]
+
+        p7s = add_signature_timestamp(p7s, stamp)
+        if (stage / VALDATA_PATH).exists() and not _embedded(tokens[0], stage / VALDATA_PATH):
+            notes.append(
+                "the TSA signed the manifest timestamp with a certificate that is not in "
+                f"{VALDATA_PATH} (it changed since it was asked): a receiver checking "
+                "revocation offline will find the medium INDETERMINATE; create it again"
+            )
     (stage / SIGNATURE_PATH).write_bytes(p7s)
+    return notes
+
+
+def _embedded(token: bytes, valdata: Path) -> bool:
+    """The certificate that signed the token is in the validation data."""
+    signer = token_signer(token)
+    bag = read_validation_data(valdata.read_bytes()).certificates
+    return signer is not None and signer[0].public_bytes(Encoding.DER) in bag

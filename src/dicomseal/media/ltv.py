@@ -70,6 +70,8 @@ __all__ = [
     "with_medium_certificates",
 ]
 
+#: At most this many VALDATA.P7 certificates help path building (bounds a hostile bag).
+MAX_PATH_AIDS = 64
 #: A signature file larger than this is not re-read for its timestamps (the check refuses it).
 _MAX_SIGNATURE = 16 << 20
 #: CRL reasons that leave a TSA's earlier tokens valid (RFC 3161 §4, item 1).
@@ -285,17 +287,18 @@ def with_medium_certificates(source: MediaSource, trust: TrustContext) -> TrustC
     Read before the manifest is checked: a certificate only helps build a path to one of
     the verifier's anchors (RFC 5280 §6.1), it grants no trust, so an intermediate or the
     TSA's CA missing from a timestamp token is found on the medium. A file that does not
-    parse adds nothing here; the manifest check judges its bytes.
+    parse adds nothing here; the manifest check judges its bytes. At most
+    :data:`MAX_PATH_AIDS` certificates are taken.
     """
     if not any(e.path == VALDATA_PATH for e in source.entries()):
         return trust
     try:
         with source.open(VALDATA_PATH) as fh:
             bag = read_validation_data(read_bounded(fh, MAX_VALDATA))
-    except MediaError:
+    except (MediaError, OSError):
         return trust
     known = set(trust.intermediates) | set(trust.anchors)
-    extra = [x509.load_der_x509_certificate(der) for der in bag.certificates]
+    extra = [x509.load_der_x509_certificate(der) for der in bag.certificates[:MAX_PATH_AIDS]]
     new = tuple(c for c in dict.fromkeys(extra) if c not in known)
     if not new:
         return trust

@@ -142,7 +142,8 @@ def token_signer(token: bytes) -> tuple[x509.Certificate, list[x509.Certificate]
     try:
         signed = cms.ContentInfo.load(token)["content"]
         sid = signed["signer_infos"][0]["sid"]
-        certs = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+        chosen = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+        certs = list({bytes(c.dump()): c for c in chosen}.values())  # a repeated one counts once
         if sid.name == "issuer_and_serial_number":
             named = [c for c in certs if c.issuer_serial == _issuer_serial(sid.chosen)]
         else:

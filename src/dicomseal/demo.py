@@ -34,6 +34,7 @@ from dicomseal.tamper.record import TamperMode
 from dicomseal.tamper.simulator import tamper_medium
 from dicomseal.tamper.vendor_media import build_vendor_medium
 from dicomseal.verdict import Verdict
+from dicomseal.wording import counted
 
 __all__ = ["DemoStep", "run_demo"]
 
@@ -137,19 +138,22 @@ def run_demo(
         )
     )
 
+    record(_unsigned_vendor_step(out))
+    return steps
+
+
+def _unsigned_vendor_step(out: Path) -> DemoStep:
+    """The study's case: an unsigned vendor CD edited consistently, seen by inspect."""
     vendor = build_vendor_medium(out / "vendor-unsigned")
     vendor_forged = out / "vendor-unsigned-tampered"
     tamper_medium(vendor, vendor_forged, TamperMode.CONSISTENT, {"PatientName": FORGED_NAME})
     inspection = inspect_media(vendor_forged)
     flags = sum(1 for f in inspection.findings if f.severity >= Severity.MEDIUM)
-    record(
-        DemoStep(
-            "unsigned vendor CD, same careful edit",
-            inspection.verdict,
-            Verdict.INDETERMINATE,
-            f"{flags} red flag(s) at medium or above: without a signature the edit "
-            f"cannot be detected",
-            str(vendor_forged),
-        )
+    return DemoStep(
+        "unsigned vendor CD, same careful edit",
+        inspection.verdict,
+        Verdict.INDETERMINATE,
+        f"{counted(flags, 'red flag')} at medium or above: "
+        "without a signature the edit cannot be detected",
+        str(vendor_forged),
     )
-    return steps

@@ -373,6 +373,15 @@ def _validation_to_embed(
 @strict_option
 @revocation_options
 @offline_option
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    metavar="FILE",
+    help="Renewal evidence written by `media renew` (archive timestamps kept beside the "
+    "medium); repeatable. Keeps the medium PASSED after the TSA certificate expired.",
+)
 @format_option
 def verify_command(
     medium: Path,
@@ -387,6 +396,7 @@ def verify_command(
     ocsps: tuple[Path, ...],
     revocation: str | None,
     offline: bool,
+    evidence: tuple[Path, ...],
     fmt: str,
 ) -> int:
     """Check a medium (folder, mounted disc, ISO image or zip) end to end.
@@ -407,12 +417,15 @@ def verify_command(
     \b
     A signature timestamp on the manifest (media create --tsa-url) keeps the medium
     PASSED after the creator's certificate expired. --crl/--revocation check the signers'
-    revocation as of that timestamp (see docs/long-term.md).
+    revocation as of that timestamp (see docs/long-term.md). Once the TSA certificate of
+    that timestamp has expired too, --evidence FILE (from `media renew`) proves the
+    timestamp was made while it was valid.
 
     \b
     Exit codes: 0 PASSED, 1 FAILED, 3 INDETERMINATE, 4 unreadable medium.
     Example:
       dicomseal media verify PATIENT.iso --trust hospital-root-ca.pem --format json
+      dicomseal media verify PATIENT.iso --trust ROOT.pem --evidence PATIENT.ers
     """
     selection = select_trust(trust, untrusted, strict=strict)
     when = parse_at(at_)
@@ -438,6 +451,7 @@ def verify_command(
         selection=selection,
         strict=strict,
         revocation=policy_from_options(crls, ocsps, revocation, offline),
+        evidence=evidence,
     )
 
 
@@ -453,12 +467,19 @@ def verify_and_render(
     quiet: bool = False,
     strict: bool = False,
     revocation: RevocationPolicy | None = None,
+    evidence: tuple[Path, ...] = (),
 ) -> int:
     """Verify a medium, print the result (text or JSON), return the exit code.
 
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
+    from dicomseal.media.evidence import (
+        evidence_document,
+        evidence_lines,
+        judge_with_evidence,
+        read_evidence_files,
+    )
     from dicomseal.media.ltv import (
         embedded_validation,
         manifest_timestamp_authorities,
@@ -487,6 +508,16 @@ def verify_and_render(
             progress=report,
             strict=strict,
         )
+        result, checks = judge_with_evidence(
+            result,
+            source,
+            trust,
+            result.validated_at or dt.datetime.now(dt.UTC),
+            read_evidence_files(evidence),
+            lambda t: verify_media(
+                source, trust, at=t, workers=workers or default_workers(), strict=strict
+            ),
+        )
         embedded = (
             embedded_validation(source, result)
             if revocation is not None
@@ -506,6 +537,8 @@ def verify_and_render(
         doc = media_document(result)
         if selection is not None:
             doc["trust_anchors"] = selection.to_dict()
+        if evidence:
+            doc["evidence"] = evidence_document(checks)
         click.echo(json.dumps(doc, indent=2))
     else:
         console = out_console()
@@ -514,4 +547,16 @@ def verify_and_render(
             if selection is not None:
                 selection.announce()
             render_media_text(console, result, verbose=verbose, verdict_line=False)
+            for line in evidence_lines(checks):
+                console.print(line, markup=False, highlight=False)
     return exit_code(result)
+
+
+def _register_renew() -> None:
+    """``media renew`` lives in :mod:`dicomseal.cli.renew` (imported here, light)."""
+    from dicomseal.cli.renew import renew_command
+
+    media_group.add_command(renew_command)
+
+
+_register_renew()

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from dicomseal.dicom.inflate import inflate_prefix
 from dicomseal.dicom.meta import EXPLICIT_VRS, MAX_META, walk_meta
+from dicomseal.media.inventory import is_part10_head
 
 __all__ = ["DEFLATED", "HeaderProbe", "probe_header"]
 
@@ -68,7 +69,7 @@ def _first_bytes(data: bytes, deflated: bool) -> bytes:
 def probe_header(fh: BinaryIO) -> HeaderProbe:
     """Probe ``fh`` (positioned at 0) without trusting any length in it."""
     head = fh.read(132)
-    if len(head) < 132 or head[128:132] != b"DICM":
+    if not is_part10_head(head):
         return HeaderProbe(False, False, None, 0, (), None, None)
     preamble_zero = head[:128] == b"\x00" * 128
     data = fh.read(MAX_META + 1)

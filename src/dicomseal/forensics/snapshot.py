@@ -35,6 +35,11 @@ from dicomseal.forensics.vendor_index import (
     read_index,
 )
 from dicomseal.media.bounded_read import read_dataset
+from dicomseal.media.inventory import (
+    EntryClass,
+    classify_file,
+    is_directory_dataset,
+)
 from dicomseal.media.source import MediaEntry, MediaSource
 
 __all__ = [
@@ -96,7 +101,6 @@ META_KEYWORDS: tuple[str, ...] = (
     "ImplementationVersionName",
     "SourceApplicationEntityTitle",
 )
-_MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _HEAD = 512
 #: Unseekable members (zip) larger than this are spooled to a temporary file.
 _SPOOL = 16 * 1024 * 1024
@@ -325,8 +329,7 @@ def _read_dicom(
                 return None, None, data, None
             fh.seek(0)
             ds = _parse(fh, entry.path)
-            sop_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "")
-            if sop_class == _MEDIA_STORAGE_DIRECTORY and entry.size <= MAX_INDEX_BYTES:
+            if is_directory_dataset(ds) and entry.size <= MAX_INDEX_BYTES:
                 fh.seek(0)
                 ds = _parse(fh, entry.path, defer=False)  # records are needed in full
             return ds, probe, head, None
@@ -339,17 +342,14 @@ def _read_dicom(
 def _classify(
     entry: MediaEntry, ds: Dataset, probe: HeaderProbe
 ) -> Instance | DicomDir | OtherFile:
-    meta = _meta_text(ds)
-    is_dir = (
-        meta.get("MediaStorageSOPClassUID") == _MEDIA_STORAGE_DIRECTORY
-        or "DirectoryRecordSequence" in ds
-    )
-    if not is_dir:
+    """Instance, DICOMDIR or a directory copy, by the medium's one rule (``classify_file``)."""
+    kind = classify_file(entry.path, part10=True, directory=is_directory_dataset(ds))
+    if kind is EntryClass.INSTANCE:
         return _instance(entry.path, entry.size, ds, probe)
-    if entry.path.rsplit("/", 1)[-1].upper() != "DICOMDIR":
+    if kind is not EntryClass.DICOMDIR:
         return OtherFile(entry.path, entry.size, b"", "directory-copy")
     folder = entry.path.rsplit("/", 1)[0] if "/" in entry.path else ""
-    return DicomDir(entry.path, folder, read_directory(ds), MappingProxyType(meta))
+    return DicomDir(entry.path, folder, read_directory(ds), MappingProxyType(_meta_text(ds)))
 
 
 def take_snapshot(source: MediaSource) -> Snapshot:

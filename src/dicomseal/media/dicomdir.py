@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom import dcmread
+from pydicom import Dataset, dcmread
 
 from dicomseal.dicom.dicomdir import FIRST_RECORD, WalkProblem, link_value, walk_records
 from dicomseal.errors import MediaError
@@ -147,59 +147,54 @@ def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[M
     return DirectoryReference(norm, uid, kind, offset), findings
 
 
+def _problem(present: bool, code: FindingCode, message: str) -> DicomdirCheck:
+    return DicomdirCheck(present, findings=(MediaFinding(code, "DICOMDIR", message),))
+
+
+def _parse(source: MediaSource, entry: MediaEntry) -> tuple[Dataset, dict[int, Dataset], int, int]:
+    """The DICOMDIR data set, its records by offset, the first record's offset, its size.
+
+    Every record value is converted here, inside the caller's guard (pydicom is lazy).
+    """
+    data = _read_bounded(source, entry)
+    digest_stream(io.BytesIO(data), len(data))
+    with warnings.catch_warnings():  # invalid values are findings, not stderr noise
+        warnings.simplefilter("ignore")
+        ds = dcmread(io.BytesIO(data))
+    seq = ds.get("DirectoryRecordSequence") or []
+    for rec in seq:
+        for element in rec:
+            _ = element.value
+    records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
+    return ds, records, link_value(ds, FIRST_RECORD) or 0, len(data)
+
+
 def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> DicomdirCheck:
-    """Parse ``DICOMDIR`` at the root of ``source`` and list its references and problems."""
+    """Parse ``DICOMDIR`` at the root of ``source`` and list its references and problems.
+
+    PS3.10 §8.2 / PS3.3 F.3: the records are walked from the first root record along the
+    next-record and lower-level links, each offset checked (:func:`_walk_records`).
+    """
     entry = entries.get("DICOMDIR")
     if entry is None or not entry.readable:
-        return DicomdirCheck(
-            False,
-            findings=(
-                MediaFinding(
-                    FindingCode.DICOMDIR_MISSING, "DICOMDIR", "no readable DICOMDIR at the root"
-                ),
-            ),
-        )
+        return _problem(False, FindingCode.DICOMDIR_MISSING, "no readable DICOMDIR at the root")
     if entry.size > MAX_DICOMDIR:
-        return DicomdirCheck(
+        return _problem(
             True,
-            findings=(
-                MediaFinding(
-                    FindingCode.DICOMDIR_TOO_LARGE,
-                    "DICOMDIR",
-                    f"DICOMDIR is {entry.size} bytes; not parsed (limit {MAX_DICOMDIR})",
-                ),
-            ),
+            FindingCode.DICOMDIR_TOO_LARGE,
+            f"DICOMDIR is {entry.size} bytes; not parsed (limit {MAX_DICOMDIR})",
         )
     try:
-        data = _read_bounded(source, entry)
-        digest_stream(io.BytesIO(data), len(data))
-        with warnings.catch_warnings():  # invalid values are findings, not stderr noise
-            warnings.simplefilter("ignore")
-            ds = dcmread(io.BytesIO(data))
-        seq = ds.get("DirectoryRecordSequence") or []
-        for rec in seq:  # convert every value now, inside this guard (pydicom is lazy)
-            for element in rec:
-                _ = element.value
-        records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
-        root = link_value(ds, FIRST_RECORD) or 0
+        ds, records, root, size = _parse(source, entry)
     except MediaError as exc:
-        return DicomdirCheck(
-            True, findings=(MediaFinding(FindingCode.DICOMDIR_MALFORMED, "DICOMDIR", exc.message),)
-        )
+        return _problem(True, FindingCode.DICOMDIR_MALFORMED, exc.message)
     except Exception as exc:  # pydicom raises many kinds on hostile input
-        return DicomdirCheck(
-            True,
-            findings=(
-                MediaFinding(
-                    FindingCode.DICOMDIR_MALFORMED,
-                    "DICOMDIR",
-                    f"cannot parse: {type(exc).__name__}: {exc}"[:300],
-                ),
-            ),
+        return _problem(
+            True, FindingCode.DICOMDIR_MALFORMED, f"cannot parse: {type(exc).__name__}: {exc}"[:300]
         )
     if not root and records:
         root = min(records)
-    order, findings = _walk_records(records, root, len(data))
+    order, findings = _walk_records(records, root, size)
     refs: list[DirectoryReference] = []
     identities: list[dict[str, str]] = []
     for offset, rec in order:

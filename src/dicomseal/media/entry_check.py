@@ -17,6 +17,7 @@ from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.inventory import is_dicomdir_name, is_part10_head
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.read_errors import read_error_text
 from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource
@@ -104,7 +105,7 @@ def check_entry(
         return EntryResult(
             entry.path, entry.size, None, False, findings=tuple(findings), read_error=why
         )
-    is_dicom = len(head) >= 132 and head[128:132] == b"DICM"
+    is_dicom = is_part10_head(head)
     if is_dicom and executable_preamble(head[:128]) is not None:
         findings.append(
             MediaFinding(
@@ -115,7 +116,7 @@ def check_entry(
             )
         )
     verification = None
-    if is_dicom and entry.path != "DICOMDIR":
+    if is_dicom and not is_dicomdir_name(entry.path):  # a DICOMDIR is covered by the manifest
         verification = _verify_instance(source, entry.path, trust, at)
     change = None
     if expected is not None and (expected.sha256 != digest or expected.size != size):

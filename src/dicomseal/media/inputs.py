@@ -39,9 +39,15 @@ from pydicom.filereader import _read_file_meta_info
 from pydicom.filewriter import write_file_meta_info
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import pack_bits
-from pydicom.uid import UID, ExplicitVRLittleEndian, MediaStorageDirectoryStorage
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from dicomseal.errors import DicomSealError, MediaError, UsageError, describe_read_error
+from dicomseal.media.inventory import (
+    EntryClass,
+    classify_file,
+    is_directory_dataset,
+    is_housekeeping,
+)
 
 __all__ = [
     "MediaProfile",
@@ -147,6 +153,7 @@ _HEADER_KEYWORDS = (
 _HEADER_TAGS: list[int] = [
     t for t in (tag_for_keyword(k) for k in _HEADER_KEYWORDS) if t is not None
 ]
+_OS_FILE = "written by an operating system, not DICOM"
 #: Digital Signatures Sequence and MAC Parameters Sequence (PS3.3 Table C.12-6).
 _SIGNATURE_TAGS = (0xFFFAFFFA, 0x4FFE0001)
 
@@ -262,13 +269,16 @@ def collect_sources(
                 TypeError,
                 AttributeError,
             ) as exc:
-                skipped.append(SkippedInput(str(path), describe_read_error(exc)))
+                why = describe_read_error(exc)
+                if is_housekeeping(path.relative_to(src).as_posix() if src.is_dir() else path.name):
+                    why = f"{_OS_FILE} ({why})"
+                skipped.append(SkippedInput(str(path), why))
                 continue
             meta = getattr(ds, "file_meta", None)
             ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
             sop_class = str(ds.get("SOPClassUID", ""))
-            media_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-            if MediaStorageDirectoryStorage in (sop_class, media_class):
+            kind = classify_file(path.name, part10=True, directory=is_directory_dataset(ds))
+            if kind is not EntryClass.INSTANCE:
                 skipped.append(SkippedInput(str(path), "a DICOMDIR (rebuilt for the medium)"))
                 continue
             uid = str(ds.get("SOPInstanceUID", ""))

@@ -22,6 +22,7 @@ from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.media.iso_volume import MAX_NODES, SECTOR, IsoFile, IsoTree
 from dicomseal.media.manifest import MANIFEST_PATH
 from dicomseal.media.source import IsoSource, MediaEntry, MediaSource
+from dicomseal.wording import counted
 
 __all__ = ["CaseFoldedSource", "fold_case_if_needed", "iso_namespace_findings"]
 
@@ -124,14 +125,14 @@ def _compare(reference: IsoTree, other: IsoTree, location: str) -> list[MediaFin
         _ambiguous(
             location,
             f"the {other.name} tree disagrees with the {reference.name} tree: "
-            f"{len(only_oth)} file(s) only in {other.name}, {len(only_ref)} only in "
+            f"{counted(len(only_oth), 'file')} only in {other.name}, {len(only_ref)} only in "
             f"{reference.name}, {len(moved)} naming other bytes (e.g. {example}); "
             "readers using different trees see different media",
         ),
         MediaFinding(
             FindingCode.ISO_FACADES_DIFFER,
             location,
-            f"the {other.name} tree shows {len(only_oth) + len(moved)} file(s) the "
+            f"the {other.name} tree shows {counted(len(only_oth) + len(moved), 'file')} the "
             f"{reference.name} tree does not, and hides {len(only_ref) + len(moved)}: "
             "readers using different namespaces see different media",
         ),

@@ -23,6 +23,7 @@ from pydicom.tag import Tag
 
 from dicomseal.dicom.edits import AttributeChange, kind_of
 from dicomseal.dicom.vocab import format_tag
+from dicomseal.wording import counted
 
 __all__ = ["AttributeDifference", "FrameDifference", "diff_datasets", "diff_frames"]
 
@@ -149,7 +150,7 @@ def _one_side(
             _difference(path, tag, None if a is None else _text(a), None if b is None else _text(b))
         ]
     items = list(elem.value or [])
-    count = f"{len(items)} item(s)"
+    count = counted(len(items), "item")
     out = [_difference(path, tag, None if a is None else count, None if b is None else count)]
     for n, item in enumerate(items):
         pair = (item, Dataset()) if a is not None else (Dataset(), item)
@@ -164,7 +165,9 @@ def _diff_sequence(
     items_b = list(b.value or []) if b.VR == "SQ" else []
     out: list[AttributeDifference] = []
     if len(items_a) != len(items_b):
-        out.append(_difference(path, tag, f"{len(items_a)} item(s)", f"{len(items_b)} item(s)"))
+        out.append(
+            _difference(path, tag, counted(len(items_a), "item"), counted(len(items_b), "item"))
+        )
     for n, (ia, ib) in enumerate(zip(items_a, items_b, strict=False)):
         out.extend(diff_datasets(ia, ib, f"{path}[{n}]."))
     return out

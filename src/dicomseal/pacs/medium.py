@@ -28,6 +28,12 @@ from pathlib import Path
 from dicomseal.errors import MalformedDicomError, MediaError
 from dicomseal.media.bounded_read import read_dataset
 from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.inventory import (
+    MEDIA_STORAGE_DIRECTORY,
+    EntryClass,
+    classify_file,
+    is_part10_head,
+)
 from dicomseal.media.source import MediaSource, open_media
 
 __all__ = [
@@ -38,8 +44,6 @@ __all__ = [
     "spool_medium",
 ]
 
-#: SOP Class of a DICOMDIR (PS3.4 Annex F); not an instance to import or compare.
-MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _HEADER_TAGS = (
     "SOPClassUID",
     "SOPInstanceUID",
@@ -161,7 +165,7 @@ def _spool(source: FrozenMedium, scratch: Path) -> MediumContent:
         except MediaError as exc:
             unreadable.append(f"{entry.path}: {exc.message}")
             continue
-        if copied.head[128:132] != b"DICM":
+        if classify_file(entry.path, part10=is_part10_head(copied.head)) is EntryClass.OTHER:
             others.append(entry.path)
             continue
         try:
@@ -173,7 +177,8 @@ def _spool(source: FrozenMedium, scratch: Path) -> MediumContent:
         except MediaError:
             others.append(entry.path)  # kept in the snapshot: verification reports it
             continue
-        if sop_class == MEDIA_STORAGE_DIRECTORY:
+        directory = sop_class == MEDIA_STORAGE_DIRECTORY  # the one rule: media.inventory
+        if classify_file(entry.path, part10=True, directory=directory) is not EntryClass.INSTANCE:
             others.append(entry.path)
             continue
         instances.append(

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dicomseal.media.changes import FileChange
 from dicomseal.media.source import MediaSource
-from dicomseal.media.verify import InstanceReason, MediaVerification, verify_media
+from dicomseal.media.verify import InstanceReason, MediaVerification
 from dicomseal.media.verify import InstanceVerdict as MediaInstanceVerdict
 from dicomseal.pacs.importer import Resigner
 from dicomseal.pacs.medium import MediumInstance
@@ -154,7 +154,11 @@ class MediaVerdicts:
 
     def verify(self, source: MediaSource, instances: Sequence[MediumInstance]) -> MediumVerdicts:
         """Verify the frozen medium and derive one verdict per instance."""
-        result = verify_media(source, self.trust, at=self.at)
+        from dicomseal.media.evidence import verify_with_evidence
+
+        # the same judgement as `media verify`: a manifest timestamp whose TSA certificate
+        # has expired keeps nothing PASSED without renewal evidence
+        result, _checks = verify_with_evidence(source, self.trust, at=self.at)
         return instance_verdicts(result, [i.path for i in instances])
 
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 from dicomseal.media.changes import FileChange
 from dicomseal.media.create import MediumCreation
 from dicomseal.media.findings import FindingCode
+from dicomseal.media.instance_verdict import InstanceVerdict
 from dicomseal.media.verify import ManifestCheck, MediaVerification
 from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.report.verify import (
@@ -28,6 +29,7 @@ from dicomseal.wording import counted
 __all__ = [
     "change_to_dict",
     "creation_document",
+    "instance_to_dict",
     "media_document",
     "render_creation_text",
     "render_media_text",
@@ -124,8 +126,22 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
             "records": r.dicomdir.records,
             "references": len(r.dicomdir.references),
         },
+        "instances": [instance_to_dict(v) for _p, v in sorted(r.instances.items())],
     }
     return doc
+
+
+def instance_to_dict(v: InstanceVerdict) -> dict[str, Any]:
+    """One instance's verdict as the JSON object of ``medium.instances[]``."""
+    return {
+        "path": v.path,
+        "verdict": v.verdict.value,
+        "reason": v.reason.value,
+        "detail": v.detail or None,
+        "signatures": len(v.signatures.signatures) if v.signatures is not None else None,
+        "changed": v.change is not None,
+        "findings": [f.code.value for f in v.findings],
+    }
 
 
 def _v(value: str | None) -> str:

@@ -110,8 +110,8 @@ def _coercion_summary(report: ImportReport) -> str | None:
         else f"{resigned} re-signed; the others carry no valid signature (no --sign-key)"
     )
     return (
-        f"coerced {values} in {len(coerced)} instance(s), originals in "
-        f"OriginalAttributesSequence; {removed} broken signature(s) removed; {tail}"
+        f"coerced {values} in {counted(len(coerced), 'instance')}, originals in "
+        f"OriginalAttributesSequence; {counted(removed, 'broken signature')} removed; {tail}"
     )
 
 
@@ -150,7 +150,7 @@ def render_import_text(console: Console, report: ImportReport) -> None:
     parts = [f"{report.count(o)} {o.value}" for o in InstanceOutcome if report.count(o)]
     console.print(
         f"import to {escape(report.destination)} (policy {report.policy.value}): "
-        f"{in_pacs} of {len(report.instances)} instance(s) in the PACS; "
+        f"{in_pacs} of {counted(len(report.instances), 'instance')} in the PACS; "
         + (", ".join(parts) or "nothing to do"),
         highlight=False,
     )

@@ -121,6 +121,31 @@ def make_instance(
     series_uid = _uid(p_index, 1, series)
     sop_uid = _uid(p_index, 1, series, instance)
 
+    ds = _study_attributes(patient, p_index, series, instance, sop_class, sop_uid)
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
+    ref.ReferencedSOPInstanceUID = _uid(p_index, 9, 1)
+    ds.ReferencedPerformedProcedureStepSequence = Sequence([ref])
+    ds.PatientName = patient.name
+    ds.PatientID = patient.patient_id
+    ds.PatientBirthDate = patient.birth_date
+    ds.PatientSex = patient.sex
+    ds.PatientAge = _age(patient.birth_date, patient.study_date)
+    _image_attributes(ds, p_index, series, instance, study_uid, series_uid)
+    ds.Rows = rows
+    ds.Columns = cols
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.PixelData = _pixels(p_index, series, instance, rows, cols, frames).tobytes()
+    ds.file_meta = _file_meta(sop_class, sop_uid)
+    ds.preamble = b"\x00" * 128
+    return ds
+
+
+def _study_attributes(
+    patient: SamplePatient, p_index: int, series: int, instance: int, sop_class: str, sop_uid: str
+) -> Dataset:
+    """SOP Common, General Study/Series/Equipment attributes (PS3.3 C.7.2, C.7.3, C.7.5)."""
     ds = Dataset()
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
@@ -144,15 +169,13 @@ def make_instance(
     ds.StudyDescription = f"SAMPLE {patient.modality} STUDY"
     ds.SeriesDescription = f"SAMPLE SERIES {series}"
     ds.ManufacturerModelName = "Phantom 1"
-    ref = Dataset()
-    ref.ReferencedSOPClassUID = "1.2.840.10008.3.1.2.3.1"
-    ref.ReferencedSOPInstanceUID = _uid(p_index, 9, 1)
-    ds.ReferencedPerformedProcedureStepSequence = Sequence([ref])
-    ds.PatientName = patient.name
-    ds.PatientID = patient.patient_id
-    ds.PatientBirthDate = patient.birth_date
-    ds.PatientSex = patient.sex
-    ds.PatientAge = _age(patient.birth_date, patient.study_date)
+    return ds
+
+
+def _image_attributes(
+    ds: Dataset, p_index: int, series: int, instance: int, study_uid: str, series_uid: str
+) -> None:
+    """Identifiers, plane and pixel description of a CT/MR image (PS3.3 C.7.6)."""
     ds.SliceThickness = "5.0"
     ds.DeviceSerialNumber = "SN-0001"
     ds.SoftwareVersions = "1.0"
@@ -166,10 +189,6 @@ def make_instance(
     ds.FrameOfReferenceUID = _uid(p_index, 1, series, 0)
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    ds.Rows = rows
-    ds.Columns = cols
     ds.PixelSpacing = [0.7, 0.7]
     ds.BitsAllocated = 16
     ds.BitsStored = 12
@@ -177,20 +196,20 @@ def make_instance(
     ds.PixelRepresentation = 0
     ds.WindowCenter = "1000"
     ds.WindowWidth = "2000"
-    if patient.modality == "CT":
+    if ds.Modality == "CT":
         ds.RescaleIntercept = "-1024"
         ds.RescaleSlope = "1"
-    ds.PixelData = _pixels(p_index, series, instance, rows, cols, frames).tobytes()
 
+
+def _file_meta(sop_class: str, sop_uid: str) -> FileMetaDataset:
+    """File Meta Information for Explicit VR Little Endian (PS3.10 §7.1)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(sop_class)
     meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     meta.ImplementationVersionName = "DICOMSEAL_SAMPLE"
-    ds.file_meta = meta
-    ds.preamble = b"\x00" * 128
-    return ds
+    return meta
 
 
 def write_sample_studies(

@@ -210,9 +210,10 @@ def media_group() -> None:
 @click.option(
     "--embed-validation",
     is_flag=True,
-    help="Store the signer's certificates, the --crl/--ocsp files and (unless --offline) "
-    "the CRLs and OCSP responses their certificates name in DICOMSEA/VALDATA.P7, "
-    "covered by the manifest, so the medium can be checked for revocation without the CA.",
+    help="Store the signer's and (with --tsa-url) the TSA's certificates, the --crl/--ocsp "
+    "files and (unless --offline) the issuers, CRLs and OCSP responses their certificates "
+    "name in DICOMSEA/VALDATA.P7, covered by the manifest, so the medium can be checked "
+    "for revocation without the CA.",
 )
 @click.option(
     "--crl",
@@ -285,7 +286,13 @@ def create_command(
     credentials = signing_credentials(
         key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
     )
-    embedded = _validation_to_embed(credentials, crls, ocsps, embed_validation and not offline)
+    embedded = _validation_to_embed(
+        credentials,
+        crls,
+        ocsps,
+        embed_validation and not offline,
+        tsa_url if embed_validation else None,
+    )
     from dicomseal.media.create import CreateOptions, OutputKind, create_medium
     from dicomseal.media.inputs import MediaProfile
     from dicomseal.report.media import creation_document, render_creation_text
@@ -304,6 +311,7 @@ def create_command(
         embed_validation=embed_validation,
         crls=embedded.crls,
         ocsps=embedded.ocsps,
+        certificates=embedded.certificates,
     )
     with progress_report(err_console()) as draw:
 
@@ -324,9 +332,13 @@ def create_command(
 
 
 def _validation_to_embed(
-    credentials: SigningCredentials, crls: tuple[Path, ...], ocsps: tuple[Path, ...], fetch: bool
+    credentials: SigningCredentials,
+    crls: tuple[Path, ...],
+    ocsps: tuple[Path, ...],
+    fetch: bool,
+    tsa_url: str | None,
 ) -> Fetched:
-    """The --crl/--ocsp files plus, online, what the signer's path names (a line per miss)."""
+    """The --crl/--ocsp files plus, online, what the signer's and TSA's paths name."""
     from dicomseal.media.ltv import validation_to_embed
 
     found = validation_to_embed(
@@ -335,6 +347,7 @@ def _validation_to_embed(
         tuple(load_crl(p) for p in crls),
         tuple(load_ocsp(p) for p in ocsps),
         fetch=fetch,
+        tsa_url=tsa_url,
     )
     for failure in found.failures:
         err_console().print(f"dicomseal: warning: validation data: {failure}", markup=False)
@@ -467,7 +480,12 @@ def verify_and_render(
         judge_with_evidence,
         read_evidence_files,
     )
-    from dicomseal.media.ltv import embedded_validation, with_embedded
+    from dicomseal.media.ltv import (
+        embedded_validation,
+        manifest_timestamp_authorities,
+        with_embedded,
+        with_medium_certificates,
+    )
     from dicomseal.media.source import open_media
     from dicomseal.media.valdata import ValidationData
     from dicomseal.media.verify import verify_media
@@ -481,6 +499,7 @@ def verify_and_render(
         def report(done: int, total: int) -> None:
             draw("verifying files", done, total)
 
+        trust = with_medium_certificates(source, trust)  # e.g. the TSA's CA
         result = verify_media(
             source,
             trust,
@@ -504,11 +523,16 @@ def verify_and_render(
             if revocation is not None
             else ValidationData((), ())
         )
+        authorities = (
+            manifest_timestamp_authorities(source, result, trust, embedded.certificates)
+            if revocation is not None
+            else ()
+        )
     if revocation is not None:
         from dicomseal.media.ltv import judge_medium
 
         policy = with_embedded(revocation, embedded.crls, embedded.ocsps)
-        result = judge_medium(result, policy, trust, at)
+        result = judge_medium(result, policy, trust, at, authorities)
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:

@@ -113,9 +113,10 @@ class CreateOptions:
         RFC 3161 time-stamping authority (HTTP) asked for a signature timestamp over the
         manifest signature (:mod:`~dicomseal.media.cms_timestamp`), the proof of existence
         that keeps the medium verifiable after the creator's certificate expires.
-    embed_validation, crls, ocsps
-        Store the signer's certificates, ``crls`` and ``ocsps`` (DER) in ``DICOMSEA/VALDATA.P7``,
-        covered by the manifest (:mod:`~dicomseal.media.valdata`).
+    embed_validation, crls, ocsps, certificates
+        Store the signer's certificates, ``certificates`` (the TSA's, fetched issuers),
+        ``crls`` and ``ocsps`` (DER) in ``DICOMSEA/VALDATA.P7``, covered by the manifest
+        (:mod:`~dicomseal.media.valdata`).
     verify_after_writing
         Read the written medium back and verify it against the creator's own chain
         (:mod:`~dicomseal.media.readback`); anything but PASSED removes it and fails.
@@ -135,6 +136,7 @@ class CreateOptions:
     embed_validation: bool = False
     crls: tuple[bytes, ...] = ()
     ocsps: tuple[bytes, ...] = ()
+    certificates: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -369,11 +371,12 @@ def _create(
             credentials,
             options.crls if options.embed_validation else None,
             options.ocsps,
+            options.certificates,
         )
         info = MediumInfo(
             fileset_id, options.label, summary.profile, summary.created, creator, summary.tool
         )
-        seal_stage(
+        notes += seal_stage(
             stage,
             entries,
             info,

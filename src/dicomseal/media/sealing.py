@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import load_der_x509_certificate
 
 from dicomseal.errors import MediaError
 from dicomseal.media.cms import sign_detached
@@ -28,7 +29,12 @@ from dicomseal.media.manifest import (
     MediumInfo,
     hash_stream,
 )
-from dicomseal.media.valdata import VALDATA_PATH, build_validation_data
+from dicomseal.media.valdata import (
+    VALDATA_PATH,
+    build_validation_data,
+    read_validation_data,
+    token_signer,
+)
 from dicomseal.media.webcontent import (
     CHAIN_PATH,
     MediumSummary,
@@ -59,19 +65,21 @@ def write_descriptive_files(
     credentials: SigningCredentials,
     crls: Iterable[bytes] | None,
     ocsps: Iterable[bytes] = (),
+    others: Iterable[bytes] = (),
 ) -> None:
     """Write the chain, the validation data (unless ``crls`` is None), README and INDEX.
 
-    ``crls`` given (possibly empty) stores the signer's certificates, those CRLs and the
-    OCSP responses ``ocsps`` in ``DICOMSEA/VALDATA.P7`` (:mod:`~dicomseal.media.valdata`).
+    ``crls`` given (possibly empty) stores the signer's certificates, the certificates
+    ``others`` (DER: the TSA's chain, issuers fetched online), those CRLs and the OCSP
+    responses ``ocsps`` in ``DICOMSEA/VALDATA.P7`` (:mod:`~dicomseal.media.valdata`).
     """
     certificates = (credentials.certificate, *credentials.chain)
     (stage / MANIFEST_DIR).mkdir()
     (stage / CHAIN_PATH).write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in certificates))
     if crls is not None:
-        (stage / VALDATA_PATH).write_bytes(
-            build_validation_data(certificates, tuple(crls), tuple(ocsps))
-        )
+        extra = [load_der_x509_certificate(der) for der in others]
+        bag = list(dict.fromkeys([*certificates, *extra]))
+        (stage / VALDATA_PATH).write_bytes(build_validation_data(bag, tuple(crls), tuple(ocsps)))
     (stage / "README.TXT").write_bytes(render_readme_txt(summary))
     (stage / "INDEX.HTM").write_bytes(render_index_htm(summary))
 
@@ -85,10 +93,11 @@ def seal_stage(
     signed_at: dt.datetime,
     tsa_url: str | None,
     report: Callable[[str, int, int], None],
-) -> None:
+) -> list[str]:
     """Hash every staged file that is not an instance, write the manifest and sign it.
 
-    ``entries`` holds the instances' entries and gains one per other file.
+    ``entries`` holds the instances' entries and gains one per other file. Returns notes
+    for the creator (a timestamp signed by a TSA certificate missing from VALDATA.P7).
 
     Raises
     ------
@@ -114,7 +123,28 @@ def seal_stage(
         signing_time=signed_at,
         prehashed=True,
     )
+    notes: list[str] = []
     if tsa_url is not None:
         url = tsa_url
-        p7s = add_signature_timestamp(p7s, lambda value: request_timestamp(url, value))
+        tokens: list[bytes] = []
+
+        def stamp(value: bytes) -> bytes:
+            tokens.append(request_timestamp(url, value))
+            return tokens[-1]
+
+        p7s = add_signature_timestamp(p7s, stamp)
+        if (stage / VALDATA_PATH).exists() and not _embedded(tokens[0], stage / VALDATA_PATH):
+            notes.append(
+                "the TSA signed the manifest timestamp with a certificate that is not in "
+                f"{VALDATA_PATH} (it changed since it was asked): a receiver checking "
+                "revocation offline will find the medium INDETERMINATE; create it again"
+            )
     (stage / SIGNATURE_PATH).write_bytes(p7s)
+    return notes
+
+
+def _embedded(token: bytes, valdata: Path) -> bool:
+    """The certificate that signed the token is in the validation data."""
+    signer = token_signer(token)
+    bag = read_validation_data(valdata.read_bytes()).certificates
+    return signer is not None and signer[0].public_bytes(Encoding.DER) in bag

@@ -8,12 +8,15 @@ response is a ``RevocationInfoChoice`` of the ``other`` kind with format
 id-ri-ocsp-response (1.3.6.1.5.5.7.16.2, RFC 5940 §4.2.2), as CAdES-LT stores it. The
 file is listed in the signed manifest like every other file, so a changed byte is FAILED
 naming it; the verifier uses its contents only when the manifest is intact and trusted.
+:func:`token_signer` names the certificate that signed an RFC 3161 token: the TSA
+certificate whose path the creator embeds and the verifier checks for revocation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
@@ -31,6 +34,7 @@ __all__ = [
     "ValidationData",
     "build_validation_data",
     "read_validation_data",
+    "token_signer",
 ]
 
 VALDATA_PATH = "DICOMSEA/VALDATA.P7"
@@ -131,3 +135,27 @@ def read_validation_data(data: bytes) -> ValidationData:
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise MediaError(f"validation data malformed: {exc}", path=VALDATA_PATH) from exc
     return ValidationData(certs, crls, ocsps)
+
+
+def token_signer(token: bytes) -> tuple[x509.Certificate, list[x509.Certificate]] | None:
+    """The certificate the token's SignerIdentifier names (RFC 5652 §5.3), and all others."""
+    try:
+        signed = cms.ContentInfo.load(token)["content"]
+        sid = signed["signer_infos"][0]["sid"]
+        chosen = [c.chosen for c in signed["certificates"] or [] if c.name == "certificate"]
+        certs = list({bytes(c.dump()): c for c in chosen}.values())  # a repeated one counts once
+        if sid.name == "issuer_and_serial_number":
+            named = [c for c in certs if c.issuer_serial == _issuer_serial(sid.chosen)]
+        else:
+            named = [c for c in certs if c.key_identifier == sid.chosen.native]
+        if len(named) != 1:
+            return None
+        others = [x509.load_der_x509_certificate(c.dump()) for c in certs]
+        return x509.load_der_x509_certificate(named[0].dump()), others
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+
+
+def _issuer_serial(ias: Any) -> bytes:
+    """asn1crypto's ``Certificate.issuer_serial`` form of an IssuerAndSerialNumber."""
+    return bytes(ias["issuer"].sha256) + b":" + str(ias["serial_number"].native).encode()

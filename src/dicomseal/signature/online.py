@@ -2,7 +2,10 @@
 
 A certificate names where its status is published: CRL distribution points (RFC 5280
 §4.2.1.13) and an OCSP responder in its Authority Information Access (RFC 5280 §4.2.2.1),
-asked with an HTTP POST of a DER OCSPRequest (RFC 6960 Appendix A.1). Those URLs come from
+asked with an HTTP POST of a DER OCSPRequest (RFC 6960 Appendix A.1); an issuer certificate
+missing from a chain is fetched from the AIA caIssuers URI (RFC 5280 §4.2.2.1: one DER
+certificate or a "certs-only" CMS bag) and kept only when it did issue the certificate. Those
+URLs come from
 the certificate under test, so they are hostile input:
 
 * only ``http`` and ``https`` URLs are followed (never ``ldap``, ``file``, ``ftp``), a
@@ -41,6 +44,7 @@ __all__ = [
     "RevinfoFetcher",
     "certificate_path",
     "crl_urls",
+    "issuer_urls",
     "ocsp_urls",
 ]
 
@@ -60,17 +64,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Fetched:
-    """What the network gave for a certificate path: DER CRLs and OCSP responses."""
+    """What the network gave for a certificate path: DER CRLs, OCSP responses, issuers."""
 
     crls: tuple[bytes, ...] = ()
     ocsps: tuple[bytes, ...] = ()
     failures: tuple[str, ...] = ()  # one line per source that gave nothing usable
+    certificates: tuple[bytes, ...] = ()  # issuer certificates fetched (caIssuers), DER
 
     def __add__(self, other: Fetched) -> Fetched:
         return Fetched(
             _unique(self.crls + other.crls),
             _unique(self.ocsps + other.ocsps),
             _unique(self.failures + other.failures),
+            _unique(self.certificates + other.certificates),
         )
 
 
@@ -98,8 +104,7 @@ def crl_urls(cert: x509.Certificate) -> list[str]:
     return [u for u in urls if _followable(u)][:MAX_URLS]
 
 
-def ocsp_urls(cert: x509.Certificate) -> list[str]:
-    """The ``http(s)`` OCSP responder URIs of the certificate's AIA."""
+def _aia_urls(cert: x509.Certificate, method: x509.ObjectIdentifier) -> list[str]:
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except (x509.ExtensionNotFound, ValueError):
@@ -107,10 +112,20 @@ def ocsp_urls(cert: x509.Certificate) -> list[str]:
     urls = [
         d.access_location.value
         for d in aia
-        if d.access_method == AuthorityInformationAccessOID.OCSP
+        if d.access_method == method
         and isinstance(d.access_location, x509.UniformResourceIdentifier)
     ]
     return [u for u in urls if _followable(u)][:MAX_URLS]
+
+
+def ocsp_urls(cert: x509.Certificate) -> list[str]:
+    """The ``http(s)`` OCSP responder URIs of the certificate's AIA."""
+    return _aia_urls(cert, AuthorityInformationAccessOID.OCSP)
+
+
+def issuer_urls(cert: x509.Certificate) -> list[str]:
+    """The ``http(s)`` caIssuers URIs of the certificate's AIA (RFC 5280 §4.2.2.1)."""
+    return _aia_urls(cert, AuthorityInformationAccessOID.CA_ISSUERS)
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -181,6 +196,48 @@ class RevinfoFetcher:
     max_bytes: int = MAX_FETCH
     _answers: dict[tuple[str, bytes], bytes | str] = field(default_factory=dict)
 
+    def for_chain(
+        self,
+        cert: x509.Certificate,
+        candidates: Sequence[x509.Certificate],
+        anchors: Sequence[x509.Certificate],
+    ) -> Fetched:
+        """Everything for ``cert``'s path, issuers missing from ``candidates`` fetched first."""
+        pairs, issuers = self.complete_path(cert, candidates, anchors)
+        der = tuple(c.public_bytes(serialization.Encoding.DER) for c in issuers)
+        return self.for_path(pairs) + Fetched(certificates=der)
+
+    def complete_path(
+        self,
+        cert: x509.Certificate,
+        candidates: Sequence[x509.Certificate],
+        anchors: Sequence[x509.Certificate],
+    ) -> tuple[list[Pair], tuple[x509.Certificate, ...]]:
+        """:func:`certificate_path`, each missing issuer fetched from caIssuers (AIA).
+
+        A fetched certificate is kept only when it verifiably issued the certificate that
+        names it; at most :data:`MAX_DEPTH` are fetched. Trust is not decided here.
+        """
+        found: list[x509.Certificate] = []
+        pairs = certificate_path(cert, candidates, anchors)
+        while pairs and pairs[-1][1] is None and len(found) < MAX_DEPTH:
+            last = pairs[-1][0]
+            issuer = next((c for c in self.issuers(last) if _issued_by(last, c)), None)
+            if issuer is None or issuer in found:
+                break
+            found.append(issuer)
+            pairs = certificate_path(cert, (*candidates, *found), anchors)
+        return pairs, tuple(found)
+
+    def issuers(self, cert: x509.Certificate) -> list[x509.Certificate]:
+        """The certificates at ``cert``'s caIssuers URIs (each URI once per run)."""
+        found: list[x509.Certificate] = []
+        for url in issuer_urls(cert):
+            got = self._ask(url, b"", _as_certificates)
+            if isinstance(got, bytes):
+                found.extend(_certificates(got))
+        return found
+
     def for_path(self, pairs: Sequence[Pair]) -> Fetched:
         """Everything obtainable for every (certificate, issuer) pair of a path."""
         found = Fetched()
@@ -233,7 +290,7 @@ class RevinfoFetcher:
             headers = {"Content-Type": "application/ocsp-request"}
             request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
         else:
-            headers = {"Accept": "application/pkix-crl"}
+            headers = {"Accept": "application/pkix-crl, application/pkix-cert"}
             request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) only
         deadline = time.monotonic() + self.timeout  # a slow drip ends too, not only silence
         chunks: list[bytes] = []
@@ -256,6 +313,28 @@ def _as_crl(data: bytes) -> bytes:
         else x509.load_der_x509_crl(data)
     )
     return crl.public_bytes(serialization.Encoding.DER)
+
+
+#: At most this many certificates are taken from one caIssuers answer.
+MAX_ISSUERS = 16
+
+
+def _certificates(data: bytes) -> list[x509.Certificate]:
+    """One DER or PEM certificate, or a certs-only CMS bag (RFC 5280 §4.2.2.1)."""
+    from cryptography.hazmat.primitives.serialization import pkcs7
+
+    if data.lstrip().startswith(b"-----"):
+        return x509.load_pem_x509_certificates(data)[:MAX_ISSUERS]
+    try:
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError:
+        return pkcs7.load_der_pkcs7_certificates(data)[:MAX_ISSUERS]
+
+
+def _as_certificates(data: bytes) -> bytes:
+    if not _certificates(data):
+        raise ValueError("no certificate in the answer")
+    return data
 
 
 def _as_ocsp(data: bytes) -> bytes:

@@ -102,6 +102,7 @@ class RevocationCheck:
     status: RevocationStatus
     message: str
     revoked_at: dt.datetime | None = None
+    reason: str = ""  # the CRL/OCSP reason code when revoked (RFC 5280 §5.3.1), e.g. key_compromise
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class RevocationChecker:
             RevocationStatus.REVOKED_NO_POE,
             f"{found.message}; no timestamp proves the signature was made before that",
             revoked_at,
+            found.reason,
         )
 
     def _later(
@@ -235,12 +237,13 @@ class RevocationChecker:
                 f"certificate revoked {now.revoked_at:%Y-%m-%d %H:%M} UTC, after the trusted "
                 f"timestamp of {poe:%Y-%m-%d %H:%M} UTC proved the signature existed: still valid",
                 now.revoked_at,
+                now.reason,
             )
         return found
 
     def fetched(self, cert: x509.Certificate, chain: Sequence[x509.Certificate]) -> Fetched:
         """What the network gives for ``cert``'s path (once per certificate and run)."""
-        from dicomseal.signature.online import Fetched, RevinfoFetcher, certificate_path
+        from dicomseal.signature.online import Fetched, RevinfoFetcher
 
         key = _der(cert)
         if key not in self._fetched:
@@ -249,8 +252,8 @@ class RevocationChecker:
             else:
                 fetcher = self._fetcher or RevinfoFetcher()
                 self._fetcher = fetcher
-                pairs = certificate_path(cert, (*chain, *self.intermediates), self.anchors)
-                self._fetched[key] = fetcher.for_path(pairs)
+                candidates = (*chain, *self.intermediates)
+                self._fetched[key] = fetcher.for_chain(cert, candidates, self.anchors)
         return self._fetched[key]
 
     def _run(
@@ -303,7 +306,10 @@ class RevocationChecker:
 
         context = ValidationContext(
             trust_roots=[load(c) for c in self.anchors],
-            other_certs=[load(c) for c in (*self.intermediates, *chain)],
+            other_certs=[
+                *(load(c) for c in (*self.intermediates, *chain)),
+                *(asn1_x509.Certificate.load(der) for der in fetched.certificates),
+            ],
             crls=list(crls),
             ocsps=list(ocsps),
             moment=moment,
@@ -319,6 +325,7 @@ class RevocationChecker:
                 RevocationStatus.REVOKED,
                 f"certificate revoked {when:%Y-%m-%d %H:%M} UTC ({exc.reason.human_friendly})",
                 when,
+                str(exc.reason.native or ""),
             )
         except InsufficientRevinfoError as exc:
             if self.policy.mode is RevocationMode.SOFT_FAIL or (

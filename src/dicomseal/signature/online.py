@@ -33,10 +33,11 @@ from http.client import HTTPMessage
 from typing import IO, TypeVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from dicomseal.signature.signer_policy import issued_by
 
 __all__ = [
     "MAX_FETCH",
@@ -128,16 +129,6 @@ def issuer_urls(cert: x509.Certificate) -> list[str]:
     return _aia_urls(cert, AuthorityInformationAccessOID.CA_ISSUERS)
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 Pair = tuple[x509.Certificate, x509.Certificate | None]
 
 
@@ -156,8 +147,8 @@ def certificate_path(
     pairs: list[Pair] = []
     current = cert
     pool = [*anchors, *candidates]
-    while len(pairs) < MAX_DEPTH and current not in anchors and not _issued_by(current, current):
-        issuer = next((c for c in pool if c != current and _issued_by(current, c)), None)
+    while len(pairs) < MAX_DEPTH and current not in anchors and not issued_by(current, current):
+        issuer = next((c for c in pool if c != current and issued_by(current, c)), None)
         pairs.append((current, issuer))
         if issuer is None:
             break
@@ -222,7 +213,7 @@ class RevinfoFetcher:
         pairs = certificate_path(cert, candidates, anchors)
         while pairs and pairs[-1][1] is None and len(found) < MAX_DEPTH:
             last = pairs[-1][0]
-            issuer = next((c for c in self.issuers(last) if _issued_by(last, c)), None)
+            issuer = next((c for c in self.issuers(last) if issued_by(last, c)), None)
             if issuer is None or issuer in found:
                 break
             found.append(issuer)

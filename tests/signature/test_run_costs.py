@@ -140,3 +140,34 @@ def test_results_share_one_object_per_certificate(
     signers = [s.certificate for r in results for s in r.signatures]
     assert len(signers) == 3 and signers[0] is not None
     assert all(c is signers[0] for c in signers)
+
+
+def test_files_without_a_time_share_one_validation(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N files of one signer, no ``at=``: one validation time, one chain validation."""
+    from dicomseal.signature.verify import verify_file
+
+    calls: list[dt.datetime] = []
+    real = TrustContext._validate
+
+    def counting(self: TrustContext, *args: object) -> object:
+        calls.append(args[1])  # type: ignore[arg-type]
+        return real(self, *args)  # type: ignore[arg-type]
+
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    expected = [verify_file(signed, ctx, at=_NOW) for _ in range(2)]
+    monkeypatch.setattr(TrustContext, "_validate", counting)
+    fresh = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = []
+    for i in range(6):
+        copy = tmp_path / f"{i}.dcm"
+        copy.write_bytes(signed.read_bytes())
+        results.append(verify_file(copy, fresh))
+    assert len(calls) == 1, calls
+    assert calls[0] == fresh.run_time()
+    assert {(r.verdict, r.reason, r.message) for r in results} == {
+        (e.verdict, e.reason, e.message) for e in expected
+    }
+    assert results[0].verdict.name == "PASSED"
+    assert all(s.chain == results[0].signatures[0].chain for r in results for s in r.signatures)

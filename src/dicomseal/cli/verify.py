@@ -145,7 +145,7 @@ def verify_command(
         )
     # One validation time for the whole run: every file is judged at the same instant and
     # the trust context's memo validates each signer's chain once.
-    when = when or dt.datetime.now(dt.UTC)
+    when = when or selection.context.run_time()
     return verify_files_and_render(
         path,
         selection,
@@ -177,7 +177,7 @@ def verify_files_and_render(
     single named file that is not DICOM is an I/O error (exit 4).
     """
     trust_ctx = selection.context
-    at = at or dt.datetime.now(dt.UTC)  # one validation time for every file of the run
+    at = at or trust_ctx.run_time()  # one validation time for every file of the run
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
@@ -228,5 +228,5 @@ def judge_files(
     from dicomseal.signature.revocation import RevocationChecker, judge_file
 
     checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
-    when = at or dt.datetime.now(dt.UTC)
+    when = at or trust.run_time()
     return [judge_file(f, checker, when) for f in files]

@@ -267,7 +267,7 @@ def verify_part10(
     at: dt.datetime | None = None,
 ) -> FileVerification:
     """Verify every signature of an already parsed file (see :func:`verify_file`)."""
-    when = at or dt.datetime.now(dt.UTC)
+    when = at or trust.run_time()
     ctx = VerificationContext(source, trust, when)
     results: list[SignatureVerification] = []
     top_level = False
@@ -363,7 +363,8 @@ def verify_file(
         Also require a top-level signature (item-level signatures alone are then
         INDETERMINATE). An unsigned file is never PASSED either way.
     at
-        Validation time (defaults to now, UTC).
+        Validation time (default: the trust context's one time per run,
+        :meth:`~dicomseal.signature.trust.TrustContext.run_time`).
 
     Raises
     ------

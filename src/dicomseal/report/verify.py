@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -22,6 +22,9 @@ from dicomseal.signature.status import (
 )
 from dicomseal.verdict import Verdict
 from dicomseal.wording import counted
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "SCHEMA",
@@ -137,10 +140,12 @@ def verify_document(
 def _render_signers(console: Console, files: Sequence[FileVerification]) -> None:
     """Each distinct signer once: subject, SHA-256 fingerprint, and the anchor it chained to."""
     seen: set[str] = set()
+    shown: set[x509.Certificate] = set()  # equal DER, equal fingerprint: hashed once
     for f in files:
         for s in f.signatures:
-            if s.certificate is None:
+            if s.certificate is None or s.certificate in shown:
                 continue
+            shown.add(s.certificate)
             fp = fingerprint_sha256(s.certificate)
             if fp in seen:
                 continue

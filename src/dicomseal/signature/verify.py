@@ -138,8 +138,9 @@ def _check_mac(
     ``base["signed_tags"]`` becomes the tags that entered the MAC.
     """
     present = {e.tag for e in site.elements}
-    base["signed_tags"] = tuple(t for t in p.signed if is_signable_tag(t) and t in present)
-    absent = [t for t in p.signed if is_signable_tag(t) and t not in present]
+    signable = [t for t in p.signed if is_signable_tag(t)]  # decided once per listed tag
+    base["signed_tags"] = tuple(t for t in signable if t in present)
+    absent = [t for t in signable if t not in present]
     if absent:
         names = ", ".join(keyword(t) for t in absent)
         return fail(
@@ -154,7 +155,7 @@ def _check_mac(
     sink.flush()
     base["signed_tags"] = emitted
     emitted_set = frozenset(emitted)  # a tuple's `in` made this quadratic in the tag count
-    skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted_set]
+    skipped = [t for t in dict.fromkeys(signable) if t not in emitted_set]
     if skipped:
         names = ", ".join(keyword(t) for t in skipped)
         return fail(

@@ -13,9 +13,7 @@ import click
 from dicomseal.cli.exit import FileResults, exit_code
 from dicomseal.cli.options import (
     TrustSelection,
-    err_console,
     format_option,
-    out_console,
     parse_at,
     quiet_verbose_options,
     select_trust,
@@ -26,6 +24,7 @@ from dicomseal.cli.progress import progress_report
 from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
+from dicomseal.report.plain import report_console
 from dicomseal.report.verify import render_text, verify_document
 from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.revocation import RevocationPolicy
@@ -181,7 +180,7 @@ def verify_files_and_render(
     files: list[FileVerification] = []
     if path.is_dir():
         targets = list(iter_files(path))
-        with progress_report(err_console()) as draw:
+        with progress_report(report_console(stderr=True)) as draw:
             # both cores when there is work and the other core is idle (forked workers)
             for verified in verify_paths(
                 targets, trust_ctx, require_signature=require_signature, at=at
@@ -202,16 +201,19 @@ def verify_files_and_render(
     for f in files:
         # A folder's text listing names these files once; JSON on stdout needs the lines.
         if f.reason in _IO_REASONS and (fmt == "json" or not result.folder):
-            err_console().print(f"dicomseal: error: {f.path}: {f.message}", markup=False)
+            report_console(stderr=True).print(
+                f"dicomseal: error: {f.path}: {f.message}", markup=False
+            )
     if fmt == "json":
         doc = verify_document(verdict, files)
         doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
-        console = out_console()
+        # plain text without rich when stdout is not a terminal (same bytes, no start-up)
+        console = report_console()
         render_text(console, verdict, files, quiet=True)
         if not quiet:
-            selection.announce()
+            console.print(selection.describe(), markup=False, highlight=False)  # announce()
             render_text(
                 console, verdict, files, verbose=verbose or not result.folder, verdict_line=False
             )

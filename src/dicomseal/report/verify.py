@@ -9,10 +9,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
 from dicomseal.report.etsi import etsi_fields, etsi_status
+from dicomseal.report.plain import Printer, escape
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import (
     FileVerification,
@@ -137,7 +135,7 @@ def verify_document(
     }
 
 
-def _render_signers(console: Console, files: Sequence[FileVerification]) -> None:
+def _render_signers(console: Printer, files: Sequence[FileVerification]) -> None:
     """Each distinct signer once: subject, SHA-256 fingerprint, and the anchor it chained to."""
     seen: set[str] = set()
     shown: set[x509.Certificate] = set()  # equal DER, equal fingerprint: hashed once
@@ -162,7 +160,7 @@ def _render_signers(console: Console, files: Sequence[FileVerification]) -> None
             )
 
 
-def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None:
+def render_warnings(console: Printer, warnings: Sequence[ResultWarning]) -> None:
     """One ``warning:`` line per warning, indented under the verdict it qualifies."""
     for w in warnings:
         console.print(
@@ -171,7 +169,7 @@ def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None
 
 
 def render_text(
-    console: Console,
+    console: Printer,
     verdict: Verdict,
     files: Sequence[FileVerification],
     *,

@@ -179,3 +179,42 @@ def test_files_without_a_time_share_one_validation(
     }
     assert results[0].verdict.name == "PASSED"
     assert all(s.chain == results[0].signatures[0].chain for r in results for s in r.signatures)
+
+
+def test_folder_report_keeps_only_what_it_shows(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Results stream: at render time a passing file that is not shown is no longer held."""
+    import weakref
+
+    import dicomseal.cli.verify as cli_verify
+    from dicomseal.cli.options import select_trust
+    from dicomseal.signature.verify import verify_file
+
+    selection = select_trust((pki.root.cert,), (pki.intermediate.cert,))
+    passed = verify_file(signed, selection.context, at=_NOW)
+    assert passed.verdict.name == "PASSED"
+    for i in range(50):
+        (tmp_path / f"{i:02d}.dcm").write_bytes(b"")
+    refs: list[weakref.ref[object]] = []
+
+    def fake_paths(paths: list[Path], *args: object, **kwargs: object) -> object:
+        for p in paths:
+            result = dataclasses.replace(passed, path=str(p))
+            refs.append(weakref.ref(result))
+            yield result
+
+    alive_at_render: list[int] = []
+    real_render = cli_verify.render_text
+
+    def render(*args: object, **kwargs: object) -> None:
+        alive_at_render.append(sum(r() is not None for r in refs))
+        real_render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_verify, "verify_paths", fake_paths)
+    monkeypatch.setattr(cli_verify, "render_text", render)
+    code = cli_verify.verify_files_and_render(tmp_path, selection, at=_NOW, fmt="text")
+    assert code == 0
+    assert len(refs) == 50
+    # the file naming the signer, and the last one still bound to the loop variable
+    assert alive_at_render and max(alive_at_render) <= 2

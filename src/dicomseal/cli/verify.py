@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from dicomseal.cli.exit import FileResults, exit_code
 from dicomseal.cli.options import (
@@ -25,7 +27,7 @@ from dicomseal.cli.revocation import offline_option, policy_from_options, revoca
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.plain import report_console
-from dicomseal.report.verify import render_text, verify_document
+from dicomseal.report.verify import collect_warnings, render_text, verify_document
 from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
@@ -177,24 +179,24 @@ def verify_files_and_render(
     """
     trust_ctx = selection.context
     at = at or trust_ctx.run_time()  # one validation time for every file of the run
+    judge = _judge(policy, trust_ctx, at)
+    # Streamed: each result is counted as it comes and kept only when the report shows
+    # it (JSON and verbose listings show every file); memory stays flat in the count.
+    keep_all = fmt == "json" or verbose or not path.is_dir()
+    counts: Counter[Verdict] = Counter()
+    signers: set[x509.Certificate] = set()
     files: list[FileVerification] = []
-    if path.is_dir():
-        targets = list(iter_files(path))
-        with progress_report(report_console(stderr=True)) as draw:
-            # both cores when there is work and the other core is idle (forked workers)
-            for verified in verify_paths(
-                targets, trust_ctx, require_signature=require_signature, at=at
-            ):
-                files.append(verified)
-                draw("verifying files", len(files), len(targets))
-    else:
-        files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=at))
-    if policy is not None and policy.active:
-        files = judge_files(files, policy, trust_ctx, at)
-    verdict = Verdict.combine(f.verdict for f in files)
+    for verified in _verify_all(path, trust_ctx, at=at, require_signature=require_signature):
+        f = judge(verified)
+        counts[f.verdict] += 1
+        certs = {s.certificate for s in f.signatures if s.certificate is not None}
+        if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or certs - signers:
+            files.append(f)  # listed, or the first file naming a signer (signer lines)
+        signers |= certs
+    verdict = Verdict.combine(counts)
     result = FileResults(
         verdict,
-        files,
+        files,  # every unreadable or non-DICOM file is kept (never PASSED)
         folder=path.is_dir(),
         foreign=frozenset(f.path for f in files if f.reason in _IO_REASONS and _foreign(f.path)),
     )
@@ -211,13 +213,47 @@ def verify_files_and_render(
     else:
         # plain text without rich when stdout is not a terminal (same bytes, no start-up)
         console = report_console()
-        render_text(console, verdict, files, quiet=True)
+        render_text(console, verdict, files, quiet=True, counts=counts)
         if not quiet:
             console.print(selection.describe(), markup=False, highlight=False)  # announce()
             render_text(
-                console, verdict, files, verbose=verbose or not result.folder, verdict_line=False
+                console,
+                verdict,
+                files,
+                verbose=verbose or not result.folder,
+                verdict_line=False,
+                counts=counts,
             )
     return exit_code(result)
+
+
+def _verify_all(
+    path: Path, trust: TrustContext, *, at: dt.datetime, require_signature: bool
+) -> Iterator[FileVerification]:
+    """Each file's verification as it is done: one file, or every file of a folder."""
+    if not path.is_dir():
+        yield verify_path(path, trust, require_signature=require_signature, at=at)
+        return
+    targets = list(iter_files(path))
+    with progress_report(report_console(stderr=True)) as draw:
+        # both cores when there is work and the other core is idle (forked workers)
+        for done, verified in enumerate(
+            verify_paths(targets, trust, require_signature=require_signature, at=at), 1
+        ):
+            yield verified
+            draw("verifying files", done, len(targets))
+
+
+def _judge(
+    policy: RevocationPolicy | None, trust: TrustContext, at: dt.datetime
+) -> Callable[[FileVerification], FileVerification]:
+    """Each file re-judged with its signers' revocation status when a policy is active."""
+    if policy is None or not policy.active:
+        return lambda f: f
+    from dicomseal.signature.revocation import RevocationChecker, judge_file
+
+    checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
+    return lambda f: judge_file(f, checker, at)
 
 
 def judge_files(

@@ -6,7 +6,7 @@ No logic lives here: the verdicts come from :mod:`dicomseal.signature.verify`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dicomseal.report.etsi import etsi_fields, etsi_status
@@ -176,17 +176,23 @@ def render_text(
     verbose: bool = True,
     quiet: bool = False,
     verdict_line: bool = True,
+    counts: Mapping[Verdict, int] | None = None,
 ) -> None:
     """The verdict first, then one line per file (only files that did not pass unless
     ``verbose``), then the signers; ``quiet`` prints the verdict line only,
-    ``verdict_line=False`` everything but it (when a caller printed it already)."""
-    counts = Counter(f.verdict for f in files)
+    ``verdict_line=False`` everything but it (when a caller printed it already).
+
+    ``counts`` (files per verdict) lets a caller that streamed its results pass only the
+    files it keeps: those listed and the first file naming each signer."""
+    if counts is None:
+        counts = Counter(f.verdict for f in files)
+    total = sum(counts.values())
     style = VERDICT_STYLE[verdict]
     if verdict_line:
         console.print(
-            f"[{style}]{verdict.value}[/{style}]: {counted(len(files), 'file')}: "
-            f"{counts[Verdict.PASSED]} passed, {counts[Verdict.FAILED]} failed, "
-            f"{counts[Verdict.INDETERMINATE]} indeterminate",
+            f"[{style}]{verdict.value}[/{style}]: {counted(total, 'file')}: "
+            f"{counts.get(Verdict.PASSED, 0)} passed, {counts.get(Verdict.FAILED, 0)} failed, "
+            f"{counts.get(Verdict.INDETERMINATE, 0)} indeterminate",
             highlight=False,
         )
     if quiet:

@@ -73,6 +73,12 @@ __all__ = [
 ]
 
 
+#: Never reported as signed or unsigned: the signature structure itself, Data Set Trailing
+#: Padding and Length to End (PS3.15 §C.1, PS3.3 §C.12.1.1.3.1.1).
+_STRUCTURAL = frozenset(
+    {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}
+)
+
 #: The attributes every Digital Signatures Sequence item must hold (PS3.3 §C.12.1.1.3).
 _REQUIRED = (0x04000005, 0x04000100, 0x04000105, 0x04000110, 0x04000115, 0x04000120)
 
@@ -285,8 +291,7 @@ def verify_part10(
         if r.location == "" and r.verdict is not Verdict.FAILED
         for t in r.signed_tags
     }
-    structural = {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}
-    present = [e.tag for e in source.elements if e.tag not in structural and e.tag & 0xFFFF != 0]
+    present = [e.tag for e in source.elements if e.tag not in _STRUCTURAL and e.tag & 0xFFFF]
     uncovered = uncovered_tags(source.elements, covered)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
     executable = executable_preamble(_preamble(source))
@@ -310,8 +315,8 @@ def verify_part10(
         reason=reason,
         message=message,
         signatures=tuple(results),
-        signed_tags=tuple(t for t in present if t in covered),
-        unsigned_tags=tuple(t for t in present if t not in covered),
+        signed_tags=tuple([t for t in present if t in covered]),
+        unsigned_tags=tuple([t for t in present if t not in covered]),
         sop_instance_uid=meta.sop_instance_uid,
         sop_class_uid=meta.sop_class_uid,
         transfer_syntax_uid=meta.transfer_syntax_uid,

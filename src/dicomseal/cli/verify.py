@@ -254,17 +254,3 @@ def _judge(
 
     checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
     return lambda f: judge_file(f, checker, at)
-
-
-def judge_files(
-    files: list[FileVerification],
-    policy: RevocationPolicy,
-    trust: TrustContext,
-    at: dt.datetime | None,
-) -> list[FileVerification]:
-    """Every file re-judged with its signers' revocation status (one check per certificate)."""
-    from dicomseal.signature.revocation import RevocationChecker, judge_file
-
-    checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
-    when = at or trust.run_time()
-    return [judge_file(f, checker, when) for f in files]

@@ -22,7 +22,15 @@ from dicomseal.signature.status import TrustReason
 from pki import TestPki
 
 _NOW = dt.datetime.now(dt.UTC)
-_HEAVY = ("pydicom", "numpy", "asn1crypto", "rich.progress", "dicomseal.signature.sign")
+_HEAVY = (
+    "pydicom",
+    "numpy",
+    "asn1crypto",
+    "rich.console",
+    "rich.progress",
+    "asyncio",
+    "dicomseal.signature.sign",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,7 @@ def signed(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_verify_one_file_loads_no_heavy_module(signed: Path, pki: TestPki) -> None:
-    """A PASSED one-file verify never loads pydicom, asn1crypto, rich.progress or signing."""
+    """A PASSED one-file verify piped (no terminal) loads no pydicom, rich, asyncio or signing."""
     argv = [
         "verify",
         str(signed),
@@ -140,3 +148,73 @@ def test_results_share_one_object_per_certificate(
     signers = [s.certificate for r in results for s in r.signatures]
     assert len(signers) == 3 and signers[0] is not None
     assert all(c is signers[0] for c in signers)
+
+
+def test_files_without_a_time_share_one_validation(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N files of one signer, no ``at=``: one validation time, one chain validation."""
+    from dicomseal.signature.verify import verify_file
+
+    calls: list[dt.datetime] = []
+    real = TrustContext._validate
+
+    def counting(self: TrustContext, *args: object) -> object:
+        calls.append(args[1])  # type: ignore[arg-type]
+        return real(self, *args)  # type: ignore[arg-type]
+
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    expected = [verify_file(signed, ctx, at=_NOW) for _ in range(2)]
+    monkeypatch.setattr(TrustContext, "_validate", counting)
+    fresh = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = []
+    for i in range(6):
+        copy = tmp_path / f"{i}.dcm"
+        copy.write_bytes(signed.read_bytes())
+        results.append(verify_file(copy, fresh))
+    assert len(calls) == 1, calls
+    assert calls[0] == fresh.run_time()
+    assert {(r.verdict, r.reason, r.message) for r in results} == {
+        (e.verdict, e.reason, e.message) for e in expected
+    }
+    assert results[0].verdict.name == "PASSED"
+    assert all(s.chain == results[0].signatures[0].chain for r in results for s in r.signatures)
+
+
+def test_folder_report_keeps_only_what_it_shows(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Results stream: at render time a passing file that is not shown is no longer held."""
+    import weakref
+
+    import dicomseal.cli.verify as cli_verify
+    from dicomseal.cli.options import select_trust
+    from dicomseal.signature.verify import verify_file
+
+    selection = select_trust((pki.root.cert,), (pki.intermediate.cert,))
+    passed = verify_file(signed, selection.context, at=_NOW)
+    assert passed.verdict.name == "PASSED"
+    for i in range(50):
+        (tmp_path / f"{i:02d}.dcm").write_bytes(b"")
+    refs: list[weakref.ref[object]] = []
+
+    def fake_paths(paths: list[Path], *args: object, **kwargs: object) -> object:
+        for p in paths:
+            result = dataclasses.replace(passed, path=str(p))
+            refs.append(weakref.ref(result))
+            yield result
+
+    alive_at_render: list[int] = []
+    real_render = cli_verify.render_text
+
+    def render(*args: object, **kwargs: object) -> None:
+        alive_at_render.append(sum(r() is not None for r in refs))
+        real_render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_verify, "verify_paths", fake_paths)
+    monkeypatch.setattr(cli_verify, "render_text", render)
+    code = cli_verify.verify_files_and_render(tmp_path, selection, at=_NOW, fmt="text")
+    assert code == 0
+    assert len(refs) == 50
+    # the file naming the signer, and the last one still bound to the loop variable
+    assert alive_at_render and max(alive_at_render) <= 2

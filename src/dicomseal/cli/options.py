@@ -8,10 +8,9 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from dicomseal.errors import ConfigurationError, UsageError
 from dicomseal.signature.credentials import (
@@ -25,6 +24,9 @@ from dicomseal.signature.credentials import (
 from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.truststore import Anchor, TrustStore, load_anchor_files
 from dicomseal.signature.verify import parse_dicom_datetime
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = [
     "TrustSelection",
@@ -50,11 +52,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def out_console() -> Console:
     """Console for results (stdout); colour only on a terminal."""
+    from rich.console import Console  # loaded when a command draws with rich
+
     return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def err_console() -> Console:
     """Console for progress and warnings (stderr)."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 

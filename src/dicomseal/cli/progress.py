@@ -12,13 +12,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from dicomseal.output import human_bytes
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import TaskID
+
+    from dicomseal.report.plain import Printer
 
 __all__ = ["QUIET_SECONDS", "ProgressReport", "amount", "progress_report"]
 
@@ -38,7 +40,7 @@ QUIET_SECONDS = 5.0
 
 @contextmanager
 def progress_report(
-    console: Console, *, quiet_seconds: float = QUIET_SECONDS
+    console: Console | Printer, *, quiet_seconds: float = QUIET_SECONDS
 ) -> Iterator[ProgressReport]:
     """Yield ``report(label, done, total, in_bytes=False)`` drawing to ``console``."""
     if console.is_terminal:
@@ -50,7 +52,7 @@ def progress_report(
             BarColumn(),
             TextColumn("{task.fields[amount]}"),
             TimeRemainingColumn(),
-            console=console,
+            console=cast("Console", console),  # a terminal's console is rich's
             transient=True,
         ) as bar:
             tasks: dict[str, TaskID] = {}

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from dicomseal.cli.exit import FileResults, exit_code
 from dicomseal.cli.options import (
     TrustSelection,
-    err_console,
     format_option,
-    out_console,
     parse_at,
     quiet_verbose_options,
     select_trust,
@@ -26,7 +26,8 @@ from dicomseal.cli.progress import progress_report
 from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
-from dicomseal.report.verify import render_text, verify_document
+from dicomseal.report.plain import report_console
+from dicomseal.report.verify import collect_warnings, render_text, verify_document
 from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
@@ -145,7 +146,7 @@ def verify_command(
         )
     # One validation time for the whole run: every file is judged at the same instant and
     # the trust context's memo validates each signer's chain once.
-    when = when or dt.datetime.now(dt.UTC)
+    when = when or selection.context.run_time()
     return verify_files_and_render(
         path,
         selection,
@@ -177,56 +178,79 @@ def verify_files_and_render(
     single named file that is not DICOM is an I/O error (exit 4).
     """
     trust_ctx = selection.context
-    at = at or dt.datetime.now(dt.UTC)  # one validation time for every file of the run
+    at = at or trust_ctx.run_time()  # one validation time for every file of the run
+    judge = _judge(policy, trust_ctx, at)
+    # Streamed: each result is counted as it comes and kept only when the report shows
+    # it (JSON and verbose listings show every file); memory stays flat in the count.
+    keep_all = fmt == "json" or verbose or not path.is_dir()
+    counts: Counter[Verdict] = Counter()
+    signers: set[x509.Certificate] = set()
     files: list[FileVerification] = []
-    if path.is_dir():
-        targets = list(iter_files(path))
-        with progress_report(err_console()) as draw:
-            # both cores when there is work and the other core is idle (forked workers)
-            for verified in verify_paths(
-                targets, trust_ctx, require_signature=require_signature, at=at
-            ):
-                files.append(verified)
-                draw("verifying files", len(files), len(targets))
-    else:
-        files.append(verify_path(path, trust_ctx, require_signature=require_signature, at=at))
-    if policy is not None and policy.active:
-        files = judge_files(files, policy, trust_ctx, at)
-    verdict = Verdict.combine(f.verdict for f in files)
+    for verified in _verify_all(path, trust_ctx, at=at, require_signature=require_signature):
+        f = judge(verified)
+        counts[f.verdict] += 1
+        certs = {s.certificate for s in f.signatures if s.certificate is not None}
+        if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or certs - signers:
+            files.append(f)  # listed, or the first file naming a signer (signer lines)
+        signers |= certs
+    verdict = Verdict.combine(counts)
     result = FileResults(
         verdict,
-        files,
+        files,  # every unreadable or non-DICOM file is kept (never PASSED)
         folder=path.is_dir(),
         foreign=frozenset(f.path for f in files if f.reason in _IO_REASONS and _foreign(f.path)),
     )
     for f in files:
         # A folder's text listing names these files once; JSON on stdout needs the lines.
         if f.reason in _IO_REASONS and (fmt == "json" or not result.folder):
-            err_console().print(f"dicomseal: error: {f.path}: {f.message}", markup=False)
+            report_console(stderr=True).print(
+                f"dicomseal: error: {f.path}: {f.message}", markup=False
+            )
     if fmt == "json":
         doc = verify_document(verdict, files)
         doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))
     else:
-        console = out_console()
-        render_text(console, verdict, files, quiet=True)
+        # plain text without rich when stdout is not a terminal (same bytes, no start-up)
+        console = report_console()
+        render_text(console, verdict, files, quiet=True, counts=counts)
         if not quiet:
-            selection.announce()
+            console.print(selection.describe(), markup=False, highlight=False)  # announce()
             render_text(
-                console, verdict, files, verbose=verbose or not result.folder, verdict_line=False
+                console,
+                verdict,
+                files,
+                verbose=verbose or not result.folder,
+                verdict_line=False,
+                counts=counts,
             )
     return exit_code(result)
 
 
-def judge_files(
-    files: list[FileVerification],
-    policy: RevocationPolicy,
-    trust: TrustContext,
-    at: dt.datetime | None,
-) -> list[FileVerification]:
-    """Every file re-judged with its signers' revocation status (one check per certificate)."""
+def _verify_all(
+    path: Path, trust: TrustContext, *, at: dt.datetime, require_signature: bool
+) -> Iterator[FileVerification]:
+    """Each file's verification as it is done: one file, or every file of a folder."""
+    if not path.is_dir():
+        yield verify_path(path, trust, require_signature=require_signature, at=at)
+        return
+    targets = list(iter_files(path))
+    with progress_report(report_console(stderr=True)) as draw:
+        # both cores when there is work and the other core is idle (forked workers)
+        for done, verified in enumerate(
+            verify_paths(targets, trust, require_signature=require_signature, at=at), 1
+        ):
+            yield verified
+            draw("verifying files", done, len(targets))
+
+
+def _judge(
+    policy: RevocationPolicy | None, trust: TrustContext, at: dt.datetime
+) -> Callable[[FileVerification], FileVerification]:
+    """Each file re-judged with its signers' revocation status when a policy is active."""
+    if policy is None or not policy.active:
+        return lambda f: f
     from dicomseal.signature.revocation import RevocationChecker, judge_file
 
     checker = RevocationChecker(policy, trust.anchors, trust.intermediates)
-    when = at or dt.datetime.now(dt.UTC)
-    return [judge_file(f, checker, when) for f in files]
+    return lambda f: judge_file(f, checker, at)

@@ -6,13 +6,11 @@ No logic lives here: the verdicts come from :mod:`dicomseal.signature.verify`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from dicomseal.report.etsi import etsi_fields, etsi_status
+from dicomseal.report.plain import Printer, escape
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import (
     FileVerification,
@@ -22,6 +20,9 @@ from dicomseal.signature.status import (
 )
 from dicomseal.verdict import Verdict
 from dicomseal.wording import counted
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "SCHEMA",
@@ -134,13 +135,15 @@ def verify_document(
     }
 
 
-def _render_signers(console: Console, files: Sequence[FileVerification]) -> None:
+def _render_signers(console: Printer, files: Sequence[FileVerification]) -> None:
     """Each distinct signer once: subject, SHA-256 fingerprint, and the anchor it chained to."""
     seen: set[str] = set()
+    shown: set[x509.Certificate] = set()  # equal DER, equal fingerprint: hashed once
     for f in files:
         for s in f.signatures:
-            if s.certificate is None:
+            if s.certificate is None or s.certificate in shown:
                 continue
+            shown.add(s.certificate)
             fp = fingerprint_sha256(s.certificate)
             if fp in seen:
                 continue
@@ -157,7 +160,7 @@ def _render_signers(console: Console, files: Sequence[FileVerification]) -> None
             )
 
 
-def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None:
+def render_warnings(console: Printer, warnings: Sequence[ResultWarning]) -> None:
     """One ``warning:`` line per warning, indented under the verdict it qualifies."""
     for w in warnings:
         console.print(
@@ -166,24 +169,30 @@ def render_warnings(console: Console, warnings: Sequence[ResultWarning]) -> None
 
 
 def render_text(
-    console: Console,
+    console: Printer,
     verdict: Verdict,
     files: Sequence[FileVerification],
     *,
     verbose: bool = True,
     quiet: bool = False,
     verdict_line: bool = True,
+    counts: Mapping[Verdict, int] | None = None,
 ) -> None:
     """The verdict first, then one line per file (only files that did not pass unless
     ``verbose``), then the signers; ``quiet`` prints the verdict line only,
-    ``verdict_line=False`` everything but it (when a caller printed it already)."""
-    counts = Counter(f.verdict for f in files)
+    ``verdict_line=False`` everything but it (when a caller printed it already).
+
+    ``counts`` (files per verdict) lets a caller that streamed its results pass only the
+    files it keeps: those listed and the first file naming each signer."""
+    if counts is None:
+        counts = Counter(f.verdict for f in files)
+    total = sum(counts.values())
     style = VERDICT_STYLE[verdict]
     if verdict_line:
         console.print(
-            f"[{style}]{verdict.value}[/{style}]: {counted(len(files), 'file')}: "
-            f"{counts[Verdict.PASSED]} passed, {counts[Verdict.FAILED]} failed, "
-            f"{counts[Verdict.INDETERMINATE]} indeterminate",
+            f"[{style}]{verdict.value}[/{style}]: {counted(total, 'file')}: "
+            f"{counts.get(Verdict.PASSED, 0)} passed, {counts.get(Verdict.FAILED, 0)} failed, "
+            f"{counts.get(Verdict.INDETERMINATE, 0)} indeterminate",
             highlight=False,
         )
     if quiet:

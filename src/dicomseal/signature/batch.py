@@ -81,6 +81,29 @@ def _unpack(
     return dataclasses.replace(v, signatures=sigs)
 
 
+def _shared(
+    v: FileVerification, seen: dict[x509.Certificate, x509.Certificate]
+) -> FileVerification:
+    """``v`` with one object per distinct certificate of the run (equal DER, same object).
+
+    Certificates hash and compare by their DER encoding, so no re-encoding is needed in
+    one process; a result whose certificates are all shared already is returned as is.
+    """
+
+    def one(cert: x509.Certificate) -> x509.Certificate:
+        return seen.setdefault(cert, cert)
+
+    sigs = []
+    for s in v.signatures:
+        cert = None if s.certificate is None else one(s.certificate)
+        chain = tuple(map(one, s.chain))
+        same = cert is s.certificate and all(a is b for a, b in zip(chain, s.chain, strict=True))
+        sigs.append(s if same else dataclasses.replace(s, certificate=cert, chain=chain))
+    if all(a is b for a, b in zip(sigs, v.signatures, strict=True)):
+        return v
+    return dataclasses.replace(v, signatures=tuple(sigs))
+
+
 def _run_chunk(task: _Task) -> list[tuple[FileVerification, _Certs]]:
     """Worker side: one trust context (and chain memo) per chunk."""
     anchors, inters, strict, require_signature, at, paths = task
@@ -109,12 +132,12 @@ def verify_paths(
     only; elsewhere one process is used). ``at`` is one validation time for the run.
     """
     count = worker_count(len(paths)) if workers is None else workers
-    loaded: dict[bytes, x509.Certificate] = {}  # one object per distinct certificate
     if count < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        seen: dict[x509.Certificate, x509.Certificate] = {}  # one object per certificate
         for p in paths:
-            result = verify_path(p, trust, require_signature=require_signature, at=at)
-            yield _unpack(*_pack(result), loaded) if result.signatures else result
+            yield _shared(verify_path(p, trust, require_signature=require_signature, at=at), seen)
         return
+    loaded: dict[bytes, x509.Certificate] = {}  # one object per distinct certificate
     anchors, inters = tuple(map(_der, trust.anchors)), tuple(map(_der, trust.intermediates))
     tasks: list[_Task] = [
         (

@@ -23,7 +23,6 @@ PASSED verdict. One check per distinct certificate and time per run (:class:`Rev
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import enum
@@ -317,6 +316,8 @@ class RevocationChecker:
             revinfo_policy=_revinfo_policy(self.policy.mode),
         )
         validator = CertificateValidator(load(cert), validation_context=context)
+        import asyncio  # loaded only when a revocation check runs (start-up of verify)
+
         try:
             asyncio.run(validator.async_validate_path())
         except RevokedError as exc:

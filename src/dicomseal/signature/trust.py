@@ -3,7 +3,9 @@
 The signer's certificate is validated with ``cryptography``'s X.509 path builder
 against explicit trust anchors (never the system store: a patient medium is trusted
 because a clinic chose to trust its creator, not because a web CA issued a certificate).
-Time is a parameter; nothing here reads the clock.
+Time is a parameter: the clock is read only when a caller names no validation time, and
+then once per :class:`TrustContext` (:meth:`TrustContext.run_time`), so that every file of
+a run is judged at the same instant and each signer's chain is validated once.
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ class TrustContext:
         tuple[x509.Certificate, dt.datetime, tuple[x509.Certificate, ...], SignerRole],
         ChainValidation,
     ] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    #: The run's validation time once :meth:`run_time` has read the clock (at most one).
+    _now: list[dt.datetime] = field(
+        default_factory=list, init=False, repr=False, compare=False, hash=False
+    )
 
     @classmethod
     def load(
@@ -121,6 +127,19 @@ class TrustContext:
         anchors = tuple(c for p in trust for c in load_certificates(p))
         inters = tuple(c for p in untrusted for c in load_certificates(p))
         return cls(anchors=anchors, intermediates=inters, refuse_weak_mac=refuse_weak_mac)
+
+    def run_time(self) -> dt.datetime:
+        """The validation time of this context's run when a caller names none (UTC).
+
+        The clock is read at the first call and the same instant is returned afterwards:
+        one validation time per run, so every file of a run is judged at the same time
+        and the chain memo validates each signer once (RFC 5280 §6.1.1 (b): the time is
+        an input of path validation). A long-lived caller that needs the current time
+        for each request passes its own time (``at=``) instead.
+        """
+        if not self._now:
+            self._now.append(dt.datetime.now(dt.UTC))
+        return self._now[0]
 
     def validate(
         self,

@@ -73,6 +73,12 @@ __all__ = [
 ]
 
 
+#: Never reported as signed or unsigned: the signature structure itself, Data Set Trailing
+#: Padding and Length to End (PS3.15 §C.1, PS3.3 §C.12.1.1.3.1.1).
+_STRUCTURAL = frozenset(
+    {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}
+)
+
 #: The attributes every Digital Signatures Sequence item must hold (PS3.3 §C.12.1.1.3).
 _REQUIRED = (0x04000005, 0x04000100, 0x04000105, 0x04000110, 0x04000115, 0x04000120)
 
@@ -138,8 +144,9 @@ def _check_mac(
     ``base["signed_tags"]`` becomes the tags that entered the MAC.
     """
     present = {e.tag for e in site.elements}
-    base["signed_tags"] = tuple(t for t in p.signed if is_signable_tag(t) and t in present)
-    absent = [t for t in p.signed if is_signable_tag(t) and t not in present]
+    signable = [t for t in p.signed if is_signable_tag(t)]  # decided once per listed tag
+    base["signed_tags"] = tuple(t for t in signable if t in present)
+    absent = [t for t in signable if t not in present]
     if absent:
         names = ", ".join(keyword(t) for t in absent)
         return fail(
@@ -154,7 +161,7 @@ def _check_mac(
     sink.flush()
     base["signed_tags"] = emitted
     emitted_set = frozenset(emitted)  # a tuple's `in` made this quadratic in the tag count
-    skipped = [t for t in dict.fromkeys(p.signed) if is_signable_tag(t) and t not in emitted_set]
+    skipped = [t for t in dict.fromkeys(signable) if t not in emitted_set]
     if skipped:
         names = ", ".join(keyword(t) for t in skipped)
         return fail(
@@ -267,7 +274,7 @@ def verify_part10(
     at: dt.datetime | None = None,
 ) -> FileVerification:
     """Verify every signature of an already parsed file (see :func:`verify_file`)."""
-    when = at or dt.datetime.now(dt.UTC)
+    when = at or trust.run_time()
     ctx = VerificationContext(source, trust, when)
     results: list[SignatureVerification] = []
     top_level = False
@@ -284,8 +291,7 @@ def verify_part10(
         if r.location == "" and r.verdict is not Verdict.FAILED
         for t in r.signed_tags
     }
-    structural = {MAC_PARAMETERS_SEQUENCE, DIGITAL_SIGNATURES_SEQUENCE, 0xFFFCFFFC, 0x00080001}
-    present = [e.tag for e in source.elements if e.tag not in structural and e.tag & 0xFFFF != 0]
+    present = [e.tag for e in source.elements if e.tag not in _STRUCTURAL and e.tag & 0xFFFF]
     uncovered = uncovered_tags(source.elements, covered)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
     executable = executable_preamble(_preamble(source))
@@ -309,8 +315,8 @@ def verify_part10(
         reason=reason,
         message=message,
         signatures=tuple(results),
-        signed_tags=tuple(t for t in present if t in covered),
-        unsigned_tags=tuple(t for t in present if t not in covered),
+        signed_tags=tuple([t for t in present if t in covered]),
+        unsigned_tags=tuple([t for t in present if t not in covered]),
         sop_instance_uid=meta.sop_instance_uid,
         sop_class_uid=meta.sop_class_uid,
         transfer_syntax_uid=meta.transfer_syntax_uid,
@@ -363,7 +369,8 @@ def verify_file(
         Also require a top-level signature (item-level signatures alone are then
         INDETERMINATE). An unsigned file is never PASSED either way.
     at
-        Validation time (defaults to now, UTC).
+        Validation time (default: the trust context's one time per run,
+        :meth:`~dicomseal.signature.trust.TrustContext.run_time`).
 
     Raises
     ------

@@ -47,7 +47,8 @@ def _screenshot(page: Any, name: str) -> None:
 
 def _wait_rendered(page: Any, count: int) -> None:
     page.wait_for_function(
-        "n => Number(document.getElementById('image').dataset.rendered || 0) >= n",
+        "n => { const e = document.getElementById('image');"
+        " return e !== null && Number(e.dataset.rendered || 0) >= n; }",
         arg=count,
         timeout=15_000,
     )

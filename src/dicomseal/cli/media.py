@@ -39,6 +39,8 @@ from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.revocation import RevocationPolicy, load_crl, load_ocsp
 
 if TYPE_CHECKING:
+    from dicomseal.media.evidence import EvidenceCheck
+    from dicomseal.media.verify import MediaVerification
     from dicomseal.signature import SigningCredentials
     from dicomseal.signature.online import Fetched
 
@@ -474,12 +476,7 @@ def verify_and_render(
     Shared by ``media verify`` and ``verify`` (when
     :func:`~dicomseal.media.verify.looks_like_medium` says PATH is a medium).
     """
-    from dicomseal.media.evidence import (
-        evidence_document,
-        evidence_lines,
-        judge_with_evidence,
-        read_evidence_files,
-    )
+    from dicomseal.media.evidence import read_evidence_files, verify_with_evidence
     from dicomseal.media.ltv import (
         embedded_validation,
         manifest_timestamp_authorities,
@@ -488,8 +485,6 @@ def verify_and_render(
     )
     from dicomseal.media.source import open_media
     from dicomseal.media.valdata import ValidationData
-    from dicomseal.media.verify import verify_media
-    from dicomseal.report.media import media_document, render_media_text
 
     with (
         open_media(medium, allow_short=True) as source,  # read errors listed, rest verified
@@ -500,23 +495,14 @@ def verify_and_render(
             draw("verifying files", done, total)
 
         trust = with_medium_certificates(source, trust)  # e.g. the TSA's CA
-        result = verify_media(
+        result, checks = verify_with_evidence(
             source,
             trust,
             at=at,
+            files=read_evidence_files(evidence),
             workers=workers or default_workers(),
             progress=report,
             strict=strict,
-        )
-        result, checks = judge_with_evidence(
-            result,
-            source,
-            trust,
-            result.validated_at or dt.datetime.now(dt.UTC),
-            read_evidence_files(evidence),
-            lambda t: verify_media(
-                source, trust, at=t, workers=workers or default_workers(), strict=strict
-            ),
         )
         embedded = (
             embedded_validation(source, result)
@@ -533,6 +519,24 @@ def verify_and_render(
 
         policy = with_embedded(revocation, embedded.crls, embedded.ocsps)
         result = judge_medium(result, policy, trust, at, authorities)
+    _render(result, checks, fmt, selection, quiet=quiet, verbose=verbose, evidence=evidence)
+    return exit_code(result)
+
+
+def _render(
+    result: MediaVerification,
+    checks: tuple[EvidenceCheck, ...],
+    fmt: str,
+    selection: TrustSelection | None,
+    *,
+    quiet: bool,
+    verbose: bool,
+    evidence: tuple[Path, ...],
+) -> None:
+    """Print a medium's verification: JSON, or the verdict line then the details."""
+    from dicomseal.media.evidence import evidence_document, evidence_lines
+    from dicomseal.report.media import media_document, render_media_text
+
     if fmt == "json":
         doc = media_document(result)
         if selection is not None:
@@ -540,16 +544,15 @@ def verify_and_render(
         if evidence:
             doc["evidence"] = evidence_document(checks)
         click.echo(json.dumps(doc, indent=2))
-    else:
-        console = out_console()
-        render_media_text(console, result, quiet=True)
-        if not quiet:
-            if selection is not None:
-                selection.announce()
-            render_media_text(console, result, verbose=verbose, verdict_line=False)
-            for line in evidence_lines(checks):
-                console.print(line, markup=False, highlight=False)
-    return exit_code(result)
+        return
+    console = out_console()
+    render_media_text(console, result, quiet=True)
+    if not quiet:
+        if selection is not None:
+            selection.announce()
+        render_media_text(console, result, verbose=verbose, verdict_line=False)
+        for line in evidence_lines(checks):
+            console.print(line, markup=False, highlight=False)
 
 
 def _register_renew() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -52,11 +53,18 @@ class EntryResult:
     read_error: str = ""
 
 
-def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
-    """Size, SHA-256 and the first 132 bytes of a stream, in one bounded pass."""
+#: Files up to this size are read once and kept while their signatures are checked: the
+#: bytes hashed for the manifest are then the very bytes verified (a medium, or a device
+#: pretending to be one, cannot answer a second read differently), and read once.
+ONE_READ_MAX = 64 << 20
+
+
+def _hash_and_head(fh: BinaryIO, *, keep: bool) -> tuple[int, str, bytes, bytes | None]:
+    """Size, SHA-256, the first 132 bytes and, with ``keep``, the bytes (if ≤ the cap)."""
     h = hashlib.sha256()
     size = 0
     head = b""
+    kept: list[bytes] | None = [] if keep else None
     while True:
         data = fh.read(1 << 20)
         if not data:
@@ -65,7 +73,11 @@ def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
             head += data[: 132 - len(head)]
         h.update(data)
         size += len(data)
-    return size, h.hexdigest(), head
+        if kept is not None and size <= ONE_READ_MAX:
+            kept.append(data)
+        else:
+            kept = None
+    return size, h.hexdigest(), head, b"".join(kept) if kept is not None else None
 
 
 def check_entry(
@@ -98,7 +110,7 @@ def check_entry(
         return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
     try:
         with source.open(entry.path) as fh:
-            size, digest, head = _hash_and_head(fh)
+            size, digest, head, data = _hash_and_head(fh, keep=entry.size <= ONE_READ_MAX)
     except (MediaError, OSError) as exc:  # a read error, never proof of alteration
         why = read_error_text(exc)
         findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, why))
@@ -117,7 +129,7 @@ def check_entry(
         )
     verification = None
     if is_dicom and not is_dicomdir_name(entry.path):  # a DICOMDIR is covered by the manifest
-        verification = _verify_instance(source, entry.path, trust, at)
+        verification = _verify_instance(source, entry.path, trust, at, data)
     change = None
     if expected is not None and (expected.sha256 != digest or expected.size != size):
         change = _change(source, entry.path, expected, size, digest)
@@ -125,11 +137,12 @@ def check_entry(
 
 
 def _verify_instance(
-    source: MediaSource, path: str, trust: TrustContext, at: dt.datetime
+    source: MediaSource, path: str, trust: TrustContext, at: dt.datetime, data: bytes | None
 ) -> FileVerification:
-    """The PS3.15 signatures of one instance; never raises for hostile bytes."""
+    """The PS3.15 signatures of one instance (``data``: its bytes as hashed, when kept);
+    never raises for hostile bytes."""
     try:
-        with source.open(path) as fh:
+        with io.BytesIO(data) if data is not None else source.open(path) as fh:
             return verify_file(fh, trust, name=path, at=at)
     except MediaError as exc:
         return FileVerification(path, Verdict.INDETERMINATE, FileReason.NOT_DICOM, exc.message)

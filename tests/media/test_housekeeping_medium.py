@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pydicom
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signature"))
@@ -62,6 +63,28 @@ def test_dicom_under_an_os_name_is_not_ignored(medium_copy: Path, trust: TrustCo
         result = verify_media(source, trust)
     assert result.verdict is Verdict.FAILED
     assert ".DS_Store" in result.manifest.added
+    assert result.ignored == ()
+
+
+@pytest.mark.parametrize("name", [".DS_Store", "DICOM/._IM000000", "__MACOSX/IM1"])
+def test_a_headerless_data_set_under_an_os_name_is_not_ignored(
+    medium_copy: Path, trust: TrustContext, tmp_path: Path, name: str
+) -> None:
+    """Without preamble and ``DICM`` a data set is still an instance to DCMTK (and the
+    PACS and viewers built on it): a forged one must not pass as OS housekeeping."""
+    instance = next(p for p in sorted((medium_copy / "DICOM").rglob("*")) if p.is_file())
+    ds = pydicom.dcmread(instance)
+    ds.PatientName = "FORGED^NAME"
+    part10 = tmp_path / "forged.dcm"
+    ds.save_as(part10, enforce_file_format=True)
+    target = medium_copy / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(part10.read_bytes()[132:])  # file meta and data set, no preamble
+    assert pydicom.dcmread(target, force=True).PatientName == "FORGED^NAME"
+    with open_media(medium_copy) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.FAILED, result.message
+    assert name in result.manifest.added
     assert result.ignored == ()
 
 

@@ -17,6 +17,7 @@ from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.housekeeping import DATA_SET_PROBE, is_os_artefact, looks_like_data_set
 from dicomseal.media.inventory import is_dicomdir_name, is_part10_head
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.read_errors import read_error_text
@@ -50,6 +51,7 @@ class EntryResult:
     change: FileChange | None = None
     findings: tuple[MediaFinding, ...] = ()
     read_error: str = ""
+    data_set: bool = False
 
 
 def _hash_and_head(fh: BinaryIO) -> tuple[int, str, bytes]:
@@ -115,13 +117,25 @@ def check_entry(
                 f"({head[:4]!r}): a DICOM/executable polyglot; never run",
             )
         )
+    data_set = not is_dicom and is_os_artefact(entry.path) and _data_set(source, entry.path)
     verification = None
     if is_dicom and not is_dicomdir_name(entry.path):  # a DICOMDIR is covered by the manifest
         verification = _verify_instance(source, entry.path, trust, at)
     change = None
     if expected is not None and (expected.sha256 != digest or expected.size != size):
         change = _change(source, entry.path, expected, size, digest)
-    return EntryResult(entry.path, size, digest, is_dicom, verification, change, tuple(findings))
+    return EntryResult(
+        entry.path, size, digest, is_dicom, verification, change, tuple(findings), "", data_set
+    )
+
+
+def _data_set(source: MediaSource, path: str) -> bool:
+    """A file under an operating system's name that reads as a headerless data set."""
+    try:
+        with source.open(path) as fh:
+            return looks_like_data_set(fh.read(DATA_SET_PROBE))
+    except (MediaError, OSError):
+        return True  # read once already: fail closed, it is then judged as a file
 
 
 def _verify_instance(

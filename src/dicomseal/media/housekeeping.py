@@ -18,9 +18,20 @@ judged like every other file.
 
 from __future__ import annotations
 
+from contextlib import suppress
+from io import BytesIO
 from typing import Final
 
-__all__ = ["OS_ARTEFACT_FILES", "OS_ARTEFACT_FOLDERS", "is_os_artefact"]
+from pydicom.datadict import dictionary_has_tag
+from pydicom.filereader import data_element_generator
+
+__all__ = [
+    "DATA_SET_PROBE",
+    "OS_ARTEFACT_FILES",
+    "OS_ARTEFACT_FOLDERS",
+    "is_os_artefact",
+    "looks_like_data_set",
+]
 
 #: File names operating systems create in any folder they display (case-insensitive).
 OS_ARTEFACT_FILES: Final = frozenset(
@@ -63,3 +74,37 @@ def is_os_artefact(path: str) -> bool:
         return True
     name = parts[-1]
     return name.lower() in OS_ARTEFACT_FILES or (name.startswith("._") and len(name) > 2)
+
+
+#: How much of a file under an operating system's name is read to tell it from a data set.
+DATA_SET_PROBE: Final = 1 << 20
+
+#: SOP Class/Instance UID, Patient's Name/ID, Study Instance UID, Pixel Data (PS3.6).
+_IDENTIFYING: Final = frozenset(
+    {0x00080016, 0x00080018, 0x00100010, 0x00100020, 0x0020000D, 0x7FE00010}
+)
+
+
+def looks_like_data_set(data: bytes) -> bool:
+    """True when ``data`` (a file's first bytes) reads as a DICOM data set without the
+    Part 10 header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
+
+    DCMTK, and the PACS and viewers built on it, read such a file as an instance
+    (PS3.10 §7.1 makes the preamble mandatory only for media). So a name an operating
+    system writes does not make it housekeeping: it is judged like any other file. The
+    test: an identifying attribute, or two known attributes in ascending order, among
+    the elements read before the first one that does not parse.
+    """
+    for implicit, little in ((True, True), (False, True), (False, False)):
+        known: list[int] = []
+        elements = data_element_generator(BytesIO(data), implicit, little, defer_size=1024)
+        with suppress(Exception):  # whatever stops the reader ends the walk
+            for element in elements:
+                tag = int(element.tag)
+                if tag in _IDENTIFYING:
+                    return True
+                if dictionary_has_tag(tag) and (not known or tag > known[-1]):
+                    known.append(tag)
+                    if len(known) >= 2:
+                        return True
+    return False

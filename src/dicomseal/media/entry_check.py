@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -17,7 +18,7 @@ from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.findings import FindingCode, MediaFinding
-from dicomseal.media.housekeeping import DATA_SET_PROBE, is_os_artefact, looks_like_data_set
+from dicomseal.media.housekeeping import is_os_artefact, looks_like_data_set
 from dicomseal.media.inventory import is_dicomdir_name, is_part10_head
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.read_errors import read_error_text
@@ -169,13 +170,23 @@ def _altered_despite_crc(
     return EntryResult(path, size, digest, False, None, change, (*findings, note))
 
 
+#: A file under an operating system's name on a medium whose streams cannot seek (ISO,
+#: zip) is walked from memory up to this size (resource forks and .DS_Store are small).
+_UNSEEKABLE_PROBE = 16 << 20
+
+
 def _data_set(source: MediaSource, path: str) -> bool:
     """A file under an operating system's name that reads as a headerless data set."""
     try:
         with source.open(path) as fh:
-            return looks_like_data_set(fh.read(DATA_SET_PROBE))
+            if fh.seekable():
+                return looks_like_data_set(fh)
+            data = fh.read(_UNSEEKABLE_PROBE + 1)
     except (MediaError, OSError):
         return True  # read once already: fail closed, it is then judged as a file
+    if len(data) > _UNSEEKABLE_PROBE:
+        return True  # too large to walk from memory: judged as a file (fail closed)
+    return looks_like_data_set(io.BytesIO(data))
 
 
 def _verify_instance(

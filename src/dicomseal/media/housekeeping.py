@@ -19,8 +19,7 @@ judged like every other file.
 from __future__ import annotations
 
 from contextlib import suppress
-from io import BytesIO
-from typing import Final
+from typing import BinaryIO, Final
 
 from pydicom.datadict import dictionary_has_tag
 from pydicom.filereader import data_element_generator
@@ -76,8 +75,9 @@ def is_os_artefact(path: str) -> bool:
     return name.lower() in OS_ARTEFACT_FILES or (name.startswith("._") and len(name) > 2)
 
 
-#: How much of a file under an operating system's name is read to tell it from a data set.
-DATA_SET_PROBE: Final = 1 << 20
+#: How many elements are walked to tell a file under an operating system's name from a
+#: data set (values are skipped, never read: memory stays bounded at any file size).
+DATA_SET_PROBE: Final = 10_000
 
 #: SOP Class/Instance UID, Patient's Name/ID, Study Instance UID, Pixel Data (PS3.6).
 _IDENTIFYING: Final = frozenset(
@@ -85,21 +85,23 @@ _IDENTIFYING: Final = frozenset(
 )
 
 
-def looks_like_data_set(data: bytes) -> bool:
-    """True when ``data`` (a file's first bytes) reads as a DICOM data set without the
-    Part 10 header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
+def looks_like_data_set(fh: BinaryIO) -> bool:
+    """True when the seekable stream ``fh`` reads as a DICOM data set without the Part 10
+    header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
 
     DCMTK, and the PACS and viewers built on it, read such a file as an instance
     (PS3.10 §7.1 makes the preamble mandatory only for media). So a name an operating
     system writes does not make it housekeeping: it is judged like any other file. The
     test: an identifying attribute, or two known attributes in ascending order, among
-    the elements read before the first one that does not parse.
+    the first :data:`DATA_SET_PROBE` elements read before the first one that does not
+    parse (long values are skipped by seeking, not read).
     """
     for implicit, little in ((True, True), (False, True), (False, False)):
         known: list[int] = []
-        elements = data_element_generator(BytesIO(data), implicit, little, defer_size=1024)
         with suppress(Exception):  # whatever stops the reader ends the walk
-            for element in elements:
+            fh.seek(0)
+            elements = data_element_generator(fh, implicit, little, defer_size=1024)
+            for count, element in enumerate(elements):
                 tag = int(element.tag)
                 if tag in _IDENTIFYING:
                     return True
@@ -107,4 +109,6 @@ def looks_like_data_set(data: bytes) -> bool:
                     known.append(tag)
                     if len(known) >= 2:
                         return True
+                if count >= DATA_SET_PROBE:
+                    break
     return False

@@ -92,7 +92,8 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
     DCMTK, and the PACS and viewers built on it, read such a file as an instance
     (PS3.10 §7.1 makes the preamble mandatory only for media). So a name an operating
     system writes does not make it housekeeping: it is judged like any other file. The
-    test: an identifying attribute, or two known attributes in ascending order, among
+    test: an identifying attribute, or two known attributes in ascending order (command
+    group 0000 aside: binary zeros read as its elements, and it is never stored), among
     the first :data:`DATA_SET_PROBE` elements read before the first one that does not
     parse (long values are skipped by seeking, not read).
     """
@@ -105,7 +106,7 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
                 tag = int(element.tag)
                 if tag in _IDENTIFYING:
                     return True
-                if dictionary_has_tag(tag) and (not known or tag > known[-1]):
+                if tag >> 16 and dictionary_has_tag(tag) and (not known or tag > known[-1]):
                     known.append(tag)
                     if len(known) >= 2:
                         return True

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from asn1crypto import cms
 
 from dicomseal.media.cms import CmsReason, sign_detached, verify_detached
 from dicomseal.media.cms_der import require_der
@@ -126,6 +127,76 @@ def _digest_algorithms(first: bool) -> Callable[[bytes], bytes]:
         return _dump(root)
 
     return edit
+
+
+NULL: Node = (0x05, b"")
+
+
+def _at(root: list[Node], path: tuple[int, ...]) -> list[Node]:
+    """The children of the constructed node at ``path`` (indexes from the root list)."""
+    nodes = root
+    for index in path:
+        body = nodes[index][1]
+        assert isinstance(body, list)
+        nodes = body
+    return nodes
+
+
+def _field_after_the_last(path: tuple[int, ...]) -> Callable[[bytes], bytes]:
+    """A NULL after the last field of a SEQUENCE (or inside an EXPLICIT tag): the schema
+    reader skips it, so only a re-encoding of the container itself sees it."""
+
+    def edit(data: bytes) -> bytes:
+        root = _parse(data)
+        _at(root, path).append(NULL)
+        return _dump(root)
+
+    return edit
+
+
+def _unsigned_attrs_universal(data: bytes) -> bytes:
+    """unsignedAttrs [1] IMPLICIT with its class bits cleared (0xA1 -> 0x21)."""
+    root = _parse(data)
+    si = _at(root, (0, 1, 0, 4, 0))
+    ident, body = si[-1]
+    assert ident == 0xA1
+    si[-1] = (0x21, body)
+    return _dump(root)
+
+
+SHELLS = [
+    pytest.param(_field_after_the_last((0,)), id="after-contentinfo"),
+    pytest.param(_field_after_the_last((0, 1)), id="inside-explicit-content"),
+    pytest.param(_field_after_the_last((0, 1, 0)), id="after-signeddata"),
+    pytest.param(_field_after_the_last((0, 1, 0, 4, 0)), id="after-signerinfo"),
+]
+
+
+@pytest.mark.parametrize("edit", SHELLS)
+@pytest.mark.parametrize("which", ["plain", "stamped"])
+def test_an_element_the_schema_skips_is_refused(
+    edit: Callable[[bytes], bytes], which: str, p7s: bytes, stamped: bytes
+) -> None:
+    """Containers asn1crypto reads leniently are re-made too (the whole re-encoding
+    refused these; checking fields one by one alone did not)."""
+    base = p7s if which == "plain" else stamped
+    forged = edit(base)
+    assert cms.ContentInfo.load(forged).dump(force=True) != forged  # not DER
+    with pytest.raises(ValueError, match="not DER"):
+        require_der(forged)
+    assert verify_detached(DATA, forged).reason is CmsReason.MALFORMED
+
+
+def test_stamped_shells_are_refused(stamped: bytes) -> None:
+    """The unsigned attribute and its tag class, in a signature that carries one."""
+    for forged in (
+        _field_after_the_last((0, 1, 0, 4, 0, 6, 0))(stamped),
+        _unsigned_attrs_universal(stamped),
+    ):
+        assert cms.ContentInfo.load(forged).dump(force=True) != forged
+        with pytest.raises(ValueError, match="not DER"):
+            require_der(forged)
+        assert verify_detached(DATA, forged).reason is CmsReason.MALFORMED
 
 
 @pytest.mark.parametrize(

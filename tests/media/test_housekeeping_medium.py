@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from io import BytesIO
 from pathlib import Path
 
+import pydicom
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signature"))
+from media_support import make_medium
 from sigtest_support import run_cli_inprocess
+from zip_bytes import Layout, build, entry, read_entries
 
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
-from dicomseal.signature import TrustContext
+from dicomseal.signature import SigningCredentials, TrustContext
 from dicomseal.verdict import Verdict
 from pki import TestPki
 
@@ -65,6 +69,48 @@ def test_dicom_under_an_os_name_is_not_ignored(medium_copy: Path, trust: TrustCo
     assert result.ignored == ()
 
 
+@pytest.mark.parametrize("name", [".DS_Store", "DICOM/._IM000000", "__MACOSX/IM1"])
+def test_a_headerless_data_set_under_an_os_name_is_not_ignored(
+    medium_copy: Path, trust: TrustContext, tmp_path: Path, name: str
+) -> None:
+    """Without preamble and ``DICM`` a data set is still an instance to DCMTK (and the
+    PACS and viewers built on it): a forged one must not pass as OS housekeeping."""
+    instance = next(p for p in sorted((medium_copy / "DICOM").rglob("*")) if p.is_file())
+    ds = pydicom.dcmread(instance)
+    ds.PatientName = "FORGED^NAME"
+    part10 = tmp_path / "forged.dcm"
+    ds.save_as(part10, enforce_file_format=True)
+    target = medium_copy / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(part10.read_bytes()[132:])  # file meta and data set, no preamble
+    assert pydicom.dcmread(target, force=True).PatientName == "FORGED^NAME"
+    with open_media(medium_copy) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.FAILED, result.message
+    assert name in result.manifest.added
+    assert result.ignored == ()
+
+
+def test_a_headerless_data_set_behind_a_long_private_element_is_not_ignored(
+    medium_copy: Path, trust: TrustContext
+) -> None:
+    import struct
+
+    def element(group: int, elem: int, value: bytes) -> bytes:  # Implicit VR LE (PS3.5 §7.1.3)
+        return struct.pack("<HHI", group, elem, len(value)) + value
+
+    out = medium_copy / ".DS_Store"
+    out.write_bytes(
+        element(0x0009, 0x1000, bytes(2 << 20))  # first: 2 MiB, out of order
+        + element(0x0008, 0x0018, b"1.2.3.4\0")
+        + element(0x0010, 0x0010, b"FORGED^NAME ")
+    )
+    assert out.read_bytes()[128:132] != b"DICM"
+    with open_media(medium_copy) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.FAILED, result.message
+
+
 def test_cli_text_and_json(usb_stick: Path, pki: TestPki) -> None:
     pki_root = pki.root.cert
     run = run_cli_inprocess("media", "verify", usb_stick, "--trust", pki_root)
@@ -79,3 +125,24 @@ def test_cli_text_and_json(usb_stick: Path, pki: TestPki) -> None:
     assert {i["path"] for i in doc["medium"]["ignored"]} == set(OS_FILES)
     strict = run_cli_inprocess("media", "verify", usb_stick, "--trust", pki_root, "--strict")
     assert strict.returncode == 1
+
+
+def test_a_headerless_data_set_in_a_zip_under_macosx_is_not_ignored(
+    sample_src: Path, creds: SigningCredentials, trust: TrustContext, tmp_path: Path
+) -> None:
+    """The same in a zip medium (its member streams cannot seek), under ``__MACOSX/``."""
+    genuine = tmp_path / "cd.zip"
+    make_medium([sample_src], genuine, creds, label="Zip CD")
+    entries = list(read_entries(genuine))
+    source = next(e for e in entries if e.local.name.startswith(b"DICOM/") and e.data)
+    raw = tmp_path / "raw.dcm"
+    ds = pydicom.dcmread(BytesIO(source.data))
+    ds.PatientName = "FORGED^NAME"
+    ds.save_as(raw, enforce_file_format=True)
+    name = "__MACOSX/DICOM/._IM000000"
+    forged = tmp_path / "forged.zip"
+    forged.write_bytes(build(Layout([*entries, entry(name, raw.read_bytes()[132:])])))
+    with open_media(forged) as medium:
+        result = verify_media(medium, trust)
+    assert result.verdict is Verdict.FAILED, result.message
+    assert name in result.manifest.added

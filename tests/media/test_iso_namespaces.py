@@ -604,3 +604,25 @@ def test_truncated_image_is_a_read_error_not_an_alteration(
     assert "not proof of alteration" in proc.stdout
     assert "could not be read" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_a_cut_primary_file_with_a_forged_joliet_copy_is_not_a_read_error(
+    joliet_image: Path, sample_medium: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    """The primary (and Rock Ridge) record of a file points past the end of a short image
+    (a read error for dicomseal), while Joliet, which Windows reads, names forged bytes
+    that are on the image: FAILED, never a mere read error."""
+    img = edit(joliet_image)
+    svd = descriptor(img, 2)
+    forged_at = append(img, forged_copy(sample_medium, TARGET))
+    end = len(img) // SECTOR
+    for vd in (descriptor(img, 1), svd):
+        set_both(img, vd * SECTOR + 80, end + 20)  # Volume Space Size (ECMA-119 §8.4.8)
+    set_both(img, record(img, svd, TARGET, joliet=True) + 2, forged_at)
+    set_both(img, record(img, descriptor(img, 1), TARGET) + 2, end + 10)
+    short = save(img, tmp_path / "short.iso")
+    with open_media(short, allow_short=True) as source:
+        r = verify_media(source, trust, workers=1)
+    assert r.verdict is Verdict.FAILED, (r.message, [u.path for u in r.unreadable])
+    assert AMBIGUOUS in codes(r)
+    assert TARGET in {u.path for u in r.unreadable}  # the setup: dicomseal cannot read it

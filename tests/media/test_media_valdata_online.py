@@ -9,6 +9,7 @@ OCSP (its CA's CRL is not served), so the pass proves the embedded OCSP response
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -196,3 +197,28 @@ def test_unknown_revocation_format_is_malformed(embedded: Path) -> None:
     signed["crls"] = [*signed["crls"], cms.RevocationInfoChoice({"other": other})]
     with pytest.raises(MediaError, match=r"unknown revocation format 1\.2\.3\.4"):
         read_validation_data(bytes(info.dump(force=True)))
+
+
+def test_an_embedded_good_ocsp_response_never_hides_a_newer_revocation(
+    online: OnlinePki, embedded: Path, tmp_path: Path
+) -> None:
+    """The creator's key is revoked after the medium was made (no timestamp on it). The
+    "good" OCSP response embedded at creation must not outweigh the CA's newer CRL that
+    the receiver gives: pyhanko-certvalidator stops at a good OCSP answer, so a forger
+    holding a leaked key and an old response would otherwise get PASSED."""
+    from online_support import crl
+
+    revoked = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    serial = online.signers["creator"].cert.serial_number
+    ca = tmp_path / "ca.crl"
+    ca.write_bytes(crl((online.ca.cert, online.ca.key), {serial: revoked}, this_update=revoked))
+    at = (revoked + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    common = ("--trust", online.root.cert, "--revocation", "require", "--offline", "--at", at)
+    args = ("media", "verify", embedded, *common, "--format", "json")
+    run = run_cli_inprocess(*args, "--crl", ca, "--crl", _root_crl_file(online, tmp_path))
+    assert run.returncode == 3, run.describe()
+    manifest = json.loads(run.stdout)["manifest"]
+    assert manifest["etsi_subindication"] == "REVOKED_NO_POE", manifest
+    # the control: without the newer CRL the embedded response alone is still PASSED then
+    alone = run_cli_inprocess(*args)
+    assert alone.returncode == 0, alone.describe()

@@ -209,3 +209,33 @@ def test_other_commands_still_refuse_a_short_image(genuine_iso: Path, tmp_path: 
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "not proof of alteration" in proc.stderr
     assert all(p in proc.stderr for p in lost)
+
+
+@pytest.mark.parametrize("deflate", [False, True], ids=["stored", "deflated"])
+def test_altered_zip_member_with_its_old_crc_is_an_alteration(
+    sample_src: Path, creds: SigningCredentials, tmp_path: Path, pki: object, deflate: bool
+) -> None:
+    """A forger who alters a member and keeps its genuine CRC-32: Info-ZIP ``unzip``
+    extracts the altered bytes (it only reports "bad CRC"), so this is FAILED, never a
+    mere read error (exit 4)."""
+    genuine = tmp_path / "cd.zip"
+    make_medium([sample_src], genuine, creds, label="Zip CD")
+    es = list(read_entries(genuine))
+    i = next(n for n, e in enumerate(es) if e.local.name.startswith(b"DICOM/") and e.data)
+    name = es[i].local.name.decode()
+    original = es[i].data
+    at = original.index(b"DOE^JOHN") if b"DOE^JOHN" in original else original.index(b"^")
+    forged = original[:at] + b"X" + original[at + 1 :]  # one byte of the data set, same size
+    e = entry(name, forged, deflate=deflate)
+    keep = entry(name, original, deflate=deflate).local.crc
+    bad = dataclasses.replace(e.local, crc=keep)
+    es[i] = dataclasses.replace(e, local=bad, central=dataclasses.replace(bad))
+    altered = tmp_path / "altered.zip"
+    altered.write_bytes(build(Layout(es)))
+    root = str(pki.root.cert)  # type: ignore[attr-defined]
+    proc = run("media", "verify", str(altered), "--trust", root, "--format", "json")
+    assert proc.returncode == 1, proc.stdout
+    doc = json.loads(proc.stdout)
+    assert doc["verdict"] == "FAILED"
+    assert name in [c["path"] for c in doc["manifest"]["changed"]]
+    assert name not in [u["path"] for u in doc["medium"]["unreadable"]]

@@ -112,6 +112,19 @@ def _same(value: object, label: str) -> None:
         raise ValueError(f"not DER ({label}: a re-encoding differs)")
 
 
+def _same_shell(value: object, label: str) -> None:
+    """The container's own header and field list re-made over its children's bytes.
+
+    Only the shell is re-encoded (each child is taken as it was encoded, so this stays
+    linear): a wrong tag class or form, or a TLV after the last field that the schema
+    reader skips (X.690 §8.1.1, §10), makes the encoding differ.
+    """
+    original = value.dump()  # type: ignore[attr-defined]
+    value._set_contents()  # type: ignore[attr-defined]  # children as encoded, shell anew
+    if value.dump() != original:  # type: ignore[attr-defined]
+        raise ValueError(f"not DER ({label}: a re-encoding differs)")
+
+
 def require_der(p7s: bytes) -> None:
     """Refuse ``p7s`` unless it is the DER encoding of one ContentInfo with SignedData.
 
@@ -121,20 +134,27 @@ def require_der(p7s: bytes) -> None:
     check_tlv(p7s)
     info = cms.ContentInfo.load(p7s, strict=True)  # a private copy: force re-encodes in place
     _same(info["content_type"], "contentType")
+    _same_shell(info, "ContentInfo")
     sd = info["content"]
+    _same_shell(sd, "SignedData")
+    _same_shell(sd["signer_infos"], "signerInfos")
     for name in ("version", "digest_algorithms", "encap_content_info", "certificates", "crls"):
         _same(sd[name], name)
     for si in sd["signer_infos"]:
+        _same_shell(si, "SignerInfo")
         for name in ("version", "sid", "digest_algorithm", "signed_attrs"):
             _same(si[name], name)
         for name in ("signature_algorithm", "signature"):
             _same(si[name], name)
         unsigned = si["unsigned_attrs"]
         if unsigned:  # [1] IMPLICIT SET OF: the walk cannot see it is a SET OF
+            _same_shell(unsigned, "unsignedAttrs")
             raw = unsigned.dump()
             _tag, start, stop, _c, _f = _header(raw, 0, len(raw))
             _require_sorted(raw, start, stop)
         for attribute in unsigned or []:
+            _same_shell(attribute, "unsigned attribute")
+            _same_shell(attribute["values"], "unsigned attribute values")
             _same(attribute["type"], "unsigned attribute type")
             for value in attribute["values"]:
                 token = value.dump()

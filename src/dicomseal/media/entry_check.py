@@ -18,6 +18,7 @@ from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.housekeeping import is_os_artefact, looks_like_data_set
 from dicomseal.media.inventory import is_dicomdir_name, is_part10_head
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.read_errors import read_error_text
@@ -51,6 +52,7 @@ class EntryResult:
     change: FileChange | None = None
     findings: tuple[MediaFinding, ...] = ()
     read_error: str = ""
+    data_set: bool = False
 
 
 #: Files up to this size are read once and kept while their signatures are checked: the
@@ -113,6 +115,9 @@ def check_entry(
             size, digest, head, data = _hash_and_head(fh, keep=entry.size <= ONE_READ_MAX)
     except (MediaError, OSError) as exc:  # a read error, never proof of alteration
         why = read_error_text(exc)
+        altered = _altered_despite_crc(source, entry.path, expected, findings)
+        if altered is not None:
+            return altered
         findings.append(MediaFinding(FindingCode.UNREADABLE_FILE, entry.path, why))
         return EntryResult(
             entry.path, entry.size, None, False, findings=tuple(findings), read_error=why
@@ -127,13 +132,72 @@ def check_entry(
                 f"({head[:4]!r}): a DICOM/executable polyglot; never run",
             )
         )
+    data_set = not is_dicom and is_os_artefact(entry.path) and _data_set(source, entry.path)
     verification = None
     if is_dicom and not is_dicomdir_name(entry.path):  # a DICOMDIR is covered by the manifest
         verification = _verify_instance(source, entry.path, trust, at, data)
     change = None
     if expected is not None and (expected.sha256 != digest or expected.size != size):
         change = _change(source, entry.path, expected, size, digest)
-    return EntryResult(entry.path, size, digest, is_dicom, verification, change, tuple(findings))
+    return EntryResult(
+        entry.path, size, digest, is_dicom, verification, change, tuple(findings), "", data_set
+    )
+
+
+def _altered_despite_crc(
+    source: MediaSource, path: str, expected: ManifestEntry | None, findings: list[MediaFinding]
+) -> EntryResult | None:
+    """A zip member whose only damage is its CRC-32, read as unzip tools extract it anyway.
+
+    When those bytes differ from the manifest, the receiver's unzip shows altered content:
+    that is a change (FAILED), not a read error. Bytes the manifest vouches for (only the
+    CRC field was hit), or a member nothing lists, stay a read error.
+    """
+    inner: object = source
+    for _ in range(8):
+        if hasattr(inner, "open_ignoring_crc") or getattr(inner, "inner", None) is None:
+            break
+        inner = inner.inner  # type: ignore[attr-defined]
+    opener = getattr(inner, "open_ignoring_crc", None)
+    if expected is None or opener is None:
+        return None
+    try:
+        fh = opener(path)
+        if fh is None:
+            return None
+        with fh:
+            size, digest, _head = _hash_and_head(fh)
+    except (MediaError, OSError):
+        return None
+    if size == expected.size and digest == expected.sha256:
+        return None
+    note = MediaFinding(
+        FindingCode.AMBIGUOUS_ARCHIVE,
+        path,
+        "its CRC-32 does not match, and the bytes unzip tools extract anyway differ "
+        "from the signed manifest: an alteration, not only a read error",
+    )
+    change = _change(source, path, expected, size, digest)
+    return EntryResult(path, size, digest, False, None, change, (*findings, note))
+
+
+#: A file under an operating system's name on a medium whose streams cannot seek (ISO,
+#: zip) is walked from memory up to this size (resource forks and .DS_Store are small).
+_UNSEEKABLE_PROBE = 16 << 20
+
+
+def _data_set(source: MediaSource, path: str) -> bool:
+    """A file under an operating system's name that reads as a headerless data set."""
+    try:
+        with source.open(path) as fh:
+            if fh.seekable():
+                return looks_like_data_set(fh)
+            data = fh.read(_UNSEEKABLE_PROBE + 1)
+    except (MediaError, OSError):
+        return True  # read once already: fail closed, it is then judged as a file
+    if len(data) > _UNSEEKABLE_PROBE:
+        return True  # too large to walk from memory: judged as a file (fail closed)
+    return looks_like_data_set(io.BytesIO(data))
 
 
 def _verify_instance(

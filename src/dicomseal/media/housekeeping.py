@@ -18,9 +18,19 @@ judged like every other file.
 
 from __future__ import annotations
 
-from typing import Final
+from contextlib import suppress
+from typing import BinaryIO, Final
 
-__all__ = ["OS_ARTEFACT_FILES", "OS_ARTEFACT_FOLDERS", "is_os_artefact"]
+from pydicom.datadict import dictionary_has_tag
+from pydicom.filereader import data_element_generator
+
+__all__ = [
+    "DATA_SET_PROBE",
+    "OS_ARTEFACT_FILES",
+    "OS_ARTEFACT_FOLDERS",
+    "is_os_artefact",
+    "looks_like_data_set",
+]
 
 #: File names operating systems create in any folder they display (case-insensitive).
 OS_ARTEFACT_FILES: Final = frozenset(
@@ -63,3 +73,43 @@ def is_os_artefact(path: str) -> bool:
         return True
     name = parts[-1]
     return name.lower() in OS_ARTEFACT_FILES or (name.startswith("._") and len(name) > 2)
+
+
+#: How many elements are walked to tell a file under an operating system's name from a
+#: data set (values are skipped, never read: memory stays bounded at any file size).
+DATA_SET_PROBE: Final = 10_000
+
+#: SOP Class/Instance UID, Patient's Name/ID, Study Instance UID, Pixel Data (PS3.6).
+_IDENTIFYING: Final = frozenset(
+    {0x00080016, 0x00080018, 0x00100010, 0x00100020, 0x0020000D, 0x7FE00010}
+)
+
+
+def looks_like_data_set(fh: BinaryIO) -> bool:
+    """True when the seekable stream ``fh`` reads as a DICOM data set without the Part 10
+    header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
+
+    DCMTK, and the PACS and viewers built on it, read such a file as an instance
+    (PS3.10 §7.1 makes the preamble mandatory only for media). So a name an operating
+    system writes does not make it housekeeping: it is judged like any other file. The
+    test: an identifying attribute, or two known attributes in ascending order (command
+    group 0000 aside: binary zeros read as its elements, and it is never stored), among
+    the first :data:`DATA_SET_PROBE` elements read before the first one that does not
+    parse (long values are skipped by seeking, not read).
+    """
+    for implicit, little in ((True, True), (False, True), (False, False)):
+        known: list[int] = []
+        with suppress(Exception):  # whatever stops the reader ends the walk
+            fh.seek(0)
+            elements = data_element_generator(fh, implicit, little, defer_size=1024)
+            for count, element in enumerate(elements):
+                tag = int(element.tag)
+                if tag in _IDENTIFYING:
+                    return True
+                if tag >> 16 and dictionary_has_tag(tag) and (not known or tag > known[-1]):
+                    known.append(tag)
+                    if len(known) >= 2:
+                        return True
+                if count >= DATA_SET_PROBE:
+                    break
+    return False

@@ -13,8 +13,8 @@ first 132 bytes read by :func:`~dicomseal.media.entry_check.check_entry`):
   that finds it), unless its content says it is an instance;
 * **instance**: a Part 10 file (``DICM`` at byte 128, PS3.10 §7.1);
 * **housekeeping**: a file an operating system wrote (:mod:`dicomseal.media.housekeeping`)
-  that is not DICOM, has no finding, is not in the manifest and not referenced by
-  DICOMDIR (unless ``strict``);
+  that is not DICOM (neither Part 10 nor a headerless data set), has no finding, is not
+  in the manifest and not referenced by DICOMDIR (unless ``strict``);
 * **other**: everything else (README, viewer, web content), and a Basic Directory stored
   under another name (a copy of a DICOMDIR is neither the directory nor an instance).
 
@@ -165,6 +165,7 @@ def _classify(
     if (
         not strict
         and is_housekeeping(r.path, part10=r.is_dicom)
+        and not r.data_set
         and not r.findings
         and r.path not in listed
         and r.path.upper() not in referenced

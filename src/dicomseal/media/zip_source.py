@@ -187,6 +187,29 @@ class ZipSource(SourceBase):
             raise MediaError(f"cannot read zip member: {exc}", path=path) from exc
         return io.BufferedReader(_BoundedReader(inner, info.file_size, path))  # type: ignore[arg-type]
 
+    def open_ignoring_crc(self, path: str) -> BinaryIO | None:
+        """A member's bytes as unzip tools that only warn on a CRC-32 mismatch extract them
+        (Info-ZIP ``unzip`` writes the file, then reports "bad CRC"; APPNOTE §4.4.7).
+
+        None unless the member is a plain readable one whose data inflates (or is stored)
+        in full: only the CRC-32 check is skipped, every bound stays.
+        """
+        norm, anomalies = check_member_path(path)
+        if anomalies or self._infos is None or self._zip is None or norm not in self._infos:
+            return None
+        info, entry = self._infos[norm]
+        if not entry.readable or self._damage.get(info.orig_filename, "") not in (
+            "",
+            "CRC-32 mismatch",
+        ):
+            return None
+        try:
+            inner = self._zip.open(info)
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError):
+            return None
+        inner._expected_crc = None  # type: ignore[attr-defined]  # zipfile's CRC-32 check
+        return io.BufferedReader(_BoundedReader(inner, info.file_size, path))  # type: ignore[arg-type]
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()

@@ -19,6 +19,9 @@ source that cannot be reached is a note under ``soft-fail`` and INDETERMINATE un
 ``hard-fail`` and ``require``. dicomseal's own chain decision
 (:mod:`dicomseal.signature.trust`) stays in charge of trust; this module only lowers a
 PASSED verdict. One check per distinct certificate and time per run (:class:`RevocationChecker`).
+A revocation found in any source stands: pyhanko-certvalidator stops at a "good" OCSP
+response, so when CRLs are given too they are consulted on their own first (an older
+"good" response, e.g. one embedded on a medium, never hides a newer CRL's revocation).
 """
 
 from __future__ import annotations
@@ -263,6 +266,10 @@ class RevocationChecker:
         ocsps = _merge(self.policy.ocsps, fetched.ocsps)
         if self.policy.mode is RevocationMode.SOFT_FAIL and not (crls or ocsps):
             return self._soft(fetched)  # nothing to judge: no pyhanko import
+        if crls and ocsps:  # a revocation in any source wins (RFC 5280 §3.3: irreversible)
+            by_crls = self._validate(cert, moment, chain, crls, (), fetched)
+            if by_crls.status is RevocationStatus.REVOKED:
+                return by_crls
         return self._validate(cert, moment, chain, crls, ocsps, fetched)
 
     def _soft(self, fetched: Fetched) -> RevocationCheck:

@@ -132,7 +132,7 @@ def check_entry(
                 f"({head[:4]!r}): a DICOM/executable polyglot; never run",
             )
         )
-    data_set = not is_dicom and is_os_artefact(entry.path) and _data_set(source, entry.path)
+    data_set = not is_dicom and is_os_artefact(entry.path) and _data_set(source, entry.path, data)
     verification = None
     if is_dicom and not is_dicomdir_name(entry.path):  # a DICOMDIR is covered by the manifest
         verification = _verify_instance(source, entry.path, trust, at, data)
@@ -166,7 +166,7 @@ def _altered_despite_crc(
         if fh is None:
             return None
         with fh:
-            size, digest, _head = _hash_and_head(fh)
+            size, digest, _head, _kept = _hash_and_head(fh, keep=False)
     except (MediaError, OSError):
         return None
     if size == expected.size and digest == expected.sha256:
@@ -186,8 +186,13 @@ def _altered_despite_crc(
 _UNSEEKABLE_PROBE = 16 << 20
 
 
-def _data_set(source: MediaSource, path: str) -> bool:
-    """A file under an operating system's name that reads as a headerless data set."""
+def _data_set(source: MediaSource, path: str, data: bytes | None) -> bool:
+    """A file under an operating system's name that reads as a headerless data set.
+
+    ``data`` are its bytes as hashed, when kept: then the probe reads exactly those.
+    """
+    if data is not None:
+        return looks_like_data_set(io.BytesIO(data))
     try:
         with source.open(path) as fh:
             if fh.seekable():

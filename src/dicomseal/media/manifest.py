@@ -353,7 +353,7 @@ def _obj(value: Any, what: str) -> dict[str, Any]:
         raise ManifestFormatError(f"{what} must be a JSON object")
     allowed = _KEYS.get(what)
     if allowed is not None and not set(value) <= allowed:
-        raise ManifestFormatError(f"unknown key(s) in {what}: {sorted(set(value) - allowed)}")
+        raise ManifestFormatError(f"unknown keys in {what}: {sorted(set(value) - allowed)}")
     return value
 
 

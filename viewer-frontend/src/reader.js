@@ -154,7 +154,6 @@ class Reader {
     this.onImage();
     await this.toolsReady;
     this.orientationMarkers();
-    this.loadThumbnails();
     document.body.dataset.ready = '1';
   }
 
@@ -283,6 +282,7 @@ class Reader {
       performance.mark('dicomseal-first-image');
       const next = this.firstImageShown;
       this.firstImageShown = null;
+      this.loadThumbnails();
       next();
     }
   }

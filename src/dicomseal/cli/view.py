@@ -158,6 +158,7 @@ def _verifier(
     untrusted: tuple[Path, ...],
 ) -> Callable[[Callable[[int, int], None]], MediumIntegrity]:
     """The background verification: progress on the terminal and in the page, then the verdict."""
+    from dicomseal.cli.media import default_workers
     from dicomseal.viewer.assess import assess_medium
 
     def verify(progress: Callable[[int, int], None]) -> MediumIntegrity:
@@ -169,7 +170,13 @@ def _verifier(
                 draw("verifying files", done, total)
 
             integrity = assess_medium(
-                source, anchors, at=when, strict=strict, untrusted=untrusted, progress=report
+                source,
+                anchors,
+                at=when,
+                strict=strict,
+                untrusted=untrusted,
+                progress=report,
+                workers=default_workers(),  # both cores, as `media verify`
             )
         console.print(f"Verdict: {integrity.verdict.value}: {integrity.headline}", markup=False)
         return integrity

@@ -158,7 +158,6 @@ def _verifier(
     untrusted: tuple[Path, ...],
 ) -> Callable[[Callable[[int, int], None]], MediumIntegrity]:
     """The background verification: progress on the terminal and in the page, then the verdict."""
-    from dicomseal.cli.media import default_workers
     from dicomseal.viewer.assess import assess_medium
 
     def verify(progress: Callable[[int, int], None]) -> MediumIntegrity:
@@ -176,7 +175,7 @@ def _verifier(
                 strict=strict,
                 untrusted=untrusted,
                 progress=report,
-                workers=default_workers(),  # both cores, as `media verify`
+                workers=2,  # both cores as `media verify` (one when busy: workers.worker_count)
             )
         console.print(f"Verdict: {integrity.verdict.value}: {integrity.headline}", markup=False)
         return integrity

@@ -26,6 +26,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,7 @@ class FrozenMedium:
         self._inner = inner
         self._folder = Path(tempfile.mkdtemp(prefix="dicomseal-frozen-"))
         os.chmod(self._folder, 0o700)
-        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._folder), True)
+        self._cleanup = weakref.finalize(self, _remove, self._folder)
         free = shutil.disk_usage(self._folder).free - DISK_RESERVE
         self._budget = max(0, min(MAX_COPY, free) if max_bytes is None else max_bytes)
         self._used = 0
@@ -275,6 +276,19 @@ class FrozenMedium:
             raise MediaError(f"cannot copy: {exc.strerror or exc}", path=path) from exc
         self._used += size
         return CopiedFile(path, local, size, digest.hexdigest(), head)
+
+
+def _remove(folder: Path) -> None:
+    """Remove the private folder, also when a worker still writing a copy races the removal.
+
+    Once the folder is gone no copy can be created in it again (``O_CREAT`` makes no
+    folder), so a few attempts end the race.
+    """
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.02)
 
 
 def freeze(medium: MediaSource, *, max_bytes: int | None = None) -> FrozenMedium:

@@ -126,6 +126,40 @@ def test_both_cores_give_the_same_results_in_order(
     ]
 
 
+def test_each_worker_process_validates_a_chain_once(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain memo lives per worker process, not per chunk of files handed out.
+
+    40 files of one signer in chunks of 2 on two forked workers: each worker validates the
+    chain once (20 chunks used to cost 20 validations). Each validation is logged by the
+    process that made it (the pool is real; the worker-count decision is pinned).
+    """
+    from dicomseal import workers
+    from dicomseal.signature.batch import verify_paths
+
+    log = tmp_path / "validations.log"
+    real = TrustContext._validate
+
+    def logged(self: TrustContext, *args: object) -> object:
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TrustContext, "_validate", logged)
+    monkeypatch.setattr(workers, "CHUNK", 2)
+    paths = []
+    for i in range(40):
+        paths.append(tmp_path / f"{i:03d}.dcm")
+        paths[-1].write_bytes(signed.read_bytes())
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = list(verify_paths(paths, ctx, at=_NOW, workers=2))
+    assert {r.verdict.name for r in results} == {"PASSED"}
+    pids = log.read_text().split()
+    assert str(os.getpid()) not in pids  # the work ran in the workers
+    assert len(set(pids)) == 2 and len(pids) == 2, pids
+
+
 def test_little_work_stays_in_one_process() -> None:
     from dicomseal.signature.batch import MIN_FILES_PER_WORKER, worker_count
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,108 @@ def test_udf_indirect_entry_names_forged_bytes(
     r = check(forged_image, trust)
     assert r.verdict is Verdict.FAILED
     assert FindingCode.ISO_AMBIGUOUS_NAMESPACES in {f.code for f in r.findings}
+
+
+# --- instances (PS3.15 §C.1, PS3.3 §C.12.1.1.3) -------------------------------------------
+
+
+def _element(tag: int, vr: bytes, value: bytes) -> bytes:
+    """One Explicit VR Little Endian element (PS3.5 §7.1.2)."""
+    value += b"\0" * (len(value) % 2)
+    group, elem = tag >> 16, tag & 0xFFFF
+    if vr in (b"OB", b"OW", b"SQ", b"UN", b"UT"):
+        return struct.pack("<HH2sHI", group, elem, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", group, elem, vr, len(value)) + value
+
+
+def _insert_top_level(path: Path, blob: bytes, tag: int) -> bytes:
+    """``path``'s bytes with ``blob`` inserted before the first top-level element > tag."""
+    from dicomseal.hazmat.elements import parse_part10
+
+    with path.open("rb") as fh:
+        at = next(e.offset for e in parse_part10(fh).elements if e.tag > tag)
+    data = path.read_bytes()
+    return data[:at] + blob + data[at:]
+
+
+@pytest.fixture(scope="module")
+def signed_instance(pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One instance signed by ``dicomseal sign`` over every element (the default)."""
+    base = tmp_path_factory.mktemp("rt2-instance")
+    write_sample_studies(base / "src", instances_per_series=1, rows=16, cols=16)
+    src = sorted((base / "src").rglob("*.dcm"))[0]
+    out = base / "signed.dcm"
+    run = subprocess.run(
+        [
+            *_cli(),
+            "sign",
+            str(src),
+            str(out),
+            "--key",
+            str(pki.signer.key),
+            "--cert",
+            str(pki.signer.cert),
+            "--chain",
+            str(pki.chain),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+def _cli() -> list[str]:
+    return [sys.executable, "-m", "dicomseal"]
+
+
+def _verify_cli(path: Path, pki: TestPki) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *_cli(),
+            "verify",
+            str(path),
+            "--trust",
+            str(pki.root.cert),
+            "--untrusted",
+            str(pki.intermediate.cert),
+        ],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_added_public_sequence_holding_a_private_un_is_not_passed(
+    signed_instance: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """A VOI LUT Sequence (PS3.3 §C.11.2) added after signing, made unsignable by one
+    private UN element in its item (DCMTK never feeds UN into a MAC), rode along under
+    PASSED: pydicom's ``apply_voi_lut`` and DCMTK-based viewers apply it instead of the
+    signed window, so the signed pixels are shown through an unsigned LUT (here: every
+    value below mid-range black)."""
+    import numpy as np
+    from pydicom import dcmread
+    from pydicom.pixels import apply_voi_lut
+
+    assert _verify_cli(signed_instance, pki).returncode == 0  # the genuine control
+    lut = struct.pack("<256H", *([0] * 128 + [4095] * 128))
+    body = (
+        _element(0x00283002, b"US", struct.pack("<3H", 256, 0, 16))
+        + _element(0x00283006, b"OW", lut)
+        + _element(0x00291010, b"UN", b"hide")
+    )
+    item = struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+    forged = tmp_path / "voi.dcm"
+    forged.write_bytes(
+        _insert_top_level(signed_instance, _element(0x00283010, b"SQ", item), 0x00283010)
+    )
+    # another reader shows the signed pixels through the added LUT
+    genuine_ds, forged_ds = dcmread(signed_instance), dcmread(forged)
+    assert "VOILUTSequence" in forged_ds
+    assert not np.array_equal(
+        apply_voi_lut(genuine_ds.pixel_array, genuine_ds),
+        apply_voi_lut(forged_ds.pixel_array, forged_ds),
+    )
+    run = _verify_cli(forged, pki)
+    assert run.returncode != 0, run.stdout
+    assert "PASSED" not in run.stdout.splitlines()[0]

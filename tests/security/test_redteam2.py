@@ -289,3 +289,25 @@ def test_added_public_sequence_holding_a_private_un_is_not_passed(
     run = _verify_cli(forged, pki)
     assert run.returncode != 0, run.stdout
     assert "PASSED" not in run.stdout.splitlines()[0]
+
+
+# --- verify FOLDER ------------------------------------------------------------------------
+
+
+def test_verify_folder_does_not_pass_over_a_symlinked_instance(
+    signed_instance: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """``verify FOLDER`` (no DICOMDIR, no manifest) skipped symbolic links silently and said
+    PASSED for the folder, while ``storescu +sd``, a PACS import or a viewer opening the
+    folder follows the link to a forged instance outside it (a file hidden from one
+    reader); ``media verify`` of a medium already reports every symlink."""
+    folder = tmp_path / "study"
+    folder.mkdir()
+    shutil.copy(signed_instance, folder / "IM1.dcm")
+    forged = tmp_path / "elsewhere.dcm"
+    forged.write_bytes(signed_instance.read_bytes().replace(b"DOE^JOHN", b"DOE^JANE"))
+    assert _verify_cli(folder, pki).returncode == 0  # the genuine folder: PASSED
+    (folder / "IM2.dcm").symlink_to(forged)
+    run = _verify_cli(folder, pki)
+    assert run.returncode != 0, run.stdout
+    assert "IM2.dcm" in run.stdout

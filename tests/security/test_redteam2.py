@@ -311,3 +311,37 @@ def test_verify_folder_does_not_pass_over_a_symlinked_instance(
     run = _verify_cli(folder, pki)
     assert run.returncode != 0, run.stdout
     assert "IM2.dcm" in run.stdout
+
+
+# --- polyglots ----------------------------------------------------------------------------
+
+
+def test_iso_image_that_is_also_a_dicom_file_is_not_passed(
+    genuine: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """ECMA-119 §6.2.1 leaves the first 16 sectors (the system area) to the writer. A
+    preamble, ``DICM`` and a forged data set written there, closed by a Data Set Trailing
+    Padding element whose value runs to the end of the image (PS3.10 §7.1, PS3.5 §7.1),
+    make a file that every DICOM reader opens as the forged instance while its ISO 9660
+    trees stay genuine: ``dicomseal verify IM1.dcm`` judged the image and said PASSED."""
+    image = tmp_path / "cd.iso"
+    subprocess.run(
+        [tool("genisoimage"), "-quiet", "-J", "-R", "-o", str(image), str(genuine)], check=True
+    )
+    img = bytearray(image.read_bytes())
+    assert not any(img[: 16 * SECTOR])
+    forged = forged_bytes(genuine)
+    rest = len(img) - len(forged) - 12
+    img[: len(forged) + 12] = forged + struct.pack("<HH2sHI", 0xFFFC, 0xFFFC, b"OB", 0, rest)
+    polyglot = tmp_path / "IM1.dcm"
+    polyglot.write_bytes(bytes(img))
+    from pydicom import dcmread
+
+    assert str(dcmread(polyglot).PatientName) == "DOE^JANE"  # what a DICOM reader shows
+    run = subprocess.run(
+        [*_cli(), "verify", str(polyglot), "--trust", str(pki.root.cert)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "DICOM" in run.stdout

@@ -265,7 +265,7 @@ def test_added_public_sequence_holding_a_private_un_is_not_passed(
     value below mid-range black)."""
     import numpy as np
     from pydicom import dcmread
-    from pydicom.pixels import apply_voi_lut
+    from pydicom.pixels.processing import apply_voi_lut
 
     assert _verify_cli(signed_instance, pki).returncode == 0  # the genuine control
     lut = struct.pack("<256H", *([0] * 128 + [4095] * 128))
@@ -345,3 +345,47 @@ def test_iso_image_that_is_also_a_dicom_file_is_not_passed(
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "DICOM" in run.stdout
+
+
+# --- view ---------------------------------------------------------------------------------
+
+
+def test_viewer_palette_image_without_lookup_tables_is_one_clear_error(tmp_path: Path) -> None:
+    """A PALETTE COLOR instance without its Palette Color Lookup Tables (PS3.3
+    §C.7.6.3.1.5) made the render route answer 500 "internal error" (pydicom's
+    ``apply_color_lut`` raised outside the decode guard); it is one clear 422 now."""
+    from pydicom import dcmread
+    from starlette.testclient import TestClient
+
+    from dicomseal.media.frozen import freeze
+    from dicomseal.viewer.app import create_app
+    from dicomseal.viewer.integrity import IntegrityState, MediumIntegrity
+
+    write_sample_studies(tmp_path / "src", instances_per_series=1, rows=16, cols=16)
+    medium = tmp_path / "medium"
+    medium.mkdir()
+    ds = dcmread(sorted((tmp_path / "src").rglob("*.dcm"))[0])
+    ds.PhotometricInterpretation = "PALETTE COLOR"
+    ds.save_as(medium / "IM1.dcm", enforce_file_format=True)
+    with open_media(medium) as source:
+        snap = freeze(source)
+        snap.capture("IM1.dcm")
+        snap.seal()
+        grey = MediumIntegrity(
+            state=IntegrityState.GREY,
+            verdict=Verdict.INDETERMINATE,
+            headline="Unsigned: cannot be verified",
+            snapshot=snap.snapshot_id,
+        )
+        app = create_app(snap, grey, allowed_hosts=("testserver",))
+        inst = next(
+            i
+            for p in app.state.viewer.catalog.patients
+            for s in p.studies
+            for se in s.series
+            for i in se.instances
+        )
+        client = TestClient(app, raise_server_exceptions=False)
+        r = client.get(f"/render/{inst.id}/0.png")
+    assert r.status_code == 422, r.text
+    assert "colour" in r.json()["error"]

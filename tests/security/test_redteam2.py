@@ -389,3 +389,66 @@ def test_viewer_palette_image_without_lookup_tables_is_one_clear_error(tmp_path:
         r = client.get(f"/render/{inst.id}/0.png")
     assert r.status_code == 422, r.text
     assert "colour" in r.json()["error"]
+
+
+# --- bounded work on hostile ISO images ----------------------------------------------------
+
+
+def _dir_record(name: bytes, extent: int, length: int, flags: int) -> bytes:
+    """One ECMA-119 §9.1 directory record (both-endian fields, §7.3.3)."""
+    n = 33 + len(name) + (33 + len(name)) % 2
+    rec = bytearray(n)
+    rec[0], rec[25], rec[32] = n, flags, len(name)
+    struct.pack_into("<II", rec, 2, extent, 0)
+    struct.pack_into(">I", rec, 6, extent)
+    struct.pack_into("<I", rec, 10, length)
+    struct.pack_into(">I", rec, 14, length)
+    struct.pack_into("<H", rec, 28, 1)
+    struct.pack_into(">H", rec, 30, 1)
+    rec[33 : 33 + len(name)] = name
+    return bytes(rec)
+
+
+def test_iso_records_naming_the_same_bytes_again_are_not_each_read(
+    genuine: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    """ECMA-119 §6.8.2 gives each file its own extent. A directory of N records over one
+    extent (here the whole image) made ``media verify`` hash N times the image: a 262 KB
+    image with 3,000 such records cost 400 MB of hashing, 200,000 records over a CD-sized
+    image would cost weeks. Files sharing bytes are a problem on the tree, never read."""
+    image = tmp_path / "cd.iso"
+    subprocess.run([tool("genisoimage"), "-quiet", "-o", str(image), str(genuine)], check=True)
+    img = bytearray(image.read_bytes())
+    root = 16 * SECTOR + 156
+    root_extent, root_length = struct.unpack_from("<I", img, root + 2)[0], SECTOR
+    size, count = len(img), 200
+    records = [_dir_record(b"F%05d.;1" % i, 0, size, 0) for i in range(count)]
+    first = len(img) // SECTOR
+    sectors: list[bytearray] = [bytearray()]
+    for rec in records:
+        if len(sectors[-1]) + len(rec) > SECTOR:
+            sectors.append(bytearray())
+        sectors[-1] += rec
+    length = (len(sectors) + 1) * SECTOR
+    head = _dir_record(b"\x00", first, length, 2) + _dir_record(
+        b"\x01", root_extent, root_length, 2
+    )
+    blocks = [head + b"\0" * (SECTOR - len(head))] + [
+        s + b"\0" * (SECTOR - len(s)) for s in sectors
+    ]
+    img += b"".join(blocks)
+    pos = root_extent * SECTOR
+    while img[pos]:
+        pos += img[pos]
+    link = _dir_record(b"X", first, length, 2)
+    img[pos : pos + len(link)] = link
+    for at, fmt in ((80, "<I"), (84, ">I")):  # volume space size (§8.4.8)
+        struct.pack_into(fmt, img, 16 * SECTOR + at, len(img) // SECTOR)
+    forged = tmp_path / "many.iso"
+    forged.write_bytes(bytes(img))
+    with open_media(forged) as source:
+        listed = [e.path for e in source.entries() if e.path.startswith("X/")]
+    assert len(listed) < 2  # never read once per record
+    r = check(forged, trust)
+    assert r.verdict is Verdict.FAILED
+    assert any("share bytes" in f.message for f in r.findings)

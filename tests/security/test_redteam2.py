@@ -452,3 +452,75 @@ def test_iso_records_naming_the_same_bytes_again_are_not_each_read(
     r = check(forged, trust)
     assert r.verdict is Verdict.FAILED
     assert any("share bytes" in f.message for f in r.findings)
+
+
+def test_udf_named_parent_entry_shadows_a_file(
+    genuine: Path, tmp_path: Path, trust: TrustContext
+) -> None:
+    """A File Identifier Descriptor flagged "parent" (ECMA-167 4/14.4.3) is skipped by a
+    directory listing but, when it carries a name, matched by name lookup: Linux
+    (fs/udf/namei.c ``udf_fiiter_find_entry``) opens it for that name. Placed before the
+    genuine entry of the same name it makes every open() of the path return forged
+    bytes, while ``ls`` and a reader that skips parent entries see the genuine file."""
+    image = tmp_path / "bridge.iso"
+    subprocess.run(
+        [tool("genisoimage"), "-quiet", "-udf", "-J", "-R", "-o", str(image), str(genuine)],
+        check=True,
+    )
+    img = bytearray(image.read_bytes())
+    with open_media(image) as src:
+        assert isinstance(src, IsoSource)
+        target = {f.path: f for f in src.listed_tree.files}[TARGET].extents[0][0] // SECTOR
+    pds = [s for s in range(32, len(img) // SECTOR) if _tag(img, s) == 5]
+    start = _u32(img, pds[0] * SECTOR + 188)
+
+    def short_ad(s: int) -> int:
+        return s * SECTOR + 176 + _u32(img, s * SECTOR + 168)
+
+    fe = next(
+        s
+        for s in range(start, len(img) // SECTOR)
+        if _tag(img, s) == 261 and _u32(img, short_ad(s) + 4) + start == target
+    )
+    fid = _fid_pointing_at(img, start, fe - start)
+    block = fid // SECTOR
+    dir_fe = next(
+        s
+        for s in range(start, len(img) // SECTOR)
+        if _tag(img, s) == 261
+        and img[s * SECTOR + 27] == 4
+        and _u32(img, short_ad(s) + 4) + start == block
+    )
+    # the forged file: its data and a File Entry naming it, appended
+    forged = forged_bytes(genuine)
+    data = len(img) // SECTOR
+    img += forged + b"\0" * (-len(forged) % SECTOR)
+    new_fe = len(img) // SECTOR
+    img += img[fe * SECTOR : (fe + 1) * SECTOR]
+    struct.pack_into("<Q", img, new_fe * SECTOR + 56, len(forged))
+    struct.pack_into("<II", img, short_ad(new_fe), len(forged), data - start)
+    _retag(img, new_fe * SECTOR, new_fe - start)
+    for pd in pds:
+        struct.pack_into("<I", img, pd * SECTOR + 192, len(img) // SECTOR - start)
+        _retag(img, pd * SECTOR)
+    # a copy of the genuine FID, flagged "parent", naming the forged entry, placed first
+    l_fi, l_iu = img[fid + 19], struct.unpack_from("<H", img, fid + 36)[0]
+    size = (38 + l_iu + l_fi + 3) & ~3
+    shadow = bytearray(img[fid : fid + size])
+    shadow[18] |= 0x08
+    struct.pack_into("<I", shadow, 24, new_fe - start)
+    _retag(shadow, 0)
+    first = block * SECTOR
+    parent_size = (38 + struct.unpack_from("<H", img, first + 36)[0] + img[first + 19] + 3) & ~3
+    length = _u32(img, dir_fe * SECTOR + 56)
+    assert length + size <= SECTOR
+    body = bytes(img[first : first + length])
+    img[first : first + length + size] = body[:parent_size] + shadow + body[parent_size:]
+    struct.pack_into("<Q", img, dir_fe * SECTOR + 56, length + size)
+    struct.pack_into("<I", img, short_ad(dir_fe), length + size)
+    _retag(img, dir_fe * SECTOR)
+    forged_image = tmp_path / "forged.iso"
+    forged_image.write_bytes(bytes(img))
+    r = check(forged_image, trust)
+    assert r.verdict is Verdict.FAILED
+    assert FindingCode.ISO_AMBIGUOUS_NAMESPACES in {f.code for f in r.findings}

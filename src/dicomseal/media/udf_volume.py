@@ -280,6 +280,8 @@ def _identifiers(data: bytes) -> Iterator[tuple[int, str, int, int]]:
         name_at = pos + 38 + l_iu
         if name_at + l_fi > len(data):
             raise IsoStructureError("file identifier runs past its directory")
+        if chars & 0x08 and (pos or l_fi):  # Linux looks a named parent entry up by name
+            raise IsoStructureError("a parent entry that is not the first or has a name")
         if not chars & 0x0C:  # neither deleted nor the parent entry
             yield chars, _dstring(data[name_at : name_at + l_fi]), lbn, part
         pos += (38 + l_iu + l_fi + 3) & ~3

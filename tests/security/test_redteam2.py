@@ -524,3 +524,48 @@ def test_udf_named_parent_entry_shadows_a_file(
     r = check(forged_image, trust)
     assert r.verdict is Verdict.FAILED
     assert FindingCode.ISO_AMBIGUOUS_NAMESPACES in {f.code for f in r.findings}
+
+
+# --- manifest -----------------------------------------------------------------------------
+
+
+def test_manifest_with_a_duplicate_key_is_not_read_one_way(
+    genuine: Path, pki: TestPki, tmp_path: Path, trust: TrustContext
+) -> None:
+    """RFC 8259 §4 leaves duplicate member names to the parser: Python keeps the last,
+    other parsers the first or refuse. A manifest whose entry names ``sha256`` twice (the
+    genuine digest, then a forged file's) verified PASSED over the forged INDEX.HTM (the
+    page a receiver opens), while a first-wins reader of the same signed manifest sees
+    the genuine digest: the signed manifest reads two ways."""
+    import hashlib
+
+    from dicomseal.media.cms import sign_detached
+
+    medium = tmp_path / "medium"
+    shutil.copytree(genuine, medium)
+    manifest = medium / "DICOMSEA" / "MANIFEST.JSN"
+    text = manifest.read_text(encoding="utf-8")
+    page = medium / "INDEX.HTM"
+    genuine_digest = hashlib.sha256(page.read_bytes()).hexdigest()
+    forged = page.read_bytes().replace(b"DOE, JOHN", b"DOE, JANE")
+    assert forged != page.read_bytes()
+    forged_digest = hashlib.sha256(forged).hexdigest()
+    line = f'"sha256": "{genuine_digest}"'
+    assert text.count(line) == 1
+    text = text.replace(line, f'{line}, "sha256": "{forged_digest}"')
+    data = text.encode("utf-8")
+    manifest.write_bytes(data)
+    page.write_bytes(forged)
+    creds = SigningCredentials.load(pki.signer.key, pki.signer.cert)
+    inter = x509.load_pem_x509_certificate(pki.intermediate.cert.read_bytes())
+    (medium / "DICOMSEA" / "MANIFEST.P7S").write_bytes(
+        sign_detached(
+            data,
+            creds.private_key,
+            creds.certificate,
+            (inter,),
+            signing_time=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+        )
+    )
+    r = check(medium, trust)
+    assert r.verdict is not Verdict.PASSED, r.message

@@ -42,12 +42,30 @@ _IO_REASONS = (FileReason.NOT_DICOM, FileReason.UNREADABLE)
 
 def iter_files(root: Path) -> Iterator[Path]:
     """Regular files below ``root`` in name order; symbolic links are never followed."""
+    return (p for p, regular in _entries(root) if regular)
+
+
+def _entries(root: Path) -> Iterator[tuple[Path, bool]]:
+    """Every entry below ``root`` but folders, in name order, and whether it is a regular
+    file: symbolic links (to files or folders) and special files are listed, never
+    followed or read."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
-        for name in sorted(filenames):
+        links = [n for n in dirnames if os.path.islink(os.path.join(dirpath, n))]
+        for name in sorted(filenames + links):
             p = Path(dirpath) / name
-            if p.is_file() and not p.is_symlink():
-                yield p
+            yield p, p.is_file() and not p.is_symlink()
+
+
+def _not_followed(path: Path) -> FileVerification:
+    """A symbolic link or special file in a folder: what it leads to is not verified,
+    while other readers (a PACS import, ``storescu +sd``, a viewer) follow it."""
+    return FileVerification(
+        path=str(path),
+        verdict=Verdict.INDETERMINATE,
+        reason=FileReason.NO_SIGNATURE,
+        message="symbolic link or special file, never followed: what it leads to is not verified",
+    )
 
 
 def _foreign(path: str) -> bool:
@@ -234,7 +252,9 @@ def _verify_all(
     if not path.is_dir():
         yield verify_path(path, trust, require_signature=require_signature, at=at)
         return
-    targets = list(iter_files(path))
+    entries = list(_entries(path))
+    yield from (_not_followed(p) for p, regular in entries if not regular)
+    targets = [p for p, regular in entries if regular]
     with progress_report(report_console(stderr=True)) as draw:
         # both cores when there is work and the other core is idle (forked workers)
         for done, verified in enumerate(

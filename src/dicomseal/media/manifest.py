@@ -326,10 +326,17 @@ class Manifest:
 
 
 def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """JSON object hook: intern keys and digests (they repeat across a series: memory)."""
-    return {
+    """JSON object hook: intern keys and digests (they repeat across a series: memory).
+
+    A name twice in one object is refused (RFC 8259 §4 leaves it to the parser: Python
+    keeps the last value, other parsers the first), so the signed manifest reads one way.
+    """
+    out = {
         sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) == 64 else v for k, v in pairs
     }
+    if len(out) != len(pairs):
+        raise ValueError("a name appears twice in one JSON object")
+    return out
 
 
 _KEYS = {

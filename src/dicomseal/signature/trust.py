@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -37,6 +37,9 @@ __all__ = ["TrustContext"]
 
 #: Most validated chains kept per TrustContext (memory stays bounded on any medium).
 _MEMO_LIMIT = 4096
+#: Most certificates (and subject names) remembered per context, and the largest DER.
+_CERT_MEMO_LIMIT = 256
+_DER_MEMO_LIMIT = 64 * 1024
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -110,6 +113,14 @@ class TrustContext:
         tuple[x509.Certificate, dt.datetime, tuple[x509.Certificate, ...], SignerRole],
         ChainValidation,
     ] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    #: Certificates of Signer parsed in this run, per DER (small ones only), and their
+    #: subjects as RFC 4514 strings: one parse per distinct certificate, not per file.
+    _parsed: dict[bytes, x509.Certificate] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _names: dict[x509.Certificate, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
     #: The run's validation time once :meth:`run_time` has read the clock (at most one).
     _now: list[dt.datetime] = field(
         default_factory=list, init=False, repr=False, compare=False, hash=False
@@ -140,6 +151,33 @@ class TrustContext:
         if not self._now:
             self._now.append(dt.datetime.now(dt.UTC))
         return self._now[0]
+
+    def parsed_certificate(
+        self, der: bytes, parse: Callable[[bytes], x509.Certificate]
+    ) -> x509.Certificate:
+        """``parse(der)``, called once per distinct DER of at most 64 KiB in this context.
+
+        A DER that ``parse`` refuses is never remembered (it raises again next time);
+        the memo is bounded in entries and in the size of each key.
+        """
+        known = self._parsed.get(der)
+        if known is None:
+            known = parse(der)
+            if len(der) <= _DER_MEMO_LIMIT:
+                if len(self._parsed) >= _CERT_MEMO_LIMIT:  # hostile media: one per file
+                    self._parsed.clear()
+                self._parsed[der] = known
+        return known
+
+    def subject_name(self, cert: x509.Certificate) -> str:
+        """``cert.subject.rfc4514_string()``, computed once per certificate in this context."""
+        name = self._names.get(cert)
+        if name is None:
+            name = cert.subject.rfc4514_string()
+            if len(self._names) >= _CERT_MEMO_LIMIT:
+                self._names.clear()
+            self._names[cert] = name
+        return name
 
     def validate(
         self,

@@ -30,6 +30,9 @@ _HEAVY = (
     "rich.progress",
     "asyncio",
     "dicomseal.signature.sign",
+    "multiprocessing",  # the worker pool of a folder
+    "dicomseal.cli.progress",
+    "dicomseal.report.etsi",  # JSON only
 )
 
 

@@ -6,8 +6,9 @@ import datetime as dt
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from cryptography import x509
@@ -22,13 +23,11 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
-from dicomseal.cli.progress import progress_report
 from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.plain import report_console
 from dicomseal.report.verify import collect_warnings, render_text, verify_document
-from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.trust import TrustContext
@@ -234,6 +233,8 @@ def _verify_all(
     if not path.is_dir():
         yield verify_path(path, trust, require_signature=require_signature, at=at)
         return
+    from dicomseal.cli.progress import progress_report  # a folder only, as the pool
+
     targets = list(iter_files(path))
     with progress_report(report_console(stderr=True)) as draw:
         # both cores when there is work and the other core is idle (forked workers)
@@ -242,6 +243,16 @@ def _verify_all(
         ):
             yield verified
             draw("verifying files", done, len(targets))
+
+
+def verify_paths(
+    paths: Sequence[Path], trust: TrustContext, **kwargs: Any
+) -> Iterator[FileVerification]:
+    """:func:`dicomseal.signature.batch.verify_paths`, its module (and the worker pool's
+    ``multiprocessing``) loaded only when a folder is verified, never for one file."""
+    from dicomseal.signature.batch import verify_paths as verify_all_paths
+
+    return verify_all_paths(paths, trust, **kwargs)
 
 
 def _judge(

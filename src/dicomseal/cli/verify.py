@@ -158,6 +158,33 @@ def verify_command(
     )
 
 
+class _Signers:
+    """The signer certificates met so far in a run.
+
+    A run shares one object per distinct certificate, so an object seen before is
+    recognised by identity; only a new object is compared by its DER (equality).
+    """
+
+    __slots__ = ("_equal", "_objects")
+
+    def __init__(self) -> None:
+        self._objects: dict[int, x509.Certificate] = {}  # holds each, so ids stay unique
+        self._equal: set[x509.Certificate] = set()
+
+    def add_from(self, f: FileVerification) -> bool:
+        """Add the signers of ``f``; True when one of them was not met before."""
+        new = False
+        for s in f.signatures:
+            cert = s.certificate
+            if cert is None or id(cert) in self._objects:
+                continue
+            self._objects[id(cert)] = cert
+            if cert not in self._equal:
+                self._equal.add(cert)
+                new = True
+        return new
+
+
 def verify_files_and_render(
     path: Path,
     selection: TrustSelection,
@@ -183,15 +210,14 @@ def verify_files_and_render(
     # it (JSON and verbose listings show every file); memory stays flat in the count.
     keep_all = fmt == "json" or verbose or not path.is_dir()
     counts: Counter[Verdict] = Counter()
-    signers: set[x509.Certificate] = set()
+    signers = _Signers()
     files: list[FileVerification] = []
     for verified in _verify_all(path, trust_ctx, at=at, require_signature=require_signature):
         f = judge(verified)
         counts[f.verdict] += 1
-        certs = {s.certificate for s in f.signatures if s.certificate is not None}
-        if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or certs - signers:
+        new_signer = signers.add_from(f)
+        if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or new_signer:
             files.append(f)  # listed, or the first file naming a signer (signer lines)
-        signers |= certs
     verdict = Verdict.combine(counts)
     result = FileResults(
         verdict,

@@ -118,9 +118,20 @@ class TrustContext:
     _parsed: dict[bytes, x509.Certificate] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
-    _names: dict[x509.Certificate, str] = field(
+    #: Keyed by object identity (a certificate hashes and compares by its DER, ~3-4 us a
+    #: time): the value holds the certificate, so its id cannot be reused while listed.
+    _names: dict[int, tuple[x509.Certificate, str]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    #: The last (signer, (time, extras, role), outcome) of :meth:`validate`, matched by
+    #: the signer's identity before the memo (which hashes the certificate).
+    _last: list[
+        tuple[
+            x509.Certificate,
+            tuple[dt.datetime, tuple[x509.Certificate, ...], SignerRole],
+            ChainValidation,
+        ]
+    ] = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
     #: The run's validation time once :meth:`run_time` has read the clock (at most one).
     _now: list[dt.datetime] = field(
         default_factory=list, init=False, repr=False, compare=False, hash=False
@@ -171,12 +182,13 @@ class TrustContext:
 
     def subject_name(self, cert: x509.Certificate) -> str:
         """``cert.subject.rfc4514_string()``, computed once per certificate in this context."""
-        name = self._names.get(cert)
-        if name is None:
-            name = cert.subject.rfc4514_string()
-            if len(self._names) >= _CERT_MEMO_LIMIT:
-                self._names.clear()
-            self._names[cert] = name
+        known = self._names.get(id(cert))
+        if known is not None and known[0] is cert:
+            return known[1]
+        name = cert.subject.rfc4514_string()
+        if len(self._names) >= _CERT_MEMO_LIMIT:
+            self._names.clear()
+        self._names[id(cert)] = (cert, name)
         return name
 
     def validate(
@@ -198,12 +210,17 @@ class TrustContext:
         intermediates, role).
         """
         at = _aware(at)
-        key = (leaf, at, tuple(extra_intermediates), role)
+        extras = tuple(extra_intermediates)
+        for last_leaf, last_key, outcome in self._last:  # at most one
+            if last_leaf is leaf and last_key == (at, extras, role):
+                return outcome  # the same signer object again (one run, shared certificates)
+        key = (leaf, at, extras, role)
         known = self._memo.get(key)
         if known is None:
             if len(self._memo) >= _MEMO_LIMIT:  # hostile media: one signer per file
                 self._memo.clear()
             known = self._memo[key] = self._validate(leaf, at, key[2], role)
+        self._last[:] = [(leaf, (at, extras, role), known)]
         return known
 
     def _validate(

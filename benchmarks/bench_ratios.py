@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         one = args.workdir / "one"
         one.mkdir(exist_ok=True)
         shutil.copy(files[0], one / files[0].name)
-        folder, files = one, [one / files[0].name]
+        # `verify FILE`, as a script verifying file by file runs it (and as dcmsign is run)
+        folder, files = one / files[0].name, [one / files[0].name]
     cached_bytecode(args.baseline)
     cmds = _commands(folder, files, args.workdir, args.baseline, args.dcmsign)
     names = list(cmds)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import attrgetter
@@ -349,6 +347,9 @@ def _seekable(src: str | os.PathLike[str] | BinaryIO, name: str) -> Iterator[Bin
     if src.seekable():
         yield src
         return
+    import shutil  # a pipe only: spooled to a temporary file
+    import tempfile
+
     with tempfile.TemporaryFile() as spool:
         shutil.copyfileobj(src, spool, 1 << 20)
         spool.seek(0)

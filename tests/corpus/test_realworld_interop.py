@@ -80,7 +80,18 @@ _KNOWN_AS_UN = Known(
     "next to it FAILED ambiguous-dataset (docs/security.md)",
     verify="xfail",
 )
+_NO_SYNTAX_NO_PREAMBLE = Known(
+    "no preamble and a file meta without Transfer Syntax UID: dicomseal refuses to guess "
+    "(fail closed, PS3.10 §7.1); dcmsign 3.6.7 cannot read it either",
+    unsigned="skip",
+)
+_DCM4CHE = "dcm4che/dcm4che-test-data/src/main/resources"
 KNOWN: dict[str, Known] = {
+    f"{_DCM4CHE}/DICOMDIR": _NOTHING_SIGNABLE,
+    f"{_DCM4CHE}/Tag-0040-A170-VR-CS.dcm": _BROKEN,
+    f"{_DCM4CHE}/3gb-bulk-data-truncated": _BROKEN,
+    f"{_DCM4CHE}/no_preamble_dicm_in_data": _NO_SYNTAX_NO_PREAMBLE,
+    "suyashkumar-dicom/testdata/3.dcm": _KNOWN_AS_UN,
     "pydicom-data/data_store/data/explicit_VR-UN.dcm": _KNOWN_AS_UN,
     "pydicom:rtdose_rle.dcm": _KNOWN_AS_UN,
     "pydicom:rtdose_rle_1frame.dcm": _KNOWN_AS_UN,

@@ -111,3 +111,28 @@ def test_display_object_made_without_instance_uid(tmp_path: Path) -> None:
     assert image.status_code == 200, image.text
     shown = pydicom.dcmread(io.BytesIO(image.content))
     assert shown.Rows == 128 and len(shown.PixelData) == 128 * 128 * 2
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "realworld"
+
+
+def test_every_third_party_file_is_answered_without_internal_error() -> None:
+    """Every instance of the committed third-party corpus: attributes, display object and
+    first frame are a 200, a 404 (no pixels) or a clear 422, never a 500."""
+    with open_media(CORPUS) as src:
+        app = create_app(src, fake_grey(0), allowed_hosts=HOSTS)
+        catalog: Catalog = app.state.viewer.catalog
+        client = TestClient(app, raise_server_exceptions=False)
+        assert catalog.instance_count >= 60
+        answers: dict[str, int] = {}
+        for n in range(catalog.instance_count):
+            inst = catalog.instance(f"i{n}")
+            assert inst is not None
+            for url in (
+                f"/api/instances/{inst.id}/tags",
+                f"/api/instances/{inst.id}/image.dcm",
+                f"/render/{inst.id}/0.png",
+            ):
+                answers[f"{inst.path} {url}"] = client.get(url).status_code
+    failed = {where: code for where, code in answers.items() if code not in (200, 404, 422)}
+    assert not failed, failed

@@ -24,6 +24,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from dcmsign_stream import dcmsign_mac_dump, our_mac_stream
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.sign import sign_file
 from dicomseal.signature.trust import TrustContext
@@ -88,8 +89,20 @@ _UNCOVERABLE_SEQUENCE = Known(
     verify="xfail",
 )
 
+_NO_SYNTAX_NO_PREAMBLE = Known(
+    "no preamble and a file meta without Transfer Syntax UID: dicomseal refuses to guess "
+    "(fail closed, PS3.10 §7.1); dcmsign 3.6.7 cannot read it either",
+    unsigned="skip",
+)
+_DCM4CHE = "dcm4che/dcm4che-test-data/src/main/resources"
 KNOWN: dict[str, Known] = {
     "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH064.dcm": _UNCOVERABLE_SEQUENCE,
+    f"{_DCM4CHE}/DICOMDIR": _NOTHING_SIGNABLE,
+    f"{_DCM4CHE}/Tag-0040-A170-VR-CS.dcm": _BROKEN,
+    f"{_DCM4CHE}/3gb-bulk-data-truncated": _BROKEN,
+    f"{_DCM4CHE}/no_preamble_dicm_in_data": _NO_SYNTAX_NO_PREAMBLE,
+    "suyashkumar-dicom/testdata/3.dcm": _KNOWN_AS_UN,
+    "dcmqi/data/sr-example/rwvm.dcm": _DCMSIGN_BUG,
     "pydicom-data/data_store/data/explicit_VR-UN.dcm": _KNOWN_AS_UN,
     "pydicom:rtdose_rle.dcm": _KNOWN_AS_UN,
     "pydicom:rtdose_rle_1frame.dcm": _KNOWN_AS_UN,
@@ -226,3 +239,18 @@ def test_dcmsign_signed_verifies_in_dicomseal(
     )
     result = verify_file(signed, trust)
     assert result.verdict is Verdict.PASSED, result.message
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name, known in KNOWN.items() if known is _DCMSIGN_BUG)
+)
+def test_dcmsign_bug_is_the_16_kib_stream_loss(name: str, pki: TestPki, tmp_path: Path) -> None:
+    """The files skipped for the dcmsign 3.6.7 bug really show it: dcmsign's MAC stream
+    (``+d``) equals dicomseal's up to the 16 KiB mark, then skips data and resumes with
+    bytes that come later in dicomseal's stream. A DCMTK that fixes it turns this red:
+    then the skip entries go."""
+    theirs = dcmsign_mac_dump(pki, CORPUS / name, tmp_path)
+    ours = our_mac_stream(CORPUS / name)
+    first = next(i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if a != b)
+    assert 16384 - 64 <= first <= 16384, first
+    assert ours.find(theirs[first : first + 24], first + 1) > first

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 from pydicom.pixels.utils import pixel_array
+from pydicom.tag import BaseTag
 from pydicom.uid import (
     UID,
     DeflatedExplicitVRLittleEndian,
@@ -112,31 +114,44 @@ def display_object(source: MediaSource, lock: threading.Lock, path: str) -> byte
     Raises
     ------
     MalformedDicomError
-        The instance cannot be parsed, has no pixel data, or uses a transfer syntax the
-        display object cannot carry.
+        The instance cannot be parsed, has no pixel data, uses a transfer syntax the
+        display object cannot carry, or holds values pydicom cannot convert or write
+        (pydicom converts values lazily, so hostile values fail here, after the parse).
     """
     with lock, open_seekable(source, path) as fh:
         full = read_dataset(fh, path=path, stop_before_pixels=False, defer_size=None)
+    try:
+        return _display_bytes(full, path)
+    except MalformedDicomError:
+        raise
+    except Exception as exc:  # hostile values: pydicom raises many types while converting
+        raise MalformedDicomError(
+            f"cannot be displayed: {type(exc).__name__}: {str(exc)[:200]}", path=path
+        ) from exc
+
+
+def _display_bytes(full: Dataset, path: str) -> bytes:
     if "PixelData" not in full:
         raise MalformedDicomError("no pixel data to display", path=path)
-    syntax = str(full.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
+    syntax = UID(str(full.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
     out = Dataset()
     for keyword in DISPLAY_ATTRIBUTES:
         if keyword in full:
             out[keyword] = full[keyword]
-    if syntax == str(DeflatedExplicitVRLittleEndian) or syntax in _NATIVE:
+    if syntax == DeflatedExplicitVRLittleEndian or syntax in _NATIVE:
         written = _native_pixels(full, out, str(ExplicitVRLittleEndian))
-    elif syntax == str(ExplicitVRBigEndian):
+    elif syntax == ExplicitVRBigEndian:
         written = _native_pixels(full, out, syntax)
-    elif UID(syntax).is_compressed:
+    elif syntax.is_transfer_syntax and syntax.is_compressed:
         out.PixelData = full.PixelData
         out["PixelData"].VR = "OB"
-        written = UID(syntax)
-    else:
+        written = syntax
+    else:  # PS3.5 §10: a syntax this pydicom does not know cannot be carried
         raise MalformedDicomError(f"transfer syntax {syntax} cannot be displayed", path=path)
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = full.get("SOPClassUID", "1.2.840.10008.5.1.4.1.1.7")
-    meta.MediaStorageSOPInstanceUID = full.get("SOPInstanceUID", "1.2.3")
+    # The display object is never stored: an instance without UIDs still gets valid meta.
+    meta.MediaStorageSOPClassUID = UID(full.get("SOPClassUID") or "1.2.840.10008.5.1.4.1.1.7")
+    meta.MediaStorageSOPInstanceUID = UID(full.get("SOPInstanceUID") or "1.2.3")
     meta.TransferSyntaxUID = written
     out.file_meta = meta
     buffer = io.BytesIO()
@@ -184,6 +199,20 @@ def _value_text(element: Any) -> str:
     return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "\u2026"
 
 
+def _listed(header: Dataset, tag_value: BaseTag) -> tuple[str, str, str, str]:
+    """Tag, keyword, VR and value text of one element; a value pydicom cannot convert
+    (an unknown VR, a malformed number: hostile or damaged bytes) is listed as such."""
+    tag = f"({tag_value.group:04X},{tag_value.element:04X})"
+    keyword = keyword_for_tag(tag_value)
+    try:
+        element = header[tag_value]
+        return tag, element.keyword or keyword, element.VR, _value_text(element)
+    except Exception:  # hostile value: pydicom converts lazily and raises many types
+        raw = header.get_item(tag_value, keep_deferred=True)
+        vr = str(getattr(raw, "VR", "") or "??")
+        return tag, keyword, vr[:2], "(value cannot be decoded)"
+
+
 def _row(
     integrity: MediumIntegrity, path: str, tag: str, keyword: str, vr: str, value: str
 ) -> TagRow:
@@ -208,11 +237,10 @@ def tag_rows(
         header = read_dataset(fh, path=path)
     rows: list[TagRow] = []
     seen: set[str] = set()
-    for element in header:
-        tag = f"({element.tag.group:04X},{element.tag.element:04X})"
-        keyword = element.keyword or ""
+    for tag_value in list(header.keys()):
+        tag, keyword, vr, value = _listed(header, tag_value)
         seen.add(keyword or tag)
-        rows.append(_row(integrity, path, tag, keyword, element.VR, _value_text(element)))
+        rows.append(_row(integrity, path, tag, keyword, vr, value))
     if "PixelData" not in seen:
         rows.append(_row(integrity, path, "(7FE0,0010)", "PixelData", "OB", "(pixel data)"))
         seen.add("PixelData")

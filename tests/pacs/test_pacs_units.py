@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -434,3 +436,23 @@ def test_multiframe_pixel_difference_named_by_frame() -> None:
     diffs = diff_frames(a, b)
     assert [(f.frame, f.differing_pixels, f.max_abs_difference) for f in diffs] == [(2, 2, 100)]
     assert diff_frames(a, a) == []
+
+
+def test_dimse_import_loads_no_http_client() -> None:
+    """The HTTP client of the DICOMweb transport is imported only for a DICOMweb peer."""
+    probe = (
+        "import sys\n"
+        "from dicomseal.cli.main import main\n"
+        "try:\n"
+        "    main(['import', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "from dicomseal.pacs.remote import sender_factory\n"
+        "from dicomseal.pacs.peer import DimsePeer\n"
+        "sender_factory(DimsePeer.parse('A@127.0.0.1:1'), 'B')\n"
+        "print('httpx' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stderr.strip().splitlines()[-1] == "False"

@@ -456,3 +456,20 @@ def test_dimse_import_loads_no_http_client() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stderr.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "spelling", [("--key", "--cert"), ("--sign-key", "--sign-cert"), ("--key", "--sign-cert")]
+)
+def test_import_signing_options_share_the_signing_checks(
+    spelling: tuple[str, str], pki: TestPki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every spelling of the importer's key and certificate reaches the pre-flight of the
+    other signing commands: an expired certificate is refused (exit 2) before any
+    connection is tried."""
+    key_opt, cert_opt = spelling
+    argv = ["import", str(tmp_path), "--to", "A@127.0.0.1:1", "--set", "PatientID=X"]
+    argv += [key_opt, str(pki.expired_signer.key), cert_opt, str(pki.expired_signer.cert)]
+    code, _out, err = run_cli(argv, capsys)
+    assert code == 2, err
+    assert "refusing to sign" in err

@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -473,3 +475,54 @@ def test_import_signing_options_share_the_signing_checks(
     code, _out, err = run_cli(argv, capsys)
     assert code == 2, err
     assert "refusing to sign" in err
+
+
+class WaitingSender(FakeSender):
+    """Sends only once the next instance's coerced copy is ready (or gives up after 10 s)."""
+
+    def __init__(self, stored: list[str], work_files: Callable[[], int], total: int) -> None:
+        super().__init__(stored)
+        self.work_files = work_files
+        self.total = total
+        self.ready_while_sending: list[bool] = []
+
+    def send(self, path: Path, sop_class_uid: str, transfer_syntax_uid: str) -> StoreResult:
+        # this instance's coerced copy and the next one's
+        wanted = min(len(self.stored) + 2, self.total)
+        deadline = time.monotonic() + 10
+        while self.work_files() < wanted and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.ready_while_sending.append(self.work_files() >= wanted)
+        return super().send(path, sop_class_uid, transfer_syntax_uid)
+
+
+def test_next_instance_coerced_while_the_current_one_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --set, the next instance is prepared while the peer stores the current one; the
+    order, the coerced bytes and the report stay those of a sequential import."""
+    from dicomseal.samples import write_sample_studies
+
+    medium = tmp_path / "m"
+    write_sample_studies(medium, series_per_study=1, instances_per_series=4, rows=8, cols=8)
+    total = len(list(medium.rglob("*.dcm")))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the import's scratch goes
+
+    def coerced() -> int:
+        return len(list(scratch.glob("*/work/*.coerced.dcm")))
+
+    stored: list[str] = []
+    sender = WaitingSender(stored, coerced, total)
+    rep = import_medium(
+        medium,
+        provider=FixedVerdicts(default=PASSED),
+        open_sender=_opener(sender),
+        destination="fake",
+        coercion=Coercion.parse(["InstitutionName=IMPORTED"]),
+        at=AT,
+    )
+    assert rep.exit_code == 0 and rep.count(InstanceOutcome.STORED) == total > 2
+    assert stored == [i.sop_instance_uid for i in rep.instances]  # medium order
+    assert all(sender.ready_while_sending), sender.ready_while_sending

@@ -10,7 +10,9 @@ their PKI). Prints median [min-max] of wall and CPU seconds and of the ratio to
 storescu inside each round. ``--breakdown`` adds two rows that split the figure: DCMTK
 ``echoscu`` (process start, association setup, C-ECHO, release: what the association
 costs) and ``dicomseal media verify`` of the folder (the verification import does
-before its first C-STORE). Not a test; run it by hand::
+before its first C-STORE). ``--orthanc-dir`` puts Orthanc's storage and index elsewhere
+(``/dev/shm``: no disk wait, so the figure is the protocol and the client, not the
+disk). Not a test; run it by hand::
 
     .venv/bin/python benchmarks/bench_import.py --workdir /tmp/b --rounds 5
 """
@@ -39,13 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline", type=Path, default=None, help="another src/ to compare")
     parser.add_argument(
+        "--orthanc-dir", type=Path, default=None, help="parent of Orthanc's storage folder"
+    )
+    parser.add_argument(
         "--breakdown", action="store_true", help="add echoscu and media verify rows"
     )
     args = parser.parse_args(argv)
     folder = args.workdir / "signed"
     root = next((args.workdir / "pki").glob("root*.crt.pem"))
     inter = next((args.workdir / "pki").glob("intermediate*.crt.pem"))
-    with tempfile.TemporaryDirectory() as tmp, run_orthanc(Path(tmp), scp_port=free_port()) as pacs:
+    with (
+        tempfile.TemporaryDirectory(dir=args.orthanc_dir) as tmp,
+        run_orthanc(Path(tmp), scp_port=free_port()) as pacs,
+    ):
         target = ["--to", pacs.dimse, "--trust", str(root), "--untrusted", str(inter)]
         py = [sys.executable, "-m", "dicomseal", "import", str(folder), *target, "--no-journal"]
         storescu = shutil.which("storescu") or "storescu"

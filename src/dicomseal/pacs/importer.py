@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,7 +372,7 @@ def _send_all(
     destination: str,
     work: Path,
     opts: _Options,
-) -> Iterator[tuple[InstanceImport, str | None]]:
+) -> Generator[tuple[InstanceImport, str | None], None, None]:
     """Send each instance in order; once the connection is lost, the rest are NOT_SENT.
 
     Every verdict is final before this runs. With a coercion, the next instance is coerced

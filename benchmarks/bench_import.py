@@ -7,7 +7,12 @@ then times in each round, order rotated: ``storescu +sd +r`` of the folder,
 ``dicomseal import --no-journal`` of the same folder (this tree, and a baseline ``src/``
 with ``--baseline``). The folder is bench_ratios.py's (``--workdir``: signed slices and
 their PKI). Prints median [min-max] of wall and CPU seconds and of the ratio to
-storescu inside each round. Not a test; run it by hand::
+storescu inside each round. ``--breakdown`` adds two rows that split the figure: DCMTK
+``echoscu`` (process start, association setup, C-ECHO, release: what the association
+costs) and ``dicomseal media verify`` of the folder (the verification import does
+before its first C-STORE). ``--orthanc-dir`` puts Orthanc's storage and index elsewhere
+(``/dev/shm``: no disk wait, so the figure is the protocol and the client, not the
+disk). Not a test; run it by hand::
 
     .venv/bin/python benchmarks/bench_import.py --workdir /tmp/b --rounds 5
 """
@@ -35,11 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, required=True, help="bench_ratios.py's")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline", type=Path, default=None, help="another src/ to compare")
+    parser.add_argument(
+        "--orthanc-dir", type=Path, default=None, help="parent of Orthanc's storage folder"
+    )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="add echoscu and media verify rows"
+    )
     args = parser.parse_args(argv)
     folder = args.workdir / "signed"
     root = next((args.workdir / "pki").glob("root*.crt.pem"))
     inter = next((args.workdir / "pki").glob("intermediate*.crt.pem"))
-    with tempfile.TemporaryDirectory() as tmp, run_orthanc(Path(tmp), scp_port=free_port()) as pacs:
+    with (
+        tempfile.TemporaryDirectory(dir=args.orthanc_dir) as tmp,
+        run_orthanc(Path(tmp), scp_port=free_port()) as pacs,
+    ):
         target = ["--to", pacs.dimse, "--trust", str(root), "--untrusted", str(inter)]
         py = [sys.executable, "-m", "dicomseal", "import", str(folder), *target, "--no-journal"]
         storescu = shutil.which("storescu") or "storescu"
@@ -60,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.baseline is not None:
             cmds["import (baseline)"] = [["env", f"PYTHONPATH={args.baseline}", *py]]
+        if args.breakdown:
+            echoscu = shutil.which("echoscu") or "echoscu"
+            cmds["echoscu"] = [[echoscu, "-aec", pacs.aet, pacs.host, str(pacs.dicom_port)]]
+            cmds["media verify"] = [
+                [sys.executable, "-m", "dicomseal", "media", "verify", str(folder), *target[2:]]
+            ]
         names = list(cmds)
         _round(cmds, names)  # warm-up
         rows: dict[str, list[tuple[float, float]]] = {n: [] for n in names}

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -434,3 +438,91 @@ def test_multiframe_pixel_difference_named_by_frame() -> None:
     diffs = diff_frames(a, b)
     assert [(f.frame, f.differing_pixels, f.max_abs_difference) for f in diffs] == [(2, 2, 100)]
     assert diff_frames(a, a) == []
+
+
+def test_dimse_import_loads_no_http_client() -> None:
+    """The HTTP client of the DICOMweb transport is imported only for a DICOMweb peer."""
+    probe = (
+        "import sys\n"
+        "from dicomseal.cli.main import main\n"
+        "try:\n"
+        "    main(['import', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "from dicomseal.pacs.remote import sender_factory\n"
+        "from dicomseal.pacs.peer import DimsePeer\n"
+        "sender_factory(DimsePeer.parse('A@127.0.0.1:1'), 'B')\n"
+        "print('httpx' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stderr.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize(
+    "spelling", [("--key", "--cert"), ("--sign-key", "--sign-cert"), ("--key", "--sign-cert")]
+)
+def test_import_signing_options_share_the_signing_checks(
+    spelling: tuple[str, str], pki: TestPki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every spelling of the importer's key and certificate reaches the pre-flight of the
+    other signing commands: an expired certificate is refused (exit 2) before any
+    connection is tried."""
+    key_opt, cert_opt = spelling
+    argv = ["import", str(tmp_path), "--to", "A@127.0.0.1:1", "--set", "PatientID=X"]
+    argv += [key_opt, str(pki.expired_signer.key), cert_opt, str(pki.expired_signer.cert)]
+    code, _out, err = run_cli(argv, capsys)
+    assert code == 2, err
+    assert "refusing to sign" in err
+
+
+class WaitingSender(FakeSender):
+    """Sends only once the next instance's coerced copy is ready (or gives up after 10 s)."""
+
+    def __init__(self, stored: list[str], work_files: Callable[[], int], total: int) -> None:
+        super().__init__(stored)
+        self.work_files = work_files
+        self.total = total
+        self.ready_while_sending: list[bool] = []
+
+    def send(self, path: Path, sop_class_uid: str, transfer_syntax_uid: str) -> StoreResult:
+        # this instance's coerced copy and the next one's
+        wanted = min(len(self.stored) + 2, self.total)
+        deadline = time.monotonic() + 10
+        while self.work_files() < wanted and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.ready_while_sending.append(self.work_files() >= wanted)
+        return super().send(path, sop_class_uid, transfer_syntax_uid)
+
+
+def test_next_instance_coerced_while_the_current_one_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --set, the next instance is prepared while the peer stores the current one; the
+    order, the coerced bytes and the report stay those of a sequential import."""
+    from dicomseal.samples import write_sample_studies
+
+    medium = tmp_path / "m"
+    write_sample_studies(medium, series_per_study=1, instances_per_series=4, rows=8, cols=8)
+    total = len(list(medium.rglob("*.dcm")))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the import's scratch goes
+
+    def coerced() -> int:
+        return len(list(scratch.glob("*/work/*.coerced.dcm")))
+
+    stored: list[str] = []
+    sender = WaitingSender(stored, coerced, total)
+    rep = import_medium(
+        medium,
+        provider=FixedVerdicts(default=PASSED),
+        open_sender=_opener(sender),
+        destination="fake",
+        coercion=Coercion.parse(["InstitutionName=IMPORTED"]),
+        at=AT,
+    )
+    assert rep.exit_code == 0 and rep.count(InstanceOutcome.STORED) == total > 2
+    assert stored == [i.sop_instance_uid for i in rep.instances]  # medium order
+    assert all(sender.ready_while_sending), sender.ready_while_sending

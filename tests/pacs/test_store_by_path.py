@@ -9,6 +9,7 @@ reading of the meta (PS3.7 §9.1.1.1, PS3.10 §7.1).
 from __future__ import annotations
 
 import shutil
+import socket
 import struct
 from pathlib import Path
 
@@ -102,3 +103,16 @@ def test_mismatched_file_is_not_sent(orthanc: OrthancServer, medium: Path, tmp_p
         with pytest.raises(MediaError, match="not sent"):
             sender.send(bad, *_identity(bad))
     assert orthanc.sop_uids() == {}
+
+
+def test_connection_sends_without_nagle_delay(orthanc: OrthancServer, medium: Path) -> None:
+    """Nagle's algorithm is off on the association's socket (RFC 896): pynetdicom writes each
+    PDU with one send, and the last short PDU of every C-STORE would otherwise wait for
+    the peer's delayed acknowledgement."""
+    files = sorted(medium.iterdir())
+    peer = DimsePeer.parse(orthanc.dimse)
+    with DimseSender(peer, "DICOMSEAL", [_identity(f) for f in files]) as sender:
+        raw = sender._assoc.dul.socket.socket  # the association's TCP connection
+        assert raw is not None
+        assert raw.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert sender.send(files[0], *_identity(files[0])).status.stored

@@ -216,13 +216,24 @@ def allow_incomplete_chain_option(f: F) -> F:
 
 
 def credential_options(
-    role: str, *, key_required: bool = False, chain_help: str
+    role: str,
+    *,
+    key_required: bool = False,
+    chain_help: str,
+    purpose: str = "",
+    key_aliases: tuple[str, ...] = (),
+    cert_aliases: tuple[str, ...] = (),
 ) -> Callable[[F], F]:
     """``--key``, ``--cert``, ``--chain`` and ``--allow-incomplete-chain`` of a signing command.
 
-    ``role`` names the key's owner in the help ("Signer", "Creator's"); the values go to
-    :func:`signing_credentials`.
+    ``role`` names the key's owner in the help ("Signer", "Creator's") and ``purpose``,
+    when given, says what the key signs; ``key_aliases`` and ``cert_aliases`` are older
+    spellings that keep working (their values still arrive as ``key`` and ``cert``). The
+    values go to :func:`signing_credentials`.
     """
+
+    def older(aliases: tuple[str, ...]) -> str:
+        return f" {'/'.join(aliases)}: the older spelling." if aliases else ""
 
     def decorate(f: F) -> F:
         f = allow_incomplete_chain_option(f)
@@ -235,17 +246,23 @@ def credential_options(
         )(f)
         f = click.option(
             "--cert",
+            *cert_aliases,
+            "cert",
             type=click.Path(dir_okay=False, path_type=Path),
             help=f"{role} certificate (PEM; further certificates in the file are its chain). "
-            "Needed with a PEM/DER key; a bundle or token provides its own.",
+            "Needed with a PEM/DER key; a bundle or token provides its own." + older(cert_aliases),
         )(f)
         return click.option(
             "--key",
+            *key_aliases,
+            "key",
             required=key_required,
             type=click.Path(dir_okay=False, path_type=Path),
-            help=f"{role} private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) "
+            help=(f"{purpose} " if purpose else "")
+            + f"{role} private key (PEM or DER, RSA or EC), a PKCS #12 bundle (.p12/.pfx) "
             "or a token key 'pkcs11:token=...;object=...'. Passwords come from "
-            "$DICOMSEAL_KEY_PASSWORD (PIN: $DICOMSEAL_PKCS11_PIN) or a prompt.",
+            "$DICOMSEAL_KEY_PASSWORD (PIN: $DICOMSEAL_PKCS11_PIN) or a prompt."
+            + older(key_aliases),
         )(f)
 
     return decorate

@@ -11,12 +11,13 @@ import click
 from dicomseal import __version__
 from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
+    credential_options,
     err_console,
     format_option,
-    load_credentials,
     out_console,
     parse_at,
     select_trust,
+    signing_credentials,
     strict_option,
     trust_options,
 )
@@ -41,6 +42,7 @@ from dicomseal.report.pacs import (
     render_compare_text,
     render_import_text,
 )
+from dicomseal.signature.credentials import is_pkcs11_uri, is_pkcs12
 
 
 def _peer(to: str | None, dicomweb: str | None) -> Peer:
@@ -77,20 +79,13 @@ def _peer(to: str | None, dicomweb: str | None) -> Peer:
     help="Let --set replace values a creator signature covers (that signature is removed "
     "and reported); without it such instances are withheld (exit 3).",
 )
-@click.option(
-    "--key",
-    "--sign-key",
-    "sign_key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's private key: re-sign coerced instances that verified PASSED "
-    "(--sign-key is the old spelling).",
-)
-@click.option(
-    "--cert",
-    "--sign-cert",
-    "sign_cert",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Importer's certificate (with --key; --sign-cert is the old spelling).",
+@credential_options(
+    "Importer's",
+    chain_help="Intermediate and root certificates of the importer, checked before "
+    "re-signing (the chain must reach a self-signed root); repeatable.",
+    purpose="Re-sign coerced instances that verified PASSED (never others).",
+    key_aliases=("--sign-key",),
+    cert_aliases=("--sign-cert",),
 )
 @click.option(
     "--journal",
@@ -118,8 +113,10 @@ def import_command(
     policy: str,
     assignments: tuple[str, ...],
     drop_broken_signatures: bool,
-    sign_key: Path | None,
-    sign_cert: Path | None,
+    key: Path | None,
+    cert: Path | None,
+    chain: tuple[Path, ...],
+    allow_incomplete_chain: bool,
     journal: Path | None,
     no_journal: bool,
     at_: str | None,
@@ -134,9 +131,9 @@ def import_command(
     reconciliation): the originals are recorded; an instance whose signature covers a
     replaced value is withheld unless --drop-broken-signatures (then that signature is
     removed and reported); instances verified PASSED are re-signed with
-    --sign-key/--sign-cert (password from $DICOMSEAL_KEY_PASSWORD or a prompt), never
-    others. Re-running an interrupted import skips the instances the journal says are
-    stored.
+    --key/--cert (--sign-key/--sign-cert; password from $DICOMSEAL_KEY_PASSWORD or a
+    prompt), never others. Re-running an interrupted import skips the instances the
+    journal says are stored.
 
     \b
     Exit codes: 0 all sent, 1 FAILED instances withheld, 3 unverified instances (or
@@ -144,18 +141,23 @@ def import_command(
     4 PACS unreachable, rejected or refusing.
     Example:
       dicomseal import CD.iso --to PACS@10.0.0.5:104 --trust ca.pem \\
-        --set PatientID=H123 --sign-key imp.key --sign-cert imp.crt
+        --set PatientID=H123 --key imp.key --cert imp.crt
     """
     peer = _peer(to, dicomweb)
     check_aet(calling_aet)
     coercion = Coercion.parse(assignments)
-    if (sign_key is None) != (sign_cert is None):
-        raise UsageError("--sign-key and --sign-cert go together")
+    if cert is not None and key is None:
+        raise UsageError("--cert (--sign-cert) needs --key (--sign-key)")
+    if key is not None and cert is None and not (is_pkcs11_uri(key) or is_pkcs12(key)):
+        raise UsageError("--key and --cert (--sign-key and --sign-cert) go together")
     now = dt.datetime.now(dt.UTC)
     at = parse_at(at_) or now
     resign = None
-    if sign_key is not None and sign_cert is not None:
-        resign = resigner(load_credentials(sign_key, sign_cert), now)
+    if key is not None:
+        credentials = signing_credentials(
+            key, cert, chain, allow_incomplete_chain=allow_incomplete_chain
+        )
+        resign = resigner(credentials, now)
     elif coercion:
         err_console().print(
             "dicomseal: warning: --set without --sign-key: coerced instances "

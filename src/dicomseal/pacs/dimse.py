@@ -16,6 +16,7 @@ and pynetdicom's reading of the meta ends where ours does, or nothing is sent.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,19 +89,35 @@ class _LogCapture(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+def _no_delay(event: Any) -> None:
+    """Send each PDU at once: Nagle's algorithm off on the new connection (RFC 896).
+
+    pynetdicom writes each P-DATA-TF PDU with one ``send``; with Nagle's algorithm on, a
+    write shorter than a segment waits for the acknowledgement of the data before it,
+    which a receiver may delay (RFC 1122 §4.2.3.2, up to 40 ms on Linux): a wait added
+    to every C-STORE. Measured on loopback, 200 C-STOREs of 512 KB to Orthanc: 17.3-17.9 s
+    with it, 12.6-13.3 s without (``storescu`` 11.5-14.4 s in the same rounds).
+    """
+    raw = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+    if isinstance(raw, socket.socket) and raw.family in (socket.AF_INET, socket.AF_INET6):
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _associate(
     ae: AE,
     peer: DimsePeer,
     ext_neg: list[Any] | None = None,
     evt_handlers: list[Any] | None = None,
 ) -> Association:
-    """Associate, or raise one clear :class:`PacsError`."""
+    """Associate (without Nagle's delay: :func:`_no_delay`), or raise one clear
+    :class:`PacsError`."""
     capture = _LogCapture()
     logger = logging.getLogger("pynetdicom")
     logger.addHandler(capture)
+    handlers = [(evt.EVT_CONN_OPEN, _no_delay), *(evt_handlers or [])]
     try:
         assoc = ae.associate(
-            peer.host, peer.port, ae_title=peer.aet, ext_neg=ext_neg, evt_handlers=evt_handlers
+            peer.host, peer.port, ae_title=peer.aet, ext_neg=ext_neg, evt_handlers=handlers
         )
     except (OSError, ValueError, RuntimeError) as exc:
         raise PacsError(f"cannot connect to {peer.aet}@{peer.host}:{peer.port}: {exc}") from exc

@@ -6,7 +6,8 @@ order is fixed: the medium is read once into a scratch folder, every instance ge
 verdict from a :class:`~dicomseal.pacs.verdicts.VerdictProvider`, FAILED instances are
 withheld whatever the policy, and only then is the PACS contacted. Each confirmed store
 is journaled at once (:mod:`dicomseal.pacs.journal`), so an interrupted import resumes
-without duplicates and without losses.
+without duplicates and without losses. With a coercion, the next instance is coerced and
+re-signed while the PACS stores the current one (its verdict is already final).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -334,35 +336,17 @@ def import_medium(
                 sorted({(i.sop_class_uid, i.transfer_syntax_uid) for i in to_send})
             )
             try:
-                for inst in to_send:
-                    v = verdicts.of(inst.path)
-                    if interruption is not None:
-                        result = InstanceImport(
-                            inst.path,
-                            inst.sop_instance_uid,
-                            inst.sop_class_uid,
-                            v,
-                            InstanceOutcome.NOT_SENT,
-                        )
-                    else:
-                        try:
-                            result = _send_one(
-                                inst, v, sender, journal, destination, content.work, opts
-                            )
-                        except PacsError as exc:
-                            interruption = str(exc)
-                            result = InstanceImport(
-                                inst.path,
-                                inst.sop_instance_uid,
-                                inst.sop_class_uid,
-                                v,
-                                InstanceOutcome.NOT_SENT,
-                            )
-                    decided[inst.path] = result
+                sent = _send_all(
+                    to_send, verdicts, sender, journal, destination, content.work, opts
+                )
+                for result, lost in sent:
+                    interruption = interruption or lost
+                    decided[result.path] = result
                     done += 1
                     if on_instance:
                         on_instance(result, done, total)
             finally:
+                sent.close()  # joins the preparing thread
                 sender.close()
         ordered = tuple(decided[i.path] for i in content.instances)
         return ImportReport(
@@ -380,16 +364,63 @@ def import_medium(
         )
 
 
-def _send_one(
-    inst: MediumInstance,
-    v: InstanceVerdict,
+def _send_all(
+    to_send: Sequence[MediumInstance],
+    verdicts: MediumVerdicts,
     sender: InstanceSender,
     journal: ImportJournal,
     destination: str,
     work: Path,
     opts: _Options,
+) -> Generator[tuple[InstanceImport, str | None], None, None]:
+    """Send each instance in order; once the connection is lost, the rest are NOT_SENT.
+
+    Every verdict is final before this runs. With a coercion, the next instance is coerced
+    (and re-signed) in a second thread while the peer stores the current one; what is sent
+    and in which order does not change, and an error preparing an instance is raised when
+    its turn comes, as without the thread. Yields each result with why the connection
+    was lost when that result is the first one it stopped.
+    """
+
+    def prepare(i: int) -> _Prepared:
+        return _prepare(to_send[i], verdicts.of(to_send[i].path), work, opts)
+
+    lost = False
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dicomseal-prepare") as ahead:
+        coming: Future[_Prepared] | None = ahead.submit(prepare, 0) if opts.coercion else None
+        for i, inst in enumerate(to_send):
+            v = verdicts.of(inst.path)
+            if lost:
+                yield _not_sent(inst, v), None
+                continue
+            prepared = coming.result() if coming is not None else prepare(i)
+            more = coming is not None and i + 1 < len(to_send)
+            coming = ahead.submit(prepare, i + 1) if more else None
+            try:
+                result = _store(inst, v, prepared, sender, journal, destination, opts)
+            except PacsError as exc:
+                lost = True
+                yield _not_sent(inst, v), str(exc)
+            else:
+                yield result, None
+
+
+def _not_sent(inst: MediumInstance, v: InstanceVerdict) -> InstanceImport:
+    return InstanceImport(
+        inst.path, inst.sop_instance_uid, inst.sop_class_uid, v, InstanceOutcome.NOT_SENT
+    )
+
+
+def _store(
+    inst: MediumInstance,
+    v: InstanceVerdict,
+    prepared: _Prepared,
+    sender: InstanceSender,
+    journal: ImportJournal,
+    destination: str,
+    opts: _Options,
 ) -> InstanceImport:
-    prepared = _prepare(inst, v, work, opts)
+    """Send one prepared instance and journal the confirmed store."""
     if prepared.path is None:
         return InstanceImport(
             inst.path,

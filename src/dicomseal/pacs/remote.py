@@ -1,4 +1,7 @@
-"""Bind a peer address to the transport that reaches it (DIMSE or DICOMweb)."""
+"""Bind a peer address to the transport that reaches it (DIMSE or DICOMweb).
+
+The DICOMweb transport (and its HTTP client) is imported only for a DICOMweb peer.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dicomseal.pacs.compare import RemoteSide
-from dicomseal.pacs.dicomweb import DicomWebSender, dicomweb_fetch, dicomweb_find_instances
 from dicomseal.pacs.dimse import DimseSender, RemoteInstance, dimse_fetch, dimse_find_instances
 from dicomseal.pacs.importer import InstanceSender, SenderFactory
 from dicomseal.pacs.peer import DicomWebPeer, DimsePeer
@@ -22,6 +24,8 @@ def sender_factory(peer: Peer, calling_aet: str) -> SenderFactory:
     def open_sender(contexts: Sequence[tuple[str, str]]) -> InstanceSender:
         if isinstance(peer, DimsePeer):
             return DimseSender(peer, calling_aet, contexts)
+        from dicomseal.pacs.dicomweb import DicomWebSender
+
         return DicomWebSender(peer)
 
     return open_sender
@@ -42,6 +46,7 @@ def remote_side(peer: Peer, calling_aet: str) -> RemoteSide:
 
         return RemoteSide(peer.label, find, fetch)
     web = peer
+    from dicomseal.pacs.dicomweb import dicomweb_fetch, dicomweb_find_instances
 
     def web_find(studies: Iterable[str]) -> list[RemoteInstance]:
         return dicomweb_find_instances(web, studies)

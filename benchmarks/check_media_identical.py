@@ -10,7 +10,8 @@ runs ``create_medium`` of each tree (``PYTHONPATH``, one child process per tree)
 folder, an ISO image and a zip, with every source of variation pinned in the child: the
 creation time, ``uuid.uuid4`` (signature UIDs), ``secrets.randbelow`` (the DICOMDIR's
 generated UID), ``time.time``/``time.localtime`` (ISO volume dates, zip member dates).
-Instances are signed in one process (``workers=1``) so that the UIDs come in source order.
+The signature UIDs are numbered by instance, whichever worker signs it, so that a
+folder is also written with two workers and compared.
 
 It then compares every file of the two folders and the ISO and zip images byte for byte.
 Not a test (it needs a second tree); run it by hand::
@@ -23,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import functools
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -88,26 +91,34 @@ def _drive(src: Path, pki_dir: Path, out: Path) -> None:
     import time
     import uuid
 
-    counter = iter(range(1, 1 << 30))
-    uuid.uuid4 = lambda: uuid.UUID(int=next(counter) * 0x9E3779B97F4A7C15 % (1 << 122))
+    state = {"next": iter(range(1, 1 << 30))}
+    uuid.uuid4 = lambda: uuid.UUID(int=next(state["next"]) * 0x9E3779B97F4A7C15 % (1 << 122))
     secrets.randbelow = lambda n: 424242 % n
     fixed_struct = time.gmtime(FIXED_EPOCH)
     time.time = lambda: FIXED_EPOCH
     time.localtime = lambda _t=None: fixed_struct
 
+    import dicomseal.media.instance_signing as signing
     from dicomseal.media.create import CreateOptions, create_medium
     from dicomseal.signature import SigningCredentials
     from dicomseal.signature.credentials import load_certificates
 
+    original = signing._prepare_and_sign
+
+    @functools.wraps(original)
+    def per_instance_uids(index: int, *args: object) -> object:
+        state["next"] = iter(range(index * 1000 + 1, index * 1000 + 1000))
+        return original(index, *args)  # UIDs by instance, whichever worker signs it
+
+    signing._prepare_and_sign = per_instance_uids  # type: ignore[assignment]
     creds = SigningCredentials.load(
         pki_dir / "TEST_ONLY_signer.key.pem", pki_dir / "signer.crt.pem"
     )
     chain = tuple(load_certificates(pki_dir / "intermediate.crt.pem"))
     creds = SigningCredentials(creds.private_key, creds.certificate, chain)
     when = dt.datetime.fromtimestamp(FIXED_EPOCH, dt.UTC)
-    for target in ("folder", "medium.iso", "medium.zip"):
-        counter = iter(range(1, 1 << 30))  # the same UIDs for each output
-        options = CreateOptions(created_at=when, label="CHECK IDENTICAL", workers=1)
+    for target, workers in (("folder", 1), ("medium.iso", 1), ("medium.zip", 1), ("w2", 2)):
+        options = CreateOptions(created_at=when, label="CHECK IDENTICAL", workers=workers)
         create_medium([src], out / target, creds, options)
 
 
@@ -119,17 +130,26 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _compare_folders(a: Path, b: Path, label: str) -> list[str]:
+    diffs: list[str] = []
+    files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*"))
+    files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*"))
+    if files_a != files_b:
+        diffs.append(f"{label}: file lists differ: {sorted(set(files_a) ^ set(files_b))[:10]}")
+    for rel in sorted(set(files_a) & set(files_b)):
+        pa, pb = a / rel, b / rel
+        if pa.is_file() and not filecmp.cmp(pa, pb, shallow=False):
+            diffs.append(f"{label}/{rel} differs")
+        if stat.S_IMODE(pa.stat().st_mode) != stat.S_IMODE(pb.stat().st_mode):
+            diffs.append(f"{label}/{rel}: file modes differ")
+    return diffs
+
+
 def _compare(a: Path, b: Path) -> list[str]:
     """Differences between the two outputs (empty when identical)."""
-    diffs: list[str] = []
-    files_a = sorted(p.relative_to(a / "folder").as_posix() for p in (a / "folder").rglob("*"))
-    files_b = sorted(p.relative_to(b / "folder").as_posix() for p in (b / "folder").rglob("*"))
-    if files_a != files_b:
-        diffs.append(f"file lists differ: {sorted(set(files_a) ^ set(files_b))[:10]}")
-    for rel in sorted(set(files_a) & set(files_b)):
-        pa, pb = a / "folder" / rel, b / "folder" / rel
-        if pa.is_file() and not filecmp.cmp(pa, pb, shallow=False):
-            diffs.append(f"folder/{rel} differs")
+    diffs = _compare_folders(a / "folder", b / "folder", "folder")
+    diffs += _compare_folders(a / "w2", b / "w2", "folder (2 workers)")
+    diffs += _compare_folders(a / "folder", a / "w2", "1 vs 2 workers")
     for image in ("medium.iso", "medium.zip"):
         if _digest(a / image) != _digest(b / image):
             diffs.append(f"{image} differs")
@@ -173,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         for d in diffs:
             print(d)
         print(
-            f"{'IDENTICAL' if not diffs else 'DIFFERENT'}: {n} files of the folder, "
-            "the ISO image and the zip"
+            f"{'IDENTICAL' if not diffs else 'DIFFERENT'}: {n} files of the folder (1 and 2 "
+            "workers), the ISO image and the zip"
         )
         return 1 if diffs else 0
     finally:

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 FIXED_EPOCH = 1_764_590_400.0  # 2025-12-01 12:00:00 UTC
@@ -93,7 +94,7 @@ def _drive(src: Path, pki_dir: Path, out: Path) -> None:
 
     state = {"next": iter(range(1, 1 << 30))}
     uuid.uuid4 = lambda: uuid.UUID(int=next(state["next"]) * 0x9E3779B97F4A7C15 % (1 << 122))
-    secrets.randbelow = lambda n: 424242 % n
+    secrets.randbelow = lambda exclusive_upper_bound: 424242 % exclusive_upper_bound
     fixed_struct = time.gmtime(FIXED_EPOCH)
     time.time = lambda: FIXED_EPOCH
     time.localtime = lambda _t=None: fixed_struct
@@ -106,7 +107,7 @@ def _drive(src: Path, pki_dir: Path, out: Path) -> None:
     original = signing._prepare_and_sign
 
     @functools.wraps(original)
-    def per_instance_uids(index: int, *args: object) -> object:
+    def per_instance_uids(index: int, *args: Any) -> Any:
         state["next"] = iter(range(index * 1000 + 1, index * 1000 + 1000))
         return original(index, *args)  # UIDs by instance, whichever worker signs it
 

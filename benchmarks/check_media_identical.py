@@ -3,7 +3,7 @@
 
 A change that makes ``media create`` faster must not change a single byte of what it
 writes. This script builds one set of varied inputs (synthetic CT slices, pydicom's own
-test files in Explicit and Implicit VR Little Endian, big endian and deflated ones that
+test files in Explicit and Implicit VR Little Endian, a slice of 2.2 MB, big endian and deflated ones that
 are converted, a multi-frame image, an instance with File Meta that disagrees with its
 data set, an instance that already carries a signature, a file that is not DICOM), then
 runs ``create_medium`` of each tree (``PYTHONPATH``, one child process per tree) into a
@@ -69,6 +69,8 @@ def _inputs(folder: Path, count: int) -> None:
         path = get_testdata_file(name)
         if path is not None:
             shutil.copyfile(path, folder / f"pyd_{name}")
+    big = ct_slice(count, 1100, 1000, study, series)  # 2.2 MB: copied in several blocks
+    big.save_as(folder / "big.dcm", enforce_file_format=True)
     fixed = dcmread(folder / "ct0000.dcm")
     fixed.SOPInstanceUID = generate_uid()  # File Meta now disagrees with the data set
     fixed.save_as(folder / "metafix.dcm")

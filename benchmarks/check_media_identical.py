@@ -5,9 +5,9 @@ A change that makes ``media create`` faster must not change a single byte of wha
 writes. This script builds one set of varied inputs (synthetic CT slices, one of 2.2 MB,
 pydicom's own test files in Explicit and Implicit VR Little Endian, big endian and
 deflated ones that are converted, a multi-frame image, an instance with File Meta that
-disagrees with its data set, an instance that already carries a signature, a file that is not DICOM), then
-runs ``create_medium`` of each tree (``PYTHONPATH``, one child process per tree) into a
-folder, an ISO image and a zip, with every source of variation pinned in the child: the
+disagrees with its data set, an instance that already carries a signature, a file that
+is not DICOM), then runs ``create_medium`` of each tree (``PYTHONPATH``, one child
+process per tree) into a folder, an ISO image and a zip, with every source of variation pinned in the child: the
 creation time, ``uuid.uuid4`` (signature UIDs), ``secrets.randbelow`` (the DICOMDIR's
 generated UID), ``time.time``/``time.localtime`` (ISO volume dates, zip member dates).
 The signature UIDs are numbered by instance, whichever worker signs it, so that a

@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """Check that two source trees write byte-identical media for the same inputs, keys and time.
 
-A change that makes ``media create`` faster must not change a single byte of what it
-writes. This script builds one set of varied inputs (synthetic CT slices, one of 2.2 MB,
-pydicom's own test files in Explicit and Implicit VR Little Endian, big endian and
-deflated ones that are converted, a multi-frame image, an instance with File Meta that
-disagrees with its data set, an instance that already carries a signature, a file that
-is not DICOM), then runs ``create_medium`` of each tree (``PYTHONPATH``, one child
-process per tree) into a folder, an ISO image and a zip, with every source of variation pinned in the child: the
-creation time, ``uuid.uuid4`` (signature UIDs), ``secrets.randbelow`` (the DICOMDIR's
-generated UID), ``time.time``/``time.localtime`` (ISO volume dates, zip member dates).
-The signature UIDs are numbered by instance, whichever worker signs it, so that a
-folder is also written with two workers and compared.
+A change that makes ``media create`` faster must not change a single byte of what it writes.
+This script builds one set of varied inputs (synthetic CT slices, one of 2.2 MB, pydicom's
+own test files in Explicit and Implicit VR Little Endian, big endian and deflated ones that
+are converted, a multi-frame image, an instance with File Meta that disagrees with its data
+set, an instance that already carries a signature, a file that is not DICOM), then runs
+``create_medium`` of each tree (``PYTHONPATH``, one child process per tree) into a folder,
+an ISO image and a zip, with every source of variation pinned in the child: the creation
+time, ``uuid.uuid4`` (signature UIDs), ``secrets.randbelow`` (the DICOMDIR's generated UID),
+``time.time``/``time.localtime`` (ISO volume dates, zip member dates). The signature UIDs
+are numbered by instance, whichever worker signs it, so that a folder is also written with
+two workers and compared.
 
 It then compares every file of the two folders and the ISO and zip images byte for byte.
 Not a test (it needs a second tree); run it by hand::

@@ -98,7 +98,8 @@ def _prepare_and_sign(
 #: Instances up to this size are read once into memory, signed from those bytes and
 #: digested for the manifest from the signed bytes before these are written once; larger
 #: ones are streamed (bounded memory): signed file to file, then read again for the digests.
-ONE_READ_MAX = 32 << 20
+#: A worker then holds at most about three copies (read, signed, a value being hashed).
+ONE_READ_MAX = 16 << 20
 
 
 def _read_whole(path: Path) -> bytes | None:

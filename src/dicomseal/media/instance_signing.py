@@ -9,10 +9,8 @@ instead of a manifest entry.
 
 from __future__ import annotations
 
-import io
 import itertools
 import multiprocessing
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -20,13 +18,12 @@ from typing import TYPE_CHECKING
 
 from pydicom.dataset import Dataset
 
-from dicomseal.errors import MalformedDicomError, MediaError
-from dicomseal.media.digests import InstanceDigests, digest_instance, digest_stream
+from dicomseal.errors import MediaError
+from dicomseal.media.digests import digest_instance
 from dicomseal.media.inputs import PreparedInstance, SourceInstance, prepare_instance, skip_reason
 from dicomseal.media.manifest import FileRole, InstanceRecord, ManifestEntry
 from dicomseal.signature import (
     SignatureProfile,
-    SignatureRecord,
     SigningCredentials,
     TrustContext,
     sign_file,
@@ -81,7 +78,17 @@ def _prepare_and_sign(
         prep = prepare_instance(
             SourceInstance(path, Dataset(), transfer_syntax, fixes), options.profile, work, index
         )
-        d = _sign_and_digest(path, prep.path, dst, credentials, options)
+        record = sign_file(
+            prep.path,
+            dst,
+            credentials,
+            mac=options.mac,
+            profile=_sign_profile(credentials),
+            signed_at=options.created_at,
+        )
+        if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
+            _refuse_broken_signatures(path, dst)
+        d = digest_instance(str(dst))
     except Exception as exc:
         dst.unlink(missing_ok=True)
         reason = skip_reason(exc)
@@ -95,82 +102,8 @@ def _prepare_and_sign(
     return index, prep, entry, ""
 
 
-#: Instances up to this size are read once into memory, signed from those bytes and
-#: digested for the manifest from the signed bytes before these are written once; larger
-#: ones are streamed (bounded memory): signed file to file, then read again for the digests.
-#: A worker then holds at most about three copies (read, signed, a value being hashed).
-ONE_READ_MAX = 16 << 20
-
-
-def _read_whole(path: Path) -> bytes | None:
-    """The bytes of ``path`` in one sized read, or None when it is larger than the cap."""
-    try:
-        with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size > ONE_READ_MAX:
-                return None
-            data = fh.read(ONE_READ_MAX + 1)
-    except OSError as exc:
-        raise MediaError(f"cannot open: {exc.strerror}", path=str(path)) from exc
-    return data if len(data) <= ONE_READ_MAX else None
-
-
-def _sign_and_digest(
-    source: Path, prepared: Path, dst: Path, credentials: SigningCredentials, options: CreateOptions
-) -> InstanceDigests:
-    """Sign ``prepared`` into ``dst`` (PS3.15 Annex C) and digest the signed bytes.
-
-    The file is read once and written once: the digests of the manifest are taken from
-    the very bytes written. Files above :data:`ONE_READ_MAX` are streamed instead.
-    """
-    data = _read_whole(prepared)
-    stream: io.BytesIO | None = None
-    if data is not None:
-        stream = io.BytesIO()
-        record = _sign(io.BytesIO(data), stream, credentials, options)
-        del data
-    else:
-        record = _sign(prepared, dst, credentials, options)
-    if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
-        _refuse_broken_signatures(source, stream if stream is not None else dst)
-    if stream is None:
-        return digest_instance(str(dst))
-    signed = stream.getbuffer()
-    try:  # mode 0600, as the temporary file + rename of a streamed signing makes it
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(signed)
-    except OSError as exc:
-        raise MediaError(f"cannot write output: {exc.strerror}", path=str(dst)) from exc
-    finally:
-        signed.release()
-    stream.seek(0)
-    try:
-        return digest_stream(stream)
-    except MalformedDicomError as exc:
-        exc.path = exc.path or str(dst)
-        raise
-
-
-def _sign(
-    src: Path | io.BytesIO,
-    dst: Path | io.BytesIO,
-    credentials: SigningCredentials,
-    options: CreateOptions,
-) -> SignatureRecord:
-    return sign_file(
-        src,
-        dst,
-        credentials,
-        mac=options.mac,
-        profile=_sign_profile(credentials),
-        signed_at=options.created_at,
-    )
-
-
-def _refuse_broken_signatures(source: Path, signed: Path | io.BytesIO) -> None:
+def _refuse_broken_signatures(source: Path, signed: Path) -> None:
     """Refuse an input whose earlier signature already fails: the medium would be FAILED."""
-    if isinstance(signed, io.BytesIO):
-        signed.seek(0)
     check = verify_file(signed, TrustContext(), name=str(source))
     broken = [s for s in check.signatures if s.verdict is Verdict.FAILED]
     if broken:

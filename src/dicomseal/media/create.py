@@ -3,8 +3,9 @@
 The steps, each a module of its own:
 
 1. find the instances among the sources (:mod:`~dicomseal.media.inputs`) and check each
-   up front (known little-endian transfer syntax, a decoder when the profile needs it
-   decoded, PS3.11 Annex D);
+   (known little-endian transfer syntax, a decoder when the profile needs it decoded,
+   PS3.11 Annex D): all up front with one worker or ``--strict``, otherwise one by one,
+   each handed to the signing workers as soon as it is checked;
 2. bring each instance into a transfer syntax the profile allows, correcting File Meta
    that disagrees with its data set (PS3.10 §7.1);
 3. sign every instance (PS3.15 Annex C, Creator RSA profile for RSA keys) and digest it

@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_ratios import cached_bytecode
 from workload import timed
 
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, default=None, help="another src/ to compare")
     args = parser.parse_args(argv)
     files = sorted(args.folder.iterdir())
+    cached_bytecode(args.baseline)  # as installed: no module compiled from source per run
     trust = ["--trust", str(args.trust), "--untrusted", str(args.untrusted)]
     variants = {"this tree": []} | (
         {"baseline": ["env", f"PYTHONPATH={args.baseline}"]} if args.baseline else {}

@@ -22,6 +22,12 @@ test; run it by hand::
     .venv/bin/python benchmarks/bench_viewer.py --slices 40 --cr 1500 --rounds 3  # quick
     .venv/bin/python benchmarks/bench_viewer.py --startup-only --baseline /tmp/base/src
 
+``--baseline SRC`` runs another source tree (e.g. ``git archive main src | tar -x -C
+/tmp/base``) in the same rounds, interleaved (order alternating), for before/after figures
+on a shared machine. The reading page also sets performance marks on the way to the first
+image (``dicomseal-engine``: the bundle is evaluated; ``dicomseal-viewport``: the viewport
+is enabled); their medians are printed when present.
+
 ``--startup-only`` measures only the start-up and the files the viewer opens per instance
 (every ``open`` of the frozen snapshot, during verification and while the catalog is
 built), for this tree and, interleaved in the same rounds, for ``--baseline`` (another
@@ -39,6 +45,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +203,10 @@ def startup_only(medium: Path, pki: TestPki, rounds: int, baseline: Path | None)
     """Start-up of this tree (and the baseline), interleaved; opens per instance."""
     trees = {"this tree": REPO / "src", **({"baseline": baseline} if baseline else {})}
     for name, src in trees.items():
-        n, verify, catalog = count_opens(medium, pki, src)
+        count, opens, catalog = count_opens(medium, pki, src)
         print(
-            f"{name}: {n} instances; snapshot opens per instance: verification "
-            f"{verify / n:.2f}, catalog {catalog / n:.2f}"
+            f"{name}: {count} instances; snapshot opens per instance: verification "
+            f"{opens / count:.2f}, catalog {catalog / count:.2f}"
         )
     ratios: dict[str, list[float]] = {name: [] for name in trees}
     for n in range(rounds):
@@ -230,23 +237,31 @@ def series_of(url: str, modality: str) -> str:
 
 
 FIRST_IMAGE_JS = "performance.getEntriesByName('dicomseal-first-image')[0].startTime"
+MARKS_JS = """Object.fromEntries(performance.getEntriesByType('mark')
+  .filter((m) => m.name.startsWith('dicomseal-') && m.name !== 'dicomseal-first-image')
+  .map((m) => [m.name, m.startTime]))"""
 
 
-def first_render(browser: Any, url: str, revisits: int = 0) -> tuple[float, float]:
+def first_render(
+    browser: Any, url: str, revisits: int = 0
+) -> tuple[float, float, dict[str, float]]:
     """Seconds from the page request to the first image on screen: a fresh browser
     context (nothing cached), then the best of ``revisits`` reloads in the same context
     (the viewer's code revalidated from the browser cache). Both read the page's own
     ``dicomseal-first-image`` mark (set on Cornerstone's first IMAGE_RENDERED), whose
-    origin is the navigation start."""
+    origin is the navigation start; and the page's other marks of the fresh visit."""
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     try:
         page = context.new_page()
         times = []
+        marks: dict[str, float] = {}
         for _ in range(1 + revisits):
             page.goto(url)
             page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=60_000)
             times.append(page.evaluate(FIRST_IMAGE_JS) / 1000)
-        return times[0], min(times[1:], default=times[0])
+            if not marks:
+                marks = {k: v / 1000 for k, v in page.evaluate(MARKS_JS).items()}
+        return times[0], min(times[1:], default=times[0]), marks
     finally:
         context.close()
 
@@ -280,7 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cr", type=int, default=3000, help="side of the CR image")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--startup-only", action="store_true")
-    parser.add_argument("--baseline", type=Path, help="another source tree (with --startup-only)")
+    parser.add_argument(
+        "--reading-only",
+        action="store_true",
+        help="only first CT image, revisit, CR and scrolling; one server per tree for all rounds",
+    )
+    parser.add_argument("--baseline", type=Path, help="another source tree, in the same rounds")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -291,59 +311,145 @@ def main(argv: list[str] | None = None) -> int:
     if args.startup_only:
         startup_only(medium, pki, args.rounds, args.baseline)
         return 0
-    starts: list[tuple[float, float, float]] = []
-    firsts: list[float] = []
-    revisited: list[float] = []
-    crs: list[float] = []
-    cold: list[float] = []
-    warm: list[float] = []
+    trees = {"this tree": REPO / "src", **({"baseline": args.baseline} if args.baseline else {})}
+    figures = {name: Figures() for name in trees}
+    if args.reading_only:
+        return reading_only(medium, pki, args, trees, figures)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             for n in range(args.rounds):
-                verify = ["media", "verify", str(medium), "--trust", str(pki.root.cert), "-q"]
-                alone = timed([*PYTHON, *verify])[0]
-                proc, url, t_url, t_ready = start_view(medium, pki)
-                try:
-                    ct_page, cr_page = (url + f"read/{series_of(url, m)}" for m in ("CT", "CR"))
-                    first_render(browser, ct_page)  # warm the server (and its caches)
-                    first_render(browser, cr_page)
-                    fresh, again = first_render(browser, ct_page, revisits=2)
-                    firsts.append(fresh)
-                    revisited.append(again)
-                    crs.append(first_render(browser, cr_page)[0])
+                order = list(trees) if n % 2 == 0 else list(reversed(trees))
+                for name in order:
+                    os.environ["PYTHONPATH"] = str(trees[name])
+                    line = one_round(browser, medium, pki, args.slices, figures[name])
+                    print(f"round {n + 1} {name}: {line}")
+        finally:
+            os.environ.pop("PYTHONPATH", None)
+            browser.close()
+    print(f"load average: {os.getloadavg()[0]:.2f}")
+    for name, fig in figures.items():
+        print(f"\n{name}:")
+        fig.table(args.cr)
+    return 0
+
+
+@dataclass
+class Figures:
+    """The figures of one source tree, one value per round."""
+
+    starts: list[tuple[float, float, float]] = field(default_factory=list)
+    firsts: list[float] = field(default_factory=list)
+    revisited: list[float] = field(default_factory=list)
+    crs: list[float] = field(default_factory=list)
+    cold: list[float] = field(default_factory=list)
+    warm: list[float] = field(default_factory=list)
+    marks: dict[str, list[float]] = field(default_factory=dict)
+
+    def table(self, cr: int) -> None:
+        ms: Callable[[float], str] = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
+        s: Callable[[float], str] = lambda v: f"{v:.2f} s"  # noqa: E731
+        rate: Callable[[float], str] = lambda v: f"{v:.1f}"  # noqa: E731
+        ratio: Callable[[float], str] = lambda v: f"{v:.2f}x"  # noqa: E731
+        starts = self.starts
+        print("| figure | target | measured |\n|---|---|---|")
+        if starts:
+            self.startup_rows(s, ratio)
+        first = summary(self.firsts, ms)
+        print(f"| first 512x512 CT image on screen, fresh browser | ≤ 300 ms | {first} |")
+        print(f"| same, page revisited (code cached) | ≤ 300 ms | {summary(self.revisited, ms)} |")
+        print(f"| stack scrolling, first pass (img/s) | ≥ 25 | {summary(self.cold, rate)} |")
+        print(f"| stack scrolling, cached (img/s) | ≥ 25 | {summary(self.warm, rate)} |")
+        print(f"| {cr}x{cr} CR at full resolution | ≤ 1 s | {summary(self.crs, ms)} |")
+        for mark, values in self.marks.items():
+            print(f"| fresh CT page: `{mark}` mark | | {summary(values, ms)} |")
+
+    def startup_rows(self, s: Callable[[float], str], ratio: Callable[[float], str]) -> None:
+        starts = self.starts
+        url_served = summary([x[0] for x in starts], s)
+        print(f"| first page (URL served) after start | ≤ 2 s | {url_served} |")
+        print(f"| verdict in after start | | {summary([x[1] for x in starts], s)} |")
+        print(f"| `media verify` alone | | {summary([x[2] for x in starts], s)} |")
+        ratios = [x[1] / x[2] for x in starts]
+        print(f"| verdict in / `media verify` | ≤ 1.5x | {summary(ratios, ratio)} |")
+
+
+def reading_only(
+    medium: Path, pki: TestPki, args: argparse.Namespace, trees: dict[str, Path], figures: Any
+) -> int:
+    """The reading figures only: one warm server per tree, many short interleaved rounds."""
+    from playwright.sync_api import sync_playwright
+
+    servers = {}
+    for name, src in trees.items():
+        os.environ["PYTHONPATH"] = str(src)
+        servers[name] = start_view(medium, pki)
+    os.environ.pop("PYTHONPATH", None)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            pages = {}
+            for name, (_proc, url, _u, _r) in servers.items():
+                pages[name] = [url + f"read/{series_of(url, m)}" for m in ("CT", "CR")]
+                for page in pages[name]:
+                    first_render(browser, page)  # warm the server (and its caches)
+            for n in range(args.rounds):
+                order = list(trees) if n % 2 == 0 else list(reversed(trees))
+                for name in order:
+                    fig, (ct_page, cr_page) = figures[name], pages[name]
+                    fresh, again, marks = first_render(browser, ct_page, revisits=2)
+                    fig.firsts.append(fresh)
+                    fig.revisited.append(again)
+                    for mark, value in marks.items():
+                        fig.marks.setdefault(mark, []).append(value)
+                    fig.crs.append(first_render(browser, cr_page)[0])
                     c, w = scroll_rates(browser, ct_page, args.slices)
-                    cold.append(c)
-                    warm.append(w)
-                    starts.append((t_url, t_ready, alone))
+                    fig.cold.append(c)
+                    fig.warm.append(w)
                     print(
-                        f"round {n + 1}: url {t_url:.2f} s, verdict {t_ready:.2f} s, media "
-                        f"verify {alone:.2f} s; first CT {firsts[-1] * 1000:.0f} ms (revisit "
-                        f"{revisited[-1] * 1000:.0f} ms), CR "
-                        f"{crs[-1] * 1000:.0f} ms; scroll {c:.1f} / {w:.1f} img/s"
+                        f"round {n + 1} {name}: first CT {fresh * 1000:.0f} ms (revisit "
+                        f"{again * 1000:.0f} ms), CR {fig.crs[-1] * 1000:.0f} ms; scroll "
+                        f"{c:.1f} / {w:.1f} img/s; load {os.getloadavg()[0]:.1f}"
                     )
-                finally:
-                    proc.terminate()
-                    proc.wait(timeout=30)
         finally:
             browser.close()
-    ms: Callable[[float], str] = lambda v: f"{v * 1000:.0f} ms"  # noqa: E731
-    s: Callable[[float], str] = lambda v: f"{v:.2f} s"  # noqa: E731
-    rate: Callable[[float], str] = lambda v: f"{v:.1f}"  # noqa: E731
-    ratio: Callable[[float], str] = lambda v: f"{v:.2f}x"  # noqa: E731
+            for proc, *_rest in servers.values():
+                proc.terminate()
+                proc.wait(timeout=30)
     print(f"load average: {os.getloadavg()[0]:.2f}")
-    print("| figure | target | measured |\n|---|---|---|")
-    print(f"| first page (URL served) after start | ≤ 2 s | {summary([x[0] for x in starts], s)} |")
-    print(f"| verdict in after start | | {summary([x[1] for x in starts], s)} |")
-    print(f"| `media verify` alone | | {summary([x[2] for x in starts], s)} |")
-    ratios = [x[1] / x[2] for x in starts]
-    print(f"| verdict in / `media verify` | ≤ 1.5x | {summary(ratios, ratio)} |")
-    print(f"| first 512x512 CT image on screen, fresh browser | ≤ 300 ms | {summary(firsts, ms)} |")
-    print(f"| same, page revisited (code cached) | ≤ 300 ms | {summary(revisited, ms)} |")
-    print(f"| stack scrolling, first pass (img/s) | ≥ 25 | {summary(cold, rate)} |")
-    print(f"| stack scrolling, cached (img/s) | ≥ 25 | {summary(warm, rate)} |")
-    print(f"| {args.cr}x{args.cr} CR at full resolution | ≤ 1 s | {summary(crs, ms)} |")
+    for name, fig in figures.items():
+        print(f"\n{name}:")
+        fig.table(args.cr)
     return 0
+
+
+def one_round(browser: Any, medium: Path, pki: TestPki, slices: int, fig: Figures) -> str:
+    """One round of every figure against a freshly started viewer; the round's line."""
+    verify = ["media", "verify", str(medium), "--trust", str(pki.root.cert), "-q"]
+    alone = timed([*PYTHON, *verify])[0]
+    proc, url, t_url, t_ready = start_view(medium, pki)
+    try:
+        ct_page, cr_page = (url + f"read/{series_of(url, m)}" for m in ("CT", "CR"))
+        first_render(browser, ct_page)  # warm the server (and its caches)
+        first_render(browser, cr_page)
+        fresh, again, marks = first_render(browser, ct_page, revisits=2)
+        fig.firsts.append(fresh)
+        fig.revisited.append(again)
+        for mark, value in marks.items():
+            fig.marks.setdefault(mark, []).append(value)
+        fig.crs.append(first_render(browser, cr_page)[0])
+        c, w = scroll_rates(browser, ct_page, slices)
+        fig.cold.append(c)
+        fig.warm.append(w)
+        fig.starts.append((t_url, t_ready, alone))
+        return (
+            f"url {t_url:.2f} s, verdict {t_ready:.2f} s, media verify {alone:.2f} s; "
+            f"first CT {fresh * 1000:.0f} ms (revisit {again * 1000:.0f} ms), CR "
+            f"{fig.crs[-1] * 1000:.0f} ms; scroll {c:.1f} / {w:.1f} img/s"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 if __name__ == "__main__":

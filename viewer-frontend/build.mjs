@@ -1,6 +1,7 @@
 // Bundles the viewer front end (Cornerstone3D and its WASM codecs) with esbuild.
 //
-// Output: ../src/dicomseal/viewer/static/dist/ -- reader.js (the page script),
+// Output: ../src/dicomseal/viewer/static/dist/ -- reader-boot.js and reader.js (the page
+// scripts), reader-tools.js and reader-<hash>.js chunks (loaded by reader.js),
 // decode-worker.js (the dicom-image-loader's decoding web worker) and the codecs' .wasm
 // files, all addressed relative to the bundle (no CDN, nothing fetched at run time from
 // anywhere but the viewer itself). The output is deterministic: a rebuild from
@@ -8,7 +9,7 @@
 import * as esbuild from 'esbuild';
 import { createRequire } from 'node:module';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -87,7 +88,27 @@ const common = {
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-await esbuild.build({ ...common, entryPoints: [join(here, 'src', 'reader.js')], outfile: join(out, 'reader.js') });
+// reader.js draws the first image; reader-tools.js (the interaction tools) is imported by it
+// once that image is on screen; the code both use is in reader-<hash>.js chunks (the hash
+// is of the content, so a rebuild gives the same names). reader-boot.js has no imports.
+const split = await esbuild.build({
+  ...common,
+  entryPoints: { reader: join(here, 'src', 'reader.js'), 'reader-tools': join(here, 'src', 'tools.js') },
+  splitting: true,
+  outdir: out,
+  chunkNames: 'reader-[hash]',
+  metafile: true,
+});
+// reader-boot.js asks for reader.js's chunks at once (modulepreload), instead of the browser
+// finding them only once reader.js itself has been fetched and parsed.
+const readerOut = Object.entries(split.metafile.outputs).find(([, o]) => o.entryPoint?.endsWith('src/reader.js'));
+const chunks = readerOut[1].imports.filter((i) => i.kind === 'import-statement').map((i) => basename(i.path));
+await esbuild.build({
+  ...common,
+  entryPoints: [join(here, 'src', 'boot.js')],
+  outfile: join(out, 'reader-boot.js'),
+  define: { ...common.define, READER_CHUNKS: JSON.stringify(chunks) },
+});
 await esbuild.build({
   ...common,
   entryPoints: [join(here, 'node_modules', '@cornerstonejs', 'dicom-image-loader', 'dist', 'esm', 'decodeImageFrameWorker.js')],

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from media_support import instance_paths
 
-from dicomseal.media import entry_pool
+from dicomseal import workers
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
 from dicomseal.signature import TrustContext
@@ -30,8 +30,8 @@ def test_pool_and_one_process_agree_on_a_tampered_medium(
     victim.write_bytes(bytes(data))
     with open_media(medium) as source:
         serial = verify_media(source, trust, workers=1)
-        monkeypatch.setattr(entry_pool, "worker_count", lambda files, wanted=None: 2)
-        monkeypatch.setattr(entry_pool, "CHUNK", 2)  # several chunks for a small medium
+        monkeypatch.setattr(workers, "worker_count", lambda files, wanted=None: 2)
+        monkeypatch.setattr(workers, "CHUNK", 2)  # several chunks for a small medium
         parallel = verify_media(source, trust, workers=2)
     assert serial.verdict is parallel.verdict is Verdict.FAILED
     assert [(f.path, f.verdict, f.reason, f.message) for f in serial.files] == [

@@ -357,3 +357,24 @@ def test_view_judges_the_expired_tsa_like_media_verify(
     with open_media(stamped) as source:
         shown = assess_medium(source, [pki.root.cert, archive_tsa[1]], at=at)
     assert shown.verdict is Verdict.INDETERMINATE
+
+
+def test_an_altered_medium_vouches_for_no_file_once_the_tsa_expired(
+    stamped: Path, pki: TestPki, archive_tsa: tuple[Tsa, Path], tmp_path: Path
+) -> None:
+    """Altering one file of a medium whose signer and timestamp TSA have both expired must
+    not make its unchanged instances PASSED: intact, they are INDETERMINATE (no proof of
+    existence), so an alteration elsewhere cannot turn them green."""
+    copy = tmp_path / "medium"
+    shutil.copytree(stamped, copy)
+    intact, intact_doc = _verify(stamped, _trust(pki, archive_tsa[1]))
+    assert intact.returncode == 3, intact.describe()
+    (copy / "README.TXT").write_text("altered\n")
+    run, doc = _verify(copy, _trust(pki, archive_tsa[1]))
+    assert run.returncode == 1, run.describe()
+    assert doc["manifest"]["reason"] == "files-differ"
+    shown = {i["path"]: i["verdict"] for i in doc["medium"]["instances"]}
+    before = {i["path"]: i["verdict"] for i in intact_doc["medium"]["instances"]}
+    assert shown and set(shown) == set(before)
+    assert "PASSED" not in shown.values(), shown
+    assert "PASSED" not in before.values(), before

@@ -192,11 +192,11 @@ def test_cut_iso_in_worker_processes(
     genuine_iso: Path, tmp_path: Path, trust: TrustContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers reopen the short image as the parent did (fake: the worker-count decision)."""
-    from dicomseal.media import entry_pool
+    from dicomseal import workers
 
     image, lost = cut_image(genuine_iso, tmp_path / "cut.iso")
-    monkeypatch.setattr(entry_pool, "worker_count", lambda files, wanted=None: 2)
-    monkeypatch.setattr(entry_pool, "CHUNK", 2)
+    monkeypatch.setattr(workers, "worker_count", lambda files, wanted=None: 2)
+    monkeypatch.setattr(workers, "CHUNK", 2)
     with open_media(image, allow_short=True) as source:
         r = verify_media(source, trust, workers=2)
     assert r.verdict is Verdict.INDETERMINATE

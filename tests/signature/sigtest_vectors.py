@@ -446,7 +446,12 @@ DCMSIGN_MATRIX: tuple[DcmsignSpec, ...] = (
         what="encapsulated, empty BOT + one fragment (committed enc.dcm)",
     ),
     DcmsignSpec("implicit-vr", "implicit", what="Implicit VR LE input, MAC TS Explicit VR LE"),
-    DcmsignSpec("un-elements", "un", what="UN elements and an SQ holding UN: left unsigned"),
+    DcmsignSpec(
+        "un-elements",
+        "un",
+        what="UN elements and an SQ holding UN: left unsigned (the public SQ: partially-signed)",
+        partial=True,
+    ),
     DcmsignSpec(
         "extra-padding",
         "padding",

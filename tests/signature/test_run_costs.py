@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pydicom.data import get_testdata_file
 
 from dicomseal.signature import SigningCredentials, TrustContext, sign_file
@@ -30,6 +32,9 @@ _HEAVY = (
     "rich.progress",
     "asyncio",
     "dicomseal.signature.sign",
+    "multiprocessing",  # the worker pool of a folder
+    "dicomseal.cli.progress",
+    "dicomseal.report.etsi",  # JSON only
 )
 
 
@@ -126,6 +131,40 @@ def test_both_cores_give_the_same_results_in_order(
     ]
 
 
+def test_each_worker_process_validates_a_chain_once(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chain memo lives per worker process, not per chunk of files handed out.
+
+    40 files of one signer in chunks of 2 on two forked workers: each worker validates the
+    chain once (20 chunks used to cost 20 validations). Each validation is logged by the
+    process that made it (the pool is real; the worker-count decision is pinned).
+    """
+    from dicomseal import workers
+    from dicomseal.signature.batch import verify_paths
+
+    log = tmp_path / "validations.log"
+    real = TrustContext._validate
+
+    def logged(self: TrustContext, *args: object) -> object:
+        with log.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TrustContext, "_validate", logged)
+    monkeypatch.setattr(workers, "CHUNK", 2)
+    paths = []
+    for i in range(40):
+        paths.append(tmp_path / f"{i:03d}.dcm")
+        paths[-1].write_bytes(signed.read_bytes())
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = list(verify_paths(paths, ctx, at=_NOW, workers=2))
+    assert {r.verdict.name for r in results} == {"PASSED"}
+    pids = log.read_text().split()
+    assert str(os.getpid()) not in pids  # the work ran in the workers
+    assert len(set(pids)) == 2 and len(pids) == 2, pids
+
+
 def test_little_work_stays_in_one_process() -> None:
     from dicomseal.signature.batch import MIN_FILES_PER_WORKER, worker_count
 
@@ -218,3 +257,60 @@ def test_folder_report_keeps_only_what_it_shows(
     assert len(refs) == 50
     # the file naming the signer, and the last one still bound to the loop variable
     assert alive_at_render and max(alive_at_render) <= 2
+
+
+def test_signer_certificate_parsed_once_per_run(
+    signed: Path, pki: TestPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N files of one signer: one parse of the Certificate of Signer, one subject name."""
+    import dicomseal.signature.trust_verdict as trust_verdict
+    from dicomseal.signature.verify import verify_file
+
+    parsed: list[bytes] = []
+    real = trust_verdict.load_signer_certificate
+
+    def counting(der: bytes) -> object:
+        parsed.append(der)
+        return real(der)
+
+    monkeypatch.setattr(trust_verdict, "load_signer_certificate", counting)
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    results = []
+    for i in range(4):
+        copy = tmp_path / f"{i}.dcm"
+        copy.write_bytes(signed.read_bytes())
+        results.append(verify_file(copy, ctx, at=_NOW))
+    assert len(parsed) == 1
+    assert {r.verdict.name for r in results} == {"PASSED"}
+    certs = [s.certificate for r in results for s in r.signatures]
+    assert len(certs) == 4 and all(c is certs[0] for c in certs)
+    assert {s.signer for r in results for s in r.signatures} == {
+        certs[0].subject.rfc4514_string()  # type: ignore[union-attr]
+    }
+
+
+def test_certificate_memo_never_keeps_a_refused_or_huge_der(pki: TestPki) -> None:
+    (leaf,) = load_certificates(pki.signer.cert)
+    der = leaf.public_bytes(serialization.Encoding.DER)
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    calls: list[bytes] = []
+
+    def parse(data: bytes) -> x509.Certificate:
+        calls.append(data)
+        if not data.startswith(der):
+            raise ValueError("refused")
+        return leaf
+
+    assert ctx.parsed_certificate(der, parse) is leaf
+    assert ctx.parsed_certificate(der, parse) is leaf
+    assert calls == [der]
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            ctx.parsed_certificate(b"\x30\x00", parse)
+    assert calls == [der, b"\x30\x00", b"\x30\x00"]  # refused: parsed again, not kept
+    huge = der + bytes(64 * 1024)  # accepted, but too long a key to keep
+    assert ctx.parsed_certificate(huge, parse) is leaf
+    assert ctx.parsed_certificate(huge, parse) is leaf
+    assert calls[3:] == [huge, huge]
+    assert ctx.subject_name(leaf) == leaf.subject.rfc4514_string()
+    assert ctx.subject_name(leaf) is ctx.subject_name(leaf)

@@ -12,14 +12,14 @@ import {
   metaData,
   utilities as csUtilities,
   setUseCPURendering,
+  getWebWorkerManager,
 } from '@cornerstonejs/core';
-import * as tools from '@cornerstonejs/tools';
-import { init as loaderInit } from '@cornerstonejs/dicom-image-loader';
+import { init as loaderInit, wadouri } from '@cornerstonejs/dicom-image-loader';
 
 const ENGINE = 'dicomseal';
 const VIEWPORT = 'reader';
 const GROUP = 'reader-tools';
-const { MouseBindings, KeyboardBindings } = tools.Enums;
+const WORKER = 'dicomImageLoader';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...children) => {
@@ -109,29 +109,24 @@ class Reader {
     this.tool = 'wl';
   }
 
+  /**
+   * The first image is drawn with the core and the image loader alone; the tools bundle
+   * (reader-tools.js) is fetched and wired up after it is on screen (toolsReady), so
+   * that its compilation does not delay it. ``data-ready="1"`` means both are done.
+   */
   async start() {
+    const boot = window.dicomsealBoot || {};
     await coreInit();
+    performance.mark('dicomseal-core');
     const renderer = chooseRenderer(new URLSearchParams(location.search).get('renderer'));
     if (renderer === 'cpu') setUseCPURendering(true);
     document.body.dataset.renderer = renderer;
+    this.startWorker(boot);
     loaderInit({ maxWebWorkers: 1 });
-    tools.init();
-    for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) {
-      tools.addTool(T);
-    }
     const engine = new RenderingEngine(ENGINE);
     engine.enableElement({ viewportId: VIEWPORT, type: Enums.ViewportType.STACK, element: this.element });
-    const group = tools.ToolGroupManager.createToolGroup(GROUP);
-    for (const T of [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool]) {
-      group.addTool(T.toolName);
-    }
-    group.addViewport(VIEWPORT, ENGINE);
-    this.group = group;
-    this.setTool('wl');
-    group.setToolActive(tools.PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-    group.setToolActive(tools.ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-    group.setToolActive(tools.StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
     this.viewport = engine.getViewport(VIEWPORT);
+    performance.mark('dicomseal-viewport');
     // keep the image's aspect when the layout changes (tag panel, window size)
     new ResizeObserver(() => {
       engine.resize(true, false);
@@ -140,24 +135,82 @@ class Reader {
     this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, () => this.onImage());
     this.element.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.onRendered());
     this.element.addEventListener(Enums.Events.VOI_MODIFIED, () => this.onRendered());
-    eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_MODIFIED, () => this.onMeasure());
-    eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, () => this.onMeasure());
-    this.element.addEventListener(tools.Enums.Events.ANNOTATION_RENDERED, () => this.onMeasure());
     this.element.addEventListener('contextmenu', (e) => e.preventDefault());
     this.bindUi();
     if (!this.ids.length) {
       $('image-message').hidden = false;
       $('image-message').textContent = 'No image in this series.';
       this.loadThumbnails();
+      await this.loadTools();
       document.body.dataset.ready = '1';
       return;
     }
+    this.takeFirstImage(boot);
+    this.toolsReady = new Promise((resolve, reject) => {
+      this.firstImageShown = () => this.loadTools().then(resolve, reject);
+    });
     await this.viewport.setStack(this.ids, 0);
     this.viewport.render();
     this.onImage();
+    await this.toolsReady;
+    this.orientationMarkers();
+    document.body.dataset.ready = '1';
+  }
+
+  /** The decoding worker the page started early (reader-boot.js), else a new one. */
+  startWorker(boot) {
+    const early = boot.worker;
+    boot.worker = null;
+    if (!early) return; // loaderInit registers its own
+    let taken = false;
+    const make = () => {
+      if (!taken) {
+        taken = true;
+        return early;
+      }
+      return new Worker(new URL('./decode-worker.js', import.meta.url), { type: 'module' });
+    };
+    // registered before loaderInit, which then keeps this registration (and says so)
+    getWebWorkerManager().registerWorker(WORKER, make, { maxWorkerInstances: 1 });
+  }
+
+  /** Hand the first image's bytes, requested by reader-boot.js, to the image loader. */
+  takeFirstImage(boot) {
+    const early = boot.image;
+    boot.image = null;
+    if (!early || `wadouri:${early.url}` !== this.ids[0]) return;
+    const again = wadouri.getLoaderForScheme('wadouri');
+    // the same bytes the loader's own request would get; on any failure it asks itself
+    wadouri.dataSetCacheManager.load(early.url, (url, imageId) => early.bytes.catch(() => again(url, imageId)), this.ids[0]);
+  }
+
+  /** The tools bundle, then the tool group, measurement events and stack prefetch. */
+  async loadTools() {
+    const { default: tools } = await import('./tools.js');
+    const { MouseBindings } = tools.Enums;
+    tools.init();
+    tools.addEnabledElement({ detail: { element: this.element, viewportId: VIEWPORT, renderingEngineId: ENGINE } });
+    const all = [tools.WindowLevelTool, tools.PanTool, tools.ZoomTool, tools.StackScrollTool, tools.LengthTool, tools.AngleTool];
+    for (const T of all) tools.addTool(T);
+    const group = tools.ToolGroupManager.createToolGroup(GROUP);
+    for (const T of all) group.addTool(T.toolName);
+    group.addViewport(VIEWPORT, ENGINE);
+    this.tools = tools;
+    this.group = group;
+    this.setTool(this.tool);
+    group.setToolActive(tools.StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_MODIFIED, () => this.onMeasure());
+    eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, () => this.onMeasure());
+    this.element.addEventListener(tools.Enums.Events.ANNOTATION_RENDERED, () => this.onMeasure());
+    if (this.ids.length) this.prefetch();
   }
 
   setTool(name) {
+    this.tool = name;
+    for (const b of document.querySelectorAll('[data-tool]')) b.classList.toggle('active', b.dataset.tool === name);
+    const tools = this.tools;
+    if (!tools) return; // applied when the tools bundle is in (loadTools)
+    const { MouseBindings } = tools.Enums;
     const map = { wl: tools.WindowLevelTool, pan: tools.PanTool, zoom: tools.ZoomTool, length: tools.LengthTool, angle: tools.AngleTool };
     for (const [key, T] of Object.entries(map)) {
       if (key === name) continue;
@@ -166,8 +219,6 @@ class Reader {
       else this.group.setToolPassive(T.toolName);
     }
     this.group.setToolActive(map[name].toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
-    this.tool = name;
-    for (const b of document.querySelectorAll('[data-tool]')) b.classList.toggle('active', b.dataset.tool === name);
   }
 
   index() {
@@ -201,13 +252,13 @@ class Reader {
     $('pixels-altered').hidden = !inst.frames_changed.includes(frame);
     for (const t of document.querySelectorAll('.thumb-image')) t.classList.toggle('current', t.dataset.instance === inst.id);
     if ($('tags').dataset.open === '1') this.showTags();
-    this.prefetch(i);
   }
 
-  prefetch(i) {
-    // Cornerstone's stack prefetch: neighbouring images are requested before they are shown.
+  prefetch() {
+    // Cornerstone's stack prefetch: neighbouring images are requested before they are
+    // shown (enabled with the tools, after the first image: its requests must not delay it).
     if (!this.prefetchOn) {
-      tools.utilities.stackPrefetch.enable(this.element);
+      this.tools.utilities.stackPrefetch.enable(this.element);
       this.prefetchOn = true;
     }
   }
@@ -226,12 +277,14 @@ class Reader {
     document.body.dataset.invert = invert ? '1' : '0';
     this.scaleBar();
     this.orientationMarkers();
-    if (document.body.dataset.ready !== '1') {
+    if (this.firstImageShown) {
       // the first image is on screen: measured by benchmarks/bench_viewer.py
       performance.mark('dicomseal-first-image');
+      const next = this.firstImageShown;
+      this.firstImageShown = null;
       this.loadThumbnails();
+      next();
     }
-    document.body.dataset.ready = '1';
   }
 
   loadThumbnails() {
@@ -261,6 +314,8 @@ class Reader {
     const id = this.ids[this.index()];
     const plane = id ? metaData.get('imagePlaneModule', id) : null;
     const edges = { top: '', bottom: '', left: '', right: '' };
+    const tools = this.tools;
+    if (!tools) return; // drawn when the tools bundle is in
     if (plane && plane.rowCosines && plane.columnCosines) {
       const neg = (v) => v.map((x) => -x);
       const { flipHorizontal, flipVertical } = this.viewport.getCamera();
@@ -279,7 +334,7 @@ class Reader {
   }
 
   onMeasure() {
-    const all = tools.annotation.state.getAllAnnotations();
+    const all = this.tools.annotation.state.getAllAnnotations();
     const lines = [];
     for (const a of all) {
       const stats = a.data?.cachedStats || {};
@@ -435,7 +490,8 @@ class Reader {
 
   /** Length of the first length annotation in image pixels (for tests). */
   lengthInPixels() {
-    const a = tools.annotation.state.getAllAnnotations().find((x) => x.metadata.toolName === tools.LengthTool.toolName);
+    const { annotation, LengthTool } = this.tools;
+    const a = annotation.state.getAllAnnotations().find((x) => x.metadata.toolName === LengthTool.toolName);
     const id = this.ids[this.index()];
     const [p, q] = a.data.handles.points.map((w) => csUtilities.worldToImageCoords(id, w));
     return Math.hypot(p[0] - q[0], p[1] - q[1]);
@@ -449,6 +505,7 @@ class Reader {
 }
 
 async function main() {
+  performance.mark('dicomseal-engine'); // the bundle is compiled and evaluated
   const data = JSON.parse($('series-data').textContent);
   const reader = new Reader(data);
   window.dicomsealReader = reader;

@@ -6,8 +6,9 @@ import datetime as dt
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from cryptography import x509
@@ -22,13 +23,11 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
-from dicomseal.cli.progress import progress_report
 from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.plain import report_console
 from dicomseal.report.verify import collect_warnings, render_text, verify_document
-from dicomseal.signature.batch import verify_paths
 from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.trust import TrustContext
@@ -42,12 +41,30 @@ _IO_REASONS = (FileReason.NOT_DICOM, FileReason.UNREADABLE)
 
 def iter_files(root: Path) -> Iterator[Path]:
     """Regular files below ``root`` in name order; symbolic links are never followed."""
+    return (p for p, regular in _entries(root) if regular)
+
+
+def _entries(root: Path) -> Iterator[tuple[Path, bool]]:
+    """Every entry below ``root`` but folders, in name order, and whether it is a regular
+    file: symbolic links (to files or folders) and special files are listed, never
+    followed or read."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
-        for name in sorted(filenames):
+        links = [n for n in dirnames if os.path.islink(os.path.join(dirpath, n))]
+        for name in sorted(filenames + links):
             p = Path(dirpath) / name
-            if p.is_file() and not p.is_symlink():
-                yield p
+            yield p, p.is_file() and not p.is_symlink()
+
+
+def _not_followed(path: Path) -> FileVerification:
+    """A symbolic link or special file in a folder: what it leads to is not verified,
+    while other readers (a PACS import, ``storescu +sd``, a viewer) follow it."""
+    return FileVerification(
+        path=str(path),
+        verdict=Verdict.INDETERMINATE,
+        reason=FileReason.NO_SIGNATURE,
+        message="symbolic link or special file, never followed: what it leads to is not verified",
+    )
 
 
 def _foreign(path: str) -> bool:
@@ -159,6 +176,33 @@ def verify_command(
     )
 
 
+class _Signers:
+    """The signer certificates met so far in a run.
+
+    A run shares one object per distinct certificate, so an object seen before is
+    recognised by identity; only a new object is compared by its DER (equality).
+    """
+
+    __slots__ = ("_equal", "_objects")
+
+    def __init__(self) -> None:
+        self._objects: dict[int, x509.Certificate] = {}  # holds each, so ids stay unique
+        self._equal: set[x509.Certificate] = set()
+
+    def add_from(self, f: FileVerification) -> bool:
+        """Add the signers of ``f``; True when one of them was not met before."""
+        new = False
+        for s in f.signatures:
+            cert = s.certificate
+            if cert is None or id(cert) in self._objects:
+                continue
+            self._objects[id(cert)] = cert
+            if cert not in self._equal:
+                self._equal.add(cert)
+                new = True
+        return new
+
+
 def verify_files_and_render(
     path: Path,
     selection: TrustSelection,
@@ -184,15 +228,14 @@ def verify_files_and_render(
     # it (JSON and verbose listings show every file); memory stays flat in the count.
     keep_all = fmt == "json" or verbose or not path.is_dir()
     counts: Counter[Verdict] = Counter()
-    signers: set[x509.Certificate] = set()
+    signers = _Signers()
     files: list[FileVerification] = []
     for verified in _verify_all(path, trust_ctx, at=at, require_signature=require_signature):
         f = judge(verified)
         counts[f.verdict] += 1
-        certs = {s.certificate for s in f.signatures if s.certificate is not None}
-        if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or certs - signers:
+        new_signer = signers.add_from(f)
+        if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or new_signer:
             files.append(f)  # listed, or the first file naming a signer (signer lines)
-        signers |= certs
     verdict = Verdict.combine(counts)
     result = FileResults(
         verdict,
@@ -234,7 +277,11 @@ def _verify_all(
     if not path.is_dir():
         yield verify_path(path, trust, require_signature=require_signature, at=at)
         return
-    targets = list(iter_files(path))
+    from dicomseal.cli.progress import progress_report  # a folder only, as the pool
+
+    entries = list(_entries(path))
+    yield from (_not_followed(p) for p, regular in entries if not regular)
+    targets = [p for p, regular in entries if regular]
     with progress_report(report_console(stderr=True)) as draw:
         # both cores when there is work and the other core is idle (forked workers)
         for done, verified in enumerate(
@@ -242,6 +289,16 @@ def _verify_all(
         ):
             yield verified
             draw("verifying files", done, len(targets))
+
+
+def verify_paths(
+    paths: Sequence[Path], trust: TrustContext, **kwargs: Any
+) -> Iterator[FileVerification]:
+    """:func:`dicomseal.signature.batch.verify_paths`, its module (and the worker pool's
+    ``multiprocessing``) loaded only when a folder is verified, never for one file."""
+    from dicomseal.signature.batch import verify_paths as verify_all_paths
+
+    return verify_all_paths(paths, trust, **kwargs)
 
 
 def _judge(

@@ -169,7 +169,13 @@ def _verifier(
                 draw("verifying files", done, total)
 
             integrity = assess_medium(
-                source, anchors, at=when, strict=strict, untrusted=untrusted, progress=report
+                source,
+                anchors,
+                at=when,
+                strict=strict,
+                untrusted=untrusted,
+                progress=report,
+                workers=2,  # both cores as `media verify` (one when busy: workers.worker_count)
             )
         console.print(f"Verdict: {integrity.verdict.value}: {integrity.headline}", markup=False)
         return integrity

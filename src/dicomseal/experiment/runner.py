@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from dicomseal.samples.pki import make_pki
 from dicomseal.signature import SigningCredentials, TrustContext
 from dicomseal.tamper import TamperMode, build_vendor_medium, tamper_medium
 from dicomseal.verdict import Verdict
+from dicomseal.workers import run_in_workers
 
 __all__ = ["Baseline", "Context", "ExperimentResult", "run_case", "run_experiment"]
 
@@ -273,15 +273,12 @@ def run_experiment(
     n = workers or os.cpu_count() or 1
     results: list[CaseResult] = []
     report = progress or (lambda _d, _t: None)
-    if n <= 1:
-        for case in todo:
-            results.append(run_case(case, ctx))
-            report(len(results), len(todo))
-    else:
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            for result in pool.map(run_case, todo, [ctx] * len(todo)):
-                results.append(result)
-                report(len(results), len(todo))
+    # one case per task (cases are long); the context is inherited by the forked workers
+    for result in run_in_workers(
+        todo, lambda _forked: ctx, lambda c, case: run_case(case, c), processes=n, chunk=1
+    ):
+        results.append(result)
+        report(len(results), len(todo))
     return ExperimentResult(
         results=tuple(results),
         baselines=_baselines(ctx),

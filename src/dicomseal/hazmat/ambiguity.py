@@ -19,8 +19,11 @@ This module only finds; the verdict is decided in :mod:`dicomseal.signature.veri
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import islice
+from operator import attrgetter, lt
 from typing import Final
 
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
@@ -35,6 +38,9 @@ __all__ = [
 ]
 
 _DIGITAL_SIGNATURES_SEQUENCE: Final = 0xFFFAFFFA
+_BY_TAG: Final = attrgetter("tag")
+_BY_VR: Final = attrgetter("vr")
+_ITEMS: Final = attrgetter("items")
 
 
 class AmbiguityKind(enum.Enum):
@@ -158,6 +164,39 @@ def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
             yield Ambiguity(AmbiguityKind.PIXEL_ENCODING, el.tag, "")
 
 
+def _ascending(tags: list[int]) -> bool:
+    """Strictly ascending: no tag twice, none out of order (PS3.5 §7.1)."""
+    return all(map(lt, tags, islice(tags, 1, None)))
+
+
+def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
+    """True when :func:`_walk` and the meta's :func:`_order` cannot find anything.
+
+    A quick test over whole levels (strictly ascending tags, no group 0002 at the top,
+    no element with VR UN at or below a signed level); it may say False for a file
+    without ambiguity (a UN element that is not a known attribute), never True for one
+    with an ambiguity.
+    """
+    if not _ascending(list(map(_BY_TAG, parsed.meta.elements))):
+        return False
+    levels: list[tuple[Sequence[Element], bool, bool]] = [(parsed.elements, True, to_sign)]
+    while levels:
+        elements, top, signed_level = levels.pop()
+        tags = list(map(_BY_TAG, elements))
+        if not _ascending(tags):
+            return False
+        if top:
+            first = bisect_left(tags, 0x00020000)
+            if first < len(tags) and tags[first] >> 16 == 0x0002:
+                return False
+        signed_level = signed_level or _DIGITAL_SIGNATURES_SEQUENCE in tags
+        if signed_level and b"UN" in map(_BY_VR, elements):
+            return False
+        for el in filter(_ITEMS, elements):
+            levels.extend((item.elements, False, signed_level) for item in el.items or ())
+    return True
+
+
 def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambiguity, ...]:
     """Every ambiguity of ``parsed``: file meta, the data set and every item, any depth.
 
@@ -165,8 +204,10 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
     Signatures Sequence (FFFA,FFFA) or inside one (where a signature could cover it),
     or anywhere when ``to_sign`` (the file is about to be signed).
     """
-    found = list(_order(parsed.meta.elements, "meta"))
-    found.extend(_walk(parsed.elements, (), to_sign))
+    found: list[Ambiguity] = []
+    if not _plainly_ordered(parsed, to_sign):  # else nothing to find in the two walks
+        found.extend(_order(parsed.meta.elements, "meta"))
+        found.extend(_walk(parsed.elements, (), to_sign))
     found.extend(_pixel_encoding(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
     if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)

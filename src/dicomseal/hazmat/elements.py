@@ -307,24 +307,27 @@ class _Reader:
         size = self.size
         limit = size if end is None else end
         top = end is None and not in_item
+        # the window and the element count in locals (synchronised around the slow path)
+        buf, base, stop, count = self.buf, self.base, self.stop, self.count
+        unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
         while pos < limit:
             if top and pos + 8 > size:
                 break
-            off = pos - self.base
-            if not implicit and off >= 0 and pos + 8 <= self.stop:
+            off = pos - base
+            if not implicit and off >= 0 and pos + 8 <= stop:
                 # Fast path: an Explicit VR element with a 2-byte length, inside the window.
-                buf = self.buf
-                group, elem, vr, length = _SHORT_HDR.unpack_from(buf, off)
+                group, elem, vr, length = unpack(buf, off)
                 after = pos + 8 + length
-                if vr in _SHORT_VRS and group != 0xFFFE and after <= self.stop:
-                    self.count += 1
-                    if self.count > MAX_ELEMENTS:
+                if vr in short_vrs and group != 0xFFFE and after <= stop:
+                    count += 1
+                    if count > MAX_ELEMENTS:
                         raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
                     value = buf[off + 8 : off + 8 + length]
                     tag = (group << 16) | elem
                     append(Element(tag, vr, length, pos, pos + 8, after, value, None, None))
                     pos = after
                     continue
+            self.count = count
             tag, vr, length, hsize = self.header(pos, implicit, out)
             if tag >= 0xFFFE0000 and tag in _DELIMITERS:
                 if tag == ITEM_DELIMITER:
@@ -338,6 +341,8 @@ class _Reader:
             el = self.element(pos, tag, vr, length, hsize, depth, implicit)
             append(el)
             pos = el.end
+            buf, base, stop, count = self.buf, self.base, self.stop, self.count
+        self.count = count
         if in_item and end is None:
             raise MalformedDicomError("item without delimiter before end of file")
         if end is not None and pos != end:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import array
 import struct
-import tempfile
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO, Final, Protocol
 
@@ -265,6 +264,8 @@ def transcode_to_explicit_le(
     MalformedDicomError
         Structural errors, truncation, or a data set inflating beyond the bound.
     """
+    import tempfile  # loaded for a big-endian or deflated file only
+
     out = tempfile.TemporaryFile()
     try:
         src.seek(0)

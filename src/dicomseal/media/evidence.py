@@ -435,6 +435,32 @@ def _lowered(
     return rejudge_instances(lowered)  # an instance vouched for by this manifest follows it
 
 
+def _unvouched_if_unproven(
+    r: MediaVerification, source: MediaSource, trust: TrustContext, at: dt.datetime
+) -> MediaVerification:
+    """A FAILED medium whose manifest hashes still vouch for its unchanged files, judged
+    as :func:`judge_with_evidence` judges an intact one (EN 319 102-1 §5.5/§5.6).
+
+    When the manifest signer has expired and the TSA of its signature timestamp has too,
+    the hashes prove nothing as of ``at``: no file is PASSED on their strength (the
+    medium stays FAILED with its own reason).
+    """
+    m, cmp = r.manifest, r.comparison
+    if cmp is None or not cmp.trusted or m.signer_certificate is None:
+        return r
+    if trust.validate(m.signer_certificate, at, m.signer_chain).trusted:
+        return r
+    try:
+        holds = m.timestamp_time is not None and _signature_stamp_holds(source, trust, at, None)[0]
+    except (ValueError, TypeError, KeyError, IndexError, x509.ExtensionNotFound):
+        holds = False  # fail closed: nothing proven
+    if holds:
+        return r
+    return rejudge_instances(
+        dataclasses.replace(r, comparison=dataclasses.replace(cmp, trusted=False))
+    )
+
+
 def judge_with_evidence(
     r: MediaVerification,
     source: MediaSource,
@@ -455,8 +481,12 @@ def judge_with_evidence(
 
     Evidence never makes a FAILED medium PASSED.
     """
-    if r.manifest.verdict is Verdict.FAILED or not r.manifest.present:
-        return r, ()  # its own reason stays: evidence never helps a FAILED medium
+    if not r.manifest.present:
+        return r, ()
+    if r.manifest.verdict is Verdict.FAILED:
+        # its own reason stays: evidence never helps a FAILED medium; but the files it still
+        # vouches for need the same proof of existence as on an intact medium
+        return _unvouched_if_unproven(r, source, trust, at), ()
     fileset = r.manifest.fileset_id
     checks = tuple(check_evidence(source, n, d, trust, at, fileset) for n, d in files)
     bad = next((c for c in checks if c.verdict is Verdict.FAILED), None)

@@ -26,6 +26,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,10 @@ class CopiedFile:
 class FrozenMedium:
     """A :class:`~dicomseal.media.source.MediaSource` whose files are read once and copied.
 
-    Verify it in this process (``verify_media(..., workers=1)``): worker processes re-open
-    a medium by its location and would read the medium again, not the snapshot.
+    Forked worker processes of a verification (:mod:`dicomseal.media.entry_pool`) go on
+    copying into the same private folder (:meth:`continue_in_worker`, under names of their
+    own); the parent takes their copies over (:meth:`adopt`) with their results, so what
+    a worker verified is what is served.
 
     Parameters
     ----------
@@ -89,7 +92,7 @@ class FrozenMedium:
         self._inner = inner
         self._folder = Path(tempfile.mkdtemp(prefix="dicomseal-frozen-"))
         os.chmod(self._folder, 0o700)
-        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._folder), True)
+        self._cleanup = weakref.finalize(self, _remove, self._folder)
         free = shutil.disk_usage(self._folder).free - DISK_RESERVE
         self._budget = max(0, min(MAX_COPY, free) if max_bytes is None else max_bytes)
         self._used = 0
@@ -99,6 +102,9 @@ class FrozenMedium:
         self._readable = {e.path for e in self._entries if e.readable}
         self._sealed = False
         self._lock = threading.Lock()
+        self._prefix = ""  # names of the copies made by this process (a worker's own)
+        self._fresh: list[CopiedFile] = []  # a worker's copies not yet handed over
+        self._fresh_failed: list[tuple[str, str]] = []
         #: Opaque identity of this snapshot (binds a verdict to the bytes it is about).
         self.snapshot_id = secrets.token_hex(16)
 
@@ -190,14 +196,60 @@ class FrozenMedium:
                 copied = self._copy(path)
             except MediaError as exc:
                 self._failed[path] = exc.message
+                if self._prefix:
+                    self._fresh_failed.append((path, exc.message))
                 raise
             self._copies[path] = copied
+            if self._prefix:
+                self._fresh.append(copied)
             return copied
+
+    # -- forked worker processes ------------------------------------------------------------
+    def continue_in_worker(self, inner: MediaSource, share: int) -> None:
+        """In a forked worker: copy further files from ``inner``, the medium opened again.
+
+        The worker's copies get names of its own in the same private folder, within
+        ``1/share`` of the budget left; the folder stays the parent's to remove. The
+        worker hands its copies over with its results (:meth:`take_new`).
+        """
+        self._cleanup.detach()
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._prefix = f"w{os.getpid()}-"
+        self._budget = self._used + max(0, self._budget - self._used) // max(1, share)
+
+    def take_new(self) -> tuple[tuple[CopiedFile, ...], tuple[tuple[str, str], ...]]:
+        """A worker's copies and failed reads since the last call (path, why)."""
+        with self._lock:
+            new, failed = tuple(self._fresh), tuple(self._fresh_failed)
+            self._fresh.clear()
+            self._fresh_failed.clear()
+        return new, failed
+
+    def adopt(self, copies: tuple[CopiedFile, ...], failed: tuple[tuple[str, str], ...]) -> None:
+        """Take over the copies and failed reads of a worker (see :meth:`take_new`).
+
+        Raises
+        ------
+        MediaError
+            A file was copied here too, with other bytes: the medium answered two reads
+            differently, and no verdict can be about both.
+        """
+        with self._lock:
+            for c in copies:
+                mine = self._copies.get(c.path)
+                if mine is not None and mine.sha256 != c.sha256:
+                    raise MediaError("the medium answered two reads differently", path=c.path)
+                if mine is None:
+                    self._copies[c.path] = c
+                    self._used += c.size
+            for path, why in failed:
+                self._failed.setdefault(path, why)
 
     def _copy(self, path: str) -> CopiedFile:
         if path not in self._readable:
             raise MediaError("no such readable file on the medium", path=path)
-        local = self._folder / f"{len(self._copies) + len(self._failed):08d}"
+        local = self._folder / f"{self._prefix}{len(self._copies) + len(self._failed):08d}"
         digest = hashlib.sha256()
         size, head = 0, b""
         try:
@@ -224,6 +276,19 @@ class FrozenMedium:
             raise MediaError(f"cannot copy: {exc.strerror or exc}", path=path) from exc
         self._used += size
         return CopiedFile(path, local, size, digest.hexdigest(), head)
+
+
+def _remove(folder: Path) -> None:
+    """Remove the private folder, also when a worker still writing a copy races the removal.
+
+    Once the folder is gone no copy can be created in it again (``O_CREAT`` makes no
+    folder), so a few attempts end the race.
+    """
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.02)
 
 
 def freeze(medium: MediaSource, *, max_bytes: int | None = None) -> FrozenMedium:

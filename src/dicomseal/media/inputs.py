@@ -48,6 +48,7 @@ from dicomseal.media.inventory import (
     is_directory_dataset,
     is_housekeeping,
 )
+from dicomseal.wording import counted
 
 __all__ = [
     "MediaProfile",
@@ -526,7 +527,8 @@ def prepare_instance(
     notes = [f"converted from {src.transfer_syntax_uid} to Explicit VR Little Endian"]
     notes.extend(_meta_notes(src.meta_fixes))
     if removed:
-        notes.append(f"{removed} earlier signature(s) removed: conversion invalidates them")
+        earlier = counted(removed, "earlier signature")
+        notes.append(f"{earlier} removed: conversion invalidates them")
     return PreparedInstance(
         dst, ExplicitVRLittleEndian, src.transfer_syntax_uid, removed, tuple(notes)
     )

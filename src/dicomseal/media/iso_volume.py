@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from dicomseal.errors import MediaError
 from dicomseal.media.iso_device import drive_last_session, image_size, last_session
+from dicomseal.media.iso_extents import without_shared_bytes
 
 __all__ = [
     "SECTOR",
@@ -459,9 +460,15 @@ def _read_tree(img: _Image, name: str, desc: bytes, joliet: bool, rr: bool) -> I
             _check_path_tables(walk, desc)
     except IsoStructureError as exc:
         walk.problems.append(exc.message)
+    files, shared = without_shared_bytes(walk.files)
+    if shared:
+        walk.problems.append(
+            f"{len(shared)} files share bytes with another file (overlapping extents), "
+            f"e.g. {', '.join(shared[:3])}; none of them is read"
+        )
     return IsoTree(
         name,
-        tuple(sorted(walk.files, key=lambda f: f.path)),
+        tuple(sorted(files, key=lambda f: f.path)),
         _few(walk.problems),
         tuple(sorted(walk.cut)),
     )

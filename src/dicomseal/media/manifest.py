@@ -326,10 +326,17 @@ class Manifest:
 
 
 def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """JSON object hook: intern keys and digests (they repeat across a series: memory)."""
-    return {
+    """JSON object hook: intern keys and digests (they repeat across a series: memory).
+
+    A name twice in one object is refused (RFC 8259 §4 leaves it to the parser: Python
+    keeps the last value, other parsers the first), so the signed manifest reads one way.
+    """
+    out = {
         sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) == 64 else v for k, v in pairs
     }
+    if len(out) != len(pairs):
+        raise ValueError("a name appears twice in one JSON object")
+    return out
 
 
 _KEYS = {
@@ -353,7 +360,7 @@ def _obj(value: Any, what: str) -> dict[str, Any]:
         raise ManifestFormatError(f"{what} must be a JSON object")
     allowed = _KEYS.get(what)
     if allowed is not None and not set(value) <= allowed:
-        raise ManifestFormatError(f"unknown key(s) in {what}: {sorted(set(value) - allowed)}")
+        raise ManifestFormatError(f"unknown keys in {what}: {sorted(set(value) - allowed)}")
     return value
 
 

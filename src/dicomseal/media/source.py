@@ -15,6 +15,7 @@ suffix; PS3.12 Annex F; every other tree of the image must agree, see
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from collections.abc import Iterator
@@ -129,7 +130,8 @@ def archive_ambiguity(source: MediaSource) -> str:
     A zip archive that two unzip tools extract differently
     (:func:`~dicomseal.media.zip_archive.check_layout`), or an ISO 9660 image that also
     ends like a zip archive (APPNOTE §4.3.16): a zip tool would show the receiver the
-    zip's files, not the image's.
+    zip's files, not the image's; or whose system area makes it a DICOM file or a tar
+    archive too (a DICOM reader would show the instance hidden there).
     """
     if source.kind == "zip":  # a ZipSource, or a wrapper forwarding to one (frozen media)
         value = getattr(source, "ambiguity", "")
@@ -139,8 +141,34 @@ def archive_ambiguity(source: MediaSource) -> str:
             with open(source.location, "rb") as fh:
                 if zip_trailer(fh):
                     return "ambiguous archive: the ISO 9660 image is also a zip archive"
+                fh.seek(0)
+                other = _system_area_format(fh.read(_SYSTEM_AREA))
         except OSError:
             return ""
+        if other:
+            return f"ambiguous archive: the ISO 9660 image is also {other}"
+    return ""
+
+
+#: Bytes before the first volume descriptor (ECMA-119 §6.2.1: the system area).
+_SYSTEM_AREA = 16 * 2048
+
+
+def _system_area_format(area: bytes) -> str:
+    """Another format a reader opening the image as a file would find in its system area.
+
+    A Part 10 header (``DICM`` at byte 128, PS3.10 §7.1) or a headerless data set: every
+    DICOM reader opens the image as an instance, whose last element may run over the
+    whole volume; a POSIX tar header (``ustar`` at byte 257).
+    """
+    if area[128:132] == b"DICM":
+        return "a DICOM file (DICM at byte 128)"
+    if area[257:262] == b"ustar":
+        return "a tar archive"
+    from dicomseal.media.housekeeping import looks_like_data_set  # pydicom: only here
+
+    if any(area) and looks_like_data_set(io.BytesIO(area)):
+        return "a DICOM data set (no preamble)"
     return ""
 
 

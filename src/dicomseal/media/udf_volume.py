@@ -7,10 +7,11 @@ Descriptor Pointer at sector 256 (3/10.2; some readers skip the recognition sequ
 
 Only what genuine bridge discs use is read: one Partition Descriptor, one Logical Volume
 Descriptor with one type 1 partition map and 2048-byte blocks, one File Set Descriptor,
-File Entries or Extended File Entries with short or long allocation descriptors of
-recorded extents. Anything else (virtual, sparable or metadata partitions, embedded or
-unrecorded data, links, streams of other file types, hidden or duplicate entries, other
-anchors pointing elsewhere) is a problem on the tree: the caller fails closed on it.
+File Entries or Extended File Entries (ICB strategy 4) with short or long allocation
+descriptors of recorded extents. Anything else (ICB strategy 4096, whose indirect entries
+name another file entry; virtual, sparable or metadata partitions, embedded or unrecorded
+data, links, streams of other file types, hidden or duplicate entries, other anchors
+pointing elsewhere) is a problem on the tree: the caller fails closed on it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ MAX_EXTENTS = 1024
 _ANCHOR = 256
 _TAG_AVDP, _TAG_PD, _TAG_LVD, _TAG_TD = 2, 5, 6, 8
 _TAG_FSD, _TAG_FID, _TAG_FE, _TAG_EFE = 256, 257, 261, 266
+#: ICB strategy 4 (ECMA-167 4/14.6.2): one direct entry, what bridge-disc writers record.
+#: Strategy 4096 lets an Indirect Entry in the next block supersede the entry (Linux
+#: ``udf_read_inode`` and Windows follow it), so another entry than the one read here
+#: would name the file's bytes.
+_STRATEGY_DIRECT = 4
 
 
 @dataclass
@@ -200,6 +206,12 @@ def _extents(walk: _Walk, fe: bytes, path: str) -> tuple[int, int, list[tuple[in
     """File type, information length and data extents of a (Extended) File Entry (4/14.9)."""
     ident = struct.unpack_from("<H", fe, 0)[0]
     file_type, flags = fe[16 + 11], struct.unpack_from("<H", fe, 16 + 18)[0]
+    strategy = struct.unpack_from("<H", fe, 16 + 4)[0]
+    if strategy != _STRATEGY_DIRECT:  # 4096: readers follow an Indirect Entry (4/14.7)
+        raise IsoStructureError(
+            f"{path or '/'} uses ICB strategy {strategy}: readers may follow indirect "
+            "entries to another file entry"
+        )
     info_len = struct.unpack_from("<Q", fe, 56)[0]
     ea_at = 168 if ident == _TAG_FE else 208
     l_ea, l_ad = struct.unpack_from("<II", fe, ea_at)
@@ -268,6 +280,8 @@ def _identifiers(data: bytes) -> Iterator[tuple[int, str, int, int]]:
         name_at = pos + 38 + l_iu
         if name_at + l_fi > len(data):
             raise IsoStructureError("file identifier runs past its directory")
+        if chars & 0x08 and (pos or l_fi):  # Linux looks a named parent entry up by name
+            raise IsoStructureError("a parent entry that is not the first or has a name")
         if not chars & 0x0C:  # neither deleted nor the parent entry
             yield chars, _dstring(data[name_at : name_at + l_fi]), lbn, part
         pos += (38 + l_iu + l_fi + 3) & ~3

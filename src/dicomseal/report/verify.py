@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dicomseal.report.etsi import etsi_fields, etsi_status
 from dicomseal.report.plain import Printer, escape
 from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import (
@@ -67,6 +66,8 @@ def warnings_to_list(warnings: Sequence[ResultWarning]) -> list[dict[str, str]]:
 
 def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
     """One signature as the JSON object of ``files[].signatures[]``."""
+    from dicomseal.report.etsi import etsi_fields, etsi_status  # JSON documents only
+
     cert = sig.certificate
     try:  # a hostile certificate's names or dates may not decode
         issuer = cert.issuer.rfc4514_string() if cert is not None else ""

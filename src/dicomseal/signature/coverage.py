@@ -12,7 +12,9 @@ intact top-level signatures together cover
   Data, Encapsulated Document, SR Content Sequence - whichever are present),
 * every identity attribute present (:data:`IDENTITY_TAGS`), and
 * every other top-level element a signature could have covered (PS3.3 §C.12.1.1.3.1.1),
-  so that an element added after signing never rides along under PASSED.
+  and every public sequence, even one no signature can cover because it holds a UN
+  element (PS3.5 §6.2.2), so that an element added after signing never rides along under
+  PASSED.
 
 Covered means: the element actually entered a verified MAC byte stream (the tags
 :func:`~dicomseal.hazmat.mac_stream.write_elements` emitted), never merely that it is
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from dicomseal.hazmat.elements import Element
-from dicomseal.hazmat.mac_stream import is_signable
+from dicomseal.hazmat.mac_stream import is_signable, is_signable_tag
 
 __all__ = ["IDENTITY_TAGS", "PAYLOAD_TAGS", "uncovered_tags"]
 
@@ -55,6 +57,13 @@ IDENTITY_TAGS: Final = frozenset(
 )
 
 
+def _public_sequence(element: Element) -> bool:
+    """A public sequence no MAC can hold (a UN element inside): never covered, and never
+    left out either, or an attacker adds one (a VOI LUT or Modality LUT Sequence that
+    changes what the signed pixels look like) beside an intact signature."""
+    return element.items is not None and is_signable_tag(element.tag) and not element.tag >> 16 & 1
+
+
 def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple[int, ...]:
     """Top-level tags that must be covered for PASSED and are not.
 
@@ -76,6 +85,6 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
             continue
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
             key.append(el.tag)
-        elif is_signable(el):
+        elif is_signable(el) or _public_sequence(el):
             rest.append(el.tag)
     return (*key, *rest)

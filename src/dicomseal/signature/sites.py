@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter, lshift, or_
 
 from cryptography import x509
 
@@ -31,6 +33,7 @@ __all__ = [
     "der_trim",
     "find_signature_sites",
     "keyword",
+    "load_signer_certificate",
     "mac_items",
     "parse_dicom_datetime",
     "text_value",
@@ -38,6 +41,7 @@ __all__ = [
 
 #: Longest Certificate of Signer, Signature, Data Elements Signed or timestamp token read.
 MAX_SIGNATURE_VALUE = 1 << 20
+_BY_TAG = attrgetter("tag")
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$")
 
 
@@ -71,7 +75,7 @@ def find_signature_sites(
     signatures: descending into the MAC Parameters Sequence of every signed file must
     not load the dictionary.
     """
-    if any(e.tag == DIGITAL_SIGNATURES_SEQUENCE for e in elements):
+    if DIGITAL_SIGNATURES_SEQUENCE in map(_BY_TAG, elements):
         yield SignatureSite(elements, ".".join(f"{keyword(t)}[{i}]" for t, i in path))
     for el in elements:
         if el.items is None or el.tag == DIGITAL_SIGNATURES_SEQUENCE:
@@ -122,7 +126,8 @@ def by_tag(elements: list[Element]) -> dict[int, Element]:
 def _at_values(raw: bytes) -> tuple[int, ...]:
     if len(raw) % 4:
         raise ValueError("Data Elements Signed is not a list of tags")
-    return tuple((g << 16) | e for g, e in struct.iter_unpack("<HH", raw))
+    halves = struct.unpack(f"<{len(raw) // 2}H", raw)  # group, element, group, ...
+    return tuple(map(or_, map(lshift, halves[0::2], repeat(16)), halves[1::2]))
 
 
 def mac_items(site: SignatureSite, mac_id: bytes) -> list[list[Element]]:
@@ -156,10 +161,30 @@ def bounded_value(src: Part10File, el: Element, what: str) -> bytes:
     return src.read_value(el)
 
 
+def load_signer_certificate(der: bytes) -> x509.Certificate:
+    """The Certificate of Signer, every part a verifier reads parsed now.
+
+    cryptography parses lazily: a bad key, extension, name or date in the signer's own
+    certificate is a malformed signature, not a trust question decided later.
+    """
+    cert = x509.load_der_x509_certificate(der)
+    cert.public_key()
+    _ = (cert.extensions, cert.issuer.rfc4514_string(), cert.not_valid_after_utc)
+    return cert
+
+
 def decode_parameters(
-    src: Part10File, fields: dict[int, Element], mac: dict[int, Element]
+    src: Part10File,
+    fields: dict[int, Element],
+    mac: dict[int, Element],
+    certificate: Callable[[bytes], x509.Certificate] = load_signer_certificate,
 ) -> SignatureParameters:
-    """Decode the signature's attributes; ``ValueError`` (or a library error) when malformed."""
+    """Decode the signature's attributes; ``ValueError`` (or a library error) when malformed.
+
+    ``certificate`` turns the Certificate of Signer's DER into a certificate (by default
+    :func:`load_signer_certificate`; a verifier's run passes one that parses each
+    distinct certificate once).
+    """
     algorithm = MacAlgorithm.from_term(text_value(mac.get(0x04000015), src))
     mac_ts = text_value(mac.get(0x04000010), src)
     des_el = mac.get(0x04000020)
@@ -172,13 +197,7 @@ def decode_parameters(
     cert_type = text_value(fields[0x04000110], src)
     if cert_type != "X509_1993_SIG":
         raise ValueError(f"unsupported Certificate Type {cert_type!r}")
-    cert = x509.load_der_x509_certificate(
-        der_trim(bounded_value(src, fields[0x04000115], "Certificate of Signer"))
-    )
-    # parsed lazily by cryptography: a bad key, extension, name or date in the signer's
-    # own certificate is a malformed signature, not a trust question decided later
-    cert.public_key()
-    _ = (cert.extensions, cert.issuer.rfc4514_string(), cert.not_valid_after_utc)
+    cert = certificate(der_trim(bounded_value(src, fields[0x04000115], "Certificate of Signer")))
     return SignatureParameters(
         algorithm=algorithm,
         mac_ts=mac_ts,

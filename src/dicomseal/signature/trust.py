@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -37,6 +37,9 @@ __all__ = ["TrustContext"]
 
 #: Most validated chains kept per TrustContext (memory stays bounded on any medium).
 _MEMO_LIMIT = 4096
+#: Most certificates (and subject names) remembered per context, and the largest DER.
+_CERT_MEMO_LIMIT = 256
+_DER_MEMO_LIMIT = 64 * 1024
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -110,6 +113,25 @@ class TrustContext:
         tuple[x509.Certificate, dt.datetime, tuple[x509.Certificate, ...], SignerRole],
         ChainValidation,
     ] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    #: Certificates of Signer parsed in this run, per DER (small ones only), and their
+    #: subjects as RFC 4514 strings: one parse per distinct certificate, not per file.
+    _parsed: dict[bytes, x509.Certificate] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    #: Keyed by object identity (a certificate hashes and compares by its DER, ~3-4 us a
+    #: time): the value holds the certificate, so its id cannot be reused while listed.
+    _names: dict[int, tuple[x509.Certificate, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    #: The last (signer, (time, extras, role), outcome) of :meth:`validate`, matched by
+    #: the signer's identity before the memo (which hashes the certificate).
+    _last: list[
+        tuple[
+            x509.Certificate,
+            tuple[dt.datetime, tuple[x509.Certificate, ...], SignerRole],
+            ChainValidation,
+        ]
+    ] = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
     #: The run's validation time once :meth:`run_time` has read the clock (at most one).
     _now: list[dt.datetime] = field(
         default_factory=list, init=False, repr=False, compare=False, hash=False
@@ -141,6 +163,34 @@ class TrustContext:
             self._now.append(dt.datetime.now(dt.UTC))
         return self._now[0]
 
+    def parsed_certificate(
+        self, der: bytes, parse: Callable[[bytes], x509.Certificate]
+    ) -> x509.Certificate:
+        """``parse(der)``, called once per distinct DER of at most 64 KiB in this context.
+
+        A DER that ``parse`` refuses is never remembered (it raises again next time);
+        the memo is bounded in entries and in the size of each key.
+        """
+        known = self._parsed.get(der)
+        if known is None:
+            known = parse(der)
+            if len(der) <= _DER_MEMO_LIMIT:
+                if len(self._parsed) >= _CERT_MEMO_LIMIT:  # hostile media: one per file
+                    self._parsed.clear()
+                self._parsed[der] = known
+        return known
+
+    def subject_name(self, cert: x509.Certificate) -> str:
+        """``cert.subject.rfc4514_string()``, computed once per certificate in this context."""
+        known = self._names.get(id(cert))
+        if known is not None and known[0] is cert:
+            return known[1]
+        name = cert.subject.rfc4514_string()
+        if len(self._names) >= _CERT_MEMO_LIMIT:
+            self._names.clear()
+        self._names[id(cert)] = (cert, name)
+        return name
+
     def validate(
         self,
         leaf: x509.Certificate,
@@ -160,12 +210,17 @@ class TrustContext:
         intermediates, role).
         """
         at = _aware(at)
-        key = (leaf, at, tuple(extra_intermediates), role)
+        extras = tuple(extra_intermediates)
+        for last_leaf, last_key, outcome in self._last:  # at most one
+            if last_leaf is leaf and last_key == (at, extras, role):
+                return outcome  # the same signer object again (one run, shared certificates)
+        key = (leaf, at, extras, role)
         known = self._memo.get(key)
         if known is None:
             if len(self._memo) >= _MEMO_LIMIT:  # hostile media: one signer per file
                 self._memo.clear()
             known = self._memo[key] = self._validate(leaf, at, key[2], role)
+        self._last[:] = [(leaf, (at, extras, role), known)]
         return known
 
     def _validate(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from dicomseal.hazmat.elements import Element, Part10File
-from dicomseal.signature.sites import bounded_value, der_trim
+from dicomseal.signature.sites import bounded_value, der_trim, load_signer_certificate
 from dicomseal.signature.status import SignatureReason, SignatureVerification, TrustReason
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
@@ -30,6 +30,10 @@ class VerificationContext:
     source: Part10File
     trust: TrustContext
     at: dt.datetime
+
+    def certificate(self, der: bytes) -> x509.Certificate:
+        """A Certificate of Signer, parsed once per distinct DER in the trust context's run."""
+        return self.trust.parsed_certificate(der, load_signer_certificate)
 
 
 def fail(uid: str, reason: SignatureReason, message: str, **kw: object) -> SignatureVerification:

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
 
@@ -80,6 +79,8 @@ _STRUCTURAL = frozenset(
 )
 
 #: The attributes every Digital Signatures Sequence item must hold (PS3.3 §C.12.1.1.3).
+_BY_TAG = attrgetter("tag")
+
 _REQUIRED = (0x04000005, 0x04000100, 0x04000105, 0x04000110, 0x04000115, 0x04000120)
 
 
@@ -114,8 +115,8 @@ def _verify_one(ctx: VerificationContext, site: SignatureSite, item: Item) -> Si
             **base,
         )
     try:
-        p = decode_parameters(src, fields, by_tag(candidates[0]))
-        signer = p.cert.subject.rfc4514_string()
+        p = decode_parameters(src, fields, by_tag(candidates[0]), ctx.certificate)
+        signer = ctx.trust.subject_name(p.cert)
     except (ValueError, UnsupportedAlgorithm, MalformedDicomError, SignatureError) as exc:
         return fail(uid, SignatureReason.MALFORMED, f"malformed signature data: {exc}", **base)
     base |= {
@@ -143,33 +144,38 @@ def _check_mac(
 
     ``base["signed_tags"]`` becomes the tags that entered the MAC.
     """
-    present = {e.tag for e in site.elements}
-    signable = [t for t in p.signed if is_signable_tag(t)]  # decided once per listed tag
-    base["signed_tags"] = tuple(t for t in signable if t in present)
-    absent = [t for t in signable if t not in present]
-    if absent:
-        names = ", ".join(keyword(t) for t in absent)
-        return fail(
-            uid, SignatureReason.DATA_ELEMENT_MISSING, f"signed element(s) removed: {names}", **base
-        )
+    present = set(map(_BY_TAG, site.elements))
+    listed = frozenset(p.signed)
+    if not listed <= present:  # some listed tag is absent: is it one that must be there?
+        signable = [t for t in p.signed if is_signable_tag(t)]
+        base["signed_tags"] = tuple(t for t in signable if t in present)
+        absent = [t for t in signable if t not in present]
+        if absent:
+            names = ", ".join(keyword(t) for t in absent)
+            return fail(
+                uid,
+                SignatureReason.DATA_ELEMENT_MISSING,
+                f"signed element(s) removed: {names}",
+                **base,
+            )
     mac = new_mac_hash(p.algorithm)
     sink = GatheringSink(mac.update)  # few large hash updates, same bytes
-    emitted = tuple(
-        dict.fromkeys(write_elements(site.elements, src, sink, only=frozenset(p.signed)))
-    )
+    emitted = tuple(dict.fromkeys(write_elements(site.elements, src, sink, only=listed)))
     write_signature_item(item.elements, src, sink)
     sink.flush()
     base["signed_tags"] = emitted
     emitted_set = frozenset(emitted)  # a tuple's `in` made this quadratic in the tag count
-    skipped = [t for t in dict.fromkeys(signable) if t not in emitted_set]
-    if skipped:
-        names = ", ".join(keyword(t) for t in skipped)
-        return fail(
-            uid,
-            SignatureReason.AMBIGUOUS,
-            f"listed as signed but cannot enter the MAC (VR UN at some depth): {names}",
-            **base,
-        )
+    if not listed <= emitted_set:  # else every listed tag entered the MAC: none skipped
+        signable = [t for t in p.signed if is_signable_tag(t)]  # decided once per listed tag
+        skipped = [t for t in dict.fromkeys(signable) if t not in emitted_set]
+        if skipped:
+            names = ", ".join(keyword(t) for t in skipped)
+            return fail(
+                uid,
+                SignatureReason.AMBIGUOUS,
+                f"listed as signed but cannot enter the MAC (VR UN at some depth): {names}",
+                **base,
+            )
     if not emitted:
         return fail(uid, SignatureReason.MALFORMED, "the signature covers no data element", **base)
     if not verify_digest(p.cert.public_key(), p.algorithm, mac.digest(), p.signature):
@@ -341,6 +347,9 @@ def _seekable(src: str | os.PathLike[str] | BinaryIO, name: str) -> Iterator[Bin
     if src.seekable():
         yield src
         return
+    import shutil  # a pipe only: spooled to a temporary file
+    import tempfile
+
     with tempfile.TemporaryFile() as spool:
         shutil.copyfileobj(src, spool, 1 << 20)
         spool.seek(0)

@@ -126,7 +126,8 @@ def assess_medium(
     at
         Validation time (timezone-aware); now (UTC) when None, chosen here at the boundary.
     workers
-        Worker processes for media verification (1 for a frozen medium).
+        Worker processes for media verification (at most; one for little work or a busy
+        machine, :func:`dicomseal.workers.worker_count`).
     strict
         Weak MAC algorithms make signatures INDETERMINATE (``--strict``).
     untrusted
@@ -149,9 +150,9 @@ def assess_medium(
     context = TrustContext.load(list(trust), list(untrusted), refuse_weak_mac=strict)
     snapshot: str | None = None
     if isinstance(source, FrozenMedium):
-        # Verify the private copy itself, in this process (worker processes would re-open
-        # the medium by its location), then seal it: the viewer serves exactly these bytes.
-        workers, snapshot = 1, source.snapshot_id
+        # Verify the private copy itself (forked workers copy into it and hand their copies
+        # back), then seal it: the viewer serves exactly these bytes.
+        snapshot = source.snapshot_id
     try:
         integrity = _assess(source, context, when, workers, progress)
     finally:

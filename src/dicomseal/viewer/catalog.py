@@ -33,6 +33,7 @@ from dicomseal.viewer.integrity import (
     ShownValue,
     worst_state,
 )
+from dicomseal.wording import counted
 
 __all__ = [
     "DEMOGRAPHICS",
@@ -313,8 +314,9 @@ def _instance_files(
     if hidden:
         # A DICOMDIR must not be able to hide an instance from the viewer.
         problems.append(
-            f"{len(hidden)} instance file(s) on the medium are not referenced "
-            "by the DICOMDIR; they are listed anyway"
+            f"{counted(len(hidden), 'instance file')} on the medium "
+            f"{'is' if len(hidden) == 1 else 'are'} not referenced by the DICOMDIR; "
+            f"{'it is' if len(hidden) == 1 else 'they are'} listed anyway"
         )
     return files + hidden, True, problems
 

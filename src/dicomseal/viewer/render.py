@@ -217,7 +217,13 @@ class FrameRenderer:
         photometric = str(header.get("PhotometricInterpretation", "MONOCHROME2")).upper()
         source_shape = (int(raw.shape[0]), int(raw.shape[1]))
         if raw.ndim == 3 or photometric.startswith("PALETTE"):
-            rgb = _downsample(display_colour(raw, header).astype(np.float32), self.max_side)
+            try:  # a palette image without (valid) lookup tables: one clear error
+                colour = display_colour(raw, header)
+            except (ValueError, TypeError, IndexError, AttributeError) as exc:
+                raise MalformedDicomError(
+                    f"cannot apply the colour tables ({type(exc).__name__})", path=path
+                ) from exc
+            rgb = _downsample(colour.astype(np.float32), self.max_side)
             return DecodedFrame(
                 np.clip(np.rint(rgb), 0, 255).astype(np.uint8),
                 Window(127.5, 256.0),

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot
 from dicomseal.media.source import EntryAnomaly
+from dicomseal.wording import counted
 
 __all__ = ["EXECUTABLE_SUFFIXES", "check"]
 
@@ -92,7 +93,7 @@ def check(snap: Snapshot) -> Iterator[Finding]:
             yield Finding.of(
                 FindingCode.MALFORMED_ELEMENT,
                 (inst.path,),
-                f"{inst.path}: {len(inst.problems)} attribute(s) cannot be decoded",
+                f"{inst.path}: {counted(len(inst.problems), 'attribute')} cannot be decoded",
                 freeze({"problems": list(inst.problems)}),
             )
     for index in snap.indexes:

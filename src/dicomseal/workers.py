@@ -1,0 +1,234 @@
+"""Work on both cores, cheaply: the one worker pool of every command that checks many files.
+
+``verify DIR`` (:mod:`dicomseal.signature.batch`), ``media verify`` and the read-back of
+``media create`` (:mod:`dicomseal.media.entry_pool`), the viewer's start-up (the same, on
+its private snapshot) and ``experiment`` hand their items to :func:`run_in_workers`:
+
+* worker processes are forked after every module is imported (POSIX ``fork``): no second
+  start-up, and each worker starts from the parent's objects as they are. A worker's state
+  is made once per process by ``setup`` - for verification the trust context, whose memo
+  of validated chains (RFC 5280 §6.1) then serves every file that worker checks, not one
+  chunk of them;
+* items are handed out in chunks (one task per chunk, not per item);
+* results come back compact (:class:`Crossing`): certificates cross the process boundary
+  as DER (X.690 §10; RFC 5280 §4.1) and are loaded back once per distinct certificate of
+  the run (:class:`Certificates`);
+* one process when there is little work or the other core is busy
+  (:func:`worker_count`): a second process then costs more CPU than it saves.
+
+Results are yielded in input order as they arrive, so a caller that streams them keeps
+its memory flat in the number of items.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from dicomseal.signature.status import FileVerification
+
+__all__ = [
+    "CHUNK",
+    "MIN_FILES_PER_WORKER",
+    "Certificates",
+    "Crossing",
+    "PackedCertificates",
+    "can_fork",
+    "run_in_workers",
+    "worker_count",
+]
+
+#: Below this many files per worker a second process costs more than it saves.
+MIN_FILES_PER_WORKER: Final = 25
+#: Items per task handed to a worker.
+CHUNK: Final = 16
+
+S = TypeVar("S")
+Item = TypeVar("Item")
+R = TypeVar("R")
+
+#: Per signature: the signer certificate and the validated chain, as DER (picklable).
+PackedCertificates = tuple[tuple[bytes | None, tuple[bytes, ...]], ...]
+
+
+def worker_count(files: int, wanted: int | None = None) -> int:
+    """Processes to use for ``files`` items: 1 unless there is work and an idle core.
+
+    ``wanted`` caps the count (default: every core); the one-minute load average says how
+    many cores other processes keep busy.
+    """
+    cores = os.cpu_count() or 1
+    limit = min(wanted or cores, cores, files // MIN_FILES_PER_WORKER)
+    if limit < 2:
+        return 1
+    busy = os.getloadavg()[0]  # runnable processes: what the other cores are doing
+    return max(1, min(limit, int(cores - busy + 0.5)))
+
+
+def can_fork() -> bool:
+    """True where worker processes can be forked (POSIX); elsewhere one process is used."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Crossing(Generic[R]):
+    """How a result crosses the process boundary.
+
+    ``pack`` runs in the worker on each result (to something small and picklable),
+    ``unpack`` in the parent on what arrives; ``local`` is applied instead of both when
+    the work runs in this process.
+    """
+
+    pack: Callable[[R], object] = _identity
+    unpack: Callable[[Any], R] = _identity
+    local: Callable[[R], R] = _identity
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What a forked worker runs: the setup of its state and the job, with the crossing."""
+
+    setup: Callable[[bool], Any]
+    job: Callable[[Any, Any], Any]
+    crossing: Crossing[Any]
+
+
+#: The work of this process and its state when it is a forked worker: set once, in the
+#: worker only, by the pool's initializer (the parent never writes it).
+_IN_WORKER: list[tuple[_Work, Any]] = []
+
+
+def _start_worker(work: _Work) -> None:
+    # once per process: e.g. the trust context and its memo of validated chains
+    _IN_WORKER[:] = [(work, work.setup(True))]
+
+
+def _run_chunk(items: Sequence[Any]) -> list[object]:
+    work, state = _IN_WORKER[0]
+    return [work.crossing.pack(work.job(state, item)) for item in items]
+
+
+def run_in_workers(
+    items: Sequence[Item],
+    setup: Callable[[bool], S],
+    job: Callable[[S, Item], R],
+    *,
+    processes: int,
+    chunk: int | None = None,
+    crossing: Crossing[R] | None = None,
+) -> Iterator[R]:
+    """``job(state, item)`` for every item, in input order, as the results come in.
+
+    ``state`` is ``setup(forked)``, called once per process: ``setup(False)`` here when
+    the work stays in this process (``processes`` < 2, fewer than two items, or no
+    ``fork``), else ``setup(True)`` in each forked worker - after the fork, so it may
+    reopen files or build what must not be shared between processes, and it starts from
+    the parent's objects (a closure over them costs no pickling under ``fork``). Items
+    go to the workers ``chunk`` at a time (default :data:`CHUNK`); ``crossing`` packs
+    each result for the way back.
+    """
+    cross: Crossing[R] = crossing or Crossing()
+    if processes < 2 or len(items) < 2 or not can_fork():
+        state = setup(False)
+        for item in items:
+            yield cross.local(job(state, item))
+        return
+    size = max(1, CHUNK if chunk is None else chunk)
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    pool = ProcessPoolExecutor(
+        max_workers=min(processes, len(chunks)),
+        mp_context=multiprocessing.get_context("fork"),  # after imports: no second start-up
+        initializer=_start_worker,
+        initargs=(_Work(setup, job, cross),),  # inherited by the fork, never pickled
+    )
+    try:
+        for packed in pool.map(_run_chunk, chunks):
+            for one in packed:
+                yield cross.unpack(one)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(Encoding.DER)
+
+
+class Certificates:
+    """One certificate object per distinct certificate of a run (equal DER, same object).
+
+    Results of a long run then keep the compact per-file fields only. Certificates arrive
+    from workers as DER (:meth:`unpack`) or, in this process, as objects (:meth:`share`).
+    """
+
+    def __init__(self) -> None:
+        self._by_der: dict[bytes, x509.Certificate] = {}
+        self._seen: dict[x509.Certificate, x509.Certificate] = {}
+
+    @staticmethod
+    def pack(v: FileVerification) -> tuple[FileVerification, PackedCertificates]:
+        """``v`` without its certificates, and them as DER (worker side)."""
+        certs = tuple(
+            (None if s.certificate is None else _der(s.certificate), tuple(map(_der, s.chain)))
+            for s in v.signatures
+        )
+        sigs = tuple(dataclasses.replace(s, certificate=None, chain=()) for s in v.signatures)
+        return dataclasses.replace(v, signatures=sigs), certs
+
+    def _load(self, der: bytes) -> x509.Certificate:
+        found = self._by_der.get(der)
+        if found is None:
+            found = self._by_der[der] = x509.load_der_x509_certificate(der)
+        return found
+
+    def unpack(self, v: FileVerification, certs: PackedCertificates) -> FileVerification:
+        """The certificates packed by :meth:`pack` put back (parent side)."""
+        sigs = tuple(
+            dataclasses.replace(
+                s,
+                certificate=None if cert is None else self._load(cert),
+                chain=tuple(map(self._load, chain)),
+            )
+            for s, (cert, chain) in zip(v.signatures, certs, strict=True)
+        )
+        return dataclasses.replace(v, signatures=sigs)
+
+    def share(self, v: FileVerification) -> FileVerification:
+        """``v`` with the run's object for each of its certificates (``v`` if already so).
+
+        Certificates hash and compare by their DER encoding, so no re-encoding is needed.
+        """
+
+        def one(cert: x509.Certificate) -> x509.Certificate:
+            return self._seen.setdefault(cert, cert)
+
+        sigs = []
+        for s in v.signatures:
+            cert = None if s.certificate is None else one(s.certificate)
+            chain = tuple(map(one, s.chain))
+            same = cert is s.certificate and all(
+                a is b for a, b in zip(chain, s.chain, strict=True)
+            )
+            sigs.append(s if same else dataclasses.replace(s, certificate=cert, chain=chain))
+        if all(a is b for a, b in zip(sigs, v.signatures, strict=True)):
+            return v
+        return dataclasses.replace(v, signatures=tuple(sigs))
+
+    def crossing(self) -> Crossing[FileVerification]:
+        """The :class:`Crossing` of file verifications for one run."""
+        return Crossing(
+            pack=Certificates.pack,
+            unpack=lambda packed: self.unpack(*packed),
+            local=self.share,
+        )

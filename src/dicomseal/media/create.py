@@ -3,8 +3,9 @@
 The steps, each a module of its own:
 
 1. find the instances among the sources (:mod:`~dicomseal.media.inputs`) and check each
-   up front (known little-endian transfer syntax, a decoder when the profile needs it
-   decoded, PS3.11 Annex D);
+   (known little-endian transfer syntax, a decoder when the profile needs it decoded,
+   PS3.11 Annex D): all up front with one worker or ``--strict``, otherwise one by one,
+   each handed to the signing workers as soon as it is checked;
 2. bring each instance into a transfer syntax the profile allows, correcting File Meta
    that disagrees with its data set (PS3.10 §7.1);
 3. sign every instance (PS3.15 Annex C, Creator RSA profile for RSA keys) and digest it
@@ -34,7 +35,7 @@ import datetime as dt
 import enum
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from dicomseal.media.inputs import (
     SourceInstance,
     check_instance,
     collect_sources,
+    iter_sources,
 )
 from dicomseal.media.instance_signing import (
     SIGNING_DIR,
@@ -344,16 +346,20 @@ def _create(
     report: ProgressCallback,
 ) -> MediumCreation:
     """The recipe of :func:`create_medium` (steps in the module docstring)."""
-    instances, skipped = collect_sources(sources)
     fileset_id = options.fileset_id or fileset_id_from_label(options.label)
     creator = credentials.certificate.subject.rfc4514_string()
-    refused = _check_all(instances, options)
+    found = _Found()
+    if options.strict or options.workers <= 1:  # every input checked before any signing
+        instances, found.skipped = collect_sources(sources)
+        found.instances.extend(instances)
+        found.refused.update(_check_all(found.instances, options))
     with tempfile.TemporaryDirectory(prefix="dicomseal-create-") as tmp:
         stage = out_path if kind is OutputKind.FOLDER else Path(tmp) / "medium"
         stage.mkdir(parents=True, exist_ok=True)
         plan, signed = _sign_and_plan(
-            instances, refused, fileset_id, stage, Path(tmp), credentials, options, report
+            sources, found, fileset_id, stage, Path(tmp), credentials, options, report
         )
+        instances, refused, skipped = found.instances, found.refused, found.skipped
         studies = summarize_studies([instances[p.index].header for p in plan.instances])
         plan.close()  # the record tree is written: free it
         skipped.extend(
@@ -404,9 +410,45 @@ def _create(
     )
 
 
+@dataclass
+class _Found:
+    """The instances found among the sources so far, those refused (by index) and the
+    skipped inputs; filled up front, or while the workers already sign."""
+
+    instances: list[SourceInstance] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+    skipped: list[SkippedInput] = field(default_factory=list)
+
+
+def _jobs(
+    sources: Sequence[str | Path], found: _Found, options: CreateOptions, signing: Path
+) -> Iterator[Job]:
+    """A signing job per instance not refused: of ``found.instances`` when they were
+    collected up front, otherwise found (and checked) one by one while they are signed."""
+
+    def job(i: int, inst: SourceInstance) -> Job:
+        return (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
+
+    if found.instances:
+        yield from (
+            job(i, inst) for i, inst in enumerate(found.instances) if i not in found.refused
+        )
+        return
+    for inst in iter_sources(sources, found.skipped):
+        i = len(found.instances)
+        found.instances.append(inst)
+        reason = check_instance(inst, options.profile)
+        if reason:
+            found.refused[i] = reason
+        else:
+            yield job(i, inst)
+    if not found.instances:
+        raise UsageError("no DICOM instances found in the sources")
+
+
 def _sign_and_plan(
-    instances: list[SourceInstance],
-    refused: dict[int, str],
+    sources: Sequence[str | Path],
+    found: _Found,
     fileset_id: str,
     stage: Path,
     tmp: Path,
@@ -414,26 +456,23 @@ def _sign_and_plan(
     options: CreateOptions,
     report: ProgressCallback,
 ) -> tuple[FileSetPlan, dict[int, Result]]:
-    """Sign the instances not ``refused`` while planning the file-set and writing DICOMDIR.
+    """Sign the instances not refused while planning the file-set and writing DICOMDIR.
 
-    An instance that passed the checks but could not be signed joins ``refused`` and the
-    file-set is planned (and DICOMDIR written) again without it.
+    An instance that passed the checks but could not be signed joins ``found.refused`` and
+    the file-set is planned (and DICOMDIR written) again without it.
     """
     work = tmp / "work"
     work.mkdir()
     signing = stage / SIGNING_DIR
     signing.mkdir()
-    jobs: list[Job] = [
-        (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
-        for i, inst in enumerate(instances)
-        if i not in refused
-    ]
     plans: list[FileSetPlan] = []
+    instances, refused = found.instances, found.refused
 
     def plan_and_write_dicomdir() -> None:  # while the workers sign
         plans.append(_plan(instances, refused, fileset_id, options))
         plans[0].write_dicomdir(stage)
 
+    jobs = _jobs(sources, found, options, signing)
     signed = run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
     plan = plans[0]
     failed = {i: reason for i, prep, _e, reason in signed.values() if prep is None}

@@ -57,6 +57,7 @@ __all__ = [
     "SourceInstance",
     "check_instance",
     "collect_sources",
+    "iter_sources",
     "prepare_instance",
     "skip_reason",
 ]
@@ -251,55 +252,79 @@ def collect_sources(
     UsageError
         A source does not exist, or no instance was found at all.
     """
-    found: list[SourceInstance] = []
     skipped: list[SkippedInput] = []
+    found = list(iter_sources(sources, skipped))
+    if not found:
+        raise UsageError("no DICOM instances found in the sources")
+    return found, skipped
+
+
+def iter_sources(
+    sources: Sequence[str | os.PathLike[str]], skipped: list[SkippedInput]
+) -> Iterator[SourceInstance]:
+    """The instances of :func:`collect_sources` one by one, as they are found.
+
+    ``skipped`` gains the skipped inputs with their reasons as the walk passes them. The
+    caller decides what no instance at all means.
+
+    Raises
+    ------
+    UsageError
+        A source does not exist.
+    """
     seen: set[str] = set()
     for raw in sources:
         src = Path(raw)
         if not src.exists():
             raise UsageError("no such file or folder", path=str(src))
         for path in _walk(src):
-            try:
-                ds = dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
-            except (
-                InvalidDicomError,
-                OSError,
-                ValueError,
-                EOFError,
-                KeyError,
-                TypeError,
-                AttributeError,
-            ) as exc:
-                why = describe_read_error(exc)
-                if is_housekeeping(path.relative_to(src).as_posix() if src.is_dir() else path.name):
-                    why = f"{_OS_FILE} ({why})"
-                skipped.append(SkippedInput(str(path), why))
-                continue
-            meta = getattr(ds, "file_meta", None)
-            ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
-            sop_class = str(ds.get("SOPClassUID", ""))
-            kind = classify_file(path.name, part10=True, directory=is_directory_dataset(ds))
-            if kind is not EntryClass.INSTANCE:
-                skipped.append(SkippedInput(str(path), "a DICOMDIR (rebuilt for the medium)"))
-                continue
-            uid = str(ds.get("SOPInstanceUID", ""))
-            if not uid or not sop_class or not ts:
-                skipped.append(
-                    SkippedInput(
-                        str(path),
-                        "missing SOP Instance UID, SOP Class UID or Transfer Syntax",
-                        instance=True,
-                    )
-                )
-                continue
-            if uid in seen:
-                skipped.append(SkippedInput(str(path), f"second copy of SOP Instance {uid}"))
-                continue
-            seen.add(uid)
-            found.append(SourceInstance(path, ds, ts, _meta_fixes(ds)))
-    if not found:
-        raise UsageError("no DICOM instances found in the sources")
-    return found, skipped
+            found = _source_instance(src, path, seen, skipped)
+            if found is not None:
+                yield found
+
+
+def _source_instance(
+    src: Path, path: Path, seen: set[str], skipped: list[SkippedInput]
+) -> SourceInstance | None:
+    """The instance at ``path`` (its header), or None with the reason added to ``skipped``."""
+    try:
+        ds = dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+    except (
+        InvalidDicomError,
+        OSError,
+        ValueError,
+        EOFError,
+        KeyError,
+        TypeError,
+        AttributeError,
+    ) as exc:
+        why = describe_read_error(exc)
+        if is_housekeeping(path.relative_to(src).as_posix() if src.is_dir() else path.name):
+            why = f"{_OS_FILE} ({why})"
+        skipped.append(SkippedInput(str(path), why))
+        return None
+    meta = getattr(ds, "file_meta", None)
+    ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    sop_class = str(ds.get("SOPClassUID", ""))
+    kind = classify_file(path.name, part10=True, directory=is_directory_dataset(ds))
+    if kind is not EntryClass.INSTANCE:
+        skipped.append(SkippedInput(str(path), "a DICOMDIR (rebuilt for the medium)"))
+        return None
+    uid = str(ds.get("SOPInstanceUID", ""))
+    if not uid or not sop_class or not ts:
+        skipped.append(
+            SkippedInput(
+                str(path),
+                "missing SOP Instance UID, SOP Class UID or Transfer Syntax",
+                instance=True,
+            )
+        )
+        return None
+    if uid in seen:
+        skipped.append(SkippedInput(str(path), f"second copy of SOP Instance {uid}"))
+        return None
+    seen.add(uid)
+    return SourceInstance(path, ds, ts, _meta_fixes(ds))
 
 
 def _meta_fixes(ds: Dataset) -> tuple[tuple[str, str], ...]:

@@ -9,8 +9,9 @@ instead of a manifest entry.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,7 +116,7 @@ def _refuse_broken_signatures(source: Path, signed: Path) -> None:
 
 
 def run_signing(
-    jobs: list[Job],
+    jobs: Iterable[Job],
     credentials: SigningCredentials,
     options: CreateOptions,
     work: Path,
@@ -124,20 +125,17 @@ def run_signing(
 ) -> dict[int, Result]:
     """Sign every instance (in ``options.workers`` processes), running ``meanwhile`` too.
 
-    Returns the results by job index (never in completion order).
+    ``jobs`` may be a generator that finds the instances as it goes: with several workers
+    each job is handed out as soon as it is found, so the workers sign while the sources
+    are still being read, and ``meanwhile`` runs once every job is handed out. Returns the
+    results by job index (never in completion order).
     """
+    it = iter(jobs)
+    first = list(itertools.islice(it, _POOL_MIN))
+    if options.workers <= 1 or len(first) < _POOL_MIN or credentials.on_token:
+        return _sign_here([*first, *it], credentials, options, work, report, meanwhile)
     results: dict[int, Result] = {}
-    if options.workers <= 1 or len(jobs) < 8 or credentials.on_token:  # no token after fork
-        _sign_init(credentials, options, work)
-        try:
-            for n, job in enumerate(jobs):
-                results[job[0]] = _prepare_and_sign(*job)
-                report("sign", n + 1, len(jobs))
-        finally:
-            _SIGNER.clear()
-        meanwhile()
-        return results
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("fork")  # no token after fork: see above
     pool = ProcessPoolExecutor(
         max_workers=options.workers,
         mp_context=context,
@@ -145,14 +143,39 @@ def run_signing(
         initargs=(credentials, options, work),
     )
     try:
-        futures = [pool.submit(_prepare_and_sign, *job) for job in jobs]
+        futures = [pool.submit(_prepare_and_sign, *job) for job in itertools.chain(first, it)]
         meanwhile()  # write DICOMDIR while the workers sign
         for n, fut in enumerate(as_completed(futures)):
             result = fut.result()
             results[result[0]] = result
-            report("sign", n + 1, len(jobs))
+            report("sign", n + 1, len(futures))
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    return results
+
+
+#: Fewer jobs than this are signed in this process (a pool costs more than it saves).
+_POOL_MIN = 8
+
+
+def _sign_here(
+    jobs: list[Job],
+    credentials: SigningCredentials,
+    options: CreateOptions,
+    work: Path,
+    report: ProgressCallback,
+    meanwhile: Callable[[], object],
+) -> dict[int, Result]:
+    """Sign every job in this process, in order, then run ``meanwhile``."""
+    results: dict[int, Result] = {}
+    _sign_init(credentials, options, work)
+    try:
+        for n, job in enumerate(jobs):
+            results[job[0]] = _prepare_and_sign(*job)
+            report("sign", n + 1, len(jobs))
+    finally:
+        _SIGNER.clear()
+    meanwhile()
     return results

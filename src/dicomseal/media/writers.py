@@ -25,6 +25,9 @@ from dicomseal.errors import MediaError
 
 __all__ = ["iso_safe_name", "list_staged", "write_iso", "write_zip"]
 
+#: Bytes per copy step when packaging (pycdlib's default is 32 KiB, zipfile's 8 KiB): the
+#: image is the same, with fewer steps in Python for each file.
+COPY_BLOCK = 1 << 20
 _LEVEL1 = re.compile(r"^[A-Z0-9_]{1,8}(\.[A-Z0-9_]{1,3})?$")
 
 
@@ -103,7 +106,7 @@ def write_iso(
             if progress is not None:
                 progress(done)
 
-        iso.write(str(out), progress_cb=_cb if progress else None)
+        iso.write(str(out), blocksize=COPY_BLOCK, progress_cb=_cb if progress else None)
     except PyCdlibException as exc:
         raise MediaError(f"cannot write ISO 9660 image: {exc}", path=str(out)) from exc
     except OSError as exc:
@@ -120,6 +123,19 @@ def write_zip(root: Path, out: Path) -> None:
     try:
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             for rel in list_staged(root):
-                zf.write(root / rel, arcname=rel)
+                _add_member(zf, root / rel, rel)
     except OSError as exc:
         raise MediaError(f"cannot write zip archive: {exc.strerror}", path=str(out)) from exc
+
+
+def _add_member(zf: zipfile.ZipFile, path: Path, arcname: str) -> None:
+    """:meth:`zipfile.ZipFile.write` of one stored file, copied in :data:`COPY_BLOCK` steps.
+
+    The member (local header, data, central directory entry) is the one ``write`` makes:
+    the same :meth:`~zipfile.ZipInfo.from_file` header, stored, through ``ZipFile.open``.
+    """
+    info = zipfile.ZipInfo.from_file(path, arcname)
+    info.compress_type = zipfile.ZIP_STORED
+    with path.open("rb") as src, zf.open(info, "w") as dest:
+        while block := src.read(COPY_BLOCK):
+            dest.write(block)

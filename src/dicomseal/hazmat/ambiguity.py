@@ -28,6 +28,7 @@ from typing import Final
 
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
+from dicomseal.wording import counted
 
 __all__ = [
     "Ambiguity",
@@ -88,7 +89,7 @@ class Ambiguity:
                 "or the reverse"
             ),
             AmbiguityKind.TRAILING_BYTES: (
-                f"{self.tag} byte(s) after the last data element that form no element"
+                f"{counted(self.tag, 'byte')} after the last data element, forming no element"
             ),
             AmbiguityKind.KNOWN_TAG_AS_UN: (
                 f"known attribute {tag} is encoded as UN {where}: readers show it, "

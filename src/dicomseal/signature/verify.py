@@ -155,7 +155,7 @@ def _check_mac(
             return fail(
                 uid,
                 SignatureReason.DATA_ELEMENT_MISSING,
-                f"signed element(s) removed: {names}",
+                f"{'signed element' if len(absent) == 1 else 'signed elements'} removed: {names}",
                 **base,
             )
     mac = new_mac_hash(p.algorithm)
@@ -259,8 +259,8 @@ def _file_verdict(
         return (
             Verdict.INDETERMINATE,
             FileReason.PARTIALLY_SIGNED,
-            f"signature(s) {lead}; no intact top-level signature covers "
-            + _some([keyword(t) for t in uncovered]),
+            f"{'signature' if len(results) == 1 else 'signatures'} {lead}; "
+            "no intact top-level signature covers " + _some([keyword(t) for t in uncovered]),
         )
     count = f"{len(results)} signature" + ("" if len(results) == 1 else "s")
     return Verdict.PASSED, None, f"{count} intact and trusted"

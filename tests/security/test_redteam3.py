@@ -1,0 +1,68 @@
+"""Red-team cases (third round): the worker pools, creation while reading, fast paths.
+
+Inputs are built here from the synthetic sample studies (``write_sample_studies``) and the
+test PKI; the second reader is pydicom (and ``dcmdump`` where named).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pydicom
+import pytest
+
+import dicomseal.media.create as create
+from dicomseal.media.create import CreateOptions, create_medium
+from dicomseal.media.inputs import MediaProfile, SourceInstance, check_instance
+from dicomseal.samples import write_sample_studies
+from dicomseal.samples.pki import TestPki
+from dicomseal.signature import SigningCredentials
+
+FORGED_ID = "PID-CHANGED-AFTER-CHECK"
+
+
+def _credentials(pki: TestPki, tmp: Path) -> SigningCredentials:
+    bundle = tmp / "bundle.pem"
+    bundle.write_bytes(pki.signer.cert.read_bytes() + pki.chain.read_bytes())
+    return SigningCredentials.load(pki.signer.key, bundle)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_source_changed_after_its_check_is_not_signed_onto_the_medium(
+    tmp_path: Path, pki: TestPki, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The header of a source is read and checked (DICOMDIR records, profile, duplicates)
+    and the file is read again to be signed. A source rewritten in between (a shared
+    folder, another writer) was signed as it then was: the medium verified PASSED with a
+    DICOMDIR naming patient DS0001 over an instance of another patient (pydicom, dcmdump
+    read the instance's Patient ID, a DICOMDIR browser files it under DS0001)."""
+    src = tmp_path / "src"
+    write_sample_studies(src, instances_per_series=2, rows=16, cols=16)
+    victim = sorted(src.rglob("*.dcm"))[0]
+    checked = check_instance
+
+    def check_then_rewrite(inst: SourceInstance, profile: MediaProfile) -> str | None:
+        reason = checked(inst, profile)
+        if inst.path == victim:  # another writer changes the source after its check
+            ds = pydicom.dcmread(victim)
+            ds.PatientID = FORGED_ID
+            ds.save_as(victim)
+        return reason
+
+    monkeypatch.setattr(create, "check_instance", check_then_rewrite)
+    out = tmp_path / "medium"
+    options = CreateOptions(created_at=dt.datetime.now(dt.UTC), workers=workers)
+    result = create_medium([src], out, _credentials(pki, tmp_path), options)
+
+    records = {}
+    dicomdir = pydicom.dcmread(out / "DICOMDIR")
+    for rec in dicomdir.DirectoryRecordSequence:
+        if rec.DirectoryRecordType == "PATIENT":
+            patient = rec.PatientID
+        elif "ReferencedFileID" in rec:
+            records["/".join(rec.ReferencedFileID)] = patient
+    on_medium = {p: str(pydicom.dcmread(out / p).PatientID) for p in records}
+    assert FORGED_ID not in on_medium.values()
+    assert on_medium == records  # every instance is the patient its record names
+    assert [s.path for s in result.skipped if s.instance] == [str(victim)]

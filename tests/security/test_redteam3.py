@@ -66,3 +66,47 @@ def test_a_source_changed_after_its_check_is_not_signed_onto_the_medium(
     assert FORGED_ID not in on_medium.values()
     assert on_medium == records  # every instance is the patient its record names
     assert [s.path for s in result.skipped if s.instance] == [str(victim)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="media verify compares a DICOMDIR reference with its file by SOP Instance UID "
+    "only (media/verify.py _dicomdir_findings); the PATIENT/STUDY/SERIES record keys above "
+    "it are never compared with the instance's signed identity (the forensic rule "
+    "dicomdir-key-mismatch runs for unsigned media only)",
+)
+def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
+    tmp_path: Path, pki: TestPki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A creator whose DICOMDIR disagrees with an instance (the race above before its
+    fix, or a faulty or rogue creator) signs both: a DICOMDIR browser (a PACS import
+    dialog, a viewer's patient list) files the instance under the record's patient while
+    pydicom and dcmdump read the instance's own Patient ID. Two readers, two patients."""
+    import dicomseal.media.instance_signing as signing
+    from dicomseal.media.verify import verify_media
+    from dicomseal.signature import TrustContext
+    from dicomseal.verdict import Verdict
+
+    src = tmp_path / "src"
+    write_sample_studies(src, instances_per_series=2, rows=16, cols=16)
+    victim = sorted(src.rglob("*.dcm"))[0]
+
+    def check_then_rewrite(inst: SourceInstance, profile: MediaProfile) -> str | None:
+        reason = check_instance(inst, profile)
+        if inst.path == victim:
+            ds = pydicom.dcmread(victim)
+            ds.PatientID = FORGED_ID
+            ds.save_as(victim)
+        return reason
+
+    monkeypatch.setattr(create, "check_instance", check_then_rewrite)
+    monkeypatch.setattr(signing, "require_unchanged", lambda path, stamp: None)  # the old race
+    out = tmp_path / "medium"
+    options = CreateOptions(created_at=dt.datetime.now(dt.UTC), workers=1)
+    create_medium([src], out, _credentials(pki, tmp_path), options)
+    forged = out / "DICOM/PT000000/ST000000/SE000000/IM000000"
+    assert pydicom.dcmread(forged).PatientID == FORGED_ID  # the second reader sees it
+    assert pydicom.dcmread(out / "DICOMDIR").DirectoryRecordSequence[0].PatientID != FORGED_ID
+
+    result = verify_media(out, TrustContext.load([pki.root.cert]))
+    assert result.verdict is not Verdict.PASSED

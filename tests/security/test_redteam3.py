@@ -83,6 +83,7 @@ def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
     dialog, a viewer's patient list) files the instance under the record's patient while
     pydicom and dcmdump read the instance's own Patient ID. Two readers, two patients."""
     import dicomseal.media.instance_signing as signing
+    from dicomseal.media.source import open_media
     from dicomseal.media.verify import verify_media
     from dicomseal.signature import TrustContext
     from dicomseal.verdict import Verdict
@@ -108,5 +109,6 @@ def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
     assert pydicom.dcmread(forged).PatientID == FORGED_ID  # the second reader sees it
     assert pydicom.dcmread(out / "DICOMDIR").DirectoryRecordSequence[0].PatientID != FORGED_ID
 
-    result = verify_media(out, TrustContext.load([pki.root.cert]))
-    assert result.verdict is not Verdict.PASSED
+    with open_media(out) as medium:
+        result = verify_media(medium, TrustContext.load([pki.root.cert]))
+    assert result.verdict is not Verdict.PASSED, result.message

@@ -7,12 +7,20 @@ test PKI; the second reader is pydicom (and ``dcmdump`` where named).
 from __future__ import annotations
 
 import datetime as dt
+import io
+import struct
 from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.dataset import FileMetaDataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_file_meta_info
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
+import dicomseal.hazmat.ambiguity as ambiguity
 import dicomseal.media.create as create
+from dicomseal.hazmat.elements import Part10File, parse_part10
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.inputs import MediaProfile, SourceInstance, check_instance
 from dicomseal.samples import write_sample_studies
@@ -112,3 +120,54 @@ def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
     with open_media(out) as medium:
         result = verify_media(medium, TrustContext.load([pki.root.cert]))
     assert result.verdict is not Verdict.PASSED, result.message
+
+
+def _el(tag: int, vr: bytes, value: bytes) -> bytes:
+    """One Explicit VR Little Endian element (PS3.5 §7.1.2)."""
+    if vr in (b"SQ", b"UN"):
+        return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr, len(value)) + value
+
+
+def _sq(tag: int, *items: bytes) -> bytes:
+    return _el(tag, b"SQ", b"".join(struct.pack("<HHI", 0xFFFE, 0xE000, len(i)) + i for i in items))
+
+
+def _part10(body: bytes) -> Part10File:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7")
+    meta.MediaStorageSOPInstanceUID = UID("1.2.826.0.1.3680043.10.999.3")
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    encoded = DicomBytesIO()
+    write_file_meta_info(encoded, meta, enforce_standard=True)
+    return parse_part10(io.BytesIO(b"\0" * 128 + b"DICM" + encoded.getvalue() + body))
+
+
+CONTENT = 0x0040A730  # Content Sequence
+SIGNATURES = _sq(0xFFFAFFFA, _el(0x04000005, b"US", b"\1\0"))
+DEEP_CASES = {
+    "duplicate tag two items deep": (
+        _sq(CONTENT, _sq(CONTENT, _el(0x00080100, b"SH", b"AA") + _el(0x00080100, b"SH", b"BB"))),
+        "duplicate-tag",
+    ),
+    "out of order two items deep": (
+        _sq(CONTENT, _sq(CONTENT, _el(0x00080104, b"LO", b"AA") + _el(0x00080100, b"SH", b"BB"))),
+        "out-of-order",
+    ),
+    "known attribute as UN two items deep": (
+        _sq(CONTENT, _sq(CONTENT, _el(0x00100010, b"UN", b"AA"))),
+        "known-attribute-encoded-as-UN",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DEEP_CASES))
+def test_the_quick_level_test_never_skips_a_deep_ambiguity(case: str) -> None:
+    """The quick test over whole levels may only say "nothing to find" when the full
+    walks find nothing: deep duplicates, deep disorder and a known attribute as UN under
+    a signed level are still found (the same findings as the full walks alone)."""
+    body, kind = DEEP_CASES[case]
+    parsed = _part10(body + SIGNATURES)
+    assert not ambiguity._plainly_ordered(parsed, False)
+    found = [a.kind.value for a in ambiguity.find_ambiguities(parsed)]
+    assert found == [kind]

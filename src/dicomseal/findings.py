@@ -187,6 +187,13 @@ class FindingCode(enum.StrEnum):
         _FAIL,
         "Referenced SOP Instance/Class UID in File differs from the instance (PS3.3 F.5).",
     )
+    DICOMDIR_PATIENT_MISMATCH = (
+        "dicomdir-patient-mismatch",
+        _H,
+        _FAIL,
+        "A PATIENT record's Patient ID differs from the signed one of an instance it lists "
+        "(PS3.3 F.5.1).",
+    )
     DICOMDIR_UNREFERENCED_INSTANCE = (
         "dicomdir-unreferenced-instance",
         _M,

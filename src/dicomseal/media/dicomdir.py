@@ -13,6 +13,7 @@ with pydicom from memory, so an absurd length never becomes an allocation.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -36,12 +37,17 @@ MAX_DICOMDIR = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class DirectoryReference:
-    """A leaf record's Referenced File ID, as a medium path."""
+    """A leaf record's Referenced File ID, as a medium path.
+
+    ``patient_id`` is the Patient ID of the PATIENT record above it (PS3.3 F.5.1), None
+    when no PATIENT record is above it.
+    """
 
     path: str
     sop_instance_uid: str
     record_type: str
     offset: int
+    patient_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,9 @@ def _walk_records(
     records: dict[int, Any],
     root_offset: int,
     size: int,
-) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
-    """Visit the record tree from the root; each record once; report loops and bad offsets."""
+) -> tuple[list[tuple[int, int, Any]], list[MediaFinding]]:
+    """Visit the record tree from the root (offset, depth, record), each record once, in
+    depth-first order; report loops and bad offsets."""
     walk = walk_records(records, root_offset)
     findings: list[MediaFinding] = []
     for problem, offset in walk.problems:
@@ -97,7 +104,7 @@ def _walk_records(
                 f"record offset {offset} points {where}",
             )
         )
-    return [(offset, records[offset]) for offset, _depth in walk.order], findings
+    return [(offset, depth, records[offset]) for offset, depth in walk.order], findings
 
 
 def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[MediaFinding]]:
@@ -197,11 +204,18 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
     order, findings = _walk_records(records, root, size)
     refs: list[DirectoryReference] = []
     identities: list[dict[str, str]] = []
-    for offset, rec in order:
+    above: list[Any] = []  # the records on the way down to the current one
+    for offset, depth, rec in order:
+        del above[depth:]
         ref, more = _reference(offset, rec)
         findings.extend(more)
         if ref is not None:
+            patients = [r for r in above if str(r.get("DirectoryRecordType", "")) == "PATIENT"]
+            if patients:
+                pid = str(patients[-1].get("PatientID", "") or "")
+                ref = dataclasses.replace(ref, patient_id=pid)
             refs.append(ref)
+        above.append(rec)
         if str(rec.get("DirectoryRecordType", "")) == "PATIENT":
             identities.append(
                 {

@@ -71,9 +71,19 @@ def _walk_records(
     records: dict[int, Any],
     root_offset: int,
     size: int,
+) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
+    """Visit the record tree from the root; each record once; report loops and bad offsets."""
+    order, findings = _walk_with_depth(records, root_offset, size)
+    return [(offset, rec) for offset, _depth, rec in order], findings
+
+
+def _walk_with_depth(
+    records: dict[int, Any],
+    root_offset: int,
+    size: int,
 ) -> tuple[list[tuple[int, int, Any]], list[MediaFinding]]:
-    """Visit the record tree from the root (offset, depth, record), each record once, in
-    depth-first order; report loops and bad offsets."""
+    """:func:`_walk_records` with each record's depth: (offset, depth, record), depth first
+    (a lower-level entity before the next record of the same level)."""
     walk = walk_records(records, root_offset)
     findings: list[MediaFinding] = []
     for problem, offset in walk.problems:
@@ -201,7 +211,7 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         )
     if not root and records:
         root = min(records)
-    order, findings = _walk_records(records, root, size)
+    order, findings = _walk_with_depth(records, root, size)
     refs: list[DirectoryReference] = []
     identities: list[dict[str, str]] = []
     above: list[Any] = []  # the records on the way down to the current one

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom import Dataset, dcmread
+from pydicom.multival import MultiValue
 
 from dicomseal.dicom.dicomdir import FIRST_RECORD, WalkProblem, link_value, walk_records
 from dicomseal.errors import MediaError
@@ -164,6 +165,13 @@ def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[M
     return DirectoryReference(norm, uid, kind, offset), findings
 
 
+def _text(value: object) -> str:
+    """A record value as the manifest writes decoded values: padding removed, several
+    joined by ``\\``."""
+    values = value if isinstance(value, MultiValue) else [value or ""]
+    return "\\".join(str(v).rstrip(" \x00") for v in values)
+
+
 def _problem(present: bool, code: FindingCode, message: str) -> DicomdirCheck:
     return DicomdirCheck(present, findings=(MediaFinding(code, "DICOMDIR", message),))
 
@@ -222,8 +230,7 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         if ref is not None:
             patients = [r for r in above if str(r.get("DirectoryRecordType", "")) == "PATIENT"]
             if patients:
-                pid = str(patients[-1].get("PatientID", "") or "")
-                ref = dataclasses.replace(ref, patient_id=pid)
+                ref = dataclasses.replace(ref, patient_id=_text(patients[-1].get("PatientID")))
             refs.append(ref)
         above.append(rec)
         if str(rec.get("DirectoryRecordType", "")) == "PATIENT":

@@ -172,3 +172,27 @@ def test_the_quick_level_test_never_skips_a_deep_ambiguity(case: str) -> None:
     assert not ambiguity._plainly_ordered(parsed, False)
     found = [a.kind.value for a in ambiguity.find_ambiguities(parsed)]
     assert found == [kind]
+
+
+def test_padded_and_multi_valued_patient_ids_keep_a_genuine_medium_passed(
+    tmp_path: Path, pki: TestPki
+) -> None:
+    """The DICOMDIR patient check compares values as the manifest decodes them: a foreign
+    writer's NUL padding or a (non-conformant) second value is no mismatch."""
+    from dicomseal.media.source import open_media
+    from dicomseal.media.verify import verify_media
+    from dicomseal.signature import TrustContext
+    from dicomseal.verdict import Verdict
+
+    src = tmp_path / "src"
+    write_sample_studies(src, instances_per_series=2, rows=16, cols=16)
+    for path, raw in zip(sorted(src.rglob("*.dcm")), (b"NUL1\x00", b"A\\B \x00"), strict=False):
+        ds = pydicom.dcmread(path)
+        ds["PatientID"].value = raw  # bytes as a foreign writer padded them
+        ds.save_as(path)
+    out = tmp_path / "medium"
+    options = CreateOptions(created_at=dt.datetime.now(dt.UTC), workers=1)
+    create_medium([src], out, _credentials(pki, tmp_path), options)  # its read-back passes
+    with open_media(out) as medium:
+        result = verify_media(medium, TrustContext.load([pki.root.cert]))
+    assert result.verdict is Verdict.PASSED, result.message

@@ -76,14 +76,18 @@ def test_a_source_changed_after_its_check_is_not_signed_onto_the_medium(
     assert [s.path for s in result.skipped if s.instance] == [str(victim)]
 
 
+@pytest.mark.parametrize(
+    ("keyword", "value"),
+    [("PatientID", FORGED_ID), ("SeriesInstanceUID", "1.2.826.0.1.3680043.10.999.77")],
+)
 def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
-    tmp_path: Path, pki: TestPki, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, pki: TestPki, monkeypatch: pytest.MonkeyPatch, keyword: str, value: str
 ) -> None:
     """A creator whose DICOMDIR disagrees with an instance (the race above before its
     fix, or a faulty or rogue creator) signs both: a DICOMDIR browser (a PACS import
     dialog, a viewer's patient list) files the instance under the record's patient while
-    pydicom and dcmdump read the instance's own Patient ID. Two readers, two patients.
-    media verify compared a reference with its file by SOP Instance UID only, and said
+    pydicom and dcmdump read the instance's own Patient ID. Two readers, two patients (or
+    series). media verify compared a reference with its file by SOP Instance UID only, and said
     PASSED."""
     import dicomseal.media.instance_signing as signing
     from dicomseal.media.source import open_media
@@ -99,7 +103,7 @@ def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
         reason = check_instance(inst, profile)
         if inst.path == victim:
             ds = pydicom.dcmread(victim)
-            ds.PatientID = FORGED_ID
+            setattr(ds, keyword, value)
             ds.save_as(victim)
         return reason
 
@@ -113,14 +117,15 @@ def test_a_signed_medium_whose_dicomdir_names_another_patient_is_not_passed(
     )
     create_medium([src], out, _credentials(pki, tmp_path), options)
     forged = out / "DICOM/PT000000/ST000000/SE000000/IM000000"
-    assert pydicom.dcmread(forged).PatientID == FORGED_ID  # the second reader sees it
-    assert pydicom.dcmread(out / "DICOMDIR").DirectoryRecordSequence[0].PatientID != FORGED_ID
+    assert pydicom.dcmread(forged)[keyword].value == value  # the second reader sees it
+    records = pydicom.dcmread(out / "DICOMDIR").DirectoryRecordSequence
+    assert all(r.get(keyword) != value for r in records)  # DICOMDIR files it elsewhere
 
     with open_media(out) as medium:
         result = verify_media(medium, TrustContext.load([pki.root.cert]))
     assert result.verdict is Verdict.FAILED, result.message
     codes = {(f.code.value, f.path) for f in result.findings}
-    assert ("dicomdir-patient-mismatch", "DICOM/PT000000/ST000000/SE000000/IM000000") in codes
+    assert ("dicomdir-identity-mismatch", "DICOM/PT000000/ST000000/SE000000/IM000000") in codes
 
 
 def _el(tag: int, vr: bytes, value: bytes) -> bytes:

@@ -40,15 +40,24 @@ MAX_DICOMDIR = 64 * 1024 * 1024
 class DirectoryReference:
     """A leaf record's Referenced File ID, as a medium path.
 
-    ``patient_id`` is the Patient ID of the PATIENT record above it (PS3.3 F.5.1), None
-    when no PATIENT record is above it.
+    ``keys`` are the identity keys of the PATIENT, STUDY and SERIES records above it
+    (PS3.3 F.5.1-F.5.3), as ``(keyword, value)``: the patient, study and series a DICOMDIR
+    browser files the instance under.
     """
 
     path: str
     sop_instance_uid: str
     record_type: str
     offset: int
-    patient_id: str | None = None
+    keys: tuple[tuple[str, str], ...] = ()
+
+
+#: The identity key of each upper-level record type (PS3.3 F.5.1-F.5.3).
+_LEVEL_KEYS = {
+    "PATIENT": "PatientID",
+    "STUDY": "StudyInstanceUID",
+    "SERIES": "SeriesInstanceUID",
+}
 
 
 @dataclass(frozen=True)
@@ -172,6 +181,16 @@ def _text(value: object) -> str:
     return "\\".join(str(v).rstrip(" \x00") for v in values)
 
 
+def _level_keys(above: list[Any]) -> tuple[tuple[str, str], ...]:
+    """``(keyword, value)`` of each PATIENT, STUDY or SERIES record among ``above``."""
+    keys = []
+    for rec in above:
+        keyword = _LEVEL_KEYS.get(str(rec.get("DirectoryRecordType", "") or ""))
+        if keyword is not None and keyword in rec:
+            keys.append((keyword, _text(rec.get(keyword))))
+    return tuple(keys)
+
+
 def _problem(present: bool, code: FindingCode, message: str) -> DicomdirCheck:
     return DicomdirCheck(present, findings=(MediaFinding(code, "DICOMDIR", message),))
 
@@ -228,10 +247,7 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         ref, more = _reference(offset, rec)
         findings.extend(more)
         if ref is not None:
-            patients = [r for r in above if str(r.get("DirectoryRecordType", "")) == "PATIENT"]
-            if patients:
-                ref = dataclasses.replace(ref, patient_id=_text(patients[-1].get("PatientID")))
-            refs.append(ref)
+            refs.append(dataclasses.replace(ref, keys=_level_keys(above)))
         above.append(rec)
         if str(rec.get("DirectoryRecordType", "")) == "PATIENT":
             identities.append(

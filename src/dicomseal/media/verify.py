@@ -139,25 +139,27 @@ def _with_manifest(
     )
 
 
-def _patient_finding(
+def _identity_findings(
     ref: DirectoryReference, found: EntryResult, signed: ManifestEntry | None
-) -> MediaFinding | None:
-    """A PATIENT record naming another patient than the file it references (PS3.3 F.5.1).
+) -> list[MediaFinding]:
+    """Records that file an instance under another patient, study or series (PS3.3 F.5).
 
     Compared with the identity the manifest signed for the file, when the file is the one
     signed: a DICOMDIR browser (a PACS import dialog, a viewer's patient list) files the
-    instance under the record's Patient ID, every other reader under the instance's own.
+    instance under the record's keys, every other reader under the instance's own.
     """
-    if ref.patient_id is None or signed is None or signed.instance is None:
-        return None
-    own = signed.instance.identity.get("PatientID", "")
-    if not own or found.sha256 != signed.sha256 or own == ref.patient_id:
-        return None
-    return MediaFinding(
-        FindingCode.DICOMDIR_PATIENT_MISMATCH,
-        ref.path,
-        f"DICOMDIR files it under Patient ID {ref.patient_id!r}, the instance's is {own!r}",
-    )
+    if signed is None or signed.instance is None or found.sha256 != signed.sha256:
+        return []
+    identity = signed.instance.identity
+    return [
+        MediaFinding(
+            FindingCode.DICOMDIR_IDENTITY_MISMATCH,
+            ref.path,
+            f"DICOMDIR files it under {keyword} {value!r}, the instance's is {identity[keyword]!r}",
+        )
+        for keyword, value in ref.keys
+        if identity.get(keyword) and identity[keyword] != value
+    ]
 
 
 def _dicomdir_findings(
@@ -197,9 +199,7 @@ def _dicomdir_findings(
                     f"the file is {v.sop_instance_uid}",
                 )
             )
-        patient = _patient_finding(ref, found, expected.get(ref.path))
-        if patient is not None:
-            out.append(patient)
+        out.extend(_identity_findings(ref, found, expected.get(ref.path)))
     if dd.present:
         for path, r in results.items():  # (an unreadable DICOMDIR references nothing)
             if r.verification is not None and path not in referenced:

@@ -187,6 +187,13 @@ class FindingCode(enum.StrEnum):
         _FAIL,
         "Referenced SOP Instance/Class UID in File differs from the instance (PS3.3 F.5).",
     )
+    DICOMDIR_IDENTITY_MISMATCH = (
+        "dicomdir-identity-mismatch",
+        _H,
+        _FAIL,
+        "A PATIENT, STUDY or SERIES record's Patient ID or Study/Series Instance UID differs "
+        "from the signed one of an instance it lists (PS3.3 F.5).",
+    )
     DICOMDIR_UNREFERENCED_INSTANCE = (
         "dicomdir-unreferenced-instance",
         _M,

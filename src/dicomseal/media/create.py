@@ -427,7 +427,8 @@ def _jobs(
     collected up front, otherwise found (and checked) one by one while they are signed."""
 
     def job(i: int, inst: SourceInstance) -> Job:
-        return (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, signing / f"S{i:07d}")
+        dst = signing / f"S{i:07d}"
+        return (i, inst.path, inst.transfer_syntax_uid, inst.meta_fixes, dst, inst.stamp)
 
     if found.instances:
         yield from (

@@ -13,12 +13,14 @@ with pydicom from memory, so an absurd length never becomes an allocation.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom import Dataset, dcmread
+from pydicom.multival import MultiValue
 
 from dicomseal.dicom.dicomdir import FIRST_RECORD, WalkProblem, link_value, walk_records
 from dicomseal.errors import MediaError
@@ -36,12 +38,26 @@ MAX_DICOMDIR = 64 * 1024 * 1024
 
 @dataclass(frozen=True)
 class DirectoryReference:
-    """A leaf record's Referenced File ID, as a medium path."""
+    """A leaf record's Referenced File ID, as a medium path.
+
+    ``keys`` are the identity keys of the PATIENT, STUDY and SERIES records above it
+    (PS3.3 F.5.1-F.5.3), as ``(keyword, value)``: the patient, study and series a DICOMDIR
+    browser files the instance under.
+    """
 
     path: str
     sop_instance_uid: str
     record_type: str
     offset: int
+    keys: tuple[tuple[str, str], ...] = ()
+
+
+#: The identity key of each upper-level record type (PS3.3 F.5.1-F.5.3).
+_LEVEL_KEYS = {
+    "PATIENT": "PatientID",
+    "STUDY": "StudyInstanceUID",
+    "SERIES": "SeriesInstanceUID",
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,17 @@ def _walk_records(
     size: int,
 ) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
     """Visit the record tree from the root; each record once; report loops and bad offsets."""
+    order, findings = _walk_with_depth(records, root_offset, size)
+    return [(offset, rec) for offset, _depth, rec in order], findings
+
+
+def _walk_with_depth(
+    records: dict[int, Any],
+    root_offset: int,
+    size: int,
+) -> tuple[list[tuple[int, int, Any]], list[MediaFinding]]:
+    """:func:`_walk_records` with each record's depth: (offset, depth, record), depth first
+    (a lower-level entity before the next record of the same level)."""
     walk = walk_records(records, root_offset)
     findings: list[MediaFinding] = []
     for problem, offset in walk.problems:
@@ -97,7 +124,7 @@ def _walk_records(
                 f"record offset {offset} points {where}",
             )
         )
-    return [(offset, records[offset]) for offset, _depth in walk.order], findings
+    return [(offset, depth, records[offset]) for offset, depth in walk.order], findings
 
 
 def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[MediaFinding]]:
@@ -147,6 +174,23 @@ def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[M
     return DirectoryReference(norm, uid, kind, offset), findings
 
 
+def _text(value: object) -> str:
+    """A record value as the manifest writes decoded values: padding removed, several
+    joined by ``\\``."""
+    values = value if isinstance(value, MultiValue) else [value or ""]
+    return "\\".join(str(v).rstrip(" \x00") for v in values)
+
+
+def _level_keys(above: list[Any]) -> tuple[tuple[str, str], ...]:
+    """``(keyword, value)`` of each PATIENT, STUDY or SERIES record among ``above``."""
+    keys = []
+    for rec in above:
+        keyword = _LEVEL_KEYS.get(str(rec.get("DirectoryRecordType", "") or ""))
+        if keyword is not None and keyword in rec:
+            keys.append((keyword, _text(rec.get(keyword))))
+    return tuple(keys)
+
+
 def _problem(present: bool, code: FindingCode, message: str) -> DicomdirCheck:
     return DicomdirCheck(present, findings=(MediaFinding(code, "DICOMDIR", message),))
 
@@ -194,14 +238,17 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         )
     if not root and records:
         root = min(records)
-    order, findings = _walk_records(records, root, size)
+    order, findings = _walk_with_depth(records, root, size)
     refs: list[DirectoryReference] = []
     identities: list[dict[str, str]] = []
-    for offset, rec in order:
+    above: list[Any] = []  # the records on the way down to the current one
+    for offset, depth, rec in order:
+        del above[depth:]
         ref, more = _reference(offset, rec)
         findings.extend(more)
         if ref is not None:
-            refs.append(ref)
+            refs.append(dataclasses.replace(ref, keys=_level_keys(above)))
+        above.append(rec)
         if str(rec.get("DirectoryRecordType", "")) == "PATIENT":
             identities.append(
                 {

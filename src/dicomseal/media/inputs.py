@@ -59,7 +59,9 @@ __all__ = [
     "collect_sources",
     "iter_sources",
     "prepare_instance",
+    "require_unchanged",
     "skip_reason",
+    "source_stamp",
 ]
 
 _JPEG = (
@@ -202,6 +204,8 @@ class SourceInstance:
     transfer_syntax_uid: str
     #: ``(meta keyword, value from the data set)`` for every File Meta UID that disagrees.
     meta_fixes: tuple[tuple[str, str], ...] = ()
+    #: The source file's state before its header was read (:func:`source_stamp`).
+    stamp: tuple[int, ...] = ()
 
     @property
     def sop_instance_uid(self) -> str:
@@ -288,6 +292,7 @@ def _source_instance(
 ) -> SourceInstance | None:
     """The instance at ``path`` (its header), or None with the reason added to ``skipped``."""
     try:
+        stamp = source_stamp(path)  # before the header is read: any later write shows
         ds = dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
     except (
         InvalidDicomError,
@@ -324,7 +329,42 @@ def _source_instance(
         skipped.append(SkippedInput(str(path), f"second copy of SOP Instance {uid}"))
         return None
     seen.add(uid)
-    return SourceInstance(path, ds, ts, _meta_fixes(ds))
+    return SourceInstance(path, ds, ts, _meta_fixes(ds), stamp)
+
+
+def source_stamp(path: Path) -> tuple[int, ...]:
+    """The state of a source file: device, inode, size, modification and change times.
+
+    A write to the file or its replacement changes it (the change time cannot be set back
+    by a writer, POSIX ``stat``), so a source checked under one stamp and still under it
+    after it was signed was not changed in between.
+    """
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def require_unchanged(path: Path, stamp: tuple[int, ...]) -> None:
+    """Refuse a source whose file changed since its header was read and checked.
+
+    Its header made the DICOMDIR records and passed the checks; the file is read again to
+    be signed, so bytes written in between would be signed unchecked.
+
+    Raises
+    ------
+    MediaError
+        The file changed (or can no longer be examined).
+    """
+    try:
+        now = source_stamp(path)
+    except OSError as exc:
+        raise MediaError(
+            f"cannot examine the source again: {exc.strerror}", path=str(path)
+        ) from exc
+    if stamp and now != stamp:
+        raise MediaError(
+            "the source changed while the medium was made (after its check); left out",
+            path=str(path),
+        )
 
 
 def _meta_fixes(ds: Dataset) -> tuple[tuple[str, str], ...]:

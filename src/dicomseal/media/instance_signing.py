@@ -20,7 +20,13 @@ from pydicom.dataset import Dataset
 
 from dicomseal.errors import MediaError
 from dicomseal.media.digests import digest_instance
-from dicomseal.media.inputs import PreparedInstance, SourceInstance, prepare_instance, skip_reason
+from dicomseal.media.inputs import (
+    PreparedInstance,
+    SourceInstance,
+    prepare_instance,
+    require_unchanged,
+    skip_reason,
+)
 from dicomseal.media.manifest import FileRole, InstanceRecord, ManifestEntry
 from dicomseal.signature import (
     SignatureProfile,
@@ -56,19 +62,26 @@ def _sign_init(credentials: SigningCredentials, options: CreateOptions, work: Pa
     _SIGNER.update(credentials=credentials, options=options, work=work)
 
 
-#: A signing job: index, source path, transfer syntax, File Meta fixes, signed file.
-Job = tuple[int, Path, str, tuple[tuple[str, str], ...], Path]
+#: A signing job: index, source path, transfer syntax, File Meta fixes, signed file, and
+#: the source's stamp when it was checked (:func:`~dicomseal.media.inputs.source_stamp`).
+Job = tuple[int, Path, str, tuple[tuple[str, str], ...], Path, tuple[int, ...]]
 #: A signing result: index, and either the prepared instance and its manifest entry or why not.
 Result = tuple[int, PreparedInstance | None, ManifestEntry | None, str]
 
 
 def _prepare_and_sign(
-    index: int, path: Path, transfer_syntax: str, fixes: tuple[tuple[str, str], ...], dst: Path
+    index: int,
+    path: Path,
+    transfer_syntax: str,
+    fixes: tuple[tuple[str, str], ...],
+    dst: Path,
+    stamp: tuple[int, ...],
 ) -> Result:
     """Convert if the profile needs it, sign (PS3.15) into ``dst``, digest for the manifest.
 
     The manifest entry's ``path`` is left empty: the File ID is assigned by the caller. An
-    input that cannot be prepared or signed gives ``(index, None, None, reason)``.
+    input that cannot be prepared or signed, or whose file changed since ``stamp`` (when
+    its header was read and checked), gives ``(index, None, None, reason)``.
     """
     credentials: SigningCredentials = _SIGNER["credentials"]  # type: ignore[assignment]
     options: CreateOptions = _SIGNER["options"]  # type: ignore[assignment]
@@ -89,6 +102,7 @@ def _prepare_and_sign(
         if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
             _refuse_broken_signatures(path, dst)
         d = digest_instance(str(dst))
+        require_unchanged(path, stamp)  # read since its check: the bytes checked are signed
     except Exception as exc:
         dst.unlink(missing_ok=True)
         reason = skip_reason(exc)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from dicomseal.media.contents import MediumPatient, MediumStudy, signed_contents
 from dicomseal.media.detect import looks_like_medium
-from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
+from dicomseal.media.dicomdir import DicomdirCheck, DirectoryReference, read_dicomdir
 from dicomseal.media.entry_check import EntryResult, check_entry
 from dicomseal.media.entry_pool import ProgressCallback, check_entries
 from dicomseal.media.findings import FindingCode, MediaFinding
@@ -139,8 +139,34 @@ def _with_manifest(
     )
 
 
+def _identity_findings(
+    ref: DirectoryReference, found: EntryResult, signed: ManifestEntry | None
+) -> list[MediaFinding]:
+    """Records that file an instance under another patient, study or series (PS3.3 F.5).
+
+    Compared with the identity the manifest signed for the file, when the file is the one
+    signed: a DICOMDIR browser (a PACS import dialog, a viewer's patient list) files the
+    instance under the record's keys, every other reader under the instance's own.
+    """
+    if signed is None or signed.instance is None or found.sha256 != signed.sha256:
+        return []
+    identity = signed.instance.identity
+    return [
+        MediaFinding(
+            FindingCode.DICOMDIR_IDENTITY_MISMATCH,
+            ref.path,
+            f"DICOMDIR files it under {keyword} {value!r}, the instance's is {identity[keyword]!r}",
+        )
+        for keyword, value in ref.keys
+        if identity.get(keyword) and identity[keyword] != value
+    ]
+
+
 def _dicomdir_findings(
-    dd: DicomdirCheck, results: dict[str, EntryResult], unreadable: frozenset[str]
+    dd: DicomdirCheck,
+    results: dict[str, EntryResult],
+    unreadable: frozenset[str],
+    expected: dict[str, ManifestEntry],
 ) -> list[MediaFinding]:
     out: list[MediaFinding] = []
     referenced = set()
@@ -173,6 +199,7 @@ def _dicomdir_findings(
                     f"the file is {v.sop_instance_uid}",
                 )
             )
+        out.extend(_identity_findings(ref, found, expected.get(ref.path)))
     if dd.present:
         for path, r in results.items():  # (an unreadable DICOMDIR references nothing)
             if r.verification is not None and path not in referenced:
@@ -244,7 +271,8 @@ def verify_media(
     for path in ignored:
         del results[path]
     unreadable = _unreadable(source, results, expected, manifest_check)
-    findings = _findings(source, ambiguity, results, dd, frozenset(u.path for u in unreadable))
+    lost = frozenset(u.path for u in unreadable)
+    findings = _findings(source, ambiguity, results, dd, lost, expected)
     return dataclasses.replace(
         _conclude(
             _Found(source, results, manifest_check, manifest, dd, findings, unreadable),
@@ -262,6 +290,7 @@ def _findings(
     results: dict[str, EntryResult],
     dd: DicomdirCheck,
     lost: frozenset[str],
+    expected: dict[str, ManifestEntry],
 ) -> list[MediaFinding]:
     """Every structural finding: per file, ISO namespaces, the archive, DICOMDIR."""
     findings = [f for r in results.values() for f in r.findings]
@@ -270,7 +299,7 @@ def _findings(
         findings.append(MediaFinding(FindingCode.AMBIGUOUS_ARCHIVE, source.location, ambiguity))
     if "DICOMDIR" not in lost:  # an unreadable DICOMDIR is listed once, as unreadable
         findings.extend(dd.findings)
-        findings.extend(_dicomdir_findings(dd, results, lost))
+        findings.extend(_dicomdir_findings(dd, results, lost, expected))
     return findings
 
 

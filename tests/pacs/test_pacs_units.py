@@ -477,6 +477,21 @@ def test_import_signing_options_share_the_signing_checks(
     assert "refusing to sign" in err
 
 
+@pytest.mark.parametrize("option", [["--chain", "CHAIN.pem"], ["--allow-incomplete-chain"]])
+def test_import_chain_options_without_a_key_are_a_usage_error(
+    option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--chain or --allow-incomplete-chain without --key would be silently ignored: exit 2
+    before anything is verified or sent."""
+    chain = tmp_path / "CHAIN.pem"
+    chain.write_text("")
+    argv = ["import", str(tmp_path), "--to", "A@127.0.0.1:1"]
+    argv += [str(chain) if o == "CHAIN.pem" else o for o in option]
+    code, _out, err = run_cli(argv, capsys)
+    assert code == 2, err
+    assert "need --key" in err
+
+
 class WaitingSender(FakeSender):
     """Sends only once the next instance's coerced copy is ready (or gives up after 10 s)."""
 

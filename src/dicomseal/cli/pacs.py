@@ -148,6 +148,8 @@ def import_command(
     coercion = Coercion.parse(assignments)
     if cert is not None and key is None:
         raise UsageError("--cert (--sign-cert) needs --key (--sign-key)")
+    if key is None and (chain or allow_incomplete_chain):
+        raise UsageError("--chain and --allow-incomplete-chain need --key (--sign-key)")
     if key is not None and cert is None and not (is_pkcs11_uri(key) or is_pkcs12(key)):
         raise UsageError("--key and --cert (--sign-key and --sign-cert) go together")
     now = dt.datetime.now(dt.UTC)

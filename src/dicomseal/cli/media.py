@@ -534,7 +534,7 @@ def _render(
     evidence: tuple[Path, ...],
 ) -> None:
     """Print a medium's verification: JSON, or the verdict line then the details."""
-    from dicomseal.media.evidence import evidence_document, evidence_lines
+    from dicomseal.report.evidence import evidence_document, evidence_lines
     from dicomseal.report.media import media_document, render_media_text
 
     if fmt == "json":

@@ -140,14 +140,13 @@ def renew_command(
         archive_data,
         build_evidence,
         check_evidence,
-        evidence_document,
-        evidence_lines,
         judge_with_evidence,
         read_evidence,
         read_evidence_files,
     )
     from dicomseal.media.source import open_media
     from dicomseal.media.verify import verify_media
+    from dicomseal.report.evidence import evidence_document, evidence_lines
     from dicomseal.verdict import Verdict
 
     context = select_trust(trust, untrusted).context

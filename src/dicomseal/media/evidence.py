@@ -76,8 +76,6 @@ __all__ = [
     "archive_data",
     "build_evidence",
     "check_evidence",
-    "evidence_document",
-    "evidence_lines",
     "judge_with_evidence",
     "read_evidence",
     "read_evidence_files",
@@ -543,37 +541,6 @@ def judge_with_evidence(
             manifest = dataclasses.replace(again.manifest, **fields)  # type: ignore[arg-type]
             return dataclasses.replace(again, manifest=manifest, validated_at=at), checks
     return r, checks
-
-
-def evidence_document(checks: Sequence[EvidenceCheck]) -> list[dict[str, object]]:
-    """The JSON ``evidence`` list: per file its verdict and its archive timestamps."""
-    return [
-        {
-            "file": c.name,
-            "verdict": c.verdict.value,
-            "message": c.message,
-            "proven_at": c.proven_at.isoformat() if c.proven_at else None,
-            "archive_timestamps": [
-                {
-                    "time": s.time.isoformat(),
-                    "tsa": s.tsa,
-                    "covers": list(s.covers),
-                    "hash_algorithm": s.hash_algorithm,
-                }
-                for s in c.stamps
-            ],
-        }
-        for c in checks
-    ]
-
-
-def evidence_lines(checks: Sequence[EvidenceCheck]) -> list[str]:
-    """Plain words per evidence file, for the text report."""
-    lines = []
-    for c in checks:
-        lines.append(f"{c.verdict.value:<13} {c.message}")
-        lines.extend(f"{'':13}   renewed {s.time:%Y-%m-%d %H:%M} UTC by {s.tsa}" for s in c.stamps)
-    return lines
 
 
 def verify_with_evidence(

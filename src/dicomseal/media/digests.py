@@ -33,14 +33,11 @@ import enum
 import hashlib
 import struct
 import tempfile
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from pydicom.charset import convert_encodings, decode_bytes
-from pydicom.datadict import keyword_for_tag
-
+from dicomseal.dicom.text import CHARSET_VRS, charset_text
 from dicomseal.dicom.vocab import format_tag
 from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.elements import Element, Part10File, parse_part10
@@ -133,6 +130,8 @@ class ElementDigest:
     @property
     def keyword(self) -> str:
         """DICOM keyword, or the ``(gggg,eeee)`` tag for private and unknown elements."""
+        from pydicom.datadict import keyword_for_tag  # the data dictionary, only when named
+
         return keyword_for_tag(self.tag) or format_tag(self.tag)
 
 
@@ -358,39 +357,29 @@ _TEXT_TAGS = {
     0x0020000D: "StudyInstanceUID",
     0x0020000E: "SeriesInstanceUID",
 }
-#: VRs whose bytes depend on Specific Character Set (PS3.5 §6.1.2.3).
-_CHARSET_VRS = frozenset({b"PN", b"LO", b"SH", b"LT", b"ST", b"UT", b"UC"})
 
 
 def _decode_values(kept: _Kept) -> dict[str, str]:
     """Decode the kept identity elements (character sets per (0008,0005), PS3.5 §6.1).
 
-    Values are decoded as pydicom would, trailing padding removed; multiple values stay
-    joined by ``\\``. Undecodable values are left out rather than guessed.
+    Values are decoded as pydicom would (:func:`dicomseal.dicom.text.charset_text`:
+    pydicom only for a value outside the default repertoire), trailing padding removed;
+    multiple values stay joined by ``\\``. Undecodable values are left out rather than
+    guessed.
     """
     charset_raw = kept.get(0x00080005)
     terms = ["ISO_IR 6"]
     if charset_raw is not None:
         text = charset_raw[1].decode("ascii", "replace")
         terms = [t.strip() for t in text.strip("\x00 ").split("\\")] or ["ISO_IR 6"]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            encodings = convert_encodings([t or "ISO_IR 6" for t in terms])
-    except (LookupError, ValueError):
-        encodings = ["iso8859"]
+    terms = [t or "ISO_IR 6" for t in terms]
     out: dict[str, str] = {}
     for tag, keyword in _TEXT_TAGS.items():
         if tag not in kept:
             continue
         vr, value = kept[tag]
         try:
-            if vr in _CHARSET_VRS:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    text = decode_bytes(value, encodings, {0x5C, 0x3D, 0x5E})
-            else:
-                text = value.decode("ascii")
+            text = charset_text(value, terms) if vr in CHARSET_VRS else value.decode("ascii")
         except (UnicodeDecodeError, LookupError, ValueError):
             continue
         out[keyword] = "\\".join(v.rstrip(" \x00") for v in text.split("\\"))

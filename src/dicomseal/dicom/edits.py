@@ -15,10 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from pydicom import config as pydicom_config
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-from pydicom.valuerep import validate_value
-
 from dicomseal.errors import UsageError
 
 __all__ = [
@@ -122,6 +118,8 @@ def kind_of(before: object | None, after: object | None) -> ChangeKind:
 
 def keyword_tag(keyword: str) -> str:
     """The ``(gggg,eeee)`` text of a dictionary keyword; the keyword itself when unknown."""
+    from pydicom.datadict import tag_for_keyword  # the data dictionary, only when named
+
     tag = tag_for_keyword(keyword)
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else keyword
 
@@ -132,6 +130,10 @@ def change_of(keyword: str, before: str | None, after: str | None) -> AttributeC
 
 
 def _one(text: str, policy: AssignmentPolicy, option: str) -> Assignment:
+    from pydicom import config as pydicom_config  # pydicom's dictionary and validation
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+    from pydicom.valuerep import validate_value
+
     keyword, sep, value = text.partition("=")
     keyword = keyword.strip()
     if not sep or not keyword:

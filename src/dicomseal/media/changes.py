@@ -21,8 +21,6 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
-from pydicom.datadict import keyword_for_tag
-
 from dicomseal.dicom.edits import AttributeChange, ChangeKind, kind_of
 from dicomseal.errors import MediaError
 from dicomseal.media.digests import IDENTITY_KEYWORDS, InstanceDigests, digest_stream, format_tag
@@ -70,6 +68,8 @@ class FileChange:
 
 
 def _keyword(tag: str) -> str:
+    from pydicom.datadict import keyword_for_tag  # the data dictionary, only for a change
+
     value = int(tag[1:5] + tag[6:10], 16)
     return keyword_for_tag(value) or tag
 

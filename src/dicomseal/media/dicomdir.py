@@ -6,26 +6,36 @@ earlier record (a loop), length fields larger than the file, and Referenced File
 :class:`~dicomseal.media.findings.MediaFinding`; nothing is followed off the medium and
 the walk over the record tree visits each record at most once.
 
-The file is first checked with the bounded element walker of
-:mod:`dicomseal.media.digests` (every length against the file size) and only then parsed
-with pydicom from memory, so an absurd length never becomes an allocation.
+The file is read with the bounded element walker
+(:func:`~dicomseal.hazmat.elements.parse_part10`, every length against the file size, so
+an absurd length never becomes an allocation) and its records decoded as pydicom decodes
+them (:func:`dicomseal.dicom.dicomdir.read_records`), without importing pydicom when the
+values are in the default repertoire. Whatever that reader refuses, or reads in two ways
+(a tag twice, an unexpected VR), is a malformed DICOMDIR: never a skipped record.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom import Dataset, dcmread
-from pydicom.multival import MultiValue
-
-from dicomseal.dicom.dicomdir import FIRST_RECORD, WalkProblem, link_value, walk_records
+from dicomseal.dicom.dicomdir import (
+    DirectoryRecord,
+    DirectoryRecords,
+    LinkReader,
+    WalkProblem,
+    is_conformant_file_id,
+    link_value,
+    read_records,
+    record_link,
+    walk_records,
+)
 from dicomseal.errors import MediaError
-from dicomseal.media.digests import digest_stream
-from dicomseal.media.fileset import is_conformant_file_id
+from dicomseal.hazmat.elements import parse_part10
+from dicomseal.media.digests import digest_part10
 from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.media.manifest import read_bounded
 from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource, check_member_path
@@ -58,6 +68,19 @@ _LEVEL_KEYS = {
     "STUDY": "StudyInstanceUID",
     "SERIES": "SeriesInstanceUID",
 }
+_KEYWORD_TAGS = {
+    "PatientID": 0x00100020,
+    "StudyInstanceUID": 0x0020000D,
+    "SeriesInstanceUID": 0x0020000E,
+}
+_RECORD_TYPE = 0x00041430  # Directory Record Type
+_FILE_ID = 0x00041500  # Referenced File ID
+_SOP_INSTANCE_UID = 0x00041511  # Referenced SOP Instance UID in File
+_PATIENT_NAME = 0x00100010
+#: The record elements read (PS3.3 F.3.2.2, F.5).
+_DECODED = frozenset(
+    {_RECORD_TYPE, _FILE_ID, _SOP_INSTANCE_UID, _PATIENT_NAME, *_KEYWORD_TAGS.values()}
+)
 
 
 @dataclass(frozen=True)
@@ -78,23 +101,25 @@ def _read_bounded(source: MediaSource, entry: MediaEntry) -> bytes:
 
 
 def _walk_records(
-    records: dict[int, Any],
+    records: Mapping[int, Any],
     root_offset: int,
     size: int,
+    link: LinkReader = link_value,
 ) -> tuple[list[tuple[int, Any]], list[MediaFinding]]:
     """Visit the record tree from the root; each record once; report loops and bad offsets."""
-    order, findings = _walk_with_depth(records, root_offset, size)
+    order, findings = _walk_with_depth(records, root_offset, size, link)
     return [(offset, rec) for offset, _depth, rec in order], findings
 
 
 def _walk_with_depth(
-    records: dict[int, Any],
+    records: Mapping[int, Any],
     root_offset: int,
     size: int,
+    link: LinkReader = link_value,
 ) -> tuple[list[tuple[int, int, Any]], list[MediaFinding]]:
     """:func:`_walk_records` with each record's depth: (offset, depth, record), depth first
     (a lower-level entity before the next record of the same level)."""
-    walk = walk_records(records, root_offset)
+    walk = walk_records(records, root_offset, link)
     findings: list[MediaFinding] = []
     for problem, offset in walk.problems:
         if problem is WalkProblem.MALFORMED_LINK:
@@ -127,19 +152,13 @@ def _walk_with_depth(
     return [(offset, depth, records[offset]) for offset, depth in walk.order], findings
 
 
-def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[MediaFinding]]:
-    value = rec.get("ReferencedFileID")
-    if value is None:
+def _reference(
+    offset: int, rec: DirectoryRecord
+) -> tuple[DirectoryReference | None, list[MediaFinding]]:
+    got = rec.values.get(_FILE_ID)
+    if got is None:
         return None, []
-    parts = [
-        str(p)
-        for p in (
-            value
-            if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue"
-            else [value]
-        )
-    ]
-    raw = "/".join(parts)
+    raw = "/".join(got[1])
     norm, anomalies = check_member_path(raw)
     findings = []
     if EntryAnomaly.PATH_TRAVERSAL in anomalies:
@@ -169,25 +188,23 @@ def _reference(offset: int, rec: Any) -> tuple[DirectoryReference | None, list[M
                 "(8 components of 8 characters A-Z 0-9 _)",
             )
         )
-    uid = str(rec.get("ReferencedSOPInstanceUIDInFile", "") or "")
-    kind = str(rec.get("DirectoryRecordType", "") or "")
+    uid = rec.text(_SOP_INSTANCE_UID)
+    kind = rec.text(_RECORD_TYPE)
     return DirectoryReference(norm, uid, kind, offset), findings
 
 
-def _text(value: object) -> str:
-    """A record value as the manifest writes decoded values: padding removed, several
-    joined by ``\\``."""
-    values = value if isinstance(value, MultiValue) else [value or ""]
-    return "\\".join(str(v).rstrip(" \x00") for v in values)
+def _level_keys(above: list[DirectoryRecord]) -> tuple[tuple[str, str], ...]:
+    """``(keyword, value)`` of each PATIENT, STUDY or SERIES record among ``above``.
 
-
-def _level_keys(above: list[Any]) -> tuple[tuple[str, str], ...]:
-    """``(keyword, value)`` of each PATIENT, STUDY or SERIES record among ``above``."""
+    The value as the manifest writes decoded values: padding removed from each value,
+    several joined by ``\\``.
+    """
     keys = []
     for rec in above:
-        keyword = _LEVEL_KEYS.get(str(rec.get("DirectoryRecordType", "") or ""))
-        if keyword is not None and keyword in rec:
-            keys.append((keyword, _text(rec.get(keyword))))
+        keyword = _LEVEL_KEYS.get(rec.text(_RECORD_TYPE))
+        if keyword is not None and _KEYWORD_TAGS[keyword] in rec.values:
+            values = rec.values[_KEYWORD_TAGS[keyword]][1]
+            keys.append((keyword, "\\".join(v.rstrip(" \x00") for v in values)))
     return tuple(keys)
 
 
@@ -195,22 +212,18 @@ def _problem(present: bool, code: FindingCode, message: str) -> DicomdirCheck:
     return DicomdirCheck(present, findings=(MediaFinding(code, "DICOMDIR", message),))
 
 
-def _parse(source: MediaSource, entry: MediaEntry) -> tuple[Dataset, dict[int, Dataset], int, int]:
-    """The DICOMDIR data set, its records by offset, the first record's offset, its size.
+def _parse(source: MediaSource, entry: MediaEntry) -> tuple[DirectoryRecords, int]:
+    """The DICOMDIR's records by offset, File-set ID and root offset; its size.
 
-    Every record value is converted here, inside the caller's guard (pydicom is lazy).
+    One bounded walk (:func:`~dicomseal.hazmat.elements.parse_part10`): the file digest
+    pass refuses what every instance reader refuses (a transfer syntax that is not
+    stored little endian among them), then every record value used is decoded here,
+    inside the caller's guard.
     """
     data = _read_bounded(source, entry)
-    digest_stream(io.BytesIO(data), len(data))
-    with warnings.catch_warnings():  # invalid values are findings, not stderr noise
-        warnings.simplefilter("ignore")
-        ds = dcmread(io.BytesIO(data))
-    seq = ds.get("DirectoryRecordSequence") or []
-    for rec in seq:
-        for element in rec:
-            _ = element.value
-    records = {int(r.seq_item_tell): r for r in seq if getattr(r, "seq_item_tell", None)}
-    return ds, records, link_value(ds, FIRST_RECORD) or 0, len(data)
+    parsed = parse_part10(io.BytesIO(data))
+    digest_part10(parsed)
+    return read_records(parsed, _DECODED), len(data)
 
 
 def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> DicomdirCheck:
@@ -229,19 +242,20 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
             f"DICOMDIR is {entry.size} bytes; not parsed (limit {MAX_DICOMDIR})",
         )
     try:
-        ds, records, root, size = _parse(source, entry)
+        directory, size = _parse(source, entry)
     except MediaError as exc:
         return _problem(True, FindingCode.DICOMDIR_MALFORMED, exc.message)
-    except Exception as exc:  # pydicom raises many kinds on hostile input
+    except Exception as exc:  # fail closed on whatever else a hostile file provokes
         return _problem(
             True, FindingCode.DICOMDIR_MALFORMED, f"cannot parse: {type(exc).__name__}: {exc}"[:300]
         )
+    records, root = directory.records, directory.first
     if not root and records:
         root = min(records)
-    order, findings = _walk_with_depth(records, root, size)
+    order, findings = _walk_with_depth(records, root, size, record_link)
     refs: list[DirectoryReference] = []
     identities: list[dict[str, str]] = []
-    above: list[Any] = []  # the records on the way down to the current one
+    above: list[DirectoryRecord] = []  # the records on the way down to the current one
     for offset, depth, rec in order:
         del above[depth:]
         ref, more = _reference(offset, rec)
@@ -249,16 +263,16 @@ def read_dicomdir(source: MediaSource, entries: dict[str, MediaEntry]) -> Dicomd
         if ref is not None:
             refs.append(dataclasses.replace(ref, keys=_level_keys(above)))
         above.append(rec)
-        if str(rec.get("DirectoryRecordType", "")) == "PATIENT":
+        if rec.text(_RECORD_TYPE) == "PATIENT":
             identities.append(
                 {
-                    "PatientName": str(rec.get("PatientName", "") or ""),
-                    "PatientID": str(rec.get("PatientID", "") or ""),
+                    "PatientName": rec.text(_PATIENT_NAME),
+                    "PatientID": rec.text(_KEYWORD_TAGS["PatientID"]),
                 }
             )
     return DicomdirCheck(
         True,
-        str(ds.get("FileSetID", "") or ""),
+        directory.fileset_id,
         len(records),
         tuple(refs),
         tuple(findings),

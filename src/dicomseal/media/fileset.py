@@ -42,6 +42,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from dicomseal.dicom.dicomdir import is_conformant_file_id
 from dicomseal.errors import MediaError
 from dicomseal.media.inputs import SourceInstance
 
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 DICOM_DIR = "DICOM"
-_COMPONENT = re.compile(r"^[A-Z0-9_]{1,8}$")
 #: DCMTK ``dcmmkdir +I`` (``--invent``, dcmdata/libsrc/dcddirif.cc) fills the Type 1 keys of
 #: PS3.3 F.5 that an instance lacks: these prefixes plus six digits for Patient ID and Study ID,
 #: Study Date/Time from the Series, Acquisition or Content Date/Time (else the time of
@@ -83,11 +83,6 @@ _TYPE1 = (
     "InstanceNumber",
 )
 _LEVELS = ("PATIENT", "STUDY", "SERIES")
-
-
-def is_conformant_file_id(parts: Sequence[str]) -> bool:
-    """True when ``parts`` is a PS3.10 §8.2 conformant File ID."""
-    return 1 <= len(parts) <= 8 and all(_COMPONENT.match(p) for p in parts)
 
 
 def fileset_id_from_label(label: str) -> str:

@@ -53,6 +53,8 @@ class AmbiguityKind(enum.Enum):
     KNOWN_TAG_AS_UN = "known-attribute-encoded-as-UN"
     TRAILING_BYTES = "bytes-after-the-data-set"
     PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
+    KNOWN_TAG_WITHOUT_SIGNER_VR = "known-attribute-unknown-to-the-signer-dictionary"
+    META_GROUP_LENGTH = "file-meta-group-length-mismatch"
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,35 @@ class Ambiguity:
                 f"known attribute {tag} is encoded as UN {where}: readers show it, "
                 "no signature can cover it"
             ),
+            AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR: (
+                f"attribute {tag} {where} is in Implicit VR and unknown to the DCMTK "
+                "dictionary a PS3.15 MAC takes its VR from: pydicom shows it, no "
+                "signature can cover it"
+            ),
+            AmbiguityKind.META_GROUP_LENGTH: (
+                "the File Meta Information Group Length disagrees with the group 0002 "
+                "elements: DCMTK ends the file meta where it says, pydicom where group "
+                "0002 ends"
+            ),
         }
         return text[self.kind]
+
+
+def _meta_group_length(parsed: Part10File) -> Iterator[Ambiguity]:
+    """(0002,0000) must count exactly the group 0002 bytes after it (PS3.10 §7.1).
+
+    DCMTK reads the File Meta Information up to the byte count it gives (data set
+    elements included, with a warning), pydicom and this walker up to the end of group
+    0002: a count reaching into the data set hides its first elements (Specific
+    Character Set, the SOP and patient attributes) from DCMTK and ``dcmsign`` alone.
+    """
+    meta = parsed.meta
+    group = next((e for e in meta.elements if e.tag == 0x00020000), None)
+    if group is None:
+        return
+    value = group.value or b""
+    if len(value) != 4 or int.from_bytes(value, "little") != meta.end - group.end:
+        yield Ambiguity(AmbiguityKind.META_GROUP_LENGTH, group.tag, "meta")
 
 
 def is_known_public_tag(tag: int) -> bool:
@@ -144,8 +173,11 @@ def _walk(
     for el in elements:
         if not path and el.tag >> 16 == 0x0002:
             yield Ambiguity(AmbiguityKind.META_IN_DATASET, el.tag, "")
-        if signed_level and el.vr == b"UN" and not el.implicit and is_known_public_tag(el.tag):
-            yield Ambiguity(AmbiguityKind.KNOWN_TAG_AS_UN, el.tag, _item_path(path))
+        if signed_level and el.vr == b"UN" and is_known_public_tag(el.tag):
+            kind = AmbiguityKind.KNOWN_TAG_AS_UN
+            if el.implicit:  # the VR dcmsign's dictionary gave it: unknown there
+                kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR
+            yield Ambiguity(kind, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):
             yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
 
@@ -210,6 +242,7 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
         found.extend(_order(parsed.meta.elements, "meta"))
         found.extend(_walk(parsed.elements, (), to_sign))
     found.extend(_pixel_encoding(parsed))
+    found.extend(_meta_group_length(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
     if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)
         found.append(Ambiguity(AmbiguityKind.TRAILING_BYTES, parsed.size - end, ""))

@@ -1,0 +1,126 @@
+"""Red-team cases (fourth round): single instances that DCMTK and pydicom read differently.
+
+Every input is a synthetic sample instance (``dicomseal.samples``) signed here with the
+test PKI, then altered the way an attacker holding that genuine signed file would; the
+second reader (pydicom, DCMTK ``dcmdump``/``dcmsign``) is named in each case.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.uid import ImplicitVRLittleEndian
+
+from dicomseal.hazmat.elements import parse_part10
+from dicomseal.samples import SAMPLE_PATIENTS, make_instance
+from dicomseal.samples.pki import TestPki
+from dicomseal.signature import SigningCredentials, TrustContext, sign_file, verify_file
+from dicomseal.signature.status import FileReason, FileVerification
+from dicomseal.verdict import Verdict
+from external_tools import require_tool
+
+PATIENT_NAME = 0x00100010
+
+
+def _signed(pki: TestPki, tmp: Path) -> Path:
+    """A genuine instance, every element signed by the trusted test signer."""
+    src, dst = tmp / "unsigned.dcm", tmp / "signed.dcm"
+    make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8).save_as(
+        src, enforce_file_format=True
+    )
+    sign_file(src, dst, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    return dst
+
+
+def _verify(pki: TestPki, data: bytes) -> FileVerification:
+    trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    return verify_file(io.BytesIO(data), trust, name="forged.dcm")
+
+
+def _implicit(signed: Path, out: Path) -> Dataset:
+    """The genuine signed instance re-encoded in Implicit VR Little Endian (PS3.5 §A.1):
+    its signature still verifies (the MAC is computed in Explicit VR LE)."""
+    ds = pydicom.dcmread(signed)
+    ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+    ds.save_as(out, implicit_vr=True, little_endian=True, enforce_file_format=True)
+    return pydicom.dcmread(out)
+
+
+def test_implicit_vr_attribute_unknown_to_dcmtk_added_after_signing_is_not_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """In Implicit VR the MAC takes each VR from DCMTK's dictionary (dcmsign 3.6.7): an
+    attribute newer than it (Ethnic Group Code Sequence, Synthetic Data) is UN there and
+    never enters a MAC, while pydicom's newer dictionary shows it as an ordinary
+    attribute. Added to a genuine signed file, it rode along under PASSED (exit 0)."""
+    genuine = tmp_path / "implicit.dcm"
+    ds = _implicit(_signed(pki, tmp_path), genuine)
+    assert _verify(pki, genuine.read_bytes()).verdict is Verdict.PASSED  # still genuine
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "X", "99", "FORGED"
+    ds.EthnicGroupCodeSequence = [code]
+    ds.SyntheticData = "YES"
+    forged = tmp_path / "forged.dcm"
+    ds.save_as(forged, implicit_vr=True, little_endian=True, enforce_file_format=True)
+    shown = pydicom.dcmread(forged)  # the second reader: a real sequence, a real value
+    assert shown.EthnicGroupCodeSequence[0].CodeMeaning == "FORGED"
+    assert shown.SyntheticData == "YES"
+
+    result = _verify(pki, forged.read_bytes())
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]  # the MAC skips them
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("(0010,2161)" in a and "DCMTK dictionary" in a for a in result.ambiguities)
+    assert any("(0008,001C)" in a for a in result.ambiguities)
+
+
+def _with_group_length(data: bytes, length: int) -> bytes:
+    group = parse_part10(io.BytesIO(data)).meta.elements[0]
+    assert group.tag == 0x00020000
+    return data[: group.value_offset] + struct.pack("<I", length) + data[group.value_offset + 4 :]
+
+
+@pytest.mark.parametrize("reach", ["into-data-set", "short"])
+def test_meta_group_length_that_disagrees_with_group_0002_is_not_passed(
+    pki: TestPki, tmp_path: Path, reach: str
+) -> None:
+    """DCMTK ends the File Meta Information where (0002,0000) says (PS3.10 §7.1), taking
+    data set elements into the meta with a warning; pydicom and the walker end it where
+    group 0002 ends. The group length is outside every signature: set to reach past
+    Patient's Name, DCMTK (dcmdump, dcmsign, every DCMTK-based PACS) reads a data set
+    without Specific Character Set, SOP Instance UID or Patient's Name and dcmsign calls
+    the signature corrupted, while dicomseal said PASSED (exit 0)."""
+    data = _signed(pki, tmp_path).read_bytes()
+    parsed = parse_part10(io.BytesIO(data))
+    group = parsed.meta.elements[0]
+    name = next(e for e in parsed.elements if e.tag == PATIENT_NAME)
+    length = name.end - group.end if reach == "into-data-set" else parsed.meta.end - group.end - 2
+    forged = _with_group_length(data, length)
+    assert _with_group_length(data, parsed.meta.end - group.end) == data  # genuine: exact
+
+    result = _verify(pki, forged)
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("Group Length" in a for a in result.ambiguities)
+
+
+def test_dcmtk_reads_the_data_set_from_where_the_group_length_says(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """The second reader for the case above: dcmdump puts Patient's Name in the meta
+    header and dcmsign finds the (intact) signature corrupted."""
+    dcmdump, dcmsign = require_tool("dcmdump"), require_tool("dcmsign")
+    data = _signed(pki, tmp_path).read_bytes()
+    parsed = parse_part10(io.BytesIO(data))
+    name = next(e for e in parsed.elements if e.tag == PATIENT_NAME)
+    forged = tmp_path / "forged.dcm"
+    forged.write_bytes(_with_group_length(data, name.end - parsed.meta.elements[0].end))
+    dump = subprocess.run([dcmdump, str(forged)], capture_output=True, text=True, check=True)
+    data_set = dump.stdout.split("# Dicom-Data-Set")[1]
+    assert "PatientName" not in data_set and "PatientName" in dump.stdout
+    check = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
+    assert "corrupted" in check.stdout + check.stderr

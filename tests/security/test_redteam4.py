@@ -124,3 +124,33 @@ def test_dcmtk_reads_the_data_set_from_where_the_group_length_says(
     assert "PatientName" not in data_set and "PatientName" in dump.stdout
     check = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
     assert "corrupted" in check.stdout + check.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: a private attribute encoded as UN is never in a MAC, and pydicom shows it "
+    "typed when its Private Creator is in pydicom's private dictionary; refusing it turns "
+    "dcmsign-signed real-world files (corpus chrJapMulti, chrKoreanMulti) FAILED, so the "
+    "rule (FAILED ambiguous-dataset or INDETERMINATE partially-signed) is the lead's call",
+)
+def test_private_attribute_as_un_shown_typed_by_pydicom_is_not_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """A Private Creator signed with the data set, then an element of its block added as
+    UN after signing: dcmsign never feeds UN into a MAC, pydicom converts it with its
+    private dictionary (Philips MR Scale Slope, FL) and shows 7.5 as an attribute."""
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    ds.private_block(0x2005, "Philips MR Imaging DD 001", create=True)
+    src, signed = tmp_path / "unsigned.dcm", tmp_path / "signed.dcm"
+    ds.save_as(src, enforce_file_format=True)
+    sign_file(src, signed, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    data = signed.read_bytes()
+    assert _verify(pki, data).verdict is Verdict.PASSED
+    creator = next(e for e in parse_part10(io.BytesIO(data)).elements if e.tag == 0x20050010)
+    added = struct.pack("<HH2sHI", 0x2005, 0x100E, b"UN", 0, 4) + struct.pack("<f", 7.5)
+    forged = data[: creator.end] + added + data[creator.end :]
+    shown = pydicom.dcmread(io.BytesIO(forged))[0x2005, 0x100E]
+    assert (shown.VR, shown.value) == ("FL", 7.5)  # the second reader: a typed value
+
+    result = _verify(pki, forged)
+    assert result.verdict is not Verdict.PASSED

@@ -154,3 +154,34 @@ def test_private_attribute_as_un_shown_typed_by_pydicom_is_not_passed(
 
     result = _verify(pki, forged)
     assert result.verdict is not Verdict.PASSED
+
+
+def _with_transfer_syntax(data: bytes, uid: str) -> bytes:
+    """The meta's Transfer Syntax UID replaced (group length kept exact)."""
+    meta = parse_part10(io.BytesIO(data)).meta
+    ts = next(e for e in meta.elements if e.tag == 0x00020010)
+    value = uid.encode() + b"\0" * (len(uid) % 2)
+    new = struct.pack("<HH2sH", 0x0002, 0x0010, b"UI", len(value)) + value
+    out = data[: ts.offset] + new + data[ts.end :]
+    return _with_group_length(
+        out, meta.end - meta.elements[0].end + len(new) - (ts.end - ts.offset)
+    )
+
+
+@pytest.mark.parametrize(
+    "uid",
+    ["1.2.840.10008.1.2.1.98", "1.2.840.10008.1.2.8.1"],
+    ids=["encapsulated-uncompressed", "deflated-image-frame"],
+)
+def test_native_pixel_data_under_a_2024_encapsulated_transfer_syntax_is_not_passed(
+    pki: TestPki, tmp_path: Path, uid: str
+) -> None:
+    """Encapsulated Uncompressed Explicit VR LE and Deflated Image Frame Compression
+    (PS3.5 Annex A, 2024) encapsulate Pixel Data in fragments (PS3.5 §A.4). Set in the
+    unsigned meta of a native genuine file, a reader decodes fragments (pydicom refuses
+    the pixels) while the MAC covers native pixels: dicomseal said PASSED (exit 0)."""
+    forged = _with_transfer_syntax(_signed(pki, tmp_path).read_bytes(), uid)
+    assert pydicom.dcmread(io.BytesIO(forged)).file_meta.TransferSyntaxUID == uid
+    result = _verify(pki, forged)
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("encapsulated" in a for a in result.ambiguities)

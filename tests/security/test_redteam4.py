@@ -185,3 +185,70 @@ def test_native_pixel_data_under_a_2024_encapsulated_transfer_syntax_is_not_pass
     result = _verify(pki, forged)
     assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
     assert any("encapsulated" in a for a in result.ambiguities)
+
+
+def _tiff_polyglot(data: bytes) -> tuple[bytes, bytes]:
+    """A TIFF header in the preamble whose one strip is a forged image kept in an
+    appended Data Set Trailing Padding (FFFC,FFFC) (PS3.10 §7.2), which no MAC covers."""
+    width = height = 32
+    image = bytes(255 * ((x // 8 + y // 8) % 2) for y in range(height) for x in range(width))
+    padding = struct.pack("<HH2sHI", 0xFFFC, 0xFFFC, b"OB", 0, len(image)) + image
+    strip = len(data) + 12
+    tags = [(256, width), (257, height), (258, 8), (259, 1), (262, 1), (278, height)]
+    ifd = [struct.pack("<HHIHH", tag, 3, 1, value, 0) for tag, value in tags]
+    ifd += [struct.pack("<HHII", 273, 4, 1, strip), struct.pack("<HHII", 279, 4, 1, len(image))]
+    header = b"II*\0" + struct.pack("<IH", 8, len(ifd)) + b"".join(ifd) + b"\0" * 4
+    return header.ljust(128, b"\0") + data[128:] + padding, image
+
+
+def test_dicom_tiff_polyglot_showing_a_forged_image_is_not_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """The preamble and the trailing padding are outside every signature (PS3.10 §7.1,
+    PS3.15 §C.12.1.1.3.1.1). With a TIFF header pointing into the padding, the operating
+    system (``file``, Quick Look, Windows Photos) and every TIFF reader open the same file
+    as a forged image, while dicomseal said PASSED (exit 0) for the signed instance."""
+    image_module = pytest.importorskip("PIL.Image")  # the second reader (matplotlib's)
+    forged, image = _tiff_polyglot(_signed(pki, tmp_path).read_bytes())
+    shown = image_module.open(io.BytesIO(forged))
+    assert (shown.format, shown.tobytes()) == ("TIFF", image)
+    assert pydicom.dcmread(io.BytesIO(forged)).PatientName == "DOE^JOHN"  # a DICOM reader
+
+    result = _verify(pki, forged)
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("also a TIFF file" in a for a in result.ambiguities)
+
+
+def test_pdf_signature_in_the_unsigned_file_meta_is_not_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """PDF readers look for ``%PDF-`` anywhere in the first 1024 bytes (ISO 32000-1
+    §7.5.2 note): a Private Information (0002,0102) meta element holding it, the objects
+    appended in the padding, makes the signed instance a PDF document too."""
+    data = _signed(pki, tmp_path).read_bytes()
+    meta = parse_part10(io.BytesIO(data)).meta
+    value = b"%PDF-1.4\n%forged report follows\n"
+    info = struct.pack("<HH2sHI", 0x0002, 0x0102, b"OB", 0, len(value)) + value
+    creator = b"1.2.826.0.1.3680043.10.999.4\0"
+    info = struct.pack("<HH2sH", 0x0002, 0x0100, b"UI", len(creator)) + creator + info
+    forged = data[: meta.end] + info + data[meta.end :]
+    forged = _with_group_length(forged, meta.end - meta.elements[0].end + len(info))
+    assert pydicom.dcmread(io.BytesIO(forged)).file_meta[0x00020102].value == value
+
+    result = _verify(pki, forged)
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("also a PDF file" in a for a in result.ambiguities)
+
+
+@pytest.mark.parametrize("target", ["pixel-data", "past-the-end"])
+def test_a_scanner_tiff_header_that_opens_nothing_keeps_a_genuine_file_passed(
+    pki: TestPki, tmp_path: Path, target: str
+) -> None:
+    """Scanners leave TIFF headers in the preamble whose IFD offset points at pixel bytes
+    or past the end of the file (pydicom's ``CT_small.dcm``, GE CT, the vendor-like
+    benchmark slices): no TIFF reader opens them, so the genuine file stays PASSED."""
+    data = _signed(pki, tmp_path).read_bytes()
+    pixels = next(e for e in parse_part10(io.BytesIO(data)).elements if e.tag == 0x7FE00010)
+    first = pixels.value_offset if target == "pixel-data" else len(data) + 4096
+    genuine = (b"II*\0" + struct.pack("<I", first)).ljust(128, b"\0") + data[128:]
+    assert _verify(pki, genuine).verdict is Verdict.PASSED

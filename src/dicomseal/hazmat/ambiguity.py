@@ -19,6 +19,7 @@ This module only finds; the verdict is decided in :mod:`dicomseal.signature.veri
 from __future__ import annotations
 
 import enum
+import struct
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -28,13 +29,16 @@ from typing import Final
 
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
+from dicomseal.hazmat.transcode import needs_transcoding
 from dicomseal.wording import counted
 
 __all__ = [
+    "FOREIGN_PROBE",
     "Ambiguity",
     "AmbiguityKind",
     "executable_preamble",
     "find_ambiguities",
+    "foreign_format",
     "is_known_public_tag",
 ]
 
@@ -274,3 +278,84 @@ def executable_preamble(preamble: bytes) -> str | None:
         if preamble.startswith(magic):
             return kind
     return None
+
+
+#: How many leading bytes :func:`foreign_format` looks at: PDF readers find ``%PDF`` in
+#: the first 1024 bytes (ISO 32000-1 §7.5.2, Implementation note 13 of PDF 1.7).
+FOREIGN_PROBE: Final = 1024
+#: Signatures at byte 0 of formats that operating systems, image viewers and browsers
+#: recognise by content: a preamble (PS3.10 §7.1) starting so makes the file that format
+#: too (DICOM/TIFF "dual personality" files are the benign form).
+_FOREIGN_MAGIC: Final = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE2 (Office)"),
+    (b"RIFF", "RIFF"),
+    (b"{\\rtf", "RTF"),
+)
+_MARKUP: Final = (b"<?xml", b"<!doctype", b"<html", b"<svg", b"<script")
+
+
+def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
+    """A TIFF or BigTIFF header whose first IFD a TIFF reader accepts (TIFF 6.0 §2:
+    1-4096 entries inside the file, known field types, image width and length present;
+    libtiff and Pillow accept tags out of order). Scanners leave TIFF headers pointing at
+    pixel bytes in the preamble (pydicom's ``CT_small.dcm``, GE CT): no IFD, nothing opens.
+    """
+    order = {b"II": "<", b"MM": ">"}.get(preamble[:2])
+    if order is None or len(preamble) < 16:
+        return False
+    version = struct.unpack_from(order + "H", preamble, 2)[0]
+    if version not in (42, 43):
+        return False
+    big = version == 43
+    first = struct.unpack_from(order + ("Q" if big else "I"), preamble, 8 if big else 4)[0]
+    if not 8 <= first < parsed.size:
+        return False
+    if needs_transcoding(parsed.meta.transfer_syntax_uid):
+        return True  # offsets refer to the original bytes, not this copy: assume it opens
+    entry, count_fmt = (20, "Q") if big else (12, "H")
+    parsed.fp.seek(first)
+    raw = parsed.fp.read(8)
+    if len(raw) < struct.calcsize(count_fmt):
+        return False
+    count = struct.unpack_from(order + count_fmt, raw)[0]
+    if not 1 <= count <= 4096:
+        return False
+    table = parsed.fp.read(count * entry) if big else raw[2:] + parsed.fp.read(count * entry - 6)
+    if len(table) < count * entry:
+        return False
+    tags = [struct.unpack_from(order + "HH", table, i * entry) for i in range(count)]
+    return all(1 <= t <= 18 for _, t in tags) and {256, 257} <= {g for g, _ in tags}
+
+
+def foreign_format(parsed: Part10File, head: bytes) -> str | None:
+    """Why the unsigned start of a Part 10 file also makes it another format, or ``None``.
+
+    ``head`` is the preamble, ``DICM`` and the File Meta Information (at most
+    :data:`FOREIGN_PROBE` bytes) of ``parsed``, none of which any PS3.15 signature
+    covers. A TIFF or
+    PNG reader (the operating system's preview, an image viewer), a PDF reader or a
+    browser then shows an image or document whose bytes the preamble points to, for
+    example in the unsigned Data Set Trailing Padding, while every DICOM reader shows
+    the signed instance.
+    """
+    preamble = head[:128]
+    kind = next((k for magic, k in _FOREIGN_MAGIC if preamble.startswith(magic)), None)
+    if kind is None and _tiff_opens(preamble, parsed):
+        kind = "TIFF"
+    if kind is None and preamble.lstrip().lower().startswith(_MARKUP):
+        kind = "XML/HTML"
+    if kind is None and b"%PDF-" in head[:FOREIGN_PROBE]:
+        kind = "PDF"
+    if kind is None:
+        return None
+    return (
+        f"the unsigned preamble or file meta makes the file also a {kind} file: "
+        "a viewer of that format shows what it points to, which no signature covers"
+    )

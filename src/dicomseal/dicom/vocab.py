@@ -135,11 +135,15 @@ NATIVE_SYNTAXES: Final = frozenset(
     {IMPLICIT_VR_LE, EXPLICIT_VR_LE, DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE}
 )
 #: UID prefixes of the transfer syntaxes whose Pixel Data is encapsulated (PS3.5 §A.4):
-#: JPEG, JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K and JPIP families, RLE, SMPTE ST 2110.
+#: JPEG, JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K and JPIP families, RLE, SMPTE ST 2110,
+#: Encapsulated Uncompressed Explicit VR Little Endian and Deflated Image Frame Compression
+#: (both added to PS3.5 Annex A in 2024; pydicom 3.0 does not list the latter).
 ENCAPSULATED_PREFIXES: Final = (
     "1.2.840.10008.1.2.4.",
     "1.2.840.10008.1.2.5",
     "1.2.840.10008.1.2.7.",
+    "1.2.840.10008.1.2.1.98",
+    "1.2.840.10008.1.2.8.",
 )
 #: MAC Calculation Transfer Syntaxes (PS3.15 §C.12.1.1.3.1.2) whose MAC stream dicomseal
 #: cannot reproduce: implicit VR (PS3.15 §A.1: cannot be verified reliably) and big

@@ -19,6 +19,7 @@ This module only finds; the verdict is decided in :mod:`dicomseal.signature.veri
 from __future__ import annotations
 
 import enum
+import struct
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -28,13 +29,16 @@ from typing import Final
 
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
+from dicomseal.hazmat.transcode import needs_transcoding
 from dicomseal.wording import counted
 
 __all__ = [
+    "FOREIGN_PROBE",
     "Ambiguity",
     "AmbiguityKind",
     "executable_preamble",
     "find_ambiguities",
+    "foreign_format",
     "is_known_public_tag",
 ]
 
@@ -53,6 +57,8 @@ class AmbiguityKind(enum.Enum):
     KNOWN_TAG_AS_UN = "known-attribute-encoded-as-UN"
     TRAILING_BYTES = "bytes-after-the-data-set"
     PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
+    KNOWN_TAG_WITHOUT_SIGNER_VR = "known-attribute-unknown-to-the-signer-dictionary"
+    META_GROUP_LENGTH = "file-meta-group-length-mismatch"
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,35 @@ class Ambiguity:
                 f"known attribute {tag} is encoded as UN {where}: readers show it, "
                 "no signature can cover it"
             ),
+            AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR: (
+                f"attribute {tag} {where} is in Implicit VR and unknown to the DCMTK "
+                "dictionary a PS3.15 MAC takes its VR from: pydicom shows it, no "
+                "signature can cover it"
+            ),
+            AmbiguityKind.META_GROUP_LENGTH: (
+                "the File Meta Information Group Length disagrees with the group 0002 "
+                "elements: DCMTK ends the file meta where it says, pydicom where group "
+                "0002 ends"
+            ),
         }
         return text[self.kind]
+
+
+def _meta_group_length(parsed: Part10File) -> Iterator[Ambiguity]:
+    """(0002,0000) must count exactly the group 0002 bytes after it (PS3.10 §7.1).
+
+    DCMTK reads the File Meta Information up to the byte count it gives (data set
+    elements included, with a warning), pydicom and this walker up to the end of group
+    0002: a count reaching into the data set hides its first elements (Specific
+    Character Set, the SOP and patient attributes) from DCMTK and ``dcmsign`` alone.
+    """
+    meta = parsed.meta
+    group = next((e for e in meta.elements if e.tag == 0x00020000), None)
+    if group is None:
+        return
+    value = group.value or b""
+    if len(value) != 4 or int.from_bytes(value, "little") != meta.end - group.end:
+        yield Ambiguity(AmbiguityKind.META_GROUP_LENGTH, group.tag, "meta")
 
 
 def is_known_public_tag(tag: int) -> bool:
@@ -144,8 +177,11 @@ def _walk(
     for el in elements:
         if not path and el.tag >> 16 == 0x0002:
             yield Ambiguity(AmbiguityKind.META_IN_DATASET, el.tag, "")
-        if signed_level and el.vr == b"UN" and not el.implicit and is_known_public_tag(el.tag):
-            yield Ambiguity(AmbiguityKind.KNOWN_TAG_AS_UN, el.tag, _item_path(path))
+        if signed_level and el.vr == b"UN" and is_known_public_tag(el.tag):
+            kind = AmbiguityKind.KNOWN_TAG_AS_UN
+            if el.implicit:  # the VR dcmsign's dictionary gave it: unknown there
+                kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR
+            yield Ambiguity(kind, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):
             yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
 
@@ -210,6 +246,7 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
         found.extend(_order(parsed.meta.elements, "meta"))
         found.extend(_walk(parsed.elements, (), to_sign))
     found.extend(_pixel_encoding(parsed))
+    found.extend(_meta_group_length(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
     if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)
         found.append(Ambiguity(AmbiguityKind.TRAILING_BYTES, parsed.size - end, ""))
@@ -241,3 +278,84 @@ def executable_preamble(preamble: bytes) -> str | None:
         if preamble.startswith(magic):
             return kind
     return None
+
+
+#: How many leading bytes :func:`foreign_format` looks at: PDF readers find ``%PDF`` in
+#: the first 1024 bytes (ISO 32000-1 §7.5.2, Implementation note 13 of PDF 1.7).
+FOREIGN_PROBE: Final = 1024
+#: Signatures at byte 0 of formats that operating systems, image viewers and browsers
+#: recognise by content: a preamble (PS3.10 §7.1) starting so makes the file that format
+#: too (DICOM/TIFF "dual personality" files are the benign form).
+_FOREIGN_MAGIC: Final = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"%PDF", "PDF"),
+    (b"PK\x03\x04", "zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE2 (Office)"),
+    (b"RIFF", "RIFF"),
+    (b"{\\rtf", "RTF"),
+)
+_MARKUP: Final = (b"<?xml", b"<!doctype", b"<html", b"<svg", b"<script")
+
+
+def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
+    """A TIFF or BigTIFF header whose first IFD a TIFF reader accepts (TIFF 6.0 §2:
+    1-4096 entries inside the file, known field types, image width and length present;
+    libtiff and Pillow accept tags out of order). Scanners leave TIFF headers pointing at
+    pixel bytes in the preamble (pydicom's ``CT_small.dcm``, GE CT): no IFD, nothing opens.
+    """
+    order = {b"II": "<", b"MM": ">"}.get(preamble[:2])
+    if order is None or len(preamble) < 16:
+        return False
+    version = struct.unpack_from(order + "H", preamble, 2)[0]
+    if version not in (42, 43):
+        return False
+    big = version == 43
+    first = struct.unpack_from(order + ("Q" if big else "I"), preamble, 8 if big else 4)[0]
+    if not 8 <= first < parsed.size:
+        return False
+    if needs_transcoding(parsed.meta.transfer_syntax_uid):
+        return True  # offsets refer to the original bytes, not this copy: assume it opens
+    entry, count_fmt = (20, "Q") if big else (12, "H")
+    parsed.fp.seek(first)
+    raw = parsed.fp.read(8)
+    if len(raw) < struct.calcsize(count_fmt):
+        return False
+    count = struct.unpack_from(order + count_fmt, raw)[0]
+    if not 1 <= count <= 4096:
+        return False
+    table = parsed.fp.read(count * entry) if big else raw[2:] + parsed.fp.read(count * entry - 6)
+    if len(table) < count * entry:
+        return False
+    tags = [struct.unpack_from(order + "HH", table, i * entry) for i in range(count)]
+    return all(1 <= t <= 18 for _, t in tags) and {256, 257} <= {g for g, _ in tags}
+
+
+def foreign_format(parsed: Part10File, head: bytes) -> str | None:
+    """Why the unsigned start of a Part 10 file also makes it another format, or ``None``.
+
+    ``head`` is the preamble, ``DICM`` and the File Meta Information (at most
+    :data:`FOREIGN_PROBE` bytes) of ``parsed``, none of which any PS3.15 signature
+    covers. A TIFF or
+    PNG reader (the operating system's preview, an image viewer), a PDF reader or a
+    browser then shows an image or document whose bytes the preamble points to, for
+    example in the unsigned Data Set Trailing Padding, while every DICOM reader shows
+    the signed instance.
+    """
+    preamble = head[:128]
+    kind = next((k for magic, k in _FOREIGN_MAGIC if preamble.startswith(magic)), None)
+    if kind is None and _tiff_opens(preamble, parsed):
+        kind = "TIFF"
+    if kind is None and preamble.lstrip().lower().startswith(_MARKUP):
+        kind = "XML/HTML"
+    if kind is None and b"%PDF-" in head[:FOREIGN_PROBE]:
+        kind = "PDF"
+    if kind is None:
+        return None
+    return (
+        f"the unsigned preamble or file meta makes the file also a {kind} file: "
+        "a viewer of that format shows what it points to, which no signature covers"
+    )

@@ -24,7 +24,12 @@ from typing import BinaryIO
 from cryptography.exceptions import UnsupportedAlgorithm
 
 from dicomseal.errors import DicomSealError, MalformedDicomError, MediaError, SignatureError
-from dicomseal.hazmat.ambiguity import executable_preamble, find_ambiguities
+from dicomseal.hazmat.ambiguity import (
+    FOREIGN_PROBE,
+    executable_preamble,
+    find_ambiguities,
+    foreign_format,
+)
 from dicomseal.hazmat.elements import Item, Part10File
 from dicomseal.hazmat.mac_stream import (
     DIGITAL_SIGNATURES_SEQUENCE,
@@ -266,9 +271,10 @@ def _file_verdict(
     return Verdict.PASSED, None, f"{count} intact and trusted"
 
 
-def _preamble(source: Part10File) -> bytes:
+def _head(source: Part10File) -> bytes:
+    """The unsigned start: preamble, ``DICM`` and file meta (at most FOREIGN_PROBE bytes)."""
     source.fp.seek(0)
-    return source.fp.read(128)
+    return source.fp.read(min(FOREIGN_PROBE, max(source.meta.end, 128)))
 
 
 def verify_part10(
@@ -299,8 +305,11 @@ def verify_part10(
     }
     present = [e.tag for e in source.elements if e.tag not in _STRUCTURAL and e.tag & 0xFFFF]
     uncovered = uncovered_tags(source.elements, covered)
+    head = _head(source)
+    foreign = foreign_format(source, head)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
-    executable = executable_preamble(_preamble(source))
+    ambiguities += (foreign,) if foreign else ()
+    executable = executable_preamble(head[:128])
     warnings = (
         ()
         if executable is None

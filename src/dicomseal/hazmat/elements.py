@@ -189,13 +189,21 @@ class FileMeta:
 
 @dataclass
 class Part10File:
-    """A parsed Part 10 file: meta, top-level elements, and the stream they came from."""
+    """A parsed Part 10 file: meta, top-level elements, and the stream they came from.
+
+    ``window`` is, when the parse was asked to keep it (``keep_window``), the file's bytes
+    from ``window_base`` as the walker read them where the data set starts (an Explicit
+    VR Little Endian data set read from the file itself only): the bytes every element in
+    that range was decoded from, for a consumer that copies runs of elements unchanged.
+    """
 
     meta: FileMeta
     elements: list[Element]
     size: int
     fp: BinaryIO
     implicit: bool = False
+    window: bytes = b""
+    window_base: int = 0
 
     def read_value(self, element: Element) -> bytes:
         """The value bytes of ``element`` (loaded on demand for long values)."""
@@ -307,27 +315,43 @@ class _Reader:
         size = self.size
         limit = size if end is None else end
         top = end is None and not in_item
-        # the window and the element count in locals (synchronised around the slow path)
-        buf, base, stop, count = self.buf, self.base, self.stop, self.count
         unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
         while pos < limit:
             if top and pos + 8 > size:
                 break
-            off = pos - base
-            if not implicit and off >= 0 and pos + 8 <= stop:
-                # Fast path: an Explicit VR element with a 2-byte length, inside the window.
-                group, elem, vr, length = unpack(buf, off)
-                after = pos + 8 + length
-                if vr in short_vrs and group != 0xFFFE and after <= stop:
-                    count += 1
-                    if count > MAX_ELEMENTS:
-                        raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
-                    value = buf[off + 8 : off + 8 + length]
-                    tag = (group << 16) | elem
-                    append(Element(tag, vr, length, pos, pos + 8, after, value, None, None))
+            if not implicit and pos >= self.base:
+                # Fast path: Explicit VR elements with a 2-byte length inside the window,
+                # as many as follow each other (the headers stay below ``last``, so below
+                # the container's end and the file's; the values below the window's end).
+                buf, base, stop = self.buf, self.base, self.stop
+                last = min(limit, stop) - 8
+                first = len(out)
+                while pos <= last:
+                    off = pos - base
+                    group, elem, vr, length = unpack(buf, off)
+                    after = pos + 8 + length
+                    if vr not in short_vrs or group == 0xFFFE or after > stop:
+                        break
+                    append(
+                        Element(
+                            (group << 16) | elem,
+                            vr,
+                            length,
+                            pos,
+                            pos + 8,
+                            after,
+                            buf[off + 8 : after - base],
+                            None,
+                            None,
+                        )
+                    )
                     pos = after
-                    continue
-            self.count = count
+                # at most WINDOW // 8 elements per run: the bound is checked per run
+                self.count += len(out) - first
+                if self.count > MAX_ELEMENTS:
+                    raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+                if pos >= limit or (top and pos + 8 > size):
+                    break
             tag, vr, length, hsize = self.header(pos, implicit, out)
             if tag >= 0xFFFE0000 and tag in _DELIMITERS:
                 if tag == ITEM_DELIMITER:
@@ -341,8 +365,6 @@ class _Reader:
             el = self.element(pos, tag, vr, length, hsize, depth, implicit)
             append(el)
             pos = el.end
-            buf, base, stop, count = self.buf, self.base, self.stop, self.count
-        self.count = count
         if in_item and end is None:
             raise MalformedDicomError("item without delimiter before end of file")
         if end is not None and pos != end:
@@ -453,7 +475,11 @@ def _meta_string(elements: list[Element], tag: int) -> str:
 
 
 def parse_part10(
-    fp: BinaryIO, *, name: str | None = None, as_explicit_le: bool = False
+    fp: BinaryIO,
+    *,
+    name: str | None = None,
+    as_explicit_le: bool = False,
+    keep_window: bool = False,
 ) -> Part10File:
     """Parse a Part 10 file from a seekable binary stream (PS3.10 §7).
 
@@ -466,6 +492,9 @@ def parse_part10(
     as_explicit_le
         Read the data set as Explicit VR Little Endian whatever the meta's Transfer Syntax
         UID says (see :func:`parse_dataset_as_explicit_le`).
+    keep_window
+        Keep the walker's window at the start of an Explicit VR Little Endian data set
+        (:attr:`Part10File.window`, at most :data:`WINDOW` bytes).
 
     Raises
     ------
@@ -489,7 +518,8 @@ def parse_part10(
         ts = EXPLICIT_VR_LE if as_explicit_le else _meta_string(meta_elements, 0x00020010)
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
-        if needs_transcoding(ts):
+        transcoded = needs_transcoding(ts)
+        if transcoded:
             fp = transcode_to_explicit_le(fp, size, pos, ts)
             fp.seek(0, os.SEEK_END)
             size = fp.tell()
@@ -505,6 +535,10 @@ def parse_part10(
             end=pos,
             elements=tuple(meta_elements),
         )
+        window, window_base = b"", 0
+        if keep_window and not (implicit or transcoded):
+            reader.at(pos, 0)
+            window, window_base = reader.buf, reader.base
         elements, _end = reader.elements(pos, None, 0, implicit, False)
     except MalformedDicomError as exc:
         if exc.path is None:
@@ -514,7 +548,15 @@ def parse_part10(
         raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
     except RecursionError as exc:
         raise MalformedDicomError("sequences nested too deeply", path=name) from exc
-    return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
+    return Part10File(
+        meta=meta,
+        elements=elements,
+        size=size,
+        fp=fp,
+        implicit=implicit,
+        window=window,
+        window_base=window_base,
+    )
 
 
 def _read_meta(reader: _Reader) -> tuple[list[Element], int]:

@@ -258,7 +258,7 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
             and (
                 vr not in string_vrs
                 or (
-                    not value.endswith(b"  ")
+                    (not value or value[-1] != 32 or value[-2] != 32)  # even length
                     if vr != b"UI"
                     else b" " not in value and not value.endswith(b"\x00\x00")
                 )

@@ -297,8 +297,13 @@ def verify_part10(
         if r.location == "" and r.verdict is not Verdict.FAILED
         for t in r.signed_tags
     }
-    present = [e.tag for e in source.elements if e.tag not in _STRUCTURAL and e.tag & 0xFFFF]
-    uncovered = uncovered_tags(source.elements, covered)
+    signed: list[int] = []
+    unsigned: list[int] = []
+    for el in source.elements:  # one pass: every reported tag, signed or not
+        tag = el.tag
+        if tag & 0xFFFF and tag not in _STRUCTURAL:
+            (signed if tag in covered else unsigned).append(tag)
+    uncovered = uncovered_tags(source.elements, covered) if unsigned else ()
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
     executable = executable_preamble(_preamble(source))
     warnings = (
@@ -321,8 +326,8 @@ def verify_part10(
         reason=reason,
         message=message,
         signatures=tuple(results),
-        signed_tags=tuple([t for t in present if t in covered]),
-        unsigned_tags=tuple([t for t in present if t not in covered]),
+        signed_tags=tuple(signed),
+        unsigned_tags=tuple(unsigned),
         sop_instance_uid=meta.sop_instance_uid,
         sop_class_uid=meta.sop_class_uid,
         transfer_syntax_uid=meta.transfer_syntax_uid,

@@ -99,6 +99,8 @@ MAX_META: Final = 64 * 1024
 _IMPLICIT_HDR = struct.Struct("<HHI")
 _SHORT_HDR = struct.Struct("<HH2sH")
 _SHORT_VRS: Final = _KNOWN_VRS - LONG_VRS
+#: Long VRs whose defined-length value is one value (an undefined-length UN is a sequence).
+_PLAIN_LONG_VRS: Final = LONG_VRS - {b"SQ"}
 _U32 = struct.Struct("<I")
 _DELIMITERS: Final = frozenset({ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER})
 
@@ -315,41 +317,11 @@ class _Reader:
         size = self.size
         limit = size if end is None else end
         top = end is None and not in_item
-        unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
         while pos < limit:
             if top and pos + 8 > size:
                 break
             if not implicit and pos >= self.base:
-                # Fast path: Explicit VR elements with a 2-byte length inside the window,
-                # as many as follow each other (the headers stay below ``last``, so below
-                # the container's end and the file's; the values below the window's end).
-                buf, base, stop = self.buf, self.base, self.stop
-                last = min(limit, stop) - 8
-                first = len(out)
-                while pos <= last:
-                    off = pos - base
-                    group, elem, vr, length = unpack(buf, off)
-                    after = pos + 8 + length
-                    if vr not in short_vrs or group == 0xFFFE or after > stop:
-                        break
-                    append(
-                        Element(
-                            (group << 16) | elem,
-                            vr,
-                            length,
-                            pos,
-                            pos + 8,
-                            after,
-                            buf[off + 8 : after - base],
-                            None,
-                            None,
-                        )
-                    )
-                    pos = after
-                # at most WINDOW // 8 elements per run: the bound is checked per run
-                self.count += len(out) - first
-                if self.count > MAX_ELEMENTS:
-                    raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+                pos = self.run(out, pos, limit)
                 if pos >= limit or (top and pos + 8 > size):
                     break
             tag, vr, length, hsize = self.header(pos, implicit, out)
@@ -370,6 +342,53 @@ class _Reader:
         if end is not None and pos != end:
             raise MalformedDicomError(f"element overruns its container at byte {pos}")
         return out, pos
+
+    def run(self, out: list[Element], pos: int, limit: int) -> int:
+        """The fast path: append the Explicit VR elements from ``pos`` that lie inside the
+        window, as many as follow each other; return where the first other one starts.
+
+        The headers stay below ``last`` (so below the container's end and the file's),
+        the values below the window's end; a sequence, an undefined length, a delimiter
+        or anything crossing the window is left to :meth:`elements`' general path.
+        """
+        buf, base, stop = self.buf, self.base, self.stop
+        unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
+        u32, plain_long_vrs = _U32.unpack_from, _PLAIN_LONG_VRS
+        append = out.append
+        last = min(limit, stop) - 8
+        first = len(out)
+        while pos <= last:
+            off = pos - base
+            group, elem, vr, length = unpack(buf, off)
+            if vr in short_vrs:
+                vpos = pos + 8
+            elif vr in plain_long_vrs and pos + 12 <= stop:
+                vpos = pos + 12  # a 4-byte length (PS3.5 Table 7.1-1)
+                length = u32(buf, off + 8)[0]
+            else:
+                break
+            after = vpos + length
+            if group == 0xFFFE or after > stop:
+                break
+            append(
+                Element(
+                    (group << 16) | elem,
+                    vr,
+                    length,
+                    pos,
+                    vpos,
+                    after,
+                    buf[vpos - base : after - base],
+                    None,
+                    None,
+                )
+            )
+            pos = after
+        # at most WINDOW // 8 elements per run: the bound is checked per run
+        self.count += len(out) - first
+        if self.count > MAX_ELEMENTS:
+            raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+        return pos
 
     def element(
         self, pos: int, tag: int, vr: bytes, length: int, hsize: int, depth: int, implicit: bool

@@ -589,8 +589,17 @@ def _read_meta(reader: _Reader) -> tuple[list[Element], int]:
     pos = 132
     while pos + 8 <= reader.size:
         off = reader.at(pos, 8)
-        if reader.buf[off : off + 2] != b"\x02\x00":
+        buf = reader.buf
+        if buf[off : off + 2] != b"\x02\x00":
             break
+        _group, elem, vr, length = _SHORT_HDR.unpack_from(buf, off)
+        after = pos + 8 + length
+        if vr in _SHORT_VRS and after <= reader.stop and after - 132 <= MAX_META:
+            # the usual short element inside the window: what element() would build
+            value = buf[off + 8 : off + 8 + length]
+            meta_elements.append(Element(0x00020000 | elem, vr, length, pos, pos + 8, after, value))
+            pos = after
+            continue
         tag, vr, length, hsize = reader.header(pos, False)
         if pos + hsize + length - 132 > MAX_META:
             raise MalformedDicomError(

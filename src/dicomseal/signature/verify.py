@@ -267,6 +267,8 @@ def _file_verdict(
 
 
 def _preamble(source: Part10File) -> bytes:
+    if source.window_base == 0 and len(source.window) >= 128:
+        return source.window[:128]  # the bytes the walker read, not a second read
     source.fp.seek(0)
     return source.fp.read(128)
 

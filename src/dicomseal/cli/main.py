@@ -8,9 +8,7 @@ exit policy (:mod:`dicomseal.cli.exit`), as one clear line on stderr (never a tr
 
 from __future__ import annotations
 
-import difflib
 import importlib
-import json
 import os
 import sys
 import warnings
@@ -136,6 +134,8 @@ class _LazyGroup(click.Group):
         """Resolve as click does, suggesting the closest command name on a typo."""
         name = args[0] if args else ""
         if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib  # only for a typo: not on every start-up
+
             close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
             if close:
                 ctx.fail(f"no such command {name!r}. Did you mean {close[0]!r}?")
@@ -205,6 +205,8 @@ def _fail(argv: list[str], exc: DicomSealError, code: int) -> None:
         error = {"code": _error_code(exc), "message": exc.message, "exit_code": code}
         if exc.path:
             error["path"] = exc.path
+        import json  # an error document only
+
         click.echo(json.dumps({"schema": ERROR_SCHEMA, "error": error}, indent=2))
     sys.exit(code)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from dicomseal.verdict import Verdict
 __all__ = ["exit_code_for_files", "iter_files", "verify_files_and_render"]
 
 _IO_REASONS = (FileReason.NOT_DICOM, FileReason.UNREADABLE)
+_NAME = attrgetter("name")
 
 
 def iter_files(root: Path) -> Iterator[Path]:
@@ -48,12 +49,32 @@ def _entries(root: Path) -> Iterator[tuple[Path, bool]]:
     """Every entry below ``root`` but folders, in name order, and whether it is a regular
     file: symbolic links (to files or folders) and special files are listed, never
     followed or read."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        links = [n for n in dirnames if os.path.islink(os.path.join(dirpath, n))]
-        for name in sorted(filenames + links):
-            p = Path(dirpath) / name
-            yield p, p.is_file() and not p.is_symlink()
+    folders = [os.fspath(root)]
+    while folders:  # top-down, each folder's entries in name order (as os.walk lists them)
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=_NAME)
+        except OSError:
+            continue  # an unreadable folder is skipped, as os.walk skips it
+        listed = []
+        below = []
+        for entry in entries:
+            if _is_dir(entry) and not entry.is_symlink():
+                below.append(entry.path)
+            else:  # files, special files and links (to folders too): listed, not followed
+                listed.append(entry)
+        base = Path(folder)
+        for entry in listed:  # the type comes with the listing: no stat per file
+            yield base / entry.name, entry.is_file(follow_symlinks=False)
+        folders.extend(reversed(below))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _not_followed(path: Path) -> FileVerification:
@@ -250,6 +271,8 @@ def verify_files_and_render(
                 f"dicomseal: error: {f.path}: {f.message}", markup=False
             )
     if fmt == "json":
+        import json  # a JSON document only
+
         doc = verify_document(verdict, files)
         doc["trust_anchors"] = selection.to_dict()
         click.echo(json.dumps(doc, indent=2))

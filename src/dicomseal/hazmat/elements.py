@@ -99,6 +99,8 @@ MAX_META: Final = 64 * 1024
 _IMPLICIT_HDR = struct.Struct("<HHI")
 _SHORT_HDR = struct.Struct("<HH2sH")
 _SHORT_VRS: Final = _KNOWN_VRS - LONG_VRS
+#: Long VRs whose defined-length value is one value (an undefined-length UN is a sequence).
+_PLAIN_LONG_VRS: Final = LONG_VRS - {b"SQ"}
 _U32 = struct.Struct("<I")
 _DELIMITERS: Final = frozenset({ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER})
 
@@ -189,13 +191,21 @@ class FileMeta:
 
 @dataclass
 class Part10File:
-    """A parsed Part 10 file: meta, top-level elements, and the stream they came from."""
+    """A parsed Part 10 file: meta, top-level elements, and the stream they came from.
+
+    ``window`` is, when the parse was asked to keep it (``keep_window``), the file's bytes
+    from ``window_base`` as the walker read them where the data set starts (an Explicit
+    VR Little Endian data set read from the file itself only): the bytes every element in
+    that range was decoded from, for a consumer that copies runs of elements unchanged.
+    """
 
     meta: FileMeta
     elements: list[Element]
     size: int
     fp: BinaryIO
     implicit: bool = False
+    window: bytes = b""
+    window_base: int = 0
 
     def read_value(self, element: Element) -> bytes:
         """The value bytes of ``element`` (loaded on demand for long values)."""
@@ -307,27 +317,13 @@ class _Reader:
         size = self.size
         limit = size if end is None else end
         top = end is None and not in_item
-        # the window and the element count in locals (synchronised around the slow path)
-        buf, base, stop, count = self.buf, self.base, self.stop, self.count
-        unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
         while pos < limit:
             if top and pos + 8 > size:
                 break
-            off = pos - base
-            if not implicit and off >= 0 and pos + 8 <= stop:
-                # Fast path: an Explicit VR element with a 2-byte length, inside the window.
-                group, elem, vr, length = unpack(buf, off)
-                after = pos + 8 + length
-                if vr in short_vrs and group != 0xFFFE and after <= stop:
-                    count += 1
-                    if count > MAX_ELEMENTS:
-                        raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
-                    value = buf[off + 8 : off + 8 + length]
-                    tag = (group << 16) | elem
-                    append(Element(tag, vr, length, pos, pos + 8, after, value, None, None))
-                    pos = after
-                    continue
-            self.count = count
+            if not implicit and pos >= self.base:
+                pos = self.run(out, pos, limit)
+                if pos >= limit or (top and pos + 8 > size):
+                    break
             tag, vr, length, hsize = self.header(pos, implicit, out)
             if tag >= 0xFFFE0000 and tag in _DELIMITERS:
                 if tag == ITEM_DELIMITER:
@@ -341,13 +337,58 @@ class _Reader:
             el = self.element(pos, tag, vr, length, hsize, depth, implicit)
             append(el)
             pos = el.end
-            buf, base, stop, count = self.buf, self.base, self.stop, self.count
-        self.count = count
         if in_item and end is None:
             raise MalformedDicomError("item without delimiter before end of file")
         if end is not None and pos != end:
             raise MalformedDicomError(f"element overruns its container at byte {pos}")
         return out, pos
+
+    def run(self, out: list[Element], pos: int, limit: int) -> int:
+        """The fast path: append the Explicit VR elements from ``pos`` that lie inside the
+        window, as many as follow each other; return where the first other one starts.
+
+        The headers stay below ``last`` (so below the container's end and the file's),
+        the values below the window's end; a sequence, an undefined length, a delimiter
+        or anything crossing the window is left to :meth:`elements`' general path.
+        """
+        buf, base, stop = self.buf, self.base, self.stop
+        unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
+        u32, plain_long_vrs = _U32.unpack_from, _PLAIN_LONG_VRS
+        append = out.append
+        last = min(limit, stop) - 8
+        first = len(out)
+        while pos <= last:
+            off = pos - base
+            group, elem, vr, length = unpack(buf, off)
+            if vr in short_vrs:
+                vpos = pos + 8
+            elif vr in plain_long_vrs and pos + 12 <= stop:
+                vpos = pos + 12  # a 4-byte length (PS3.5 Table 7.1-1)
+                length = u32(buf, off + 8)[0]
+            else:
+                break
+            after = vpos + length
+            if group == 0xFFFE or after > stop:
+                break
+            append(
+                Element(
+                    (group << 16) | elem,
+                    vr,
+                    length,
+                    pos,
+                    vpos,
+                    after,
+                    buf[vpos - base : after - base],
+                    None,
+                    None,
+                )
+            )
+            pos = after
+        # at most WINDOW // 8 elements per run: the bound is checked per run
+        self.count += len(out) - first
+        if self.count > MAX_ELEMENTS:
+            raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
+        return pos
 
     def element(
         self, pos: int, tag: int, vr: bytes, length: int, hsize: int, depth: int, implicit: bool
@@ -453,7 +494,11 @@ def _meta_string(elements: list[Element], tag: int) -> str:
 
 
 def parse_part10(
-    fp: BinaryIO, *, name: str | None = None, as_explicit_le: bool = False
+    fp: BinaryIO,
+    *,
+    name: str | None = None,
+    as_explicit_le: bool = False,
+    keep_window: bool = False,
 ) -> Part10File:
     """Parse a Part 10 file from a seekable binary stream (PS3.10 §7).
 
@@ -466,6 +511,9 @@ def parse_part10(
     as_explicit_le
         Read the data set as Explicit VR Little Endian whatever the meta's Transfer Syntax
         UID says (see :func:`parse_dataset_as_explicit_le`).
+    keep_window
+        Keep the walker's window at the start of an Explicit VR Little Endian data set
+        (:attr:`Part10File.window`, at most :data:`WINDOW` bytes).
 
     Raises
     ------
@@ -489,7 +537,8 @@ def parse_part10(
         ts = EXPLICIT_VR_LE if as_explicit_le else _meta_string(meta_elements, 0x00020010)
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
-        if needs_transcoding(ts):
+        transcoded = needs_transcoding(ts)
+        if transcoded:
             fp = transcode_to_explicit_le(fp, size, pos, ts)
             fp.seek(0, os.SEEK_END)
             size = fp.tell()
@@ -505,6 +554,10 @@ def parse_part10(
             end=pos,
             elements=tuple(meta_elements),
         )
+        window, window_base = b"", 0
+        if keep_window and not (implicit or transcoded):
+            reader.at(pos, 0)
+            window, window_base = reader.buf, reader.base
         elements, _end = reader.elements(pos, None, 0, implicit, False)
     except MalformedDicomError as exc:
         if exc.path is None:
@@ -514,7 +567,15 @@ def parse_part10(
         raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
     except RecursionError as exc:
         raise MalformedDicomError("sequences nested too deeply", path=name) from exc
-    return Part10File(meta=meta, elements=elements, size=size, fp=fp, implicit=implicit)
+    return Part10File(
+        meta=meta,
+        elements=elements,
+        size=size,
+        fp=fp,
+        implicit=implicit,
+        window=window,
+        window_base=window_base,
+    )
 
 
 def _read_meta(reader: _Reader) -> tuple[list[Element], int]:
@@ -528,8 +589,17 @@ def _read_meta(reader: _Reader) -> tuple[list[Element], int]:
     pos = 132
     while pos + 8 <= reader.size:
         off = reader.at(pos, 8)
-        if reader.buf[off : off + 2] != b"\x02\x00":
+        buf = reader.buf
+        if buf[off : off + 2] != b"\x02\x00":
             break
+        _group, elem, vr, length = _SHORT_HDR.unpack_from(buf, off)
+        after = pos + 8 + length
+        if vr in _SHORT_VRS and after <= reader.stop and after - 132 <= MAX_META:
+            # the usual short element inside the window: what element() would build
+            value = buf[off + 8 : off + 8 + length]
+            meta_elements.append(Element(0x00020000 | elem, vr, length, pos, pos + 8, after, value))
+            pos = after
+            continue
         tag, vr, length, hsize = reader.header(pos, False)
         if pos + hsize + length - 132 > MAX_META:
             raise MalformedDicomError(

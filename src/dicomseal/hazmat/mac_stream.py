@@ -212,12 +212,25 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
     A short value already in memory (most elements) is encoded here, inline; the rest
     through :func:`_emit`. The bytes are the same either way. The test of
     :func:`is_signable_tag` is written out in the loop (one call fewer per element).
+
+    When the source keeps the walker's window (:attr:`Part10File.window`), consecutive
+    elements whose MAC encoding is their own bytes and that follow each other in the file
+    go in as one slice of the window: the same bytes, one copy. That holds for a
+    short-header element (tag, VR, 2-byte length) of even length whose value DCMTK's
+    normal form leaves unchanged (:func:`~dicomseal.hazmat.normalize.
+    normalize_string_value`): text with at most one trailing space, UI without a space
+    and with at most one trailing NUL, any binary value.
     """
     written: list[int] = []
     append = written.append
     buf = out.buf
     string_vrs, long_vrs = STRING_VRS, LONG_VRS
     short_pack, long_pack = _SHORT_HEAD.pack, _LONG_HEAD.pack
+    source = out.source
+    window = memoryview(source.window) if source is not None else memoryview(b"")
+    low = source.window_base if source is not None else 0
+    high = low + len(window) if window else low
+    run_start = run_end = -1  # the pending run of file bytes [run_start, run_end)
     for element in sorted(elements, key=_BY_TAG):
         tag = element.tag
         if only is not None and tag not in only:
@@ -234,6 +247,33 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
         if vr == b"UN":
             continue
         value = element.value
+        if (
+            value is not None
+            and low <= element.offset
+            and element.end <= high
+            and not len(value) % 2
+            and element.value_offset - element.offset == 8
+            and element.items is None
+            and not element.dirty
+            and (
+                vr not in string_vrs
+                or (
+                    (not value or value[-1] != 32 or value[-2] != 32)  # even length
+                    if vr != b"UI"
+                    else b" " not in value and not value.endswith(b"\x00\x00")
+                )
+            )
+        ):
+            if element.offset != run_end:
+                if run_end > run_start:
+                    buf += window[run_start - low : run_end - low]
+                run_start = element.offset
+            run_end = element.end
+            append(tag)
+            continue
+        if run_end > run_start:
+            buf += window[run_start - low : run_end - low]
+            run_start = run_end = -1
         if value is not None and element.items is None and len(value) < _PASS_ON:
             if vr in string_vrs:
                 value = normalize_string_value(vr, value)
@@ -254,6 +294,8 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
             continue
         _emit(element, out)
         append(tag)
+    if run_end > run_start:
+        buf += window[run_start - low : run_end - low]
     return written
 
 

@@ -93,7 +93,7 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
         Not DICOM and no signature in the bytes.
     """
     try:
-        parsed = parse_part10(fh, name=name)
+        parsed = parse_part10(fh, name=name, keep_window=True)
     except MalformedDicomError as exc:
         other = _explicit_reading(fh, name)
         if other is not None:

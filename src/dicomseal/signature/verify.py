@@ -273,6 +273,9 @@ def _file_verdict(
 
 def _head(source: Part10File) -> bytes:
     """The unsigned start: preamble, ``DICM`` and file meta (at most FOREIGN_PROBE bytes)."""
+    want = min(FOREIGN_PROBE, max(source.meta.end, 128))
+    if source.window_base == 0 and len(source.window) >= want:
+        return source.window[:want]  # the bytes the walker read, not a second read
     source.fp.seek(0)
     return source.fp.read(min(FOREIGN_PROBE, max(source.meta.end, 128)))
 
@@ -303,8 +306,13 @@ def verify_part10(
         if r.location == "" and r.verdict is not Verdict.FAILED
         for t in r.signed_tags
     }
-    present = [e.tag for e in source.elements if e.tag not in _STRUCTURAL and e.tag & 0xFFFF]
-    uncovered = uncovered_tags(source.elements, covered)
+    signed: list[int] = []
+    unsigned: list[int] = []
+    for el in source.elements:  # one pass: every reported tag, signed or not
+        tag = el.tag
+        if tag & 0xFFFF and tag not in _STRUCTURAL:
+            (signed if tag in covered else unsigned).append(tag)
+    uncovered = uncovered_tags(source.elements, covered) if unsigned else ()
     head = _head(source)
     foreign = foreign_format(source, head)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
@@ -330,8 +338,8 @@ def verify_part10(
         reason=reason,
         message=message,
         signatures=tuple(results),
-        signed_tags=tuple([t for t in present if t in covered]),
-        unsigned_tags=tuple([t for t in present if t not in covered]),
+        signed_tags=tuple(signed),
+        unsigned_tags=tuple(unsigned),
         sop_instance_uid=meta.sop_instance_uid,
         sop_class_uid=meta.sop_class_uid,
         transfer_syntax_uid=meta.transfer_syntax_uid,

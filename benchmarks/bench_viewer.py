@@ -164,6 +164,13 @@ def start_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, 
     return proc, url, t_url, time.perf_counter() - t0
 
 
+def cpu_so_far(pid: int) -> float:
+    """User+sys CPU seconds of a running process and its reaped children (``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime (proc(5))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 OPENS_PY = """
 import sys
 from collections import Counter
@@ -209,22 +216,34 @@ def startup_only(medium: Path, pki: TestPki, rounds: int, baseline: Path | None)
             f"{opens / count:.2f}, catalog {catalog / count:.2f}"
         )
     ratios: dict[str, list[float]] = {name: [] for name in trees}
+    cpu_ratios: dict[str, list[float]] = {name: [] for name in trees}
+    urls: dict[str, list[float]] = {name: [] for name in trees}
     for n in range(rounds):
-        for name, src in trees.items():
+        order = list(trees.items()) if n % 2 == 0 else list(reversed(trees.items()))
+        for name, src in order:
             os.environ["PYTHONPATH"] = str(src)
             verify = ["media", "verify", str(medium), "--trust", str(pki.root.cert), "-q"]
-            alone = timed([*PYTHON, *verify])[0]
+            alone, _rss, _rc, alone_cpu = timed([*PYTHON, *verify])
             proc, _url, t_url, t_ready = start_view(medium, pki)
+            cpu = cpu_so_far(proc.pid)  # at the verdict (the server idles from here)
             proc.terminate()
             proc.wait(timeout=30)
             ratios[name].append(t_ready / alone)
+            cpu_ratios[name].append(cpu / alone_cpu if alone_cpu else 0.0)
+            urls[name].append(t_url)
             print(
-                f"round {n + 1} {name}: url {t_url:.2f} s, verdict {t_ready:.2f} s, "
-                f"media verify {alone:.2f} s, ratio {t_ready / alone:.2f}x"
+                f"round {n + 1} {name}: url {t_url:.2f} s, verdict {t_ready:.2f} s "
+                f"(cpu {cpu:.2f} s), media verify {alone:.2f} s (cpu {alone_cpu:.2f} s), "
+                f"ratio {t_ready / alone:.2f}x wall, {cpu_ratios[name][-1]:.2f}x cpu; "
+                f"load {os.getloadavg()[0]:.1f}",
+                flush=True,
             )
     os.environ.pop("PYTHONPATH", None)
     for name, values in ratios.items():
+        print(f"{name}: first page (URL) {summary(urls[name], lambda v: f'{v:.2f} s')}")
         print(f"{name}: verdict in / media verify {summary(values, lambda v: f'{v:.2f}x')}")
+        cpu_text = summary(cpu_ratios[name], lambda v: f"{v:.2f}x")
+        print(f"{name}: CPU at verdict / media verify CPU {cpu_text}")
 
 
 def series_of(url: str, modality: str) -> str:

@@ -23,6 +23,7 @@ from dicomseal.samples import write_sample_studies
 from dicomseal.viewer.app import create_live_app
 from dicomseal.viewer.assess import assess_medium
 from dicomseal.viewer.integrity import MediumIntegrity
+from dicomseal.viewer.startup import Startup
 
 HOSTS = ("testserver", "127.0.0.1")
 Progress = Callable[[int, int], None]
@@ -157,3 +158,14 @@ def test_page_shows_verifying_then_the_verdict(frozen: FrozenMedium) -> None:
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_status_says_when_every_file_is_verified_and_the_list_is_made() -> None:
+    startup: Startup[object] = Startup()
+    assert startup.status().message == "Verifying\u2026 reading the medium"
+    startup.progress(2, 3)
+    assert startup.status().message == "Verifying\u2026 2 of 3 files"
+    startup.progress(3, 3)
+    assert startup.status().message == "Verifying\u2026 3 of 3 files; listing the instances"
+    startup.finish(object())
+    assert startup.status().message == "verified"

@@ -4,11 +4,15 @@ A verdict is about bytes. If the viewer or the importer re-opened a file on the 
 after verifying it, a USB stick rewritten meanwhile, or a FUSE mount that serves other
 bytes on the second read, would be shown or sent under the verdict of the first read (a
 time-of-check/time-of-use gap). :class:`FrozenMedium` closes it: the first time a file is
-opened, its bytes are copied, in one streaming pass that also computes their SHA-256, into
-a private folder (``mkdtemp``: mode 0700, each copy 0400); that open and every later one
-read the copy. Verification runs *through* the frozen medium, so it hashes and parses the
-copy; after :meth:`FrozenMedium.seal` a file that was not copied during verification can
-no longer be opened at all. The medium's own structure (listing, ISO 9660 trees through
+opened, its bytes are copied into a private folder (``mkdtemp``: mode 0700, each copy
+0400); that open and every later one read the copy. A plain file is copied by the kernel
+(``copy_file_range``, else ``sendfile``: no pass through this process), any other stream
+(ISO extents, zip members) chunk by chunk. Nothing is hashed while copying: verification
+runs *through* the frozen medium, so it reads, hashes and parses the copy itself -- the
+bytes verified are the bytes of the snapshot, never the medium's second answer -- and the
+SHA-256 of a copy is taken from the copy when it is asked for. After
+:meth:`FrozenMedium.seal` a file that was not copied during verification can no longer be
+opened at all. The medium's own structure (listing, ISO 9660 trees through
 ``pycdlib``) stays readable through the wrapped source, so the checks of the container
 itself still run on the real medium.
 
@@ -20,15 +24,20 @@ exceed the budget (by default the free space of the temporary folder less
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -44,6 +53,7 @@ DISK_RESERVE = 1024**3
 #: The private copy of one medium never exceeds this many bytes.
 MAX_COPY = 64 * 1024**3
 _CHUNK = 1024 * 1024
+_KERNEL_CHUNK = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -57,18 +67,35 @@ class CopiedFile:
     local
         The private, read-only copy.
     size
-        Bytes read.
-    sha256
-        Hex SHA-256 of those bytes.
+        Bytes copied.
     head
-        Their first 132 bytes (preamble and ``DICM`` of a Part 10 file).
+        Their first 132 bytes (preamble and ``DICM`` of a Part 10 file), read from the copy.
     """
 
     path: str
     local: Path
     size: int
-    sha256: str
     head: bytes
+
+    @cached_property
+    def sha256(self) -> str:
+        """Hex SHA-256 of the copy, read from the copy when first asked for.
+
+        Raises
+        ------
+        MediaError
+            The private copy can no longer be read (removed with the snapshot).
+        """
+        digest = hashlib.sha256()
+        try:
+            with self.local.open("rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise MediaError(
+                f"cannot read the private copy: {exc.strerror}", path=self.path
+            ) from exc
+        return digest.hexdigest()
 
 
 class FrozenMedium:
@@ -250,23 +277,19 @@ class FrozenMedium:
         if path not in self._readable:
             raise MediaError("no such readable file on the medium", path=path)
         local = self._folder / f"{self._prefix}{len(self._copies) + len(self._failed):08d}"
-        digest = hashlib.sha256()
-        size, head = 0, b""
+        allowed = self._budget - self._used
         try:
-            fd = os.open(local, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out, self._inner.open(path) as fh:
-                while chunk := fh.read(_CHUNK):
-                    size += len(chunk)
-                    if self._used + size > self._budget:
-                        raise MediaError(
-                            "the private copy of the medium would exceed its disk budget "
-                            f"({self._budget} bytes)",
-                            path=path,
-                        )
-                    if len(head) < 132:
-                        head += chunk[: 132 - len(head)]
-                    digest.update(chunk)
-                    out.write(chunk)
+            fd = os.open(local, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "r+b") as out, self._inner.open(path) as fh:
+                size = _copy_stream(fh, out, allowed)
+                if size > allowed:
+                    raise MediaError(
+                        "the private copy of the medium would exceed its disk budget "
+                        f"({self._budget} bytes)",
+                        path=path,
+                    )
+                out.flush()
+                head = os.pread(out.fileno(), 132, 0) if size else b""
             os.chmod(local, 0o400)
         except MediaError:
             local.unlink(missing_ok=True)
@@ -275,7 +298,87 @@ class FrozenMedium:
             local.unlink(missing_ok=True)
             raise MediaError(f"cannot copy: {exc.strerror or exc}", path=path) from exc
         self._used += size
-        return CopiedFile(path, local, size, digest.hexdigest(), head)
+        return CopiedFile(path, local, size, head)
+
+
+#: Errors of ``copy_file_range`` / ``sendfile`` that only say "not between these files".
+_NO_KERNEL_COPY = frozenset(
+    {errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.ENOTSUP}
+)
+
+
+def _plain_fd(fh: BinaryIO) -> int | None:
+    """The descriptor of ``fh`` when it is a regular file read from its start, else None.
+
+    Only a buffered reader straight over an :class:`io.FileIO` qualifies (a folder's file):
+    an ISO extent or a zip member is a stream of its own, whose bytes are not those of
+    any descriptor it may hold.
+    """
+    raw = getattr(fh, "raw", None)
+    if type(fh) is not io.BufferedReader or type(raw) is not io.FileIO:
+        return None
+    fd = raw.fileno()
+    if not stat.S_ISREG(os.fstat(fd).st_mode) or fh.tell() != 0:
+        return None
+    return fd
+
+
+def _copy_stream(fh: BinaryIO, out: BinaryIO, allowed: int) -> int:
+    """Copy ``fh`` into ``out``; the bytes copied (more than ``allowed`` means: stopped).
+
+    A regular file is copied by the kernel, ``copy_file_range`` (Linux 4.5) or else
+    ``sendfile`` (Linux 2.6.33, any regular file as output), falling back to reading and
+    writing chunks where neither works between the two files.
+    """
+    src = _plain_fd(fh)
+    if src is not None:
+        for kernel_copy in (_copy_file_range, _sendfile):
+            size = kernel_copy(src, out.fileno(), allowed)
+            if size:  # none copied: maybe a file whose size says 0 (read it to its end)
+                return size
+    size = 0
+    while chunk := fh.read(_CHUNK):
+        size += len(chunk)
+        if size > allowed:
+            break
+        out.write(chunk)
+    return size
+
+
+def _copy_file_range(src: int, dst: int, allowed: int) -> int | None:
+    return _kernel_copy(getattr(os, "copy_file_range", None), src, dst, allowed)
+
+
+def _sendfile(src: int, dst: int, allowed: int) -> int | None:
+    send = getattr(os, "sendfile", None)
+    return _kernel_copy(
+        None if send is None else lambda i, o, n: send(o, i, None, n), src, dst, allowed
+    )
+
+
+def _kernel_copy(
+    call: Callable[[int, int, int], int] | None, src: int, dst: int, allowed: int
+) -> int | None:
+    """Copy from the current offsets with ``call(src, dst, count)``; None if it cannot.
+
+    It cannot only when the very first call says so (nothing was copied yet); an error
+    after that is a read error of the medium and is raised.
+    """
+    if call is None:
+        return None
+    size = 0
+    while True:
+        try:
+            n = call(src, dst, min(_KERNEL_CHUNK, allowed + 1 - size))
+        except OSError as exc:
+            if size == 0 and exc.errno in _NO_KERNEL_COPY:
+                return None
+            raise
+        if n == 0:
+            return size
+        size += n
+        if size > allowed:
+            return size
 
 
 def _remove(folder: Path) -> None:

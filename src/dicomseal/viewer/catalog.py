@@ -3,7 +3,8 @@
 Instance files are found from the DICOMDIR's Referenced File IDs (PS3.3 §F.5; PS3.10 §8.5)
 when the medium has one, otherwise by scanning every file for the Part 10 ``DICM`` prefix
 (PS3.10 §7.1). A Referenced File ID that would leave the medium is recorded as a problem and
-never opened. Each instance's header is read (pixel data is not) and the tree is grouped by
+never opened. Each instance's header is read (pixel data is not; by the walker where its
+reading is pydicom's, :mod:`dicomseal.viewer.header_values`) and the tree is grouped by
 the identity values the viewer is allowed to show: where an attribute was altered and the
 signed manifest records its value, the signed value is used (see
 :meth:`~dicomseal.viewer.integrity.MediumIntegrity.shown`).
@@ -25,6 +26,7 @@ from dicomseal.errors import DicomSealError, MediaError
 from dicomseal.media.bounded_read import read_dataset
 from dicomseal.media.dicomdir import read_dicomdir
 from dicomseal.media.source import MediaSource
+from dicomseal.viewer.header_values import HeaderValues, read_header_values
 from dicomseal.viewer.integrity import (
     InstanceIntegrity,
     IntegrityState,
@@ -258,6 +260,25 @@ def open_seekable(source: MediaSource, path: str) -> BinaryIO:
     return io.BytesIO(data)
 
 
+def _header_values(source: MediaSource, path: str) -> HeaderValues | str:
+    """The header values of one instance, or why the file cannot be read.
+
+    The walker's reading (:mod:`dicomseal.viewer.header_values`) where it is exactly
+    pydicom's; otherwise pydicom's own, through the bounded gate.
+    """
+    try:
+        with open_seekable(source, path) as fh:
+            fast = read_header_values(fh, _HEADER, name=path)
+    except (DicomSealError, OSError):
+        fast = None  # pydicom's reading below says why
+    if fast is not None:
+        return fast
+    ds = _read_header(source, path)
+    if isinstance(ds, str):
+        return ds
+    return HeaderValues({k: _text(ds, k) for k in _HEADER}, any(k in ds for k in _PIXEL_DATA))
+
+
 def _read_header(source: MediaSource, path: str) -> Dataset | str:
     """The header attributes, through the bounded gate; or why the file cannot be read."""
     try:
@@ -339,11 +360,11 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     files, from_dicomdir, problems = _instance_files(source, integrity.listing)
     instances: list[CatalogInstance] = []
     for path in files[:MAX_INSTANCES]:
-        ds = _read_header(source, path)
-        if isinstance(ds, str):
-            problems.append(f"not readable as DICOM: {path} ({ds})")
+        header = _header_values(source, path)
+        if isinstance(header, str):
+            problems.append(f"not readable as DICOM: {path} ({header})")
             continue
-        values = {k: _text(ds, k) for k in _HEADER}
+        values = header.values
         shown = {k: integrity.shown(path, k, values[k]) for k in _HEADER}
         try:
             frames = max(1, int(values["NumberOfFrames"] or "1"))
@@ -355,8 +376,7 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
                 path=path,
                 values=values,
                 frames=frames,
-                has_pixels=bool(values["Rows"] and values["Columns"])
-                and any(k in ds for k in _PIXEL_DATA),
+                has_pixels=bool(values["Rows"] and values["Columns"]) and header.has_pixel_data,
                 integrity=integrity.for_instance(path),
                 shown=shown,
             )

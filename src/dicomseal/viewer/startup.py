@@ -120,6 +120,8 @@ class Startup(Generic[T]):
         if value is not None:
             return StartupStatus(READY, done, total, "verified")
         counted = f"{done} of {total} files" if total else "reading the medium"
+        if total and done >= total:  # the verdict and the catalog are being put together
+            counted += "; listing the instances"
         return StartupStatus(VERIFYING, done, total, f"Verifying\u2026 {counted}")
 
     def run(self, work: Callable[[Callable[[int, int], None]], T]) -> threading.Thread:

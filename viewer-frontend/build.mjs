@@ -115,7 +115,6 @@ await esbuild.build({
   ...common,
   entryPoints: [join(here, 'src', 'first.js')],
   outfile: join(out, 'reader-first.js'),
-  external: [...NODE_BUILTINS, './reader.js'],
 });
 await esbuild.build({
   ...common,

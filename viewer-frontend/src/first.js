@@ -205,7 +205,10 @@ async function main() {
       decline(`error ${err && err.message ? err.message : err}`);
     }
   }
-  await import('./reader.js');
+  // the URL the page preloaded (with its content version), so that the module is the one
+  // already fetched and compiled
+  const reader = document.querySelector('link[rel=modulepreload][data-reader]');
+  await import(reader ? reader.href : new URL('./reader.js', import.meta.url).href);
 }
 
 main();

@@ -37,7 +37,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 def test_pages_name_their_files_by_content_and_those_are_immutable(client: TestClient) -> None:
     page = client.get("/read/s0")
     assert page.headers["cache-control"] == "no-store"
-    named = re.findall(r'(?:href|src)="(/static/([^"?]+)\?v=([0-9a-f]+))"', page.text)
+    named = re.findall(r'(?:href|src|data-reader)="(/static/([^"?]+)\?v=([0-9a-f]+))"', page.text)
     assert {n for _u, n, _v in named} >= {
         "reader.css",
         "dist/reader.js",

@@ -56,7 +56,8 @@ document.addEventListener('dicomseal-first-paint', (e) => {
     return { width: c.width, height: c.height, grey: btoa(s) };
   };
   const screen = grab(document.getElementById('first-paint'));
-  window.__firstPaint = { full: grab(e.detail.canvas), screen };
+  const bar = document.getElementById('scale-bar').style.width;
+  window.__firstPaint = { full: grab(e.detail.canvas), screen, bar };
 });
 """
 
@@ -241,8 +242,10 @@ def test_cornerstone_takes_over_the_same_picture_and_its_tools_work(
             float(diff.max()),
             float(diff.mean()),
         )
-        # the window readout and the badge were on screen with the first paint already
+        # the window readout, the badge and the 1 cm bar were on screen with the first paint
         assert page.get_by_test_id("wl-readout").inner_text() == "WL 40 / WW 399"
+        bar = page.evaluate("document.getElementById('scale-bar').style.width")
+        assert abs(float(bar[:-2]) - float(page.evaluate("window.__firstPaint.bar")[:-2])) <= 1
         assert page.get_by_test_id("image-badge").get_attribute("data-state") == "grey"
         scale0 = float(page.evaluate("document.body.dataset.scale"))
         page.keyboard.press("+")

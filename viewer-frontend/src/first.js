@@ -181,14 +181,14 @@ function paint(inst, total, bytes) {
 
 /**
  * The first paint, then the reader. reader.js (Cornerstone core, vtk.js and the image
- * loader: ~150 ms of evaluation on the main thread) is fetched and compiled meanwhile
- * (modulepreload in the page) but evaluated only once the first image is drawn or left
- * to it, so that its evaluation does not stand between the bytes and the first image.
+ * loader: ~150 ms of evaluation on the main thread) is fetched, compiled and evaluated
+ * only once the first image is drawn or left to it, so that none of that stands between
+ * the bytes and the first image.
  */
 async function main() {
   const boot = window.dicomsealBoot || {};
   const early = boot.image;
-  const data = JSON.parse($('series-data').textContent);
+  const data = boot.data || JSON.parse($('series-data').textContent);
   const stack = data.instances.filter((i) => i.has_pixels);
   const first = stack[0];
   if (!early || !first || first.frames > 1) {
@@ -205,10 +205,15 @@ async function main() {
       decline(`error ${err && err.message ? err.message : err}`);
     }
   }
-  // the URL the page preloaded (with its content version), so that the module is the one
-  // already fetched and compiled
-  const reader = document.querySelector('link[rel=modulepreload][data-reader]');
-  await import(reader ? reader.href : new URL('./reader.js', import.meta.url).href);
+  // The 1.5 MB of reader.js and its chunks and the decoding worker (Cornerstone's image
+  // loader decodes every frame in it) are asked for now, not with the page: fetching and
+  // compiling them is not needed for the first paint and would compete with it for the
+  // server and the processor. reader.js by the URL the page names (with its content
+  // version, kept by the browser); a revisit finds all of it in the cache.
+  if (boot.preload) boot.preload();
+  if (first && !boot.worker) boot.worker = new Worker(new URL('./decode-worker.js', import.meta.url), { type: 'module' });
+  const reader = document.querySelector('script[data-reader]');
+  await import(reader ? reader.dataset.reader : new URL('./reader.js', import.meta.url).href);
 }
 
 main();

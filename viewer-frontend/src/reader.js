@@ -477,7 +477,7 @@ class Reader {
 
 async function main() {
   performance.mark('dicomseal-engine'); // the bundle is compiled and evaluated
-  const data = JSON.parse($('series-data').textContent);
+  const data = window.dicomsealBoot?.data || JSON.parse($('series-data').textContent);
   const reader = new Reader(data);
   window.dicomsealReader = reader;
   try {

@@ -1,7 +1,7 @@
 // Bundles the viewer front end (Cornerstone3D and its WASM codecs) with esbuild.
 //
-// Output: ../src/dicomseal/viewer/static/dist/ -- reader-boot.js and reader.js (the page
-// scripts), reader-tools.js and reader-<hash>.js chunks (loaded by reader.js),
+// Output: ../src/dicomseal/viewer/static/dist/ -- reader-boot.js, reader-first.js and
+// reader.js (the page scripts), reader-tools.js and reader-<hash>.js chunks (loaded by reader.js),
 // decode-worker.js (the dicom-image-loader's decoding web worker) and the codecs' .wasm
 // files, all addressed relative to the bundle (no CDN, nothing fetched at run time from
 // anywhere but the viewer itself). The output is deterministic: a rebuild from
@@ -108,6 +108,13 @@ await esbuild.build({
   entryPoints: [join(here, 'src', 'boot.js')],
   outfile: join(out, 'reader-boot.js'),
   define: { ...common.define, READER_CHUNKS: JSON.stringify(chunks) },
+});
+// reader-first.js draws the first image from the bytes reader-boot.js asked for, before
+// reader.js is in (dicom-parser and the first paint only; no imports at run time).
+await esbuild.build({
+  ...common,
+  entryPoints: [join(here, 'src', 'first.js')],
+  outfile: join(out, 'reader-first.js'),
 });
 await esbuild.build({
   ...common,

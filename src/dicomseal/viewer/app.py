@@ -15,6 +15,7 @@ medium after verification is never read again.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import threading
@@ -48,6 +49,17 @@ __all__ = ["LOOPBACK_HOSTS", "Shell", "ViewerState", "create_app", "create_live_
 #: ``verify(progress)``: the verdict of the snapshot, reporting ``progress(done, total)``.
 Verify = Callable[[Callable[[int, int], None]], MediumIntegrity]
 Handler = Callable[[Request], Awaitable[Response]]
+
+#: The viewer's own files that its pages name by :func:`_asset_urls`.
+VERSIONED_ASSETS: tuple[str, ...] = (
+    "reader.css",
+    "viewer.css",
+    "viewer.js",
+    "startup.js",
+    "dist/reader-boot.js",
+    "dist/reader-first.js",
+    "dist/reader.js",
+)
 
 #: Host names the app answers to by default.
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
@@ -92,12 +104,28 @@ def _package_dir(name: str) -> Path:
     return Path(str(files("dicomseal.viewer").joinpath(name)))
 
 
+def _asset_urls() -> dict[str, str]:
+    """The URL of each of the pages' own files, with its content digest (``?v=``).
+
+    A changed file gets a new URL, so the browser may keep each one without asking again
+    (:data:`~dicomseal.viewer.security.IMMUTABLE`): a revisited page then loads its code
+    and style from the cache with no request at all.
+    """
+    static = _package_dir("static")
+    urls: dict[str, str] = {}
+    for name in VERSIONED_ASSETS:
+        digest = hashlib.sha256((static / name).read_bytes()).hexdigest()[:16]
+        urls[name] = f"/static/{name}?v={digest}"
+    return urls
+
+
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_package_dir("templates"))),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.globals["ASSET"] = _asset_urls()
     env.globals["LABELS"] = _LABELS
     env.globals["DEMOGRAPHICS"] = DEMOGRAPHICS
     return env

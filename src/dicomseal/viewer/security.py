@@ -17,6 +17,7 @@ PNG renders; this middleware makes sure of the rest:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import Final
 
@@ -43,6 +44,12 @@ WORKER_CSP: Final = (
 )
 #: The viewer's own files (templates' scripts, styles, the bundle): cacheable, revalidated.
 STATIC_PREFIX: Final = b"/static/"
+#: Those whose URL changes with their content, kept without revalidation (RFC 8246): the
+#: pages' files named with their content digest (``?v=``, see ``app._asset_urls``) and the
+#: bundle's chunks, which esbuild names by the hash of their content.
+IMMUTABLE: Final = b"max-age=31536000, immutable"
+_VERSION_QUERY: Final = re.compile(rb"v=[0-9a-f]{16}")
+_CHUNK_PATH: Final = re.compile(rb"/static/dist/reader-[A-Z0-9]{8}\.js")
 _HEADERS: Final[tuple[tuple[bytes, bytes], ...]] = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -134,9 +141,12 @@ class SecurityMiddleware:
                 for k, v in security
             )
         if raw_path.startswith(STATIC_PREFIX):
-            security = tuple(
-                (k, b"no-cache") if k == b"cache-control" else (k, v) for k, v in security
-            )
+            kept = b"no-cache"
+            if _CHUNK_PATH.fullmatch(raw_path) or _VERSION_QUERY.fullmatch(
+                scope.get("query_string", b"")
+            ):
+                kept = IMMUTABLE
+            security = tuple((k, kept) if k == b"cache-control" else (k, v) for k, v in security)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started

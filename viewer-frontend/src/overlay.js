@@ -1,0 +1,55 @@
+// The text drawn over the image: the instance's verdict badge, its demographics as the
+// integrity model marked them, the altered-pixels warning, the position in the stack and
+// the window readout. Shared by the first paint (first.js) and the Cornerstone reader
+// (reader.js), so that the image is never on screen without its own marks and the two
+// show the same text. Everything here comes from the server's payload: nothing is decided.
+
+export const $ = (id) => document.getElementById(id);
+
+export const el = (tag, props = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k === 'className') node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+};
+
+export function shownValue(v) {
+  // Altered: the signed value is THE value; the found one is struck through, never green.
+  if (v.altered && !v.unverified) {
+    return el('span', {}, el('span', { className: 'value-signed' }, v.text), ' ',
+      el('span', { className: 'value-altered', 'data-testid': 'altered-value' }, 'ALTERED on medium: ', el('del', {}, v.found)));
+  }
+  if (v.altered) {
+    return el('span', { className: 'value-altered', 'data-testid': 'altered-value' }, el('del', {}, v.text), ' ALTERED (signed value not recorded)');
+  }
+  if (v.unverified) {
+    return el('span', { className: 'value-unverified', 'data-testid': 'unverified-value' }, `${v.text} (not covered)`);
+  }
+  return el('span', {}, v.text);
+}
+
+/** The marks of image ``index`` of ``total`` (frame ``frame`` of instance ``inst``). */
+export function showInstance(inst, frame, index, total) {
+  $('slice').max = String(total - 1);
+  $('slice').value = String(index);
+  $('position').textContent = `Im ${index + 1}/${total}` + (inst.frames > 1 ? ` (frame ${frame + 1}/${inst.frames})` : '');
+  document.body.dataset.imageIndex = String(index);
+  const badge = $('image-badge');
+  badge.className = `badge badge-${inst.state}`;
+  badge.dataset.state = inst.state;
+  badge.textContent = inst.label;
+  const overlay = $('overlay-demographics');
+  overlay.replaceChildren(...inst.overlay.map((o) => el('div', {}, `${o.label}: `, shownValue(o))));
+  $('pixels-altered').hidden = !inst.frames_changed.includes(frame);
+}
+
+/** The window readout of a VOI range (lower and upper bound of the linear window). */
+export function windowReadout(lower, upper) {
+  const ww = upper - lower;
+  const wc = (upper + lower) / 2;
+  return `WL ${Math.round(wc)} / WW ${Math.round(ww)}`;
+}

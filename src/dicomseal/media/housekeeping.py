@@ -21,9 +21,6 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import BinaryIO, Final
 
-from pydicom.datadict import dictionary_has_tag
-from pydicom.filereader import data_element_generator
-
 __all__ = [
     "DATA_SET_PROBE",
     "OS_ARTEFACT_FILES",
@@ -97,6 +94,9 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
     the first :data:`DATA_SET_PROBE` elements read before the first one that does not
     parse (long values are skipped by seeking, not read).
     """
+    from pydicom.datadict import dictionary_has_tag  # the name rule above needs no pydicom
+    from pydicom.filereader import data_element_generator
+
     for implicit, little in ((True, True), (False, True), (False, False)):
         known: list[int] = []
         with suppress(Exception):  # whatever stops the reader ends the walk

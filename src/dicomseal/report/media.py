@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.console import Console
 from rich.markup import escape
 
-from dicomseal.media.changes import FileChange
-from dicomseal.media.create import MediumCreation
 from dicomseal.media.findings import FindingCode
 from dicomseal.media.instance_verdict import InstanceVerdict
 from dicomseal.media.verify import ManifestCheck, MediaVerification
@@ -25,6 +23,10 @@ from dicomseal.report.verify import (
 )
 from dicomseal.verdict import Verdict
 from dicomseal.wording import counted
+
+if TYPE_CHECKING:  # changes (and pydicom) load only when a file differs; create not at all
+    from dicomseal.media.changes import FileChange
+    from dicomseal.media.create import MediumCreation
 
 __all__ = [
     "change_to_dict",

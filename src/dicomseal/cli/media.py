@@ -34,7 +34,7 @@ from dicomseal.output import (
     human_bytes,
     output_kind,
 )
-from dicomseal.report.signer import render_signer_lines
+from dicomseal.report.plain import report_console
 from dicomseal.signature import MacAlgorithm, TrustContext
 from dicomseal.signature.revocation import RevocationPolicy, load_crl, load_ocsp
 
@@ -328,6 +328,8 @@ def create_command(
     if fmt == "json":
         click.echo(json.dumps(creation_document(result), indent=2))
     else:
+        from dicomseal.report.signer import render_signer_lines  # rich: create only
+
         render_creation_text(out_console(), result)
         render_signer_lines(out_console(), credentials.certificate, credentials.chain)
     return 0
@@ -488,7 +490,7 @@ def verify_and_render(
 
     with (
         open_media(medium, allow_short=True) as source,  # read errors listed, rest verified
-        progress_report(err_console()) as draw,
+        progress_report(report_console(stderr=True)) as draw,  # rich only on a terminal
     ):
 
         def report(done: int, total: int) -> None:
@@ -545,11 +547,11 @@ def _render(
             doc["evidence"] = evidence_document(checks)
         click.echo(json.dumps(doc, indent=2))
         return
-    console = out_console()
+    console = report_console()  # plain lines when piped: rich not loaded
     render_media_text(console, result, quiet=True)
     if not quiet:
         if selection is not None:
-            selection.announce()
+            console.print(selection.describe(), markup=False, highlight=False)  # announce()
         render_media_text(console, result, verbose=verbose, verdict_line=False)
         for line in evidence_lines(checks):
             console.print(line, markup=False, highlight=False)

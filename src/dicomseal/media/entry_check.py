@@ -12,13 +12,12 @@ import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
-from dicomseal.media.changes import FileChange, localise_change
 from dicomseal.media.findings import FindingCode, MediaFinding
-from dicomseal.media.housekeeping import is_os_artefact, looks_like_data_set
+from dicomseal.media.housekeeping import is_os_artefact
 from dicomseal.media.inventory import is_dicomdir_name, is_part10_head
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.read_errors import read_error_text
@@ -26,6 +25,9 @@ from dicomseal.media.source import EntryAnomaly, MediaEntry, MediaSource
 from dicomseal.signature import FileVerification, TrustContext, verify_file
 from dicomseal.signature.status import FileReason
 from dicomseal.verdict import Verdict
+
+if TYPE_CHECKING:  # a change is localised only when a file differs from the manifest
+    from dicomseal.media.changes import FileChange
 
 __all__ = ["EntryResult", "check_entry"]
 
@@ -61,14 +63,23 @@ class EntryResult:
 ONE_READ_MAX = 64 << 20
 
 
-def _hash_and_head(fh: BinaryIO, *, keep: bool) -> tuple[int, str, bytes, bytes | None]:
-    """Size, SHA-256, the first 132 bytes and, with ``keep``, the bytes (if ≤ the cap)."""
+def _hash_and_head(fh: BinaryIO, *, expect: int | None) -> tuple[int, str, bytes, bytes | None]:
+    """Size, SHA-256, the first 132 bytes and, with ``expect``, the bytes (if ≤ the cap).
+
+    ``expect``: the size the listing gave (≤ :data:`ONE_READ_MAX`); the file is then read
+    with one read of one byte more. A buffered stream (``io.BufferedIOBase``) answers
+    short only at its end, so a shorter answer is the whole file, unchanged in memory; a
+    longer one (the file grew since it was listed) goes on in chunks like any large file.
+    """
     h = hashlib.sha256()
-    size = 0
-    head = b""
-    kept: list[bytes] | None = [] if keep else None
+    first = b"" if expect is None else fh.read(expect + 1)
+    h.update(first)
+    if expect is not None and len(first) <= expect and isinstance(fh, io.BufferedIOBase):
+        return len(first), h.hexdigest(), first[:132], first
+    size, head = len(first), first[:132]
+    kept = [first] if expect is not None and size <= ONE_READ_MAX else None
     while True:
-        data = fh.read(1 << 20)
+        data = fh.read(_CHUNK)
         if not data:
             break
         if len(head) < 132:
@@ -80,6 +91,10 @@ def _hash_and_head(fh: BinaryIO, *, keep: bool) -> tuple[int, str, bytes, bytes 
         else:
             kept = None
     return size, h.hexdigest(), head, b"".join(kept) if kept is not None else None
+
+
+#: Chunk of the streamed reads (files larger than :data:`ONE_READ_MAX`, or that grew).
+_CHUNK = 1 << 20
 
 
 def check_entry(
@@ -112,7 +127,9 @@ def check_entry(
         return EntryResult(entry.path, entry.size, None, False, findings=tuple(findings))
     try:
         with source.open(entry.path) as fh:
-            size, digest, head, data = _hash_and_head(fh, keep=entry.size <= ONE_READ_MAX)
+            size, digest, head, data = _hash_and_head(
+                fh, expect=entry.size if entry.size <= ONE_READ_MAX else None
+            )
     except (MediaError, OSError) as exc:  # a read error, never proof of alteration
         why = read_error_text(exc)
         altered = _altered_despite_crc(source, entry.path, expected, findings)
@@ -166,7 +183,7 @@ def _altered_despite_crc(
         if fh is None:
             return None
         with fh:
-            size, digest, _head, _kept = _hash_and_head(fh, keep=False)
+            size, digest, _head, _kept = _hash_and_head(fh, expect=None)
     except (MediaError, OSError):
         return None
     if size == expected.size and digest == expected.sha256:
@@ -191,6 +208,8 @@ def _data_set(source: MediaSource, path: str, data: bytes | None) -> bool:
 
     ``data`` are its bytes as hashed, when kept: then the probe reads exactly those.
     """
+    from dicomseal.media.housekeeping import looks_like_data_set  # pydicom: only here
+
     if data is not None:
         return looks_like_data_set(io.BytesIO(data))
     try:
@@ -228,6 +247,8 @@ def _change(
     source: MediaSource, path: str, expected: ManifestEntry, size: int, digest: str
 ) -> FileChange:
     """The change report of one file that differs from the manifest."""
+    from dicomseal.media.changes import FileChange, localise_change  # only for a change
+
     record = expected.instance
     if record is not None:  # re-walk it, even if it no longer looks like DICOM
         try:

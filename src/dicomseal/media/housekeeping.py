@@ -94,7 +94,7 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
     the first :data:`DATA_SET_PROBE` elements read before the first one that does not
     parse (long values are skipped by seeking, not read).
     """
-    from pydicom.datadict import dictionary_has_tag  # only for a file under such a name
+    from pydicom.datadict import dictionary_has_tag  # the name rule above needs no pydicom
     from pydicom.filereader import data_element_generator
 
     for implicit, little in ((True, True), (False, True), (False, False)):

@@ -28,11 +28,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dicomseal.media.changes import FileChange
 from dicomseal.media.findings import FindingCode, MediaFinding
 from dicomseal.signature import FileVerification
 from dicomseal.verdict import Verdict
+
+if TYPE_CHECKING:  # changes (and pydicom) load only when a file differs
+    from dicomseal.media.changes import FileChange
 
 __all__ = [
     "InstanceReason",

@@ -20,6 +20,7 @@ import io
 import json
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -59,6 +60,9 @@ MIN_BYTES_PER_CONTAINER = 64
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _TAG = re.compile(r"^\([0-9A-F]{4},[0-9A-F]{4}\)$")
+#: Many of each, joined by ``|``, checked in one pass (:func:`_all_match`).
+_HEX64_LIST = re.compile(r"[0-9a-f]{64}(?:\|[0-9a-f]{64})*")
+_TAG_LIST = re.compile(r"\([0-9A-F]{4},[0-9A-F]{4}\)(?:\|\([0-9A-F]{4},[0-9A-F]{4}\))*")
 
 
 class ManifestFormatError(MediaError):
@@ -138,16 +142,21 @@ class InstanceRecord:
         identity = _obj(o.get("identity"), "identity")
         attributes = _obj(o.get("attributes"), "attributes")
         frames = o.get("frames")
-        if not isinstance(frames, list) or not all(
-            isinstance(f, str) and _HEX64.match(f) for f in frames
+        if not isinstance(frames, list) or not (
+            _all_match(frames, _HEX64, _HEX64_LIST)
+            or all(isinstance(f, str) and _HEX64.match(f) for f in frames)
         ):
             raise ManifestFormatError("instance frames must be a list of SHA-256 hex digests")
         for k, v in identity.items():
             if k not in IDENTITY_KEYWORDS or not isinstance(v, str):
                 raise ManifestFormatError(f"unexpected identity attribute {k!r}")
-        for k, v in attributes.items():
-            if not _TAG.match(k) or not isinstance(v, str) or not _HEX64.match(v):
-                raise ManifestFormatError(f"bad attribute digest entry {k!r}")
+        if not (
+            _all_match(attributes, _TAG, _TAG_LIST)
+            and _all_match(attributes.values(), _HEX64, _HEX64_LIST)
+        ):
+            for k, v in attributes.items():  # the first bad entry, named
+                if not _TAG.match(k) or not isinstance(v, str) or not _HEX64.match(v):
+                    raise ManifestFormatError(f"bad attribute digest entry {k!r}")
         try:
             unit = FrameUnit(o.get("frame_unit", "frame"))
         except ValueError as exc:
@@ -158,8 +167,14 @@ class InstanceRecord:
             transfer_syntax_uid=_str(o, "transfer_syntax_uid"),
             identity={str(k): str(v) for k, v in identity.items()},
             # interned: the same tag and the same digest repeat across a series (memory)
-            attributes={sys.intern(k): sys.intern(v) for k, v in attributes.items()},
-            frames=tuple(frames),
+            attributes=dict(
+                zip(
+                    map(sys.intern, attributes),
+                    map(sys.intern, attributes.values()),
+                    strict=True,
+                )
+            ),
+            frames=tuple(map(sys.intern, frames)),
             frame_unit=unit,
         )
 
@@ -295,7 +310,7 @@ class Manifest:
             # "[[[]...]]" or "{}{}..." would cost the parser ~50-200 bytes of memory per byte
             raise ManifestFormatError("manifest holds implausibly many JSON objects or lists")
         try:
-            doc = json.loads(data.decode("utf-8"), object_pairs_hook=_compact_object)
+            doc = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_names)
         except (ValueError, RecursionError) as exc:  # incl. decode errors, huge integers
             raise ManifestFormatError(f"manifest is not valid JSON: {exc}"[:300]) from exc
         o = _obj(doc, "manifest")
@@ -325,15 +340,14 @@ class Manifest:
         return cls(medium, entries)
 
 
-def _compact_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """JSON object hook: intern keys and digests (they repeat across a series: memory).
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON object hook: a name twice in one object is refused.
 
-    A name twice in one object is refused (RFC 8259 §4 leaves it to the parser: Python
-    keeps the last value, other parsers the first), so the signed manifest reads one way.
+    RFC 8259 §4 leaves it to the parser (Python keeps the last value, other parsers the
+    first), so the signed manifest must read one way. The decoder already shares each
+    repeated name within the document; digests are interned where they are kept.
     """
-    out = {
-        sys.intern(k): sys.intern(v) if isinstance(v, str) and len(v) == 64 else v for k, v in pairs
-    }
+    out = dict(pairs)
     if len(out) != len(pairs):
         raise ValueError("a name appears twice in one JSON object")
     return out
@@ -359,9 +373,26 @@ def _obj(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ManifestFormatError(f"{what} must be a JSON object")
     allowed = _KEYS.get(what)
-    if allowed is not None and not set(value) <= allowed:
+    if allowed is not None and not allowed.issuperset(value):
         raise ManifestFormatError(f"unknown keys in {what}: {sorted(set(value) - allowed)}")
     return value
+
+
+def _all_match(values: Iterable[Any], one: re.Pattern[str], joined: re.Pattern[str]) -> bool:
+    """True when every value is a string ``one`` matches: one regular-expression pass.
+
+    The values joined by ``|`` must match ``joined`` (``one``, ``|``-separated) and hold
+    exactly one ``|`` fewer than there are values (so no value holds one itself). False
+    says nothing more: the caller then checks value by value, as ``one.match`` would.
+    """
+    items = list(values)
+    if not items:
+        return True
+    try:
+        text = "|".join(items)
+    except TypeError:  # not every value is a string
+        return False
+    return text.count("|") == len(items) - 1 and joined.fullmatch(text) is not None
 
 
 def _str(o: dict[str, Any], key: str) -> str:

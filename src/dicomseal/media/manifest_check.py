@@ -13,11 +13,11 @@ import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from dicomseal.errors import MediaError
-from dicomseal.media.changes import FileChange
 from dicomseal.media.cms import CmsCheck, CmsReason, verify_detached
 from dicomseal.media.cms_timestamp import (
     ManifestTimestamp,
@@ -40,6 +40,9 @@ from dicomseal.signature.keys import fingerprint_sha256
 from dicomseal.signature.status import ChainValidation, TrustReason
 from dicomseal.signature.timestamp import TimestampStatus
 from dicomseal.verdict import Verdict
+
+if TYPE_CHECKING:  # changes (and pydicom) load only when a file differs
+    from dicomseal.media.changes import FileChange
 
 __all__ = ["ManifestCheck", "ManifestReason", "load_manifest"]
 

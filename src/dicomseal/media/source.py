@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import io
 import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import detect_kind
@@ -29,10 +26,10 @@ from dicomseal.media.entries import (
     EntryKind,
     MediaEntry,
     MediaSource,
-    SourceBase,
     UnsafePathError,
     check_member_path,
 )
+from dicomseal.media.folder_source import FolderSource
 from dicomseal.media.iso_source import IsoSource
 from dicomseal.media.zip_archive import zip_trailer
 from dicomseal.media.zip_data import MAX_ZIP_RATIO
@@ -52,76 +49,6 @@ __all__ = [
     "check_member_path",
     "open_media",
 ]
-
-
-class FolderSource(SourceBase):
-    """A folder or a mounted disc. Symlinks are listed, never followed."""
-
-    kind = "folder"
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self._root = Path(root)
-        if not self._root.is_dir():
-            raise MediaError("not a folder", path=str(root))
-        self._real_root = self._root.resolve()
-        self._entries: dict[str, MediaEntry] | None = None
-
-    @property
-    def location(self) -> str:
-        return str(self._root)
-
-    def entries(self) -> list[MediaEntry]:
-        if self._entries is None:
-            found: dict[str, MediaEntry] = {}
-            for entry in self._walk(self._root, ""):
-                found[entry.path] = entry
-            self._entries = dict(sorted(found.items()))
-        return list(self._entries.values())
-
-    def _walk(self, folder: Path, prefix: str) -> Iterator[MediaEntry]:
-        try:
-            with os.scandir(folder) as it:
-                items = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            raise MediaError(f"cannot list folder: {exc.strerror}", path=str(folder)) from exc
-        for item in items:
-            rel = f"{prefix}{item.name}"
-            st = item.stat(follow_symlinks=False)
-            if stat.S_ISLNK(st.st_mode):
-                target = os.readlink(item.path)
-                resolved = (folder / target).resolve()
-                anomalies = [EntryAnomaly.SYMLINK]
-                if not resolved.is_relative_to(self._real_root):
-                    anomalies.append(EntryAnomaly.SYMLINK_LEAVES_MEDIUM)
-                yield MediaEntry(rel, 0, EntryKind.SYMLINK, target, tuple(anomalies))
-            elif stat.S_ISDIR(st.st_mode):
-                yield from self._walk(Path(item.path), rel + "/")
-            elif stat.S_ISREG(st.st_mode):
-                yield MediaEntry(rel, st.st_size)
-            else:
-                yield MediaEntry(rel, 0, EntryKind.SPECIAL, None, (EntryAnomaly.SPECIAL_FILE,))
-
-    def open(self, path: str) -> BinaryIO:
-        norm, anomalies = check_member_path(path)
-        if anomalies:
-            raise UnsafePathError("path leaves the medium", path=path)
-        full = self._root.joinpath(*norm.split("/"))
-        # Refuse any symlink on the way (no O_NOFOLLOW for intermediate components).
-        probe = self._root
-        for part in norm.split("/"):
-            probe = probe / part
-            if probe.is_symlink():
-                raise UnsafePathError("symbolic link on the medium is never followed", path=path)
-        try:
-            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError as exc:
-            raise MediaError("no such file on the medium", path=path) from exc
-        except OSError as exc:
-            raise MediaError(f"cannot open: {exc.strerror}", path=path) from exc
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise MediaError("not a regular file", path=path)
-        return os.fdopen(fd, "rb")
 
 
 def archive_ambiguity(source: MediaSource) -> str:

@@ -1,5 +1,8 @@
 """Render media results: ``media verify`` (JSON extending ``dicomseal.verify/1``, text) and
 the ``media create`` summary. No logic: verdicts come from :mod:`dicomseal.media.verify`.
+
+Text goes to any :class:`~dicomseal.report.plain.Printer`: rich's console on a terminal,
+plain lines (the same bytes, rich not loaded) when the output is piped.
 """
 
 from __future__ import annotations
@@ -8,14 +11,11 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from rich.console import Console
-from rich.markup import escape
-
-from dicomseal.media.changes import FileChange
 from dicomseal.media.findings import FindingCode
 from dicomseal.media.instance_verdict import InstanceVerdict
 from dicomseal.media.verify import ManifestCheck, MediaVerification
 from dicomseal.report.etsi import etsi_fields, etsi_status
+from dicomseal.report.plain import Printer, escape
 from dicomseal.report.verify import (
     VERDICT_STYLE,
     collect_warnings,
@@ -25,7 +25,8 @@ from dicomseal.report.verify import (
 from dicomseal.verdict import Verdict
 from dicomseal.wording import counted
 
-if TYPE_CHECKING:  # media create (and pydicom's writer) only when a medium is created
+if TYPE_CHECKING:  # changes (and pydicom) load only when a file differs; create not at all
+    from dicomseal.media.changes import FileChange
     from dicomseal.media.create import MediumCreation
 
 __all__ = [
@@ -154,7 +155,7 @@ def _v(value: str | None) -> str:
 _SHOWN: Final = 20
 
 
-def _render_change(console: Console, c: FileChange, *, attributes: bool = True) -> None:
+def _render_change(console: Printer, c: FileChange, *, attributes: bool = True) -> None:
     console.print(
         f"  [red]changed[/red] {escape(c.path)} ({c.role.value}): "
         f"{c.signed_size} -> {c.found_size} bytes",
@@ -186,7 +187,7 @@ def _attribute_text(a: Any) -> str:
     return f"{escape(a.keyword)} {a.tag} {a.kind.value}"
 
 
-def _render_grouped_changes(console: Console, changes: Sequence[FileChange]) -> None:
+def _render_grouped_changes(console: Printer, changes: Sequence[FileChange]) -> None:
     """Attribute and pixel changes grouped across instances, most frequent first.
 
     "PatientName (0010,0010) changed in 6 instances: signed 'ROE^JANE', found
@@ -220,7 +221,7 @@ def dicom_date(da: str) -> str:
 _HEADER_ROWS: Final = 10
 
 
-def _render_contents(console: Console, r: MediaVerification) -> None:
+def _render_contents(console: Printer, r: MediaVerification) -> None:
     """Patients and studies as the manifest signs them."""
     for p in r.patients[:_HEADER_ROWS]:
         console.print(
@@ -240,7 +241,7 @@ def _render_contents(console: Console, r: MediaVerification) -> None:
         console.print(f"  ... and {more} more patients or studies (--format json lists all)")
 
 
-def _render_header(console: Console, r: MediaVerification) -> None:
+def _render_header(console: Printer, r: MediaVerification) -> None:
     """Who and what the medium is about, who made it and when: what a receiver checks first."""
     m = r.manifest
     console.print(
@@ -259,7 +260,7 @@ def _render_header(console: Console, r: MediaVerification) -> None:
         console.print(f"  file-set ID: {escape(m.fileset_id)}", highlight=False)
 
 
-def _render_summary(console: Console, r: MediaVerification) -> None:
+def _render_summary(console: Printer, r: MediaVerification) -> None:
     counts = {v: sum(1 for f in r.files if f.verdict is v) for v in Verdict}
     style = VERDICT_STYLE[r.verdict]
     console.print(
@@ -272,7 +273,7 @@ def _render_summary(console: Console, r: MediaVerification) -> None:
 
 
 def render_media_text(
-    console: Console,
+    console: Printer,
     r: MediaVerification,
     *,
     verbose: bool = False,
@@ -320,7 +321,7 @@ def render_media_text(
     _render_findings_and_rest(console, r, verbose=verbose)
 
 
-def _render_timestamp(console: Console, m: ManifestCheck) -> None:
+def _render_timestamp(console: Printer, m: ManifestCheck) -> None:
     """The manifest's signature timestamp in plain words (EN 319 102-1 §5.5)."""
     if m.timestamp_note:
         console.print(f"{'':13} {escape(m.timestamp_note)}", highlight=False)
@@ -334,7 +335,7 @@ def _render_timestamp(console: Console, m: ManifestCheck) -> None:
 
 
 def _render_findings_and_rest(
-    console: Console, r: MediaVerification, *, verbose: bool = False
+    console: Printer, r: MediaVerification, *, verbose: bool = False
 ) -> None:
     """Read errors, findings, files no proof covers, files an operating system wrote, warnings."""
     unread = {u.path for u in r.unreadable}
@@ -406,7 +407,7 @@ def creation_document(c: MediumCreation) -> dict[str, Any]:
     }
 
 
-def render_creation_text(console: Console, c: MediumCreation) -> None:
+def render_creation_text(console: Printer, c: MediumCreation) -> None:
     """The summary printed after ``media create``."""
     console.print(
         f"[bold green]created[/bold green] {escape(c.output)} ({c.kind.value}, "

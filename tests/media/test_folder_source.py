@@ -9,6 +9,7 @@ read is seen at the next open, as when every component was looked up by name.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,36 @@ def test_deep_paths_open_beyond_the_folders_kept(tmp_path: Path) -> None:
         assert _read(source, "/".join([*parts, "f"])) == b"deep"
         with pytest.raises(UnsafePathError):
             source.open("/".join([*parts, "up", "medium", *parts, "f"]))
+
+
+@pytest.mark.parametrize("depth", ["top", "kept folder"])
+def test_a_fifo_put_in_a_listed_file_place_is_refused_without_blocking(
+    tmp_path: Path, depth: str
+) -> None:
+    """A FIFO swapped in after the listing: opened read-only it would wait for a writer
+    forever (POSIX ``open``); it is refused as not a regular file, at once."""
+    medium, _outside = _tree(tmp_path)
+    source = FolderSource(medium)
+    source.entries()
+    path = "README" if depth == "top" else "A/B/two"
+    assert _read(source, "A/B/one") == b"one"  # A and B kept open
+    target = medium / path
+    target.unlink()
+    os.mkfifo(target)
+    pid = os.fork()
+    if pid == 0:  # the child tries the open; a hang is seen by the parent
+        try:
+            _read(source, path)
+        except MediaError as exc:
+            os._exit(0 if "not a regular file" in exc.message else 2)
+        os._exit(3)
+    for _ in range(100):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("opening a FIFO blocked")
+    assert os.waitstatus_to_exitcode(status) == 0

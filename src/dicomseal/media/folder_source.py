@@ -38,6 +38,10 @@ _NO_LINKS: Final = "symbolic link on the medium is never followed"
 _OPENAT: Final = os.open in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW")
 _NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
+#: A FIFO put in a listed file's place must not block the open (POSIX ``open``: a FIFO
+#: opened read-only without ``O_NONBLOCK`` waits for a writer); the flag is cleared again
+#: once the descriptor is known to be a regular file.
+_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
 #: Folders kept open along the current path (deeper ones are opened for one file only).
 _KEPT_DEPTH: Final = 32
 
@@ -121,7 +125,7 @@ class FolderSource(SourceBase):
             if probe.is_symlink():
                 raise UnsafePathError(_NO_LINKS, path=path)
         try:
-            fd = os.open(full, os.O_RDONLY | _NOFOLLOW)
+            fd = os.open(full, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
         except FileNotFoundError as exc:
             raise MediaError("no such file on the medium", path=path) from exc
         except OSError as exc:
@@ -139,6 +143,8 @@ def _regular_file(fd: int, path: str) -> BinaryIO:
     if not regular:
         os.close(fd)
         raise MediaError("not a regular file", path=path)
+    if _NONBLOCK:
+        os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 
 
@@ -228,7 +234,7 @@ class _FolderChain:
 
 def _open_at(name: str, folder: int, *, directory: bool) -> int:
     """Open ``name`` in the folder ``folder`` without following a symbolic link."""
-    flags = os.O_RDONLY | _NOFOLLOW | (_DIRECTORY if directory else 0)
+    flags = os.O_RDONLY | _NOFOLLOW | (_DIRECTORY if directory else _NONBLOCK)
     try:
         return os.open(name, flags, dir_fd=folder)
     except OSError as exc:

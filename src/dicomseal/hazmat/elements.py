@@ -12,27 +12,52 @@ dictionary, :mod:`dicomseal.hazmat.dcmtk_dictionary`), and Explicit VR Big Endia
 deflated data sets (PS3.5 §A.3, §A.5), read through an equivalent Explicit VR LE copy
 (:mod:`dicomseal.hazmat.transcode`; offsets then refer to that copy). Hostile input is
 bounded: nesting depth, element count and every length are checked against the bytes
-that exist; violations raise :class:`~dicomseal.errors.MalformedDicomError`.
+that exist; violations raise :class:`~dicomseal.errors.MalformedDicomError`. The records
+it returns are defined in :mod:`dicomseal.hazmat.element_model` (re-exported here).
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MalformedDicomError
+from dicomseal.hazmat.element_model import (
+    CHUNK,
+    EXPLICIT_VR_LE,
+    IMPLICIT_VR_LE,
+    INLINE_LIMIT,
+    ITEM,
+    ITEM_DELIMITER,
+    KNOWN_VRS,
+    LONG_VRS,
+    MAX_DEPTH,
+    MAX_ELEMENTS,
+    PIXEL_DATA,
+    SEQUENCE_DELIMITER,
+    UNDEFINED,
+    Element,
+    FileMeta,
+    Item,
+    Part10File,
+    copy_range,
+    format_tag,
+)
 from dicomseal.hazmat.transcode import needs_transcoding, transcode_to_explicit_le
 
 __all__ = [
+    "CHUNK",
+    "EXPLICIT_VR_LE",
+    "IMPLICIT_VR_LE",
+    "INLINE_LIMIT",
     "ITEM",
     "ITEM_DELIMITER",
     "LONG_VRS",
     "MAX_DEPTH",
     "SEQUENCE_DELIMITER",
     "UNDEFINED",
+    "WINDOW",
     "Element",
     "FileMeta",
     "Item",
@@ -42,51 +67,6 @@ __all__ = [
     "parse_part10",
 ]
 
-UNDEFINED: Final = 0xFFFFFFFF
-ITEM: Final = 0xFFFEE000
-ITEM_DELIMITER: Final = 0xFFFEE00D
-SEQUENCE_DELIMITER: Final = 0xFFFEE0DD
-PIXEL_DATA: Final = 0x7FE00010
-#: VRs with a 2-byte reserved field and a 4-byte length in explicit VR (PS3.5 Table 7.1-1).
-LONG_VRS: Final = frozenset(
-    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-)
-_KNOWN_VRS: Final = LONG_VRS | frozenset(
-    {
-        b"AE",
-        b"AS",
-        b"AT",
-        b"CS",
-        b"DA",
-        b"DS",
-        b"DT",
-        b"FL",
-        b"FD",
-        b"IS",
-        b"LO",
-        b"LT",
-        b"PN",
-        b"SH",
-        b"SL",
-        b"SS",
-        b"ST",
-        b"TM",
-        b"UI",
-        b"UL",
-        b"US",
-    }
-)
-#: Deepest sequence nesting accepted (real data rarely exceeds 10).
-MAX_DEPTH: Final = 64
-#: Most elements accepted in one file, at all depths together.
-MAX_ELEMENTS: Final = 2_000_000
-#: Values up to this many bytes are kept in memory; longer ones are read on demand.
-INLINE_LIMIT: Final = 1 << 20
-CHUNK: Final = 1 << 20
-
-EXPLICIT_VR_LE: Final = "1.2.840.10008.1.2.1"
-IMPLICIT_VR_LE: Final = "1.2.840.10008.1.2"
-EXPLICIT_VR_BE: Final = "1.2.840.10008.1.2.2"
 
 #: Bytes read at once by the walker for headers and short values (a fresh allocation
 #: below the allocator's mmap threshold: large fresh buffers cost page faults).
@@ -98,142 +78,11 @@ MAX_META: Final = 64 * 1024
 
 _IMPLICIT_HDR = struct.Struct("<HHI")
 _SHORT_HDR = struct.Struct("<HH2sH")
-_SHORT_VRS: Final = _KNOWN_VRS - LONG_VRS
+_SHORT_VRS: Final = KNOWN_VRS - LONG_VRS
 #: Long VRs whose defined-length value is one value (an undefined-length UN is a sequence).
 _PLAIN_LONG_VRS: Final = LONG_VRS - {b"SQ"}
 _U32 = struct.Struct("<I")
 _DELIMITERS: Final = frozenset({ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER})
-
-
-@dataclass(slots=True)
-class Item:
-    """One item of a sequence (PS3.5 §7.5).
-
-    ``offset`` is where the item tag starts; ``length`` is the item length as encoded
-    (``UNDEFINED`` for delimited items); ``end`` is the offset after the item including
-    its delimiter. Items created in memory (signing) have ``offset == -1``.
-    """
-
-    elements: list[Element]
-    offset: int = -1
-    length: int = UNDEFINED
-    end: int = -1
-    dirty: bool = False
-
-
-@dataclass(slots=True)
-class Element:
-    """One data element with the byte positions it occupies.
-
-    Attributes
-    ----------
-    tag
-        ``(group << 16) | element``.
-    vr
-        Two-byte VR (from the file in explicit VR, from the dictionary in implicit VR).
-    length
-        The value length as encoded (``UNDEFINED`` for delimited SQ / encapsulated data).
-    offset
-        Offset of the element's tag in the file (-1 for elements made in memory).
-    value_offset
-        Offset of the value field.
-    end
-        Offset after the element (after the sequence delimiter when delimited).
-    value
-        The value bytes when at most :data:`INLINE_LIMIT` long (or made in memory).
-    items
-        Items of an SQ, or ``None``.
-    fragments
-        ``(offset, length)`` of each item of encapsulated pixel data (PS3.5 §A.4),
-        including the Basic Offset Table item, or ``None``.
-    """
-
-    tag: int
-    vr: bytes
-    length: int
-    offset: int = -1
-    value_offset: int = -1
-    end: int = -1
-    value: bytes | None = None
-    items: list[Item] | None = None
-    fragments: list[tuple[int, int]] | None = None
-    dirty: bool = False
-    implicit: bool = False
-
-    @property
-    def group(self) -> int:
-        """Group number."""
-        return self.tag >> 16
-
-    @property
-    def is_sequence(self) -> bool:
-        """True for an SQ element (items parsed)."""
-        return self.items is not None
-
-    @property
-    def is_encapsulated(self) -> bool:
-        """True for encapsulated (fragmented) pixel data."""
-        return self.fragments is not None
-
-
-@dataclass(frozen=True)
-class FileMeta:
-    """The File Meta Information (PS3.10 §7.1): raw bytes and the values we need."""
-
-    transfer_syntax_uid: str
-    sop_class_uid: str
-    sop_instance_uid: str
-    implementation_class_uid: str
-    implementation_version_name: str
-    end: int  # offset of the first data set byte
-    elements: tuple[Element, ...] = field(default_factory=tuple)
-
-
-@dataclass
-class Part10File:
-    """A parsed Part 10 file: meta, top-level elements, and the stream they came from.
-
-    ``window`` is, when the parse was asked to keep it (``keep_window``), the file's bytes
-    from ``window_base`` as the walker read them where the data set starts (an Explicit
-    VR Little Endian data set read from the file itself only): the bytes every element in
-    that range was decoded from, for a consumer that copies runs of elements unchanged.
-    """
-
-    meta: FileMeta
-    elements: list[Element]
-    size: int
-    fp: BinaryIO
-    implicit: bool = False
-    window: bytes = b""
-    window_base: int = 0
-
-    def read_value(self, element: Element) -> bytes:
-        """The value bytes of ``element`` (loaded on demand for long values)."""
-        if element.value is not None:
-            return element.value
-        if element.length == UNDEFINED:
-            raise MalformedDicomError(f"element {_fmt(element.tag)} has no single value")
-        self.fp.seek(element.value_offset)
-        data = self.fp.read(element.length)
-        if len(data) != element.length:
-            raise MalformedDicomError("file truncated inside a value")
-        return data
-
-
-def _fmt(tag: int) -> str:
-    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
-
-
-def copy_range(fp: BinaryIO, offset: int, length: int, sink: Callable[[bytes], object]) -> None:
-    """Feed ``length`` bytes starting at ``offset`` to ``sink`` in bounded chunks."""
-    fp.seek(offset)
-    left = length
-    while left > 0:
-        chunk = fp.read(min(CHUNK, left))
-        if not chunk:
-            raise MalformedDicomError("file truncated inside a value")
-        sink(chunk)
-        left -= len(chunk)
 
 
 class _Reader:
@@ -300,9 +149,9 @@ class _Reader:
         if vr in LONG_VRS:
             off = self.at(pos + 8, 4)
             return tag, vr, _U32.unpack_from(self.buf, off)[0], 12
-        if vr not in _KNOWN_VRS:
+        if vr not in KNOWN_VRS:
             raise MalformedDicomError(
-                f"invalid VR {vr!r} for {_fmt(tag)} at byte {pos} (not Explicit VR LE?)"
+                f"invalid VR {vr!r} for {format_tag(tag)} at byte {pos} (not Explicit VR LE?)"
             )
         return tag, vr, length >> 16, 8  # bytes 6-7 of the 8 read as one <I
 
@@ -330,7 +179,7 @@ class _Reader:
                     if in_item and end is None:
                         return out, pos + 8
                     raise MalformedDicomError(f"unexpected item delimiter at byte {pos}")
-                raise MalformedDicomError(f"unexpected item tag {_fmt(tag)} at byte {pos}")
+                raise MalformedDicomError(f"unexpected item tag {format_tag(tag)} at byte {pos}")
             self.count += 1
             if self.count > MAX_ELEMENTS:
                 raise MalformedDicomError(f"more than {MAX_ELEMENTS} elements")
@@ -401,13 +250,13 @@ class _Reader:
             return Element(tag, vr, length, pos, vpos, after, None, items, None, False, implicit)
         if length == UNDEFINED:
             if tag != PIXEL_DATA:
-                raise MalformedDicomError(f"undefined length on {_fmt(tag)} ({vr.decode()})")
+                raise MalformedDicomError(f"undefined length on {format_tag(tag)} ({vr.decode()})")
             frags, after = self.fragments(vpos)
             return Element(tag, vr, length, pos, vpos, after, None, None, frags, False, implicit)
         after = vpos + length
         if after > self.size:
             raise MalformedDicomError(
-                f"length {length} of {_fmt(tag)} exceeds the file ({self.size} bytes)"
+                f"length {length} of {format_tag(tag)} exceeds the file ({self.size} bytes)"
             )
         value = None
         if length <= INLINE_LIMIT:
@@ -438,7 +287,7 @@ class _Reader:
                     raise MalformedDicomError("sequence delimiter in a defined-length sequence")
                 return items, pos + 8
             if tag != ITEM:
-                raise MalformedDicomError(f"expected an item tag, found {_fmt(tag)} at {pos}")
+                raise MalformedDicomError(f"expected an item tag, found {format_tag(tag)} at {pos}")
             start = pos + 8
             if ilen == UNDEFINED:
                 elements, after = self.elements(start, None, depth, implicit, True)
@@ -604,7 +453,7 @@ def _read_meta(reader: _Reader) -> tuple[list[Element], int]:
         if pos + hsize + length - 132 > MAX_META:
             raise MalformedDicomError(
                 f"file meta information longer than {MAX_META} bytes "
-                f"({_fmt(tag)} at byte {pos} declares {length})"
+                f"({format_tag(tag)} at byte {pos} declares {length})"
             )
         el = reader.element(pos, tag, vr, length, hsize, 0, False)
         meta_elements.append(el)

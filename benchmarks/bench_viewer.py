@@ -40,8 +40,10 @@ source tree, e.g. ``git archive main src | tar -x -C /tmp/base``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -111,11 +113,21 @@ def write_sources(src: Path, slices: int, cr_side: int) -> None:
 
 
 def build(work: Path, slices: int, cr_side: int) -> tuple[Path, TestPki]:
-    """The signed medium (reused when it is there with the same shape)."""
-    pki = make_pki(work / "pki")
+    """The signed medium (reused when it is there with the same shape, with its PKI).
+
+    A reused medium keeps the root it was signed under: a new root would make it an
+    untrusted medium, which the viewer reads through its forensic path instead.
+    """
     medium = work / f"medium-{slices}-{cr_side}"
-    if (medium / "DICOMDIR").exists():
-        return medium, pki
+    kept = work / "pki"
+    if (medium / "DICOMDIR").exists() and (kept / "root.crt.pem").exists():
+        fresh = make_pki(work / "pki-unused")  # the bench only needs the medium's root
+        root = dataclasses.replace(
+            fresh.root, cert=kept / "root.crt.pem", key=kept / "TEST_ONLY_root.key.pem"
+        )
+        return medium, dataclasses.replace(fresh, root=root)
+    shutil.rmtree(medium, ignore_errors=True)
+    pki = make_pki(kept)
     src = work / f"src-{slices}-{cr_side}"
     src.mkdir(parents=True, exist_ok=True)
     write_sources(src, slices, cr_side)

@@ -20,7 +20,10 @@ another, all made a ``dicomdir-malformed`` finding (FAILED) by the new reader:
    dictionary's VR);
 5. a File-set ID (0004,1130) that pydicom cannot convert (a UL of 10 bytes): the old
    reader converted it outside its guard and raised (a traceback); the new one reports
-   a malformed DICOMDIR.
+   a malformed DICOMDIR;
+6. a record key (Patient Name, Patient ID) outside the default repertoire in a record
+   without its own Specific Character Set: what it inherits differs between pydicom
+   (by the sequence's length encoding), DCMTK and viewers.
 
 The message of a ``dicomdir-malformed`` finding names the walker's reason, not pydicom's.
 """
@@ -219,7 +222,44 @@ def test_generated_dicomdirs_read_identically(
 ) -> None:
     records, options = generated
     old, new = _both(build_dicomdir(records, **options))  # type: ignore[arg-type]
+    if any(_inherits_charset(rec) for rec in records):  # intended difference 6
+        assert _failed(new) == {FindingCode.DICOMDIR_MALFORMED.value}, new
+        assert "no Specific Character Set" in new.findings[0].message
+        return
     assert new == old
+
+
+def _inherits_charset(rec: Record) -> bool:
+    """A record key outside the default repertoire with no (0008,0005) in the record."""
+    tags = {tag for tag, _vr, _value in rec.values}
+    return 0x00080005 not in tags and any(
+        vr in (b"PN", b"LO") and (not value.isascii() or b"\x1b" in value)
+        for _tag, vr, value in rec.values
+    )
+
+
+def test_record_without_charset_inheriting_non_ascii_is_malformed() -> None:
+    """Intended difference 6: a PATIENT record whose Patient ID is UTF-8 bytes under a
+    DICOMDIR-level ISO_IR 192 but no (0008,0005) of its own. pydicom reads it as UTF-8
+    from a defined-length (0004,1220) and as Latin-1 from an undefined-length one (the
+    DICOMDIR's character set follows the sequence), DCMTK as ASCII (a DICOMDIR has no SOP
+    Common Module), other viewers as UTF-8: the record files its instances under another
+    Patient ID for each. Both layouts are FAILED dicomdir-malformed."""
+    records = [
+        Record(0, "PATIENT", [(0x00100020, b"LO", "\u00c41".encode())]),
+        Record(1, "STUDY", [(0x0020000D, b"UI", b"1.2.3")]),
+        Record(2, "SERIES", [(0x0020000E, b"UI", b"1.2.3.4")]),
+        Record(3, "IMAGE", [(0x00041500, b"CS", b"IM1"), (0x00041511, b"UI", b"1.2.3.4.5")]),
+    ]
+    readings = set()
+    for undefined in (False, True):
+        data = build_dicomdir(records, charset=b"ISO_IR 192", undefined_length=undefined)
+        old, new = _both(data)
+        assert old is not None and not _failed(old)
+        readings.add(old.references[0].keys)
+        assert _failed(new) == {FindingCode.DICOMDIR_MALFORMED.value}, new
+        assert not new.references
+    assert len(readings) == 2  # pydicom itself reads two Patient IDs
 
 
 # -- mutated DICOMDIRs: the new reader is never more permissive ----------------------

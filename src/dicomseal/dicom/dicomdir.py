@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from dicomseal.dicom.text import STRING_VRS, element_text
+from dicomseal.dicom.text import CHARSET_VRS, STRING_VRS, element_text, is_default_repertoire
 from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.elements import UNDEFINED, Element, Item, Part10File
 
@@ -253,11 +253,31 @@ def _decode(el: Element, terms: tuple[str, ...], where: str) -> tuple[bytes, tup
     return el.vr, tuple(element_text(el.value, el.vr, terms))
 
 
+def _check_inherited(elements: dict[int, Element], tags: frozenset[int], where: str) -> None:
+    """Refuse a record key outside the default repertoire in a record without its own
+    Specific Character Set (PS3.3 F.3.2.2: Type 1C, required when a key uses another
+    repertoire). Readers disagree on what such a record inherits: pydicom the DICOMDIR's
+    (0008,0005) for a defined-length (0004,1220) but the default for an undefined-length
+    one it precedes, most viewers always the DICOMDIR's, DCMTK never (a DICOMDIR has no
+    SOP Common Module): the same bytes are other patient names and IDs."""
+    for tag in tags:
+        el = elements.get(tag)
+        if el is not None and el.vr in CHARSET_VRS and el.value is not None:
+            if not is_default_repertoire(el.value):
+                raise MalformedDicomError(
+                    f"{where}: {el.tag:08X} is not in the default repertoire and the "
+                    "record has no Specific Character Set (0008,0005)"
+                )
+
+
 def _record(item: Item, parent_terms: tuple[str, ...], tags: frozenset[int]) -> DirectoryRecord:
     where = f"directory record at offset {item.offset}"
     elements = _by_tag(item.elements, where)
     _check_values(elements, where)
-    terms = _terms(elements.get(CHARSET)) or parent_terms
+    own = _terms(elements.get(CHARSET))
+    terms = own or parent_terms
+    if own is None:
+        _check_inherited(elements, tags, where)
     values = {tag: _decode(elements[tag], terms, where) for tag in tags if tag in elements}
     links = {tag: _link(elements.get(tag)) for tag in (NEXT_RECORD, LOWER_ENTITY)}
     return DirectoryRecord(item.offset, values, links)

@@ -23,7 +23,9 @@ another, all made a ``dicomdir-malformed`` finding (FAILED) by the new reader:
    a malformed DICOMDIR;
 6. a record key (Patient Name, Patient ID) outside the default repertoire in a record
    without its own Specific Character Set: what it inherits differs between pydicom
-   (by the sequence's length encoding), DCMTK and viewers.
+   (by the sequence's length encoding), DCMTK and viewers;
+7. a record key (PN, LO, ... in its character set) pydicom cannot decode: invalid bytes
+   (U+FFFD, one for any invalid sequence): different bytes read as one key.
 
 The message of a ``dicomdir-malformed`` finding names the walker's reason, not pydicom's.
 """
@@ -222,11 +224,41 @@ def test_generated_dicomdirs_read_identically(
 ) -> None:
     records, options = generated
     old, new = _both(build_dicomdir(records, **options))  # type: ignore[arg-type]
+    reasons = []
     if any(_inherits_charset(rec) for rec in records):  # intended difference 6
+        reasons.append("no Specific Character Set")
+    if old is not None and _undecoded(old):  # intended difference 7
+        reasons.append("not valid in its character set")
+    if reasons:
         assert _failed(new) == {FindingCode.DICOMDIR_MALFORMED.value}, new
-        assert "no Specific Character Set" in new.findings[0].message
+        assert any(r in new.findings[0].message for r in reasons), new
         return
     assert new == old
+
+
+def _undecoded(check: DicomdirCheck) -> bool:
+    """pydicom left bytes it could not decode in a key (U+FFFD)."""
+    texts = [v for i in check.identities for v in i.values()]
+    texts += [v for r in check.references for k, v in r.keys if k == "PatientID"]
+    return any("\ufffd" in t for t in texts)
+
+
+def test_record_keys_pydicom_cannot_decode_are_malformed() -> None:
+    """Intended difference 7: Patient IDs of other bytes that pydicom decodes to the same
+    text (each invalid UTF-8 sequence becomes one U+FFFD) would file instances under one
+    key here and under different ones in a reader that decodes them otherwise (or
+    refuses them, as DCMTK does)."""
+    cs = (0x00080005, b"CS", b"ISO_IR 192")
+    for pid_a, pid_b in ((b"P\xff", b"P\xfe"), (b"P\xc3", b"P\xe2\x82")):
+        records = [
+            Record(0, "PATIENT", [cs, (0x00100020, b"LO", pid_a)]),
+            Record(0, "PATIENT", [cs, (0x00100020, b"LO", pid_b)]),
+        ]
+        old, new = _both(build_dicomdir(records))
+        assert old is not None and not _failed(old)
+        ids = [i["PatientID"] for i in old.identities]
+        assert len(ids) == 2 and ids[0] == ids[1] and _undecoded(old)  # other bytes, one key
+        assert _failed(new) == {FindingCode.DICOMDIR_MALFORMED.value}, new
 
 
 def _inherits_charset(rec: Record) -> bool:

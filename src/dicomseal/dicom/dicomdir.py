@@ -247,10 +247,25 @@ def _check_values(elements: dict[int, Element], where: str) -> None:
             raise MalformedDicomError(f"{where}: standard element {tag:08X} encoded as UN")
 
 
+#: What pydicom puts in a text for bytes invalid in its character set: U+FFFD, one for
+#: any invalid sequence (an escape sequence it does not know is read as ISO 8859-1, byte
+#: for byte, and ESC is kept after the ISO 2022 IR 58 designation: neither aliases).
+_UNDECODED: Final = "\ufffd"
+
+
 def _decode(el: Element, terms: tuple[str, ...], where: str) -> tuple[bytes, tuple[str, ...]]:
+    """The values of a string element; refused when pydicom could not decode its bytes
+    (PS3.5 §6.1.2.5): different bytes would then read as the same key here (every invalid
+    sequence is one U+FFFD) and as other keys in a reader that decodes them otherwise
+    (DCMTK refuses them)."""
     if el.vr not in STRING_VRS or el.value is None:
         raise MalformedDicomError(f"{where}: element {el.tag:08X} has VR {el.vr!r}")
-    return el.vr, tuple(element_text(el.value, el.vr, terms))
+    values = tuple(element_text(el.value, el.vr, terms))
+    if el.vr in CHARSET_VRS and any(_UNDECODED in v for v in values):
+        raise MalformedDicomError(
+            f"{where}: element {el.tag:08X} is not valid in its character set {list(terms)}"
+        )
+    return el.vr, values
 
 
 def _check_inherited(elements: dict[int, Element], tags: frozenset[int], where: str) -> None:

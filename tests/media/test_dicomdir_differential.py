@@ -25,13 +25,16 @@ another, all made a ``dicomdir-malformed`` finding (FAILED) by the new reader:
    without its own Specific Character Set: what it inherits differs between pydicom
    (by the sequence's length encoding), DCMTK and viewers;
 7. a record key (PN, LO, ... in its character set) pydicom cannot decode: invalid bytes
-   (U+FFFD, one for any invalid sequence): different bytes read as one key.
+   (U+FFFD, one for any invalid sequence): different bytes read as one key;
+8. a Referenced File ID conformant only once pydicom took padding or delimiters off that
+   another reader keeps: dicomdir-nonconformant-file-id (INDETERMINATE), never PASSED.
 
 The message of a ``dicomdir-malformed`` finding names the walker's reason, not pydicom's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import struct
@@ -51,6 +54,7 @@ import dicomdir_oracle as oracle
 from dicomdir_build import Record, build_dicomdir
 from media_support import make_medium, pydicom_test_files
 
+from dicomseal.dicom.dicomdir import is_conformant_file_id_value
 from dicomseal.hazmat.elements import parse_part10
 from dicomseal.media.dicomdir import DicomdirCheck, read_dicomdir
 from dicomseal.media.findings import FindingCode
@@ -233,7 +237,42 @@ def test_generated_dicomdirs_read_identically(
         assert _failed(new) == {FindingCode.DICOMDIR_MALFORMED.value}, new
         assert any(r in new.findings[0].message for r in reasons), new
         return
-    assert new == old
+    assert old is not None
+    extra = [f for f in new.findings if f not in old.findings]  # intended difference 8
+    assert all(f.code is FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID for f in extra), extra
+    if extra:
+        stored = [v for r in records for t, _vr, v in r.values if t == 0x00041500]
+        assert not all(is_conformant_file_id_value(b"CS", v) for v in stored), stored
+    assert (
+        dataclasses.replace(new, findings=tuple(f for f in new.findings if f not in extra)) == old
+    )
+
+
+def test_file_id_conformant_only_as_stored() -> None:
+    """Intended difference 8: a Referenced File ID that pydicom reads as a conformant
+    File ID only after taking off what another reader keeps (a PN's empty trailing
+    ``=`` group, a UI's spaces, NUL padding, an empty component) names another file for
+    that reader (DCMTK: ``IM1=``, `` IM1``): not PASSED (dicomdir-nonconformant-file-id)."""
+    for vr, stored in (
+        (b"PN", b"DICOM\\IM1="),
+        (b"UI", b"DICOM\\ IM1"),
+        (b"CS", b"DICOM\\IM1\x00\x00"),
+        (b"CS", b"DICOM\\\\IM1"),
+        (b"LO", b"DICOM\\IM1"),
+    ):
+        records = [
+            Record(0, "PATIENT", [(0x00100020, b"LO", b"P1")]),
+            Record(1, "STUDY", [(0x0020000D, b"UI", b"1.2")]),
+            Record(2, "SERIES", [(0x0020000E, b"UI", b"1.2.3")]),
+            Record(3, "IMAGE", [(0x00041500, vr, stored), (0x00041511, b"UI", b"1.2.3.4")]),
+        ]
+        old, new = _both(build_dicomdir(records))
+        assert old is not None and [r.path for r in old.references] == ["DICOM/IM1"]
+        assert not old.findings  # the old reader: conformant, PASSED
+        assert [r.path for r in new.references] == ["DICOM/IM1"]
+        codes = {f.code for f in new.findings}
+        assert codes == {FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID}, (vr, stored)
+        assert all(f.verdict is Verdict.INDETERMINATE for f in new.findings)
 
 
 def _undecoded(check: DicomdirCheck) -> bool:

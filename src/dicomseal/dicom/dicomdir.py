@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from dicomseal.dicom.text import CHARSET_VRS, STRING_VRS, element_text, is_default_repertoire
@@ -32,6 +32,7 @@ __all__ = [
     "LinkReader",
     "WalkProblem",
     "is_conformant_file_id",
+    "is_conformant_file_id_value",
     "link_value",
     "read_records",
     "record_link",
@@ -52,6 +53,20 @@ def is_conformant_file_id(parts: Sequence[str]) -> bool:
     """True when ``parts`` is a PS3.10 §8.2 conformant File ID (at most 8 components of
     1-8 characters ``A-Z 0-9 _``)."""
     return 1 <= len(parts) <= 8 and all(_COMPONENT.match(p) for p in parts)
+
+
+def is_conformant_file_id_value(vr: bytes, raw: bytes) -> bool:
+    """True when the stored Referenced File ID (0004,1500) is conformant as it is stored:
+    VR CS (PS3.3 F.3.2.2), components ``\\``-separated (PS3.5 §6.4), only the CS padding
+    space at the end (PS3.5 §6.2). Only then does every reader name the same file: a
+    reader that strips other padding or reads another VR's delimiters (pydicom drops a
+    PN's empty trailing ``=`` groups, a UI's spaces) names another file than one that
+    does not (DCMTK)."""
+    if vr != b"CS" or not raw.isascii():
+        return False
+    text = raw.decode("ascii")
+    text = text[:-1] if text.endswith(" ") else text
+    return is_conformant_file_id(text.split("\\"))
 
 
 class WalkProblem(enum.Enum):
@@ -165,11 +180,14 @@ class DirectoryRecord:
     links
         ``tag -> offset`` of :data:`NEXT_RECORD` and :data:`LOWER_ENTITY` as
         :func:`link_value` reads them (0 when absent, None when malformed).
+    raw
+        ``tag -> value bytes`` of the same string elements, as stored.
     """
 
     offset: int
     values: Mapping[int, tuple[bytes, tuple[str, ...]]]
     links: Mapping[int, int | None]
+    raw: Mapping[int, bytes] = field(default_factory=dict)
 
     def text(self, tag: int) -> str:
         """``str()`` of the value as pydicom gives it: ``""`` when absent, one value as
@@ -295,7 +313,8 @@ def _record(item: Item, parent_terms: tuple[str, ...], tags: frozenset[int]) -> 
         _check_inherited(elements, tags, where)
     values = {tag: _decode(elements[tag], terms, where) for tag in tags if tag in elements}
     links = {tag: _link(elements.get(tag)) for tag in (NEXT_RECORD, LOWER_ENTITY)}
-    return DirectoryRecord(item.offset, values, links)
+    raw = {tag: elements[tag].value or b"" for tag in values}
+    return DirectoryRecord(item.offset, values, links, raw)
 
 
 def read_records(parsed: Part10File, tags: frozenset[int]) -> DirectoryRecords:

@@ -28,6 +28,7 @@ from dicomseal.dicom.dicomdir import (
     LinkReader,
     WalkProblem,
     is_conformant_file_id,
+    is_conformant_file_id_value,
     link_value,
     read_records,
     record_link,
@@ -179,7 +180,9 @@ def _reference(
         )
     if anomalies:
         return None, findings
-    if not is_conformant_file_id(norm.split("/")):
+    if not is_conformant_file_id(norm.split("/")) or not is_conformant_file_id_value(
+        got[0], rec.raw.get(_FILE_ID, b"")
+    ):
         findings.append(
             MediaFinding(
                 FindingCode.DICOMDIR_NONCONFORMANT_FILE_ID,

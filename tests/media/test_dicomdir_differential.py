@@ -35,6 +35,7 @@ The message of a ``dicomdir-malformed`` finding names the walker's reason, not p
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import shutil
 import struct
@@ -428,3 +429,35 @@ def test_media_verify_does_not_import_pydicom(sample_medium: Path, pki: TestPki)
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_root_offset_not_a_ul_is_malformed_not_the_lowest_record() -> None:
+    """A root offset (0004,1200) stored as SL: pydicom follows it (to the second PATIENT),
+    the walker reader took it for absent and started at the lowest record (the first
+    PATIENT, filing the image under another Patient ID), with no finding either way. It is
+    a malformed DICOMDIR (FAILED)."""
+    records = [
+        Record(0, "PATIENT", [(0x00100020, b"LO", b"EVIL")]),
+        Record(1, "STUDY", [(0x0020000D, b"UI", b"9.9")]),
+        Record(2, "SERIES", [(0x0020000E, b"UI", b"9.9.9")]),
+        Record(3, "IMAGE", [(0x00041500, b"CS", b"IM1"), (0x00041511, b"UI", b"1.2.3.4")]),
+        Record(0, "PATIENT", [(0x00100020, b"LO", b"GOOD")]),
+        Record(1, "STUDY", [(0x0020000D, b"UI", b"1.2")]),
+        Record(2, "SERIES", [(0x0020000E, b"UI", b"1.2.3")]),
+        Record(3, "IMAGE", [(0x00041500, b"CS", b"IM1"), (0x00041511, b"UI", b"1.2.3.4")]),
+    ]
+    data = bytearray(build_dicomdir(records))
+    parsed = parse_part10(io.BytesIO(bytes(data)))
+    top = {e.tag: e for e in parsed.elements}
+    items = top[0x00041220].items
+    assert items is not None
+    evil_next = next(e for e in items[0].elements if e.tag == 0x00041400)
+    data[evil_next.value_offset : evil_next.value_offset + 4] = bytes(4)  # EVIL: root level alone
+    root = top[0x00041200]
+    data[root.offset + 4 : root.offset + 6] = b"SL"
+    data[root.value_offset : root.value_offset + 4] = struct.pack("<i", items[4].offset)
+    old, new = _both(bytes(data))
+    assert old is not None and not _failed(old)
+    assert [dict(r.keys)["PatientID"] for r in old.references] == ["GOOD"]
+    assert _failed(new) == {FindingCode.DICOMDIR_MALFORMED.value}, new
+    assert not new.references

@@ -331,7 +331,9 @@ def read_records(parsed: Part10File, tags: frozenset[int]) -> DirectoryRecords:
     ------
     MalformedDicomError
         Anything with two readings or that pydicom would refuse: a tag twice, a
-        (0004,1220) that is not a sequence, a value of the wrong VR or length.
+        (0004,1220) that is not a sequence, a value of the wrong VR or length, a root
+        offset (0004,1200) that is not one UL (pydicom follows an SL or US value, a
+        reader that wants a UL starts elsewhere).
     """
     meta = _by_tag(list(parsed.meta.elements), "File Meta Information")
     _check_values(meta, "File Meta Information")
@@ -357,4 +359,10 @@ def read_records(parsed: Part10File, tags: frozenset[int]) -> DirectoryRecords:
     if fileset is not None:
         got = DirectoryRecord(0, {FILESET_ID: _decode(fileset, own, "DICOMDIR")}, {})
         fileset_id = got.text(FILESET_ID)
-    return DirectoryRecords(records, fileset_id, _link(top.get(FIRST_RECORD)) or 0)
+    first = _link(top.get(FIRST_RECORD))
+    if first is None:  # never silently the lowest record: the tree would start elsewhere
+        raise MalformedDicomError(
+            "Offset of the First Directory Record of the Root Directory Entity (0004,1200) "
+            "is not one UL offset"
+        )
+    return DirectoryRecords(records, fileset_id, first)

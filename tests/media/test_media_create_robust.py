@@ -265,3 +265,22 @@ def test_instance_without_possible_dicomdir_record_is_left_out(
     with pytest.raises(UsageError, match="PALETTE record"):
         make_medium([mixed_src], tmp_path / "strict", creds, workers=workers, strict=True)
     assert not (tmp_path / "strict").exists()
+
+
+def test_a_name_outside_the_default_repertoire_without_a_character_set_is_kept(
+    tmp_path: Path, creds: SigningCredentials, trust: TrustContext
+) -> None:
+    """A source whose Patient's Name holds Latin-1 bytes but no Specific Character Set (as
+    old writers leave it): its DICOMDIR record has none either, and with none on the
+    DICOMDIR every reader reads the record in the default repertoire, one reading. The
+    medium is created and verifies PASSED; it was refused by its own read-back."""
+    src = tmp_path / "src"
+    src.mkdir()
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    if "SpecificCharacterSet" in ds:
+        del ds.SpecificCharacterSet
+    ds.PatientName = b"M\xfcller^Hans"
+    ds.save_as(src / "a.dcm", enforce_file_format=True)
+    out = tmp_path / "medium"
+    make_medium([src], out, creds, workers=1)
+    assert _verify(out, trust) is Verdict.PASSED

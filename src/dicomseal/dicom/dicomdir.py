@@ -303,13 +303,17 @@ def _check_inherited(elements: dict[int, Element], tags: frozenset[int], where: 
                 )
 
 
-def _record(item: Item, parent_terms: tuple[str, ...], tags: frozenset[int]) -> DirectoryRecord:
+def _record(
+    item: Item, parent_terms: tuple[str, ...], tags: frozenset[int], *, inherits: bool
+) -> DirectoryRecord:
+    """One record; ``inherits``: the DICOMDIR names a character set of its own, which
+    readers may or may not apply to a record without one (see :func:`_check_inherited`)."""
     where = f"directory record at offset {item.offset}"
     elements = _by_tag(item.elements, where)
     _check_values(elements, where)
     own = _terms(elements.get(CHARSET))
     terms = own or parent_terms
-    if own is None:
+    if own is None and inherits:
         _check_inherited(elements, tags, where)
     values = {tag: _decode(elements[tag], terms, where) for tag in tags if tag in elements}
     links = {tag: _link(elements.get(tag)) for tag in (NEXT_RECORD, LOWER_ENTITY)}
@@ -352,8 +356,11 @@ def read_records(parsed: Part10File, tags: frozenset[int]) -> DirectoryRecords:
         inherited = own
         if seq.length == UNDEFINED and (charset is None or charset.offset > seq.offset):
             inherited = _DEFAULT_TERMS
+        # Without a character set of the DICOMDIR's own, every reader reads a record that
+        # has none in the default repertoire: one reading, whatever its bytes.
+        inherits = any(term.strip() not in ("", "ISO_IR 6") for term in own)
         for item in seq.items:
-            records[item.offset] = _record(item, inherited, tags)
+            records[item.offset] = _record(item, inherited, tags, inherits=inherits)
     fileset = top.get(FILESET_ID)
     fileset_id = ""
     if fileset is not None:

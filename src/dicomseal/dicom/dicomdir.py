@@ -58,14 +58,14 @@ def is_conformant_file_id(parts: Sequence[str]) -> bool:
 def is_conformant_file_id_value(vr: bytes, raw: bytes) -> bool:
     """True when the stored Referenced File ID (0004,1500) is conformant as it is stored:
     VR CS (PS3.3 F.3.2.2), components ``\\``-separated (PS3.5 §6.4), only the CS padding
-    space at the end (PS3.5 §6.2). Only then does every reader name the same file: a
+    spaces at the end (PS3.5 §6.2: trailing spaces of a CS are insignificant, and DCMTK
+    and pydicom both drop them all). Only then does every reader name the same file: a
     reader that strips other padding or reads another VR's delimiters (pydicom drops a
     PN's empty trailing ``=`` groups, a UI's spaces) names another file than one that
     does not (DCMTK)."""
     if vr != b"CS" or not raw.isascii():
         return False
-    text = raw.decode("ascii")
-    text = text[:-1] if text.endswith(" ") else text
+    text = raw.decode("ascii").rstrip(" ")
     return is_conformant_file_id(text.split("\\"))
 
 

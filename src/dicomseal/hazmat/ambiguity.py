@@ -59,6 +59,7 @@ class AmbiguityKind(enum.Enum):
     PIXEL_ENCODING = "pixel-data-contradicts-transfer-syntax"
     KNOWN_TAG_WITHOUT_SIGNER_VR = "known-attribute-unknown-to-the-signer-dictionary"
     META_GROUP_LENGTH = "file-meta-group-length-mismatch"
+    UID_INNER_SPACE = "uid-with-inner-space"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,10 @@ class Ambiguity:
                 "the File Meta Information Group Length disagrees with the group 0002 "
                 "elements: DCMTK ends the file meta where it says, pydicom where group "
                 "0002 ends"
+            ),
+            AmbiguityKind.UID_INNER_SPACE: (
+                f"UID {tag} {where} has a space inside its value: DCMTK and the PS3.15 MAC "
+                "drop every space of a UID, pydicom keeps it, so readers see two UIDs"
             ),
         }
         return text[self.kind]
@@ -163,6 +168,20 @@ def _order(elements: Sequence[Element], location: str) -> Iterator[Ambiguity]:
         previous = max(previous, el.tag)
 
 
+def _uid_read_two_ways(el: Element) -> bool:
+    """A UI value with a space inside one of its values (PS3.5 §6.2 allows padding only).
+
+    DCMTK removes every space of a UID when it reads one (and so does its MAC normal form,
+    :mod:`dicomseal.hazmat.normalize`), pydicom strips only the spaces around each value:
+    ``1.2.8 26`` is ``1.2.826`` to DCMTK, a PACS built on it and the signature, and another
+    UID to pydicom.
+    """
+    value = el.value
+    if el.vr != b"UI" or value is None or b" " not in value:
+        return False
+    return any(b" " in part.strip(b" \x00") for part in value.split(b"\\"))
+
+
 def _item_path(path: tuple[tuple[int, int], ...]) -> str:
     """``Keyword[index].Keyword[index]``; the dictionary is loaded only to name a finding."""
     return ".".join(f"{_keyword(tag)}[{index}]" for tag, index in path)
@@ -182,6 +201,8 @@ def _walk(
             if el.implicit:  # the VR dcmsign's dictionary gave it: unknown there
                 kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR
             yield Ambiguity(kind, el.tag, _item_path(path))
+        if signed_level and _uid_read_two_ways(el):
+            yield Ambiguity(AmbiguityKind.UID_INNER_SPACE, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):
             yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
 
@@ -210,9 +231,9 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
     """True when :func:`_walk` and the meta's :func:`_order` cannot find anything.
 
     A quick test over whole levels (strictly ascending tags, no group 0002 at the top,
-    no element with VR UN at or below a signed level); it may say False for a file
-    without ambiguity (a UN element that is not a known attribute), never True for one
-    with an ambiguity.
+    no element with VR UN or a UID read two ways at or below a signed level); it may say
+    False for a file without ambiguity (a UN element that is not a known attribute),
+    never True for one with an ambiguity.
     """
     if not _ascending(list(map(_BY_TAG, parsed.meta.elements))):
         return False
@@ -228,6 +249,8 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
                 return False
         signed_level = signed_level or _DIGITAL_SIGNATURES_SEQUENCE in tags
         if signed_level and b"UN" in map(_BY_VR, elements):
+            return False
+        if signed_level and any(map(_uid_read_two_ways, elements)):
             return False
         for el in filter(_ITEMS, elements):
             levels.extend((item.elements, False, signed_level) for item in el.items or ())

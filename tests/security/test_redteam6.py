@@ -12,8 +12,10 @@ import struct
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
+from pydicom.uid import RLELossless
 
 from dicomseal.hazmat.elements import parse_part10
 from dicomseal.samples import SAMPLE_PATIENTS, make_instance
@@ -24,6 +26,7 @@ from dicomseal.verdict import Verdict
 from external_tools import require_tool
 
 STUDY_INSTANCE_UID = 0x0020000D
+PIXEL_DATA = 0x7FE00010
 
 
 def _signed(pki: TestPki, tmp: Path) -> Path:
@@ -109,3 +112,58 @@ def test_dcmtk_reads_the_uid_without_its_space(pki: TestPki, tmp_path: Path) -> 
     )
     genuine = uid.rstrip(b"\x00").decode()
     assert f"[{genuine}]" in dump.stdout
+
+
+def _signed_rle(pki: TestPki, tmp: Path, frames: int = 3) -> tuple[bytes, np.ndarray]:
+    """A genuine multi-frame RLE Lossless instance (one fragment per frame, PS3.5 §A.4.2)
+    signed by the trusted test signer, and the frames it holds."""
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    pixels = (np.arange(frames * 64, dtype=np.uint16).reshape(frames, 8, 8) * 37) % 4000
+    ds.NumberOfFrames = frames
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = pixels.tobytes()
+    ds.compress(RLELossless, pixels)
+    src, dst = tmp / "rle.dcm", tmp / "rle-signed.dcm"
+    ds.save_as(src, enforce_file_format=True)
+    sign_file(src, dst, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    return dst.read_bytes(), pixels
+
+
+def _merged(data: bytes, first: int) -> bytes:
+    """``data`` with pixel data fragments ``first`` and ``first + 1`` made one fragment
+    holding both, joined by the 4 bytes the MAC stream puts between them."""
+    pixel = next(e for e in parse_part10(io.BytesIO(data)).elements if e.tag == PIXEL_DATA)
+    assert pixel.fragments is not None
+    (a, a_len), (b, b_len) = pixel.fragments[first], pixel.fragments[first + 1]
+    assert b == a + a_len + 8
+    joined = data[a : a + a_len] + b"\xfe\xff\x00\xe0" + data[b : b + b_len]
+    return data[: a - 4] + struct.pack("<I", len(joined)) + joined + data[b + b_len :]
+
+
+def test_merged_pixel_data_fragments_are_not_passed(pki: TestPki, tmp_path: Path) -> None:
+    """dcmsign's MAC stream holds each fragment as the Item tag and its bytes, without
+    its length: two fragments merged into one (joined by FE FF 00 E0) give the same
+    MAC. Every signature stayed intact and the file PASSED (exit 0), while every
+    reader now finds two fragments for three frames (pydicom cannot decode the last)."""
+    data, pixels = _signed_rle(pki, tmp_path)
+    assert _verify(pki, data).verdict is Verdict.PASSED  # genuine, one fragment per frame
+    assert np.array_equal(pydicom.dcmread(io.BytesIO(data)).pixel_array, pixels)
+    forged = _merged(data, 2)
+    with pytest.raises(StopIteration):  # the second reader (pydicom): frame 3 is gone
+        pydicom.dcmread(io.BytesIO(forged)).pixel_array  # noqa: B018
+
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]  # the MAC is the same
+    assert (result.verdict, result.reason) == (Verdict.INDETERMINATE, FileReason.PARTIALLY_SIGNED)
+    assert PIXEL_DATA in result.unsigned_tags and PIXEL_DATA in result.uncovered
+    assert [w.code for w in result.warnings] == ["unfixed-fragments"]
+
+
+def test_dcmsign_finds_the_merged_fragments_signature_intact(pki: TestPki, tmp_path: Path) -> None:
+    """The other verifier for the case above: dcmsign 3.6.7 calls the signature OK."""
+    dcmsign = require_tool("dcmsign")
+    data, _pixels = _signed_rle(pki, tmp_path)
+    forged = tmp_path / "forged.dcm"
+    forged.write_bytes(_merged(data, 2))
+    check = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
+    assert "signature is OK" in check.stdout + check.stderr

@@ -26,10 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from dicomseal.hazmat.elements import Element
+from dicomseal.hazmat.elements import CHUNK, Element, Part10File
 from dicomseal.hazmat.mac_stream import is_signable, is_signable_tag
 
-__all__ = ["IDENTITY_TAGS", "PAYLOAD_TAGS", "uncovered_tags"]
+__all__ = ["IDENTITY_TAGS", "PAYLOAD_TAGS", "uncovered_tags", "unfixed_fragments"]
 
 #: Pixel Data, Float Pixel Data, Double Float Pixel Data, Waveform Sequence, Waveform
 #: Data, Encapsulated Document, Content Sequence (SR).
@@ -62,6 +62,55 @@ def _public_sequence(element: Element) -> bool:
     left out either, or an attacker adds one (a VOI LUT or Modality LUT Sequence that
     changes what the signed pixels look like) beside an intact signature."""
     return element.items is not None and is_signable_tag(element.tag) and not element.tag >> 16 & 1
+
+
+#: The Item tag (FFFE,E000) as it stands before every fragment in the MAC stream.
+_ITEM_TAG: Final = b"\xfe\xff\x00\xe0"
+
+
+def unfixed_fragments(source: Part10File, covered: Iterable[int]) -> frozenset[int]:
+    """Covered top-level tags whose encapsulated fragments the MAC does not delimit.
+
+    DCMTK ``dcmsign`` (and so every MAC here, :mod:`~dicomseal.hazmat.mac_stream`) puts
+    each fragment of encapsulated pixel data (PS3.5 §A.4) into the MAC stream as the
+    Item tag followed by its bytes, without its length. A fragment whose bytes hold
+    ``FE FF 00 E0`` therefore reads in the MAC like two fragments, and two fragments
+    like one that holds it: whoever merges two fragments (or splits one there) keeps
+    every signature intact while readers decode other frames or a corrupted image.
+    Such an element (or a sequence holding one, an icon's pixel data) is not covered.
+    """
+    wanted = frozenset(covered)
+    return frozenset(
+        el.tag
+        for el in source.elements
+        if el.tag in wanted and (el.fragments or el.items) and _holds_item_tag(el, source)
+    )
+
+
+def _holds_item_tag(element: Element, source: Part10File) -> bool:
+    for offset, length in element.fragments or ():
+        if _contains_item_tag(source, offset, length):
+            return True
+    return any(
+        _holds_item_tag(child, source)
+        for item in element.items or ()
+        for child in item.elements
+        if child.fragments or child.items
+    )
+
+
+def _contains_item_tag(source: Part10File, offset: int, length: int) -> bool:
+    """Whether the ``length`` bytes at ``offset`` hold the Item tag (read in chunks)."""
+    fp, end, tail = source.fp, offset + length, b""
+    fp.seek(offset)
+    while offset < end:
+        chunk = fp.read(min(CHUNK, end - offset))
+        if not chunk:
+            return False  # the walker checked every fragment against the file size
+        if _ITEM_TAG in tail + chunk[:3] or _ITEM_TAG in chunk:
+            return True
+        tail, offset = chunk[-3:], offset + len(chunk)
+    return False
 
 
 def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple[int, ...]:

@@ -40,7 +40,7 @@ from dicomseal.hazmat.mac_stream import (
     write_signature_item,
 )
 from dicomseal.hazmat.raw import new_mac_hash, verify_digest
-from dicomseal.signature.coverage import uncovered_tags
+from dicomseal.signature.coverage import uncovered_tags, unfixed_fragments
 from dicomseal.signature.mac_policy import apply_mac_policy
 from dicomseal.signature.reading import read_for_verification
 from dicomseal.signature.sites import (
@@ -306,6 +306,8 @@ def verify_part10(
         if r.location == "" and r.verdict is not Verdict.FAILED
         for t in r.signed_tags
     }
+    unfixed = unfixed_fragments(source, covered)
+    covered.difference_update(unfixed)
     signed: list[int] = []
     unsigned: list[int] = []
     for el in source.elements:  # one pass: every reported tag, signed or not
@@ -318,11 +320,21 @@ def verify_part10(
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
     ambiguities += (foreign,) if foreign else ()
     executable = executable_preamble(head[:128])
-    warnings = (
+    warnings: tuple[ResultWarning, ...] = (
         ()
         if executable is None
         else (ResultWarning("executable-preamble", f"executable-preamble: {executable}"),)
     )
+    if unfixed:
+        warnings += (
+            ResultWarning(
+                "unfixed-fragments",
+                "unfixed-fragments: a pixel data fragment holds the Item tag FE FF 00 E0; "
+                "the MAC does not fix where its fragments begin and end, so "
+                + _some([keyword(t) for t in sorted(unfixed)])
+                + " is not covered",
+            ),
+        )
     verdict, reason, message = _file_verdict(
         results,
         ambiguities,

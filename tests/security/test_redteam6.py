@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pydicom.errors
 import pytest
 from pydicom.uid import RLELossless
 
@@ -167,3 +168,36 @@ def test_dcmsign_finds_the_merged_fragments_signature_intact(pki: TestPki, tmp_p
     forged.write_bytes(_merged(data, 2))
     check = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
     assert "signature is OK" in check.stdout + check.stderr
+
+
+ROWS = 0x00280010
+
+
+def test_binary_number_cut_to_an_odd_length_is_not_passed(pki: TestPki, tmp_path: Path) -> None:
+    """A US value ``08 00`` cut to ``08`` hashes the same (DCMTK reads an odd-length value
+    with a 00 appended, PS3.5 §7.1.1, and the MAC holds it so): the signature stayed
+    intact and the file PASSED, while pydicom refuses to read Rows at all and a reader
+    that takes two bytes takes the next element's first byte as the high one."""
+    data = _signed(pki, tmp_path).read_bytes()
+    rows = next(e for e in parse_part10(io.BytesIO(data)).elements if e.tag == ROWS)
+    assert rows.value is not None and rows.value[1:] == b"\x00"
+    forged = _with_value(data, ROWS, rows.value[:1])
+    with pytest.raises(pydicom.errors.BytesLengthException):  # the second reader
+        pydicom.dcmread(io.BytesIO(forged)).Rows  # noqa: B018
+
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]  # the MAC pads it
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("(0028,0010)" in a and "odd number of bytes" in a for a in result.ambiguities)
+
+
+def test_dcmtk_reads_the_odd_length_number_with_its_padding(pki: TestPki, tmp_path: Path) -> None:
+    """The other reader for the case above: dcmdump shows Rows as the signed value."""
+    dcmdump = require_tool("dcmdump")
+    data = _signed(pki, tmp_path).read_bytes()
+    rows = next(e for e in parse_part10(io.BytesIO(data)).elements if e.tag == ROWS)
+    assert rows.value is not None
+    forged = tmp_path / "forged.dcm"
+    forged.write_bytes(_with_value(data, ROWS, rows.value[:1]))
+    dump = subprocess.run([dcmdump, "+P", "Rows", str(forged)], capture_output=True, text=True)
+    assert f"US {rows.value[0]} " in dump.stdout

@@ -60,6 +60,7 @@ class AmbiguityKind(enum.Enum):
     KNOWN_TAG_WITHOUT_SIGNER_VR = "known-attribute-unknown-to-the-signer-dictionary"
     META_GROUP_LENGTH = "file-meta-group-length-mismatch"
     UID_INNER_SPACE = "uid-with-inner-space"
+    ODD_LENGTH_NUMBERS = "odd-length-binary-numbers"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ class Ambiguity:
                 f"UID {tag} {where} has a space inside its value: DCMTK and the PS3.15 MAC "
                 "drop every space of a UID, pydicom keeps it, so readers see two UIDs"
             ),
+            AmbiguityKind.ODD_LENGTH_NUMBERS: (
+                f"{tag} {where} holds binary numbers in an odd number of bytes: DCMTK and "
+                "the MAC pad it with 00, pydicom refuses it, other readers take the next "
+                "element's first byte"
+            ),
         }
         return text[self.kind]
 
@@ -168,6 +174,35 @@ def _order(elements: Sequence[Element], location: str) -> Iterator[Ambiguity]:
         previous = max(previous, el.tag)
 
 
+#: Binary VRs of values wider than one byte (PS3.5 Table 6.2-1): an odd length splits one.
+_WIDE_BINARY_VRS: Final = frozenset(
+    {
+        b"AT",
+        b"FD",
+        b"FL",
+        b"OD",
+        b"OF",
+        b"OL",
+        b"OV",
+        b"OW",
+        b"SL",
+        b"SS",
+        b"SV",
+        b"UL",
+        b"US",
+        b"UV",
+    }
+)
+
+
+def _read_two_ways(el: Element) -> AmbiguityKind | None:
+    """Whether DCMTK (and the MAC) and pydicom read this value differently, and how."""
+    if el.length % 2 and el.vr in _WIDE_BINARY_VRS and el.length != 0xFFFFFFFF:
+        # PS3.5 §7.1.1: even lengths; DCMTK reads a 00 more (as the MAC holds it)
+        return AmbiguityKind.ODD_LENGTH_NUMBERS
+    return AmbiguityKind.UID_INNER_SPACE if _uid_read_two_ways(el) else None
+
+
 def _uid_read_two_ways(el: Element) -> bool:
     """A UI value with a space inside one of its values (PS3.5 §6.2 allows padding only).
 
@@ -201,8 +236,9 @@ def _walk(
             if el.implicit:  # the VR dcmsign's dictionary gave it: unknown there
                 kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR
             yield Ambiguity(kind, el.tag, _item_path(path))
-        if signed_level and _uid_read_two_ways(el):
-            yield Ambiguity(AmbiguityKind.UID_INNER_SPACE, el.tag, _item_path(path))
+        two_ways = _read_two_ways(el) if signed_level else None
+        if two_ways is not None:
+            yield Ambiguity(two_ways, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):
             yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
 
@@ -231,7 +267,7 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
     """True when :func:`_walk` and the meta's :func:`_order` cannot find anything.
 
     A quick test over whole levels (strictly ascending tags, no group 0002 at the top,
-    no element with VR UN or a UID read two ways at or below a signed level); it may say
+    no element with VR UN or a value read two ways at or below a signed level); it may say
     False for a file without ambiguity (a UN element that is not a known attribute),
     never True for one with an ambiguity.
     """
@@ -250,7 +286,7 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
         signed_level = signed_level or _DIGITAL_SIGNATURES_SEQUENCE in tags
         if signed_level and b"UN" in map(_BY_VR, elements):
             return False
-        if signed_level and any(map(_uid_read_two_ways, elements)):
+        if signed_level and any(map(_read_two_ways, elements)):
             return False
         for el in filter(_ITEMS, elements):
             levels.extend((item.elements, False, signed_level) for item in el.items or ())

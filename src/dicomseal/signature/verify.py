@@ -329,7 +329,7 @@ def verify_part10(
         warnings += (
             ResultWarning(
                 "unfixed-fragments",
-                "unfixed-fragments: a pixel data fragment holds the Item tag FE FF 00 E0; "
+                "a pixel data fragment holds the Item tag FE FF 00 E0; "
                 "the MAC does not fix where its fragments begin and end, so "
                 + _some([keyword(t) for t in sorted(unfixed)])
                 + " is not covered",

@@ -16,13 +16,14 @@ import numpy as np
 import pydicom
 import pydicom.errors
 import pytest
+from pydicom.dataset import Dataset
 from pydicom.uid import RLELossless
 
 from dicomseal.hazmat.elements import parse_part10
 from dicomseal.samples import SAMPLE_PATIENTS, make_instance
 from dicomseal.samples.pki import TestPki
 from dicomseal.signature import SigningCredentials, TrustContext, sign_file, verify_file
-from dicomseal.signature.status import FileReason, FileVerification
+from dicomseal.signature.status import FileReason, FileVerification, SignatureReason
 from dicomseal.verdict import Verdict
 from external_tools import require_tool
 
@@ -201,3 +202,67 @@ def test_dcmtk_reads_the_odd_length_number_with_its_padding(pki: TestPki, tmp_pa
     forged.write_bytes(_with_value(data, ROWS, rows.value[:1]))
     dump = subprocess.run([dcmdump, "+P", "Rows", str(forged)], capture_output=True, text=True)
     assert f"US {rows.value[0]} " in dump.stdout
+
+
+CONTENT_SEQUENCE = 0x0040A730
+
+
+def _signed_report(pki: TestPki, tmp: Path) -> bytes:
+    """A genuine Basic Text SR (no tag reaches group 0400) signed by the trusted signer."""
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    for tag in [t for t in ds.keys() if t >= 0x00280000]:
+        del ds[tag]  # a report: no image attributes, no pixel data
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"
+    ds.Modality, ds.ValueType, ds.ContinuityOfContent = "SR", "CONTAINER", "SEPARATE"
+    text = Dataset()
+    text.RelationshipType, text.ValueType = "CONTAINS", "TEXT"
+    text.TextValue = "MALIGNANT LESION, LEFT BREAST"
+    ds.ContentSequence = [text]
+    src, dst = tmp / "report.dcm", tmp / "report-signed.dcm"
+    ds.save_as(src, enforce_file_format=True)
+    sign_file(src, dst, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    return dst.read_bytes()
+
+
+def _moved_into_signature(data: bytes, tag: int) -> bytes:
+    """``data`` with the top-level element ``tag`` moved into the Digital Signatures
+    Sequence item and struck from Data Elements Signed (both outside every MAC)."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    moved = ds[tag]
+    del ds[tag]
+    ds.DigitalSignaturesSequence[0][tag] = moved
+    mac = ds.MACParametersSequence[0]
+    mac.DataElementsSigned = [t for t in mac.DataElementsSigned if t != tag]
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_report_content_moved_into_the_signature_item_is_not_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """dcmsign's MAC stream is the signed elements followed, without a boundary, by the
+    signature item's own attributes. In a data set whose tags all sort before (0400,0005)
+    (a structured report), its last elements can move into the signature item: the MAC
+    is the same, dcmsign calls the signature OK, and the file PASSED (exit 0) while every
+    reader showed a report without its content."""
+    data = _signed_report(pki, tmp_path)
+    assert _verify(pki, data).verdict is Verdict.PASSED
+    forged = _moved_into_signature(data, CONTENT_SEQUENCE)
+    assert "ContentSequence" not in pydicom.dcmread(io.BytesIO(forged))  # what readers show
+
+    result = _verify(pki, forged)
+    assert result.verdict is Verdict.FAILED
+    assert [s.reason for s in result.signatures] == [SignatureReason.AMBIGUOUS]
+    assert "(0040,A730)" in result.signatures[0].message
+
+
+def test_dcmsign_finds_the_moved_report_content_signature_intact(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """The other verifier for the case above: dcmsign 3.6.7 calls the signature OK."""
+    dcmsign = require_tool("dcmsign")
+    forged = tmp_path / "forged.dcm"
+    forged.write_bytes(_moved_into_signature(_signed_report(pki, tmp_path), CONTENT_SEQUENCE))
+    check = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
+    assert "signature is OK" in check.stdout + check.stderr

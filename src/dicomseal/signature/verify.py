@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -89,6 +89,10 @@ _BY_TAG = attrgetter("tag")
 _REQUIRED = (0x04000005, 0x04000100, 0x04000105, 0x04000110, 0x04000115, 0x04000120)
 
 
+#: The group of every Digital Signatures Sequence item attribute (PS3.3 Table C.12-6).
+_SIGNATURE_GROUP: Final = 0x0400
+
+
 def _verify_one(ctx: VerificationContext, site: SignatureSite, item: Item) -> SignatureVerification:
     """Verify one signature item of ``site``: its MAC Parameters, the MAC, then trust."""
     src = ctx.source
@@ -102,6 +106,19 @@ def _verify_one(ctx: VerificationContext, site: SignatureSite, item: Item) -> Si
             SignatureReason.MALFORMED,
             "signature item lacks "
             + ", ".join(f"({t >> 16:04X},{t & 0xFFFF:04X})" for t in missing),
+            **base,
+        )
+    # PS3.3 Table C.12-6: every attribute of the item is in group 0400 (padding and
+    # group lengths, which enter no MAC, may be added by writers such as dcmconv +p)
+    foreign = [t for t in fields if t >> 16 != _SIGNATURE_GROUP and is_signable_tag(t)]
+    if foreign:
+        return fail(
+            uid,
+            SignatureReason.AMBIGUOUS,
+            "signature item holds "
+            + ", ".join(f"({t >> 16:04X},{t & 0xFFFF:04X})" for t in foreign)
+            + ": the item's attributes enter the MAC right after the signed data, so "
+            "data moved into the item would read as signed",
             **base,
         )
     candidates = mac_items(site, fields[0x04000005].value or b"")

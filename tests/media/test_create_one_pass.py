@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import shutil
+import stat
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,9 @@ def test_the_writer_writes_what_emit_part10_writes(
     monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=42))
     sign_file(src, tmp_path / "plain.dcm", creds, signed_at=WHEN)
     assert _sign(src, tmp_path / "fused.dcm", creds)
-    assert (tmp_path / "fused.dcm").read_bytes() == (tmp_path / "plain.dcm").read_bytes()
+    fused, plain = tmp_path / "fused.dcm", tmp_path / "plain.dcm"
+    assert fused.read_bytes() == plain.read_bytes()
+    assert stat.S_IMODE(fused.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
 
 
 def test_a_pixel_value_other_than_declared_is_refused() -> None:

@@ -13,7 +13,6 @@ import functools
 import itertools
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -127,17 +126,19 @@ def _prepare_and_sign(
 def _write_signed(
     parsed: Part10File, dst: str | os.PathLike[str] | BinaryIO, *, digested: list[InstanceDigests]
 ) -> None:
-    """Write the signed file as :func:`~dicomseal.hazmat.assemble.emit_part10` does (a
-    temporary file beside it, then renamed) and digest it for the manifest from the bytes
-    as they are written (:func:`~dicomseal.media.digests.emit_and_digest`): one pass, no
-    second read of the file. ``digested`` gains the digests, unless that tree is one the
-    file must be read again for."""
+    """Write the signed file into the run's signing folder and digest it for the manifest
+    from the bytes as they are written (:func:`~dicomseal.media.digests.emit_and_digest`):
+    one pass, no second read of the file. The bytes and the file mode (0600, as a
+    temporary file gets) are those of :func:`~dicomseal.hazmat.assemble.emit_part10`; the
+    file is written in place, not renamed, since the folder is this run's own and a
+    failure removes it (the instance is then left out). ``digested`` gains the digests,
+    unless that tree is one the file must be read again for."""
     if not isinstance(dst, str | os.PathLike):
         write_part10(parsed, dst.write)
         return
     target = Path(dst)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".dicomseal-", dir=target.parent)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
     try:
@@ -145,9 +146,8 @@ def _write_signed(
             d = emit_and_digest(parsed, out, write_elements_bytes)
             if d is None:
                 write_part10(parsed, out.write)
-        os.replace(tmp, target)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
         raise

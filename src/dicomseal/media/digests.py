@@ -447,8 +447,9 @@ class _Emitted:
 
 
 class _Frames:
-    """Splits a native Pixel Data value, as it streams by, into frame digests (the frame
-    sizes of :func:`_native_frames`: the last frame takes the rest)."""
+    """Splits a native Pixel Data value (PS3.5 §8.1.1, frames one after the other), as it
+    streams by, into frame digests (the sizes of :func:`_native_frames`: the last frame
+    takes the rest)."""
 
     def __init__(self, length: int, frame_size: int) -> None:
         if frame_size <= 0 or frame_size >= length:
@@ -511,11 +512,11 @@ def emit_and_digest(
 
     The bytes written are those of :func:`~dicomseal.hazmat.assemble.write_part10`
     (``write_elements`` is its element writer: the preamble, ``DICM`` and File Meta copied,
-    then each data set element in turn); the digests are those :func:`digest_part10` takes
-    of the written file (the same element boundaries, kept values and frames), from the
-    same bytes, without reading the file again. None, and nothing written, for a tree
-    whose digests this does not take (:func:`_fusable`): the caller then writes it and
-    digests the file.
+    PS3.10 §7.1, then each data set element in turn, PS3.5 §7.1); the digests are those
+    :func:`digest_part10` takes of the written file (the same element boundaries, kept
+    values and frames), from the same bytes, without reading the file again. None, and
+    nothing written, for a tree whose digests this does not take (:func:`_fusable`): the
+    caller then writes it and digests the file.
     """
     if not _fusable(parsed):
         return None

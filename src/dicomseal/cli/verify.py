@@ -122,6 +122,14 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
     metavar="DATETIME",
     help="Validate certificates at this time (ISO 8601, default now).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes for a folder or a medium, at most (default: CPU cores, at most 2 "
+    "for a medium); one when there are few files or another process keeps the other core "
+    "busy. $DICOMSEAL_WORKERS=N uses N whatever the load.",
+)
 @quiet_verbose_options
 @strict_option
 @revocation_options
@@ -133,6 +141,7 @@ def verify_command(
     untrusted: tuple[Path, ...],
     require_signature: bool,
     at_: str | None,
+    workers: int | None,
     quiet: bool,
     verbose: bool,
     strict: bool,
@@ -176,6 +185,7 @@ def verify_command(
             selection.context,
             at=when,
             fmt=fmt,
+            workers=workers,
             selection=selection,
             verbose=verbose,
             quiet=quiet,
@@ -194,6 +204,7 @@ def verify_command(
         verbose=verbose,
         quiet=quiet,
         policy=policy,
+        workers=workers,
     )
 
 
@@ -234,11 +245,13 @@ def verify_files_and_render(
     verbose: bool = False,
     quiet: bool = False,
     policy: RevocationPolicy | None = None,
+    workers: int | None = None,
 ) -> int:
     """Verify one file or every file of a folder that is not a medium; render; exit code.
 
     Shared by ``verify`` and ``media verify`` so that the same folder gets the same
-    listing and the same exit code from both. In a folder, a file that is not DICOM is
+    listing and the same exit code from both. ``workers`` caps the worker processes of a
+    folder (:func:`dicomseal.workers.worker_count`). In a folder, a file that is not DICOM is
     listed once as not covered by any signature (INDETERMINATE), not as an I/O error; a
     single named file that is not DICOM is an I/O error (exit 4).
     """
@@ -251,7 +264,9 @@ def verify_files_and_render(
     counts: Counter[Verdict] = Counter()
     signers = _Signers()
     files: list[FileVerification] = []
-    for verified in _verify_all(path, trust_ctx, at=at, require_signature=require_signature):
+    for verified in _verify_all(
+        path, trust_ctx, at=at, require_signature=require_signature, workers=workers
+    ):
         f = judge(verified)
         counts[f.verdict] += 1
         new_signer = signers.add_from(f)
@@ -294,7 +309,12 @@ def verify_files_and_render(
 
 
 def _verify_all(
-    path: Path, trust: TrustContext, *, at: dt.datetime, require_signature: bool
+    path: Path,
+    trust: TrustContext,
+    *,
+    at: dt.datetime,
+    require_signature: bool,
+    workers: int | None = None,
 ) -> Iterator[FileVerification]:
     """Each file's verification as it is done: one file, or every file of a folder."""
     if not path.is_dir():
@@ -308,20 +328,24 @@ def _verify_all(
     with progress_report(report_console(stderr=True)) as draw:
         # both cores when there is work and the other core is idle (forked workers)
         for done, verified in enumerate(
-            verify_paths(targets, trust, require_signature=require_signature, at=at), 1
+            verify_paths(targets, trust, require_signature=require_signature, at=at, cap=workers),
+            1,
         ):
             yield verified
             draw("verifying files", done, len(targets))
 
 
 def verify_paths(
-    paths: Sequence[Path], trust: TrustContext, **kwargs: Any
+    paths: Sequence[Path], trust: TrustContext, *, cap: int | None = None, **kwargs: Any
 ) -> Iterator[FileVerification]:
-    """:func:`dicomseal.signature.batch.verify_paths`, its module (and the worker pool's
+    """:func:`dicomseal.signature.batch.verify_paths` in up to ``cap`` processes (as
+    :func:`~dicomseal.workers.worker_count` decides); its module (and the worker pool's
     ``multiprocessing``) loaded only when a folder is verified, never for one file."""
     from dicomseal.signature.batch import verify_paths as verify_all_paths
+    from dicomseal.signature.batch import worker_count
 
-    return verify_all_paths(paths, trust, **kwargs)
+    workers = worker_count(len(paths), cap)
+    return verify_all_paths(paths, trust, workers=workers, **kwargs)
 
 
 def _judge(

@@ -181,3 +181,31 @@ def test_verify_folder_refuses_a_bad_forced_count(
     assert _verify(folder, pki, monkeypatch, env="many") == 2
     assert f"${WORKERS_ENV} must be a whole number" in capsys.readouterr().err
     assert sizes == []
+
+
+def test_a_run_sends_each_certificate_as_one_der_object(folder: Path, pki: TestPki) -> None:
+    """Every file names the same signer and chain: the DER crosses once per chunk (pickle
+    writes one object once), and the parent gets the certificates back."""
+    import pickle
+
+    from dicomseal.signature.trust import TrustContext
+    from dicomseal.signature.verify import verify_path
+
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    at = ctx.run_time()
+    files = [verify_path(p, ctx, at=at) for p in sorted(folder.iterdir())]
+    assert all(f.verdict.name == "PASSED" for f in files)
+    certificates = workers.Certificates()
+    crossing = certificates.crossing()
+    packed = [crossing.pack(f) for f in files]
+    ders = [p[1] for p in packed]  # type: ignore[index]
+    assert all(d[0][0] is ders[0][0][0] for d in ders)  # the signer, once
+    assert all(a is b for d in ders for a, b in zip(d[0][1], ders[0][0][1], strict=True))
+    bare = [(v, ()) for v, _certs in packed]  # type: ignore[misc]
+    once = len(ders[0][0][0]) + sum(map(len, ders[0][0][1]))
+    assert len(pickle.dumps(packed)) - len(pickle.dumps(bare)) < once + 100 * len(packed)
+    back = [crossing.unpack(p) for p in pickle.loads(pickle.dumps(packed))]
+    for f, b in zip(files, back, strict=True):
+        assert b.signatures[0].certificate == f.signatures[0].certificate
+        assert b.signatures[0].chain == f.signatures[0].chain
+        assert b.signatures[0].certificate is back[0].signatures[0].certificate

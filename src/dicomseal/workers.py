@@ -47,6 +47,7 @@ __all__ = [
     "MIN_FILES_PER_WORKER",
     "PROC_LOADAVG",
     "WORKERS_ENV",
+    "CertificatePacker",
     "Certificates",
     "Crossing",
     "PackedCertificates",
@@ -318,8 +319,40 @@ class Certificates:
 
     def crossing(self) -> Crossing[FileVerification]:
         """The :class:`Crossing` of file verifications for one run."""
+        packer = CertificatePacker()  # used in the workers only: one memo per process
         return Crossing(
-            pack=Certificates.pack,
+            pack=packer.pack,
             unpack=lambda packed: self.unpack(*packed),
             local=self.share,
         )
+
+
+class CertificatePacker:
+    """A worker's side of :class:`Certificates`: DER once per distinct certificate.
+
+    The files of a run usually name the same signer and chain: each distinct certificate
+    is encoded once per worker (X.690 §10) and the same bytes object is sent for it
+    again, which pickle then writes once per chunk of results.
+    """
+
+    def __init__(self) -> None:
+        self._der: dict[x509.Certificate, bytes] = {}
+
+    def der(self, cert: x509.Certificate) -> bytes:
+        """The DER encoding of ``cert`` (the same object for an equal certificate)."""
+        found = self._der.get(cert)
+        if found is None:
+            found = self._der[cert] = _der(cert)
+        return found
+
+    def pack(self, v: FileVerification) -> tuple[FileVerification, PackedCertificates]:
+        """``v`` without its certificates, and them as DER (as :meth:`Certificates.pack`)."""
+        certs = tuple(
+            (
+                None if s.certificate is None else self.der(s.certificate),
+                tuple(map(self.der, s.chain)),
+            )
+            for s in v.signatures
+        )
+        sigs = tuple(dataclasses.replace(s, certificate=None, chain=()) for s in v.signatures)
+        return dataclasses.replace(v, signatures=sigs), certs

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from cryptography import x509
@@ -23,16 +23,23 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
-from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
+from dicomseal.cli.revocation import (
+    offline_option,
+    policy_from_options,
+    revocation_asked,
+    revocation_options,
+)
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.plain import report_console
 from dicomseal.report.verify import collect_warnings, render_text, verify_document
-from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
+
+if TYPE_CHECKING:
+    from dicomseal.signature.revocation import RevocationPolicy
 
 __all__ = ["exit_code_for_files", "iter_files", "verify_files_and_render"]
 
@@ -175,8 +182,12 @@ def verify_command(
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
-    policy = policy_from_options(crls, ocsps, revocation, offline)
+    # The default policy checks nothing outside a medium: its module is then not loaded.
+    asked = revocation_asked(crls, ocsps, revocation)
+    policy = policy_from_options(crls, ocsps, revocation, offline) if asked else None
     if looks_like_medium(path):
+        if policy is None:  # a medium's own validation data is judged by default
+            policy = policy_from_options(crls, ocsps, revocation, offline)
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 

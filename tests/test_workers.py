@@ -209,3 +209,33 @@ def test_a_run_sends_each_certificate_as_one_der_object(folder: Path, pki: TestP
         assert b.signatures[0].certificate == f.signatures[0].certificate
         assert b.signatures[0].chain == f.signatures[0].chain
         assert b.signatures[0].certificate is back[0].signatures[0].certificate
+
+
+def test_sharing_keeps_one_object_per_certificate_with_a_bounded_memo(
+    folder: Path, pki: TestPki
+) -> None:
+    """Equal certificates from separate loads become the run's one object; objects met
+    before are recognised without growing the memo past its bound."""
+    import dataclasses
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from dicomseal.signature.trust import TrustContext
+    from dicomseal.signature.verify import verify_path
+
+    ctx = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    first = verify_path(next(iter(sorted(folder.iterdir()))), ctx, at=ctx.run_time())
+    sig = first.signatures[0]
+    assert sig.certificate is not None
+    der = sig.certificate.public_bytes(Encoding.DER)
+    certificates = workers.Certificates()
+    assert certificates.share(first) is first  # already the run's objects: unchanged
+    for _ in range(2 * workers._ID_MEMO_LIMIT):
+        copy = x509.load_der_x509_certificate(der)  # equal, another object
+        again = dataclasses.replace(first, signatures=(dataclasses.replace(sig, certificate=copy),))
+        shared = certificates.share(again)
+        assert shared.signatures[0].certificate is sig.certificate
+        assert shared.signatures[0].chain == sig.chain
+        assert certificates.share(shared) is shared
+        assert len(certificates._ids) <= workers._ID_MEMO_LIMIT

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import operator
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,6 +63,8 @@ __all__ = [
 MIN_FILES_PER_WORKER: Final = 25
 #: Items per task handed to a worker.
 CHUNK: Final = 16
+#: Certificate objects recognised by identity in one run (the memo is emptied beyond).
+_ID_MEMO_LIMIT: Final = 1024
 
 S = TypeVar("S")
 Item = TypeVar("Item")
@@ -267,6 +270,7 @@ class Certificates:
     def __init__(self) -> None:
         self._by_der: dict[bytes, x509.Certificate] = {}
         self._seen: dict[x509.Certificate, x509.Certificate] = {}
+        self._ids: dict[int, tuple[x509.Certificate, x509.Certificate]] = {}
 
     @staticmethod
     def pack(v: FileVerification) -> tuple[FileVerification, PackedCertificates]:
@@ -299,23 +303,32 @@ class Certificates:
     def share(self, v: FileVerification) -> FileVerification:
         """``v`` with the run's object for each of its certificates (``v`` if already so).
 
-        Certificates hash and compare by their DER encoding, so no re-encoding is needed.
+        Certificates hash and compare by their DER encoding, so no re-encoding is needed;
+        an object met before (the trust context hands out one object per distinct
+        certificate) is recognised by identity, without hashing its DER again.
         """
-
-        def one(cert: x509.Certificate) -> x509.Certificate:
-            return self._seen.setdefault(cert, cert)
-
         sigs = []
+        changed = False
         for s in v.signatures:
-            cert = None if s.certificate is None else one(s.certificate)
-            chain = tuple(map(one, s.chain))
-            same = cert is s.certificate and all(
-                a is b for a, b in zip(chain, s.chain, strict=True)
-            )
-            sigs.append(s if same else dataclasses.replace(s, certificate=cert, chain=chain))
-        if all(a is b for a, b in zip(sigs, v.signatures, strict=True)):
-            return v
-        return dataclasses.replace(v, signatures=tuple(sigs))
+            cert = None if s.certificate is None else self._one(s.certificate)
+            chain = tuple(map(self._one, s.chain))
+            if cert is s.certificate and all(map(operator.is_, chain, s.chain)):
+                sigs.append(s)
+            else:
+                sigs.append(dataclasses.replace(s, certificate=cert, chain=chain))
+                changed = True
+        return dataclasses.replace(v, signatures=tuple(sigs)) if changed else v
+
+    def _one(self, cert: x509.Certificate) -> x509.Certificate:
+        """The run's object for ``cert``: by identity when met before, else by DER."""
+        hit = self._ids.get(id(cert))
+        if hit is not None and hit[0] is cert:  # held in the memo: its id is not reused
+            return hit[1]
+        shared = self._seen.setdefault(cert, cert)
+        if len(self._ids) >= _ID_MEMO_LIMIT:  # hostile input: a new object per file
+            self._ids.clear()
+        self._ids[id(cert)] = (cert, shared)
+        return shared
 
     def crossing(self) -> Crossing[FileVerification]:
         """The :class:`Crossing` of file verifications for one run."""

@@ -231,6 +231,8 @@ def test_sharing_keeps_one_object_per_certificate_with_a_bounded_memo(
     der = sig.certificate.public_bytes(Encoding.DER)
     certificates = workers.Certificates()
     assert certificates.share(first) is first  # already the run's objects: unchanged
+    packer = workers.CertificatePacker()
+    certs_first = packer.pack(first)[1]
     for _ in range(2 * workers._ID_MEMO_LIMIT):
         copy = x509.load_der_x509_certificate(der)  # equal, another object
         again = dataclasses.replace(first, signatures=(dataclasses.replace(sig, certificate=copy),))
@@ -239,3 +241,6 @@ def test_sharing_keeps_one_object_per_certificate_with_a_bounded_memo(
         assert shared.signatures[0].chain == sig.chain
         assert certificates.share(shared) is shared
         assert len(certificates._ids) <= workers._ID_MEMO_LIMIT
+        _packed, certs = packer.pack(again)
+        assert certs[0][0] is certs_first[0][0]  # the same DER object for an equal one
+        assert len(packer._ids) <= workers._ID_MEMO_LIMIT

@@ -350,12 +350,22 @@ class CertificatePacker:
 
     def __init__(self) -> None:
         self._der: dict[x509.Certificate, bytes] = {}
+        self._ids: dict[int, tuple[x509.Certificate, bytes]] = {}
 
     def der(self, cert: x509.Certificate) -> bytes:
-        """The DER encoding of ``cert`` (the same object for an equal certificate)."""
+        """The DER encoding of ``cert`` (the same object for an equal certificate).
+
+        An object met before is recognised by identity, without hashing its DER again.
+        """
+        hit = self._ids.get(id(cert))
+        if hit is not None and hit[0] is cert:  # held in the memo: its id is not reused
+            return hit[1]
         found = self._der.get(cert)
         if found is None:
             found = self._der[cert] = _der(cert)
+        if len(self._ids) >= _ID_MEMO_LIMIT:  # hostile input: a new object per file
+            self._ids.clear()
+        self._ids[id(cert)] = (cert, found)
         return found
 
     def pack(self, v: FileVerification) -> tuple[FileVerification, PackedCertificates]:

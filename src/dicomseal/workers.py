@@ -17,8 +17,9 @@ its private snapshot) and ``experiment`` hand their items to :func:`run_in_worke
   (:func:`worker_count`): a second process then costs more CPU than it saves. "Busy" is
   what *other* processes do now (:func:`other_load`: the scheduler's count of runnable
   tasks, proc(5) ``/proc/loadavg``), not the one-minute load average, which counts this
-  command's own predecessor in a script and so kept an idle machine's second core unused;
-  ``$DICOMSEAL_WORKERS`` overrides the choice.
+  command's own predecessor in a script and so kept an idle machine's second core unused
+  (that average still says one process when the machine has been oversubscribed for a
+  minute); ``$DICOMSEAL_WORKERS`` overrides the choice.
 
 Results are yielded in input order as they arrive, so a caller that streams them keeps
 its memory flat in the number of items.
@@ -132,21 +133,33 @@ def _forced(environ: Mapping[str, str]) -> int | None:
     return int(value)
 
 
+def _recent_load() -> float:
+    """The one-minute load average (runnable tasks, ours included), or 0 without one."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - no getloadavg
+        return 0.0
+
+
 def worker_count(
     files: int,
     wanted: int | None = None,
     *,
     cores: int | None = None,
     others: Callable[[], float] | None = None,
+    recent: Callable[[], float] | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> int:
     """Processes to use for ``files`` items: 1 unless there is work and an idle core.
 
     ``wanted`` caps the count (default: every core). Two processes need at least
     :data:`MIN_FILES_PER_WORKER` items each, and a core that no other process uses now
-    (``others()``, :func:`other_load`); ``$DICOMSEAL_WORKERS`` forces the count instead
-    (within the cap, the cores and one item per process). ``cores``, ``others`` and
-    ``environ`` are this machine's unless given (tests inject readings).
+    (``others()``, :func:`other_load`). A machine that was oversubscribed over the last
+    minute (``recent()``, the one-minute load average, above the cores + 0.5) gets one
+    process whatever the instant says: its other tasks come and go faster than a short
+    sample sees. ``$DICOMSEAL_WORKERS`` forces the count instead (within the cap, the
+    cores and one item per process). ``cores``, ``others``, ``recent`` and ``environ``
+    are this machine's unless given (tests inject readings).
     """
     cores = cores or _cores()
     cap = min(wanted or cores, cores, files)
@@ -156,6 +169,8 @@ def worker_count(
     limit = min(cap, files // MIN_FILES_PER_WORKER)
     if limit < 2:
         return 1  # little work: the load is not even read
+    if (recent or _recent_load)() > cores + 0.5:
+        return 1  # oversubscribed for a minute: a second process only adds overhead
     busy = (others or other_load)()  # cores the other processes use now
     return max(1, min(limit, int(cores - busy + 0.5)))
 

@@ -7,9 +7,12 @@ server from Jinja2 templates with autoescaping; the image viewer is a small scri
 
 Nothing from the medium is served as it is: the routes look instances up by opaque ids in
 the :class:`~dicomseal.viewer.catalog.Catalog` (never by a path taken from the request),
-and the only bytes of a medium that reach the browser are pixels re-encoded as PNG. Those
-come from the verified snapshot (:mod:`dicomseal.media.frozen`): a file rewritten on the
-medium after verification is never read again.
+and the only bytes of a medium that reach the browser are pixels re-encoded as PNG or a
+display object written here. Those come from the verified snapshot
+(:mod:`dicomseal.media.frozen`): its private copy, or -- ``dicomseal view``'s mode, without
+a copy -- each file read again into memory and used only when the SHA-256 of exactly those
+bytes is the one of the bytes verified. A file rewritten on the medium after verification
+is refused (``409``, :func:`_refused`) and never shown.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dicomseal.errors import DicomSealError
-from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.frozen import ChangedSinceVerificationError, FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
 from dicomseal.viewer.dicomweb import DisplayObjects, tag_rows
@@ -44,7 +47,15 @@ from dicomseal.viewer.render import FrameRenderer, Window
 from dicomseal.viewer.security import SecurityMiddleware
 from dicomseal.viewer.startup import Startup
 
-__all__ = ["LOOPBACK_HOSTS", "Shell", "ViewerState", "create_app", "create_live_app"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "REFUSED_LABEL",
+    "Refusals",
+    "Shell",
+    "ViewerState",
+    "create_app",
+    "create_live_app",
+]
 
 #: ``verify(progress)``: the verdict of the snapshot, reporting ``progress(done, total)``.
 Verify = Callable[[Callable[[int, int], None]], MediumIntegrity]
@@ -77,6 +88,32 @@ _LABELS = {
 }
 
 
+#: Badge of an instance whose file on the medium is no longer the one verified.
+REFUSED_LABEL = "ALTERED: changed on the medium since it was verified: not shown"
+
+
+class Refusals:
+    """The files found changed on the medium since their verification, for this app.
+
+    Once a read of a file is refused
+    (:class:`~dicomseal.media.frozen.ChangedSinceVerificationError`) its instance is listed
+    RED with :data:`REFUSED_LABEL` and without pixels, so that the pages stop asking for it.
+    """
+
+    def __init__(self) -> None:
+        self._paths: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, path: str) -> None:
+        """Record that ``path`` was refused."""
+        with self._lock:
+            self._paths.add(path)
+
+    def __contains__(self, path: object) -> bool:
+        with self._lock:
+            return path in self._paths
+
+
 @dataclass(frozen=True)
 class ViewerState:
     """Everything the routes need, built once per app."""
@@ -89,6 +126,7 @@ class ViewerState:
     templates: jinja2.Environment
     medium_name: str
     display: DisplayObjects
+    refused: Refusals = dataclasses.field(default_factory=Refusals)
 
 
 @dataclass(frozen=True)
@@ -198,13 +236,15 @@ def _shown_json(value: ShownValue) -> dict[str, Any]:
 
 def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
     integ = inst.integrity
+    refused = inst.path in st.refused
     return {
         "id": inst.id,
         "frames": inst.frames,
-        "has_pixels": inst.has_pixels,
+        "has_pixels": inst.has_pixels and not refused,
+        "refused": refused,
         "number": inst.shown["InstanceNumber"].text,
-        "state": integ.state.value,
-        "label": integ.label,
+        "state": "red" if refused else integ.state.value,
+        "label": REFUSED_LABEL if refused else integ.label,
         "detail_complete": integ.detail_complete,
         "red_flags": st.integrity.red_flags_for(inst.path),
         "changes": [
@@ -281,6 +321,18 @@ async def reader_page(request: Request) -> Response:
     return _page(request, "read.html", series=series, study=study, payload=payload)
 
 
+def _refused(st: ViewerState, path: str, exc: DicomSealError) -> JSONResponse:
+    """The answer for bytes that cannot be served: ``409`` (RFC 9110 §15.5.10) when the
+    file on the medium is no longer the one verified (recorded in :class:`Refusals`),
+    else ``422``."""
+    if isinstance(exc, ChangedSinceVerificationError):
+        st.refused.add(path)
+        return JSONResponse(
+            {"error": exc.message, "status": "changed since verification"}, status_code=409
+        )
+    return JSONResponse({"error": exc.message}, status_code=422)
+
+
 def _pixel_instance(request: Request) -> CatalogInstance | None:
     inst = _state(request).catalog.instance(request.path_params["instance_id"])
     return inst if inst is not None and inst.has_pixels else None
@@ -295,7 +347,7 @@ async def image_object(request: Request) -> Response:
     try:
         body = await run_in_threadpool(st.display.get, inst.path)
     except DicomSealError as exc:
-        return JSONResponse({"error": exc.message}, status_code=422)
+        return _refused(st, inst.path, exc)
     return Response(body, media_type="application/dicom")
 
 
@@ -308,7 +360,7 @@ async def tags_api(request: Request) -> Response:
     try:
         rows = await run_in_threadpool(tag_rows, st.source, st.lock, inst.path, st.integrity)
     except DicomSealError as exc:
-        return JSONResponse({"error": exc.message}, status_code=422)
+        return _refused(st, inst.path, exc)
     return JSONResponse({"id": inst.id, "attributes": [r.as_json() for r in rows]})
 
 
@@ -359,7 +411,7 @@ async def render(request: Request) -> Response:
             _render_sync, st, inst, frame, _window_param(request)
         )
     except DicomSealError as exc:
-        return JSONResponse({"error": exc.message}, status_code=422)
+        return _refused(st, inst.path, exc)
     return Response(body, media_type="image/png", headers=headers)
 
 

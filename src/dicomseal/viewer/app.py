@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from starlette.applications import Starlette
@@ -41,15 +41,18 @@ from dicomseal.errors import DicomSealError
 from dicomseal.media.frozen import ChangedSinceVerificationError, FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
-from dicomseal.viewer.dicomweb import DisplayObjects, tag_rows
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
-from dicomseal.viewer.render import FrameRenderer, Window
 from dicomseal.viewer.security import SecurityMiddleware
 from dicomseal.viewer.startup import Startup
+
+if TYPE_CHECKING:  # loaded by Drawing: they need pydicom and numpy, the verdict does not
+    from dicomseal.viewer.dicomweb import DisplayObjects
+    from dicomseal.viewer.render import FrameRenderer, Window
 
 __all__ = [
     "LOOPBACK_HOSTS",
     "REFUSED_LABEL",
+    "Drawing",
     "Refusals",
     "Shell",
     "ViewerState",
@@ -114,6 +117,40 @@ class Refusals:
             return path in self._paths
 
 
+class Drawing:
+    """The frame renderer and the display objects of the served snapshot, made on first use.
+
+    They load pydicom and numpy (half a second and more of start-up), which the verdict
+    does not need: the viewer is ready without them, and loads them in the background
+    once the verdict is in (:meth:`load`) or at the latest for the first image.
+
+    Parameters
+    ----------
+    source, lock
+        The verified snapshot and the lock that serialises reading it.
+    max_side
+        Largest rendered side of a PNG (see :class:`~dicomseal.viewer.render.FrameRenderer`).
+    """
+
+    def __init__(self, source: MediaSource, lock: threading.Lock, *, max_side: int) -> None:
+        self._source = source
+        self._lock = lock
+        self._max_side = max_side
+        self._made: tuple[FrameRenderer, DisplayObjects] | None = None
+        self._making = threading.Lock()
+
+    def load(self) -> tuple[FrameRenderer, DisplayObjects]:
+        """The renderer and the display objects (imported and made once)."""
+        with self._making:
+            if self._made is None:
+                from dicomseal.viewer.dicomweb import DisplayObjects
+                from dicomseal.viewer.render import FrameRenderer
+
+                renderer = FrameRenderer(self._source, self._lock, max_side=self._max_side)
+                self._made = (renderer, DisplayObjects(self._source, self._lock))
+            return self._made
+
+
 @dataclass(frozen=True)
 class ViewerState:
     """Everything the routes need, built once per app."""
@@ -122,11 +159,20 @@ class ViewerState:
     lock: threading.Lock
     integrity: MediumIntegrity
     catalog: Catalog
-    renderer: FrameRenderer
+    drawing: Drawing
     templates: jinja2.Environment
     medium_name: str
-    display: DisplayObjects
     refused: Refusals = dataclasses.field(default_factory=Refusals)
+
+    @property
+    def renderer(self) -> FrameRenderer:
+        """PNG renders of frames (made on first use, :class:`Drawing`)."""
+        return self.drawing.load()[0]
+
+    @property
+    def display(self) -> DisplayObjects:
+        """Display objects for the reading front end (made on first use)."""
+        return self.drawing.load()[1]
 
 
 @dataclass(frozen=True)
@@ -345,7 +391,8 @@ async def image_object(request: Request) -> Response:
     if inst is None:
         return JSONResponse({"error": "no such image"}, status_code=404)
     try:
-        body = await run_in_threadpool(st.display.get, inst.path)
+        # in the pool: the first use may still be loading the image code (Drawing)
+        body = await run_in_threadpool(lambda: st.display.get(inst.path))
     except DicomSealError as exc:
         return _refused(st, inst.path, exc)
     return Response(body, media_type="application/dicom")
@@ -358,6 +405,8 @@ async def tags_api(request: Request) -> Response:
     if inst is None:
         return JSONResponse({"error": "no such instance"}, status_code=404)
     try:
+        from dicomseal.viewer.dicomweb import tag_rows
+
         rows = await run_in_threadpool(tag_rows, st.source, st.lock, inst.path, st.integrity)
     except DicomSealError as exc:
         return _refused(st, inst.path, exc)
@@ -373,6 +422,8 @@ async def series_api(request: Request) -> Response:
 
 
 def _window_param(request: Request) -> Window | None:
+    from dicomseal.viewer.render import Window
+
     wc, ww = request.query_params.get("wc"), request.query_params.get("ww")
     if wc is None or ww is None:
         return None
@@ -475,10 +526,9 @@ def _build_state(
         lock=lock,
         integrity=integrity,
         catalog=catalog,
-        renderer=FrameRenderer(snapshot, lock, max_side=max_side),
+        drawing=Drawing(snapshot, lock, max_side=max_side),
         templates=templates,
         medium_name=medium_name,
-        display=DisplayObjects(snapshot, lock),
     )
 
 
@@ -592,6 +642,9 @@ def create_live_app(
             source, integrity, max_side=max_side, templates=templates, medium_name=name
         )
         app.state.viewer = state
+        # the verdict is in (no worker process is forked from here on): load the image
+        # code while the page reloads, so that the first image does not wait for it
+        threading.Thread(target=state.drawing.load, name="dicomseal-view-warm", daemon=True).start()
         return state
 
     startup.run(work)

@@ -18,12 +18,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, BinaryIO
 
 from dicomseal.errors import DicomSealError, MediaError
-from dicomseal.media.bounded_read import read_dataset
 from dicomseal.media.dicomdir import read_dicomdir
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.header_values import HeaderValues, read_header_values
@@ -36,6 +33,9 @@ from dicomseal.viewer.integrity import (
     worst_state,
 )
 from dicomseal.wording import counted
+
+if TYPE_CHECKING:  # pydicom is loaded only where a header needs its reading
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "DEMOGRAPHICS",
@@ -302,6 +302,8 @@ def _header_values(source: MediaSource, path: str) -> HeaderValues | str:
 
 def _read_header(source: MediaSource, path: str) -> Dataset | str:
     """The header attributes, through the bounded gate; or why the file cannot be read."""
+    from dicomseal.media.bounded_read import read_dataset
+
     try:
         with open_seekable(source, path) as fh:
             # pixel data elements are listed (values deferred, never read) so that an

@@ -192,6 +192,7 @@ class FrozenMedium:
         self._failed: dict[str, str] = {}
         self._entries = list(inner.entries())
         self._readable = {e.path for e in self._entries if e.readable}
+        self._sizes = {e.path: e.size for e in self._entries if e.readable}
         self._sealed = False
         self._lock = threading.Lock()
         self._prefix = ""  # names of the copies made by this process (a worker's own)
@@ -378,11 +379,19 @@ class FrozenMedium:
         """The bytes of ``path`` read from the medium (bounded) and their hex SHA-256."""
         if path not in self._readable:
             raise MediaError("no such readable file on the medium", path=path)
+        listed = min(self._sizes.get(path, 0), MAX_IN_MEMORY)
         try:
             with self._inner.open(path) as fh:
-                data = fh.read(MAX_IN_MEMORY + 1)
+                # one read of the listed size and one byte more (a buffer that large is
+                # allocated for it), then on to the end: a stream may answer short
+                parts = [fh.read(listed + 1)]
+                total = len(parts[0])
+                while total <= MAX_IN_MEMORY and (chunk := fh.read(_CHUNK)):
+                    parts.append(chunk)
+                    total += len(chunk)
         except OSError as exc:
             raise MediaError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         if len(data) > MAX_IN_MEMORY:
             raise MediaError(
                 f"larger than {MAX_IN_MEMORY} bytes: too large to read into memory", path=path

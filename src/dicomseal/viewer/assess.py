@@ -123,8 +123,9 @@ def assess_medium(
     source
         The medium, opened read-only. Give a :class:`~dicomseal.media.frozen.FrozenMedium`
         (:func:`~dicomseal.media.frozen.freeze`) to view it: every file is then read once
-        from the medium into the private copy, verified there, and the snapshot is sealed
-        and bound to the result (:attr:`MediumIntegrity.snapshot`).
+        from the medium (into the private copy, or into memory with its SHA-256 recorded
+        when ``copy=False``), verified from those bytes, and the snapshot is sealed and
+        bound to the result (:attr:`MediumIntegrity.snapshot`).
     trust
         Trust anchor certificates (PEM files).
     at

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,10 @@ from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource, open_media
 from dicomseal.samples import write_sample_studies
 from dicomseal.signature import SigningCredentials
-from dicomseal.viewer.app import create_app
+from dicomseal.viewer.app import create_app, create_live_app
 from dicomseal.viewer.assess import assess_medium
 from dicomseal.viewer.catalog import note_header
+from dicomseal.viewer.integrity import MediumIntegrity
 from pki import TestPki
 
 pytestmark = pytest.mark.browser
@@ -489,3 +492,47 @@ def test_a_file_swapped_after_verification_is_never_drawn(
             assert swapped["state"] == "red"
             assert first.id not in page.evaluate("window.dicomsealReader.ids.join(' ')")
             assert "ROE^EVIL" not in page.locator("body").inner_text()
+
+
+def test_a_partly_verified_medium_shows_no_image_in_the_browser(
+    signed_media: dict[str, Path],
+) -> None:
+    """The page asked for while verification is held halfway through the files shows the
+    progress and no image (no image is even asked for); once the verdict is in, the page
+    turns into the reading view by itself and draws the first image."""
+    halfway, resume = threading.Event(), threading.Event()
+
+    def verify(progress: Callable[[int, int], None]) -> MediumIntegrity:
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if done == total // 2:
+                halfway.set()
+                assert resume.wait(60)
+
+        return assess_medium(source, [signed_media["trust"]], progress=report)
+
+    images: list[tuple[int, float]] = []
+
+    def seen(response: Any) -> None:
+        if "/image.dcm" in response.url or "/render/" in response.url:
+            images.append((response.status, time.monotonic()))
+
+    with open_media(signed_media["signed"]) as m, _frozen(m) as source:
+        app, startup = create_live_app(source, verify)
+        with serve(app) as url, reader(url) as page:
+            page.on("response", seen)
+            assert halfway.wait(60)
+            page.goto(url + "/")
+            assert page.evaluate("document.body.dataset.phase") == "verifying"
+            page.wait_for_timeout(600)  # the page polls the status meanwhile
+            assert page.get_by_test_id("verdict-line").inner_text().startswith("Verifying")
+            assert page.locator("canvas, img").count() == 0
+            assert images == []
+            released = time.monotonic()
+            resume.set()
+            page.wait_for_function(
+                "() => document.body.dataset.ready === '1'", timeout=60_000, polling=100
+            )
+            assert startup.ready() is not None
+            assert page.get_by_test_id("image-badge").get_attribute("data-state") == "green"
+    assert images and all(status == 200 and at > released for status, at in images)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import enum
 import struct
+import sys
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -301,6 +303,10 @@ _FOREIGN_MAGIC: Final = (
 _MARKUP: Final = (b"<?xml", b"<!doctype", b"<html", b"<svg", b"<script")
 
 
+#: TIFF field types (TIFF 6.0 §2 plus BigTIFF's 16-18).
+_TIFF_FIELD_TYPES: Final = frozenset(range(1, 19))
+
+
 def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
     """A TIFF or BigTIFF header whose first IFD a TIFF reader accepts (TIFF 6.0 §2:
     1-4096 entries inside the file, known field types, image width and length present;
@@ -320,18 +326,26 @@ def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
     if needs_transcoding(parsed.meta.transfer_syntax_uid):
         return True  # offsets refer to the original bytes, not this copy: assume it opens
     entry, count_fmt = (20, "Q") if big else (12, "H")
-    parsed.fp.seek(first)
-    raw = parsed.fp.read(8)
+    raw = parsed.read_at(first, 8)
     if len(raw) < struct.calcsize(count_fmt):
         return False
     count = struct.unpack_from(order + count_fmt, raw)[0]
     if not 1 <= count <= 4096:
         return False
-    table = parsed.fp.read(count * entry) if big else raw[2:] + parsed.fp.read(count * entry - 6)
+    after = first + len(raw)  # where a second read of the stream would go on
+    table = (
+        parsed.read_at(after, count * entry)
+        if big
+        else raw[2:] + parsed.read_at(after, count * entry - 6)
+    )
     if len(table) < count * entry:
         return False
-    tags = [struct.unpack_from(order + "HH", table, i * entry) for i in range(count)]
-    return all(1 <= t <= 18 for _, t in tags) and {256, 257} <= {g for g, _ in tags}
+    # the table as 16-bit words in the file's byte order: an entry's tag, then its type
+    words = array("H", table[: count * entry])
+    if (order == "<") != (sys.byteorder == "little"):
+        words.byteswap()
+    step = entry // 2
+    return set(words[1::step]) <= _TIFF_FIELD_TYPES and {256, 257} <= set(words[0::step])
 
 
 def foreign_format(parsed: Part10File, head: bytes) -> str | None:

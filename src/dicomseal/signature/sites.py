@@ -13,8 +13,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
-from operator import attrgetter, lshift, or_
+from operator import attrgetter
 
 from cryptography import x509
 
@@ -124,10 +123,18 @@ def by_tag(elements: list[Element]) -> dict[int, Element]:
 
 
 def _at_values(raw: bytes) -> tuple[int, ...]:
+    """The tags of an AT value (PS3.5 §6.2: each a little-endian group, then element).
+
+    The two bytes of every group and element number are swapped in one slice assignment
+    each, which makes every 4 bytes the big-endian ``(group << 16) | element``: one
+    ``unpack`` of the whole value, no Python work per tag.
+    """
     if len(raw) % 4:
         raise ValueError("Data Elements Signed is not a list of tags")
-    halves = struct.unpack(f"<{len(raw) // 2}H", raw)  # group, element, group, ...
-    return tuple(map(or_, map(lshift, halves[0::2], repeat(16)), halves[1::2]))
+    swapped = bytearray(len(raw))
+    swapped[0::2] = raw[1::2]
+    swapped[1::2] = raw[0::2]
+    return struct.unpack(f">{len(raw) // 4}I", swapped)
 
 
 def mac_items(site: SignatureSite, mac_id: bytes) -> list[list[Element]]:

@@ -26,7 +26,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
-from operator import attrgetter, lt
+from operator import lt
 from typing import Final
 
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
@@ -45,9 +45,6 @@ __all__ = [
 ]
 
 _DIGITAL_SIGNATURES_SEQUENCE: Final = 0xFFFAFFFA
-_BY_TAG: Final = attrgetter("tag")
-_BY_VR: Final = attrgetter("vr")
-_ITEMS: Final = attrgetter("items")
 
 
 class AmbiguityKind(enum.Enum):
@@ -196,9 +193,7 @@ def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
     ts = parsed.meta.transfer_syntax_uid
     native = ts in NATIVE_SYNTAXES
     encapsulated = ts.startswith(ENCAPSULATED_PREFIXES)
-    for el in parsed.elements:
-        if el.tag != 0x7FE00010:
-            continue
+    for el in [el for el in parsed.elements if el.tag == 0x7FE00010]:
         if (native and el.fragments is not None) or (encapsulated and el.fragments is None):
             yield Ambiguity(AmbiguityKind.PIXEL_ENCODING, el.tag, "")
 
@@ -216,12 +211,12 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
     without ambiguity (a UN element that is not a known attribute), never True for one
     with an ambiguity.
     """
-    if not _ascending(list(map(_BY_TAG, parsed.meta.elements))):
+    if not _ascending([el.tag for el in parsed.meta.elements]):
         return False
     levels: list[tuple[Sequence[Element], bool, bool]] = [(parsed.elements, True, to_sign)]
     while levels:
         elements, top, signed_level = levels.pop()
-        tags = list(map(_BY_TAG, elements))
+        tags = [el.tag for el in elements]  # faster than map(attrgetter) on slots
         if not _ascending(tags):
             return False
         if top:
@@ -229,9 +224,9 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
             if first < len(tags) and tags[first] >> 16 == 0x0002:
                 return False
         signed_level = signed_level or _DIGITAL_SIGNATURES_SEQUENCE in tags
-        if signed_level and b"UN" in map(_BY_VR, elements):
+        if signed_level and b"UN" in [el.vr for el in elements]:
             return False
-        for el in filter(_ITEMS, elements):
+        for el in [el for el in elements if el.items]:
             levels.extend((item.elements, False, signed_level) for item in el.items or ())
     return True
 

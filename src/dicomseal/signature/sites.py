@@ -13,7 +13,6 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from operator import attrgetter
 
 from cryptography import x509
 
@@ -40,7 +39,6 @@ __all__ = [
 
 #: Longest Certificate of Signer, Signature, Data Elements Signed or timestamp token read.
 MAX_SIGNATURE_VALUE = 1 << 20
-_BY_TAG = attrgetter("tag")
 _DT = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,6})?([+-]\d{4})?$")
 
 
@@ -74,10 +72,10 @@ def find_signature_sites(
     signatures: descending into the MAC Parameters Sequence of every signed file must
     not load the dictionary.
     """
-    if DIGITAL_SIGNATURES_SEQUENCE in map(_BY_TAG, elements):
+    if DIGITAL_SIGNATURES_SEQUENCE in [el.tag for el in elements]:
         yield SignatureSite(elements, ".".join(f"{keyword(t)}[{i}]" for t, i in path))
-    for el in elements:
-        if el.items is None or el.tag == DIGITAL_SIGNATURES_SEQUENCE:
+    for el in [el for el in elements if el.items]:  # sequences with items only
+        if el.tag == DIGITAL_SIGNATURES_SEQUENCE or el.items is None:
             continue
         for index, item in enumerate(el.items):
             yield from find_signature_sites(item.elements, (*path, (el.tag, index)))

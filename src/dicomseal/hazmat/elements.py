@@ -203,26 +203,36 @@ class _Reader:
         buf, base, stop = self.buf, self.base, self.stop
         unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
         u32, plain_long_vrs = _U32.unpack_from, _PLAIN_LONG_VRS
-        append, make = out.append, Element
+        append = out.append
         last = min(limit, stop) - 8
         first = len(out)
         while pos <= last:
             off = pos - base
             group, elem, vr, length = unpack(buf, off)
             if vr in short_vrs:
-                vpos = off + 8  # index in buf from here on
+                vpos = pos + 8
             elif vr in plain_long_vrs and pos + 12 <= stop:
-                vpos = off + 12  # a 4-byte length (PS3.5 Table 7.1-1)
+                vpos = pos + 12  # a 4-byte length (PS3.5 Table 7.1-1)
                 length = u32(buf, off + 8)[0]
             else:
                 break
             after = vpos + length
-            if group == 0xFFFE or after > stop - base:
+            if group == 0xFFFE or after > stop:
                 break
-            end = after + base
-            # items and fragments keep their defaults (None): fewer arguments to pass
-            append(make((group << 16) | elem, vr, length, pos, vpos + base, end, buf[vpos:after]))
-            pos = end
+            append(
+                Element(
+                    (group << 16) | elem,
+                    vr,
+                    length,
+                    pos,
+                    vpos,
+                    after,
+                    buf[vpos - base : after - base],
+                    None,
+                    None,
+                )
+            )
+            pos = after
         # at most WINDOW // 8 elements per run: the bound is checked per run
         self.count += len(out) - first
         if self.count > MAX_ELEMENTS:

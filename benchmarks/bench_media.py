@@ -22,6 +22,8 @@ Not a test; run it by hand::
     .venv/bin/python benchmarks/bench_media.py --count 1400 --rounds 5 --iso \\
         --baseline /tmp/base/src --workdir /tmp/bm
     .venv/bin/python benchmarks/bench_media.py --count 100 --rounds 3   # quick check
+    .venv/bin/python benchmarks/bench_media.py --count 1400 --sources /tmp/create/w1400/src \
+        --workdir /tmp/mine --baseline /tmp/base/src   # shared slices, private keys and media
 """
 
 from __future__ import annotations
@@ -254,7 +256,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--baseline", type=Path, help="another src/ tree timed in the same rounds")
     parser.add_argument("--dcmsign", action="store_true", help="also a dcmsign --verify loop")
-    parser.add_argument("--workdir", type=Path, help="where to write (kept; default: temporary)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where to write (kept; default: temporary); its pki/ and medium/ are made anew "
+        "on every run, so never point it at a workload that others read",
+    )
+    parser.add_argument(
+        "--sources",
+        type=Path,
+        help="read the slices from this folder (never written; e.g. a shared workload's "
+        "src/) instead of WORKDIR/src",
+    )
     return parser
 
 
@@ -277,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--count and --rounds must be at least 1")
     work = args.workdir or Path(tempfile.mkdtemp(prefix="dicomseal-bench-media-"))
     work.mkdir(parents=True, exist_ok=True)
-    src, medium, out = work / "src", work / "medium", work / "out"
+    src, medium, out = args.sources or work / "src", work / "medium", work / "out"
     try:
-        pki = make_pki(work / "pki")
+        pki = make_pki(work / "pki")  # new keys: the medium below is made again with them
         src.mkdir(exist_ok=True)
         paths = sorted(src.glob("*.dcm"))
+        if args.sources is not None and len(paths) != count:
+            raise SystemExit(f"--sources {src}: {len(paths)} slices, not {count}")
         if len(paths) != count:
             shutil.rmtree(src)
             src.mkdir()

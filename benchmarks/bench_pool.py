@@ -10,9 +10,13 @@ wrote), runs per round, order alternating between rounds, for this tree and for
 * the viewer's start-up without a server: what ``dicomseal view`` does before its verdict
   is in (freeze, verify the snapshot, build the catalog), in one process and its workers;
 
-and prints wall and CPU (user+sys, workers included, GNU time) as median [min-max], and
-the load average of each round: the pool uses one process while the other core is busy,
-so the load decides what is measured. Not a test; run it by hand::
+and ``openssl dgst -sha256`` over every file of the medium (the hashing floor), and prints
+wall and CPU (user+sys, workers included, GNU time) as median [min-max] and as ratios to
+``openssl dgst`` taken inside each round, with the load average of each round and the
+tasks runnable at its start: the pool uses one process while another process keeps the
+other core busy, so the load decides what is measured. ``--processes 1 2`` adds runs of
+this tree with ``$DICOMSEAL_WORKERS`` set to each count (whatever the load): what the
+second process costs in CPU and saves in wall time. Not a test; run it by hand::
 
     .venv/bin/python benchmarks/bench_pool.py --medium /tmp/m --trust root.pem \\
         --untrusted intermediate.pem --baseline /tmp/b/src --rounds 5
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -83,28 +88,82 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trust", type=Path, required=True)
     parser.add_argument("--untrusted", type=Path, required=True)
     parser.add_argument("--baseline", type=Path, required=True, help="another src/ tree")
+    parser.add_argument(
+        "--tree", type=Path, default=REPO / "src", help="this tree's src/ (e.g. a snapshot)"
+    )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run this tree with $DICOMSEAL_WORKERS set to each count",
+    )
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="run only these commands (names as printed)"
+    )
     args = parser.parse_args(argv)
-    trees = {"baseline": args.baseline, "this tree": REPO / "src"}
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: .pyc files are used
+    for src in (args.baseline, args.tree):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
+    trees: dict[str, tuple[Path, str | None]] = {
+        "baseline": (args.baseline, None),
+        "this tree": (args.tree, None),
+    }
+    trees |= {f"this tree {n}p": (args.tree, str(n)) for n in args.processes}
     cmds = commands(args.medium, args.trust, args.untrusted)
+    cmds = {k: v for k, v in cmds.items() if args.only is None or k in args.only}
+    floor = ["openssl", "dgst", "-sha256", *map(str, _files(args.medium))]
     wall: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
+    ssl: list[tuple[float, float]] = []
+    timed(floor)  # warm-up: the medium in the page cache for every round
     for n in range(args.rounds):
+        others = _others()
         order = list(trees.items()) if n % 2 == 0 else list(reversed(trees.items()))
+        secs, _rss, _rc, used = timed(floor)
+        ssl.append((secs, used))
         for cmd_name, argv_ in cmds.items():
-            for tree, src in order:
+            for tree, (src, forced) in order:
                 os.environ["PYTHONPATH"] = str(src)
+                os.environ.pop("DICOMSEAL_WORKERS", None)
+                if forced is not None:
+                    os.environ["DICOMSEAL_WORKERS"] = forced
                 secs, _rss, rc, used = timed(argv_)
                 if rc not in (0, 1, 3):
                     raise SystemExit(f"{cmd_name} ({tree}) exited {rc}")
                 wall.setdefault((cmd_name, tree), []).append(secs)
                 cpu.setdefault((cmd_name, tree), []).append(used)
-        print(f"round {n + 1}: load average {os.getloadavg()[0]:.2f}", flush=True)
+        load = os.getloadavg()[0]
+        print(f"round {n + 1}: load average {load:.2f}, runnable at start {others}", flush=True)
     os.environ.pop("PYTHONPATH", None)
-    print(f"{'command':<14} {'tree':<10} {'wall s':>22} {'cpu s':>22}")
+    os.environ.pop("DICOMSEAL_WORKERS", None)
+    print(f"openssl dgst: wall {summary([w for w, _ in ssl])} cpu {summary([c for _, c in ssl])}")
+    head = f"{'command':<14} {'tree':<13} {'wall s':>22} {'cpu s':>22}"
+    print(f"{head} {'/openssl wall':>22} {'/openssl cpu':>22}")
     for (cmd_name, tree), values in wall.items():
-        print(f"{cmd_name:<14} {tree:<10} {summary(values):>22} {summary(cpu[cmd_name, tree]):>22}")
+        cpus = cpu[cmd_name, tree]
+        by_wall = [v / s[0] for v, s in zip(values, ssl, strict=True)]
+        by_cpu = [v / s[1] for v, s in zip(cpus, ssl, strict=True)]
+        print(
+            f"{cmd_name:<14} {tree:<13} {summary(values):>22} {summary(cpus):>22} "
+            f"{summary(by_wall):>22} {summary(by_cpu):>22}"
+        )
     return 0
+
+
+def _files(medium: Path) -> list[Path]:
+    """Every regular file of the medium (what ``media verify`` reads), in name order."""
+    return sorted(p for p in medium.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _others() -> str:
+    """Tasks runnable now besides this script (``/proc/loadavg``), or '?' without it."""
+    try:
+        field = Path("/proc/loadavg").read_text(encoding="ascii").split()[3]
+    except (OSError, IndexError):
+        return "?"
+    return str(max(0, int(field.split("/")[0]) - 1))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,14 @@ Figures (issue "Speed to the hashing floor"):
 * the same / a ``dcmsign --verify +cf ROOT +uf INTERMEDIATE`` loop (``--dcmsign``);
 * one-file ``verify`` CPU / one ``dcmsign`` CPU (``--one-file``);
 * with ``--vendor`` the slices carry vendor-like headers (~270 elements, from pydicom's
-  ``CT_small.dcm``) instead of ~40 (the workdir keeps whichever it was made with).
+  ``CT_small.dcm``) instead of ~40 (the workdir keeps whichever it was made with);
+* with ``--processes 1 2`` this tree also runs with ``$DICOMSEAL_WORKERS`` set to each
+  count (whatever the load): what the second process costs in CPU and saves in wall time.
+
+Wall and CPU (user+sys of the child and its reaped workers, ``wait4``) are both printed,
+absolute and as ratios to ``openssl dgst`` taken inside each round. ``worker_count``
+picks one process while another process keeps the other core busy, so on a shared
+machine the default rows may be one core: the load is printed with the table.
 
 Not a test; run it by hand::
 
@@ -61,7 +68,12 @@ def cached_bytecode(baseline: Path | None) -> None:
 
 
 def _commands(
-    folder: Path, files: list[Path], work: Path, baseline: Path | None, dcmsign: bool
+    folder: Path,
+    files: list[Path],
+    work: Path,
+    baseline: Path | None,
+    dcmsign: bool,
+    processes: list[int] | None = None,
 ) -> dict[str, list[list[str]]]:
     """Name -> argv list (one argv, or one per file for a loop)."""
     root = next((work / "pki").glob("root*.crt.pem"))
@@ -72,6 +84,9 @@ def _commands(
         "openssl dgst": [["openssl", "dgst", "-sha256", *map(str, files)]],
         "verify (this tree)": [[*py, str(folder), *trust]],
     }
+    for n in processes or ():
+        forced = ["env", f"DICOMSEAL_WORKERS={n}", *py]
+        cmds[f"verify (this tree, {n}p)"] = [[*forced, str(folder), *trust]]
     if baseline is not None:
         env_py = ["env", f"PYTHONPATH={baseline}", *py]
         cmds["verify (baseline)"] = [[*env_py, str(folder), *trust]]
@@ -106,6 +121,15 @@ def _round(cmds: dict[str, list[list[str]]], order: list[str]) -> dict[str, tupl
     return out
 
 
+def _others() -> str:
+    """Tasks runnable now besides this script (``/proc/loadavg``), or '?' without it."""
+    try:
+        field = Path("/proc/loadavg").read_text(encoding="ascii").split()[3]
+    except (OSError, IndexError):
+        return "?"
+    return str(max(0, int(field.split("/")[0]) - 1))
+
+
 def _fmt(values: list[float]) -> str:
     return f"{statistics.median(values):7.3f} [{min(values):.3f}-{max(values):.3f}]"
 
@@ -122,6 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--vendor", action="store_true", help="vendor-like headers (~270 elements per file)"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="also run this tree with $DICOMSEAL_WORKERS set to each count",
+    )
     args = parser.parse_args(argv)
     folder = args.workdir / "signed"
     if not folder.is_dir():
@@ -135,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         # `verify FILE`, as a script verifying file by file runs it (and as dcmsign is run)
         folder, files = one / files[0].name, [one / files[0].name]
     cached_bytecode(args.baseline)
-    cmds = _commands(folder, files, args.workdir, args.baseline, args.dcmsign)
+    cmds = _commands(folder, files, args.workdir, args.baseline, args.dcmsign, args.processes)
     names = list(cmds)
     _round(cmds, names)  # warm-up: page cache, .pyc
     rows: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
@@ -145,15 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         for n in names:
             rows[n].append((res[n][0] / res["openssl dgst"][0], res[n][1] / res["openssl dgst"][1]))
             rows[n].append(res[n])  # keep absolute figures interleaved with ratios
-    load = os.getloadavg()[0]
-    print(f"{len(files)} files, {args.rounds} rounds, load {load:.1f}")
+    load = os.getloadavg()
     print(
-        f"{'command':<22} {'wall s':>24} {'CPU s':>24} {'/openssl wall':>26} {'/openssl CPU':>26}"
+        f"{len(files)} files, {args.rounds} rounds, load average {load[0]:.1f} "
+        f"(5 min {load[1]:.1f}), runnable now besides this script {_others()}"
+    )
+    print(
+        f"{'command':<26} {'wall s':>24} {'CPU s':>24} {'/openssl wall':>26} {'/openssl CPU':>26}"
     )
     for n in names:
         ratios, absolute = rows[n][0::2], rows[n][1::2]
         print(
-            f"{n:<22} {_fmt([a[0] for a in absolute]):>24} {_fmt([a[1] for a in absolute]):>24} "
+            f"{n:<26} {_fmt([a[0] for a in absolute]):>24} {_fmt([a[1] for a in absolute]):>24} "
             f"{_fmt([x[0] for x in ratios]):>26} {_fmt([x[1] for x in ratios]):>26}"
         )
     if args.dcmsign:

@@ -5,7 +5,10 @@ Given a folder of N signed instances (e.g. 10,000 copies of 200 distinct 64 KB s
 made with ``bench_ratios.py``'s generator and ``cp``), times in interleaved rounds:
 ``openssl dgst -sha256`` over the files, ``dicomseal verify`` of one file and of the
 folder (this tree, and ``--baseline SRC`` when given). The per-file cost is the CPU slope
-``(CPU(N files) - CPU(1 file)) / (N - 1)``; peak RSS is that of the verify process.
+``(CPU(N files) - CPU(1 file)) / (N - 1)``; peak RSS is that of the verify process; the
+folder's wall and CPU are also given as ratios to ``openssl dgst`` in the same round.
+``$DICOMSEAL_WORKERS`` in the environment reaches the children (e.g. ``=1`` for the
+one-process figure whatever the load).
 
 Not a test; run it by hand::
 
@@ -16,6 +19,7 @@ Not a test; run it by hand::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -52,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         for n in names[r % len(names) :] + names[: r % len(names)]:
             wall, rss, _rc, cpu = timed(cmds[n])
             got[n].append((wall, cpu, rss))
-    print(f"{len(files)} files, {args.rounds} rounds")
+    load = os.getloadavg()
+    print(f"{len(files)} files, {args.rounds} rounds, load average {load[0]:.1f} / {load[1]:.1f}")
     for n in names:
         wall = statistics.median(x[0] for x in got[n])
         cpu = statistics.median(x[1] for x in got[n])
@@ -67,10 +72,15 @@ def main(argv: list[str] | None = None) -> int:
             many[0] / ssl[0]
             for many, ssl in zip(got[f"{name}: folder"], got["openssl dgst"], strict=True)
         ]
+        cpu_ratio = [
+            many[1] / ssl[1]
+            for many, ssl in zip(got[f"{name}: folder"], got["openssl dgst"], strict=True)
+        ]
         print(
             f"{name}: fixed cost per file {statistics.median(slopes):.3f} ms CPU "
-            f"[{min(slopes):.3f}-{max(slopes):.3f}]; folder / openssl (wall) "
-            f"{statistics.median(ratio):.2f} [{min(ratio):.2f}-{max(ratio):.2f}]"
+            f"[{min(slopes):.3f}-{max(slopes):.3f}]; folder / openssl: wall "
+            f"{statistics.median(ratio):.2f} [{min(ratio):.2f}-{max(ratio):.2f}], CPU "
+            f"{statistics.median(cpu_ratio):.2f} [{min(cpu_ratio):.2f}-{max(cpu_ratio):.2f}]"
         )
     return 0
 

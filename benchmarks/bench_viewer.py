@@ -31,10 +31,14 @@ on a shared machine. The reading page also sets performance marks on the way to 
 image (``dicomseal-engine``: the bundle is evaluated; ``dicomseal-viewport``: the viewport
 is enabled); their medians are printed when present.
 
-``--startup-only`` measures only the start-up and the files the viewer opens per instance
-(every ``open`` of the frozen snapshot, during verification and while the catalog is
-built), for this tree and, interleaved in the same rounds, for ``--baseline`` (another
-source tree, e.g. ``git archive main src | tar -x -C /tmp/base``).
+``--startup-only`` measures only the start-up -- the first page (URL printed), the verdict
+in, and the first verified image on screen (a fresh browser context asks for the first
+page as soon as the URL is printed and follows it to the reading page; the page's
+``dicomseal-first-image`` mark), each from the process start, next to ``media verify``
+alone -- and the files the viewer opens per instance (every ``open`` of the frozen
+snapshot, during verification and while the catalog is built), for this tree
+(``--tree SRC``, default the repo's) and, interleaved in the same rounds, for
+``--baseline`` (another source tree, e.g. ``git archive main src | tar -x -C /tmp/base``).
 """
 
 from __future__ import annotations
@@ -199,7 +203,14 @@ def counting_open(self, path):
     opened[path] += 1
     return real_open(self, path)
 FrozenMedium.open = counting_open
-with open_media(sys.argv[1]) as medium, freeze(medium) as source:
+def frozen(medium):
+    # the snapshot as `dicomseal view` of this tree makes it (no copy where it can)
+    try:
+        from dicomseal.viewer.catalog import note_header
+        return freeze(medium, copy=False, note=note_header)
+    except (ImportError, TypeError):
+        return freeze(medium)
+with open_media(sys.argv[1]) as medium, frozen(medium) as source:
     integrity = assess_medium(source, [sys.argv[2]])
     verify = sum(opened.values())
     app = create_app(source, integrity)
@@ -221,44 +232,123 @@ def count_opens(medium: Path, pki: TestPki, src: Path) -> tuple[int, int, int]:
     return int(out[0]), int(out[1]), int(out[2])
 
 
-def startup_only(medium: Path, pki: TestPki, rounds: int, baseline: Path | None) -> None:
+#: Seconds between two questions for the verdict (its resolution).
+POLL = 0.05
+FIRST_IMAGE_EPOCH_JS = """() => {
+  const m = performance.getEntriesByName('dicomseal-first-image')[0];
+  return m ? performance.timeOrigin + m.startTime : null;
+}"""
+
+
+@dataclass
+class Startup:
+    """One start-up of ``dicomseal view``: seconds after the process start."""
+
+    url: float
+    verdict: float
+    first_image: float
+    cpu: float  # user+sys of the server (and its workers) at the verdict
+
+
+def watch_startup(medium: Path, pki: TestPki, browser: Any) -> Startup:
+    """Start ``dicomseal view`` and open its first page in a fresh browser context at once.
+
+    The page is asked for as soon as the URL is printed (the "verifying" page), and is
+    followed wherever it goes (the reading page, once the first image may be shown) until
+    the page's ``dicomseal-first-image`` mark: the first verified image on screen. A thread
+    polls ``/api/status`` every :data:`POLL` s meanwhile for the time of the verdict and the
+    CPU spent by then.
+    """
+    t0_epoch = time.time()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [*PYTHON, "view", str(medium), "--trust", str(pki.root.cert), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    url = ""
+    for line in proc.stderr:
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            url = found.group(1)
+            break
+    t_url = time.perf_counter() - t0
+    if not url:
+        proc.kill()
+        raise RuntimeError("dicomseal view printed no URL")
+    stderr = proc.stderr
+    threading.Thread(target=lambda: stderr.read(), daemon=True).start()
+    verdict: dict[str, float] = {}
+
+    def poll() -> None:
+        # every 50 ms: polling every 10 ms kept the server's event loop busy enough to slow
+        # the verification thread it shares the interpreter with by seconds (measured)
+        while httpx.get(url + "api/status", timeout=10).json()["status"] == "verifying":
+            time.sleep(POLL)
+        verdict["at"] = time.perf_counter() - t0
+        verdict["cpu"] = cpu_so_far(proc.pid)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(url)
+        handle = page.wait_for_function(FIRST_IMAGE_EPOCH_JS, timeout=120_000, polling=20)
+        first_image = handle.json_value() / 1000 - t0_epoch
+    finally:
+        context.close()
+        poller.join(timeout=120)
+        proc.terminate()
+        proc.wait(timeout=30)
+    return Startup(t_url, verdict["at"], first_image, verdict["cpu"])
+
+
+def startup_only(
+    medium: Path, pki: TestPki, rounds: int, trees: dict[str, Path], browser: Any
+) -> None:
     """Start-up of this tree (and the baseline), interleaved; opens per instance."""
-    trees = {"this tree": REPO / "src", **({"baseline": baseline} if baseline else {})}
     for name, src in trees.items():
         count, opens, catalog = count_opens(medium, pki, src)
         print(
             f"{name}: {count} instances; snapshot opens per instance: verification "
             f"{opens / count:.2f}, catalog {catalog / count:.2f}"
         )
-    ratios: dict[str, list[float]] = {name: [] for name in trees}
-    cpu_ratios: dict[str, list[float]] = {name: [] for name in trees}
-    urls: dict[str, list[float]] = {name: [] for name in trees}
+    seen: dict[str, list[Startup]] = {name: [] for name in trees}
+    alone: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     for n in range(rounds):
         order = list(trees.items()) if n % 2 == 0 else list(reversed(trees.items()))
         for name, src in order:
             os.environ["PYTHONPATH"] = str(src)
             verify = ["media", "verify", str(medium), "--trust", str(pki.root.cert), "-q"]
-            alone, _rss, _rc, alone_cpu = timed([*PYTHON, *verify])
-            proc, _url, t_url, t_ready = start_view(medium, pki)
-            cpu = cpu_so_far(proc.pid)  # at the verdict (the server idles from here)
-            proc.terminate()
-            proc.wait(timeout=30)
-            ratios[name].append(t_ready / alone)
-            cpu_ratios[name].append(cpu / alone_cpu if alone_cpu else 0.0)
-            urls[name].append(t_url)
+            wall, _rss, _rc, cpu = timed([*PYTHON, *verify])
+            s = watch_startup(medium, pki, browser)
+            seen[name].append(s)
+            alone[name].append((wall, cpu))
             print(
-                f"round {n + 1} {name}: url {t_url:.2f} s, verdict {t_ready:.2f} s "
-                f"(cpu {cpu:.2f} s), media verify {alone:.2f} s (cpu {alone_cpu:.2f} s), "
-                f"ratio {t_ready / alone:.2f}x wall, {cpu_ratios[name][-1]:.2f}x cpu; "
+                f"round {n + 1} {name}: url {s.url:.2f} s, verdict {s.verdict:.2f} s "
+                f"(cpu {s.cpu:.2f} s), first verified image {s.first_image:.2f} s, "
+                f"media verify {wall:.2f} s (cpu {cpu:.2f} s), ratio "
+                f"{s.verdict / wall:.2f}x wall, {s.cpu / cpu if cpu else 0.0:.2f}x cpu; "
                 f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     os.environ.pop("PYTHONPATH", None)
-    for name, values in ratios.items():
-        print(f"{name}: first page (URL) {summary(urls[name], lambda v: f'{v:.2f} s')}")
-        print(f"{name}: verdict in / media verify {summary(values, lambda v: f'{v:.2f}x')}")
-        cpu_text = summary(cpu_ratios[name], lambda v: f"{v:.2f}x")
-        print(f"{name}: CPU at verdict / media verify CPU {cpu_text}")
+    for name, runs in seen.items():
+        secs = lambda v: f"{v:.2f} s"  # noqa: E731
+        times = lambda v: f"{v:.2f}x"  # noqa: E731
+        pairs = list(zip(runs, alone[name], strict=True))
+        print(f"{name}: first page (URL) {summary([r.url for r in runs], secs)}")
+        print(f"{name}: verdict in {summary([r.verdict for r in runs], secs)}")
+        print(f"{name}: first verified image {summary([r.first_image for r in runs], secs)}")
+        print(f"{name}: media verify {summary([a[0] for a in alone[name]], secs)}")
+        print(
+            f"{name}: verdict in / media verify "
+            f"{summary([r.verdict / a[0] for r, a in pairs], times)}"
+        )
+        cpu_ratios = [r.cpu / a[1] if a[1] else 0.0 for r, a in pairs]
+        print(f"{name}: CPU at verdict / media verify CPU {summary(cpu_ratios, times)}")
 
 
 def series_of(url: str, modality: str) -> str:
@@ -339,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
         help="only first CT image, revisit, CR and scrolling; one server per tree for all rounds",
     )
     parser.add_argument("--baseline", type=Path, help="another source tree, in the same rounds")
+    parser.add_argument(
+        "--tree", type=Path, default=REPO / "src", help="this tree's source (default: the repo's)"
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -346,10 +439,15 @@ def main(argv: list[str] | None = None) -> int:
     medium, pki = build(args.workdir, args.slices, args.cr)
     size = sum(p.stat().st_size for p in medium.rglob("*") if p.is_file()) / 2**20
     print(f"medium: {args.slices} CT slices + one {args.cr}x{args.cr} CR, {size:.0f} MB")
+    trees = {"this tree": args.tree, **({"baseline": args.baseline} if args.baseline else {})}
     if args.startup_only:
-        startup_only(medium, pki, args.rounds, args.baseline)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                startup_only(medium, pki, args.rounds, trees, browser)
+            finally:
+                browser.close()
         return 0
-    trees = {"this tree": REPO / "src", **({"baseline": args.baseline} if args.baseline else {})}
     figures = {name: Figures() for name in trees}
     if args.reading_only:
         return reading_only(medium, pki, args, trees, figures)

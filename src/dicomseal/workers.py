@@ -14,7 +14,12 @@ its private snapshot) and ``experiment`` hand their items to :func:`run_in_worke
   as DER (X.690 §10; RFC 5280 §4.1) and are loaded back once per distinct certificate of
   the run (:class:`Certificates`);
 * one process when there is little work or the other core is busy
-  (:func:`worker_count`): a second process then costs more CPU than it saves.
+  (:func:`worker_count`): a second process then costs more CPU than it saves. "Busy" is
+  what *other* processes do now (:func:`other_load`: the scheduler's count of runnable
+  tasks, proc(5) ``/proc/loadavg``), not the one-minute load average, which counts this
+  command's own predecessor in a script and so kept an idle machine's second core unused
+  (that average still says one process when the machine has been oversubscribed for a
+  minute); ``$DICOMSEAL_WORKERS`` overrides the choice.
 
 Results are yielded in input order as they arrive, so a caller that streams them keeps
 its memory flat in the number of items.
@@ -24,25 +29,34 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import operator
 import os
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Generic, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from dicomseal.errors import UsageError
 from dicomseal.signature.status import FileVerification
 
 __all__ = [
     "CHUNK",
     "MIN_FILES_PER_WORKER",
+    "PROC_LOADAVG",
+    "WORKERS_ENV",
+    "CertificatePacker",
     "Certificates",
     "Crossing",
     "PackedCertificates",
     "can_fork",
+    "other_load",
     "run_in_workers",
+    "runnable_others",
     "worker_count",
 ]
 
@@ -50,6 +64,8 @@ __all__ = [
 MIN_FILES_PER_WORKER: Final = 25
 #: Items per task handed to a worker.
 CHUNK: Final = 16
+#: Certificate objects recognised by identity in one run (the memo is emptied beyond).
+_ID_MEMO_LIMIT: Final = 1024
 
 S = TypeVar("S")
 Item = TypeVar("Item")
@@ -59,18 +75,112 @@ R = TypeVar("R")
 PackedCertificates = tuple[tuple[bytes | None, tuple[bytes, ...]], ...]
 
 
-def worker_count(files: int, wanted: int | None = None) -> int:
+#: Linux's scheduler figures (proc(5)): the fourth field counts the tasks runnable now.
+PROC_LOADAVG: Final = Path("/proc/loadavg")
+#: Readings of the runnable count per decision (the median is used) and the gap between.
+SAMPLES: Final = 5  # odd: the median is one of them
+SAMPLE_GAP: Final = 0.002
+#: Environment variable forcing the number of worker processes (still at most the cores,
+#: the ``wanted`` cap and one per item).
+WORKERS_ENV: Final = "DICOMSEAL_WORKERS"
+
+
+def runnable_others(loadavg: str) -> int:
+    """Tasks runnable now besides the reader, from the text of ``/proc/loadavg``.
+
+    The fourth field is ``runnable/existing`` (proc(5)); the reader is running while it
+    reads, so it counts itself once.
+    """
+    fields = loadavg.split()
+    if len(fields) < 4 or "/" not in fields[3]:
+        raise ValueError(f"not a /proc/loadavg line: {loadavg[:80]!r}")
+    return max(0, int(fields[3].split("/", 1)[0]) - 1)
+
+
+def other_load(
+    loadavg: Path = PROC_LOADAVG, *, samples: int = SAMPLES, gap: float = SAMPLE_GAP
+) -> float:
+    """How many cores other processes keep busy right now.
+
+    The median of ``samples`` readings of the runnable count (:func:`runnable_others`),
+    ``gap`` seconds apart: a short sample of what the others do *now*, so a script that
+    runs one command after another does not count its own last command, as the
+    one-minute load average does. Where there is no ``/proc/loadavg`` (not Linux) the
+    one-minute load average is the fallback; with neither, the other cores count as busy.
+    """
+    readings = []
+    try:
+        for n in range(max(1, samples)):
+            if n:
+                time.sleep(gap)
+            readings.append(runnable_others(loadavg.read_text(encoding="ascii")))
+        return float(sorted(readings)[len(readings) // 2])  # the median (odd count)
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - neither /proc nor getloadavg
+        return float(os.cpu_count() or 1)
+
+
+def _forced(environ: Mapping[str, str]) -> int | None:
+    """The count ``$DICOMSEAL_WORKERS`` forces, if set (a whole number >= 1)."""
+    value = environ.get(WORKERS_ENV, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"${WORKERS_ENV} must be a whole number >= 1, not {value!r}")
+    return int(value)
+
+
+def _recent_load() -> float:
+    """The one-minute load average (runnable tasks, ours included), or 0 without one."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - no getloadavg
+        return 0.0
+
+
+def worker_count(
+    files: int,
+    wanted: int | None = None,
+    *,
+    cores: int | None = None,
+    others: Callable[[], float] | None = None,
+    recent: Callable[[], float] | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> int:
     """Processes to use for ``files`` items: 1 unless there is work and an idle core.
 
-    ``wanted`` caps the count (default: every core); the one-minute load average says how
-    many cores other processes keep busy.
+    ``wanted`` caps the count (default: every core). Two processes need at least
+    :data:`MIN_FILES_PER_WORKER` items each, and a core that no other process uses now
+    (``others()``, :func:`other_load`). A machine that was oversubscribed over the last
+    minute (``recent()``, the one-minute load average, above the cores + 0.5) gets one
+    process whatever the instant says: its other tasks come and go faster than a short
+    sample sees. ``$DICOMSEAL_WORKERS`` forces the count instead (within the cap, the
+    cores and one item per process). ``cores``, ``others``, ``recent`` and ``environ``
+    are this machine's unless given (tests inject readings).
     """
-    cores = os.cpu_count() or 1
-    limit = min(wanted or cores, cores, files // MIN_FILES_PER_WORKER)
+    cores = cores or _cores()
+    cap = min(wanted or cores, cores, files)
+    forced = _forced(environ)
+    if forced is not None:
+        return max(1, min(cap, forced))
+    limit = min(cap, files // MIN_FILES_PER_WORKER)
     if limit < 2:
-        return 1
-    busy = os.getloadavg()[0]  # runnable processes: what the other cores are doing
+        return 1  # little work: the load is not even read
+    if (recent or _recent_load)() > cores + 0.5:
+        return 1  # oversubscribed for a minute: a second process only adds overhead
+    busy = (others or other_load)()  # cores the other processes use now
     return max(1, min(limit, int(cores - busy + 0.5)))
+
+
+def _cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def can_fork() -> bool:
@@ -175,6 +285,7 @@ class Certificates:
     def __init__(self) -> None:
         self._by_der: dict[bytes, x509.Certificate] = {}
         self._seen: dict[x509.Certificate, x509.Certificate] = {}
+        self._ids: dict[int, tuple[x509.Certificate, x509.Certificate]] = {}
 
     @staticmethod
     def pack(v: FileVerification) -> tuple[FileVerification, PackedCertificates]:
@@ -207,28 +318,79 @@ class Certificates:
     def share(self, v: FileVerification) -> FileVerification:
         """``v`` with the run's object for each of its certificates (``v`` if already so).
 
-        Certificates hash and compare by their DER encoding, so no re-encoding is needed.
+        Certificates hash and compare by their DER encoding, so no re-encoding is needed;
+        an object met before (the trust context hands out one object per distinct
+        certificate) is recognised by identity, without hashing its DER again.
         """
-
-        def one(cert: x509.Certificate) -> x509.Certificate:
-            return self._seen.setdefault(cert, cert)
-
         sigs = []
+        changed = False
         for s in v.signatures:
-            cert = None if s.certificate is None else one(s.certificate)
-            chain = tuple(map(one, s.chain))
-            same = cert is s.certificate and all(
-                a is b for a, b in zip(chain, s.chain, strict=True)
-            )
-            sigs.append(s if same else dataclasses.replace(s, certificate=cert, chain=chain))
-        if all(a is b for a, b in zip(sigs, v.signatures, strict=True)):
-            return v
-        return dataclasses.replace(v, signatures=tuple(sigs))
+            cert = None if s.certificate is None else self._one(s.certificate)
+            chain = tuple(map(self._one, s.chain))
+            if cert is s.certificate and all(map(operator.is_, chain, s.chain)):
+                sigs.append(s)
+            else:
+                sigs.append(dataclasses.replace(s, certificate=cert, chain=chain))
+                changed = True
+        return dataclasses.replace(v, signatures=tuple(sigs)) if changed else v
+
+    def _one(self, cert: x509.Certificate) -> x509.Certificate:
+        """The run's object for ``cert``: by identity when met before, else by DER."""
+        hit = self._ids.get(id(cert))
+        if hit is not None and hit[0] is cert:  # held in the memo: its id is not reused
+            return hit[1]
+        shared = self._seen.setdefault(cert, cert)
+        if len(self._ids) >= _ID_MEMO_LIMIT:  # hostile input: a new object per file
+            self._ids.clear()
+        self._ids[id(cert)] = (cert, shared)
+        return shared
 
     def crossing(self) -> Crossing[FileVerification]:
         """The :class:`Crossing` of file verifications for one run."""
+        packer = CertificatePacker()  # used in the workers only: one memo per process
         return Crossing(
-            pack=Certificates.pack,
+            pack=packer.pack,
             unpack=lambda packed: self.unpack(*packed),
             local=self.share,
         )
+
+
+class CertificatePacker:
+    """A worker's side of :class:`Certificates`: DER once per distinct certificate.
+
+    The files of a run usually name the same signer and chain: each distinct certificate
+    is encoded once per worker (X.690 §10) and the same bytes object is sent for it
+    again, which pickle then writes once per chunk of results.
+    """
+
+    def __init__(self) -> None:
+        self._der: dict[x509.Certificate, bytes] = {}
+        self._ids: dict[int, tuple[x509.Certificate, bytes]] = {}
+
+    def der(self, cert: x509.Certificate) -> bytes:
+        """The DER encoding of ``cert`` (the same object for an equal certificate).
+
+        An object met before is recognised by identity, without hashing its DER again.
+        """
+        hit = self._ids.get(id(cert))
+        if hit is not None and hit[0] is cert:  # held in the memo: its id is not reused
+            return hit[1]
+        found = self._der.get(cert)
+        if found is None:
+            found = self._der[cert] = _der(cert)
+        if len(self._ids) >= _ID_MEMO_LIMIT:  # hostile input: a new object per file
+            self._ids.clear()
+        self._ids[id(cert)] = (cert, found)
+        return found
+
+    def pack(self, v: FileVerification) -> tuple[FileVerification, PackedCertificates]:
+        """``v`` without its certificates, and them as DER (as :meth:`Certificates.pack`)."""
+        certs = tuple(
+            (
+                None if s.certificate is None else self.der(s.certificate),
+                tuple(map(self.der, s.chain)),
+            )
+            for s in v.signatures
+        )
+        sigs = tuple(dataclasses.replace(s, certificate=None, chain=()) for s in v.signatures)
+        return dataclasses.replace(v, signatures=sigs), certs

@@ -7,7 +7,7 @@ import sys
 import warnings
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from dicomseal.dicom.text import (
@@ -76,7 +76,19 @@ _TERMS = st.lists(
 @settings(max_examples=600, deadline=None)
 @given(_RAW, st.sampled_from(sorted(STRING_VRS)), _TERMS)
 def test_element_text_is_pydicoms_conversion(raw: bytes, vr: bytes, terms: list[str]) -> None:
-    assert element_text(raw, vr, terms) == _pydicom_value(raw, vr, terms)
+    try:
+        expected = _pydicom_value(raw, vr, terms)
+    except IndexError:
+        # pydicom 3.0.2 cannot str() a PN with an empty component under ISO 2022 IR 87
+        # (charset._encode_to_given_charset indexes value[0] of ""): no reading to compare
+        assert vr == b"PN" and "ISO 2022 IR 87" in terms
+        reject()
+    assert element_text(raw, vr, terms) == expected
+
+
+def test_a_person_name_pydicom_cannot_show_under_jis_still_reads_as_stored() -> None:
+    # DCMTK and the PS3.5 §6.2 PN grammar read b"A^" as family name "A", empty given name
+    assert element_text(b"A^", b"PN", ["ISO 2022 IR 87"]) == ["A^"]
 
 
 def test_importing_the_text_module_does_not_import_pydicom() -> None:

@@ -35,6 +35,7 @@ _HEAVY = (
     "multiprocessing",  # the worker pool of a folder
     "dicomseal.cli.progress",
     "dicomseal.report.etsi",  # JSON only
+    "dicomseal.signature.revocation",  # only when revocation is asked for, or a medium
 )
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,14 @@ import pytest
 from viewer_support import CHROMIUM_ARGS, require_chromium, serve
 
 from dicomseal.media.create import CreateOptions, create_medium
-from dicomseal.media.frozen import freeze
-from dicomseal.media.source import open_media
+from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.source import MediaSource, open_media
 from dicomseal.samples import write_sample_studies
 from dicomseal.signature import SigningCredentials
-from dicomseal.viewer.app import create_app
+from dicomseal.viewer.app import create_app, create_live_app
 from dicomseal.viewer.assess import assess_medium
+from dicomseal.viewer.catalog import note_header
+from dicomseal.viewer.integrity import MediumIntegrity
 from pki import TestPki
 
 pytestmark = pytest.mark.browser
@@ -84,6 +88,11 @@ def _on_screen(page: Any, testid: str) -> None:
     assert box["y"] >= 0 and box["y"] + min(box["height"], 200) <= size["height"], (testid, box)
 
 
+def _frozen(medium: MediaSource) -> FrozenMedium:
+    """The medium as `dicomseal view` freezes it: no copy, every served read re-hashed."""
+    return freeze(medium, copy=False, note=note_header)
+
+
 # -- media ------------------------------------------------------------------------------------
 
 
@@ -115,7 +124,7 @@ def reading_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reading_url(reading_medium: Path) -> Iterator[str]:
-    with open_media(reading_medium) as medium, freeze(medium) as source:
+    with open_media(reading_medium) as medium, _frozen(medium) as source:
         app = create_app(source, assess_medium(source, []))
         with serve(app) as url:
             yield url
@@ -330,7 +339,7 @@ def signed_media(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> dict
 
 @contextmanager
 def _served(medium: Path, trust: list[Path]) -> Iterator[str]:
-    with open_media(medium) as m, freeze(m) as source:
+    with open_media(medium) as m, _frozen(m) as source:
         app = create_app(source, assess_medium(source, trust))
         with serve(app) as url:
             yield url
@@ -443,3 +452,87 @@ def test_unsigned_with_red_flags_is_amber(reading_url: str, width: int, height: 
         _on_screen(page, "viewport")
         if width == 1366:
             _screenshot(page, "viewer-reader-unsigned.png")
+
+
+def test_a_file_swapped_after_verification_is_never_drawn(
+    signed_media: dict[str, Path], tmp_path: Path
+) -> None:
+    """The first image of a PASSED medium is rewritten on the medium after verification:
+    the reader shows an error for it and draws nothing (the server refuses the bytes,
+    409); on the next visit the instance is listed as changed and the others are read."""
+    folder = tmp_path / "medium"
+    shutil.copytree(signed_media["signed"], folder)
+    with open_media(folder) as m, _frozen(m) as source:
+        integrity = assess_medium(source, [signed_media["trust"]])
+        assert integrity.kind.value == "passed"
+        app = create_app(source, integrity)
+        first = app.state.viewer.catalog.series("s0").instances[0]
+        ds = pydicom.dcmread(folder / first.path)
+        ds.PatientName = "ROE^EVIL"
+        ds.PixelData = np.full_like(ds.pixel_array, 4000).tobytes()
+        ds.save_as(folder / first.path)
+        with serve(app) as url, reader(url) as page:
+            page.goto(url + "/read/s0")
+            page.wait_for_function(
+                "() => ['1', 'error'].includes(document.body.dataset.ready)", timeout=30_000
+            )
+            assert page.evaluate("document.body.dataset.ready") == "error"
+            message = page.locator("#image-message").inner_text()
+            assert message == (
+                "Cannot display: changed on the medium since it was verified: not shown"
+            )
+            drawn = "performance.getEntriesByName('dicomseal-first-image').length"
+            assert page.evaluate(drawn) == 0
+            assert page.locator("#first-paint").count() == 0
+            assert "ROE^EVIL" not in page.locator("body").inner_text()
+            _open(page, url + "/read/s0")  # again: the swapped instance is left out
+            data = page.evaluate("window.dicomsealReader.series.instances")
+            swapped = next(i for i in data if i["id"] == first.id)
+            assert swapped["refused"] and not swapped["has_pixels"]
+            assert swapped["state"] == "red"
+            assert first.id not in page.evaluate("window.dicomsealReader.ids.join(' ')")
+            assert "ROE^EVIL" not in page.locator("body").inner_text()
+
+
+def test_a_partly_verified_medium_shows_no_image_in_the_browser(
+    signed_media: dict[str, Path],
+) -> None:
+    """The page asked for while verification is held halfway through the files shows the
+    progress and no image (no image is even asked for); once the verdict is in, the page
+    turns into the reading view by itself and draws the first image."""
+    halfway, resume = threading.Event(), threading.Event()
+
+    def verify(progress: Callable[[int, int], None]) -> MediumIntegrity:
+        def report(done: int, total: int) -> None:
+            progress(done, total)
+            if done == total // 2:
+                halfway.set()
+                assert resume.wait(60)
+
+        return assess_medium(source, [signed_media["trust"]], progress=report)
+
+    images: list[tuple[int, float]] = []
+
+    def seen(response: Any) -> None:
+        if "/image.dcm" in response.url or "/render/" in response.url:
+            images.append((response.status, time.monotonic()))
+
+    with open_media(signed_media["signed"]) as m, _frozen(m) as source:
+        app, startup = create_live_app(source, verify)
+        with serve(app) as url, reader(url) as page:
+            page.on("response", seen)
+            assert halfway.wait(60)
+            page.goto(url + "/")
+            assert page.evaluate("document.body.dataset.phase") == "verifying"
+            page.wait_for_timeout(600)  # the page polls the status meanwhile
+            assert page.get_by_test_id("verdict-line").inner_text().startswith("Verifying")
+            assert page.locator("canvas, img").count() == 0
+            assert images == []
+            released = time.monotonic()
+            resume.set()
+            page.wait_for_function(
+                "() => document.body.dataset.ready === '1'", timeout=60_000, polling=100
+            )
+            assert startup.ready() is not None
+            assert page.get_by_test_id("image-badge").get_attribute("data-state") == "green"
+    assert images and all(status == 200 and at > released for status, at in images)

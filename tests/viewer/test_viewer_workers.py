@@ -139,3 +139,27 @@ def test_forged_medium_shows_no_image_before_its_verdict(forged: Path, pki: Test
         expected = final.instance(path).verdict
         shown = {Verdict.FAILED: IntegrityState.RED, Verdict.PASSED: IntegrityState.GREY}
         assert inst.integrity.state is shown.get(expected, IntegrityState.GREY), path
+
+
+@pytest.mark.usefixtures("two_processes")
+def test_two_processes_without_a_copy_record_what_they_verified(forged: Path, pki: TestPki) -> None:
+    """``dicomseal view``'s mode: the workers' reads come back as digests and header values
+    (nothing on disk), the verdict is the one-process verdict, and a read served later
+    is the bytes a worker hashed."""
+    from dicomseal.viewer.catalog import note_header
+
+    with open_media(forged) as one_medium, freeze(one_medium) as one:
+        alone = assess_medium(one, [pki.root.cert], workers=1)
+    with open_media(forged) as medium, freeze(medium, copy=False, note=note_header) as snap:
+        pooled = assess_medium(snap, [pki.root.cert], workers=2)
+        assert snap.sealed and pooled.snapshot == snap.snapshot_id
+        assert not any(snap.folder.iterdir())
+        for path in pooled.instances:
+            read = snap.copied(path)
+            genuine = (forged / path).read_bytes()
+            assert read is not None and read.copy is None
+            assert read.sha256 == hashlib.sha256(genuine).hexdigest()
+            assert snap.note_of(path) is not None
+            assert snap.verified_bytes(path) == genuine
+    assert pooled.verdict is alone.verdict is Verdict.FAILED
+    assert _states(pooled) == _states(alone)

@@ -17,6 +17,23 @@ import {
 import { init as loaderInit, wadouri } from '@cornerstonejs/dicom-image-loader';
 import { $, el, showInstance, windowReadout } from './overlay.js';
 
+/**
+ * Why an image cannot be shown, in words. The server answers 409 for a file that changed
+ * on the medium since it was verified (it refuses those bytes): that is said as such.
+ */
+function whyNot(err) {
+  const xhr = err && typeof XMLHttpRequest !== 'undefined' && err.error instanceof XMLHttpRequest ? err.error : null;
+  if (xhr && xhr.status === 409) return 'changed on the medium since it was verified: not shown';
+  if (err && err.message) return err.message;
+  if (xhr) return `HTTP ${xhr.status}`;
+  return String(err);
+}
+
+/** True for the rejection of an image request to this viewer (handled: onLoadError). */
+function isImageLoadError(reason) {
+  return !!reason && typeof XMLHttpRequest !== 'undefined' && reason.error instanceof XMLHttpRequest;
+}
+
 const ENGINE = 'dicomseal';
 const VIEWPORT = 'reader';
 const GROUP = 'reader-tools';
@@ -107,6 +124,13 @@ class Reader {
       this.scaleBar();
     }).observe(this.element);
     this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, () => this.onImage());
+    // an image the server refuses (409: changed on the medium) is never drawn: say why
+    eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, (e) => this.onLoadError(e.detail));
+    window.addEventListener('unhandledrejection', (e) => {
+      if (!isImageLoadError(e.reason)) return;
+      e.preventDefault();
+      this.onLoadError({ error: e.reason });
+    });
     this.element.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.onRendered());
     this.element.addEventListener(Enums.Events.VOI_MODIFIED, () => this.onRendered());
     this.element.addEventListener('contextmenu', (e) => e.preventDefault());
@@ -212,9 +236,27 @@ class Reader {
   onImage() {
     const [inst, frame] = this.current();
     if (!inst) return;
+    if (this.element.dataset.refused) {
+      // a new image is in: the message of a refused one goes
+      delete this.element.dataset.refused;
+      this.element.style.visibility = '';
+      $('image-message').hidden = true;
+    }
     showInstance(inst, frame, this.index(), this.ids.length);
     for (const t of document.querySelectorAll('.thumb-image')) t.classList.toggle('current', t.dataset.instance === inst.id);
     if ($('tags').dataset.open === '1') this.showTags();
+  }
+
+  /** An image could not be loaded: nothing is left on screen in its place, only why. */
+  onLoadError(detail) {
+    const why = whyNot(detail && detail.error);
+    if (detail && detail.imageId && detail.imageId !== this.ids[this.index()]) return; // prefetch
+    this.element.dataset.refused = '1';
+    this.element.style.visibility = 'hidden';
+    $('first-paint')?.remove();
+    $('image-message').hidden = false;
+    $('image-message').textContent = `Cannot display: ${why}`;
+    document.body.dataset.imageError = why;
   }
 
   prefetch() {
@@ -484,7 +526,7 @@ async function main() {
     await reader.start();
   } catch (err) {
     $('image-message').hidden = false;
-    $('image-message').textContent = `Cannot display: ${err && err.message ? err.message : err}`;
+    $('image-message').textContent = `Cannot display: ${whyNot(err)}`;
     $('first-paint')?.remove(); // nothing is left on screen that the reader could not show
     document.body.dataset.ready = 'error';
   }

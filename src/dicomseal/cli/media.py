@@ -371,7 +371,9 @@ def _validation_to_embed(
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Worker processes (default: CPU cores, at most 2).",
+    help="Worker processes, at most (default: CPU cores, at most 2); one when there are few "
+    "files or another process keeps the other core busy. $DICOMSEAL_WORKERS=N uses N "
+    "whatever the load.",
 )
 @quiet_verbose_options
 @strict_option
@@ -442,7 +444,13 @@ def verify_command(
             from dicomseal.cli.verify import verify_files_and_render
 
             return verify_files_and_render(
-                medium, selection, at=when, fmt=fmt, verbose=verbose, quiet=quiet
+                medium,
+                selection,
+                at=when,
+                fmt=fmt,
+                verbose=verbose,
+                quiet=quiet,
+                workers=workers,  # a cap: as `verify FOLDER --workers`
             )
     return verify_and_render(
         medium,

@@ -9,27 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import click
 
-from dicomseal.signature.revocation import (
-    RevocationMode,
-    RevocationPolicy,
-    load_crl,
-    load_ocsp,
-)
+if TYPE_CHECKING:
+    from dicomseal.signature.revocation import RevocationPolicy
 
-__all__ = ["offline_option", "policy_from_options", "revocation_options"]
+__all__ = [
+    "MODES",
+    "offline_option",
+    "policy_from_options",
+    "revocation_asked",
+    "revocation_options",
+]
 
 F = TypeVar("F", bound=Callable[..., object])
+
+#: The values of :class:`~dicomseal.signature.revocation.RevocationMode`, in its order:
+#: the module itself is loaded only when a policy is built (not for a plain ``verify``).
+MODES: Final = ("require", "hard-fail", "soft-fail", "off")
 
 
 def revocation_options(fn: F) -> F:
     """Add ``--crl FILE``, ``--ocsp FILE`` (repeatable) and ``--revocation MODE``."""
     fn = click.option(
         "--revocation",
-        type=click.Choice([m.value for m in RevocationMode]),
+        type=click.Choice(MODES),
         default=None,
         show_default="soft-fail, without network",
         help="Revocation checking of signer certificates, as of the signature's timestamp. "
@@ -80,6 +86,8 @@ def policy_from_options(
 
     The network is used only when ``--revocation`` was given and ``--offline`` was not.
     """
+    from dicomseal.signature.revocation import RevocationMode, RevocationPolicy, load_crl, load_ocsp
+
     mode = RevocationMode(revocation or RevocationMode.SOFT_FAIL.value)
     return RevocationPolicy(
         mode,
@@ -87,3 +95,12 @@ def policy_from_options(
         tuple(load_ocsp(p) for p in ocsps),
         fetch=revocation is not None and not offline and mode is not RevocationMode.OFF,
     )
+
+
+def revocation_asked(
+    crls: tuple[Path, ...], ocsps: tuple[Path, ...], revocation: str | None
+) -> bool:
+    """Whether the options ask for more than the default policy, which checks nothing
+    without files or network (:attr:`~dicomseal.signature.revocation.RevocationPolicy.active`
+    is False for it)."""
+    return bool(crls or ocsps) or revocation is not None

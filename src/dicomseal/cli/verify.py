@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from cryptography import x509
@@ -23,16 +23,23 @@ from dicomseal.cli.options import (
     strict_option,
     trust_options,
 )
-from dicomseal.cli.revocation import offline_option, policy_from_options, revocation_options
+from dicomseal.cli.revocation import (
+    offline_option,
+    policy_from_options,
+    revocation_asked,
+    revocation_options,
+)
 from dicomseal.errors import MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.plain import report_console
 from dicomseal.report.verify import collect_warnings, render_text, verify_document
-from dicomseal.signature.revocation import RevocationPolicy
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.signature.trust import TrustContext
 from dicomseal.signature.verify import verify_path
 from dicomseal.verdict import Verdict
+
+if TYPE_CHECKING:
+    from dicomseal.signature.revocation import RevocationPolicy
 
 __all__ = ["exit_code_for_files", "iter_files", "verify_files_and_render"]
 
@@ -122,6 +129,14 @@ def exit_code_for_files(verdict: Verdict, files: list[FileVerification]) -> int:
     metavar="DATETIME",
     help="Validate certificates at this time (ISO 8601, default now).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes for a folder or a medium, at most (default: CPU cores, at most 2 "
+    "for a medium); one when there are few files or another process keeps the other core "
+    "busy. $DICOMSEAL_WORKERS=N uses N whatever the load.",
+)
 @quiet_verbose_options
 @strict_option
 @revocation_options
@@ -133,6 +148,7 @@ def verify_command(
     untrusted: tuple[Path, ...],
     require_signature: bool,
     at_: str | None,
+    workers: int | None,
     quiet: bool,
     verbose: bool,
     strict: bool,
@@ -166,8 +182,12 @@ def verify_command(
     if not path.exists():
         raise MediaError("no such file or folder", path=str(path))
     selection = select_trust(trust, untrusted, strict=strict)
-    policy = policy_from_options(crls, ocsps, revocation, offline)
+    # The default policy checks nothing outside a medium: its module is then not loaded.
+    asked = revocation_asked(crls, ocsps, revocation)
+    policy = policy_from_options(crls, ocsps, revocation, offline) if asked else None
     if looks_like_medium(path):
+        if policy is None:  # a medium's own validation data is judged by default
+            policy = policy_from_options(crls, ocsps, revocation, offline)
         # A DICOMDIR / manifest folder, an ISO image or a zip: the whole medium is judged.
         from dicomseal.cli.media import verify_and_render
 
@@ -176,6 +196,7 @@ def verify_command(
             selection.context,
             at=when,
             fmt=fmt,
+            workers=workers,
             selection=selection,
             verbose=verbose,
             quiet=quiet,
@@ -194,6 +215,7 @@ def verify_command(
         verbose=verbose,
         quiet=quiet,
         policy=policy,
+        workers=workers,
     )
 
 
@@ -234,11 +256,13 @@ def verify_files_and_render(
     verbose: bool = False,
     quiet: bool = False,
     policy: RevocationPolicy | None = None,
+    workers: int | None = None,
 ) -> int:
     """Verify one file or every file of a folder that is not a medium; render; exit code.
 
     Shared by ``verify`` and ``media verify`` so that the same folder gets the same
-    listing and the same exit code from both. In a folder, a file that is not DICOM is
+    listing and the same exit code from both. ``workers`` caps the worker processes of a
+    folder (:func:`dicomseal.workers.worker_count`). In a folder, a file that is not DICOM is
     listed once as not covered by any signature (INDETERMINATE), not as an I/O error; a
     single named file that is not DICOM is an I/O error (exit 4).
     """
@@ -251,7 +275,9 @@ def verify_files_and_render(
     counts: Counter[Verdict] = Counter()
     signers = _Signers()
     files: list[FileVerification] = []
-    for verified in _verify_all(path, trust_ctx, at=at, require_signature=require_signature):
+    for verified in _verify_all(
+        path, trust_ctx, at=at, require_signature=require_signature, workers=workers
+    ):
         f = judge(verified)
         counts[f.verdict] += 1
         new_signer = signers.add_from(f)
@@ -294,7 +320,12 @@ def verify_files_and_render(
 
 
 def _verify_all(
-    path: Path, trust: TrustContext, *, at: dt.datetime, require_signature: bool
+    path: Path,
+    trust: TrustContext,
+    *,
+    at: dt.datetime,
+    require_signature: bool,
+    workers: int | None = None,
 ) -> Iterator[FileVerification]:
     """Each file's verification as it is done: one file, or every file of a folder."""
     if not path.is_dir():
@@ -308,20 +339,24 @@ def _verify_all(
     with progress_report(report_console(stderr=True)) as draw:
         # both cores when there is work and the other core is idle (forked workers)
         for done, verified in enumerate(
-            verify_paths(targets, trust, require_signature=require_signature, at=at), 1
+            verify_paths(targets, trust, require_signature=require_signature, at=at, cap=workers),
+            1,
         ):
             yield verified
             draw("verifying files", done, len(targets))
 
 
 def verify_paths(
-    paths: Sequence[Path], trust: TrustContext, **kwargs: Any
+    paths: Sequence[Path], trust: TrustContext, *, cap: int | None = None, **kwargs: Any
 ) -> Iterator[FileVerification]:
-    """:func:`dicomseal.signature.batch.verify_paths`, its module (and the worker pool's
+    """:func:`dicomseal.signature.batch.verify_paths` in up to ``cap`` processes (as
+    :func:`~dicomseal.workers.worker_count` decides); its module (and the worker pool's
     ``multiprocessing``) loaded only when a folder is verified, never for one file."""
     from dicomseal.signature.batch import verify_paths as verify_all_paths
+    from dicomseal.signature.batch import worker_count
 
-    return verify_all_paths(paths, trust, **kwargs)
+    workers = worker_count(len(paths), cap)
+    return verify_all_paths(paths, trust, workers=workers, **kwargs)
 
 
 def _judge(

@@ -85,9 +85,11 @@ def view(
 ) -> None:
     """Browse MEDIUM (folder, ISO image or zip) read-only, with its integrity verdict.
 
-    The medium is read once into a private copy (removed at exit), which is verified
-    (signed manifest and instance signatures, or the forensic red flags when it is
-    unsigned) and then served: every page shows the verdict of exactly the bytes shown.
+    The medium is verified (signed manifest and instance signatures, or the forensic red
+    flags when it is unsigned) and then served: every file shown is read again and used
+    only when its SHA-256 is the one of the bytes verified (a file changed on the medium
+    since is refused, never shown), so every page shows the verdict of exactly the bytes
+    shown.
     The first page answers at once and says "Verifying..." with the progress until the
     verdict is in; no image and no patient value is served before. The server listens
     on 127.0.0.1 only and keeps no access log.
@@ -102,6 +104,7 @@ def view(
     import uvicorn
 
     from dicomseal.viewer.app import LOOPBACK_HOSTS, create_live_app
+    from dicomseal.viewer.catalog import note_header
 
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
@@ -111,9 +114,14 @@ def view(
     console = err_console()
     console.print(selection.describe(), markup=False)
     anchor_files = list(dict.fromkeys(Path(a.path) for a in selection.anchors))
-    with _sigterm_unwinds(), sock, open_media(media) as medium, freeze(medium) as source:
-        # Every file is read once, into a private copy that is verified (in the background,
-        # while the first page already says so) and then served.
+    with (
+        _sigterm_unwinds(),
+        sock,
+        open_media(media) as medium,
+        freeze(medium, copy=False, note=note_header) as source,
+    ):
+        # Every file is verified (in the background, while the first page already says so);
+        # what is served is read again and must hash to what was verified (no disk copy).
         verify = _verifier(console, source, anchor_files, when, strict, untrusted)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app, startup = create_live_app(source, verify, allowed_hosts=hosts, medium_name=media.name)

@@ -10,8 +10,10 @@ This is hazmat: it describes bytes, it does not decide trust.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MalformedDicomError
@@ -188,6 +190,27 @@ class Part10File:
     window: bytes = b""
     window_base: int = 0
 
+    def read_at(self, offset: int, n: int) -> bytes:
+        """The bytes ``fp.seek(offset); fp.read(n)`` gives (fewer at the end of the file).
+
+        Served from the bytes the walker already read when they hold the whole range -
+        :attr:`window`, or the in-memory value of the top-level element the range lies
+        in - else read from :attr:`fp`: never a second read of bytes already read.
+        """
+        start = offset - self.window_base
+        stop = self.window_base + len(self.window)
+        if self.window and 0 <= start and (offset + n <= stop or stop == self.size):
+            return self.window[start : start + n]
+        at = bisect_right(self.elements, offset, key=_OFFSET) - 1
+        if at >= 0 and n >= 0:
+            el = self.elements[at]
+            value = el.value
+            start = offset - el.value_offset
+            if value is not None and not el.dirty and start >= 0 and start + n <= len(value):
+                return value[start : start + n]
+        self.fp.seek(offset)
+        return self.fp.read(n)
+
     def read_value(self, element: Element) -> bytes:
         """The value bytes of ``element`` (loaded on demand for long values)."""
         if element.value is not None:
@@ -199,6 +222,9 @@ class Part10File:
         if len(data) != element.length:
             raise MalformedDicomError("file truncated inside a value")
         return data
+
+
+_OFFSET: Final = attrgetter("offset")
 
 
 def format_tag(tag: int) -> str:

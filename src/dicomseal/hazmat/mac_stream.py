@@ -235,7 +235,9 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
         tag = element.tag
         if only is not None and tag not in only:
             continue
-        if (
+        if not (
+            0x00080001 < tag < 0xFFFA0000 and tag & 0xFFFF and tag != MAC_PARAMETERS_SEQUENCE
+        ) and (  # else signable for certain; the rest is is_signable_tag written out
             tag < 0x00080000
             or not tag & 0xFFFF
             or tag == 0x00080001
@@ -247,14 +249,15 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
         if vr == b"UN":
             continue
         value = element.value
+        offset = element.offset
         if (
             value is not None
-            and low <= element.offset
+            and element.value_offset - offset == 8
+            and low <= offset
             and element.end <= high
-            and not len(value) % 2
-            and element.value_offset - element.offset == 8
-            and element.items is None
+            and not len(value) & 1
             and not element.dirty
+            and element.items is None
             and (
                 vr not in string_vrs
                 or (
@@ -264,10 +267,10 @@ def _emit_all(elements: Iterable[Element], out: _Gather, only: frozenset[int] | 
                 )
             )
         ):
-            if element.offset != run_end:
+            if offset != run_end:
                 if run_end > run_start:
                     buf += window[run_start - low : run_end - low]
-                run_start = element.offset
+                run_start = offset
             run_end = element.end
             append(tag)
             continue

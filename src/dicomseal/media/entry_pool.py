@@ -15,16 +15,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from dicomseal import workers as pool
 from dicomseal.media.entry_check import EntryResult, check_entry
 from dicomseal.media.frozen import CopiedFile, FrozenMedium
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.namespaces import fold_case_if_needed
 from dicomseal.media.source import MediaEntry, MediaSource, open_media
-from dicomseal.signature import FileVerification, TrustContext
+from dicomseal.signature import TrustContext
 
 __all__ = ["ProgressCallback", "check_entries"]
 
@@ -49,41 +46,10 @@ def _in_worker(source: MediaSource, processes: int) -> MediaSource:
     return fold_case_if_needed(open_media(source.location, allow_short=True))
 
 
-class _CertificatePacker:
-    """A worker's side of :class:`~dicomseal.workers.Certificates`: DER once per certificate.
-
-    Every instance of a medium usually names the same signer and chain: each distinct
-    certificate is encoded once per worker (X.690 §10) and the same bytes object is sent
-    for it again, which pickle then writes once per chunk of results.
-    """
-
-    def __init__(self) -> None:
-        self._der: dict[x509.Certificate, bytes] = {}
-
-    def der(self, cert: x509.Certificate) -> bytes:
-        """The DER encoding of ``cert`` (the same object for an equal certificate)."""
-        found = self._der.get(cert)
-        if found is None:
-            found = self._der[cert] = cert.public_bytes(Encoding.DER)
-        return found
-
-    def pack(self, v: FileVerification) -> tuple[FileVerification, pool.PackedCertificates]:
-        """``v`` without its certificates, and them as DER (as ``Certificates.pack``)."""
-        certs = tuple(
-            (
-                None if s.certificate is None else self.der(s.certificate),
-                tuple(map(self.der, s.chain)),
-            )
-            for s in v.signatures
-        )
-        sigs = tuple(dataclasses.replace(s, certificate=None, chain=()) for s in v.signatures)
-        return dataclasses.replace(v, signatures=sigs), certs
-
-
 def _crossing(
     certificates: pool.Certificates, frozen: FrozenMedium | None
 ) -> pool.Crossing[_Checked]:
-    packer = _CertificatePacker()  # used in the workers only: one memo per process
+    packer = pool.CertificatePacker()  # used in the workers only: one memo per process
 
     def pack(checked: _Checked) -> object:
         result, copies, failed = checked

@@ -20,6 +20,17 @@ Disk use is bounded: a copy stops (:class:`~dicomseal.errors.MediaError`) when i
 exceed the budget (by default the free space of the temporary folder less
 :data:`DISK_RESERVE`, and at most :data:`MAX_COPY`). The folder is removed by
 :meth:`FrozenMedium.close`, or at interpreter exit at the latest.
+
+**Without a copy** (``freeze(medium, copy=False)``, the viewer's mode): copying a CD to disk
+costs more than verifying it. Then nothing is written: every open reads the whole file from
+the medium into memory (at most :data:`MAX_IN_MEMORY` bytes), hashes exactly those bytes
+(SHA-256, FIPS 180-4) and hands out a stream over them. The first read of a file (during
+verification) records its digest -- the bytes verification reads are the bytes hashed --
+and every later read is compared with it: the stream handed out holds the bytes just hashed,
+and bytes whose digest differs are refused (:class:`ChangedSinceVerificationError`), never handed
+out. So what is served is always byte for byte what was verified, though read again; a file
+rewritten after verification, or a medium answering a second read differently, is an error
+and never shown.
 """
 
 from __future__ import annotations
@@ -46,14 +57,29 @@ from dicomseal.errors import MediaError
 from dicomseal.media.namespaces import fold_case_if_needed
 from dicomseal.media.source import MediaEntry, MediaSource
 
-__all__ = ["DISK_RESERVE", "MAX_COPY", "CopiedFile", "FrozenMedium", "freeze"]
+__all__ = [
+    "DISK_RESERVE",
+    "MAX_COPY",
+    "MAX_IN_MEMORY",
+    "ChangedSinceVerificationError",
+    "CopiedFile",
+    "FrozenMedium",
+    "freeze",
+]
 
 #: Free space left untouched on the temporary folder's file system.
 DISK_RESERVE = 1024**3
 #: The private copy of one medium never exceeds this many bytes.
 MAX_COPY = 64 * 1024**3
+#: Without a copy, one file read into memory (to be hashed and handed out) never exceeds this.
+MAX_IN_MEMORY = 1024**3
 _CHUNK = 1024 * 1024
 _KERNEL_CHUNK = 64 * 1024 * 1024
+
+
+class ChangedSinceVerificationError(MediaError):
+    """A file read again from the medium is not the file that was verified (its SHA-256
+    differs): the bytes are refused, never served or sent."""
 
 
 @dataclass(frozen=True)
@@ -64,28 +90,52 @@ class CopiedFile:
     ----------
     path
         Path on the medium.
-    local
-        The private, read-only copy.
+    copy
+        The private, read-only copy (None without a copy: the file is read again each
+        time); :attr:`local` names it.
     size
-        Bytes copied.
+        Bytes copied (or read).
     head
         Their first 132 bytes (preamble and ``DICM`` of a Part 10 file), read from the copy.
+    digest
+        Hex SHA-256 of the bytes read, when it was taken while reading (without a copy).
+    note
+        What the snapshot's ``note`` function made of exactly these bytes (without a copy;
+        picklable), e.g. the header values the viewer lists, so that they need no second
+        read.
     """
 
     path: str
-    local: Path
+    copy: Path | None
     size: int
     head: bytes
+    digest: str = ""
+    note: object = None
+
+    @property
+    def local(self) -> Path:
+        """The private copy.
+
+        Raises
+        ------
+        MediaError
+            The snapshot makes no copies (``copy=False``).
+        """
+        if self.copy is None:
+            raise MediaError("no private copy of this file was made", path=self.path)
+        return self.copy
 
     @cached_property
     def sha256(self) -> str:
-        """Hex SHA-256 of the copy, read from the copy when first asked for.
+        """Hex SHA-256 of the bytes read: as taken while reading, or read from the copy.
 
         Raises
         ------
         MediaError
             The private copy can no longer be read (removed with the snapshot).
         """
+        if self.digest or self.copy is None:
+            return self.digest
         digest = hashlib.sha256()
         try:
             with self.local.open("rb") as fh:
@@ -113,10 +163,25 @@ class FrozenMedium:
     max_bytes
         Budget of the private copy (default: free space less :data:`DISK_RESERVE`, at
         most :data:`MAX_COPY`).
+    copy
+        False: no copy is made; every open reads the file again into memory and hands
+        out its bytes only when their SHA-256 is the one of the first read (see above).
+    note
+        Without a copy: ``note(path, data)`` is called on the bytes of each first read
+        and its (picklable) answer kept with the read (:meth:`note_of`).
     """
 
-    def __init__(self, inner: MediaSource, *, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        inner: MediaSource,
+        *,
+        max_bytes: int | None = None,
+        copy: bool = True,
+        note: Callable[[str, bytes], object] | None = None,
+    ) -> None:
         self._inner = inner
+        self._copying = copy
+        self._note = note
         self._folder = Path(tempfile.mkdtemp(prefix="dicomseal-frozen-"))
         os.chmod(self._folder, 0o700)
         self._cleanup = weakref.finalize(self, _remove, self._folder)
@@ -127,6 +192,7 @@ class FrozenMedium:
         self._failed: dict[str, str] = {}
         self._entries = list(inner.entries())
         self._readable = {e.path for e in self._entries if e.readable}
+        self._sizes = {e.path: e.size for e in self._entries if e.readable}
         self._sealed = False
         self._lock = threading.Lock()
         self._prefix = ""  # names of the copies made by this process (a worker's own)
@@ -149,9 +215,53 @@ class FrozenMedium:
         return list(self._entries)
 
     def open(self, path: str) -> BinaryIO:
-        """The private copy of ``path`` (copied from the medium on first use, unless sealed)."""
-        copied = self.capture(path)
-        return copied.local.open("rb")
+        """The private copy of ``path`` (copied from the medium on first use, unless sealed).
+
+        Without a copy: the bytes of ``path`` as verified, read again (:meth:`verified_bytes`).
+        """
+        if not self._copying:
+            return io.BytesIO(self.verified_bytes(path))
+        return self.capture(path).local.open("rb")
+
+    def verified_bytes(self, path: str) -> bytes:
+        """The bytes of ``path``, read whole into memory, exactly those of the verified read.
+
+        With a copy they come from the copy. Without one the file is read from the medium
+        (at most :data:`MAX_IN_MEMORY` bytes) and hashed: the first read (before
+        :meth:`seal`) records the SHA-256, every later read must have the same, and the
+        bytes returned are the bytes hashed.
+
+        Raises
+        ------
+        ChangedSinceVerificationError
+            The file read now is not the file read first (rewritten, or a medium that
+            answers two reads differently): nothing of it is returned.
+        MediaError
+            The file cannot be read, is too large, or was never read before :meth:`seal`.
+        """
+        if self._copying:
+            with self.open(path) as fh:
+                return fh.read()
+        with self._lock:
+            known = self._copies.get(path)
+            if known is None and path in self._failed:
+                raise MediaError(self._failed[path], path=path)
+            if known is None and self._sealed:
+                raise MediaError("not part of the verified snapshot of this medium", path=path)
+        try:
+            data, digest = self._read_whole(path)
+        except MediaError as exc:
+            if known is None:
+                self._record_failure(path, exc.message)
+            raise
+        if known is None:
+            noted = self._note(path, data) if self._note is not None else None
+            known = self._record(CopiedFile(path, None, len(data), data[:132], digest, noted))
+        if known.size != len(data) or known.sha256 != digest:
+            raise ChangedSinceVerificationError(
+                "changed on the medium since it was verified: not shown", path=path
+            )
+        return data
 
     def close(self) -> None:
         """Remove the private copy (the wrapped medium is the caller's to close)."""
@@ -198,6 +308,12 @@ class FrozenMedium:
         """The copy of ``path``, if it was read."""
         return self._copies.get(path)
 
+    def note_of(self, path: str) -> object:
+        """What the ``note`` function made of the verified bytes of ``path`` (None if nothing)."""
+        with self._lock:
+            found = self._copies.get(path)
+        return None if found is None else found.note
+
     def digests(self) -> dict[str, str]:
         """SHA-256 of every file copied so far, by path."""
         return {p: c.sha256 for p, c in self._copies.items()}
@@ -205,12 +321,22 @@ class FrozenMedium:
     def capture(self, path: str) -> CopiedFile:
         """Copy ``path`` from the medium if not done yet; return its copy.
 
+        Without a copy: the record of the first read (the file is read and hashed now if
+        it was not read before).
+
         Raises
         ------
         MediaError
             The file cannot be read (the same error every time), the snapshot is sealed
             and the file was not read before, or the disk budget is exhausted.
         """
+        if not self._copying:
+            with self._lock:
+                found = self._copies.get(path)
+            if found is None:
+                self.verified_bytes(path)
+                found = self._copies[path]
+            return found
         with self._lock:
             found = self._copies.get(path)
             if found is not None:
@@ -230,6 +356,47 @@ class FrozenMedium:
             if self._prefix:
                 self._fresh.append(copied)
             return copied
+
+    def _record(self, read: CopiedFile) -> CopiedFile:
+        """Record the first read of a file (a concurrent first read keeps the earlier one)."""
+        with self._lock:
+            found = self._copies.get(read.path)
+            if found is not None:
+                return found
+            self._copies[read.path] = read
+            if self._prefix:
+                self._fresh.append(read)
+            return read
+
+    def _record_failure(self, path: str, why: str) -> None:
+        with self._lock:
+            if path not in self._copies and path not in self._failed:
+                self._failed[path] = why
+                if self._prefix:
+                    self._fresh_failed.append((path, why))
+
+    def _read_whole(self, path: str) -> tuple[bytes, str]:
+        """The bytes of ``path`` read from the medium (bounded) and their hex SHA-256."""
+        if path not in self._readable:
+            raise MediaError("no such readable file on the medium", path=path)
+        listed = min(self._sizes.get(path, 0), MAX_IN_MEMORY)
+        try:
+            with self._inner.open(path) as fh:
+                # one read of the listed size and one byte more (a buffer that large is
+                # allocated for it), then on to the end: a stream may answer short
+                parts = [fh.read(listed + 1)]
+                total = len(parts[0])
+                while total <= MAX_IN_MEMORY and (chunk := fh.read(_CHUNK)):
+                    parts.append(chunk)
+                    total += len(chunk)
+        except OSError as exc:
+            raise MediaError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(data) > MAX_IN_MEMORY:
+            raise MediaError(
+                f"larger than {MAX_IN_MEMORY} bytes: too large to read into memory", path=path
+            )
+        return data, hashlib.sha256(data).hexdigest()
 
     # -- forked worker processes ------------------------------------------------------------
     def continue_in_worker(self, inner: MediaSource, share: int) -> None:
@@ -394,11 +561,19 @@ def _remove(folder: Path) -> None:
         time.sleep(0.02)
 
 
-def freeze(medium: MediaSource, *, max_bytes: int | None = None) -> FrozenMedium:
+def freeze(
+    medium: MediaSource,
+    *,
+    max_bytes: int | None = None,
+    copy: bool = True,
+    note: Callable[[str, bytes], object] | None = None,
+) -> FrozenMedium:
     """A :class:`FrozenMedium` over ``medium``, named as the verifier names its files.
 
     A lower-cased ISO 9660 view (Linux ``map=normal``) is folded back to upper case first
     (:func:`~dicomseal.media.namespaces.fold_case_if_needed`), so the paths of the snapshot
-    are the paths of the verification results.
+    are the paths of the verification results. ``copy=False``: no private copy, every
+    read is checked against the digest of the first (:meth:`FrozenMedium.verified_bytes`),
+    and ``note`` sees the bytes of each first read (:meth:`FrozenMedium.note_of`).
     """
-    return FrozenMedium(fold_case_if_needed(medium), max_bytes=max_bytes)
+    return FrozenMedium(fold_case_if_needed(medium), max_bytes=max_bytes, copy=copy, note=note)

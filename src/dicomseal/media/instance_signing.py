@@ -9,17 +9,21 @@ instead of a manifest entry.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from pydicom.dataset import Dataset
 
 from dicomseal.errors import MediaError
-from dicomseal.media.digests import digest_instance
+from dicomseal.hazmat.assemble import write_elements_bytes, write_part10
+from dicomseal.hazmat.elements import Part10File
+from dicomseal.media.digests import InstanceDigests, digest_instance, emit_and_digest
 from dicomseal.media.inputs import (
     PreparedInstance,
     SourceInstance,
@@ -36,6 +40,7 @@ from dicomseal.signature import (
     verify_file,
 )
 from dicomseal.verdict import Verdict
+from dicomseal.workers import can_fork
 
 if TYPE_CHECKING:
     from dicomseal.media.create import CreateOptions
@@ -91,6 +96,7 @@ def _prepare_and_sign(
         prep = prepare_instance(
             SourceInstance(path, Dataset(), transfer_syntax, fixes), options.profile, work, index
         )
+        written: list[InstanceDigests] = []
         record = sign_file(
             prep.path,
             dst,
@@ -98,10 +104,11 @@ def _prepare_and_sign(
             mac=options.mac,
             profile=_sign_profile(credentials),
             signed_at=options.created_at,
+            write=functools.partial(_write_signed, digested=written),
         )
         if record.mac_id > 0:  # earlier signatures were kept bit for bit: do they still hold?
             _refuse_broken_signatures(path, dst)
-        d = digest_instance(str(dst))
+        d = written[0] if written else digest_instance(str(dst))
         require_unchanged(path, stamp)  # read since its check: the bytes checked are signed
     except Exception as exc:
         dst.unlink(missing_ok=True)
@@ -114,6 +121,38 @@ def _prepare_and_sign(
             prep.path.unlink(missing_ok=True)
     entry = ManifestEntry("", d.size, d.sha256, FileRole.INSTANCE, InstanceRecord.from_digests(d))
     return index, prep, entry, ""
+
+
+def _write_signed(
+    parsed: Part10File, dst: str | os.PathLike[str] | BinaryIO, *, digested: list[InstanceDigests]
+) -> None:
+    """Write the signed file into the run's signing folder and digest it for the manifest
+    from the bytes as they are written (:func:`~dicomseal.media.digests.emit_and_digest`):
+    one pass, no second read of the file. The bytes and the file mode (0600, as a
+    temporary file gets) are those of :func:`~dicomseal.hazmat.assemble.emit_part10`; the
+    file is written in place, not renamed, since the folder is this run's own and a
+    failure removes it (the instance is then left out). ``digested`` gains the digests,
+    unless that tree is one the file must be read again for."""
+    if not isinstance(dst, str | os.PathLike):
+        write_part10(parsed, dst.write)
+        return
+    target = Path(dst)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            d = emit_and_digest(parsed, out, write_elements_bytes)
+            if d is None:
+                write_part10(parsed, out.write)
+    except BaseException as exc:
+        target.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise MediaError(f"cannot write output: {exc.strerror}", path=str(target)) from exc
+        raise
+    if d is not None:
+        digested.append(d)
 
 
 def _refuse_broken_signatures(source: Path, signed: Path) -> None:
@@ -140,29 +179,35 @@ def run_signing(
     """Sign every instance (in ``options.workers`` processes), running ``meanwhile`` too.
 
     ``jobs`` may be a generator that finds the instances as it goes: with several workers
-    each job is handed out as soon as it is found, so the workers sign while the sources
-    are still being read, and ``meanwhile`` runs once every job is handed out. Returns the
-    results by job index (never in completion order).
+    the jobs are handed out :data:`CHUNK` at a time as soon as they are found (one task
+    per chunk, not per instance), so the workers sign while the sources are still being
+    read, and ``meanwhile`` runs once every job is handed out. The workers are forked
+    after every module is imported (their state is the parent's, never pickled). Returns
+    the results by job index (never in completion order).
     """
     it = iter(jobs)
     first = list(itertools.islice(it, _POOL_MIN))
-    if options.workers <= 1 or len(first) < _POOL_MIN or credentials.on_token:
+    processes = _processes(options.workers, len(first))
+    if processes <= 1 or credentials.on_token:
         return _sign_here([*first, *it], credentials, options, work, report, meanwhile)
     results: dict[int, Result] = {}
     context = multiprocessing.get_context("fork")  # no token after fork: see above
     pool = ProcessPoolExecutor(
-        max_workers=options.workers,
+        max_workers=processes,
         mp_context=context,
         initializer=_sign_init,
         initargs=(credentials, options, work),
     )
     try:
-        futures = [pool.submit(_prepare_and_sign, *job) for job in itertools.chain(first, it)]
+        futures, total = [], 0
+        for chunk in _chunks(itertools.chain(first, it)):  # handed out as they are found
+            futures.append(pool.submit(_sign_chunk, chunk))
+            total += len(chunk)
         meanwhile()  # write DICOMDIR while the workers sign
-        for n, fut in enumerate(as_completed(futures)):
-            result = fut.result()
-            results[result[0]] = result
-            report("sign", n + 1, len(futures))
+        for fut in as_completed(futures):
+            for result in fut.result():
+                results[result[0]] = result
+                report("sign", len(results), total)
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
@@ -172,6 +217,37 @@ def run_signing(
 
 #: Fewer jobs than this are signed in this process (a pool costs more than it saves).
 _POOL_MIN = 8
+#: Jobs per task handed to a signing worker.
+CHUNK = 8
+
+
+def _processes(wanted: int, jobs: int) -> int:
+    """Signing processes: ``wanted``, or one for little work or when no core is idle.
+
+    The one-minute load average says how many cores other processes keep busy; a second
+    process on a busy core costs more CPU than it saves (:func:`~dicomseal.workers.worker_count`).
+    """
+    if wanted <= 1 or jobs < _POOL_MIN or not can_fork():
+        return 1
+    cores = os.cpu_count() or 1
+    return max(1, min(wanted, cores, int(cores - os.getloadavg()[0] + 0.5)))
+
+
+def _chunks(jobs: Iterable[Job]) -> Iterator[list[Job]]:
+    """``jobs`` in lists of :data:`CHUNK`, each handed out as soon as it is full."""
+    chunk: list[Job] = []
+    for job in jobs:
+        chunk.append(job)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _sign_chunk(chunk: list[Job]) -> list[Result]:
+    """One task of a forked worker: :func:`_prepare_and_sign` of each job of ``chunk``."""
+    return [_prepare_and_sign(*job) for job in chunk]
 
 
 def _sign_here(

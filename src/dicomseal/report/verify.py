@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SCHEMA",
     "VERDICT_STYLE",
+    "CertificateFacts",
     "collect_warnings",
     "file_to_dict",
     "render_text",
@@ -64,17 +65,67 @@ def warnings_to_list(warnings: Sequence[ResultWarning]) -> list[dict[str, str]]:
     return [{"code": w.code, "message": w.message} for w in warnings]
 
 
-def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
-    """One signature as the JSON object of ``files[].signatures[]``."""
+class CertificateFacts:
+    """What a JSON document shows of each certificate, computed once per certificate object.
+
+    Every signature of a run by the same signer carries the same certificate objects
+    (one per distinct certificate, see :class:`dicomseal.workers.Certificates`), so the
+    names, validity dates and SHA-256 fingerprints of a document are computed per
+    signer, not per signature. Keyed by object identity (a certificate hashes by its
+    DER); each entry holds its certificate, so an id is never reused while listed. One
+    instance per document: no state outlives it.
+    """
+
+    __slots__ = ("_fingerprints", "_subjects", "_validity")
+
+    def __init__(self) -> None:
+        self._fingerprints: dict[int, tuple[x509.Certificate, str]] = {}
+        self._subjects: dict[int, tuple[x509.Certificate, str]] = {}
+        self._validity: dict[int, tuple[x509.Certificate, tuple[str, str | None, str | None]]] = {}
+
+    def fingerprint(self, cert: x509.Certificate) -> str:
+        """:func:`~dicomseal.signature.keys.fingerprint_sha256` of ``cert``."""
+        known = self._fingerprints.get(id(cert))
+        if known is None or known[0] is not cert:
+            known = self._fingerprints[id(cert)] = (cert, fingerprint_sha256(cert))
+        return known[1]
+
+    def subject(self, cert: x509.Certificate) -> str:
+        """``cert.subject.rfc4514_string()``."""
+        known = self._subjects.get(id(cert))
+        if known is None or known[0] is not cert:
+            known = self._subjects[id(cert)] = (cert, cert.subject.rfc4514_string())
+        return known[1]
+
+    def validity(self, cert: x509.Certificate) -> tuple[str, str | None, str | None]:
+        """Issuer (RFC 4514), not before and not after (ISO 8601); empty when they do not
+        decode (a hostile certificate's names or dates)."""
+        known = self._validity.get(id(cert))
+        if known is None or known[0] is not cert:
+            try:
+                facts: tuple[str, str | None, str | None] = (
+                    cert.issuer.rfc4514_string(),
+                    cert.not_valid_before_utc.isoformat(),
+                    cert.not_valid_after_utc.isoformat(),
+                )
+            except ValueError:
+                facts = ("", None, None)
+            known = self._validity[id(cert)] = (cert, facts)
+        return known[1]
+
+
+def signature_to_dict(
+    sig: SignatureVerification, facts: CertificateFacts | None = None
+) -> dict[str, Any]:
+    """One signature as the JSON object of ``files[].signatures[]``.
+
+    ``facts``: the document's :class:`CertificateFacts` (a fresh one when not given).
+    """
     from dicomseal.report.etsi import etsi_fields, etsi_status  # JSON documents only
 
+    facts = CertificateFacts() if facts is None else facts
     cert = sig.certificate
-    try:  # a hostile certificate's names or dates may not decode
-        issuer = cert.issuer.rfc4514_string() if cert is not None else ""
-        not_before = cert.not_valid_before_utc.isoformat() if cert is not None else None
-        not_after = cert.not_valid_after_utc.isoformat() if cert is not None else None
-    except ValueError:
-        issuer, not_before, not_after = "", None, None
+    issuer, not_before, not_after = facts.validity(cert) if cert is not None else ("", None, None)
     return {
         "uid": sig.uid,
         "verdict": sig.verdict.value,
@@ -89,9 +140,9 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
         "location": sig.location,
         "signed_at": sig.signed_at,
         "timestamp": sig.timestamp_time.isoformat() if sig.timestamp_time else None,
-        "chain": [c.subject.rfc4514_string() for c in sig.chain],
-        "fingerprint_sha256": fingerprint_sha256(cert) if cert is not None else None,
-        "chain_fingerprints_sha256": [fingerprint_sha256(c) for c in sig.chain],
+        "chain": [facts.subject(c) for c in sig.chain],
+        "fingerprint_sha256": facts.fingerprint(cert) if cert is not None else None,
+        "chain_fingerprints_sha256": [facts.fingerprint(c) for c in sig.chain],
         "signed_tags": [format_tag(t) for t in sig.signed_tags],
         "warnings": warnings_to_list(sig.warnings),
         **etsi_fields(
@@ -100,8 +151,9 @@ def signature_to_dict(sig: SignatureVerification) -> dict[str, Any]:
     }
 
 
-def file_to_dict(result: FileVerification) -> dict[str, Any]:
-    """One file as the JSON object of ``files[]``."""
+def file_to_dict(result: FileVerification, facts: CertificateFacts | None = None) -> dict[str, Any]:
+    """One file as the JSON object of ``files[]`` (``facts``: see :func:`signature_to_dict`)."""
+    facts = CertificateFacts() if facts is None else facts
     return {
         "path": result.path,
         "verdict": result.verdict.value,
@@ -110,7 +162,7 @@ def file_to_dict(result: FileVerification) -> dict[str, Any]:
         "sop_instance_uid": result.sop_instance_uid,
         "sop_class_uid": result.sop_class_uid,
         "transfer_syntax_uid": result.transfer_syntax_uid,
-        "signatures": [signature_to_dict(s) for s in result.signatures],
+        "signatures": [signature_to_dict(s, facts) for s in result.signatures],
         "signed_tags": [format_tag(t) for t in result.signed_tags],
         "unsigned_tags": [format_tag(t) for t in result.unsigned_tags],
         "unsigned_attributes": [_keyword(t) for t in result.unsigned_tags],
@@ -126,11 +178,12 @@ def verify_document(
 ) -> dict[str, Any]:
     """The whole ``dicomseal.verify/1`` document."""
     counts = Counter(f.verdict.value for f in files)
+    facts = CertificateFacts()  # each signer's names and fingerprints once per document
     return {
         "schema": SCHEMA,
         "verdict": verdict.value,
         "summary": {"files": len(files), **{v.value: counts.get(v.value, 0) for v in Verdict}},
-        "files": [file_to_dict(f) for f in files],
+        "files": [file_to_dict(f, facts) for f in files],
         "manifest": manifest,
         "warnings": warnings_to_list(collect_warnings(files)),
     }

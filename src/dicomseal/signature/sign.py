@@ -365,6 +365,7 @@ def sign_file(
     purpose: int | None = None,
     signed_at: dt.datetime | None = None,
     timestamper: Callable[[bytes], bytes] | None = None,
+    write: Callable[[Part10File, str | os.PathLike[str] | BinaryIO], object] | None = None,
 ) -> SignatureRecord:
     """Add one PS3.15 digital signature to an instance and write the result.
 
@@ -391,6 +392,10 @@ def sign_file(
         Returns an RFC 3161 TimeStampToken over the Signature value (for example
         :func:`dicomseal.signature.tsa.request_timestamp`); the token is stored as a
         Certified Timestamp of type ``CMS_TSP`` (PS3.3 §C.12.1.1.3.1.3), outside the MAC.
+    write
+        Writes the signed tree to ``dst`` (default
+        :func:`~dicomseal.hazmat.assemble.emit_part10`; ``media create`` digests the bytes
+        as they are written).
     """
     _check_profile(profile, credentials, purpose)
     name = os.fspath(src) if isinstance(src, str | os.PathLike) else "<stream>"
@@ -412,7 +417,7 @@ def sign_file(
         )
         for node in path:
             node.dirty = True
-        emit_part10(parsed, dst)
+        (write or emit_part10)(parsed, dst)
     sig_uid, mac_id, when, written, signature = added
     return SignatureRecord(
         uid=sig_uid,

@@ -17,7 +17,6 @@ import datetime as dt
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -84,8 +83,6 @@ _STRUCTURAL = frozenset(
 )
 
 #: The attributes every Digital Signatures Sequence item must hold (PS3.3 §C.12.1.1.3).
-_BY_TAG = attrgetter("tag")
-
 _REQUIRED = (0x04000005, 0x04000100, 0x04000105, 0x04000110, 0x04000115, 0x04000120)
 
 
@@ -166,7 +163,7 @@ def _check_mac(
 
     ``base["signed_tags"]`` becomes the tags that entered the MAC.
     """
-    present = set(map(_BY_TAG, site.elements))
+    present = {el.tag for el in site.elements}
     listed = frozenset(p.signed)
     if not listed <= present:  # some listed tag is absent: is it one that must be there?
         signable = [t for t in p.signed if is_signable_tag(t)]
@@ -182,11 +179,13 @@ def _check_mac(
             )
     mac = new_mac_hash(p.algorithm)
     sink = GatheringSink(mac.update)  # few large hash updates, same bytes
-    emitted = tuple(dict.fromkeys(write_elements(site.elements, src, sink, only=listed)))
+    written = write_elements(site.elements, src, sink, only=listed)
     write_signature_item(item.elements, src, sink)
     sink.flush()
+    emitted_set = frozenset(written)  # a tuple's `in` made this quadratic in the tag count
+    # each tag once, in the order written (a duplicated tag is written twice)
+    emitted = tuple(written if len(emitted_set) == len(written) else dict.fromkeys(written))
     base["signed_tags"] = emitted
-    emitted_set = frozenset(emitted)  # a tuple's `in` made this quadratic in the tag count
     if not listed <= emitted_set:  # else every listed tag entered the MAC: none skipped
         signable = [t for t in p.signed if is_signable_tag(t)]  # decided once per listed tag
         skipped = [t for t in dict.fromkeys(signable) if t not in emitted_set]
@@ -312,25 +311,21 @@ def verify_part10(
     top_level = False
     for site in find_signature_sites(source.elements):
         top_level = top_level or site.location == ""
-        for el in site.elements:
-            if el.tag == DIGITAL_SIGNATURES_SEQUENCE:
-                for item in el.items or ():
-                    checked = _verify_guarded(ctx, site, item)
-                    results.append(apply_mac_policy(checked, strict=trust.refuse_weak_mac))
-    covered = {
-        t
-        for r in results
-        if r.location == "" and r.verdict is not Verdict.FAILED
-        for t in r.signed_tags
-    }
+        for el in [el for el in site.elements if el.tag == DIGITAL_SIGNATURES_SEQUENCE]:
+            for item in el.items or ():
+                checked = _verify_guarded(ctx, site, item)
+                results.append(apply_mac_policy(checked, strict=trust.refuse_weak_mac))
+    covered: set[int] = set()
+    for r in results:
+        if r.location == "" and r.verdict is not Verdict.FAILED:
+            covered.update(r.signed_tags)
     unfixed = unfixed_fragments(source, covered)
     covered.difference_update(unfixed)
-    signed: list[int] = []
-    unsigned: list[int] = []
-    for el in source.elements:  # one pass: every reported tag, signed or not
-        tag = el.tag
-        if tag & 0xFFFF and tag not in _STRUCTURAL:
-            (signed if tag in covered else unsigned).append(tag)
+    structural = _STRUCTURAL
+    tags = [el.tag for el in source.elements]  # a comprehension: faster than attrgetter
+    reported = [t for t in tags if t & 0xFFFF and t not in structural]
+    signed = [t for t in reported if t in covered]
+    unsigned = [t for t in reported if t not in covered] if len(signed) < len(reported) else []
     uncovered = uncovered_tags(source.elements, covered) if unsigned else ()
     head = _head(source)
     foreign = foreign_format(source, head)

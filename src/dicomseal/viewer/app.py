@@ -7,9 +7,12 @@ server from Jinja2 templates with autoescaping; the image viewer is a small scri
 
 Nothing from the medium is served as it is: the routes look instances up by opaque ids in
 the :class:`~dicomseal.viewer.catalog.Catalog` (never by a path taken from the request),
-and the only bytes of a medium that reach the browser are pixels re-encoded as PNG. Those
-come from the verified snapshot (:mod:`dicomseal.media.frozen`): a file rewritten on the
-medium after verification is never read again.
+and the only bytes of a medium that reach the browser are pixels re-encoded as PNG or a
+display object written here. Those come from the verified snapshot
+(:mod:`dicomseal.media.frozen`): its private copy, or -- ``dicomseal view``'s mode, without
+a copy -- each file read again into memory and used only when the SHA-256 of exactly those
+bytes is the one of the bytes verified. A file rewritten on the medium after verification
+is refused (``409``, :func:`_refused`) and never shown.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from starlette.applications import Starlette
@@ -35,16 +38,27 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dicomseal.errors import DicomSealError
-from dicomseal.media.frozen import FrozenMedium, freeze
+from dicomseal.media.frozen import ChangedSinceVerificationError, FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
-from dicomseal.viewer.dicomweb import DisplayObjects, tag_rows
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
-from dicomseal.viewer.render import FrameRenderer, Window
 from dicomseal.viewer.security import SecurityMiddleware
 from dicomseal.viewer.startup import Startup
 
-__all__ = ["LOOPBACK_HOSTS", "Shell", "ViewerState", "create_app", "create_live_app"]
+if TYPE_CHECKING:  # loaded by Drawing: they need pydicom and numpy, the verdict does not
+    from dicomseal.viewer.dicomweb import DisplayObjects
+    from dicomseal.viewer.render import FrameRenderer, Window
+
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "REFUSED_LABEL",
+    "Drawing",
+    "Refusals",
+    "Shell",
+    "ViewerState",
+    "create_app",
+    "create_live_app",
+]
 
 #: ``verify(progress)``: the verdict of the snapshot, reporting ``progress(done, total)``.
 Verify = Callable[[Callable[[int, int], None]], MediumIntegrity]
@@ -77,6 +91,66 @@ _LABELS = {
 }
 
 
+#: Badge of an instance whose file on the medium is no longer the one verified.
+REFUSED_LABEL = "ALTERED: changed on the medium since it was verified: not shown"
+
+
+class Refusals:
+    """The files found changed on the medium since their verification, for this app.
+
+    Once a read of a file is refused
+    (:class:`~dicomseal.media.frozen.ChangedSinceVerificationError`) its instance is listed
+    RED with :data:`REFUSED_LABEL` and without pixels, so that the pages stop asking for it.
+    """
+
+    def __init__(self) -> None:
+        self._paths: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, path: str) -> None:
+        """Record that ``path`` was refused."""
+        with self._lock:
+            self._paths.add(path)
+
+    def __contains__(self, path: object) -> bool:
+        with self._lock:
+            return path in self._paths
+
+
+class Drawing:
+    """The frame renderer and the display objects of the served snapshot, made on first use.
+
+    They load pydicom and numpy (half a second and more of start-up), which the verdict
+    does not need: the viewer is ready without them, and loads them in the background
+    once the verdict is in (:meth:`load`) or at the latest for the first image.
+
+    Parameters
+    ----------
+    source, lock
+        The verified snapshot and the lock that serialises reading it.
+    max_side
+        Largest rendered side of a PNG (see :class:`~dicomseal.viewer.render.FrameRenderer`).
+    """
+
+    def __init__(self, source: MediaSource, lock: threading.Lock, *, max_side: int) -> None:
+        self._source = source
+        self._lock = lock
+        self._max_side = max_side
+        self._made: tuple[FrameRenderer, DisplayObjects] | None = None
+        self._making = threading.Lock()
+
+    def load(self) -> tuple[FrameRenderer, DisplayObjects]:
+        """The renderer and the display objects (imported and made once)."""
+        with self._making:
+            if self._made is None:
+                from dicomseal.viewer.dicomweb import DisplayObjects
+                from dicomseal.viewer.render import FrameRenderer
+
+                renderer = FrameRenderer(self._source, self._lock, max_side=self._max_side)
+                self._made = (renderer, DisplayObjects(self._source, self._lock))
+            return self._made
+
+
 @dataclass(frozen=True)
 class ViewerState:
     """Everything the routes need, built once per app."""
@@ -85,10 +159,20 @@ class ViewerState:
     lock: threading.Lock
     integrity: MediumIntegrity
     catalog: Catalog
-    renderer: FrameRenderer
+    drawing: Drawing
     templates: jinja2.Environment
     medium_name: str
-    display: DisplayObjects
+    refused: Refusals = dataclasses.field(default_factory=Refusals)
+
+    @property
+    def renderer(self) -> FrameRenderer:
+        """PNG renders of frames (made on first use, :class:`Drawing`)."""
+        return self.drawing.load()[0]
+
+    @property
+    def display(self) -> DisplayObjects:
+        """Display objects for the reading front end (made on first use)."""
+        return self.drawing.load()[1]
 
 
 @dataclass(frozen=True)
@@ -198,13 +282,15 @@ def _shown_json(value: ShownValue) -> dict[str, Any]:
 
 def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
     integ = inst.integrity
+    refused = inst.path in st.refused
     return {
         "id": inst.id,
         "frames": inst.frames,
-        "has_pixels": inst.has_pixels,
+        "has_pixels": inst.has_pixels and not refused,
+        "refused": refused,
         "number": inst.shown["InstanceNumber"].text,
-        "state": integ.state.value,
-        "label": integ.label,
+        "state": "red" if refused else integ.state.value,
+        "label": REFUSED_LABEL if refused else integ.label,
         "detail_complete": integ.detail_complete,
         "red_flags": st.integrity.red_flags_for(inst.path),
         "changes": [
@@ -281,6 +367,18 @@ async def reader_page(request: Request) -> Response:
     return _page(request, "read.html", series=series, study=study, payload=payload)
 
 
+def _refused(st: ViewerState, path: str, exc: DicomSealError) -> JSONResponse:
+    """The answer for bytes that cannot be served: ``409`` (RFC 9110 §15.5.10) when the
+    file on the medium is no longer the one verified (recorded in :class:`Refusals`),
+    else ``422``."""
+    if isinstance(exc, ChangedSinceVerificationError):
+        st.refused.add(path)
+        return JSONResponse(
+            {"error": exc.message, "status": "changed since verification"}, status_code=409
+        )
+    return JSONResponse({"error": exc.message}, status_code=422)
+
+
 def _pixel_instance(request: Request) -> CatalogInstance | None:
     inst = _state(request).catalog.instance(request.path_params["instance_id"])
     return inst if inst is not None and inst.has_pixels else None
@@ -293,9 +391,10 @@ async def image_object(request: Request) -> Response:
     if inst is None:
         return JSONResponse({"error": "no such image"}, status_code=404)
     try:
-        body = await run_in_threadpool(st.display.get, inst.path)
+        # in the pool: the first use may still be loading the image code (Drawing)
+        body = await run_in_threadpool(lambda: st.display.get(inst.path))
     except DicomSealError as exc:
-        return JSONResponse({"error": exc.message}, status_code=422)
+        return _refused(st, inst.path, exc)
     return Response(body, media_type="application/dicom")
 
 
@@ -306,9 +405,11 @@ async def tags_api(request: Request) -> Response:
     if inst is None:
         return JSONResponse({"error": "no such instance"}, status_code=404)
     try:
+        from dicomseal.viewer.dicomweb import tag_rows
+
         rows = await run_in_threadpool(tag_rows, st.source, st.lock, inst.path, st.integrity)
     except DicomSealError as exc:
-        return JSONResponse({"error": exc.message}, status_code=422)
+        return _refused(st, inst.path, exc)
     return JSONResponse({"id": inst.id, "attributes": [r.as_json() for r in rows]})
 
 
@@ -321,6 +422,8 @@ async def series_api(request: Request) -> Response:
 
 
 def _window_param(request: Request) -> Window | None:
+    from dicomseal.viewer.render import Window
+
     wc, ww = request.query_params.get("wc"), request.query_params.get("ww")
     if wc is None or ww is None:
         return None
@@ -359,7 +462,7 @@ async def render(request: Request) -> Response:
             _render_sync, st, inst, frame, _window_param(request)
         )
     except DicomSealError as exc:
-        return JSONResponse({"error": exc.message}, status_code=422)
+        return _refused(st, inst.path, exc)
     return Response(body, media_type="image/png", headers=headers)
 
 
@@ -423,10 +526,9 @@ def _build_state(
         lock=lock,
         integrity=integrity,
         catalog=catalog,
-        renderer=FrameRenderer(snapshot, lock, max_side=max_side),
+        drawing=Drawing(snapshot, lock, max_side=max_side),
         templates=templates,
         medium_name=medium_name,
-        display=DisplayObjects(snapshot, lock),
     )
 
 
@@ -540,6 +642,9 @@ def create_live_app(
             source, integrity, max_side=max_side, templates=templates, medium_name=name
         )
         app.state.viewer = state
+        # the verdict is in (no worker process is forked from here on): load the image
+        # code while the page reloads, so that the first image does not wait for it
+        threading.Thread(target=state.drawing.load, name="dicomseal-view-warm", daemon=True).start()
         return state
 
     startup.run(work)

@@ -19,13 +19,11 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dicomseal.errors import DicomSealError
 from dicomseal.findings import RED_FLAG as FINDING_RED_FLAG
 from dicomseal.findings import Finding, FindingCode
-from dicomseal.forensics.engine import evaluate
-from dicomseal.forensics.findings import ForensicReport
-from dicomseal.forensics.snapshot import take_snapshot
 from dicomseal.media.cms import verify_detached
 from dicomseal.media.evidence import verify_with_evidence
 from dicomseal.media.frozen import FrozenMedium
@@ -45,6 +43,9 @@ from dicomseal.viewer.verification import (
     certificate_details,
     from_media_verification,
 )
+
+if TYPE_CHECKING:  # the forensic rules (and pydicom) load only for a medium not verified
+    from dicomseal.forensics.findings import ForensicReport
 
 __all__ = ["RED_FLAG", "UNSIGNED_HEADLINE", "assess_medium", "from_forensic_report"]
 
@@ -74,6 +75,9 @@ def from_forensic_report(report: ForensicReport, *, reasons: Sequence[str] = ())
 
 def _forensic_findings(source: MediaSource) -> tuple[tuple[FindingView, ...], str | None]:
     """Findings of the forensic rules, or why they could not run."""
+    from dicomseal.forensics.engine import evaluate
+    from dicomseal.forensics.snapshot import take_snapshot
+
     try:
         report = evaluate(take_snapshot(source))
     except DicomSealError as exc:
@@ -119,8 +123,9 @@ def assess_medium(
     source
         The medium, opened read-only. Give a :class:`~dicomseal.media.frozen.FrozenMedium`
         (:func:`~dicomseal.media.frozen.freeze`) to view it: every file is then read once
-        from the medium into the private copy, verified there, and the snapshot is sealed
-        and bound to the result (:attr:`MediumIntegrity.snapshot`).
+        from the medium (into the private copy, or into memory with its SHA-256 recorded
+        when ``copy=False``), verified from those bytes, and the snapshot is sealed and
+        bound to the result (:attr:`MediumIntegrity.snapshot`).
     trust
         Trust anchor certificates (PEM files).
     at

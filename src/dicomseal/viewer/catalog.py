@@ -18,12 +18,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
-
-from pydicom.dataset import Dataset
+from typing import TYPE_CHECKING, BinaryIO
 
 from dicomseal.errors import DicomSealError, MediaError
-from dicomseal.media.bounded_read import read_dataset
 from dicomseal.media.dicomdir import read_dicomdir
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.header_values import HeaderValues, read_header_values
@@ -37,6 +34,9 @@ from dicomseal.viewer.integrity import (
 )
 from dicomseal.wording import counted
 
+if TYPE_CHECKING:  # pydicom is loaded only where a header needs its reading
+    from pydicom.dataset import Dataset
+
 __all__ = [
     "DEMOGRAPHICS",
     "Catalog",
@@ -45,6 +45,7 @@ __all__ = [
     "CatalogSeries",
     "CatalogStudy",
     "build_catalog",
+    "note_header",
     "open_seekable",
 ]
 
@@ -260,12 +261,32 @@ def open_seekable(source: MediaSource, path: str) -> BinaryIO:
     return io.BytesIO(data)
 
 
+def note_header(path: str, data: bytes) -> HeaderValues | None:
+    """The header values of a Part 10 file (PS3.10 §7.1) from its bytes, None otherwise.
+
+    Given to :func:`~dicomseal.media.frozen.freeze` as its ``note``: the values are read
+    from the very bytes that verification reads and hashes, so the catalog lists them
+    without reading the medium a second time.
+    """
+    if len(data) < _PREFIX or data[128:132] != b"DICM":
+        return None
+    try:
+        return read_header_values(io.BytesIO(data), _HEADER, name=path)
+    except (DicomSealError, OSError):
+        return None
+
+
 def _header_values(source: MediaSource, path: str) -> HeaderValues | str:
     """The header values of one instance, or why the file cannot be read.
 
-    The walker's reading (:mod:`dicomseal.viewer.header_values`) where it is exactly
+    What :func:`note_header` made of the verified bytes when the snapshot kept it; else
+    the walker's reading (:mod:`dicomseal.viewer.header_values`) where it is exactly
     pydicom's; otherwise pydicom's own, through the bounded gate.
     """
+    note_of = getattr(source, "note_of", None)
+    noted = note_of(path) if callable(note_of) else None
+    if isinstance(noted, HeaderValues):
+        return noted
     try:
         with open_seekable(source, path) as fh:
             fast = read_header_values(fh, _HEADER, name=path)
@@ -281,6 +302,8 @@ def _header_values(source: MediaSource, path: str) -> HeaderValues | str:
 
 def _read_header(source: MediaSource, path: str) -> Dataset | str:
     """The header attributes, through the bounded gate; or why the file cannot be read."""
+    from dicomseal.media.bounded_read import read_dataset
+
     try:
         with open_seekable(source, path) as fh:
             # pixel data elements are listed (values deferred, never read) so that an

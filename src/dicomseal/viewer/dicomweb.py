@@ -3,8 +3,9 @@
 The reading front end (Cornerstone3D, ``static/dist/reader.js``) loads every image as a
 small Part 10 object from ``/api/instances/{id}/image.dcm``, in the manner of a DICOMweb
 WADO-URI retrieve (PS3.18 §9). That object is not the file of the medium: it is written
-here by pydicom from pydicom's own parse of the private copy of the file
-(:mod:`dicomseal.media.frozen`), and it holds only what drawing needs, the Image Pixel
+here by pydicom from pydicom's own parse of the verified bytes of the file
+(:mod:`dicomseal.media.frozen`: its private copy, or the file read again and served only
+when it hashes as the bytes verified), and it holds only what drawing needs, the Image Pixel
 Module (PS3.3 §C.7.6.3), the Modality and VOI LUT attributes (§C.11.1, §C.11.2), pixel
 spacing (§C.7.6.2, §C.8.11.7) and the pixel data, whose compressed fragments are passed on
 as they are (PS3.5 §A.4). So the browser's own DICOM parser never sees a demographic, a

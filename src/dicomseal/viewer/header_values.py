@@ -29,7 +29,6 @@ from typing import BinaryIO, Final
 
 from dicomseal.errors import DicomSealError
 from dicomseal.hazmat.elements import UNDEFINED, Element, parse_part10
-from dicomseal.media.bounded_read import HEADER_DEFER
 
 __all__ = ["ATTRIBUTES", "PIXEL_TAGS", "HeaderValues", "read_header_values"]
 
@@ -147,6 +146,10 @@ def _looks_explicit(fh: BinaryIO, start: int) -> bool:
 def _plain(el: Element, vr: bytes) -> str | None:
     """``str(value).strip()`` of one element as pydicom gives it; None if not plain."""
     value = el.value
+    # the bounded gate's threshold (imported here: that module loads pydicom, which the
+    # walker's reading does not need)
+    from dicomseal.media.bounded_read import HEADER_DEFER
+
     if el.vr != vr or value is None or el.length == UNDEFINED or el.length > HEADER_DEFER:
         return None
     if vr == b"US":

@@ -320,9 +320,10 @@ class MediumIntegrity:
     reasons
         Short lines explaining a GREY or RED verdict (``"no manifest"``, ``"untrusted"``).
     snapshot
-        Identity of the private copy of the medium the verdict was computed from
-        (:attr:`dicomseal.media.frozen.FrozenMedium.snapshot_id`); the viewer shows a
-        GREEN verdict only over the bytes of that very snapshot.
+        Identity of the snapshot of the medium the verdict was computed from
+        (:attr:`dicomseal.media.frozen.FrozenMedium.snapshot_id`: a private copy, or the
+        digests of the bytes verified, which every later read must match); the viewer
+        shows a GREEN verdict only over the bytes of that very snapshot.
     warnings
         Remarks shown next to the verdict whatever its colour (a weak MAC algorithm).
     listing

@@ -11,24 +11,22 @@ differently (a hostile FUSE mount): the changed file is refused (409), never sho
 from __future__ import annotations
 
 import datetime as dt
-import io
 import shutil
 import threading
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pydicom
 import pytest
 from starlette.testclient import TestClient
+from viewer_support import TwoFacedMedium
 
 from dicomseal.errors import MediaError
 from dicomseal.media import frozen
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.frozen import ChangedSinceVerificationError, FrozenMedium, freeze
-from dicomseal.media.source import MediaEntry, MediaSource, open_media
+from dicomseal.media.source import MediaSource, open_media
 from dicomseal.samples import write_sample_studies
 from dicomseal.signature import SigningCredentials
 from dicomseal.viewer.app import REFUSED_LABEL, create_app, create_live_app
@@ -173,35 +171,6 @@ def test_file_swapped_while_serving_is_not_rendered(
     assert png.headers["content-type"].startswith("application/json")
 
 
-class _TwoFaced:
-    """A medium that serves the genuine bytes once, then a forgery (a hostile FUSE mount)."""
-
-    def __init__(self, inner: MediaSource, forged: dict[str, bytes]) -> None:
-        self._inner = inner
-        self._forged = forged
-        self.opens: Counter[str] = Counter()
-
-    @property
-    def location(self) -> str:
-        return self._inner.location
-
-    @property
-    def kind(self) -> str:
-        return self._inner.kind
-
-    def entries(self) -> list[MediaEntry]:
-        return self._inner.entries()
-
-    def open(self, path: str) -> BinaryIO:
-        self.opens[path] += 1
-        if self.opens[path] > 1 and path in self._forged:
-            return io.BytesIO(self._forged[path])
-        return self._inner.open(path)
-
-    def close(self) -> None:
-        self._inner.close()
-
-
 def test_a_medium_answering_a_second_read_differently_is_refused(
     medium: Path, pki: TestPki, tmp_path: Path
 ) -> None:
@@ -209,7 +178,7 @@ def test_a_medium_answering_a_second_read_differently_is_refused(
     shutil.copy(medium / VICTIM, forged_file)
     _forge(forged_file)
     with open_media(medium) as raw:
-        two_faced = _TwoFaced(raw, {VICTIM: forged_file.read_bytes()})
+        two_faced = TwoFacedMedium(raw, {VICTIM: forged_file.read_bytes()})
         with freeze(two_faced, copy=False, note=note_header) as source:  # type: ignore[arg-type]
             integrity = assess_medium(source, [pki.root.cert])
             client = TestClient(create_app(source, integrity, allowed_hosts=HOSTS))

@@ -10,18 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections import Counter
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pydicom
 import pytest
 from starlette.testclient import TestClient
+from viewer_support import TwoFacedMedium
 
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.frozen import FrozenMedium, freeze
-from dicomseal.media.source import MediaEntry, MediaSource, open_media
+from dicomseal.media.source import open_media
 from dicomseal.samples import write_sample_studies
 from dicomseal.signature import SigningCredentials
 from dicomseal.viewer.app import create_app
@@ -132,43 +131,6 @@ def test_pixels_rewritten_while_serving_are_not_rendered(
         assert forged_client.get(f"/render/{forged_id}/0.png").content != served.content
 
 
-class _TwoFaced:
-    """A medium that serves the genuine bytes once, then a forgery (a hostile FUSE mount)."""
-
-    def __init__(self, inner: MediaSource, forged: dict[str, bytes]) -> None:
-        self._inner = inner
-        self._forged = forged
-        self.opens: Counter[str] = Counter()
-
-    @property
-    def location(self) -> str:
-        return self._inner.location
-
-    @property
-    def kind(self) -> str:
-        return self._inner.kind
-
-    def entries(self) -> list[MediaEntry]:
-        return self._inner.entries()
-
-    def open(self, path: str) -> BinaryIO:
-        self.opens[path] += 1
-        if self.opens[path] > 1 and path in self._forged:
-            import io
-
-            return io.BytesIO(self._forged[path])
-        return self._inner.open(path)
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def __enter__(self) -> _TwoFaced:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 def test_each_file_is_read_once_from_a_two_faced_medium(
     medium: Path, pki: TestPki, tmp_path: Path
 ) -> None:
@@ -177,7 +139,7 @@ def test_each_file_is_read_once_from_a_two_faced_medium(
     shutil.copy(folder / VICTIM, forged_file)
     _rewrite(forged_file)
     with open_media(folder) as raw:
-        two_faced = _TwoFaced(raw, {VICTIM: forged_file.read_bytes()})
+        two_faced = TwoFacedMedium(raw, {VICTIM: forged_file.read_bytes()})
         with freeze(two_faced) as source:  # type: ignore[arg-type]
             integrity = assess_medium(source, [pki.root.cert])
             client = TestClient(create_app(source, integrity, allowed_hosts=HOSTS))

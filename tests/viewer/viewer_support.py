@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import os
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 import uvicorn
@@ -19,7 +21,7 @@ from starlette.applications import Starlette
 
 from dicomseal.errors import MediaError
 from dicomseal.media.frozen import FrozenMedium, freeze
-from dicomseal.media.source import MediaSource
+from dicomseal.media.source import MediaEntry, MediaSource
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.integrity import (
     AttributeChange,
@@ -158,3 +160,38 @@ def browser_page() -> Iterator[Any]:
             yield page
         finally:
             browser.close()
+
+
+class TwoFacedMedium:
+    """A medium that serves the genuine bytes once, then a forgery (a hostile FUSE mount)."""
+
+    def __init__(self, inner: MediaSource, forged: dict[str, bytes]) -> None:
+        self._inner = inner
+        self._forged = forged
+        self.opens: Counter[str] = Counter()
+
+    @property
+    def location(self) -> str:
+        return self._inner.location
+
+    @property
+    def kind(self) -> str:
+        return self._inner.kind
+
+    def entries(self) -> list[MediaEntry]:
+        return self._inner.entries()
+
+    def open(self, path: str) -> BinaryIO:
+        self.opens[path] += 1
+        if self.opens[path] > 1 and path in self._forged:
+            return io.BytesIO(self._forged[path])
+        return self._inner.open(path)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __enter__(self) -> TwoFacedMedium:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -36,6 +36,11 @@ _HEAVY = (
     "dicomseal.cli.progress",
     "dicomseal.report.etsi",  # JSON only
     "dicomseal.signature.revocation",  # only when revocation is asked for, or a medium
+    # signing only: verifying reads certificates through dicomseal.signature.certificates
+    "dicomseal.signature.credentials",
+    "dicomseal.signature.keys",
+    "dicomseal.signature.preflight",
+    "cryptography.hazmat.primitives.serialization.pkcs12",
 )
 
 

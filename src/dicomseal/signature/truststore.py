@@ -22,8 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from dicomseal.errors import ConfigurationError, UsageError
-from dicomseal.signature.credentials import load_certificates
-from dicomseal.signature.keys import fingerprint_sha256
+from dicomseal.signature.certificates import fingerprint_sha256, load_certificates
 
 __all__ = [
     "STORE_ENV",

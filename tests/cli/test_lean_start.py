@@ -65,10 +65,24 @@ def test_verify_modules_define_no_signing_code() -> None:
 
 def test_moved_names_stay_importable_where_they_were() -> None:
     """The split kept every public name at its old address, as the same object."""
-    from dicomseal.signature import certificates, credentials, keys, preflight, signer_policy
+    from dicomseal.dicom import syntax_registry, vocab
+    from dicomseal.signature import (
+        anchors,
+        certificates,
+        credentials,
+        keys,
+        preflight,
+        signer_policy,
+        truststore,
+    )
 
     assert credentials.load_certificates is certificates.load_certificates
     assert keys.fingerprint_sha256 is certificates.fingerprint_sha256
     assert signer_policy.Preflight is preflight.Preflight
     assert signer_policy.preflight is preflight.preflight
     assert {"Preflight", "preflight"} <= set(signer_policy.__all__)
+    assert truststore.Anchor is anchors.Anchor
+    assert truststore.load_anchor_files is anchors.load_anchor_files
+    assert vocab.TransferSyntaxPolicy is syntax_registry.TransferSyntaxPolicy
+    assert vocab.transfer_syntax_policy is syntax_registry.transfer_syntax_policy
+    assert set(syntax_registry.__all__) <= set(vocab.__all__)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dicomseal.errors import ConfigurationError, UsageError
+from dicomseal.signature.anchors import Anchor, load_anchor_files
 from dicomseal.signature.certificates import load_certificates
 from dicomseal.signature.trust import TrustContext
-from dicomseal.signature.truststore import Anchor, TrustStore, load_anchor_files
 from dicomseal.signature.verify import parse_dicom_datetime
 
 if TYPE_CHECKING:
@@ -154,6 +154,8 @@ def select_trust(
             raise ConfigurationError("no certificate in the --trust folder(s)")
         origin = "--trust"
     else:
+        from dicomseal.signature.truststore import TrustStore  # no --trust: the store
+
         store = TrustStore.default()
         anchors = store.anchors()
         origin = "trust store " + ", ".join(str(f) for f in store.folders)

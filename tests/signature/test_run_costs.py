@@ -43,6 +43,8 @@ _HEAVY = (
     "cryptography.hazmat.primitives.serialization.pkcs12",
     "dicomseal.signature.truststore",  # the store's folders: only without --trust
     "dicomseal.dicom.syntax_registry",  # pydicom's registry: the tests' oracle
+    "dicomseal.signature.timestamp_check",  # only for a signature with a timestamp token
+    "zlib",  # only for a deflated data set
 )
 
 

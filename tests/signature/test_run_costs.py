@@ -36,6 +36,15 @@ _HEAVY = (
     "dicomseal.cli.progress",
     "dicomseal.report.etsi",  # JSON only
     "dicomseal.signature.revocation",  # only when revocation is asked for, or a medium
+    # signing only: verifying reads certificates through dicomseal.signature.certificates
+    "dicomseal.signature.credentials",
+    "dicomseal.signature.keys",
+    "dicomseal.signature.preflight",
+    "cryptography.hazmat.primitives.serialization.pkcs12",
+    "dicomseal.signature.truststore",  # the store's folders: only without --trust
+    "dicomseal.dicom.syntax_registry",  # pydicom's registry: the tests' oracle
+    "dicomseal.signature.timestamp_check",  # only for a signature with a timestamp token
+    "zlib",  # only for a deflated data set
 )
 
 

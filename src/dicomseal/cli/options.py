@@ -13,20 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from dicomseal.errors import ConfigurationError, UsageError
-from dicomseal.signature.credentials import (
-    PASSWORD_ENV,
-    SigningCredentials,
-    is_pkcs11_uri,
-    is_pkcs12,
-    key_is_encrypted,
-    load_certificates,
-)
+from dicomseal.signature.anchors import Anchor, load_anchor_files
+from dicomseal.signature.certificates import load_certificates
 from dicomseal.signature.trust import TrustContext
-from dicomseal.signature.truststore import Anchor, TrustStore, load_anchor_files
 from dicomseal.signature.verify import parse_dicom_datetime
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from dicomseal.signature.credentials import SigningCredentials
 
 __all__ = [
     "TrustSelection",
@@ -159,6 +154,8 @@ def select_trust(
             raise ConfigurationError("no certificate in the --trust folder(s)")
         origin = "--trust"
     else:
+        from dicomseal.signature.truststore import TrustStore  # no --trust: the store
+
         store = TrustStore.default()
         anchors = store.anchors()
         origin = "trust store " + ", ".join(str(f) for f in store.folders)
@@ -279,6 +276,8 @@ def signing_credentials(
         The key or a certificate cannot be loaded, or a verifier would refuse them
         (:func:`check_before_signing`).
     """
+    from dicomseal.signature.credentials import SigningCredentials  # signing only
+
     credentials = load_credentials(key, cert)
     extra = tuple(c for p in chain for c in load_certificates(p))
     if extra:
@@ -316,6 +315,8 @@ def check_before_signing(
 
 def key_password(key: Path) -> bytes:
     """The password of an existing key: ``$DICOMSEAL_KEY_PASSWORD`` or a prompt."""
+    from dicomseal.signature.credentials import PASSWORD_ENV
+
     env = os.environ.get(PASSWORD_ENV)
     if env is not None:
         return env.encode()
@@ -339,6 +340,14 @@ def load_credentials(key: Path | str, cert: Path | None) -> SigningCredentials:
     ``cert`` is required for a PEM/DER key; for a bundle or a token it overrides the
     certificate found there.
     """
+    from dicomseal.signature.credentials import (  # signing only
+        PASSWORD_ENV,
+        SigningCredentials,
+        is_pkcs11_uri,
+        is_pkcs12,
+        key_is_encrypted,
+    )
+
     key_text = os.fspath(key)
     extra = tuple(load_certificates(cert)) if cert is not None else ()
     if is_pkcs11_uri(key_text):

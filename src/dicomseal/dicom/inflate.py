@@ -9,7 +9,6 @@ defined here only.
 
 from __future__ import annotations
 
-import zlib
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MalformedDicomError
@@ -58,6 +57,8 @@ def inflate_into(
     MalformedDicomError
         The stream is corrupt or truncated.
     """
+    import zlib  # loaded for a deflated data set only
+
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     total = 0
     try:
@@ -89,6 +90,8 @@ def inflate_prefix(data: bytes, size: int) -> bytes:
 
     For a peek at the first data element; ``b""`` when the stream is corrupt.
     """
+    import zlib
+
     try:
         return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data, size)
     except zlib.error:

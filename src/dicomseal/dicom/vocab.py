@@ -8,10 +8,19 @@ from :mod:`pydicom.uid` so that every reader agrees with pydicom's registry.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from dicomseal.errors import UsageError
+
+if TYPE_CHECKING:
+    from dicomseal.dicom.syntax_registry import (
+        TransferSyntaxPolicy,
+        deflated_syntaxes_from_registry,
+        encapsulated_syntaxes_from_registry,
+        mac_unreproducible_from_registry,
+        native_syntaxes_from_registry,
+        transfer_syntax_policy,
+    )
 
 __all__ = [
     "DEFLATED_EXPLICIT_VR_LE",
@@ -36,7 +45,8 @@ __all__ = [
     "transfer_syntax_policy",
 ]
 
-_TAG_TEXT = re.compile(r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?")
+#: ``(gggg,eeee)`` or ``gggg,eeee``; compiled (and cached by :mod:`re`) on first use.
+_TAG_TEXT: Final = r"\(?([0-9A-Fa-f]{4}),?([0-9A-Fa-f]{4})\)?"
 #: JPIP Referenced Deflate (PS3.5 §A.7) deflates its data set as §A.5 does; pydicom's
 #: registry does not mark it deflated.
 _JPIP_REFERENCED_DEFLATE: Final = "1.2.840.10008.1.2.4.95"
@@ -56,7 +66,7 @@ def parse_tag(text: str) -> int:
         Neither a tag nor a dictionary keyword.
     """
     t = text.strip()
-    m = _TAG_TEXT.fullmatch(t)
+    m = re.fullmatch(_TAG_TEXT, t)
     if m:
         return (int(m.group(1), 16) << 16) | int(m.group(2), 16)
     from pydicom.datadict import tag_for_keyword  # loaded only when a keyword is named
@@ -72,44 +82,6 @@ def keyword_of(tag: int) -> str | None:
     from pydicom.datadict import keyword_for_tag  # loaded only when a name is shown
 
     return keyword_for_tag(tag) or None
-
-
-@dataclass(frozen=True)
-class TransferSyntaxPolicy:
-    """What a transfer syntax means for a reader (PS3.5 §10)."""
-
-    uid: str
-    known: bool
-    implicit_vr: bool
-    big_endian: bool
-    deflated: bool
-    encapsulated: bool
-
-
-def transfer_syntax_policy(uid: str) -> TransferSyntaxPolicy:
-    """The policy of ``uid`` from pydicom's registry (unknown: ``known`` is False)."""
-    from pydicom.uid import UID  # the registry, loaded only when a policy is asked for
-
-    u = UID(uid)
-    if not u.is_transfer_syntax:
-        return TransferSyntaxPolicy(uid, False, False, False, False, False)
-    return TransferSyntaxPolicy(
-        uid,
-        True,
-        u.is_implicit_VR,
-        not u.is_little_endian,
-        u.is_deflated or uid == _JPIP_REFERENCED_DEFLATE,
-        u.is_encapsulated,
-    )
-
-
-def deflated_syntaxes_from_registry() -> frozenset[str]:
-    """Every transfer syntax of pydicom's registry whose data set is deflated."""
-    from pydicom.uid import AllTransferSyntaxes
-
-    return frozenset(
-        str(uid) for uid in AllTransferSyntaxes if transfer_syntax_policy(uid).deflated
-    ) | {_JPIP_REFERENCED_DEFLATE}
 
 
 #: Transfer syntaxes whose whole data set is deflated (PS3.5 §A.5, §A.7). Spelled out so
@@ -180,24 +152,24 @@ STRING_VRS: Final = frozenset(
 SPACE_PADDED_VRS: Final = STRING_VRS - {b"UI"}
 
 
-def _registry() -> list[TransferSyntaxPolicy]:
-    from pydicom.uid import AllTransferSyntaxes
-
-    return [transfer_syntax_policy(uid) for uid in AllTransferSyntaxes]
-
-
-def native_syntaxes_from_registry() -> frozenset[str]:
-    """Every transfer syntax of pydicom's registry whose Pixel Data is native."""
-    return frozenset(p.uid for p in _registry() if not p.encapsulated)
-
-
-def encapsulated_syntaxes_from_registry() -> frozenset[str]:
-    """Every transfer syntax of pydicom's registry whose Pixel Data is encapsulated."""
-    return frozenset(p.uid for p in _registry() if p.encapsulated)
-
-
-def mac_unreproducible_from_registry() -> frozenset[str]:
-    """Registry syntaxes with implicit VR or big endian, and the unmeasured deflated frames."""
-    return frozenset(p.uid for p in _registry() if p.implicit_vr or p.big_endian) | {
-        DEFLATED_IMAGE_FRAME_COMPRESSION
+#: Names defined in :mod:`dicomseal.dicom.syntax_registry` (pydicom's registry), loaded on
+#: first use: the verify path needs only the literal sets above.
+_FROM_REGISTRY: Final = frozenset(
+    {
+        "TransferSyntaxPolicy",
+        "deflated_syntaxes_from_registry",
+        "encapsulated_syntaxes_from_registry",
+        "mac_unreproducible_from_registry",
+        "native_syntaxes_from_registry",
+        "transfer_syntax_policy",
     }
+)
+
+
+def __getattr__(name: str) -> object:
+    """The registry-derived names of :data:`_FROM_REGISTRY`, imported when first asked for."""
+    if name in _FROM_REGISTRY:
+        from dicomseal.dicom import syntax_registry
+
+        return getattr(syntax_registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

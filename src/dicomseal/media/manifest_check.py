@@ -36,7 +36,7 @@ from dicomseal.media.manifest import (
 from dicomseal.media.read_errors import MediumReadError, read_error_text
 from dicomseal.media.source import MediaEntry, MediaSource
 from dicomseal.signature import TrustContext
-from dicomseal.signature.keys import fingerprint_sha256
+from dicomseal.signature.certificates import fingerprint_sha256
 from dicomseal.signature.status import ChainValidation, TrustReason
 from dicomseal.signature.timestamp import TimestampStatus
 from dicomseal.verdict import Verdict

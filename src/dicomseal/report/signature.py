@@ -15,7 +15,7 @@ from rich.console import Console
 
 from dicomseal.report.signer import render_signer_lines
 from dicomseal.report.verify import signature_to_dict
-from dicomseal.signature.keys import fingerprint_sha256
+from dicomseal.signature.certificates import fingerprint_sha256
 from dicomseal.signature.sign import SignatureRecord
 from dicomseal.signature.status import FileVerification, format_tag
 from dicomseal.signature.verify import parse_dicom_datetime

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dicomseal.report.plain import Printer, escape
-from dicomseal.signature.keys import fingerprint_sha256
+from dicomseal.signature.certificates import fingerprint_sha256
 from dicomseal.signature.status import (
     FileVerification,
     ResultWarning,

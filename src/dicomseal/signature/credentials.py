@@ -20,7 +20,11 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from dicomseal.errors import ConfigurationError
 from dicomseal.hazmat.raw import DigestSigner
-from dicomseal.signature.signer_policy import Preflight, preflight
+from dicomseal.signature.certificates import (
+    load_certificates,
+    read_credential_file,
+)
+from dicomseal.signature.preflight import Preflight, preflight
 
 __all__ = [
     "PASSWORD_ENV",
@@ -37,8 +41,6 @@ PASSWORD_ENV: Final = "DICOMSEAL_KEY_PASSWORD"  # noqa: S105 - a variable name
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 #: A software key, or a key that stays on a token and signs digests there.
 SigningKey = PrivateKey | DigestSigner
-#: Largest key or PKCS #12 file read (a bundle with a long chain is a few KB).
-_MAX_KEY_FILE = 1 << 20
 
 
 def is_pkcs11_uri(key: str | os.PathLike[str]) -> bool:
@@ -51,36 +53,6 @@ def is_pkcs12(key: str | os.PathLike[str]) -> bool:
     return Path(key).suffix.lower() in (".p12", ".pfx")
 
 
-def _read_credential_file(path: Path, what: str) -> bytes:
-    """A key, certificate or bundle file, refusing one over :data:`_MAX_KEY_FILE` bytes."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(_MAX_KEY_FILE + 1)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read {what} file: {exc.strerror}", path=str(path)
-        ) from exc
-    if len(data) > _MAX_KEY_FILE:
-        raise ConfigurationError(f"{what} file too large", path=str(path))
-    return data
-
-
-def load_certificates(path: str | os.PathLike[str]) -> list[x509.Certificate]:
-    """Every certificate in a PEM bundle (or one DER certificate) at ``path``."""
-    p = Path(path)
-    data = _read_credential_file(p, "certificate")
-    try:
-        if b"-----BEGIN" in data:
-            certs = x509.load_pem_x509_certificates(data)
-        else:
-            certs = [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
-        raise ConfigurationError("not a PEM or DER X.509 certificate file", path=str(p)) from exc
-    if not certs:
-        raise ConfigurationError("no certificate in file", path=str(p))
-    return certs
-
-
 def read_private_key(key_path: str | os.PathLike[str], password: bytes | None = None) -> PrivateKey:
     """A PEM/DER private key (PKCS #1, SEC 1 or PKCS #8, RFC 5958), RSA or EC.
 
@@ -90,7 +62,7 @@ def read_private_key(key_path: str | os.PathLike[str], password: bytes | None = 
         Unreadable file, wrong or missing password, unsupported key type.
     """
     kp = Path(key_path)
-    data = _read_credential_file(kp, "key")
+    data = read_credential_file(kp, "key")
     try:
         if b"-----BEGIN" in data:
             key = serialization.load_pem_private_key(data, password=password)
@@ -145,7 +117,7 @@ class SigningCredentials:
             Unreadable, wrong password, no key or certificate, unsupported key type.
         """
         p = Path(path)
-        data = _read_credential_file(p, "PKCS #12")
+        data = read_credential_file(p, "PKCS #12")
         try:
             key, cert, extra = pkcs12.load_key_and_certificates(data, password)
         except ValueError as exc:

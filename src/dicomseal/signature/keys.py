@@ -18,7 +18,6 @@ here reads the clock.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from dicomseal.errors import UsageError
+from dicomseal.signature.certificates import fingerprint_sha256
 
 __all__ = [
     "CA_YEARS",
@@ -59,12 +59,6 @@ SIGNER_YEARS: Final = 3
 DOCUMENT_SIGNING: Final = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def fingerprint_sha256(cert: x509.Certificate) -> str:
-    """SHA-256 of the DER certificate as ``AB:CD:...`` (``openssl x509 -fingerprint -sha256``)."""
-    digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def issuers_of(leaf: x509.Certificate, chain: Sequence[x509.Certificate]) -> list[x509.Certificate]:

@@ -2,7 +2,8 @@
 
 One policy, used on both sides: :class:`~dicomseal.signature.trust.TrustContext` applies it
 to every signer it validates (PS3.15 instance signatures, the manifest's CMS signer), and
-``sign`` / ``media create`` apply it before any work (:func:`preflight`), so a sender
+``sign`` / ``media create`` apply it before any work
+(:func:`~dicomseal.signature.preflight.preflight`), so a sender
 cannot produce a medium that a receiver will refuse.
 
 The rules (documented in ``docs/security.md``, "Signer certificate policy"):
@@ -23,16 +24,18 @@ Results are frozen data: a tuple of :class:`PolicyProblem`, empty when acceptabl
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:
+    from dicomseal.signature.preflight import Preflight, preflight
 
 __all__ = [
     "DOCUMENT_SIGNING_EKUS",
@@ -336,20 +339,6 @@ def name_constraint_problems(chain: Sequence[x509.Certificate]) -> tuple[PolicyP
     return ()
 
 
-# -- pre-flight before signing ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Preflight:
-    """What ``sign`` / ``media create`` found before doing any work.
-
-    ``problems`` refuse signing; ``warnings`` are printed and signing goes on.
-    """
-
-    problems: tuple[PolicyProblem, ...]
-    warnings: tuple[PolicyProblem, ...]
-
-
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """True when ``issuer``'s key signed ``cert`` and names match (RFC 5280 §6.1.3 (a))."""
     try:
@@ -359,66 +348,10 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _chain_to_root(
-    leaf: x509.Certificate, pool: Sequence[x509.Certificate]
-) -> list[x509.Certificate] | None:
-    """Follow issuers through ``pool`` up to a self-signed root; None when it stops short."""
-    path, current = [leaf], leaf
-    for _ in range(len(pool) + 1):
-        if current.subject == current.issuer and issued_by(current, current):
-            return path
-        nxt = next((c for c in pool if c not in path and issued_by(current, c)), None)
-        if nxt is None:
-            return None
-        path.append(nxt)
-        current = nxt
-    return None
+def __getattr__(name: str) -> object:
+    """:class:`Preflight` and :func:`preflight`, loaded on first use (signing only)."""
+    if name in ("Preflight", "preflight"):
+        from dicomseal.signature import preflight as module
 
-
-def preflight(
-    private_key: object,
-    certificate: x509.Certificate,
-    chain: Sequence[x509.Certificate],
-    at: dt.datetime,
-) -> Preflight:
-    """Check signing credentials before any work, with the same rules verifiers apply.
-
-    Refused: a certificate not valid at ``at``, a key that does not match it, and every
-    :func:`certificate_problems` rule (the private key's strength included). Warned: a
-    chain that does not reach a self-signed root through ``chain``, and the name
-    constraints of that chain when it does.
-    """
-    problems: list[PolicyProblem] = []
-    if at < certificate.not_valid_before_utc:
-        problems.append(
-            PolicyProblem(
-                PolicyCode.NOT_YET_VALID,
-                f"is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M:%SZ}",
-            )
-        )
-    if at > certificate.not_valid_after_utc:
-        problems.append(
-            PolicyProblem(
-                PolicyCode.EXPIRED,
-                f"expired {certificate.not_valid_after_utc:%Y-%m-%d %H:%M:%SZ}",
-            )
-        )
-    public = getattr(private_key, "public_key", None)
-    if public is None or public() != certificate.public_key():
-        problems.append(
-            PolicyProblem(PolicyCode.KEY_MISMATCH, "does not match the private key given")
-        )
-    problems.extend(certificate_problems(certificate))
-    warnings: list[PolicyProblem] = []
-    path = _chain_to_root(certificate, chain)
-    if path is None:
-        warnings.append(
-            PolicyProblem(
-                PolicyCode.INCOMPLETE_CHAIN,
-                "chain does not reach a self-signed root (give the intermediates and the "
-                "root with --chain, or --allow-incomplete-chain)",
-            )
-        )
-    else:
-        problems.extend(name_constraint_problems(path))
-    return Preflight(tuple(problems), tuple(warnings))
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from dicomseal.signature.credentials import load_certificates
+from dicomseal.signature.certificates import load_certificates
 from dicomseal.signature.signer_policy import (
     PolicyProblem,
     SignerRole,

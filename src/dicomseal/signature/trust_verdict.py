@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from dicomseal.hazmat.elements import Element, Part10File
-from dicomseal.signature.sites import bounded_value, der_trim, load_signer_certificate
+from dicomseal.signature.sites import load_signer_certificate
 from dicomseal.signature.status import SignatureReason, SignatureVerification, TrustReason
 from dicomseal.signature.trust import TrustContext
 from dicomseal.verdict import Verdict
@@ -61,38 +61,6 @@ _TRUST_REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class _TimestampCheck:
-    """The outcome of a Certified Timestamp (0400,0310), when the signature has one."""
-
-    failure: SignatureVerification | None = None
-    time: dt.datetime | None = None
-    untrusted: str | None = None
-
-
-def _check_timestamp(
-    ctx: VerificationContext,
-    uid: str,
-    token_el: Element | None,
-    signature: bytes,
-    base: dict[str, object],
-) -> _TimestampCheck:
-    """Verify the RFC 3161 token over ``signature`` (PS3.15 §C.12.1.1.3, RFC 3161 §2.4.2)."""
-    if token_el is None:
-        return _TimestampCheck()
-    # asn1crypto's CMS/TSP modules are loaded only when a timestamp is present.
-    from dicomseal.signature.timestamp import TimestampStatus, verify_timestamp_token
-
-    token = der_trim(bounded_value(ctx.source, token_el, "Certified Timestamp"))
-    outcome = verify_timestamp_token(token, signature, ctx.trust)
-    if outcome.status is TimestampStatus.INVALID:
-        return _TimestampCheck(
-            failure=fail(uid, SignatureReason.TIMESTAMP_INVALID, outcome.message, **base)
-        )
-    untrusted = outcome.message if outcome.status is TimestampStatus.UNTRUSTED else None
-    return _TimestampCheck(time=outcome.gen_time, untrusted=untrusted)
-
-
 def judge_trust(
     ctx: VerificationContext,
     uid: str,
@@ -103,10 +71,17 @@ def judge_trust(
     base: dict[str, object],
 ) -> SignatureVerification:
     """Intact signature: decide PASSED / INDETERMINATE from trust, validity and timestamp."""
-    stamp = _check_timestamp(ctx, uid, fields.get(0x04000310), signature, base)
-    if stamp.failure is not None:
-        return stamp.failure
-    base["timestamp_time"] = stamp.time
+    token_el = fields.get(0x04000310)
+    stamp_time: dt.datetime | None = None
+    untrusted: str | None = None
+    if token_el is not None:  # its checks (and asn1crypto) load only for a timestamp
+        from dicomseal.signature.timestamp_check import check_timestamp
+
+        stamp = check_timestamp(ctx, uid, token_el, signature, base)
+        if stamp.failure is not None:
+            return stamp.failure
+        stamp_time, untrusted = stamp.time, stamp.untrusted
+    base["timestamp_time"] = stamp_time
 
     def result(
         verdict: Verdict, reason: SignatureReason, message: str, **kw: object
@@ -123,8 +98,8 @@ def judge_trust(
             f"signature DateTime {signed_time.isoformat()} is outside the certificate validity",
         )
     chain = ctx.trust.validate(cert, ctx.at)
-    if chain.reason is TrustReason.EXPIRED and stamp.time is not None:
-        chain = ctx.trust.validate(cert, stamp.time)
+    if chain.reason is TrustReason.EXPIRED and stamp_time is not None:
+        chain = ctx.trust.validate(cert, stamp_time)
         if chain.trusted:
             return result(
                 Verdict.PASSED,
@@ -133,11 +108,11 @@ def judge_trust(
                 "signature existed while it was valid",
                 chain=chain.chain,
             )
-    if chain.trusted and stamp.untrusted is not None:
+    if chain.trusted and untrusted is not None:
         return result(
             Verdict.INDETERMINATE,
             SignatureReason.TIMESTAMP_UNTRUSTED,
-            f"intact, but its certified timestamp cannot be trusted: {stamp.untrusted}",
+            f"intact, but its certified timestamp cannot be trusted: {untrusted}",
             chain=chain.chain,
         )
     if chain.trusted:

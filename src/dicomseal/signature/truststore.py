@@ -21,9 +21,9 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from dicomseal.errors import ConfigurationError, UsageError
-from dicomseal.signature.credentials import load_certificates
-from dicomseal.signature.keys import fingerprint_sha256
+from dicomseal.errors import UsageError
+from dicomseal.signature.anchors import Anchor, load_anchor_files
+from dicomseal.signature.certificates import fingerprint_sha256, load_certificates
 
 __all__ = [
     "STORE_ENV",
@@ -36,57 +36,11 @@ __all__ = [
 #: Environment variable naming a folder used instead of the user and system stores.
 STORE_ENV: Final = "DICOMSEAL_TRUST"
 SYSTEM_DIR: Final = Path("/etc/dicomseal/trust.d")
-_SUFFIXES: Final = (".pem", ".crt", ".cer", ".der")
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_MAX_ANCHOR_FILES: Final = 1000
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """One trusted certificate and where it came from."""
-
-    name: str
-    path: str
-    certificate: x509.Certificate
-
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 fingerprint, ``AB:CD:...``."""
-        return fingerprint_sha256(self.certificate)
-
-    @property
-    def subject(self) -> str:
-        """Subject DN (RFC 4514)."""
-        return self.certificate.subject.rfc4514_string()
-
-    def to_dict(self) -> dict[str, str]:
-        """The JSON object describing this anchor."""
-        c = self.certificate
-        return {
-            "name": self.name,
-            "path": self.path,
-            "subject": self.subject,
-            "fingerprint_sha256": self.fingerprint,
-            "not_before": c.not_valid_before_utc.isoformat(),
-            "not_after": c.not_valid_after_utc.isoformat(),
-        }
 
 
 def _normalise_fingerprint(text: str) -> str:
     return text.replace(":", "").replace(" ", "").upper()
-
-
-def load_anchor_files(path: Path) -> tuple[Anchor, ...]:
-    """Anchors from one certificate file, or from every certificate file in a folder."""
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _SUFFIXES)
-        if len(files) > _MAX_ANCHOR_FILES:
-            raise ConfigurationError("too many certificate files in trust folder", path=str(path))
-        return tuple(a for f in files if f.is_file() for a in load_anchor_files(f))
-    return tuple(
-        Anchor(path.stem if i == 0 else f"{path.stem}#{i}", str(path), c)
-        for i, c in enumerate(load_certificates(path))
-    )
 
 
 @dataclass(frozen=True)

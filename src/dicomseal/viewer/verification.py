@@ -28,7 +28,7 @@ from dicomseal.media.instance_verdict import InstanceReason, InstanceVerdict
 from dicomseal.media.inventory import EntryClass
 from dicomseal.media.manifest import MANIFEST_PATH, SIGNATURE_PATH
 from dicomseal.media.verify import ManifestReason, MediaVerification
-from dicomseal.signature.keys import fingerprint_sha256
+from dicomseal.signature.certificates import fingerprint_sha256
 from dicomseal.signature.status import ChainValidation
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.integrity import (

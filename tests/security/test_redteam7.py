@@ -5,18 +5,21 @@ Inputs are built here from genuine data; each case names what went wrong before.
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
 from pathlib import Path
 
+import pydicom
 import pytest
 from pydicom.uid import RLELossless
 from test_redteam6 import _signed, _signed_rle, _verify
 
 from dicomseal.dicom.vocab import DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_LE
 from dicomseal.errors import UsageError
+from dicomseal.hazmat.elements import parse_part10
 from dicomseal.samples.pki import TestPki
-from dicomseal.signature.status import SignatureReason
+from dicomseal.signature.status import FileReason, SignatureReason
 from dicomseal.verdict import Verdict
 from dicomseal.workers import WORKERS_ENV, worker_count
 from external_tools import require_tool
@@ -107,3 +110,70 @@ def test_dcmsign_refuses_the_mac_syntaxes_refused_here(pki: TestPki, tmp_path: P
         run = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
         refused = "unable to use the selected transfer syntax" in run.stdout + run.stderr
         assert refused is not usable, (uid, run.stdout, run.stderr)
+
+
+# -- the unsigned file meta's identity --------------------------------------------------
+
+MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
+MEDIA_STORAGE_SOP_CLASS_UID = 0x00020002
+
+
+def _with_meta_value(data: bytes, tag: int, value: bytes) -> bytes:
+    """``data`` with the File Meta element ``tag`` given ``value`` (same length: the
+    File Meta Information Group Length stays right)."""
+    el = next(e for e in parse_part10(io.BytesIO(data)).meta.elements if e.tag == tag)
+    assert el.value is not None and len(value) == len(el.value)
+    return data[: el.value_offset] + value + data[el.end :]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: refusing a file meta whose SOP UIDs differ from the data set's also makes "
+    "11 real-world corpus files (pydicom rtdose/rtplan, fo-dicom, dcmjs, nibabel) FAILED "
+    "and unsignable; a policy decision for the lead (docs/security.md)",
+)
+@pytest.mark.parametrize("tag", [MEDIA_STORAGE_SOP_INSTANCE_UID, MEDIA_STORAGE_SOP_CLASS_UID])
+def test_file_meta_naming_another_instance_is_not_passed(
+    pki: TestPki, tmp_path: Path, tag: int
+) -> None:
+    """No signature covers the file meta. One digit of the Media Storage SOP Instance (or
+    Class) UID changed kept the file PASSED, while a reader that takes the identity from
+    the file meta (dcm4che's storescu, ``import``'s C-STORE context) sends it as another
+    instance than the signed data set says."""
+    data = _signed(pki, tmp_path).read_bytes()
+    meta = next(e for e in parse_part10(io.BytesIO(data)).meta.elements if e.tag == tag)
+    assert meta.value is not None
+    last = meta.value.rstrip(b"\x00")[-1:]
+    other = b"1" if last != b"1" else b"2"
+    uid = meta.value.rstrip(b"\x00")
+    forged = _with_meta_value(data, tag, meta.value.replace(uid, uid[:-1] + other))
+    shown = pydicom.dcmread(io.BytesIO(forged))  # the two readings, side by side
+    assert (
+        shown.file_meta.MediaStorageSOPInstanceUID,
+        shown.file_meta.MediaStorageSOPClassUID,
+    ) != (
+        shown.SOPInstanceUID,
+        shown.SOPClassUID,
+    )
+
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]  # the meta is unsigned
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert _verify(pki, data).verdict is Verdict.PASSED  # the genuine file
+
+
+def test_unknown_transfer_syntax_in_the_file_meta_is_not_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """One byte of the unsigned Transfer Syntax UID changed (``1.2.840.10008.1.2.1`` made
+    ``1.2.840./0008.1.2.1``) kept the file PASSED: DCMTK guesses Explicit VR Little
+    Endian and shows the image, pydicom refuses to decode the pixels."""
+    data = _signed(pki, tmp_path).read_bytes()
+    genuine = EXPLICIT_VR_LE.encode() + b"\x00"
+    forged = _with_meta_value(data, 0x00020010, genuine.replace(b"10008", b"/0008"))
+    with pytest.raises(NotImplementedError):
+        _ = pydicom.dcmread(io.BytesIO(forged)).pixel_array  # the second reader refuses
+
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]  # the meta is unsigned
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)

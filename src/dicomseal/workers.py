@@ -128,8 +128,10 @@ def _forced(environ: Mapping[str, str]) -> int | None:
     value = environ.get(WORKERS_ENV, "").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) < 1:
-        raise UsageError(f"${WORKERS_ENV} must be a whole number >= 1, not {value!r}")
+    # ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses,
+    # and a value of thousands of digits exceeds int()'s conversion limit
+    if not (value.isascii() and value.isdigit() and len(value) <= 9) or int(value) < 1:
+        raise UsageError(f"${WORKERS_ENV} must be a whole number >= 1, not {value[:20]!r}")
     return int(value)
 
 

@@ -93,7 +93,7 @@ class Ambiguity:
             AmbiguityKind.META_IN_DATASET: f"file meta element {tag} {where}",
             AmbiguityKind.PIXEL_ENCODING: (
                 f"{tag} is native where the file meta's transfer syntax says encapsulated, "
-                "or the reverse"
+                "or the reverse, or that syntax is not one readers decode alike"
             ),
             AmbiguityKind.TRAILING_BYTES: (
                 f"{counted(self.tag, 'byte')} after the last data element, forming no element"
@@ -246,12 +246,19 @@ def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
     """Pixel Data whose encoding contradicts the meta's transfer syntax (PS3.5 §A.4).
 
     A viewer decodes pixels as the (unsigned) meta says; the MAC covers them as stored.
+    A syntax that is neither native nor encapsulated (an unknown UID, one byte of the
+    meta changed) says nothing a reader can decode by: DCMTK guesses the encoding from
+    the bytes and shows the image, pydicom refuses to decode it.
     """
     ts = parsed.meta.transfer_syntax_uid
     native = ts in NATIVE_SYNTAXES
     encapsulated = ts.startswith(ENCAPSULATED_PREFIXES)
     for el in [el for el in parsed.elements if el.tag == 0x7FE00010]:
-        if (native and el.fragments is not None) or (encapsulated and el.fragments is None):
+        if (
+            (native and el.fragments is not None)
+            or (encapsulated and el.fragments is None)
+            or not (native or encapsulated)
+        ):
             yield Ambiguity(AmbiguityKind.PIXEL_ENCODING, el.tag, "")
 
 

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from dicomseal.dicom.vocab import MAC_UNREPRODUCIBLE_SYNTAXES
+from dicomseal.dicom.vocab import (
+    DEFLATED_EXPLICIT_VR_LE,
+    ENCAPSULATED_PREFIXES,
+    EXPLICIT_VR_LE,
+    MAC_UNREPRODUCIBLE_SYNTAXES,
+)
 from dicomseal.hazmat.elements import Element, Part10File
 from dicomseal.hazmat.mac_stream import DIGITAL_SIGNATURES_SEQUENCE, MAC_PARAMETERS_SEQUENCE
 from dicomseal.hazmat.raw import MacAlgorithm
@@ -33,6 +38,7 @@ __all__ = [
     "keyword",
     "load_signer_certificate",
     "mac_items",
+    "mac_syntax_usable",
     "parse_dicom_datetime",
     "text_value",
 ]
@@ -178,6 +184,23 @@ def load_signer_certificate(der: bytes) -> x509.Certificate:
     return cert
 
 
+def mac_syntax_usable(mac_ts: str, file_ts: str) -> bool:
+    """Whether DCMTK ``dcmsign`` can compute a MAC in ``mac_ts`` for a file in ``file_ts``.
+
+    PS3.15 §C.12.1.1.3.1.2: the data set is encoded in the MAC Calculation Transfer Syntax
+    for the MAC. DCMTK does so only in a syntax the data set can be written in: Explicit
+    VR Little Endian (or its deflated form, the same MAC stream) for native pixel data,
+    the file's own syntax for encapsulated pixel data (PS3.5 §A.4); anything else,
+    unknown UIDs included, it refuses ("unable to use the selected transfer syntax for
+    MAC computation", measured with dcmsign 3.6.7). The MAC stream here is the same in
+    every syntax, so without this test a signature such a verifier cannot check, or
+    whose parameters were altered, still verified.
+    """
+    if file_ts.startswith(ENCAPSULATED_PREFIXES):
+        return mac_ts == file_ts
+    return mac_ts in (EXPLICIT_VR_LE, DEFLATED_EXPLICIT_VR_LE)
+
+
 def decode_parameters(
     src: Part10File,
     fields: dict[int, Element],
@@ -197,6 +220,11 @@ def decode_parameters(
         raise ValueError("MAC Parameters item incomplete")
     if mac_ts in MAC_UNREPRODUCIBLE_SYNTAXES:
         raise ValueError(f"MAC Calculation Transfer Syntax {mac_ts} cannot be reproduced")
+    if not mac_syntax_usable(mac_ts, src.meta.transfer_syntax_uid):
+        raise ValueError(
+            f"MAC Calculation Transfer Syntax {mac_ts[:70]!r} is not one this file can be "
+            "written in: DCMTK cannot compute the MAC"
+        )
     signed = _at_values(bounded_value(src, des_el, "Data Elements Signed"))
     signed_at = text_value(fields[0x04000105], src)
     cert_type = text_value(fields[0x04000110], src)

@@ -157,8 +157,8 @@ def build(work: Path, slices: int, cr_side: int) -> tuple[Path, TestPki]:
     return medium, pki
 
 
-def start_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, float, float]:
-    """Start ``dicomseal view``; its URL, and seconds to the URL line and to the verdict."""
+def launch_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, float, float]:
+    """Start ``dicomseal view``; its URL, its start (``perf_counter``) and seconds to the URL."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [*PYTHON, "view", str(medium), "--trust", str(pki.root.cert), "--port", "0"],
@@ -178,6 +178,12 @@ def start_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, 
         raise RuntimeError("dicomseal view printed no URL")
     stderr = proc.stderr
     threading.Thread(target=lambda: stderr.read(), daemon=True).start()
+    return proc, url, t0, t_url
+
+
+def start_view(medium: Path, pki: TestPki) -> tuple[subprocess.Popen[str], str, float, float]:
+    """Start ``dicomseal view``; its URL, and seconds to the URL line and to the verdict."""
+    proc, url, t0, t_url = launch_view(medium, pki)
     while httpx.get(url + "api/status", timeout=10).json()["status"] == "verifying":
         time.sleep(0.01)
     return proc, url, t_url, time.perf_counter() - t0
@@ -260,25 +266,7 @@ def watch_startup(medium: Path, pki: TestPki, browser: Any) -> Startup:
     CPU spent by then.
     """
     t0_epoch = time.time()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [*PYTHON, "view", str(medium), "--trust", str(pki.root.cert), "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    url = ""
-    for line in proc.stderr:
-        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        if found:
-            url = found.group(1)
-            break
-    t_url = time.perf_counter() - t0
-    if not url:
-        proc.kill()
-        raise RuntimeError("dicomseal view printed no URL")
-    stderr = proc.stderr
-    threading.Thread(target=lambda: stderr.read(), daemon=True).start()
+    proc, url, t0, t_url = launch_view(medium, pki)
     verdict: dict[str, float] = {}
 
     def poll() -> None:

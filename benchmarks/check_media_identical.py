@@ -101,6 +101,9 @@ def _drive(src: Path, pki_dir: Path, out: Path) -> None:
     time.time = lambda: FIXED_EPOCH
     time.localtime = lambda _t=None: fixed_struct
     os.getloadavg = lambda: (0.0, 0.0, 0.0)  # "2 workers" signs in two processes, however busy
+    os.environ["DICOMSEAL_WORKERS"] = (
+        "2"  # the same for a tree whose pools read it (capped by --workers)
+    )
 
     import dicomseal.media.instance_signing as signing
     from dicomseal.media.create import CreateOptions, create_medium

@@ -151,11 +151,13 @@ def worker_count(
     others: Callable[[], float] | None = None,
     recent: Callable[[], float] | None = None,
     environ: Mapping[str, str] = os.environ,
+    per_worker: int = MIN_FILES_PER_WORKER,
 ) -> int:
     """Processes to use for ``files`` items: 1 unless there is work and an idle core.
 
     ``wanted`` caps the count (default: every core). Two processes need at least
-    :data:`MIN_FILES_PER_WORKER` items each, and a core that no other process uses now
+    ``per_worker`` items each (default :data:`MIN_FILES_PER_WORKER`; fewer for heavier
+    items such as signing), and a core that no other process uses now
     (``others()``, :func:`other_load`). A machine that was oversubscribed over the last
     minute (``recent()``, the one-minute load average, above the cores + 0.5) gets one
     process whatever the instant says: its other tasks come and go faster than a short
@@ -168,7 +170,7 @@ def worker_count(
     forced = _forced(environ)
     if forced is not None:
         return max(1, min(cap, forced))
-    limit = min(cap, files // MIN_FILES_PER_WORKER)
+    limit = min(cap, files // max(1, per_worker))
     if limit < 2:
         return 1  # little work: the load is not even read
     if (recent or _recent_load)() > cores + 0.5:

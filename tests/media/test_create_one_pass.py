@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import os
 import shutil
 import stat
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +24,7 @@ from media_support import instance_paths, make_medium, pydicom_test_files
 
 import dicomseal.media.fileset as fileset
 import dicomseal.media.instance_signing as signing
+import dicomseal.workers as workers
 from dicomseal.errors import MalformedDicomError
 from dicomseal.media import digests
 from dicomseal.media.digests import InstanceDigests, digest_instance
@@ -118,8 +118,8 @@ def test_two_signing_processes_write_the_medium_one_writes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(fileset, "generate_uid", lambda: "1.2.826.0.1.3680043.10.999.2")
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(workers, "_cores", lambda: 2)
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")  # two processes, however busy the machine
     monkeypatch.setattr(signing, "ProcessPoolExecutor", _Recording)
     monkeypatch.setattr(signing, "CHUNK", 3)  # several chunks, one left short
     _Recording.made.clear()
@@ -140,10 +140,15 @@ def test_two_signing_processes_write_the_medium_one_writes(
 
 
 def test_one_signing_process_when_no_core_is_idle(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
-    assert signing._processes(2, 100) == 2
-    assert signing._processes(1, 100) == 1
+    # the decision of every pool (dicomseal.workers.worker_count), with its readings injected
+    monkeypatch.delenv(workers.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(workers, "_cores", lambda: 2)
+    monkeypatch.setattr(workers, "_recent_load", lambda: 1.0)  # a script's own last command
+    monkeypatch.setattr(workers, "other_load", lambda: 0.0)
+    assert signing._processes(2, signing._POOL_MIN) == 2
+    assert signing._processes(1, signing._POOL_MIN) == 1
     assert signing._processes(2, signing._POOL_MIN - 1) == 1
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 0.0, 0.0))
-    assert signing._processes(2, 100) == 1
+    monkeypatch.setattr(workers, "other_load", lambda: 1.0)  # the other core is busy now
+    assert signing._processes(2, signing._POOL_MIN) == 1
+    monkeypatch.setenv(workers.WORKERS_ENV, "2")
+    assert signing._processes(2, signing._POOL_MIN) == 2

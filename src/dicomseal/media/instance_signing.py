@@ -40,7 +40,7 @@ from dicomseal.signature import (
     verify_file,
 )
 from dicomseal.verdict import Verdict
-from dicomseal.workers import can_fork
+from dicomseal.workers import can_fork, worker_count
 
 if TYPE_CHECKING:
     from dicomseal.media.create import CreateOptions
@@ -224,13 +224,14 @@ CHUNK = 8
 def _processes(wanted: int, jobs: int) -> int:
     """Signing processes: ``wanted``, or one for little work or when no core is idle.
 
-    The one-minute load average says how many cores other processes keep busy; a second
-    process on a busy core costs more CPU than it saves (:func:`~dicomseal.workers.worker_count`).
+    ``jobs`` counts the first jobs found, at most :data:`_POOL_MIN`: fewer means little
+    work. Otherwise the one decision of every pool (:func:`~dicomseal.workers.worker_count`:
+    what other processes do now, ``$DICOMSEAL_WORKERS``): a second process on a busy core
+    costs more CPU than it saves.
     """
     if wanted <= 1 or jobs < _POOL_MIN or not can_fork():
         return 1
-    cores = os.cpu_count() or 1
-    return max(1, min(wanted, cores, int(cores - os.getloadavg()[0] + 0.5)))
+    return worker_count(jobs, wanted, per_worker=1)
 
 
 def _chunks(jobs: Iterable[Job]) -> Iterator[list[Job]]:

@@ -23,7 +23,6 @@ import json
 import math
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,14 +39,14 @@ from starlette.staticfiles import StaticFiles
 from dicomseal.errors import DicomSealError
 from dicomseal.media.frozen import ChangedSinceVerificationError, FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
-from dicomseal.viewer.catalog import DEMOGRAPHICS, Catalog, CatalogInstance, build_catalog
+from dicomseal.viewer.catalog import DEMOGRAPHICS, CatalogInstance, build_catalog
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
 from dicomseal.viewer.security import SecurityMiddleware
 from dicomseal.viewer.startup import Startup
+from dicomseal.viewer.state import REFUSED_LABEL, Drawing, Refusals, Shell, ViewerState
 
-if TYPE_CHECKING:  # loaded by Drawing: they need pydicom and numpy, the verdict does not
-    from dicomseal.viewer.dicomweb import DisplayObjects
-    from dicomseal.viewer.render import FrameRenderer, Window
+if TYPE_CHECKING:  # loaded by Drawing: it needs pydicom and numpy, the verdict does not
+    from dicomseal.viewer.render import Window
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -89,99 +88,6 @@ _LABELS = {
     "StudyTime": "Study time",
     "InstitutionName": "Institution",
 }
-
-
-#: Badge of an instance whose file on the medium is no longer the one verified.
-REFUSED_LABEL = "ALTERED: changed on the medium since it was verified: not shown"
-
-
-class Refusals:
-    """The files found changed on the medium since their verification, for this app.
-
-    Once a read of a file is refused
-    (:class:`~dicomseal.media.frozen.ChangedSinceVerificationError`) its instance is listed
-    RED with :data:`REFUSED_LABEL` and without pixels, so that the pages stop asking for it.
-    """
-
-    def __init__(self) -> None:
-        self._paths: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, path: str) -> None:
-        """Record that ``path`` was refused."""
-        with self._lock:
-            self._paths.add(path)
-
-    def __contains__(self, path: object) -> bool:
-        with self._lock:
-            return path in self._paths
-
-
-class Drawing:
-    """The frame renderer and the display objects of the served snapshot, made on first use.
-
-    They load pydicom and numpy (half a second and more of start-up), which the verdict
-    does not need: the viewer is ready without them, and loads them in the background
-    once the verdict is in (:meth:`load`) or at the latest for the first image.
-
-    Parameters
-    ----------
-    source, lock
-        The verified snapshot and the lock that serialises reading it.
-    max_side
-        Largest rendered side of a PNG (see :class:`~dicomseal.viewer.render.FrameRenderer`).
-    """
-
-    def __init__(self, source: MediaSource, lock: threading.Lock, *, max_side: int) -> None:
-        self._source = source
-        self._lock = lock
-        self._max_side = max_side
-        self._made: tuple[FrameRenderer, DisplayObjects] | None = None
-        self._making = threading.Lock()
-
-    def load(self) -> tuple[FrameRenderer, DisplayObjects]:
-        """The renderer and the display objects (imported and made once)."""
-        with self._making:
-            if self._made is None:
-                from dicomseal.viewer.dicomweb import DisplayObjects
-                from dicomseal.viewer.render import FrameRenderer
-
-                renderer = FrameRenderer(self._source, self._lock, max_side=self._max_side)
-                self._made = (renderer, DisplayObjects(self._source, self._lock))
-            return self._made
-
-
-@dataclass(frozen=True)
-class ViewerState:
-    """Everything the routes need, built once per app."""
-
-    source: MediaSource
-    lock: threading.Lock
-    integrity: MediumIntegrity
-    catalog: Catalog
-    drawing: Drawing
-    templates: jinja2.Environment
-    medium_name: str
-    refused: Refusals = dataclasses.field(default_factory=Refusals)
-
-    @property
-    def renderer(self) -> FrameRenderer:
-        """PNG renders of frames (made on first use, :class:`Drawing`)."""
-        return self.drawing.load()[0]
-
-    @property
-    def display(self) -> DisplayObjects:
-        """Display objects for the reading front end (made on first use)."""
-        return self.drawing.load()[1]
-
-
-@dataclass(frozen=True)
-class Shell:
-    """What the app has from its first request on: templates, a name, the start-up."""
-
-    templates: jinja2.Environment
-    medium_name: str
-    startup: Startup[ViewerState]
 
 
 def _package_dir(name: str) -> Path:

@@ -64,6 +64,7 @@ __all__ = [
     "ChangedSinceVerificationError",
     "CopiedFile",
     "FrozenMedium",
+    "HashedRead",
     "freeze",
 ]
 
@@ -80,6 +81,32 @@ _KERNEL_CHUNK = 64 * 1024 * 1024
 class ChangedSinceVerificationError(MediaError):
     """A file read again from the medium is not the file that was verified (its SHA-256
     differs): the bytes are refused, never served or sent."""
+
+
+class HashedRead(io.BytesIO):
+    """One read of a file, in memory, with the SHA-256 (FIPS 180-4) this process took of it.
+
+    What :meth:`FrozenMedium.open` hands out without a copy. A reader that hashes the
+    file itself (the manifest check, :mod:`dicomseal.media.entry_check`) may ask
+    :meth:`sha256_of` for the digest of the bytes it read instead of hashing them again:
+    the answer is given only for the very ``bytes`` object this stream was made of and
+    that was hashed (identity, not equality, so no other bytes -- a second read of the
+    medium, another process's read, a slice -- can borrow the digest).
+    """
+
+    def __init__(self, data: bytes, digest: str) -> None:
+        super().__init__(data)
+        self._data = data
+        self._digest = digest
+
+    def sha256_of(self, data: bytes) -> str | None:
+        """Hex SHA-256 of ``data`` if it is the very object read and hashed, else None.
+
+        ``io.BytesIO`` answers one read of its whole content from position 0 with the
+        object it was made of (no copy), so a reader that reads the whole stream at once
+        gets it back; any other read gives another object, and None here.
+        """
+        return self._digest if data is self._data else None
 
 
 @dataclass(frozen=True)
@@ -220,7 +247,7 @@ class FrozenMedium:
         Without a copy: the bytes of ``path`` as verified, read again (:meth:`verified_bytes`).
         """
         if not self._copying:
-            return io.BytesIO(self.verified_bytes(path))
+            return HashedRead(*self._verified(path))
         return self.capture(path).local.open("rb")
 
     def verified_bytes(self, path: str) -> bytes:
@@ -242,6 +269,10 @@ class FrozenMedium:
         if self._copying:
             with self.open(path) as fh:
                 return fh.read()
+        return self._verified(path)[0]
+
+    def _verified(self, path: str) -> tuple[bytes, str]:
+        """Without a copy: :meth:`verified_bytes` and their SHA-256, taken of them here."""
         with self._lock:
             known = self._copies.get(path)
             if known is None and path in self._failed:
@@ -261,7 +292,7 @@ class FrozenMedium:
             raise ChangedSinceVerificationError(
                 "changed on the medium since it was verified: not shown", path=path
             )
-        return data
+        return data, digest
 
     def close(self) -> None:
         """Remove the private copy (the wrapped medium is the caller's to close)."""

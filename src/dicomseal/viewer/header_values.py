@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
+from dicomseal.dicom.text import element_text
 from dicomseal.errors import DicomSealError
 from dicomseal.hazmat.elements import UNDEFINED, Element, parse_part10
 
@@ -159,10 +160,9 @@ def _plain(el: Element, vr: bytes) -> str | None:
     value = value.rstrip(b"\0 ")
     if _PLAIN_TEXT.fullmatch(value) is None:
         return None
-    text = value.decode("ascii")
-    if vr == b"PN":
-        text = text.rstrip("=")  # empty trailing component groups are dropped (PS3.5 §6.2)
-    text = text.strip()
-    if vr == b"IS" and text and _DIGITS.fullmatch(text) is None:
-        return None
-    return text
+    if vr == b"IS":
+        text = value.decode("ascii").strip()
+        return text if not text or _DIGITS.fullmatch(text) else None
+    # one value of the default repertoire, decoded as everywhere else (dicom.text: a PN
+    # loses its empty trailing component groups, PS3.5 §6.2)
+    return element_text(value, vr, ())[0].strip()

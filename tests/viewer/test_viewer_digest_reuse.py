@@ -1,7 +1,7 @@
 """The manifest check reuses the snapshot's SHA-256 only for the very bytes it parses.
 
 Without a private copy (the viewer's ``freeze(copy=False)``) every read of the medium is
-hashed by the snapshot (:class:`~dicomseal.media.frozen.HashedRead`); the file check of
+hashed by the snapshot (:class:`~dicomseal.media.hashed_read.HashedRead`); the file check of
 :mod:`dicomseal.media.entry_check` takes that digest instead of hashing the same bytes a
 second time -- but only when the bytes it read are the very object that was hashed. A
 medium answering two reads differently, a partial read, another process's read: each
@@ -26,7 +26,8 @@ from dicomseal import workers
 from dicomseal.media import entry_check
 from dicomseal.media.create import CreateOptions, create_medium
 from dicomseal.media.entry_pool import check_entries
-from dicomseal.media.frozen import ChangedSinceVerificationError, HashedRead, freeze
+from dicomseal.media.frozen import ChangedSinceVerificationError, freeze
+from dicomseal.media.hashed_read import HashedRead
 from dicomseal.media.manifest import ManifestEntry
 from dicomseal.media.source import MediaEntry, MediaSource, open_media
 from dicomseal.samples import write_sample_studies

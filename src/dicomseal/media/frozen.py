@@ -26,11 +26,12 @@ costs more than verifying it. Then nothing is written: every open reads the whol
 the medium into memory (at most :data:`MAX_IN_MEMORY` bytes), hashes exactly those bytes
 (SHA-256, FIPS 180-4) and hands out a stream over them. The first read of a file (during
 verification) records its digest -- the bytes verification reads are the bytes hashed --
-and every later read is compared with it: the stream handed out holds the bytes just hashed,
-and bytes whose digest differs are refused (:class:`ChangedSinceVerificationError`), never handed
-out. So what is served is always byte for byte what was verified, though read again; a file
-rewritten after verification, or a medium answering a second read differently, is an error
-and never shown.
+and every later read is compared with it: the stream handed out (:class:`HashedRead`) holds
+the bytes just hashed, with their digest for a reader that would hash them again (the
+manifest check), and bytes whose digest differs are refused
+(:class:`ChangedSinceVerificationError`), never handed out. So what is served is always
+byte for byte what was verified, though read again; a file rewritten after verification,
+or a medium answering a second read differently, is an error and never shown.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from dicomseal.errors import MediaError
+from dicomseal.media.hashed_read import HashedRead
 from dicomseal.media.namespaces import fold_case_if_needed
 from dicomseal.media.source import MediaEntry, MediaSource
 
@@ -64,7 +66,6 @@ __all__ = [
     "ChangedSinceVerificationError",
     "CopiedFile",
     "FrozenMedium",
-    "HashedRead",
     "freeze",
 ]
 
@@ -81,32 +82,6 @@ _KERNEL_CHUNK = 64 * 1024 * 1024
 class ChangedSinceVerificationError(MediaError):
     """A file read again from the medium is not the file that was verified (its SHA-256
     differs): the bytes are refused, never served or sent."""
-
-
-class HashedRead(io.BytesIO):
-    """One read of a file, in memory, with the SHA-256 (FIPS 180-4) this process took of it.
-
-    What :meth:`FrozenMedium.open` hands out without a copy. A reader that hashes the
-    file itself (the manifest check, :mod:`dicomseal.media.entry_check`) may ask
-    :meth:`sha256_of` for the digest of the bytes it read instead of hashing them again:
-    the answer is given only for the very ``bytes`` object this stream was made of and
-    that was hashed (identity, not equality, so no other bytes -- a second read of the
-    medium, another process's read, a slice -- can borrow the digest).
-    """
-
-    def __init__(self, data: bytes, digest: str) -> None:
-        super().__init__(data)
-        self._data = data
-        self._digest = digest
-
-    def sha256_of(self, data: bytes) -> str | None:
-        """Hex SHA-256 of ``data`` if it is the very object read and hashed, else None.
-
-        ``io.BytesIO`` answers one read of its whole content from position 0 with the
-        object it was made of (no copy), so a reader that reads the whole stream at once
-        gets it back; any other read gives another object, and None here.
-        """
-        return self._digest if data is self._data else None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ __all__ = [
     "CertificatePacker",
     "Certificates",
     "Crossing",
+    "Decided",
     "PackedCertificates",
     "can_fork",
     "other_load",
@@ -143,6 +144,18 @@ def _recent_load() -> float:
         return 0.0
 
 
+class Decided(int):
+    """A process count :func:`worker_count` chose earlier, to be used as it is.
+
+    A long-running command that does other work while it verifies (the viewer serves its
+    first page, and a browser loads it, while the medium is verified) decides how many
+    processes to use when it starts, before its own work loads the machine, and passes the
+    decision on as ``wanted``: :func:`worker_count` then does not read the load again (it
+    would count the command's own server and its browser as other processes), and keeps
+    only the caps (cores, items, ``$DICOMSEAL_WORKERS``).
+    """
+
+
 def worker_count(
     files: int,
     wanted: int | None = None,
@@ -162,14 +175,17 @@ def worker_count(
     minute (``recent()``, the one-minute load average, above the cores + 0.5) gets one
     process whatever the instant says: its other tasks come and go faster than a short
     sample sees. ``$DICOMSEAL_WORKERS`` forces the count instead (within the cap, the
-    cores and one item per process). ``cores``, ``others``, ``recent`` and ``environ``
-    are this machine's unless given (tests inject readings).
+    cores and one item per process). A :class:`Decided` ``wanted`` is used as it is
+    (within the same caps), the load not read again. ``cores``, ``others``, ``recent``
+    and ``environ`` are this machine's unless given (tests inject readings).
     """
     cores = cores or _cores()
     cap = min(wanted or cores, cores, files)
     forced = _forced(environ)
     if forced is not None:
         return max(1, min(cap, forced))
+    if isinstance(wanted, Decided):
+        return max(1, cap)  # decided already: the load is not read again
     limit = min(cap, files // max(1, per_worker))
     if limit < 2:
         return 1  # little work: the load is not even read

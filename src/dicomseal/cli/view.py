@@ -19,6 +19,7 @@ from dicomseal.cli.progress import progress_report
 from dicomseal.errors import UsageError
 from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import open_media
+from dicomseal.workers import Decided, worker_count
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -122,7 +123,10 @@ def view(
     ):
         # Every file is verified (in the background, while the first page already says so);
         # what is served is read again and must hash to what was verified (no disk copy).
-        verify = _verifier(console, source, anchor_files, when, strict, untrusted)
+        # How many processes: decided now, before the server and a browser load the machine
+        # (`media verify`'s rule, read at `media verify`'s moment: its start).
+        processes = _processes(source)
+        verify = _verifier(console, source, anchor_files, when, strict, untrusted, processes)
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
         app, startup = create_live_app(source, verify, allowed_hosts=hosts, medium_name=media.name)
         config = uvicorn.Config(
@@ -164,6 +168,7 @@ def _verifier(
     when: dt.datetime | None,
     strict: bool,
     untrusted: tuple[Path, ...],
+    processes: int,
 ) -> Callable[[Callable[[int, int], None]], MediumIntegrity]:
     """The background verification: progress on the terminal and in the page, then the verdict."""
     from dicomseal.viewer.assess import assess_medium
@@ -183,12 +188,19 @@ def _verifier(
                 strict=strict,
                 untrusted=untrusted,
                 progress=report,
-                workers=2,  # both cores as `media verify` (one when busy: workers.worker_count)
+                workers=processes,
             )
         console.print(f"Verdict: {integrity.verdict.value}: {integrity.headline}", markup=False)
         return integrity
 
     return verify
+
+
+def _processes(source: FrozenMedium) -> Decided:
+    """Processes to verify with: both cores as `media verify`, one for little work or a
+    busy machine (:func:`~dicomseal.workers.worker_count`), decided before serving."""
+    files = sum(1 for e in source.entries() if e.readable)
+    return Decided(worker_count(files, 2))
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:

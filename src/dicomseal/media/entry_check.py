@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from dicomseal.errors import MediaError
 from dicomseal.hazmat.ambiguity import executable_preamble
 from dicomseal.media.findings import FindingCode, MediaFinding
+from dicomseal.media.hashed_read import HashedRead
 from dicomseal.media.housekeeping import is_os_artefact
 from dicomseal.media.inventory import is_dicomdir_name, is_part10_head
 from dicomseal.media.manifest import ManifestEntry
@@ -70,12 +71,16 @@ def _hash_and_head(fh: BinaryIO, *, expect: int | None) -> tuple[int, str, bytes
     with one read of one byte more. A buffered stream (``io.BufferedIOBase``) answers
     short only at its end, so a shorter answer is the whole file, unchanged in memory; a
     longer one (the file grew since it was listed) goes on in chunks like any large file.
+    A read of a snapshot (:class:`~dicomseal.media.hashed_read.HashedRead`) that answered
+    with the very bytes it hashed gives their digest, not hashed a second time.
     """
     h = hashlib.sha256()
     first = b"" if expect is None else fh.read(expect + 1)
-    h.update(first)
     if expect is not None and len(first) <= expect and isinstance(fh, io.BufferedIOBase):
-        return len(first), h.hexdigest(), first[:132], first
+        known = fh.sha256_of(first) if isinstance(fh, HashedRead) else None
+        digest = known or hashlib.sha256(first).hexdigest()
+        return len(first), digest, first[:132], first
+    h.update(first)
     size, head = len(first), first[:132]
     kept = [first] if expect is not None and size <= ONE_READ_MAX else None
     while True:

@@ -26,11 +26,12 @@ costs more than verifying it. Then nothing is written: every open reads the whol
 the medium into memory (at most :data:`MAX_IN_MEMORY` bytes), hashes exactly those bytes
 (SHA-256, FIPS 180-4) and hands out a stream over them. The first read of a file (during
 verification) records its digest -- the bytes verification reads are the bytes hashed --
-and every later read is compared with it: the stream handed out holds the bytes just hashed,
-and bytes whose digest differs are refused (:class:`ChangedSinceVerificationError`), never handed
-out. So what is served is always byte for byte what was verified, though read again; a file
-rewritten after verification, or a medium answering a second read differently, is an error
-and never shown.
+and every later read is compared with it: the stream handed out (:class:`HashedRead`) holds
+the bytes just hashed, with their digest for a reader that would hash them again (the
+manifest check), and bytes whose digest differs are refused
+(:class:`ChangedSinceVerificationError`), never handed out. So what is served is always
+byte for byte what was verified, though read again; a file rewritten after verification,
+or a medium answering a second read differently, is an error and never shown.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 from dicomseal.errors import MediaError
+from dicomseal.media.hashed_read import HashedRead
 from dicomseal.media.namespaces import fold_case_if_needed
 from dicomseal.media.source import MediaEntry, MediaSource
 
@@ -220,7 +222,7 @@ class FrozenMedium:
         Without a copy: the bytes of ``path`` as verified, read again (:meth:`verified_bytes`).
         """
         if not self._copying:
-            return io.BytesIO(self.verified_bytes(path))
+            return HashedRead(*self._verified(path))
         return self.capture(path).local.open("rb")
 
     def verified_bytes(self, path: str) -> bytes:
@@ -242,6 +244,10 @@ class FrozenMedium:
         if self._copying:
             with self.open(path) as fh:
                 return fh.read()
+        return self._verified(path)[0]
+
+    def _verified(self, path: str) -> tuple[bytes, str]:
+        """Without a copy: :meth:`verified_bytes` and their SHA-256, taken of them here."""
         with self._lock:
             known = self._copies.get(path)
             if known is None and path in self._failed:
@@ -261,7 +267,7 @@ class FrozenMedium:
             raise ChangedSinceVerificationError(
                 "changed on the medium since it was verified: not shown", path=path
             )
-        return data
+        return data, digest
 
     def close(self) -> None:
         """Remove the private copy (the wrapped medium is the caller's to close)."""

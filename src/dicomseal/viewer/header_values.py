@@ -27,10 +27,11 @@ import re
 from dataclasses import dataclass
 from typing import BinaryIO, Final
 
+from dicomseal.dicom.text import element_text
 from dicomseal.errors import DicomSealError
 from dicomseal.hazmat.elements import UNDEFINED, Element, parse_part10
 
-__all__ = ["ATTRIBUTES", "PIXEL_TAGS", "HeaderValues", "read_header_values"]
+__all__ = ["ATTRIBUTES", "DEFER", "PIXEL_TAGS", "HeaderValues", "read_header_values"]
 
 #: Keyword: (tag, VR) of every attribute the catalog may ask for (PS3.6 §6).
 ATTRIBUTES: Final[dict[str, tuple[int, bytes]]] = {
@@ -78,6 +79,10 @@ _ASCII_CHARSETS: Final = frozenset(
 )
 _EXPLICIT_LE: Final = "1.2.840.10008.1.2.1"
 _IMPLICIT_LE: Final = "1.2.840.10008.1.2"
+#: Values longer than this are deferred by the bounded gate's header reads, so never
+#: decoded here (:data:`dicomseal.media.bounded_read.HEADER_DEFER`, the same number: that
+#: module loads pydicom, which this reading, on the verdict path, must not).
+DEFER: Final = 4096
 _PLAIN_TEXT = re.compile(rb"[\x20-\x5b\x5d-\x7e]*")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -146,11 +151,7 @@ def _looks_explicit(fh: BinaryIO, start: int) -> bool:
 def _plain(el: Element, vr: bytes) -> str | None:
     """``str(value).strip()`` of one element as pydicom gives it; None if not plain."""
     value = el.value
-    # the bounded gate's threshold (imported here: that module loads pydicom, which the
-    # walker's reading does not need)
-    from dicomseal.media.bounded_read import HEADER_DEFER
-
-    if el.vr != vr or value is None or el.length == UNDEFINED or el.length > HEADER_DEFER:
+    if el.vr != vr or value is None or el.length == UNDEFINED or el.length > DEFER:
         return None
     if vr == b"US":
         if not value:
@@ -159,10 +160,9 @@ def _plain(el: Element, vr: bytes) -> str | None:
     value = value.rstrip(b"\0 ")
     if _PLAIN_TEXT.fullmatch(value) is None:
         return None
-    text = value.decode("ascii")
-    if vr == b"PN":
-        text = text.rstrip("=")  # empty trailing component groups are dropped (PS3.5 §6.2)
-    text = text.strip()
-    if vr == b"IS" and text and _DIGITS.fullmatch(text) is None:
-        return None
-    return text
+    if vr == b"IS":
+        text = value.decode("ascii").strip()
+        return text if not text or _DIGITS.fullmatch(text) else None
+    # one value of the default repertoire, decoded as everywhere else (dicom.text: a PN
+    # loses its empty trailing component groups, PS3.5 §6.2)
+    return element_text(value, vr, ())[0].strip()

@@ -1,5 +1,6 @@
 // dicomseal viewer start-up: polls /api/status while the medium is verified and reloads
-// the page (which then shows the verdict and the images) as soon as the verdict is in.
+// the page (which then shows the verdict and the images) as soon as the verdict is in:
+// every 250 ms, every 40 ms once nine files in ten are verified (the verdict is near).
 // Only numbers and the server's own status line are shown, with textContent.
 "use strict";
 
@@ -33,9 +34,10 @@
     } else if (status.status === "failed") {
       note.textContent = "Nothing from this medium is shown: its verification could not complete.";
     } else {
-      window.setTimeout(poll, 250);
+      window.setTimeout(poll, delay(status));
     }
   };
+  const delay = (status) => (status.total && status.done * 10 >= status.total * 9 ? 40 : 250);
   if (document.body.dataset.phase === "verifying") {
     window.setTimeout(poll, 250);
   }

@@ -27,7 +27,7 @@ from dicomseal.hazmat.elements import (
     parse_dataset_as_explicit_le,
     parse_part10,
 )
-from dicomseal.hazmat.transcode import needs_transcoding
+from dicomseal.hazmat.transcode import BytesAfterDeflateError, needs_transcoding
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.verdict import Verdict
 
@@ -94,6 +94,8 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
     """
     try:
         parsed = parse_part10(fh, name=name, keep_window=True)
+    except BytesAfterDeflateError as exc:  # a data set every reader reads, and more
+        return _failed(name, FileReason.AMBIGUOUS_DATASET, exc.message, None)
     except MalformedDicomError as exc:
         other = _explicit_reading(fh, name)
         if other is not None:

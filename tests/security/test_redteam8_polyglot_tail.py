@@ -130,3 +130,17 @@ def test_a_pad_byte_or_gzip_trailer_after_the_deflate_stream_stays_passed(
     the real-world corpus), others a pad byte to an even length: no room for a format."""
     result = _verify(pki, _deflated(pki, tmp_path) + tail)
     assert result.verdict is Verdict.PASSED, result.message
+
+
+def test_end_record_bytes_that_lead_to_no_archive_keep_a_file_passed(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """Four bytes ``PK 05 06`` by chance (in a signature value, in padding) with no
+    central directory where a zip reader looks open nothing: no false FAILED."""
+    data = _signed(pki, tmp_path).read_bytes()
+    stray = b"PK\x05\x06" + b"\x00" * 6 + b"\x01\x00" + struct.pack("<II", 40, 7) + b"\x00\x00"
+    forged = _padded(data, b"\x11" * 64 + stray)
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(forged))
+    result = _verify(pki, forged)
+    assert result.verdict is Verdict.PASSED, result.ambiguities

@@ -74,13 +74,36 @@ def _signed_bytes(parsed: Part10File, covered: frozenset[int], start: int, stop:
     return leaf.value_offset <= start and stop <= leaf.end
 
 
+def _opens_as_zip(parsed: Part10File, at: int) -> bool:
+    """Whether the end record at file offset ``at`` leads a zip reader to an archive.
+
+    Info-ZIP reads the central directory where the record says (§4.3.16 offset 16), or,
+    data being prepended, just before the record (its size at offset 12), as Python does;
+    a Zip64 locator 20 bytes before the record (§4.3.15) leads to a Zip64 record. Random
+    bytes (a signature value) that merely hold the four signature bytes lead nowhere, and
+    an archive without entries shows nothing: neither is reported.
+    """
+    record = parsed.read_at(at, 22)
+    if len(record) < 22:
+        return False
+    if at >= 20 and parsed.read_at(at - 20, 4) == b"PK\x06\x07":
+        return True
+    entries = int.from_bytes(record[10:12], "little")
+    size = int.from_bytes(record[12:16], "little")
+    recorded = int.from_bytes(record[16:20], "little")
+    starts = {s for s in (recorded, at - size) if 0 <= s < at}
+    return entries > 0 and any(parsed.read_at(s, 4) == b"PK\x01\x02" for s in starts)
+
+
 def _unsigned_marker(
     parsed: Part10File, covered: frozenset[int], tail: bytes, marker: bytes
 ) -> bool:
     base = parsed.size - len(tail)
     at = tail.find(marker)
     while at >= 0:
-        if not _signed_bytes(parsed, covered, base + at, base + at + len(marker)):
+        if (marker != _EOCD or _opens_as_zip(parsed, base + at)) and not _signed_bytes(
+            parsed, covered, base + at, base + at + len(marker)
+        ):
             return True
         at = tail.find(marker, at + 1)
     return False

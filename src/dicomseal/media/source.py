@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from dicomseal.errors import MediaError
+from dicomseal.hazmat.ambiguity import tar_header
 from dicomseal.media.detect import detect_kind
 from dicomseal.media.entries import (
     EntryAnomaly,
@@ -86,11 +87,12 @@ def _system_area_format(area: bytes) -> str:
 
     A Part 10 header (``DICM`` at byte 128, PS3.10 §7.1) or a headerless data set: every
     DICOM reader opens the image as an instance, whose last element may run over the
-    whole volume; a POSIX tar header (``ustar`` at byte 257).
+    whole volume; a tar header (``ustar`` at byte 257, or a V7 header without it whose
+    checksum holds: GNU tar extracts it, :func:`~dicomseal.hazmat.ambiguity.tar_header`).
     """
     if area[128:132] == b"DICM":
         return "a DICOM file (DICM at byte 128)"
-    if area[257:262] == b"ustar":
+    if area[257:262] == b"ustar" or tar_header(area[:512]):
         return "a tar archive"
     from dicomseal.media.housekeeping import looks_like_data_set  # pydicom: only here
 

@@ -42,6 +42,7 @@ __all__ = [
     "find_ambiguities",
     "foreign_format",
     "is_known_public_tag",
+    "leading_format",
     "tar_header",
 ]
 
@@ -440,6 +441,22 @@ def tar_header(block: bytes) -> bool:
     return wanted in (unsigned, signed) and any(head[:148])
 
 
+def leading_format(head: bytes) -> str | None:
+    """The format the first bytes of a file announce by content, or ``None``.
+
+    A signature at byte 0 (:data:`_FOREIGN_MAGIC`), markup a browser renders, or
+    ``%PDF-`` within the first :data:`FOREIGN_PROBE` bytes (where PDF readers look).
+    Shared by instances (their unsigned preamble and file meta) and ISO images (their
+    system area, ECMA-119 §6.2.1).
+    """
+    kind = next((k for magic, k in _FOREIGN_MAGIC if head.startswith(magic)), None)
+    if kind is None and head[:128].lstrip().lower().startswith(_MARKUP):
+        kind = "XML/HTML"
+    if kind is None and b"%PDF-" in head[:FOREIGN_PROBE]:
+        kind = "PDF"
+    return kind
+
+
 def foreign_format(parsed: Part10File, head: bytes) -> str | None:
     """Why the unsigned start of a Part 10 file also makes it another format, or ``None``.
 
@@ -452,15 +469,11 @@ def foreign_format(parsed: Part10File, head: bytes) -> str | None:
     the signed instance.
     """
     preamble = head[:128]
-    kind = next((k for magic, k in _FOREIGN_MAGIC if preamble.startswith(magic)), None)
+    kind = leading_format(head)
     if kind is None and _tiff_opens(preamble, parsed):
         kind = "TIFF"
-    if kind is None and preamble.lstrip().lower().startswith(_MARKUP):
-        kind = "XML/HTML"
     if kind is None and tar_header(head[:512] if len(head) >= 512 else parsed.read_at(0, 512)):
         kind = "tar"
-    if kind is None and b"%PDF-" in head[:FOREIGN_PROBE]:
-        kind = "PDF"
     if kind is None:
         return None
     return (

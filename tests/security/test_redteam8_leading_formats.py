@@ -1,4 +1,4 @@
-"""Red-team cases (eighth round): a file that GNU tar extracts as a forged document.
+"""Red-team cases (eighth round): formats found from the first bytes of a file.
 
 GNU tar needs no ``ustar`` magic: a V7 header whose checksum holds is a member, and the
 next header follows 512 bytes on. A Part 10 preamble (128 bytes, unsigned) ends exactly
@@ -142,4 +142,27 @@ def test_iso_whose_system_area_gnu_tar_extracts_is_not_passed(
     assert result.verdict is Verdict.FAILED
     assert any(
         f.code is FindingCode.AMBIGUOUS_ARCHIVE and "tar" in f.message for f in result.findings
+    )
+
+
+def test_iso_whose_system_area_is_a_pdf_is_not_passed(
+    genuine_iso: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """An instance whose unsigned preamble or file meta holds ``%PDF-`` in its first
+    1024 bytes is FAILED (redteam4); an ISO image's system area (32 KiB nobody checks,
+    room for a whole forged report) with a PDF header was PASSED."""
+    image = bytearray(genuine_iso.read_bytes())
+    pdf = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    image[: len(pdf)] = pdf
+    forged = tmp_path / "cd.iso"
+    forged.write_bytes(bytes(image))
+    with open_media(forged) as source:
+        result = verify_media(source, TrustContext.load([pki.root.cert]), workers=1)
+    assert result.verdict is Verdict.FAILED
+    assert any(
+        f.code is FindingCode.AMBIGUOUS_ARCHIVE and "PDF" in f.message for f in result.findings
     )

@@ -21,6 +21,7 @@ import pydicom
 import pytest
 from test_redteam6 import _signed, _verify
 
+from dicomseal.errors import MalformedDicomError
 from dicomseal.samples import SAMPLE_PATIENTS, make_instance
 from dicomseal.samples.pki import TestPki
 from dicomseal.signature import SigningCredentials, sign_file
@@ -144,3 +145,16 @@ def test_end_record_bytes_that_lead_to_no_archive_keep_a_file_passed(
         zipfile.ZipFile(io.BytesIO(forged))
     result = _verify(pki, forged)
     assert result.verdict is Verdict.PASSED, result.ambiguities
+
+
+def test_signing_a_file_with_an_archive_in_its_padding_is_refused(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """Signing such a file made one that verify calls FAILED: refused before signing, as
+    every other ambiguity is (the padding is outside the signature being made)."""
+    src = tmp_path / "padded.dcm"
+    src.write_bytes(_padded(_signed(pki, tmp_path).read_bytes(), _zip()))
+    with pytest.raises(MalformedDicomError, match="zip archive"):
+        sign_file(
+            src, tmp_path / "out.dcm", SigningCredentials.load(pki.signer.key, pki.signer.cert)
+        )

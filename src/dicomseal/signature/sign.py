@@ -50,6 +50,7 @@ from dicomseal.hazmat.mac_stream import (
     write_signature_item,
 )
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
+from dicomseal.hazmat.tail_format import tail_format
 from dicomseal.hazmat.transcode import implicit_to_explicit_le, needs_transcoding
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
@@ -214,6 +215,10 @@ def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
         raise MalformedDicomError(
             f"refusing to sign an ambiguous data set: {found[0].describe()}{more}", path=name
         )
+    # a zip or PDF at the end in what no MAC will hold (padding, UN): verify would FAIL it
+    polyglot = tail_format(parsed, frozenset(el.tag for el in parsed.elements))
+    if polyglot is not None:
+        raise MalformedDicomError(f"refusing to sign an ambiguous file: {polyglot}", path=name)
 
 
 def format_dicom_datetime(when: dt.datetime) -> str:

@@ -15,6 +15,7 @@ import io
 import struct
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
 import pydicom
@@ -22,6 +23,7 @@ import pytest
 from test_redteam6 import _signed, _verify
 
 from dicomseal.errors import MalformedDicomError
+from dicomseal.hazmat.tail_format import opens_as_zip_from_the_end
 from dicomseal.samples import SAMPLE_PATIENTS, make_instance
 from dicomseal.samples.pki import TestPki
 from dicomseal.signature import SigningCredentials, sign_file
@@ -101,6 +103,12 @@ def test_a_signed_value_that_is_also_an_archive_stays_passed(pki: TestPki, tmp_p
     assert result.verdict is Verdict.PASSED, result.ambiguities
 
 
+def _meta_end(data: bytes) -> int:
+    """Where the File Meta Information ends (its group length, PS3.10 §7.1)."""
+    assert data[132:140] == b"\x02\x00\x00\x00UL\x04\x00"
+    return 144 + int(struct.unpack_from("<I", data, 140)[0])
+
+
 def _deflated(pki: TestPki, tmp_path: Path) -> bytes:
     out = tmp_path / "deflated.dcm"
     dcmconv = require_tool("dcmconv")
@@ -158,3 +166,26 @@ def test_signing_a_file_with_an_archive_in_its_padding_is_refused(
         sign_file(
             src, tmp_path / "out.dcm", SigningCredentials.load(pki.signer.key, pki.signer.cert)
         )
+
+
+def test_archive_in_the_deflated_padding_is_not_passed(pki: TestPki, tmp_path: Path) -> None:
+    """The same padding inside a deflated data set, deflated in stored blocks: the
+    archive's bytes stand in the file as they are, and a zip reader opens it."""
+    data = _deflated(pki, tmp_path)
+    meta_end = _meta_end(data)
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    dataset = inflater.decompress(data[meta_end:])
+    padded = dataset + _long(0xFFFCFFFC, b"OB", _zip())
+    deflater = zlib.compressobj(0, zlib.DEFLATED, -zlib.MAX_WBITS)
+    forged = data[:meta_end] + deflater.compress(padded) + deflater.flush()
+    assert zipfile.ZipFile(io.BytesIO(forged)).namelist() == ["REPORT.TXT"]
+    assert pydicom.dcmread(io.BytesIO(forged)).PatientName == SAMPLE_PATIENTS[0].name
+
+    result = _verify(pki, forged)
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+
+
+def test_raw_bytes_that_end_like_an_archive_are_found() -> None:
+    """The raw check of a deflated file, alone: an archive appended, or none."""
+    assert opens_as_zip_from_the_end(io.BytesIO(b"\x00" * 300 + _zip()))
+    assert not opens_as_zip_from_the_end(io.BytesIO(b"\x00" * 300 + b"PK\x05\x06" + bytes(18)))

@@ -19,15 +19,16 @@ This module only finds; the verdict is decided in :mod:`dicomseal.signature.veri
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
-from typing import Final
+from typing import BinaryIO, Final
 
 from dicomseal.hazmat.element_model import Element, Part10File
 from dicomseal.hazmat.mac_stream import is_signable_tag
 
-__all__ = ["ZIP_TAIL", "tail_format"]
+__all__ = ["ZIP_TAIL", "opens_as_zip_from_the_end", "tail_format"]
 
 #: The end-of-central-directory record signature and how far from the end zip readers
 #: look for it (APPNOTE §4.3.16: 22 bytes plus a comment of at most 65535).
@@ -74,7 +75,7 @@ def _signed_bytes(parsed: Part10File, covered: frozenset[int], start: int, stop:
     return leaf.value_offset <= start and stop <= leaf.end
 
 
-def _opens_as_zip(parsed: Part10File, at: int) -> bool:
+def _opens_as_zip(read_at: Callable[[int, int], bytes], at: int) -> bool:
     """Whether the end record at file offset ``at`` leads a zip reader to an archive.
 
     Info-ZIP reads the central directory where the record says (§4.3.16 offset 16), or,
@@ -83,16 +84,16 @@ def _opens_as_zip(parsed: Part10File, at: int) -> bool:
     bytes (a signature value) that merely hold the four signature bytes lead nowhere, and
     an archive without entries shows nothing: neither is reported.
     """
-    record = parsed.read_at(at, 22)
+    record = read_at(at, 22)
     if len(record) < 22:
         return False
-    if at >= 20 and parsed.read_at(at - 20, 4) == b"PK\x06\x07":
+    if at >= 20 and read_at(at - 20, 4) == b"PK\x06\x07":
         return True
     entries = int.from_bytes(record[10:12], "little")
     size = int.from_bytes(record[12:16], "little")
     recorded = int.from_bytes(record[16:20], "little")
     starts = {s for s in (recorded, at - size) if 0 <= s < at}
-    return entries > 0 and any(parsed.read_at(s, 4) == b"PK\x01\x02" for s in starts)
+    return entries > 0 and any(read_at(s, 4) == b"PK\x01\x02" for s in starts)
 
 
 def _unsigned_marker(
@@ -101,7 +102,7 @@ def _unsigned_marker(
     base = parsed.size - len(tail)
     at = tail.find(marker)
     while at >= 0:
-        if (marker != _EOCD or _opens_as_zip(parsed, base + at)) and not _signed_bytes(
+        if (marker != _EOCD or _opens_as_zip(parsed.read_at, base + at)) and not _signed_bytes(
             parsed, covered, base + at, base + at + len(marker)
         ):
             return True
@@ -129,3 +130,27 @@ def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
         f"bytes near the end of the file that no signature covers make it also a {kind}: "
         "a reader of that format shows what they hold, the signature stays intact"
     )
+
+
+def opens_as_zip_from_the_end(fh: BinaryIO) -> bool:
+    """Whether a zip reader finds an archive from the end of the raw file ``fh``.
+
+    For a deflated data set (PS3.5 §A.5), whose stored bytes are not the bytes the MAC
+    was computed over: a crafted deflate stream (stored blocks, or a Huffman code mapping
+    each byte to another) can end in an archive that the inflated data set does not
+    hold, so the raw bytes are checked as a whole.
+    """
+
+    def read_at(offset: int, n: int) -> bytes:
+        fh.seek(offset)
+        return fh.read(n)
+
+    size = fh.seek(0, os.SEEK_END)
+    start = max(0, size - ZIP_TAIL)
+    tail = read_at(start, size - start)
+    at = tail.find(_EOCD)
+    while at >= 0:
+        if _opens_as_zip(read_at, start + at):
+            return True
+        at = tail.find(_EOCD, at + 1)
+    return False

@@ -27,7 +27,8 @@ from dicomseal.hazmat.elements import (
     parse_dataset_as_explicit_le,
     parse_part10,
 )
-from dicomseal.hazmat.transcode import BytesAfterDeflateError, needs_transcoding
+from dicomseal.hazmat.tail_format import opens_as_zip_from_the_end
+from dicomseal.hazmat.transcode import BytesAfterDeflateError, is_deflated, needs_transcoding
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.verdict import Verdict
 
@@ -115,6 +116,14 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
             )
         raise
     ts = parsed.meta.transfer_syntax_uid
+    if is_deflated(ts) and opens_as_zip_from_the_end(fh):
+        return _failed(
+            name,
+            FileReason.AMBIGUOUS_DATASET,
+            "the stored bytes of the deflated data set end like a zip archive, which the "
+            "data set a signature covers does not hold: a zip reader shows other files",
+            parsed,
+        )
     if ts == IMPLICIT_VR_LE or needs_transcoding(ts):  # a data set not Explicit VR LE
         other = _explicit_reading(fh, name)
         if other is not None:

@@ -28,7 +28,11 @@ from dicomseal.hazmat.elements import (
     parse_part10,
 )
 from dicomseal.hazmat.tail_format import opens_as_zip_from_the_end
-from dicomseal.hazmat.transcode import BytesAfterDeflateError, is_deflated, needs_transcoding
+from dicomseal.hazmat.transcode import (
+    EXPLICIT_VR_BE,
+    BytesAfterDeflateError,
+    needs_transcoding,
+)
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.verdict import Verdict
 
@@ -116,7 +120,8 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
             )
         raise
     ts = parsed.meta.transfer_syntax_uid
-    if is_deflated(ts) and opens_as_zip_from_the_end(fh):
+    deflated = ts != EXPLICIT_VR_BE and needs_transcoding(ts)  # no UID registry for others
+    if deflated and opens_as_zip_from_the_end(fh):
         return _failed(
             name,
             FileReason.AMBIGUOUS_DATASET,

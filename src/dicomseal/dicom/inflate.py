@@ -9,11 +9,18 @@ defined here only.
 
 from __future__ import annotations
 
+import os
 from typing import BinaryIO, Final
 
 from dicomseal.errors import MalformedDicomError
 
-__all__ = ["MAX_INFLATED", "InflateLimitError", "inflate_into", "inflate_prefix"]
+__all__ = [
+    "MAX_INFLATED",
+    "InflateLimitError",
+    "inflate_into",
+    "inflate_prefix",
+    "inflate_stream",
+]
 
 #: A deflated data set that inflates to more than this many bytes is refused.
 MAX_INFLATED: Final = 256 * 1024 * 1024
@@ -57,6 +64,22 @@ def inflate_into(
     MalformedDicomError
         The stream is corrupt or truncated.
     """
+    return inflate_stream(src, out, limit=limit, path=path)[0]
+
+
+def inflate_stream(
+    src: BinaryIO, out: BinaryIO, *, limit: int = MAX_INFLATED, path: str | None = None
+) -> tuple[int, int]:
+    """:func:`inflate_into`, also returning how many bytes of ``src`` follow the stream.
+
+    Every DICOM reader ignores bytes after the end of the deflate stream (PS3.5 §A.5
+    ends the data set there), so a verifier must know they exist: nothing signs them.
+
+    Returns
+    -------
+    tuple[int, int]
+        Inflated bytes written, and bytes of ``src`` after the end of the deflate stream.
+    """
     import zlib  # loaded for a deflated data set only
 
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -82,7 +105,9 @@ def inflate_into(
     if total > limit:
         raise _refuse(limit, path)
     out.write(rest)
-    return total
+    read_to = src.tell()
+    after = len(inflater.unused_data) + src.seek(0, os.SEEK_END) - read_to
+    return total, after
 
 
 def inflate_prefix(data: bytes, size: int) -> bytes:

@@ -42,6 +42,8 @@ __all__ = [
     "find_ambiguities",
     "foreign_format",
     "is_known_public_tag",
+    "leading_format",
+    "tar_header",
 ]
 
 _DIGITAL_SIGNATURES_SEQUENCE: Final = 0xFFFAFFFA
@@ -409,6 +411,52 @@ def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
     return set(words[1::step]) <= _TIFF_FIELD_TYPES and {256, 257} <= set(words[0::step])
 
 
+#: Where a tar header block keeps its checksum (POSIX.1-1988 ustar and V7 alike).
+_TAR_CHECKSUM: Final = slice(148, 156)
+
+
+def tar_header(block: bytes) -> bool:
+    """Whether a 512-byte block is a tar header that GNU tar accepts (POSIX.1 §10.1.1).
+
+    GNU tar needs no ``ustar`` magic (a V7 header has none), only a checksum field of
+    octal digits (after optional spaces, ended by NUL or space) that equals the sum of
+    the block's bytes with the field taken as spaces, unsigned or signed. It then lists
+    and extracts the member, and the next header 512 bytes on: a Part 10 preamble
+    holding such a header, a size field cut short by a NUL before ``DICM``, makes the
+    file a tar archive of whatever the unsigned file meta holds from byte 512.
+    """
+    if len(block) < 512:
+        return False
+    field = block[_TAR_CHECKSUM].lstrip(b" ")
+    digits = field.split(b"\0", 1)[0].split(b" ", 1)[0]
+    if not digits or len(digits) > 7 or any(c not in b"01234567" for c in digits):
+        return False
+    rest = field[len(digits) :]
+    if rest and rest[:1] not in (b"\0", b" "):
+        return False
+    wanted = int(digits, 8)
+    head = block[:512]
+    unsigned = sum(head) - sum(head[_TAR_CHECKSUM]) + 8 * 0x20
+    signed = unsigned - 256 * sum(1 for b in head[:148] + head[156:] if b > 0x7F)
+    return wanted in (unsigned, signed) and any(head[:148])
+
+
+def leading_format(head: bytes) -> str | None:
+    """The format the first bytes of a file announce by content, or ``None``.
+
+    A signature at byte 0 (:data:`_FOREIGN_MAGIC`), markup a browser renders, or
+    ``%PDF-`` within the first :data:`FOREIGN_PROBE` bytes (where PDF readers look).
+    Shared by instances (their unsigned preamble and file meta) and ISO images (their
+    system area, ECMA-119 §6.2.1).
+    """
+    kind = next((k for magic, k in _FOREIGN_MAGIC if head.startswith(magic)), None)
+    if kind is None and head[:128].lstrip().lower().startswith(_MARKUP):
+        kind = "XML/HTML"
+    if kind is None and b"%PDF-" in head[:FOREIGN_PROBE]:
+        kind = "PDF"
+    return kind
+
+
 def foreign_format(parsed: Part10File, head: bytes) -> str | None:
     """Why the unsigned start of a Part 10 file also makes it another format, or ``None``.
 
@@ -421,13 +469,11 @@ def foreign_format(parsed: Part10File, head: bytes) -> str | None:
     the signed instance.
     """
     preamble = head[:128]
-    kind = next((k for magic, k in _FOREIGN_MAGIC if preamble.startswith(magic)), None)
+    kind = leading_format(head)
     if kind is None and _tiff_opens(preamble, parsed):
         kind = "TIFF"
-    if kind is None and preamble.lstrip().lower().startswith(_MARKUP):
-        kind = "XML/HTML"
-    if kind is None and b"%PDF-" in head[:FOREIGN_PROBE]:
-        kind = "PDF"
+    if kind is None and tar_header(head[:512] if len(head) >= 512 else parsed.read_at(0, 512)):
+        kind = "tar"
     if kind is None:
         return None
     return (

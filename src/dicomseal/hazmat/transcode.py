@@ -26,7 +26,7 @@ import struct
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO, Final, Protocol
 
-from dicomseal.dicom.inflate import MAX_INFLATED, inflate_into
+from dicomseal.dicom.inflate import MAX_INFLATED, inflate_stream
 from dicomseal.dicom.vocab import (
     DEFLATED_IMAGE_FRAME_COMPRESSION,
     ENCAPSULATED_PREFIXES,
@@ -39,6 +39,7 @@ from dicomseal.errors import MalformedDicomError
 __all__ = [
     "EXPLICIT_VR_BE",
     "MAX_INFLATED",
+    "BytesAfterDeflateError",
     "implicit_to_explicit_le",
     "is_deflated",
     "needs_transcoding",
@@ -236,6 +237,30 @@ class _BigEndian:
         return pos
 
 
+class BytesAfterDeflateError(MalformedDicomError):
+    """Bytes follow the end of a deflated data set: readers ignore them (PS3.5 §A.5)."""
+
+
+#: Bytes allowed after a deflate stream: the CRC-32 and size trailer of gzip (RFC 1952
+#: §2.3.1, 8 bytes: dcm4che writes it) and a pad byte to an even length; too few for the
+#: trailer of any archive or document (a zip end record alone takes 22).
+_AFTER_DEFLATE_ALLOWED: Final = 9
+
+
+def _check_after_deflate(after: int) -> None:
+    """Refuse bytes after the end of a deflated data set (PS3.5 §A.5).
+
+    DCMTK and pydicom stop reading at the end of the deflate stream, no MAC covers what
+    follows, and a zip reader finds an archive appended there (a DICOM/zip polyglot that
+    passes).
+    """
+    if after > _AFTER_DEFLATE_ALLOWED:
+        raise BytesAfterDeflateError(
+            f"{after} bytes after the end of the deflated data set: DICOM readers ignore "
+            "them, no signature covers them, a zip or PDF reader may open them"
+        )
+
+
 def transcode_to_explicit_le(
     src: BinaryIO,
     size: int,
@@ -274,7 +299,7 @@ def transcode_to_explicit_le(
             _BigEndian(src, size, out).elements(data_set_start, None, 0)
         elif is_deflated(transfer_syntax_uid):
             src.seek(data_set_start)
-            inflate_into(src, out, limit=max_inflated)
+            _check_after_deflate(inflate_stream(src, out, limit=max_inflated)[1])
         else:
             raise MalformedDicomError(f"transfer syntax {transfer_syntax_uid} needs no transcoding")
         out.flush()

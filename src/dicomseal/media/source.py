@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from dicomseal.errors import MediaError
+from dicomseal.hazmat.ambiguity import FOREIGN_PROBE, leading_format, tar_header
 from dicomseal.media.detect import detect_kind
 from dicomseal.media.entries import (
     EntryAnomaly,
@@ -86,12 +87,18 @@ def _system_area_format(area: bytes) -> str:
 
     A Part 10 header (``DICM`` at byte 128, PS3.10 §7.1) or a headerless data set: every
     DICOM reader opens the image as an instance, whose last element may run over the
-    whole volume; a POSIX tar header (``ustar`` at byte 257).
+    whole volume; a tar header (``ustar`` at byte 257, or a V7 header without it whose
+    checksum holds: GNU tar extracts it, :func:`~dicomseal.hazmat.ambiguity.tar_header`);
+    a document or image its first bytes announce (a PDF header, a PNG signature: the
+    rule of an instance's preamble, :func:`~dicomseal.hazmat.ambiguity.leading_format`).
     """
     if area[128:132] == b"DICM":
         return "a DICOM file (DICM at byte 128)"
-    if area[257:262] == b"ustar":
+    if area[257:262] == b"ustar" or tar_header(area[:512]):
         return "a tar archive"
+    leading = leading_format(area[:FOREIGN_PROBE])  # what an instance's preamble may not be
+    if leading is not None:
+        return f"a {leading} file"
     from dicomseal.media.housekeeping import looks_like_data_set  # pydicom: only here
 
     if any(area) and looks_like_data_set(io.BytesIO(area)):

@@ -126,12 +126,13 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
     covered
         Tags that entered the MAC stream of an intact top-level signature.
     """
-    done = set(covered)
+    done = set(covered)  # covered, or listed already (a set: one lookup per element)
     key: list[int] = []
     rest: list[int] = []
     for el in elements:
-        if el.tag in done or el.tag in key or el.tag in rest:
+        if el.tag in done:
             continue
+        done.add(el.tag)
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
             key.append(el.tag)
         elif is_signable(el) or _public_sequence(el):

@@ -27,7 +27,12 @@ from dicomseal.hazmat.elements import (
     parse_dataset_as_explicit_le,
     parse_part10,
 )
-from dicomseal.hazmat.transcode import needs_transcoding
+from dicomseal.hazmat.tail_format import opens_as_zip_from_the_end
+from dicomseal.hazmat.transcode import (
+    EXPLICIT_VR_BE,
+    BytesAfterDeflateError,
+    needs_transcoding,
+)
 from dicomseal.signature.status import FileReason, FileVerification
 from dicomseal.verdict import Verdict
 
@@ -94,6 +99,8 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
     """
     try:
         parsed = parse_part10(fh, name=name, keep_window=True)
+    except BytesAfterDeflateError as exc:  # a data set every reader reads, and more
+        return _failed(name, FileReason.AMBIGUOUS_DATASET, exc.message, None)
     except MalformedDicomError as exc:
         other = _explicit_reading(fh, name)
         if other is not None:
@@ -113,6 +120,15 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
             )
         raise
     ts = parsed.meta.transfer_syntax_uid
+    deflated = ts != EXPLICIT_VR_BE and needs_transcoding(ts)  # no UID registry for others
+    if deflated and opens_as_zip_from_the_end(fh):
+        return _failed(
+            name,
+            FileReason.AMBIGUOUS_DATASET,
+            "the stored bytes of the deflated data set end like a zip archive, which the "
+            "data set a signature covers does not hold: a zip reader shows other files",
+            parsed,
+        )
     if ts == IMPLICIT_VR_LE or needs_transcoding(ts):  # a data set not Explicit VR LE
         other = _explicit_reading(fh, name)
         if other is not None:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from cryptography.hazmat.primitives import serialization
 
@@ -50,6 +50,7 @@ from dicomseal.hazmat.mac_stream import (
     write_signature_item,
 )
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
+from dicomseal.hazmat.tail_format import tail_format
 from dicomseal.hazmat.transcode import implicit_to_explicit_le, needs_transcoding
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
@@ -214,6 +215,10 @@ def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
         raise MalformedDicomError(
             f"refusing to sign an ambiguous data set: {found[0].describe()}{more}", path=name
         )
+    # a zip or PDF at the end in what no MAC will hold (padding, UN): verify would FAIL it
+    polyglot = tail_format(parsed, frozenset(el.tag for el in parsed.elements))
+    if polyglot is not None:
+        raise MalformedDicomError(f"refusing to sign an ambiguous file: {polyglot}", path=name)
 
 
 def format_dicom_datetime(when: dt.datetime) -> str:
@@ -293,6 +298,11 @@ def _check_profile(
         raise UsageError("the SR profile (PS3.15 C.4) requires --purpose (CID 7007)")
 
 
+#: Most tags one Data Elements Signed (0400,0020) holds: 4 bytes each in a value whose
+#: Explicit VR length field has 2 bytes (PS3.5 §7.1.2, Table 6.2-1 AT).
+_MAX_SIGNED_TAGS: Final = 0xFFFF // 4
+
+
 @dataclass(frozen=True)
 class _SignatureRequest:
     """What the new signature asks for besides the key (see :func:`sign_file`)."""
@@ -320,6 +330,12 @@ def _add_signature(
     sig_uid = "2.25." + str(uuid.uuid4().int)
     when = format_dicom_datetime(request.signed_at or dt.datetime.now(dt.UTC))
     ordered = [e.tag for e in sorted(level, key=lambda e: e.tag) if e.tag in selected]
+    if len(ordered) > _MAX_SIGNED_TAGS:
+        raise SignatureError(
+            f"{len(ordered)} data elements to sign: Data Elements Signed (0400,0020), an AT "
+            f"value with a 2-byte length in Explicit VR (PS3.5 §7.1.2), lists at most "
+            f"{_MAX_SIGNED_TAGS}; sign a subset (--tag) instead"
+        )
     mac_item = _item(
         [
             _new(0x04000005, b"US", struct.pack("<H", mac_id)),

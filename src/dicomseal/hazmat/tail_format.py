@@ -1,0 +1,156 @@
+"""Formats read from the end of a file, found in bytes no signature covers (polyglots).
+
+A zip reader finds an archive by its end-of-central-directory record in the last
+64 KiB + 22 bytes of a file (APPNOTE 6.3 §4.3.16), whatever precedes it; a PDF reader
+looks for ``%%EOF`` / ``startxref`` in the last 1024 bytes (ISO 32000-1 §7.5.5) and
+rebuilds the cross-reference table when the header is not at byte 0. A signed Part 10
+file whose unsigned bytes near its end hold such a record - the Data Set Trailing
+Padding (FFFC,FFFC, PS3.10 §7.2), a private element encoded as UN (no MAC holds it,
+PS3.15 §C.1), an unsigned attribute of a signature item (the Certified Timestamp) - is
+also an archive or document: renamed ``.zip`` or ``.pdf`` it shows forged files while
+every DICOM reader shows the signed instance, and the signature stays intact.
+
+The start of a file (preamble, file meta) is :func:`~dicomseal.hazmat.ambiguity.foreign_format`'s.
+A marker inside a value that entered a verified MAC is the signer's own content (an
+Encapsulated PDF, PS3.3 §A.45) and is not reported.
+
+This module only finds; the verdict is decided in :mod:`dicomseal.signature.verify`.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import BinaryIO, Final
+
+from dicomseal.hazmat.element_model import Element, Part10File
+from dicomseal.hazmat.mac_stream import is_signable_tag
+
+__all__ = ["ZIP_TAIL", "opens_as_zip_from_the_end", "tail_format"]
+
+#: The end-of-central-directory record signature and how far from the end zip readers
+#: look for it (APPNOTE §4.3.16: 22 bytes plus a comment of at most 65535).
+_EOCD: Final = b"PK\x05\x06"
+ZIP_TAIL: Final = 22 + 0xFFFF
+#: How far from the end PDF readers look for the trailer (ISO 32000-1 §7.5.5).
+_PDF_TAIL: Final = 1024
+_PDF_MARKERS: Final = (b"%%EOF", b"startxref")
+_OFFSET: Final = attrgetter("offset")
+
+
+def _where(elements: Sequence[Element], offset: int) -> list[Element]:
+    """The elements, outermost first, whose bytes hold ``offset`` (empty: none does)."""
+    path: list[Element] = []
+    level = elements
+    while True:  # elements and items are in file order: a binary search at each depth
+        at = bisect_right(level, offset, key=_OFFSET) - 1
+        if at < 0 or offset >= level[at].end:
+            return path
+        el = level[at]
+        path.append(el)
+        items = el.items or []
+        found = bisect_right(items, offset, key=_OFFSET) - 1
+        if found < 0 or offset >= items[found].end:
+            return path
+        level = items[found].elements
+
+
+def _signed_bytes(parsed: Part10File, covered: frozenset[int], start: int, stop: int) -> bool:
+    """Whether bytes ``[start, stop)`` lie in one value that entered a verified MAC.
+
+    The top-level element is one an intact top-level signature covered, and neither it
+    nor any element around the value is one a MAC leaves out (PS3.15 §C.1: group lengths,
+    Data Set Trailing Padding, the signature structures, VR UN at any depth).
+    """
+    path = _where(parsed.elements, start)
+    if not path or path[0].tag not in covered:
+        return False
+    if any(not is_signable_tag(el.tag) or el.vr == b"UN" for el in path):
+        return False
+    leaf = path[-1]
+    if leaf.items is not None:
+        return False  # an item header or delimiter: not a value
+    return leaf.value_offset <= start and stop <= leaf.end
+
+
+def _opens_as_zip(read_at: Callable[[int, int], bytes], at: int) -> bool:
+    """Whether the end record at file offset ``at`` leads a zip reader to an archive.
+
+    Info-ZIP reads the central directory where the record says (§4.3.16 offset 16), or,
+    data being prepended, just before the record (its size at offset 12), as Python does;
+    a Zip64 locator 20 bytes before the record (§4.3.15) leads to a Zip64 record. Random
+    bytes (a signature value) that merely hold the four signature bytes lead nowhere, and
+    an archive without entries shows nothing: neither is reported.
+    """
+    record = read_at(at, 22)
+    if len(record) < 22:
+        return False
+    if at >= 20 and read_at(at - 20, 4) == b"PK\x06\x07":
+        return True
+    entries = int.from_bytes(record[10:12], "little")
+    size = int.from_bytes(record[12:16], "little")
+    recorded = int.from_bytes(record[16:20], "little")
+    starts = {s for s in (recorded, at - size) if 0 <= s < at}
+    return entries > 0 and any(read_at(s, 4) == b"PK\x01\x02" for s in starts)
+
+
+def _unsigned_marker(
+    parsed: Part10File, covered: frozenset[int], tail: bytes, marker: bytes
+) -> bool:
+    base = parsed.size - len(tail)
+    at = tail.find(marker)
+    while at >= 0:
+        if (marker != _EOCD or _opens_as_zip(parsed.read_at, base + at)) and not _signed_bytes(
+            parsed, covered, base + at, base + at + len(marker)
+        ):
+            return True
+        at = tail.find(marker, at + 1)
+    return False
+
+
+def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
+    """Why the end of ``parsed`` also makes it a zip archive or a PDF, or ``None``.
+
+    ``covered`` are the top-level tags whose values entered a verified MAC.
+    """
+    start = max(0, parsed.size - ZIP_TAIL)
+    tail = parsed.read_at(start, parsed.size - start)
+    kind = None
+    if _unsigned_marker(parsed, covered, tail, _EOCD):
+        kind = "zip archive"
+    else:
+        pdf = tail[-_PDF_TAIL:]
+        if any(_unsigned_marker(parsed, covered, pdf, m) for m in _PDF_MARKERS):
+            kind = "PDF document"
+    if kind is None:
+        return None
+    return (
+        f"bytes near the end of the file that no signature covers make it also a {kind}: "
+        "a reader of that format shows what they hold, the signature stays intact"
+    )
+
+
+def opens_as_zip_from_the_end(fh: BinaryIO) -> bool:
+    """Whether a zip reader finds an archive from the end of the raw file ``fh``.
+
+    For a deflated data set (PS3.5 §A.5), whose stored bytes are not the bytes the MAC
+    was computed over: a crafted deflate stream (stored blocks, or a Huffman code mapping
+    each byte to another) can end in an archive that the inflated data set does not
+    hold, so the raw bytes are checked as a whole.
+    """
+
+    def read_at(offset: int, n: int) -> bytes:
+        fh.seek(offset)
+        return fh.read(n)
+
+    size = fh.seek(0, os.SEEK_END)
+    start = max(0, size - ZIP_TAIL)
+    tail = read_at(start, size - start)
+    at = tail.find(_EOCD)
+    while at >= 0:
+        if _opens_as_zip(read_at, start + at):
+            return True
+        at = tail.find(_EOCD, at + 1)
+    return False

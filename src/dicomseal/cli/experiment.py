@@ -36,7 +36,8 @@ __all__ = ["experiment"]
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Worker processes [default: every core].",
+    help="Worker processes at most [default: every core; fewer when the cores are busy; "
+    "$DICOMSEAL_WORKERS forces the count].",
 )
 @click.option(
     "--doc",

@@ -10,7 +10,6 @@ run the defence, score it against the tamper record.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from dicomseal.samples.pki import make_pki
 from dicomseal.signature import SigningCredentials, TrustContext
 from dicomseal.tamper import TamperMode, build_vendor_medium, tamper_medium
 from dicomseal.verdict import Verdict
-from dicomseal.workers import run_in_workers
+from dicomseal.workers import run_in_workers, worker_count
 
 __all__ = ["Baseline", "Context", "ExperimentResult", "run_case", "run_experiment"]
 
@@ -257,7 +256,10 @@ def run_experiment(
         Creation time of the signed media; validation happens one minute later.
         Default: now (UTC), chosen here at the API boundary.
     workers
-        Worker processes (default: every core).
+        Worker processes at most (default: every core). How many are used is the one
+        decision of every pool (:func:`~dicomseal.workers.worker_count`, one case per
+        worker at least: cases are long): fewer when the other cores are busy now, and
+        ``$DICOMSEAL_WORKERS`` forces the count (within this cap).
     cases
         Subset of :func:`~dicomseal.experiment.cases.all_cases` (default: all).
     progress
@@ -270,7 +272,7 @@ def run_experiment(
     claim_output_folder(out, force=force, command="experiment")
     ctx = _prepare(out, when, full)
     todo = list(cases) if cases is not None else all_cases()
-    n = workers or os.cpu_count() or 1
+    n = worker_count(len(todo), workers, per_worker=1)
     results: list[CaseResult] = []
     report = progress or (lambda _d, _t: None)
     # one case per task (cases are long); the context is inherited by the forked workers

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from dicomseal import __version__
 from dicomseal.errors import MediaError, SignatureError, UsageError
+from dicomseal.media.collector import full_collections_deferred
 from dicomseal.media.fileset import FileSetPlan, fileset_id_from_label, plan_fileset
 from dicomseal.media.inputs import (
     MediaProfile,
@@ -245,11 +246,12 @@ def create_medium(
     _check_output(out_path, kind)
     existed = out_path.exists()
     try:
-        result = _create(
-            sources, out_path, kind, credentials, options, progress or (lambda _s, _d, _t: None)
-        )
-        if options.verify_after_writing:
-            result = _verify_written(result, out_path, credentials, options)
+        with full_collections_deferred():  # a run keeps what it allocates: no full passes
+            result = _create(
+                sources, out_path, kind, credentials, options, progress or (lambda _s, _d, _t: None)
+            )
+            if options.verify_after_writing:
+                result = _verify_written(result, out_path, credentials, options)
         return result
     except BaseException:
         # never leave half a medium behind: it would look like a tampered one

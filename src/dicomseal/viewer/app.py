@@ -212,7 +212,13 @@ def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
         ],
         "frames_changed": list(integ.frames_changed),
         "overlay": [
-            {"keyword": k, "label": _LABELS[k], **_shown_json(inst.shown[k])} for k in DEMOGRAPHICS
+            {
+                "keyword": k,
+                "label": _LABELS[k],
+                **_shown_json(inst.shown[k]),
+                "conflict": st.integrity.conflict(inst.path, k, inst.shown[k].text),
+            }
+            for k in DEMOGRAPHICS
         ],
     }
 

@@ -177,6 +177,13 @@ def test_a_contradicted_value_is_marked_where_it_is_shown(
         assert page.get_by_test_id("image-badge").get_attribute("data-state") == "grey"
         assert "red flag" in page.get_by_test_id("image-badge").inner_text()
         _on_screen(page, "viewport")
+        page.keyboard.press("t")  # the tag browser marks the same value the same way
+        page.wait_for_selector("#tags-body tr[data-keyword=PatientName]")
+        row = page.locator("#tags-body tr[data-keyword=PatientName]")
+        assert row.get_attribute("data-status") == "not covered"
+        assert row.get_by_test_id("tag-conflict").inner_text() == mark.inner_text()
+        assert page.get_by_test_id("tag-conflict").count() == 1
         page.keyboard.press("ArrowDown")
         page.wait_for_function("() => document.body.dataset.imageIndex === '2'")
         assert page.get_by_test_id("conflict").count() == 0
+        page.wait_for_function("() => !document.querySelector('[data-testid=tag-conflict]')")

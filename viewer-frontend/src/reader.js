@@ -439,9 +439,13 @@ class Reader {
     if (!inst) return;
     const r = await fetch(`/api/instances/${inst.id}/tags`);
     const data = await r.json();
+    // a value the medium's other copies contradict (inspect red flag) says so in its cell
+    const value = (a) => (a.conflict
+      ? el('span', {}, a.value, ' ', el('span', { className: 'value-conflict', 'data-testid': 'tag-conflict' }, `\u2691 ${a.conflict}`))
+      : a.value);
     const rows = data.attributes.map((a) => el('tr', { dataset: { keyword: a.keyword, status: a.status }, className: `tag-${a.status.replace(' ', '-')}` },
       el('td', {}, a.tag), el('td', {}, a.keyword || ''), el('td', {}, a.vr),
-      el('td', {}, a.status === 'altered' ? el('span', {}, el('span', { className: 'value-signed' }, a.signed_text), ' ', el('del', { className: 'value-altered' }, a.found_text)) : a.value),
+      el('td', {}, a.status === 'altered' ? el('span', {}, el('span', { className: 'value-signed' }, a.signed_text), ' ', el('del', { className: 'value-altered' }, a.found_text)) : value(a)),
       el('td', { className: 'tag-status' }, a.status)));
     $('tags-body').replaceChildren(...rows);
     $('tags-title').textContent = `Attributes of image ${this.index() + 1}` + (inst.frames > 1 ? ` (frame ${frame + 1})` : '');

@@ -170,7 +170,8 @@ def test_a_contradicted_value_is_marked_where_it_is_shown(
         page.wait_for_function("() => document.body.dataset.imageIndex === '1'")
         mark = page.get_by_test_id("conflict")
         assert mark.count() == 1
-        assert mark.inner_text() == "\u2691 PatientName differs: 5 images say DOE^JOHN"
+        mark_text = "\u2691 PatientName differs: 5 images say DOE^JOHN"
+        assert mark.inner_text() == mark_text
         line = page.locator(".conflicted").inner_text()
         assert line.startswith("Name: ROE^EVIL")
         assert mark.evaluate("n => getComputedStyle(n).color") == "rgb(255, 179, 71)"
@@ -181,9 +182,15 @@ def test_a_contradicted_value_is_marked_where_it_is_shown(
         page.wait_for_selector("#tags-body tr[data-keyword=PatientName]")
         row = page.locator("#tags-body tr[data-keyword=PatientName]")
         assert row.get_attribute("data-status") == "not covered"
-        assert row.get_by_test_id("tag-conflict").inner_text() == mark.inner_text()
+        assert row.get_by_test_id("tag-conflict").inner_text() == mark_text
         assert page.get_by_test_id("tag-conflict").count() == 1
         page.keyboard.press("ArrowDown")
         page.wait_for_function("() => document.body.dataset.imageIndex === '2'")
         assert page.get_by_test_id("conflict").count() == 0
         page.wait_for_function("() => !document.querySelector('[data-testid=tag-conflict]')")
+        page.goto(url + "/series/s0")  # the classic viewer marks it as well
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function(
+            "() => document.getElementById('position').textContent.startsWith('Image 2/3')"
+        )
+        assert page.get_by_test_id("conflict").inner_text().strip() == mark_text

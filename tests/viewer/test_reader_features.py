@@ -207,7 +207,7 @@ def test_tool_keys_and_numbered_presets(served: tuple[str, dict[str, str]]) -> N
         page.keyboard.press("3")
         page.wait_for_function(f"() => {readout} === 'WL -600 / WW 1500'")
         help_text = page.get_by_test_id("help").text_content()
-        for key in ("Home End", "PgUp PgDn", "W P Z L A", "I O H R", "1 - 9", "C", "T"):
+        for key in ("Home End", "PgUp PgDn", "W P Z L A S", "I O H R", "1 - 9", "C", "T"):
             assert key in help_text
 
 
@@ -281,3 +281,70 @@ def test_thumbnails_and_page_keys_open_the_other_series(
             _open(page, f"{url}/read/{ids['US']}")
             page.keyboard.press("PageUp")
             page.wait_for_url(f"**/read/{order[at - 1]}")
+
+
+def _drag(page: Any, dx: float, dy: float, *, start: tuple[float, float] = (0, 0)) -> None:
+    x, y = _centre(page)
+    x, y = x + start[0], y + start[1]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(200)
+
+
+def test_the_left_button_does_what_the_tool_chosen_last_does(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    """Pan, then zoom: a drag zooms (and does not pan); pan, then length: a drag measures;
+    scroll: a drag moves through the stack (Cornerstone adds bindings: the tool chosen
+    before kept the left button and won)."""
+    url, ids = served
+    camera = "(() => { const c = window.dicomsealReader.viewport.getCamera();"
+    camera += " return [c.parallelScale, ...c.focalPoint]; })()"
+    with reader(url) as page:
+        _open(page, f"{url}/read/{ids['CT']}")
+        page.keyboard.press("p")
+        page.keyboard.press("z")
+        before = page.evaluate(camera)
+        _drag(page, 0, -80)
+        after = page.evaluate(camera)
+        assert after[0] != pytest.approx(before[0])  # zoomed
+        # not panned (an 80 pixel pan moves it tens of mm; zooming about the pointer, a little)
+        assert after[1:] == pytest.approx(before[1:], abs=2)
+        page.keyboard.press("p")
+        page.keyboard.press("l")
+        before = page.evaluate(camera)
+        _drag(page, 120, 0)
+        assert page.evaluate(camera)[1:] == pytest.approx(before[1:], abs=2)
+        page.wait_for_function(
+            "() => document.getElementById('measurements').textContent.includes('mm')"
+        )
+        page.keyboard.press("s")
+        assert int(page.evaluate("document.body.dataset.imageIndex")) == 0
+        # away from the length just drawn (a drag on it would move its handle)
+        _drag(page, 0, 250, start=(-150, -150))
+        page.wait_for_function("() => Number(document.body.dataset.imageIndex) > 0")
+        # the wheel still scrolls whatever the left button does
+        page.keyboard.press("w")
+        page.keyboard.press("Home")
+        page.wait_for_function("() => document.body.dataset.imageIndex === '0'")
+        x, y = _centre(page)
+        page.mouse.move(x, y)
+        page.mouse.wheel(0, 120)
+        page.wait_for_function("() => document.body.dataset.imageIndex === '1'")
+
+
+def test_the_dark_theme_and_prefetch(served: tuple[str, dict[str, str]]) -> None:
+    url, ids = served
+    with reader(url) as page:
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if "/image.dcm" in r.url else None)
+        _open(page, f"{url}/read/{ids['CT']}")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(11, 13, 16)"
+        # the stack's other images are asked for before anyone scrolls to them
+        page.wait_for_function("() => true")
+        page.wait_for_timeout(1500)
+        assert int(page.evaluate("document.body.dataset.imageIndex")) == 0
+        assert len(set(asked)) == 4, asked

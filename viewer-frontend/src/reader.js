@@ -195,8 +195,7 @@ class Reader {
     group.addViewport(VIEWPORT, ENGINE);
     this.tools = tools;
     this.group = group;
-    this.setTool(this.tool);
-    group.setToolActive(tools.StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    this.setTool(this.tool); // also binds the wheel to stack scrolling
     eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_MODIFIED, () => this.onMeasure());
     eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, () => this.onMeasure());
     this.element.addEventListener(tools.Enums.Events.ANNOTATION_RENDERED, () => this.onMeasure());
@@ -209,12 +208,19 @@ class Reader {
     const tools = this.tools;
     if (!tools) return; // applied when the tools bundle is in (loadTools)
     const { MouseBindings } = tools.Enums;
-    const map = { wl: tools.WindowLevelTool, pan: tools.PanTool, zoom: tools.ZoomTool, length: tools.LengthTool, angle: tools.AngleTool };
+    const map = {
+      wl: tools.WindowLevelTool, pan: tools.PanTool, zoom: tools.ZoomTool, length: tools.LengthTool,
+      angle: tools.AngleTool, scroll: tools.StackScrollTool,
+    };
+    // the buttons each tool keeps whichever tool has the left one: middle pans, right zooms,
+    // the wheel scrolls the stack
+    const own = { pan: MouseBindings.Auxiliary, zoom: MouseBindings.Secondary, scroll: MouseBindings.Wheel };
     for (const [key, T] of Object.entries(map)) {
       if (key === name) continue;
-      if (key === 'pan') this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-      else if (key === 'zoom') this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-      else this.group.setToolPassive(T.toolName);
+      // setToolActive adds to a tool's bindings: the left button is taken away first, or
+      // the tool chosen before (pan, zoom) would keep it and win over the one chosen now
+      this.group.setToolPassive(T.toolName);
+      if (own[key]) this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: own[key] }] });
     }
     this.group.setToolActive(map[name].toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
   }
@@ -479,7 +485,7 @@ class Reader {
       Home: () => this.go(0), End: () => this.go(this.ids.length - 1),
       i: () => this.invert(), r: () => this.reset(), o: () => this.rotate(), h: () => this.flip(),
       w: () => this.setTool('wl'), p: () => this.setTool('pan'), z: () => this.setTool('zoom'),
-      l: () => this.setTool('length'), a: () => this.setTool('angle'), c: () => this.cine(),
+      l: () => this.setTool('length'), a: () => this.setTool('angle'), s: () => this.setTool('scroll'), c: () => this.cine(),
       t: () => ($('tags').dataset.open === '1' ? this.hideTags() : this.showTags()),
       '+': () => this.zoom(1.25), '=': () => this.zoom(1.25), '-': () => this.zoom(0.8),
       '?': () => ($('help').hidden = !$('help').hidden),

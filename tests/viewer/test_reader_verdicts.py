@@ -194,3 +194,23 @@ def test_a_contradicted_value_is_marked_where_it_is_shown(
             "() => document.getElementById('position').textContent.startsWith('Image 2/3')"
         )
         assert page.get_by_test_id("conflict").inner_text().strip() == mark_text
+
+
+@pytest.mark.parametrize("kind", ["altered", "unverifiable", "amber"])
+def test_the_verdict_line_opens_to_its_reasons(
+    media: dict[str, tuple[Path, list[Path]]], kind: str
+) -> None:
+    folder, trust = media[kind]
+    with _served(folder, trust) as url, reader(url) as page:
+        _open(page, url + "/read/s0")
+        details = page.get_by_test_id("verdict-details")
+        assert details.get_attribute("open") is None  # one compact line at first
+        reasons = page.locator(".banner-reasons li, [data-testid=verdict-finding]")
+        assert reasons.count() > 0 and not reasons.first.is_visible()
+        page.get_by_test_id("verdict-line").click()
+        assert details.get_attribute("open") is not None
+        assert reasons.first.is_visible()
+        if kind == "amber":
+            finding = page.get_by_test_id("verdict-finding").first.inner_text()
+            assert "PatientName differs" in finding
+        _on_screen(page, "viewport")  # the details take at most 40 % of the height

@@ -199,6 +199,9 @@ def test_tool_keys_and_numbered_presets(served: tuple[str, dict[str, str]]) -> N
                 "[data-tool].active", "b => b.map(x => x.dataset.tool)"
             )
             assert active == [tool], key
+        # one row at 1366 pixels with the longest preset list (CT): the presets, added by
+        # the script, do not wrap it and move the image drawn before them (first paint)
+        assert page.get_by_test_id("toolbar").bounding_box()["height"] < 40
         names = page.eval_on_selector_all("#presets button", "b => b.map(x => x.dataset.preset)")
         assert names == ["Default", "Soft tissue", "Lung", "Bone", "Brain", "Full range"]
         readout = "document.getElementById('wl-readout').textContent"

@@ -351,3 +351,17 @@ def test_the_dark_theme_and_prefetch(served: tuple[str, dict[str, str]]) -> None
         page.wait_for_timeout(1500)
         assert int(page.evaluate("document.body.dataset.imageIndex")) == 0
         assert len(set(asked)) == 4, asked
+
+
+def test_the_classic_viewer_offers_ct_presets_on_ct_only(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    url, ids = served
+    with reader(url) as page:
+        for modality, ct in (("CT", True), ("US", False), ("CR", False)):
+            page.goto(f"{url}/series/{ids[modality]}")
+            presets = page.eval_on_selector_all(
+                "[data-preset]", "b => b.map(x => x.textContent.trim())"
+            )
+            assert ("Lung" in presets) is ct and ("Brain" in presets) is ct, modality
+            assert presets[0] == "Default" and presets[-1] == "Full range"

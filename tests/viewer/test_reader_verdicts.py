@@ -133,6 +133,10 @@ def test_every_surface_says_the_same_verdict(
                 )
             else:
                 assert said == " ".join(line.split()), path
+            if path == "/findings":  # the verdict in the same words, then the CLI's
+                said = page.get_by_test_id("findings-verdict").inner_text()
+                word = TITLES[kind].removesuffix(" \u00b7 ")
+                assert said.startswith(f"Verdict: {word}")
             body = page.locator("body").inner_text()
             if signed:
                 assert "Unsigned" not in body and "0 red flags" not in body, path

@@ -50,3 +50,11 @@ def test_only_red_flags_about_that_file_and_attribute_mark_it() -> None:
     assert integrity.conflict("b.dcm", "PatientName", "ROE^EVIL") == said
     assert integrity.conflict("a.dcm", "PatientName", "DOE^JOHN") is None
     assert integrity.conflict("b.dcm", "PatientID", "ROE^EVIL") is None
+
+
+def test_a_medium_with_many_values_gets_a_short_mark() -> None:
+    sources = [(f"{n + 2} images", f"NAME{n}^" + "X" * 200) for n in range(50)]
+    text = conflict_text("PatientName", "DOE^JOHN", sources)
+    assert text is not None and len(text) < 400
+    assert text.endswith("; 47 other values")
+    assert text.startswith("PatientName differs: 2 images say NAME0^XXX")

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-__all__ = ["conflict_text", "evidence_sources"]
+__all__ = ["SHOWN_VALUES", "conflict_text", "evidence_sources"]
+
+#: How many other values one mark names (the rest are counted).
+SHOWN_VALUES = 3
+_VALUE_CHARS = 64
 
 
 def _norm(value: str) -> str:
@@ -56,7 +60,12 @@ def conflict_text(keyword: str, found: str, sources: Iterable[tuple[str, str]]) 
     if not by_value:
         return None
     parts = []
-    for norm, whos in by_value.items():
+    for norm, whos in list(by_value.items())[:SHOWN_VALUES]:
         single = len(whos) == 1 and (whos[0] == "1 image" or not whos[0][0].isdigit())
-        parts.append(f"{' and '.join(whos)} {'says' if single else 'say'} {shown[norm]}")
+        value = shown[norm]
+        value = value if len(value) <= _VALUE_CHARS else value[:_VALUE_CHARS] + "\u2026"
+        parts.append(f"{' and '.join(whos)} {'says' if single else 'say'} {value}")
+    more = len(by_value) - SHOWN_VALUES
+    if more > 0:  # a hostile medium may hold as many values as files: the line stays short
+        parts.append(f"{more} other value{'' if more == 1 else 's'}")
     return f"{keyword} differs: {'; '.join(parts)}"

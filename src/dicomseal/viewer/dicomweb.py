@@ -181,8 +181,8 @@ class TagRow:
     conflict: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The row for the JSON API."""
-        return {
+        """The row for the JSON API (``conflict`` only when there is one)."""
+        row = {
             "tag": self.tag,
             "keyword": self.keyword,
             "vr": self.vr,
@@ -190,8 +190,10 @@ class TagRow:
             "status": self.status,
             "signed_text": self.signed_text,
             "found_text": self.found_text,
-            "conflict": self.conflict,
         }
+        if self.conflict is not None:
+            row["conflict"] = self.conflict
+        return row
 
 
 def _value_text(element: Any) -> str:

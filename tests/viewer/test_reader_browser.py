@@ -450,6 +450,10 @@ def test_unsigned_with_red_flags_is_amber(reading_url: str, width: int, height: 
         assert page.locator("[data-state=green]").count() == 0
         _on_screen(page, "verdict-banner")
         _on_screen(page, "viewport")
+        page.keyboard.press("ArrowDown")  # the image whose name was edited: marked
+        _wait_index(page, 1)
+        mark = page.get_by_test_id("conflict").inner_text()
+        assert mark.startswith("\u2691 PatientName differs: ") and mark.endswith(" say DOE^JOHN")
         if width == 1366:
             _screenshot(page, "viewer-reader-unsigned.png")
 

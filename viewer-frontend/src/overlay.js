@@ -32,6 +32,20 @@ export function shownValue(v) {
   return el('span', {}, v.text);
 }
 
+/**
+ * One line of the demographics. A value the medium's other copies contradict (an inspect
+ * red flag: "PatientName differs: DICOMDIR and 5 images say ROE^JANE") carries that
+ * sentence in amber right where it is shown.
+ */
+function demographic(o) {
+  const line = el('div', {}, `${o.label}: `, shownValue(o));
+  if (o.conflict) {
+    line.className = 'conflicted';
+    line.append(' ', el('span', { className: 'value-conflict', 'data-testid': 'conflict' }, `\u2691 ${o.conflict}`));
+  }
+  return line;
+}
+
 /** The marks of image ``index`` of ``total`` (frame ``frame`` of instance ``inst``). */
 export function showInstance(inst, frame, index, total) {
   $('slice').max = String(total - 1);
@@ -43,7 +57,7 @@ export function showInstance(inst, frame, index, total) {
   badge.dataset.state = inst.state;
   badge.textContent = inst.label;
   const overlay = $('overlay-demographics');
-  overlay.replaceChildren(...inst.overlay.map((o) => el('div', {}, `${o.label}: `, shownValue(o))));
+  overlay.replaceChildren(...inst.overlay.map(demographic));
   $('pixels-altered').hidden = !inst.frames_changed.includes(frame);
 }
 

@@ -195,8 +195,7 @@ class Reader {
     group.addViewport(VIEWPORT, ENGINE);
     this.tools = tools;
     this.group = group;
-    this.setTool(this.tool);
-    group.setToolActive(tools.StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    this.setTool(this.tool); // also binds the wheel to stack scrolling
     eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_MODIFIED, () => this.onMeasure());
     eventTarget.addEventListener(tools.Enums.Events.ANNOTATION_COMPLETED, () => this.onMeasure());
     this.element.addEventListener(tools.Enums.Events.ANNOTATION_RENDERED, () => this.onMeasure());
@@ -209,12 +208,19 @@ class Reader {
     const tools = this.tools;
     if (!tools) return; // applied when the tools bundle is in (loadTools)
     const { MouseBindings } = tools.Enums;
-    const map = { wl: tools.WindowLevelTool, pan: tools.PanTool, zoom: tools.ZoomTool, length: tools.LengthTool, angle: tools.AngleTool };
+    const map = {
+      wl: tools.WindowLevelTool, pan: tools.PanTool, zoom: tools.ZoomTool, length: tools.LengthTool,
+      angle: tools.AngleTool, scroll: tools.StackScrollTool,
+    };
+    // the buttons each tool keeps whichever tool has the left one: middle pans, right zooms,
+    // the wheel scrolls the stack
+    const own = { pan: MouseBindings.Auxiliary, zoom: MouseBindings.Secondary, scroll: MouseBindings.Wheel };
     for (const [key, T] of Object.entries(map)) {
       if (key === name) continue;
-      if (key === 'pan') this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
-      else if (key === 'zoom') this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-      else this.group.setToolPassive(T.toolName);
+      // setToolActive adds to a tool's bindings: the left button is taken away first, or
+      // the tool chosen before (pan, zoom) would keep it and win over the one chosen now
+      this.group.setToolPassive(T.toolName);
+      if (own[key]) this.group.setToolActive(T.toolName, { bindings: [{ mouseButton: own[key] }] });
     }
     this.group.setToolActive(map[name].toolName, { bindings: [{ mouseButton: MouseBindings.Primary }] });
   }
@@ -439,9 +445,13 @@ class Reader {
     if (!inst) return;
     const r = await fetch(`/api/instances/${inst.id}/tags`);
     const data = await r.json();
+    // a value the medium's other copies contradict (inspect red flag) says so in its cell
+    const value = (a) => (a.conflict
+      ? el('span', {}, a.value, ' ', el('span', { className: 'value-conflict', 'data-testid': 'tag-conflict' }, `\u2691 ${a.conflict}`))
+      : a.value);
     const rows = data.attributes.map((a) => el('tr', { dataset: { keyword: a.keyword, status: a.status }, className: `tag-${a.status.replace(' ', '-')}` },
       el('td', {}, a.tag), el('td', {}, a.keyword || ''), el('td', {}, a.vr),
-      el('td', {}, a.status === 'altered' ? el('span', {}, el('span', { className: 'value-signed' }, a.signed_text), ' ', el('del', { className: 'value-altered' }, a.found_text)) : a.value),
+      el('td', {}, a.status === 'altered' ? el('span', {}, el('span', { className: 'value-signed' }, a.signed_text), ' ', el('del', { className: 'value-altered' }, a.found_text)) : value(a)),
       el('td', { className: 'tag-status' }, a.status)));
     $('tags-body').replaceChildren(...rows);
     $('tags-title').textContent = `Attributes of image ${this.index() + 1}` + (inst.frames > 1 ? ` (frame ${frame + 1})` : '');
@@ -475,7 +485,7 @@ class Reader {
       Home: () => this.go(0), End: () => this.go(this.ids.length - 1),
       i: () => this.invert(), r: () => this.reset(), o: () => this.rotate(), h: () => this.flip(),
       w: () => this.setTool('wl'), p: () => this.setTool('pan'), z: () => this.setTool('zoom'),
-      l: () => this.setTool('length'), a: () => this.setTool('angle'), c: () => this.cine(),
+      l: () => this.setTool('length'), a: () => this.setTool('angle'), s: () => this.setTool('scroll'), c: () => this.cine(),
       t: () => ($('tags').dataset.open === '1' ? this.hideTags() : this.showTags()),
       '+': () => this.zoom(1.25), '=': () => this.zoom(1.25), '-': () => this.zoom(0.8),
       '?': () => ($('help').hidden = !$('help').hidden),

@@ -186,6 +186,15 @@ def _shown_json(value: ShownValue) -> dict[str, Any]:
     }
 
 
+def _overlay_json(st: ViewerState, inst: CatalogInstance, keyword: str) -> dict[str, Any]:
+    """One demographic line; ``conflict`` only when a red flag finds it contradicted."""
+    item = {"keyword": keyword, "label": _LABELS[keyword], **_shown_json(inst.shown[keyword])}
+    conflict = st.integrity.conflict(inst.path, keyword, inst.shown[keyword].text)
+    if conflict is not None:
+        item["conflict"] = conflict
+    return item
+
+
 def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
     integ = inst.integrity
     refused = inst.path in st.refused
@@ -211,9 +220,7 @@ def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
             for c in integ.changes
         ],
         "frames_changed": list(integ.frames_changed),
-        "overlay": [
-            {"keyword": k, "label": _LABELS[k], **_shown_json(inst.shown[k])} for k in DEMOGRAPHICS
-        ],
+        "overlay": [_overlay_json(st, inst, k) for k in DEMOGRAPHICS],
     }
 
 

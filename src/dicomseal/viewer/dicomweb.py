@@ -166,7 +166,9 @@ class TagRow:
 
     ``status`` is ``"signed"`` (a signature proves the value), ``"not covered"`` (no
     signature proves it) or ``"altered"`` (it differs from the signed value: ``signed_text``
-    is the value, ``found_text`` what the medium holds now).
+    is the value, ``found_text`` what the medium holds now). ``conflict`` says what the
+    medium's other copies of the attribute hold when an inspect red flag finds them
+    different (:meth:`MediumIntegrity.conflict`).
     """
 
     tag: str
@@ -176,10 +178,11 @@ class TagRow:
     status: str
     signed_text: str | None = None
     found_text: str | None = None
+    conflict: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The row for the JSON API."""
-        return {
+        """The row for the JSON API (``conflict`` only when there is one)."""
+        row = {
             "tag": self.tag,
             "keyword": self.keyword,
             "vr": self.vr,
@@ -188,6 +191,9 @@ class TagRow:
             "signed_text": self.signed_text,
             "found_text": self.found_text,
         }
+        if self.conflict is not None:
+            row["conflict"] = self.conflict
+        return row
 
 
 def _value_text(element: Any) -> str:
@@ -223,7 +229,9 @@ def _row(
         found = change.found_text if change is not None else shown.found
         signed = change.signed_text if change is not None else "(not recorded)"
         return TagRow(tag, keyword, vr, value, "altered", signed, found)
-    return TagRow(tag, keyword, vr, value, "not covered" if shown.unverified else "signed")
+    status = "not covered" if shown.unverified else "signed"
+    conflict = integrity.conflict(path, keyword, value) if keyword else None
+    return TagRow(tag, keyword, vr, value, status, conflict=conflict)
 
 
 def tag_rows(

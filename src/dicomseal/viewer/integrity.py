@@ -29,6 +29,7 @@ from dicomseal.dicom import edits
 from dicomseal.dicom.edits import ChangeKind
 from dicomseal.findings import Finding
 from dicomseal.verdict import Verdict
+from dicomseal.viewer.conflicts import conflict_text, evidence_sources
 
 __all__ = [
     "NOT_PASSED_LABEL",
@@ -202,6 +203,10 @@ class FindingView:
         One line for a human.
     paths
         The files on the medium it concerns.
+    keyword
+        The attribute whose copies disagree, when the finding compares values.
+    sources
+        Who says which value of it (``("5 images", "DOE^JOHN")``, ``("DICOMDIR", ...)``).
     """
 
     severity: str
@@ -209,6 +214,8 @@ class FindingView:
     code: str
     message: str
     paths: tuple[str, ...] = ()
+    keyword: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, finding: Finding, *, by_verdict: bool = False) -> FindingView:
@@ -216,7 +223,16 @@ class FindingView:
         label = finding.severity.name
         if by_verdict:
             label = "FAILED" if finding.verdict is Verdict.FAILED else "SUSPICIOUS"
-        return cls(label, finding.red_flag, finding.code.value, finding.message, finding.paths)
+        keyword, sources = evidence_sources(finding.evidence)
+        return cls(
+            label,
+            finding.red_flag,
+            finding.code.value,
+            finding.message,
+            finding.paths,
+            keyword,
+            sources,
+        )
 
 
 @dataclass(frozen=True)
@@ -377,13 +393,14 @@ class MediumIntegrity:
         signer = self.signer_subject or "an unknown creator"
         kind = self.kind
         if kind is VerdictKind.PASSED:
-            return f"PASSED \u00b7 signed by {signer}, intact"
+            return f"PASSED \u00b7 Signed by {signer}, intact"
         if kind is VerdictKind.ALTERED:
             count = len({*self.changed, *self.missing, *self.added}) or sum(
                 1 for i in self.instances.values() if i.state is IntegrityState.RED
             )
             files = f"{count} file{'' if count == 1 else 's'}"
-            return f"ALTERED \u00b7 {files} differ from what {signer} signed"
+            verb = "differs" if count == 1 else "differ"
+            return f"ALTERED \u00b7 {files} {verb} from what {signer} signed"
         if kind is VerdictKind.UNVERIFIABLE:
             trusted = self.certificate is not None and self.certificate.trusted
             hint = "" if trusted else f": {TRUST_HINT}"
@@ -391,6 +408,17 @@ class MediumIntegrity:
         flags = self.red_flag_count
         tail = f" \u00b7 {flags} red flag{'' if flags == 1 else 's'}" if flags else ""
         return f"{self.headline}{tail}"
+
+    def conflict(self, path: str, keyword: str, found: str) -> str | None:
+        """What the medium's other copies of ``keyword`` say, when a red flag about the
+        instance at ``path`` finds them different from ``found`` (None otherwise)."""
+        sources = [
+            s
+            for f in self.findings
+            if f.red_flag and f.keyword == keyword and path in f.paths
+            for s in f.sources
+        ]
+        return conflict_text(keyword, found, sources) if sources else None
 
     def red_flags_for(self, path: str) -> int:
         """How many red-flag findings concern the file at ``path``."""

@@ -102,6 +102,12 @@
       const line = el("div", "overlay-line");
       line.appendChild(el("span", "overlay-label", item.label + ": "));
       line.appendChild(valueNode(item));
+      if (item.conflict) {
+        // what the medium's other copies say (inspect red flag), where the value is shown
+        const mark = el("span", "value-conflict", " \u2691 " + item.conflict);
+        mark.dataset.testid = "conflict";
+        line.appendChild(mark);
+      }
       overlayNode.appendChild(line);
     });
     const badge = el("span", "badge badge-" + inst.state, badgeText(inst));

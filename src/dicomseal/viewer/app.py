@@ -183,6 +183,7 @@ def _shown_json(value: ShownValue) -> dict[str, Any]:
         "altered": value.altered,
         "found": value.found,
         "unverified": value.unverified,
+        "note": value.note,
     }
 
 

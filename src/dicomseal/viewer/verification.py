@@ -51,6 +51,10 @@ __all__ = [
 
 #: Headline of a medium on which nothing is signed.
 UNSIGNED_HEADLINE = "Unsigned: cannot be verified"
+#: The command line's advice on an unsigned medium; the viewer shows inspect's red flags
+#: itself, so it says where they come from instead.
+_INSPECT_ADVICE = "run 'dicomseal inspect' for forensic red flags"
+_INSPECT_SHOWN = "forensic red flags: those of 'dicomseal inspect', listed under Findings"
 
 
 def _when(value: dt.datetime | None) -> str | None:
@@ -223,6 +227,11 @@ def _headline(result: MediaVerification, signer: str) -> str:
     return "Not every file is signed: cannot be verified"
 
 
+def _viewer_reason(message: str) -> str:
+    """Media verification's reason, as the viewer says it (it shows inspect's findings)."""
+    return message.replace(_INSPECT_ADVICE, _INSPECT_SHOWN)
+
+
 def _listing(result: MediaVerification) -> MediumListing:
     """The instance files and the DICOMDIR as the verification found them."""
     dd = result.dicomdir
@@ -268,7 +277,7 @@ def from_media_verification(
     instances = {
         path: _with_red_flags(inst, headline, findings) for path, inst in instances.items()
     }
-    reasons = [result.message]
+    reasons = [_viewer_reason(result.message)]
     if result.manifest.present and result.manifest.message not in result.message:
         reasons.append(result.manifest.message)
     return MediumIntegrity(

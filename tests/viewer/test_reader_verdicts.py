@@ -256,6 +256,14 @@ def test_an_unverified_value_says_why(
         assert f"DOE^JOHN ({note})" in classic
         if kind != "unsigned":
             assert "(not covered)" not in classic
+        page.goto(url + "/series/s0")  # and the classic image viewer's overlay
+        page.wait_for_function(
+            "() => document.getElementById('overlay-demographics').textContent.includes('DOE')"
+        )
+        overlay = page.get_by_test_id("overlay").inner_text()
+        assert f"DOE^JOHN ({note})" in overlay
+        if kind != "unsigned":
+            assert "(not covered)" not in overlay
 
 
 def test_the_amber_line_counts_its_red_flags_once(

@@ -236,8 +236,11 @@ def test_an_unverified_value_says_why(
     folder, trust = media[kind]
     with _served(folder, trust) as url, reader(url) as page:
         _open(page, url + "/read/s0")
+        badge = page.get_by_test_id("image-badge")
         if kind == "altered":  # image 1 of series 1 is intact; the altered one is image 2
-            assert page.get_by_test_id("image-badge").get_attribute("data-state") == "grey"
+            assert badge.get_attribute("data-state") == "grey"
+        if kind == "unverifiable":  # the image's badge in the same words as its values
+            assert badge.inner_text() == "Signed, not verifiable here"
         marks = page.locator("#overlay-demographics [data-testid=unverified-value]")
         assert marks.count() > 0
         assert {marks.nth(i).get_attribute("data-note") for i in range(marks.count())} == {note}

@@ -192,7 +192,10 @@ def test_untrusted_signed_medium_says_signed_not_verifiable_everywhere(
     assert integrity.state is IntegrityState.GREY and integrity.certificate is not None
     pages, overlay, rows = _surfaces(client)
     assert "(not covered)" not in pages and "Unsigned" not in pages
+    assert "Not covered" not in pages
     assert "DOE^JOHN (signed, not verifiable here)" in pages
+    labels = {i.label for i in integrity.instances.values()}
+    assert labels == {"Signed, not verifiable here"}
     shown = [o for o in overlay if o["text"]]
     assert shown and all(o["unverified"] for o in shown)
     assert {o["note"] for o in shown} == {"signed, not verifiable here"}

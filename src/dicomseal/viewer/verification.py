@@ -164,13 +164,20 @@ _RED_LABELS = {
 }
 #: Badge of an instance no trusted signature covers.
 _UNCOVERED_LABEL = "Not covered by a trusted signature: cannot be verified"
+#: Badge of an instance that matches a manifest whose creator is not trusted here (the
+#: same words as its values' note and the medium's verdict: signed data is signed).
+_UNTRUSTED_LABEL = "Signed, not verifiable here"
 
 
-def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> InstanceIntegrity:
+def _instance(
+    iv: InstanceVerdict, green_label: str, *, medium_passed: bool, untrusted: bool = False
+) -> InstanceIntegrity:
     """The badge of one instance: the verdict media verification decided, displayed.
 
     The state is the instance's own verdict (FAILED -> RED, INDETERMINATE -> GREY), and a
     PASSED instance is GREEN only on a medium that PASSED; nothing here re-decides it.
+    ``untrusted``: the manifest is intact but its creator is not trusted here; an instance
+    it lists unchanged (rule 9, own signatures) is then called signed, not verifiable here.
     """
     if iv.verdict is Verdict.FAILED:
         if iv.reason is InstanceReason.CHANGED and iv.change is not None:
@@ -183,6 +190,8 @@ def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> 
         label = _UNCOVERED_LABEL
         if iv.reason is InstanceReason.UNREADABLE:
             label = "Unreadable: cannot be verified"
+        elif untrusted and iv.reason is InstanceReason.OWN_SIGNATURES:
+            label = _UNTRUSTED_LABEL
         return InstanceIntegrity(iv.path, IntegrityState.GREY, label)
     if not medium_passed:
         return InstanceIntegrity(iv.path, IntegrityState.GREY, NOT_PASSED_LABEL)
@@ -266,8 +275,9 @@ def from_media_verification(
     green_label = f"Signed by {signer}, intact" if signer else "Intact"
     passed = result.verdict is Verdict.PASSED
     gone = set(result.manifest.missing)
+    untrusted = result.manifest.reason is ManifestReason.UNTRUSTED
     instances = {
-        path: _instance(iv, green_label, medium_passed=passed)
+        path: _instance(iv, green_label, medium_passed=passed, untrusted=untrusted)
         for path, iv in result.instances.items()
         # not on the medium, so never shown as an image: listed under ``missing``
         if path not in gone

@@ -218,3 +218,63 @@ def test_the_verdict_line_opens_to_its_reasons(
             finding = page.get_by_test_id("verdict-finding").first.inner_text()
             assert "PatientName differs" in finding
         _on_screen(page, "viewport")  # the details take at most 40 % of the height
+
+
+@pytest.mark.parametrize(
+    ("kind", "note"),
+    [
+        ("unverifiable", "signed, not verifiable here"),
+        ("unsigned", "not covered"),
+        ("altered", "not verified"),
+    ],
+)
+def test_an_unverified_value_says_why(
+    media: dict[str, tuple[Path, list[Path]]], kind: str, note: str
+) -> None:
+    """One wording per reason on the overlay and in the tag browser: a signed medium
+    opened without its trust anchor never says "not covered" (issue 15, item 3)."""
+    folder, trust = media[kind]
+    with _served(folder, trust) as url, reader(url) as page:
+        _open(page, url + "/read/s0")
+        badge = page.get_by_test_id("image-badge")
+        if kind == "altered":  # image 1 of series 1 is intact; the altered one is image 2
+            assert badge.get_attribute("data-state") == "grey"
+        if kind == "unverifiable":  # the image's badge in the same words as its values
+            assert badge.inner_text() == "Signed, not verifiable here"
+        marks = page.locator("#overlay-demographics [data-testid=unverified-value]")
+        assert marks.count() > 0
+        assert {marks.nth(i).get_attribute("data-note") for i in range(marks.count())} == {note}
+        assert f"DOE^JOHN ({note})" in marks.first.inner_text()
+        page.keyboard.press("t")
+        page.wait_for_selector("#tags-body tr[data-keyword=PatientName]")
+        row = page.locator("#tags-body tr[data-keyword=PatientName]")
+        assert row.get_attribute("data-status") == "not covered"  # the code stays
+        assert row.get_by_test_id("tag-note").inner_text() == note
+        body = page.locator("body").inner_text()
+        if kind != "unsigned":
+            assert "(not covered)" not in body and "Unsigned" not in body
+            assert page.locator("#tags-body tr[data-note='not covered']").count() == 0
+        page.goto(url + "/browse")  # the classic pages say the same
+        classic = " ".join(page.locator("body").inner_text().split())
+        assert f"DOE^JOHN ({note})" in classic
+        if kind != "unsigned":
+            assert "(not covered)" not in classic
+        page.goto(url + "/series/s0")  # and the classic image viewer's overlay
+        page.wait_for_function(
+            "() => document.getElementById('overlay-demographics').textContent.includes('DOE')"
+        )
+        overlay = page.get_by_test_id("overlay").inner_text()
+        assert f"DOE^JOHN ({note})" in overlay
+        if kind != "unsigned":
+            assert "(not covered)" not in overlay
+
+
+def test_the_amber_line_counts_its_red_flags_once(
+    media: dict[str, tuple[Path, list[Path]]],
+) -> None:
+    folder, trust = media["amber"]
+    with _served(folder, trust) as url, reader(url) as page:
+        _open(page, url + "/read/s0")
+        summary = page.locator("#verdict-banner summary").inner_text()
+        assert summary.count("red flag") == 1, summary
+        assert page.get_by_test_id("red-flags").get_attribute("href") == "/findings"

@@ -27,7 +27,9 @@ export function shownValue(v) {
     return el('span', { className: 'value-altered', 'data-testid': 'altered-value' }, el('del', {}, v.text), ' ALTERED (signed value not recorded)');
   }
   if (v.unverified) {
-    return el('span', { className: 'value-unverified', 'data-testid': 'unverified-value' }, `${v.text} (not covered)`);
+    // why, in the server's words: not covered / signed, not verifiable here / not verified
+    const note = v.note || 'not verified';
+    return el('span', { className: 'value-unverified', 'data-testid': 'unverified-value', dataset: { note } }, `${v.text} (${note})`);
   }
   return el('span', {}, v.text);
 }

@@ -449,10 +449,11 @@ class Reader {
     const value = (a) => (a.conflict
       ? el('span', {}, a.value, ' ', el('span', { className: 'value-conflict', 'data-testid': 'tag-conflict' }, `\u2691 ${a.conflict}`))
       : a.value);
-    const rows = data.attributes.map((a) => el('tr', { dataset: { keyword: a.keyword, status: a.status }, className: `tag-${a.status.replace(' ', '-')}` },
+    // status: the code (signed / not covered / altered); note: what a reader is shown
+    const rows = data.attributes.map((a) => el('tr', { dataset: { keyword: a.keyword, status: a.status, note: a.note || a.status }, className: `tag-${a.status.replace(' ', '-')}` },
       el('td', {}, a.tag), el('td', {}, a.keyword || ''), el('td', {}, a.vr),
       el('td', {}, a.status === 'altered' ? el('span', {}, el('span', { className: 'value-signed' }, a.signed_text), ' ', el('del', { className: 'value-altered' }, a.found_text)) : value(a)),
-      el('td', { className: 'tag-status' }, a.status)));
+      el('td', { className: 'tag-status', 'data-testid': 'tag-note' }, a.note || a.status)));
     $('tags-body').replaceChildren(...rows);
     $('tags-title').textContent = `Attributes of image ${this.index() + 1}` + (inst.frames > 1 ? ` (frame ${frame + 1})` : '');
   }

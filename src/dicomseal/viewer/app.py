@@ -178,12 +178,16 @@ def _not_found(request: Request) -> HTMLResponse:
 
 
 def _shown_json(value: ShownValue) -> dict[str, Any]:
-    return {
+    """A shown value; ``note`` (why it is unverified) only on an unverified one."""
+    shown: dict[str, Any] = {
         "text": value.text,
         "altered": value.altered,
         "found": value.found,
         "unverified": value.unverified,
     }
+    if value.unverified:
+        shown["note"] = value.note
+    return shown
 
 
 def _overlay_json(st: ViewerState, inst: CatalogInstance, keyword: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ pixels comes from the integrity model, not from its own reading of the file.
 
 ``/api/instances/{id}/tags`` lists the top-level attributes of an instance, each marked
 ``signed``, ``not covered`` or ``altered`` by :meth:`MediumIntegrity.shown`, the one place
-that decides how a value may be shown.
+that decides how a value may be shown, with the note a reader is shown (why an unproven
+value is unproven).
 """
 
 from __future__ import annotations
@@ -165,8 +166,11 @@ class TagRow:
     """One top-level attribute as the tag browser lists it.
 
     ``status`` is ``"signed"`` (a signature proves the value), ``"not covered"`` (no
-    signature proves it) or ``"altered"`` (it differs from the signed value: ``signed_text``
-    is the value, ``found_text`` what the medium holds now). ``conflict`` says what the
+    signature proves it here) or ``"altered"`` (it differs from the signed value:
+    ``signed_text`` is the value, ``found_text`` what the medium holds now); those codes
+    stay as they are. ``note`` is the text shown for it: ``"signed"``, ``"altered"``, or
+    why an unproven value is unproven (:attr:`ShownValue.note`: ``"not covered"``,
+    ``"signed, not verifiable here"``, ``"not verified"``). ``conflict`` says what the
     medium's other copies of the attribute hold when an inspect red flag finds them
     different (:meth:`MediumIntegrity.conflict`).
     """
@@ -179,6 +183,7 @@ class TagRow:
     signed_text: str | None = None
     found_text: str | None = None
     conflict: str | None = None
+    note: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The row for the JSON API (``conflict`` only when there is one)."""
@@ -190,6 +195,7 @@ class TagRow:
             "status": self.status,
             "signed_text": self.signed_text,
             "found_text": self.found_text,
+            "note": self.note or self.status,
         }
         if self.conflict is not None:
             row["conflict"] = self.conflict
@@ -231,7 +237,8 @@ def _row(
         return TagRow(tag, keyword, vr, value, "altered", signed, found)
     status = "not covered" if shown.unverified else "signed"
     conflict = integrity.conflict(path, keyword, value) if keyword else None
-    return TagRow(tag, keyword, vr, value, status, conflict=conflict)
+    note = shown.note if shown.unverified else status
+    return TagRow(tag, keyword, vr, value, status, conflict=conflict, note=note)
 
 
 def tag_rows(

@@ -17,6 +17,10 @@ RED
 GREY
     Nothing proves the medium intact: no manifest, an untrusted signer, uncovered files
     ("Unsigned: cannot be verified"), with the count of forensic red flags.
+
+Every value the viewer cannot prove is marked with why (:class:`ShownValue`): "not
+covered" (no signature covers it), "signed, not verifiable here" (its signer is not
+trusted here) or "not verified" (any other reason).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from dicomseal.verdict import Verdict
 from dicomseal.viewer.conflicts import conflict_text, evidence_sources
 
 __all__ = [
+    "NOTE_NOT_COVERED",
+    "NOTE_NOT_VERIFIED",
+    "NOTE_SIGNED_UNVERIFIABLE",
     "NOT_PASSED_LABEL",
     "AttributeChange",
     "CertificateDetails",
@@ -86,6 +93,17 @@ class VerdictKind(enum.Enum):
 TRUST_HINT = "restart with --trust, or add it with `dicomseal trust add`"
 #: Finding severities that turn an unsigned verdict amber.
 ALARMING_SEVERITIES = frozenset({"HIGH", "CRITICAL"})
+
+
+#: Why a value is unverified: no signature covers it (an unsigned medium, an attribute
+#: outside the signed attributes of an instance proven by its own signatures).
+NOTE_NOT_COVERED = "not covered"
+#: Why a value is unverified: a signature covers it, but its creator is not trusted here
+#: (or its chain cannot be validated), so it cannot be checked.
+NOTE_SIGNED_UNVERIFIABLE = "signed, not verifiable here"
+#: Why a value is unverified: any other reason (an intact image on a medium that is
+#: ALTERED or has files not covered): still unverified, never shown as proven.
+NOTE_NOT_VERIFIED = "not verified"
 
 
 #: Badge of an instance whose own check passed on a medium that did not.
@@ -271,13 +289,23 @@ class ShownValue:
     found
         The value found on the medium, when it differs from :attr:`text`.
     unverified
-        True when the instance is altered and nothing tells whether this value is genuine.
+        True when no signature proves this value here: the UI must mark it.
+    note
+        Why it is unverified, in the words every surface shows next to the value
+        (:data:`NOTE_NOT_COVERED`, :data:`NOTE_SIGNED_UNVERIFIABLE` or
+        :data:`NOTE_NOT_VERIFIED`); empty for a value that is not unverified. An
+        unverified value built without a note says :data:`NOTE_NOT_VERIFIED`.
     """
 
     text: str
     altered: bool = False
     found: str | None = None
     unverified: bool = False
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.unverified and not self.note:  # never an unverified value without a mark
+            object.__setattr__(self, "note", NOTE_NOT_VERIFIED)
 
 
 @dataclass(frozen=True)
@@ -453,22 +481,51 @@ class MediumIntegrity:
         proves is flagged unverified: all values of an instance that is not GREEN (except
         the unchanged values of an altered instance whose trusted manifest records a
         digest per attribute), and values outside the signed attributes of an instance
-        proven only by its own signatures.
+        proven only by its own signatures. The note says why (:meth:`_unverified_note`).
         """
         inst = self.for_instance(path)
         change = inst.change_for(keyword)
         if change is not None:
             if change.signed is not None:
                 return ShownValue(change.signed, altered=True, found=change.found_text)
-            return ShownValue(found, altered=True, found=change.found_text, unverified=True)
+            return ShownValue(
+                found,
+                altered=True,
+                found=change.found_text,
+                unverified=True,
+                note=NOTE_NOT_VERIFIED,
+            )
         if inst.state is IntegrityState.RED and inst.detail_complete and self._manifest_trusted:
             # The trusted manifest's per-attribute digests prove the unchanged values.
             return ShownValue(found)
         if inst.state is not IntegrityState.GREEN:
-            return ShownValue(found, unverified=True)
+            return ShownValue(found, unverified=True, note=self._unverified_note(path, inst))
         if inst.signed_keywords is not None and keyword not in inst.signed_keywords:
-            return ShownValue(found, unverified=True)
+            return ShownValue(found, unverified=True, note=NOTE_NOT_COVERED)
         return ShownValue(found)
+
+    def _unverified_note(self, path: str, inst: InstanceIntegrity) -> str:
+        """Why the values of ``inst`` (not GREEN) are unverified, from the verdict's facts.
+
+        * nothing on the medium is signed (:attr:`VerdictKind.UNSIGNED`): not covered;
+        * the medium is GREY, its manifest's CMS signature is intact (there are certificate
+          details) but its creator is not trusted here, and media verification judged the
+          instance GREY (listed in that manifest: a file it does not list is ADDED, RED):
+          signed, not verifiable here;
+        * anything else (an ALTERED medium, files not covered, a trusted manifest that
+          still leaves the medium unproven): not verified.
+        """
+        if self.kind is VerdictKind.UNSIGNED:
+            return NOTE_NOT_COVERED
+        if (
+            self.kind is VerdictKind.UNVERIFIABLE
+            and self.certificate is not None
+            and not self.certificate.trusted
+            and inst.state is IntegrityState.GREY
+            and path in self.instances
+        ):
+            return NOTE_SIGNED_UNVERIFIABLE
+        return NOTE_NOT_VERIFIED
 
     @property
     def _manifest_trusted(self) -> bool:

@@ -51,6 +51,10 @@ __all__ = [
 
 #: Headline of a medium on which nothing is signed.
 UNSIGNED_HEADLINE = "Unsigned: cannot be verified"
+#: The command line's advice on an unsigned medium; the viewer shows inspect's red flags
+#: itself, so it says where they come from instead.
+_INSPECT_ADVICE = "run 'dicomseal inspect' for forensic red flags"
+_INSPECT_SHOWN = "forensic red flags: those of 'dicomseal inspect', listed under Findings"
 
 
 def _when(value: dt.datetime | None) -> str | None:
@@ -160,13 +164,20 @@ _RED_LABELS = {
 }
 #: Badge of an instance no trusted signature covers.
 _UNCOVERED_LABEL = "Not covered by a trusted signature: cannot be verified"
+#: Badge of an instance that matches a manifest whose creator is not trusted here (the
+#: same words as its values' note and the medium's verdict: signed data is signed).
+_UNTRUSTED_LABEL = "Signed, not verifiable here"
 
 
-def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> InstanceIntegrity:
+def _instance(
+    iv: InstanceVerdict, green_label: str, *, medium_passed: bool, untrusted: bool = False
+) -> InstanceIntegrity:
     """The badge of one instance: the verdict media verification decided, displayed.
 
     The state is the instance's own verdict (FAILED -> RED, INDETERMINATE -> GREY), and a
     PASSED instance is GREEN only on a medium that PASSED; nothing here re-decides it.
+    ``untrusted``: the manifest is intact but its creator is not trusted here; an instance
+    it lists unchanged (rule 9, own signatures) is then called signed, not verifiable here.
     """
     if iv.verdict is Verdict.FAILED:
         if iv.reason is InstanceReason.CHANGED and iv.change is not None:
@@ -179,6 +190,8 @@ def _instance(iv: InstanceVerdict, green_label: str, *, medium_passed: bool) -> 
         label = _UNCOVERED_LABEL
         if iv.reason is InstanceReason.UNREADABLE:
             label = "Unreadable: cannot be verified"
+        elif untrusted and iv.reason is InstanceReason.OWN_SIGNATURES:
+            label = _UNTRUSTED_LABEL
         return InstanceIntegrity(iv.path, IntegrityState.GREY, label)
     if not medium_passed:
         return InstanceIntegrity(iv.path, IntegrityState.GREY, NOT_PASSED_LABEL)
@@ -223,6 +236,11 @@ def _headline(result: MediaVerification, signer: str) -> str:
     return "Not every file is signed: cannot be verified"
 
 
+def _viewer_reason(message: str) -> str:
+    """Media verification's reason, as the viewer says it (it shows inspect's findings)."""
+    return message.replace(_INSPECT_ADVICE, _INSPECT_SHOWN)
+
+
 def _listing(result: MediaVerification) -> MediumListing:
     """The instance files and the DICOMDIR as the verification found them."""
     dd = result.dicomdir
@@ -257,8 +275,9 @@ def from_media_verification(
     green_label = f"Signed by {signer}, intact" if signer else "Intact"
     passed = result.verdict is Verdict.PASSED
     gone = set(result.manifest.missing)
+    untrusted = result.manifest.reason is ManifestReason.UNTRUSTED
     instances = {
-        path: _instance(iv, green_label, medium_passed=passed)
+        path: _instance(iv, green_label, medium_passed=passed, untrusted=untrusted)
         for path, iv in result.instances.items()
         # not on the medium, so never shown as an image: listed under ``missing``
         if path not in gone
@@ -268,7 +287,7 @@ def from_media_verification(
     instances = {
         path: _with_red_flags(inst, headline, findings) for path, inst in instances.items()
     }
-    reasons = [result.message]
+    reasons = [_viewer_reason(result.message)]
     if result.manifest.present and result.manifest.message not in result.message:
         reasons.append(result.manifest.message)
     return MediumIntegrity(

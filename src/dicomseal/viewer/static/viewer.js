@@ -70,7 +70,9 @@
       mark.appendChild(document.createTextNode(" ALTERED (signed value not recorded)"));
       span.appendChild(mark);
     } else if (item.unverified) {
-      span.appendChild(el("span", "value-unverified", item.text + " (not covered)"));
+      // why it is unverified, in the server's words (not covered / signed, not verifiable
+      // here / not verified)
+      span.appendChild(el("span", "value-unverified", item.text + " (" + (item.note || "not verified") + ")"));
     } else {
       span.textContent = item.text;
     }

@@ -3,10 +3,11 @@
 A zip reader finds an archive by its end-of-central-directory record in the last
 64 KiB + 22 bytes of a file (APPNOTE 6.3 §4.3.16), whatever precedes it; a PDF reader
 looks for ``%%EOF`` / ``startxref`` near the end (ISO 32000-1 §7.5.5: the last 1024
-bytes; pypdf: the last MiB) and rebuilds the cross-reference table when the header is not at byte 0. A signed Part 10
-file whose unsigned bytes near its end hold such a record - the Data Set Trailing
-Padding (FFFC,FFFC, PS3.10 §7.2), a private element encoded as UN (no MAC holds it,
-PS3.15 §C.1), an unsigned attribute of a signature item (the Certified Timestamp) - is
+bytes; pypdf: the last MiB) and rebuilds the cross-reference table when the header is
+not at byte 0. A signed Part 10 file whose unsigned bytes near its end hold such a
+record - the Data Set Trailing Padding (FFFC,FFFC, PS3.10 §7.2), a private element
+encoded as UN (no MAC holds it, PS3.15 §C.1), an unsigned attribute of a signature item
+(the Certified Timestamp) - is
 also an archive or document: renamed ``.zip`` or ``.pdf`` it shows forged files while
 every DICOM reader shows the signed instance, and the signature stays intact.
 

@@ -2,11 +2,12 @@
 
 A zip reader finds an archive by its end-of-central-directory record in the last
 64 KiB + 22 bytes of a file (APPNOTE 6.3 §4.3.16), whatever precedes it; a PDF reader
-looks for ``%%EOF`` / ``startxref`` in the last 1024 bytes (ISO 32000-1 §7.5.5) and
-rebuilds the cross-reference table when the header is not at byte 0. A signed Part 10
-file whose unsigned bytes near its end hold such a record - the Data Set Trailing
-Padding (FFFC,FFFC, PS3.10 §7.2), a private element encoded as UN (no MAC holds it,
-PS3.15 §C.1), an unsigned attribute of a signature item (the Certified Timestamp) - is
+looks for ``%%EOF`` / ``startxref`` near the end (ISO 32000-1 §7.5.5: the last 1024
+bytes; pypdf: the last MiB) and rebuilds the cross-reference table when the header is
+not at byte 0. A signed Part 10 file whose unsigned bytes near its end hold such a
+record - the Data Set Trailing Padding (FFFC,FFFC, PS3.10 §7.2), a private element
+encoded as UN (no MAC holds it, PS3.15 §C.1), an unsigned attribute of a signature item
+(the Certified Timestamp) - is
 also an archive or document: renamed ``.zip`` or ``.pdf`` it shows forged files while
 every DICOM reader shows the signed instance, and the signature stays intact.
 
@@ -34,8 +35,11 @@ __all__ = ["ZIP_TAIL", "opens_as_zip_from_the_end", "tail_format"]
 #: look for it (APPNOTE §4.3.16: 22 bytes plus a comment of at most 65535).
 _EOCD: Final = b"PK\x05\x06"
 ZIP_TAIL: Final = 22 + 0xFFFF
-#: How far from the end PDF readers look for the trailer (ISO 32000-1 §7.5.5).
-_PDF_TAIL: Final = 1024
+#: How far from the end PDF readers look for the trailer: ISO 32000-1 §7.5.5 says the
+#: last 1024 bytes, but pypdf looks for ``%%EOF`` in the last MiB (and rebuilds a wrong
+#: cross-reference table), so a PDF in a private UN value followed by the signature
+#: sequence (over 1024 bytes: the certificate) opened as the forged document.
+_PDF_TAIL: Final = 1 << 20
 _PDF_MARKERS: Final = (b"%%EOF", b"startxref")
 _OFFSET: Final = attrgetter("offset")
 
@@ -115,10 +119,10 @@ def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
 
     ``covered`` are the top-level tags whose values entered a verified MAC.
     """
-    start = max(0, parsed.size - ZIP_TAIL)
+    start = max(0, parsed.size - max(ZIP_TAIL, _PDF_TAIL))
     tail = parsed.read_at(start, parsed.size - start)
     kind = None
-    if _unsigned_marker(parsed, covered, tail, _EOCD):
+    if _unsigned_marker(parsed, covered, tail[-ZIP_TAIL:], _EOCD):
         kind = "zip archive"
     else:
         pdf = tail[-_PDF_TAIL:]

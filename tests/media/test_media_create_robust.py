@@ -8,7 +8,6 @@ stream no decoder reads: it passes the up-front check and fails while converting
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from pydicom.uid import generate_uid
 from dicomseal.errors import UsageError
 from dicomseal.forensics import inspect_media
 from dicomseal.forensics.findings import Severity
-from dicomseal.hazmat.elements import parse_part10
 from dicomseal.media.source import open_media
 from dicomseal.media.verify import verify_media
 from dicomseal.samples import SAMPLE_PATIENTS, make_instance
@@ -98,10 +96,18 @@ def test_skips_and_notes_do_not_depend_on_workers(
     assert _records(tmp_path / "one" / "DICOMDIR") == _records(tmp_path / "two" / "DICOMDIR")
 
 
-def _records(dicomdir: Path) -> bytes:
-    """The DICOMDIR's data set bytes (after its file meta)."""
-    data = dicomdir.read_bytes()
-    return data[parse_part10(io.BytesIO(data)).meta.end :]
+#: Offsets in a DICOMDIR (PS3.3 §F.3.2.1): file positions, which move with the length of
+#: the file meta (each DICOMDIR has its own SOP Instance UID, of varying length).
+_OFFSET_TAGS = frozenset({0x00041200, 0x00041202, 0x00041400, 0x00041420})
+
+
+def _records(dicomdir: Path) -> list[list[tuple[int, object]]]:
+    """Each directory record's attributes, in order, without the file offsets."""
+    ds = pydicom.dcmread(dicomdir)
+    return [
+        [(int(e.tag), e.value) for e in record if int(e.tag) not in _OFFSET_TAGS]
+        for record in ds.DirectoryRecordSequence
+    ]
 
 
 def test_strict_refuses_and_writes_nothing(

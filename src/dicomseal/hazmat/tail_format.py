@@ -100,17 +100,57 @@ def _opens_as_zip(read_at: Callable[[int, int], bytes], at: int) -> bool:
     return entries > 0 and any(read_at(s, 4) == b"PK\x01\x02" for s in starts)
 
 
+def _scanned_spans(
+    parsed: Part10File, covered: frozenset[int], start: int, stop: int, reach: int
+) -> list[tuple[int, int]]:
+    """The parts of ``[start, stop)`` where a marker of ``reach`` bytes may be unsigned.
+
+    A marker lying wholly inside the value of a top-level element that an intact
+    signature covered (signable, not UN, not a sequence) is the signer's content
+    (:func:`_signed_bytes` says so for exactly these); only the rest is searched, each
+    part widened by ``reach - 1`` bytes on both sides so that a marker across a value's
+    edge is still found. Two such values are always apart by the next element's header
+    (8 or 12 bytes), so no marker can lie in two of them at once. For an image, whose
+    Pixel Data is most of the file's end, this leaves a few KiB to search instead of a MiB.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = start
+    for el in parsed.elements:  # top level, in file order
+        if el.end <= pos:
+            continue
+        if el.offset >= stop:
+            break
+        signed_value = (
+            el.tag in covered
+            and is_signable_tag(el.tag)
+            and el.vr != b"UN"
+            and el.items is None
+            and 0 <= el.value_offset
+        )
+        if not signed_value or el.end - el.value_offset < 4 * reach:
+            continue  # searched like unsigned bytes (and checked one by one if a marker is found)
+        a, b = max(el.value_offset, pos), min(el.end, stop)
+        if a > pos:
+            spans.append((pos, a))
+        pos = max(pos, b)
+    if pos < stop:
+        spans.append((pos, stop))
+    widen = reach - 1
+    return [(max(start, a - widen), min(stop, b + widen)) for a, b in spans]
+
+
 def _unsigned_marker(
-    parsed: Part10File, covered: frozenset[int], tail: bytes, marker: bytes
+    parsed: Part10File, covered: frozenset[int], tail: bytes, base: int, lo: int, marker: bytes
 ) -> bool:
-    base = parsed.size - len(tail)
-    at = tail.find(marker)
-    while at >= 0:
-        if (marker != _EOCD or _opens_as_zip(parsed.read_at, base + at)) and not _signed_bytes(
-            parsed, covered, base + at, base + at + len(marker)
-        ):
-            return True
-        at = tail.find(marker, at + 1)
+    """Whether ``marker`` occurs in ``tail[lo:]`` (file offset ``base`` + index) unsigned."""
+    for a, b in _scanned_spans(parsed, covered, base + lo, base + len(tail), len(marker)):
+        at = tail.find(marker, a - base, b - base)
+        while at >= 0:
+            if (marker != _EOCD or _opens_as_zip(parsed.read_at, base + at)) and not (
+                _signed_bytes(parsed, covered, base + at, base + at + len(marker))
+            ):
+                return True
+            at = tail.find(marker, at + 1, b - base)
     return False
 
 
@@ -122,11 +162,11 @@ def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
     start = max(0, parsed.size - max(ZIP_TAIL, _PDF_TAIL))
     tail = parsed.read_at(start, parsed.size - start)
     kind = None
-    if _unsigned_marker(parsed, covered, tail[-ZIP_TAIL:], _EOCD):
+    if _unsigned_marker(parsed, covered, tail, start, max(0, len(tail) - ZIP_TAIL), _EOCD):
         kind = "zip archive"
     else:
-        pdf = tail[-_PDF_TAIL:]
-        if any(_unsigned_marker(parsed, covered, pdf, m) for m in _PDF_MARKERS):
+        lo = max(0, len(tail) - _PDF_TAIL)
+        if any(_unsigned_marker(parsed, covered, tail, start, lo, m) for m in _PDF_MARKERS):
             kind = "PDF document"
     if kind is None:
         return None

@@ -139,18 +139,21 @@ def _scanned_spans(
     return [(max(start, a - widen), min(stop, b + widen)) for a, b in spans]
 
 
-def _unsigned_marker(
-    parsed: Part10File, covered: frozenset[int], tail: bytes, base: int, lo: int, marker: bytes
-) -> bool:
-    """Whether ``marker`` occurs in ``tail[lo:]`` (file offset ``base`` + index) unsigned."""
-    for a, b in _scanned_spans(parsed, covered, base + lo, base + len(tail), len(marker)):
-        at = tail.find(marker, a - base, b - base)
+def _unsigned_marker(parsed: Part10File, covered: frozenset[int], lo: int, marker: bytes) -> bool:
+    """Whether ``marker`` occurs unsigned in the file's bytes from offset ``lo`` to its end.
+
+    Only the spans :func:`_scanned_spans` leaves are read (from the walker's window or
+    the file), so the signed pixels of an image are neither read again nor searched.
+    """
+    for a, b in _scanned_spans(parsed, covered, lo, parsed.size, len(marker)):
+        span = parsed.read_at(a, b - a)
+        at = span.find(marker)
         while at >= 0:
-            if (marker != _EOCD or _opens_as_zip(parsed.read_at, base + at)) and not (
-                _signed_bytes(parsed, covered, base + at, base + at + len(marker))
+            if (marker != _EOCD or _opens_as_zip(parsed.read_at, a + at)) and not (
+                _signed_bytes(parsed, covered, a + at, a + at + len(marker))
             ):
                 return True
-            at = tail.find(marker, at + 1, b - base)
+            at = span.find(marker, at + 1)
     return False
 
 
@@ -159,14 +162,12 @@ def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
 
     ``covered`` are the top-level tags whose values entered a verified MAC.
     """
-    start = max(0, parsed.size - max(ZIP_TAIL, _PDF_TAIL))
-    tail = parsed.read_at(start, parsed.size - start)
     kind = None
-    if _unsigned_marker(parsed, covered, tail, start, max(0, len(tail) - ZIP_TAIL), _EOCD):
+    if _unsigned_marker(parsed, covered, max(0, parsed.size - ZIP_TAIL), _EOCD):
         kind = "zip archive"
     else:
-        lo = max(0, len(tail) - _PDF_TAIL)
-        if any(_unsigned_marker(parsed, covered, tail, start, lo, m) for m in _PDF_MARKERS):
+        lo = max(0, parsed.size - _PDF_TAIL)
+        if any(_unsigned_marker(parsed, covered, lo, m) for m in _PDF_MARKERS):
             kind = "PDF document"
     if kind is None:
         return None

@@ -20,6 +20,7 @@ This module only finds; the verdict is decided in :mod:`dicomseal.signature.veri
 
 from __future__ import annotations
 
+import itertools
 import os
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -42,6 +43,8 @@ ZIP_TAIL: Final = 22 + 0xFFFF
 _PDF_TAIL: Final = 1 << 20
 _PDF_MARKERS: Final = (b"%%EOF", b"startxref")
 _OFFSET: Final = attrgetter("offset")
+#: The longest marker: the search spans are widened by it at each edge.
+_REACH: Final = max(len(m) for m in (_EOCD, *_PDF_MARKERS))
 
 
 def _where(elements: Sequence[Element], offset: int) -> list[Element]:
@@ -115,7 +118,8 @@ def _scanned_spans(
     """
     spans: list[tuple[int, int]] = []
     pos = start
-    for el in parsed.elements:  # top level, in file order
+    first = max(0, bisect_right(parsed.elements, start, key=_OFFSET) - 1)
+    for el in itertools.islice(parsed.elements, first, None):  # top level, in file order
         if el.end <= pos:
             continue
         if el.offset >= stop:
@@ -139,13 +143,22 @@ def _scanned_spans(
     return [(max(start, a - widen), min(stop, b + widen)) for a, b in spans]
 
 
-def _unsigned_marker(parsed: Part10File, covered: frozenset[int], lo: int, marker: bytes) -> bool:
-    """Whether ``marker`` occurs unsigned in the file's bytes from offset ``lo`` to its end.
+def _unsigned_marker(
+    parsed: Part10File,
+    covered: frozenset[int],
+    spans: Sequence[tuple[int, int]],
+    lo: int,
+    marker: bytes,
+) -> bool:
+    """Whether ``marker`` occurs unsigned in the ``spans`` (from offset ``lo`` on).
 
-    Only the spans :func:`_scanned_spans` leaves are read (from the walker's window or
-    the file), so the signed pixels of an image are neither read again nor searched.
+    Only those spans are read (from the walker's window or the file), so the signed
+    pixels of an image are neither read again nor searched.
     """
-    for a, b in _scanned_spans(parsed, covered, lo, parsed.size, len(marker)):
+    for a, b in spans:
+        a = max(a, lo)
+        if b - a < len(marker):
+            continue
         span = parsed.read_at(a, b - a)
         at = span.find(marker)
         while at >= 0:
@@ -162,12 +175,15 @@ def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
 
     ``covered`` are the top-level tags whose values entered a verified MAC.
     """
+    size = parsed.size
+    # one set of spans for every marker, widened by the longest (a superset for the others)
+    spans = _scanned_spans(parsed, covered, max(0, size - max(ZIP_TAIL, _PDF_TAIL)), size, _REACH)
     kind = None
-    if _unsigned_marker(parsed, covered, max(0, parsed.size - ZIP_TAIL), _EOCD):
+    if _unsigned_marker(parsed, covered, spans, max(0, size - ZIP_TAIL), _EOCD):
         kind = "zip archive"
     else:
-        lo = max(0, parsed.size - _PDF_TAIL)
-        if any(_unsigned_marker(parsed, covered, lo, m) for m in _PDF_MARKERS):
+        lo = max(0, size - _PDF_TAIL)
+        if any(_unsigned_marker(parsed, covered, spans, lo, m) for m in _PDF_MARKERS):
             kind = "PDF document"
     if kind is None:
         return None

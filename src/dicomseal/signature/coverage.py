@@ -29,7 +29,13 @@ from typing import Final
 from dicomseal.hazmat.elements import CHUNK, Element, Part10File
 from dicomseal.hazmat.mac_stream import is_signable, is_signable_tag
 
-__all__ = ["IDENTITY_TAGS", "PAYLOAD_TAGS", "uncovered_tags", "unfixed_fragments"]
+__all__ = [
+    "IDENTITY_TAGS",
+    "PAYLOAD_TAGS",
+    "skipped_content",
+    "uncovered_tags",
+    "unfixed_fragments",
+]
 
 #: Pixel Data, Float Pixel Data, Double Float Pixel Data, Waveform Sequence, Waveform
 #: Data, Encapsulated Document, Content Sequence (SR).
@@ -135,6 +141,99 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
         done.add(el.tag)
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
             key.append(el.tag)
-        elif is_signable(el) or _public_sequence(el):
+        elif is_signable(el) or _public_sequence(el) or _below_group_8(el.tag):
             rest.append(el.tag)
     return (*key, *rest)
+
+
+#: Length to End (0008,0001), retired: like a group length, no MAC takes it.
+_LENGTH_TO_END: Final = 0x00080001
+#: Digital Signatures Sequence and MAC Parameters Sequence: their items hold what the
+#: signatures are computed with (PS3.3 §C.12.1.1.3.1).
+_SIGNATURE_SEQUENCES: Final = frozenset({0xFFFAFFFA, 0x4FFE0001})
+#: How many places :func:`skipped_content` reports at most.
+_MAX_SKIPPED: Final = 16
+#: Data Set Trailing Padding (PS3.10 §7.2), OB.
+_TRAILING_PADDING: Final = 0xFFFCFFFC
+
+
+def _below_group_8(tag: int) -> bool:
+    """An element of groups 0000-0007 (not a group length) in a data set: command,
+    file meta, directory or illegal private groups (PS3.5 §7.8.1), which no MAC takes
+    (PS3.3 §C.12.1.1.3.1.1) while a dump shows them, and a reader that searches into
+    sequences (DCMTK ``findAndGetElement(..., searchIntoSub)``, ``dcmdump +P``) finds
+    what one holds before any signed attribute."""
+    return tag < 0x00080000 and bool(tag & 0xFFFF)
+
+
+def _carries_unsigned_content(el: Element) -> bool:
+    """An element no MAC takes (:func:`~dicomseal.hazmat.mac_stream.is_signable_tag`)
+    that is not one of the unsigned structures in the form PS3.5 and PS3.10 give them
+    (a 4-byte UL group length or Length to End, OB Data Set Trailing Padding, the two
+    signature sequences): whatever it holds reaches readers and no signature. A
+    ``(0008,0000) SQ`` or ``(FFFC,FFFC) SQ`` holding a Patient's Name, an element of
+    groups below 0008, a ``(FFFA,0010)`` element."""
+    tag = el.tag
+    if is_signable_tag(tag):
+        return False
+    if not tag & 0xFFFF or tag == _LENGTH_TO_END:
+        return el.vr != b"UL" or el.length != 4 or el.items is not None
+    if tag == _TRAILING_PADDING:
+        return el.vr not in (b"OB", b"UN") or el.items is not None
+    if tag in _SIGNATURE_SEQUENCES:
+        return el.items is None
+    return True
+
+
+def skipped_content(elements: Sequence[Element], covered: Iterable[int]) -> tuple[str, ...]:
+    """Where unsigned content sits inside what a signature covers: FAILED, never PASSED.
+
+    The MAC stream (PS3.3 §C.12.1.1.3.1.1, DCMTK ``DcmTagKey::isSignableTag``) leaves
+    out group lengths, Length to End and every element of groups below 0008, at any
+    depth, and the groups FFFA and FFFE. Added to an item of a covered sequence (or of a
+    signature's own items) such an element keeps every MAC intact, while a dump or a
+    reader searching into sequences shows it as part of signed content. At the top level
+    any such element not in its standard form (:func:`_carries_unsigned_content`) is
+    refused alike, except those below group 0008, which are only not covered
+    (:func:`uncovered_tags`: a signed DICOMDIR's records are group 0004). At most
+    :data:`_MAX_SKIPPED` places are reported, one per top-level element (the verdict
+    needs one); the work stays linear in the element count.
+
+    Parameters
+    ----------
+    elements
+        The top-level data set.
+    covered
+        Tags that entered the MAC stream of an intact top-level signature.
+    """
+    wanted = frozenset(covered) | _SIGNATURE_SEQUENCES
+    found: list[str] = []
+    for el in elements:
+        tag = el.tag
+        if _carries_unsigned_content(el) and not _below_group_8(tag):
+            found.append(
+                f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {el.vr.decode('latin-1')} entered no MAC"
+            )
+        elif tag in wanted and el.items:
+            inner = _first_skipped(el)
+            if inner is not None:
+                found.append(
+                    f"({inner >> 16:04X},{inner & 0xFFFF:04X}) inside "
+                    f"({tag >> 16:04X},{tag & 0xFFFF:04X}) entered no MAC"
+                )
+        if len(found) >= _MAX_SKIPPED:
+            break
+    return tuple(found)
+
+
+def _first_skipped(element: Element) -> int | None:
+    """The tag of the first element carrying unsigned content in ``element``'s items."""
+    stack = [item.elements for item in element.items or ()]
+    while stack:
+        for child in stack.pop():
+            tag = child.tag
+            if _carries_unsigned_content(child):
+                return tag
+            if child.items:
+                stack.extend(item.elements for item in child.items)
+    return None

@@ -217,7 +217,7 @@ def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
             f"refusing to sign an ambiguous data set: {found[0].describe()}{more}", path=name
         )
     # unsigned content inside what the signature would cover: verify would FAIL it
-    skipped = skipped_content(parsed.elements, (el.tag for el in parsed.elements))
+    skipped = skipped_content(parsed.elements, (e.tag for e in parsed.elements if is_signable(e)))
     if skipped:
         raise MalformedDicomError(
             f"refusing to sign an ambiguous data set: unsigned content: {skipped[0]}", path=name

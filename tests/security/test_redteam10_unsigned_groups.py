@@ -8,7 +8,10 @@ meta element inside a signed item - kept every signature intact and stayed PASSE
 while ``dcmdump`` shows the forged name (and ``dcmdump +P PatientName``, a search into
 sequences, finds it before the signed one). Each input is built here from a genuine
 instance signed with the test PKI; a structural fuzzer comparing dcmdump, gdcmdump and
-pydicom against the genuine file on every PASSED mutant found the first two.
+pydicom against the genuine file on every PASSED mutant found the first two. The same
+holds for a private sequence no MAC can hold (one UN element inside, or the whole
+sequence encoded as UN, which pydicom reads as SQ where its private dictionary says so):
+it was left out like opaque vendor data and the file stayed PASSED.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import struct
 import subprocess
 from pathlib import Path
 
+import pydicom
 import pytest
 from test_redteam6 import _signed, _verify
 
@@ -219,3 +223,53 @@ def test_signing_a_signed_item_with_unsigned_content_is_refused(
         sign_file(
             src, tmp_path / "out.dcm", SigningCredentials.load(pki.signer.key, pki.signer.cert)
         )
+
+
+# -- private sequences no MAC can hold ---------------------------------------------------
+
+CREATOR = 0x00090010  # a private creator the genuine file holds, signed
+ORTHOVIEW = "http://www.gemedicalsystems.com/it_solutions/orthoview/2.1"  # SQ (3117,xx40)
+
+
+def _signed_with_creator(pki: TestPki, tmp: Path, group: int, creator: str) -> bytes:
+    src, dst = tmp / "unsigned.dcm", tmp / "signed.dcm"
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    ds.add_new(group << 16 | 0x0010, "LO", creator)
+    ds.save_as(src, enforce_file_format=True)
+    sign_file(src, dst, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    return dst.read_bytes()
+
+
+def test_private_sequence_holding_a_un_element_is_not_passed(pki: TestPki, tmp_path: Path) -> None:
+    """A private sequence in a signed private block, holding a Patient's Name and one UN
+    element (so no MAC can take it): it was left out like opaque vendor data and the file
+    stayed PASSED, while ``dcmdump +P PatientName`` finds the forged name first."""
+    data = _signed_with_creator(pki, tmp_path, 0x0009, "ACME")
+    forged = _at_top(data, _sq(0x00091002, PATIENT_NAME + _el(0x00111010, b"UN", b"xx")))
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]
+    assert (result.verdict, result.reason) == (Verdict.INDETERMINATE, FileReason.PARTIALLY_SIGNED)
+    assert 0x00091002 in result.uncovered
+
+
+def test_private_sequence_encoded_as_un_is_not_passed(pki: TestPki, tmp_path: Path) -> None:
+    """A private element encoded as UN (defined length) whose value is a sequence item
+    holding a Patient's Name, under a private creator whose dictionary entry is SQ:
+    pydicom reads a sequence with the forged name; the file was PASSED."""
+    data = _signed_with_creator(pki, tmp_path, 0x3117, ORTHOVIEW)
+    item = b"\xfe\xff\x00\xe0" + struct.pack("<I", len(PATIENT_NAME)) + PATIENT_NAME
+    forged = _at_top(data, _el(0x31171040, b"UN", item))
+    shown = pydicom.dcmread(io.BytesIO(forged))[0x31171040]  # the second reader
+    assert shown.VR == "SQ" and str(shown.value[0].PatientName) == "EVIL^FORGED"
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]
+    assert (result.verdict, result.reason) == (Verdict.INDETERMINATE, FileReason.PARTIALLY_SIGNED)
+    assert _verify(pki, data).verdict is Verdict.PASSED
+
+
+def test_opaque_private_un_value_stays_passed(pki: TestPki, tmp_path: Path) -> None:
+    """Vendor data dcmsign cannot sign (a private element as UN, not a sequence) stays
+    left out: the genuine-vendor-file rule of the fourth round is unchanged."""
+    data = _signed_with_creator(pki, tmp_path, 0x0009, "ACME")
+    forged = _at_top(data, _el(0x00091002, b"UN", b"SV10\x04\x03\x02\x01"))
+    assert _verify(pki, forged).verdict is Verdict.PASSED

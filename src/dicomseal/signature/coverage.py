@@ -12,7 +12,7 @@ intact top-level signatures together cover
   Data, Encapsulated Document, SR Content Sequence - whichever are present),
 * every identity attribute present (:data:`IDENTITY_TAGS`), and
 * every other top-level element a signature could have covered (PS3.3 §C.12.1.1.3.1.1),
-  and every public sequence, even one no signature can cover because it holds a UN
+  and every sequence (public or private), even one no signature can cover because it holds a UN
   element (PS3.5 §6.2.2), so that an element added after signing never rides along under
   PASSED.
 
@@ -63,11 +63,13 @@ IDENTITY_TAGS: Final = frozenset(
 )
 
 
-def _public_sequence(element: Element) -> bool:
-    """A public sequence no MAC can hold (a UN element inside): never covered, and never
-    left out either, or an attacker adds one (a VOI LUT or Modality LUT Sequence that
-    changes what the signed pixels look like) beside an intact signature."""
-    return element.items is not None and is_signable_tag(element.tag) and not element.tag >> 16 & 1
+def _sequence(element: Element) -> bool:
+    """A sequence no MAC can hold (a UN element inside): never covered, and never left
+    out either, or an attacker adds one (a VOI LUT or Modality LUT Sequence that changes
+    what the signed pixels look like) beside an intact signature. Private sequences too:
+    added to a signed private block with one UN element inside, a private sequence holding
+    a Patient's Name kept the file PASSED (``dcmdump +P PatientName`` finds it first)."""
+    return element.items is not None and is_signable_tag(element.tag)
 
 
 #: The Item tag (FFFE,E000) as it stands before every fragment in the MAC stream.
@@ -119,7 +121,25 @@ def _contains_item_tag(source: Part10File, offset: int, length: int) -> bool:
     return False
 
 
-def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple[int, ...]:
+def _un_sequence(element: Element, source: Part10File | None) -> bool:
+    """An element encoded as UN whose value starts with an Item tag: a sequence in UN form
+    (PS3.5 §6.2.2), which pydicom reads as one wherever its private dictionary knows the
+    tag as SQ - a Patient's Name inside shows as an attribute while no MAC took any of
+    it (a private element encoded as UN is otherwise left out as opaque vendor data)."""
+    if element.vr != b"UN" or element.length == 0xFFFFFFFF or element.length < 8:
+        return False
+    if element.value is not None:
+        head = element.value[:4]
+    elif source is not None:
+        head = source.read_at(element.value_offset, 4)
+    else:
+        return True  # not looked at: never left out unseen (fail closed)
+    return head == _ITEM_TAG
+
+
+def uncovered_tags(
+    elements: Sequence[Element], covered: Iterable[int], source: Part10File | None = None
+) -> tuple[int, ...]:
     """Top-level tags that must be covered for PASSED and are not.
 
     Payload and identity attributes come first (what a reader looks at), then the rest;
@@ -131,6 +151,8 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
         The top-level data set.
     covered
         Tags that entered the MAC stream of an intact top-level signature.
+    source
+        The file, to look at the start of long UN values (:func:`_un_sequence`).
     """
     done = set(covered)  # covered, or listed already (a set: one lookup per element)
     key: list[int] = []
@@ -141,7 +163,7 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
         done.add(el.tag)
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
             key.append(el.tag)
-        elif is_signable(el) or _public_sequence(el) or _below_group_8(el.tag):
+        elif is_signable(el) or _sequence(el) or _below_group_8(el.tag) or _un_sequence(el, source):
             rest.append(el.tag)
     return (*key, *rest)
 

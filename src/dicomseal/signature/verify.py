@@ -327,7 +327,7 @@ def verify_part10(
     reported = [t for t in tags if t & 0xFFFF and t not in structural]
     signed = [t for t in reported if t in covered]
     unsigned = [t for t in reported if t not in covered] if len(signed) < len(reported) else []
-    uncovered = uncovered_tags(source.elements, covered) if unsigned else ()
+    uncovered = uncovered_tags(source.elements, covered, source) if unsigned else ()
     head = _head(source)
     foreign = foreign_format(source, head)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))

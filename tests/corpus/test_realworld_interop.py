@@ -135,13 +135,6 @@ KNOWN: dict[str, Known] = {
         unsigned="skip",
     ),
     "pydicom:nested_priv_SQ.dcm": Known(_BELOW_GROUP_8, sign="ok", verify="xfail"),
-    "pydicom:priv_SQ.dcm": Known(
-        "a private sequence encoded as UN (Implicit VR, its creator unknown to DCMTK): no MAC "
-        "takes it while pydicom reads it as a sequence wherever its private dictionary knows "
-        "the tag as SQ; a signature beside it is partially-signed, never PASSED",
-        sign="ok",
-        verify="xfail",
-    ),
     "pydicom:crayons.icc": _NOT_DICOM,
     "pydicom:rtplan.dump": _NOT_DICOM,
     "pydicom:rtstruct.dump": _NOT_DICOM,

@@ -267,9 +267,19 @@ def test_private_sequence_encoded_as_un_is_not_passed(pki: TestPki, tmp_path: Pa
     assert _verify(pki, data).verdict is Verdict.PASSED
 
 
-def test_opaque_private_un_value_stays_passed(pki: TestPki, tmp_path: Path) -> None:
-    """Vendor data dcmsign cannot sign (a private element as UN, not a sequence) stays
-    left out: the genuine-vendor-file rule of the fourth round is unchanged."""
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"SV10\x04\x03\x02\x01",
+        b"\xfe\xff\x00\xe0" + struct.pack("<I", len(PATIENT_NAME)) + PATIENT_NAME,
+    ],
+    ids=["bytes", "sequence-no-reader-knows"],
+)
+def test_opaque_private_un_value_stays_passed(pki: TestPki, tmp_path: Path, value: bytes) -> None:
+    """Vendor data dcmsign cannot sign (a private element as UN: opaque bytes, or a
+    sequence under a creator no reader's dictionary knows, as in dcm4che's Philips
+    MR-JPEGLosslessSV1.dcm) stays left out: the rule of the fourth round is unchanged."""
     data = _signed_with_creator(pki, tmp_path, 0x0009, "ACME")
-    forged = _at_top(data, _el(0x00091002, b"UN", b"SV10\x04\x03\x02\x01"))
+    forged = _at_top(data, _el(0x00091002, b"UN", value))
+    assert pydicom.dcmread(io.BytesIO(forged))[0x00091002].VR == "UN"
     assert _verify(pki, forged).verdict is Verdict.PASSED

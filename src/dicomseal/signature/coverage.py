@@ -121,20 +121,36 @@ def _contains_item_tag(source: Part10File, offset: int, length: int) -> bool:
     return False
 
 
-def _un_sequence(element: Element, source: Part10File | None) -> bool:
-    """An element encoded as UN whose value starts with an Item tag: a sequence in UN form
-    (PS3.5 §6.2.2), which pydicom reads as one wherever its private dictionary knows the
-    tag as SQ - a Patient's Name inside shows as an attribute while no MAC took any of
-    it (a private element encoded as UN is otherwise left out as opaque vendor data)."""
-    if element.vr != b"UN" or element.length == 0xFFFFFFFF or element.length < 8:
+def _un_sequence(element: Element, elements: Sequence[Element], source: Part10File | None) -> bool:
+    """A private element encoded as UN whose value is a sequence item (PS3.5 §6.2.2) and
+    that pydicom reads as a sequence: its private dictionary knows the tag as SQ under
+    the block's creator. A Patient's Name inside then shows as an attribute while no MAC
+    took any of it. Other private UN values (DCMTK keeps every UN as it is, pydicom where
+    it knows no SQ) stay left out as opaque vendor data, such as Philips sequences under
+    an upper-case creator name after a conversion."""
+    if element.vr != b"UN" or not element.tag >> 16 & 1 or not 8 <= element.length < 0xFFFFFFFF:
         return False
-    if element.value is not None:
-        head = element.value[:4]
-    elif source is not None:
-        head = source.read_at(element.value_offset, 4)
-    else:
-        return True  # not looked at: never left out unseen (fail closed)
-    return head == _ITEM_TAG
+    head = element.value[:4] if element.value is not None else None
+    if head is None:
+        head = source.read_at(element.value_offset, 4) if source is not None else _ITEM_TAG
+    return head == _ITEM_TAG and _pydicom_sequence(element.tag, elements, source)
+
+
+def _pydicom_sequence(tag: int, elements: Sequence[Element], source: Part10File | None) -> bool:
+    """Whether pydicom's private dictionary gives ``tag`` the VR SQ under its creator."""
+    creator_tag = tag & 0xFFFF0000 | (tag & 0xFFFF) >> 8
+    creator = next((e for e in elements if e.tag == creator_tag), None)
+    if creator is None or creator.length > 64:
+        return False  # no creator: pydicom has no private dictionary entry to use
+    raw = creator.value
+    if raw is None:
+        raw = source.read_at(creator.value_offset, creator.length) if source is not None else b""
+    from pydicom.datadict import private_dictionary_VR  # only for such a rare element
+
+    try:
+        return str(private_dictionary_VR(tag, raw.decode("latin-1").strip(" \x00"))) == "SQ"
+    except KeyError:
+        return False
 
 
 def uncovered_tags(
@@ -152,7 +168,7 @@ def uncovered_tags(
     covered
         Tags that entered the MAC stream of an intact top-level signature.
     source
-        The file, to look at the start of long UN values (:func:`_un_sequence`).
+        The file, to look at long values (:func:`_un_sequence`).
     """
     done = set(covered)  # covered, or listed already (a set: one lookup per element)
     key: list[int] = []
@@ -163,7 +179,12 @@ def uncovered_tags(
         done.add(el.tag)
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
             key.append(el.tag)
-        elif is_signable(el) or _sequence(el) or _below_group_8(el.tag) or _un_sequence(el, source):
+        elif (
+            is_signable(el)
+            or _sequence(el)
+            or _below_group_8(el.tag)
+            or _un_sequence(el, elements, source)
+        ):
             rest.append(el.tag)
     return (*key, *rest)
 

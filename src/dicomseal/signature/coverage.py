@@ -194,6 +194,10 @@ _LENGTH_TO_END: Final = 0x00080001
 #: Digital Signatures Sequence and MAC Parameters Sequence: their items hold what the
 #: signatures are computed with (PS3.3 §C.12.1.1.3.1).
 _SIGNATURE_SEQUENCES: Final = frozenset({0xFFFAFFFA, 0x4FFE0001})
+#: The tags of groups 0008-FFF9 that :func:`is_signable_tag` refuses (element 0000 aside).
+_NOT_SIGNED: Final = frozenset({_LENGTH_TO_END, 0x4FFE0001})
+#: The element number of a tag (0 for a group length), as a C-level callable.
+_LOW_WORD: Final = (0xFFFF).__and__
 #: How many places :func:`skipped_content` reports at most.
 _MAX_SKIPPED: Final = 16
 #: Data Set Trailing Padding (PS3.10 §7.2), OB.
@@ -270,13 +274,24 @@ def skipped_content(elements: Sequence[Element], covered: Iterable[int]) -> tupl
 
 
 def _first_skipped(element: Element) -> int | None:
-    """The tag of the first element carrying unsigned content in ``element``'s items."""
-    stack = [item.elements for item in element.items or ()]
-    while stack:
-        for child in stack.pop():
-            tag = child.tag
-            if _carries_unsigned_content(child):
-                return tag
-            if child.items:
-                stack.extend(item.elements for item in child.items)
+    """The tag of the first element carrying unsigned content in ``element``'s items.
+
+    Walked level by level: each level's tags are tested at C speed (a large functional
+    groups sequence has tens of thousands of elements), and only a level holding a tag
+    :func:`is_signable_tag` refuses is looked at element by element.
+    """
+    level = [item.elements for item in element.items or ()]
+    while level:
+        children = [child for elements in level for child in elements]
+        tags = [child.tag for child in children]
+        if tags and (
+            min(tags) < 0x00080000
+            or max(tags) >= 0xFFFA0000
+            or 0 in map(_LOW_WORD, tags)
+            or not _NOT_SIGNED.isdisjoint(tags)
+        ):
+            for child in children:
+                if _carries_unsigned_content(child):
+                    return child.tag
+        level = [item.elements for child in children if child.items for item in child.items]
     return None

@@ -209,24 +209,31 @@ _UNSEEKABLE_PROBE = 16 << 20
 
 
 def _data_set(source: MediaSource, path: str, data: bytes | None) -> bool:
-    """A file under an operating system's name that reads as a headerless data set.
+    """A file under an operating system's name that reads as a headerless data set, or a
+    ``desktop.ini`` that makes Explorer reach beyond the medium: not housekeeping.
 
     ``data`` are its bytes as hashed, when kept: then the probe reads exactly those.
     """
-    from dicomseal.media.housekeeping import looks_like_data_set  # pydicom: only here
+    from dicomseal.media.housekeeping import (  # pydicom: only here
+        looks_like_data_set,
+        shell_settings_reach_out,
+    )
+
+    def probe(fh: BinaryIO) -> bool:
+        return shell_settings_reach_out(path, fh) or looks_like_data_set(fh)
 
     if data is not None:
-        return looks_like_data_set(io.BytesIO(data))
+        return probe(io.BytesIO(data))
     try:
         with source.open(path) as fh:
             if fh.seekable():
-                return looks_like_data_set(fh)
+                return probe(fh)
             data = fh.read(_UNSEEKABLE_PROBE + 1)
     except (MediaError, OSError):
         return True  # read once already: fail closed, it is then judged as a file
     if len(data) > _UNSEEKABLE_PROBE:
         return True  # too large to walk from memory: judged as a file (fail closed)
-    return looks_like_data_set(io.BytesIO(data))
+    return probe(io.BytesIO(data))
 
 
 def _verify_instance(

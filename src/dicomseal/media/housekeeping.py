@@ -12,7 +12,8 @@ The rule (applied by media verification, the viewer and import alike): an entry 
 matches :func:`is_os_artefact`, that is not a DICOM Part 10 file and that no DICOMDIR record
 or manifest entry names, is listed as "ignored: written by an operating system" and leaves
 the verdict unchanged. ``--strict`` makes such entries count as added files (FAILED).
-Anything else under these names (a DICOM file called ``.DS_Store``, a referenced one) is
+Anything else under these names (a DICOM file called ``.DS_Store``, a referenced one, a
+``desktop.ini`` that makes Explorer reach out, :func:`shell_settings_reach_out`) is
 judged like every other file.
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "OS_ARTEFACT_FOLDERS",
     "is_os_artefact",
     "looks_like_data_set",
+    "shell_settings_reach_out",
 ]
 
 #: File names operating systems create in any folder they display (case-insensitive).
@@ -113,3 +115,27 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
                 if count >= DATA_SET_PROBE:
                     break
     return False
+
+
+#: What Windows Explorer acts on in a ``desktop.ini`` beyond local view settings: a
+#: network path or URL (an icon fetched over SMB leaks the user's NTLM hash when the
+#: folder is opened), a shell extension class (``CLSID``, ``UICLSID``: the folder opens
+#: as a handler), a command or program. Windows itself writes only local resources.
+_REACHING_OUT: Final = (b"\\\\", b"//", b"://", b"clsid", b"shellexecute", b"open=", b".exe")
+#: How much of a ``desktop.ini`` is looked at (Explorer reads small files only).
+_SHELL_PROBE: Final = 1 << 16
+
+
+def shell_settings_reach_out(path: str, fh: BinaryIO) -> bool:
+    """True when ``path`` is a ``desktop.ini`` whose settings make Explorer reach beyond
+    the medium (:data:`_REACHING_OUT`, ASCII or UTF-16) or that is too large to look at:
+    like ``autorun.inf``, it is then judged as a file (an added file on a signed medium),
+    never ignored as housekeeping.
+    """
+    if path.rsplit("/", 1)[-1].lower() != "desktop.ini":
+        return False
+    data = fh.read(_SHELL_PROBE + 1)
+    if len(data) > _SHELL_PROBE:
+        return True
+    text = data.replace(b"\x00", b"").lower()  # UTF-16 (as Windows may write it) too
+    return any(marker in text for marker in _REACHING_OUT)

@@ -12,7 +12,7 @@ intact top-level signatures together cover
   Data, Encapsulated Document, SR Content Sequence - whichever are present),
 * every identity attribute present (:data:`IDENTITY_TAGS`), and
 * every other top-level element a signature could have covered (PS3.3 §C.12.1.1.3.1.1),
-  and every public sequence, even one no signature can cover because it holds a UN
+  and every sequence (public or private), even one no signature can cover because it holds a UN
   element (PS3.5 §6.2.2), so that an element added after signing never rides along under
   PASSED.
 
@@ -29,7 +29,13 @@ from typing import Final
 from dicomseal.hazmat.elements import CHUNK, Element, Part10File
 from dicomseal.hazmat.mac_stream import is_signable, is_signable_tag
 
-__all__ = ["IDENTITY_TAGS", "PAYLOAD_TAGS", "uncovered_tags", "unfixed_fragments"]
+__all__ = [
+    "IDENTITY_TAGS",
+    "PAYLOAD_TAGS",
+    "skipped_content",
+    "uncovered_tags",
+    "unfixed_fragments",
+]
 
 #: Pixel Data, Float Pixel Data, Double Float Pixel Data, Waveform Sequence, Waveform
 #: Data, Encapsulated Document, Content Sequence (SR).
@@ -57,11 +63,13 @@ IDENTITY_TAGS: Final = frozenset(
 )
 
 
-def _public_sequence(element: Element) -> bool:
-    """A public sequence no MAC can hold (a UN element inside): never covered, and never
-    left out either, or an attacker adds one (a VOI LUT or Modality LUT Sequence that
-    changes what the signed pixels look like) beside an intact signature."""
-    return element.items is not None and is_signable_tag(element.tag) and not element.tag >> 16 & 1
+def _sequence(element: Element) -> bool:
+    """A sequence no MAC can hold (a UN element inside): never covered, and never left
+    out either, or an attacker adds one (a VOI LUT or Modality LUT Sequence that changes
+    what the signed pixels look like) beside an intact signature. Private sequences too:
+    added to a signed private block with one UN element inside, a private sequence holding
+    a Patient's Name kept the file PASSED (``dcmdump +P PatientName`` finds it first)."""
+    return element.items is not None and is_signable_tag(element.tag)
 
 
 #: The Item tag (FFFE,E000) as it stands before every fragment in the MAC stream.
@@ -113,7 +121,41 @@ def _contains_item_tag(source: Part10File, offset: int, length: int) -> bool:
     return False
 
 
-def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple[int, ...]:
+def _un_sequence(element: Element, elements: Sequence[Element], source: Part10File | None) -> bool:
+    """A private element encoded as UN whose value is a sequence item (PS3.5 §6.2.2) and
+    that pydicom reads as a sequence: its private dictionary knows the tag as SQ under
+    the block's creator. A Patient's Name inside then shows as an attribute while no MAC
+    took any of it. Other private UN values (DCMTK keeps every UN as it is, pydicom where
+    it knows no SQ) stay left out as opaque vendor data, such as Philips sequences under
+    an upper-case creator name after a conversion."""
+    if element.vr != b"UN" or not element.tag >> 16 & 1 or not 8 <= element.length < 0xFFFFFFFF:
+        return False
+    head = element.value[:4] if element.value is not None else None
+    if head is None:
+        head = source.read_at(element.value_offset, 4) if source is not None else _ITEM_TAG
+    return head == _ITEM_TAG and _pydicom_sequence(element.tag, elements, source)
+
+
+def _pydicom_sequence(tag: int, elements: Sequence[Element], source: Part10File | None) -> bool:
+    """Whether pydicom's private dictionary gives ``tag`` the VR SQ under its creator."""
+    creator_tag = tag & 0xFFFF0000 | (tag & 0xFFFF) >> 8
+    creator = next((e for e in elements if e.tag == creator_tag), None)
+    if creator is None or creator.length > 64:
+        return False  # no creator: pydicom has no private dictionary entry to use
+    raw = creator.value
+    if raw is None:
+        raw = source.read_at(creator.value_offset, creator.length) if source is not None else b""
+    from pydicom.datadict import private_dictionary_VR  # only for such a rare element
+
+    try:
+        return str(private_dictionary_VR(tag, raw.decode("latin-1").strip(" \x00"))) == "SQ"
+    except KeyError:
+        return False
+
+
+def uncovered_tags(
+    elements: Sequence[Element], covered: Iterable[int], source: Part10File | None = None
+) -> tuple[int, ...]:
     """Top-level tags that must be covered for PASSED and are not.
 
     Payload and identity attributes come first (what a reader looks at), then the rest;
@@ -125,6 +167,8 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
         The top-level data set.
     covered
         Tags that entered the MAC stream of an intact top-level signature.
+    source
+        The file, to look at long values (:func:`_un_sequence`).
     """
     done = set(covered)  # covered, or listed already (a set: one lookup per element)
     key: list[int] = []
@@ -135,6 +179,119 @@ def uncovered_tags(elements: Sequence[Element], covered: Iterable[int]) -> tuple
         done.add(el.tag)
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
             key.append(el.tag)
-        elif is_signable(el) or _public_sequence(el):
+        elif (
+            is_signable(el)
+            or _sequence(el)
+            or _below_group_8(el.tag)
+            or _un_sequence(el, elements, source)
+        ):
             rest.append(el.tag)
     return (*key, *rest)
+
+
+#: Length to End (0008,0001), retired: like a group length, no MAC takes it.
+_LENGTH_TO_END: Final = 0x00080001
+#: Digital Signatures Sequence and MAC Parameters Sequence: their items hold what the
+#: signatures are computed with (PS3.3 §C.12.1.1.3.1).
+_SIGNATURE_SEQUENCES: Final = frozenset({0xFFFAFFFA, 0x4FFE0001})
+#: The tags of groups 0008-FFF9 that :func:`is_signable_tag` refuses (element 0000 aside).
+_NOT_SIGNED: Final = frozenset({_LENGTH_TO_END, 0x4FFE0001})
+#: The element number of a tag (0 for a group length), as a C-level callable.
+_LOW_WORD: Final = (0xFFFF).__and__
+#: How many places :func:`skipped_content` reports at most.
+_MAX_SKIPPED: Final = 16
+#: Data Set Trailing Padding (PS3.10 §7.2), OB.
+_TRAILING_PADDING: Final = 0xFFFCFFFC
+
+
+def _below_group_8(tag: int) -> bool:
+    """An element of groups 0000-0007 (not a group length) in a data set: command,
+    file meta, directory or illegal private groups (PS3.5 §7.8.1), which no MAC takes
+    (PS3.3 §C.12.1.1.3.1.1) while a dump shows them, and a reader that searches into
+    sequences (DCMTK ``findAndGetElement(..., searchIntoSub)``, ``dcmdump +P``) finds
+    what one holds before any signed attribute."""
+    return tag < 0x00080000 and bool(tag & 0xFFFF)
+
+
+def _carries_unsigned_content(el: Element) -> bool:
+    """An element no MAC takes (:func:`~dicomseal.hazmat.mac_stream.is_signable_tag`)
+    that is not one of the unsigned structures in the form PS3.5 and PS3.10 give them
+    (a 4-byte UL group length or Length to End, OB Data Set Trailing Padding, the two
+    signature sequences): whatever it holds reaches readers and no signature. A
+    ``(0008,0000) SQ`` or ``(FFFC,FFFC) SQ`` holding a Patient's Name, an element of
+    groups below 0008, a ``(FFFA,0010)`` element."""
+    tag = el.tag
+    if is_signable_tag(tag):
+        return False
+    if not tag & 0xFFFF or tag == _LENGTH_TO_END:
+        return el.vr != b"UL" or el.length != 4 or el.items is not None
+    if tag == _TRAILING_PADDING:
+        return el.vr not in (b"OB", b"UN") or el.items is not None
+    if tag in _SIGNATURE_SEQUENCES:
+        return el.items is None
+    return True
+
+
+def skipped_content(elements: Sequence[Element], covered: Iterable[int]) -> tuple[str, ...]:
+    """Where unsigned content sits inside what a signature covers: FAILED, never PASSED.
+
+    The MAC stream (PS3.3 §C.12.1.1.3.1.1, DCMTK ``DcmTagKey::isSignableTag``) leaves
+    out group lengths, Length to End and every element of groups below 0008, at any
+    depth, and the groups FFFA and FFFE. Added to an item of a covered sequence (or of a
+    signature's own items) such an element keeps every MAC intact, while a dump or a
+    reader searching into sequences shows it as part of signed content. At the top level
+    any such element not in its standard form (:func:`_carries_unsigned_content`) is
+    refused alike, except those below group 0008, which are only not covered
+    (:func:`uncovered_tags`: a signed DICOMDIR's records are group 0004). At most
+    :data:`_MAX_SKIPPED` places are reported, one per top-level element (the verdict
+    needs one); the work stays linear in the element count.
+
+    Parameters
+    ----------
+    elements
+        The top-level data set.
+    covered
+        Tags that entered the MAC stream of an intact top-level signature.
+    """
+    wanted = frozenset(covered) | _SIGNATURE_SEQUENCES
+    found: list[str] = []
+    for el in elements:
+        tag = el.tag
+        if _carries_unsigned_content(el) and not _below_group_8(tag):
+            found.append(
+                f"({tag >> 16:04X},{tag & 0xFFFF:04X}) {el.vr.decode('latin-1')} entered no MAC"
+            )
+        elif tag in wanted and el.items:
+            inner = _first_skipped(el)
+            if inner is not None:
+                found.append(
+                    f"({inner >> 16:04X},{inner & 0xFFFF:04X}) inside "
+                    f"({tag >> 16:04X},{tag & 0xFFFF:04X}) entered no MAC"
+                )
+        if len(found) >= _MAX_SKIPPED:
+            break
+    return tuple(found)
+
+
+def _first_skipped(element: Element) -> int | None:
+    """The tag of the first element carrying unsigned content in ``element``'s items.
+
+    Walked level by level: each level's tags are tested at C speed (a large functional
+    groups sequence has tens of thousands of elements), and only a level holding a tag
+    :func:`is_signable_tag` refuses is looked at element by element.
+    """
+    level = [item.elements for item in element.items or ()]
+    while level:
+        children = [child for elements in level for child in elements]
+        tags = [child.tag for child in children]
+        if tags and (
+            min(tags) < 0x00080000
+            or max(tags) >= 0xFFFA0000
+            or 0 in map(_LOW_WORD, tags)
+            or not _NOT_SIGNED.isdisjoint(tags)
+        ):
+            for child in children:
+                if _carries_unsigned_content(child):
+                    return child.tag
+        level = [item.elements for child in children if child.items for item in child.items]
+    return None

@@ -52,6 +52,7 @@ from dicomseal.hazmat.mac_stream import (
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
 from dicomseal.hazmat.tail_format import tail_format
 from dicomseal.hazmat.transcode import implicit_to_explicit_le, needs_transcoding
+from dicomseal.signature.coverage import skipped_content
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
 
@@ -214,6 +215,12 @@ def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
         more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
         raise MalformedDicomError(
             f"refusing to sign an ambiguous data set: {found[0].describe()}{more}", path=name
+        )
+    # unsigned content inside what the signature would cover: verify would FAIL it
+    skipped = skipped_content(parsed.elements, (e.tag for e in parsed.elements if is_signable(e)))
+    if skipped:
+        raise MalformedDicomError(
+            f"refusing to sign an ambiguous data set: unsigned content: {skipped[0]}", path=name
         )
     # a zip or PDF at the end in what no MAC will hold (padding, UN): verify would FAIL it
     polyglot = tail_format(parsed, frozenset(el.tag for el in parsed.elements))

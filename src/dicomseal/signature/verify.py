@@ -40,7 +40,7 @@ from dicomseal.hazmat.mac_stream import (
 )
 from dicomseal.hazmat.raw import new_mac_hash, verify_digest
 from dicomseal.hazmat.tail_format import tail_format
-from dicomseal.signature.coverage import uncovered_tags, unfixed_fragments
+from dicomseal.signature.coverage import skipped_content, uncovered_tags, unfixed_fragments
 from dicomseal.signature.mac_policy import apply_mac_policy
 from dicomseal.signature.reading import read_for_verification
 from dicomseal.signature.sites import (
@@ -327,11 +327,15 @@ def verify_part10(
     reported = [t for t in tags if t & 0xFFFF and t not in structural]
     signed = [t for t in reported if t in covered]
     unsigned = [t for t in reported if t not in covered] if len(signed) < len(reported) else []
-    uncovered = uncovered_tags(source.elements, covered) if unsigned else ()
+    uncovered = uncovered_tags(source.elements, covered, source) if unsigned else ()
     head = _head(source)
     foreign = foreign_format(source, head)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))
     ambiguities += (foreign,) if foreign else ()
+    if results:  # unsigned content inside signed content, or a malformed group length
+        ambiguities += tuple(
+            f"unsigned content: {found}" for found in skipped_content(source.elements, covered)
+        )
     # what a zip or PDF reader finds at the end, in bytes no MAC covered: only where the
     # file could otherwise pass (an uncovered document is INDETERMINATE, not a polyglot)
     polyglot = tail_format(source, frozenset(covered)) if results and not uncovered else None

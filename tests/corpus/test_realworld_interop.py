@@ -107,6 +107,10 @@ KNOWN: dict[str, Known] = {
     "pydicom:rtdose_rle.dcm": _KNOWN_AS_UN,
     "pydicom:rtdose_rle_1frame.dcm": _KNOWN_AS_UN,
     "fo-dicom/Tests/FO-DICOM.Benchmark/Data/DICOMDIR": _NOTHING_SIGNABLE,
+    "dcm_qa_agfa/Agfa/011-0001.img": _DCMSIGN_BUG,
+    "dcmjs/test/sample-dicom.dcm": _UNCOVERABLE_SEQUENCE,
+    "cornerstone3D/packages/dicomImageLoader/examplesOld/test-images/"
+    "CTImage.dcm_JPEG2000TransferSyntax_1.2.840.10008.1.2.4.91.dcm": _KNOWN_AS_UN,
     "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH179A.dcm": Known(
         _AMBIGUOUS_VR.reason + "; it also holds a known attribute encoded as UN",
         verify="xfail",

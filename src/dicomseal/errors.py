@@ -96,6 +96,8 @@ def describe_read_error(exc: BaseException) -> str:
         return exc.message
     if isinstance(exc, OSError) and exc.strerror:
         return f"cannot be read: {exc.strerror}"
+    if isinstance(exc, RecursionError):
+        return "cannot be read as DICOM: sequences nested too deep to read"
     text = str(exc)
     for advice in _LIBRARY_ADVICE:
         text = text.replace(advice, "")

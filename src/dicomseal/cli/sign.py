@@ -14,6 +14,7 @@ from dicomseal.cli.options import (
     out_console,
     signing_credentials,
 )
+from dicomseal.dicom.vocab import format_tag, keyword_of
 from dicomseal.errors import MediaError, UsageError
 from dicomseal.output import claim_output_file
 from dicomseal.report.signature import render_sign_text, sign_document
@@ -159,6 +160,14 @@ def sign_command(
     if tsq is not None:
         _write_query(tsq, record.signature_value)
     _render(record, dst, credentials, fmt, list_tags=bool(tags), tsa_url=tsa_url, tsq=tsq)
+    if record.uncovered:
+        names = ", ".join(keyword_of(t) or format_tag(t) for t in record.uncovered)
+        err_console().print(
+            f"[yellow]warning:[/yellow] no signature can cover {names}: a public sequence "
+            "holding an element of unknown VR (UN) stays out of every PS3.15 MAC "
+            "(DCMTK dcmsign alike), so verifiers call this file partially signed "
+            "(INDETERMINATE)"
+        )
     return 0
 
 

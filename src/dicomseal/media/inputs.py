@@ -302,6 +302,7 @@ def _source_instance(
         KeyError,
         TypeError,
         AttributeError,
+        RecursionError,  # pydicom recurses once per nested sequence (orthanc-tests)
     ) as exc:
         why = describe_read_error(exc)
         if is_housekeeping(path.relative_to(src).as_posix() if src.is_dir() else path.name):

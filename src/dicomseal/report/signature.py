@@ -66,6 +66,7 @@ def sign_document(
         "fingerprint_sha256": fingerprint_sha256(leaf),
         "chain_fingerprints_sha256": [fingerprint_sha256(c) for c in chain],
         "converted_from": record.converted_from,
+        "uncovered": [format_tag(t) for t in record.uncovered],
     }
 
 

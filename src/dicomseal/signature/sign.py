@@ -52,7 +52,7 @@ from dicomseal.hazmat.mac_stream import (
 from dicomseal.hazmat.raw import MacAlgorithm, new_mac_hash, sign_digest
 from dicomseal.hazmat.tail_format import tail_format
 from dicomseal.hazmat.transcode import implicit_to_explicit_le, needs_transcoding
-from dicomseal.signature.coverage import skipped_content
+from dicomseal.signature.coverage import skipped_content, uncovered_tags
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.profiles import CID7007, SignatureProfile, is_required
 
@@ -81,6 +81,10 @@ class SignatureRecord:
     converted_from: str | None
     signature_value: bytes = b""
     timestamped: bool = False
+    #: Top-level content a signature over every signable element still cannot cover (a
+    #: public sequence holding a UN element, which every PS3.15 MAC leaves out): the
+    #: verifiers then call the file partially signed (INDETERMINATE), whoever signed it.
+    uncovered: tuple[int, ...] = ()
 
 
 def parse_item_location(text: str) -> list[tuple[int, int]]:
@@ -442,6 +446,8 @@ def sign_file(
             node.dirty = True
         (write or emit_part10)(parsed, dst)
     sig_uid, mac_id, when, written, signature = added
+    whole = item is None and tags is None
+    uncovered = uncovered_tags(parsed.elements, written) if whole else ()
     return SignatureRecord(
         uid=sig_uid,
         mac_id=mac_id,
@@ -453,4 +459,5 @@ def sign_file(
         converted_from=converted,
         signature_value=signature,
         timestamped=timestamper is not None,
+        uncovered=uncovered,
     )

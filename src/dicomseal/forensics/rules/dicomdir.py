@@ -15,9 +15,10 @@ but leaves the DICOMDIR stale shows here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from dicomseal.forensics.conventions import writer_convention
+from dicomseal.forensics.directory import DirectoryLeaf
 from dicomseal.forensics.findings import Finding, FindingCode, Severity, freeze
 from dicomseal.forensics.snapshot import Snapshot, leaf_path
 from dicomseal.forensics.values import same_value
@@ -44,11 +45,43 @@ _REFERENCED = {
 }
 
 
+#: STUDY keys DCMTK ``dcmmkdir +I`` invents once per STUDY record, from the instance that
+#: made the record (its Series/Acquisition/Content Date or Time, else the time of writing).
+_INVENTED_PER_STUDY = frozenset({"StudyDate", "StudyTime"})
+
+
+def _study_of(leaf: DirectoryLeaf) -> tuple[tuple[str, str, str], ...]:
+    """The PATIENT and STUDY record keys of ``leaf``: equal for leaves of one STUDY record."""
+    return tuple(
+        sorted((lvl, kw, v) for (lvl, kw), v in leaf.keys.items() if lvl in ("PATIENT", "STUDY"))
+    )
+
+
+def _invented_for_sibling(
+    kw: str, recorded: str, charset: str, siblings: list[Mapping[str, str]]
+) -> bool:
+    """Whether another instance under the same STUDY record, which also leaves ``kw``
+    empty, explains ``recorded`` as invented (``dcmmkdir +I`` invents it from whichever
+    instance made the record: a CR without any date, then a PR with a Series Date)."""
+    return any(
+        not (sib.get(kw) or "").strip()
+        and writer_convention(kw, recorded, "", sib, charset) is not None
+        for sib in siblings
+    )
+
+
 def check(snap: Snapshot) -> Iterator[Finding]:
     """Compare every DICOMDIR leaf's keys with the instance it references."""
     for ddir in snap.dicomdirs:
         for problem in ddir.tree.problems:
             yield Finding.of(FindingCode.DICOMDIR_STRUCTURE, (ddir.path,), problem)
+        studies: dict[tuple[tuple[str, str, str], ...], list[Mapping[str, str]]] = {}
+        for leaf in ddir.tree.leaves:
+            norm, anomalies = check_member_path(leaf_path(ddir.folder, leaf.file_id))
+            found = None if anomalies else snap.lookup(norm)
+            sibling = snap.instance(found) if found else None
+            if sibling is not None:
+                studies.setdefault(_study_of(leaf), []).append(sibling.attrs)
         for leaf in ddir.tree.leaves:
             norm, anomalies = check_member_path(leaf_path(ddir.folder, leaf.file_id))
             found = None if anomalies else snap.lookup(norm)
@@ -73,6 +106,19 @@ def check(snap: Snapshot) -> Iterator[Finding]:
                     leaf.charsets.get(level, ""),
                     leaf.raw.get((level, kw)),
                 )
+                if (
+                    convention is None
+                    and level == "STUDY"
+                    and kw in _INVENTED_PER_STUDY
+                    and not actual.strip()
+                    and _invented_for_sibling(
+                        kw, recorded, leaf.charsets.get(level, ""), studies[_study_of(leaf)]
+                    )
+                ):
+                    convention = (
+                        "invented for a Type 1 key the instance leaves empty, from another "
+                        "instance of the study (DCMTK dcmmkdir +I)"
+                    )
                 if convention is not None:
                     yield Finding.of(
                         FindingCode.DICOMDIR_WRITER_CONVENTION,

@@ -124,14 +124,13 @@ def _scanned_spans(
             continue
         if el.offset >= stop:
             break
-        signed_value = (
-            el.tag in covered
+        if el.end - el.value_offset < 4 * reach or not (  # short (most elements), or not
+            el.tag in covered  # a signed value
             and is_signable_tag(el.tag)
             and el.vr != b"UN"
             and el.items is None
             and 0 <= el.value_offset
-        )
-        if not signed_value or el.end - el.value_offset < 4 * reach:
+        ):
             continue  # searched like unsigned bytes (and checked one by one if a marker is found)
         a, b = max(el.value_offset, pos), min(el.end, stop)
         if a > pos:

@@ -28,12 +28,10 @@ its memory flat in the number of items.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import operator
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Generic, TypeVar
@@ -205,6 +203,8 @@ def _cores() -> int:
 
 def can_fork() -> bool:
     """True where worker processes can be forked (POSIX); elsewhere one process is used."""
+    import multiprocessing  # only where a pool may start: not for one process
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -275,6 +275,10 @@ def run_in_workers(
         for item in items:
             yield cross.local(job(state, item))
         return
+    # the pool's modules load here, when it starts (one process never loads them)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     size = max(1, CHUNK if chunk is None else chunk)
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     pool = ProcessPoolExecutor(

@@ -186,3 +186,56 @@ def test_runs_are_taken_on_a_plain_file() -> None:
     assert tags == [0x00080016, 0x00080060, 0x00100010, 0x00280010]
     assert b"DOE^JANE\x10" not in mac and b"PN\x08\x00DOE^JANE" in mac
     assert result == _mac(parse_part10(io.BytesIO(data)), None)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(_element(0), min_size=1, max_size=25),
+    st.booleans(),
+    st.sampled_from([EXPLICIT, EXPLICIT, IMPLICIT]),
+    st.integers(0, 3),
+)
+def test_a_file_read_whole_gives_the_general_paths_bytes(
+    elements: list[_Spec], ordered: bool, ts: str, pick: int
+) -> None:
+    """Read in one read (the verifier's reading), large top-level values served from the
+    file's bytes instead of copied: the same MAC bytes and tags, the same errors."""
+    if ordered:
+        elements = sorted(elements, key=lambda e: e[0])
+    data = _part10(elements, ts)
+    try:
+        whole = parse_part10(io.BytesIO(data), keep_window=True, whole_file=True)
+    except MalformedDicomError as exc:
+        try:
+            parse_part10(io.BytesIO(data))
+        except MalformedDicomError as other:
+            assert exc.message == other.message
+            return
+        raise AssertionError("only the whole-file reading refused the file") from exc
+    general = parse_part10(io.BytesIO(data))
+    if ts == EXPLICIT:
+        assert whole.window == data  # one read: the window is the file
+    tags = [e.tag for e in general.elements]
+    only = None if pick == 0 else frozenset(tags[::pick])
+    assert _mac(whole, only) == _mac(general, only)
+    for a, b in zip(whole.elements, general.elements, strict=True):
+        assert (a.tag, a.vr, a.length, a.offset, a.end) == (b.tag, b.vr, b.length, b.offset, b.end)
+        if a.items is None and a.fragments is None:  # one value: the same bytes
+            assert whole.read_value(a) == general.read_value(b)
+
+
+def test_a_large_value_of_a_file_read_whole_is_not_copied() -> None:
+    """Pixel data of a file read whole stays in the file's bytes (``value`` None), and
+    its MAC bytes are those of the general path."""
+    pixels = bytes(range(256)) * 300  # 76,800 bytes: above the deferral size
+    elements: list[_Spec] = [
+        (0x00080016, b"UI", b"1.2.840.10008.5.1.4.1.1.7\x00"),
+        (0x00091010, b"OB", bytes(70001)),  # odd length, deferred: padded in the MAC
+        (0x7FE00010, b"OW", pixels),
+    ]
+    data = _part10(elements, EXPLICIT)
+    whole = parse_part10(io.BytesIO(data), keep_window=True, whole_file=True)
+    assert [el.value is None for el in whole.elements] == [False, True, True]
+    assert whole.read_value(whole.elements[2]) == pixels
+    whole.fp = io.BytesIO(b"")  # a second read of the file would now answer nothing
+    assert _mac(whole, None) == _mac(parse_part10(io.BytesIO(data)), None)

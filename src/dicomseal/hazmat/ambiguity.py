@@ -293,7 +293,10 @@ def _plainly_ordered(parsed: Part10File, to_sign: bool) -> bool:
         signed_level = signed_level or _DIGITAL_SIGNATURES_SEQUENCE in tags
         if signed_level and b"UN" in [el.vr for el in elements]:
             return False
-        if signed_level and any(map(_read_two_ways, elements)):
+        # only an odd length or a UI value can be read two ways: the rest is not called
+        if signed_level and any(
+            map(_read_two_ways, [el for el in elements if el.length & 1 or el.vr == b"UI"])
+        ):
             return False
         for el in [el for el in elements if el.items]:
             levels.extend((item.elements, False, signed_level) for item in el.items or ())

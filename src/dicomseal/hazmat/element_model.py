@@ -217,11 +217,30 @@ class Part10File:
             return element.value
         if element.length == UNDEFINED:
             raise MalformedDicomError(f"element {format_tag(element.tag)} has no single value")
+        view = self.window_view(element)
+        if view is not None:
+            return bytes(view)
         self.fp.seek(element.value_offset)
         data = self.fp.read(element.length)
         if len(data) != element.length:
             raise MalformedDicomError("file truncated inside a value")
         return data
+
+    def window_view(self, element: Element) -> memoryview | None:
+        """The value of ``element`` as a view of :attr:`window`, when the window holds it
+        whole (a file read whole, ``parse_part10(whole_file=True)``) and it was read from
+        this file; else ``None``."""
+        start = element.value_offset - self.window_base
+        if (
+            not self.window
+            or element.dirty
+            or element.offset < 0
+            or element.length == UNDEFINED
+            or start < 0
+            or start + element.length > len(self.window)
+        ):
+            return None
+        return memoryview(self.window)[start : start + element.length]
 
 
 _OFFSET: Final = attrgetter("offset")

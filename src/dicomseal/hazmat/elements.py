@@ -48,6 +48,7 @@ from dicomseal.hazmat.transcode import needs_transcoding, transcode_to_explicit_
 
 __all__ = [
     "CHUNK",
+    "DEFER_VALUE",
     "EXPLICIT_VR_LE",
     "IMPLICIT_VR_LE",
     "INLINE_LIMIT",
@@ -57,6 +58,7 @@ __all__ = [
     "MAX_DEPTH",
     "SEQUENCE_DELIMITER",
     "UNDEFINED",
+    "WHOLE_FILE_LIMIT",
     "WINDOW",
     "Element",
     "FileMeta",
@@ -83,6 +85,17 @@ _SHORT_VRS: Final = KNOWN_VRS - LONG_VRS
 _PLAIN_LONG_VRS: Final = LONG_VRS - {b"SQ"}
 _U32 = struct.Struct("<I")
 _DELIMITERS: Final = frozenset({ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER})
+#: A file up to this size is read whole, in one read, when the caller asks for it
+#: (``whole_file``): the walker's window is then the file, and no second read is made.
+WHOLE_FILE_LIMIT: Final = 8 * 1024 * 1024
+#: In a file read whole, a top-level value of one of these VRs at least this long (pixel
+#: data) is not copied out of the file's bytes: its ``value`` stays ``None`` and its
+#: bytes are served from :attr:`Part10File.window` (``read_value``, ``read_at``, the
+#: MAC stream) - a copy of a large fresh value costs more than reading it.
+DEFER_VALUE: Final = 64 * 1024
+_DEFERRED_VRS: Final = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW"})
+#: Never reached: no value is deferred.
+_NEVER: Final = 1 << 62
 
 
 class _Reader:
@@ -96,7 +109,7 @@ class _Reader:
     only skipped.
     """
 
-    __slots__ = ("base", "buf", "count", "fp", "implicit", "size", "stop")
+    __slots__ = ("base", "buf", "count", "defer", "fp", "implicit", "size", "stop")
 
     def __init__(self, fp: BinaryIO, size: int, implicit: bool) -> None:
         self.fp = fp
@@ -106,6 +119,8 @@ class _Reader:
         self.buf = b""
         self.base = 0
         self.stop = 0
+        #: top-level values of a deferred VR this long or longer keep ``value=None``
+        self.defer = _NEVER
 
     def at(self, pos: int, n: int) -> int:
         """Index in :attr:`buf` of the file's byte ``pos``, with ``n`` bytes available."""
@@ -170,7 +185,7 @@ class _Reader:
             if top and pos + 8 > size:
                 break
             if not implicit and pos >= self.base:
-                pos = self.run(out, pos, limit)
+                pos = self.run(out, pos, limit, self.defer if depth == 0 else _NEVER)
                 if pos >= limit or (top and pos + 8 > size):
                     break
             tag, vr, length, hsize = self.header(pos, implicit, out)
@@ -192,13 +207,14 @@ class _Reader:
             raise MalformedDicomError(f"element overruns its container at byte {pos}")
         return out, pos
 
-    def run(self, out: list[Element], pos: int, limit: int) -> int:
+    def run(self, out: list[Element], pos: int, limit: int, defer: int = _NEVER) -> int:
         """The fast path: append the Explicit VR elements from ``pos`` that lie inside the
         window, as many as follow each other; return where the first other one starts.
 
         The headers stay below ``last`` (so below the container's end and the file's),
         the values below the window's end; a sequence, an undefined length, a delimiter
-        or anything crossing the window is left to :meth:`elements`' general path.
+        or anything crossing the window is left to :meth:`elements`' general path. A
+        value of a deferred VR of at least ``defer`` bytes is not copied (``None``).
         """
         buf, base, stop = self.buf, self.base, self.stop
         unpack, short_vrs = _SHORT_HDR.unpack_from, _SHORT_VRS
@@ -227,7 +243,9 @@ class _Reader:
                     pos,
                     vpos,
                     after,
-                    buf[vpos - base : after - base],
+                    None
+                    if length >= defer and vr in _DEFERRED_VRS
+                    else buf[vpos - base : after - base],
                     None,
                     None,
                 )
@@ -259,7 +277,8 @@ class _Reader:
                 f"length {length} of {format_tag(tag)} exceeds the file ({self.size} bytes)"
             )
         value = None
-        if length <= INLINE_LIMIT:
+        deferred = depth == 0 and length >= self.defer and vr in _DEFERRED_VRS
+        if length <= INLINE_LIMIT and not deferred:
             if vpos >= self.base and after <= self.stop:
                 value = self.buf[vpos - self.base : after - self.base]
             elif length > WINDOW // 4:
@@ -348,6 +367,7 @@ def parse_part10(
     name: str | None = None,
     as_explicit_le: bool = False,
     keep_window: bool = False,
+    whole_file: bool = False,
 ) -> Part10File:
     """Parse a Part 10 file from a seekable binary stream (PS3.10 §7).
 
@@ -363,6 +383,11 @@ def parse_part10(
     keep_window
         Keep the walker's window at the start of an Explicit VR Little Endian data set
         (:attr:`Part10File.window`, at most :data:`WINDOW` bytes).
+    whole_file
+        With ``keep_window``: read a file of at most :data:`WHOLE_FILE_LIMIT` bytes in
+        one read; the window is then the whole file, and top-level values of the
+        :data:`DEFER_VALUE` size and VRs OB, OD, OF, OL, OV, OW are served from it
+        (their ``value`` is ``None``) instead of copied.
 
     Raises
     ------
@@ -374,6 +399,8 @@ def parse_part10(
         fp.seek(0, os.SEEK_END)
         size = fp.tell()
         reader = _Reader(fp, size, implicit=False)
+        if whole_file and keep_window and 132 <= size <= WHOLE_FILE_LIMIT:
+            reader.at(0, size)  # one read: every later header and value is in it
         head = reader.read_exact(0, 132) if size >= 132 else b""
     except OSError as exc:
         raise MalformedDicomError(f"cannot read: {exc}", path=name) from exc
@@ -407,6 +434,8 @@ def parse_part10(
         if keep_window and not (implicit or transcoded):
             reader.at(pos, 0)
             window, window_base = reader.buf, reader.base
+            if window_base == 0 and len(window) == size:
+                reader.defer = DEFER_VALUE  # the whole file: large values stay in it
         elements, _end = reader.elements(pos, None, 0, implicit, False)
     except MalformedDicomError as exc:
         if exc.path is None:

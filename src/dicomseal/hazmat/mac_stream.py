@@ -90,6 +90,12 @@ class GatheringSink:
             self._update(bytes(self._buf))
             self._buf = bytearray()
 
+    def pass_on(self, view: memoryview) -> None:
+        """Pass on a large value as a view of bytes held elsewhere (no copy), after what
+        is gathered: the same stream as ``self(bytes(view))``."""
+        self.flush()
+        self._update(view)  # type: ignore[arg-type]  # hash updates take any buffer
+
 
 def is_signable_tag(tag: int) -> bool:
     """PS3.3 §C.12.1.1.3.1.1: whether a tag may ever enter a MAC stream.
@@ -173,7 +179,13 @@ def _emit_value(element: Element, out: _Gather) -> None:
         if source is None:
             raise ValueError("deferred value needs its source file")
         out.flush()
-        copy_range(source.fp, element.value_offset, length, out.sink)
+        view = source.window_view(element)
+        if view is None:
+            copy_range(source.fp, element.value_offset, length, out.sink)
+        elif isinstance(out.sink, GatheringSink):
+            out.sink.pass_on(view)  # a file read whole: its bytes, not a copy
+        else:
+            out.sink(bytes(view))
     if odd:
         out.buf += b"\x00"
 

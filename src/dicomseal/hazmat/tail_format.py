@@ -124,14 +124,13 @@ def _scanned_spans(
             continue
         if el.offset >= stop:
             break
-        signed_value = (
-            el.tag in covered
+        if el.end - el.value_offset < 4 * reach or not (  # short (most elements), or not
+            el.tag in covered  # a signed value
             and is_signable_tag(el.tag)
             and el.vr != b"UN"
             and el.items is None
             and 0 <= el.value_offset
-        )
-        if not signed_value or el.end - el.value_offset < 4 * reach:
+        ):
             continue  # searched like unsigned bytes (and checked one by one if a marker is found)
         a, b = max(el.value_offset, pos), min(el.end, stop)
         if a > pos:
@@ -143,24 +142,36 @@ def _scanned_spans(
     return [(max(start, a - widen), min(stop, b + widen)) for a, b in spans]
 
 
+def _read_spans(
+    parsed: Part10File, spans: Sequence[tuple[int, int]], lo: int
+) -> list[tuple[int, bytes]]:
+    """The bytes of each span from offset ``lo`` on, read once (from the walker's window
+    or the file) for every marker searched in them: ``(offset, bytes)``."""
+    out = []
+    for a, b in spans:
+        a = max(a, lo)
+        if b > a:
+            out.append((a, parsed.read_at(a, b - a)))
+    return out
+
+
 def _unsigned_marker(
     parsed: Part10File,
     covered: frozenset[int],
-    spans: Sequence[tuple[int, int]],
+    spans: Sequence[tuple[int, bytes]],
     lo: int,
     marker: bytes,
 ) -> bool:
-    """Whether ``marker`` occurs unsigned in the ``spans`` (from offset ``lo`` on).
+    """Whether ``marker`` occurs unsigned in the read ``spans`` (from offset ``lo`` on).
 
-    Only those spans are read (from the walker's window or the file), so the signed
-    pixels of an image are neither read again nor searched.
+    Only those spans are read, so the signed pixels of an image are neither read again
+    nor searched.
     """
-    for a, b in spans:
-        a = max(a, lo)
-        if b - a < len(marker):
+    for a, span in spans:
+        skip = max(0, lo - a)  # the span's bytes before ``lo`` are not searched
+        if len(span) - skip < len(marker):
             continue
-        span = parsed.read_at(a, b - a)
-        at = span.find(marker)
+        at = span.find(marker, skip)
         while at >= 0:
             if (marker != _EOCD or _opens_as_zip(parsed.read_at, a + at)) and not (
                 _signed_bytes(parsed, covered, a + at, a + at + len(marker))
@@ -176,8 +187,10 @@ def tail_format(parsed: Part10File, covered: frozenset[int]) -> str | None:
     ``covered`` are the top-level tags whose values entered a verified MAC.
     """
     size = parsed.size
-    # one set of spans for every marker, widened by the longest (a superset for the others)
-    spans = _scanned_spans(parsed, covered, max(0, size - max(ZIP_TAIL, _PDF_TAIL)), size, _REACH)
+    start = max(0, size - max(ZIP_TAIL, _PDF_TAIL))
+    # one set of spans for every marker, widened by the longest (a superset for the
+    # others), read once for the three markers
+    spans = _read_spans(parsed, _scanned_spans(parsed, covered, start, size, _REACH), start)
     kind = None
     if _unsigned_marker(parsed, covered, spans, max(0, size - ZIP_TAIL), _EOCD):
         kind = "zip archive"

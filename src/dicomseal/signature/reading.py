@@ -98,7 +98,7 @@ def read_for_verification(fh: BinaryIO, name: str) -> Part10File | FileVerificat
         Not DICOM and no signature in the bytes.
     """
     try:
-        parsed = parse_part10(fh, name=name, keep_window=True)
+        parsed = parse_part10(fh, name=name, keep_window=True, whole_file=True)
     except BytesAfterDeflateError as exc:  # a data set every reader reads, and more
         return _failed(name, FileReason.AMBIGUOUS_DATASET, exc.message, None)
     except MalformedDicomError as exc:

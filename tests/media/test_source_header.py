@@ -30,7 +30,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from dicomseal.hazmat.elements import parse_part10
+from dicomseal.hazmat.elements import WINDOW, parse_part10
 from dicomseal.media.inputs import _HEADER_TAG_SET, _HEADER_TAGS
 from dicomseal.media.source_header import read_source_header
 
@@ -169,3 +169,23 @@ def test_third_party_files_read_alike() -> None:
         paths += sorted(p for p in REALWORLD.rglob("*") if p.is_file() and not p.is_symlink())
     walked = sum(_same_as_pydicom(p) for p in paths)
     assert walked >= 50  # most of them: the fast way is the usual way
+
+
+def test_kept_values_are_the_file_bytes_whatever_their_length(tmp_path: Path) -> None:
+    """Values longer than the walker's window are not read for a header: a kept one that
+    long goes to pydicom; a shorter one, read on its own, is the file's bytes."""
+    short = bytes(range(256)) * 120  # 30 KB: more than a quarter window, read on its own
+    assert len(short) > WINDOW // 4
+    path = _write(tmp_path / "s.dcm", extra={"EncapsulatedDocument": short})
+    assert _same_as_pydicom(path)
+    header = read_source_header(path, _HEADER_TAG_SET)
+    assert header is not None
+    assert header.EncapsulatedDocument == short
+    long = bytes(range(256)) * 300  # 75 KB
+    path = _write(tmp_path / "l.dcm", extra={"EncapsulatedDocument": long})
+    assert read_source_header(path, _HEADER_TAG_SET) is None
+
+
+def test_a_large_value_not_kept_is_skipped_unread(tmp_path: Path) -> None:
+    path = _write(tmp_path / "p.dcm", extra={"ImageComments": "x" * 70000})
+    assert _same_as_pydicom(path)

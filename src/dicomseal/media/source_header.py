@@ -8,7 +8,9 @@ elements' bytes for a fraction of it. The header built here is the data set pydi
 would give: the same :class:`~pydicom.dataelem.RawDataElement` per kept element (tag, VR
 as stored, length, value bytes, Explicit VR Little Endian), in a
 :class:`~pydicom.dataset.Dataset` with the same File Meta Information and character set,
-so every value is then converted by pydicom exactly as before.
+so every value is then converted by pydicom exactly as before. Values longer than the
+walker's window are not copied from the file at all (:class:`_LargeValuesUnread`): a
+header never keeps them, and Pixel Data is most of every file.
 
 That holds only where the two readers see the same elements, so the walker's reading is
 taken only for
@@ -18,7 +20,7 @@ taken only for
   differently: implicit, big endian, deflated, private);
 * top-level tags ascending, each once (PS3.5 §7.1), no command elements (group 0000,
   which pydicom adds whatever the tags asked for), no sequence among the kept elements
-  (pydicom reads those eagerly), every kept value in memory.
+  (pydicom reads those eagerly), every kept value in memory and read from the file.
 
 Anything else, and any file the walker refuses, gives None: the caller then reads it with
 pydicom, which says as before whether and why it cannot be read.
@@ -26,9 +28,10 @@ pydicom, which says as before whether and why it cannot be read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final, cast
 
 from pydicom.charset import convert_encodings, default_encoding
 from pydicom.dataelem import (
@@ -42,7 +45,7 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID, PrivateTransferSyntaxes
 
 from dicomseal.errors import DicomSealError
-from dicomseal.hazmat.elements import UNDEFINED, Element, parse_part10
+from dicomseal.hazmat.elements import UNDEFINED, WINDOW, Element, parse_part10
 from dicomseal.hazmat.transcode import needs_transcoding
 
 __all__ = ["PIXEL_TAGS", "read_source_header"]
@@ -50,6 +53,36 @@ __all__ = ["PIXEL_TAGS", "read_source_header"]
 #: pydicom's ``stop_before_pixels`` stops at the first of these (PS3.6 §6, group 7FE0).
 PIXEL_TAGS: Final = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _CHARSET: Final = 0x00080005
+
+
+class _LargeValuesUnread:
+    """A file as the walker reads it for a header: its bytes, but zeros for any read longer
+    than :data:`~dicomseal.hazmat.elements.WINDOW`.
+
+    The walker reads headers and short values in windows of at most ``WINDOW`` bytes and
+    a longer value on its own; those values (Pixel Data, above all) are never kept in a
+    header, so copying them from the file would only cost time. Read at the end of the
+    file, it gives what is left, as a file does.
+    """
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self._fh = fh
+        self._size = os.fstat(fh.fileno()).st_size
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def read(self, n: int = -1) -> bytes:
+        if 0 <= n <= WINDOW:
+            return self._fh.read(n)
+        pos = self._fh.tell()
+        left = max(0, self._size - pos)
+        n = left if n < 0 else min(n, left)
+        self._fh.seek(pos + n)
+        return bytes(n)  # zeros, never the file's: see the class docstring
 
 
 def _explicit_le(ts: str) -> bool:
@@ -105,7 +138,7 @@ def read_source_header(path: Path, tags: frozenset[int]) -> Dataset | None:
     """
     try:
         with path.open("rb") as fh:
-            parsed = parse_part10(fh, name=str(path))
+            parsed = parse_part10(cast(BinaryIO, _LargeValuesUnread(fh)), name=str(path))
         if not _explicit_le(parsed.meta.transfer_syntax_uid):
             return None
         meta = _meta(parsed.meta.elements)
@@ -120,7 +153,7 @@ def read_source_header(path: Path, tags: frozenset[int]) -> Dataset | None:
                 return None
             last = el.tag
             if el.tag in tags or el.tag == _CHARSET:
-                r = _raw(el)
+                r = _raw(el) if el.length <= WINDOW else None  # longer: zeros, not read
                 if r is None:
                     return None
                 kept[r.tag] = r

@@ -26,7 +26,7 @@ import dicomseal.media.fileset as fileset
 import dicomseal.media.instance_signing as signing
 import dicomseal.workers as workers
 from dicomseal.errors import MalformedDicomError
-from dicomseal.media import digests
+from dicomseal.media import emit_digests
 from dicomseal.media.digests import InstanceDigests, digest_instance
 from dicomseal.samples import SAMPLE_PATIENTS, make_instance
 from dicomseal.signature import SigningCredentials, sign_file
@@ -95,7 +95,7 @@ def test_the_writer_writes_what_emit_part10_writes(
 
 
 def test_a_pixel_value_other_than_declared_is_refused() -> None:
-    frames = digests._Frames(10, 4)  # frames of 4 and 6 bytes (the last takes the rest)
+    frames = emit_digests._Frames(10, 4)  # frames of 4 and 6 bytes (the last takes the rest)
     frames(b"x" * 9)
     with pytest.raises(MalformedDicomError, match="shorter"):
         frames.digests()

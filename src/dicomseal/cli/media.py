@@ -343,6 +343,10 @@ def _validation_to_embed(
     tsa_url: str | None,
 ) -> Fetched:
     """The --crl/--ocsp files plus, online, what the signer's and TSA's paths name."""
+    if not (crls or ocsps or fetch or tsa_url):  # nothing to embed: no validation stack
+        from dicomseal.signature.online import Fetched
+
+        return Fetched()
     from dicomseal.media.ltv import validation_to_embed
 
     found = validation_to_embed(

@@ -33,11 +33,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import importlib
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from dicomseal import __version__
 from dicomseal.errors import MediaError, SignatureError, UsageError
@@ -60,17 +62,25 @@ from dicomseal.media.instance_signing import (
     run_signing,
 )
 from dicomseal.media.manifest import ManifestEntry, MediumInfo, utc_timestamp
-from dicomseal.media.readback import read_back
-from dicomseal.media.sealing import seal_stage, write_descriptive_files
-from dicomseal.media.webcontent import MediumSummary, StudySummary, summarize_studies
-from dicomseal.media.writers import iso_safe_name, list_staged, write_iso, write_zip
 from dicomseal.signature import MacAlgorithm, SigningCredentials
 from dicomseal.signature.keys import fingerprint_sha256, issuers_of
 from dicomseal.verdict import Verdict
 
+if TYPE_CHECKING:
+    from dicomseal.media.webcontent import MediumSummary, StudySummary
+
 __all__ = ["CreateOptions", "MediumCreation", "OutputKind", "ProgressCallback", "create_medium"]
 
 VIEWER_DIR = "VIEWER"
+#: What only the steps after signing use (sealing, descriptive files, packaging, the
+#: read-back): imported while the workers sign (:func:`_import_later_steps`), not before
+#: they are forked, so that start-up is shorter and the workers smaller.
+_LATER_STEPS: Final = (
+    "dicomseal.media.webcontent",
+    "dicomseal.media.sealing",
+    "dicomseal.media.writers",
+    "dicomseal.media.readback",
+)
 
 
 class OutputKind(enum.Enum):
@@ -175,6 +185,8 @@ def _check_output(out: Path, kind: OutputKind) -> None:
 
 def _copy_viewer(viewer: Path, stage: Path) -> list[str]:
     """Copy a viewer file or tree under ``VIEWER/`` with ISO 9660 Level 1 names."""
+    from dicomseal.media.writers import iso_safe_name
+
     notes = []
     if not viewer.exists():
         raise UsageError("viewer path does not exist", path=str(viewer))
@@ -329,6 +341,8 @@ def _verify_written(
     result: MediumCreation, out_path: Path, credentials: SigningCredentials, options: CreateOptions
 ) -> MediumCreation:
     """Read the medium back and verify it (:mod:`~dicomseal.media.readback`); PASSED or raise."""
+    from dicomseal.media.readback import read_back
+
     check = read_back(out_path, credentials, at=None, workers=options.workers)
     if check.verdict is not Verdict.PASSED:
         raise SignatureError(
@@ -348,6 +362,9 @@ def _create(
     report: ProgressCallback,
 ) -> MediumCreation:
     """The recipe of :func:`create_medium` (steps in the module docstring)."""
+    from dicomseal.media.sealing import seal_stage, write_descriptive_files
+    from dicomseal.media.webcontent import summarize_studies
+
     fileset_id = options.fileset_id or fileset_id_from_label(options.label)
     creator = credentials.certificate.subject.rfc4514_string()
     found = _Found()
@@ -474,6 +491,7 @@ def _sign_and_plan(
     def plan_and_write_dicomdir() -> None:  # while the workers sign
         plans.append(_plan(instances, refused, fileset_id, options))
         plans[0].write_dicomdir(stage)
+        _import_later_steps()
 
     jobs = _jobs(sources, found, options, signing)
     signed = run_signing(jobs, credentials, options, work, report, plan_and_write_dicomdir)
@@ -484,6 +502,12 @@ def _sign_and_plan(
         plan = _plan(instances, refused, fileset_id, options)
         plan.write_dicomdir(stage)
     return plan, signed
+
+
+def _import_later_steps() -> None:
+    """Import the modules of the steps after signing (:data:`_LATER_STEPS`)."""
+    for name in _LATER_STEPS:
+        importlib.import_module(name)
 
 
 def _place_signed(
@@ -520,6 +544,8 @@ def _summary(
     plan: FileSetPlan,
 ) -> MediumSummary:
     """What README.TXT and INDEX.HTM say about the medium."""
+    from dicomseal.media.webcontent import MediumSummary
+
     return MediumSummary(
         label=options.label,
         fileset_id=fileset_id,
@@ -550,6 +576,8 @@ def _package(
 
     Returns the staged bytes and files.
     """
+    from dicomseal.media.writers import list_staged, write_iso, write_zip
+
     staged = list_staged(stage)
     total = sum((stage / r).stat().st_size for r in staged)
     if kind is OutputKind.ISO:

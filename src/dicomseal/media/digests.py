@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 from dicomseal.dicom.text import CHARSET_VRS, charset_text
 from dicomseal.dicom.vocab import format_tag
 from dicomseal.errors import MalformedDicomError
-from dicomseal.hazmat.elements import UNDEFINED, Element, Part10File, copy_range, parse_part10
+from dicomseal.hazmat.elements import Element, Part10File, parse_part10
 from dicomseal.hazmat.transcode import needs_transcoding
 
 __all__ = [
@@ -52,7 +52,6 @@ __all__ = [
     "digest_instance",
     "digest_part10",
     "digest_stream",
-    "emit_and_digest",
     "format_tag",
 ]
 
@@ -426,158 +425,3 @@ def digest_instance(path: str, size: int | None = None) -> InstanceDigests:
             return digest_stream(fp, size)
     except OSError as exc:
         raise MalformedDicomError(f"cannot read: {exc.strerror}", path=path) from exc
-
-
-class _Emitted:
-    """The bytes of a file as they are written: to the file, the file digest and the
-    digest of the element being written (:func:`emit_and_digest`)."""
-
-    def __init__(self, write: Callable[[bytes], object]) -> None:
-        self._write = write
-        self.file_hash = hashlib.sha256()
-        self.pos = 0
-        self.element: Callable[[bytes], object] | None = None
-
-    def __call__(self, data: bytes) -> None:
-        self._write(data)
-        self.file_hash.update(data)
-        if self.element is not None:
-            self.element(data)
-        self.pos += len(data)
-
-
-class _Frames:
-    """Splits a native Pixel Data value (PS3.5 §8.1.1, frames one after the other), as it
-    streams by, into frame digests (the sizes of :func:`_native_frames`: the last frame
-    takes the rest)."""
-
-    def __init__(self, length: int, frame_size: int) -> None:
-        if frame_size <= 0 or frame_size >= length:
-            frame_size = length
-        count = max(1, length // frame_size) if frame_size else 1
-        self.sizes = [frame_size] * (count - 1) + [length - frame_size * (count - 1)]
-        self.hashes = [hashlib.sha256() for _ in self.sizes]
-        self.index = 0
-        self.left = self.sizes[0]
-
-    def __call__(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            while self.left == 0:  # the frame is complete: on to the next
-                self.index += 1
-                if self.index >= len(self.sizes):
-                    raise MalformedDicomError("pixel data longer than its length")
-                self.left = self.sizes[self.index]
-            take = view[: self.left]
-            self.hashes[self.index].update(take)
-            self.left -= len(take)
-            view = view[len(take) :]
-
-    def digests(self) -> list[Any]:
-        """The frame hashes, once the whole value went by."""
-        if self.index != len(self.sizes) - 1 or self.left:
-            raise MalformedDicomError("pixel data shorter than its length")
-        return self.hashes
-
-
-def _fusable(parsed: Part10File) -> bool:
-    """Whether :func:`emit_and_digest` digests this tree exactly as :func:`digest_part10`
-    digests the written file: contiguous File Meta, Explicit VR (no transcoded copy), no
-    encapsulated or changed Pixel Data."""
-    if parsed.implicit or needs_transcoding(parsed.meta.transfer_syntax_uid):
-        return False
-    pos = 132
-    for el in parsed.meta.elements:
-        if el.offset != pos or el.dirty:
-            return False
-        pos = el.end
-    if pos != parsed.meta.end:
-        return False
-    for el in parsed.elements:
-        if el.tag in _KEEP and el.dirty:
-            return False
-        if el.tag == _PIXEL_DATA and (
-            el.dirty or el.fragments is not None or el.items is not None or el.length == UNDEFINED
-        ):
-            return False
-    return True
-
-
-def emit_and_digest(
-    parsed: Part10File,
-    out: BinaryIO,
-    write_elements: Callable[[list[Element], Part10File, _Sink], None],
-) -> InstanceDigests | None:
-    """Write ``parsed`` to ``out`` and digest the bytes as they are written, or None.
-
-    The bytes written are those of :func:`~dicomseal.hazmat.assemble.write_part10`
-    (``write_elements`` is its element writer: the preamble, ``DICM`` and File Meta copied,
-    PS3.10 §7.1, then each data set element in turn, PS3.5 §7.1); the digests are those
-    :func:`digest_part10` takes of the written file (the same element boundaries, kept
-    values and frames), from the same bytes, without reading the file again. None, and
-    nothing written, for a tree whose digests this does not take (:func:`_fusable`): the
-    caller then writes it and digests the file.
-    """
-    if not _fusable(parsed):
-        return None
-    sink = _Emitted(out.write)
-    head: list[bytes] = []
-    sink.element = head.append
-    copy_range(parsed.fp, 0, 132, sink)
-    preamble = b"".join(head)[:128]
-    elements: list[ElementDigest] = []
-    kept: _Kept = {}
-    frames: list[str] = []
-    for el in (*parsed.meta.elements, *parsed.elements):
-        start = sink.pos
-        h = hashlib.sha256()
-        if el.tag == _PIXEL_DATA:
-            frames = _emit_native_pixels(parsed, el, kept, sink, h)
-        elif el.tag in _KEEP and el.length <= _KEEP_MAX and el.items is None:
-            parts: list[bytes] = []
-            sink.element = _both(h.update, parts.append)
-            write_elements([el], parsed, sink)
-            raw = b"".join(parts)
-            kept[el.tag] = (el.vr, raw[el.value_offset - el.offset :])
-        else:
-            sink.element = h.update
-            write_elements([el], parsed, sink)
-        sink.element = None
-        elements.append(
-            ElementDigest(el.tag, el.vr.decode("ascii", "replace"), start, h.hexdigest())
-        )
-    return InstanceDigests(
-        size=sink.pos,
-        sha256=sink.file_hash.hexdigest(),
-        transfer_syntax_uid=parsed.meta.transfer_syntax_uid,
-        elements=tuple(elements),
-        frames=tuple(frames),
-        frame_unit=FrameUnit.FRAME,
-        values=_decode_values(kept),
-        preamble=preamble,
-    )
-
-
-def _both(a: _Sink, b: _Sink) -> _Sink:
-    def feed(data: bytes) -> None:
-        a(data)
-        b(data)
-
-    return feed
-
-
-def _emit_native_pixels(
-    parsed: Part10File, el: Element, kept: _Kept, sink: _Emitted, h: Any
-) -> list[str]:
-    """Copy native Pixel Data; the element digest takes its header and the frame digests
-    (as :func:`_native_frames` does)."""
-    header = el.value_offset - el.offset
-    sink.element = h.update
-    copy_range(parsed.fp, el.offset, header, sink)
-    split = _Frames(el.length, _frame_size(kept))
-    sink.element = split
-    copy_range(parsed.fp, el.value_offset, el.length, sink)
-    frames = split.digests()
-    for frame in frames:
-        h.update(frame.digest())  # the element digest commits to the frame digests
-    return [frame.hexdigest() for frame in frames]

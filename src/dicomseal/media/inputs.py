@@ -48,6 +48,7 @@ from dicomseal.media.inventory import (
     is_directory_dataset,
     is_housekeeping,
 )
+from dicomseal.media.source_header import read_source_header
 from dicomseal.wording import counted
 
 __all__ = [
@@ -157,6 +158,7 @@ _HEADER_KEYWORDS = (
 _HEADER_TAGS: list[int] = [
     t for t in (tag_for_keyword(k) for k in _HEADER_KEYWORDS) if t is not None
 ]
+_HEADER_TAG_SET = frozenset(_HEADER_TAGS)
 _OS_FILE = "written by an operating system, not DICOM"
 #: Digital Signatures Sequence and MAC Parameters Sequence (PS3.3 Table C.12-6).
 _SIGNATURE_TAGS = (0xFFFAFFFA, 0x4FFE0001)
@@ -293,7 +295,9 @@ def _source_instance(
     """The instance at ``path`` (its header), or None with the reason added to ``skipped``."""
     try:
         stamp = source_stamp(path)  # before the header is read: any later write shows
-        ds = dcmread(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+        ds = read_source_header(path, _HEADER_TAG_SET) or dcmread(
+            path, stop_before_pixels=True, specific_tags=_HEADER_TAGS
+        )
     except (
         InvalidDicomError,
         OSError,

@@ -23,7 +23,8 @@ from pydicom.dataset import Dataset
 from dicomseal.errors import MediaError
 from dicomseal.hazmat.assemble import write_elements_bytes, write_part10
 from dicomseal.hazmat.elements import Part10File
-from dicomseal.media.digests import InstanceDigests, digest_instance, emit_and_digest
+from dicomseal.media.digests import InstanceDigests, digest_instance
+from dicomseal.media.emit_digests import emit_and_digest
 from dicomseal.media.inputs import (
     PreparedInstance,
     SourceInstance,
@@ -127,7 +128,7 @@ def _write_signed(
     parsed: Part10File, dst: str | os.PathLike[str] | BinaryIO, *, digested: list[InstanceDigests]
 ) -> None:
     """Write the signed file into the run's signing folder and digest it for the manifest
-    from the bytes as they are written (:func:`~dicomseal.media.digests.emit_and_digest`):
+    from the bytes as they are written (:func:`~dicomseal.media.emit_digests.emit_and_digest`):
     one pass, no second read of the file. The bytes and the file mode (0600, as a
     temporary file gets) are those of :func:`~dicomseal.hazmat.assemble.emit_part10`; the
     file is written in place, not renamed, since the folder is this run's own and a

@@ -39,6 +39,15 @@ alone -- and the files the viewer opens per instance (every ``open`` of the froz
 snapshot, during verification and while the catalog is built), for this tree
 (``--tree SRC``, default the repo's) and, interleaved in the same rounds, for
 ``--baseline`` (another source tree, e.g. ``git archive main src | tar -x -C /tmp/base``).
+Next to "verdict in" (this script's own question to ``/api/status`` every 50 ms, as
+before) it prints, where the server says so, the **verdict ready on the server** (the
+``ready`` step of the server's own timeline in ``/api/status``: the state built, from the
+server's clock, without the polling delay) and the **verdict on screen** (the first moment
+a page of the tab shows a verdict in its banner -- the verifying page once it has the
+verdict, else the reading page -- seen by a script this benchmark adds to the page), and
+the median time of each step of the server's timeline. ``--no-browser`` starts the
+viewer without a browser (only this script's questions), to tell the browser's part of
+the start-up from the server's.
 """
 
 from __future__ import annotations
@@ -246,55 +255,98 @@ FIRST_IMAGE_EPOCH_JS = """() => {
 }"""
 
 
+#: Added to every page of the start-up's browser context: the first time (ms since the
+#: epoch) a page of the tab shows a verdict in its banner (``data-kind`` one of the four
+#: verdicts), kept in the tab's session storage across the reload to the reading page.
+VERDICT_SHOWN_KEY = "dicomseal-bench-verdict-shown"
+VERDICT_SHOWN_JS = """(() => {
+  const KEY = 'KEY_NAME';
+  const KINDS = ['passed', 'altered', 'unverifiable', 'unsigned'];
+  const seen = () => {
+    if (sessionStorage.getItem(KEY)) return true;
+    const banner = document.getElementById('verdict-banner');
+    if (!banner || !KINDS.includes(banner.dataset.kind)) return false;
+    sessionStorage.setItem(KEY, String(performance.timeOrigin + performance.now()));
+    return true;
+  };
+  const watch = () => {
+    if (seen()) return;
+    const observer = new MutationObserver(() => { if (seen()) observer.disconnect(); });
+    observer.observe(document, { subtree: true, childList: true, attributes: true,
+                                 attributeFilter: ['data-kind'] });
+  };
+  watch();
+})();""".replace("KEY_NAME", VERDICT_SHOWN_KEY)
+
+
 @dataclass
 class Startup:
     """One start-up of ``dicomseal view``: seconds after the process start."""
 
     url: float
     verdict: float
-    first_image: float
+    first_image: float | None  # None without a browser
     cpu: float  # user+sys of the server (and its workers) at the verdict
+    ready: float | None = None  # the server's own ``ready`` step (None: not reported)
+    on_screen: float | None = None  # the verdict first shown in a page's banner
+    steps: dict[str, float] = field(default_factory=dict)  # the server's timeline
 
 
-def watch_startup(medium: Path, pki: TestPki, browser: Any) -> Startup:
+def watch_startup(medium: Path, pki: TestPki, browser: Any | None) -> Startup:
     """Start ``dicomseal view`` and open its first page in a fresh browser context at once.
 
     The page is asked for as soon as the URL is printed (the "verifying" page), and is
     followed wherever it goes (the reading page, once the first image may be shown) until
     the page's ``dicomseal-first-image`` mark: the first verified image on screen. A thread
     polls ``/api/status`` every :data:`POLL` s meanwhile for the time of the verdict and the
-    CPU spent by then.
+    CPU spent by then; its last answer carries the server's own timeline (when reported).
+    ``browser`` None: no page at all, only that thread.
     """
     t0_epoch = time.time()
     proc, url, t0, t_url = launch_view(medium, pki)
-    verdict: dict[str, float] = {}
+    verdict: dict[str, Any] = {}
 
     def poll() -> None:
         # every 50 ms: polling every 10 ms kept the server's event loop busy enough to slow
         # the verification thread it shares the interpreter with by seconds (measured)
-        while httpx.get(url + "api/status", timeout=10).json()["status"] == "verifying":
+        while (answer := httpx.get(url + "api/status", timeout=10).json())["status"] == "verifying":
             time.sleep(POLL)
         verdict["at"] = time.perf_counter() - t0
         verdict["cpu"] = cpu_so_far(proc.pid)
+        verdict["timeline"] = answer.get("timeline") or {}
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    first_image = on_screen = None
     try:
-        page = context.new_page()
-        page.goto(url)
-        handle = page.wait_for_function(FIRST_IMAGE_EPOCH_JS, timeout=120_000, polling=20)
-        first_image = handle.json_value() / 1000 - t0_epoch
-    finally:
-        context.close()
+        if browser is not None:
+            context = browser.new_context(viewport={"width": 1366, "height": 768})
+            context.add_init_script(VERDICT_SHOWN_JS)
+            try:
+                page = context.new_page()
+                page.goto(url)
+                handle = page.wait_for_function(FIRST_IMAGE_EPOCH_JS, timeout=120_000, polling=20)
+                first_image = handle.json_value() / 1000 - t0_epoch
+                shown = page.evaluate(f"sessionStorage.getItem('{VERDICT_SHOWN_KEY}')")
+                on_screen = float(shown) / 1000 - t0_epoch if shown else None
+            finally:
+                context.close()
         poller.join(timeout=120)
+    finally:
         proc.terminate()
         proc.wait(timeout=30)
-    return Startup(t_url, verdict["at"], first_image, verdict["cpu"])
+    steps = {k: v - t0_epoch for k, v in verdict["timeline"].items()}
+    return Startup(
+        t_url, verdict["at"], first_image, verdict["cpu"], steps.get("ready"), on_screen, steps
+    )
+
+
+def _secs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
 
 
 def startup_only(
-    medium: Path, pki: TestPki, rounds: int, trees: dict[str, Path], browser: Any
+    medium: Path, pki: TestPki, rounds: int, trees: dict[str, Path], browser: Any | None
 ) -> None:
     """Start-up of this tree (and the baseline), interleaved; opens per instance."""
     for name, src in trees.items():
@@ -316,7 +368,8 @@ def startup_only(
             alone[name].append((wall, cpu))
             print(
                 f"round {n + 1} {name}: url {s.url:.2f} s, verdict {s.verdict:.2f} s "
-                f"(cpu {s.cpu:.2f} s), first verified image {s.first_image:.2f} s, "
+                f"(cpu {s.cpu:.2f} s; ready on the server {_secs(s.ready)}, on screen "
+                f"{_secs(s.on_screen)}), first verified image {_secs(s.first_image)}, "
                 f"media verify {wall:.2f} s (cpu {cpu:.2f} s), ratio "
                 f"{s.verdict / wall:.2f}x wall, {s.cpu / cpu if cpu else 0.0:.2f}x cpu; "
                 f"load {os.getloadavg()[0]:.1f}",
@@ -329,14 +382,31 @@ def startup_only(
         pairs = list(zip(runs, alone[name], strict=True))
         print(f"{name}: first page (URL) {summary([r.url for r in runs], secs)}")
         print(f"{name}: verdict in {summary([r.verdict for r in runs], secs)}")
-        print(f"{name}: first verified image {summary([r.first_image for r in runs], secs)}")
+        ready = [(r.ready, a[0]) for r, a in pairs if r.ready is not None]
+        if ready:
+            print(f"{name}: verdict ready on the server {summary([r for r, _ in ready], secs)}")
+        shown = [r.on_screen for r in runs if r.on_screen is not None]
+        if shown:
+            print(f"{name}: verdict on screen {summary(shown, secs)}")
+        firsts = [r.first_image for r in runs if r.first_image is not None]
+        if firsts:
+            print(f"{name}: first verified image {summary(firsts, secs)}")
         print(f"{name}: media verify {summary([a[0] for a in alone[name]], secs)}")
         print(
             f"{name}: verdict in / media verify "
             f"{summary([r.verdict / a[0] for r, a in pairs], times)}"
         )
+        if ready:
+            ratios = [r / m for r, m in ready]
+            print(f"{name}: verdict ready on the server / media verify {summary(ratios, times)}")
         cpu_ratios = [r.cpu / a[1] if a[1] else 0.0 for r, a in pairs]
         print(f"{name}: CPU at verdict / media verify CPU {summary(cpu_ratios, times)}")
+        steps: dict[str, list[float]] = {}
+        for r in runs:
+            for step, at in r.steps.items():
+                steps.setdefault(step, []).append(at)
+        for step, values in sorted(steps.items(), key=lambda kv: statistics.median(kv[1])):
+            print(f"{name}: server timeline: {step} {summary(values, secs)}")
 
 
 def series_of(url: str, modality: str) -> str:
@@ -416,6 +486,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only first CT image, revisit, CR and scrolling; one server per tree for all rounds",
     )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="with --startup-only: no page is opened (the server's start-up alone)",
+    )
     parser.add_argument("--baseline", type=Path, help="another source tree, in the same rounds")
     parser.add_argument(
         "--tree", type=Path, default=REPO / "src", help="this tree's source (default: the repo's)"
@@ -428,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(p.stat().st_size for p in medium.rglob("*") if p.is_file()) / 2**20
     print(f"medium: {args.slices} CT slices + one {args.cr}x{args.cr} CR, {size:.0f} MB")
     trees = {"this tree": args.tree, **({"baseline": args.baseline} if args.baseline else {})}
+    if args.startup_only and args.no_browser:
+        startup_only(medium, pki, args.rounds, trees, None)
+        return 0
     if args.startup_only:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

@@ -278,3 +278,40 @@ def test_the_amber_line_counts_its_red_flags_once(
         summary = page.locator("#verdict-banner summary").inner_text()
         assert summary.count("red flag") == 1, summary
         assert page.get_by_test_id("red-flags").get_attribute("href") == "/findings"
+
+
+#: Toolbar controls that cannot be clicked where they are: outside the toolbar's box (cut
+#: off by its overflow), off the page, or covered by something else.
+UNREACHABLE_CONTROLS_JS = """() => {
+  const bar = document.querySelector('[data-testid=toolbar]');
+  const box = bar.getBoundingClientRect();
+  const out = [];
+  for (const el of bar.querySelectorAll('button, a')) {
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    const inside = r.width > 0 && r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+      && r.right <= window.innerWidth && r.bottom <= window.innerHeight;
+    if (!inside || !(hit === el || el.contains(hit))) {
+      out.push(el.id || el.dataset.tool || el.dataset.preset || el.textContent.trim());
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_every_toolbar_control_is_reachable_with_the_tags_and_changes_open(
+    media: dict[str, tuple[Path, list[Path]]], width: int, height: int
+) -> None:
+    folder, trust = media["altered"]
+    with _served(folder, trust) as url, reader(url, width, height) as page:
+        _open(page, url + "/read/s0")
+        page.wait_for_function("() => document.querySelectorAll('#presets button').length > 0")
+        assert page.get_by_test_id("changes-panel").get_attribute("open") is not None
+        page.keyboard.press("t")
+        page.wait_for_function("() => !document.getElementById('tags').hidden")
+        assert page.evaluate(UNREACHABLE_CONTROLS_JS) == []
+        _on_screen(page, "viewport")  # the image stays on screen
+        page.keyboard.press("t")  # and with the tags closed again
+        page.wait_for_function("() => document.getElementById('tags').hidden")
+        assert page.evaluate(UNREACHABLE_CONTROLS_JS) == []

@@ -102,10 +102,8 @@ def view(
       dicomseal view /media/cdrom --trust partner-ca.pem --open
       dicomseal view patient.iso --trust partner-ca.pem --port 8080
     """
-    import uvicorn
-
-    from dicomseal.viewer.app import LOOPBACK_HOSTS, create_live_app
     from dicomseal.viewer.catalog import note_header
+    from dicomseal.viewer.live import LOOPBACK_HOSTS, start_viewer, wait_for_workers
 
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise UsageError(f"refusing to serve patient data on {host}: loopback only")
@@ -127,8 +125,19 @@ def view(
         # (`media verify`'s rule, read at `media verify`'s moment: its start).
         processes = _processes(source)
         verify = _verifier(console, source, anchor_files, when, strict, untrusted, processes)
+        # Verification first: its worker processes hash the medium while this process
+        # loads the web server; this thread stays idle (imports nothing) until they are
+        # forked, so that no child inherits a lock held by an import in progress.
+        startup = start_viewer(source, verify, medium_name=media.name)
+        if wait_for_workers(startup, processes):
+            startup.mark("workers forked")
+        import uvicorn
+
+        from dicomseal.viewer.app import create_started_app
+
+        startup.mark("web stack loaded")
         hosts = LOOPBACK_HOSTS if host in LOOPBACK_HOSTS else (*LOOPBACK_HOSTS, host)
-        app, startup = create_live_app(source, verify, allowed_hosts=hosts, medium_name=media.name)
+        app = create_started_app(startup, allowed_hosts=hosts, medium_name=media.name)
         config = uvicorn.Config(
             app,
             access_log=False,
@@ -145,6 +154,7 @@ def view(
             while not server.started and not server.should_exit:
                 threading.Event().wait(0.05)
             if server.started:
+                startup.mark("serving")
                 console.print(f"dicomseal view: {url} (Ctrl+C to stop)", markup=False)
                 if open_browser:
                     webbrowser.open(url)

@@ -17,11 +17,9 @@ is refused (``409``, :func:`_refused`) and never shown.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
-import threading
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
@@ -37,13 +35,21 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dicomseal.errors import DicomSealError
-from dicomseal.media.frozen import ChangedSinceVerificationError, FrozenMedium, freeze
+from dicomseal.media.frozen import ChangedSinceVerificationError
 from dicomseal.media.source import MediaSource
-from dicomseal.viewer.catalog import DEMOGRAPHICS, CatalogInstance, build_catalog
+from dicomseal.viewer.catalog import DEMOGRAPHICS, CatalogInstance
 from dicomseal.viewer.integrity import MediumIntegrity, ShownValue
+from dicomseal.viewer.live import LOOPBACK_HOSTS, Verify, start_viewer
 from dicomseal.viewer.security import SecurityMiddleware
 from dicomseal.viewer.startup import Startup
-from dicomseal.viewer.state import REFUSED_LABEL, Drawing, Refusals, Shell, ViewerState
+from dicomseal.viewer.state import (
+    REFUSED_LABEL,
+    Drawing,
+    Refusals,
+    Shell,
+    ViewerState,
+    build_state,
+)
 
 if TYPE_CHECKING:  # loaded by Drawing: it needs pydicom and numpy, the verdict does not
     from dicomseal.viewer.render import Window
@@ -57,10 +63,9 @@ __all__ = [
     "ViewerState",
     "create_app",
     "create_live_app",
+    "create_started_app",
 ]
 
-#: ``verify(progress)``: the verdict of the snapshot, reporting ``progress(done, total)``.
-Verify = Callable[[Callable[[int, int], None]], MediumIntegrity]
 Handler = Callable[[Request], Awaitable[Response]]
 
 #: The viewer's own files that its pages name by :func:`_asset_urls`.
@@ -73,9 +78,6 @@ VERSIONED_ASSETS: tuple[str, ...] = (
     "dist/reader-first.js",
     "dist/reader.js",
 )
-
-#: Host names the app answers to by default.
-LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 
 _LABELS = {
     "PatientName": "Name",
@@ -167,8 +169,10 @@ def _verified(handler: Handler, *, page: bool) -> Handler:
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     st = _state(request)
-    html = st.templates.get_template(template).render(
-        integrity=st.integrity, medium_name=st.medium_name, catalog=st.catalog, **context
+    html = (
+        _shell(request)
+        .templates.get_template(template)
+        .render(integrity=st.integrity, medium_name=st.medium_name, catalog=st.catalog, **context)
     )
     return HTMLResponse(html, status_code=status)
 
@@ -256,9 +260,40 @@ async def browse(request: Request) -> Response:
     return _page(request, "index.html")
 
 
+#: Longest time (seconds) ``/api/status?wait=`` holds its answer back.
+MAX_STATUS_WAIT = 2.0
+
+
+def _status_wait(request: Request) -> float:
+    """Seconds to hold the answer back for the verdict (``?wait=``), 0 when not asked."""
+    try:
+        wait = float(request.query_params.get("wait", "0"))
+    except ValueError:
+        return 0.0
+    return min(wait, MAX_STATUS_WAIT) if math.isfinite(wait) and wait > 0 else 0.0
+
+
 async def status_api(request: Request) -> Response:
-    """The start-up phase and progress (polled by the verifying page)."""
-    return JSONResponse(_shell(request).startup.status().as_json())
+    """The start-up phase and progress (asked for by the verifying page).
+
+    ``?wait=SECONDS`` (at most :data:`MAX_STATUS_WAIT`): while verifying, the answer is
+    held back until the verdict is in or the time is up, so that the page learns of the
+    verdict at once without asking many times (the wait blocks a worker thread, not the
+    server). Once the verdict is in, the answer also carries its kind and its line, as
+    every page shows them.
+    """
+    startup = _shell(request).startup
+    wait = _status_wait(request)
+    if wait and not startup.settled():
+        await run_in_threadpool(startup.wait, wait)
+    answer = startup.status().as_json()
+    state = startup.ready()
+    if state is not None:
+        integrity = state.integrity
+        answer["kind"] = integrity.kind.value
+        answer["amber"] = integrity.alarming
+        answer["verdict"] = integrity.verdict_line
+    return JSONResponse(answer)
 
 
 async def series_page(request: Request) -> Response:
@@ -401,54 +436,6 @@ async def _not_found_handler(request: Request, exc: Exception) -> Response:
     return _not_found(request)
 
 
-def _verified_snapshot(
-    source: MediaSource, integrity: MediumIntegrity
-) -> tuple[FrozenMedium, MediumIntegrity]:
-    """The snapshot to serve, and the verdict as it applies to it.
-
-    The verdict keeps its GREEN only when it was computed from this very sealed snapshot
-    (:func:`dicomseal.viewer.assess.assess_medium` on a
-    :class:`~dicomseal.media.frozen.FrozenMedium`); any other source is frozen here, so
-    that everything served is at least one consistent read, but nothing in it is GREEN.
-    """
-    if (
-        isinstance(source, FrozenMedium)
-        and source.sealed
-        and integrity.snapshot is not None
-        and integrity.snapshot == source.snapshot_id
-    ):
-        return source, integrity
-    snapshot = source if isinstance(source, FrozenMedium) else freeze(source)
-    reason = "the verdict was not computed from the bytes this viewer serves"
-    # what verification listed is not about these bytes either: the catalog scans them
-    return snapshot, dataclasses.replace(integrity.without_green(reason), listing=None)
-
-
-def _build_state(
-    source: MediaSource,
-    integrity: MediumIntegrity,
-    *,
-    max_side: int,
-    templates: jinja2.Environment,
-    medium_name: str,
-) -> ViewerState:
-    """The served state: the snapshot, its verdict and the catalog read from it, sealed."""
-    snapshot, integrity = _verified_snapshot(source, integrity)
-    lock = threading.Lock()
-    with lock:
-        catalog = build_catalog(snapshot, integrity)
-    snapshot.seal()  # nothing the catalog did not read can be served later
-    return ViewerState(
-        source=snapshot,
-        lock=lock,
-        integrity=integrity,
-        catalog=catalog,
-        drawing=Drawing(snapshot, lock, max_side=max_side),
-        templates=templates,
-        medium_name=medium_name,
-    )
-
-
 def _medium_name(source: MediaSource, given: str | None) -> str:
     return given or Path(source.location).name or source.location
 
@@ -516,9 +503,7 @@ def create_app(
     """
     templates = _templates()
     name = _medium_name(source, medium_name)
-    state = _build_state(
-        source, integrity, max_side=max_side, templates=templates, medium_name=name
-    )
+    state = build_state(source, integrity, max_side=max_side, medium_name=name)
     startup: Startup[ViewerState] = Startup()
     startup.finish(state)
     app = _application(Shell(templates, name, startup), allowed_hosts)
@@ -548,21 +533,20 @@ def create_live_app(
         The application and its :class:`~dicomseal.viewer.startup.Startup` (wait on it,
         or read its status and error).
     """
-    templates = _templates()
     name = _medium_name(source, medium_name)
-    startup: Startup[ViewerState] = Startup()
-    app = _application(Shell(templates, name, startup), allowed_hosts)
+    startup = start_viewer(source, verify, max_side=max_side, medium_name=name)
+    return create_started_app(startup, allowed_hosts=allowed_hosts, medium_name=name), startup
 
-    def work(progress: Callable[[int, int], None]) -> ViewerState:
-        integrity = verify(progress)
-        state = _build_state(
-            source, integrity, max_side=max_side, templates=templates, medium_name=name
-        )
-        app.state.viewer = state
-        # the verdict is in (no worker process is forked from here on): load the image
-        # code while the page reloads, so that the first image does not wait for it
-        threading.Thread(target=state.drawing.load, name="dicomseal-view-warm", daemon=True).start()
-        return state
 
-    startup.run(work)
-    return app, startup
+def create_started_app(
+    startup: Startup[ViewerState],
+    *,
+    medium_name: str,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
+) -> Starlette:
+    """The viewer application over a start-up already running
+    (:func:`~dicomseal.viewer.live.start_viewer`): ``dicomseal view`` starts verifying
+    before it loads the web stack. It serves what :func:`create_live_app` serves."""
+    app = _application(Shell(_templates(), medium_name, startup), allowed_hosts)
+    startup.on_ready(lambda state: setattr(app.state, "viewer", state))
+    return app

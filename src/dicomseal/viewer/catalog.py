@@ -15,6 +15,7 @@ nodes up by id, never by a path taken from a request.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -101,6 +102,11 @@ class CatalogInstance:
     def state(self) -> IntegrityState:
         """Badge colour of this instance."""
         return self.integrity.state
+
+    @functools.cached_property
+    def marked(self) -> bool:
+        """True when any value shown from it is marked (altered or unverified)."""
+        return any(v.altered or v.unverified for v in self.shown.values())
 
 
 @dataclass(frozen=True)
@@ -204,15 +210,15 @@ def _text(ds: Dataset, keyword: str) -> str:
 def _referenced(references: Iterable[str], names: set[str]) -> tuple[list[str], list[str]]:
     """Referenced files present on the medium, in record order, and the missing ones."""
     upper = {n.upper(): n for n in names}
-    files: list[str] = []
+    files: dict[str, None] = {}  # insertion-ordered, each name once
     problems: list[str] = []
     for ref in references:
         name = ref if ref in names else upper.get(ref.upper())
         if name is None:
             problems.append(f"DICOMDIR references a missing file: {ref}")
-        elif name not in files:
-            files.append(name)
-    return files, problems
+        else:
+            files.setdefault(name)
+    return list(files), problems
 
 
 def _listing(source: MediaSource) -> MediumListing:
@@ -388,7 +394,7 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
             problems.append(f"not readable as DICOM: {path} ({header})")
             continue
         values = header.values
-        shown = {k: integrity.shown(path, k, values[k]) for k in _HEADER}
+        shown = integrity.shown_all(path, {k: values[k] for k in _HEADER})
         try:
             frames = max(1, int(values["NumberOfFrames"] or "1"))
         except ValueError:
@@ -409,15 +415,23 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     return _group(instances, from_dicomdir, tuple(problems))
 
 
+def _marked(value: ShownValue) -> bool:
+    return value.altered or value.unverified
+
+
 def _merge_shown(members: Iterable[CatalogInstance]) -> dict[str, ShownValue]:
-    """Shown values of a group: the first marked value of any member wins (never hide one)."""
+    """Shown values of a group: the first marked value of any member wins (never hide one).
+
+    A member without a marked value adds only values of attributes not seen yet: the
+    others are passed over without looking at each of their values.
+    """
     merged: dict[str, ShownValue] = {}
     for inst in members:
+        if not inst.marked and inst.shown.keys() <= merged.keys():
+            continue
         for key, value in inst.shown.items():
             current = merged.get(key)
-            if current is None or (
-                (value.altered or value.unverified) and not (current.altered or current.unverified)
-            ):
+            if current is None or (_marked(value) and not _marked(current)):
                 merged[key] = value
     return merged
 

@@ -483,7 +483,17 @@ class MediumIntegrity:
         digest per attribute), and values outside the signed attributes of an instance
         proven only by its own signatures. The note says why (:meth:`_unverified_note`).
         """
+        return self.shown_in(path, self.for_instance(path), keyword, found)
+
+    def shown_all(self, path: str, values: Mapping[str, str]) -> dict[str, ShownValue]:
+        """:meth:`shown` of every attribute in ``values`` (keyword -> value found) of the
+        instance at ``path``, its verdict looked up once."""
         inst = self.for_instance(path)
+        return {k: self.shown_in(path, inst, k, found) for k, found in values.items()}
+
+    def shown_in(self, path: str, inst: InstanceIntegrity, keyword: str, found: str) -> ShownValue:
+        """:meth:`shown` for the instance at ``path``, whose verdict is ``inst``
+        (:meth:`for_instance`)."""
         change = inst.change_for(keyword)
         if change is not None:
             if change.signed is not None:

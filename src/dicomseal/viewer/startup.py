@@ -6,7 +6,12 @@
 page and every image, attribute or series request is refused with ``503`` and
 ``{"status": "verifying"}`` -- no byte of the medium and no patient value leaves the
 server before the verification of the very snapshot it comes from (fail closed). The page
-polls :meth:`Startup.status` and shows the verdict as soon as it exists.
+asks for :meth:`Startup.status` (waiting on the server for the verdict, :meth:`Startup.wait`)
+and shows the verdict as soon as it exists.
+
+The start-up also keeps its own timeline (:meth:`Startup.mark`: the wall-clock time of
+each step, seconds since the epoch), which the status carries, so that a benchmark can
+tell the server's part of a start-up from the browser's.
 
 A verification that cannot complete (:meth:`Startup.fail`) never turns into a verdict:
 the pages say why and nothing from the medium is served.
@@ -15,7 +20,8 @@ the pages say why and nothing from the medium is served.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -44,12 +50,15 @@ class StartupStatus:
         Files verified so far, of ``total`` (``None`` before the listing is known).
     message
         One line for a person (the progress, or why the verification failed).
+    timeline
+        The steps reached so far and when (:meth:`Startup.mark`), in order.
     """
 
     phase: Phase
     done: int
     total: int | None
     message: str
+    timeline: tuple[tuple[str, float], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         """The status as the page polls it (``/api/status``)."""
@@ -58,6 +67,7 @@ class StartupStatus:
             "done": self.done,
             "total": self.total,
             "message": self.message,
+            "timeline": dict(self.timeline),
         }
 
 
@@ -75,25 +85,61 @@ class Startup(Generic[T]):
         self._error: DicomSealError | None = None
         self._done = 0
         self._total: int | None = None
+        self._timeline: dict[str, float] = {}
+        self._on_ready: list[Callable[[T], None]] = []
+        self.mark("started")
+
+    def mark(self, step: str) -> None:
+        """Record that ``step`` is reached now (the first time only)."""
+        now = time.time()
+        with self._lock:
+            self._timeline.setdefault(step, now)
+
+    @property
+    def timeline(self) -> Mapping[str, float]:
+        """Each step recorded by :meth:`mark` and its time (seconds since the epoch)."""
+        with self._lock:
+            return dict(self._timeline)
 
     def progress(self, done: int, total: int) -> None:
         """Record that ``done`` of ``total`` files are verified."""
         with self._lock:
             self._done, self._total = done, total
+        if done >= total:
+            self.mark("files verified")
 
     def finish(self, value: T) -> None:
         """The verdict is in: from now on the routes serve ``value``."""
+        self.mark("ready")
         with self._lock:
             if self._error is None:
                 self._value = value
+            served, callbacks = self._value, tuple(self._on_ready)
+        if served is not None:
+            for callback in callbacks:
+                callback(served)
         self._ready_event.set()
+
+    def on_ready(self, callback: Callable[[T], None]) -> None:
+        """Call ``callback(value)`` once the verdict is in (at once if it is already)."""
+        with self._lock:
+            value = self._value
+            if value is None:
+                self._on_ready.append(callback)
+        if value is not None:
+            callback(value)
 
     def fail(self, error: DicomSealError) -> None:
         """The verification could not complete: nothing is served, the pages say why."""
+        self.mark("failed")
         with self._lock:
             if self._value is None:
                 self._error = error
         self._ready_event.set()
+
+    def settled(self) -> bool:
+        """True once the start-up has ended: the verdict is in or the verification failed."""
+        return self._ready_event.is_set()
 
     def ready(self) -> T | None:
         """The served state, or None while verifying (or after a failure)."""
@@ -115,14 +161,16 @@ class Startup(Generic[T]):
         """The phase and the progress, as one frozen value."""
         with self._lock:
             done, total, value, error = self._done, self._total, self._value, self._error
+            steps = tuple(self._timeline.items())
         if error is not None:
-            return StartupStatus(FAILED, done, total, f"cannot verify this medium: {error.message}")
+            message = f"cannot verify this medium: {error.message}"
+            return StartupStatus(FAILED, done, total, message, steps)
         if value is not None:
-            return StartupStatus(READY, done, total, "verified")
+            return StartupStatus(READY, done, total, "verified", steps)
         counted = f"{done} of {total} files" if total else "reading the medium"
         if total and done >= total:  # the verdict and the catalog are being put together
             counted += "; listing the instances"
-        return StartupStatus(VERIFYING, done, total, f"Verifying\u2026 {counted}")
+        return StartupStatus(VERIFYING, done, total, f"Verifying\u2026 {counted}", steps)
 
     def run(self, work: Callable[[Callable[[int, int], None]], T]) -> threading.Thread:
         """Run ``work(progress)`` in a daemon thread; its result or its error ends the start-up.

@@ -1,10 +1,11 @@
 """What the viewer's routes share, built once per app: the verified state and its parts.
 
 :class:`Shell` is there from the first request (templates, the medium's name, the
-start-up); :class:`ViewerState` once the snapshot is verified: the snapshot itself
-(:mod:`dicomseal.media.frozen`), its verdict, its catalog, the renderer made on first use
-(:class:`Drawing`), and the files refused since (:class:`Refusals`): a file whose bytes on
-the medium are no longer the bytes verified is never shown again.
+start-up); :class:`ViewerState` once the snapshot is verified (:func:`build_state`): the
+snapshot itself (:mod:`dicomseal.media.frozen`), its verdict, its catalog, the renderer
+made on first use (:class:`Drawing`), and the files refused since (:class:`Refusals`): a
+file whose bytes on the medium are no longer the bytes verified is never shown again.
+Nothing here needs the web stack: the state is built in the background while it loads.
 """
 
 from __future__ import annotations
@@ -14,18 +15,19 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import jinja2
-
+from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
-from dicomseal.viewer.catalog import Catalog
+from dicomseal.viewer.catalog import Catalog, build_catalog
 from dicomseal.viewer.integrity import MediumIntegrity
 from dicomseal.viewer.startup import Startup
 
 if TYPE_CHECKING:  # loaded by Drawing: they need pydicom and numpy, the verdict does not
+    import jinja2
+
     from dicomseal.viewer.dicomweb import DisplayObjects
     from dicomseal.viewer.render import FrameRenderer
 
-__all__ = ["REFUSED_LABEL", "Drawing", "Refusals", "Shell", "ViewerState"]
+__all__ = ["REFUSED_LABEL", "Drawing", "Refusals", "Shell", "ViewerState", "build_state"]
 
 #: Badge of an instance whose file on the medium is no longer the one verified.
 REFUSED_LABEL = "ALTERED: changed on the medium since it was verified: not shown"
@@ -96,7 +98,6 @@ class ViewerState:
     integrity: MediumIntegrity
     catalog: Catalog
     drawing: Drawing
-    templates: jinja2.Environment
     medium_name: str
     refused: Refusals = dataclasses.field(default_factory=Refusals)
 
@@ -118,3 +119,45 @@ class Shell:
     templates: jinja2.Environment
     medium_name: str
     startup: Startup[ViewerState]
+
+
+def _verified_snapshot(
+    source: MediaSource, integrity: MediumIntegrity
+) -> tuple[FrozenMedium, MediumIntegrity]:
+    """The snapshot to serve, and the verdict as it applies to it.
+
+    The verdict keeps its GREEN only when it was computed from this very sealed snapshot
+    (:func:`dicomseal.viewer.assess.assess_medium` on a
+    :class:`~dicomseal.media.frozen.FrozenMedium`); any other source is frozen here, so
+    that everything served is at least one consistent read, but nothing in it is GREEN.
+    """
+    if (
+        isinstance(source, FrozenMedium)
+        and source.sealed
+        and integrity.snapshot is not None
+        and integrity.snapshot == source.snapshot_id
+    ):
+        return source, integrity
+    snapshot = source if isinstance(source, FrozenMedium) else freeze(source)
+    reason = "the verdict was not computed from the bytes this viewer serves"
+    # what verification listed is not about these bytes either: the catalog scans them
+    return snapshot, dataclasses.replace(integrity.without_green(reason), listing=None)
+
+
+def build_state(
+    source: MediaSource, integrity: MediumIntegrity, *, max_side: int, medium_name: str
+) -> ViewerState:
+    """The served state: the snapshot, its verdict and the catalog read from it, sealed."""
+    snapshot, integrity = _verified_snapshot(source, integrity)
+    lock = threading.Lock()
+    with lock:
+        catalog = build_catalog(snapshot, integrity)
+    snapshot.seal()  # nothing the catalog did not read can be served later
+    return ViewerState(
+        source=snapshot,
+        lock=lock,
+        integrity=integrity,
+        catalog=catalog,
+        drawing=Drawing(snapshot, lock, max_side=max_side),
+        medium_name=medium_name,
+    )

@@ -81,6 +81,7 @@ SUBINDICATIONS: Final[dict[str, str]] = {
     "name-constraints-violated": "CHAIN_CONSTRAINTS_FAILURE",
     "weak-mac-algorithm": "CRYPTO_CONSTRAINTS_FAILURE",
     "bad-certificate": "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+    "dcmtk-mac-stream-loss": "SIG_CONSTRAINTS_FAILURE",  # some signed content uncovered
     # the manifest (dicomseal.media.verify.ManifestReason)
     "no-manifest": "SIGNED_DATA_NOT_FOUND",
     "manifest-signature-missing": "FORMAT_FAILURE",

@@ -88,6 +88,8 @@ class SignatureReason(enum.Enum):
     REVOKED = "certificate-revoked"  # FAILED: revoked before the signature is proven to exist
     REVOKED_NO_POE = "certificate-revoked-no-poe"  # INDETERMINATE: revoked, no timestamp
     REVOCATION_UNKNOWN = "revocation-unknown"  # INDETERMINATE: --revocation require, no info
+    # INDETERMINATE: matches only DCMTK dcmsign's lossy MAC stream (signature.dcmtk_loss)
+    DCMTK_MAC_STREAM_LOSS = "dcmtk-mac-stream-loss"
 
 
 class FileReason(enum.Enum):

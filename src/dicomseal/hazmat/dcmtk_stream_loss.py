@@ -43,6 +43,8 @@ __all__ = ["BLOCK_SIZE", "StreamLoss", "dcmtk_lossy_stream"]
 
 #: ``SiMACConstructor_BlockSize`` in ``dcmsign/libsrc/simaccon.cc``.
 BLOCK_SIZE: Final = 16384
+#: Fragments are read in pieces of this size.
+_PIECE: Final = 1 << 20
 _ITEM: Final = b"\xfe\xff\x00\xe0"
 _DELIM: Final = b"\xfe\xff\xdd\xe0"
 
@@ -106,8 +108,13 @@ def _atoms(element: Element, source: Part10File | None) -> Iterator[_Atom]:
         yield tag_bytes + b"OB\x00\x00", 12
         for offset, length in element.fragments:
             yield _ITEM, 4
-            source.fp.seek(offset)
-            yield source.fp.read(length), -1
+            # in pieces: a fragment's declared length is untrusted (memory stays bounded)
+            for start in range(offset, offset + length, _PIECE):
+                source.fp.seek(start)
+                piece = source.fp.read(min(_PIECE, offset + length - start))
+                if not piece:
+                    raise ValueError("fragment beyond the end of the file")
+                yield piece, -1
         yield _DELIM, 4
     else:
         yield from _leaf_atoms(element, source)
@@ -129,15 +136,15 @@ class _Buffer:
         data, need = atom
         if need >= 0 and BLOCK_SIZE - self.fill < need:
             self.fill = 0
-        self._emit(data)
+        self.emit(data)
 
     def put_cut(self, data: bytes) -> int:
         """Write the part of a value that fits; return how many bytes fitted."""
         room = BLOCK_SIZE - self.fill
-        self._emit(data[:room])
+        self.emit(data[:room])
         return room
 
-    def _emit(self, data: bytes) -> None:
+    def emit(self, data: bytes) -> None:
         rest = len(data) - (BLOCK_SIZE - self.fill)  # beyond the current buffer
         if rest <= 0:
             self.fill += len(data)
@@ -177,20 +184,45 @@ def _write_zone(buf: _Buffer, element: Element, source: Part10File | None) -> St
     return None
 
 
+def _write_plain(buf: _Buffer, element: Element, source: Part10File | None) -> None:
+    """Write an element where no loss can happen (top level, or in a top-level item).
+
+    Streamed as :func:`write_element` hands it out (large values by memoryview, never
+    joined): only the header's flush rule of :meth:`_Buffer.put` applies, and it is
+    applied before the first bytes, whose VR says how long the header is.
+    """
+    if element.fragments is not None:
+        for atom in _atoms(element, source):
+            buf.put(atom)
+        return
+    first = True
+
+    def take(data: bytes) -> None:
+        nonlocal first
+        if not len(data):
+            return
+        if first:
+            first = False
+            head = 12 if bytes(data[4:6]) in LONG_VRS else 8
+            if BLOCK_SIZE - buf.fill < head:
+                buf.fill = 0
+        buf.emit(data)
+
+    write_element(element, source, take)
+
+
 def _write_top(
     buf: _Buffer, element: Element, source: Part10File | None, losses: list[StreamLoss]
 ) -> None:
     if element.items is None:
-        for atom in _atoms(element, source):
-            buf.put(atom)
+        _write_plain(buf, element, source)
         return
     buf.put((_tag_bytes(element.tag) + b"SQ\x00\x00", 12))
     for item in element.items:
         buf.put((_ITEM, 4))
         for child in _signable(item.elements, None):
             if child.items is None:
-                for atom in _atoms(child, source):
-                    buf.put(atom)
+                _write_plain(buf, child, source)
             else:
                 loss = _write_zone(buf, child, source)
                 if loss is not None:

@@ -21,6 +21,7 @@ __all__ = ["_anchor", "genuine"]  # the fixtures, reused
 MIXED = {
     "slash-backslash": "[.ShellClassInfo]\r\nIconResource=/\\203.0.113.5\\share\\icon.ico,0\r\n",
     "backslash-slash": "[.ShellClassInfo]\r\nIconResource=\\/203.0.113.5/share/icon.ico,0\r\n",
+    "nt-path": "[.ShellClassInfo]\r\nIconResource=\\??\\UNC\\203.0.113.5\\share\\i.ico,0\r\n",
     "url-backslashes": "[.ShellClassInfo]\r\nIconFile=file:\\\\203.0.113.5\\share\\i.ico\r\n",
 }
 

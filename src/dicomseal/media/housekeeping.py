@@ -122,8 +122,9 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
 #: folder is opened), a shell extension class (``CLSID``, ``UICLSID``: the folder opens
 #: as a handler), a command or program. Windows itself writes only local resources.
 #: Looked for once ``/`` reads as a backslash (Windows takes either as a path separator:
-#: ``/\host\share`` is a UNC path too, and a URL's ``//`` becomes two backslashes).
-_REACHING_OUT: Final = (b"\\\\", b"clsid", b"shellexecute", b"open=", b".exe")
+#: ``/\host\share`` is a UNC path too, and a URL's ``//`` becomes two backslashes); an
+#: NT path (``\??\UNC\host\share``, passed through as it is by the Win32 file API).
+_REACHING_OUT: Final = (b"\\\\", b"\\??\\", b"clsid", b"shellexecute", b"open=", b".exe")
 #: How much of a ``desktop.ini`` is looked at (Explorer reads small files only).
 _SHELL_PROBE: Final = 1 << 16
 

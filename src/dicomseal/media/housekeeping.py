@@ -121,7 +121,10 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
 #: network path or URL (an icon fetched over SMB leaks the user's NTLM hash when the
 #: folder is opened), a shell extension class (``CLSID``, ``UICLSID``: the folder opens
 #: as a handler), a command or program. Windows itself writes only local resources.
-_REACHING_OUT: Final = (b"\\\\", b"//", b"://", b"clsid", b"shellexecute", b"open=", b".exe")
+#: Looked for once ``/`` reads as a backslash (Windows takes either as a path separator:
+#: ``/\host\share`` is a UNC path too, and a URL's ``//`` becomes two backslashes); an
+#: NT path (``\??\UNC\host\share``, passed through as it is by the Win32 file API).
+_REACHING_OUT: Final = (b"\\\\", b"\\??\\", b"clsid", b"shellexecute", b"open=", b".exe")
 #: How much of a ``desktop.ini`` is looked at (Explorer reads small files only).
 _SHELL_PROBE: Final = 1 << 16
 
@@ -138,4 +141,5 @@ def shell_settings_reach_out(path: str, fh: BinaryIO) -> bool:
     if len(data) > _SHELL_PROBE:
         return True
     text = data.replace(b"\x00", b"").lower()  # UTF-16 (as Windows may write it) too
+    text = text.replace(b"/", b"\\")  # one separator, as Windows reads a path
     return any(marker in text for marker in _REACHING_OUT)

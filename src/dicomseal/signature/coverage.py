@@ -202,6 +202,9 @@ _LOW_WORD: Final = (0xFFFF).__and__
 _MAX_SKIPPED: Final = 16
 #: Data Set Trailing Padding (PS3.10 §7.2), OB.
 _TRAILING_PADDING: Final = 0xFFFCFFFC
+#: MAC Parameters Sequence (PS3.3 §C.12.1.1.3.1) and the group of its items' attributes.
+_MAC_PARAMETERS: Final = 0x4FFE0001
+_SIGNATURE_GROUP: Final = 0x0400
 
 
 def _below_group_8(tag: int) -> bool:
@@ -227,9 +230,29 @@ def _carries_unsigned_content(el: Element) -> bool:
         return el.vr != b"UL" or el.length != 4 or el.items is not None
     if tag == _TRAILING_PADDING:
         return el.vr not in (b"OB", b"UN") or el.items is not None
+    if tag == _MAC_PARAMETERS:
+        return el.items is None or any(map(_not_mac_parameter, _children(el)))
     if tag in _SIGNATURE_SEQUENCES:
         return el.items is None
     return True
+
+
+def _children(el: Element) -> Iterable[Element]:
+    return (child for item in el.items or () for child in item.elements)
+
+
+def _not_mac_parameter(el: Element) -> bool:
+    """An element a MAC Parameters item cannot hold: its attributes are group 0400 values
+    (PS3.3 Table C.12-5: MAC ID Number, MAC Calculation Transfer Syntax UID, MAC
+    Algorithm, Data Elements Signed), never a sequence. No MAC takes the item, so a
+    Patient's Name put into it (or into a MAC Parameters Sequence added to an item of a
+    signed sequence, which ``dcmdump +P PatientName`` reaches before the signed one)
+    kept every signature intact and the file PASSED."""
+    if el.items is not None or el.fragments is not None:
+        return True
+    if is_signable_tag(el.tag):
+        return el.tag >> 16 != _SIGNATURE_GROUP
+    return _carries_unsigned_content(el)  # a group length or padding in its standard form
 
 
 def skipped_content(elements: Sequence[Element], covered: Iterable[int]) -> tuple[str, ...]:

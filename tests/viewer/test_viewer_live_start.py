@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from startup_support import held_verification, sample_medium
 
 from dicomseal.errors import MediaError
-from dicomseal.media.frozen import FrozenMedium, freeze
-from dicomseal.media.source import open_media
+from dicomseal.media.frozen import FrozenMedium
 from dicomseal.samples import write_sample_studies
 from dicomseal.verdict import Verdict
 from dicomseal.viewer.app import MAX_STATUS_WAIT, _status_wait, create_live_app
@@ -36,19 +36,8 @@ Progress = Callable[[int, int], None]
 
 @pytest.fixture
 def frozen(tmp_path: Path) -> Iterator[FrozenMedium]:
-    write_sample_studies(tmp_path, series_per_study=1, instances_per_series=3, rows=16, cols=16)
-    with open_media(tmp_path) as medium, freeze(medium) as source:
+    with sample_medium(tmp_path) as source:
         yield source
-
-
-def _held(source: FrozenMedium, gate: threading.Event) -> Callable[[Progress], MediumIntegrity]:
-    def verify(progress: Progress) -> MediumIntegrity:
-        integrity = assess_medium(source, [], progress=progress)
-        if not gate.wait(60):
-            raise MediaError("test gate never opened")
-        return integrity
-
-    return verify
 
 
 # -- /api/status?wait= ---------------------------------------------------------------------
@@ -56,7 +45,7 @@ def _held(source: FrozenMedium, gate: threading.Event) -> Callable[[Progress], M
 
 def test_a_waiting_status_answers_with_the_verdict_once_it_is_in(frozen: FrozenMedium) -> None:
     gate = threading.Event()
-    app, startup = create_live_app(frozen, _held(frozen, gate), allowed_hosts=HOSTS)
+    app, startup = create_live_app(frozen, held_verification(frozen, gate), allowed_hosts=HOSTS)
     client = TestClient(app)
     try:
         early = client.get("/api/status").json()

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
+from startup_support import held_verification, sample_medium
 from viewer_support import CHROMIUM_ARGS, require_chromium, serve
 
 from dicomseal.errors import MediaError
-from dicomseal.media.frozen import FrozenMedium, freeze
-from dicomseal.media.source import open_media
-from dicomseal.samples import write_sample_studies
+from dicomseal.media.frozen import FrozenMedium
 from dicomseal.viewer.app import create_live_app
-from dicomseal.viewer.assess import assess_medium
 from dicomseal.viewer.integrity import MediumIntegrity
 from dicomseal.viewer.startup import Startup
 
@@ -31,21 +29,8 @@ Progress = Callable[[int, int], None]
 
 @pytest.fixture
 def frozen(tmp_path: Path) -> Iterator[FrozenMedium]:
-    write_sample_studies(tmp_path, series_per_study=1, instances_per_series=3, rows=16, cols=16)
-    with open_media(tmp_path) as medium, freeze(medium) as source:
+    with sample_medium(tmp_path) as source:
         yield source
-
-
-def _held(source: FrozenMedium, gate: threading.Event) -> Callable[[Progress], MediumIntegrity]:
-    """The real verification, whose verdict is handed over only once ``gate`` is set."""
-
-    def verify(progress: Progress) -> MediumIntegrity:
-        integrity = assess_medium(source, [], progress=progress)
-        if not gate.wait(60):
-            raise MediaError("test gate never opened")
-        return integrity
-
-    return verify
 
 
 def _wait_for(client: TestClient, phase: str) -> dict[str, object]:
@@ -59,7 +44,7 @@ def _wait_for(client: TestClient, phase: str) -> dict[str, object]:
 
 def test_nothing_from_the_medium_is_served_before_the_verdict(frozen: FrozenMedium) -> None:
     gate = threading.Event()
-    app, startup = create_live_app(frozen, _held(frozen, gate), allowed_hosts=HOSTS)
+    app, startup = create_live_app(frozen, held_verification(frozen, gate), allowed_hosts=HOSTS)
     client = TestClient(app)
     try:
         page = client.get("/")
@@ -129,7 +114,7 @@ def test_page_shows_verifying_then_the_verdict(frozen: FrozenMedium) -> None:
     from playwright.sync_api import sync_playwright
 
     gate = threading.Event()
-    app, _startup = create_live_app(frozen, _held(frozen, gate))
+    app, _startup = create_live_app(frozen, held_verification(frozen, gate))
     with serve(app) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
         try:

@@ -12,8 +12,8 @@ its private snapshot) and ``experiment`` hand their items to :func:`run_in_worke
 * items are handed out in chunks (one task per chunk, not per item);
 * this process works too where it has nothing else to do (:mod:`dicomseal.shared_pool`:
   ``processes - 1`` forked helpers, a pipe of chunk numbers, no threads): measured on
-  200 signed CT slices, two processes now take 0.55× the time of one, where a
-  :class:`~concurrent.futures.ProcessPoolExecutor` of two workers took 0.75-0.85×;
+  200 signed CT slices, two processes now take 0.55 times the time of one, where a
+  :class:`~concurrent.futures.ProcessPoolExecutor` of two workers took 0.75-0.85 times;
 * results come back compact (:class:`Crossing`): certificates cross the process boundary
   as DER (X.690 §10; RFC 5280 §4.1) and are loaded back once per distinct certificate of
   the run (:class:`Certificates`);

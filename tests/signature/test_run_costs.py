@@ -146,9 +146,10 @@ def test_each_worker_process_validates_a_chain_once(
 ) -> None:
     """The chain memo lives per worker process, not per chunk of files handed out.
 
-    40 files of one signer in chunks of 2 on two forked workers: each worker validates the
-    chain once (20 chunks used to cost 20 validations). Each validation is logged by the
-    process that made it (the pool is real; the worker-count decision is pinned).
+    40 files of one signer in chunks of 2 on two processes (this one and a forked helper,
+    :mod:`dicomseal.shared_pool`): each process validates the chain once at most (20
+    chunks used to cost 20 validations). Each validation is logged by the process that
+    made it (the pool is real; the worker-count decision is pinned).
     """
     from dicomseal import workers
     from dicomseal.signature.batch import verify_paths
@@ -171,8 +172,7 @@ def test_each_worker_process_validates_a_chain_once(
     results = list(verify_paths(paths, ctx, at=_NOW, workers=2))
     assert {r.verdict.name for r in results} == {"PASSED"}
     pids = log.read_text().split()
-    assert str(os.getpid()) not in pids  # the work ran in the workers
-    assert len(set(pids)) == 2 and len(pids) == 2, pids
+    assert 1 <= len(pids) <= 2 and len(set(pids)) == len(pids), pids
 
 
 def test_little_work_stays_in_one_process() -> None:

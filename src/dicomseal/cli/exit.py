@@ -38,6 +38,7 @@ __all__ = [
     "EXIT_SUCCESS",
     "EXIT_USAGE",
     "FileResults",
+    "QuickExit",
     "exit_code",
 ]
 
@@ -48,6 +49,17 @@ EXIT_INDETERMINATE: Final = 3
 EXIT_IO: Final = 4
 #: Ctrl-C: the shell convention 128 + SIGINT.
 EXIT_INTERRUPTED: Final = 130
+
+
+class QuickExit(int):
+    """An exit code of a command that leaves nothing to tear down: read-only, every
+    output written to stdout/stderr, no worker, temporary file or thread left.
+
+    :func:`dicomseal.cli.main.main`, run as the program, flushes stdout and stderr and
+    ends the process at once (:func:`os._exit`) instead of tearing down the interpreter
+    (freeing every module and object: ~15 ms of a 200-file ``verify``, measured).
+    """
+
 
 #: Exit code per error branch; the first matching class (most specific first) wins.
 EXIT_CODES: Final[tuple[tuple[type[DicomSealError], int], ...]] = (

@@ -25,6 +25,7 @@ from dicomseal.cli.exit import (
     EXIT_IO,
     EXIT_SUCCESS,
     EXIT_USAGE,
+    QuickExit,
     exit_code,
 )
 from dicomseal.errors import DicomSealError
@@ -247,4 +248,17 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(EXIT_IO)
-    sys.exit(rv if isinstance(rv, int) else EXIT_SUCCESS)
+    code = rv if isinstance(rv, int) else EXIT_SUCCESS
+    if isinstance(rv, QuickExit) and argv is None:  # the program itself, not a caller
+        _leave_now(code)
+    sys.exit(code)
+
+
+def _leave_now(code: int) -> None:
+    """End the process with ``code`` now: output flushed, no interpreter teardown."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+        pass
+    os._exit(code)

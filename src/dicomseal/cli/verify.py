@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from cryptography import x509
 
-from dicomseal.cli.exit import FileResults, exit_code
+from dicomseal.cli.exit import FileResults, QuickExit, exit_code
 from dicomseal.cli.options import (
     TrustSelection,
     format_option,
@@ -206,16 +206,19 @@ def verify_command(
     # One validation time for the whole run: every file is judged at the same instant and
     # the trust context's memo validates each signer's chain once.
     when = when or selection.context.run_time()
-    return verify_files_and_render(
-        path,
-        selection,
-        at=when,
-        fmt=fmt,
-        require_signature=require_signature,
-        verbose=verbose,
-        quiet=quiet,
-        policy=policy,
-        workers=workers,
+    # files only: read, verified, reported to stdout; nothing left to tear down
+    return QuickExit(
+        verify_files_and_render(
+            path,
+            selection,
+            at=when,
+            fmt=fmt,
+            require_signature=require_signature,
+            verbose=verbose,
+            quiet=quiet,
+            policy=policy,
+            workers=workers,
+        )
     )
 
 

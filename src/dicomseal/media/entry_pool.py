@@ -105,6 +105,10 @@ def check_entries(
             job,
             processes=processes,
             crossing=_crossing(pool.Certificates(), frozen),
+            # the viewer's snapshot (each worker copies within its share of the budget)
+            # and a count decided ahead (its process serves pages meanwhile): only the
+            # forked workers check files
+            parent_works=frozen is None and not isinstance(workers, pool.Decided),
         ),
         1,
     ):

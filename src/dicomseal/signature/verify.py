@@ -41,7 +41,6 @@ from dicomseal.hazmat.mac_stream import (
 from dicomseal.hazmat.raw import new_mac_hash, verify_digest
 from dicomseal.hazmat.tail_format import tail_format
 from dicomseal.signature.coverage import skipped_content, uncovered_tags, unfixed_fragments
-from dicomseal.signature.dcmtk_loss import dcmtk_loss_match, mark_dcmtk_loss
 from dicomseal.signature.mac_policy import apply_mac_policy
 from dicomseal.signature.reading import read_for_verification
 from dicomseal.signature.sites import (
@@ -152,6 +151,9 @@ def _verify_one(ctx: VerificationContext, site: SignatureSite, item: Item) -> Si
         return judge_trust(ctx, uid, fields, p.cert, p.signature, p.signed_time, base)
     if failure.reason is not SignatureReason.MAC_MISMATCH:
         return failure
+    # DCMTK's lossy stream is replayed only after a mismatch: its module loads here
+    from dicomseal.signature.dcmtk_loss import dcmtk_loss_match, mark_dcmtk_loss
+
     losses = dcmtk_loss_match(src, site.elements, item, frozenset(p.signed), p)
     if not losses:
         return failure

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,42 +60,57 @@ def test_every_result_in_input_order_whoever_checked_it(
     assert [r for r, _pid in results] == [i * i for i in range(count)]
 
 
-def test_the_helpers_and_this_process_both_work() -> None:
-    pids = {pid for _r, pid in _run(list(range(400)), 2, 4)}
+def _wait_for(marker: Path) -> None:
+    deadline = time.monotonic() + 60  # never hangs: a missing marker fails the test below
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
+def test_the_helpers_and_this_process_both_work(tmp_path: Path) -> None:
+    """Each side holds its first chunk until the other has one too, so the test does not
+    depend on how a loaded machine schedules the two processes."""
+    here, helper = tmp_path / "here", tmp_path / "helper"
+
+    def job(forked: bool, item: int) -> tuple[int, int]:
+        mine, other = (helper, here) if forked else (here, helper)
+        if not mine.exists():
+            mine.touch()
+            _wait_for(other)
+        return item * item, os.getpid()
+
+    results = list(workers.run_in_workers(list(range(400)), _slow_here, job, processes=2, chunk=4))
+    assert [r for r, _pid in results] == [i * i for i in range(400)]
+    pids = {pid for _r, pid in results}
     assert os.getpid() in pids  # this process checked chunks
     assert len(pids) == 2  # and so did a forked helper
 
 
-def _fails_in_helper(forked: bool, item: int) -> int:
-    if forked and item >= 0:
-        raise ValueError(f"item {item}")
-    time.sleep(0.05)  # this process leaves the chunks to the helper
-    return item
+def _helper_fails(marker: Path, how: str) -> Callable[[bool, int], int]:
+    """A job that fails in the helper (``raise`` or ``exit``); this process waits for the
+    helper to have taken a chunk, so the failure never depends on scheduling."""
+
+    def job(forked: bool, item: int) -> int:
+        if forked:
+            marker.touch()
+            if how == "raise":
+                raise ValueError(f"item {item}")
+            os._exit(9)  # killed, out of memory: no result, no exception sent
+        _wait_for(marker)
+        return item
+
+    return job
 
 
-def test_a_helpers_exception_is_raised_here() -> None:
+def test_a_helpers_exception_is_raised_here(tmp_path: Path) -> None:
+    job = _helper_fails(tmp_path / "taken", "raise")
     with pytest.raises(ValueError, match="item"):
-        list(
-            workers.run_in_workers(
-                list(range(40)), _slow_here, _fails_in_helper, processes=2, chunk=2
-            )
-        )
+        list(workers.run_in_workers(list(range(40)), _slow_here, job, processes=2, chunk=2))
 
 
-def _dies_in_helper(forked: bool, item: int) -> int:
-    if forked:
-        os._exit(9)  # killed, out of memory: no result, no exception sent
-    time.sleep(0.05)
-    return item
-
-
-def test_a_helper_that_dies_without_its_results_is_reported() -> None:
+def test_a_helper_that_dies_without_its_results_is_reported(tmp_path: Path) -> None:
+    job = _helper_fails(tmp_path / "taken", "exit")
     with pytest.raises(WorkerLostError):
-        list(
-            workers.run_in_workers(
-                list(range(40)), _slow_here, _dies_in_helper, processes=2, chunk=2
-            )
-        )
+        list(workers.run_in_workers(list(range(40)), _slow_here, job, processes=2, chunk=2))
 
 
 def test_stopping_early_leaves_no_helper_behind() -> None:

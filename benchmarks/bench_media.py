@@ -181,6 +181,18 @@ def commands(
             )
         if not args.create_only:
             cmds.append(Command(f"verify{suffix}", [*py, "verify", str(medium), *trust], env))
+    if args.floor:
+        floor = out / "floor"
+        script = str(Path(__file__).with_name("create_floor.py"))
+        argv = [sys.executable, script, str(src), str(floor), str(pki.signer.key)]
+        cmds.append(
+            Command(
+                "create floor (read, 3 hashes, RSA, write, read-back)",
+                [*argv, "--processes", str(args.workers)],
+                None,
+                floor,
+            )
+        )
     return cmds
 
 
@@ -266,6 +278,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--baseline", type=Path, help="another src/ tree timed in the same rounds")
     parser.add_argument("--dcmsign", action="store_true", help="also a dcmsign --verify loop")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time create_floor.py: only the reads, SHA-256 passes, RSA signatures, "
+        "writes and read-back that any media create must do, in --workers processes",
+    )
     parser.add_argument(
         "--workdir",
         type=Path,

@@ -63,6 +63,7 @@ class AmbiguityKind(enum.Enum):
     META_GROUP_LENGTH = "file-meta-group-length-mismatch"
     UID_INNER_SPACE = "uid-with-inner-space"
     ODD_LENGTH_NUMBERS = "odd-length-binary-numbers"
+    UN_ITEMS_READ_TWO_WAYS = "un-sequence-items-read-two-ways"
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,12 @@ class Ambiguity:
                 f"{tag} {where} holds binary numbers in an odd number of bytes: DCMTK and "
                 "the MAC pad it with 00, pydicom refuses it, other readers take the next "
                 "element's first byte"
+            ),
+            AmbiguityKind.UN_ITEMS_READ_TWO_WAYS: (
+                f"{tag} {where} is UN of undefined length whose item begins like Explicit "
+                "VR: DCMTK and the standard read its items as Implicit VR (PS3.5 §6.2.2), "
+                "pydicom as Explicit VR, so the two find different elements, at this "
+                "level too"
             ),
         }
         return text[self.kind]
@@ -219,6 +226,34 @@ def _uid_read_two_ways(el: Element) -> bool:
     return any(b" " in part.strip(b" \x00") for part in value.split(b"\\"))
 
 
+#: A 4-byte undefined length (PS3.5 §7.1.1).
+_UNDEFINED: Final = 0xFFFFFFFF
+
+
+def _un_items_read_two_ways(el: Element) -> bool:
+    """A UN element of undefined length, itself in Explicit VR, with an item that pydicom
+    reads in Explicit VR.
+
+    PS3.5 §6.2.2: such a value is a sequence of Implicit VR Little Endian items, as DCMTK
+    and :mod:`dicomseal.hazmat.elements` read it. pydicom 3 reads it as a sequence too
+    (a private tag followed by an Item, or a public one its dictionary calls SQ) but
+    chooses each item's encoding from the item's first element: Explicit VR when the two
+    bytes where an explicit VR would stand are both ``A``-``Z`` (``filereader.
+    _is_implicit_vr``). Read implicitly, those two bytes are the low half of the first
+    element's 4-byte length. When they look like a VR, pydicom parses the item in another
+    way, can leave the sequence elsewhere, and show elements beside it (a Patient's Name)
+    that DCMTK reads as bytes of the item.
+    """
+    if el.vr != b"UN" or el.length != _UNDEFINED or el.implicit:
+        return False
+    for item in el.items or ():
+        if item.elements:
+            low = item.elements[0].length & 0xFFFF
+            if 0x40 < low & 0xFF < 0x5B and 0x40 < low >> 8 < 0x5B:
+                return True
+    return False
+
+
 def _item_path(path: tuple[tuple[int, int], ...]) -> str:
     """``Keyword[index].Keyword[index]``; the dictionary is loaded only to name a finding."""
     return ".".join(f"{_keyword(tag)}[{index}]" for tag, index in path)
@@ -239,6 +274,8 @@ def _walk(
                 kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR
             yield Ambiguity(kind, el.tag, _item_path(path))
         two_ways = _read_two_ways(el) if signed_level else None
+        if signed_level and _un_items_read_two_ways(el):
+            two_ways = AmbiguityKind.UN_ITEMS_READ_TWO_WAYS
         if two_ways is not None:
             yield Ambiguity(two_ways, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):

@@ -146,3 +146,45 @@ def test_a_headerless_data_set_in_a_zip_under_macosx_is_not_ignored(
         result = verify_media(medium, trust)
     assert result.verdict is Verdict.FAILED, result.message
     assert name in result.manifest.added
+
+
+#: Files under an operating system's name whose bytes are not that system's format.
+UNLIKE_THEIR_NAMES = {
+    ".DS_Store": b"%PDF-1.7\n% a document, not a Finder store",
+    "DICOM/._IM000000": b"Mac OS X but no AppleDouble header",
+    "Thumbs.db": b"\x89PNG\r\n\x1a\n" + bytes(32),
+    ".localized": b"not empty",
+    "desktop.ini": b"[.ShellClassInfo]\r\n\x01\x02binary",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNLIKE_THEIR_NAMES))
+def test_a_file_unlike_its_os_name_is_judged_as_a_file(
+    medium_copy: Path, trust: TrustContext, name: str
+) -> None:
+    target = medium_copy / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(UNLIKE_THEIR_NAMES[name])
+    with open_media(medium_copy) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.FAILED, result.message
+    assert name in result.manifest.added
+    assert name not in result.ignored
+
+
+def test_genuine_thumbnail_caches_and_empty_files_are_ignored(
+    medium_copy: Path, trust: TrustContext
+) -> None:
+    files = {
+        "Thumbs.db": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+        ".localized": b"",
+        "DICOM/._IM000001": b"",
+        "desktop.ini": "\ufeff[.ShellClassInfo]\r\nIconResource=x.ico,0\r\n".encode("utf-16-le"),
+    }
+    for rel, data in files.items():
+        (medium_copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        (medium_copy / rel).write_bytes(data)
+    with open_media(medium_copy) as source:
+        result = verify_media(source, trust)
+    assert result.verdict is Verdict.PASSED, result.message
+    assert set(result.ignored) == set(files)

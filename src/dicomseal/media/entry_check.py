@@ -209,18 +209,23 @@ _UNSEEKABLE_PROBE = 16 << 20
 
 
 def _data_set(source: MediaSource, path: str, data: bytes | None) -> bool:
-    """A file under an operating system's name that reads as a headerless data set, or a
-    ``desktop.ini`` that makes Explorer reach beyond the medium: not housekeeping.
+    """A file under an operating system's name that reads as a headerless data set, that
+    does not have the format its name stands for, or a ``desktop.ini`` that makes
+    Explorer reach beyond the medium: not housekeeping.
 
     ``data`` are its bytes as hashed, when kept: then the probe reads exactly those.
     """
     from dicomseal.media.housekeeping import (  # pydicom: only here
         looks_like_data_set,
         shell_settings_reach_out,
+        unlike_its_name,
     )
 
     def probe(fh: BinaryIO) -> bool:
-        return shell_settings_reach_out(path, fh) or looks_like_data_set(fh)
+        if shell_settings_reach_out(path, fh):
+            return True
+        fh.seek(0)
+        return unlike_its_name(path, fh) or looks_like_data_set(fh)
 
     if data is not None:
         return probe(io.BytesIO(data))

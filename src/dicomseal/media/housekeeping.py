@@ -19,7 +19,6 @@ judged like every other file.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import BinaryIO, Final
 
 __all__ = [
@@ -29,6 +28,7 @@ __all__ = [
     "is_os_artefact",
     "looks_like_data_set",
     "shell_settings_reach_out",
+    "unlike_its_name",
 ]
 
 #: File names operating systems create in any folder they display (case-insensitive).
@@ -85,23 +85,33 @@ _IDENTIFYING: Final = frozenset(
 
 
 def looks_like_data_set(fh: BinaryIO) -> bool:
-    """True when the seekable stream ``fh`` reads as a DICOM data set without the Part 10
-    header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
+    """True when the seekable stream ``fh`` may read as a DICOM data set without the
+    Part 10 header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
 
     DCMTK, and the PACS and viewers built on it, read such a file as an instance
     (PS3.10 §7.1 makes the preamble mandatory only for media). So a name an operating
     system writes does not make it housekeeping: it is judged like any other file. The
-    test: an identifying attribute, or two known attributes in ascending order (command
-    group 0000 aside: binary zeros read as its elements, and it is never stored), among
-    the first :data:`DATA_SET_PROBE` elements read before the first one that does not
-    parse (long values are skipped by seeking, not read).
+    walk (pydicom's element generator; long values are skipped by seeking, not read)
+    answers True, in any of the three syntaxes, on
+
+    * an identifying attribute, or two known attributes in ascending order (command
+      group 0000 aside: binary zeros read as its elements, and it is never stored);
+    * a known attribute (group 0000 aside) followed by an element this walk cannot read:
+      another reader may go on where it stops (an unknown VR: DCMTK reads a 4-byte
+      length where pydicom reads two);
+    * :data:`DATA_SET_PROBE` elements read without a decision: an answer no later
+      element could change was not reached, so the file is not housekeeping.
+
+    It answers False only when every walk ends (the end of the file, or an element that
+    does not parse) before any known attribute: the bytes of a ``.DS_Store``, a resource
+    fork or a thumbnail cache.
     """
     from pydicom.datadict import dictionary_has_tag  # the name rule above needs no pydicom
     from pydicom.filereader import data_element_generator
 
     for implicit, little in ((True, True), (False, True), (False, False)):
         known: list[int] = []
-        with suppress(Exception):  # whatever stops the reader ends the walk
+        try:
             fh.seek(0)
             elements = data_element_generator(fh, implicit, little, defer_size=1024)
             for count, element in enumerate(elements):
@@ -113,8 +123,62 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
                     if len(known) >= 2:
                         return True
                 if count >= DATA_SET_PROBE:
-                    break
+                    return True
+        except Exception:  # whatever stops the reader ends this walk
+            if known:
+                return True
     return False
+
+
+#: The first bytes every genuine file of these names starts with: a ``.DS_Store`` is a
+#: Finder "Bud1" buddy-allocator store; AppleDouble (``00 05 16 07``) and AppleSingle
+#: (``00 05 16 00``) carry resource forks (RFC 1740); Windows thumbnail caches are OLE2
+#: compound files (``D0 CF 11 E0 A1 B1 1A E1``).
+_MAGIC: Final = {
+    ".ds_store": (b"\x00\x00\x00\x01Bud1",),
+    "._": (b"\x00\x05\x16\x07", b"\x00\x05\x16\x00"),
+    "thumbs.db": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+    "ehthumbs.db": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+    "ehthumbs_vista.db": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
+}
+#: Control bytes a text ``desktop.ini`` (ANSI, or UTF-16 after its byte order mark) never
+#: holds: all but tab, line feed and carriage return.
+_CONTROL: Final = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def _format_key(name: str) -> str | None:
+    lower = name.lower()
+    if lower.startswith("._") and len(lower) > 2:
+        return "._"
+    return lower if lower in _MAGIC or lower in (".localized", "desktop.ini") else None
+
+
+def unlike_its_name(path: str, fh: BinaryIO) -> bool:
+    """True when the file named ``path`` does not have the format its name stands for.
+
+    An operating system writes a ``.DS_Store``, a ``._`` resource fork, a thumbnail cache,
+    an empty ``.localized`` or a text ``desktop.ini``; anything else under such a name
+    was not written by it and is judged like every other file. Files inside the folders
+    of :data:`OS_ARTEFACT_FOLDERS` have no one format (Spotlight's index, the recycle
+    bin's copies): only :func:`looks_like_data_set` judges them. An empty file holds
+    nothing any reader could show, whatever its name. Reads from the current position
+    of ``fh`` (at most 64 KiB).
+    """
+    key = _format_key(path.rsplit("/", 1)[-1])
+    if key is None:
+        return False
+    if key == ".localized":
+        return fh.read(1) != b""
+    if key == "desktop.ini":
+        text = fh.read(_SHELL_PROBE + 1)
+        if text.startswith(b"\xff\xfe"):
+            try:
+                text = text[2 : len(text) & ~1].decode("utf-16-le").encode("utf-8")
+            except UnicodeDecodeError:
+                return True
+        return any(c in _CONTROL for c in text)
+    head = fh.read(8)
+    return bool(head) and not any(head.startswith(magic) for magic in _MAGIC[key])
 
 
 #: What Windows Explorer acts on in a ``desktop.ini`` beyond local view settings: a

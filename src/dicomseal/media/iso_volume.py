@@ -25,6 +25,7 @@ from typing import BinaryIO
 from dicomseal.errors import MediaError
 from dicomseal.media.iso_device import drive_last_session, image_size, last_session
 from dicomseal.media.iso_extents import without_shared_bytes
+from dicomseal.media.system_area import SYSTEM_AREA, mounted_instead
 
 __all__ = [
     "SECTOR",
@@ -515,27 +516,6 @@ def _descriptors(img: _Image) -> tuple[list[tuple[int, bytes]], list[str]]:
     return out, [f"no volume descriptor set terminator within {MAX_DESCRIPTORS} sectors"]
 
 
-def _system_area(img: _Image) -> list[str]:
-    """Other file systems announced in the system area, sectors 0-15 (ECMA-119 §6.2.1).
-
-    A hybrid image carries a partition table or an HFS volume there: a USB stick or macOS
-    then mounts that file system, not any ISO 9660 tree.
-    """
-    area = img.read(0, 16 * SECTOR)
-    found = []
-    if area[510:512] == b"\x55\xaa":
-        found.append("an MBR partition table or boot sector")
-    if area[512:520] == b"EFI PART":
-        found.append("a GPT partition table")
-    if area[0:2] == b"ER" or area[512:514] == b"PM":
-        found.append("an Apple partition map")
-    if area[1024:1026] in (b"BD", b"H+", b"HX"):
-        found.append("an HFS volume")
-    return [
-        f"the system area holds {what}: other readers mount another file system" for what in found
-    ]
-
-
 def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
     """Read every ISO 9660 directory tree of the image in ``fh`` (``size`` bytes).
 
@@ -549,7 +529,7 @@ def read_iso_volume(fh: BinaryIO, size: int) -> IsoVolume:
     primary = next((d for _s, d in descs if d[0] == 1 and d[6] == 1), None)
     if primary is not None:  # a short image's missing tail is a read error (§8.4.8)
         img.declared = struct.unpack_from("<I", primary, 80)[0] * SECTOR
-    problems.extend(_system_area(img))
+    problems.extend(mounted_instead(img.read(0, SYSTEM_AREA)))
     session = last_session(fh)
     if session:
         problems.append(

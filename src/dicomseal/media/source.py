@@ -15,12 +15,10 @@ suffix; PS3.12 Annex F; every other tree of the image must agree, see
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 from dicomseal.errors import MediaError
-from dicomseal.hazmat.ambiguity import FOREIGN_PROBE, leading_format, tar_header
 from dicomseal.media.detect import detect_kind
 from dicomseal.media.entries import (
     EntryAnomaly,
@@ -32,6 +30,7 @@ from dicomseal.media.entries import (
 )
 from dicomseal.media.folder_source import FolderSource
 from dicomseal.media.iso_source import IsoSource
+from dicomseal.media.system_area import SYSTEM_AREA, file_format
 from dicomseal.media.zip_archive import zip_trailer
 from dicomseal.media.zip_data import MAX_ZIP_RATIO
 from dicomseal.media.zip_source import ZipSource
@@ -70,39 +69,11 @@ def archive_ambiguity(source: MediaSource) -> str:
                 if zip_trailer(fh):
                     return "ambiguous archive: the ISO 9660 image is also a zip archive"
                 fh.seek(0)
-                other = _system_area_format(fh.read(_SYSTEM_AREA))
+                other = file_format(fh.read(SYSTEM_AREA))
         except OSError:
             return ""
         if other:
             return f"ambiguous archive: the ISO 9660 image is also {other}"
-    return ""
-
-
-#: Bytes before the first volume descriptor (ECMA-119 §6.2.1: the system area).
-_SYSTEM_AREA = 16 * 2048
-
-
-def _system_area_format(area: bytes) -> str:
-    """Another format a reader opening the image as a file would find in its system area.
-
-    A Part 10 header (``DICM`` at byte 128, PS3.10 §7.1) or a headerless data set: every
-    DICOM reader opens the image as an instance, whose last element may run over the
-    whole volume; a tar header (``ustar`` at byte 257, or a V7 header without it whose
-    checksum holds: GNU tar extracts it, :func:`~dicomseal.hazmat.ambiguity.tar_header`);
-    a document or image its first bytes announce (a PDF header, a PNG signature: the
-    rule of an instance's preamble, :func:`~dicomseal.hazmat.ambiguity.leading_format`).
-    """
-    if area[128:132] == b"DICM":
-        return "a DICOM file (DICM at byte 128)"
-    if area[257:262] == b"ustar" or tar_header(area[:512]):
-        return "a tar archive"
-    leading = leading_format(area[:FOREIGN_PROBE])  # what an instance's preamble may not be
-    if leading is not None:
-        return f"a {leading} file"
-    from dicomseal.media.housekeeping import looks_like_data_set  # pydicom: only here
-
-    if any(area) and looks_like_data_set(io.BytesIO(area)):
-        return "a DICOM data set (no preamble)"
     return ""
 
 

@@ -1,4 +1,4 @@
-"""A pool this process works in too: forked helpers, a pipe of chunk numbers, no threads.
+"""A pool this process works in too: forked helpers, a pipe of chunk numbers, no pool threads.
 
 :func:`dicomseal.workers.run_in_workers` uses it when the calling process has nothing
 else to do meanwhile (``verify DIR``, ``media verify``, the read-back of ``media create``,
@@ -10,14 +10,17 @@ parent for the GIL, and the parent sits idle. Here:
 * the chunk numbers are written once into a pipe (4 bytes each; pipe(7): a read of 4
   bytes takes one whole number, under the pipe's lock), so every process - this one and
   each forked helper - takes the next chunk nobody has taken by one ``read``;
+* the numbers are written before any helper exists, so they must fit the pipe's buffer
+  whatever its size (64 KiB by default, less for a user with many pipes open): chunks
+  are joined until they do;
 * a helper is forked (POSIX ``fork``, after every module is imported), makes its state
   once (``setup(True)``), and sends back each chunk's packed results, pickled, with a
   length prefix on a pipe of its own; it leaves by :func:`os._exit` only, so it never
   runs this process's ``finally`` blocks, ``atexit`` handlers or buffered output;
 * this process checks chunks itself (``setup(False)``) between reading what the helpers
-  sent, and yields the results in input order; it holds at most :data:`AHEAD_LIMIT`
-  chunks of results ahead of the one it awaits (memory stays bounded when a helper is
-  slow);
+  sent, and yields the results in input order; it checks no chunk of its own while
+  :data:`AHEAD_LIMIT` chunks of results wait ahead of the one it awaits (what the
+  helpers send meanwhile is still read: at most the chunks they took while one is slow);
 * a helper that fails sends its exception, which is raised here; one that dies without
   its results (killed, out of memory) makes :class:`WorkerLostError` raised here, never a
   silent gap; on any exit the helpers are stopped and reaped.
@@ -44,7 +47,8 @@ R = TypeVar("R")
 #: Chunks of results this process may hold ahead of the one it waits for.
 AHEAD_LIMIT: Final = 8
 #: At most this many chunk numbers (4 bytes each) fit the pipe's default 64 KiB buffer
-#: with room to spare; a caller with more items makes its chunks larger.
+#: with room to spare; a caller with more items makes its chunks larger. A smaller pipe
+#: (:func:`_capacity`) gets consecutive chunks joined until their numbers fit.
 MAX_CHUNKS: Final = 8192
 _NUMBER = struct.Struct("<I")
 _LENGTH = struct.Struct("<Q")
@@ -70,30 +74,72 @@ def run_shared(
     ``helpers`` processes are forked; this process works too. Results made here go
     through ``local``; a helper's go through ``pack`` there and ``unpack`` here.
     """
-    count = len(chunks)
-    if count > MAX_CHUNKS:
-        raise ValueError(f"{count} chunks: at most {MAX_CHUNKS}")
+    if len(chunks) > MAX_CHUNKS:
+        raise ValueError(f"{len(chunks)} chunks: at most {MAX_CHUNKS}")
     numbers_r, numbers_w = os.pipe()
-    os.write(numbers_w, b"".join(_NUMBER.pack(i) for i in range(count)))
-    os.close(numbers_w)  # every number is in: an empty read means none is left
-    pipes = [os.pipe() for _ in range(max(0, helpers))]
+    pipes: list[tuple[int, int]] = []
     children: list[int] = []
+    writers_open = False
     finished = False
     try:
+        chunks = _fitting(chunks, _capacity(numbers_w) // _NUMBER.size)
+        # the pipe is empty and holds them all: this write never waits for a reader
+        os.write(numbers_w, b"".join(_NUMBER.pack(i) for i in range(len(chunks))))
+        os.close(numbers_w)  # every number is in: an empty read means none is left
+        numbers_w = -1
+        pipes.extend(os.pipe() for _ in range(max(0, helpers)))
+        writers_open = True
+        interrupt = signal.getsignal(signal.SIGINT)
         for index, (_r, w) in enumerate(pipes):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the helper (measured by its results)
-                _helper(index, pipes, numbers_r, w, chunks, setup, job, pack)
+            # SIGINT held over the fork: a Ctrl-C then reaches this process after it, and
+            # never a helper before it is in _helper (where it would run this code on)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - runs in the helper (measured by results)
+                    _helper(index, pipes, numbers_r, w, chunks, setup, job, pack, interrupt)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             children.append(pid)
         for _r, w in pipes:
             os.close(w)
+        writers_open = False
         yield from _collect(chunks, setup, job, local, unpack, numbers_r, [r for r, _w in pipes])
         finished = True
     finally:
         _stop(children, wait=finished)
-        os.close(numbers_r)
-        for r, _w in pipes:
-            os.close(r)
+        for fd in (numbers_r, numbers_w, *(r for r, _w in pipes)):
+            if fd >= 0:
+                os.close(fd)
+        if writers_open:  # a fork failed: the write ends are still this process's
+            for _r, w in pipes:
+                os.close(w)
+
+
+def _capacity(fd: int) -> int:
+    """Bytes the pipe ``fd`` holds before a write waits (Linux ``F_GETPIPE_SZ``, pipe(7)).
+
+    64 KiB by default, but 4-8 KiB for a user past ``/proc/sys/fs/pipe-user-pages-soft``
+    (a desktop with many pipes open) and 16 KiB on macOS at first: where the size cannot
+    be asked, one page is assumed (the least any of these gives).
+    """
+    try:
+        import fcntl
+
+        return int(fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032)))
+    except (ImportError, OSError):
+        return 4096
+
+
+def _fitting(chunks: Sequence[Sequence[Item]], most: int) -> Sequence[Sequence[Item]]:
+    """``chunks``, consecutive ones joined so that at most ``most`` remain (same order)."""
+    if len(chunks) <= most:
+        return chunks
+    size = -(-len(chunks) // max(1, most))
+    return [
+        [item for chunk in chunks[i : i + size] for item in chunk]
+        for i in range(0, len(chunks), size)
+    ]
 
 
 def _helper(
@@ -105,11 +151,19 @@ def _helper(
     setup: Callable[[bool], S],
     job: Callable[[S, Item], R],
     pack: Callable[[R], object],
+    interrupt: object,
 ) -> None:  # pragma: no cover - runs in the helper
-    """A helper's whole life: take chunks, send their packed results, leave by _exit."""
+    """A helper's whole life: take chunks, send their packed results, leave by _exit.
+
+    ``interrupt``: this process's SIGINT handler at the fork. Any handler (Python's own
+    raises KeyboardInterrupt) becomes the default action, so a Ctrl-C ends the helper and
+    this process reports it; an ignored SIGINT (a script's background job) stays ignored.
+    """
     code = 0
     try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports an interrupt
+        if interrupt is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         for n, (r, w) in enumerate(pipes):
             os.close(r)
             if n != index:

@@ -8,6 +8,7 @@ exit policy (:mod:`dicomseal.cli.exit`), as one clear line on stderr (never a tr
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -255,10 +256,26 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _leave_now(code: int) -> None:
-    """End the process with ``code`` now: output flushed, no interpreter teardown."""
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
-        pass
+    """End the process with ``code`` now: output flushed, no interpreter teardown.
+
+    A report that cannot be written (a full disk, a closed pipe) ends with exit 4 and one
+    line on stderr, never with the verdict's code: ``verify x > report.txt && archive``
+    must not go on without the report. A stream the caller closed before the start
+    (``2>&-``: Python then has no ``sys.stderr``) is left alone.
+    """
+    lost = False
+    if sys.stdout is not None:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            lost = True
+    if lost:
+        code = EXIT_IO
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(
+                "dicomseal: error: the report could not be written to standard output\n"
+            )
+    if sys.stderr is not None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
     os._exit(code)

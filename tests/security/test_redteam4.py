@@ -254,3 +254,34 @@ def test_a_scanner_tiff_header_that_opens_nothing_keeps_a_genuine_file_passed(
     first = pixels.value_offset if target == "pixel-data" else len(data) + 4096
     genuine = (b"II*\0" + struct.pack("<I", first)).ljust(128, b"\0") + data[128:]
     assert _verify(pki, genuine).verdict is Verdict.PASSED
+
+
+#: An Explicit VR Big Endian file of the committed corpus (provenance in its README).
+_BIG_ENDIAN = (
+    Path(__file__).resolve().parents[1]
+    / "corpus/realworld/dicomParser/testImages/CT1_UNC.explicit_big_endian.dcm"
+)
+
+
+def test_big_endian_tiff_polyglot_is_read_from_the_stored_bytes(pki: TestPki) -> None:
+    """A big-endian file is verified from a little-endian copy; a TIFF reader reads the
+    stored bytes. Its dual-personality preamble (an IFD offset on pixel bytes, which no
+    TIFF reader opens) is not a polyglot (interop sweep 5: a false FAILED before), while
+    an IFD in an appended big-endian padding that shows a forged image still is."""
+    image_module = pytest.importorskip("PIL.Image")
+    data = _BIG_ENDIAN.read_bytes()
+    assert _verify(pki, data).verdict is Verdict.INDETERMINATE  # unsigned, no polyglot
+    width = height = 32
+    image = bytes(255 * ((x // 8 + y // 8) % 2) for y in range(height) for x in range(width))
+    padding = struct.pack(">HH2sHI", 0xFFFC, 0xFFFC, b"OB", 0, len(image)) + image
+    strip = len(data) + 12
+    tags = [(256, width), (257, height), (258, 8), (259, 1), (262, 1), (278, height)]
+    ifd = [struct.pack("<HHIHH", tag, 3, 1, value, 0) for tag, value in tags]
+    ifd += [struct.pack("<HHII", 273, 4, 1, strip), struct.pack("<HHII", 279, 4, 1, len(image))]
+    header = b"II*\0" + struct.pack("<IH", 8, len(ifd)) + b"".join(ifd) + b"\0" * 4
+    forged = header.ljust(128, b"\0") + data[128:] + padding
+    shown = image_module.open(io.BytesIO(forged))
+    assert (shown.format, shown.tobytes()) == ("TIFF", image)
+    result = _verify(pki, forged)
+    assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
+    assert any("also a TIFF file" in a for a in result.ambiguities)

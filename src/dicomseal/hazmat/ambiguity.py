@@ -23,7 +23,7 @@ import struct
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain, islice
 from operator import lt
@@ -419,6 +419,31 @@ _MARKUP: Final = (b"<?xml", b"<!doctype", b"<html", b"<svg", b"<script")
 _TIFF_FIELD_TYPES: Final = frozenset(range(1, 19))
 
 
+def _stored_bytes(parsed: Part10File) -> tuple[Callable[[int, int], bytes], int] | None:
+    """A reader of the file's bytes as stored (what a TIFF reader reads at an offset), and
+    their size.
+
+    The parse itself for a file read as it is; the original stream for a big-endian or
+    deflated one, whose parse holds a re-encoded copy (:attr:`Part10File.original`);
+    ``None`` when that stream is not at hand or cannot be read.
+    """
+    if not needs_transcoding(parsed.meta.transfer_syntax_uid):
+        return parsed.read_at, parsed.size
+    original = parsed.original
+    if original is None:
+        return None
+    try:
+        size = original.seek(0, 2)
+    except (OSError, ValueError):
+        return None
+
+    def read_at(offset: int, n: int) -> bytes:
+        original.seek(offset)
+        return original.read(n)
+
+    return read_at, size
+
+
 def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
     """A TIFF or BigTIFF header whose first IFD a TIFF reader accepts (TIFF 6.0 §2:
     1-4096 entries inside the file, known field types, image width and length present;
@@ -431,25 +456,23 @@ def _tiff_opens(preamble: bytes, parsed: Part10File) -> bool:
     version = struct.unpack_from(order + "H", preamble, 2)[0]
     if version not in (42, 43):
         return False
+    stored = _stored_bytes(parsed)
+    if stored is None:
+        return True  # offsets refer to bytes this parse cannot read: assume it opens
+    read_at, size = stored
     big = version == 43
     first = struct.unpack_from(order + ("Q" if big else "I"), preamble, 8 if big else 4)[0]
-    if not 8 <= first < parsed.size:
+    if not 8 <= first < size:
         return False
-    if needs_transcoding(parsed.meta.transfer_syntax_uid):
-        return True  # offsets refer to the original bytes, not this copy: assume it opens
     entry, count_fmt = (20, "Q") if big else (12, "H")
-    raw = parsed.read_at(first, 8)
+    raw = read_at(first, 8)
     if len(raw) < struct.calcsize(count_fmt):
         return False
     count = struct.unpack_from(order + count_fmt, raw)[0]
     if not 1 <= count <= 4096:
         return False
     after = first + len(raw)  # where a second read of the stream would go on
-    table = (
-        parsed.read_at(after, count * entry)
-        if big
-        else raw[2:] + parsed.read_at(after, count * entry - 6)
-    )
+    table = read_at(after, count * entry) if big else raw[2:] + read_at(after, count * entry - 6)
     if len(table) < count * entry:
         return False
     # the table as 16-bit words in the file's byte order: an entry's tag, then its type

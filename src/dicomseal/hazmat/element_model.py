@@ -180,6 +180,10 @@ class Part10File:
     from ``window_base`` as the walker read them where the data set starts (an Explicit
     VR Little Endian data set read from the file itself only): the bytes every element in
     that range was decoded from, for a consumer that copies runs of elements unchanged.
+
+    ``original`` is, for a big-endian or deflated file, the stream of the file as stored
+    (``fp`` then holds the data set re-encoded in Explicit VR Little Endian, see
+    :mod:`dicomseal.hazmat.transcode`): what a reader of another format sees at an offset.
     """
 
     meta: FileMeta
@@ -189,6 +193,7 @@ class Part10File:
     implicit: bool = False
     window: bytes = b""
     window_base: int = 0
+    original: BinaryIO | None = None
 
     def read_at(self, offset: int, n: int) -> bytes:
         """The bytes ``fp.seek(offset); fp.read(n)`` gives (fewer at the end of the file).

@@ -414,6 +414,7 @@ def parse_part10(
         if not ts:
             raise MalformedDicomError("file meta has no Transfer Syntax UID", path=name)
         transcoded = needs_transcoding(ts)
+        original = fp if transcoded else None
         if transcoded:
             fp = transcode_to_explicit_le(fp, size, pos, ts)
             fp.seek(0, os.SEEK_END)
@@ -453,6 +454,7 @@ def parse_part10(
         implicit=implicit,
         window=window,
         window_base=window_base,
+        original=original,
     )
 
 

@@ -77,6 +77,7 @@ _AMBIGUOUS_VR = Known(
     verify="ok",
     unsigned="skip",
 )
+_FO_DICOM_DATA = "fo-dicom/Tests/FO-DICOM.Tests/Test Data"
 _KNOWN_AS_UN = Known(
     "a known attribute encoded as UN: dcmsign leaves it out of the MAC while pydicom shows "
     "it as an ordinary attribute, so dicomseal refuses to sign it and calls a signature "
@@ -113,6 +114,11 @@ KNOWN: dict[str, Known] = {
     "dicompyler-core/tests/testdata/example_data/rtplan.dcm": _DCMSIGN_BUG,
     "pydicom-data/data_store/data/explicit_VR-UN.dcm": _KNOWN_AS_UN,
     "pydicom:rtdose_rle.dcm": _KNOWN_AS_UN,
+    f"{_FO_DICOM_DATA}/GH177_D_CLUNIE_CT1_IVRLE_BigEndian_undefined_length.dcm": Known(
+        _KNOWN_AS_UN.reason + "; dcmsign writes its signed copy with that attribute as SQ "
+        "(CP-246), which dicomseal then PASSES",
+        verify="ok",
+    ),
     "pydicom:rtdose_rle_1frame.dcm": _KNOWN_AS_UN,
     "fo-dicom/Tests/FO-DICOM.Benchmark/Data/DICOMDIR": _NOTHING_SIGNABLE,
     "dcm_qa_agfa/Agfa/011-0001.img": _DCMSIGN_BUG,

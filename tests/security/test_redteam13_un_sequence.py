@@ -52,3 +52,24 @@ def test_un_sequence_read_two_ways_is_failed(pki: TestPki, tmp_path: Path) -> No
     assert genuine_name != "FORGED^NAME"
     result = _verify(pki, forged)
     assert result.verdict is Verdict.FAILED, result
+
+
+_BIG_ENDIAN_UN = (
+    Path(__file__).resolve().parents[1] / "corpus/realworld/fo-dicom/Tests/FO-DICOM.Tests"
+    "/Test Data/GH177_D_CLUNIE_CT1_IVRLE_BigEndian_undefined_length.dcm"
+)
+
+
+def test_un_sequence_in_a_big_endian_file_is_read_two_ways() -> None:
+    """In Explicit VR Big Endian, pydicom reads the items of an undefined-length UN in big
+    endian, the standard (CP-246) and DCMTK in Implicit VR Little Endian: every length
+    differs. The file is readable (an I/O error before); next to a signature, or to be
+    signed, such a UN is read two ways."""
+    from dicomseal.hazmat.ambiguity import AmbiguityKind, find_ambiguities
+    from dicomseal.hazmat.elements import parse_part10
+
+    with _BIG_ENDIAN_UN.open("rb") as fh:
+        parsed = parse_part10(fh)
+        kinds = {a.kind for a in find_ambiguities(parsed, to_sign=True)}
+        assert AmbiguityKind.UN_ITEMS_READ_TWO_WAYS in kinds
+        assert not find_ambiguities(parsed)  # unsigned: nothing a signature could cover

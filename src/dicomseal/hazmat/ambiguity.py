@@ -29,7 +29,7 @@ from itertools import chain, islice
 from operator import lt
 from typing import Final
 
-from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, NATIVE_SYNTAXES
+from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, EXPLICIT_VR_BE, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
 from dicomseal.hazmat.transcode import needs_transcoding
 from dicomseal.wording import counted
@@ -126,10 +126,10 @@ class Ambiguity:
                 "element's first byte"
             ),
             AmbiguityKind.UN_ITEMS_READ_TWO_WAYS: (
-                f"{tag} {where} is UN of undefined length whose item begins like Explicit "
-                "VR: DCMTK and the standard read its items as Implicit VR (PS3.5 §6.2.2), "
-                "pydicom as Explicit VR, so the two find different elements, at this "
-                "level too"
+                f"{tag} {where} is UN of undefined length: DCMTK and the standard read its "
+                "items as Implicit VR Little Endian (PS3.5 §6.2.2), pydicom here in the "
+                "file's own encoding (an item beginning like Explicit VR, or a big-endian "
+                "file), so the two find different elements, at this level too"
             ),
         }
         return text[self.kind]
@@ -230,9 +230,10 @@ def _uid_read_two_ways(el: Element) -> bool:
 _UNDEFINED: Final = 0xFFFFFFFF
 
 
-def _un_items_read_two_ways(el: Element) -> bool:
+def _un_items_read_two_ways(el: Element, big_endian: bool) -> bool:
     """A UN element of undefined length, itself in Explicit VR, with an item that pydicom
-    reads in Explicit VR.
+    reads in Explicit VR, or in a big-endian file (pydicom reads its items in big endian,
+    explicit or implicit: every length differs).
 
     PS3.5 §6.2.2: such a value is a sequence of Implicit VR Little Endian items, as DCMTK
     and :mod:`dicomseal.hazmat.elements` read it. pydicom 3 reads it as a sequence too
@@ -246,6 +247,8 @@ def _un_items_read_two_ways(el: Element) -> bool:
     """
     if el.vr != b"UN" or el.length != _UNDEFINED or el.implicit:
         return False
+    if big_endian and any(item.elements for item in el.items or ()):
+        return True
     for item in el.items or ():
         if item.elements:
             low = item.elements[0].length & 0xFFFF
@@ -260,7 +263,10 @@ def _item_path(path: tuple[tuple[int, int], ...]) -> str:
 
 
 def _walk(
-    elements: Sequence[Element], path: tuple[tuple[int, int], ...], signed_level: bool
+    elements: Sequence[Element],
+    path: tuple[tuple[int, int], ...],
+    signed_level: bool,
+    big_endian: bool = False,
 ) -> Iterator[Ambiguity]:
     for found in _order(elements, ""):
         yield replace(found, location=_item_path(path)) if path else found
@@ -274,12 +280,12 @@ def _walk(
                 kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR
             yield Ambiguity(kind, el.tag, _item_path(path))
         two_ways = _read_two_ways(el) if signed_level else None
-        if signed_level and _un_items_read_two_ways(el):
+        if signed_level and _un_items_read_two_ways(el, big_endian):
             two_ways = AmbiguityKind.UN_ITEMS_READ_TWO_WAYS
         if two_ways is not None:
             yield Ambiguity(two_ways, el.tag, _item_path(path))
         for index, item in enumerate(el.items or ()):
-            yield from _walk(item.elements, (*path, (el.tag, index)), signed_level)
+            yield from _walk(item.elements, (*path, (el.tag, index)), signed_level, big_endian)
 
 
 def _pixel_encoding(parsed: Part10File) -> Iterator[Ambiguity]:
@@ -357,7 +363,11 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
     """
     found: list[Ambiguity] = []
     if not _plainly_ordered(parsed, to_sign):  # else nothing to find in the two walks
-        walks = chain(_order(parsed.meta.elements, "meta"), _walk(parsed.elements, (), to_sign))
+        big_endian = parsed.meta.transfer_syntax_uid == EXPLICIT_VR_BE
+        walks = chain(
+            _order(parsed.meta.elements, "meta"),
+            _walk(parsed.elements, (), to_sign, big_endian),
+        )
         found.extend(islice(walks, MAX_FOUND))
     found.extend(_pixel_encoding(parsed))
     found.extend(_meta_group_length(parsed))

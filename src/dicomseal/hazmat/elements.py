@@ -65,6 +65,7 @@ __all__ = [
     "Item",
     "Part10File",
     "copy_range",
+    "implicit_sequence_end",
     "parse_dataset_as_explicit_le",
     "parse_part10",
 ]
@@ -332,6 +333,18 @@ class _Reader:
             if self.count > MAX_ELEMENTS:
                 raise MalformedDicomError(f"more than {MAX_ELEMENTS} fragments")
             pos += 8 + flen
+
+
+def implicit_sequence_end(fp: BinaryIO, size: int, pos: int, depth: int) -> int:
+    """Where the undefined-length sequence value starting at ``pos`` ends (after its
+    Sequence Delimitation Item), its items read as Implicit VR Little Endian.
+
+    PS3.5 §6.2.2: the value of a UN element of undefined length is such a sequence in
+    every transfer syntax, Explicit VR Big Endian included. Bounded as every walk of this
+    module (file size, depth, element count).
+    """
+    _items, after = _Reader(fp, size, implicit=True).sequence(pos, UNDEFINED, depth, True)
+    return after
 
 
 def _implicit_vr(tag: int, siblings: list[Element]) -> bytes:

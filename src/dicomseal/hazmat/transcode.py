@@ -195,13 +195,24 @@ class _BigEndian:
         if vr == b"SQ":
             return self.sequence(vpos, length, depth + 1)
         if length == _UNDEFINED:
-            if vr == b"UN" or tag != 0x7FE00010:
+            if vr == b"UN":
+                return self.implicit_items(vpos, depth + 1)
+            if tag != 0x7FE00010:
                 raise MalformedDicomError(f"undefined length {vr.decode()} in big endian")
             return self.sequence(vpos, length, depth + 1, fragments=True)
         if vpos + length > self.size:
             raise MalformedDicomError(f"length {length} at byte {pos} exceeds the file")
         self.copy(vpos, length, _UNIT.get(vr, 1))
         return vpos + length
+
+    def implicit_items(self, pos: int, depth: int) -> int:
+        """A UN value of undefined length: Implicit VR Little Endian items in every
+        transfer syntax (PS3.5 §6.2.2), so copied as they are, delimiter included."""
+        from dicomseal.hazmat.elements import implicit_sequence_end  # it imports this module
+
+        end = implicit_sequence_end(self.src, self.size, pos, depth)
+        self.copy(pos, end - pos, 1)
+        return end
 
     def copy(self, pos: int, length: int, unit: int) -> None:
         done = 0

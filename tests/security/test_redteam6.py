@@ -266,3 +266,29 @@ def test_dcmsign_finds_the_moved_report_content_signature_intact(
     forged.write_bytes(_moved_into_signature(_signed_report(pki, tmp_path), CONTENT_SEQUENCE))
     check = subprocess.run([dcmsign, "--verify", str(forged)], capture_output=True, text=True)
     assert "signature is OK" in check.stdout + check.stderr
+
+
+def test_sign_warns_when_a_fragment_holds_the_item_tag(pki: TestPki, tmp_path: Path) -> None:
+    """``dicomseal sign`` of a file whose pixel data fragment holds FE FF 00 E0 (found in
+    pylibjpeg-data's JPEGLosslessP14SV1_1s_1f_u_16_16.dcm, interop sweep 5): the signature
+    verifies, but verifiers call the file partially signed, so signing says why."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signature"))
+    from sigtest_support import run_cli_inprocess
+
+    data, _pixels = _signed_rle(pki, tmp_path)
+    src = tmp_path / "merged.dcm"
+    src.write_bytes(_merged(data, 0))
+    out = tmp_path / "resigned.dcm"
+    run = run_cli_inprocess(
+        "sign", src, out, "--key", pki.signer.key, "--cert", pki.signer.cert, "--force"
+    )
+    assert run.returncode == 0, run.stderr
+    assert "FE FF 00 E0" in run.stderr and "PixelData" in run.stderr
+    plain = tmp_path / "plain.dcm"
+    plain.write_bytes(data)
+    run = run_cli_inprocess(
+        "sign", plain, out, "--key", pki.signer.key, "--cert", pki.signer.cert, "--force"
+    )
+    assert run.returncode == 0 and "FE FF 00 E0" not in run.stderr

@@ -168,7 +168,30 @@ def sign_command(
             "(DCMTK dcmsign alike), so verifiers call this file partially signed "
             "(INDETERMINATE)"
         )
+    unfixed = _unfixed_fragments(dst, record.signed_tags) if item is None else ()
+    if unfixed:
+        names = ", ".join(keyword_of(t) or format_tag(t) for t in unfixed)
+        err_console().print(
+            f"[yellow]warning:[/yellow] the signature cannot fix where the fragments of "
+            f"{names} begin and end: a fragment holds the Item tag FE FF 00 E0, which a "
+            "PS3.15 MAC cannot tell from a fragment boundary (DCMTK dcmsign alike), so "
+            "verifiers leave it uncovered (INDETERMINATE)"
+        )
     return 0
+
+
+def _unfixed_fragments(dst: Path, signed: tuple[int, ...]) -> tuple[int, ...]:
+    """Signed top-level elements of the written file whose encapsulated fragments the MAC
+    does not delimit (:func:`dicomseal.signature.coverage.unfixed_fragments`)."""
+    from dicomseal.errors import MalformedDicomError
+    from dicomseal.hazmat.elements import parse_part10
+    from dicomseal.signature.coverage import unfixed_fragments
+
+    try:
+        with dst.open("rb") as fh:
+            return tuple(sorted(unfixed_fragments(parse_part10(fh), signed)))
+    except (OSError, MalformedDicomError):  # the file was just written and parsed
+        return ()
 
 
 def _mac_algorithm(mac: str) -> MacAlgorithm:

@@ -53,12 +53,22 @@ def unknown_vr(medium: Path) -> bytes:
     return first + odd + _forged_body(medium, 0x00080006)
 
 
+def private_then_unknown_vr(medium: Path) -> bytes:
+    """The walk derails before any attribute pydicom's dictionary knows (a private one
+    first); DCMTK reads the unknown VR with a 4-byte length and goes on (found in review
+    of the first fix: the header bytes of the identifying attributes are searched too)."""
+    first = struct.pack("<HH2sH", 0x0009, 0x0010, b"LO", 4) + b"ACME"
+    junk = b"\xff" * 16
+    odd = struct.pack("<HH2sHI", 0x0009, 0x1001, b"ZZ", 0, len(junk)) + junk
+    return first + odd + _forged_body(medium, 0x00080006)
+
+
 def past_the_probe(medium: Path) -> bytes:
     pad = b"".join(struct.pack("<HH2sH", 0x0000, 0x2000 + i, b"LO", 0) for i in range(10_001))
     return pad + _forged_body(medium, 0x00080006)
 
 
-@pytest.mark.parametrize("forge", [unknown_vr, past_the_probe])
+@pytest.mark.parametrize("forge", [unknown_vr, private_then_unknown_vr, past_the_probe])
 @pytest.mark.parametrize("name", [".DS_Store", "DICOM/._IM000000", "__MACOSX/IM1"])
 def test_a_headerless_data_set_the_probe_misses_is_not_ignored(
     medium_copy: Path, trust: TrustContext, name: str, forge: object

@@ -19,6 +19,9 @@ judged like every other file.
 
 from __future__ import annotations
 
+import functools
+import re
+import struct
 from typing import BinaryIO, Final
 
 __all__ = [
@@ -84,6 +87,49 @@ _IDENTIFYING: Final = frozenset(
 )
 
 
+#: How much of a file :func:`_identifying_bytes` searches (the elements that identify an
+#: instance come before its pixel data; a larger file is still walked element by element).
+BYTE_PROBE: Final = 16 << 20
+
+
+@functools.cache
+def _identifying_pattern() -> re.Pattern[bytes]:
+    """Identifying attributes as their element headers are stored (PS3.5 §7.1): Explicit
+    VR Little and Big Endian (tag and VR, 6 bytes), Implicit VR Little Endian (tag, a
+    short length, then the first bytes of a UID or a name)."""
+    explicit = []
+    for tag, vr in (
+        (0x00080016, b"UI"),
+        (0x00080018, b"UI"),
+        (0x00100010, b"PN"),
+        (0x00100020, b"LO"),
+        (0x0020000D, b"UI"),
+        (0x7FE00010, b"OW"),
+        (0x7FE00010, b"OB"),
+    ):
+        for order in ("<", ">"):
+            explicit.append(re.escape(struct.pack(order + "HH", tag >> 16, tag & 0xFFFF) + vr))
+    implicit = [
+        re.escape(struct.pack("<HH", tag >> 16, tag & 0xFFFF)) + rb"[\x02-\x40]\x00\x00\x00" + text
+        for tag, text in (
+            (0x00080016, rb"[0-9][0-9.]"),
+            (0x00080018, rb"[0-9][0-9.]"),
+            (0x0020000D, rb"[0-9][0-9.]"),
+            (0x00100010, rb"[A-Za-z^][A-Za-z^ ]"),
+        )
+    ]
+    return re.compile(b"|".join(explicit + implicit))
+
+
+def _identifying_bytes(fh: BinaryIO) -> bool:
+    """True when the first :data:`BYTE_PROBE` bytes hold an identifying attribute's
+    element header anywhere: a reader that goes on where pydicom's walk stops (DCMTK reads
+    an unknown VR with a 4-byte length, after a private element pydicom's dictionary does
+    not know) finds it there."""
+    fh.seek(0)
+    return _identifying_pattern().search(fh.read(BYTE_PROBE)) is not None
+
+
 def looks_like_data_set(fh: BinaryIO) -> bool:
     """True when the seekable stream ``fh`` may read as a DICOM data set without the
     Part 10 header (PS3.5 §7.1, in any of the three uncompressed transfer syntaxes).
@@ -102,9 +148,12 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
     * :data:`DATA_SET_PROBE` elements read without a decision: an answer no later
       element could change was not reached, so the file is not housekeeping.
 
+    * an identifying attribute's element header anywhere in the first
+      :data:`BYTE_PROBE` bytes (:func:`_identifying_bytes`), wherever a walk stopped.
+
     It answers False only when every walk ends (the end of the file, or an element that
-    does not parse) before any known attribute: the bytes of a ``.DS_Store``, a resource
-    fork or a thumbnail cache.
+    does not parse) before any known attribute and no identifying header is in the
+    bytes: a ``.DS_Store``, a resource fork or a thumbnail cache.
     """
     from pydicom.datadict import dictionary_has_tag  # the name rule above needs no pydicom
     from pydicom.filereader import data_element_generator
@@ -127,7 +176,7 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
         except Exception:  # whatever stops the reader ends this walk
             if known:
                 return True
-    return False
+    return _identifying_bytes(fh)
 
 
 #: The first bytes every genuine file of these names starts with: a ``.DS_Store`` is a

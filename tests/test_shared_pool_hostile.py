@@ -72,15 +72,21 @@ _SMALL_PIPES = textwrap.dedent(
 )
 
 
+def _script(source: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``source`` run by a new interpreter in a session of its own (its own group)."""
+    return subprocess.run(
+        [sys.executable, "-c", source],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+    )
+
+
 def test_a_small_pipe_of_chunk_numbers_does_not_hang() -> None:
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _SMALL_PIPES],
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = _script(_SMALL_PIPES, 30)
     except subprocess.TimeoutExpired:
         pytest.fail("run_in_workers hung writing the chunk numbers into a 4 KiB pipe")
     assert done.stdout.strip() == "done", done.stderr
@@ -105,14 +111,7 @@ _IGNORED_SIGINT = textwrap.dedent(
 
 
 def test_helpers_keep_an_ignored_sigint() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _IGNORED_SIGINT],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-    )
+    done = _script(_IGNORED_SIGINT, 60)
     assert done.stdout.strip() == "done", done.stderr[-500:]
 
 

@@ -189,12 +189,13 @@ def test_native_pixel_data_under_a_2024_encapsulated_transfer_syntax_is_not_pass
     assert any("encapsulated" in a for a in result.ambiguities)
 
 
-def _tiff_polyglot(data: bytes) -> tuple[bytes, bytes]:
+def _tiff_polyglot(data: bytes, order: str = "<") -> tuple[bytes, bytes]:
     """A TIFF header in the preamble whose one strip is a forged image kept in an
-    appended Data Set Trailing Padding (FFFC,FFFC) (PS3.10 §7.2), which no MAC covers."""
+    appended Data Set Trailing Padding (FFFC,FFFC) (PS3.10 §7.2), which no MAC covers;
+    ``order``: the data set's byte order."""
     width = height = 32
     image = bytes(255 * ((x // 8 + y // 8) % 2) for y in range(height) for x in range(width))
-    padding = struct.pack("<HH2sHI", 0xFFFC, 0xFFFC, b"OB", 0, len(image)) + image
+    padding = struct.pack(order + "HH2sHI", 0xFFFC, 0xFFFC, b"OB", 0, len(image)) + image
     strip = len(data) + 12
     tags = [(256, width), (257, height), (258, 8), (259, 1), (262, 1), (278, height)]
     ifd = [struct.pack("<HHIHH", tag, 3, 1, value, 0) for tag, value in tags]
@@ -271,15 +272,7 @@ def test_big_endian_tiff_polyglot_is_read_from_the_stored_bytes(pki: TestPki) ->
     image_module = pytest.importorskip("PIL.Image")
     data = _BIG_ENDIAN.read_bytes()
     assert _verify(pki, data).verdict is Verdict.INDETERMINATE  # unsigned, no polyglot
-    width = height = 32
-    image = bytes(255 * ((x // 8 + y // 8) % 2) for y in range(height) for x in range(width))
-    padding = struct.pack(">HH2sHI", 0xFFFC, 0xFFFC, b"OB", 0, len(image)) + image
-    strip = len(data) + 12
-    tags = [(256, width), (257, height), (258, 8), (259, 1), (262, 1), (278, height)]
-    ifd = [struct.pack("<HHIHH", tag, 3, 1, value, 0) for tag, value in tags]
-    ifd += [struct.pack("<HHII", 273, 4, 1, strip), struct.pack("<HHII", 279, 4, 1, len(image))]
-    header = b"II*\0" + struct.pack("<IH", 8, len(ifd)) + b"".join(ifd) + b"\0" * 4
-    forged = header.ljust(128, b"\0") + data[128:] + padding
+    forged, image = _tiff_polyglot(data, ">")
     shown = image_module.open(io.BytesIO(forged))
     assert (shown.format, shown.tobytes()) == ("TIFF", image)
     result = _verify(pki, forged)

@@ -145,11 +145,13 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
     * a known attribute (group 0000 aside) followed by an element this walk cannot read:
       another reader may go on where it stops (an unknown VR: DCMTK reads a 4-byte
       length where pydicom reads two);
-    * :data:`DATA_SET_PROBE` elements read without a decision: an answer no later
-      element could change was not reached, so the file is not housekeeping.
 
     * an identifying attribute's element header anywhere in the first
-      :data:`BYTE_PROBE` bytes (:func:`_identifying_bytes`), wherever a walk stopped.
+      :data:`BYTE_PROBE` bytes (:func:`_identifying_bytes`), wherever a walk stopped;
+    * a walk by DCMTK's rules (a leading meta group and the syntax it names, deflate
+      included; unknown VRs with a 4-byte length; attributes by tag whatever their VR)
+      that meets an identifying attribute or cannot finish
+      (:func:`dicomseal.dicom.headerless.dcmtk_may_read`).
 
     It answers False only when every walk ends (the end of the file, or an element that
     does not parse) before any known attribute and no identifying header is in the
@@ -172,20 +174,29 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
                     if len(known) >= 2:
                         return True
                 if count >= DATA_SET_PROBE:
-                    return True
+                    break  # the walk by DCMTK's rules below goes on
         except Exception:  # whatever stops the reader ends this walk
             if known:
                 return True
-    return _identifying_bytes(fh)
+    if _identifying_bytes(fh):
+        return True
+    from dicomseal.dicom.headerless import dcmtk_may_read
+
+    return dcmtk_may_read(fh)
 
 
 #: The first bytes every genuine file of these names starts with: a ``.DS_Store`` is a
 #: Finder "Bud1" buddy-allocator store; AppleDouble (``00 05 16 07``) and AppleSingle
-#: (``00 05 16 00``) carry resource forks (RFC 1740); Windows thumbnail caches are OLE2
-#: compound files (``D0 CF 11 E0 A1 B1 1A E1``).
+#: (``00 05 16 00``), version 1 or 2, carry resource forks (RFC 1740); Windows thumbnail
+#: caches are OLE2 compound files (``D0 CF 11 E0 A1 B1 1A E1``).
 _MAGIC: Final = {
     ".ds_store": (b"\x00\x00\x00\x01Bud1",),
-    "._": (b"\x00\x05\x16\x07", b"\x00\x05\x16\x00"),
+    "._": (
+        b"\x00\x05\x16\x07\x00\x02\x00\x00",
+        b"\x00\x05\x16\x07\x00\x01\x00\x00",
+        b"\x00\x05\x16\x00\x00\x02\x00\x00",
+        b"\x00\x05\x16\x00\x00\x01\x00\x00",
+    ),
     "thumbs.db": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
     "ehthumbs.db": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),
     "ehthumbs_vista.db": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",),

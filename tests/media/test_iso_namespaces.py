@@ -626,3 +626,24 @@ def test_a_cut_primary_file_with_a_forged_joliet_copy_is_not_a_read_error(
     assert r.verdict is Verdict.FAILED, (r.message, [u.path for u in r.unreadable])
     assert AMBIGUOUS in codes(r)
     assert TARGET in {u.path for u in r.unreadable}  # the setup: dicomseal cannot read it
+
+
+def _recognition_area(idents: list[bytes]) -> bytes:
+    """Sectors 0-15 empty, then one volume structure descriptor identifier per sector."""
+    return bytes(16 * 2048) + b"".join((b"\x00" + i).ljust(2048, b"\x00") for i in idents)
+
+
+def test_an_nsr_behind_many_known_descriptors_is_a_udf_volume() -> None:
+    """Linux (fs/udf/super.c) steps over any number of CD001/BEA01... descriptors up to
+    8 MiB looking for NSR: an NSR02 pushed past the first 64 sectors by CD001 copies is a
+    UDF volume ``mount -t udf`` shows (redteam14's lead), so its tree must be read."""
+    from io import BytesIO
+
+    from dicomseal.media.udf_volume import has_udf
+
+    far = _recognition_area([b"CD001"] * 100 + [b"BEA01", b"NSR02", b"TEA01"])
+    assert has_udf(BytesIO(far), len(far))
+    stopped = _recognition_area([b"CD001"] * 70 + [b"XXXXX"] + [b"CD001"] * 30 + [b"NSR02"])
+    assert not has_udf(BytesIO(stopped), len(stopped))  # no reader passes an unknown one
+    near = _recognition_area([b"CD001", b"XXXXX", b"NSR03"])
+    assert has_udf(BytesIO(near), len(near))  # within 64 sectors: every sector is looked at

@@ -20,7 +20,7 @@ import binascii
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from dicomseal.media.iso_volume import (
     MAX_DEPTH,
@@ -89,17 +89,29 @@ def _tag_id(data: bytes, location: int | None) -> int | None:
     return int(struct.unpack_from("<H", data, 0)[0])
 
 
+#: Volume structure descriptors a reader steps over looking for NSR (ECMA-167 2/9.1,
+#: ECMA-119 ``CD001``, ECMA-168 ``CDW02``).
+_VSD_IDS: Final = frozenset({b"CD001", b"CDW02", b"BEA01", b"TEA01", b"BOOT2"})
+#: How far Linux looks (fs/udf/super.c ``VSD_MAX_SECTOR_OFFSET``, 8 MiB), in sectors.
+_VSD_REACH: Final = (8 << 20) // SECTOR
+
+
 def _recognition(disc: _Disc) -> bool:
-    """True when an NSR02 or NSR03 descriptor is in the first 64 sectors from 16 (2/9.1).
+    """True when an NSR02 or NSR03 descriptor is where some reader finds one (2/9.1).
 
     Readers differ in how far past an unknown descriptor they look, so every sector of
-    that range is looked at.
+    the first 64 from 16 is looked at; and Linux steps over any number of known
+    descriptors (``CD001`` copies, ``BEA01`` ...) up to 8 MiB, so an NSR pushed beyond
+    them by such descriptors is found too.
     """
-    for sector in range(16, 16 + 64):
-        if (sector + 1) * SECTOR > disc.size:
-            return False
-        if disc.read(sector * SECTOR + 1, 5) in (b"NSR02", b"NSR03"):
+    sector = 16
+    while sector < _VSD_REACH and (sector + 1) * SECTOR <= disc.size:
+        ident = disc.read(sector * SECTOR + 1, 5)
+        if ident in (b"NSR02", b"NSR03"):
             return True
+        if sector >= 16 + 64 and ident not in _VSD_IDS:
+            return False
+        sector += 1
     return False
 
 

@@ -73,15 +73,21 @@ def past_the_probe(medium: Path) -> bytes:
 def test_a_headerless_data_set_the_probe_misses_is_not_ignored(
     medium_copy: Path, trust: TrustContext, name: str, forge: object
 ) -> None:
-    target = medium_copy / name
+    assert_judged_as_file(medium_copy, trust, name, forge(medium_copy))  # type: ignore[operator]
+
+
+def assert_judged_as_file(medium: Path, trust: TrustContext, name: str, data: bytes) -> None:
+    """``data`` written as ``name`` on the signed ``medium``: DCMTK reads the forged
+    instance, and the medium is FAILED with the file added, never ignored."""
+    target = medium / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(forge(medium_copy))  # type: ignore[operator]
+    target.write_bytes(data)
     if shutil.which("dcmdump"):
         out = subprocess.run(
             ["dcmdump", "+P", "PatientName", str(target)], capture_output=True, text=True
         ).stdout
         assert "FORGED^NAME" in out  # DCMTK reads the forged instance
-    with open_media(medium_copy) as source:
+    with open_media(medium) as source:
         result = verify_media(source, trust)
     assert result.verdict is Verdict.FAILED, result.message
     assert name in result.manifest.added

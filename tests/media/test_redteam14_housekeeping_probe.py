@@ -24,9 +24,7 @@ Each file below is read by DCMTK (dcmdump shows the forged Patient's Name; ``sto
 from __future__ import annotations
 
 import io
-import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -34,12 +32,10 @@ import pydicom
 import pytest
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
+from test_redteam13_housekeeping_probe import assert_judged_as_file
 
 from dicomseal.media.housekeeping import looks_like_data_set
-from dicomseal.media.source import open_media
-from dicomseal.media.verify import verify_media
 from dicomseal.signature import TrustContext
-from dicomseal.verdict import Verdict
 
 
 def _forged(medium: Path) -> pydicom.Dataset:
@@ -107,16 +103,4 @@ CASES = [
 def test_a_data_set_dcmtk_reads_under_an_os_name_is_not_ignored(
     medium_copy: Path, trust: TrustContext, forge: object, name: str
 ) -> None:
-    target = medium_copy / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(forge(medium_copy))  # type: ignore[operator]
-    if shutil.which("dcmdump"):
-        out = subprocess.run(
-            ["dcmdump", "+P", "PatientName", str(target)], capture_output=True, text=True
-        ).stdout
-        assert "FORGED^NAME" in out  # DCMTK reads the forged instance
-    with open_media(medium_copy) as source:
-        result = verify_media(source, trust)
-    assert result.verdict is Verdict.FAILED, result.message
-    assert name in result.manifest.added
-    assert name not in result.ignored
+    assert_judged_as_file(medium_copy, trust, name, forge(medium_copy))  # type: ignore[operator]

@@ -226,3 +226,27 @@ def test_embedded_validation_data_verifies_offline(
     manifest = json.loads(run.stdout)["manifest"]
     assert manifest["reason"] == "files-differ"
     assert [c["path"] for c in manifest["changed"]] == [VALDATA_PATH]
+
+
+def test_a_token_whose_certificates_are_not_in_der_order_is_put_in_order(
+    stamped_medium: Path, trust: TrustContext
+) -> None:
+    """OpenSSL's ``ts -reply -chain`` writes the token's SET OF certificates in the order
+    it was given, which is DER (X.690 §11.6) only when the shorter certificate comes
+    first; ``media create --tsa-url`` then failed with an internal error. That set is not
+    signed by the TSA (RFC 5652 §5.1): the token is put in DER order and still verifies."""
+    from asn1crypto import cms
+
+    from dicomseal.media.cms_der import require_der
+    from dicomseal.media.cms_timestamp import _der_token, _tokens
+
+    _value, (token,) = _tokens((stamped_medium / SIGNATURE_PATH).read_bytes())
+    first, second = (c.dump() for c in cms.ContentInfo.load(token)["content"]["certificates"])
+    at = token.index(first)
+    assert token[at + len(first) : at + len(first) + len(second)] == second
+    swapped = token[:at] + second + first + token[at + len(first) + len(second) :]
+    with pytest.raises(ValueError, match="not DER"):  # what verification would say
+        require_der((stamped_medium / SIGNATURE_PATH).read_bytes().replace(token, swapped))
+    assert _der_token(swapped).dump() == token
+    with open_media(stamped_medium) as source:
+        assert verify_media(source, trust).verdict is Verdict.PASSED

@@ -77,13 +77,38 @@ def add_signature_timestamp(p7s: bytes, stamp: Callable[[bytes], bytes]) -> byte
     verifies (RFC 5652 §5.3: unsigned attributes are not signed).
     """
     info, signer = _signer_info(p7s)
-    token = cms.ContentInfo.load(stamp(bytes(signer["signature"].native)))
+    token = _der_token(stamp(bytes(signer["signature"].native)))
     attribute = cms.CMSAttribute({"type": _ATTRIBUTE, "values": [token]})
     existing = list(signer["unsigned_attrs"]) if signer["unsigned_attrs"].native else []
     signer["unsigned_attrs"] = cms.CMSAttributes([*existing, attribute])
     stamped = bytes(info.dump())  # re-encodes what changed; force would be exponential
-    require_der(stamped)  # strict on write: what verify will demand (X.690 §10)
+    try:
+        require_der(stamped)  # strict on write: what verify will demand (X.690 §10)
+    except ValueError as exc:
+        raise SignatureError(f"the stamped manifest signature is not DER: {exc}") from exc
     return stamped
+
+
+def _der_token(raw: bytes) -> cms.ContentInfo:
+    """The TSA's token in DER (X.690 §10), as verification demands it.
+
+    OpenSSL's ``ts -reply -chain`` leaves the SET OF certificates unsorted (§11.6); that
+    set is outside what the TSA signs (RFC 5652 §5.1), so it is put in DER order here.
+    Anything else that is not DER - the signed TSTInfo or the SignerInfo - is refused:
+    re-encoding it could break the TSA's signature.
+    """
+    try:
+        token = cms.ContentInfo.load(raw)
+        der = token.dump(force=True)
+        if der == raw:
+            return token
+        normal = cms.ContentInfo.load(der)
+        for part in ("version", "digest_algorithms", "encap_content_info", "signer_infos"):
+            if normal["content"][part].dump() != token["content"][part].dump():
+                raise ValueError(f"its {part} is not DER")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SignatureError(f"the TSA's timestamp token is malformed: {exc}") from exc
+    return normal
 
 
 def _tokens(p7s: bytes) -> tuple[bytes, list[bytes]]:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -541,3 +541,43 @@ def test_next_instance_coerced_while_the_current_one_is_stored(
     assert rep.exit_code == 0 and rep.count(InstanceOutcome.STORED) == total > 2
     assert stored == [i.sop_instance_uid for i in rep.instances]  # medium order
     assert all(sender.ready_while_sending), sender.ready_while_sending
+
+
+def test_a_uid_delivered_twice_never_overwrites_another_instances_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive holding two instances under one SOP Instance UID (an `import --set`
+    copy beside the original) delivers it twice in one C-GET. Files were named by the
+    count of UIDs received, so the second copy overwrote the file already recorded for
+    the next UID and `compare` reported false differences (CLI audit). A fake peer in
+    place of the association: each delivery is a file of its own, the first copy counts."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from pydicom.dataset import Dataset
+
+    from dicomseal.pacs import dimse
+
+    done = Dataset()
+    done.Status = 0x0000
+    deliveries = [("1.1", b"first copy of 1.1"), ("1.1", b"second copy of 1.1"), ("1.2", b"1.2")]
+
+    @contextlib.contextmanager
+    def getter(*args: object) -> Iterator[SimpleNamespace]:
+        on_store = args[-1]
+        for uid, data in deliveries:
+            event = SimpleNamespace(
+                request=SimpleNamespace(AffectedSOPInstanceUID=uid),
+                encoded_dataset=lambda data=data: data,
+            )
+            assert on_store(event) == 0  # type: ignore[operator]
+        deliveries.clear()
+        yield SimpleNamespace(send_c_get=lambda *_a: iter([(done, None)]))
+
+    monkeypatch.setattr(dimse, "_getter", getter)
+    targets = [
+        dimse.RemoteInstance("s", "se", uid, "1.2.840.10008.5.1.4.1.1.2") for uid in ("1.1", "1.2")
+    ]
+    got = dimse.dimse_fetch(DimsePeer("PACS", "127.0.0.1", 1), "ME", targets, tmp_path)
+    assert got["1.1"].read_bytes() == b"first copy of 1.1"
+    assert got["1.2"].read_bytes() == b"1.2"

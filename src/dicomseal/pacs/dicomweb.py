@@ -7,6 +7,7 @@ streamed from the file (bounded memory).
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -207,6 +208,7 @@ def dicomweb_fetch(
         The service cannot be reached or answers with an error.
     """
     got: dict[str, Path] = {}
+    delivered = itertools.count()
     accept = 'multipart/related; type="application/dicom"; transfer-syntax=*'
     with httpx.Client(timeout=TIMEOUT_S) as client:
         for t in targets:
@@ -223,7 +225,7 @@ def dicomweb_fetch(
             if r.status_code >= 400:
                 raise PacsError(f"WADO-RS at {peer.url} answered HTTP {r.status_code}")
             for part in _multipart_parts(r.headers.get("content-type", ""), r.content):
-                dst = folder / f"{len(got):06d}.dcm"
+                dst = folder / f"{next(delivered):06d}.dcm"  # never over another's file
                 dst.write_bytes(part)
-                got[t.sop_instance_uid] = dst
+                got.setdefault(t.sop_instance_uid, dst)
     return got

@@ -15,6 +15,7 @@ and pynetdicom's reading of the meta ends where ours does, or nothing is sent.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -387,11 +388,15 @@ def dimse_fetch(
     wanted = list(targets)
     got: dict[str, Path] = {}
 
+    delivered = itertools.count()
+
     def on_store(event: Any) -> int:
+        # one file per delivery, never over another UID's file; when the archive holds
+        # two instances under one SOP Instance UID, the first delivered is compared
         uid = str(event.request.AffectedSOPInstanceUID)
-        dst = folder / f"{len(got):06d}.dcm"
+        dst = folder / f"{next(delivered):06d}.dcm"
         dst.write_bytes(event.encoded_dataset())
-        got[uid] = dst
+        got.setdefault(uid, dst)
         return 0x0000
 
     syntaxes: list[str] = [str(ExplicitVRLittleEndian), str(ImplicitVRLittleEndian)]

@@ -146,3 +146,26 @@ def test_verify_file_with_stderr_closed_keeps_its_exit_code(tmp_path: Path) -> N
         timeout=120,
     )
     assert done.returncode == 3
+
+
+def test_a_report_into_a_closed_pipe_is_an_io_error(tmp_path: Path) -> None:
+    """``dicomseal inspect DIR | true``: the reader is gone before the report is written.
+    click answers a broken pipe with exit 1 (the FAILED code), a flush at exit with 120;
+    the report was lost, so the exit is 4 with one line on stderr (CLI audit)."""
+    src = tmp_path / "src"
+    write_sample_studies(src, instances_per_series=1, rows=8, cols=8)
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "dicomseal", "inspect", str(src)],
+            env=_env(),
+            stdout=write,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 4, (done.returncode, done.stderr)
+    assert b"could not be written" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -219,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         # Hostile media make pydicom warn about every odd value; findings and error lines
         # carry what matters, so library warnings stay off the terminal.
         warnings.simplefilter("ignore")
+    stdout = _stdout_file()
     try:
         rv = cli.main(args=argv, prog_name="dicomseal", standalone_mode=False)
     except click.exceptions.Abort as exc:
@@ -232,6 +233,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE if exc.exit_code not in (0,) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except SystemExit as exc:
+        if exc.code == 1 and _output_pipe_closed(stdout):  # click and rich answer a
+            _report_lost()  # closed pipe with exit 1, the FAILED code
+        raise exc
     except DicomSealError as exc:
         _fail(sys.argv[1:] if argv is None else argv, exc, exit_code_for(exc))
     except KeyboardInterrupt:
@@ -249,10 +254,45 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(EXIT_IO)
+    _finish(rv, program=argv is None)
+
+
+def _finish(rv: object, *, program: bool) -> None:
+    """Exit with the command's code once its output is out (``program``: run as the
+    program, not called by a caller that keeps the streams)."""
     code = rv if isinstance(rv, int) else EXIT_SUCCESS
-    if isinstance(rv, QuickExit) and argv is None:  # the program itself, not a caller
+    if isinstance(rv, QuickExit) and program:
         _leave_now(code)
+    if program and sys.stdout is not None:
+        try:  # what is still buffered: a closed pipe or a full disk is not the verdict
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            _report_lost()
     sys.exit(code)
+
+
+def _report_lost() -> None:
+    """End with exit 4 and one line on stderr: the report could not be written."""
+    with contextlib.suppress(OSError):
+        os.write(2, b"dicomseal: error: the report could not be written to standard output\n")
+    os._exit(EXIT_IO)
+
+
+def _stdout_file() -> tuple[int, int] | None:
+    """What file descriptor 1 is (device, inode); ``None`` when it is closed."""
+    try:
+        st = os.fstat(1)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _output_pipe_closed(before: tuple[int, int] | None) -> bool:
+    """True once click or rich met a closed output pipe: click wraps stdout to silence
+    it, rich points descriptor 1 at ``/dev/null`` (``Console.on_broken_pipe``)."""
+    from click.utils import PacifyFlushWrapper
+
+    return isinstance(sys.stdout, PacifyFlushWrapper) or _stdout_file() != before
 
 
 def _leave_now(code: int) -> None:

@@ -36,6 +36,7 @@ def test_add_list_show_remove(tmp_path: Path, pki: TestPki) -> None:
     assert dicomseal("trust", "add", pki.intermediate.cert, "--yes", env=env).returncode == 0
 
     listed = dicomseal("trust", "list", "--format", "json", env=env).json()
+    assert listed["schema"] == "dicomseal.trust-list/1"
     assert {a["name"]: a["fingerprint_sha256"] for a in listed["anchors"]} == {
         "root": root_fp,
         "intermediate.crt": _fp(pki.intermediate.cert),

@@ -299,9 +299,21 @@ def test_offline_renewal_with_tsq_and_tsr(
     assert not out.exists()
     tsr.write_bytes(reply(openssl, _chain_of(root), tsa, tsq.read_bytes()))
     run = run_cli_inprocess(
-        "media", "renew", stamped, *trust, "--tsq", tsq, "--tsr", tsr, "--out", out
+        "media",
+        "renew",
+        stamped,
+        *trust,
+        "--tsq",
+        tsq,
+        "--tsr",
+        tsr,
+        "--out",
+        out,
+        "--format",
+        "json",
     )
     assert run.returncode == 0, run.describe()
+    assert json.loads(run.stdout)["schema"] == "dicomseal.renew/1"
     verified, _doc = _verify(stamped, trust, "--evidence", out)
     assert verified.returncode == 0, verified.describe()
 

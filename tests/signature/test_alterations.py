@@ -332,6 +332,10 @@ def test_change_outside_tag_subset_is_partially_signed_and_listed_unsigned(
     entry = file_entry(tampered_report, tampered / "outside-subset-changed.dcm")
     assert (entry["verdict"], entry["reason"]) == ("INDETERMINATE", "partially-signed"), entry
     assert entry["signatures"][0]["verdict"] == "PASSED", entry
+    signed_at = entry["signatures"][0]["signed_at"]  # DT, and ISO 8601 beside it
+    assert entry["signatures"][0]["signed_at_iso"][:10] == (
+        f"{signed_at[:4]}-{signed_at[4:6]}-{signed_at[6:8]}"
+    )
     manufacturer = "(0008,0070)"
     assert manufacturer in entry["uncovered"]
     assert "unsigned_tags" in entry, sorted(entry)

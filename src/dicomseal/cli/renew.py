@@ -185,7 +185,8 @@ def renew_command(
     except OSError as exc:
         raise MediaError(f"cannot write the evidence: {exc.strerror}", path=str(out)) from exc
     if fmt == "json":
-        click.echo(json.dumps({"evidence": evidence_document([check])}, indent=2))
+        doc = {"schema": "dicomseal.renew/1", "evidence": evidence_document([check])}
+        click.echo(json.dumps(doc, indent=2))
     else:
         for line in evidence_lines([check]):
             out_console().print(line, markup=False, highlight=False)

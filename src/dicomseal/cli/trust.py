@@ -96,6 +96,7 @@ def list_command(fmt: str) -> int:
     anchors = store.anchors()
     if fmt == "json":
         doc = {
+            "schema": "dicomseal.trust-list/1",
             "folders": [str(f) for f in store.folders],
             "anchors": [a.to_dict() for a in anchors],
         }

@@ -122,6 +122,7 @@ def signature_to_dict(
     ``facts``: the document's :class:`CertificateFacts` (a fresh one when not given).
     """
     from dicomseal.report.etsi import etsi_fields, etsi_status  # JSON documents only
+    from dicomseal.report.signature import iso_time
 
     facts = CertificateFacts() if facts is None else facts
     cert = sig.certificate
@@ -139,6 +140,7 @@ def signature_to_dict(
         "not_after": not_after,
         "location": sig.location,
         "signed_at": sig.signed_at,
+        "signed_at_iso": iso_time(sig.signed_at),
         "timestamp": sig.timestamp_time.isoformat() if sig.timestamp_time else None,
         "chain": [facts.subject(c) for c in sig.chain],
         "fingerprint_sha256": facts.fingerprint(cert) if cert is not None else None,

@@ -53,8 +53,12 @@ def test_text_output(clean_medium: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_missing_medium_is_usage_or_io(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A medium that is not there cannot be read: exit 4, as for ``verify`` (was 2, click's
+    usage error, with no JSON error document; CLI audit)."""
     code, _ = _run(capsys, "inspect", str(tmp_path / "nope"))
-    assert code == 2
+    assert code == 4
+    code, out = _run(capsys, "inspect", str(tmp_path / "nope"), "--format", "json")
+    assert code == 4 and '"dicomseal.error/1"' in out
     (tmp_path / "file.bin").write_bytes(b"not a medium")
     code, _ = _run(capsys, "inspect", str(tmp_path / "file.bin"))
     assert code == 4

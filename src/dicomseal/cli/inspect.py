@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dicomseal.cli.exit import exit_code
-from dicomseal.cli.options import format_option, out_console
+from dicomseal.cli.options import InputPath, format_option, out_console
 from dicomseal.forensics import inspect_media
 from dicomseal.report.inspect import inspect_document, render_text
 
@@ -16,7 +16,7 @@ __all__ = ["inspect"]
 
 
 @click.command("inspect")
-@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=InputPath(path_type=Path))
 @format_option
 @click.option(
     "--info/--no-info",

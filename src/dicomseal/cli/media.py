@@ -12,6 +12,7 @@ import click
 
 from dicomseal.cli.exit import exit_code
 from dicomseal.cli.options import (
+    InputPath,
     TrustSelection,
     credential_options,
     err_console,
@@ -131,7 +132,7 @@ def media_group() -> None:
     metavar="SRC...",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, path_type=Path),
+    type=InputPath(path_type=Path),
 )
 @click.option(
     "--out",
@@ -387,7 +388,7 @@ def _validation_to_embed(
     "--evidence",
     "evidence",
     multiple=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Renewal evidence written by `media renew` (archive timestamps kept beside the "
     "medium); repeatable. Keeps the medium PASSED after the TSA certificate expired.",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dicomseal.errors import ConfigurationError, UsageError
+from dicomseal.errors import ConfigurationError, MediaError, UsageError
 from dicomseal.signature.anchors import Anchor, load_anchor_files
 from dicomseal.signature.certificates import load_certificates
 from dicomseal.signature.trust import TrustContext
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dicomseal.signature.credentials import SigningCredentials
 
 __all__ = [
+    "InputPath",
     "TrustSelection",
     "allow_incomplete_chain_option",
     "check_before_signing",
@@ -43,6 +44,23 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InputPath(click.Path):
+    """A file or folder to read: a missing one is an I/O error (exit 4, and an error
+    document under ``--format json``), as for ``verify``, not a usage error (exit 2).
+
+    click's own check (``exists=True``) raises a usage error; here the
+    :class:`~dicomseal.errors.MediaError` reaches :func:`dicomseal.cli.main.main`.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, once it exists (a dangling link counts as missing)."""
+        import os
+
+        if not os.path.exists(os.fsdecode(value)):
+            raise MediaError("no such file or folder", path=os.fsdecode(value))
+        return super().convert(value, param, ctx)
 
 
 def out_console() -> Console:

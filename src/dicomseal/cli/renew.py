@@ -16,6 +16,7 @@ import click
 
 from dicomseal.cli.exit import EXIT_FAILED, EXIT_INDETERMINATE
 from dicomseal.cli.options import (
+    InputPath,
     err_console,
     format_option,
     out_console,
@@ -71,7 +72,7 @@ def _token(covered: bytes, tsa_url: str | None, tsq: Path | None, tsr: Path | No
 
 
 @click.command("renew")
-@click.argument("medium", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
+@click.argument("medium", metavar="MEDIUM", type=InputPath(path_type=Path))
 @trust_options
 @click.option(
     "--evidence",
@@ -89,7 +90,7 @@ def _token(covered: bytes, tsa_url: str | None, tsq: Path | None, tsr: Path | No
 )
 @click.option(
     "--tsr",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Offline TSA flow: the TSA's response to --tsq.",
 )

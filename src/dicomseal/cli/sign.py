@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from dicomseal.cli.options import (
+    InputPath,
     credential_options,
     err_console,
     format_option,
@@ -92,7 +93,7 @@ from dicomseal.signature.tsa import MAX_RESPONSE, build_request, request_timesta
 )
 @click.option(
     "--tsr",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    type=InputPath(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Offline TSA flow (dcmsign +t): insert the TSA's response FILE to the query --tsq "
     "into the signature of IN it was made for, and write OUT. No new signature, no key.",

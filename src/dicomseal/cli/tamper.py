@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dicomseal.cli.options import out_console
+from dicomseal.cli.options import InputPath, out_console
 from dicomseal.errors import UsageError
 from dicomseal.output import output_kind
 from dicomseal.report.tamper import render_tamper_text
@@ -18,7 +18,7 @@ __all__ = ["tamper"]
 
 
 @click.command("tamper")
-@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=InputPath(path_type=Path))
 @click.option(
     "--out",
     required=True,

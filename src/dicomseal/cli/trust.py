@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from dicomseal.cli.options import format_option, out_console
+from dicomseal.cli.options import InputPath, format_option, out_console
 from dicomseal.errors import UsageError
 from dicomseal.signature.credentials import load_certificates
 from dicomseal.signature.truststore import Anchor, TrustStore
@@ -47,7 +47,7 @@ def trust_group() -> None:
 
 
 @trust_group.command("add")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=InputPath(dir_okay=False, path_type=Path))
 @click.option("--name", help="Name to store it under (default: the file name).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (scripts).")
 def add_command(file: Path, name: str | None, yes: bool) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dicomseal.cli.options import err_console, parse_at, select_trust, strict_option
+from dicomseal.cli.options import InputPath, err_console, parse_at, select_trust, strict_option
 from dicomseal.cli.progress import progress_report
 from dicomseal.errors import UsageError
 from dicomseal.media.frozen import FrozenMedium, freeze
@@ -30,7 +30,7 @@ __all__ = ["view"]
 
 
 @click.command("view")
-@click.argument("media", metavar="MEDIUM", type=click.Path(exists=True, path_type=Path))
+@click.argument("media", metavar="MEDIUM", type=InputPath(path_type=Path))
 @click.option(
     "--trust",
     "trust",

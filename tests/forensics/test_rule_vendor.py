@@ -67,6 +67,9 @@ def test_index_format_sniffing() -> None:
     assert index_format("a.xml", b"<?xml version='1.0'?><a/>") == "xml"
     assert index_format("a.csv", b"PatientID,PatientName\r\n") == "csv"
     assert index_format("README", b"hello") is None
+    xhtml = b'<?xml version="1.0"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"'
+    assert index_format("INDEX.HTM", xhtml) is None  # the PDI web page: no vendor index
+    assert index_format("PAGE", xhtml) is None
 
 
 def test_broken_access_database_is_a_finding_not_a_crash(medium_copy: MakeMedium) -> None:

@@ -82,6 +82,16 @@ def test_coercion_over_a_signed_value_is_withheld_with_its_reason(
         assert inst["outcome"] == "withheld-coercion-breaks-signature"
         assert f"PatientID: signed {original!r}, kept 'H9'" in inst["signature_conflicts"][0]
         assert "--drop-broken-signatures" in inst["note"]
+    from io import StringIO
+
+    from rich.console import Console
+
+    from dicomseal.report.pacs import render_import_text
+
+    out = StringIO()
+    render_import_text(Console(file=out, width=200), rep)
+    summary = out.getvalue()  # nothing was sent: nothing was removed or re-signed (CLI audit)
+    assert "none sent" in summary and "removed" not in summary, summary
 
 
 def _mixed_medium(pki: TestPki, tmp_path: Path) -> Path:

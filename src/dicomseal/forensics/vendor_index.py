@@ -117,6 +117,8 @@ def index_format(path: str, head: bytes) -> str | None:
     if head[4:19] in (b"Standard Jet DB", b"Standard ACE DB"):
         return "access"
     stripped = head.lstrip(b"\xef\xbb\xbf \r\n\t")
+    if lower.endswith((".htm", ".html", ".xhtml")) or b"<!doctype html" in head.lower():
+        return None  # a web page (the PDI INDEX.HTM is XHTML: PS3.12 Annex F), no index
     if lower.endswith(".xml") or stripped.startswith(b"<?xml"):
         return "xml" if stripped.startswith(b"<") else None
     if lower.endswith(".csv"):

@@ -102,16 +102,27 @@ def _coercion_summary(report: ImportReport) -> str | None:
     if not coerced:
         return None
     values = ", ".join(f"{k}={v!r}" for k, v in report.coercion.values)
-    removed = sum(len(r.coercion.removed_signatures) for r in coerced if r.coercion)
-    resigned = sum(1 for r in coerced if r.resigned)
+    sent = [
+        r for r in coerced if r.outcome in (InstanceOutcome.STORED, InstanceOutcome.ALREADY_STORED)
+    ]
+    withheld = len(coerced) - len(sent)
+    if not sent:  # nothing coerced reached the PACS: nothing was removed or re-signed
+        return (
+            f"coercing {values} would break the signatures of "
+            f"{counted(len(coerced), 'instance')}: none sent"
+        )
+    removed = sum(len(r.coercion.removed_signatures) for r in sent if r.coercion)
+    resigned = sum(1 for r in sent if r.resigned)
     tail = (
         "re-signed by the importer"
-        if resigned == len(coerced)
+        if resigned == len(sent)
         else f"{resigned} re-signed; the others carry no valid signature (no --sign-key)"
     )
+    more = f"; {counted(withheld, 'other instance')} withheld" if withheld else ""
     return (
-        f"coerced {values} in {counted(len(coerced), 'instance')}, originals in "
+        f"coerced {values} in {counted(len(sent), 'instance')} sent, originals in "
         f"OriginalAttributesSequence; {counted(removed, 'broken signature')} removed; {tail}"
+        f"{more}"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from dicomseal.cli.options import out_console
+from dicomseal.cli.progress import progress_report
 from dicomseal.experiment import run_experiment
 from dicomseal.report.experiment import (
     render_chart,
@@ -14,6 +15,8 @@ from dicomseal.report.experiment import (
     update_document,
     write_outputs,
 )
+from dicomseal.report.plain import report_console
+from dicomseal.wording import counted
 
 __all__ = ["experiment"]
 
@@ -66,14 +69,14 @@ def experiment(out: Path, workers: int | None, doc: Path | None, full: bool, for
       dicomseal experiment --out experiment-out
       dicomseal experiment --out experiment-out --full --doc docs/study.md
     """
-    result = run_experiment(
-        out,
-        workers=workers,
-        full=full,
-        force=force,
-        progress=lambda done, total: click.echo(f"\r{done}/{total} cases", nl=False, err=True),
-    )
-    click.echo("", err=True)
+    with progress_report(report_console(stderr=True)) as draw:  # plain lines off a terminal
+        result = run_experiment(
+            out,
+            workers=workers,
+            full=full,
+            force=force,
+            progress=lambda done, total: draw("cases", done, total),
+        )
     command = " ".join(
         [
             "dicomseal experiment",
@@ -89,7 +92,10 @@ def experiment(out: Path, workers: int | None, doc: Path | None, full: bool, for
         render_chart(result, chart)
         update_document(doc, render_markdown(result, command, chart.name))
     console = out_console()
-    console.print(f"{len(result.results)} cases in {result.seconds} s on {result.workers} workers")
+    console.print(
+        f"{len(result.results)} cases in {result.seconds} s on "
+        f"{counted(result.workers, 'worker process', 'worker processes')}"
+    )
     for name, path in paths.items():
         console.print(f"{name}: {path}")
     if doc is not None:

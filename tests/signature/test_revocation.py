@@ -287,3 +287,16 @@ def test_ocsp_response_from_openssl(
     run = verify_json(signed["stamped"], *trust, "--ocsp", plain)
     assert run.returncode == 3, run.describe()
     assert run.json()["files"][0]["signatures"][0]["reason"] == "revocation-unknown"
+
+
+def test_a_file_that_is_no_crl_or_ocsp_response_is_one_plain_line(tmp_path: Path) -> None:
+    """No library repr in the message (``ParseError { kind: ... }`` before; CLI audit)."""
+    from dicomseal.errors import UsageError
+    from dicomseal.signature.revocation import load_crl, load_ocsp
+
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    for load, what in ((load_crl, "not a CRL"), (load_ocsp, "not an OCSP response")):
+        with pytest.raises(UsageError) as caught:
+            load(junk)
+        assert what in caught.value.message and "{" not in caught.value.message

@@ -146,7 +146,7 @@ def load_crl(path: Path) -> bytes:
             else x509.load_der_x509_crl(data)
         )
     except ValueError as exc:
-        raise UsageError(f"--crl {path}: not a CRL ({exc})") from exc
+        raise UsageError(f"--crl {path}: not a CRL (X.509 CRL, PEM or DER, RFC 5280 §5)") from exc
     return crl.public_bytes(serialization.Encoding.DER)
 
 
@@ -163,7 +163,7 @@ def load_ocsp(path: Path) -> bytes:
     try:
         response = ocsp.load_der_ocsp_response(data)
     except ValueError as exc:
-        raise UsageError(f"--ocsp {path}: not an OCSP response ({exc})") from exc
+        raise UsageError(f"--ocsp {path}: not an OCSP response (DER, RFC 6960 §4.2.1)") from exc
     if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
         raise UsageError(f"--ocsp {path}: responder answered {response.response_status.name}")
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -52,3 +53,27 @@ def test_compare_groups_and_hides_bookkeeping(
     everything = run(["compare", medium, "--with", archive, "--all"], capsys)[1]
     assert "DigitalSignaturesSequence" in everything
     assert "  bookkeeping:" in everything
+
+
+def test_compare_accepts_trust_and_names_the_medium_verdict(
+    tmp_path: Path, pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 13: every verifying command, compare included, accepts ``--trust`` (a file or
+    a folder) and says which anchors it used (an unknown option before; CLI audit)."""
+    src = tmp_path / "src"
+    write_sample_studies(src, instances_per_series=1, rows=8, cols=8)
+    medium = tmp_path / "medium"
+    signing = ["--key", pki.signer.key, "--cert", pki.signer.cert]
+    assert run(["media", "create", src, "--out", medium, *signing], capsys)[0] == 0
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    (anchors / "root.pem").write_bytes(pki.root.cert.read_bytes())
+    trust = ["--trust", anchors, "--untrusted", pki.intermediate.cert]
+    code, out, err = run(["compare", medium, "--with", medium, *trust, "--format", "json"], capsys)
+    doc = json.loads(out)
+    assert code == 0, err
+    assert doc["trust_anchors"]["origin"] == "--trust"
+    assert doc["medium_verification"]["verdict"] == "PASSED", doc["medium_verification"]
+    code, out, _err = run(["compare", medium, "--with", medium, *trust], capsys)
+    assert not out.splitlines()[0].startswith("trust anchors"), out  # the summary first
+    assert "medium: PASSED" in out and "trust anchors from --trust" in out

@@ -43,6 +43,7 @@ from dicomseal.report.pacs import (
     render_import_text,
 )
 from dicomseal.signature.credentials import is_pkcs11_uri, is_pkcs12
+from dicomseal.signature.trust import TrustContext
 
 
 def _peer(to: str | None, dicomweb: str | None) -> Peer:
@@ -222,6 +223,7 @@ def import_command(
     is_flag=True,
     help="Also list signature and file-meta bookkeeping differences (hidden by default).",
 )
+@trust_options
 @format_option
 def compare_command(
     medium: Path,
@@ -229,6 +231,8 @@ def compare_command(
     with_dicomweb: str | None,
     calling_aet: str,
     show_all: bool,
+    trust: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
     fmt: str,
 ) -> int:
     """Compare MEDIUM with the original in an archive or on another medium.
@@ -240,9 +244,14 @@ def compare_command(
     differences per frame. Signature and file-meta bookkeeping is hidden unless --all.
 
     \b
+    The medium is verified too (--trust, else the trust store, as `media verify`): its
+    verdict and the anchors used follow the comparison; it does not change the exit code.
+
+    \b
     Exit codes: 0 identical, 1 anything differs, 4 archive unreachable or medium unreadable.
     Example:
       dicomseal compare CD.iso --with PACS@10.0.0.5:104
+      dicomseal compare CD.iso --with PACS@10.0.0.5:104 --trust clinic-ca.pem
     """
     if (with_ is None) == (with_dicomweb is None):
         raise UsageError("give exactly one of --with AET@HOST:PORT|MEDIUM or --with-dicomweb")
@@ -257,8 +266,25 @@ def compare_command(
     else:
         report = compare_media(medium, Path(with_ or ""))
         sides = ("medium", "other medium")
+    selection = select_trust(trust, untrusted)
+    verdict, message = _medium_verdict(medium, selection.context)
     if fmt == "json":
-        click.echo(json.dumps(compare_document(report), indent=2))
+        doc = compare_document(report)
+        doc["trust_anchors"] = selection.to_dict()
+        doc["medium_verification"] = {"verdict": verdict, "message": message}
+        click.echo(json.dumps(doc, indent=2))
     else:
         render_compare_text(out_console(), report, show_all=show_all, sides=sides)
+        selection.announce()  # after the comparison, whose summary stays the first line
+        out_console().print(f"medium: {verdict}: {message}", markup=False, highlight=False)
     return exit_code(report)
+
+
+def _medium_verdict(medium: Path, trust: TrustContext) -> tuple[str, str]:
+    """The medium's verdict as ``media verify`` gives it (PS3.10 media, signed manifest)."""
+    from dicomseal.media.source import open_media
+    from dicomseal.media.verify import verify_media
+
+    with open_media(medium, allow_short=True) as source:
+        result = verify_media(source, trust)
+    return result.verdict.value, result.message

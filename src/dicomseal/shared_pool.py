@@ -87,8 +87,8 @@ def run_shared(
         os.write(numbers_w, b"".join(_NUMBER.pack(i) for i in range(len(chunks))))
         os.close(numbers_w)  # every number is in: an empty read means none is left
         numbers_w = -1
+        writers_open = True  # from the first pipe on: a failed os.pipe or fork closes them
         pipes.extend(os.pipe() for _ in range(max(0, helpers)))
-        writers_open = True
         interrupt = signal.getsignal(signal.SIGINT)
         for index, (_r, w) in enumerate(pipes):
             # SIGINT held over the fork: a Ctrl-C then reaches this process after it, and

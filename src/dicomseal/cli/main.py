@@ -273,6 +273,9 @@ def _finish(rv: object, *, program: bool) -> None:
 
 def _report_lost() -> None:
     """End with exit 4 and one line on stderr: the report could not be written."""
+    if sys.stderr is not None:  # what was said before comes first
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
     with contextlib.suppress(OSError):
         os.write(2, b"dicomseal: error: the report could not be written to standard output\n")
     os._exit(EXIT_IO)
@@ -298,23 +301,16 @@ def _output_pipe_closed(before: tuple[int, int] | None) -> bool:
 def _leave_now(code: int) -> None:
     """End the process with ``code`` now: output flushed, no interpreter teardown.
 
-    A report that cannot be written (a full disk, a closed pipe) ends with exit 4 and one
-    line on stderr, never with the verdict's code: ``verify x > report.txt && archive``
-    must not go on without the report. A stream the caller closed before the start
-    (``2>&-``: Python then has no ``sys.stderr``) is left alone.
+    A report that cannot be written (a full disk, a closed pipe) ends as
+    :func:`_report_lost` does, never with the verdict's code: ``verify x > report.txt &&
+    archive`` must not go on without the report. A stream the caller closed before the
+    start (``2>&-``: Python then has no ``sys.stderr``) is left alone.
     """
-    lost = False
     if sys.stdout is not None:
         try:
             sys.stdout.flush()
         except (OSError, ValueError):
-            lost = True
-    if lost:
-        code = EXIT_IO
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            sys.stderr.write(
-                "dicomseal: error: the report could not be written to standard output\n"
-            )
+            _report_lost()
     if sys.stderr is not None:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()

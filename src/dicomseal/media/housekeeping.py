@@ -145,7 +145,6 @@ def looks_like_data_set(fh: BinaryIO) -> bool:
     * a known attribute (group 0000 aside) followed by an element this walk cannot read:
       another reader may go on where it stops (an unknown VR: DCMTK reads a 4-byte
       length where pydicom reads two);
-
     * an identifying attribute's element header anywhere in the first
       :data:`BYTE_PROBE` bytes (:func:`_identifying_bytes`), wherever a walk stopped;
     * a walk by DCMTK's rules (a leading meta group and the syntax it names, deflate

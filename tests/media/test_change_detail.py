@@ -84,3 +84,89 @@ def test_the_viewer_marks_an_unlocalised_change_incomplete() -> None:
         assert _changed_instance(change).detail_complete is False, note
     localised = _change(_record(_original()), _edited(PatientName="ROE^JANE"))
     assert _changed_instance(localised).detail_complete is True
+
+
+# --- attributes that say how other bytes are read (redteam15: a Specific Character Set
+# swap showed an unsigned reading of intact name bytes as signed; a Photometric
+# Interpretation swap showed an inverted image with its frames "intact")
+
+
+def _latin1() -> bytes:
+    ds = pydicom.dcmread(io.BytesIO(_original()))
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.PatientName = "M\u00dcLLER^J\u00dcRGEN"
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def _swapped(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert len(old) == len(new) and data.count(old) == 1
+    return data.replace(old, new)
+
+
+def test_a_character_set_swap_lists_the_name_it_rereads() -> None:
+    signed = _latin1()
+    change = _change(_record(signed), _swapped(signed, b"ISO_IR 100", b"ISO_IR 144"))
+    by_keyword = {a.keyword: a for a in change.attributes}
+    assert set(by_keyword) == {"SpecificCharacterSet", "PatientName"}
+    name = by_keyword["PatientName"]  # its bytes are intact: only its reading changed
+    assert name.signed == "M\u00dcLLER^J\u00dcRGEN"
+    assert name.found == "M\u043cLLER^J\u043cRGEN"
+    assert change.context == ("SpecificCharacterSet",)
+    assert change.values_reread and not change.pixels_reread
+    assert not change.detail_complete  # no other value is proven by its intact digest
+    assert "read differently" in change.note
+
+
+def test_a_pixel_description_swap_leaves_no_frame_proven() -> None:
+    signed = _original()
+    found = _swapped(signed, b"MONOCHROME2 ", b"MONOCHROME1 ")
+    change = _change(_record(signed), found)
+    assert [a.keyword for a in change.attributes] == ["PhotometricInterpretation"]
+    assert change.frames == ()  # the pixel bytes are intact...
+    assert change.pixels_reread  # ...but they show as another image
+    assert change.context == ("PhotometricInterpretation",)
+    assert change.detail_complete  # the other values still read as signed
+
+
+def test_a_name_change_rereads_nothing() -> None:
+    change = _change(_record(_original()), _edited(PatientName="ROE^JANE"))
+    assert change.context == ()
+    assert not change.values_reread and not change.pixels_reread
+
+
+def test_the_viewer_marks_every_value_and_frame_a_context_change_touches() -> None:
+    from dicomseal.report.media import change_to_dict
+    from dicomseal.viewer.verification import _changed_instance
+
+    signed = _latin1()
+    charset = _change(_record(signed), _swapped(signed, b"ISO_IR 100", b"ISO_IR 144"))
+    shown = _changed_instance(charset)
+    assert shown.detail_complete is False  # every value not listed is then unverified
+    assert "SpecificCharacterSet" in shown.label
+    assert change_to_dict(charset)["context_changed"] == ["SpecificCharacterSet"]
+
+    pixels = _change(_record(_original()), _swapped(_original(), b"MONOCHROME2 ", b"MONOCHROME1 "))
+    shown = _changed_instance(pixels)
+    assert shown.frames_changed == (0,)  # "PIXEL DATA ALTERED IN THIS FRAME"
+    assert "image shows differently" in shown.label
+
+    plain = _changed_instance(_change(_record(_original()), _edited(PatientName="ROE^JANE")))
+    assert plain.frames_changed == () and plain.detail_complete
+
+
+def test_own_signatures_prove_no_value_whose_reading_they_leave_unsigned() -> None:
+    """The same class for an instance proven by its own signatures: signed name bytes
+    under an unsigned Specific Character Set, or signed pixels under an unsigned
+    Photometric Interpretation, are not shown as signed."""
+    from dicomseal.viewer.verification import _proven
+
+    signed = frozenset({"PatientName", "PatientID", "StudyDate", "PixelData", "Rows"})
+    assert _proven(signed, frozenset()) == (signed, "")
+    proven, said = _proven(signed, frozenset({"SpecificCharacterSet"}))
+    assert proven == {"StudyDate", "PixelData", "Rows"}  # PN and LO read through it
+    assert "text values are not proven" in said
+    proven, said = _proven(signed, frozenset({"PhotometricInterpretation", "InstitutionName"}))
+    assert "PixelData" not in proven and "PatientName" in proven
+    assert "image is not proven (PhotometricInterpretation not signed)" in said

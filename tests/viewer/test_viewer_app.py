@@ -279,3 +279,44 @@ def test_pydicom_test_files_render_or_fail_cleanly(tmp_path: Path) -> None:
         assert broken.status_code in (200, 422)
         if broken.status_code == 422:
             assert "cannot decode pixel data" in broken.json()["error"]
+
+
+def test_host_header_must_be_exactly_a_loopback_name(medium: Path, source: MediaSource) -> None:
+    """redteam15: anything after an IPv6 literal was accepted (``[::1].evil.com``)."""
+    client = TestClient(create_app(source, fake_grey(0), allowed_hosts=("::1", "testserver")))
+    assert client.get("/", headers={"host": "[::1]:8765"}).status_code == 200
+    for host in ("[::1].evil.com", "[::1]:80x", "[::1]evil", "testserver:8o", "::1"):
+        assert client.get("/", headers={"host": host}).status_code == 421, host
+
+
+def test_directional_controls_in_values_are_written_out(tmp_path: Path) -> None:
+    """redteam15: a U+202E in a Patient's Name drew the "(not covered)" mark after it
+    mirrored. Every page and JSON answer writes such controls out."""
+    from dicomseal.samples import SAMPLE_PATIENTS, make_instance
+
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1)
+    ds.SpecificCharacterSet = "ISO_IR 192"
+    ds.PatientName = "DOE\u202e^JOHN"
+    ds.SeriesDescription = "AXIAL\u2067 HEAD"
+    ds.save_as(tmp_path / "IM1", enforce_file_format=True)
+    with open_media(tmp_path) as src:
+        client = TestClient(create_app(src, fake_grey(0), allowed_hosts=HOSTS))
+        answers = [client.get(u) for u in ("/browse", "/read/s0", "/series/s0", "/api/series/s0")]
+    for r in answers:
+        assert r.status_code == 200
+        assert "\u202e" not in r.text and "\u2067" not in r.text, r.url
+    assert "DOE[U+202E]^JOHN" in answers[3].text
+    assert "[U+2067]" in answers[1].text
+
+
+def test_thumbnail_labels_carry_their_marks(medium: Path, source: MediaSource) -> None:
+    """redteam15: the reading page's series thumbnails printed Series Number, Modality and
+    Series Description bare; on an unsigned medium each is marked like every other value."""
+    client = _client(source, fake_grey(0))
+    page = client.get("/read/s0").text
+    labels = re.findall(
+        r'<span class="thumb-label">(.*?)</span>\s*<span class="thumb-dot', page, re.S
+    )
+    assert labels
+    for label in labels:
+        assert label.count('data-testid="unverified-value"') == 3, label

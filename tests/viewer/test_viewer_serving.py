@@ -146,7 +146,35 @@ def test_file_swapped_after_verification_is_never_served(
     assert entry["refused"] and not entry["has_pixels"]
     assert entry["state"] == "red" and entry["label"] == REFUSED_LABEL
     others = [i for i in listed["instances"] if i["id"] != victim]
-    assert others and all(i["state"] == "green" and i["has_pixels"] for i in others)
+    # still shown, but no longer green: the medium is not the one that PASSED (redteam15)
+    assert others and all(i["state"] == "grey" and i["has_pixels"] for i in others)
+    assert listed["state"] == "red"
+
+
+def test_a_refusal_leaves_no_stale_verdict_and_no_cached_image(
+    medium: Path, pki: TestPki, tmp_path: Path
+) -> None:
+    """redteam15: after a refusal the banner, /api/status and the tree still said PASSED,
+    and the victim's frame and display object were still served from the caches."""
+    folder = _copy(medium, tmp_path)
+    with open_media(folder) as raw, _in_place(raw) as source:
+        client = TestClient(
+            create_app(source, assess_medium(source, [pki.root.cert]), allowed_hosts=HOSTS)
+        )
+        victim, series = _victim(client)
+        assert client.get("/api/status").json()["verdict"].startswith("PASSED")
+        cached = [f"/render/{victim}/0.png", f"/api/instances/{victim}/image.dcm"]
+        assert [client.get(u).status_code for u in cached] == [200, 200]  # now in the caches
+        _forge(folder / VICTIM)
+        assert client.get(f"/api/instances/{victim}/tags").status_code == 409
+        after = [client.get(u) for u in cached]
+        status = client.get("/api/status").json()
+        browse = client.get("/browse").text
+        listed = client.get(f"/api/series/{series}").json()
+    assert [r.status_code for r in after] == [409, 409]
+    assert status["kind"] == "altered" and status["verdict"].startswith("ALTERED")
+    assert "PASSED" not in browse and 'data-state="green"' not in browse
+    assert listed["state"] == "red"
 
 
 def test_file_swapped_while_serving_is_not_rendered(

@@ -8,7 +8,15 @@ the file found on the medium (:func:`~dicomseal.media.digests.digest_stream`), l
   the found value for the identity attributes (e.g. PatientName signed ``DOE^JOHN``,
   found ``ROE^JANE``), and the keyword alone for the others;
 * the indices of frames whose pixel bytes differ, and any change in the number of frames;
-* an instance replaced by another one (a different SOP Instance UID).
+* an instance replaced by another one (a different SOP Instance UID);
+* the attributes that say how *other* bytes are read (:data:`VALUE_CONTEXT`,
+  :data:`PIXEL_CONTEXT`): when one of them changed, values and pixels whose own bytes are
+  intact may still show differently (the same name bytes read under another Specific
+  Character Set, PS3.5 §6.1; the same pixels inverted by another Photometric
+  Interpretation, PS3.3 C.7.6.3), so they are not proven by their digests.
+
+An identity value whose decoded text differs from the signed one is a change even when
+its bytes are intact: what a reader shows is the text, not the bytes.
 
 Each attribute is the one :class:`~dicomseal.dicom.edits.AttributeChange` record, its
 ``before`` the signed value and ``after`` the value found (also named ``signed`` and
@@ -19,14 +27,103 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from dicomseal.dicom.edits import AttributeChange, ChangeKind, kind_of
 from dicomseal.errors import MediaError
-from dicomseal.media.digests import IDENTITY_KEYWORDS, InstanceDigests, digest_stream, format_tag
+from dicomseal.media.digests import (
+    IDENTITY_KEYWORDS,
+    IDENTITY_TAGS,
+    InstanceDigests,
+    digest_stream,
+    format_tag,
+)
 from dicomseal.media.manifest import FileRole, InstanceRecord
 
-__all__ = ["AttributeChange", "ChangeDetail", "ChangeKind", "FileChange", "localise_change"]
+__all__ = [
+    "PIXEL_CONTEXT",
+    "VALUE_CONTEXT",
+    "AttributeChange",
+    "ChangeDetail",
+    "ChangeKind",
+    "FileChange",
+    "localise_change",
+]
+
+#: Attributes that say how the other values' bytes are read: the character sets of every
+#: text value (PS3.5 §6.1.2.3) and the transfer syntax of the whole data set (PS3.5 §10).
+#: A change to one leaves no other value proven by its intact digest.
+VALUE_CONTEXT: Final = frozenset({"SpecificCharacterSet", "TransferSyntaxUID"})
+#: Attributes that say how the Pixel Data bytes become an image on screen or a measure:
+#: Image Pixel (PS3.3 C.7.6.3) and Multi-frame (C.7.6.6) descriptions, the palette and ICC
+#: profile, Modality LUT (C.11.1), VOI LUT (C.11.2), Presentation LUT (C.11.4), the pixel
+#: spacing and calibration (C.7.6.2, C.8.11.4, C.10.7.1.3), the functional groups that
+#: carry all of these in enhanced objects (C.7.6.16), and ultrasound regions (C.8.5.5).
+#: A change to one leaves no frame proven by its intact digest.
+PIXEL_CONTEXT: Final = frozenset(
+    {
+        "SamplesPerPixel",
+        "PhotometricInterpretation",
+        "PlanarConfiguration",
+        "Rows",
+        "Columns",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "NumberOfFrames",
+        "FrameIncrementPointer",
+        "PixelAspectRatio",
+        "PixelPaddingValue",
+        "PixelPaddingRangeLimit",
+        "SmallestImagePixelValue",
+        "LargestImagePixelValue",
+        "RedPaletteColorLookupTableDescriptor",
+        "GreenPaletteColorLookupTableDescriptor",
+        "BluePaletteColorLookupTableDescriptor",
+        "AlphaPaletteColorLookupTableDescriptor",
+        "RedPaletteColorLookupTableData",
+        "GreenPaletteColorLookupTableData",
+        "BluePaletteColorLookupTableData",
+        "AlphaPaletteColorLookupTableData",
+        "SegmentedRedPaletteColorLookupTableData",
+        "SegmentedGreenPaletteColorLookupTableData",
+        "SegmentedBluePaletteColorLookupTableData",
+        "SegmentedAlphaPaletteColorLookupTableData",
+        "PaletteColorLookupTableUID",
+        "ICCProfile",
+        "ColorSpace",
+        "RescaleIntercept",
+        "RescaleSlope",
+        "RescaleType",
+        "ModalityLUTSequence",
+        "WindowCenter",
+        "WindowWidth",
+        "VOILUTFunction",
+        "VOILUTSequence",
+        "PresentationLUTShape",
+        "PresentationLUTSequence",
+        "PixelIntensityRelationship",
+        "PixelIntensityRelationshipSign",
+        "PixelSpacing",
+        "ImagerPixelSpacing",
+        "NominalScannedPixelSpacing",
+        "PixelSpacingCalibrationType",
+        "EstimatedRadiographicMagnificationFactor",
+        "SpacingBetweenSlices",
+        "SliceThickness",
+        "ImageOrientationPatient",
+        "ImagePositionPatient",
+        "PatientOrientation",
+        "SharedFunctionalGroupsSequence",
+        "PerFrameFunctionalGroupsSequence",
+        "SequenceOfUltrasoundRegions",
+        "ExtendedOffsetTable",
+        "ExtendedOffsetTableLengths",
+        "FloatPixelPaddingValue",
+        "DoubleFloatPixelPaddingValue",
+    }
+)
 
 
 class ChangeDetail(enum.Enum):
@@ -60,11 +157,29 @@ class FileChange:
     note: str = ""
     extra: dict[str, str] = field(default_factory=dict)
     detail: ChangeDetail = ChangeDetail.NOT_LOCALISED
+    #: Changed attributes of :data:`VALUE_CONTEXT` and :data:`PIXEL_CONTEXT`, in that order.
+    context: tuple[str, ...] = ()
+
+    @property
+    def values_reread(self) -> bool:
+        """Whether an attribute that says how the other values are read changed: a value
+        not listed in :attr:`attributes` is then not proven unchanged."""
+        return any(k in VALUE_CONTEXT for k in self.context)
+
+    @property
+    def pixels_reread(self) -> bool:
+        """Whether an attribute that says how the pixels become an image changed: no
+        frame is then proven to show as signed, whatever :attr:`frames` says."""
+        return any(k in PIXEL_CONTEXT for k in self.context)
 
     @property
     def detail_complete(self) -> bool:
-        """True when :attr:`attributes` and :attr:`frames` name everything that changed."""
-        return self.detail in (ChangeDetail.LOCALISED, ChangeDetail.WHOLE_FILE)
+        """True when :attr:`attributes` and :attr:`frames` name everything that changed,
+        as it is read (no attribute that says how other values are read changed)."""
+        return (
+            self.detail in (ChangeDetail.LOCALISED, ChangeDetail.WHOLE_FILE)
+            and not self.values_reread
+        )
 
 
 def _keyword(tag: str) -> str:
@@ -93,6 +208,7 @@ def compare_instance(
             )
         else:
             changes.append(AttributeChange(tag, kw, kind))
+    changes.extend(_read_differently(record, found, {c.keyword for c in changes}))
     frames = tuple(
         i
         for i in range(max(len(record.frames), len(found.frames)))
@@ -104,6 +220,36 @@ def compare_instance(
         else None
     )
     return tuple(changes), frames, replaced
+
+
+def _read_differently(
+    record: InstanceRecord, found: InstanceDigests, listed: set[str]
+) -> list[AttributeChange]:
+    """Identity values whose bytes are intact but whose text is not the signed text.
+
+    The manifest signs each identity value's decoded text (:attr:`InstanceRecord.identity`);
+    the same bytes decode to other text when what says how to read them changed (Specific
+    Character Set: ``M\xdcLLER`` under ISO_IR 100 reads ``M\u043cLLER`` under ISO_IR 144).
+    A value that no longer decodes, or now decodes where it did not, differs too.
+    """
+    out = []
+    for keyword in IDENTITY_KEYWORDS:
+        if keyword in listed:
+            continue
+        signed, now = record.identity.get(keyword), found.values.get(keyword)
+        tag = IDENTITY_TAGS[keyword]
+        was_there = tag in record.attributes
+        if signed != now and (signed is not None or was_there):
+            out.append(AttributeChange(tag, keyword, ChangeKind.CHANGED, signed, now))
+    return out
+
+
+def _context(changes: tuple[AttributeChange, ...]) -> tuple[str, ...]:
+    """The changed attributes that say how other bytes are read (module docstring)."""
+    keywords = [c.keyword for c in changes]
+    return tuple(k for k in keywords if k in VALUE_CONTEXT) + tuple(
+        k for k in keywords if k in PIXEL_CONTEXT
+    )
 
 
 def localise_change(
@@ -141,6 +287,24 @@ def localise_change(
         )
     elif not attrs and not frames:
         note = "only bytes outside the data set changed (preamble or trailing data)"
+    context = _context(attrs)
+    if context:
+        note = "; ".join(
+            filter(
+                None,
+                (
+                    note,
+                    f"{', '.join(context)} changed: "
+                    + (
+                        "values whose bytes are intact may read differently, so none is "
+                        "proven by its digest"
+                        if any(k in VALUE_CONTEXT for k in context)
+                        else "the intact pixel bytes may show as another image, so no "
+                        "frame is proven by its digest"
+                    ),
+                ),
+            )
+        )
     return replace(
         plain,
         attributes=attrs,
@@ -150,4 +314,5 @@ def localise_change(
         replaced_by=replaced,
         note=note,
         detail=ChangeDetail.REPLACED if replaced else ChangeDetail.LOCALISED,
+        context=context,
     )

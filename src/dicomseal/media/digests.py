@@ -46,6 +46,7 @@ from dicomseal.hazmat.transcode import needs_transcoding
 __all__ = [
     "CHUNK",
     "IDENTITY_KEYWORDS",
+    "IDENTITY_TAGS",
     "ElementDigest",
     "FrameUnit",
     "InstanceDigests",
@@ -356,6 +357,12 @@ _TEXT_TAGS = {
     0x00101010: "PatientAge",
     0x0020000D: "StudyInstanceUID",
     0x0020000E: "SeriesInstanceUID",
+}
+
+
+#: ``(gggg,eeee)`` of each identity attribute, as the manifest's attribute digests name it.
+IDENTITY_TAGS: dict[str, str] = {
+    keyword: format_tag(tag) for tag, keyword in _TEXT_TAGS.items() if keyword in IDENTITY_KEYWORDS
 }
 
 

@@ -61,6 +61,7 @@ def change_to_dict(c: FileChange) -> dict[str, Any]:
         "found_frames": c.found_frames,
         "replaced_by": c.replaced_by,
         "note": c.note or None,
+        "context_changed": list(c.context),
     }
 
 

@@ -30,7 +30,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse as _StarletteJSON
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -50,6 +51,7 @@ from dicomseal.viewer.state import (
     ViewerState,
     build_state,
 )
+from dicomseal.wording import visible
 
 if TYPE_CHECKING:  # loaded by Drawing: it needs pydicom and numpy, the verdict does not
     from dicomseal.viewer.render import Window
@@ -111,11 +113,25 @@ def _asset_urls() -> dict[str, str]:
     return urls
 
 
+class JSONResponse(_StarletteJSON):
+    """Starlette's JSON answer with directional controls written out in every string
+    (:func:`~dicomseal.wording.visible`: the replacement holds no JSON syntax)."""
+
+    def render(self, content: Any) -> bytes:
+        return visible(super().render(content).decode("utf-8")).encode("utf-8")
+
+
+def _shown_as_held(value: object) -> object:
+    """Every text a page prints, directional controls written out (:func:`visible`)."""
+    return visible(value) if isinstance(value, str) else value
+
+
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_package_dir("templates"))),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_shown_as_held,
     )
     env.globals["ASSET"] = _asset_urls()
     env.globals["LABELS"] = _LABELS
@@ -133,7 +149,7 @@ def _state(request: Request) -> ViewerState:
     state = _shell(request).startup.ready()
     if state is None:  # pragma: no cover - the routes are gated by _verified
         raise RuntimeError("viewer state requested before verification")
-    return state
+    return state.refused.applied(state)
 
 
 def _verifying_page(request: Request) -> HTMLResponse:
@@ -184,9 +200,9 @@ def _not_found(request: Request) -> HTMLResponse:
 def _shown_json(value: ShownValue) -> dict[str, Any]:
     """A shown value; ``note`` (why it is unverified) only on an unverified one."""
     shown: dict[str, Any] = {
-        "text": value.text,
+        "text": visible(value.text),
         "altered": value.altered,
-        "found": value.found,
+        "found": visible(value.found) if value.found is not None else None,
         "unverified": value.unverified,
     }
     if value.unverified:
@@ -289,7 +305,7 @@ async def status_api(request: Request) -> Response:
     answer = startup.status().as_json()
     state = startup.ready()
     if state is not None:
-        integrity = state.integrity
+        integrity = state.refused.applied(state).integrity
         answer["kind"] = integrity.kind.value
         answer["amber"] = integrity.alarming
         answer["verdict"] = integrity.verdict_line
@@ -331,6 +347,12 @@ def _refused(st: ViewerState, path: str, exc: DicomSealError) -> JSONResponse:
     return JSONResponse({"error": exc.message}, status_code=422)
 
 
+def _refused_again(path: str) -> ChangedSinceVerificationError:
+    return ChangedSinceVerificationError(
+        "changed on the medium since it was verified: not shown", path=path
+    )
+
+
 def _pixel_instance(request: Request) -> CatalogInstance | None:
     inst = _state(request).catalog.instance(request.path_params["instance_id"])
     return inst if inst is not None and inst.has_pixels else None
@@ -342,6 +364,8 @@ async def image_object(request: Request) -> Response:
     inst = _pixel_instance(request)
     if inst is None:
         return JSONResponse({"error": "no such image"}, status_code=404)
+    if inst.path in st.refused:  # before any cache: a refused file is never shown again
+        return _refused(st, inst.path, _refused_again(inst.path))
     try:
         # in the pool: the first use may still be loading the image code (Drawing)
         body = await run_in_threadpool(lambda: st.display.get(inst.path))
@@ -409,6 +433,8 @@ async def render(request: Request) -> Response:
     frame = request.path_params["frame"]
     if inst is None or not inst.has_pixels or not 0 <= frame < inst.frames:
         return JSONResponse({"error": "no such image"}, status_code=404)
+    if inst.path in st.refused:  # before any cache: a refused file is never shown again
+        return _refused(st, inst.path, _refused_again(inst.path))
     try:
         body, headers = await run_in_threadpool(
             _render_sync, st, inst, frame, _window_param(request)

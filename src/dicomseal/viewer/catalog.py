@@ -15,6 +15,7 @@ nodes up by id, never by a path taken from a request.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from dicomseal.viewer.integrity import (
     ShownValue,
     worst_state,
 )
+from dicomseal.viewer.pixel_budget import MAX_FRAMES
 from dicomseal.wording import counted
 
 if TYPE_CHECKING:  # pydicom is loaded only where a header needs its reading
@@ -395,8 +397,8 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
             continue
         values = header.values
         shown = integrity.shown_all(path, {k: values[k] for k in _HEADER})
-        try:
-            frames = max(1, int(values["NumberOfFrames"] or "1"))
+        try:  # a hostile count never makes more image ids than a frame can be shown for
+            frames = min(max(1, int(values["NumberOfFrames"] or "1")), MAX_FRAMES)
         except ValueError:
             frames = 1
         instances.append(
@@ -413,6 +415,21 @@ def build_catalog(source: MediaSource, integrity: MediumIntegrity) -> Catalog:
     if len(files) > MAX_INSTANCES:
         problems.append(f"more than {MAX_INSTANCES} instance files: the rest are not listed")
     return _group(instances, from_dicomdir, tuple(problems))
+
+
+def refreshed_catalog(catalog: Catalog, integrity: MediumIntegrity) -> Catalog:
+    """``catalog`` under a later verdict on the same files (:meth:`MediumIntegrity.
+    with_refused`): every instance's badge and shown values as ``integrity`` says, the tree
+    and its ids as they were."""
+    instances = [
+        dataclasses.replace(
+            inst,
+            integrity=integrity.for_instance(inst.path),
+            shown=integrity.shown_all(inst.path, {k: inst.values[k] for k in _HEADER}),
+        )
+        for inst in sorted(catalog._instances.values(), key=lambda i: int(i.id[1:]))
+    ]
+    return _group(instances, catalog.from_dicomdir, catalog.problems)
 
 
 def _marked(value: ShownValue) -> bool:

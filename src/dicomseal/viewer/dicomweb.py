@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import generate_fragments
 from pydicom.filewriter import dcmwrite
 from pydicom.pixels.utils import pixel_array
 from pydicom.tag import BaseTag
@@ -45,6 +46,7 @@ from dicomseal.media.bounded_read import read_dataset
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import open_seekable
 from dicomseal.viewer.integrity import MediumIntegrity
+from dicomseal.viewer.pixel_budget import CODESTREAM_HEAD, check_codestreams, check_declared
 
 __all__ = ["DisplayObjects", "TagRow", "display_object", "tag_rows"]
 
@@ -132,10 +134,33 @@ def display_object(source: MediaSource, lock: threading.Lock, path: str) -> byte
         ) from exc
 
 
+def _within_budget(full: Dataset, syntax: UID, path: str) -> None:
+    """Refuse a frame larger than the viewer decodes (:mod:`~dicomseal.viewer.pixel_budget`):
+    the browser's decoders allocate what the codestreams declare."""
+    try:
+        rows, columns = check_declared(
+            full.get("Rows"),
+            full.get("Columns"),
+            full.get("SamplesPerPixel"),
+            full.get("BitsAllocated"),
+            full.get("NumberOfFrames"),
+        )
+        if syntax.is_transfer_syntax and syntax.is_encapsulated:
+            heads = (
+                fragment[:CODESTREAM_HEAD]
+                for i, fragment in enumerate(generate_fragments(full.PixelData))
+                if i
+            )
+            check_codestreams(heads, rows, columns)
+    except MalformedDicomError as exc:
+        raise MalformedDicomError(exc.message, path=path) from None
+
+
 def _display_bytes(full: Dataset, path: str) -> bytes:
     if "PixelData" not in full:
         raise MalformedDicomError("no pixel data to display", path=path)
     syntax = UID(str(full.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian)))
+    _within_budget(full, syntax, path)
     out = Dataset()
     for keyword in DISPLAY_ATTRIBUTES:
         if keyword in full:

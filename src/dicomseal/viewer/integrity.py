@@ -562,3 +562,28 @@ class MediumIntegrity:
             instances=instances,
             reasons=(*self.reasons, reason),
         )
+
+    def with_refused(self, paths: frozenset[str], label: str) -> MediumIntegrity:
+        """This verdict once the files at ``paths`` were found changed on the medium since
+        their verification: those instances RED (``label``), the medium ALTERED."""
+        if not paths:
+            return self
+        instances = dict(self.instances)
+        for path in paths:
+            instances[path] = InstanceIntegrity(
+                path, IntegrityState.RED, label, detail_complete=False
+            )
+        count = len(paths)
+        reason = (
+            f"{count} file{'' if count == 1 else 's'} changed on the medium since "
+            "verification: not shown"
+        )
+        return replace(
+            self,
+            state=IntegrityState.RED,
+            verdict=Verdict.FAILED,
+            headline=f"ALTERED: {reason}",
+            instances=instances,
+            changed=(*self.changed, *sorted(paths - set(self.changed))),
+            reasons=(*self.reasons, reason),
+        )

@@ -26,16 +26,27 @@ import numpy as np
 import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_fragments
 from pydicom.pixels.processing import apply_color_lut
 from pydicom.pixels.utils import pixel_array
+from pydicom.uid import UID
 
 from dicomseal.errors import MalformedDicomError, MediaError, UsageError
+from dicomseal.hazmat.elements import parse_part10
 from dicomseal.media.bounded_read import HEADER_DEFER, bounded_stream
 from dicomseal.media.source import MediaSource
 from dicomseal.viewer.catalog import open_seekable
+from dicomseal.viewer.pixel_budget import (
+    CODESTREAM_HEAD,
+    check_codestreams,
+    check_declared,
+    fragment_heads,
+)
 from dicomseal.viewer.png import encode_png
 
 __all__ = ["DecodedFrame", "FrameRenderer", "Window", "apply_window", "display_colour"]
+
+_PIXEL_DATA = 0x7FE00010
 
 
 @dataclass(frozen=True)
@@ -120,16 +131,58 @@ def apply_window(frame: DecodedFrame, window: Window) -> npt.NDArray[np.uint8]:
     return out
 
 
-def _read_frame(fh: BinaryIO, frame: int, path: str) -> tuple[Dataset, npt.NDArray[Any]]:
+def _check_budget(stream: BinaryIO, header: Dataset, path: str) -> None:
+    """Refuse a frame larger than the viewer decodes, before any decoder runs
+    (:mod:`~dicomseal.viewer.pixel_budget`): the declared size, and the size every
+    codestream of encapsulated Pixel Data declares."""
+    try:
+        rows, columns = check_declared(
+            header.get("Rows"),
+            header.get("Columns"),
+            header.get("SamplesPerPixel"),
+            header.get("BitsAllocated"),
+            header.get("NumberOfFrames"),
+        )
+    except MalformedDicomError as exc:
+        raise MalformedDicomError(exc.message, path=path) from None
+    meta = getattr(header, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if syntax is None or not UID(str(syntax)).is_encapsulated:
+        return  # native (or deflated) pixels: the data set's size is what is decoded
+    stream.seek(0)
+    heads: Iterable[bytes]
+    try:
+        parsed = parse_part10(stream, name=path)
+        pixels = next((el for el in parsed.elements if el.tag == _PIXEL_DATA), None)
+        heads = fragment_heads(stream, pixels.fragments) if pixels and pixels.fragments else ()
+    except MalformedDicomError:  # encoded otherwise than its meta says: as pydicom reads it
+        stream.seek(0)
+        whole = pydicom.dcmread(stream)
+        found = whole.get("PixelData")
+        fragments = generate_fragments(found) if isinstance(found, bytes) else iter(())
+        heads = (f[:CODESTREAM_HEAD] for i, f in enumerate(fragments) if i)
+    try:
+        check_codestreams(heads, rows, columns)
+    except MalformedDicomError as exc:
+        raise MalformedDicomError(exc.message, path=path) from None
+
+
+def _read_frame(
+    fh: BinaryIO, frame: int, path: str, *, checked: bool = False
+) -> tuple[Dataset, npt.NDArray[Any]]:
     """Header and frame ``frame`` of the instance in ``fh``.
 
     Every read goes through the bounded gate (:func:`~dicomseal.media.bounded_read.
-    bounded_stream`): a deflated data set is inflated under a cap, never whole. Only the
-    frame is read when pydicom can seek to it; otherwise (a data set encoded otherwise than
-    its meta says) the whole, already bounded, instance is parsed.
+    bounded_stream`): a deflated data set is inflated under a cap, never whole. Unless
+    ``checked`` (the instance passed before), the frame size is checked against the budget
+    (:func:`_check_budget`) first. Only the frame is read when pydicom can seek to it;
+    otherwise (a data set encoded otherwise than its meta says) the whole, already
+    bounded, instance is parsed.
     """
     stream, _head = bounded_stream(fh, path=path)
     header: Dataset = pydicom.dcmread(stream, stop_before_pixels=True, defer_size=HEADER_DEFER)
+    if not checked:
+        _check_budget(stream, header, path)
     stream.seek(0)
     try:
         return header, pixel_array(stream, index=frame)
@@ -198,13 +251,17 @@ class FrameRenderer:
         self._cached = 0
         self._cache: OrderedDict[tuple[str, int], DecodedFrame] = OrderedDict()
         self._cache_lock = threading.Lock()
+        #: Instances whose frame size passed :func:`_check_budget` (under ``lock``).
+        self._within_budget: set[str] = set()
 
     def _read(self, path: str, frame: int) -> tuple[Dataset, npt.NDArray[Any]]:
         """The header and the decoded frame ``frame`` (one clear error on bad input)."""
         with self._lock:
             try:
                 with open_seekable(self._source, path) as fh:
-                    return _read_frame(fh, frame, path)
+                    read = _read_frame(fh, frame, path, checked=path in self._within_budget)
+                self._within_budget.add(path)
+                return read
             except MediaError:
                 raise
             except Exception as exc:  # hostile or unsupported input: one clear error

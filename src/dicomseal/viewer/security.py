@@ -65,6 +65,20 @@ MAX_HEADERS: Final = 64
 MAX_HEADER_BYTES: Final = 16 * 1024
 
 
+def _host_name(value: str) -> str | None:
+    """The host of a Host header (RFC 9110 §7.2: ``uri-host [ ":" port ]``, an IPv6
+    literal in brackets, RFC 3986 §3.2.2), or None when anything else follows it."""
+    if value.startswith("["):
+        end = value.find("]")
+        name, rest = (value[1:end], value[end + 1 :]) if end > 0 else ("", "x")
+    else:
+        name, colon, port = value.rpartition(":")
+        name, rest = (name, colon + port) if colon else (value, "")
+    if rest and not (rest[0] == ":" and (rest[1:].isdigit() or rest == ":") and rest.isascii()):
+        return None
+    return name
+
+
 class SecurityMiddleware:
     """Refuses anything but small loopback GET/HEAD requests and adds security headers.
 
@@ -99,8 +113,7 @@ class SecurityMiddleware:
                 return 413, b"request bodies are not accepted"
             if key == b"host":
                 host = value
-        name = host.decode("latin-1").lower()
-        name = name[1:].split("]", 1)[0] if name.startswith("[") else name.rsplit(":", 1)[0]
+        name = _host_name(host.decode("latin-1").lower())
         if name not in self.allowed_hosts:
             return 421, b"unexpected Host header"
         return None

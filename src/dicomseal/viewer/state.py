@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from dicomseal.media.frozen import FrozenMedium, freeze
 from dicomseal.media.source import MediaSource
-from dicomseal.viewer.catalog import Catalog, build_catalog
+from dicomseal.viewer.catalog import Catalog, build_catalog, refreshed_catalog
 from dicomseal.viewer.integrity import MediumIntegrity
 from dicomseal.viewer.startup import Startup
 
@@ -44,6 +44,7 @@ class Refusals:
     def __init__(self) -> None:
         self._paths: set[str] = set()
         self._lock = threading.Lock()
+        self._applied: tuple[frozenset[str], ViewerState] | None = None
 
     def add(self, path: str) -> None:
         """Record that ``path`` was refused."""
@@ -53,6 +54,23 @@ class Refusals:
     def __contains__(self, path: object) -> bool:
         with self._lock:
             return path in self._paths
+
+    def applied(self, state: ViewerState) -> ViewerState:
+        """``state`` (as verified) with the refusals so far: the refused instances RED and
+        the medium ALTERED in every page, badge and answer, never a stale PASSED."""
+        with self._lock:
+            paths = frozenset(self._paths)
+            made = self._applied
+        if not paths:
+            return state
+        if made is not None and made[0] == paths:
+            return made[1]
+        integrity = state.integrity.with_refused(paths, REFUSED_LABEL)
+        catalog = refreshed_catalog(state.catalog, integrity)  # no file is read again
+        now = dataclasses.replace(state, integrity=integrity, catalog=catalog)
+        with self._lock:
+            self._applied = (paths, now)
+        return now
 
 
 class Drawing:

@@ -139,17 +139,23 @@ def _signer_of(result: MediaVerification) -> str:
 def _changed_instance(change: FileChange) -> InstanceIntegrity:
     changes = tuple(AttributeChange.of(a) for a in change.attributes)
     complete = change.detail_complete
+    frames = change.frames
     label = "ALTERED"
     if change.replaced_by:
         label = "ALTERED: instance replaced by another one"
+    elif change.context:
+        what = "its values read" if change.values_reread else "its image shows"
+        label = f"ALTERED: {', '.join(change.context)} changed, so {what} differently"
     elif change.frames and all(c.keyword == "PixelData" for c in changes):
         label = "ALTERED: pixel data changed"
+    if change.pixels_reread:  # intact pixel bytes shown another way: no frame is as signed
+        frames = tuple(range(max(change.signed_frames, change.found_frames, 1)))
     return InstanceIntegrity(
         change.path,
         IntegrityState.RED,
         label,
         changes=changes,
-        frames_changed=change.frames,
+        frames_changed=frames,
         detail_complete=complete,
     )
 
@@ -198,10 +204,12 @@ def _instance(
     if iv.reason is InstanceReason.COVERED_BY_MANIFEST:
         return InstanceIntegrity(iv.path, IntegrityState.GREEN, green_label)
     # proven by its own signatures only: the values they do not cover stay marked
-    tags = iv.signatures.signed_tags if iv.signatures is not None else ()
-    return InstanceIntegrity(
-        iv.path, IntegrityState.GREEN, green_label, signed_keywords=_keywords(tags)
-    )
+    signed = _keywords(iv.signatures.signed_tags if iv.signatures is not None else ())
+    unsigned = _keywords(iv.signatures.unsigned_tags if iv.signatures is not None else ())
+    proven, not_proven = _proven(signed, unsigned)
+    if not_proven:
+        green_label += f" · {not_proven}"
+    return InstanceIntegrity(iv.path, IntegrityState.GREEN, green_label, signed_keywords=proven)
 
 
 def _keywords(tags: Sequence[int]) -> frozenset[str]:
@@ -209,6 +217,37 @@ def _keywords(tags: Sequence[int]) -> frozenset[str]:
     from pydicom.datadict import keyword_for_tag
 
     return frozenset(k for k in (keyword_for_tag(t) for t in tags) if k)
+
+
+#: VRs whose bytes are read through the Specific Character Set (PS3.5 §6.1.2.3).
+_CHARSET_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC"})
+_PIXELS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def _proven(signed: frozenset[str], unsigned: frozenset[str]) -> tuple[frozenset[str], str]:
+    """What the signatures prove as it is shown, and what they leave unproven, in words.
+
+    A signed value is shown as signed only when what says how to read it is signed too
+    (:data:`~dicomseal.media.changes.VALUE_CONTEXT`, :data:`~dicomseal.media.changes.
+    PIXEL_CONTEXT`): signed name bytes under an unsigned Specific Character Set, or signed
+    pixels under an unsigned Photometric Interpretation, can be made to show other text or
+    another image without breaking any signature.
+    """
+    from pydicom.datadict import dictionary_VR
+
+    from dicomseal.media.changes import PIXEL_CONTEXT
+
+    said = []
+    if "SpecificCharacterSet" in unsigned:
+        signed = frozenset(
+            k for k in signed if not set(dictionary_VR(k).split(" or ")) & _CHARSET_VRS
+        )
+        said.append("its text values are not proven (Specific Character Set not signed)")
+    context = sorted(unsigned & PIXEL_CONTEXT)
+    if context and signed & set(_PIXELS):
+        signed = signed - set(_PIXELS)
+        said.append(f"its image is not proven ({', '.join(context[:3])} not signed)")
+    return signed, "; ".join(said)
 
 
 def _with_red_flags(

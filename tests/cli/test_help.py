@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,6 +34,36 @@ def test_help_shows_an_example(path: tuple[str, ...]) -> None:
     assert result.exit_code == 0
     assert "Example" in result.output, f"dicomseal {' '.join(path)} --help has no example"
     assert f"dicomseal {' '.join(path)}" in result.output.split("Example", 1)[1]
+
+
+def _groups() -> list[str]:
+    return sorted({p[0] for p in _paths() if len(p) == 2})
+
+
+@pytest.mark.parametrize("group", _groups())
+def test_group_help_shows_examples(group: str) -> None:
+    """``dicomseal GROUP --help`` has an Examples section naming the group's commands."""
+    result = CliRunner().invoke(cli, [group, "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output, f"dicomseal {group} --help has no Examples section"
+    examples = result.output.split("Examples:", 1)[1].split("Options:", 1)[0]
+    assert f"dicomseal {group} " in examples
+
+
+#: Commands whose help does not yet have an "Exit codes:" line (``demo`` says it in prose).
+_NO_EXIT_LINE_YET = {("demo",), ("sign",), ("media", "create"), ("media", "renew")}
+
+
+@pytest.mark.parametrize("path", [p for p in _paths() if p not in _NO_EXIT_LINE_YET], ids=" ".join)
+def test_help_states_exit_codes(path: tuple[str, ...]) -> None:
+    """Every other command states its exit codes, each a documented one (0-4)."""
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Exit codes: " in result.output, f"dicomseal {' '.join(path)} --help: no exit codes"
+    line = result.output.split("Exit codes: ", 1)[1].split("Example", 1)[0]
+    codes = {int(c) for c in re.findall(r"(?:^|[;,]\s*)(\d+) ", line)}
+    assert 0 in codes or path == ("inspect",), line  # inspect never exits 0
+    assert codes <= {0, 1, 2, 3, 4}, line
 
 
 def test_man_pages_render(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def keys_group() -> None:
     """Get a signing key and certificate for your clinic (see docs/trust.md).
 
     \b
+    Examples:
       dicomseal keys new --org "Clinic A" --country DK --out clinic-a-keys/
       dicomseal keys csr --key signer-key.pem --org "Clinic A" --out request.pem
     """
@@ -89,6 +90,8 @@ def new_command(org: str, country: str | None, out: Path, use_rsa: bool, force: 
     The password comes from $DICOMSEAL_KEY_PASSWORD or is asked for twice.
 
     \b
+    Exit codes: 0 created; 2 usage (OUT not empty without --force, no password or one
+    too short); 4 OUT cannot be written.
     Example:
       dicomseal keys new --org "Clinic A" --country DK --out clinic-a-keys/
     """
@@ -152,6 +155,8 @@ def csr_command(key: Path, org: str, country: str | None, use_rsa: bool, out: Pa
     password from $DICOMSEAL_KEY_PASSWORD or a prompt.
 
     \b
+    Exit codes: 0 written; 2 usage (OUT exists, the key does not load, no password);
+    4 OUT or the new key cannot be written.
     Example:
       dicomseal keys csr --key signer-key.pem --org "Clinic A" --country DK --out req.pem
     """

@@ -66,6 +66,33 @@ def test_help_states_exit_codes(path: tuple[str, ...]) -> None:
     assert codes <= {0, 1, 2, 3, 4}, line
 
 
+def _command(path: tuple[str, ...]) -> click.Command:
+    ctx = click.Context(cli, info_name="dicomseal")
+    command: click.Command | None = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(ctx, name)
+    assert command is not None
+    return command
+
+
+@pytest.mark.parametrize("path", _paths(), ids=" ".join)
+def test_help_does_not_advertise_hidden_options(path: tuple[str, ...]) -> None:
+    """A hidden option (``view --allow-remote``) is named in no help text, its own command's
+    (the other options' help included) or any other."""
+    hidden = [
+        opt
+        for p in _paths()
+        for param in _command(p).params
+        if isinstance(param, click.Option) and param.hidden
+        for opt in param.opts
+    ]
+    assert "--allow-remote" in hidden
+    output = CliRunner().invoke(cli, [*path, "--help"]).output
+    joined = re.sub(r"-\n\s+", "-", output)  # a name broken at its hyphen by the wrapping
+    assert not [opt for opt in hidden if opt in joined], output
+
+
 def test_man_pages_render(tmp_path: Path) -> None:
     pages = write_man_pages(tmp_path / "man1")
     names = {p.name for p in pages}

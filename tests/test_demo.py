@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from dicomseal.cli.main import cli
+from dicomseal.cli.main import cli, main
 from dicomseal.demo import FORGED_NAME, DemoStep, run_demo
 from dicomseal.verdict import Verdict
 
@@ -31,3 +32,43 @@ def test_demo_command_exit_code(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert "every verdict as required" in result.output
+
+
+def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 0), out, err
+
+
+def test_demo_refuses_before_its_header(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused --out is an error (exit 2) with no "dicomseal demo in ..." header before it:
+    a folder of someone else's files, the current folder, a file."""
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    monkeypatch.chdir(foreign)
+    for out in (str(foreign), ".", str(a_file)):
+        code, stdout, stderr = _main(["demo", "--out", out], capsys)
+        assert code == 2, (stdout, stderr)
+        assert stdout == "", stdout
+        assert "demo in" not in stderr and "rror" in stderr, stderr
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    assert a_file.read_text() == "x"
+
+
+def test_demo_force_keeps_foreign_files(tmp_path: Path) -> None:
+    """--force writes into a foreign folder and deletes nothing in it (claimed once)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"dicomseal demo in {out}/")
+    assert (out / "notes.txt").read_text() == "keep me"

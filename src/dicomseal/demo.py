@@ -76,15 +76,21 @@ def _verify(medium: Path, trust: TrustContext) -> MediaVerification:
 
 
 def run_demo(
-    out: Path, report: Callable[[DemoStep], None], *, force: bool = False
+    out: Path,
+    report: Callable[[DemoStep], None],
+    *,
+    force: bool = False,
+    claimed: bool = False,
 ) -> list[DemoStep]:
     """Run the scenario in ``out`` and report each step as it completes.
 
     ``out`` is claimed with :func:`dicomseal.output.claim_output_folder`: a folder an
     earlier demo wrote is replaced, a folder holding anything else is refused unless
-    ``force``.
+    ``force``. ``claimed``: the caller claimed it already (claiming twice would take a
+    folder written into with ``force`` for one dicomseal wrote, and empty it).
     """
-    claim_output_folder(out, force=force, command="demo")
+    if not claimed:
+        claim_output_folder(out, force=force, command="demo")
     pki: TestPki = make_pki(out / "pki")
     samples = out / "samples"
     write_sample_studies(samples)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,6 +34,63 @@ def test_help_shows_an_example(path: tuple[str, ...]) -> None:
     assert result.exit_code == 0
     assert "Example" in result.output, f"dicomseal {' '.join(path)} --help has no example"
     assert f"dicomseal {' '.join(path)}" in result.output.split("Example", 1)[1]
+
+
+def _groups() -> list[str]:
+    return sorted({p[0] for p in _paths() if len(p) == 2})
+
+
+@pytest.mark.parametrize("group", _groups())
+def test_group_help_shows_examples(group: str) -> None:
+    """``dicomseal GROUP --help`` has an Examples section naming the group's commands."""
+    result = CliRunner().invoke(cli, [group, "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output, f"dicomseal {group} --help has no Examples section"
+    examples = result.output.split("Examples:", 1)[1].split("Options:", 1)[0]
+    assert f"dicomseal {group} " in examples
+
+
+#: Commands whose help does not yet have an "Exit codes:" line (``demo`` says it in prose).
+_NO_EXIT_LINE_YET = {("demo",), ("sign",), ("media", "create"), ("media", "renew")}
+
+
+@pytest.mark.parametrize("path", [p for p in _paths() if p not in _NO_EXIT_LINE_YET], ids=" ".join)
+def test_help_states_exit_codes(path: tuple[str, ...]) -> None:
+    """Every other command states its exit codes, each a documented one (0-4)."""
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Exit codes: " in result.output, f"dicomseal {' '.join(path)} --help: no exit codes"
+    line = result.output.split("Exit codes: ", 1)[1].split("Example", 1)[0]
+    codes = {int(c) for c in re.findall(r"(?:^|[;,]\s*)(\d+) ", line)}
+    assert 0 in codes or path == ("inspect",), line  # inspect never exits 0
+    assert codes <= {0, 1, 2, 3, 4}, line
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    ctx = click.Context(cli, info_name="dicomseal")
+    command: click.Command | None = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.get_command(ctx, name)
+    assert command is not None
+    return command
+
+
+@pytest.mark.parametrize("path", _paths(), ids=" ".join)
+def test_help_does_not_advertise_hidden_options(path: tuple[str, ...]) -> None:
+    """A hidden option (``view --allow-remote``) is named in no help text, its own command's
+    (the other options' help included) or any other."""
+    hidden = [
+        opt
+        for p in _paths()
+        for param in _command(p).params
+        if isinstance(param, click.Option) and param.hidden
+        for opt in param.opts
+    ]
+    assert "--allow-remote" in hidden
+    output = CliRunner().invoke(cli, [*path, "--help"]).output
+    joined = re.sub(r"-\n\s+", "-", output)  # a name broken at its hyphen by the wrapping
+    assert not [opt for opt in hidden if opt in joined], output
 
 
 def test_man_pages_render(tmp_path: Path) -> None:

@@ -105,3 +105,56 @@ def test_media_verify_groups_repeated_changes_and_shows_creator(
     assert verbose.count("found 'ROE^RICHARD'") == 6  # per file with -v
     quiet = run(["media", "verify", medium, *_trust(pki), "-q"], capsys)
     assert quiet[0] == 1 and len(quiet[1].splitlines()) == 1
+
+
+def test_single_non_dicom_file_is_one_io_error_not_a_verdict(
+    tmp_path: Path, pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A named file that is not DICOM at all exits 4 and says so once, as an I/O error:
+    no INDETERMINATE verdict (that is exit 3), no second copy of the reason. Under
+    --format json the document is the error document a missing file gets (same keys)."""
+    letter = tmp_path / "letter.dcm"
+    letter.write_bytes(b"%PDF-1.4 a referral letter\n" * 20)
+    command = ["verify"]
+    for argv in ([*command, letter], [*command, letter, *_trust(pki)], [*command, letter, "-q"]):
+        code, out, err = run(argv, capsys)
+        assert code == 4, (out, err)
+        assert out == "", out
+        assert err.splitlines() == [
+            f"dicomseal: error: {letter}: not a DICOM Part 10 file (no DICM prefix)"
+        ]
+    code, out, err = run([*command, letter, "--format", "json"], capsys)
+    assert code == 4, (out, err)
+    assert "INDETERMINATE" not in out + err
+    assert json.loads(out) == {
+        "schema": "dicomseal.error/1",
+        "error": {
+            "code": "malformed-dicom-error",  # what `signatures list` says of the same file
+            "message": "not a DICOM Part 10 file (no DICM prefix)",
+            "exit_code": 4,
+            "path": str(letter),
+        },
+    }
+    assert len(err.splitlines()) == 1
+    missing = run([*command, tmp_path / "missing.dcm", "--format", "json"], capsys)
+    assert missing[0] == 4
+    assert json.loads(missing[1]).keys() == json.loads(out).keys()
+    assert json.loads(missing[1])["error"].keys() == json.loads(out)["error"].keys()
+
+
+def test_single_unsigned_dicom_file_stays_indeterminate(
+    tmp_path: Path, pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DICOM file without a signature is judged: INDETERMINATE, exit 3, in text and JSON."""
+    src = tmp_path / "src"
+    write_sample_studies(src, instances_per_series=1, rows=8, cols=8)
+    unsigned = sorted(src.rglob("*.dcm"))[0]
+    code, out, err = run(["verify", unsigned, *_trust(pki)], capsys)
+    assert code == 3, (out, err)
+    assert out.startswith("INDETERMINATE: 1 file: 0 passed")
+    assert err == ""
+    code, out, err = run(["verify", unsigned, *_trust(pki), "--format", "json"], capsys)
+    assert code == 3, (out, err)
+    doc = json.loads(out)
+    assert doc["schema"] == "dicomseal.verify/1" and doc["verdict"] == "INDETERMINATE"
+    assert doc["files"][0]["reason"] == "no-signature"

@@ -143,3 +143,29 @@ def test_keys_csr_new_and_existing_key(tmp_path: Path) -> None:
     assert second.returncode == 0, second.describe()
     again = x509.load_pem_x509_csr((tmp_path / "req2.pem").read_bytes())
     assert again.public_key() == private.public_key()
+
+
+def test_keys_csr_force(tmp_path: Path) -> None:
+    """``keys csr`` refuses an existing OUT (exit 2) unless --force, as ``keys new`` and
+    ``signatures remove`` do; --force never lets the request replace the key itself."""
+    env = clinic_env(tmp_path / "home")
+    key = tmp_path / "signer-key.pem"
+    out = tmp_path / "req.pem"
+    out.write_text("an earlier request\n")
+    argv = ("keys", "csr", "--key", key, "--org", "Clinic C", "--out", out)
+    refused = dicomseal(*argv, env=env)
+    assert refused.returncode == 2, refused.describe()
+    assert "--force" in refused.stderr and "Traceback" not in refused.stderr
+    assert out.read_text() == "an earlier request\n"
+    assert not key.exists()  # refused before a key is made
+
+    forced = dicomseal(*argv, "--force", env=env)
+    assert forced.returncode == 0, forced.describe()
+    csr = x509.load_pem_x509_csr(out.read_bytes())
+    private = serialization.load_pem_private_key(key.read_bytes(), password=PASSWORD.encode())
+    assert csr.public_key() == private.public_key()
+
+    before = key.read_bytes()
+    onto_key = dicomseal(*argv[:-1], key, "--force", env=env)
+    assert onto_key.returncode == 2, onto_key.describe()
+    assert key.read_bytes() == before

@@ -2,7 +2,8 @@
 
 The patients and studies are read from the source instances with pydicom (independent of
 the verifier) and must appear in the header block, written for people (``ROE, JANE``,
-``2024-03-05``), and in JSON as ``medium.patients`` / ``medium.studies`` (raw values).
+``2024-03-05``), and in JSON as ``medium.patients`` / ``medium.studies`` (raw values, and
+each study's date also as ISO 8601 in ``date_iso``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from pydicom import dcmread
 
 from dicomseal.cli.main import main
+from dicomseal.report.media import iso_date
 from dicomseal.samples import write_sample_studies
 from pki import TestPki
 
@@ -71,3 +73,25 @@ def test_header_names_patients_and_studies(
         s["study_instance_uid"]: (s["date"], s["accession"], s["patient_id"])
         for s in doc["studies"]
     } == {uid: (d, a, i) for uid, (_n, i, d, a) in expected.items()}
+    assert {s["study_instance_uid"]: s["date_iso"] for s in doc["studies"]} == {
+        uid: f"{d[:4]}-{d[4:6]}-{d[6:]}" for uid, (_n, _i, d, _a) in expected.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("da", "iso"),
+    [
+        ("20240305", "2024-03-05"),
+        ("20240229 ", "2024-02-29"),
+        ("", None),
+        ("20230229", None),
+        ("20241301", None),
+        ("2024.03.05", None),
+        ("20240305-20240306", None),
+        ("2024030", None),
+        ("\uff12\uff10\uff12\uff14\uff10\uff13\uff10\uff15", None),  # fullwidth digits
+    ],
+)
+def test_study_date_iso(da: str, iso: str | None) -> None:
+    """``date_iso`` is a valid calendar day or null, never a guess from a malformed DA."""
+    assert iso_date(da) == iso

@@ -115,6 +115,18 @@ def test_cli_view_refuses_non_loopback(tmp_path: Path) -> None:
     assert isinstance(result.exception, UsageError)
 
 
+def test_cli_view_allow_remote_still_works_though_hidden(tmp_path: Path) -> None:
+    """``--allow-remote`` is no longer advertised in ``--host``'s help but still lifts the
+    loopback check: the command goes on to the next check (here a bad --at)."""
+    argv = ["view", str(tmp_path), "--host", "0.0.0.0", "--at", "garbage"]
+    refused = CliRunner().invoke(cli, argv)
+    assert isinstance(refused.exception, UsageError)
+    assert "loopback only" in str(refused.exception)
+    allowed = CliRunner().invoke(cli, [*argv, "--allow-remote"])
+    assert isinstance(allowed.exception, UsageError)
+    assert "--at" in str(allowed.exception)
+
+
 def test_cli_view_port_in_use_is_a_usage_error(tmp_path: Path) -> None:
     import socket
 

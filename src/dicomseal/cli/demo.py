@@ -11,6 +11,7 @@ import click
 
 from dicomseal.cli.options import out_console
 from dicomseal.demo import DemoStep, run_demo
+from dicomseal.output import claim_output_folder
 from dicomseal.report.verify import VERDICT_STYLE
 
 
@@ -50,6 +51,7 @@ def demo_command(out: Path, force: bool) -> int:
     Example:
       dicomseal demo --out demo-out
     """
+    claim_output_folder(out, force=force, command="demo")  # a refusal comes before the header
     console = out_console()
     console.print(f"dicomseal demo in {out}/ (TEST-ONLY keys, synthetic patients)")
 
@@ -61,7 +63,7 @@ def demo_command(out: Path, force: bool) -> int:
             f"{step.detail} [dim]{mark}[/dim]"
         )
 
-    steps = run_demo(out, show, force=force)
+    steps = run_demo(out, show, force=force, claimed=True)
     good = all(s.as_expected for s in steps)
     console.print("demo: every verdict as required" if good else "demo: verdict mismatch")
     prog = _program()

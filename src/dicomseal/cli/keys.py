@@ -61,6 +61,7 @@ def keys_group() -> None:
     """Get a signing key and certificate for your clinic (see docs/trust.md).
 
     \b
+    Examples:
       dicomseal keys new --org "Clinic A" --country DK --out clinic-a-keys/
       dicomseal keys csr --key signer-key.pem --org "Clinic A" --out request.pem
     """
@@ -89,6 +90,8 @@ def new_command(org: str, country: str | None, out: Path, use_rsa: bool, force: 
     The password comes from $DICOMSEAL_KEY_PASSWORD or is asked for twice.
 
     \b
+    Exit codes: 0 created; 2 usage (OUT not empty without --force, no password or one
+    too short); 4 OUT cannot be written.
     Example:
       dicomseal keys new --org "Clinic A" --country DK --out clinic-a-keys/
     """
@@ -143,7 +146,10 @@ def new_command(org: str, country: str | None, out: Path, use_rsa: bool, force: 
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the request (PEM, PKCS #10).",
 )
-def csr_command(key: Path, org: str, country: str | None, use_rsa: bool, out: Path) -> int:
+@click.option("--force", is_flag=True, help="Replace OUT when it exists.")
+def csr_command(
+    key: Path, org: str, country: str | None, use_rsa: bool, out: Path, force: bool
+) -> int:
     """Make a certificate signing request for an external CA (national or organisation PKI).
 
     \b
@@ -152,17 +158,21 @@ def csr_command(key: Path, org: str, country: str | None, use_rsa: bool, out: Pa
     password from $DICOMSEAL_KEY_PASSWORD or a prompt.
 
     \b
+    Exit codes: 0 written; 2 usage (OUT exists without --force, OUT is the key, the key
+    does not load, no password); 4 OUT or the new key cannot be written.
     Example:
       dicomseal keys csr --key signer-key.pem --org "Clinic A" --country DK --out req.pem
     """
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from dicomseal.cli.options import key_password
+    from dicomseal.output import claim_output_file
     from dicomseal.signature.credentials import key_is_encrypted, read_private_key
     from dicomseal.signature.keys import new_private_key
 
-    if out.exists():
-        raise UsageError("output file exists; choose a new name", path=str(out))
+    if out.resolve() == key.resolve():
+        raise UsageError("the request would replace the key; name another --out", path=str(out))
+    claim_output_file(out, force=force)
     if key.exists():
         private = read_private_key(key, key_password(key) if key_is_encrypted(key) else None)
     else:
@@ -170,6 +180,8 @@ def csr_command(key: Path, org: str, country: str | None, use_rsa: bool, out: Pa
         _write(key, encrypt_key(private, _new_password()), secret=True)
         err_console().print(f"created a new private key {key}", markup=False)
     request = build_csr(private, org, country)
+    if force and (out.exists() or out.is_symlink()):
+        out.unlink()  # replaced, never written through (a link stays where it pointed)
     _write(out, request.public_bytes(Encoding.PEM), secret=False)
     out_console().print(
         f"wrote certificate request {out} for {request.subject.rfc4514_string()}", markup=False

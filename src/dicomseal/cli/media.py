@@ -121,6 +121,7 @@ def media_group() -> None:
     names each missing, added or changed file, attribute and frame.
 
     \b
+    Examples:
       dicomseal media create studies/ --out CD.iso --key KEY.pem --cert CERT.pem
       dicomseal media verify CD.iso --trust CA.pem
     """

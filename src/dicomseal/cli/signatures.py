@@ -22,7 +22,16 @@ from dicomseal.signature.verify import verify_file
 
 @click.group("signatures")
 def signatures_group() -> None:
-    """List or remove the digital signatures of a DICOM file."""
+    """List or remove the digital signatures of a DICOM file.
+
+    Listing checks each MAC but trusts no signer (`dicomseal verify --trust` gives the
+    verdict); removing writes a copy and never changes the input.
+
+    \b
+    Examples:
+      dicomseal signatures list ct-signed.dcm --format json
+      dicomseal signatures remove ct-signed.dcm ct.dcm --uid 2.25.1234
+    """
 
 
 @signatures_group.command("list")

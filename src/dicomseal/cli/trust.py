@@ -43,6 +43,13 @@ def trust_group() -> None:
     Kept in $XDG_CONFIG_HOME/dicomseal/trust/ (default ~/.config) plus
     /etc/dicomseal/trust.d/; $DICOMSEAL_TRUST names one folder to use instead.
     Check a partner's fingerprint by phone before adding its CA.
+
+    \b
+    Examples:
+      dicomseal trust add clinic-a-ca.pem --name clinic-a
+      dicomseal trust list
+      dicomseal trust show clinic-a
+      dicomseal trust remove clinic-a
     """
 
 
@@ -57,6 +64,8 @@ def add_command(file: Path, name: str | None, yes: bool) -> int:
     the one the partner read to you (by phone); --yes skips the question.
 
     \b
+    Exit codes: 0 trusted; 2 usage (not one certificate, already trusted, the name is
+    taken, the fingerprint not confirmed); 4 no such FILE, or the store is not writable.
     Example:
       dicomseal trust add clinic-a-ca.pem --name clinic-a
     """
@@ -89,6 +98,8 @@ def list_command(fmt: str) -> int:
     """List every trusted certificate (name, fingerprint, subject, expiry).
 
     \b
+    Exit codes: 0 listed (an empty store too); 2 a certificate file in the store does
+    not load.
     Example:
       dicomseal trust list --format json
     """
@@ -125,6 +136,7 @@ def show_command(key: str) -> int:
     """Show one trusted certificate, by name or SHA-256 fingerprint.
 
     \b
+    Exit codes: 0 shown; 2 no such anchor, or the name is ambiguous.
     Example:
       dicomseal trust show clinic-a
     """
@@ -140,6 +152,8 @@ def remove_command(key: str) -> int:
     """Stop trusting a certificate (media signed under it become INDETERMINATE).
 
     \b
+    Exit codes: 0 removed; 2 no such anchor, or it is not in your own folder;
+    4 the file cannot be deleted.
     Example:
       dicomseal trust remove clinic-a
     """

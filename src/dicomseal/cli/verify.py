@@ -29,7 +29,7 @@ from dicomseal.cli.revocation import (
     revocation_asked,
     revocation_options,
 )
-from dicomseal.errors import MediaError
+from dicomseal.errors import MalformedDicomError, MediaError
 from dicomseal.media.detect import looks_like_medium
 from dicomseal.report.plain import report_console
 from dicomseal.report.verify import collect_warnings, render_text, verify_document
@@ -267,7 +267,10 @@ def verify_files_and_render(
     listing and the same exit code from both. ``workers`` caps the worker processes of a
     folder (:func:`dicomseal.workers.worker_count`). In a folder, a file that is not DICOM is
     listed once as not covered by any signature (INDETERMINATE), not as an I/O error; a
-    single named file that is not DICOM is an I/O error (exit 4).
+    single named file that is not DICOM or cannot be read is an I/O error (exit 4), said
+    once as every other I/O error is, with no verdict: ``MalformedDicomError`` (as
+    ``signatures list`` says of the same file) or ``MediaError`` reaches
+    :func:`dicomseal.cli.main.main` (one stderr line; an error document under JSON).
     """
     trust_ctx = selection.context
     at = at or trust_ctx.run_time()  # one validation time for every file of the run
@@ -286,6 +289,10 @@ def verify_files_and_render(
         new_signer = signers.add_from(f)
         if keep_all or f.verdict is not Verdict.PASSED or collect_warnings([f]) or new_signer:
             files.append(f)  # listed, or the first file naming a signer (signer lines)
+    if not path.is_dir() and files and files[0].reason in _IO_REASONS:
+        single = files[0]  # no verdict: the file could not be judged at all
+        error = MalformedDicomError if single.reason is FileReason.NOT_DICOM else MediaError
+        raise error(single.message, path=single.path)
     verdict = Verdict.combine(counts)
     result = FileResults(
         verdict,
@@ -295,7 +302,7 @@ def verify_files_and_render(
     )
     for f in files:
         # A folder's text listing names these files once; JSON on stdout needs the lines.
-        if f.reason in _IO_REASONS and (fmt == "json" or not result.folder):
+        if f.reason in _IO_REASONS and fmt == "json":
             report_console(stderr=True).print(
                 f"dicomseal: error: {f.path}: {f.message}", markup=False
             )

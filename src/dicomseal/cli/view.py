@@ -63,7 +63,7 @@ __all__ = ["view"]
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Interface to bind; anything but loopback needs --allow-remote.",
+    help="Interface to bind: loopback only (127.0.0.1, ::1 or localhost).",
 )
 @click.option(
     "--allow-remote",

@@ -7,6 +7,7 @@ plain lines (the same bytes, rich not loaded) when the output is piped.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -33,6 +34,7 @@ __all__ = [
     "change_to_dict",
     "creation_document",
     "instance_to_dict",
+    "iso_date",
     "media_document",
     "render_creation_text",
     "render_media_text",
@@ -115,6 +117,7 @@ def media_document(r: MediaVerification) -> dict[str, Any]:
                 "study_instance_uid": s.study_instance_uid,
                 "patient_id": s.patient_id,
                 "date": s.date,
+                "date_iso": iso_date(s.date),
                 "accession": s.accession,
                 "instances": s.instances,
             }
@@ -211,6 +214,18 @@ def person_name(pn: str) -> str:
     family, _, rest = pn.split("=", 1)[0].partition("^")
     given = " ".join(p for p in rest.split("^")[:2] if p)
     return f"{family}, {given}" if family and given else (family or given)
+
+
+def iso_date(da: str) -> str | None:
+    """A PS3.5 DA value (``YYYYMMDD``) as ISO 8601 ``YYYY-MM-DD``; None when it is not one
+    valid calendar date (empty, a range, ``20240231``, the old ``YYYY.MM.DD`` form)."""
+    v = da.strip()
+    if len(v) != 8 or not v.isascii() or not v.isdigit():
+        return None
+    try:
+        return dt.date(int(v[:4]), int(v[4:6]), int(v[6:])).isoformat()
+    except ValueError:
+        return None
 
 
 def dicom_date(da: str) -> str:

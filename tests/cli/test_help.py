@@ -50,13 +50,9 @@ def test_group_help_shows_examples(group: str) -> None:
     assert f"dicomseal {group} " in examples
 
 
-#: Commands whose help does not yet have an "Exit codes:" line (``demo`` says it in prose).
-_NO_EXIT_LINE_YET = {("demo",), ("sign",), ("media", "create"), ("media", "renew")}
-
-
-@pytest.mark.parametrize("path", [p for p in _paths() if p not in _NO_EXIT_LINE_YET], ids=" ".join)
+@pytest.mark.parametrize("path", _paths(), ids=" ".join)
 def test_help_states_exit_codes(path: tuple[str, ...]) -> None:
-    """Every other command states its exit codes, each a documented one (0-4)."""
+    """Every command states its exit codes, each a documented one (0-4)."""
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0
     assert "Exit codes: " in result.output, f"dicomseal {' '.join(path)} --help: no exit codes"

@@ -45,7 +45,10 @@ def demo_command(out: Path, force: bool) -> int:
     name everywhere on a copy as the 2009 study's attackers did (FAILED, naming the
     attribute with its signed and found values), checks that an untrusted signer is
     INDETERMINATE, and shows that the same edit on an unsigned CD leaves no red flag.
-    Exit 0 when every verdict is the one the scenario requires, 1 otherwise.
+
+    \b
+    Exit codes: 0 every verdict is the one the scenario requires; 1 one is not; 2 usage
+    (OUT holds other files: --force); 4 OUT cannot be written.
 
     \b
     Example:

@@ -278,6 +278,11 @@ def create_command(
     (exit 2). File meta that disagrees with its data set is corrected (and said so).
 
     \b
+    Exit codes: 0 written and verified after writing; 1 the written medium did not verify
+    (removed); 2 usage (output exists, credentials refused, --strict refusal, no
+    instance); 4 a source or the output cannot be read or written.
+
+    \b
     Examples:
       dicomseal media create study/ --out PATIENT.iso --key KEY.pem --cert CERT.pem \\
           --chain INTERMEDIATE.pem --label "Sample Hospital CT 2024-03-05"

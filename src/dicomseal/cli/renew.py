@@ -125,6 +125,10 @@ def renew_command(
     rules: docs/long-term.md.
 
     \b
+    Exit codes: 0 evidence written; 1 the medium is FAILED; 2 usage; 3 the medium is
+    INDETERMINATE; 4 the medium, the TSA or OUT cannot be read or written.
+
+    \b
     Examples:
       dicomseal media renew PATIENT.iso --trust ROOT.pem --trust TSA-ROOT.pem \\
           --tsa-url http://tsa.example.org/tsr --out PATIENT.ers

@@ -127,6 +127,10 @@ def sign_command(
     The result verifies with `dicomseal verify` and with DCMTK `dcmsign +cf CA.pem`.
 
     \b
+    Exit codes: 0 signed and written; 2 usage (credentials refused, bad options); 4 IN
+    unreadable, not DICOM or refused as ambiguous, or OUT cannot be written.
+
+    \b
     Examples:
       dicomseal sign ct.dcm ct-signed.dcm --key TEST_ONLY_signer.key.pem --cert signer.pem
       dicomseal sign ct.dcm ct-signed.dcm --key KEY.pem --cert CERT.pem --tsa-url URL

@@ -106,6 +106,8 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    # 130, or ended by the SIGINT itself when it lands while the interpreter already
+    # leaves (a shell shows 128 + 2 = 130 for both)
+    assert proc.returncode in (130, -signal.SIGINT), err
     assert "interrupted" in err
     assert "Traceback" not in err

@@ -7,6 +7,7 @@ localised; it reads this field, never the human-readable note.
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pydicom
@@ -149,7 +150,7 @@ def test_the_viewer_marks_every_value_and_frame_a_context_change_touches() -> No
 
     pixels = _change(_record(_original()), _swapped(_original(), b"MONOCHROME2 ", b"MONOCHROME1 "))
     shown = _changed_instance(pixels)
-    assert shown.frames_changed == (0,)  # "PIXEL DATA ALTERED IN THIS FRAME"
+    assert shown.every_frame_changed  # "PIXEL DATA ALTERED IN THIS FRAME" on each frame
     assert "image shows differently" in shown.label
 
     plain = _changed_instance(_change(_record(_original()), _edited(PatientName="ROE^JANE")))
@@ -170,3 +171,40 @@ def test_own_signatures_prove_no_value_whose_reading_they_leave_unsigned() -> No
     proven, said = _proven(signed, frozenset({"PhotometricInterpretation", "InstitutionName"}))
     assert "PixelData" not in proven and "PatientName" in proven
     assert "image is not proven (PhotometricInterpretation not signed)" in said
+
+
+def _fragmented(third: bytes) -> bytes:
+    """Three JPEG frames in four fragments, no Basic Offset Table (PS3.5 §A.4): frame 1
+    spans two fragments, so fragments cannot be numbered as frames."""
+    from pydicom.uid import JPEGBaseline8Bit
+
+    def item(value: bytes) -> bytes:
+        return b"\xfe\xff\x00\xe0" + struct.pack("<I", len(value)) + value
+
+    ds = pydicom.dcmread(io.BytesIO(_original()))
+    ds.NumberOfFrames = 3
+    first = b"\xff\xd8" + bytes(30) + b"\xff\xd9"
+    second = b"\xff\xd8" + bytes(10) + b"\xff\xd9"
+    fragments = [first[:16], first[16:], second, third]
+    ds.PixelData = item(b"") + b"".join(map(item, fragments))  # pydicom adds the delimiter
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def test_fragment_numbers_are_never_shown_as_frame_numbers() -> None:
+    """redteam16: fragment digests were reported as frames ("frame 4" of 3), and the viewer
+    marked an intact frame while the forged one went unmarked."""
+    from dicomseal.media.digests import FrameUnit
+    from dicomseal.report.media import change_to_dict
+    from dicomseal.viewer.verification import _changed_instance
+
+    signed = _fragmented(b"\xff\xd8" + bytes(20) + b"\xff\xd9")
+    change = _change(_record(signed), _fragmented(b"\xff\xd8" + b"\x01" * 20 + b"\xff\xd9"))
+    assert change.frame_unit is FrameUnit.FRAGMENT and change.frames == (3,)
+    assert change_to_dict(change)["frame_unit"] == "fragment"
+    shown = _changed_instance(change)
+    assert shown.every_frame_changed and shown.frames_changed == ()

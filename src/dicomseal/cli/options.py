@@ -63,18 +63,29 @@ class InputPath(click.Path):
         return super().convert(value, param, ctx)
 
 
-def out_console() -> Console:
-    """Console for results (stdout); colour only on a terminal."""
+def _console(*, stderr: bool) -> Console:
+    """rich's console, every printed string's control and format characters written out
+    (:func:`~dicomseal.wording.visible`: rich passes ESC and C1 controls through, so a
+    value from a medium could clear the terminal and draw another report)."""
     from rich.console import Console  # loaded when a command draws with rich
 
-    return Console(highlight=False, soft_wrap=True, emoji=False)
+    from dicomseal.wording import visible
+
+    class _Console(Console):
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            super().print(*(visible(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+    return _Console(stderr=stderr, highlight=False, soft_wrap=True, emoji=False)
+
+
+def out_console() -> Console:
+    """Console for results (stdout); colour only on a terminal."""
+    return _console(stderr=False)
 
 
 def err_console() -> Console:
     """Console for progress and warnings (stderr)."""
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    return _console(stderr=True)
 
 
 def trust_options(f: F) -> F:

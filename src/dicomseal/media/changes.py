@@ -34,6 +34,7 @@ from dicomseal.errors import MediaError
 from dicomseal.media.digests import (
     IDENTITY_KEYWORDS,
     IDENTITY_TAGS,
+    FrameUnit,
     InstanceDigests,
     digest_stream,
     format_tag,
@@ -159,6 +160,10 @@ class FileChange:
     detail: ChangeDetail = ChangeDetail.NOT_LOCALISED
     #: Changed attributes of :data:`VALUE_CONTEXT` and :data:`PIXEL_CONTEXT`, in that order.
     context: tuple[str, ...] = ()
+    #: What :attr:`frames` count: frames, or fragments of encapsulated Pixel Data that
+    #: could not be told apart into frames (PS3.5 §A.4, no offset table): a fragment
+    #: number is then no frame number.
+    frame_unit: FrameUnit = FrameUnit.FRAME
 
     @property
     def values_reread(self) -> bool:
@@ -315,4 +320,7 @@ def localise_change(
         note=note,
         detail=ChangeDetail.REPLACED if replaced else ChangeDetail.LOCALISED,
         context=context,
+        frame_unit=FrameUnit.FRAGMENT
+        if FrameUnit.FRAGMENT in (record.frame_unit, found.frame_unit)
+        else FrameUnit.FRAME,
     )

@@ -9,9 +9,9 @@ from collections import Counter
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from dicomseal.forensics.findings import Finding, ForensicReport, Severity
+from dicomseal.report.plain import escape
 
 __all__ = ["SCHEMA", "SEVERITY_STYLE", "finding_to_dict", "inspect_document", "render_text"]
 

@@ -64,6 +64,7 @@ def change_to_dict(c: FileChange) -> dict[str, Any]:
         "replaced_by": c.replaced_by,
         "note": c.note or None,
         "context_changed": list(c.context),
+        "frame_unit": c.frame_unit.value,
     }
 
 
@@ -172,11 +173,12 @@ def _render_change(console: Printer, c: FileChange, *, attributes: bool = True) 
     for a in c.attributes:
         console.print(f"      {_attribute_text(a)}", highlight=False)
     if c.frames:
+        unit = c.frame_unit.value  # "fragment": no frame number is known
         shown = ", ".join(str(i) for i in c.frames[:20])
         more = f" (+{len(c.frames) - 20} more)" if len(c.frames) > 20 else ""
         console.print(
-            f"      pixel data {'frame' if len(c.frames) == 1 else 'frames'} changed: "
-            f"{shown}{more} (signed {counted(c.signed_frames, 'frame')}, found "
+            f"      pixel data {unit if len(c.frames) == 1 else unit + 's'} changed: "
+            f"{shown}{more} (signed {counted(c.signed_frames, unit)}, found "
             f"{c.found_frames})",
             highlight=False,
         )

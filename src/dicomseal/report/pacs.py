@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from rich.console import Console
-from rich.markup import escape
 
 from dicomseal.dicom.edits import AttributeChange
 from dicomseal.pacs.compare import CompareReport, InstanceComparison, InstanceRef
 from dicomseal.pacs.importer import ImportReport, InstanceImport
 from dicomseal.pacs.status import InstanceOutcome
+from dicomseal.report.plain import escape
 from dicomseal.report.verify import VERDICT_STYLE
 from dicomseal.verdict import Verdict
 from dicomseal.wording import counted

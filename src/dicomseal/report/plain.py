@@ -15,6 +15,8 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any, Final, Protocol, TextIO
 
+from dicomseal.wording import one_line, visible
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -41,7 +43,11 @@ class Printer(Protocol):
 
 
 def escape(markup: str) -> str:
-    """Escape ``markup`` so that it is shown literally (same result as ``rich.markup.escape``)."""
+    """Escape ``markup`` so that it is shown literally (same result as ``rich.markup.escape``),
+    in one line: a value from a medium (a file name, a patient name, a subject) holding a
+    control or format character shows it written out (:func:`~dicomseal.wording.one_line`:
+    an ESC cannot clear the report and draw a forged one, a newline cannot start a line)."""
+    markup = one_line(markup)
 
     def doubled(match: re.Match[str]) -> str:
         backslashes, text = match.groups()
@@ -121,7 +127,9 @@ class PlainConsole:
     def print(
         self, *objects: Any, markup: bool | None = None, highlight: bool | None = None
     ) -> None:
-        """Write ``objects`` (strings) as one line, as a non-terminal rich console would."""
+        """Write ``objects`` (strings) as one line, as a non-terminal rich console would;
+        control and format characters written out (:func:`~dicomseal.wording.visible`)."""
+        objects = tuple(visible(o) if isinstance(o, str) else o for o in objects)
         line = None
         if len(objects) == 1 and isinstance(objects[0], str) and not _SPECIAL.search(objects[0]):
             line = objects[0] if markup is False else strip_markup(objects[0])

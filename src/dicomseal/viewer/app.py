@@ -243,7 +243,10 @@ def _instance_json(st: ViewerState, inst: CatalogInstance) -> dict[str, Any]:
             }
             for c in integ.changes
         ],
-        "frames_changed": list(integ.frames_changed),
+        "frames_changed": list(
+            range(inst.frames) if integ.every_frame_changed else integ.frames_changed
+        ),
+        "every_frame_changed": integ.every_frame_changed,
         "overlay": [_overlay_json(st, inst, k) for k in DEMOGRAPHICS],
     }
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from pydicom.datadict import keyword_for_tag
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import generate_fragments
+from pydicom.encaps import generate_fragments, generate_frames
 from pydicom.filewriter import dcmwrite
 from pydicom.pixels.utils import pixel_array
 from pydicom.tag import BaseTag
@@ -146,12 +146,20 @@ def _within_budget(full: Dataset, syntax: UID, path: str) -> None:
             full.get("NumberOfFrames"),
         )
         if syntax.is_transfer_syntax and syntax.is_encapsulated:
+            table, lengths = full.get("ExtendedOffsetTable"), full.get("ExtendedOffsetTableLengths")
+            frames = generate_frames(
+                full.PixelData,
+                number_of_frames=int(full.get("NumberOfFrames") or 1),
+                extended_offsets=(table, lengths)
+                if isinstance(table, bytes) and isinstance(lengths, bytes)
+                else None,
+            )
             heads = (
                 fragment[:CODESTREAM_HEAD]
                 for i, fragment in enumerate(generate_fragments(full.PixelData))
                 if i
             )
-            check_codestreams(heads, rows, columns)
+            check_codestreams(str(syntax), frames, heads, rows, columns)
     except MalformedDicomError as exc:
         raise MalformedDicomError(exc.message, path=path) from None
 

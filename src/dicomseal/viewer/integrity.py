@@ -177,6 +177,9 @@ class InstanceIntegrity:
         Attributes that differ from the signed manifest.
     frames_changed
         Zero-based numbers of frames whose pixel data differ.
+    every_frame_changed
+        No frame is proven to show as signed, and which ones changed is not known: the
+        pixel description changed, or only fragments could be compared.
     detail_complete
         False when the instance is altered but the manifest cannot say which values
         (replaced file, unreadable instance): every value shown from it is then marked.
@@ -193,6 +196,7 @@ class InstanceIntegrity:
     frames_changed: tuple[int, ...] = ()
     detail_complete: bool = True
     signed_keywords: frozenset[str] | None = None
+    every_frame_changed: bool = False
 
     def change_for(self, keyword: str) -> AttributeChange | None:
         """The change recorded for ``keyword``, if any."""

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_fragments
+from pydicom.encaps import generate_fragments, generate_frames
 from pydicom.pixels.processing import apply_color_lut
 from pydicom.pixels.utils import pixel_array
 from pydicom.uid import UID
@@ -133,8 +133,8 @@ def apply_window(frame: DecodedFrame, window: Window) -> npt.NDArray[np.uint8]:
 
 def _check_budget(stream: BinaryIO, header: Dataset, path: str) -> None:
     """Refuse a frame larger than the viewer decodes, before any decoder runs
-    (:mod:`~dicomseal.viewer.pixel_budget`): the declared size, and the size every
-    codestream of encapsulated Pixel Data declares."""
+    (:mod:`~dicomseal.viewer.pixel_budget`): the declared size, and for encapsulated Pixel
+    Data every frame as pydicom will hand it to a decoder and every fragment."""
     try:
         rows, columns = check_declared(
             header.get("Rows"),
@@ -143,28 +143,54 @@ def _check_budget(stream: BinaryIO, header: Dataset, path: str) -> None:
             header.get("BitsAllocated"),
             header.get("NumberOfFrames"),
         )
+        meta = getattr(header, "file_meta", None)
+        syntax = UID(str(meta.get("TransferSyntaxUID", "")) if meta is not None else "")
+        if not (syntax.is_transfer_syntax and syntax.is_encapsulated):
+            return  # native (or deflated) pixels: the data set's size is what is decoded
+        buffer, fragments = _encapsulated(stream, path)
+        if buffer is None:
+            return
+        frames = generate_frames(  # frames cut by pydicom's own rules, as it decodes them
+            buffer,
+            number_of_frames=int(header.get("NumberOfFrames") or 1),
+            extended_offsets=_extended_offsets(header),
+        )
+        check_codestreams(str(syntax), frames, fragments, rows, columns)
     except MalformedDicomError as exc:
         raise MalformedDicomError(exc.message, path=path) from None
-    meta = getattr(header, "file_meta", None)
-    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
-    if syntax is None or not UID(str(syntax)).is_encapsulated:
-        return  # native (or deflated) pixels: the data set's size is what is decoded
+
+
+def _encapsulated(stream: BinaryIO, path: str) -> tuple[BinaryIO | bytes | None, Iterable[bytes]]:
+    """The encapsulated Pixel Data value (the stream positioned at it, or its bytes) and the
+    first bytes of each fragment, read after the frames (the Basic Offset Table left out).
+
+    The walker finds the value without reading it; a data set encoded otherwise than its
+    meta says (which the walker refuses) is read whole by pydicom, bounded, as
+    :func:`_read_frame` then reads it.
+    """
     stream.seek(0)
-    heads: Iterable[bytes]
     try:
         parsed = parse_part10(stream, name=path)
-        pixels = next((el for el in parsed.elements if el.tag == _PIXEL_DATA), None)
-        heads = fragment_heads(stream, pixels.fragments) if pixels and pixels.fragments else ()
-    except MalformedDicomError:  # encoded otherwise than its meta says: as pydicom reads it
+    except MalformedDicomError:
         stream.seek(0)
-        whole = pydicom.dcmread(stream)
-        found = whole.get("PixelData")
-        fragments = generate_fragments(found) if isinstance(found, bytes) else iter(())
-        heads = (f[:CODESTREAM_HEAD] for i, f in enumerate(fragments) if i)
-    try:
-        check_codestreams(heads, rows, columns)
-    except MalformedDicomError as exc:
-        raise MalformedDicomError(exc.message, path=path) from None
+        value = pydicom.dcmread(stream).get("PixelData")
+        if not isinstance(value, bytes):
+            return None, ()
+        heads = (f[:CODESTREAM_HEAD] for i, f in enumerate(generate_fragments(value)) if i)
+        return value, heads
+    pixels = next((el for el in parsed.elements if el.tag == _PIXEL_DATA), None)
+    if pixels is None or not pixels.fragments:
+        return None, ()
+    stream.seek(pixels.value_offset)
+    return stream, fragment_heads(stream, pixels.fragments)
+
+
+def _extended_offsets(ds: Dataset) -> tuple[bytes, bytes] | None:
+    """The Extended Offset Table and its lengths (PS3.5 §A.4), as pydicom's decoders use."""
+    table, lengths = ds.get("ExtendedOffsetTable"), ds.get("ExtendedOffsetTableLengths")
+    if isinstance(table, bytes) and isinstance(lengths, bytes):
+        return table, lengths
+    return None
 
 
 def _read_frame(

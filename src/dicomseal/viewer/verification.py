@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from cryptography import x509
 
 from dicomseal.media.changes import FileChange
+from dicomseal.media.digests import FrameUnit
 from dicomseal.media.findings import MediaFinding
 from dicomseal.media.instance_verdict import InstanceReason, InstanceVerdict
 from dicomseal.media.inventory import EntryClass
@@ -148,15 +149,17 @@ def _changed_instance(change: FileChange) -> InstanceIntegrity:
         label = f"ALTERED: {', '.join(change.context)} changed, so {what} differently"
     elif change.frames and all(c.keyword == "PixelData" for c in changes):
         label = "ALTERED: pixel data changed"
-    if change.pixels_reread:  # intact pixel bytes shown another way: no frame is as signed
-        frames = tuple(range(max(change.signed_frames, change.found_frames, 1)))
+    # intact pixel bytes shown another way, or fragments (not frames) that differ: no
+    # frame is proven as signed, and which frame changed is not known
+    every = change.pixels_reread or (bool(frames) and change.frame_unit is FrameUnit.FRAGMENT)
     return InstanceIntegrity(
         change.path,
         IntegrityState.RED,
         label,
         changes=changes,
-        frames_changed=frames,
+        frames_changed=() if every else frames,
         detail_complete=complete,
+        every_frame_changed=every,
     )
 
 

@@ -307,3 +307,55 @@ def test_dcmsign_bug_lets_a_change_in_the_lost_bytes_through(
     result = verify_file(changed, trust)
     assert result.verdict is Verdict.INDETERMINATE, result.message
     assert result.signatures[0].reason.value == "dcmtk-mac-stream-loss"
+
+
+def _odd_fragment_file(tmp_path: Path) -> Path:
+    """An instance whose one JPEG fragment has an odd length (sweep 6: pylibjpeg-data's
+    ``NM_Kakadu44_SOTmarkerincons.dcm`` ends in a 3,742,501-byte fragment). PS3.5 §A.4 asks
+    for even item lengths; DCMTK pads an odd fragment with ``00`` in memory and in its MAC
+    stream, as it does any odd value."""
+    from pydicom.uid import JPEGBaseline8Bit
+
+    from dicomseal.samples import SAMPLE_PATIENTS, make_instance
+
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    fragment = b"\xff\xd8" + bytes(13) + b"\xff\xd9"  # 17 bytes
+    item = b"\xfe\xff\x00\xe0" + len(fragment).to_bytes(4, "little") + fragment
+    ds.PixelData = b"\xfe\xff\x00\xe0\x00\x00\x00\x00" + item
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    path = tmp_path / "odd.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    written = path.read_bytes()  # pydicom pads the odd value after the item: take it out
+    assert written.count(fragment + b"\x00\xfe\xff\xdd\xe0") == 1
+    path.write_bytes(written.replace(fragment + b"\x00\xfe", fragment + b"\xfe"))
+    return path
+
+
+def test_an_odd_length_fragment_is_signed_as_dcmsign_reads_it(pki: TestPki, tmp_path: Path) -> None:
+    """Sweep 6: dicomseal's MAC left out the pad byte DCMTK adds to an odd fragment, so
+    dcmsign called dicomseal's signature "document corrupted"."""
+    dcmsign = require_tool("dcmsign")
+    source = _odd_fragment_file(tmp_path)
+    signed = tmp_path / "signed.dcm"
+    sign_file(source, signed, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    run = subprocess.run(
+        [dcmsign, "--verify", "+cf", pki.root.cert, "+uf", pki.intermediate.cert, signed],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    theirs = tmp_path / "theirs.dcm"
+    subprocess.run(
+        [dcmsign, "+s", pki.signer.key, pki.signer.cert, "+m2", source, theirs],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
+    assert verify_file(signed, trust).verdict is Verdict.PASSED
+    assert verify_file(theirs, trust).verdict is Verdict.PASSED

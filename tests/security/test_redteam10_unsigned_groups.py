@@ -166,13 +166,12 @@ def test_unsigned_structure_holding_content_is_not_passed(
     "blob",
     [
         _sq(0x00030010, PATIENT_NAME),
-        _el(0x00011010, b"LO", FORGED),
-        _el(0x00020010, b"UI", b"1.2.840.10008.1.2\x00"),
-        _el(0x00000002, b"UI", b"1.2.3\x00"),
         _sq(0x00100000, PATIENT_NAME),  # a group length as a sequence
         _el(0x00080001, b"LO", FORGED),  # Length to End, not a UL
+        _el(0x00030010, b"UN", b"\xfe\xff\x00\xe0\x14\x00\x00\x00" + PATIENT_NAME),
+        _el(0x00041220, b"UN", b"\xfe\xff\x00\xe0\x14\x00\x00\x00" + PATIENT_NAME),
     ],
-    ids=["private-0003-sq", "private-0001", "meta", "command", "group-length-sq", "lte-lo"],
+    ids=["private-0003-sq", "group-length-sq", "lte-lo", "private-0003-un", "directory-un"],
 )
 def test_unsigned_element_inside_a_signed_item_is_not_passed(
     pki: TestPki, tmp_path: Path, blob: bytes
@@ -185,6 +184,68 @@ def test_unsigned_element_inside_a_signed_item_is_not_passed(
     assert [s.verdict for s in result.signatures] == [Verdict.PASSED]
     assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
     assert any("unsigned content" in a for a in result.ambiguities)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        _el(0x00011010, b"LO", FORGED),
+        _el(0x00020010, b"UI", b"1.2.840.10008.1.2\x00"),
+        _el(0x00020010, b"UN", b"1.2.840.10008.1.2\x00"),
+        _el(0x00000002, b"UI", b"1.2.3\x00"),
+    ],
+    ids=["private-0001", "meta", "meta-un", "command"],
+)
+def test_a_plain_value_below_group_8_inside_a_signed_item_is_not_covered(
+    pki: TestPki, tmp_path: Path, blob: bytes
+) -> None:
+    """An element of groups 0000-0007 holding only its own value (vendors copy file meta
+    into items: Carestream DX, GE ultrasound previews) hides no attribute a reader looks
+    up, but no MAC holds it: the file is INDETERMINATE ``partially-signed``, never PASSED,
+    and not FAILED either (interop sweep 6: a dcmsign signature on such a vendor file
+    was called FAILED, a false accusation of its sender)."""
+    data = _signed(pki, tmp_path).read_bytes()
+    forged = _in_first_item(data, REFERENCED_PPS, blob)
+    result = _verify(pki, forged)
+    assert [s.verdict for s in result.signatures] == [Verdict.PASSED]
+    assert (result.verdict, result.reason) == (Verdict.INDETERMINATE, FileReason.PARTIALLY_SIGNED)
+    assert REFERENCED_PPS in result.uncovered
+
+
+def test_a_file_with_file_meta_inside_an_item_is_signed_as_dcmsign_signs_it(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """dcmsign signs and verifies such a file; dicomseal signs it too (a warning names the
+    sequence no signature covers whole) and both tools verify the other's signature."""
+    dcmsign = require_tool("dcmsign")
+    src = tmp_path / "unsigned.dcm"
+    make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8).save_as(
+        src, enforce_file_format=True
+    )
+    blob = _el(0x00020010, b"UI", b"1.2.840.10008.1.2\x00")
+    src.write_bytes(_in_first_item(src.read_bytes(), REFERENCED_PPS, blob))
+    ours = tmp_path / "ours.dcm"
+    record = sign_file(src, ours, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    assert record.uncovered == (REFERENCED_PPS,)
+    check = subprocess.run(
+        [dcmsign, "--verify", "+cf", pki.root.cert, "+uf", pki.intermediate.cert, ours],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    theirs = tmp_path / "theirs.dcm"
+    subprocess.run(
+        [dcmsign, "+s", pki.signer.key, pki.signer.cert, "+m2", src, theirs],
+        capture_output=True,
+        check=True,
+    )
+    for path in (ours, theirs):
+        result = _verify(pki, path.read_bytes())
+        assert (result.verdict, result.reason) == (
+            Verdict.INDETERMINATE,
+            FileReason.PARTIALLY_SIGNED,
+        ), path.name
 
 
 def test_unsigned_element_inside_the_signature_item_is_not_passed(
@@ -216,9 +277,7 @@ def test_signing_a_signed_item_with_unsigned_content_is_refused(
     make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8).save_as(
         src, enforce_file_format=True
     )
-    src.write_bytes(
-        _in_first_item(src.read_bytes(), REFERENCED_PPS, _el(0x00011010, b"LO", FORGED))
-    )
+    src.write_bytes(_in_first_item(src.read_bytes(), REFERENCED_PPS, _sq(0x00030010, PATIENT_NAME)))
     with pytest.raises(MalformedDicomError, match="unsigned content"):
         sign_file(
             src, tmp_path / "out.dcm", SigningCredentials.load(pki.signer.key, pki.signer.cert)

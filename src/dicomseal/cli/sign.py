@@ -168,9 +168,10 @@ def sign_command(
     if record.uncovered:
         names = ", ".join(keyword_of(t) or format_tag(t) for t in record.uncovered)
         err_console().print(
-            f"[yellow]warning:[/yellow] no signature can cover {names}: a public sequence "
-            "holding an element of unknown VR (UN) stays out of every PS3.15 MAC "
-            "(DCMTK dcmsign alike), so verifiers call this file partially signed "
+            f"[yellow]warning:[/yellow] no signature can cover all of {names}: what no "
+            "PS3.15 MAC takes stays out of it (DCMTK dcmsign alike: an element of unknown "
+            "VR (UN) in a public sequence, an element of groups 0000-0007 in an item, an "
+            "illegal private group), so verifiers call this file partially signed "
             "(INDETERMINATE)"
         )
     unfixed = _unfixed_fragments(dst, record.signed_tags) if item is None else ()

@@ -274,7 +274,8 @@ def _walk(
     for el in elements:
         if not path and el.tag >> 16 == 0x0002:
             yield Ambiguity(AmbiguityKind.META_IN_DATASET, el.tag, "")
-        if signed_level and el.vr == b"UN" and is_known_public_tag(el.tag):
+        # groups 0000-0007 enter no MAC in any VR: coverage.skipped_content judges them
+        if signed_level and el.vr == b"UN" and el.tag >= 0x00080000 and is_known_public_tag(el.tag):
             kind = AmbiguityKind.KNOWN_TAG_AS_UN
             if el.implicit:  # the VR dcmsign's dictionary gave it: unknown there
                 kind = AmbiguityKind.KNOWN_TAG_WITHOUT_SIGNER_VR

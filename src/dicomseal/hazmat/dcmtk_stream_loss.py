@@ -115,6 +115,8 @@ def _atoms(element: Element, source: Part10File | None) -> Iterator[_Atom]:
                 if not piece:
                     raise ValueError("fragment beyond the end of the file")
                 yield piece, -1
+            if length % 2:  # padded to even length, as mac_stream does
+                yield b"\x00", -1
         yield _DELIM, 4
     else:
         yield from _leaf_atoms(element, source)

@@ -213,6 +213,8 @@ def _emit(element: Element, out: _Gather) -> None:
                 raise ValueError("fragments need their source file")
             out.flush()
             copy_range(out.source.fp, offset, length, out.sink)
+            if length % 2:  # DCMTK pads an odd fragment to even length, as any odd value
+                out.buf += b"\x00"
         out.buf += _SEQ_DELIM_TAG
     else:
         _emit_value(element, out)

@@ -32,6 +32,7 @@ from dicomseal.hazmat.mac_stream import is_signable, is_signable_tag
 __all__ = [
     "IDENTITY_TAGS",
     "PAYLOAD_TAGS",
+    "holds_unsigned_values",
     "skipped_content",
     "uncovered_tags",
     "unfixed_fragments",
@@ -175,6 +176,8 @@ def uncovered_tags(
     rest: list[int] = []
     for el in elements:
         if el.tag in done:
+            if el.items and _holds_plain_below_group_8(el):  # an unsigned value inside
+                (key if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS else rest).append(el.tag)
             continue
         done.add(el.tag)
         if el.tag in PAYLOAD_TAGS or el.tag in IDENTITY_TAGS:
@@ -214,6 +217,58 @@ def _below_group_8(tag: int) -> bool:
     sequences (DCMTK ``findAndGetElement(..., searchIntoSub)``, ``dcmdump +P``) finds
     what one holds before any signed attribute."""
     return tag < 0x00080000 and bool(tag & 0xFFFF)
+
+
+def _plain_below_group_8(el: Element) -> bool:
+    """An element of groups 0000-0007 that holds only its own value (no item, fragment,
+    UN or undefined length a reader could parse into attributes): unsigned, but no reader
+    takes it for a signed attribute, so it leaves its item only not covered (a Carestream
+    DX puts (0002,0010) into the items of its Referenced PPS and Source Image sequences)."""
+    return (
+        _below_group_8(el.tag)
+        and el.items is None
+        and el.fragments is None
+        and el.length != 0xFFFFFFFF
+        and (el.vr != b"UN" or _plain_un(el))
+    )
+
+
+def _plain_un(el: Element) -> bool:
+    """A UN value no reader parses as items: in memory, not starting with an Item tag
+    (GDCM reads such a UN as a sequence), of a tag pydicom's dictionary does not know
+    as SQ."""
+    return el.value is not None and el.value[:4] != _ITEM_TAG and not _dictionary_sequence(el.tag)
+
+
+def _dictionary_sequence(tag: int) -> bool:
+    """Whether pydicom's dictionary knows ``tag`` as SQ: a UN value of it is then read as
+    items (the Directory Record Sequence (0004,1220) is one), else kept as bytes."""
+    from pydicom.datadict import dictionary_VR  # only for such a rare element
+
+    try:
+        return "SQ" in str(dictionary_VR(tag))
+    except KeyError:
+        return False
+
+
+def _holds_plain_below_group_8(element: Element) -> bool:
+    """Whether an item of ``element``, at any depth, holds :func:`_plain_below_group_8`
+    (level by level, each level's tags tested at C speed)."""
+    level = [item.elements for item in element.items or ()]
+    while level:
+        children = [child for elements in level for child in elements]
+        if children and min(child.tag for child in children) < 0x00080000:
+            if any(map(_plain_below_group_8, children)):
+                return True
+        level = [item.elements for child in children if child.items for item in child.items]
+    return False
+
+
+def holds_unsigned_values(elements: Sequence[Element], covered: Iterable[int]) -> bool:
+    """Whether a covered top-level sequence holds, at any depth, a value no MAC takes
+    (:func:`_plain_below_group_8`): :func:`uncovered_tags` then lists it."""
+    wanted = frozenset(covered)
+    return any(el.items and el.tag in wanted and _holds_plain_below_group_8(el) for el in elements)
 
 
 def _carries_unsigned_content(el: Element) -> bool:
@@ -314,7 +369,7 @@ def _first_skipped(element: Element) -> int | None:
             or not _NOT_SIGNED.isdisjoint(tags)
         ):
             for child in children:
-                if _carries_unsigned_content(child):
+                if _carries_unsigned_content(child) and not _plain_below_group_8(child):
                     return child.tag
         level = [item.elements for child in children if child.items for item in child.items]
     return None

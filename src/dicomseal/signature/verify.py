@@ -40,7 +40,12 @@ from dicomseal.hazmat.mac_stream import (
 )
 from dicomseal.hazmat.raw import new_mac_hash, verify_digest
 from dicomseal.hazmat.tail_format import tail_format
-from dicomseal.signature.coverage import skipped_content, uncovered_tags, unfixed_fragments
+from dicomseal.signature.coverage import (
+    holds_unsigned_values,
+    skipped_content,
+    uncovered_tags,
+    unfixed_fragments,
+)
 from dicomseal.signature.mac_policy import apply_mac_policy
 from dicomseal.signature.reading import read_for_verification
 from dicomseal.signature.sites import (
@@ -336,7 +341,8 @@ def verify_part10(
     reported = [t for t in tags if t & 0xFFFF and t not in structural]
     signed = [t for t in reported if t in covered]
     unsigned = [t for t in reported if t not in covered] if len(signed) < len(reported) else []
-    uncovered = uncovered_tags(source.elements, covered, source) if unsigned else ()
+    nested = bool(results) and holds_unsigned_values(source.elements, covered)
+    uncovered = uncovered_tags(source.elements, covered, source) if unsigned or nested else ()
     head = _head(source)
     foreign = foreign_format(source, head)
     ambiguities = tuple(a.describe() for a in find_ambiguities(source))

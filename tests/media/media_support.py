@@ -59,3 +59,17 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{name} not installed although CI must install it (.ci/run)")
         pytest.skip(f"{name} not installed (.ci/run installs it)")
     return path
+
+
+def unknown_syntax_instance(dst: Path) -> Path:
+    """An instance whose File Meta names a transfer syntax no reader knows (the UID of
+    Explicit VR Little Endian with one digit changed): no medium can take it."""
+    from dicomseal.samples import SAMPLE_PATIENTS, make_instance
+
+    make_instance(SAMPLE_PATIENTS[0], 0, 7, 1, rows=8, cols=8).save_as(
+        dst, enforce_file_format=True
+    )
+    data = dst.read_bytes()
+    assert data.count(b"1.2.840.10008.1.2.1\x00") == 1
+    dst.write_bytes(data.replace(b"1.2.840.10008.1.2.1\x00", b"1.2.840.10008.9.2.1\x00"))
+    return dst

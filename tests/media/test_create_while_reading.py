@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from media_support import make_medium, pydicom_test_files
+from media_support import make_medium, unknown_syntax_instance
 
 import dicomseal.media.fileset as fileset
 from dicomseal.errors import UsageError
@@ -19,13 +19,13 @@ from dicomseal.signature import SigningCredentials
 
 
 def _sources(tmp_path: Path, sample_src: Path) -> Path:
-    """The sample studies plus inputs that are left out: a second copy, a big endian
-    instance (refused on STD-GEN-CD), a text file."""
+    """The sample studies plus inputs that are left out: a second copy, an instance in
+    an unknown transfer syntax, a text file."""
     src = tmp_path / "src"
     shutil.copytree(sample_src, src)
     first = sorted(src.glob("**/*.dcm"))[0]
     shutil.copyfile(first, src / "zz-copy.dcm")
-    shutil.copyfile(pydicom_test_files() / "MR_small_bigendian.dcm", src / "big.dcm")
+    unknown_syntax_instance(src / "big.dcm")
     (src / "notes.txt").write_text("not DICOM\n")
     return src
 

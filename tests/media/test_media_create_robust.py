@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from media_support import make_medium, pydicom_test_files
+from media_support import make_medium, pydicom_test_files, unknown_syntax_instance
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
@@ -40,12 +40,13 @@ def _instance(series: int, number: int) -> Dataset:
 
 @pytest.fixture()
 def mixed_src(tmp_path: Path) -> Path:
-    """Ten good instances, one big-endian and one undecodable JPEG (in the middle)."""
+    """Ten good instances, one in an unknown transfer syntax and one undecodable JPEG
+    (in the middle)."""
     src = tmp_path / "src"
     src.mkdir()
     for n in range(10):
         _instance(1, n + 1).save_as(src / f"good{n:02d}.dcm", enforce_file_format=True)
-    (src / "m_bigendian.dcm").write_bytes((pydicom_test_files() / BIG_ENDIAN).read_bytes())
+    unknown_syntax_instance(src / "m_unknownsyntax.dcm")
     (src / "k_brokenjpeg.dcm").write_bytes((pydicom_test_files() / BROKEN_JPEG).read_bytes())
     return src
 
@@ -69,10 +70,10 @@ def test_bad_inputs_are_skipped_with_reasons_not_fatal(
     result = make_medium([mixed_src], out, creds, workers=workers)
     assert result.instances == 10
     skipped = [(Path(s.path).name, s.instance) for s in result.skipped]
-    assert skipped == [("k_brokenjpeg.dcm", True), ("m_bigendian.dcm", True)]
+    assert skipped == [("k_brokenjpeg.dcm", True), ("m_unknownsyntax.dcm", True)]
     reasons = {Path(s.path).name: s.reason for s in result.skipped}
     assert "cannot be decoded" in reasons["k_brokenjpeg.dcm"]
-    assert "Big Endian" in reasons["m_bigendian.dcm"]
+    assert "unknown transfer syntax" in reasons["m_unknownsyntax.dcm"]
     assert all("\n" not in r for r in reasons.values())
     _verify(out, trust)
     listed = [
@@ -116,9 +117,9 @@ def test_strict_refuses_and_writes_nothing(
     out = tmp_path / "out"
     with pytest.raises(UsageError, match=r"--strict: 1 instance\(s\)") as err:
         make_medium([mixed_src], out, creds, strict=True)  # refused before any signing
-    assert "m_bigendian.dcm" in err.value.message
+    assert "m_unknownsyntax.dcm" in err.value.message
     assert not out.exists()
-    (mixed_src / "m_bigendian.dcm").unlink()  # left: the JPEG that fails only when decoded
+    (mixed_src / "m_unknownsyntax.dcm").unlink()  # left: the JPEG that fails only when decoded
     zipped = tmp_path / "out.zip"
     with pytest.raises(UsageError, match=r"k_brokenjpeg\.dcm"):
         make_medium([mixed_src], zipped, creds, strict=True, workers=2)
@@ -151,12 +152,12 @@ def test_cli_strict_exit_2_and_json_lists_skipped(
     assert doc["instances"] == 10
     assert [Path(s["path"]).name for s in doc["skipped"]] == [
         "k_brokenjpeg.dcm",
-        "m_bigendian.dcm",
+        "m_unknownsyntax.dcm",
     ]
     assert all(s["instance"] and s["reason"] for s in doc["skipped"])
     text = _cli([str(mixed_src), "--out", str(tmp_path / "t"), *keys])
     assert text.returncode == 0
-    assert "skipped" in text.stdout and "m_bigendian.dcm" in text.stdout
+    assert "skipped" in text.stdout and "m_unknownsyntax.dcm" in text.stdout
 
 
 @pytest.mark.parametrize("compressed", [False, True])
@@ -262,7 +263,7 @@ def test_instance_without_possible_dicomdir_record_is_left_out(
     trust: TrustContext,
     workers: int,
 ) -> None:
-    (mixed_src / "m_bigendian.dcm").unlink()
+    (mixed_src / "m_unknownsyntax.dcm").unlink()
     (mixed_src / "k_brokenjpeg.dcm").unlink()
     palette = Dataset()  # Color Palette Storage without the Content Label its record needs
     palette.SOPClassUID = "1.2.840.10008.5.1.4.39.1"
@@ -298,3 +299,30 @@ def test_a_name_outside_the_default_repertoire_without_a_character_set_is_kept(
     out = tmp_path / "medium"
     make_medium([src], out, creds, workers=1)
     assert _verify(out, trust) is Verdict.PASSED
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_big_endian_instance_goes_on_byte_swapped(
+    tmp_path: Path, creds: SigningCredentials, trust: TrustContext, workers: int
+) -> None:
+    """Sweep 6: ``sign`` converted Explicit VR Big Endian, ``media create`` left it out.
+    It is now written in Explicit VR Little Endian by the same transcoder: the pixels
+    and values are the big-endian file's, and the medium PASSES."""
+    src = tmp_path / "src"
+    src.mkdir()
+    original = pydicom_test_files() / BIG_ENDIAN
+    (src / "big.dcm").write_bytes(original.read_bytes())
+    out = tmp_path / "out"
+    result = make_medium([src], out, creds, workers=workers)
+    assert (result.instances, result.skipped, result.converted) == (1, (), 1)
+    assert any("converted from Explicit VR Big Endian" in n for n in result.notes)
+    _verify(out, trust)
+    (written,) = [p for p in (out / "DICOM").rglob("*") if p.is_file()]
+    ours, theirs = dcmread(written), dcmread(original)
+    assert ours.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert (ours.pixel_array == theirs.pixel_array).all()
+    assert (ours.PatientName, ours.Rows, ours.SOPInstanceUID) == (
+        theirs.PatientName,
+        theirs.Rows,
+        theirs.SOPInstanceUID,
+    )

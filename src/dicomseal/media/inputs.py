@@ -9,9 +9,9 @@ PS3.11 Annex D (STD-GEN-CD) requires Explicit VR Little Endian; the DVD and USB 
 profiles (PS3.11 Annex J / Annex Z, IHE PDI options) also allow the JPEG transfer
 syntaxes. An instance already in an allowed syntax keeps its data set bytes, so that
 existing PS3.15 Annex C signatures stay valid (only a 128-byte preamble that carries data
-is zeroed, PS3.10 §7.1); any other is decoded and re-encoded as Explicit VR Little Endian, which
-invalidates and therefore removes earlier signatures, or refused with a clear message
-when no codec can decode it (:func:`check_instance` says so before any work is done).
+is zeroed, PS3.10 §7.1); a big-endian one is byte-swapped by the signer, its signatures
+kept; any other is decoded and re-encoded as Explicit VR Little Endian (earlier signatures
+removed), or refused when no codec decodes it (:func:`check_instance` says so first).
 
 File Meta Information that names another SOP Class or Instance than the data set (PS3.10
 §7.1: (0002,0002)/(0002,0003) repeat (0008,0016)/(0008,0018); common after anonymisation)
@@ -39,7 +39,7 @@ from pydicom.filereader import _read_file_meta_info
 from pydicom.filewriter import write_file_meta_info
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import pack_bits
-from pydicom.uid import UID, ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from dicomseal.errors import DicomSealError, MediaError, UsageError, describe_read_error
 from dicomseal.media.inventory import (
@@ -398,6 +398,8 @@ def check_instance(src: SourceInstance, profile: MediaProfile) -> str | None:
         return None
     if not ts.is_transfer_syntax:
         return f"unknown transfer syntax {ts}"
+    if ts == ExplicitVRBigEndian and ExplicitVRLittleEndian in profile.transfer_syntaxes:
+        return None  # byte-swapped by the signer's own transcoder (prepare_instance)
     if not ts.is_little_endian:
         return (
             f"{ts.name} cannot be re-encoded as Explicit VR Little Endian here; "
@@ -505,6 +507,24 @@ def _strip_signatures(ds: Dataset) -> int:
     return removed
 
 
+def _big_endian(src: SourceInstance, dst: Path) -> PreparedInstance:
+    """Explicit VR Big Endian (PS3.5 A.3), as it is: :func:`~dicomseal.signature.sign_file`
+    writes it in Explicit VR Little Endian by the project's own transcoder (each value
+    swapped by its VR, PS3.5 §7.3), as ``dicomseal sign`` does; pydicom cannot. Earlier
+    signatures stay: their MACs are in Explicit VR Little Endian (PS3.15 C.12.1.1.3)."""
+    notes = ["converted from Explicit VR Big Endian to Explicit VR Little Endian"]
+    path = src.path
+    if src.meta_fixes:
+        _copy_fixed_meta(src.path, path := dst, src.meta_fixes)
+        notes.extend(_meta_notes(src.meta_fixes))
+    elif not _preamble_is_zero(src.path):
+        _copy_zero_preamble(src.path, path := dst)
+        notes.append("non-zero 128-byte preamble replaced by zeros")
+    return PreparedInstance(
+        path, ExplicitVRLittleEndian, src.transfer_syntax_uid, notes=tuple(notes)
+    )
+
+
 def prepare_instance(
     src: SourceInstance, profile: MediaProfile, workdir: Path, index: int
 ) -> PreparedInstance:
@@ -540,6 +560,8 @@ def prepare_instance(
     reason = check_instance(src, profile)
     if reason is not None:
         raise MediaError(reason, path=str(src.path))
+    if src.transfer_syntax_uid == ExplicitVRBigEndian:
+        return _big_endian(src, workdir / f"in{index:07d}.dcm")
     try:
         ds = dcmread(src.path)
         if ds.file_meta.TransferSyntaxUID.is_compressed and "PixelData" in ds:

@@ -57,9 +57,9 @@ _NOT_PART10 = Known(
 _NOT_DICOM = Known("not DICOM at all", unsigned="skip")
 _BROKEN = Known("truncated or corrupt: neither tool can read it", unsigned="skip")
 _NOTHING_SIGNABLE = Known(
-    "no signable element (a DICOMDIR, or only UN data): dicomseal signs an empty Data "
-    "Elements Signed that dcmsign rejects; whether such signatures may be made or PASSED "
-    "at all is a separate change",
+    "no signable element (a DICOMDIR, or only UN data): dicomseal refuses to sign it "
+    "(exit 2); dcmsign 3.6.7 signs it but cannot verify its own signature, which dicomseal "
+    "calls FAILED (it covers no data element)",
 )
 _UNKNOWN_TS = Known(
     "transfer syntax unknown to DCMTK 3.6.7 (HTJ2K, Deflated Image Frame Compression): "

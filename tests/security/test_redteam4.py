@@ -278,3 +278,40 @@ def test_big_endian_tiff_polyglot_is_read_from_the_stored_bytes(pki: TestPki) ->
     result = _verify(pki, forged)
     assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)
     assert any("also a TIFF file" in a for a in result.ambiguities)
+
+
+def _meta_element(tag: int, vr: bytes, value: bytes) -> bytes:
+    return struct.pack("<HH", tag >> 16, tag & 0xFFFF) + vr + struct.pack("<H", len(value)) + value
+
+
+def test_a_group_length_that_only_moves_what_hides_nothing_is_not_ambiguous(
+    pki: TestPki, tmp_path: Path
+) -> None:
+    """Sweep 6: real files FAILED unsigned and after dcmsign signed them for a (0002,0000)
+    that counts a data set group length (an ATL ultrasound file, (0008,0000) UL), or that
+    stops before a byte-for-byte repeat of a meta element (OsiriX repeats (0002,0003)).
+    What DCMTK then reads otherwise shows and signs nothing: the signature stands."""
+    data = _signed(pki, tmp_path).read_bytes()
+    parsed = parse_part10(io.BytesIO(data))
+    group = parsed.meta.elements[0]
+    end = parsed.meta.end
+    exact = end - group.end
+
+    length_8 = struct.pack("<HH", 0x0008, 0x0000) + b"UL" + struct.pack("<HI", 4, 1000)
+    counted_in = _with_group_length(data[:end] + length_8 + data[end:], exact + len(length_8))
+    assert _verify(pki, counted_in).verdict is Verdict.PASSED
+
+    sop = next(e for e in parsed.meta.elements if e.tag == 0x00020003)
+    repeat = data[sop.offset : sop.end]
+    repeated = _with_group_length(data[:end] + repeat + data[end:], exact)
+    assert _verify(pki, repeated).verdict is Verdict.PASSED
+    twice_in_meta = _with_group_length(data[:end] + repeat + data[end:], exact + len(repeat))
+    assert _verify(pki, twice_in_meta).verdict is Verdict.PASSED
+
+    other = _meta_element(0x00020003, b"UI", b"1.2.3.4\x00")  # a repeat with another value
+    for forged in (
+        _with_group_length(data[:end] + other + data[end:], exact),
+        _with_group_length(data[:end] + other + data[end:], exact + len(other)),
+    ):
+        result = _verify(pki, forged)
+        assert (result.verdict, result.reason) == (Verdict.FAILED, FileReason.AMBIGUOUS_DATASET)

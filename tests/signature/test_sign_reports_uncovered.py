@@ -58,7 +58,7 @@ def test_cli_warns_and_json_lists_it(pki: TestPki, tmp_path: Path) -> None:
     runner = CliRunner()
     text = runner.invoke(cli, ["sign", str(SAMPLE), str(tmp_path / "a.dcm"), *args])
     assert text.exit_code == 0, text.output
-    assert "no signature can cover ReferencedPerformedProcedureStepSequence" in text.output
+    assert "no signature can cover all of ReferencedPerformedProcedureStepSequence" in text.output
     doc = runner.invoke(
         cli, ["sign", str(SAMPLE), str(tmp_path / "b.dcm"), *args, "--format", "json"]
     )

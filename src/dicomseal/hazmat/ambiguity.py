@@ -31,6 +31,7 @@ from typing import Final
 
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, EXPLICIT_VR_BE, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
+from dicomseal.hazmat.meta_group import meta_group_length_misleads, repeats_byte_for_byte
 from dicomseal.hazmat.transcode import needs_transcoding
 from dicomseal.wording import counted
 
@@ -135,21 +136,28 @@ class Ambiguity:
         return text[self.kind]
 
 
+def _meta_repeated(parsed: Part10File, found: Ambiguity) -> bool:
+    """A File Meta Information element repeated byte for byte (OsiriX writes (0002,0003)
+    twice), in the meta group or in the data set: every reader gets the same value."""
+    if found.kind is AmbiguityKind.META_IN_DATASET:
+        return repeats_byte_for_byte(parsed, found.tag, in_data_set=True)
+    if found.kind is AmbiguityKind.DUPLICATE_TAG and found.location == "meta":
+        return repeats_byte_for_byte(parsed, found.tag, in_data_set=False)
+    return False
+
+
 def _meta_group_length(parsed: Part10File) -> Iterator[Ambiguity]:
     """(0002,0000) must count exactly the group 0002 bytes after it (PS3.10 §7.1).
 
     DCMTK reads the File Meta Information up to the byte count it gives (data set
     elements included, with a warning), pydicom and this walker up to the end of group
     0002: a count reaching into the data set hides its first elements (Specific
-    Character Set, the SOP and patient attributes) from DCMTK and ``dcmsign`` alone.
+    Character Set, the SOP and patient attributes) from DCMTK and ``dcmsign`` alone,
+    unless what it moves hides nothing (:func:`~dicomseal.hazmat.meta_group.
+    meta_group_length_misleads`).
     """
-    meta = parsed.meta
-    group = next((e for e in meta.elements if e.tag == 0x00020000), None)
-    if group is None:
-        return
-    value = group.value or b""
-    if len(value) != 4 or int.from_bytes(value, "little") != meta.end - group.end:
-        yield Ambiguity(AmbiguityKind.META_GROUP_LENGTH, group.tag, "meta")
+    if meta_group_length_misleads(parsed):
+        yield Ambiguity(AmbiguityKind.META_GROUP_LENGTH, 0x00020000, "meta")
 
 
 def is_known_public_tag(tag: int) -> bool:
@@ -369,7 +377,7 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
             _order(parsed.meta.elements, "meta"),
             _walk(parsed.elements, (), to_sign, big_endian),
         )
-        found.extend(islice(walks, MAX_FOUND))
+        found.extend(a for a in islice(walks, MAX_FOUND) if not _meta_repeated(parsed, a))
     found.extend(_pixel_encoding(parsed))
     found.extend(_meta_group_length(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end

@@ -102,8 +102,17 @@ _NO_SYNTAX_NO_PREAMBLE = Known(
     "(fail closed, PS3.10 §7.1); dcmsign 3.6.7 cannot read it either",
     unsigned="skip",
 )
+_BIG_ENDIAN_PIXELS = Known(
+    "big-endian pixel data whose VR does not fit Bits Allocated (OW with 32 bits): DCMTK "
+    "re-encodes it word by word for the MAC, pydicom reads 32-bit values, two images; "
+    "dicomseal refuses to sign it and calls it, signed or not, FAILED ambiguous-dataset "
+    "(docs/security.md, test_big_endian_pixel_vr_files_are_refused)",
+    unsigned="skip",
+)
 _DCM4CHE = "dcm4che/dcm4che-test-data/src/main/resources"
 KNOWN: dict[str, Known] = {
+    "pydicom:rtdose_expb.dcm": _BIG_ENDIAN_PIXELS,
+    "pydicom:rtdose_expb_1frame.dcm": _BIG_ENDIAN_PIXELS,
     "fo-dicom/Tests/FO-DICOM.Tests/Test Data/GH064.dcm": _UNCOVERABLE_SEQUENCE,
     f"{_DCM4CHE}/DICOMDIR": _NOTHING_SIGNABLE,
     f"{_DCM4CHE}/Tag-0040-A170-VR-CS.dcm": _BROKEN,
@@ -359,3 +368,47 @@ def test_an_odd_length_fragment_is_signed_as_dcmsign_reads_it(pki: TestPki, tmp_
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     assert verify_file(signed, trust).verdict is Verdict.PASSED
     assert verify_file(theirs, trust).verdict is Verdict.PASSED
+
+
+@pytest.mark.parametrize(
+    "name", sorted(name for name, known in KNOWN.items() if known is _BIG_ENDIAN_PIXELS)
+)
+def test_big_endian_pixel_vr_files_are_refused(
+    name: str, pki: TestPki, trust: TrustContext, tmp_path: Path
+) -> None:
+    """The files skipped for a big-endian pixel VR really are read two ways: the image
+    pydicom shows from them is not the one in DCMTK's Explicit VR Little Endian copy
+    (what a MAC holds); dicomseal neither signs them nor passes dcmsign's signature."""
+    import numpy as np
+
+    from dicomseal.errors import MalformedDicomError
+
+    path = dict(FILES)[name]
+    le = tmp_path / "le.dcm"
+    subprocess.run([require_tool("dcmconv"), "+te", path, le], check=True, timeout=120)
+    assert not np.array_equal(pydicom.dcmread(path).pixel_array, pydicom.dcmread(le).pixel_array)
+    with pytest.raises(MalformedDicomError, match="big-endian"):
+        sign_file(
+            path, tmp_path / "ours.dcm", SigningCredentials.load(pki.signer.key, pki.signer.cert)
+        )
+    theirs = tmp_path / "theirs.dcm"
+    subprocess.run(
+        [
+            require_tool("dcmsign"),
+            "+s",
+            pki.signer.key,
+            pki.signer.cert,
+            "-pw",
+            "+m2",
+            path,
+            theirs,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    result = verify_file(theirs, trust)
+    assert (result.verdict, result.reason.value if result.reason else None) == (
+        Verdict.FAILED,
+        "ambiguous-dataset",
+    ), result.message

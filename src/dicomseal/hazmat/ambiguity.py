@@ -32,6 +32,7 @@ from typing import Final
 from dicomseal.dicom.vocab import ENCAPSULATED_PREFIXES, EXPLICIT_VR_BE, NATIVE_SYNTAXES
 from dicomseal.hazmat.elements import Element, Part10File
 from dicomseal.hazmat.meta_group import meta_group_length_misleads, repeats_byte_for_byte
+from dicomseal.hazmat.pixel_bytes import big_endian_pixel_vr_mismatch, odd_fragments
 from dicomseal.hazmat.transcode import needs_transcoding
 from dicomseal.wording import counted
 
@@ -65,6 +66,8 @@ class AmbiguityKind(enum.Enum):
     UID_INNER_SPACE = "uid-with-inner-space"
     ODD_LENGTH_NUMBERS = "odd-length-binary-numbers"
     UN_ITEMS_READ_TWO_WAYS = "un-sequence-items-read-two-ways"
+    ODD_LENGTH_FRAGMENT = "odd-length-pixel-fragment"
+    BIG_ENDIAN_PIXEL_VR = "big-endian-pixel-vr-contradicts-bits-allocated"
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,14 @@ class Ambiguity:
                 "items as Implicit VR Little Endian (PS3.5 §6.2.2), pydicom here in the "
                 "file's own encoding (an item beginning like Explicit VR, or a big-endian "
                 "file), so the two find different elements, at this level too"
+            ),
+            AmbiguityKind.ODD_LENGTH_FRAGMENT: (
+                f"{tag} has a fragment of odd length: DCMTK and the MAC pad it with 00, "
+                "pydicom decodes it as stored, so a byte can move between fragments"
+            ),
+            AmbiguityKind.BIG_ENDIAN_PIXEL_VR: (
+                f"{tag} is big-endian with a VR that does not fit its Bits Allocated: "
+                "DCMTK swaps it by its VR, pydicom by Bits Allocated, two images"
             ),
         }
         return text[self.kind]
@@ -379,6 +390,11 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
         )
         found.extend(a for a in islice(walks, MAX_FOUND) if not _meta_repeated(parsed, a))
     found.extend(_pixel_encoding(parsed))
+    found.extend(Ambiguity(AmbiguityKind.ODD_LENGTH_FRAGMENT, t, "") for t in odd_fragments(parsed))
+    found.extend(
+        Ambiguity(AmbiguityKind.BIG_ENDIAN_PIXEL_VR, t, "")
+        for t in big_endian_pixel_vr_mismatch(parsed)
+    )
     found.extend(_meta_group_length(parsed))
     end = parsed.elements[-1].end if parsed.elements else parsed.meta.end
     if end != parsed.size:  # the walker stops before fewer than 8 bytes (no header fits)

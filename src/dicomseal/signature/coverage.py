@@ -356,11 +356,14 @@ def _first_skipped(element: Element) -> int | None:
 
     Walked level by level: each level's tags are tested at C speed (a large functional
     groups sequence has tens of thousands of elements), and only a level holding a tag
-    :func:`is_signable_tag` refuses is looked at element by element.
+    :func:`is_signable_tag` refuses is looked at element by element. A plain value of
+    groups 0000-0007 (:func:`_plain_below_group_8`) leaves a data sequence only not
+    covered; in the items of a signature sequence, at any depth, it is refused like
+    any other (red team 17: a (0002,0010) put there PASSED).
     """
-    level = [item.elements for item in element.items or ()]
+    level = [(item.elements, element.tag in _SIGNATURE_SEQUENCES) for item in element.items or ()]
     while level:
-        children = [child for elements in level for child in elements]
+        children = [child for elements, _strict in level for child in elements]
         tags = [child.tag for child in children]
         if tags and (
             min(tags) < 0x00080000
@@ -368,8 +371,17 @@ def _first_skipped(element: Element) -> int | None:
             or 0 in map(_LOW_WORD, tags)
             or not _NOT_SIGNED.isdisjoint(tags)
         ):
-            for child in children:
-                if _carries_unsigned_content(child) and not _plain_below_group_8(child):
+            strict = [s for elements, s in level for _child in elements]
+            for child, refused in zip(children, strict, strict=True):
+                if _carries_unsigned_content(child) and (
+                    refused or not _plain_below_group_8(child)
+                ):
                     return child.tag
-        level = [item.elements for child in children if child.items for item in child.items]
+        level = [
+            (item.elements, refused or child.tag in _SIGNATURE_SEQUENCES)
+            for elements, refused in level
+            for child in elements
+            if child.items
+            for item in child.items
+        ]
     return None

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 
 from dicomseal.dicom.vocab import SPACE_PADDED_VRS, parse_tag
 from dicomseal.errors import MalformedDicomError, MediaError, SignatureError, UsageError
-from dicomseal.hazmat.ambiguity import find_ambiguities
+from dicomseal.hazmat.ambiguity import Ambiguity, find_ambiguities
 from dicomseal.hazmat.assemble import emit_part10
 from dicomseal.hazmat.elements import (
     EXPLICIT_VR_LE,
@@ -212,14 +212,17 @@ def certified_timestamp_elements(token: bytes) -> list[Element]:
     return [_new(0x04000305, b"CS", b"CMS_TSP"), _new(0x04000310, b"OB", token)]
 
 
-def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
-    """Never sign a data set two readers may read differently: verify would FAIL it."""
-    found = find_ambiguities(parsed, to_sign=True)
+def _refuse_found(found: tuple[Ambiguity, ...], name: str) -> None:
     if found:
         more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
         raise MalformedDicomError(
             f"refusing to sign an ambiguous data set: {found[0].describe()}{more}", path=name
         )
+
+
+def _refuse_ambiguous(parsed: Part10File, name: str) -> None:
+    """Never sign a data set two readers may read differently: verify would FAIL it."""
+    _refuse_found(find_ambiguities(parsed, to_sign=True), name)
     # unsigned content inside what the signature would cover: verify would FAIL it
     skipped = skipped_content(parsed.elements, (e.tag for e in parsed.elements if is_signable(e)))
     if skipped:
@@ -293,6 +296,8 @@ def _explicit_le(
     elif ts != IMPLICIT_VR_LE:
         yield parsed, None
         return
+    # as stored: what the copy no longer shows (a big-endian pixel VR, the meta's length)
+    _refuse_found(find_ambiguities(parsed, to_sign=True), name)
     yield parse_part10(_explicit_le_copy(parsed, stack), name=name), ts
 
 

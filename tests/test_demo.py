@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dicomseal.cli.main import cli, main
+from cli_runner import run_cli
+from dicomseal.cli.main import cli
 from dicomseal.demo import FORGED_NAME, DemoStep, run_demo
 from dicomseal.verdict import Verdict
 
@@ -34,15 +35,6 @@ def test_demo_command_exit_code(tmp_path: Path) -> None:
     assert "every verdict as required" in result.output
 
 
-def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 0), out, err
-
-
 def test_demo_refuses_before_its_header(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -55,7 +47,7 @@ def test_demo_refuses_before_its_header(
     a_file.write_text("x")
     monkeypatch.chdir(foreign)
     for out in (str(foreign), ".", str(a_file)):
-        code, stdout, stderr = _main(["demo", "--out", out], capsys)
+        code, stdout, stderr = run_cli(["demo", "--out", out], capsys)
         assert code == 2, (stdout, stderr)
         assert stdout == "", stdout
         assert "demo in" not in stderr and "rror" in stderr, stderr

@@ -24,7 +24,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from dcmsign_stream import dcmsign_mac_dump, our_mac_stream
+from dcmsign_stream import dcmsign_mac_dump, dcmsign_signs, dcmsign_verifies, our_mac_stream
 from dicomseal.signature.credentials import SigningCredentials
 from dicomseal.signature.sign import sign_file
 from dicomseal.signature.trust import TrustContext
@@ -240,16 +240,10 @@ def test_unsigned_file_is_indeterminate(path: Path, trust: TrustContext) -> None
 
 @pytest.mark.parametrize("path", _params("sign"))
 def test_dicomseal_signed_verifies_in_dcmsign(path: Path, pki: TestPki, tmp_path: Path) -> None:
-    dcmsign = require_tool("dcmsign")
+    require_tool("dcmsign")
     signed = tmp_path / "signed.dcm"
     sign_file(path, signed, SigningCredentials.load(pki.signer.key, pki.signer.cert))
-    run = subprocess.run(
-        [dcmsign, "--verify", "+cf", pki.root.cert, "+uf", pki.intermediate.cert, signed],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = dcmsign_verifies(pki, signed)
     assert run.returncode == 0, run.stdout + run.stderr
 
 
@@ -257,14 +251,9 @@ def test_dicomseal_signed_verifies_in_dcmsign(path: Path, pki: TestPki, tmp_path
 def test_dcmsign_signed_verifies_in_dicomseal(
     path: Path, pki: TestPki, trust: TrustContext, tmp_path: Path
 ) -> None:
-    dcmsign = require_tool("dcmsign")
+    require_tool("dcmsign")
     signed = tmp_path / "signed.dcm"
-    subprocess.run(
-        [dcmsign, "+s", pki.signer.key, pki.signer.cert, "-pw", "+m2", path, signed],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    dcmsign_signs(pki, path, signed)
     result = verify_file(signed, trust)
     assert result.verdict is Verdict.PASSED, result.message
 
@@ -293,7 +282,7 @@ def test_dcmsign_bug_lets_a_change_in_the_lost_bytes_through(
     and DCMTK 3.7.0+DEV built from its repository at d12e350e6, see README). dicomseal
     recognises dcmsign's lossy stream but never says PASSED for it: INDETERMINATE
     dcmtk-mac-stream-loss, as for dcmsign's unchanged signature."""
-    dcmsign = require_tool("dcmsign")
+    require_tool("dcmsign")
     name = "highdicom/data/test_files/seg_image_sm_control.dcm"
     theirs = dcmsign_mac_dump(pki, CORPUS / name, tmp_path)
     meaning = b"Source image for image processing operation"
@@ -305,13 +294,7 @@ def test_dcmsign_bug_lets_a_change_in_the_lost_bytes_through(
         pos = signed.index(meaning, pos + 1)
     changed = tmp_path / "changed.dcm"
     changed.write_bytes(signed[:pos] + b"Sour" + b"XXXXXXXX" + signed[pos + 12 :])
-    run = subprocess.run(
-        [dcmsign, "--verify", "+cf", pki.root.cert, "+uf", pki.intermediate.cert, changed],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = dcmsign_verifies(pki, changed)
     assert run.returncode == 0 and "Verification : OK" in run.stdout + run.stderr
     result = verify_file(changed, trust)
     assert result.verdict is Verdict.INDETERMINATE, result.message
@@ -346,25 +329,14 @@ def _odd_fragment_file(tmp_path: Path) -> Path:
 def test_an_odd_length_fragment_is_signed_as_dcmsign_reads_it(pki: TestPki, tmp_path: Path) -> None:
     """Sweep 6: dicomseal's MAC left out the pad byte DCMTK adds to an odd fragment, so
     dcmsign called dicomseal's signature "document corrupted"."""
-    dcmsign = require_tool("dcmsign")
+    require_tool("dcmsign")
     source = _odd_fragment_file(tmp_path)
     signed = tmp_path / "signed.dcm"
     sign_file(source, signed, SigningCredentials.load(pki.signer.key, pki.signer.cert))
-    run = subprocess.run(
-        [dcmsign, "--verify", "+cf", pki.root.cert, "+uf", pki.intermediate.cert, signed],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = dcmsign_verifies(pki, signed)
     assert run.returncode == 0, run.stdout + run.stderr
     theirs = tmp_path / "theirs.dcm"
-    subprocess.run(
-        [dcmsign, "+s", pki.signer.key, pki.signer.cert, "+m2", source, theirs],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    dcmsign_signs(pki, source, theirs)
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     assert verify_file(signed, trust).verdict is Verdict.PASSED
     assert verify_file(theirs, trust).verdict is Verdict.PASSED
@@ -392,21 +364,7 @@ def test_big_endian_pixel_vr_files_are_refused(
             path, tmp_path / "ours.dcm", SigningCredentials.load(pki.signer.key, pki.signer.cert)
         )
     theirs = tmp_path / "theirs.dcm"
-    subprocess.run(
-        [
-            require_tool("dcmsign"),
-            "+s",
-            pki.signer.key,
-            pki.signer.cert,
-            "-pw",
-            "+m2",
-            path,
-            theirs,
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    dcmsign_signs(pki, path, theirs)
     result = verify_file(theirs, trust)
     assert (result.verdict, result.reason.value if result.reason else None) == (
         Verdict.FAILED,

@@ -5,10 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from pydicom import dcmread
 
-from dicomseal.cli.main import main
 from dicomseal.samples import write_sample_studies
 from dicomseal.samples.pki import KeyPair
 from dicomseal.signature import SigningCredentials, sign_file
@@ -40,13 +38,3 @@ def dataset_bytes(data: bytes) -> bytes:
     assert data[128:132] == b"DICM" and data[132:136] == b"\x02\x00\x00\x00"
     group_length = int.from_bytes(data[140:144], "little")
     return data[144 + group_length :]
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``dicomseal ARGV`` in-process: (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out, err = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 0), out, err

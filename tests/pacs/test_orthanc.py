@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from orthanc import OrthancServer, free_port
-from pacs_support import dataset_bytes, make_signed_medium, run_cli, tamper_attribute
+from pacs_support import dataset_bytes, make_signed_medium, tamper_attribute
 from pydicom import dcmread
 
+from cli_runner import run_cli
 from dicomseal.samples.pki import TestPki
 from dicomseal.signature import TrustContext, verify_file
 from dicomseal.verdict import Verdict

@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from pacs_support import make_signed_medium, run_cli, tamper_attribute
+from pacs_support import make_signed_medium, tamper_attribute
 from pydicom import dcmread
 
+from cli_runner import run_cli
 from dicomseal.errors import PacsError, UsageError
 from dicomseal.pacs import (
     Coercion,

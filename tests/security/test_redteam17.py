@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from pydicom.uid import (
 from test_redteam6 import _signed, _verify
 from test_redteam10_unsigned_groups import DIGITAL_SIGNATURES, _el, _in_first_item
 
+from dcmsign_stream import dcmsign_signs
 from dicomseal.errors import MalformedDicomError
 from dicomseal.hazmat.ambiguity import AmbiguityKind, find_ambiguities
 from dicomseal.hazmat.elements import parse_part10
@@ -284,15 +284,10 @@ def test_a_dcmsign_signature_on_such_a_big_endian_file_is_not_passed(
 ) -> None:
     """dcmsign signs what it reads; dicomseal verify must not vouch for the image
     pydicom shows from the same bytes."""
-    dcmsign = require_tool("dcmsign")
+    require_tool("dcmsign")
     src = _big_endian(tmp_path, "OB", 16)
     theirs = tmp_path / "theirs.dcm"
-    subprocess.run(
-        [dcmsign, "+s", pki.signer.key, pki.signer.cert, "+m2", src, theirs],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    dcmsign_signs(pki, src, theirs)
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     result = verify_file(theirs, trust)
     assert (result.verdict, result.reason) == AMBIGUOUS

@@ -89,13 +89,7 @@ def test_every_real_compressed_test_file_passes_the_check() -> None:
             continue
         checked += 1
         try:
-            rows, columns = check_declared(
-                ds.get("Rows"),
-                ds.get("Columns"),
-                ds.get("SamplesPerPixel"),
-                ds.get("BitsAllocated"),
-                ds.get("NumberOfFrames"),
-            )
+            rows, columns = check_declared(ds)
             frames = generate_frames(
                 ds.PixelData, number_of_frames=int(ds.get("NumberOfFrames") or 1)
             )

@@ -138,13 +138,7 @@ def _within_budget(full: Dataset, syntax: UID, path: str) -> None:
     """Refuse a frame larger than the viewer decodes (:mod:`~dicomseal.viewer.pixel_budget`):
     the browser's decoders allocate what the codestreams declare."""
     try:
-        rows, columns = check_declared(
-            full.get("Rows"),
-            full.get("Columns"),
-            full.get("SamplesPerPixel"),
-            full.get("BitsAllocated"),
-            full.get("NumberOfFrames"),
-        )
+        rows, columns = check_declared(full)
         if syntax.is_transfer_syntax and syntax.is_encapsulated:
             table, lengths = full.get("ExtendedOffsetTable"), full.get("ExtendedOffsetTableLengths")
             frames = generate_frames(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 from dicomseal.dicom.codestream import codestream_size
 from dicomseal.errors import MalformedDicomError
@@ -62,12 +62,17 @@ def _number(value: object, default: int) -> int:
         return -1
 
 
-def check_declared(
-    rows: object, columns: object, samples: object, bits_allocated: object, frames: object
-) -> tuple[int, int]:
+class _Header(Protocol):
+    """A data set's attributes by keyword (a pydicom ``Dataset``)."""
+
+    def get(self, key: str, /) -> object: ...
+
+
+def check_declared(header: _Header) -> tuple[int, int]:
     """Refuse a data set whose frame is larger than the budget; its (Rows, Columns).
 
-    Values as the header gives them (numbers or their text; absent: None).
+    Rows, Columns, Samples per Pixel, Bits Allocated and Number of Frames (PS3.3
+    C.7.6.3, C.7.6.6) as the header gives them (numbers or their text; absent: None).
 
     Raises
     ------
@@ -75,8 +80,9 @@ def check_declared(
         A frame over :data:`MAX_FRAME_SAMPLES` or :data:`MAX_FRAME_BYTES`, more than
         :data:`MAX_FRAMES` frames, or a size that is not a number.
     """
-    r, c = _number(rows, 0), _number(columns, 0)
-    s, b, n = _number(samples, 1), _number(bits_allocated, 8), _number(frames, 1)
+    r, c = _number(header.get("Rows"), 0), _number(header.get("Columns"), 0)
+    s, b = _number(header.get("SamplesPerPixel"), 1), _number(header.get("BitsAllocated"), 8)
+    n = _number(header.get("NumberOfFrames"), 1)
     if min(r, c, s, b, n) < 0:
         raise MalformedDicomError("the image size is not a number: not shown")
     if r == 0 or c == 0:  # a JPEG "height from DNL" has no size before decoding either

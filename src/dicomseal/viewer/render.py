@@ -136,13 +136,7 @@ def _check_budget(stream: BinaryIO, header: Dataset, path: str) -> None:
     (:mod:`~dicomseal.viewer.pixel_budget`): the declared size, and for encapsulated Pixel
     Data every frame as pydicom will hand it to a decoder and every fragment."""
     try:
-        rows, columns = check_declared(
-            header.get("Rows"),
-            header.get("Columns"),
-            header.get("SamplesPerPixel"),
-            header.get("BitsAllocated"),
-            header.get("NumberOfFrames"),
-        )
+        rows, columns = check_declared(header)
         meta = getattr(header, "file_meta", None)
         syntax = UID(str(meta.get("TransferSyntaxUID", "")) if meta is not None else "")
         if not (syntax.is_transfer_syntax and syntax.is_encapsulated):

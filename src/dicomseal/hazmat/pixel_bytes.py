@@ -61,6 +61,7 @@ def odd_fragments(parsed: Part10File) -> Iterator[int]:
         if (
             odd == [len(fragments) - 1]
             and jpeg
+            and length >= 2
             and parsed.read_at(offset + length - 2, 2) == _END_MARKER
         ):
             continue

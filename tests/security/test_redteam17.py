@@ -291,3 +291,54 @@ def test_a_dcmsign_signature_on_such_a_big_endian_file_is_not_passed(
     trust = TrustContext.load([pki.root.cert], [pki.intermediate.cert])
     result = verify_file(theirs, trust)
     assert (result.verdict, result.reason) == AMBIGUOUS
+
+
+def test_big_endian_icon_pixels_are_checked_like_the_image(pki: TestPki, tmp_path: Path) -> None:
+    """An Icon Image Sequence item holds its own Bits Allocated and Pixel Data (PS3.3
+    C.7.6.1): a genuine signed file re-encoded in big endian, its 16-bit OB icon kept
+    as stored, PASSED while pydicom and DCMTK's re-encoding show two icons (red team 18)."""
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=8, cols=8)
+    icon = pydicom.Dataset()
+    icon.Rows = icon.Columns = 4
+    icon.SamplesPerPixel, icon.PhotometricInterpretation = 1, "MONOCHROME2"
+    icon.BitsAllocated, icon.BitsStored, icon.HighBit, icon.PixelRepresentation = 16, 16, 15, 0
+    icon.PixelData = bytes(range(1, 33))
+    icon["PixelData"].VR = "OB"
+    ds.IconImageSequence = [icon]
+    src, signed = tmp_path / "icon.dcm", tmp_path / "signed.dcm"
+    ds.save_as(src, enforce_file_format=True)
+    sign_file(src, signed, SigningCredentials.load(pki.signer.key, pki.signer.cert))
+    assert _verify(pki, signed.read_bytes()).verdict is Verdict.PASSED
+    big = pydicom.dcmread(signed)
+    big.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    big.PixelData = np.frombuffer(big.PixelData, "<u2").astype(">u2").tobytes()
+    out = io.BytesIO()
+    pydicom.dcmwrite(out, big, implicit_vr=False, little_endian=False, enforce_file_format=True)
+    result = _verify(pki, out.getvalue())
+    assert (result.verdict, result.reason) == AMBIGUOUS
+
+
+@pytest.mark.parametrize(
+    ("keyword", "vr", "ambiguous"),
+    [
+        ("FloatPixelData", "OF", False),
+        ("FloatPixelData", "OW", True),
+        ("FloatPixelData", "OB", True),
+        ("DoubleFloatPixelData", "OD", False),
+        ("DoubleFloatPixelData", "OW", True),
+    ],
+)
+def test_big_endian_float_pixels_need_their_own_vr(
+    tmp_path: Path, keyword: str, vr: str, ambiguous: bool
+) -> None:
+    """pydicom reads Float (Double Float) Pixel Data as big-endian floats whatever the
+    VR; DCMTK swaps by the VR, word by word for OW (red team 18: float pixels as OW)."""
+    ds = make_instance(SAMPLE_PATIENTS[0], 0, 1, 1, rows=4, cols=4)
+    del ds.PixelData
+    ds.BitsAllocated = 32 if keyword == "FloatPixelData" else 64
+    setattr(ds, keyword, np.arange(16, dtype=">f8").tobytes()[: 16 * ds.BitsAllocated // 8])
+    ds[keyword].VR = vr
+    ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    out = io.BytesIO()
+    pydicom.dcmwrite(out, ds, implicit_vr=False, little_endian=False, enforce_file_format=True)
+    assert (AmbiguityKind.BIG_ENDIAN_PIXEL_VR in _kinds(out.getvalue())) is ambiguous

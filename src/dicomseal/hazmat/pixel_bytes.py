@@ -19,7 +19,10 @@ differently; the two cases here concern the bytes of an image, not its attribute
   3.0 on random pixel bytes: the two images agree for OW with 8 or 16 bits allocated and
   OB with 1 or 8, overlay data only as OB; OW with 1 or 32 bits, OB with 16 or 32, and
   OW overlay data give two images (pydicom's ``rtdose_expb.dcm`` is one), unless the
-  bytes are the same either way (a test image of solid colours, ``ff ff 00 00``).
+  bytes are the same either way (a test image of solid colours, ``ff ff 00 00``). Float
+  and Double Float Pixel Data are read as floats by pydicom whatever their VR, so only
+  OF and OD agree (red team 18: float pixels in OW); waveform samples likewise by
+  Waveform Bits Allocated.
 """
 
 from __future__ import annotations
@@ -33,7 +36,15 @@ from dicomseal.hazmat.elements import Element, Part10File
 __all__ = ["big_endian_pixel_vr_mismatch", "odd_fragments"]
 
 _PIXEL_DATA: Final = 0x7FE00010
+_FLOAT_PIXEL_DATA: Final = 0x7FE00008
+_DOUBLE_PIXEL_DATA: Final = 0x7FE00009
+_WAVEFORM_DATA: Final = 0x54001010
 _BITS_ALLOCATED: Final = 0x00280100
+_WAVEFORM_BITS_ALLOCATED: Final = 0x54001004
+#: Values of binary numbers whose VR says how DCMTK swaps them (beside overlays).
+_NUMBER_VALUES: Final = frozenset(
+    {_PIXEL_DATA, _FLOAT_PIXEL_DATA, _DOUBLE_PIXEL_DATA, _WAVEFORM_DATA}
+)
 #: Transfer syntaxes of JPEG, JPEG-LS, JPEG 2000 and HTJ2K codestreams (and, under the
 #: same root, MPEG and other video: those end in no FF D9 and stay refused).
 _JPEG_FAMILY: Final = "1.2.840.10008.1.2.4."
@@ -104,20 +115,47 @@ def _read_alike(parsed: Part10File, el: Element, vr: bytes, bits: int | None) ->
 
 
 def big_endian_pixel_vr_mismatch(parsed: Part10File) -> Iterator[int]:
-    """In Explicit VR Big Endian, the tags of native Pixel Data whose VR does not fit
-    Bits Allocated, and of Overlay Data (60xx,3000) not OB (module docstring), unless
-    their bytes read alike both ways."""
+    """In Explicit VR Big Endian, the tags of native Pixel Data whose VR does not fit the
+    Bits Allocated beside it, Float and Double Float Pixel Data not OF and OD, Waveform
+    Data not OW with 16 bits or OB with 8 (PS3.3 C.10.9), and Overlay Data (60xx,3000)
+    not OB (module docstring), unless their bytes read alike both ways; at any depth (an
+    Icon Image Sequence item holds its own image, PS3.3 C.7.6.1; waveforms are items)."""
     if parsed.meta.transfer_syntax_uid != EXPLICIT_VR_BE:
         return
-    bits = next((e.value for e in parsed.elements if e.tag == _BITS_ALLOCATED), None)
+    levels: list[Sequence[Element]] = [parsed.elements]
+    while levels:
+        elements = levels.pop()
+        yield from _mismatched_in(parsed, elements)
+        levels.extend(item.elements for el in elements if el.items for item in el.items)
+
+
+def _bits(elements: Sequence[Element], tag: int) -> int | None:
+    value = next((e.value for e in elements if e.tag == tag), None)
     # the walker reads a big-endian file from a little-endian copy (transcode.py)
-    allocated = int.from_bytes(bits[:2], "little") if bits and len(bits) >= 2 else None
-    for el in parsed.elements:
-        if el.tag == _PIXEL_DATA and el.fragments is None:
-            fits = (el.vr == b"OW" and allocated in (8, 16)) or (
-                el.vr == b"OB" and allocated in (1, 8)
-            )
-            if not fits and not _read_alike(parsed, el, el.vr, allocated):
-                yield el.tag
-        elif _is_overlay_data(el.tag) and el.vr != b"OB" and not _read_alike(parsed, el, el.vr, 1):
+    return int.from_bytes(value[:2], "little") if value and len(value) >= 2 else None
+
+
+def _fits(el: Element, elements: Sequence[Element]) -> tuple[bool, int | None]:
+    """Whether ``el`` (a value of binary numbers) has the VR both readers take alike, and
+    the bits per number for :func:`_read_alike`."""
+    tag, vr = el.tag, el.vr
+    if tag == _PIXEL_DATA:
+        bits = _bits(elements, _BITS_ALLOCATED)
+        ok = (vr == b"OW" and bits in (8, 16)) or (vr == b"OB" and bits in (1, 8))
+        return el.fragments is not None or ok, bits
+    if tag == _FLOAT_PIXEL_DATA:
+        return vr == b"OF", 32
+    if tag == _DOUBLE_PIXEL_DATA:
+        return vr == b"OD", 64
+    if tag == _WAVEFORM_DATA:
+        bits = _bits(elements, _WAVEFORM_BITS_ALLOCATED)
+        return (vr == b"OW" and bits == 16) or (vr == b"OB" and bits == 8), bits
+    return vr == b"OB", 1  # Overlay Data
+
+
+def _mismatched_in(parsed: Part10File, elements: Sequence[Element]) -> Iterator[int]:
+    """:func:`big_endian_pixel_vr_mismatch` for one data set or item."""
+    for el in [el for el in elements if el.tag in _NUMBER_VALUES or _is_overlay_data(el.tag)]:
+        fits, bits = _fits(el, elements)
+        if not fits and not _read_alike(parsed, el, el.vr, bits):
             yield el.tag

@@ -26,7 +26,7 @@ from pydicom.uid import (
     ImplicitVRLittleEndian,
     RLELossless,
 )
-from test_redteam6 import _signed, _verify
+from test_redteam6 import _signed, _signed_report, _verify
 from test_redteam10_unsigned_groups import DIGITAL_SIGNATURES, _el, _in_first_item
 
 from dcmsign_stream import dcmsign_signs
@@ -342,3 +342,25 @@ def test_big_endian_float_pixels_need_their_own_vr(
     out = io.BytesIO()
     pydicom.dcmwrite(out, ds, implicit_vr=False, little_endian=False, enforce_file_format=True)
     assert (AmbiguityKind.BIG_ENDIAN_PIXEL_VR in _kinds(out.getvalue())) is ambiguous
+
+
+@pytest.mark.parametrize("syntax", [b"1.2.840.10008.1.2. 2", b"1.2.840.10008.1 .2\x00"])
+def test_a_transfer_syntax_uid_with_an_inner_space_is_not_passed(
+    pki: TestPki, tmp_path: Path, syntax: bytes
+) -> None:
+    """DCMTK drops every space of a UID: it reads the data set of a signed report as big
+    endian or implicit VR, where pydicom and the walker read Explicit VR LE; with no
+    pixel data nothing else noticed the unknown syntax (red team 18)."""
+    data = _signed_report(pki, tmp_path)
+    assert _verify(pki, data).verdict is Verdict.PASSED
+    parsed = parse_part10(io.BytesIO(data))
+    ts = next(e for e in parsed.meta.elements if e.tag == 0x00020010)
+    out = bytearray(
+        data[: ts.offset + 6] + struct.pack("<H", len(syntax)) + syntax + data[ts.end :]
+    )
+    group = parsed.meta.elements[0]
+    old = int.from_bytes(data[group.value_offset : group.value_offset + 4], "little")
+    struct.pack_into("<I", out, group.value_offset, old + len(syntax) - ts.length)
+    result = _verify(pki, bytes(out))
+    assert (result.verdict, result.reason) == AMBIGUOUS
+    assert any("space inside" in a for a in result.ambiguities)

@@ -390,6 +390,12 @@ def find_ambiguities(parsed: Part10File, *, to_sign: bool = False) -> tuple[Ambi
         )
         found.extend(a for a in islice(walks, MAX_FOUND) if not _meta_repeated(parsed, a))
     found.extend(_pixel_encoding(parsed))
+    # a meta UID too: DCMTK reads "1.2.840.10008.1.2. 2" as big endian (red team 18)
+    found.extend(
+        Ambiguity(AmbiguityKind.UID_INNER_SPACE, el.tag, "meta")
+        for el in parsed.meta.elements
+        if _uid_read_two_ways(el)
+    )
     found.extend(Ambiguity(AmbiguityKind.ODD_LENGTH_FRAGMENT, t, "") for t in odd_fragments(parsed))
     found.extend(
         Ambiguity(AmbiguityKind.BIG_ENDIAN_PIXEL_VR, t, "")

@@ -6,13 +6,17 @@ Endian, with PATIENT / STUDY / SERIES / leaf records (IMAGE, SR DOCUMENT, PRESEN
 KEY OBJECT DOC, ...) referencing every instance. IHE PDI (RAD TF-3 §4.47) puts the
 instances in their own tree, here ``DICOM/PTnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn``.
 
-The records are made with pydicom's record definitions
-(:data:`pydicom.fileset.DIRECTORY_RECORDERS`, PS3.3 F.5); the tree, the File IDs and the
-offsets are dicomseal's own, linear in the number of instances (pydicom's
-:class:`~pydicom.fileset.FileSet` is quadratic and re-encodes instances, which would
-disturb their signatures). Offsets are byte positions of each record's Item tag from the
-start of the file (PS3.3 F.3.2.1): the DICOMDIR is encoded once with zero offsets, the
-item positions are read from the bytes, and the UL offset values are filled in place.
+The keys a record copies from its instance are chosen by pydicom's record definitions
+(:data:`pydicom.fileset.DIRECTORY_RECORDERS`, PS3.3 F.5) and encoded by pydicom's element
+writers; the tree, the File IDs, the record's own elements (offsets, in-use flag, type,
+Referenced File ID and UIDs, PS3.3 F.3.2.2) and the offsets are dicomseal's own, linear in
+the number of instances (pydicom's :class:`~pydicom.fileset.FileSet` is quadratic and
+re-encodes instances, which would disturb their signatures). The bytes are those
+``dcmwrite`` gives for the same records (explicit-length sequence and items, elements in
+tag order; ``tests/media/test_fileset_differential.py``) for a fraction of its cost: one
+:class:`~pydicom.dataset.Dataset` per record of copied keys, not of every element. Offsets
+are byte positions of each record's Item tag from the start of the file (PS3.3 F.3.2.1),
+known as the items are laid out and written into their UL values.
 """
 
 from __future__ import annotations
@@ -27,13 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydicom import dcmwrite
+from pydicom.charset import default_encoding
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filebase import DicomBytesIO
 from pydicom.fileset import (  # pydicom's record-type tables (PS3.3 F.5)
     _PREFIXES,
     DIRECTORY_RECORDERS,
     _four_level_record_type,
     _single_level_record_type,
 )
+from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     UID,
@@ -111,33 +119,38 @@ class PlannedInstance:
         return "/".join(self.file_id)
 
 
-def _new_record(record: Dataset) -> Dataset:
-    record.OffsetOfTheNextDirectoryRecord = 0
-    record.RecordInUseFlag = 0xFFFF
-    record.OffsetOfReferencedLowerLevelDirectoryEntity = 0
-    return record
+#: A leaf record's reference to its file (PS3.3 F.3.2.2): Referenced File ID, and the
+#: values of Referenced SOP Class, SOP Instance and Transfer Syntax UID in File.
+_Reference = tuple[tuple[str, ...], object, object, str]
 
 
 @dataclass(eq=False)
 class _Node:
-    """One directory record, its place among its siblings, and its lower-level records."""
+    """One directory record, its place among its siblings, and its lower-level records.
+
+    ``record`` holds the keys copied from the instance (and its Specific Character Set);
+    the record's own elements (type, reference, offsets, flag) are encoded from ``kind``
+    and ``reference`` by :func:`_record_item`.
+    """
 
     record: Dataset
+    kind: str = ""
+    reference: _Reference | None = None
     position: int = 0
     children: list[_Node] = field(default_factory=list)
     index: dict[str, _Node] = field(default_factory=dict)
 
-    def child(self, key: str, record: Dataset) -> _Node:
+    def child(self, key: str, record: Dataset, kind: str) -> _Node:
         """The child for ``key``; ``record`` becomes it (numbered) when there is none yet."""
         node = self.index.get(key)
         if node is None:
-            node = self.append(record)
+            node = self.append(record, kind)
             self.index[key] = node
         return node
 
-    def append(self, record: Dataset) -> _Node:
+    def append(self, record: Dataset, kind: str, reference: _Reference | None = None) -> _Node:
         """Add a child record at the end."""
-        node = _Node(_new_record(record), len(self.children))
+        node = _Node(record, kind, reference, len(self.children))
         self.children.append(node)
         return node
 
@@ -157,37 +170,67 @@ def _encode(ds: Dataset) -> bytes:
     return buf.getvalue()
 
 
-def _item_offsets(data: bytes | bytearray) -> list[int]:
-    """Byte offsets of the Directory Record Sequence items (explicit-length items)."""
-    pos = data.find(_SEQ_HEADER, 132)
-    if pos < 0:
-        raise MediaError("encoded DICOMDIR has no Directory Record Sequence")
-    (length,) = struct.unpack_from("<L", data, pos + 8)
-    p = pos + 12
-    end = len(data) if length == 0xFFFFFFFF else p + length
-    offsets = []
-    while p < end:
-        group, elem, item_len = struct.unpack_from("<HHL", data, p)
-        if (group, elem) == (0xFFFE, 0xE0DD):
-            break
-        if (group, elem) != (0xFFFE, 0xE000) or item_len == 0xFFFFFFFF:
-            raise MediaError("unexpected item encoding in the encoded DICOMDIR")
-        offsets.append(p)
-        p += 8 + item_len
-    return offsets
+def _explicit_le() -> DicomBytesIO:
+    fp = DicomBytesIO()
+    fp.is_little_endian = True
+    fp.is_implicit_VR = False
+    return fp
 
 
-_SEQ_HEADER = b"\x04\x00\x20\x12SQ\x00\x00"
-#: Record item layout written by pydicom (elements sorted by tag): item header (8 bytes),
-#: (0004,1400) UL at +8, (0004,1410) US at +20, (0004,1420) UL at +30.
-_NEXT_AT = (8, b"\x04\x00\x00\x14UL\x04\x00")
-_LOWER_AT = (30, b"\x04\x00\x20\x14UL\x04\x00")
+def _element(tag: int, vr: str, value: object) -> bytes:
+    """One element of a record's own (PS3.3 F.3.2.2), as pydicom's writer encodes it.
+
+    A string, or a list of strings joined by backslashes, in pydicom's default encoding
+    and padded to even length (``write_string``: space, NUL for UI) is encoded here; any
+    other value (a multi-valued UID, a value too long for its 16-bit length...) by
+    pydicom's :func:`~pydicom.filewriter.write_data_element` itself.
+    """
+    text = "\\".join(value) if isinstance(value, list) else value
+    if isinstance(text, str):
+        if len(text) % 2:
+            text += "\0" if vr == "UI" else " "
+        data = text.encode(default_encoding)
+        if len(data) <= 0xFFFF:
+            return struct.pack("<HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), len(data)) + data
+    fp = _explicit_le()
+    write_data_element(fp, DataElement(tag, vr, value), default_encoding)
+    return fp.getvalue()
 
 
-def _patch_ul(buf: bytearray, at: int, header: bytes, value: int) -> None:
-    if buf[at : at + 8] != header:
-        raise MediaError("unexpected element layout in the encoded DICOMDIR")
-    struct.pack_into("<L", buf, at + 8, value)
+#: (0004,1400) UL, (0004,1410) US FFFFH and (0004,1420) UL: the next record's and the
+#: lower-level entity's offsets (filled in by :meth:`FileSetPlan.dicomdir_bytes`, at
+#: :data:`_NEXT_AT` and :data:`_LOWER_AT` of the item) and the Record In-use Flag.
+_LINKS = (
+    struct.pack("<HH2sHL", 0x0004, 0x1400, b"UL", 4, 0)
+    + struct.pack("<HH2sHH", 0x0004, 0x1410, b"US", 2, 0xFFFF)
+    + struct.pack("<HH2sHL", 0x0004, 0x1420, b"UL", 4, 0)
+)
+#: The value offsets of (0004,1400) and (0004,1420) from the Item tag.
+_NEXT_AT = 16
+_LOWER_AT = 38
+#: Every element a record copies from its instance comes after the record's own.
+_LAST_OWN = 0x00041512
+
+
+def _record_item(node: _Node) -> bytearray:
+    """The Item of one directory record (PS3.3 F.3.2.2), with zero offsets."""
+    item = bytearray(b"\xfe\xff\x00\xe0\x00\x00\x00\x00")
+    item += _LINKS
+    item += _element(0x00041430, "CS", node.kind)
+    if node.reference is not None:
+        file_id, sop_class, sop_instance, syntax = node.reference
+        item += _element(0x00041500, "CS", list(file_id))
+        item += _element(0x00041510, "UI", sop_class)
+        item += _element(0x00041511, "UI", sop_instance)
+        item += _element(0x00041512, "UI", syntax)
+    if len(node.record):
+        if min(node.record.keys()) <= _LAST_OWN:  # pragma: no cover - pydicom's tables
+            raise MediaError("a directory record copies an element of the record's own")
+        fp = _explicit_le()
+        write_dataset(fp, node.record, default_encoding)
+        item += fp.getvalue()
+    struct.pack_into("<L", item, 4, len(item) - 8)
+    return item
 
 
 def _patch_root(buf: bytearray, element: int, value: int) -> None:
@@ -211,14 +254,17 @@ class FileSetPlan:
     rejected: tuple[tuple[int, str], ...] = ()
 
     def dicomdir_bytes(self) -> bytes:
-        """The encoded DICOMDIR (Basic Directory IOD, Explicit VR LE, PS3.3 F.3)."""
+        """The encoded DICOMDIR (Basic Directory IOD, Explicit VR LE, PS3.3 F.3).
+
+        The File Meta Information and the elements before the Directory Record Sequence
+        are ``dcmwrite``'s; the sequence, (0004,1220) and the last of them, is appended:
+        explicit length, one explicit-length item per record in preorder.
+        """
         ds = Dataset()
         ds.FileSetID = self.fileset_id
         ds.OffsetOfTheFirstDirectoryRecordOfTheRootDirectoryEntity = 0
         ds.OffsetOfTheLastDirectoryRecordOfTheRootDirectoryEntity = 0
         ds.FileSetConsistencyFlag = 0
-        order = list(_preorder(self._roots))
-        ds.DirectoryRecordSequence = [node.record for node, _siblings in order]
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = MediaStorageDirectoryStorage
         meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -227,17 +273,26 @@ class FileSetPlan:
         ds.file_meta = meta
         ds.preamble = b"\x00" * 128
         buf = bytearray(_encode(ds))
-        offsets = _item_offsets(buf)
-        if len(offsets) != len(order):  # pragma: no cover - pydicom writes every record
-            raise MediaError("encoded DICOMDIR lost directory records")
-        position = {id(node): offsets[i] for i, (node, _siblings) in enumerate(order)}
-        for node, siblings in order:  # fill the offsets in place: UL values, no length moves
-            at = position[id(node)]
+        order = list(_preorder(self._roots))
+        try:
+            items = [_record_item(node) for node, _siblings in order]
+        except (ValueError, TypeError, AttributeError, LookupError) as exc:
+            raise MediaError(f"cannot encode DICOMDIR: {exc}") from exc
+        position: dict[int, int] = {}
+        at = len(buf) + 12  # after the sequence's tag, VR, reserved bytes and length
+        for (node, _siblings), item in zip(order, items, strict=True):
+            position[id(node)] = at
+            at += len(item)
+        for (node, siblings), item in zip(order, items, strict=True):  # the offsets
             following = node.position + 1
             nxt = position[id(siblings[following])] if following < len(siblings) else 0
             lower = position[id(node.children[0])] if node.children else 0
-            _patch_ul(buf, at + _NEXT_AT[0], _NEXT_AT[1], nxt)
-            _patch_ul(buf, at + _LOWER_AT[0], _LOWER_AT[1], lower)
+            struct.pack_into("<L", item, _NEXT_AT, nxt)
+            struct.pack_into("<L", item, _LOWER_AT, lower)
+        length = sum(len(item) for item in items)
+        buf += struct.pack("<HH2sHL", 0x0004, 0x1220, b"SQ", 0, length)
+        for item in items:
+            buf += item
         if self._roots:
             _patch_root(buf, 0x1200, position[id(self._roots[0])])
             _patch_root(buf, 0x1202, position[id(self._roots[-1])])
@@ -263,16 +318,14 @@ class FileSetPlan:
         """Number of PATIENT records."""
         if not self._roots and self._counts:
             return self._counts[0]
-        return sum(1 for n in self._roots if n.record.DirectoryRecordType == "PATIENT")
+        return sum(1 for n in self._roots if n.kind == "PATIENT")
 
     @property
     def studies(self) -> int:
         """Number of STUDY records."""
         if not self._roots and self._counts:
             return self._counts[1]
-        return sum(
-            len(n.children) for n in self._roots if n.record.DirectoryRecordType == "PATIENT"
-        )
+        return sum(len(n.children) for n in self._roots if n.kind == "PATIENT")
 
 
 def _empty(header: Dataset, kw: str) -> bool:
@@ -379,14 +432,9 @@ def _records(
     return header, records
 
 
-def _leaf(
-    record: Dataset, src: SourceInstance, transfer_syntax: str, parts: tuple[str, ...]
-) -> Dataset:
-    record.ReferencedFileID = list(parts)
-    record.ReferencedSOPClassUIDInFile = src.header.SOPClassUID
-    record.ReferencedSOPInstanceUIDInFile = src.header.SOPInstanceUID
-    record.ReferencedTransferSyntaxUIDInFile = UID(transfer_syntax)
-    return record
+def _reference(src: SourceInstance, transfer_syntax: str, parts: tuple[str, ...]) -> _Reference:
+    """What a leaf record says of its file (PS3.3 F.3.2.2)."""
+    return parts, src.header.SOPClassUID, src.header.SOPInstanceUID, UID(transfer_syntax)
 
 
 def _single_level(
@@ -397,9 +445,8 @@ def _single_level(
         rec = DIRECTORY_RECORDERS[single](src.header)
     except (ValueError, KeyError, AttributeError) as exc:
         raise MediaError(f"cannot make a {single} record: {exc}", path=str(src.path)) from exc
-    rec.DirectoryRecordType = single
     parts: tuple[str, ...] = (DICOM_DIR, f"{_PREFIXES[single]}{len(root.children):06d}")
-    root.append(_leaf(rec, src, ts, parts))
+    root.append(rec, single, _reference(src, ts, parts))
     return PlannedInstance(src.path, parts, single, index)
 
 
@@ -414,14 +461,13 @@ def _four_level(
         src.header, leaf_type, src, inventor, notes, leaf_only=series is not None
     )
     charset = header.get("SpecificCharacterSet")
-    for rec, kind in zip(recs, (*_LEVELS, leaf_type)[-len(recs) :], strict=True):
-        rec.DirectoryRecordType = kind
-        if charset is not None:
+    if charset is not None:
+        for rec in recs:
             rec.SpecificCharacterSet = charset
     if series is None:
-        patient = root.child(keys[0], recs[0])
-        study = patient.child(keys[1], recs[1])
-        series = study.child(keys[2], recs[2])
+        patient = root.child(keys[0], recs[0], _LEVELS[0])
+        study = patient.child(keys[1], recs[1], _LEVELS[1])
+        series = study.child(keys[2], recs[2], _LEVELS[2])
     else:
         patient = root.index[keys[0]]
         study = patient.index[keys[1]]
@@ -434,7 +480,7 @@ def _four_level(
     )
     if not is_conformant_file_id(parts):  # pragma: no cover - six digits always conform
         raise MediaError(f"non-conformant File ID {parts}", path=str(src.path))
-    series.append(_leaf(recs[-1], src, ts, parts))
+    series.append(recs[-1], leaf_type, _reference(src, ts, parts))
     return PlannedInstance(src.path, parts, leaf_type, index)
 
 

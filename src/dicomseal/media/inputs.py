@@ -49,6 +49,7 @@ from dicomseal.media.inventory import (
     is_housekeeping,
 )
 from dicomseal.media.source_header import read_source_header
+from dicomseal.media.source_stamp import source_stamp
 from dicomseal.wording import counted
 
 __all__ = [
@@ -60,9 +61,7 @@ __all__ = [
     "collect_sources",
     "iter_sources",
     "prepare_instance",
-    "require_unchanged",
     "skip_reason",
-    "source_stamp",
 ]
 
 _JPEG = (
@@ -335,41 +334,6 @@ def _source_instance(
         return None
     seen.add(uid)
     return SourceInstance(path, ds, ts, _meta_fixes(ds), stamp)
-
-
-def source_stamp(path: Path) -> tuple[int, ...]:
-    """The state of a source file: device, inode, size, modification and change times.
-
-    A write to the file or its replacement changes it (the change time cannot be set back
-    by a writer, POSIX ``stat``), so a source checked under one stamp and still under it
-    after it was signed was not changed in between.
-    """
-    st = os.stat(path)
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def require_unchanged(path: Path, stamp: tuple[int, ...]) -> None:
-    """Refuse a source whose file changed since its header was read and checked.
-
-    Its header made the DICOMDIR records and passed the checks; the file is read again to
-    be signed, so bytes written in between would be signed unchecked.
-
-    Raises
-    ------
-    MediaError
-        The file changed (or can no longer be examined).
-    """
-    try:
-        now = source_stamp(path)
-    except OSError as exc:
-        raise MediaError(
-            f"cannot examine the source again: {exc.strerror}", path=str(path)
-        ) from exc
-    if stamp and now != stamp:
-        raise MediaError(
-            "the source changed while the medium was made (after its check); left out",
-            path=str(path),
-        )
 
 
 def _meta_fixes(ds: Dataset) -> tuple[tuple[str, str], ...]:

@@ -29,10 +29,10 @@ from dicomseal.media.inputs import (
     PreparedInstance,
     SourceInstance,
     prepare_instance,
-    require_unchanged,
     skip_reason,
 )
 from dicomseal.media.manifest import FileRole, InstanceRecord, ManifestEntry
+from dicomseal.media.source_stamp import require_unchanged
 from dicomseal.signature import (
     SignatureProfile,
     SigningCredentials,
@@ -69,7 +69,7 @@ def _sign_init(credentials: SigningCredentials, options: CreateOptions, work: Pa
 
 
 #: A signing job: index, source path, transfer syntax, File Meta fixes, signed file, and
-#: the source's stamp when it was checked (:func:`~dicomseal.media.inputs.source_stamp`).
+#: the source's stamp when it was checked (:func:`~dicomseal.media.source_stamp.source_stamp`).
 Job = tuple[int, Path, str, tuple[tuple[str, str], ...], Path, tuple[int, ...]]
 #: A signing result: index, and either the prepared instance and its manifest entry or why not.
 Result = tuple[int, PreparedInstance | None, ManifestEntry | None, str]

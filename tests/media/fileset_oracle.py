@@ -1,25 +1,24 @@
 """Test-only oracle: the DICOMDIR planner and encoder as they were before the direct encoder.
 
-A verbatim copy of ``dicomseal.media.fileset`` at main 0b0ce07 below this docstring: pydicom
-builds every record as a :class:`~pydicom.dataset.Dataset` and ``dcmwrite`` encodes the whole
-DICOMDIR. ``tests/media/test_fileset_differential.py`` plans and encodes varied inputs with
-both and compares the bytes.
+The record tree, the leaf records and the encoding of ``dicomseal.media.fileset`` at main
+0b0ce07, copied verbatim (the parts that did not change are imported): pydicom builds every
+record as a :class:`~pydicom.dataset.Dataset` of all its elements, ``dcmwrite`` encodes the
+whole DICOMDIR and the offsets are patched in afterwards.
+``tests/media/test_fileset_differential.py`` plans and encodes varied inputs with both and
+compares the bytes.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import io
-import re
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydicom import dcmwrite
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.fileset import (  # pydicom's record-type tables (PS3.3 F.5)
+from pydicom.fileset import (
     _PREFIXES,
     DIRECTORY_RECORDERS,
     _four_level_record_type,
@@ -35,71 +34,17 @@ from pydicom.uid import (
 
 from dicomseal.dicom.dicomdir import is_conformant_file_id
 from dicomseal.errors import MediaError
+from dicomseal.media.fileset import (
+    _LEVELS,
+    DICOM_DIR,
+    PlannedInstance,
+    _Inventor,
+    _keys,
+    _records,
+)
 from dicomseal.media.inputs import SourceInstance
 
-__all__ = [
-    "DICOM_DIR",
-    "INVENTED_PATIENT_ID",
-    "INVENTED_STUDY_ID",
-    "STUDY_DATE_ALTERNATIVES",
-    "STUDY_TIME_ALTERNATIVES",
-    "FileSetPlan",
-    "PlannedInstance",
-    "fileset_id_from_label",
-    "is_conformant_file_id",
-    "plan_fileset",
-]
-
-DICOM_DIR = "DICOM"
-#: DCMTK ``dcmmkdir +I`` (``--invent``, dcmdata/libsrc/dcddirif.cc) fills the Type 1 keys of
-#: PS3.3 F.5 that an instance lacks: these prefixes plus six digits for Patient ID and Study ID,
-#: Study Date/Time from the Series, Acquisition or Content Date/Time (else the time of
-#: writing), Series and Instance Number counted. dicomseal writes the same so that one reader
-#: convention (``dicomseal.forensics.rules.dicomdir``) covers both writers.
-INVENTED_PATIENT_ID = "DCMTKPAT"
-INVENTED_STUDY_ID = "DCMTKSTUDY"
-#: Where DCMTK looks for a missing Study Date / Study Time, in order.
-STUDY_DATE_ALTERNATIVES = ("SeriesDate", "AcquisitionDate", "ContentDate")
-STUDY_TIME_ALTERNATIVES = ("SeriesTime", "AcquisitionTime", "ContentTime")
-#: Type 1 keys DCMTK refuses rather than invents; dicomseal keeps its former fillers.
-_FALLBACKS: dict[str, object] = {"Modality": "OT", "SeriesInstanceUID": "2.25.0"}
-_TYPE1 = (
-    "PatientID",
-    "StudyDate",
-    "StudyTime",
-    "StudyID",
-    "Modality",
-    "SeriesInstanceUID",
-    "SeriesNumber",
-    "InstanceNumber",
-)
-_LEVELS = ("PATIENT", "STUDY", "SERIES")
-
-
-def fileset_id_from_label(label: str) -> str:
-    """A File-set ID (CS, at most 16 characters of ``A-Z 0-9 _``) from a free label.
-
-    The same string becomes the ISO 9660 Volume Identifier (PS3.12 Annex F).
-    """
-    cleaned = re.sub(r"[^A-Z0-9_]", "_", label.upper()).strip("_")
-    cleaned = re.sub(r"_+", "_", cleaned)[:16].rstrip("_")
-    return cleaned or "DICOMSEAL"
-
-
-@dataclass(frozen=True, eq=False)
-class PlannedInstance:
-    """Where one instance goes on the medium."""
-
-    source_path: Path
-    file_id: tuple[str, ...]
-    record_type: str
-    #: Position of the instance in the list given to :func:`plan_fileset`.
-    index: int = 0
-
-    @property
-    def path(self) -> str:
-        """POSIX path on the medium (``DICOM/PT000000/ST000000/SE000000/IM000000``)."""
-        return "/".join(self.file_id)
+__all__ = ["FileSetPlan", "plan_fileset"]
 
 
 def _new_record(record: Dataset) -> Dataset:
@@ -234,21 +179,6 @@ class FileSetPlan:
             _patch_root(buf, 0x1202, position[id(self._roots[-1])])
         return bytes(buf)
 
-    def write_dicomdir(self, root: Path) -> Path:
-        """Write ``root/DICOMDIR`` and return its path."""
-        out = root / "DICOMDIR"
-        try:
-            out.write_bytes(self.dicomdir_bytes())
-        except OSError as exc:
-            raise MediaError(f"cannot write DICOMDIR: {exc.strerror}", path=str(out)) from exc
-        return out
-
-    def close(self) -> None:
-        """Free the record tree once DICOMDIR is written (counts stay available)."""
-        if self._roots:
-            self._counts.extend((self.patients, self.studies))
-            self._roots.clear()
-
     @property
     def patients(self) -> int:
         """Number of PATIENT records."""
@@ -266,108 +196,11 @@ class FileSetPlan:
         )
 
 
-def _empty(header: Dataset, kw: str) -> bool:
-    return kw not in header or header[kw].VM == 0 or not str(header[kw].value).strip()
-
-
-def _first_of(header: Dataset, keywords: tuple[str, ...]) -> str:
-    return next((str(header[k].value) for k in keywords if not _empty(header, k)), "")
-
-
-@dataclass(eq=False)
-class _Inventor:
-    """Fills missing Type 1 record keys the way DCMTK ``dcmmkdir +I`` does (PS3.3 F.5)."""
-
-    created: dt.datetime
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def _next(self, kw: str) -> int:
-        n = self.counts.get(kw, 0)
-        self.counts[kw] = n + 1
-        return n
-
-    def _value(self, header: Dataset, kw: str) -> object:
-        if kw == "PatientID":
-            return f"{INVENTED_PATIENT_ID}{self._next(kw):06d}"
-        if kw == "StudyID":
-            return f"{INVENTED_STUDY_ID}{self._next(kw):06d}"
-        if kw == "StudyDate":
-            return _first_of(header, STUDY_DATE_ALTERNATIVES) or self.created.strftime("%Y%m%d")
-        if kw == "StudyTime":
-            return _first_of(header, STUDY_TIME_ALTERNATIVES) or self.created.strftime("%H%M%S")
-        if kw == "SeriesNumber":
-            return self._next(kw)
-        if kw == "InstanceNumber":
-            return self._next(kw) + 1
-        return _FALLBACKS[kw]
-
-    def fill(self, header: Dataset) -> list[str]:
-        """Set every missing Type 1 key on ``header`` (a copy); return what was invented."""
-        filled = []
-        for kw in _TYPE1:
-            if _empty(header, kw):
-                setattr(header, kw, self._value(header, kw))
-                filled.append(kw)
-        return filled
-
-
-def _records_for(header: Dataset, leaf_type: str) -> list[Dataset]:
-    """PATIENT, STUDY, SERIES and leaf records (PS3.3 F.5); raises on missing Type 1 keys."""
-    return [DIRECTORY_RECORDERS[t](header) for t in (*_LEVELS, leaf_type)]
-
-
-def _keys(header: Dataset) -> tuple[str, str, str]:
-    """PATIENT, STUDY and SERIES identity of an instance.
-
-    Instances without a Patient ID are grouped by Patient's Name (one invented ID each).
-    """
-    patient_id = str(header.get("PatientID") or "").strip()
-    patient = f"P{patient_id}" if patient_id else f"N{header.get('PatientName') or ''}"
-    study = str(
-        header.get("StudyInstanceUID")
-        or f"{header.get('StudyID') or ''}|{header.get('StudyDate') or ''}"
-    )
-    series = str(header.get("SeriesInstanceUID") or _FALLBACKS["SeriesInstanceUID"])
-    return patient, study, series
-
-
 def _existing(root: _Node, keys: tuple[str, str, str]) -> _Node | None:
     """The SERIES node for ``keys`` when the whole path already exists."""
     patient = root.index.get(keys[0])
     study = patient.index.get(keys[1]) if patient is not None else None
     return study.index.get(keys[2]) if study is not None else None
-
-
-def _records(
-    header: Dataset,
-    leaf_type: str,
-    src: SourceInstance,
-    inventor: _Inventor,
-    notes: list[str],
-    *,
-    leaf_only: bool,
-) -> tuple[Dataset, list[Dataset]]:
-    """The records of one instance (only the leaf when its parents exist), keys invented
-    the DCMTK way when Type 1 keys are missing."""
-
-    def make(h: Dataset) -> list[Dataset]:
-        return [DIRECTORY_RECORDERS[leaf_type](h)] if leaf_only else _records_for(h, leaf_type)
-
-    try:
-        return header, make(header)
-    except (ValueError, KeyError, AttributeError):
-        pass
-    header = copy.copy(header)
-    filled = inventor.fill(header)
-    try:
-        records = make(header)
-    except (ValueError, KeyError, AttributeError) as exc:
-        raise MediaError(f"cannot make a DICOMDIR record: {exc}", path=str(src.path)) from exc
-    notes.append(
-        f"{src.path}: DICOMDIR record keys invented as DCMTK dcmmkdir +I does for "
-        f"missing {', '.join(filled)}"
-    )
-    return header, records
 
 
 def _leaf(

@@ -188,3 +188,29 @@ def test_generated_sources(data: st.DataObject, tmp_path_factory: pytest.TempPat
         except UsageError:  # no source is an instance: nothing to plan
             return
     assert new == old
+
+
+def test_invented_keys_never_reach_the_source_headers(tmp_path: Path) -> None:
+    """DCMTK's invented keys go into DICOMDIR only: the headers README.TXT and INDEX.HTM are
+    summarised from keep the instance's own (empty) values, so one study stays one study.
+
+    The planner once filled them into the source header itself (``copy.copy`` of a data set
+    shares its elements): the first instance of a patient without Patient ID got
+    ``DCMTKPAT000000``, the others of its series none, and the summary split the study.
+    """
+    from dicomseal.media.webcontent import summarize_studies
+    from dicomseal.samples import SAMPLE_PATIENTS, make_instance
+
+    for n in (1, 2, 3):
+        ds = make_instance(SAMPLE_PATIENTS[0], 0, n, 1, rows=8, cols=8)
+        ds.PatientID = ""
+        ds.save_as(tmp_path / f"i{n}.dcm", enforce_file_format=True)
+    instances, _skipped = collect_sources([tmp_path])
+    plan = direct.plan_fileset(
+        instances, [i.transfer_syntax_uid for i in instances], "T", created=_CREATED
+    )
+    assert any("invented" in note and "PatientID" in note for note in plan.notes)
+    assert b"DCMTKPAT000000" in plan.dicomdir_bytes()
+    assert all(i.header.PatientID == "" for i in instances)
+    (study,) = summarize_studies([i.header for i in instances])
+    assert study.instances == 3 and study.patient_id == ""

@@ -364,7 +364,7 @@ class _Inventor:
         return _FALLBACKS[kw]
 
     def fill(self, header: Dataset) -> list[str]:
-        """Set every missing Type 1 key on ``header`` (a copy); return what was invented."""
+        """Set every missing Type 1 key on ``header`` (a deep copy); return what was invented."""
         filled = []
         for kw in _TYPE1:
             if _empty(header, kw):
@@ -419,7 +419,7 @@ def _records(
         return header, make(header)
     except (ValueError, KeyError, AttributeError):
         pass
-    header = copy.copy(header)
+    header = copy.deepcopy(header)  # copy.copy shares (and would fill) the source's elements
     filled = inventor.fill(header)
     try:
         records = make(header)

@@ -273,30 +273,34 @@ class FileSetPlan:
         ds.file_meta = meta
         ds.preamble = b"\x00" * 128
         buf = bytearray(_encode(ds))
-        order = list(_preorder(self._roots))
         try:
-            items = [_record_item(node) for node, _siblings in order]
-        except (ValueError, TypeError, AttributeError, LookupError) as exc:
+            self._append_records(buf)
+        except (ValueError, TypeError, AttributeError, LookupError, struct.error) as exc:
             raise MediaError(f"cannot encode DICOMDIR: {exc}") from exc
+        return bytes(buf)
+
+    def _append_records(self, buf: bytearray) -> None:
+        """Append the Directory Record Sequence to ``buf`` and fill in every offset (a UL
+        of fixed place and size: nothing moves once the items are laid out)."""
+        order = list(_preorder(self._roots))
+        items = [_record_item(node) for node, _siblings in order]
         position: dict[int, int] = {}
         at = len(buf) + 12  # after the sequence's tag, VR, reserved bytes and length
         for (node, _siblings), item in zip(order, items, strict=True):
             position[id(node)] = at
             at += len(item)
-        for (node, siblings), item in zip(order, items, strict=True):  # the offsets
+        for (node, siblings), item in zip(order, items, strict=True):
             following = node.position + 1
             nxt = position[id(siblings[following])] if following < len(siblings) else 0
             lower = position[id(node.children[0])] if node.children else 0
             struct.pack_into("<L", item, _NEXT_AT, nxt)
             struct.pack_into("<L", item, _LOWER_AT, lower)
-        length = sum(len(item) for item in items)
-        buf += struct.pack("<HH2sHL", 0x0004, 0x1220, b"SQ", 0, length)
+        buf += struct.pack("<HH2sHL", 0x0004, 0x1220, b"SQ", 0, sum(map(len, items)))
         for item in items:
             buf += item
         if self._roots:
             _patch_root(buf, 0x1200, position[id(self._roots[0])])
             _patch_root(buf, 0x1202, position[id(self._roots[-1])])
-        return bytes(buf)
 
     def write_dicomdir(self, root: Path) -> Path:
         """Write ``root/DICOMDIR`` and return its path."""

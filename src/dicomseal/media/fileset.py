@@ -235,7 +235,7 @@ def _record_item(node: _Node) -> bytearray:
 
 def _patch_root(buf: bytearray, element: int, value: int) -> None:
     header = struct.pack("<HH", 0x0004, element) + b"UL\x04\x00"
-    at = bytes(buf).find(header, 132)
+    at = buf.find(header, 132)
     if at < 0:
         raise MediaError("encoded DICOMDIR lacks a root record offset element")
     struct.pack_into("<L", buf, at + 8, value)
@@ -295,12 +295,12 @@ class FileSetPlan:
             lower = position[id(node.children[0])] if node.children else 0
             struct.pack_into("<L", item, _NEXT_AT, nxt)
             struct.pack_into("<L", item, _LOWER_AT, lower)
+        if self._roots:  # in the elements before the sequence: search those bytes only
+            _patch_root(buf, 0x1200, position[id(self._roots[0])])
+            _patch_root(buf, 0x1202, position[id(self._roots[-1])])
         buf += struct.pack("<HH2sHL", 0x0004, 0x1220, b"SQ", 0, sum(map(len, items)))
         for item in items:
             buf += item
-        if self._roots:
-            _patch_root(buf, 0x1200, position[id(self._roots[0])])
-            _patch_root(buf, 0x1202, position[id(self._roots[-1])])
 
     def write_dicomdir(self, root: Path) -> Path:
         """Write ``root/DICOMDIR`` and return its path."""
